@@ -1,0 +1,276 @@
+//! The command line (SPEC section 2): clap definitions and their translation
+//! into a validated [`ServerConfig`]. Every error here is a usage error, which
+//! `main` turns into exit status 2.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use thiserror::Error;
+
+use crate::config::{Limits, Listen, Placement, ServerConfig, ServiceKind};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "percore",
+    version,
+    about = "A thread-per-core TCP server on io_uring: yell, echo and chat"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server until SIGINT or SIGTERM, then print the statistics.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Number of shards (executors) [default: CPUs in the affinity mask].
+    /// More than the CPUs available runs them unpinned.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub shards: Option<u16>,
+
+    /// Comma-separated services to run.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "yell,echo,chat"
+    )]
+    pub services: Vec<String>,
+
+    /// yell listener.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:1234", value_parser = parse_listen_addr)]
+    pub yell: SocketAddr,
+
+    /// chat listener.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8007", value_parser = parse_listen_addr)]
+    pub chat: SocketAddr,
+
+    /// echo listener.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8008", value_parser = parse_listen_addr)]
+    pub echo: SocketAddr,
+
+    /// MQ listener.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7777", value_parser = parse_listen_addr)]
+    pub mq: SocketAddr,
+
+    /// KV listener.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8888", value_parser = parse_listen_addr)]
+    pub kv: SocketAddr,
+
+    /// Longest line (line protocols) or frame (kv) accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_frame: u32,
+
+    /// Close a connection on which nothing was received or sent for this long (0: off).
+    #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_seconds)]
+    pub idle_timeout: Duration,
+
+    /// Open connections per shard, all services together; further accepts are closed.
+    #[arg(long, value_name = "N", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_conns: u32,
+
+    /// Cap on one connection's queued outgoing MQ deliveries, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub mq_queue_bytes: u32,
+
+    /// Print one statistics line per interval to stderr (0: off).
+    #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_seconds)]
+    pub stats_interval: Duration,
+
+    /// On shutdown, also write the final statistics as JSON to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub stats_json: Option<PathBuf>,
+}
+
+/// A command line that parses but asks for something percore cannot do.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum UsageError {
+    #[error("unknown service '{0}' (known: yell, echo, chat, mq, kv)")]
+    UnknownService(String),
+    #[error("service '{0}' is not available in this build yet (available: yell, echo, chat)")]
+    UnavailableService(ServiceKind),
+    #[error("--services lists no service")]
+    NoService,
+    #[error("services {first} and {second} cannot share the address {addr}")]
+    SharedAddress {
+        first: ServiceKind,
+        second: ServiceKind,
+        addr: SocketAddr,
+    },
+    #[error("cannot read the CPUs this process may run on")]
+    NoCpus,
+}
+
+/// A listening address as a user writes it: `IP:PORT` or `host:PORT`, never port 0.
+fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
+    let addr = match text.parse::<SocketAddr>() {
+        Ok(addr) => addr,
+        Err(_) => text
+            .to_socket_addrs()
+            .map_err(|e| format!("'{text}' is not an address (IP:PORT): {e}"))?
+            .next()
+            .ok_or_else(|| format!("'{text}' resolves to no address"))?,
+    };
+    if addr.port() == 0 {
+        return Err(
+            "port 0 is not allowed: every shard binds the same address, so name a port".into(),
+        );
+    }
+    Ok(addr)
+}
+
+/// Seconds as a non-negative number; fractions are allowed (`0.5`).
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("'{text}' is not a valid duration"))
+}
+
+impl ServeArgs {
+    /// Validates the options against this machine and build.
+    pub fn into_config(self) -> Result<(ServerConfig, Vec<String>), UsageError> {
+        let mut warnings = Vec::new();
+        let listens = self.listens()?;
+        let cpus: Vec<usize> = core_affinity::get_core_ids()
+            .ok_or(UsageError::NoCpus)?
+            .into_iter()
+            .map(|core| core.id)
+            .collect();
+        if cpus.is_empty() {
+            return Err(UsageError::NoCpus);
+        }
+        let shards = self.shards.map(usize::from).unwrap_or(cpus.len());
+        let placement = if shards <= cpus.len() {
+            Placement::Pinned(cpus[..shards].to_vec())
+        } else {
+            warnings.push(format!(
+                "{shards} shards on {} CPUs: shards run unpinned",
+                cpus.len()
+            ));
+            Placement::Unpinned(shards)
+        };
+        let config = ServerConfig {
+            placement,
+            listens,
+            limits: Limits {
+                max_frame: self.max_frame as usize,
+                idle_timeout: non_zero(self.idle_timeout),
+                max_conns: self.max_conns as usize,
+                mq_queue_bytes: self.mq_queue_bytes as usize,
+            },
+            stats_interval: non_zero(self.stats_interval),
+            stats_json: self.stats_json,
+        };
+        Ok((config, warnings))
+    }
+
+    fn listens(&self) -> Result<Vec<Listen>, UsageError> {
+        let mut listens: Vec<Listen> = Vec::new();
+        for name in self
+            .services
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+        {
+            let kind = ServiceKind::from_name(name)
+                .ok_or_else(|| UsageError::UnknownService(name.to_string()))?;
+            if !kind.is_available() {
+                return Err(UsageError::UnavailableService(kind));
+            }
+            if listens.iter().any(|l| l.kind == kind) {
+                continue;
+            }
+            let addr = self.addr_of(kind);
+            if let Some(other) = listens.iter().find(|l| l.addr == addr) {
+                return Err(UsageError::SharedAddress {
+                    first: other.kind,
+                    second: kind,
+                    addr,
+                });
+            }
+            listens.push(Listen { kind, addr });
+        }
+        if listens.is_empty() {
+            return Err(UsageError::NoService);
+        }
+        listens.sort_by_key(|l| l.kind);
+        Ok(listens)
+    }
+
+    fn addr_of(&self, kind: ServiceKind) -> SocketAddr {
+        match kind {
+            ServiceKind::Yell => self.yell,
+            ServiceKind::Echo => self.echo,
+            ServiceKind::Chat => self.chat,
+            ServiceKind::Mq => self.mq,
+            ServiceKind::Kv => self.kv,
+        }
+    }
+}
+
+fn non_zero(duration: Duration) -> Option<Duration> {
+    (!duration.is_zero()).then_some(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let mut argv = vec!["percore", "serve"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map(|cli| match cli.command {
+            Command::Serve(args) => args,
+        })
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let (config, _) = serve(&[]).unwrap().into_config().unwrap();
+        let names: Vec<_> = config.listens.iter().map(|l| l.kind.name()).collect();
+        assert_eq!(names, ["yell", "echo", "chat"]);
+        assert_eq!(config.listens[0].addr, "127.0.0.1:1234".parse().unwrap());
+        assert_eq!(config.limits, Limits::default());
+        assert_eq!(config.stats_interval, None);
+    }
+
+    #[test]
+    fn port_zero_and_garbage_addresses_are_refused() {
+        assert!(serve(&["--yell", "127.0.0.1:0"]).is_err());
+        assert!(serve(&["--yell", "not an address"]).is_err());
+        assert!(serve(&["--idle-timeout", "-1"]).is_err());
+    }
+
+    #[test]
+    fn services_are_checked() {
+        let unknown = serve(&["--services", "yell,ftp"]).unwrap().into_config();
+        assert_eq!(
+            unknown.unwrap_err(),
+            UsageError::UnknownService("ftp".into())
+        );
+        let later = serve(&["--services", "kv"]).unwrap().into_config();
+        assert_eq!(
+            later.unwrap_err(),
+            UsageError::UnavailableService(ServiceKind::Kv)
+        );
+        let shared = serve(&["--services", "yell,echo", "--echo", "127.0.0.1:1234"])
+            .unwrap()
+            .into_config();
+        assert!(matches!(shared, Err(UsageError::SharedAddress { .. })));
+    }
+
+    #[test]
+    fn more_shards_than_cpus_run_unpinned_with_a_warning() {
+        let (config, warnings) = serve(&["--shards", "512"]).unwrap().into_config().unwrap();
+        assert_eq!(config.placement, Placement::Unpinned(512));
+        assert_eq!(warnings.len(), 1);
+    }
+}

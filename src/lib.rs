@@ -1,0 +1,15 @@
+//! percore: a thread-per-core TCP server on io_uring (glommio).
+//!
+//! - [`server`]: the core — shards, listeners, the one connection loop, shutdown.
+//! - [`codec`]: how byte streams become requests (lines, length-prefixed frames).
+//! - [`service`]: the trait a service implements; [`services`]: yell, echo, chat.
+//! - [`stats`]: per-shard counters and latency histograms, merged into reports.
+//! - [`cli`] and [`config`]: the command line and what it configures.
+
+pub mod cli;
+pub mod codec;
+pub mod config;
+pub mod server;
+pub mod service;
+pub mod services;
+pub mod stats;

@@ -1,0 +1,130 @@
+//! The contract between the connection loop and a service. The loop owns the
+//! socket, the buffers, the limits and the statistics; a service only sees the
+//! requests of one read, as a [`Batch`], and writes its answers into the
+//! batch's output buffer, which the loop sends in one write.
+
+use std::future::Future;
+
+use crate::codec::{Decoder, FrameTooLong};
+use crate::config::ServiceKind;
+
+/// What the connection does once the batch is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep reading.
+    Continue,
+    /// Send what was answered, then close (chat's `.`, mq's `quit`).
+    Close,
+}
+
+/// A network service on top of the shared connection loop.
+pub trait Service: 'static {
+    const KIND: ServiceKind;
+
+    /// How the service's byte stream is cut into requests.
+    type Decoder: Decoder;
+
+    /// State the service keeps for one connection.
+    type Session;
+
+    fn open_session(&self) -> Self::Session;
+
+    /// Answers every request of `batch`, in order, into `batch.out()`, unless
+    /// it returns [`Flow::Close`]. Async so that a service may wait on other
+    /// shards; the simple services never await.
+    fn serve(
+        &self,
+        session: &mut Self::Session,
+        batch: &mut Batch<'_, Self::Decoder>,
+    ) -> impl Future<Output = Flow>;
+
+    /// Appends the reply to a request longer than `--max-frame`; the loop
+    /// then closes the connection.
+    fn frame_too_long(&self, out: &mut Vec<u8>);
+}
+
+/// The complete requests of one read, plus the buffer their answers go to.
+/// Counting happens here so that every service counts the same way.
+pub struct Batch<'a, D> {
+    input: &'a [u8],
+    consumed: usize,
+    decoder: &'a mut D,
+    max_frame: usize,
+    too_long: bool,
+    out: &'a mut Vec<u8>,
+    served: u64,
+    errors: u64,
+}
+
+impl<'a, D: Decoder> Batch<'a, D> {
+    pub fn new(
+        input: &'a [u8],
+        decoder: &'a mut D,
+        max_frame: usize,
+        out: &'a mut Vec<u8>,
+    ) -> Self {
+        Batch {
+            input,
+            consumed: 0,
+            decoder,
+            max_frame,
+            too_long: false,
+            out,
+            served: 0,
+            errors: 0,
+        }
+    }
+
+    /// The next complete request, or `None` when the read holds no more (the
+    /// rest stays buffered for the next read) or a request is too long.
+    pub fn next_request(&mut self) -> Option<&'a [u8]> {
+        if self.too_long {
+            return None;
+        }
+        let rest = &self.input[self.consumed..];
+        match self.decoder.decode(rest, self.max_frame) {
+            Ok(Some(span)) => {
+                self.consumed += span.wire_len;
+                Some(&rest[span.start..span.end])
+            }
+            Ok(None) => None,
+            Err(FrameTooLong { .. }) => {
+                self.too_long = true;
+                None
+            }
+        }
+    }
+
+    /// Where answers go.
+    pub fn out(&mut self) -> &mut Vec<u8> {
+        self.out
+    }
+
+    /// Counts one request served (SPEC 5 `messages`).
+    pub fn served(&mut self) {
+        self.served += 1;
+    }
+
+    /// Counts one request answered with an error reply (SPEC 5 `errors`).
+    pub fn failed(&mut self) {
+        self.errors += 1;
+    }
+
+    pub(crate) fn outcome(&self) -> BatchOutcome {
+        BatchOutcome {
+            consumed: self.consumed,
+            too_long: self.too_long,
+            served: self.served,
+            errors: self.errors,
+        }
+    }
+}
+
+/// What the connection loop needs to know once a batch is answered.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BatchOutcome {
+    pub consumed: usize,
+    pub too_long: bool,
+    pub served: u64,
+    pub errors: u64,
+}

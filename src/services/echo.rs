@@ -1,0 +1,34 @@
+//! echo (SPEC 3.2): every byte comes back, in order, with no framing. Each
+//! read counts as one message.
+//!
+//! ```python
+//! async def handle(reader, writer):
+//!     while data := await reader.read(65536):
+//!         writer.write(data)
+//! ```
+
+use crate::codec::Raw;
+use crate::config::ServiceKind;
+use crate::service::{Batch, Flow, Service};
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Echo;
+
+impl Service for Echo {
+    const KIND: ServiceKind = ServiceKind::Echo;
+    type Decoder = Raw;
+    type Session = ();
+
+    fn open_session(&self) {}
+
+    async fn serve(&self, _: &mut (), batch: &mut Batch<'_, Raw>) -> Flow {
+        while let Some(data) = batch.next_request() {
+            batch.out().extend_from_slice(data);
+            batch.served();
+        }
+        Flow::Continue
+    }
+
+    /// Raw framing never reports a frame too long: nothing to say.
+    fn frame_too_long(&self, _out: &mut Vec<u8>) {}
+}
