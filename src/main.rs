@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use percore::cli::{Cli, Command};
+use percore::cli::{Cli, Command, ServeArgs};
+use percore::server::Server;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -13,7 +14,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(args: percore::cli::ServeArgs) -> ExitCode {
+fn serve(args: ServeArgs) -> ExitCode {
     let (config, warnings) = match args.into_config() {
         Ok(parsed) => parsed,
         Err(usage) => {
@@ -21,10 +22,17 @@ fn serve(args: percore::cli::ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let server = match Server::new(config) {
+        Ok(server) => server,
+        Err(bind) => {
+            eprintln!("percore: {bind}");
+            return ExitCode::from(2);
+        }
+    };
     for warning in warnings {
         eprintln!("percore: warning: {warning}");
     }
-    match percore::server::run(config) {
+    match server.run() {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("percore: {error}");

@@ -54,6 +54,12 @@ pub(crate) async fn serve<S: Service>(
         };
         let read_at = Instant::now();
         input.filled(received);
+        #[cfg(debug_assertions)]
+        if let Some(trigger) = &shard.panic_trigger {
+            if memchr::memmem::find(input.data(), trigger).is_some() {
+                panic!("test fault injection: a request asked for a panic");
+            }
+        }
 
         let mut batch = Batch::new(input.data(), &mut decoder, limits.max_frame, &mut output);
         let flow = service.serve(&mut session, &mut batch).await;

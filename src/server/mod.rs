@@ -80,11 +80,27 @@ pub(crate) enum Event {
     Final(ShardSnapshot),
 }
 
-/// Runs the server until SIGINT or SIGTERM, then prints the final report.
-pub fn run(config: ServerConfig) -> Result<Report, ServeError> {
-    let config = Arc::new(config);
-    probe_addresses(&config.listens)?;
+/// A server whose addresses are known to be free.
+pub struct Server {
+    config: Arc<ServerConfig>,
+}
 
+impl Server {
+    /// Checks that every address can be bound; nothing runs yet.
+    pub fn new(config: ServerConfig) -> Result<Server, BindError> {
+        probe_addresses(&config.listens)?;
+        Ok(Server {
+            config: Arc::new(config),
+        })
+    }
+
+    /// Runs the server until SIGINT or SIGTERM, then prints the final report.
+    pub fn run(self) -> Result<Report, ServeError> {
+        run(self.config)
+    }
+}
+
+fn run(config: Arc<ServerConfig>) -> Result<Report, ServeError> {
     let (events, inbox) = mpsc::channel();
     watch_signals(events.clone())?;
 

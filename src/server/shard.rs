@@ -58,6 +58,10 @@ pub(crate) struct Shard {
     /// Closed when the shard stops: accept loops wait on it.
     stop_signal: Semaphore,
     stats: Vec<(ServiceKind, Rc<RefCell<ServiceStats>>)>,
+    /// Debug builds only: a connection that sends these bytes panics, so
+    /// tests can prove that a panic ends that connection alone.
+    #[cfg(debug_assertions)]
+    pub panic_trigger: Option<Vec<u8>>,
 }
 
 impl Shard {
@@ -134,6 +138,9 @@ pub(crate) async fn run(plan: ShardPlan) {
             .iter()
             .map(|listen| (listen.kind, Rc::default()))
             .collect(),
+        #[cfg(debug_assertions)]
+        panic_trigger: std::env::var_os("PERCORE_TEST_PANIC_ON")
+            .map(|trigger| trigger.into_encoded_bytes()),
     });
     let acceptors: Vec<_> = listeners
         .into_iter()

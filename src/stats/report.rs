@@ -133,7 +133,7 @@ impl Report {
             })
             .collect();
         let doc = JsonReport {
-            uptime_s: round1(self.uptime.as_secs_f64()),
+            uptime_s: (self.uptime.as_secs_f64() * 1000.0).round() / 1000.0,
             shards: self.shards,
             services,
         };

@@ -1,0 +1,327 @@
+//! Shared test harness: runs the real `percore serve` binary on free loopback
+//! ports, waits for its `percore listening:` line, and talks to it over real
+//! sockets. Every wait has a deadline; nothing sleeps to synchronise.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub const DEADLINE: Duration = Duration::from_secs(20);
+pub const SERVICES: [&str; 3] = ["yell", "echo", "chat"];
+
+pub fn percore() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_percore"))
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    let probe = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    probe.local_addr().expect("local address").port()
+}
+
+/// A running server. Dropping it kills the process.
+pub struct Server {
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Option<ChildStderr>,
+    pub addrs: Vec<(String, SocketAddr)>,
+    pub stats_json: PathBuf,
+    _dir: TempDir,
+}
+
+/// What a server printed and wrote once it stopped.
+pub struct Stopped {
+    pub status: ExitStatus,
+    pub elapsed: Duration,
+    pub stdout: String,
+    pub stderr: String,
+    pub json: serde_json::Value,
+}
+
+impl Server {
+    /// Starts `percore serve --shards 4` with every service on a free port,
+    /// plus `extra` options.
+    pub fn start(extra: &[&str]) -> Server {
+        let mut args = vec!["--shards", "4"];
+        args.extend_from_slice(extra);
+        Server::start_with(&args)
+    }
+
+    pub fn start_with(extra: &[&str]) -> Server {
+        Server::start_with_env(extra, &[])
+    }
+
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
+        // A port picked as free can be taken before the server binds it:
+        // then the server exits with status 2 and we try other ports.
+        for _ in 0..5 {
+            if let Some(server) = Server::try_start(extra, env) {
+                return server;
+            }
+        }
+        panic!("percore did not start on free ports in 5 tries");
+    }
+
+    fn try_start(extra: &[&str], env: &[(&str, &str)]) -> Option<Server> {
+        let dir = TempDir::new();
+        let stats_json = dir.path.join("stats.json");
+        let addrs: Vec<(String, SocketAddr)> = SERVICES
+            .iter()
+            .map(|s| {
+                (
+                    s.to_string(),
+                    SocketAddr::from(([127, 0, 0, 1], free_port())),
+                )
+            })
+            .collect();
+        let mut cmd = percore();
+        cmd.arg("serve");
+        for (service, addr) in &addrs {
+            cmd.arg(format!("--{service}")).arg(addr.to_string());
+        }
+        cmd.arg("--stats-json")
+            .arg(&stats_json)
+            .args(extra)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn percore");
+        let stdout = lines_of(child.stdout.take().expect("stdout"));
+        let stderr = child.stderr.take();
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            match stdout.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) if line.starts_with("percore listening:") => break,
+                Ok(_) => continue,
+                Err(_) => {
+                    let status = child.try_wait().ok().flatten();
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    if status.and_then(|s| s.code()) == Some(2) {
+                        return None;
+                    }
+                    panic!("percore did not print its listening line (status {status:?})");
+                }
+            }
+        }
+        Some(Server {
+            child,
+            stdout,
+            stderr,
+            addrs,
+            stats_json,
+            _dir: dir,
+        })
+    }
+
+    pub fn addr(&self, service: &str) -> SocketAddr {
+        self.addrs
+            .iter()
+            .find(|(s, _)| s == service)
+            .map(|(_, a)| *a)
+            .expect("service has an address")
+    }
+
+    pub fn connect(&self, service: &str) -> TcpStream {
+        connect(self.addr(service))
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) with the pid of a child we have not reaped yet.
+        let rc = unsafe { libc::kill(self.pid(), signal) };
+        assert_eq!(rc, 0, "kill failed");
+    }
+
+    /// Takes the stderr pipe, to read it while the server runs.
+    pub fn take_stderr(&mut self) -> ChildStderr {
+        self.stderr.take().expect("stderr not taken yet")
+    }
+
+    /// Sends SIGINT and waits for the process to exit.
+    pub fn stop(mut self) -> Stopped {
+        self.signal(libc::SIGINT);
+        self.wait()
+    }
+
+    /// Waits for the process to exit on its own, within the deadline.
+    pub fn wait(&mut self) -> Stopped {
+        let began = Instant::now();
+        let status = wait_with_deadline(&mut self.child, DEADLINE);
+        let elapsed = began.elapsed();
+        let mut stdout = String::new();
+        while let Ok(line) = self.stdout.recv_timeout(Duration::from_secs(5)) {
+            stdout.push_str(&line);
+            stdout.push('\n');
+        }
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.stderr.take() {
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        let json = std::fs::read_to_string(&self.stats_json)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(serde_json::Value::Null);
+        Stopped {
+            status: status.expect("percore exited within the deadline"),
+            elapsed,
+            stdout,
+            stderr,
+            json,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn wait_with_deadline(child: &mut Child, deadline: Duration) -> Option<ExitStatus> {
+    let give_up = Instant::now() + deadline;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for percore") {
+            return Some(status);
+        }
+        if Instant::now() >= give_up {
+            let _ = child.kill();
+            return None;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Forwards a pipe's lines over a channel, so reads can have deadlines.
+pub fn lines_of(pipe: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, DEADLINE).expect("connect to percore");
+    stream
+        .set_read_timeout(Some(DEADLINE))
+        .expect("read timeout");
+    stream
+        .set_write_timeout(Some(DEADLINE))
+        .expect("write timeout");
+    stream.set_nodelay(true).expect("nodelay");
+    stream
+}
+
+/// Reads exactly `n` bytes.
+pub fn read_n(stream: &mut TcpStream, n: usize) -> Vec<u8> {
+    let mut buf = vec![0; n];
+    stream
+        .read_exact(&mut buf)
+        .expect("read the expected reply");
+    buf
+}
+
+/// Reads until the server closes the connection.
+pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut buf = Vec::new();
+    match stream.read_to_end(&mut buf) {
+        Ok(_) => buf,
+        // A reset after the data is a close too.
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => buf,
+        Err(e) => panic!("reading until close failed: {e} (got {buf:?})"),
+    }
+}
+
+/// Sends `request` and reads a reply of exactly `expected.len()` bytes.
+pub fn round_trip(stream: &mut TcpStream, request: &[u8], reply_len: usize) -> Vec<u8> {
+    stream.write_all(request).expect("send");
+    read_n(stream, reply_len)
+}
+
+/// Writes `data` from another thread while the caller reads, so neither side
+/// can fill its socket buffers and stall the other.
+pub fn write_in_background(
+    stream: &TcpStream,
+    data: Vec<u8>,
+    then_shutdown: bool,
+) -> thread::JoinHandle<()> {
+    let mut writer = stream.try_clone().expect("clone stream");
+    thread::spawn(move || {
+        writer.write_all(&data).expect("write in background");
+        if then_shutdown {
+            writer
+                .shutdown(Shutdown::Write)
+                .expect("shutdown write side");
+        }
+    })
+}
+
+/// Whether the server closed this connection: a read sees end-of-file or a reset.
+pub fn is_closed_by_server(stream: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+        ),
+    }
+}
+
+/// Raises this process's open-file limit to its hard limit.
+pub fn raise_fd_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain getrlimit/setrlimit on a local struct.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur = limit.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+    }
+    limit.rlim_cur
+}
+
+/// A directory removed when dropped.
+pub struct TempDir {
+    pub path: PathBuf,
+}
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "percore-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir { path }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}

@@ -1,0 +1,211 @@
+//! Faults and limits, SPEC 2 and 4: bind failures and usage errors exit 2,
+//! `--idle-timeout`, `--max-conns`, garbage and resets never hurt a shard.
+
+mod common;
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Runs `percore serve ARGS`, expecting it to fail fast; returns its stderr.
+fn serve_fails(args: &[&str]) -> (Option<i32>, Duration, String) {
+    let began = Instant::now();
+    let mut child = percore()
+        .arg("serve")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_with_deadline(&mut child, DEADLINE).expect("percore exits");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status.code(), began.elapsed(), stderr)
+}
+
+fn free_addr() -> String {
+    format!("127.0.0.1:{}", free_port())
+}
+
+#[test]
+fn an_address_in_use_exits_2_naming_service_and_address() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (code, elapsed, stderr) = serve_fails(&[
+        "--shards",
+        "4",
+        "--services",
+        "yell,chat",
+        "--yell",
+        &free_addr(),
+        "--chat",
+        &addr,
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("chat") && stderr.contains(&addr),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn a_second_percore_on_the_same_port_is_refused() {
+    let server = Server::start(&[]);
+    let yell = server.addr("yell").to_string();
+    let (code, _, stderr) = serve_fails(&["--services", "yell", "--yell", &yell]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("yell") && stderr.contains(&yell),
+        "{stderr}"
+    );
+    // The first server still has its port to itself.
+    let mut conn = server.connect("yell");
+    assert_eq!(round_trip(&mut conn, b"mine\n", 5), b"MINE\n");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["--yell", "127.0.0.1:0"][..],
+        &["--yell", "nowhere"],
+        &["--services", "yell,gopher"],
+        &["--services", "kv"],
+        &["--shards", "0"],
+        &["--max-frame", "lots"],
+    ] {
+        let (code, _, stderr) = serve_fails(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(
+            !stderr.is_empty() && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn idle_timeout_closes_a_silent_connection() {
+    let server = Server::start(&["--idle-timeout", "0.3"]);
+    let mut talker = server.connect("yell");
+    assert_eq!(round_trip(&mut talker, b"hi\n", 3), b"HI\n");
+    let mut silent = server.connect("chat");
+    assert!(is_closed_by_server(&mut silent));
+    assert!(is_closed_by_server(&mut talker));
+    let stopped = server.stop();
+    assert_eq!(stopped.json["services"]["chat"]["idle_closes"], 1);
+    assert_eq!(stopped.json["services"]["yell"]["idle_closes"], 1);
+    assert_eq!(stopped.json["services"]["yell"]["messages"], 1);
+}
+
+#[test]
+fn connections_beyond_max_conns_are_closed_and_counted() {
+    // One connection per shard: with 4 shards, some of 8 must be refused.
+    let server = Server::start(&["--max-conns", "1"]);
+    let mut kept = Vec::new();
+    let mut refused = 0;
+    for _ in 0..8 {
+        let mut conn = server.connect("yell");
+        conn.write_all(b"ping\n").unwrap();
+        if is_closed_by_server(&mut conn) {
+            refused += 1;
+        } else {
+            assert_eq!(read_n(&mut conn, 4), b"ING\n");
+            kept.push(conn);
+        }
+    }
+    assert!(refused >= 4, "only {refused} refused");
+    assert!(kept.len() <= 4);
+    let stopped = server.stop();
+    let yell = &stopped.json["services"]["yell"];
+    assert_eq!(yell["rejected_connections"], refused);
+    assert_eq!(yell["connections"], kept.len());
+}
+
+#[test]
+fn garbage_and_resets_leave_every_service_serving() {
+    let server = Server::start(&["--max-frame", "4096"]);
+    // A small xorshift: the same "random" garbage on every run.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for service in SERVICES {
+        for round in 0..20 {
+            let conn = server.connect(service);
+            let garbage: Vec<u8> = (0..(next() % 20_000)).map(|_| next() as u8).collect();
+            let mut writer = conn.try_clone().unwrap();
+            let _ = writer.write_all(&garbage);
+            if round % 2 == 0 {
+                reset(conn);
+            }
+        }
+    }
+    for service in SERVICES {
+        let mut conn = server.connect(service);
+        let expected: &[u8] = match service {
+            "yell" => b"STILL HERE\n",
+            "echo" => b"still here\n",
+            _ => b"You sent: still here\r\n",
+        };
+        assert_eq!(
+            round_trip(&mut conn, b"still here\n", expected.len()),
+            expected
+        );
+    }
+    let stopped = server.stop();
+    assert_eq!(stopped.status.code(), Some(0));
+    for service in SERVICES {
+        assert_eq!(stopped.json["services"][service]["panics"], 0);
+    }
+}
+
+#[test]
+#[cfg(debug_assertions)]
+fn a_panic_ends_only_its_own_connection() {
+    // One shard, so the connections after the panic are on the shard that
+    // panicked. The trigger exists in debug builds only.
+    let server = Server::start_with_env(
+        &["--shards", "1"],
+        &[("PERCORE_TEST_PANIC_ON", "please panic")],
+    );
+    let mut bystander = server.connect("chat");
+    assert_eq!(round_trip(&mut bystander, b"a\n", 13), b"You sent: a\r\n");
+    let mut victim = server.connect("yell");
+    victim.write_all(b"please panic\n").unwrap();
+    assert!(is_closed_by_server(&mut victim));
+    assert_eq!(round_trip(&mut bystander, b"b\n", 13), b"You sent: b\r\n");
+    let mut newcomer = server.connect("yell");
+    assert_eq!(round_trip(&mut newcomer, b"fine\n", 5), b"FINE\n");
+    let stopped = server.stop();
+    assert_eq!(stopped.status.code(), Some(0));
+    assert_eq!(stopped.json["services"]["yell"]["panics"], 1);
+    assert_eq!(stopped.json["services"]["yell"]["messages"], 1);
+}
+
+/// Closes with SO_LINGER 0, so the server sees a reset, not a FIN.
+fn reset(conn: TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on an open socket with a correctly sized struct.
+    unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(&conn),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &linger as *const libc::linger as *const libc::c_void,
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    drop(conn);
+}
