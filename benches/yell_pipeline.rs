@@ -44,7 +44,11 @@ fn main() {
         .unwrap_or(5);
     let cpus = core_affinity::get_core_ids().expect("CPU list");
     let client_cpu = cpus.last().expect("a CPU").id;
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
 
     let mut server = Command::new(env!("CARGO_BIN_EXE_percore"))
@@ -173,7 +177,12 @@ fn cpu_time(pid: u32) -> Duration {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // utime and stime are fields 14 and 15 of the whole line: 11 and 12 here.
     let total = ticks(11) + ticks(12);
     // SAFETY: sysconf has no preconditions.

@@ -41,6 +41,10 @@ pub trait Service: 'static {
     /// Appends the reply to a request longer than `--max-frame`; the loop
     /// then closes the connection.
     fn frame_too_long(&self, out: &mut Vec<u8>);
+
+    /// Called once the connection has ended, however it ended (but a panic:
+    /// then the session is only dropped).
+    fn close_session(&self, _session: Self::Session) {}
 }
 
 /// The complete requests of one read, plus the buffer their answers go to.

@@ -29,6 +29,18 @@ const LINGER_MAX_BYTES: usize = 4 << 20;
 /// the idle timeout, or shutdown.
 pub(crate) async fn serve<S: Service>(
     service: &S,
+    stream: TcpStream,
+    shard: &Shard,
+    stats: &RefCell<ServiceStats>,
+) {
+    let mut session = service.open_session();
+    serve_session(service, &mut session, stream, shard, stats).await;
+    service.close_session(session);
+}
+
+async fn serve_session<S: Service>(
+    service: &S,
+    session: &mut S::Session,
     mut stream: TcpStream,
     shard: &Shard,
     stats: &RefCell<ServiceStats>,
@@ -44,7 +56,6 @@ pub(crate) async fn serve<S: Service>(
     let mut input = InputBuffer::new();
     let mut decoder = S::Decoder::default();
     let mut output = Vec::new();
-    let mut session = service.open_session();
 
     loop {
         let received = match stream.read(input.spare()).await {
@@ -62,7 +73,7 @@ pub(crate) async fn serve<S: Service>(
         }
 
         let mut batch = Batch::new(input.data(), &mut decoder, limits.max_frame, &mut output);
-        let flow = service.serve(&mut session, &mut batch).await;
+        let flow = service.serve(session, &mut batch).await;
         let outcome = batch.outcome();
         input.consume(outcome.consumed);
 

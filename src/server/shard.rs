@@ -211,6 +211,7 @@ async fn accept_loop<S: Service>(
     shard: Rc<Shard>,
     stats: Rc<RefCell<ServiceStats>>,
 ) {
+    let mut last_complaint: Option<Instant> = None;
     loop {
         let accepted = async { Some(listener.accept().await) }
             .or(async {
