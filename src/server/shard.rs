@@ -224,12 +224,15 @@ async fn accept_loop<S: Service>(
             Some(Ok(stream)) => stream,
             Some(Err(error)) => {
                 // Out of descriptors or memory: give the shard a moment, and
-                // keep serving the connections it has.
-                eprintln!(
-                    "percore: shard {}: {} accept failed: {error}",
-                    shard.id,
-                    S::KIND
-                );
+                // keep serving the connections it has. Say so once a second.
+                if last_complaint.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                    eprintln!(
+                        "percore: shard {}: {} accept failed: {error}",
+                        shard.id,
+                        S::KIND
+                    );
+                    last_complaint = Some(Instant::now());
+                }
                 sleep(ACCEPT_BACKOFF).await;
                 continue;
             }
