@@ -10,12 +10,13 @@ use clap::{Args, Parser, Subcommand};
 use thiserror::Error;
 
 use crate::config::{Limits, Listen, Placement, ServerConfig, ServiceKind};
+use crate::load::{LoadPlan, RunLength, Workload};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "percore",
     version,
-    about = "A thread-per-core TCP server on io_uring: yell, echo and chat"
+    about = "A thread-per-core TCP server on io_uring: yell, echo and chat, and its load generator"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -26,6 +27,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the server until SIGINT or SIGTERM, then print the statistics.
     Serve(ServeArgs),
+    /// Drive a service with many connections; check every reply, report
+    /// throughput and latency.
+    Load(LoadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +93,61 @@ pub struct ServeArgs {
     pub stats_json: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The service to load: yell or echo.
+    pub service: String,
+
+    /// The server's address [default: the service's default address].
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen_addr)]
+    pub addr: Option<SocketAddr>,
+
+    /// Connections, spread over the client threads.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub conns: u32,
+
+    /// Client threads (executors) [default: one per --cpus entry, else 1].
+    #[arg(long, value_name = "T")]
+    pub threads: Option<u32>,
+
+    /// CPUs to pin the client threads to, one per thread (e.g. `1` or `2,3`).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub cpus: Vec<usize>,
+
+    /// Requests in flight per connection, written in one write.
+    #[arg(long, value_name = "D", default_value_t = 1)]
+    pub pipeline: u32,
+
+    /// Bytes per request, line ending included.
+    #[arg(long, value_name = "B", default_value_t = 16)]
+    pub size: u32,
+
+    /// Send for this long [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds, conflicts_with = "requests")]
+    pub duration: Option<Duration>,
+
+    /// Send exactly this many requests in all, then stop.
+    #[arg(long, value_name = "N")]
+    pub requests: Option<u64>,
+
+    /// Replies in the first SECS are checked but left out of the figures.
+    #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_seconds)]
+    pub warmup: Duration,
+
+    /// Open loop at R requests/s in total, latency measured from each
+    /// request's intended send time [default: closed loop].
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+
+    /// Also write the final report as JSON to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+
+    /// No progress lines on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
 /// A command line that parses but asks for something percore cannot do.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum UsageError {
@@ -106,6 +165,8 @@ pub enum UsageError {
     },
     #[error("cannot read the CPUs this process may run on")]
     NoCpus,
+    #[error("{0}")]
+    Load(String),
 }
 
 /// A listening address as a user writes it: `IP:PORT` or `host:PORT`, never port 0.
@@ -216,6 +277,84 @@ impl ServeArgs {
     }
 }
 
+impl LoadArgs {
+    /// Validates the options; a combination that cannot work is refused.
+    pub fn into_plan(self) -> Result<LoadPlan, UsageError> {
+        let refuse = |why: &str| Err(UsageError::Load(why.to_string()));
+        let service = ServiceKind::from_name(&self.service)
+            .ok_or_else(|| UsageError::UnknownService(self.service.clone()))?;
+        let Some(workload) = Workload::new(service, self.size as usize) else {
+            if !matches!(service, ServiceKind::Yell | ServiceKind::Echo) {
+                return refuse("percore load drives yell and echo in this build");
+            }
+            return refuse("--size must be at least 2 bytes (one character and its newline)");
+        };
+        if self.conns == 0 {
+            return refuse("--conns must be at least 1");
+        }
+        if self.pipeline == 0 {
+            return refuse("--pipeline must be at least 1");
+        }
+        let threads = self.threads.unwrap_or(self.cpus.len().max(1) as u32) as usize;
+        if threads == 0 {
+            return refuse("--threads must be at least 1");
+        }
+        if threads > self.conns as usize {
+            return refuse("--threads must not exceed --conns: every thread needs a connection");
+        }
+        let threads = if self.cpus.is_empty() {
+            vec![None; threads]
+        } else {
+            if self.cpus.len() != threads {
+                return refuse("--cpus must list one CPU per client thread");
+            }
+            let available: Vec<usize> = core_affinity::get_core_ids()
+                .ok_or(UsageError::NoCpus)?
+                .into_iter()
+                .map(|core| core.id)
+                .collect();
+            if let Some(cpu) = self.cpus.iter().find(|cpu| !available.contains(cpu)) {
+                return refuse(&format!(
+                    "CPU {cpu} in --cpus is not available to this process"
+                ));
+            }
+            self.cpus.iter().copied().map(Some).collect()
+        };
+        let length = match (self.duration, self.requests) {
+            (_, Some(0)) => return refuse("--requests must be at least 1"),
+            (_, Some(n)) if n < u64::from(self.conns) => {
+                return refuse("--requests must be at least --conns: every connection sends one")
+            }
+            (_, Some(n)) => RunLength::Requests(n),
+            (Some(d), None) if d.is_zero() => return refuse("--duration must be more than 0"),
+            (Some(d), None) => RunLength::Duration(d),
+            (None, None) => RunLength::Duration(Duration::from_secs(10)),
+        };
+        if let RunLength::Duration(d) = length {
+            if self.warmup >= d {
+                return refuse("--warmup must be shorter than --duration");
+            }
+        }
+        if let Some(rate) = self.rate {
+            if !rate.is_finite() || rate <= 0.0 {
+                return refuse("--rate must be a positive number of requests per second");
+            }
+        }
+        Ok(LoadPlan {
+            service,
+            addr: self.addr.unwrap_or(service.default_addr()),
+            conns: self.conns as usize,
+            threads,
+            pipeline: self.pipeline as usize,
+            workload,
+            length,
+            warmup: self.warmup,
+            rate: self.rate,
+            progress: !self.quiet,
+        })
+    }
+}
+
 fn non_zero(duration: Duration) -> Option<Duration> {
     (!duration.is_zero()).then_some(duration)
 }
@@ -229,6 +368,7 @@ mod tests {
         argv.extend_from_slice(args);
         Cli::try_parse_from(argv).map(|cli| match cli.command {
             Command::Serve(args) => args,
+            Command::Load(_) => unreachable!("parsed serve"),
         })
     }
 

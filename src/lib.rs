@@ -4,11 +4,13 @@
 //! - [`codec`]: how byte streams become requests (lines, length-prefixed frames).
 //! - [`service`]: the trait a service implements; [`services`]: yell, echo, chat.
 //! - [`stats`]: per-shard counters and latency histograms, merged into reports.
+//! - [`load`]: `percore load`, the load generator.
 //! - [`cli`] and [`config`]: the command line and what it configures.
 
 pub mod cli;
 pub mod codec;
 pub mod config;
+pub mod load;
 pub mod server;
 pub mod service;
 pub mod services;

@@ -113,7 +113,7 @@ impl ServiceStats {
     }
 }
 
-fn new_latency_histogram() -> Histogram<u64> {
+pub(crate) fn new_latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, LATENCY_MAX_US, LATENCY_SIGFIG)
         .expect("constant histogram bounds are valid")
 }

@@ -1,0 +1,283 @@
+//! `percore load`: the seed's yell-echo experiment at scale. Client threads,
+//! each a glommio executor (pinned when `--cpus` is given), drive many
+//! connections, closed loop or open loop at a target rate; every reply is
+//! checked; latency goes into an HdrHistogram per thread, merged at the end.
+
+mod driver;
+mod report;
+mod workload;
+
+pub use driver::LoadStats;
+pub use report::LoadReport;
+pub use workload::Workload;
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use glommio::net::TcpStream;
+use thiserror::Error;
+
+use crate::config::ServiceKind;
+use driver::ConnPlan;
+
+/// How long connecting may take before the run is called off.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Between progress lines.
+const PROGRESS_PERIOD: Duration = Duration::from_secs(1);
+
+/// A validated load run.
+#[derive(Clone, Debug)]
+pub struct LoadPlan {
+    pub service: ServiceKind,
+    pub addr: SocketAddr,
+    pub conns: usize,
+    /// One client executor per entry: the CPU it is pinned to, or none.
+    pub threads: Vec<Option<usize>>,
+    pub pipeline: usize,
+    pub workload: Workload,
+    pub length: RunLength,
+    pub warmup: Duration,
+    /// Open loop: total requests per second over all connections.
+    pub rate: Option<f64>,
+    /// Print a progress line each second on stderr.
+    pub progress: bool,
+}
+
+/// When a run ends.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RunLength {
+    /// Send for this long, then collect the replies in flight.
+    Duration(Duration),
+    /// Send exactly this many requests in all.
+    Requests(u64),
+}
+
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("cannot connect to {addr}: {reason}")]
+    Connect { addr: SocketAddr, reason: String },
+    #[error("cannot start client thread {thread}: {reason}")]
+    Thread { thread: usize, reason: String },
+}
+
+/// What a client thread tells the coordinating thread.
+enum Update {
+    Progress { thread: usize, stats: LoadStats },
+    Done { thread: usize, stats: LoadStats },
+}
+
+/// Runs the plan to the end and returns the merged report.
+pub fn run(plan: &LoadPlan) -> Result<LoadReport, LoadError> {
+    let (updates, inbox) = mpsc::channel();
+    let mut threads = Vec::with_capacity(plan.threads.len());
+    for (index, cpu) in plan.threads.iter().enumerate() {
+        let conns = share(plan.conns, plan.threads.len(), index);
+        let (ready, ready_rx) = mpsc::sync_channel(1);
+        let (go, go_rx) = mpsc::sync_channel(1);
+        let thread_plan = plan.clone();
+        let updates = updates.clone();
+        let placement = match cpu {
+            Some(cpu) => glommio::Placement::Fixed(*cpu),
+            None => glommio::Placement::Unbound,
+        };
+        let handle = glommio::LocalExecutorBuilder::new(placement)
+            .name(&format!("load-{index}"))
+            .spawn(move || client_thread(index, conns, thread_plan, ready, go_rx, updates))
+            .map_err(|e| LoadError::Thread {
+                thread: index,
+                reason: e.to_string(),
+            })?;
+        threads.push((handle, ready_rx, go));
+    }
+    drop(updates);
+
+    // Every connection is open before the clock starts.
+    let mut failure = None;
+    for (index, (_, ready, _)) in threads.iter().enumerate() {
+        let outcome = ready.recv_timeout(CONNECT_TIMEOUT * 2).unwrap_or_else(|_| {
+            Err(LoadError::Thread {
+                thread: index,
+                reason: "it did not connect in time".into(),
+            })
+        });
+        if let Err(e) = outcome {
+            failure.get_or_insert(e);
+        }
+    }
+    let start = Instant::now() + Duration::from_millis(5);
+    for (_, _, go) in &threads {
+        let _ = go.send(failure.is_none().then_some(start));
+    }
+    if let Some(error) = failure {
+        return Err(error);
+    }
+
+    let finals = follow_progress(plan, start, &inbox);
+    for (handle, _, _) in threads {
+        let _ = handle.join();
+    }
+    Ok(LoadReport::new(plan, start, &finals))
+}
+
+/// Prints progress until every thread is done; returns their final stats.
+fn follow_progress(plan: &LoadPlan, start: Instant, inbox: &Receiver<Update>) -> Vec<LoadStats> {
+    let threads = plan.threads.len();
+    let mut latest: Vec<LoadStats> = vec![LoadStats::default(); threads];
+    let mut done = vec![false; threads];
+    let mut printed = (start, 0u64);
+    let mut next_line = start + PROGRESS_PERIOD;
+    while done.iter().any(|d| !d) {
+        match inbox.recv_timeout(next_line.saturating_duration_since(Instant::now())) {
+            Ok(Update::Progress { thread, stats }) => latest[thread] = stats,
+            Ok(Update::Done { thread, stats }) => {
+                latest[thread] = stats;
+                done[thread] = true;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        let now = Instant::now();
+        if now >= next_line {
+            if plan.progress {
+                let mut merged = LoadStats::default();
+                latest.iter().for_each(|s| merged.merge(s));
+                let total = merged.requests + merged.warmup_requests;
+                let rate = (total - printed.1) as f64 / (now - printed.0).as_secs_f64();
+                eprintln!(
+                    "percore load t={:.0}s {:.0} msgs/s, p99 {} us, {} errors",
+                    (now - start).as_secs_f64(),
+                    rate,
+                    merged.latency.value_at_quantile(0.99),
+                    merged.errors
+                );
+                printed = (now, total);
+            }
+            next_line += PROGRESS_PERIOD;
+        }
+    }
+    latest
+}
+
+/// The `index`-th of `parts` shares of `total`, as even as can be.
+fn share(total: usize, parts: usize, index: usize) -> usize {
+    total / parts + usize::from(index < total % parts)
+}
+
+/// One client executor: connects its share of the connections, waits for the
+/// common start, drives them, reports progress each second.
+async fn client_thread(
+    index: usize,
+    conns: usize,
+    plan: LoadPlan,
+    ready: mpsc::SyncSender<Result<(), LoadError>>,
+    go: Receiver<Option<Instant>>,
+    updates: Sender<Update>,
+) {
+    let mut streams = Vec::with_capacity(conns);
+    for _ in 0..conns {
+        match TcpStream::connect_timeout(plan.addr, CONNECT_TIMEOUT).await {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                streams.push(stream);
+            }
+            Err(e) => {
+                let _ = ready.send(Err(LoadError::Connect {
+                    addr: plan.addr,
+                    reason: e.to_string(),
+                }));
+                return;
+            }
+        }
+    }
+    let _ = ready.send(Ok(()));
+    // Blocking is fine here: nothing else runs on this executor yet.
+    let Ok(Some(start)) = go.recv() else { return };
+    let now = Instant::now();
+    if start > now {
+        glommio::timer::sleep(start - now).await;
+    }
+
+    let stats = Rc::new(RefCell::new(LoadStats::default()));
+    let total_conns = plan.conns as u64;
+    let first_conn = (0..index)
+        .map(|i| share(plan.conns, plan.threads.len(), i))
+        .sum::<usize>();
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .enumerate()
+        .map(|(i, stream)| {
+            let global = (first_conn + i) as u64;
+            let per_conn_rate = plan.rate.map(|r| r / total_conns as f64);
+            let conn_plan = ConnPlan {
+                workload: plan.workload,
+                pipeline: plan.pipeline,
+                quota: match plan.length {
+                    RunLength::Requests(n) => {
+                        Some(n / total_conns + u64::from(global < n % total_conns))
+                    }
+                    RunLength::Duration(_) => None,
+                },
+                end: match plan.length {
+                    RunLength::Duration(d) => Some(start + d),
+                    RunLength::Requests(_) => None,
+                },
+                measure_from: start + plan.warmup,
+                rate: per_conn_rate,
+                // Spread the connections' schedules over one interval.
+                start: start
+                    + per_conn_rate.map_or(Duration::ZERO, |r| {
+                        Duration::from_secs_f64(global as f64 / total_conns as f64 / r)
+                    }),
+            };
+            let stats = stats.clone();
+            glommio::spawn_local(async move {
+                if conn_plan.rate.is_some() {
+                    driver::open_loop(stream, conn_plan, &stats).await
+                } else {
+                    driver::closed_loop(stream, conn_plan, &stats).await
+                }
+            })
+        })
+        .collect();
+
+    let reporter = {
+        let (stats, updates) = (stats.clone(), updates.clone());
+        glommio::spawn_local(async move {
+            loop {
+                glommio::timer::sleep(PROGRESS_PERIOD / 2).await;
+                let stats = stats.borrow().clone();
+                let _ = updates.send(Update::Progress {
+                    thread: index,
+                    stats,
+                });
+            }
+        })
+    };
+    for task in tasks {
+        task.await;
+    }
+    drop(reporter);
+    let stats = stats.borrow().clone();
+    let _ = updates.send(Update::Done {
+        thread: index,
+        stats,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share;
+
+    #[test]
+    fn shares_add_up() {
+        for total in 0..20 {
+            for parts in 1..6 {
+                let sum: usize = (0..parts).map(|i| share(total, parts, i)).sum();
+                assert_eq!(sum, total);
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `percore load` against a real server: every reply checked, and the count
+//! the load generator reports is exactly what the server's statistics saw.
+
+mod common;
+
+use std::process::{Output, Stdio};
+
+use common::*;
+
+fn load(args: &[&str]) -> Output {
+    let mut child = percore()
+        .arg("load")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_with_deadline(&mut child, DEADLINE).expect("percore load finishes");
+    let mut output = child.wait_with_output().unwrap();
+    output.status = status;
+    output
+}
+
+#[test]
+fn exact_request_counts_reach_the_server_with_no_errors() {
+    let server = Server::start(&[]);
+    let dir = TempDir::new();
+    let json = dir.path.join("load.json");
+    let yell = server.addr("yell").to_string();
+    let out = load(&[
+        "yell",
+        "--addr",
+        &yell,
+        "--conns",
+        "9",
+        "--threads",
+        "2",
+        "--pipeline",
+        "8",
+        "--requests",
+        "20011",
+        "--size",
+        "24",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["requests"], 20011);
+    assert_eq!(report["errors"], 0);
+    assert!(report["latency_us"]["p50"].as_u64().unwrap() >= 1);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("requests    20011"));
+
+    // Open loop at a modest rate, on echo.
+    let echo = server.addr("echo").to_string();
+    let out = load(&[
+        "echo",
+        "--addr",
+        &echo,
+        "--conns",
+        "4",
+        "--rate",
+        "4000",
+        "--requests",
+        "2000",
+        "--pipeline",
+        "4",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let stopped = server.stop();
+    assert_eq!(stopped.json["services"]["yell"]["messages"], 20011);
+    assert_eq!(stopped.json["services"]["yell"]["bytes_in"], 20011 * 24);
+    assert_eq!(stopped.json["services"]["echo"]["bytes_in"], 2000 * 16);
+    assert_eq!(stopped.json["services"]["yell"]["errors"], 0);
+}
+
+#[test]
+fn a_timed_run_prints_progress_and_a_report() {
+    let server = Server::start(&[]);
+    let yell = server.addr("yell").to_string();
+    let out = load(&[
+        "yell",
+        "--addr",
+        &yell,
+        "--duration",
+        "1.2",
+        "--warmup",
+        "0.1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("percore load t=1s"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for field in ["requests", "errors", "msgs/s", "p99.9"] {
+        assert!(stdout.contains(field), "{stdout}");
+    }
+}
+
+#[test]
+fn wrong_replies_are_errors_and_fail_the_run() {
+    // chat answers "You sent: ...", which is not what yell's checker expects.
+    let server = Server::start(&[]);
+    let chat = server.addr("chat").to_string();
+    let out = load(&[
+        "yell",
+        "--addr",
+        &chat,
+        "--requests",
+        "10",
+        "--size",
+        "32",
+        "--quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong or missing"));
+}
+
+#[test]
+fn bad_options_and_unreachable_servers_exit_2_with_one_line() {
+    let port = free_port().to_string();
+    let addr = format!("127.0.0.1:{port}");
+    for args in [
+        &["yell", "--conns", "0"][..],
+        &["yell", "--pipeline", "0"],
+        &["yell", "--threads", "4", "--conns", "2"],
+        &["yell", "--size", "1"],
+        &["yell", "--rate", "0"],
+        &["yell", "--requests", "3", "--conns", "5"],
+        &["yell", "--duration", "1", "--requests", "10"],
+        &["yell", "--duration", "1", "--warmup", "2"],
+        &["chat"],
+        &["yell", "--addr", &addr, "--requests", "5"],
+    ] {
+        let out = load(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.trim().is_empty(), "{args:?}");
+    }
+}
