@@ -30,7 +30,14 @@ pub struct LoadReport {
     pub errors: u64,
     pub msgs_per_sec: f64,
     pub latency_us: LatencyUs,
+    /// (percentile, microseconds) pairs for plotting, out to the max.
+    pub latency_curve: Vec<(f64, u64)>,
 }
+
+/// Percentiles of the latency curve: dense in the tail, as HdrHistogram plots are.
+const CURVE: [f64; 14] = [
+    0.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 99.995, 99.999, 99.9999, 100.0,
+];
 
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct LatencyUs {
@@ -63,6 +70,14 @@ impl LoadReport {
                 max: h.max(),
             }
         };
+        let latency_curve = if h.is_empty() {
+            Vec::new()
+        } else {
+            CURVE
+                .iter()
+                .map(|&p| (p, h.value_at_percentile(p)))
+                .collect()
+        };
         LoadReport {
             service: plan.service.name().to_string(),
             addr: plan.addr.to_string(),
@@ -87,6 +102,7 @@ impl LoadReport {
                 0.0
             },
             latency_us,
+            latency_curve,
         }
     }
 

@@ -1,0 +1,437 @@
+//! `cargo bench --bench throughput`: the seed's yell-echo experiment at
+//! scale, percore against a minimal epoll reference server, on loopback.
+//!
+//! Each server runs as a child process on the first CPU (percore with one
+//! shard); `percore load` runs on the last CPU with one thread. Scenarios, for
+//! yell and echo, 16-byte messages:
+//! - seed: 5 connections, one request in flight each (closed loop);
+//! - saturation: 64 connections × pipeline 16 (closed loop);
+//! - open: 64 connections × pipeline 16, open loop at a fixed rate below
+//!   saturation, where the figure that decides is the server's CPU time per
+//!   message (from /proc/PID/stat).
+//!
+//! Writes `results/<service>-<scenario>.json` and `.svg` (latency by
+//! percentile), and regenerates `results/README.md`.
+//! `PERCORE_BENCH_QUICK=1` runs each scenario for 1 s instead of 5.
+
+mod epoll_reference;
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// Set in the environment of the child that runs the reference server:
+/// `ADDR,SERVICE`.
+const REFERENCE_ENV: &str = "PERCORE_BENCH_REFERENCE";
+const SIZE: usize = 16;
+const OPEN_RATE: f64 = 1_000_000.0;
+
+struct Scenario {
+    name: &'static str,
+    title: &'static str,
+    conns: usize,
+    pipeline: usize,
+    rate: Option<f64>,
+}
+
+const SCENARIOS: [Scenario; 3] = [
+    Scenario {
+        name: "seed",
+        title: "the seed's experiment: 5 conns × pipeline 1, closed loop",
+        conns: 5,
+        pipeline: 1,
+        rate: None,
+    },
+    Scenario {
+        name: "saturation",
+        title: "saturation: 64 conns × pipeline 16, closed loop",
+        conns: 64,
+        pipeline: 16,
+        rate: None,
+    },
+    Scenario {
+        name: "open",
+        title: "open loop: 64 conns × pipeline 16 at 1,000,000 msgs/s",
+        conns: 64,
+        pipeline: 16,
+        rate: Some(OPEN_RATE),
+    },
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+    Percore,
+    Reference,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Percore => "percore",
+            Target::Reference => "epoll reference",
+        }
+    }
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var(REFERENCE_ENV) {
+        return run_reference(&spec);
+    }
+    let quick = std::env::var_os("PERCORE_BENCH_QUICK").is_some();
+    let seconds = if quick { 1.0 } else { 5.0 };
+    let cpus: Vec<usize> = core_affinity::get_core_ids()
+        .expect("CPU list")
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let (server_cpu, client_cpu) = (cpus[0], *cpus.last().unwrap());
+    std::fs::create_dir_all("results").expect("results/");
+
+    let mut all = Vec::new();
+    for service in ["yell", "echo"] {
+        let mut by_scenario: Vec<Vec<Value>> = vec![Vec::new(); SCENARIOS.len()];
+        for target in [Target::Percore, Target::Reference] {
+            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let mut server = start_server(target, service, addr);
+            for (i, scenario) in SCENARIOS.iter().enumerate() {
+                let result = measure(
+                    &server, target, service, addr, scenario, seconds, client_cpu,
+                );
+                println!(
+                    "{service:<5} {:<11} {:<16} {:>10.0} msgs/s  p99 {:>6} us  server CPU {:>6.0} ns/msg  errors {}",
+                    scenario.name,
+                    target.name(),
+                    result["msgs_per_sec"].as_f64().unwrap_or(0.0),
+                    result["latency_us"]["p99"],
+                    result["server_cpu_ns_per_msg"].as_f64().unwrap_or(0.0),
+                    result["errors"]
+                );
+                by_scenario[i].push(result);
+            }
+            stop_server(target, &mut server);
+        }
+        for (scenario, results) in SCENARIOS.iter().zip(by_scenario) {
+            let doc = json!({
+                "service": service,
+                "scenario": scenario.name,
+                "title": scenario.title,
+                "seconds": seconds,
+                "server_cpu": server_cpu,
+                "client_cpu": client_cpu,
+                "results": results,
+            });
+            let stem = format!("results/{service}-{}", scenario.name);
+            std::fs::write(
+                format!("{stem}.json"),
+                serde_json::to_string_pretty(&doc).unwrap() + "\n",
+            )
+            .expect("write results json");
+            std::fs::write(format!("{stem}.svg"), latency_svg(&doc)).expect("write svg");
+            all.push(doc);
+        }
+    }
+    std::fs::write("results/README.md", results_readme(&all, quick)).expect("write README");
+    println!("wrote results/README.md");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_server(target: Target, service: &str, addr: SocketAddr) -> Child {
+    match target {
+        Target::Percore => {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_percore"))
+                .args(["serve", "--shards", "1", "--services", service])
+                .arg(format!("--{service}"))
+                .arg(addr.to_string())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("start percore");
+            let mut line = String::new();
+            BufReader::new(child.stdout.as_mut().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            assert!(line.starts_with("percore listening:"), "{line}");
+            child
+        }
+        Target::Reference => {
+            let child = Command::new(std::env::current_exe().unwrap())
+                .env(REFERENCE_ENV, format!("{addr},{service}"))
+                .spawn()
+                .expect("start the reference server");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while TcpStream::connect(addr).is_err() {
+                assert!(Instant::now() < deadline, "reference server did not start");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            child
+        }
+    }
+}
+
+fn stop_server(target: Target, server: &mut Child) {
+    let signal = match target {
+        Target::Percore => libc::SIGINT,
+        Target::Reference => libc::SIGKILL,
+    };
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(server.id() as i32, signal) };
+    let _ = server.wait();
+}
+
+fn run_reference(spec: &str) {
+    let (addr, service) = spec.split_once(',').expect("ADDR,SERVICE");
+    let cpu = core_affinity::get_core_ids().expect("CPU list")[0];
+    core_affinity::set_for_current(cpu);
+    epoll_reference::serve(addr.parse().expect("address"), service == "echo");
+}
+
+/// One `percore load` run against a running server, with the server's CPU
+/// time around it.
+fn measure(
+    server: &Child,
+    target: Target,
+    service: &str,
+    addr: SocketAddr,
+    scenario: &Scenario,
+    seconds: f64,
+    client_cpu: usize,
+) -> Value {
+    let report_path =
+        std::env::temp_dir().join(format!("percore-bench-{}.json", std::process::id()));
+    let mut load = Command::new(env!("CARGO_BIN_EXE_percore"));
+    load.args(["load", service, "--quiet", "--threads", "1"])
+        .args(["--addr", &addr.to_string()])
+        .args(["--cpus", &client_cpu.to_string()])
+        .args(["--conns", &scenario.conns.to_string()])
+        .args(["--pipeline", &scenario.pipeline.to_string()])
+        .args(["--size", &SIZE.to_string()])
+        .args([
+            "--warmup",
+            "0.5",
+            "--duration",
+            &(seconds + 0.5).to_string(),
+        ])
+        .arg("--json")
+        .arg(&report_path)
+        .stdout(Stdio::null());
+    if let Some(rate) = scenario.rate {
+        load.args(["--rate", &rate.to_string()]);
+    }
+    let cpu_before = cpu_time(server.id());
+    let status = load.status().expect("run percore load");
+    let cpu = cpu_time(server.id()) - cpu_before;
+    let mut report: Value = std::fs::read_to_string(&report_path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null);
+    let served =
+        report["requests"].as_u64().unwrap_or(0) + report["warmup_requests"].as_u64().unwrap_or(0);
+    report["target"] = json!(target.name());
+    report["load_status"] = json!(status.code());
+    report["server_cpu_s"] = json!(cpu.as_secs_f64());
+    report["server_cpu_ns_per_msg"] = json!(cpu.as_nanos() as f64 / served.max(1) as f64);
+    report
+}
+
+/// User plus system CPU time of a process, from /proc/PID/stat.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // utime and stime are fields 14 and 15 of the line: 11 and 12 after the name.
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_nanos((ticks(11) + ticks(12)) * 1_000_000_000 / hz)
+}
+
+/// Latency by percentile, percentile on a log axis (1 / (1 - p)), one line
+/// per target, as HdrHistogram's plots draw it.
+fn latency_svg(doc: &Value) -> String {
+    let (width, height, left, bottom, top, right) = (720.0, 420.0, 70.0, 50.0, 40.0, 20.0);
+    let x_of = |p: f64| (1.0 / (1.0 - (p / 100.0).min(0.999_999))).log10();
+    let x_max = x_of(99.9999);
+    let results = doc["results"].as_array().cloned().unwrap_or_default();
+    let y_max = results
+        .iter()
+        .flat_map(|r| r["latency_curve"].as_array().cloned().unwrap_or_default())
+        .filter_map(|point| point[1].as_f64())
+        .fold(1.0, f64::max);
+    let px = |p: f64| left + x_of(p) / x_max * (width - left - right);
+    let py = |us: f64| height - bottom - us / y_max * (height - bottom - top);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = write!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = write!(
+        svg,
+        r#"<text x="{left}" y="20" font-size="14">{} {}: latency by percentile (µs)</text>"#,
+        doc["service"].as_str().unwrap_or(""),
+        doc["title"].as_str().unwrap_or("")
+    );
+    for (p, label) in [
+        (0.0, "0%"),
+        (90.0, "90%"),
+        (99.0, "99%"),
+        (99.9, "99.9%"),
+        (99.99, "99.99%"),
+        (99.999, "99.999%"),
+        (99.9999, "99.9999%"),
+    ] {
+        let x = px(p);
+        let _ = write!(
+            svg,
+            r##"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{:.1}" stroke="#ddd"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{label}</text>"##,
+            height - bottom,
+            height - bottom + 18.0
+        );
+    }
+    for i in 0..=4 {
+        let us = y_max * i as f64 / 4.0;
+        let y = py(us);
+        let _ = write!(
+            svg,
+            r##"<line x1="{left}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#eee"/><text x="{:.1}" y="{:.1}" text-anchor="end">{us:.0}</text>"##,
+            width - right,
+            left - 6.0,
+            y + 4.0
+        );
+    }
+    for (i, result) in results.iter().enumerate() {
+        let color = ["#1f77b4", "#ff7f0e"][i % 2];
+        let points: Vec<String> = result["latency_curve"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|point| Some((point[0].as_f64()?, point[1].as_f64()?)))
+            .map(|(p, us)| format!("{:.1},{:.1}", px(p), py(us)))
+            .collect();
+        let _ = write!(
+            svg,
+            r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
+            points.join(" ")
+        );
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" fill="{color}">{}</text>"#,
+            left + 10.0,
+            top + 16.0 + 16.0 * i as f64,
+            result["target"].as_str().unwrap_or("")
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+fn results_readme(docs: &[Value], quick: bool) -> String {
+    let mut text = String::from("# Benchmark results\n\n");
+    let _ = writeln!(
+        text,
+        "Generated by `{}cargo bench --bench throughput` ({} s per scenario after a 0.5 s warm-up). Do not edit by hand.\n",
+        if quick { "PERCORE_BENCH_QUICK=1 " } else { "" },
+        docs.first().and_then(|d| d["seconds"].as_f64()).unwrap_or(0.0)
+    );
+    let _ = writeln!(
+        text,
+        "Machine: {}, {} CPUs, Linux {}.\n",
+        cpu_model(),
+        num_cpus(),
+        kernel()
+    );
+    let _ = writeln!(
+        text,
+        "Server (percore with 1 shard, or the minimal epoll reference in `benches/throughput/epoll_reference.rs`) pinned to CPU {}; `percore load` with one thread pinned to CPU {}; {SIZE}-byte messages; every reply checked. Latency is the client's: closed loop from write to reply, open loop from each request's intended send time. Server CPU is user + system time from /proc/PID/stat over the run, divided by the messages served.\n",
+        docs.first().map(|d| d["server_cpu"].clone()).unwrap_or_default(),
+        docs.first().map(|d| d["client_cpu"].clone()).unwrap_or_default()
+    );
+    for doc in docs {
+        let service = doc["service"].as_str().unwrap_or("");
+        let scenario = doc["scenario"].as_str().unwrap_or("");
+        let _ = writeln!(
+            text,
+            "## {service}: {}\n",
+            doc["title"].as_str().unwrap_or("")
+        );
+        let _ = writeln!(
+            text,
+            "| server | msgs/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | server CPU ns/msg | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        let results = doc["results"].as_array().cloned().unwrap_or_default();
+        for r in &results {
+            let l = &r["latency_us"];
+            let _ = writeln!(
+                text,
+                "| {} | {:.0} | {} | {} | {} | {} | {} | {:.0} | {} |",
+                r["target"].as_str().unwrap_or(""),
+                r["msgs_per_sec"].as_f64().unwrap_or(0.0),
+                l["p50"],
+                l["p90"],
+                l["p99"],
+                l["p999"],
+                l["max"],
+                r["server_cpu_ns_per_msg"].as_f64().unwrap_or(0.0),
+                r["errors"]
+            );
+        }
+        if let [ours, reference] = &results[..] {
+            let ratio = |field: &str| {
+                ours[field].as_f64().unwrap_or(0.0) / reference[field].as_f64().unwrap_or(f64::NAN)
+            };
+            let _ = writeln!(
+                text,
+                "\npercore / reference: throughput {:.2}×, server CPU per message {:.2}×, p99 {:.2}×.",
+                ratio("msgs_per_sec"),
+                ratio("server_cpu_ns_per_msg"),
+                ours["latency_us"]["p99"].as_f64().unwrap_or(0.0)
+                    / reference["latency_us"]["p99"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+        let _ = writeln!(
+            text,
+            "\n![{service} {scenario}]({service}-{scenario}.svg)\n"
+        );
+    }
+    text
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn kernel() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
