@@ -5,26 +5,17 @@ mod common;
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
 /// Runs `percore serve ARGS`, expecting it to fail fast; returns its stderr.
 fn serve_fails(args: &[&str]) -> (Option<i32>, Duration, String) {
-    let began = Instant::now();
-    let mut child = percore()
-        .arg("serve")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = wait_with_deadline(&mut child, DEADLINE).expect("percore exits");
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    (status.code(), began.elapsed(), stderr)
+    let mut argv = vec!["serve"];
+    argv.extend_from_slice(args);
+    let (output, elapsed) = run_percore(&argv);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), elapsed, stderr)
 }
 
 fn free_addr() -> String {

@@ -3,23 +3,14 @@
 
 mod common;
 
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use common::*;
 
 fn load(args: &[&str]) -> Output {
-    let mut child = percore()
-        .arg("load")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = wait_with_deadline(&mut child, DEADLINE).expect("percore load finishes");
-    let mut output = child.wait_with_output().unwrap();
-    output.status = status;
-    output
+    let mut argv = vec!["load"];
+    argv.extend_from_slice(args);
+    run_percore(&argv).0
 }
 
 #[test]

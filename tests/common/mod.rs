@@ -19,6 +19,25 @@ pub fn percore() -> Command {
     Command::new(env!("CARGO_BIN_EXE_percore"))
 }
 
+/// Runs `percore ARGS` to its end, within the deadline; returns what it
+/// printed and how long it took.
+pub fn run_percore(args: &[&str]) -> (std::process::Output, Duration) {
+    let began = Instant::now();
+    let mut child = percore()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn percore");
+    let status =
+        wait_with_deadline(&mut child, DEADLINE).expect("percore exits within the deadline");
+    let elapsed = began.elapsed();
+    let mut output = child.wait_with_output().expect("collect percore's output");
+    output.status = status;
+    (output, elapsed)
+}
+
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
     let probe = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
