@@ -213,12 +213,14 @@ async fn accept_loop<S: Service>(
 ) {
     let mut last_complaint: Option<Instant> = None;
     loop {
-        let accepted = async { Some(listener.accept().await) }
-            .or(async {
-                shard.stopped().await;
-                None
-            })
-            .await;
+        // The stop comes first: under a flood of connections an accept is
+        // always ready, and polled first it would keep the listener open.
+        let accepted = async {
+            shard.stopped().await;
+            None
+        }
+        .or(async { Some(listener.accept().await) })
+        .await;
         let stream = match accepted {
             None => return,
             Some(Ok(stream)) => stream,
