@@ -60,7 +60,7 @@ fn sigterm_stops_gracefully_too() {
 
 #[test]
 fn a_second_sigint_exits_at_once_with_130() {
-    let server = Server::start(&[]);
+    let mut server = Server::start(&[]);
     // A peer that never reads its echo keeps the server draining after the
     // first signal, until its deadline.
     let stuck = server.connect("echo");
@@ -73,17 +73,28 @@ fn a_second_sigint_exits_at_once_with_130() {
     // blocked writing its echo: then a write of ours makes no progress.
     while writer.write_all(&chunk).is_ok() {}
 
+    let stderr = lines_of(server.take_stderr());
     server.signal(libc::SIGINT);
-    // The first signal was handled once the listeners are gone.
+    // Wait until the first signal was handled: the server says it is stopping.
     let deadline = Instant::now() + DEADLINE;
-    while TcpStream::connect(server.addr("yell")).is_ok() {
-        assert!(Instant::now() < deadline, "listeners still open");
+    loop {
+        let line = stderr
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("a stopping line before the deadline");
+        if line.starts_with("percore: stopping") {
+            break;
+        }
     }
     let began = Instant::now();
     server.signal(libc::SIGINT);
-    let mut server = server;
     let stopped = server.wait();
-    assert_eq!(stopped.status.code(), Some(130));
+    assert_eq!(
+        stopped.status.code(),
+        Some(130),
+        "exited {:?} after the second signal: {}",
+        began.elapsed(),
+        stopped.stdout
+    );
     assert!(
         began.elapsed() < Duration::from_secs(1),
         "took {:?}",

@@ -156,6 +156,7 @@ fn run(config: Arc<ServerConfig>) -> Result<Report, ServeError> {
 
     wait_for_stop(&config, &inbox);
     stop.store(true, Ordering::Release);
+    eprintln!("percore: stopping: answering what was read, then closing connections (again to exit at once)");
     let finals = collect_finals(&config, &inbox);
 
     let report = Report::merge(start.elapsed(), config.shards(), &config.listens, &finals);
