@@ -30,6 +30,44 @@ pub enum Command {
     /// Drive a service with many connections; check every reply, report
     /// throughput and latency.
     Load(LoadArgs),
+    /// Talk to a kv server: one request, its reply printed as redis-cli does.
+    Kv(KvArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KvArgs {
+    /// The kv server.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8888", value_parser = parse_client_addr, global = true)]
+    pub addr: SocketAddr,
+    /// Give up on the server after this many seconds.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds, global = true)]
+    pub timeout: Duration,
+    #[command(subcommand)]
+    pub request: KvRequest,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KvRequest {
+    /// Print the value of KEY, or (nil).
+    Get { key: String },
+    /// Set KEY to VAL.
+    Put { key: String, val: String },
+    /// Delete KEY (absent keys too).
+    Del { key: String },
+    /// Print every key, sorted.
+    List,
+}
+
+impl KvRequest {
+    pub fn as_request(&self) -> crate::kv::Request<'_> {
+        use crate::kv::Request;
+        match self {
+            KvRequest::Get { key } => Request::Get { key },
+            KvRequest::Put { key, val } => Request::Put { key, val },
+            KvRequest::Del { key } => Request::Del { key },
+            KvRequest::List => Request::ListKeys,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -44,7 +82,7 @@ pub struct ServeArgs {
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "yell,echo,chat"
+        default_value = "yell,echo,chat,kv"
     )]
     pub services: Vec<String>,
 
@@ -185,6 +223,11 @@ fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
         );
     }
     Ok(addr)
+}
+
+/// An address to connect to (port 0 makes no sense there either).
+fn parse_client_addr(text: &str) -> Result<SocketAddr, String> {
+    parse_listen_addr(text)
 }
 
 /// Seconds as a non-negative number; fractions are allowed (`0.5`).
@@ -368,7 +411,7 @@ mod tests {
         argv.extend_from_slice(args);
         Cli::try_parse_from(argv).map(|cli| match cli.command {
             Command::Serve(args) => args,
-            Command::Load(_) => unreachable!("parsed serve"),
+            _ => unreachable!("parsed serve"),
         })
     }
 
@@ -376,7 +419,7 @@ mod tests {
     fn defaults_follow_the_spec() {
         let (config, _) = serve(&[]).unwrap().into_config().unwrap();
         let names: Vec<_> = config.listens.iter().map(|l| l.kind.name()).collect();
-        assert_eq!(names, ["yell", "echo", "chat"]);
+        assert_eq!(names, ["yell", "echo", "chat", "kv"]);
         assert_eq!(config.listens[0].addr, "127.0.0.1:1234".parse().unwrap());
         assert_eq!(config.limits, Limits::default());
         assert_eq!(config.stats_interval, None);
@@ -396,10 +439,10 @@ mod tests {
             unknown.unwrap_err(),
             UsageError::UnknownService("ftp".into())
         );
-        let later = serve(&["--services", "kv"]).unwrap().into_config();
+        let later = serve(&["--services", "mq"]).unwrap().into_config();
         assert_eq!(
             later.unwrap_err(),
-            UsageError::UnavailableService(ServiceKind::Kv)
+            UsageError::UnavailableService(ServiceKind::Mq)
         );
         let shared = serve(&["--services", "yell,echo", "--echo", "127.0.0.1:1234"])
             .unwrap()

@@ -50,7 +50,7 @@ impl ServiceKind {
     pub fn is_available(self) -> bool {
         matches!(
             self,
-            ServiceKind::Yell | ServiceKind::Echo | ServiceKind::Chat
+            ServiceKind::Yell | ServiceKind::Echo | ServiceKind::Chat | ServiceKind::Kv
         )
     }
 
@@ -129,5 +129,9 @@ pub struct ServerConfig {
 impl ServerConfig {
     pub fn shards(&self) -> usize {
         self.placement.shards()
+    }
+
+    pub fn serves(&self, kind: ServiceKind) -> bool {
+        self.listens.iter().any(|listen| listen.kind == kind)
     }
 }

@@ -3,6 +3,8 @@
 //! - [`server`]: the core — shards, listeners, the one connection loop, shutdown.
 //! - [`codec`]: how byte streams become requests (lines, length-prefixed frames).
 //! - [`service`]: the trait a service implements; [`services`]: yell, echo, chat.
+//! - [`cross_shard`]: who owns a key or topic, and the channel mesh to reach it.
+//! - [`kv`]: the kv store's wire format, storage and client.
 //! - [`stats`]: per-shard counters and latency histograms, merged into reports.
 //! - [`load`]: `percore load`, the load generator.
 //! - [`cli`] and [`config`]: the command line and what it configures.
@@ -10,6 +12,8 @@
 pub mod cli;
 pub mod codec;
 pub mod config;
+pub mod cross_shard;
+pub mod kv;
 pub mod load;
 pub mod server;
 pub mod service;

@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use percore::cli::{Cli, Command, LoadArgs, ServeArgs};
+use percore::cli::{Cli, Command, KvArgs, KvRequest, LoadArgs, ServeArgs};
+use percore::kv::client::display_reply;
+use percore::kv::{KvClient, Reply};
 use percore::server::Server;
 
 fn main() -> ExitCode {
@@ -12,6 +14,31 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Load(args) => load(args),
+        Command::Kv(args) => kv(args),
+    }
+}
+
+/// `percore kv`: one request; exit 1 on an error reply, 2 when the server
+/// cannot be reached.
+fn kv(args: KvArgs) -> ExitCode {
+    let reply = KvClient::connect(args.addr, args.timeout)
+        .and_then(|mut client| client.request(&args.request.as_request()));
+    match reply {
+        Ok(reply) => {
+            let printed = match (&args.request, &reply) {
+                (KvRequest::Put { .. } | KvRequest::Del { .. }, Reply::Nil) => "OK".to_owned(),
+                _ => display_reply(&reply),
+            };
+            println!("{printed}");
+            match reply {
+                Reply::Error(_) => ExitCode::FAILURE,
+                _ => ExitCode::SUCCESS,
+            }
+        }
+        Err(error) => {
+            eprintln!("percore kv: {error}");
+            ExitCode::from(2)
+        }
     }
 }
 

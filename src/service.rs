@@ -58,6 +58,7 @@ pub struct Batch<'a, D> {
     out: &'a mut Vec<u8>,
     served: u64,
     errors: u64,
+    forwarded: u64,
 }
 
 impl<'a, D: Decoder> Batch<'a, D> {
@@ -76,6 +77,7 @@ impl<'a, D: Decoder> Batch<'a, D> {
             out,
             served: 0,
             errors: 0,
+            forwarded: 0,
         }
     }
 
@@ -114,12 +116,18 @@ impl<'a, D: Decoder> Batch<'a, D> {
         self.errors += 1;
     }
 
+    /// Counts requests sent to another shard to be served there.
+    pub fn forwarded(&mut self, requests: u64) {
+        self.forwarded += requests;
+    }
+
     pub(crate) fn outcome(&self) -> BatchOutcome {
         BatchOutcome {
             consumed: self.consumed,
             too_long: self.too_long,
             served: self.served,
             errors: self.errors,
+            forwarded: self.forwarded,
         }
     }
 }
@@ -131,4 +139,5 @@ pub(crate) struct BatchOutcome {
     pub too_long: bool,
     pub served: u64,
     pub errors: u64,
+    pub forwarded: u64,
 }

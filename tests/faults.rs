@@ -8,6 +8,8 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use common::*;
+use percore::kv::protocol::push_request_frame;
+use percore::kv::Request;
 
 /// Runs `percore serve ARGS`, expecting it to fail fast; returns its stderr.
 fn serve_fails(args: &[&str]) -> (Option<i32>, Duration, String) {
@@ -67,7 +69,7 @@ fn usage_errors_exit_2() {
         &["--yell", "127.0.0.1:0"][..],
         &["--yell", "nowhere"],
         &["--services", "yell,gopher"],
-        &["--services", "kv"],
+        &["--services", "mq"],
         &["--shards", "0"],
         &["--max-frame", "lots"],
     ] {
@@ -140,17 +142,17 @@ fn garbage_and_resets_leave_every_service_serving() {
             }
         }
     }
+    let mut kv_get = Vec::new();
+    push_request_frame(&mut kv_get, &Request::Get { key: "still here" });
     for service in SERVICES {
         let mut conn = server.connect(service);
-        let expected: &[u8] = match service {
-            "yell" => b"STILL HERE\n",
-            "echo" => b"still here\n",
-            _ => b"You sent: still here\r\n",
+        let (request, expected): (&[u8], &[u8]) = match service {
+            "yell" => (b"still here\n", b"STILL HERE\n"),
+            "echo" => (b"still here\n", b"still here\n"),
+            "kv" => (&kv_get, b"\0\0\0\x01\xc0"),
+            _ => (b"still here\n", b"You sent: still here\r\n"),
         };
-        assert_eq!(
-            round_trip(&mut conn, b"still here\n", expected.len()),
-            expected
-        );
+        assert_eq!(round_trip(&mut conn, request, expected.len()), expected);
     }
     let stopped = server.stop();
     assert_eq!(stopped.status.code(), Some(0));

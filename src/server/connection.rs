@@ -95,6 +95,7 @@ async fn serve_session<S: Service>(
             let mut stats = stats.borrow_mut();
             stats.counters.bytes_in += received as u64;
             stats.counters.errors += errors;
+            stats.counters.forwarded += outcome.forwarded;
             if written.is_ok() {
                 stats.counters.bytes_out += output.len() as u64;
                 stats.record_served(outcome.served, done - read_at, done - shard.start);

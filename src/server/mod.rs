@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread;
@@ -24,6 +24,7 @@ use signal_hook::iterator::Signals;
 use thiserror::Error;
 
 use crate::config::{Listen, Placement, ServerConfig, ServiceKind};
+use crate::cross_shard::MeshPlan;
 use crate::stats::{IntervalReporter, Report, ShardSnapshot};
 
 /// How long shards get to bind and report ready (SPEC: a bind failure ends
@@ -40,6 +41,12 @@ pub enum ServeError {
     Bind(#[from] BindError),
     #[error("cannot start shard {shard}: {reason} (glommio needs locked memory for io_uring: try raising `ulimit -l`)")]
     ShardStart { shard: usize, reason: String },
+    #[error("shard {shard} cannot reach the other shards: {source}")]
+    Mesh {
+        shard: usize,
+        #[source]
+        source: crate::cross_shard::MeshError,
+    },
     #[error("cannot handle signals: {0}")]
     Signals(#[source] io::Error),
     #[error("cannot write statistics to {}: {source}", path.display())]
@@ -106,6 +113,10 @@ fn run(config: Arc<ServerConfig>) -> Result<Report, ServeError> {
 
     let start = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
+    let drained = Arc::new(AtomicUsize::new(0));
+    // Shards that share state reach each other over a mesh, one per service.
+    let kv_mesh = (config.serves(ServiceKind::Kv) && config.shards() > 1)
+        .then(|| MeshPlan::new(config.shards()));
     let mut readiness = Vec::with_capacity(config.shards());
     for id in 0..config.shards() {
         let (ready, ready_rx) = mpsc::sync_channel(1);
@@ -114,6 +125,8 @@ fn run(config: Arc<ServerConfig>) -> Result<Report, ServeError> {
             config: Arc::clone(&config),
             start,
             stop: Arc::clone(&stop),
+            drained: Arc::clone(&drained),
+            kv_mesh: kv_mesh.clone(),
             events: events.clone(),
             ready,
         };
@@ -136,7 +149,7 @@ fn run(config: Arc<ServerConfig>) -> Result<Report, ServeError> {
     for (id, (handle, ready)) in readiness.into_iter().enumerate() {
         match ready.recv_timeout(ready_by.saturating_duration_since(Instant::now())) {
             Ok(Ok(())) => {}
-            Ok(Err(bind)) => return Err(bind.into()),
+            Ok(Err(error)) => return Err(error),
             Err(RecvTimeoutError::Disconnected) => {
                 let reason = match handle.join() {
                     Err(e) => e.to_string(),

@@ -12,7 +12,7 @@ use std::net::Shutdown;
 use std::os::fd::AsRawFd;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Sender, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,10 +22,12 @@ use glommio::net::TcpListener;
 use glommio::sync::Semaphore;
 use glommio::timer::sleep;
 
-use super::{connection, BindError, Event};
+use super::{connection, BindError, Event, ServeError};
 use crate::config::{Limits, Listen, ServerConfig, ServiceKind};
+use crate::cross_shard::{Mesh, MeshPlan};
 use crate::service::Service;
-use crate::services::{Chat, Echo, Yell};
+use crate::services::kv::SharedStore;
+use crate::services::{Chat, Echo, Kv, Yell};
 use crate::stats::{ServiceStats, ShardSnapshot};
 
 /// How often the control task looks at the stop flag.
@@ -36,6 +38,9 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(3);
 const FORCE_DEADLINE: Duration = Duration::from_millis(500);
 /// Pause before accepting again after the process ran out of descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+/// How long a drained shard keeps answering other shards' requests while it
+/// waits for every shard to drain.
+const MESH_DEADLINE: Duration = Duration::from_millis(500);
 
 /// What the coordinator hands each shard.
 pub(crate) struct ShardPlan {
@@ -43,8 +48,13 @@ pub(crate) struct ShardPlan {
     pub config: Arc<ServerConfig>,
     pub start: Instant,
     pub stop: Arc<AtomicBool>,
+    /// Shards done with their connections: a shard leaves only once all are,
+    /// because until then others may still forward requests to it.
+    pub drained: Arc<AtomicUsize>,
+    /// The kv mesh, with more than one shard.
+    pub kv_mesh: Option<MeshPlan>,
     pub events: Sender<Event>,
-    pub ready: SyncSender<Result<(), BindError>>,
+    pub ready: SyncSender<Result<(), ServeError>>,
 }
 
 /// The state every task of a shard shares, on the shard's own thread.
@@ -58,6 +68,8 @@ pub(crate) struct Shard {
     /// Closed when the shard stops: accept loops wait on it.
     stop_signal: Semaphore,
     stats: Vec<(ServiceKind, Rc<RefCell<ServiceStats>>)>,
+    /// This shard's kv keys, and its way to the other shards' keys.
+    kv: Option<(SharedStore, Option<Rc<Mesh>>)>,
     /// Debug builds only: a connection that sends these bytes panics, so
     /// tests can prove that a panic ends that connection alone.
     #[cfg(debug_assertions)]
@@ -107,9 +119,36 @@ pub(crate) async fn run(plan: ShardPlan) {
         config,
         start,
         stop,
+        drained,
+        kv_mesh,
         events,
         ready,
     } = plan;
+
+    // Join the meshes first: joining is a barrier, and a shard that failed
+    // to bind would never reach it.
+    let kv = if config.serves(ServiceKind::Kv) {
+        let store = SharedStore::default();
+        let mesh = match kv_mesh {
+            None => None,
+            Some(plan) => {
+                let owned = store.clone();
+                let serve = move |frames: &[u8], replies: &mut Vec<u8>| {
+                    Kv::serve_forwarded(&owned, frames, replies)
+                };
+                match Mesh::join(plan, id, serve).await {
+                    Ok(mesh) => Some(mesh),
+                    Err(source) => {
+                        let _ = ready.send(Err(ServeError::Mesh { shard: id, source }));
+                        return;
+                    }
+                }
+            }
+        };
+        Some((store, mesh))
+    } else {
+        None
+    };
 
     let mut listeners = Vec::with_capacity(config.listens.len());
     for &listen in &config.listens {
@@ -120,7 +159,8 @@ pub(crate) async fn run(plan: ShardPlan) {
                     service: listen.kind,
                     addr: listen.addr,
                     source: source.into(),
-                }));
+                }
+                .into()));
                 return;
             }
         }
@@ -138,6 +178,7 @@ pub(crate) async fn run(plan: ShardPlan) {
             .iter()
             .map(|listen| (listen.kind, Rc::default()))
             .collect(),
+        kv,
         #[cfg(debug_assertions)]
         panic_trigger: std::env::var_os("PERCORE_TEST_PANIC_ON")
             .map(|trigger| trigger.into_encoded_bytes()),
@@ -178,6 +219,13 @@ pub(crate) async fn run(plan: ShardPlan) {
         wait_until_closed(&shard, FORCE_DEADLINE).await;
     }
     let _ = events.send(Event::Final(shard.snapshot()));
+
+    // Other shards may still be serving connections whose keys live here.
+    drained.fetch_add(1, Ordering::AcqRel);
+    let give_up = Instant::now() + MESH_DEADLINE;
+    while drained.load(Ordering::Acquire) < config.shards() && Instant::now() < give_up {
+        sleep(Duration::from_millis(5)).await;
+    }
 }
 
 async fn wait_until_closed(shard: &Shard, deadline: Duration) -> bool {
@@ -198,8 +246,14 @@ fn accept_for(listen: Listen, listener: TcpListener, shard: Rc<Shard>) -> impl F
             ServiceKind::Yell => accept_loop(Rc::new(Yell), listener, shard, stats).await,
             ServiceKind::Echo => accept_loop(Rc::new(Echo), listener, shard, stats).await,
             ServiceKind::Chat => accept_loop(Rc::new(Chat), listener, shard, stats).await,
+            ServiceKind::Kv => {
+                let Some((store, mesh)) = shard.kv.clone() else {
+                    return;
+                };
+                accept_loop(Rc::new(Kv::new(store, mesh)), listener, shard, stats).await
+            }
             // The CLI refuses services this build does not have.
-            ServiceKind::Mq | ServiceKind::Kv => {}
+            ServiceKind::Mq => {}
         }
     }
 }

@@ -3,8 +3,10 @@
 
 pub mod chat;
 pub mod echo;
+pub mod kv;
 pub mod yell;
 
 pub use chat::Chat;
 pub use echo::Echo;
+pub use kv::Kv;
 pub use yell::Yell;

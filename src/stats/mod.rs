@@ -39,6 +39,8 @@ pub struct Counters {
     pub panics: u64,
     /// mq subscribers disconnected for not reading.
     pub slow_disconnects: u64,
+    /// kv requests sent to their key's owner on another shard.
+    pub forwarded: u64,
 }
 
 impl Counters {
@@ -53,6 +55,7 @@ impl Counters {
         self.idle_closes += other.idle_closes;
         self.panics += other.panics;
         self.slow_disconnects += other.slow_disconnects;
+        self.forwarded += other.forwarded;
     }
 }
 

@@ -105,7 +105,9 @@ impl Report {
                     format!("{} idle, {} by panic", c.idle_closes, c.panics),
                 ),
             ];
-            for (name, value) in rows {
+            let forwarded = (service.listen.kind == ServiceKind::Kv)
+                .then(|| ("forwarded", format!("{} to another shard", c.forwarded)));
+            for (name, value) in rows.into_iter().chain(forwarded) {
                 let _ = writeln!(text, "  {name:<13}{value}");
             }
             let _ = writeln!(
@@ -209,6 +211,8 @@ struct JsonService {
     panics: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     slow_disconnects: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forwarded: Option<u64>,
     latency_us: Percentiles,
     per_shard: Vec<JsonShard>,
 }
@@ -237,6 +241,7 @@ impl JsonService {
             panics: c.panics,
             slow_disconnects: (service.listen.kind == ServiceKind::Mq)
                 .then_some(c.slow_disconnects),
+            forwarded: (service.listen.kind == ServiceKind::Kv).then_some(c.forwarded),
             latency_us: Percentiles::of(service),
             per_shard: service
                 .per_shard

@@ -1,0 +1,108 @@
+//! A blocking kv client: the seed's `Client` (get, put, delete, list_keys)
+//! over a plain socket. `percore kv` and the tests use it; the load generator
+//! shares its wire functions.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use thiserror::Error;
+
+use super::protocol::{decode_reply, push_request_frame, Reply, ReplyError, Request};
+
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error("cannot reach the kv server at {addr}: {source}")]
+    Connect { addr: SocketAddr, source: io::Error },
+    #[error("connection to the kv server failed: {0}")]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    Reply(#[from] ReplyError),
+}
+
+pub struct KvClient {
+    stream: TcpStream,
+    frame: Vec<u8>,
+}
+
+impl KvClient {
+    /// Connects; every later read or write gives up after `timeout`.
+    pub fn connect(addr: SocketAddr, timeout: Duration) -> Result<KvClient, ClientError> {
+        let connect = || -> io::Result<TcpStream> {
+            let stream = TcpStream::connect_timeout(&addr, timeout)?;
+            stream.set_read_timeout(Some(timeout))?;
+            stream.set_write_timeout(Some(timeout))?;
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        };
+        let stream = connect().map_err(|source| ClientError::Connect { addr, source })?;
+        Ok(KvClient {
+            stream,
+            frame: Vec::new(),
+        })
+    }
+
+    /// Sends one request and waits for its reply.
+    pub fn request(&mut self, request: &Request<'_>) -> Result<Reply, ClientError> {
+        self.frame.clear();
+        push_request_frame(&mut self.frame, request);
+        self.stream.write_all(&self.frame)?;
+        self.read_reply()
+    }
+
+    /// Sends requests in one write, then reads their replies in order.
+    pub fn pipeline(&mut self, requests: &[Request<'_>]) -> Result<Vec<Reply>, ClientError> {
+        self.frame.clear();
+        for request in requests {
+            push_request_frame(&mut self.frame, request);
+        }
+        self.stream.write_all(&self.frame)?;
+        requests.iter().map(|_| self.read_reply()).collect()
+    }
+
+    /// Reads the next reply frame.
+    pub fn read_reply(&mut self) -> Result<Reply, ClientError> {
+        let mut len = [0; 4];
+        self.stream.read_exact(&mut len)?;
+        self.frame.resize(u32::from_be_bytes(len) as usize, 0);
+        self.stream.read_exact(&mut self.frame)?;
+        Ok(decode_reply(&self.frame)?)
+    }
+
+    pub fn get(&mut self, key: &str) -> Result<Reply, ClientError> {
+        self.request(&Request::Get { key })
+    }
+
+    pub fn put(&mut self, key: &str, val: &str) -> Result<Reply, ClientError> {
+        self.request(&Request::Put { key, val })
+    }
+
+    pub fn delete(&mut self, key: &str) -> Result<Reply, ClientError> {
+        self.request(&Request::Del { key })
+    }
+
+    pub fn list_keys(&mut self) -> Result<Reply, ClientError> {
+        self.request(&Request::ListKeys)
+    }
+
+    /// The socket, for tests that write raw bytes.
+    pub fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+}
+
+/// Prints a reply the way redis-cli prints one.
+pub fn display_reply(reply: &Reply) -> String {
+    match reply {
+        Reply::Nil => "(nil)".to_owned(),
+        Reply::Str(text) => format!("{text:?}"),
+        Reply::Keys(keys) if keys.is_empty() => "(empty array)".to_owned(),
+        Reply::Keys(keys) => keys
+            .iter()
+            .enumerate()
+            .map(|(n, key)| format!("{}) {key:?}", n + 1))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Reply::Error(reason) => format!("(error) {reason}"),
+    }
+}
