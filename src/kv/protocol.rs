@@ -574,4 +574,124 @@ mod tests {
         push_str(&mut long, &[b'x'; 40]);
         assert_eq!(&long[..2], &[0xd9, 40]);
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        #[derive(Clone, Debug)]
+        enum Owned {
+            Get(String),
+            Put(String, String),
+            Del(String),
+            ListKeys,
+        }
+
+        impl Owned {
+            fn as_request(&self) -> Request<'_> {
+                match self {
+                    Owned::Get(key) => Request::Get { key },
+                    Owned::Put(key, val) => Request::Put { key, val },
+                    Owned::Del(key) => Request::Del { key },
+                    Owned::ListKeys => Request::ListKeys,
+                }
+            }
+        }
+
+        fn request() -> impl Strategy<Value = Owned> {
+            let text = || any::<String>();
+            prop_oneof![
+                text().prop_map(Owned::Get),
+                (text(), text()).prop_map(|(k, v)| Owned::Put(k, v)),
+                text().prop_map(Owned::Del),
+                Just(Owned::ListKeys),
+            ]
+        }
+
+        /// A MessagePack scalar or string, as an ignored field's value.
+        fn junk_value() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                any::<i64>().prop_map(|n| {
+                    let mut out = Vec::new();
+                    let _ = rmp::encode::write_sint(&mut out, n);
+                    out
+                }),
+                any::<String>().prop_map(|text| {
+                    let mut out = Vec::new();
+                    push_str(&mut out, text.as_bytes());
+                    out
+                }),
+                vec(any::<u8>(), 0..40).prop_map(|bytes| {
+                    let mut out = Vec::new();
+                    let _ = rmp::encode::write_bin(&mut out, &bytes);
+                    out
+                }),
+                Just(vec![0x92, 0xc0, 0x81, 0xa1, b'x', 0xc3]),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn random_bytes_never_panic(bytes in vec(any::<u8>(), 0..256)) {
+                let _ = decode_request(&bytes);
+                let _ = decode_reply(&bytes);
+                let _ = str_array(&bytes);
+            }
+
+            #[test]
+            fn random_maps_never_panic(n in 0u8..16, body in vec(any::<u8>(), 0..256)) {
+                let frame = [&[0x80 | n][..], &body].concat();
+                let _ = decode_request(&frame);
+            }
+
+            #[test]
+            fn valid_requests_round_trip(request in request()) {
+                let mut frame = Vec::new();
+                push_request_frame(&mut frame, &request.as_request());
+                prop_assert_eq!(decode_request(&frame[4..]), Ok(request.as_request()));
+            }
+
+            #[test]
+            fn field_order_and_extra_fields_do_not_matter(
+                request in request(),
+                extra in vec(("[a-z]{1,8}", junk_value()), 0..4),
+                seed in any::<u64>(),
+            ) {
+                let mut frame = Vec::new();
+                push_request_frame(&mut frame, &request.as_request());
+                // Take the map's entries apart, add ignored ones, shuffle.
+                let mut entries: Vec<Vec<u8>> = Vec::new();
+                let body = &frame[5..];
+                let mut reader = Reader { buf: body, pos: 0 };
+                while reader.pos < body.len() {
+                    let start = reader.pos;
+                    reader.skip_value().unwrap();
+                    reader.skip_value().unwrap();
+                    entries.push(body[start..reader.pos].to_vec());
+                }
+                for (name, value) in &extra {
+                    if ["type", "key", "val"].contains(&name.as_str()) {
+                        continue;
+                    }
+                    let mut entry = Vec::new();
+                    push_str(&mut entry, name.as_bytes());
+                    entry.extend_from_slice(value);
+                    entries.push(entry);
+                }
+                let mut state = seed | 1;
+                for i in (1..entries.len()).rev() {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    entries.swap(i, (state % (i as u64 + 1)) as usize);
+                }
+                // A map16 header, as some encoders write even for small maps.
+                let mut map = vec![0xde];
+                map.extend_from_slice(&(entries.len() as u16).to_be_bytes());
+                map.extend(entries.concat());
+                prop_assert_eq!(decode_request(&map), Ok(request.as_request()));
+            }
+        }
+    }
 }
