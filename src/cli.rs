@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use thiserror::Error;
 
 use crate::config::{Limits, Listen, Placement, ServerConfig, ServiceKind};
-use crate::load::{LoadPlan, RunLength, Workload};
+use crate::load::{KvMix, LoadPlan, RunLength, Workload};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -156,9 +156,21 @@ pub struct LoadArgs {
     #[arg(long, value_name = "D", default_value_t = 1)]
     pub pipeline: u32,
 
-    /// Bytes per request, line ending included.
+    /// yell, echo: bytes per line, line ending included.
     #[arg(long, value_name = "B", default_value_t = 16)]
     pub size: u32,
+
+    /// kv: keys in play, split between the connections (each writes its own).
+    #[arg(long, value_name = "K", default_value_t = 10_000)]
+    pub keys: u64,
+
+    /// kv: share of requests that are Gets; the rest are Puts.
+    #[arg(long, value_name = "RATIO", default_value_t = 0.9)]
+    pub get_ratio: f64,
+
+    /// kv: bytes per value.
+    #[arg(long, value_name = "B", default_value_t = 32)]
+    pub val_size: u32,
 
     /// Send for this long [default: 10].
     #[arg(long, value_name = "SECS", value_parser = parse_seconds, conflicts_with = "requests")]
@@ -326,11 +338,31 @@ impl LoadArgs {
         let refuse = |why: &str| Err(UsageError::Load(why.to_string()));
         let service = ServiceKind::from_name(&self.service)
             .ok_or_else(|| UsageError::UnknownService(self.service.clone()))?;
-        let Some(workload) = Workload::new(service, self.size as usize) else {
-            if !matches!(service, ServiceKind::Yell | ServiceKind::Echo) {
-                return refuse("percore load drives yell and echo in this build");
+        let workload = match service {
+            ServiceKind::Yell | ServiceKind::Echo => {
+                match Workload::lines(service, self.size as usize) {
+                    Some(workload) => workload,
+                    None => {
+                        return refuse(
+                            "--size must be at least 2 bytes (one character and its newline)",
+                        )
+                    }
+                }
             }
-            return refuse("--size must be at least 2 bytes (one character and its newline)");
+            ServiceKind::Kv => {
+                if self.keys == 0 {
+                    return refuse("--keys must be at least 1");
+                }
+                if !(0.0..=1.0).contains(&self.get_ratio) {
+                    return refuse("--get-ratio must be between 0 and 1");
+                }
+                Workload::Kv(KvMix {
+                    keys: self.keys,
+                    get_ratio: self.get_ratio,
+                    val_size: self.val_size as usize,
+                })
+            }
+            _ => return refuse("percore load drives yell, echo and kv in this build"),
         };
         if self.conns == 0 {
             return refuse("--conns must be at least 1");

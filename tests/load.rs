@@ -78,6 +78,71 @@ fn exact_request_counts_reach_the_server_with_no_errors() {
 }
 
 #[test]
+fn kv_load_checks_every_value_across_shards() {
+    let server = Server::start(&[]);
+    let dir = TempDir::new();
+    let json = dir.path.join("load.json");
+    let kv = server.addr("kv").to_string();
+    // Closed loop, pipelined, then open loop: every Get checked against the
+    // value the connection last put, with keys on all 4 shards.
+    let out = load(&[
+        "kv",
+        "--addr",
+        &kv,
+        "--conns",
+        "6",
+        "--threads",
+        "2",
+        "--pipeline",
+        "16",
+        "--keys",
+        "300",
+        "--get-ratio",
+        "0.7",
+        "--val-size",
+        "40",
+        "--requests",
+        "30007",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["requests"], 30007);
+    assert_eq!(report["errors"], 0);
+    let out = load(&[
+        "kv",
+        "--addr",
+        &kv,
+        "--conns",
+        "3",
+        "--rate",
+        "3000",
+        "--requests",
+        "1500",
+        "--keys",
+        "30",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let stopped = server.stop();
+    let served = &stopped.json["services"]["kv"];
+    assert_eq!(served["messages"], 30007 + 1500);
+    assert_eq!(served["errors"], 0);
+    assert!(served["forwarded"].as_u64() > Some(0));
+}
+
+#[test]
 fn a_timed_run_prints_progress_and_a_report() {
     let server = Server::start(&[]);
     let yell = server.addr("yell").to_string();
@@ -135,6 +200,8 @@ fn bad_options_and_unreachable_servers_exit_2_with_one_line() {
         &["yell", "--requests", "3", "--conns", "5"],
         &["yell", "--duration", "1", "--requests", "10"],
         &["yell", "--duration", "1", "--warmup", "2"],
+        &["kv", "--keys", "0"],
+        &["kv", "--get-ratio", "1.5"],
         &["chat"],
         &["yell", "--addr", &addr, "--requests", "5"],
     ] {

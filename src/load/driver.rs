@@ -78,6 +78,9 @@ impl LoadStats {
 #[derive(Clone, Copy, Debug)]
 pub struct ConnPlan {
     pub workload: Workload,
+    /// This connection's number among all the run's connections, and their count.
+    pub conn: u64,
+    pub conns: u64,
     /// Requests in flight at most.
     pub pipeline: usize,
     /// Requests this connection sends in all, or none for a timed run.
@@ -104,13 +107,54 @@ impl ConnPlan {
     }
 }
 
+/// Replies as they arrive: complete ones are checked and consumed from the
+/// front, a partial one waits for the next read. Grows only for a reply
+/// larger than itself.
+struct Inbox {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl Inbox {
+    fn new(capacity: usize) -> Inbox {
+        Inbox {
+            buf: vec![0; capacity.max(64 * 1024)],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+    }
+
+    /// Room for the next read, moving what is left to the front first.
+    fn spare(&mut self) -> &mut [u8] {
+        self.buf.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        if self.end == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        &mut self.buf[self.end..]
+    }
+
+    fn filled(&mut self, n: usize) {
+        self.end += n;
+    }
+}
+
 /// Closed loop: write `pipeline` requests in one write, read every reply,
 /// repeat. Latency runs from the write to the last reply of the batch.
 pub async fn closed_loop(mut stream: TcpStream, plan: ConnPlan, stats: &RefCell<LoadStats>) {
-    let size = plan.workload.size();
-    let mut request = Vec::with_capacity(size * plan.pipeline);
-    let mut expected = Vec::with_capacity(size * plan.pipeline);
-    let mut reply = Vec::with_capacity(size * plan.pipeline);
+    let mut exchange = plan.workload.exchange(plan.conn, plan.conns);
+    let mut request = Vec::with_capacity(plan.workload.size() * plan.pipeline);
+    let mut inbox = Inbox::new(plan.workload.size() * plan.pipeline);
     let mut seq = 0u64;
     loop {
         let batch = plan.allowed(seq, plan.pipeline, Instant::now());
@@ -118,27 +162,36 @@ pub async fn closed_loop(mut stream: TcpStream, plan: ConnPlan, stats: &RefCell<
             return;
         }
         request.clear();
-        expected.clear();
-        for n in seq..seq + batch as u64 {
-            plan.workload.push_request(n, &mut request);
-            plan.workload.push_reply(n, &mut expected);
+        for _ in 0..batch {
+            exchange.push_request(&mut request);
         }
         let sent = Instant::now();
-        reply.resize(expected.len(), 0);
-        let exchanged = match stream.write_all(&request).await {
-            Ok(()) => stream.read_exact(&mut reply).await,
-            Err(e) => Err(e),
-        };
-        if exchanged.is_err() {
+        if stream.write_all(&request).await.is_err() {
             stats.borrow_mut().errors += batch as u64;
             return;
         }
+        let (mut answered, mut wrong) = (0, 0);
+        while answered < batch {
+            while answered < batch {
+                let Some((used, right)) = exchange.check_reply(inbox.data()) else {
+                    break;
+                };
+                inbox.consume(used);
+                answered += 1;
+                wrong += u64::from(!right);
+            }
+            if answered == batch {
+                break;
+            }
+            match stream.read(inbox.spare()).await {
+                Ok(0) | Err(_) => {
+                    stats.borrow_mut().errors += (batch - answered) as u64 + wrong;
+                    return;
+                }
+                Ok(n) => inbox.filled(n),
+            }
+        }
         let done = Instant::now();
-        let wrong = reply
-            .chunks(size)
-            .zip(expected.chunks(size))
-            .filter(|(got, want)| got != want)
-            .count() as u64;
         stats.borrow_mut().record(
             done,
             plan.measure_from,
@@ -161,14 +214,14 @@ pub async fn open_loop(stream: TcpStream, plan: ConnPlan, stats: &RefCell<LoadSt
     };
     let interval = Duration::from_secs_f64(1.0 / rate);
     let due = |seq: u64| plan.start + interval.mul_f64(seq as f64);
-    let size = plan.workload.size();
     let (mut reader, mut writer) = futures_lite::io::split(stream);
     let window = Semaphore::new(plan.pipeline as u64);
+    let exchange = RefCell::new(plan.workload.exchange(plan.conn, plan.conns));
     let in_flight: RefCell<VecDeque<u64>> = RefCell::new(VecDeque::with_capacity(plan.pipeline));
     let failed = Cell::new(false);
 
     let sending = async {
-        let mut request = Vec::with_capacity(size * plan.pipeline);
+        let mut request = Vec::with_capacity(plan.workload.size() * plan.pipeline);
         let mut seq = 0u64;
         loop {
             let next = due(seq);
@@ -186,7 +239,7 @@ pub async fn open_loop(stream: TcpStream, plan: ConnPlan, stats: &RefCell<LoadSt
             let now = Instant::now();
             let mut batch = 0;
             loop {
-                plan.workload.push_request(seq, &mut request);
+                exchange.borrow_mut().push_request(&mut request);
                 in_flight.borrow_mut().push_back(seq);
                 seq += 1;
                 batch += 1;
@@ -211,36 +264,36 @@ pub async fn open_loop(stream: TcpStream, plan: ConnPlan, stats: &RefCell<LoadSt
     };
 
     let receiving = async {
-        let mut buf = vec![0u8; (size * plan.pipeline).max(64 * 1024)];
-        let mut expected = Vec::with_capacity(size);
-        let mut have = 0;
+        let mut inbox = Inbox::new(plan.workload.size() * plan.pipeline);
         loop {
-            match reader.read(&mut buf[have..]).await {
+            match reader.read(inbox.spare()).await {
                 Ok(0) | Err(_) => {
                     failed.set(true);
                     return;
                 }
-                Ok(n) => have += n,
+                Ok(n) => inbox.filled(n),
             }
             let now = Instant::now();
             let mut stats = stats.borrow_mut();
-            let mut used = 0;
-            while have - used >= size {
+            let mut exchange = exchange.borrow_mut();
+            while let Some((used, right)) = exchange.check_reply(inbox.data()) {
+                inbox.consume(used);
                 let Some(seq) = in_flight.borrow_mut().pop_front() else {
                     // A reply to nothing we sent.
                     stats.errors += 1;
                     failed.set(true);
                     return;
                 };
-                expected.clear();
-                plan.workload.push_reply(seq, &mut expected);
-                let wrong = u64::from(buf[used..used + size] != expected[..]);
+                let wrong = u64::from(!right);
                 stats.record(now, plan.measure_from, 1 - wrong, wrong, now - due(seq));
-                used += size;
                 window.signal(1);
             }
-            buf.copy_within(used..have, 0);
-            have -= used;
+            if exchange.in_flight() == 0 && !inbox.data().is_empty() {
+                // Bytes that answer nothing we sent.
+                stats.errors += 1;
+                failed.set(true);
+                return;
+            }
         }
     };
 

@@ -9,7 +9,7 @@ mod workload;
 
 pub use driver::LoadStats;
 pub use report::LoadReport;
-pub use workload::Workload;
+pub use workload::{KvMix, Workload};
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -213,6 +213,8 @@ async fn client_thread(
             let per_conn_rate = plan.rate.map(|r| r / total_conns as f64);
             let conn_plan = ConnPlan {
                 workload: plan.workload,
+                conn: global,
+                conns: total_conns,
                 pipeline: plan.pipeline,
                 quota: match plan.length {
                     RunLength::Requests(n) => {
