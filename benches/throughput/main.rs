@@ -99,7 +99,13 @@ fn main() {
             let mut server = start_server(target, service, addr);
             for (i, scenario) in SCENARIOS.iter().enumerate() {
                 let result = measure(
-                    &server, target, service, addr, scenario, seconds, client_cpu,
+                    &server,
+                    target,
+                    service,
+                    addr,
+                    scenario,
+                    seconds,
+                    Some(client_cpu),
                 );
                 println!(
                     "{service:<5} {:<11} {:<16} {:>10.0} msgs/s  p99 {:>6} us  server CPU {:>6.0} ns/msg  errors {}",
@@ -134,8 +140,271 @@ fn main() {
             all.push(doc);
         }
     }
+    for doc in kv_benchmarks(seconds, server_cpu, client_cpu) {
+        let stem = format!("results/kv-{}", doc["scenario"].as_str().unwrap_or(""));
+        std::fs::write(
+            format!("{stem}.json"),
+            serde_json::to_string_pretty(&doc).unwrap() + "\n",
+        )
+        .expect("write results json");
+        std::fs::write(format!("{stem}.svg"), latency_svg(&doc)).expect("write svg");
+        all.push(doc);
+    }
     std::fs::write("results/README.md", results_readme(&all, quick)).expect("write README");
     println!("wrote results/README.md");
+}
+
+/// kv (issue 4): 50 connections, 90% Get over 10,000 16-byte keys with
+/// 32-byte values. One shard pinned against redis-server pinned the same way
+/// (when redis-server and redis-benchmark are installed), at pipeline 1 and
+/// 16, plus an open-loop run for CPU per request; then two shards to show
+/// what the cross-shard hop costs.
+fn kv_benchmarks(seconds: f64, server_cpu: usize, client_cpu: usize) -> Vec<Value> {
+    const CONNS: usize = 50;
+    const KV_RATE: f64 = 400_000.0;
+    let scenarios = [
+        ("p1", "50 conns × pipeline 1, 90% Get, closed loop", 1, None),
+        (
+            "p16",
+            "50 conns × pipeline 16, 90% Get, closed loop",
+            16,
+            None,
+        ),
+        (
+            "open",
+            "open loop: 50 conns × pipeline 16, 90% Get, at 400,000 requests/s",
+            16,
+            Some(KV_RATE),
+        ),
+    ];
+    let mut docs = Vec::new();
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut server = start_kv(addr, &["--shards", "1"], Some(server_cpu));
+    let mut measured = Vec::new();
+    for (name, _, pipeline, rate) in scenarios {
+        let scenario = Scenario {
+            name,
+            title: "",
+            conns: CONNS,
+            pipeline,
+            rate,
+        };
+        let result = measure(
+            &server,
+            Target::Percore,
+            "kv",
+            addr,
+            &scenario,
+            seconds,
+            Some(client_cpu),
+        );
+        print_result("kv", name, &result);
+        measured.push(result);
+    }
+    stop_server(Target::Percore, &mut server);
+    let redis = redis_available();
+    for ((name, title, pipeline, rate), percore) in scenarios.into_iter().zip(measured) {
+        let mut results = vec![percore];
+        if redis && rate.is_none() {
+            results.extend(redis_benchmark(pipeline, seconds, server_cpu, client_cpu));
+        }
+        docs.push(json!({
+            "service": "kv",
+            "scenario": name,
+            "title": title,
+            "seconds": seconds,
+            "server_cpu": server_cpu,
+            "client_cpu": client_cpu,
+            "redis": redis,
+            "results": results,
+        }));
+    }
+
+    // Two shards on both CPUs, the load generator unpinned beside them.
+    for (name, title, pipeline) in [
+        ("2shards-p1", "2 shards, 50 conns × pipeline 1, 90% Get", 1),
+        (
+            "2shards-p16",
+            "2 shards, 50 conns × pipeline 16, 90% Get",
+            16,
+        ),
+    ] {
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let stats =
+            std::env::temp_dir().join(format!("percore-bench-kv-{}.json", std::process::id()));
+        let mut server = start_kv(
+            addr,
+            &["--shards", "2", "--stats-json", stats.to_str().unwrap()],
+            None,
+        );
+        let scenario = Scenario {
+            name,
+            title,
+            conns: CONNS,
+            pipeline,
+            rate: None,
+        };
+        let mut result = measure(
+            &server,
+            Target::Percore,
+            "kv",
+            addr,
+            &scenario,
+            seconds,
+            None,
+        );
+        stop_server(Target::Percore, &mut server);
+        let served: Value = std::fs::read_to_string(&stats)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(Value::Null);
+        let kv = &served["services"]["kv"];
+        let share =
+            kv["forwarded"].as_f64().unwrap_or(0.0) / kv["messages"].as_f64().unwrap_or(f64::NAN);
+        result["target"] = json!("percore, 2 shards");
+        result["forwarded_share"] = json!(share);
+        print_result("kv", name, &result);
+        docs.push(json!({
+            "service": "kv",
+            "scenario": name,
+            "title": title,
+            "seconds": seconds,
+            "server_cpu": "0-1",
+            "client_cpu": "unpinned",
+            "results": [result],
+        }));
+    }
+    docs
+}
+
+fn print_result(service: &str, scenario: &str, result: &Value) {
+    println!(
+        "{service:<5} {scenario:<11} {:<16} {:>10.0} msgs/s  p99 {:>6} us  server CPU {:>6.0} ns/msg  errors {}",
+        result["target"].as_str().unwrap_or(""),
+        result["msgs_per_sec"].as_f64().unwrap_or(0.0),
+        result["latency_us"]["p99"],
+        result["server_cpu_ns_per_msg"].as_f64().unwrap_or(0.0),
+        result["errors"]
+    );
+}
+
+fn start_kv(addr: SocketAddr, args: &[&str], cpu: Option<usize>) -> Child {
+    let mut command = match cpu {
+        Some(cpu) => {
+            let mut taskset = Command::new("taskset");
+            taskset
+                .args(["-c", &cpu.to_string()])
+                .arg(env!("CARGO_BIN_EXE_percore"));
+            taskset
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_percore")),
+    };
+    let mut child = command
+        .args(["serve", "--services", "kv", "--kv", &addr.to_string()])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start percore");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("percore listening:"), "{line}");
+    child
+}
+
+fn redis_available() -> bool {
+    ["redis-server", "redis-benchmark", "taskset"]
+        .iter()
+        .all(|tool| {
+            Command::new(tool)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok()
+        })
+}
+
+/// redis-server pinned to the server CPU, redis-benchmark to the client
+/// CPU, 50 clients, SET and GET of 32-byte values over 10,000 keys. Each
+/// test runs about as long as a percore scenario.
+fn redis_benchmark(
+    pipeline: usize,
+    seconds: f64,
+    server_cpu: usize,
+    client_cpu: usize,
+) -> Vec<Value> {
+    let port = free_port();
+    let mut server = Command::new("taskset")
+        .args(["-c", &server_cpu.to_string(), "redis-server"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start redis-server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Requests for about `seconds` at the rates seen here.
+    let per_second = if pipeline == 1 {
+        150_000.0
+    } else {
+        1_000_000.0
+    };
+    let requests = (per_second * seconds) as u64;
+    let mut results = Vec::new();
+    for test in ["set", "get"] {
+        let cpu_before = cpu_time(server.id());
+        let output = Command::new("taskset")
+            .args(["-c", &client_cpu.to_string(), "redis-benchmark"])
+            .args([
+                "-p",
+                &port.to_string(),
+                "-c",
+                "50",
+                "-d",
+                "32",
+                "-r",
+                "10000",
+            ])
+            .args(["-P", &pipeline.to_string(), "-n", &requests.to_string()])
+            .args(["-t", test, "--csv", "-q"])
+            .output()
+            .expect("run redis-benchmark");
+        let cpu = cpu_time(server.id()) - cpu_before;
+        let text = String::from_utf8_lossy(&output.stdout);
+        // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+        let Some(row) = text.lines().nth(1) else {
+            continue;
+        };
+        let cells: Vec<f64> = row
+            .split(',')
+            .skip(1)
+            .map(|cell| cell.trim_matches('"').parse().unwrap_or(f64::NAN))
+            .collect();
+        let us = |i: usize| (cells.get(i).copied().unwrap_or(0.0) * 1000.0).round() as u64;
+        results.push(json!({
+            "target": format!("redis-server ({} only)", test.to_uppercase()),
+            "msgs_per_sec": cells.first(),
+            "requests": requests,
+            "errors": 0,
+            "latency_us": {"p50": us(3), "p90": null, "p99": us(5), "p999": null, "max": us(6)},
+            "server_cpu_ns_per_msg": cpu.as_nanos() as f64 / requests as f64,
+        }));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    results
 }
 
 fn free_port() -> u16 {
@@ -204,26 +473,32 @@ fn measure(
     addr: SocketAddr,
     scenario: &Scenario,
     seconds: f64,
-    client_cpu: usize,
+    client_cpu: Option<usize>,
 ) -> Value {
     let report_path =
         std::env::temp_dir().join(format!("percore-bench-{}.json", std::process::id()));
     let mut load = Command::new(env!("CARGO_BIN_EXE_percore"));
     load.args(["load", service, "--quiet", "--threads", "1"])
         .args(["--addr", &addr.to_string()])
-        .args(["--cpus", &client_cpu.to_string()])
         .args(["--conns", &scenario.conns.to_string()])
-        .args(["--pipeline", &scenario.pipeline.to_string()])
-        .args(["--size", &SIZE.to_string()])
-        .args([
-            "--warmup",
-            "0.5",
-            "--duration",
-            &(seconds + 0.5).to_string(),
-        ])
-        .arg("--json")
-        .arg(&report_path)
-        .stdout(Stdio::null());
+        .args(["--pipeline", &scenario.pipeline.to_string()]);
+    if let Some(cpu) = client_cpu {
+        load.args(["--cpus", &cpu.to_string()]);
+    }
+    if service == "kv" {
+        load.args(["--keys", "10000", "--get-ratio", "0.9", "--val-size", "32"]);
+    } else {
+        load.args(["--size", &SIZE.to_string()]);
+    }
+    load.args([
+        "--warmup",
+        "0.5",
+        "--duration",
+        &(seconds + 0.5).to_string(),
+    ])
+    .arg("--json")
+    .arg(&report_path)
+    .stdout(Stdio::null());
     if let Some(rate) = scenario.rate {
         load.args(["--rate", &rate.to_string()]);
     }
@@ -317,7 +592,7 @@ fn latency_svg(doc: &Value) -> String {
         );
     }
     for (i, result) in results.iter().enumerate() {
-        let color = ["#1f77b4", "#ff7f0e"][i % 2];
+        let color = ["#1f77b4", "#ff7f0e", "#2ca02c"][i % 3];
         let points: Vec<String> = result["latency_curve"]
             .as_array()
             .cloned()
@@ -364,9 +639,24 @@ fn results_readme(docs: &[Value], quick: bool) -> String {
         docs.first().map(|d| d["server_cpu"].clone()).unwrap_or_default(),
         docs.first().map(|d| d["client_cpu"].clone()).unwrap_or_default()
     );
+    let mut kv_said = false;
     for doc in docs {
         let service = doc["service"].as_str().unwrap_or("");
         let scenario = doc["scenario"].as_str().unwrap_or("");
+        if service == "kv" && !kv_said {
+            kv_said = true;
+            let _ = writeln!(
+                text,
+                "## kv\n\n`percore load kv`: 50 connections, 90% Get and 10% Put over 10,000 keys (16-byte keys, 32-byte values), every reply checked against the value the connection last put. One shard pinned to CPU {0}, the load generator pinned to CPU {1}. {2}The 2-shard runs put a shard on each CPU with the load generator unpinned beside them, so three busy threads share two CPUs: they show what the cross-shard hop costs, not a scaling figure.\n",
+                doc["server_cpu"],
+                doc["client_cpu"],
+                if doc["redis"].as_bool() == Some(true) {
+                    "redis-server 7 (Debian's package) runs pinned to the same CPU against `redis-benchmark -c 50 -d 32 -r 10000 -P <pipeline> -t set|get`, pinned like the load generator; redis-benchmark cannot mix Gets and Puts, so SET and GET are separate rows. "
+                } else {
+                    "redis-server and redis-benchmark were not installed, so the redis rows are missing. "
+                }
+            );
+        }
         let _ = writeln!(
             text,
             "## {service}: {}\n",
@@ -379,32 +669,57 @@ fn results_readme(docs: &[Value], quick: bool) -> String {
         let results = doc["results"].as_array().cloned().unwrap_or_default();
         for r in &results {
             let l = &r["latency_us"];
+            let cell = |v: &Value| {
+                if v.is_null() {
+                    "–".to_string()
+                } else {
+                    v.to_string()
+                }
+            };
+            let (p50, p90, p99, p999, max) = (
+                cell(&l["p50"]),
+                cell(&l["p90"]),
+                cell(&l["p99"]),
+                cell(&l["p999"]),
+                cell(&l["max"]),
+            );
             let _ = writeln!(
                 text,
                 "| {} | {:.0} | {} | {} | {} | {} | {} | {:.0} | {} |",
                 r["target"].as_str().unwrap_or(""),
                 r["msgs_per_sec"].as_f64().unwrap_or(0.0),
-                l["p50"],
-                l["p90"],
-                l["p99"],
-                l["p999"],
-                l["max"],
+                p50,
+                p90,
+                p99,
+                p999,
+                max,
                 r["server_cpu_ns_per_msg"].as_f64().unwrap_or(0.0),
                 r["errors"]
             );
         }
-        if let [ours, reference] = &results[..] {
-            let ratio = |field: &str| {
-                ours[field].as_f64().unwrap_or(0.0) / reference[field].as_f64().unwrap_or(f64::NAN)
-            };
-            let _ = writeln!(
-                text,
-                "\npercore / reference: throughput {:.2}×, server CPU per message {:.2}×, p99 {:.2}×.",
-                ratio("msgs_per_sec"),
-                ratio("server_cpu_ns_per_msg"),
-                ours["latency_us"]["p99"].as_f64().unwrap_or(0.0)
-                    / reference["latency_us"]["p99"].as_f64().unwrap_or(f64::NAN)
-            );
+        if let [ours, others @ ..] = &results[..] {
+            for reference in others {
+                let ratio = |field: &str| {
+                    ours[field].as_f64().unwrap_or(0.0)
+                        / reference[field].as_f64().unwrap_or(f64::NAN)
+                };
+                let _ = writeln!(
+                    text,
+                    "\npercore / {}: throughput {:.2}×, server CPU per message {:.2}×, p99 {:.2}×.",
+                    reference["target"].as_str().unwrap_or("reference"),
+                    ratio("msgs_per_sec"),
+                    ratio("server_cpu_ns_per_msg"),
+                    ours["latency_us"]["p99"].as_f64().unwrap_or(0.0)
+                        / reference["latency_us"]["p99"].as_f64().unwrap_or(f64::NAN)
+                );
+            }
+            if let Some(share) = ours["forwarded_share"].as_f64() {
+                let _ = writeln!(
+                    text,
+                    "\nRequests forwarded to the other shard: {:.1}%.",
+                    share * 100.0
+                );
+            }
         }
         let _ = writeln!(
             text,
