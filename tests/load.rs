@@ -7,6 +7,14 @@ use std::process::Output;
 
 use common::*;
 
+fn assert_succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn load(args: &[&str]) -> Output {
     let mut argv = vec!["load"];
     argv.extend_from_slice(args);
@@ -36,11 +44,7 @@ fn exact_request_counts_reach_the_server_with_no_errors() {
         "--json",
         json.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["requests"], 20011);
@@ -64,11 +68,7 @@ fn exact_request_counts_reach_the_server_with_no_errors() {
         "4",
         "--quiet",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
 
     let stopped = server.stop();
     assert_eq!(stopped.json["services"]["yell"]["messages"], 20011);
@@ -106,11 +106,7 @@ fn kv_load_checks_every_value_across_shards() {
         "--json",
         json.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["requests"], 30007);
@@ -129,11 +125,7 @@ fn kv_load_checks_every_value_across_shards() {
         "30",
         "--quiet",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
 
     let stopped = server.stop();
     let served = &stopped.json["services"]["kv"];
@@ -155,11 +147,7 @@ fn a_timed_run_prints_progress_and_a_report() {
         "--warmup",
         "0.1",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("percore load t=1s"), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);

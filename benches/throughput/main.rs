@@ -130,25 +130,22 @@ fn main() {
                 "client_cpu": client_cpu,
                 "results": results,
             });
-            let stem = format!("results/{service}-{}", scenario.name);
-            std::fs::write(
-                format!("{stem}.json"),
-                serde_json::to_string_pretty(&doc).unwrap() + "\n",
-            )
-            .expect("write results json");
-            std::fs::write(format!("{stem}.svg"), latency_svg(&doc)).expect("write svg");
             all.push(doc);
         }
     }
-    for doc in kv_benchmarks(seconds, server_cpu, client_cpu) {
-        let stem = format!("results/kv-{}", doc["scenario"].as_str().unwrap_or(""));
+    all.extend(kv_benchmarks(seconds, server_cpu, client_cpu));
+    for doc in &all {
+        let stem = format!(
+            "results/{}-{}",
+            doc["service"].as_str().unwrap_or(""),
+            doc["scenario"].as_str().unwrap_or("")
+        );
         std::fs::write(
             format!("{stem}.json"),
-            serde_json::to_string_pretty(&doc).unwrap() + "\n",
+            serde_json::to_string_pretty(doc).unwrap() + "\n",
         )
         .expect("write results json");
-        std::fs::write(format!("{stem}.svg"), latency_svg(&doc)).expect("write svg");
-        all.push(doc);
+        std::fs::write(format!("{stem}.svg"), latency_svg(doc)).expect("write svg");
     }
     std::fs::write("results/README.md", results_readme(&all, quick)).expect("write README");
     println!("wrote results/README.md");
@@ -299,11 +296,17 @@ fn start_kv(addr: SocketAddr, args: &[&str], cpu: Option<usize>) -> Child {
         }
         None => Command::new(env!("CARGO_BIN_EXE_percore")),
     };
-    let mut child = command
+    command
         .args(["serve", "--services", "kv", "--kv", &addr.to_string()])
         .args(args)
+        .stderr(Stdio::null());
+    spawn_until_listening(&mut command)
+}
+
+/// Starts a `percore serve` command and waits for its listening line.
+fn spawn_until_listening(command: &mut Command) -> Child {
+    let mut child = command
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .expect("start percore");
     let mut line = String::new();
@@ -417,21 +420,12 @@ fn free_port() -> u16 {
 
 fn start_server(target: Target, service: &str, addr: SocketAddr) -> Child {
     match target {
-        Target::Percore => {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_percore"))
+        Target::Percore => spawn_until_listening(
+            Command::new(env!("CARGO_BIN_EXE_percore"))
                 .args(["serve", "--shards", "1", "--services", service])
                 .arg(format!("--{service}"))
-                .arg(addr.to_string())
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("start percore");
-            let mut line = String::new();
-            BufReader::new(child.stdout.as_mut().unwrap())
-                .read_line(&mut line)
-                .unwrap();
-            assert!(line.starts_with("percore listening:"), "{line}");
-            child
-        }
+                .arg(addr.to_string()),
+        ),
         Target::Reference => {
             let child = Command::new(std::env::current_exe().unwrap())
                 .env(REFERENCE_ENV, format!("{addr},{service}"))
