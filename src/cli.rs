@@ -37,7 +37,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct KvArgs {
     /// The kv server.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8888", value_parser = parse_client_addr, global = true)]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8888", value_parser = parse_listen_addr, global = true)]
     pub addr: SocketAddr,
     /// Give up on the server after this many seconds.
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds, global = true)]
@@ -235,11 +235,6 @@ fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
         );
     }
     Ok(addr)
-}
-
-/// An address to connect to (port 0 makes no sense there either).
-fn parse_client_addr(text: &str) -> Result<SocketAddr, String> {
-    parse_listen_addr(text)
 }
 
 /// Seconds as a non-negative number; fractions are allowed (`0.5`).

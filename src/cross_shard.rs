@@ -266,13 +266,13 @@ impl Tickets {
 
     fn poll(&mut self, id: u32, waker: &Waker) -> Poll<Vec<u8>> {
         match self.slots.get_mut(id as usize) {
-            Some(slot @ Slot::Ready(_)) => {
-                let Slot::Ready(body) = std::mem::replace(slot, Slot::Free) else {
-                    unreachable!("matched Ready above");
-                };
-                self.free.push(id);
-                Poll::Ready(body)
-            }
+            Some(slot @ Slot::Ready(_)) => match std::mem::replace(slot, Slot::Free) {
+                Slot::Ready(body) => {
+                    self.free.push(id);
+                    Poll::Ready(body)
+                }
+                _ => Poll::Pending,
+            },
             Some(Slot::Waiting(stored)) => {
                 if !stored.as_ref().is_some_and(|w| w.will_wake(waker)) {
                     *stored = Some(waker.clone());

@@ -29,6 +29,14 @@ impl Decoder for LengthPrefixed {
     }
 }
 
+/// The first whole frame of `buf`, without any length limit (for frames this
+/// process wrote itself): its payload and the bytes after it.
+pub fn split_frame(buf: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (header, rest) = buf.split_first_chunk::<HEADER>()?;
+    let len = u32::from_be_bytes(*header) as usize;
+    (rest.len() >= len).then(|| rest.split_at(len))
+}
+
 /// Appends `payload` to `out` as one frame.
 pub fn encode_frame(payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&(payload.len() as u32).to_be_bytes());

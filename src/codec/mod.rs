@@ -7,7 +7,7 @@ mod length;
 mod line;
 mod raw;
 
-pub use length::{encode_frame, LengthPrefixed};
+pub use length::{encode_frame, split_frame, LengthPrefixed};
 pub use line::{split_line_ending, Lines};
 pub use raw::Raw;
 

@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 
+use crate::codec::split_frame;
 use crate::config::ServiceKind;
 use crate::kv::protocol::{self, Request};
 
@@ -257,8 +258,7 @@ impl KvExchange {
     }
 
     fn check_reply(&mut self, buf: &[u8]) -> Option<(usize, bool)> {
-        let len = u32::from_be_bytes(*buf.first_chunk::<4>()?) as usize;
-        let frame = buf.get(4..4 + len)?;
+        let (frame, after) = split_frame(buf)?;
         let expect = self.in_flight.pop_front()?;
         self.expected.clear();
         match expect {
@@ -268,7 +268,7 @@ impl KvExchange {
                 protocol::push_str(&mut self.expected, self.val.as_bytes());
             }
         }
-        Some((4 + len, frame == self.expected))
+        Some((buf.len() - after.len(), frame == self.expected))
     }
 }
 

@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use std::ops::Range;
 use std::rc::Rc;
 
-use crate::codec::LengthPrefixed;
+use crate::codec::{encode_frame, split_frame, LengthPrefixed};
 use crate::config::ServiceKind;
 use crate::cross_shard::{owner_of, Mesh, Ticket};
 use crate::kv::protocol::{
@@ -47,14 +47,13 @@ impl Kv {
     /// Answers the requests another shard forwarded: `frames` holds them as
     /// they came off the wire, `replies` gets one reply frame each.
     pub fn serve_forwarded(store: &RefCell<Store>, frames: &[u8], replies: &mut Vec<u8>) {
-        let mut decoder = LengthPrefixed;
         let mut rest = frames;
-        while let Ok(Some(span)) = crate::codec::Decoder::decode(&mut decoder, rest, usize::MAX) {
-            match decode_request(&rest[span.start..span.end]) {
+        while let Some((frame, next)) = split_frame(rest) {
+            match decode_request(frame) {
                 Ok(request) => apply(&mut store.borrow_mut(), request, replies),
                 Err(error) => push_error_frame(replies, &error.to_string()),
             }
-            rest = &rest[span.wire_len..];
+            rest = next;
         }
     }
 }
@@ -251,7 +250,7 @@ fn forward(mesh: &Mesh, outbox: &mut Vec<u8>, frame: &[u8]) {
     if outbox.capacity() == 0 {
         *outbox = mesh.buffer();
     }
-    crate::codec::encode_frame(frame, outbox);
+    encode_frame(frame, outbox);
 }
 
 /// The reply frames one owner sent back, read in order.
@@ -268,8 +267,8 @@ impl Replies {
     /// The next whole frame, length prefix included.
     fn next(&mut self) -> Option<&[u8]> {
         let rest = &self.buffer[self.read..];
-        let len = u32::from_be_bytes(*rest.first_chunk::<4>()?) as usize;
-        let frame = rest.get(..4 + len)?;
+        let (_, after) = split_frame(rest)?;
+        let frame = &rest[..rest.len() - after.len()];
         self.read += frame.len();
         Some(frame)
     }
