@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use thiserror::Error;
 
 use crate::config::{Limits, Listen, Placement, ServerConfig, ServiceKind};
-use crate::load::{KvMix, LoadPlan, RunLength, Workload};
+use crate::load::{KvMix, LoadPlan, MqMix, RunLength, Workload};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -82,7 +82,7 @@ pub struct ServeArgs {
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "yell,echo,chat,kv"
+        default_value = "yell,echo,chat,mq,kv"
     )]
     pub services: Vec<String>,
 
@@ -133,7 +133,7 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// The service to load: yell or echo.
+    /// The service to load: yell, echo, kv or mq.
     pub service: String,
 
     /// The server's address [default: the service's default address].
@@ -172,6 +172,18 @@ pub struct LoadArgs {
     #[arg(long, value_name = "B", default_value_t = 32)]
     pub val_size: u32,
 
+    /// mq: publisher connections (--conns is then publishers + subscribers).
+    #[arg(long, value_name = "P", default_value_t = 1)]
+    pub publishers: u32,
+
+    /// mq: subscriber connections, subscriber i on topic i mod --topics.
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    pub subscribers: u32,
+
+    /// mq: topics; each publisher sends to all of them in turn.
+    #[arg(long, value_name = "T", default_value_t = 1)]
+    pub topics: u32,
+
     /// Send for this long [default: 10].
     #[arg(long, value_name = "SECS", value_parser = parse_seconds, conflicts_with = "requests")]
     pub duration: Option<Duration>,
@@ -203,8 +215,6 @@ pub struct LoadArgs {
 pub enum UsageError {
     #[error("unknown service '{0}' (known: yell, echo, chat, mq, kv)")]
     UnknownService(String),
-    #[error("service '{0}' is not available in this build yet (available: yell, echo, chat)")]
-    UnavailableService(ServiceKind),
     #[error("--services lists no service")]
     NoService,
     #[error("services {first} and {second} cannot share the address {addr}")]
@@ -293,9 +303,6 @@ impl ServeArgs {
         {
             let kind = ServiceKind::from_name(name)
                 .ok_or_else(|| UsageError::UnknownService(name.to_string()))?;
-            if !kind.is_available() {
-                return Err(UsageError::UnavailableService(kind));
-            }
             if listens.iter().any(|l| l.kind == kind) {
                 continue;
             }
@@ -357,8 +364,36 @@ impl LoadArgs {
                     val_size: self.val_size as usize,
                 })
             }
-            _ => return refuse("percore load drives yell, echo and kv in this build"),
+            ServiceKind::Mq => {
+                if self.publishers == 0 || self.subscribers == 0 || self.topics == 0 {
+                    return refuse("--publishers, --subscribers and --topics must be at least 1");
+                }
+                if self.topics > self.subscribers {
+                    return refuse("--topics must not exceed --subscribers: every topic needs one");
+                }
+                Workload::Mq(MqMix {
+                    publishers: self.publishers as usize,
+                    subscribers: self.subscribers as usize,
+                    topics: self.topics as usize,
+                    msg_size: self.size as usize,
+                })
+            }
+            ServiceKind::Chat => return refuse("percore load drives yell, echo, kv and mq"),
         };
+        let (conns, senders) = match workload {
+            Workload::Mq(mix) => (mix.conns() as u32, self.publishers),
+            _ => (self.conns, self.conns),
+        };
+        LoadArgs { conns, ..self }.into_plan_with(service, workload, senders)
+    }
+
+    fn into_plan_with(
+        self,
+        service: ServiceKind,
+        workload: Workload,
+        senders: u32,
+    ) -> Result<LoadPlan, UsageError> {
+        let refuse = |why: &str| Err(UsageError::Load(why.to_string()));
         if self.conns == 0 {
             return refuse("--conns must be at least 1");
         }
@@ -392,8 +427,10 @@ impl LoadArgs {
         };
         let length = match (self.duration, self.requests) {
             (_, Some(0)) => return refuse("--requests must be at least 1"),
-            (_, Some(n)) if n < u64::from(self.conns) => {
-                return refuse("--requests must be at least --conns: every connection sends one")
+            (_, Some(n)) if n < u64::from(senders) => {
+                return refuse(
+                    "--requests must be at least --conns (mq: --publishers): every sender sends one",
+                )
             }
             (_, Some(n)) => RunLength::Requests(n),
             (Some(d), None) if d.is_zero() => return refuse("--duration must be more than 0"),
@@ -465,11 +502,6 @@ mod tests {
         assert_eq!(
             unknown.unwrap_err(),
             UsageError::UnknownService("ftp".into())
-        );
-        let later = serve(&["--services", "mq"]).unwrap().into_config();
-        assert_eq!(
-            later.unwrap_err(),
-            UsageError::UnavailableService(ServiceKind::Mq)
         );
         let shared = serve(&["--services", "yell,echo", "--echo", "127.0.0.1:1234"])
             .unwrap()

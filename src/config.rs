@@ -46,13 +46,6 @@ impl ServiceKind {
         SocketAddr::from(([127, 0, 0, 1], port))
     }
 
-    /// Whether this build can serve the service (mq and kv land in their own issues).
-    pub fn is_available(self) -> bool {
-        matches!(
-            self,
-            ServiceKind::Yell | ServiceKind::Echo | ServiceKind::Chat | ServiceKind::Kv
-        )
-    }
 
     pub fn from_name(name: &str) -> Option<ServiceKind> {
         ServiceKind::ALL

@@ -2,20 +2,29 @@
 //!
 //! Ownership is decided by [`owner_of`], a stable hash. Messages travel over
 //! glommio's channel mesh as byte buffers of encoded items, one buffer per
-//! destination per read batch, never one per request. A request/reply mesh
-//! pair gives each request its way back: replies travel on their own mesh, so
-//! a shard that is busy answering can never block the replies it waits for
-//! (one mesh for both could deadlock two shards that fill each other's queue).
+//! destination per batch, never one per request. Two shapes are built on one
+//! primitive, the one-way [`Lane`]:
 //!
-//! Buffers go around: a request's buffer is reused on the far side, replies
-//! are recycled where they are read, so a steady load allocates nothing.
+//! - [`Mesh`] (kv): request and reply. Replies travel on a lane of their own,
+//!   so a shard busy answering can never block the replies it waits for (one
+//!   lane for both could deadlock two shards that fill each other's queue).
+//! - a bare [`Lane`] (mq): messages that need no answer. Tasks of a shard
+//!   queue items for a peer into one shared buffer, and one courier task per
+//!   peer sends whatever has gathered as one message, so a busy shard sends
+//!   few large messages, and everything queued for a peer arrives in the
+//!   order it was queued (the ordering mq's guarantees stand on).
+//!
+//! Buffers go around: a message's buffer is recycled where it is read, into
+//! a [`Pool`] the receiving shard draws its own messages from, so a steady
+//! load allocates nothing for the hop.
 
 use std::cell::RefCell;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
+use std::mem;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
-use glommio::channels::channel_mesh::{MeshBuilder, Senders};
+use glommio::channels::channel_mesh::{Full, MeshBuilder, Receivers, Senders};
 use thiserror::Error;
 
 /// Messages in flight per pair of shards, in each direction.
@@ -24,6 +33,8 @@ const CHANNEL_CAPACITY: usize = 1024;
 const POOL_MAX: usize = 256;
 /// A buffer grown past this by one large batch is not kept.
 const POOL_BUFFER_MAX: usize = 1 << 20;
+/// Bytes queued for one peer past which producers wait for its courier.
+const QUEUED_HIGH_WATER: usize = 1 << 20;
 
 /// The shard that owns `key` among `shards`: 64-bit FNV-1a of the bytes,
 /// modulo the shard count. Stable across runs, builds and machines, as SPEC
@@ -47,38 +58,234 @@ pub enum MeshError {
     PeerGone(usize),
 }
 
-/// What travels between shards.
+/// What travels between shards: a buffer of encoded items from one shard.
 #[derive(Debug)]
 pub struct Envelope {
-    from: usize,
+    pub from: usize,
+    /// Which request a reply answers (kv's mesh only).
     ticket: u32,
-    body: Vec<u8>,
+    pub body: Vec<u8>,
+}
+
+/// Spare message buffers of one shard.
+#[derive(Default)]
+pub struct Pool(RefCell<Vec<Vec<u8>>>);
+
+impl Pool {
+    /// An empty buffer, from the pool when it has one.
+    pub fn buffer(&self) -> Vec<u8> {
+        self.0.borrow_mut().pop().unwrap_or_default()
+    }
+
+    /// Gives a buffer back for reuse.
+    pub fn recycle(&self, mut buffer: Vec<u8>) {
+        let mut pool = self.0.borrow_mut();
+        if pool.len() < POOL_MAX && buffer.capacity() <= POOL_BUFFER_MAX {
+            buffer.clear();
+            pool.push(buffer);
+        }
+    }
+}
+
+/// Built by the coordinator, cloned into every shard, joined by each.
+#[derive(Clone, Debug)]
+pub struct LanePlan(MeshBuilder<Envelope, Full>);
+
+impl LanePlan {
+    pub fn new(shards: usize) -> LanePlan {
+        LanePlan(MeshBuilder::full(shards, CHANNEL_CAPACITY))
+    }
+}
+
+/// One shard's sending end of a one-way lane to every other shard.
+pub struct Lane {
+    shard: usize,
+    senders: Senders<Envelope>,
+    pool: Rc<Pool>,
+    /// What is queued for each peer, and its courier.
+    queued: RefCell<Vec<Queued>>,
+}
+
+/// Items queued for one peer, not yet handed to the channel.
+#[derive(Default)]
+struct Queued {
+    buffer: Vec<u8>,
+    courier_started: bool,
+    courier: Option<Waker>,
+    /// Producers waiting for the buffer to go below the high-water mark.
+    blocked: Vec<Waker>,
+}
+
+/// One shard's receiving end of a lane, until it is served.
+pub struct Inbox {
+    receivers: Receivers<Envelope>,
+    pool: Rc<Pool>,
+}
+
+impl Lane {
+    /// Joins the lane: a barrier, every shard must join. Buffers of arriving
+    /// messages go back to `pool`.
+    pub async fn join(
+        plan: LanePlan,
+        shard: usize,
+        pool: Rc<Pool>,
+    ) -> Result<(Lane, Inbox), MeshError> {
+        let (senders, receivers) = plan.0.join().await.map_err(|_| MeshError::Join(shard))?;
+        // Glommio numbers peers by executor creation order, which is ours.
+        if senders.peer_id() != shard {
+            return Err(MeshError::Misplaced(shard, senders.peer_id()));
+        }
+        let peers = senders.nr_consumers();
+        let lane = Lane {
+            shard,
+            senders,
+            pool: pool.clone(),
+            queued: RefCell::new((0..peers).map(|_| Queued::default()).collect()),
+        };
+        Ok((lane, Inbox { receivers, pool }))
+    }
+
+    pub fn shard(&self) -> usize {
+        self.shard
+    }
+
+    pub fn shards(&self) -> usize {
+        self.senders.nr_consumers()
+    }
+
+    /// Appends items for shard `to` with `write`. They leave with the next
+    /// message of the courier for `to`, after everything queued before them.
+    pub fn queue(self: &Rc<Self>, to: usize, write: impl FnOnce(&mut Vec<u8>)) {
+        let start_courier = {
+            let mut queued = self.queued.borrow_mut();
+            let peer = &mut queued[to];
+            if peer.buffer.capacity() == 0 {
+                peer.buffer = self.pool.buffer();
+            }
+            write(&mut peer.buffer);
+            if let Some(courier) = peer.courier.take() {
+                courier.wake();
+            }
+            !mem::replace(&mut peer.courier_started, true)
+        };
+        // Glommio may run a new task right away: nothing may be borrowed.
+        if start_courier {
+            glommio::spawn_local(Rc::clone(self).courier(to)).detach();
+        }
+    }
+
+    /// Waits until what is queued for `to` is below the high-water mark:
+    /// how a slow peer slows down the producers instead of growing memory.
+    pub async fn room(&self, to: usize) {
+        poll_fn(|cx| {
+            let mut queued = self.queued.borrow_mut();
+            let peer = &mut queued[to];
+            if peer.buffer.len() < QUEUED_HIGH_WATER {
+                Poll::Ready(())
+            } else {
+                peer.blocked.push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// Sends whatever has gathered for `to`, one message at a time, until the
+    /// peer is gone (shutdown).
+    async fn courier(self: Rc<Self>, to: usize) {
+        loop {
+            let body = poll_fn(|cx| {
+                let mut queued = self.queued.borrow_mut();
+                let peer = &mut queued[to];
+                if peer.buffer.is_empty() {
+                    peer.courier = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+                peer.blocked.drain(..).for_each(Waker::wake);
+                Poll::Ready(mem::take(&mut peer.buffer))
+            })
+            .await;
+            if self.send(to, 0, body).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn send(&self, to: usize, ticket: u32, body: Vec<u8>) -> Result<(), MeshError> {
+        let envelope = Envelope {
+            from: self.shard,
+            ticket,
+            body,
+        };
+        self.senders
+            .send_to(to, envelope)
+            .await
+            .map_err(|_| MeshError::PeerGone(to))
+    }
+}
+
+impl Inbox {
+    /// Hands every arriving message to `handler`, one task per peer, so each
+    /// peer's messages are handled in the order they were sent. The buffer
+    /// goes back to the pool once the handler is done with it.
+    pub fn serve<H, F>(mut self, handler: H)
+    where
+        H: Fn(usize, &[u8]) -> F + 'static,
+        F: Future<Output = ()>,
+    {
+        let handler = Rc::new(handler);
+        for (_, stream) in self.receivers.streams() {
+            let (handler, pool) = (handler.clone(), self.pool.clone());
+            glommio::spawn_local(async move {
+                while let Some(envelope) = stream.recv().await {
+                    handler(envelope.from, &envelope.body).await;
+                    pool.recycle(envelope.body);
+                }
+            })
+            .detach();
+        }
+    }
+
+    /// Like [`Inbox::serve`], for the mesh, which needs whole envelopes.
+    fn serve_envelopes<H, F>(mut self, handler: H)
+    where
+        H: Fn(Envelope) -> F + 'static,
+        F: Future<Output = ()>,
+    {
+        let handler = Rc::new(handler);
+        for (_, stream) in self.receivers.streams() {
+            let handler = handler.clone();
+            glommio::spawn_local(async move {
+                while let Some(envelope) = stream.recv().await {
+                    handler(envelope).await;
+                }
+            })
+            .detach();
+        }
+    }
 }
 
 /// Built by the coordinator, cloned into every shard, joined by each.
 #[derive(Clone, Debug)]
 pub struct MeshPlan {
-    requests: MeshBuilder<Envelope, glommio::channels::channel_mesh::Full>,
-    replies: MeshBuilder<Envelope, glommio::channels::channel_mesh::Full>,
+    requests: LanePlan,
+    replies: LanePlan,
 }
 
 impl MeshPlan {
     pub fn new(shards: usize) -> MeshPlan {
         MeshPlan {
-            requests: MeshBuilder::full(shards, CHANNEL_CAPACITY),
-            replies: MeshBuilder::full(shards, CHANNEL_CAPACITY),
+            requests: LanePlan::new(shards),
+            replies: LanePlan::new(shards),
         }
     }
 }
 
 /// One shard's end of a request/reply mesh.
 pub struct Mesh {
-    shard: usize,
-    shards: usize,
-    requests: Senders<Envelope>,
-    replies: Senders<Envelope>,
+    requests: Lane,
+    replies: Lane,
     tickets: RefCell<Tickets>,
-    pool: RefCell<Vec<Vec<u8>>>,
 }
 
 /// A request sent and not yet answered.
@@ -94,96 +301,65 @@ impl Mesh {
     where
         H: Fn(&[u8], &mut Vec<u8>) + 'static,
     {
-        let (requests, mut request_inbox) = plan
-            .requests
-            .join()
-            .await
-            .map_err(|_| MeshError::Join(shard))?;
-        let (replies, mut reply_inbox) = plan
-            .replies
-            .join()
-            .await
-            .map_err(|_| MeshError::Join(shard))?;
-        // Glommio numbers peers by executor creation order, which is ours.
-        if requests.peer_id() != shard || replies.peer_id() != shard {
-            return Err(MeshError::Misplaced(shard, requests.peer_id()));
-        }
+        let pool = Rc::new(Pool::default());
+        let (requests, request_inbox) = Lane::join(plan.requests, shard, pool.clone()).await?;
+        let (replies, reply_inbox) = Lane::join(plan.replies, shard, pool.clone()).await?;
         let mesh = Rc::new(Mesh {
-            shard,
-            shards: requests.nr_consumers(),
             requests,
             replies,
             tickets: RefCell::default(),
-            pool: RefCell::default(),
         });
 
+        let answering = mesh.clone();
         let handler = Rc::new(handler);
-        for (_, inbox) in request_inbox.streams() {
-            let (mesh, handler) = (mesh.clone(), handler.clone());
-            glommio::spawn_local(async move {
-                while let Some(request) = inbox.recv().await {
-                    let mut reply = mesh.buffer();
-                    handler(&request.body, &mut reply);
-                    mesh.recycle(request.body);
-                    let envelope = Envelope {
-                        from: mesh.shard,
-                        ticket: request.ticket,
-                        body: reply,
-                    };
-                    if mesh.replies.send_to(request.from, envelope).await.is_err() {
-                        return;
-                    }
-                }
-            })
-            .detach();
-        }
-        for (_, inbox) in reply_inbox.streams() {
-            let mesh = mesh.clone();
-            glommio::spawn_local(async move {
-                while let Some(reply) = inbox.recv().await {
-                    mesh.tickets.borrow_mut().complete(reply.ticket, reply.body);
-                }
-            })
-            .detach();
-        }
+        request_inbox.serve_envelopes(move |request| {
+            let (mesh, handler) = (answering.clone(), handler.clone());
+            async move {
+                // The request's buffer is reused for its reply.
+                let mut reply = mesh.buffer();
+                handler(&request.body, &mut reply);
+                mesh.recycle(request.body);
+                // A peer gone means shutdown: its waiters are gone too.
+                let _ = mesh.replies.send(request.from, request.ticket, reply).await;
+            }
+        });
+        let completing = mesh.clone();
+        reply_inbox.serve_envelopes(move |reply| {
+            completing
+                .tickets
+                .borrow_mut()
+                .complete(reply.ticket, reply.body);
+            std::future::ready(())
+        });
         Ok(mesh)
     }
 
     pub fn shard(&self) -> usize {
-        self.shard
+        self.requests.shard()
     }
 
     pub fn shards(&self) -> usize {
-        self.shards
+        self.requests.shards()
     }
 
     /// An empty buffer for a request, from the pool when it has one.
     pub fn buffer(&self) -> Vec<u8> {
-        self.pool.borrow_mut().pop().unwrap_or_default()
+        self.requests.pool.buffer()
     }
 
     /// Gives a buffer back for reuse.
-    pub fn recycle(&self, mut buffer: Vec<u8>) {
-        let mut pool = self.pool.borrow_mut();
-        if pool.len() < POOL_MAX && buffer.capacity() <= POOL_BUFFER_MAX {
-            buffer.clear();
-            pool.push(buffer);
-        }
+    pub fn recycle(&self, buffer: Vec<u8>) {
+        self.requests.pool.recycle(buffer);
     }
 
     /// Sends one request buffer to shard `to`, waiting while its queue is full.
     pub async fn send(&self, to: usize, body: Vec<u8>) -> Result<Ticket, MeshError> {
         let id = self.tickets.borrow_mut().open();
-        let envelope = Envelope {
-            from: self.shard,
-            ticket: id,
-            body,
-        };
-        match self.requests.send_to(to, envelope).await {
+        match self.requests.send(to, id, body).await {
             Ok(()) => Ok(Ticket { id }),
-            Err(_) => {
+            Err(error) => {
                 self.tickets.borrow_mut().abandon(id);
-                Err(MeshError::PeerGone(to))
+                Err(error)
             }
         }
     }

@@ -5,6 +5,7 @@
 //! - [`service`]: the trait a service implements; [`services`]: yell, echo, chat.
 //! - [`cross_shard`]: who owns a key or topic, and the channel mesh to reach it.
 //! - [`kv`]: the kv store's wire format, storage and client.
+//! - [`mq`]: the message queue's command lines and topic tables.
 //! - [`stats`]: per-shard counters and latency histograms, merged into reports.
 //! - [`load`]: `percore load`, the load generator.
 //! - [`cli`] and [`config`]: the command line and what it configures.
@@ -15,6 +16,7 @@ pub mod config;
 pub mod cross_shard;
 pub mod kv;
 pub mod load;
+pub mod mq;
 pub mod server;
 pub mod service;
 pub mod services;

@@ -4,9 +4,11 @@
 //! batch's output buffer, which the loop sends in one write.
 
 use std::future::Future;
+use std::rc::Rc;
 
 use crate::codec::{Decoder, FrameTooLong};
 use crate::config::ServiceKind;
+use crate::server::outbox::Outbox;
 
 /// What the connection does once the batch is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +43,12 @@ pub trait Service: 'static {
     /// Appends the reply to a request longer than `--max-frame`; the loop
     /// then closes the connection.
     fn frame_too_long(&self, out: &mut Vec<u8>);
+
+    /// Where other tasks push output to this connection that none of its
+    /// requests asked for (mq's deliveries); the loop writes it as it comes.
+    fn outbox(&self, _session: &Self::Session) -> Option<Rc<Outbox>> {
+        None
+    }
 
     /// Called once the connection has ended, however it ended (but a panic:
     /// then the session is only dropped).

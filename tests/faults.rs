@@ -69,7 +69,7 @@ fn usage_errors_exit_2() {
         &["--yell", "127.0.0.1:0"][..],
         &["--yell", "nowhere"],
         &["--services", "yell,gopher"],
-        &["--services", "mq"],
+        &["--mq-queue-bytes", "0"],
         &["--shards", "0"],
         &["--max-frame", "lots"],
     ] {

@@ -36,6 +36,8 @@ struct Scenario {
     conns: usize,
     pipeline: usize,
     rate: Option<f64>,
+    /// More `percore load` options (mq's publishers, subscribers, topics).
+    extra: &'static [&'static str],
 }
 
 const SCENARIOS: [Scenario; 3] = [
@@ -45,6 +47,7 @@ const SCENARIOS: [Scenario; 3] = [
         conns: 5,
         pipeline: 1,
         rate: None,
+        extra: &[],
     },
     Scenario {
         name: "saturation",
@@ -52,6 +55,7 @@ const SCENARIOS: [Scenario; 3] = [
         conns: 64,
         pipeline: 16,
         rate: None,
+        extra: &[],
     },
     Scenario {
         name: "open",
@@ -59,6 +63,7 @@ const SCENARIOS: [Scenario; 3] = [
         conns: 64,
         pipeline: 16,
         rate: Some(OPEN_RATE),
+        extra: &[],
     },
 ];
 
@@ -134,6 +139,7 @@ fn main() {
         }
     }
     all.extend(kv_benchmarks(seconds, server_cpu, client_cpu));
+    all.extend(mq_benchmarks(seconds, server_cpu, client_cpu));
     for doc in &all {
         let stem = format!(
             "results/{}-{}",
@@ -185,6 +191,7 @@ fn kv_benchmarks(seconds: f64, server_cpu: usize, client_cpu: usize) -> Vec<Valu
             conns: CONNS,
             pipeline,
             rate,
+            extra: &[],
         };
         let result = measure(
             &server,
@@ -240,6 +247,7 @@ fn kv_benchmarks(seconds: f64, server_cpu: usize, client_cpu: usize) -> Vec<Valu
             conns: CONNS,
             pipeline,
             rate: None,
+            extra: &[],
         };
         let mut result = measure(
             &server,
@@ -274,6 +282,80 @@ fn kv_benchmarks(seconds: f64, server_cpu: usize, client_cpu: usize) -> Vec<Valu
     docs
 }
 
+/// mq (issue 5): deliveries per second and publish→delivery latency for
+/// two fan-outs, closed loop (each publisher keeps 64 messages in flight)
+/// and open loop at a fixed publish rate; each with 1 shard pinned (load
+/// generator on the other CPU) and with 2 shards (load generator unpinned),
+/// which shows what the cross-shard hop costs.
+fn mq_benchmarks(seconds: f64, server_cpu: usize, client_cpu: usize) -> Vec<Value> {
+    const ONE_TOPIC: &[&str] = &["--publishers", "1", "--subscribers", "10", "--topics", "1"];
+    const TEN_TOPICS: &[&str] = &["--publishers", "1", "--subscribers", "100", "--topics", "10"];
+    let scenario = |name, title, extra, rate| Scenario {
+        name,
+        title,
+        conns: 0,
+        pipeline: 64,
+        rate,
+        extra,
+    };
+    let scenarios = [
+        scenario(
+            "1x10-closed",
+            "1 publisher → 10 subscribers on one topic, closed loop, 64 messages in flight",
+            ONE_TOPIC,
+            None,
+        ),
+        scenario(
+            "1x10-open",
+            "1 publisher → 10 subscribers on one topic, open loop at 20,000 publishes/s",
+            ONE_TOPIC,
+            Some(20_000.0),
+        ),
+        scenario(
+            "10x10-closed",
+            "1 publisher over 10 topics × 10 subscribers each, closed loop, 64 in flight",
+            TEN_TOPICS,
+            None,
+        ),
+        scenario(
+            "10x10-open",
+            "1 publisher over 10 topics × 10 subscribers each, open loop at 20,000 publishes/s",
+            TEN_TOPICS,
+            Some(20_000.0),
+        ),
+    ];
+    let mut docs = Vec::new();
+    for scenario in &scenarios {
+        let name = scenario.name;
+        let mut results = Vec::new();
+        for shards in [1, 2] {
+            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let pinned = (shards == 1).then_some(server_cpu);
+            let shard_count = shards.to_string();
+            let mut server = start_percore("mq", addr, &["--shards", &shard_count], pinned);
+            let client = (shards == 1).then_some(client_cpu);
+            let mut result =
+                measure(&server, Target::Percore, "mq", addr, scenario, seconds, client);
+            stop_server(Target::Percore, &mut server);
+            if shards == 2 {
+                result["target"] = json!("percore, 2 shards");
+            }
+            print_result("mq", name, &result);
+            results.push(result);
+        }
+        docs.push(json!({
+            "service": "mq",
+            "scenario": name,
+            "title": scenario.title,
+            "seconds": seconds,
+            "server_cpu": server_cpu,
+            "client_cpu": client_cpu,
+            "results": results,
+        }));
+    }
+    docs
+}
+
 fn print_result(service: &str, scenario: &str, result: &Value) {
     println!(
         "{service:<5} {scenario:<11} {:<16} {:>10.0} msgs/s  p99 {:>6} us  server CPU {:>6.0} ns/msg  errors {}",
@@ -286,6 +368,11 @@ fn print_result(service: &str, scenario: &str, result: &Value) {
 }
 
 fn start_kv(addr: SocketAddr, args: &[&str], cpu: Option<usize>) -> Child {
+    start_percore("kv", addr, args, cpu)
+}
+
+/// `percore serve` with one service on `addr`, pinned to `cpu` if given.
+fn start_percore(service: &str, addr: SocketAddr, args: &[&str], cpu: Option<usize>) -> Child {
     let mut command = match cpu {
         Some(cpu) => {
             let mut taskset = Command::new("taskset");
@@ -297,7 +384,9 @@ fn start_kv(addr: SocketAddr, args: &[&str], cpu: Option<usize>) -> Child {
         None => Command::new(env!("CARGO_BIN_EXE_percore")),
     };
     command
-        .args(["serve", "--services", "kv", "--kv", &addr.to_string()])
+        .args(["serve", "--services", service])
+        .arg(format!("--{service}"))
+        .arg(addr.to_string())
         .args(args)
         .stderr(Stdio::null());
     spawn_until_listening(&mut command)
@@ -481,6 +570,8 @@ fn measure(
     }
     if service == "kv" {
         load.args(["--keys", "10000", "--get-ratio", "0.9", "--val-size", "32"]);
+    } else if service == "mq" {
+        load.args(["--size", "32"]).args(scenario.extra);
     } else {
         load.args(["--size", &SIZE.to_string()]);
     }
@@ -634,6 +725,7 @@ fn results_readme(docs: &[Value], quick: bool) -> String {
         docs.first().map(|d| d["client_cpu"].clone()).unwrap_or_default()
     );
     let mut kv_said = false;
+    let mut mq_said = false;
     for doc in docs {
         let service = doc["service"].as_str().unwrap_or("");
         let scenario = doc["scenario"].as_str().unwrap_or("");
@@ -649,6 +741,14 @@ fn results_readme(docs: &[Value], quick: bool) -> String {
                 } else {
                     "redis-server and redis-benchmark were not installed, so the redis rows are missing. "
                 }
+            );
+        }
+        if service == "mq" && !mq_said {
+            mq_said = true;
+            let _ = writeln!(
+                text,
+                "## mq\n\n`percore load mq`: every subscriber checks that each publisher's messages arrive exactly once and in order; latency runs from the publish (open loop: its intended time) to the delivery, and msgs/s counts deliveries to subscribers. Publishers subscribe to their topics and use their own copies as acknowledgements: in the closed loop each keeps 64 messages in flight. The 1-shard row runs the server pinned to CPU {0} and the load generator pinned to CPU {1}; the 2-shard row puts a shard on each CPU with the load generator unpinned beside them, so three busy threads share two CPUs, and topics, publishers and subscribers land on either shard: the ratio is what the cross-shard hop costs here, not a scaling figure. Server CPU is per delivery.\n",
+                doc["server_cpu"], doc["client_cpu"]
             );
         }
         let _ = writeln!(

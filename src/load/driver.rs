@@ -46,7 +46,7 @@ impl Default for LoadStats {
 }
 
 impl LoadStats {
-    fn record(
+    pub(super) fn record(
         &mut self,
         at: Instant,
         measure_from: Instant,
@@ -96,7 +96,7 @@ pub struct ConnPlan {
 
 impl ConnPlan {
     /// How many of the next requests, from number `seq`, may be sent now.
-    fn allowed(&self, seq: u64, wanted: usize, now: Instant) -> usize {
+    pub(super) fn allowed(&self, seq: u64, wanted: usize, now: Instant) -> usize {
         if self.end.is_some_and(|end| now >= end) {
             return 0;
         }
@@ -110,14 +110,14 @@ impl ConnPlan {
 /// Replies as they arrive: complete ones are checked and consumed from the
 /// front, a partial one waits for the next read. Grows only for a reply
 /// larger than itself.
-struct Inbox {
+pub(super) struct Inbox {
     buf: Vec<u8>,
     start: usize,
     end: usize,
 }
 
 impl Inbox {
-    fn new(capacity: usize) -> Inbox {
+    pub(super) fn new(capacity: usize) -> Inbox {
         Inbox {
             buf: vec![0; capacity.max(64 * 1024)],
             start: 0,
@@ -125,16 +125,16 @@ impl Inbox {
         }
     }
 
-    fn data(&self) -> &[u8] {
+    pub(super) fn data(&self) -> &[u8] {
         &self.buf[self.start..self.end]
     }
 
-    fn consume(&mut self, n: usize) {
+    pub(super) fn consume(&mut self, n: usize) {
         self.start += n;
     }
 
     /// Room for the next read, moving what is left to the front first.
-    fn spare(&mut self) -> &mut [u8] {
+    pub(super) fn spare(&mut self) -> &mut [u8] {
         self.buf.copy_within(self.start..self.end, 0);
         self.end -= self.start;
         self.start = 0;
@@ -144,7 +144,7 @@ impl Inbox {
         &mut self.buf[self.end..]
     }
 
-    fn filled(&mut self, n: usize) {
+    pub(super) fn filled(&mut self, n: usize) {
         self.end += n;
     }
 }
@@ -152,7 +152,9 @@ impl Inbox {
 /// Closed loop: write `pipeline` requests in one write, read every reply,
 /// repeat. Latency runs from the write to the last reply of the batch.
 pub async fn closed_loop(mut stream: TcpStream, plan: ConnPlan, stats: &RefCell<LoadStats>) {
-    let mut exchange = plan.workload.exchange(plan.conn, plan.conns);
+    let Some(mut exchange) = plan.workload.exchange(plan.conn, plan.conns) else {
+        return;
+    };
     let mut request = Vec::with_capacity(plan.workload.size() * plan.pipeline);
     let mut inbox = Inbox::new(plan.workload.size() * plan.pipeline);
     let mut seq = 0u64;
@@ -216,7 +218,10 @@ pub async fn open_loop(stream: TcpStream, plan: ConnPlan, stats: &RefCell<LoadSt
     let due = |seq: u64| plan.start + interval.mul_f64(seq as f64);
     let (mut reader, mut writer) = futures_lite::io::split(stream);
     let window = Semaphore::new(plan.pipeline as u64);
-    let exchange = RefCell::new(plan.workload.exchange(plan.conn, plan.conns));
+    let Some(exchange) = plan.workload.exchange(plan.conn, plan.conns) else {
+        return;
+    };
+    let exchange = RefCell::new(exchange);
     let in_flight: RefCell<VecDeque<u64>> = RefCell::new(VecDeque::with_capacity(plan.pipeline));
     let failed = Cell::new(false);
 

@@ -4,10 +4,12 @@
 //! checked; latency goes into an HdrHistogram per thread, merged at the end.
 
 mod driver;
+mod mq;
 mod report;
 mod workload;
 
 pub use driver::LoadStats;
+pub use mq::MqMix;
 pub use report::LoadReport;
 pub use workload::{KvMix, Workload};
 
@@ -161,6 +163,31 @@ fn follow_progress(plan: &LoadPlan, start: Instant, inbox: &Receiver<Update>) ->
     latest
 }
 
+/// An mq connection's plan: publishers share the messages and the rate.
+fn mq_conn_plan(plan: &LoadPlan, mix: MqMix, conn: usize, start: Instant) -> ConnPlan {
+    let publisher = conn.checked_sub(mix.subscribers);
+    let rate = plan.rate.map(|r| r / mix.publishers as f64);
+    ConnPlan {
+        workload: plan.workload,
+        conn: conn as u64,
+        conns: plan.conns as u64,
+        pipeline: plan.pipeline,
+        quota: match (plan.length, publisher) {
+            (RunLength::Requests(n), Some(p)) => Some(share(n as usize, mix.publishers, p) as u64),
+            _ => None,
+        },
+        end: match plan.length {
+            RunLength::Duration(d) => Some(start + d),
+            RunLength::Requests(_) => None,
+        },
+        measure_from: start + plan.warmup,
+        rate,
+        // Publishers' schedules spread over one interval; all share the
+        // clock that timestamps their messages.
+        start,
+    }
+}
+
 /// The `index`-th of `parts` shares of `total`, as even as can be.
 fn share(total: usize, parts: usize, index: usize) -> usize {
     total / parts + usize::from(index < total % parts)
@@ -192,6 +219,25 @@ async fn client_thread(
             }
         }
     }
+    let first_conn = (0..index)
+        .map(|i| share(plan.conns, plan.threads.len(), i))
+        .sum::<usize>();
+    // mq: every subscription is active before any publisher starts.
+    let mut prepared = Vec::new();
+    if let Workload::Mq(mix) = plan.workload {
+        for (i, stream) in streams.drain(..).enumerate() {
+            match mq::prepare(stream, first_conn + i, mix).await {
+                Ok(conn) => prepared.push(conn),
+                Err(e) => {
+                    let _ = ready.send(Err(LoadError::Connect {
+                        addr: plan.addr,
+                        reason: format!("subscribing failed: {e}"),
+                    }));
+                    return;
+                }
+            }
+        }
+    }
     let _ = ready.send(Ok(()));
     // Blocking is fine here: nothing else runs on this executor yet.
     let Ok(Some(start)) = go.recv() else { return };
@@ -202,10 +248,19 @@ async fn client_thread(
 
     let stats = Rc::new(RefCell::new(LoadStats::default()));
     let total_conns = plan.conns as u64;
-    let first_conn = (0..index)
-        .map(|i| share(plan.conns, plan.threads.len(), i))
-        .sum::<usize>();
-    let tasks: Vec<_> = streams
+    let mut tasks: Vec<_> = prepared
+        .into_iter()
+        .enumerate()
+        .map(|(i, conn)| {
+            let Workload::Mq(mix) = plan.workload else {
+                unreachable!("only mq connections are prepared")
+            };
+            let conn_plan = mq_conn_plan(&plan, mix, first_conn + i, start);
+            let stats = stats.clone();
+            glommio::spawn_local(async move { mq::drive(conn, conn_plan, mix, &stats).await })
+        })
+        .collect();
+    tasks.extend(streams
         .into_iter()
         .enumerate()
         .map(|(i, stream)| {
@@ -242,8 +297,7 @@ async fn client_thread(
                     driver::closed_loop(stream, conn_plan, &stats).await
                 }
             })
-        })
-        .collect();
+        }));
 
     let reporter = {
         let (stats, updates) = (stats.clone(), updates.clone());

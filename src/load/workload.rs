@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 
 use crate::codec::split_frame;
 use crate::config::ServiceKind;
+use super::mq::MqMix;
 use crate::kv::protocol::{self, Request};
 
 /// A request/reply protocol and its parameters, the same for every connection.
@@ -20,6 +21,8 @@ use crate::kv::protocol::{self, Request};
 pub enum Workload {
     Lines(Lines),
     Kv(KvMix),
+    /// mq is publish/subscribe, not request/reply: see [`super::mq`].
+    Mq(MqMix),
 }
 
 /// yell and echo: lines of a fixed size.
@@ -68,19 +71,21 @@ impl Workload {
                 );
                 frame.len()
             }
+            Workload::Mq(mix) => mix.line_size(),
         }
     }
 
-    /// The exchange of connection number `conn` of `conns`.
-    pub fn exchange(&self, conn: u64, conns: u64) -> Exchange {
+    /// The exchange of connection number `conn` of `conns`; none for mq.
+    pub fn exchange(&self, conn: u64, conns: u64) -> Option<Exchange> {
         match *self {
-            Workload::Lines(lines) => Exchange::Lines {
+            Workload::Lines(lines) => Some(Exchange::Lines {
                 lines,
                 next: 0,
                 in_flight: VecDeque::new(),
                 expected: Vec::new(),
-            },
-            Workload::Kv(mix) => Exchange::Kv(KvExchange::new(mix, conn, conns)),
+            }),
+            Workload::Kv(mix) => Some(Exchange::Kv(KvExchange::new(mix, conn, conns))),
+            Workload::Mq(_) => None,
         }
     }
 }

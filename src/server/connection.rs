@@ -5,15 +5,22 @@
 //!
 //! Per batch, whatever its size: one read, one write, two clock reads and one
 //! histogram update. Buffers are allocated once per connection.
+//!
+//! A service may also push output that no request of this connection asked
+//! for (mq's deliveries) into the connection's [`Outbox`]: the loop then
+//! waits for input or pushed output, whichever comes first, writes all the
+//! pushed output gathered in one go, and closes the connection when the
+//! outbox overflows its cap (a slow disconnect).
 
 use std::cell::RefCell;
 use std::io;
 use std::time::{Duration, Instant};
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use glommio::net::TcpStream;
 
 use super::buffer::InputBuffer;
+use super::outbox::Outbox;
 use super::shard::Shard;
 use crate::service::{Batch, Flow, Service};
 use crate::stats::ServiceStats;
@@ -56,12 +63,30 @@ async fn serve_session<S: Service>(
     let mut input = InputBuffer::new();
     let mut decoder = S::Decoder::default();
     let mut output = Vec::new();
+    let outbox = service.outbox(session);
+    let mut pushed = Vec::new();
 
     loop {
-        let received = match stream.read(input.spare()).await {
-            Ok(0) => return,
-            Ok(n) => n,
-            Err(e) => return count_idle_close(&e, stats),
+        let woken = match &outbox {
+            None => Woken::Input(stream.read(input.spare()).await),
+            Some(outbox) => {
+                let input = async { Woken::Input(stream.read(input.spare()).await) };
+                input
+                    .or(async {
+                        outbox.ready().await;
+                        Woken::Pushed
+                    })
+                    .await
+            }
+        };
+        let received = match woken {
+            Woken::Input(Ok(0)) => return,
+            Woken::Input(Ok(n)) => n,
+            Woken::Input(Err(e)) => return count_idle_close(&e, stats),
+            Woken::Pushed => match write_pushed(&mut stream, outbox.as_deref(), &mut pushed, stats).await {
+                Ok(()) => continue,
+                Err(ended) => return ended.count(stats),
+            },
         };
         let read_at = Instant::now();
         input.filled(received);
@@ -88,7 +113,7 @@ async fn serve_session<S: Service>(
         let written = if output.is_empty() {
             Ok(())
         } else {
-            stream.write_all(&output).await
+            write_unless_overflowed(&mut stream, &output, outbox.as_deref()).await
         };
         let done = Instant::now();
         {
@@ -101,8 +126,14 @@ async fn serve_session<S: Service>(
                 stats.record_served(outcome.served, done - read_at, done - shard.start);
             }
         }
-        if let Err(e) = written {
-            return count_idle_close(&e, stats);
+        if let Err(ended) = written {
+            return ended.count(stats);
+        }
+        // Input that keeps coming must not starve pushed output.
+        if outbox.as_ref().is_some_and(|outbox| outbox.has_output()) {
+            if let Err(ended) = write_pushed(&mut stream, outbox.as_deref(), &mut pushed, stats).await {
+                return ended.count(stats);
+            }
         }
 
         output.clear();
@@ -113,6 +144,78 @@ async fn serve_session<S: Service>(
             return linger_close(stream).await;
         }
     }
+}
+
+/// What woke a connection that has an outbox.
+enum Woken {
+    Input(io::Result<usize>),
+    /// Output was pushed, or the outbox overflowed.
+    Pushed,
+}
+
+/// Why a write ended the connection.
+enum Ended {
+    Io(io::Error),
+    /// The outbox passed its cap while we waited.
+    Overflowed,
+}
+
+impl Ended {
+    fn count(self, stats: &RefCell<ServiceStats>) {
+        match self {
+            Ended::Io(error) => count_idle_close(&error, stats),
+            Ended::Overflowed => stats.borrow_mut().counters.slow_disconnects += 1,
+        }
+    }
+}
+
+/// Writes `bytes`, unless the outbox overflows first: a peer that does not
+/// read would otherwise keep the connection, stuck in this write, forever.
+async fn write_unless_overflowed(
+    stream: &mut TcpStream,
+    bytes: &[u8],
+    outbox: Option<&Outbox>,
+) -> Result<(), Ended> {
+    let write = async { stream.write_all(bytes).await.map_err(Ended::Io) };
+    match outbox {
+        None => write.await,
+        Some(outbox) => {
+            write
+                .or(async {
+                    outbox.overflowed().await;
+                    Err(Ended::Overflowed)
+                })
+                .await
+        }
+    }
+}
+
+/// Writes everything pushed to the outbox since the last time, in one go.
+async fn write_pushed(
+    stream: &mut TcpStream,
+    outbox: Option<&Outbox>,
+    pushed: &mut Vec<u8>,
+    stats: &RefCell<ServiceStats>,
+) -> Result<(), Ended> {
+    let Some(outbox) = outbox else {
+        return Ok(());
+    };
+    if outbox.has_overflowed() {
+        return Err(Ended::Overflowed);
+    }
+    let items = outbox.take(pushed);
+    write_unless_overflowed(stream, pushed, Some(outbox)).await?;
+    outbox.written();
+    {
+        let mut stats = stats.borrow_mut();
+        stats.counters.bytes_out += pushed.len() as u64;
+        stats.counters.deliveries += items;
+    }
+    pushed.clear();
+    if pushed.capacity() > OUTPUT_SHRINK_ABOVE {
+        *pushed = Vec::new();
+    }
+    Ok(())
 }
 
 fn count_idle_close(error: &io::Error, stats: &RefCell<ServiceStats>) {

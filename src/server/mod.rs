@@ -6,6 +6,7 @@
 
 mod buffer;
 mod connection;
+pub mod outbox;
 mod registry;
 mod shard;
 
@@ -25,6 +26,7 @@ use thiserror::Error;
 
 use crate::config::{Listen, Placement, ServerConfig, ServiceKind};
 use crate::cross_shard::MeshPlan;
+use crate::services::mq::MqPlan;
 use crate::stats::{IntervalReporter, Report, ShardSnapshot};
 
 /// How long shards get to bind and report ready (SPEC: a bind failure ends
@@ -117,6 +119,8 @@ fn run(config: Arc<ServerConfig>) -> Result<Report, ServeError> {
     // Shards that share state reach each other over a mesh, one per service.
     let kv_mesh = (config.serves(ServiceKind::Kv) && config.shards() > 1)
         .then(|| MeshPlan::new(config.shards()));
+    let mq_lanes = (config.serves(ServiceKind::Mq) && config.shards() > 1)
+        .then(|| MqPlan::new(config.shards()));
     let mut readiness = Vec::with_capacity(config.shards());
     for id in 0..config.shards() {
         let (ready, ready_rx) = mpsc::sync_channel(1);
@@ -127,6 +131,7 @@ fn run(config: Arc<ServerConfig>) -> Result<Report, ServeError> {
             stop: Arc::clone(&stop),
             drained: Arc::clone(&drained),
             kv_mesh: kv_mesh.clone(),
+            mq_lanes: mq_lanes.clone(),
             events: events.clone(),
             ready,
         };

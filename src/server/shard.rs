@@ -27,7 +27,8 @@ use crate::config::{Limits, Listen, ServerConfig, ServiceKind};
 use crate::cross_shard::{Mesh, MeshPlan};
 use crate::service::Service;
 use crate::services::kv::SharedStore;
-use crate::services::{Chat, Echo, Kv, Yell};
+use crate::services::mq::{Broker, MqPlan};
+use crate::services::{Chat, Echo, Kv, Mq, Yell};
 use crate::stats::{ServiceStats, ShardSnapshot};
 
 /// How often the control task looks at the stop flag.
@@ -53,6 +54,8 @@ pub(crate) struct ShardPlan {
     pub drained: Arc<AtomicUsize>,
     /// The kv mesh, with more than one shard.
     pub kv_mesh: Option<MeshPlan>,
+    /// The mq lanes, with more than one shard.
+    pub mq_lanes: Option<MqPlan>,
     pub events: Sender<Event>,
     pub ready: SyncSender<Result<(), ServeError>>,
 }
@@ -70,6 +73,8 @@ pub(crate) struct Shard {
     stats: Vec<(ServiceKind, Rc<RefCell<ServiceStats>>)>,
     /// This shard's kv keys, and its way to the other shards' keys.
     kv: Option<(SharedStore, Option<Rc<Mesh>>)>,
+    /// This shard's part of the message queue.
+    mq: Option<Rc<Broker>>,
     /// Debug builds only: a connection that sends these bytes panics, so
     /// tests can prove that a panic ends that connection alone.
     #[cfg(debug_assertions)]
@@ -83,6 +88,9 @@ impl Shard {
 
     fn begin_stop(&self) {
         self.stopping.set(true);
+        if let Some(broker) = &self.mq {
+            broker.freeze_gauges();
+        }
         self.stop_signal.close();
     }
 
@@ -121,9 +129,15 @@ pub(crate) async fn run(plan: ShardPlan) {
         stop,
         drained,
         kv_mesh,
+        mq_lanes,
         events,
         ready,
     } = plan;
+    let stats: Vec<(ServiceKind, Rc<RefCell<ServiceStats>>)> = config
+        .listens
+        .iter()
+        .map(|listen| (listen.kind, Rc::default()))
+        .collect();
 
     // Join the meshes first: joining is a barrier, and a shard that failed
     // to bind would never reach it.
@@ -149,6 +163,19 @@ pub(crate) async fn run(plan: ShardPlan) {
     } else {
         None
     };
+    let mq = match stats.iter().find(|(kind, _)| *kind == ServiceKind::Mq) {
+        None => None,
+        Some((_, mq_stats)) => {
+            let queue_cap = config.limits.mq_queue_bytes;
+            match Broker::start(mq_lanes, id, queue_cap, mq_stats.clone()).await {
+                Ok(broker) => Some(broker),
+                Err(source) => {
+                    let _ = ready.send(Err(ServeError::Mesh { shard: id, source }));
+                    return;
+                }
+            }
+        }
+    };
 
     let mut listeners = Vec::with_capacity(config.listens.len());
     for &listen in &config.listens {
@@ -173,12 +200,9 @@ pub(crate) async fn run(plan: ShardPlan) {
         connections: Rc::default(),
         stopping: Cell::new(false),
         stop_signal: Semaphore::new(0),
-        stats: config
-            .listens
-            .iter()
-            .map(|listen| (listen.kind, Rc::default()))
-            .collect(),
+        stats,
         kv,
+        mq,
         #[cfg(debug_assertions)]
         panic_trigger: std::env::var_os("PERCORE_TEST_PANIC_ON")
             .map(|trigger| trigger.into_encoded_bytes()),
@@ -252,8 +276,12 @@ fn accept_for(listen: Listen, listener: TcpListener, shard: Rc<Shard>) -> impl F
                 };
                 accept_loop(Rc::new(Kv::new(store, mesh)), listener, shard, stats).await
             }
-            // The CLI refuses services this build does not have.
-            ServiceKind::Mq => {}
+            ServiceKind::Mq => {
+                let Some(broker) = shard.mq.clone() else {
+                    return;
+                };
+                accept_loop(Rc::new(Mq::new(broker)), listener, shard, stats).await
+            }
         }
     }
 }

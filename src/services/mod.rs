@@ -4,9 +4,11 @@
 pub mod chat;
 pub mod echo;
 pub mod kv;
+pub mod mq;
 pub mod yell;
 
 pub use chat::Chat;
 pub use echo::Echo;
 pub use kv::Kv;
+pub use mq::Mq;
 pub use yell::Yell;

@@ -39,6 +39,12 @@ pub struct Counters {
     pub panics: u64,
     /// mq subscribers disconnected for not reading.
     pub slow_disconnects: u64,
+    /// mq lines written to subscribers.
+    pub deliveries: u64,
+    /// mq topics owned here that have subscribers (a gauge).
+    pub topics: u64,
+    /// mq subscriptions held here, one per connection and topic (a gauge).
+    pub subscribers: u64,
     /// kv requests sent to their key's owner on another shard.
     pub forwarded: u64,
 }
@@ -55,6 +61,9 @@ impl Counters {
         self.idle_closes += other.idle_closes;
         self.panics += other.panics;
         self.slow_disconnects += other.slow_disconnects;
+        self.deliveries += other.deliveries;
+        self.topics += other.topics;
+        self.subscribers += other.subscribers;
         self.forwarded += other.forwarded;
     }
 }

@@ -15,8 +15,8 @@ use crate::config::{Listen, ServiceKind};
 pub struct ServiceReport {
     pub listen: Listen,
     pub total: ServiceStats,
-    /// Per shard 0..N-1: (messages, connections accepted).
-    pub per_shard: Vec<(u64, u64)>,
+    /// Per shard 0..N-1: its counters.
+    pub per_shard: Vec<Counters>,
 }
 
 /// The whole server's statistics at one moment.
@@ -39,12 +39,12 @@ impl Report {
             .iter()
             .map(|&listen| {
                 let mut total = ServiceStats::default();
-                let mut per_shard = vec![(0, 0); shards];
+                let mut per_shard = vec![Counters::default(); shards];
                 for snapshot in snapshots {
                     if let Some(stats) = snapshot.service(listen.kind) {
                         total.merge(stats);
                         if let Some(slot) = per_shard.get_mut(snapshot.shard) {
-                            *slot = (stats.counters.messages, stats.counters.accepted);
+                            *slot = stats.counters;
                         }
                     }
                 }
@@ -105,18 +105,38 @@ impl Report {
                     format!("{} idle, {} by panic", c.idle_closes, c.panics),
                 ),
             ];
+            let is_mq = service.listen.kind == ServiceKind::Mq;
             let forwarded = (service.listen.kind == ServiceKind::Kv)
                 .then(|| ("forwarded", format!("{} to another shard", c.forwarded)));
-            for (name, value) in rows.into_iter().chain(forwarded) {
+            let mq_rows = is_mq.then(|| {
+                [
+                    ("deliveries", c.deliveries.to_string()),
+                    ("slow closes", c.slow_disconnects.to_string()),
+                    (
+                        "topics",
+                        format!("{} with {} subscribers", c.topics, c.subscribers),
+                    ),
+                ]
+            });
+            let extra = forwarded.into_iter().chain(mq_rows.into_iter().flatten());
+            for (name, value) in rows.into_iter().chain(extra) {
                 let _ = writeln!(text, "  {name:<13}{value}");
             }
-            let _ = writeln!(
+            let _ = write!(
                 text,
                 "  {:<13}{:>12} {:>12}",
                 "shard", "messages", "connections"
             );
-            for (shard, (messages, connections)) in service.per_shard.iter().enumerate() {
-                let _ = writeln!(text, "  {shard:<13}{messages:>12} {connections:>12}");
+            if is_mq {
+                let _ = write!(text, " {:>12} {:>8} {:>12}", "deliveries", "topics", "subscribers");
+            }
+            let _ = writeln!(text);
+            for (shard, c) in service.per_shard.iter().enumerate() {
+                let _ = write!(text, "  {shard:<13}{:>12} {:>12}", c.messages, c.accepted);
+                if is_mq {
+                    let _ = write!(text, " {:>12} {:>8} {:>12}", c.deliveries, c.topics, c.subscribers);
+                }
+                let _ = writeln!(text);
             }
         }
         text
@@ -209,8 +229,8 @@ struct JsonService {
     errors: u64,
     idle_closes: u64,
     panics: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    slow_disconnects: Option<u64>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    mq: Option<JsonMq>,
     #[serde(skip_serializing_if = "Option::is_none")]
     forwarded: Option<u64>,
     latency_us: Percentiles,
@@ -222,6 +242,29 @@ struct JsonShard {
     shard: usize,
     messages: u64,
     connections: u64,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    mq: Option<JsonMq>,
+}
+
+/// mq's own figures. Topics and subscribers are gauges, as they stood when
+/// the report was made (the final report: when shutdown began).
+#[derive(Serialize)]
+struct JsonMq {
+    deliveries: u64,
+    slow_disconnects: u64,
+    topics: u64,
+    subscribers: u64,
+}
+
+impl JsonMq {
+    fn of(kind: ServiceKind, c: &Counters) -> Option<JsonMq> {
+        (kind == ServiceKind::Mq).then_some(JsonMq {
+            deliveries: c.deliveries,
+            slow_disconnects: c.slow_disconnects,
+            topics: c.topics,
+            subscribers: c.subscribers,
+        })
+    }
 }
 
 impl JsonService {
@@ -239,18 +282,18 @@ impl JsonService {
             errors: c.errors,
             idle_closes: c.idle_closes,
             panics: c.panics,
-            slow_disconnects: (service.listen.kind == ServiceKind::Mq)
-                .then_some(c.slow_disconnects),
+            mq: JsonMq::of(service.listen.kind, c),
             forwarded: (service.listen.kind == ServiceKind::Kv).then_some(c.forwarded),
             latency_us: Percentiles::of(service),
             per_shard: service
                 .per_shard
                 .iter()
                 .enumerate()
-                .map(|(shard, &(messages, connections))| JsonShard {
+                .map(|(shard, c)| JsonShard {
                     shard,
-                    messages,
-                    connections,
+                    messages: c.messages,
+                    connections: c.accepted,
+                    mq: JsonMq::of(service.listen.kind, c),
                 })
                 .collect(),
         }
@@ -298,6 +341,14 @@ impl IntervalReporter {
                 service.total.counters.errors,
                 lat.p99
             );
+            if service.listen.kind == ServiceKind::Mq {
+                let c = &service.total.counters;
+                let _ = write!(
+                    line,
+                    ", {} deliveries, {} topics, {} subscribers, {} slow closes",
+                    c.deliveries, c.topics, c.subscribers, c.slow_disconnects
+                );
+            }
         }
         self.previous = Some(report);
         line

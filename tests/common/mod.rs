@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub const DEADLINE: Duration = Duration::from_secs(20);
-pub const SERVICES: [&str; 4] = ["yell", "echo", "chat", "kv"];
+pub const SERVICES: [&str; 5] = ["yell", "echo", "chat", "mq", "kv"];
 
 pub fn percore() -> Command {
     Command::new(env!("CARGO_BIN_EXE_percore"))

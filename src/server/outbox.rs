@@ -1,0 +1,154 @@
+//! Output that other tasks push to a connection without it having asked:
+//! mq's deliveries. Producers append to `pending`; the connection loop wakes,
+//! takes everything gathered, and writes it in one go, so a burst of
+//! deliveries costs one write, not one per line.
+//!
+//! The queue is capped: a subscriber that does not read would otherwise make
+//! the server hold every message for it. Past the cap the outbox overflows:
+//! what it holds is dropped at once, later pushes are refused, and the
+//! connection loop closes the connection (a slow disconnect, SPEC 3.4).
+
+use std::cell::RefCell;
+use std::future::poll_fn;
+use std::mem;
+use std::task::{Poll, Waker};
+
+/// One connection's queue of pushed output.
+pub struct Outbox {
+    state: RefCell<State>,
+}
+
+struct State {
+    pending: Vec<u8>,
+    /// Items (delivered lines) in `pending`.
+    items: u64,
+    /// Bytes taken by the connection loop and not yet written.
+    in_flight: usize,
+    cap: usize,
+    overflowed: bool,
+    waiter: Option<Waker>,
+    /// Whether the waiter wants new output, or only an overflow: a loop busy
+    /// writing is not woken for every line pushed meanwhile.
+    waiter_wants_output: bool,
+}
+
+impl Outbox {
+    /// An outbox that holds at most `cap` bytes, pending and in flight.
+    pub fn new(cap: usize) -> Outbox {
+        Outbox {
+            state: RefCell::new(State {
+                pending: Vec::new(),
+                items: 0,
+                in_flight: 0,
+                cap,
+                overflowed: false,
+                waiter: None,
+                waiter_wants_output: false,
+            }),
+        }
+    }
+
+    /// Queues one item. Returns false when the outbox has overflowed, now
+    /// or before: the caller should stop pushing to it.
+    pub fn push(&self, item: &[u8]) -> bool {
+        let mut state = self.state.borrow_mut();
+        if state.overflowed {
+            return false;
+        }
+        if state.in_flight + state.pending.len() + item.len() > state.cap {
+            state.overflowed = true;
+            state.pending = Vec::new();
+            state.items = 0;
+        } else {
+            state.pending.extend_from_slice(item);
+            state.items += 1;
+        }
+        if state.overflowed || state.waiter_wants_output {
+            if let Some(waiter) = state.waiter.take() {
+                waiter.wake();
+            }
+        }
+        !state.overflowed
+    }
+
+    pub fn has_overflowed(&self) -> bool {
+        self.state.borrow().overflowed
+    }
+
+    /// Resolves once there is output to take, or the outbox has overflowed.
+    pub async fn ready(&self) {
+        self.wait(true).await
+    }
+
+    /// Resolves once the outbox has overflowed.
+    pub async fn overflowed(&self) {
+        self.wait(false).await;
+    }
+
+    async fn wait(&self, wants_output: bool) {
+        poll_fn(|cx| {
+            let mut state = self.state.borrow_mut();
+            if state.overflowed || (wants_output && !state.pending.is_empty()) {
+                Poll::Ready(())
+            } else {
+                if !state.waiter.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    state.waiter = Some(cx.waker().clone());
+                }
+                state.waiter_wants_output = wants_output;
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// Whether output is waiting to be taken.
+    pub fn has_output(&self) -> bool {
+        !self.state.borrow().pending.is_empty()
+    }
+
+    /// Swaps the pending output into `into` (which must be empty) and returns
+    /// how many items it holds. The bytes count against the cap until
+    /// [`Outbox::written`].
+    pub fn take(&self, into: &mut Vec<u8>) -> u64 {
+        let mut state = self.state.borrow_mut();
+        debug_assert!(into.is_empty());
+        mem::swap(&mut state.pending, into);
+        state.in_flight = into.len();
+        mem::take(&mut state.items)
+    }
+
+    /// The output last taken has been written.
+    pub fn written(&self) {
+        self.state.borrow_mut().in_flight = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_counts_pending_and_in_flight_bytes() {
+        let outbox = Outbox::new(10);
+        assert!(outbox.push(b"abcd"));
+        let mut writing = Vec::new();
+        assert_eq!(outbox.take(&mut writing), 1);
+        assert!(outbox.push(b"efgh"));
+        // 4 in flight + 4 pending + 4 > 10.
+        assert!(!outbox.push(b"ijkl"));
+        assert!(outbox.has_overflowed());
+        assert!(!outbox.push(b"m"), "an overflowed outbox stays closed");
+    }
+
+    #[test]
+    fn written_output_frees_its_room() {
+        let outbox = Outbox::new(8);
+        assert!(outbox.push(b"abcdefgh"));
+        let mut writing = Vec::new();
+        outbox.take(&mut writing);
+        outbox.written();
+        writing.clear();
+        assert!(outbox.push(b"ijklmnop"));
+        assert!(!outbox.has_overflowed());
+    }
+}

@@ -1,0 +1,304 @@
+//! mq, SPEC 3.4, against the real server with 4 shards: connections land on
+//! whichever shard the kernel picks, so subscribers and senders are spread
+//! over shards and the cross-shard paths are exercised.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
+
+use common::*;
+
+/// An mq connection that reads whole lines.
+struct Client {
+    reader: BufReader<TcpStream>,
+}
+
+impl Client {
+    fn connect(server: &Server) -> Client {
+        Client {
+            reader: BufReader::new(server.connect("mq")),
+        }
+    }
+
+    fn send_raw(&mut self, bytes: &[u8]) {
+        self.reader.get_mut().write_all(bytes).expect("send to mq");
+    }
+
+    fn send(&mut self, topic: &str, msg: &str) {
+        let line = serde_json::json!({"command": "send", "topic": topic, "msg": msg});
+        self.send_raw(format!("{line}\n").as_bytes());
+    }
+
+    /// Subscribes, then waits for its own line on the topic: SPEC 3.4's way
+    /// to know the subscription is active everywhere. Lines that arrive
+    /// before it (other subscribers' handshakes) are skipped.
+    fn subscribe(&mut self, topic: &str, me: &str) {
+        let line = serde_json::json!({"command": "subscribe", "topic": topic});
+        self.send_raw(format!("{line}\n").as_bytes());
+        let hello = format!("hello from {me}");
+        self.send(topic, &hello);
+        while !self.read_line().contains(&hello) {}
+    }
+
+    fn unsubscribe(&mut self, topic: &str) {
+        let line = serde_json::json!({"command": "unsubscribe", "topic": topic});
+        self.send_raw(format!("{line}\n").as_bytes());
+    }
+
+    fn read_line(&mut self) -> String {
+        let mut line = String::new();
+        let n = self.reader.read_line(&mut line).expect("read a line");
+        assert!(n > 0, "the server closed the connection");
+        line
+    }
+
+    /// The next line whose message is not a handshake.
+    fn next_message(&mut self) -> serde_json::Value {
+        loop {
+            let line = self.read_line();
+            let command: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+            if !command["msg"].as_str().unwrap_or("").starts_with("hello from") {
+                return command;
+            }
+        }
+    }
+}
+
+#[test]
+fn the_seed_session_delivers_the_line_byte_for_byte() {
+    let server = Server::start(&[]);
+    let mut subscriber = Client::connect(&server);
+    subscriber.subscribe("foo", "subscriber");
+    let mut sender = Client::connect(&server);
+    let seed_line = b"{'command':'send', 'topic':'foo', 'msg':'blah'}\n";
+    sender.send_raw(seed_line);
+    assert_eq!(subscriber.read_line().as_bytes(), seed_line);
+    // A \r\n ending is passed on as it came.
+    sender.send_raw(b"{\"command\": \"send\", \"topic\": \"foo\", \"msg\": \"crlf\"}\r\n");
+    assert_eq!(
+        subscriber.read_line(),
+        "{\"command\": \"send\", \"topic\": \"foo\", \"msg\": \"crlf\"}\r\n"
+    );
+    // The sender is not subscribed: it got nothing before its quit.
+    sender.send_raw(b"quit\n");
+    assert_eq!(read_to_close(sender.reader.get_mut()), b"");
+    let stopped = server.stop();
+    let mq = &stopped.json["services"]["mq"];
+    // subscribe, its handshake send, and two sends.
+    assert_eq!(mq["messages"], 4);
+    assert_eq!(mq["deliveries"], 3);
+    assert_eq!(mq["errors"], 0);
+    assert_eq!(mq["subscribers"], 1);
+    assert_eq!(mq["topics"], 1);
+    assert_eq!(mq["slow_disconnects"], 0);
+}
+
+#[test]
+fn eight_subscribers_on_all_shards_each_get_every_message_once() {
+    let server = Server::start(&[]);
+    let mut subscribers: Vec<Client> = (0..8).map(|_| Client::connect(&server)).collect();
+    for (i, subscriber) in subscribers.iter_mut().enumerate() {
+        subscriber.subscribe("news", &format!("subscriber {i}"));
+    }
+    let mut sender = Client::connect(&server);
+    for i in 0..100 {
+        sender.send("news", &format!("item {i}"));
+    }
+    for subscriber in &mut subscribers {
+        let mut seen = vec![false; 100];
+        for _ in 0..100 {
+            let msg = subscriber.next_message();
+            let item: usize = msg["msg"].as_str().unwrap()[5..].parse().unwrap();
+            assert!(!seen[item], "item {item} delivered twice");
+            seen[item] = true;
+        }
+    }
+    // Exactly once: a marker sent last is the next line everyone sees.
+    sender.send("news", "the end");
+    for subscriber in &mut subscribers {
+        assert_eq!(subscriber.next_message()["msg"], "the end");
+    }
+    let stopped = server.stop();
+    let per_shard = stopped.json["services"]["mq"]["per_shard"].as_array().unwrap().clone();
+    assert_eq!(per_shard.len(), 4);
+}
+
+#[test]
+fn a_thousand_sends_arrive_in_order_at_every_subscriber() {
+    let server = Server::start(&[]);
+    let mut subscribers: Vec<Client> = (0..4).map(|_| Client::connect(&server)).collect();
+    for (i, subscriber) in subscribers.iter_mut().enumerate() {
+        subscriber.subscribe("ordered", &format!("subscriber {i}"));
+    }
+    let mut sender = Client::connect(&server);
+    // One write carrying every line: the server reads them in batches.
+    let lines: String = (0..1000)
+        .map(|i| format!("{{\"command\":\"send\",\"topic\":\"ordered\",\"msg\":\"{i}\"}}\n"))
+        .collect();
+    sender.send_raw(lines.as_bytes());
+    for subscriber in &mut subscribers {
+        for expected in 0..1000 {
+            assert_eq!(subscriber.next_message()["msg"], expected.to_string());
+        }
+    }
+}
+
+#[test]
+fn unsubscribe_stops_delivery() {
+    let server = Server::start(&[]);
+    let mut leaving = Client::connect(&server);
+    leaving.subscribe("t", "leaving");
+    let mut staying = Client::connect(&server);
+    staying.subscribe("t", "staying");
+    let mut sender = Client::connect(&server);
+
+    leaving.unsubscribe("t");
+    // Sent after the unsubscribe on the same connection: the owner has
+    // processed the unsubscribe before this line.
+    leaving.send("t", "left");
+    assert_eq!(staying.next_message()["msg"], "left");
+    for i in 0..10 {
+        sender.send("t", &format!("while away {i}"));
+    }
+    for i in 0..10 {
+        assert_eq!(staying.next_message()["msg"], format!("while away {i}"));
+    }
+    // Back again: the first line is the new handshake, nothing from before.
+    leaving.subscribe("t", "back");
+    sender.send("t", "welcome back");
+    assert_eq!(leaving.next_message()["msg"], "welcome back");
+    let stopped = server.stop();
+    assert_eq!(stopped.json["services"]["mq"]["errors"], 0);
+}
+
+#[test]
+fn a_subscriber_that_closes_is_dropped_and_disturbs_no_one() {
+    let server = Server::start(&[]);
+    let mut closing = Client::connect(&server);
+    closing.subscribe("t", "closing");
+    let mut staying = Client::connect(&server);
+    staying.subscribe("t", "staying");
+    drop(closing);
+    let mut sender = Client::connect(&server);
+    for i in 0..200 {
+        sender.send("t", &i.to_string());
+    }
+    for i in 0..200 {
+        assert_eq!(staying.next_message()["msg"], i.to_string());
+    }
+    let stopped = server.stop();
+    let mq = &stopped.json["services"]["mq"];
+    assert_eq!(mq["panics"], 0);
+    assert_eq!(mq["subscribers"], 1, "the closed subscriber is gone");
+    // Two handshakes to the one or two subscribers, then the sends.
+    assert!(mq["deliveries"].as_u64().unwrap() <= 3 + 200);
+}
+
+/// The most a socket can hold unread on this machine: the server's send
+/// buffer can grow to the largest tcp_wmem.
+fn largest_send_buffer() -> usize {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(2)?.parse().ok())
+        .unwrap_or(4 << 20)
+}
+
+#[test]
+fn a_subscriber_that_never_reads_is_disconnected_past_the_cap() {
+    let cap = 64 * 1024;
+    let server = Server::start(&["--mq-queue-bytes", &cap.to_string()]);
+    let mut sleeper = Client::connect(&server);
+    // Its receive window stays small, so the server's queue fills quickly.
+    let small: libc::c_int = 4096;
+    // SAFETY: setsockopt on a socket we own, with a live int.
+    unsafe {
+        libc::setsockopt(
+            sleeper.reader.get_ref().as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&small as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+    sleeper.subscribe("firehose", "sleeper");
+    let mut reader = Client::connect(&server);
+    reader.subscribe("firehose", "reader");
+    let sender = Client::connect(&server);
+
+    // More than the kernel can buffer for the sleeper, plus the cap.
+    let msg = "x".repeat(1000);
+    let count = (largest_send_buffer() + cap + (2 << 20)) / 1000;
+    let lines: String = (0..count)
+        .map(|i| format!("{{\"command\":\"send\",\"topic\":\"firehose\",\"msg\":\"{i} {msg}\"}}\n"))
+        .collect();
+    let writer = write_in_background(sender.reader.get_ref(), lines.into_bytes(), false);
+    for i in 0..count {
+        let got = reader.next_message();
+        let text = got["msg"].as_str().unwrap();
+        assert!(text.starts_with(&format!("{i} ")), "{i}: {}", &text[..20]);
+    }
+    writer.join().unwrap();
+
+    // The sleeper finds its connection closed, short of everything sent.
+    let received = read_to_close(sleeper.reader.get_mut()).len();
+    assert!(received < count * 1000, "{received} bytes");
+    let stopped = server.stop();
+    let mq = &stopped.json["services"]["mq"];
+    assert_eq!(mq["slow_disconnects"], 1);
+    assert_eq!(mq["subscribers"], 1);
+}
+
+#[test]
+fn malformed_lines_get_the_error_line_and_the_connection_stays() {
+    let server = Server::start(&[]);
+    let mut conn = Client::connect(&server);
+    for bad in [
+        &b"hello\n"[..],
+        b"[1, 2]\n",
+        b"{\"topic\": \"t\"}\n",
+        b"{\"command\": \"dance\", \"topic\": \"t\"}\n",
+        b"{\"command\": 7, \"topic\": \"t\"}\n",
+        b"{\"command\": \"subscribe\"}\n",
+        b"{'command': 'subscribe', 'topic': 3}\n",
+        b"{\"command\": \"send\", \"topic\": \"t\"}\n",
+        b"{'command': 'send', 'topic': 't', 'msg': None}\n",
+        b"{\"command\": \"send\", \"topic\": \"\xff\", \"msg\": \"m\"}\n",
+    ] {
+        conn.send_raw(bad);
+        let reply = conn.read_line();
+        assert!(
+            reply.starts_with("{\"error\": \"") && reply.ends_with("\"}\n"),
+            "{:?} -> {reply:?}",
+            String::from_utf8_lossy(bad)
+        );
+        let reason: serde_json::Value = serde_json::from_str(&reply).unwrap();
+        assert!(!reason["error"].as_str().unwrap().is_empty());
+    }
+    // Empty lines are ignored; the connection still works.
+    conn.send_raw(b"\n\r\n");
+    conn.subscribe("t", "survivor");
+    let stopped = server.stop();
+    let mq = &stopped.json["services"]["mq"];
+    assert_eq!(mq["errors"], 10);
+    assert_eq!(mq["messages"], 2);
+}
+
+#[test]
+fn quit_closes_and_a_too_long_line_closes_with_its_error() {
+    let server = Server::start(&["--max-frame", "64"]);
+    let mut quitter = Client::connect(&server);
+    quitter.send_raw(b"quit\r\n{\"command\": \"subscribe\", \"topic\": \"t\"}\n");
+    assert_eq!(read_to_close(quitter.reader.get_mut()), b"");
+    let mut long = Client::connect(&server);
+    long.send_raw(format!("{{'command': 'send', 'topic': 't', 'msg': '{}'}}\n", "y".repeat(100)).as_bytes());
+    assert_eq!(
+        read_to_close(long.reader.get_mut()),
+        b"{\"error\": \"line too long\"}\n"
+    );
+    let stopped = server.stop();
+    let mq = &stopped.json["services"]["mq"];
+    assert_eq!(mq["messages"], 0);
+    assert_eq!(mq["errors"], 1);
+}
