@@ -427,11 +427,9 @@ impl LoadArgs {
         };
         let length = match (self.duration, self.requests) {
             (_, Some(0)) => return refuse("--requests must be at least 1"),
-            (_, Some(n)) if n < u64::from(senders) => {
-                return refuse(
-                    "--requests must be at least --conns (mq: --publishers): every sender sends one",
-                )
-            }
+            (_, Some(n)) if n < u64::from(senders) => return refuse(
+                "--requests must be at least --conns (mq: --publishers): every sender sends one",
+            ),
             (_, Some(n)) => RunLength::Requests(n),
             (Some(d), None) if d.is_zero() => return refuse("--duration must be more than 0"),
             (Some(d), None) => RunLength::Duration(d),
@@ -483,7 +481,7 @@ mod tests {
     fn defaults_follow_the_spec() {
         let (config, _) = serve(&[]).unwrap().into_config().unwrap();
         let names: Vec<_> = config.listens.iter().map(|l| l.kind.name()).collect();
-        assert_eq!(names, ["yell", "echo", "chat", "kv"]);
+        assert_eq!(names, ["yell", "echo", "chat", "mq", "kv"]);
         assert_eq!(config.listens[0].addr, "127.0.0.1:1234".parse().unwrap());
         assert_eq!(config.limits, Limits::default());
         assert_eq!(config.stats_interval, None);

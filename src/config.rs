@@ -46,7 +46,6 @@ impl ServiceKind {
         SocketAddr::from(([127, 0, 0, 1], port))
     }
 
-
     pub fn from_name(name: &str) -> Option<ServiceKind> {
         ServiceKind::ALL
             .into_iter()

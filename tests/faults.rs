@@ -150,6 +150,10 @@ fn garbage_and_resets_leave_every_service_serving() {
             "yell" => (b"still here\n", b"STILL HERE\n"),
             "echo" => (b"still here\n", b"still here\n"),
             "kv" => (&kv_get, b"\0\0\0\x01\xc0"),
+            "mq" => (
+                b"{'command': 'subscribe', 'topic': 's'}\n{'command': 'send', 'topic': 's', 'msg': 'still here'}\n",
+                b"{'command': 'send', 'topic': 's', 'msg': 'still here'}\n",
+            ),
             _ => (b"still here\n", b"You sent: still here\r\n"),
         };
         assert_eq!(round_trip(&mut conn, request, expected.len()), expected);

@@ -289,7 +289,14 @@ fn kv_benchmarks(seconds: f64, server_cpu: usize, client_cpu: usize) -> Vec<Valu
 /// which shows what the cross-shard hop costs.
 fn mq_benchmarks(seconds: f64, server_cpu: usize, client_cpu: usize) -> Vec<Value> {
     const ONE_TOPIC: &[&str] = &["--publishers", "1", "--subscribers", "10", "--topics", "1"];
-    const TEN_TOPICS: &[&str] = &["--publishers", "1", "--subscribers", "100", "--topics", "10"];
+    const TEN_TOPICS: &[&str] = &[
+        "--publishers",
+        "1",
+        "--subscribers",
+        "100",
+        "--topics",
+        "10",
+    ];
     let scenario = |name, title, extra, rate| Scenario {
         name,
         title,
@@ -334,8 +341,15 @@ fn mq_benchmarks(seconds: f64, server_cpu: usize, client_cpu: usize) -> Vec<Valu
             let shard_count = shards.to_string();
             let mut server = start_percore("mq", addr, &["--shards", &shard_count], pinned);
             let client = (shards == 1).then_some(client_cpu);
-            let mut result =
-                measure(&server, Target::Percore, "mq", addr, scenario, seconds, client);
+            let mut result = measure(
+                &server,
+                Target::Percore,
+                "mq",
+                addr,
+                scenario,
+                seconds,
+                client,
+            );
             stop_server(Target::Percore, &mut server);
             if shards == 2 {
                 result["target"] = json!("percore, 2 shards");

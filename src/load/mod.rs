@@ -260,44 +260,41 @@ async fn client_thread(
             glommio::spawn_local(async move { mq::drive(conn, conn_plan, mix, &stats).await })
         })
         .collect();
-    tasks.extend(streams
-        .into_iter()
-        .enumerate()
-        .map(|(i, stream)| {
-            let global = (first_conn + i) as u64;
-            let per_conn_rate = plan.rate.map(|r| r / total_conns as f64);
-            let conn_plan = ConnPlan {
-                workload: plan.workload,
-                conn: global,
-                conns: total_conns,
-                pipeline: plan.pipeline,
-                quota: match plan.length {
-                    RunLength::Requests(n) => {
-                        Some(n / total_conns + u64::from(global < n % total_conns))
-                    }
-                    RunLength::Duration(_) => None,
-                },
-                end: match plan.length {
-                    RunLength::Duration(d) => Some(start + d),
-                    RunLength::Requests(_) => None,
-                },
-                measure_from: start + plan.warmup,
-                rate: per_conn_rate,
-                // Spread the connections' schedules over one interval.
-                start: start
-                    + per_conn_rate.map_or(Duration::ZERO, |r| {
-                        Duration::from_secs_f64(global as f64 / total_conns as f64 / r)
-                    }),
-            };
-            let stats = stats.clone();
-            glommio::spawn_local(async move {
-                if conn_plan.rate.is_some() {
-                    driver::open_loop(stream, conn_plan, &stats).await
-                } else {
-                    driver::closed_loop(stream, conn_plan, &stats).await
+    tasks.extend(streams.into_iter().enumerate().map(|(i, stream)| {
+        let global = (first_conn + i) as u64;
+        let per_conn_rate = plan.rate.map(|r| r / total_conns as f64);
+        let conn_plan = ConnPlan {
+            workload: plan.workload,
+            conn: global,
+            conns: total_conns,
+            pipeline: plan.pipeline,
+            quota: match plan.length {
+                RunLength::Requests(n) => {
+                    Some(n / total_conns + u64::from(global < n % total_conns))
                 }
-            })
-        }));
+                RunLength::Duration(_) => None,
+            },
+            end: match plan.length {
+                RunLength::Duration(d) => Some(start + d),
+                RunLength::Requests(_) => None,
+            },
+            measure_from: start + plan.warmup,
+            rate: per_conn_rate,
+            // Spread the connections' schedules over one interval.
+            start: start
+                + per_conn_rate.map_or(Duration::ZERO, |r| {
+                    Duration::from_secs_f64(global as f64 / total_conns as f64 / r)
+                }),
+        };
+        let stats = stats.clone();
+        glommio::spawn_local(async move {
+            if conn_plan.rate.is_some() {
+                driver::open_loop(stream, conn_plan, &stats).await
+            } else {
+                driver::closed_loop(stream, conn_plan, &stats).await
+            }
+        })
+    }));
 
     let reporter = {
         let (stats, updates) = (stats.clone(), updates.clone());

@@ -88,7 +88,12 @@ pub async fn prepare(mut stream: TcpStream, conn: usize, mix: MqMix) -> io::Resu
     let mut request = Vec::new();
     for topic in mix.topics_of(role) {
         push_command(&mut request, "subscribe", topic, None);
-        push_command(&mut request, "send", topic, Some(format_args!("hello {conn}")));
+        push_command(
+            &mut request,
+            "send",
+            topic,
+            Some(format_args!("hello {conn}")),
+        );
     }
     stream.write_all(&request).await?;
     let hello = format!("hello {conn}");
@@ -141,8 +146,8 @@ async fn publish(
             break;
         }
         if let Some(interval) = interval {
-            let overdue = now.saturating_duration_since(plan.start).as_secs_f64()
-                / interval.as_secs_f64();
+            let overdue =
+                now.saturating_duration_since(plan.start).as_secs_f64() / interval.as_secs_f64();
             batch = batch.min((overdue as u64 + 1).saturating_sub(sent) as usize);
         }
         request.clear();
@@ -152,7 +157,12 @@ async fn publish(
             let nanos = at.saturating_duration_since(plan.start).as_nanos();
             let header = format!("{id} {} {nanos} ", seqs[topic]);
             let pad = &padding[..mix.msg_size.saturating_sub(header.len())];
-            push_command(&mut request, "send", topic, Some(format_args!("{header}{pad}")));
+            push_command(
+                &mut request,
+                "send",
+                topic,
+                Some(format_args!("{header}{pad}")),
+            );
             seqs[topic] += 1;
             sent += 1;
         }
@@ -182,7 +192,12 @@ async fn publish(
     // Tell every topic's subscribers how many to expect, then see it through.
     request.clear();
     for (topic, count) in seqs.iter().enumerate() {
-        push_command(&mut request, "send", topic, Some(format_args!("{id} end {count}")));
+        push_command(
+            &mut request,
+            "send",
+            topic,
+            Some(format_args!("{id} end {count}")),
+        );
     }
     sent += mix.topics as u64;
     if conn.stream.write_all(&request).await.is_err() {

@@ -11,9 +11,9 @@
 
 use std::collections::VecDeque;
 
+use super::mq::MqMix;
 use crate::codec::split_frame;
 use crate::config::ServiceKind;
-use super::mq::MqMix;
 use crate::kv::protocol::{self, Request};
 
 /// A request/reply protocol and its parameters, the same for every connection.

@@ -5,9 +5,13 @@
 //! JSON goes through serde_json with a map visitor that keeps only the three
 //! keys it needs, so the common line allocates nothing and its topic borrows
 //! from the line; a repeated key overrides the earlier one, as in JSON and
-//! Python. A line that is not JSON goes through a small recursive-descent
-//! reader of Python literals. Either way a topic written with escapes is
-//! decoded into the connection's scratch buffer.
+//! Python. Other lines go through a small recursive-descent reader of Python
+//! literals. Either way a topic written with escapes is decoded into the
+//! connection's scratch buffer.
+//!
+//! The Python reader departs from Python in a few corners: it refuses
+//! adjacent literals (`'a' 'b'`), triple quotes, `\N{...}` escapes and lone
+//! surrogates, and lets unhashable dict keys and set items (`{[1]: 2}`) by.
 
 use std::fmt;
 
@@ -59,9 +63,15 @@ pub fn parse<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Command<'a>,
         return Ok(Command::Quit);
     }
     let text = std::str::from_utf8(line).map_err(|_| CommandError::InvalidUtf8)?;
-    let fields = match json_fields(text, scratch) {
-        Ok(fields) => fields,
-        Err(_) => python_fields(text, scratch)?,
+    // The seed's Python form is never JSON: not trying it spares a serde_json error, which allocates.
+    let json = if may_be_json(text) {
+        json_fields(text, scratch).ok()
+    } else {
+        None
+    };
+    let fields = match json {
+        Some(fields) => fields,
+        None => python_fields(text, scratch)?,
     };
     fields.into_command(scratch)
 }
@@ -138,6 +148,12 @@ impl<'a> Fields<'a> {
             _ => return Err(CommandError::MsgNotString),
         })
     }
+}
+
+/// Whether the line may be a JSON object: one opens with `{"` or is `{}`.
+fn may_be_json(text: &str) -> bool {
+    let mut tokens = text.bytes().filter(|b| !b" \t\r\n".contains(b));
+    tokens.next() == Some(b'{') && matches!(tokens.next(), Some(b'"' | b'}'))
 }
 
 fn json_fields<'a>(text: &'a str, scratch: &mut String) -> Result<Fields<'a>, serde_json::Error> {
@@ -373,7 +389,7 @@ impl<'a> PyReader<'a> {
     fn string(
         &mut self,
         opening: Opening,
-        buf: Option<&mut String>,
+        mut buf: Option<&mut String>,
     ) -> Result<Field<'a>, CommandError> {
         self.pos += opening.len;
         // A backslash shields the next character from closing the literal, even in a raw one.
@@ -395,11 +411,10 @@ impl<'a> PyReader<'a> {
         if opening.raw || !body.contains('\\') {
             return Ok(Field::Text(body));
         }
-        let out = buf.map(|out| {
+        if let Some(out) = buf.as_deref_mut() {
             out.clear();
-            out
-        });
-        unescape(body, false, out).map(|()| Field::Decoded)
+        }
+        unescape(body, false, buf).map(|()| Field::Decoded)
     }
 }
 
@@ -444,31 +459,31 @@ fn number_len(bytes: &[u8]) -> Option<usize> {
             }
         }
     };
-    let mut sign = usize::from(matches!(bytes.first(), Some(b'+' | b'-')));
-    if sign == 1 {
+    let mut start = usize::from(matches!(bytes.first(), Some(b'+' | b'-')));
+    if start == 1 {
         // Python takes `- 1` for `-1`.
-        sign += bytes[1..]
+        start += bytes[1..]
             .iter()
             .take_while(|b| b" \t\x0c".contains(b))
             .count();
     }
-    let radix = match (bytes.get(sign), bytes.get(sign + 1).map(|b| b | 0x20)) {
+    let radix = match (bytes.get(start), bytes.get(start + 1).map(|b| b | 0x20)) {
         (Some(b'0'), Some(b'x')) => 16,
         (Some(b'0'), Some(b'o')) => 8,
         (Some(b'0'), Some(b'b')) => 2,
         _ => 10,
     };
     if radix != 10 {
-        let len = digits(sign + 2, radix, true);
-        return (len > 0).then_some(sign + 2 + len);
+        let len = digits(start + 2, radix, true);
+        return (len > 0).then_some(start + 2 + len);
     }
-    let whole = digits(sign, 10, false);
-    let mut end = sign + whole;
+    let whole = digits(start, 10, false);
+    let mut end = start + whole;
     let has_point = bytes.get(end) == Some(&b'.');
     if has_point {
         end += 1 + digits(end + 1, 10, false);
     }
-    if end == sign + usize::from(has_point) {
+    if end == start + usize::from(has_point) {
         return None;
     }
     let has_exponent = matches!(bytes.get(end), Some(b'e' | b'E'));
@@ -484,7 +499,7 @@ fn number_len(bytes: &[u8]) -> Option<usize> {
         return Some(end + 1);
     }
     // Python refuses a non-zero int written with a leading zero, like `01`.
-    let whole_digits = bytes.get(sign..sign + whole).unwrap_or_default();
+    let whole_digits = bytes.get(start..start + whole).unwrap_or_default();
     let octal_like = !has_point
         && !has_exponent
         && whole_digits.first() == Some(&b'0')
@@ -548,8 +563,16 @@ mod tests {
     use proptest::prelude::*;
 
     fn parsed(line: &str) -> Result<Command<'_>, CommandError> {
-        // Leaked so the topic may borrow the scratch in a test's return value.
+        // Leaked so that a topic decoded into the scratch outlives this call.
         parse(line.as_bytes(), Box::leak(Box::default()))
+    }
+
+    /// The topic of a line that must parse as a subscribe.
+    fn subscribed(line: &str) -> &str {
+        match parsed(line) {
+            Ok(Command::Subscribe { topic }) => topic,
+            other => panic!("{line:?} gave {other:?}"),
+        }
     }
 
     fn error(line: &str) -> String {
@@ -561,25 +584,27 @@ mod tests {
 
     #[test]
     fn reads_the_seed_form_json_and_quit() {
+        let send = Ok(Command::Send { topic: "foo" });
         assert_eq!(
             parsed("{'command':'send', 'topic':'foo', 'msg':'blah'}"),
-            Ok(Command::Send { topic: "foo" })
+            send
         );
         assert_eq!(
-            parsed(r#"{"command": "subscribe", "topic": "foo"}"#),
-            Ok(Command::Subscribe { topic: "foo" })
+            parsed(r#"{"command": "send", "topic": "foo", "msg": "m"}"#),
+            send
         );
         assert_eq!(
-            parsed(r#"{"command":"unsubscribe","topic":"foo"}"#),
-            Ok(Command::Unsubscribe { topic: "foo" })
+            subscribed(r#"{"command": "subscribe", "topic": "foo"}"#),
+            "foo"
+        );
+        let unsubscribe = Ok(Command::Unsubscribe { topic: "foo" });
+        assert_eq!(
+            parsed(r#" {"command":"unsubscribe","topic":"foo"} "#),
+            unsubscribe
         );
         assert_eq!(
-            parsed(r#"{"command":"send","topic":"t","msg":"m"}"#),
-            Ok(Command::Send { topic: "t" })
-        );
-        assert_eq!(
-            parsed("{'command': 'unsubscribe', 'topic': 'foo',}"),
-            Ok(Command::Unsubscribe { topic: "foo" })
+            parsed("{ 'command' : 'unsubscribe', 'topic': 'foo', }"),
+            unsubscribe
         );
         assert_eq!(parsed("quit"), Ok(Command::Quit));
         assert_eq!(error(" quit"), "not a JSON or Python dict");
@@ -587,90 +612,117 @@ mod tests {
 
     #[test]
     fn unescaped_topics_borrow_from_the_line() {
-        let line = br#"{"command":"subscribe","topic":"foo"}"#;
-        let mut scratch = String::new();
-        let Ok(Command::Subscribe { topic }) = parse(line, &mut scratch) else {
-            panic!()
-        };
-        assert!(line.as_ptr_range().contains(&topic.as_ptr()));
+        for line in [
+            &br#"{"command":"subscribe","topic":"foo"}"#[..],
+            b"{'command':'subscribe','topic':'foo'}",
+        ] {
+            let mut scratch = String::new();
+            let Ok(Command::Subscribe { topic }) = parse(line, &mut scratch) else {
+                panic!()
+            };
+            assert!(line.as_ptr_range().contains(&topic.as_ptr()));
+        }
     }
 
     #[test]
     fn field_order_extra_keys_and_duplicates() {
-        let send = Ok(Command::Send { topic: "foo" });
+        for line in [
+            r#"{"msg":"m","x":{"a":[1,2.5e3,null,true,{"b":"\""}]},"topic":"foo","command":"send"}"#,
+            "{'msg':'m', 'x': {'a': [1, -2.5e3, None, True, (1,), {2, 3}, {1: b'x'}]}, 1: 'y', 'topic':'foo', 'command':'send'}",
+            r#"{"command":"send","topic":"bar","msg":"m","topic":"foo"}"#,
+            "{'command':'send','topic':'bar','msg':'m','topic':'foo'}",
+            r#"{"command":3,"command":"send","topic":"f\u006f\u006f","msg":"m","topic":"foo"}"#,
+            "{'command':3,'command':'send','topic':'f\\x6f\\x6f','msg':2,'msg':'m','topic':'foo'}",
+        ] {
+            assert_eq!(parsed(line), Ok(Command::Send { topic: "foo" }), "{line}");
+        }
         assert_eq!(
-            parsed(
-                r#"{"msg":"m","x":{"a":[1,2.5e3,null,true,{"b":"\""}]},"topic":"foo","command":"send"}"#
-            ),
-            send
+            subscribed(r#"{"command":"subscribe","topic":"foo","msg":1}"#),
+            "foo"
         );
         assert_eq!(
-            parsed("{ 'msg' : 'm', 'x': {'a': [1, -2.5e3, None, True, (1,), {2, 3}, {1: b'x'}, 0x1f, .5j]}, 1: 'y', 'topic': 'foo', 'command': 'send' }"),
-            send
-        );
-        assert_eq!(
-            parsed(r#"{"command":"send","topic":"bar","msg":"m","topic":"foo"}"#),
-            send
-        );
-        assert_eq!(
-            parsed("{'command':'send','topic':'bar','msg':'m','topic':'foo'}"),
-            send
-        );
-        assert_eq!(
-            parsed(
-                r#"{"command":3,"command":"send","topic":"f\u006f\u006f","msg":"m","topic":"foo"}"#
-            ),
-            send
-        );
-        assert_eq!(
-            parsed(r#"{"command":"subscribe","topic":"foo","msg":1}"#),
-            Ok(Command::Subscribe { topic: "foo" })
-        );
-        assert_eq!(
-            parsed("{'command':'unsubscribe','topic':'foo','msg':None}"),
-            Ok(Command::Unsubscribe { topic: "foo" })
+            subscribed("{'command':'subscribe','topic':'foo','msg':None}"),
+            "foo"
         );
     }
 
     #[test]
     fn escapes_decode_to_the_same_topic() {
-        let foo = Ok(Command::Subscribe { topic: "foo" });
-        assert_eq!(parsed(r#"{"command":"subscribe","topic":"f\u006fo"}"#), foo);
-        assert_eq!(parsed(r"{'command':'subscribe','topic':'f\x6fo'}"), foo);
-        assert_eq!(
-            parsed(r"{'command':'subscribe','topic':'f\157\u006f'}"),
-            foo
-        );
-        assert_eq!(parsed(r"{'command':'subscribe','topic':u'f\157o'}"), foo);
-        assert_eq!(parsed(r"{'c\x6fmmand':'sub\x73cribe','topic':'foo'}"), foo);
-        assert_eq!(
-            parsed(r#"{'command':'subscribe','topic':"it's"}"#),
-            Ok(Command::Subscribe { topic: "it's" })
-        );
-        assert_eq!(
-            parsed(r"{'command':'subscribe','topic':'it\'s'}"),
-            Ok(Command::Subscribe { topic: "it's" })
-        );
-        assert_eq!(
-            parsed(r#"{"command":"subscribe","topic":"say \"hi\""}"#),
-            Ok(Command::Subscribe {
-                topic: "say \"hi\""
-            })
-        );
-        assert_eq!(
-            parsed("{'command':'subscribe','topic':'日本\\U0001F600'}"),
-            Ok(Command::Subscribe {
-                topic: "日本😀"
-            })
-        );
-        assert_eq!(
-            parsed(r"{'command':'subscribe','topic':'a\qb'}"),
-            Ok(Command::Subscribe { topic: r"a\qb" })
-        );
-        assert_eq!(
-            parsed(r"{'command':'subscribe','topic':r'a\'b'}"),
-            Ok(Command::Subscribe { topic: r"a\'b" })
-        );
+        for (line, topic) in [
+            (r#"{"command":"subscribe","topic":"f\u006fo"}"#, "foo"),
+            (r#"{"c\u006fmmand":"sub\u0073cribe","topic":"foo"}"#, "foo"),
+            (r"{'command':'subscribe','topic':'f\x6fo'}", "foo"),
+            (r"{'command':'subscribe','topic':u'f\157\u006f'}", "foo"),
+            (r"{'c\x6fmmand':'sub\x73cribe','topic':'foo'}", "foo"),
+            (r#"{'command':'subscribe','topic':"it's"}"#, "it's"),
+            (r"{'command':'subscribe','topic':'it\'s'}", "it's"),
+            (
+                r#"{"command":"subscribe","topic":"say \"hi\""}"#,
+                "say \"hi\"",
+            ),
+            (
+                r#"{"command":"subscribe","topic":"日本\ud83d\ude00"}"#,
+                "日本😀",
+            ),
+            (
+                r"{'command':'subscribe','topic':'日本\U0001F600'}",
+                "日本😀",
+            ),
+            (
+                r"{'command':'subscribe','topic':'\a\b\f\n\r\t\v\0\777'}",
+                "\x07\x08\x0c\n\r\t\x0b\0\u{1ff}",
+            ),
+            (r"{'command':'subscribe','topic':'a\qb\\'}", r"a\qb\"),
+            (r"{'command':'subscribe','topic':r'a\'b'}", r"a\'b"),
+        ] {
+            assert_eq!(subscribed(line), topic, "{line}");
+        }
+    }
+
+    #[test]
+    fn python_literal_subset() {
+        for value in [
+            "0x_1f", "0o17", "0b1", "1_000", "00", "- 1", "+1.5e-3", "1.", ".5", "2j", "1e5J",
+        ]
+        .into_iter()
+        .chain([
+            "True",
+            "None",
+            "r'\\d'",
+            "b'\\x00'",
+            "Rb\"x\"",
+            "()",
+            "(1,)",
+            "{1, 2}",
+            "{}",
+            "{(1, 'a'): []}",
+        ]) {
+            let line = format!("{{'x': {value}, 'command': 'subscribe', 'topic': 'foo'}}");
+            assert_eq!(subscribed(&line), "foo", "{line}");
+        }
+        for value in [
+            "01",
+            "1_",
+            "1__0",
+            ".",
+            "1e",
+            "0x",
+            "true",
+            "b'é'",
+            "ur'x'",
+            "{1: 2, 3}",
+            "[1 2]",
+            "(,)",
+        ]
+        .into_iter()
+        .chain(["'\\x4'", "'\\U00110000'", "'a\rb'", "'a", "f'x'"])
+        // Python takes these two, but a Rust str cannot hold a lone surrogate,
+        // and named escapes would need the Unicode name table.
+        .chain(["'\\ud800'", "'\\N{EN DASH}'"])
+        {
+            let line = format!("{{'x': {value}, 'command': 'subscribe', 'topic': 'foo'}}");
+            assert_eq!(error(&line), "not a JSON or Python dict", "{line}");
+        }
     }
 
     #[test]
@@ -679,73 +731,70 @@ mod tests {
             parse(b"{\"command\":\"\xff\"}", &mut String::new()),
             Err(CommandError::InvalidUtf8)
         );
-        for line in [
-            "[1]",
-            "\"x\"",
-            "3",
-            "[1, 2]",
-            "{1, 2}",
-            "{'command':'send'",
-            "{'a': 1} x",
-            r#"{"a":1} x"#,
-            "{'a':'\\x4'}",
+        for (line, reason) in [
+            ("[1]", "not a JSON or Python dict"),
+            ("\"x\"", "not a JSON or Python dict"),
+            ("3", "not a JSON or Python dict"),
+            ("{1, 2}", "not a JSON or Python dict"),
+            ("{'command':'send'", "not a JSON or Python dict"),
+            ("{'a': 1} x", "not a JSON or Python dict"),
+            (r#"{"a":1} x"#, "not a JSON or Python dict"),
+            (r#"{"topic":"foo"}"#, "missing 'command'"),
+            ("{'topic':'foo'}", "missing 'command'"),
+            (
+                r#"{"command":["send"],"topic":"foo"}"#,
+                "'command' must be a string",
+            ),
+            (
+                "{'command':b'send','topic':'foo'}",
+                "'command' must be a string",
+            ),
+            (
+                r#"{"command":"foo","topic":"foo"}"#,
+                "unknown command 'foo'",
+            ),
+            ("{'command':'foo'}", "unknown command 'foo'"),
+            (r#"{"command":"subscribe"}"#, "missing 'topic'"),
+            ("{'command':'unsubscribe'}", "missing 'topic'"),
+            (
+                r#"{"command":"subscribe","topic":null}"#,
+                "'topic' must be a string",
+            ),
+            (
+                "{'command':'send','topic':b'foo','msg':'m'}",
+                "'topic' must be a string",
+            ),
+            (
+                r#"{"command":"send","topic":"foo"}"#,
+                "send needs a string 'msg'",
+            ),
+            (
+                "{'command':'send','topic':'foo','msg':1.5}",
+                "send needs a string 'msg'",
+            ),
+            (
+                "{'command':'send','topic':'foo','msg':b'm'}",
+                "send needs a string 'msg'",
+            ),
         ] {
-            assert_eq!(error(line), "not a JSON or Python dict", "{line}");
+            assert_eq!(error(line), reason, "{line}");
         }
-        assert_eq!(error(r#"{"topic":"foo"}"#), "missing 'command'");
-        assert_eq!(error("{'topic':'foo'}"), "missing 'command'");
-        assert_eq!(
-            error(r#"{"command":["send"],"topic":"foo"}"#),
-            "'command' must be a string"
-        );
-        assert_eq!(
-            error("{'command':b'send','topic':'foo'}"),
-            "'command' must be a string"
-        );
-        assert_eq!(
-            error(r#"{"command":"foo","topic":"foo"}"#),
-            "unknown command 'foo'"
-        );
-        assert_eq!(error("{'command':'foo'}"), "unknown command 'foo'");
         let long = format!("{{'command':'{}'}}", "é".repeat(40));
         assert_eq!(
             error(&long),
             format!("unknown command '{}'", "é".repeat(32))
         );
-        assert_eq!(error(r#"{"command":"subscribe"}"#), "missing 'topic'");
-        assert_eq!(error("{'command':'unsubscribe'}"), "missing 'topic'");
-        assert_eq!(
-            error(r#"{"command":"subscribe","topic":null}"#),
-            "'topic' must be a string"
-        );
-        assert_eq!(
-            error("{'command':'send','topic':b'foo','msg':'m'}"),
-            "'topic' must be a string"
-        );
-        assert_eq!(
-            error(r#"{"command":"send","topic":"foo"}"#),
-            "send needs a string 'msg'"
-        );
-        assert_eq!(
-            error("{'command':'send','topic':'foo','msg':1.5}"),
-            "send needs a string 'msg'"
-        );
-        assert_eq!(
-            error(&format!("{{'a':{}}}", "[".repeat(40))),
-            "nesting too deep"
-        );
     }
 
     #[test]
     fn deep_nesting_is_an_error() {
-        for open in ["[", "{", "(", "{'a':"] {
-            let line = open.repeat(100_000);
-            assert_eq!(error(&line), "nesting too deep");
-        }
         assert_eq!(
-            error(&format!("{{\"a\":{}", "[".repeat(100_000))),
+            error(&format!("{{'a':{}]}}", "[".repeat(40))),
             "nesting too deep"
         );
+        for open in ["[", "{", "(", "{'a':", "{\"a\":["] {
+            assert_eq!(error(&open.repeat(100_000)), "nesting too deep", "{open}");
+        }
     }
 
     /// Writes a string the way Python's repr does.
@@ -804,7 +853,8 @@ mod tests {
             let python = format!("{{'command': 'send', 'topic': {}, 'msg': {}}}", python_repr(&topic), python_repr(&msg));
             for line in [json, python] {
                 let mut scratch = String::new();
-                prop_assert_eq!(parse(line.as_bytes(), &mut scratch), Ok(Command::Send { topic: &topic }), "{}", line);
+                let expected = Ok(Command::Send { topic: &topic });
+                prop_assert_eq!(parse(line.as_bytes(), &mut scratch), expected, "{}", line);
             }
         }
     }

@@ -83,10 +83,12 @@ async fn serve_session<S: Service>(
             Woken::Input(Ok(0)) => return,
             Woken::Input(Ok(n)) => n,
             Woken::Input(Err(e)) => return count_idle_close(&e, stats),
-            Woken::Pushed => match write_pushed(&mut stream, outbox.as_deref(), &mut pushed, stats).await {
-                Ok(()) => continue,
-                Err(ended) => return ended.count(stats),
-            },
+            Woken::Pushed => {
+                match write_pushed(&mut stream, outbox.as_deref(), &mut pushed, stats).await {
+                    Ok(()) => continue,
+                    Err(ended) => return ended.count(stats),
+                }
+            }
         };
         let read_at = Instant::now();
         input.filled(received);
@@ -131,7 +133,9 @@ async fn serve_session<S: Service>(
         }
         // Input that keeps coming must not starve pushed output.
         if outbox.as_ref().is_some_and(|outbox| outbox.has_output()) {
-            if let Err(ended) = write_pushed(&mut stream, outbox.as_deref(), &mut pushed, stats).await {
+            if let Err(ended) =
+                write_pushed(&mut stream, outbox.as_deref(), &mut pushed, stats).await
+            {
                 return ended.count(stats);
             }
         }

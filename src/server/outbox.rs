@@ -91,7 +91,11 @@ impl Outbox {
             if state.overflowed || (wants_output && !state.pending.is_empty()) {
                 Poll::Ready(())
             } else {
-                if !state.waiter.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                if !state
+                    .waiter
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+                {
                     state.waiter = Some(cx.waker().clone());
                 }
                 state.waiter_wants_output = wants_output;

@@ -88,9 +88,6 @@ impl Shard {
 
     fn begin_stop(&self) {
         self.stopping.set(true);
-        if let Some(broker) = &self.mq {
-            broker.freeze_gauges();
-        }
         self.stop_signal.close();
     }
 
@@ -167,7 +164,8 @@ pub(crate) async fn run(plan: ShardPlan) {
         None => None,
         Some((_, mq_stats)) => {
             let queue_cap = config.limits.mq_queue_bytes;
-            match Broker::start(mq_lanes, id, queue_cap, mq_stats.clone()).await {
+            let broker = Broker::start(mq_lanes, id, queue_cap, mq_stats.clone(), stop.clone());
+            match broker.await {
                 Ok(broker) => Some(broker),
                 Err(source) => {
                     let _ = ready.send(Err(ServeError::Mesh { shard: id, source }));

@@ -20,8 +20,10 @@
 //! subscribes and then sends to the topic gets its own line only once the
 //! owner knows about its subscription (the handshake SPEC 3.4 offers).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::codec::{split_line_ending, Lines};
 use crate::config::ServiceKind;
@@ -70,9 +72,11 @@ pub struct Broker {
     outboxes: RefCell<Vec<Option<Rc<Outbox>>>>,
     free_ids: RefCell<Vec<ConnId>>,
     stats: Rc<RefCell<ServiceStats>>,
-    /// Set when the shard starts stopping: the final report then shows the
-    /// topics and subscribers of the running server, not of the emptied one.
-    gauges_frozen: Cell<bool>,
+    /// The server's stop flag. Once it is up the topic and subscriber gauges
+    /// stay where they were, so the final report shows the running server,
+    /// not the one emptied by shutdown. The shared flag, not this shard's
+    /// own state: another shard may close its connections first.
+    stopping: Arc<AtomicBool>,
 }
 
 impl Broker {
@@ -83,13 +87,15 @@ impl Broker {
         shard: usize,
         queue_cap: usize,
         stats: Rc<RefCell<ServiceStats>>,
+        stopping: Arc<AtomicBool>,
     ) -> Result<Rc<Broker>, MeshError> {
         let mut inboxes = None;
         let lanes = match plan {
             None => None,
             Some(plan) => {
                 let pool = Rc::new(Pool::default());
-                let (to_owner, owner_inbox) = Lane::join(plan.to_owner, shard, pool.clone()).await?;
+                let (to_owner, owner_inbox) =
+                    Lane::join(plan.to_owner, shard, pool.clone()).await?;
                 let (to_subscribers, delivery_inbox) =
                     Lane::join(plan.to_subscribers, shard, pool).await?;
                 inboxes = Some((owner_inbox, delivery_inbox));
@@ -108,7 +114,7 @@ impl Broker {
             outboxes: RefCell::default(),
             free_ids: RefCell::default(),
             stats,
-            gauges_frozen: Cell::new(false),
+            stopping,
         });
         if let Some((owner_inbox, delivery_inbox)) = inboxes {
             let owner = broker.clone();
@@ -128,11 +134,6 @@ impl Broker {
             });
         }
         Ok(broker)
-    }
-
-    /// Stops the topic and subscriber gauges where they stand.
-    pub fn freeze_gauges(&self) {
-        self.gauges_frozen.set(true);
     }
 
     fn connect(self: &Rc<Self>) -> Session {
@@ -257,7 +258,7 @@ impl Broker {
     }
 
     fn update_gauges(&self) {
-        if self.gauges_frozen.get() {
+        if self.stopping.load(Ordering::Acquire) {
             return;
         }
         let mut stats = self.stats.borrow_mut();
@@ -309,9 +310,7 @@ impl Service for Mq {
             }
             match command::parse(content, &mut session.scratch) {
                 Ok(Command::Subscribe { topic }) => self.broker.subscribe(session.conn, topic),
-                Ok(Command::Unsubscribe { topic }) => {
-                    self.broker.unsubscribe(session.conn, topic)
-                }
+                Ok(Command::Unsubscribe { topic }) => self.broker.unsubscribe(session.conn, topic),
                 Ok(Command::Send { topic }) => self.broker.publish(topic, line),
                 Ok(Command::Quit) => {
                     flow = Flow::Close;

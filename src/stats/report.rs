@@ -128,13 +128,21 @@ impl Report {
                 "shard", "messages", "connections"
             );
             if is_mq {
-                let _ = write!(text, " {:>12} {:>8} {:>12}", "deliveries", "topics", "subscribers");
+                let _ = write!(
+                    text,
+                    " {:>12} {:>8} {:>12}",
+                    "deliveries", "topics", "subscribers"
+                );
             }
             let _ = writeln!(text);
             for (shard, c) in service.per_shard.iter().enumerate() {
                 let _ = write!(text, "  {shard:<13}{:>12} {:>12}", c.messages, c.accepted);
                 if is_mq {
-                    let _ = write!(text, " {:>12} {:>8} {:>12}", c.deliveries, c.topics, c.subscribers);
+                    let _ = write!(
+                        text,
+                        " {:>12} {:>8} {:>12}",
+                        c.deliveries, c.topics, c.subscribers
+                    );
                 }
                 let _ = writeln!(text);
             }
