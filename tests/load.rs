@@ -135,6 +135,73 @@ fn kv_load_checks_every_value_across_shards() {
 }
 
 #[test]
+fn mq_load_checks_every_delivery_across_shards() {
+    let server = Server::start(&[]);
+    let dir = TempDir::new();
+    let json = dir.path.join("load.json");
+    let mq = server.addr("mq").to_string();
+    // 2 publishers, each sending 300 messages round-robin over 3 topics;
+    // 6 subscribers, 2 per topic: each gets 2 × 100 messages.
+    let out = load(&[
+        "mq",
+        "--addr",
+        &mq,
+        "--publishers",
+        "2",
+        "--subscribers",
+        "6",
+        "--topics",
+        "3",
+        "--threads",
+        "2",
+        "--pipeline",
+        "8",
+        "--requests",
+        "600",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_succeeded(&out);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["requests"], 6 * 200);
+    assert_eq!(report["errors"], 0);
+    assert!(report["latency_us"]["p50"].as_u64().unwrap() >= 1);
+    // Open loop: 1 publisher at 2,000 messages/s.
+    let out = load(&[
+        "mq",
+        "--addr",
+        &mq,
+        "--publishers",
+        "1",
+        "--subscribers",
+        "3",
+        "--rate",
+        "2000",
+        "--requests",
+        "400",
+        "--json",
+        json.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_succeeded(&out);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["requests"], 3 * 400);
+    assert_eq!(report["errors"], 0);
+
+    let stopped = server.stop();
+    let served = &stopped.json["services"]["mq"];
+    // Per connection: a subscribe and a hello per topic; then the sends and
+    // one end marker per publisher and topic.
+    let first = (6 + 2 * 3) * 2 + 600 + 2 * 3;
+    let second = (3 + 1) * 2 + 400 + 1;
+    assert_eq!(served["messages"], first + second);
+    assert_eq!(served["errors"], 0);
+    assert_eq!(served["slow_disconnects"], 0);
+}
+
+#[test]
 fn a_timed_run_prints_progress_and_a_report() {
     let server = Server::start(&[]);
     let yell = server.addr("yell").to_string();

@@ -177,12 +177,13 @@ async fn publish(
             _ => Instant::now() + DRAIN,
         };
         match read_acks(&mut conn, &own, wake).await {
-            Ok(0) if window_full => {
+            Ok(Some(n)) => acked += n,
+            Ok(None) if window_full => {
                 // Nothing came back for a whole drain period: lost.
                 stats.borrow_mut().errors += sent - acked;
                 return;
             }
-            Ok(n) => acked += n,
+            Ok(None) => {}
             Err(_) => {
                 stats.borrow_mut().errors += 1;
                 return;
@@ -207,14 +208,15 @@ async fn publish(
     let give_up = Instant::now() + DRAIN;
     while acked < sent && Instant::now() < give_up {
         match read_acks(&mut conn, &own, give_up).await {
-            Ok(n) => acked += n,
-            Err(_) => break,
+            Ok(Some(n)) => acked += n,
+            Ok(None) | Err(_) => break,
         }
     }
 }
 
-/// Reads once, or waits until `until`; counts the publisher's own lines.
-async fn read_acks(conn: &mut Prepared, own: &str, until: Instant) -> io::Result<u64> {
+/// Reads once and counts the publisher's own lines; none if nothing came
+/// until `until`.
+async fn read_acks(conn: &mut Prepared, own: &str, until: Instant) -> io::Result<Option<u64>> {
     let read = async { Some(conn.stream.read(conn.inbox.spare()).await) };
     let outcome = read
         .or(async {
@@ -223,7 +225,7 @@ async fn read_acks(conn: &mut Prepared, own: &str, until: Instant) -> io::Result
         })
         .await;
     match outcome {
-        None => {}
+        None => return Ok(None),
         Some(Ok(0)) => return Err(io::ErrorKind::UnexpectedEof.into()),
         Some(Ok(n)) => conn.inbox.filled(n),
         Some(Err(e)) => return Err(e),
@@ -232,7 +234,7 @@ async fn read_acks(conn: &mut Prepared, own: &str, until: Instant) -> io::Result
     for_each_line(&mut conn.inbox, |line| {
         acks += u64::from(msg_of(line).is_some_and(|m| m.starts_with(own.as_bytes())));
     });
-    Ok(acks)
+    Ok(Some(acks))
 }
 
 async fn subscribe(mut conn: Prepared, plan: ConnPlan, mix: MqMix, stats: &RefCell<LoadStats>) {
@@ -240,7 +242,7 @@ async fn subscribe(mut conn: Prepared, plan: ConnPlan, mix: MqMix, stats: &RefCe
     let mut expected = vec![0u64; mix.publishers];
     let mut ended: Vec<Option<u64>> = vec![None; mix.publishers];
     let mut last_news = Instant::now();
-    while ended.iter().any(Option::is_none) {
+    loop {
         let now = Instant::now();
         let mut news = false;
         for_each_line(&mut conn.inbox, |line| {
@@ -275,6 +277,9 @@ async fn subscribe(mut conn: Prepared, plan: ConnPlan, mix: MqMix, stats: &RefCe
                 _ => stats.errors += 1,
             }
         });
+        if ended.iter().all(Option::is_some) {
+            return;
+        }
         if news {
             last_news = now;
         }
