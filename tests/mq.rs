@@ -333,3 +333,29 @@ fn quit_closes_and_a_too_long_line_closes_with_its_error() {
     assert_eq!(mq["messages"], 0);
     assert_eq!(mq["errors"], 1);
 }
+
+#[test]
+fn a_listening_subscriber_is_not_idle_but_a_silent_one_is() {
+    let server = Server::start(&["--idle-timeout", "0.5"]);
+    let mut listener = Client::connect(&server);
+    listener.subscribe("radio", "listener");
+    let mut silent = Client::connect(&server);
+    let mut sender = Client::connect(&server);
+    // The listener never sends again, but is sent something every 100 ms
+    // for three idle timeouts; the sender and the silent one are idle.
+    let talker = std::thread::spawn(move || {
+        for i in 0..15 {
+            sender.send("radio", &i.to_string());
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    });
+    for i in 0..15 {
+        assert_eq!(listener.next_message()["msg"], i.to_string());
+    }
+    talker.join().unwrap();
+    assert!(is_closed_by_server(silent.reader.get_mut()));
+    let stopped = server.stop();
+    let mq = &stopped.json["services"]["mq"];
+    // The silent connection, and perhaps the sender once it stopped.
+    assert!(mq["idle_closes"].as_u64().unwrap() >= 1);
+}

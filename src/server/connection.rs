@@ -53,8 +53,14 @@ async fn serve_session<S: Service>(
     stats: &RefCell<ServiceStats>,
 ) {
     let limits = shard.limits;
+    let outbox = service.outbox(session);
     if let Some(idle) = limits.idle_timeout {
-        let _ = stream.set_read_timeout(Some(idle));
+        // Glommio's read timer runs from the first read that waits, however
+        // much is written meanwhile; a connection with pushed output (an mq
+        // subscriber that only listens) keeps its own idle clock instead.
+        if outbox.is_none() {
+            let _ = stream.set_read_timeout(Some(idle));
+        }
         let _ = stream.set_write_timeout(Some(idle));
     }
     // Replies go out once per batch: Nagle would only delay them.
@@ -63,20 +69,29 @@ async fn serve_session<S: Service>(
     let mut input = InputBuffer::new();
     let mut decoder = S::Decoder::default();
     let mut output = Vec::new();
-    let outbox = service.outbox(session);
     let mut pushed = Vec::new();
+    let mut last_activity = Instant::now();
 
     loop {
         let woken = match &outbox {
             None => Woken::Input(stream.read(input.spare()).await),
             Some(outbox) => {
                 let input = async { Woken::Input(stream.read(input.spare()).await) };
-                input
-                    .or(async {
-                        outbox.ready().await;
-                        Woken::Pushed
-                    })
-                    .await
+                let pushed = async {
+                    outbox.ready().await;
+                    Woken::Pushed
+                };
+                match limits.idle_timeout {
+                    None => input.or(pushed).await,
+                    Some(idle) => {
+                        let idle_left = idle.saturating_sub(last_activity.elapsed());
+                        let idle = async {
+                            glommio::timer::sleep(idle_left).await;
+                            Woken::Idle
+                        };
+                        input.or(pushed).or(idle).await
+                    }
+                }
             }
         };
         let received = match woken {
@@ -85,12 +100,20 @@ async fn serve_session<S: Service>(
             Woken::Input(Err(e)) => return count_idle_close(&e, stats),
             Woken::Pushed => {
                 match write_pushed(&mut stream, outbox.as_deref(), &mut pushed, stats).await {
-                    Ok(()) => continue,
+                    Ok(()) => {
+                        last_activity = Instant::now();
+                        continue;
+                    }
                     Err(ended) => return ended.count(stats),
                 }
             }
+            Woken::Idle => {
+                stats.borrow_mut().counters.idle_closes += 1;
+                return;
+            }
         };
         let read_at = Instant::now();
+        last_activity = read_at;
         input.filled(received);
         #[cfg(debug_assertions)]
         if let Some(trigger) = &shard.panic_trigger {
@@ -155,6 +178,8 @@ enum Woken {
     Input(io::Result<usize>),
     /// Output was pushed, or the outbox overflowed.
     Pushed,
+    /// Nothing received or sent for `--idle-timeout`.
+    Idle,
 }
 
 /// Why a write ended the connection.
