@@ -224,7 +224,11 @@ async fn client_thread(
         .sum::<usize>();
     // mq: every subscription is active before any publisher starts.
     let mut prepared = Vec::new();
-    if let Workload::Mq(mix) = plan.workload {
+    let mq_mix = match plan.workload {
+        Workload::Mq(mix) => Some(mix),
+        _ => None,
+    };
+    if let Some(mix) = mq_mix {
         for (i, stream) in streams.drain(..).enumerate() {
             match mq::prepare(stream, first_conn + i, mix).await {
                 Ok(conn) => prepared.push(conn),
@@ -250,11 +254,9 @@ async fn client_thread(
     let total_conns = plan.conns as u64;
     let mut tasks: Vec<_> = prepared
         .into_iter()
+        .zip(mq_mix.into_iter().cycle())
         .enumerate()
-        .map(|(i, conn)| {
-            let Workload::Mq(mix) = plan.workload else {
-                unreachable!("only mq connections are prepared")
-            };
+        .map(|(i, (conn, mix))| {
             let conn_plan = mq_conn_plan(&plan, mix, first_conn + i, start);
             let stats = stats.clone();
             glommio::spawn_local(async move { mq::drive(conn, conn_plan, mix, &stats).await })

@@ -121,7 +121,7 @@ impl Broker {
             owner_inbox.serve(move |from, message| {
                 owner.on_owner_message(from, message);
                 let owner = owner.clone();
-                async move { owner.room().await }
+                async move { owner.delivery_room().await }
             });
             let subscribers = broker.clone();
             delivery_inbox.serve(move |_, message| {
@@ -186,26 +186,31 @@ impl Broker {
         if change == Change::None {
             return;
         }
-        match &self.lanes {
-            Some(lanes) if owner_of(topic.as_bytes(), lanes.to_owner.shards()) != self.shard => {
-                let owner = owner_of(topic.as_bytes(), lanes.to_owner.shards());
+        match self.remote_owner(topic) {
+            Some((lanes, owner)) => {
                 let record = Record::Interest { topic, change };
                 lanes.to_owner.queue(owner, |out| record.encode(out));
             }
-            _ => self.interest.borrow_mut().apply(topic, self.shard, change),
+            None => self.interest.borrow_mut().apply(topic, self.shard, change),
         }
     }
 
     /// A sender's line: to the topic's owner, which fans it out.
     fn publish(&self, topic: &str, line: &[u8]) {
-        match &self.lanes {
-            Some(lanes) if owner_of(topic.as_bytes(), lanes.to_owner.shards()) != self.shard => {
-                let owner = owner_of(topic.as_bytes(), lanes.to_owner.shards());
+        match self.remote_owner(topic) {
+            Some((lanes, owner)) => {
                 let record = Record::Publish { topic, line };
                 lanes.to_owner.queue(owner, |out| record.encode(out));
             }
-            _ => self.fan_out(topic, line),
+            None => self.fan_out(topic, line),
         }
+    }
+
+    /// The lanes and the topic's owner, unless this shard owns it.
+    fn remote_owner(&self, topic: &str) -> Option<(&Lanes, usize)> {
+        let lanes = self.lanes.as_ref()?;
+        let owner = owner_of(topic.as_bytes(), lanes.to_owner.shards());
+        (owner != self.shard).then_some((lanes, owner))
     }
 
     /// As the topic's owner: once to every shard with subscribers.
@@ -246,13 +251,27 @@ impl Broker {
         self.update_gauges();
     }
 
-    /// Waits while another shard is behind with what this one sends it.
+    /// Waits while another shard is behind with what this one sends it: how
+    /// a connection's sends slow down instead of growing memory.
     async fn room(&self) {
         let Some(lanes) = &self.lanes else {
             return;
         };
         for shard in (0..lanes.to_owner.shards()).filter(|&s| s != self.shard) {
             lanes.to_owner.room(shard).await;
+            lanes.to_subscribers.room(shard).await;
+        }
+    }
+
+    /// [`Broker::room`] for the owner's fan-out only. An owner handling a
+    /// message must never wait on `to_owner`: two owners waiting on each
+    /// other's inbox would deadlock. Deliveries drain without waiting on
+    /// anything, so waiting on them is safe.
+    async fn delivery_room(&self) {
+        let Some(lanes) = &self.lanes else {
+            return;
+        };
+        for shard in (0..lanes.to_subscribers.shards()).filter(|&s| s != self.shard) {
             lanes.to_subscribers.room(shard).await;
         }
     }
