@@ -129,6 +129,10 @@ fn eight_subscribers_on_all_shards_each_get_every_message_once() {
         .unwrap()
         .clone();
     assert_eq!(per_shard.len(), 4);
+    // The kernel spread the 9 connections: all on one shard has odds of
+    // 4 in 4^9, and would not exercise the cross-shard path.
+    let busy = per_shard.iter().filter(|s| s["connections"] != 0).count();
+    assert!(busy >= 2, "{per_shard:?}");
 }
 
 #[test]
