@@ -38,3 +38,93 @@ pub trait Decoder: Default {
     /// the previous frame ended.
     fn decode(&mut self, buf: &[u8], max_frame: usize) -> Result<Option<FrameSpan>, FrameTooLong>;
 }
+
+/// Property tests shared by every decoder: however the bytes are split into
+/// reads, the frames found (and the point where a frame is refused as too
+/// long) are those of one contiguous read, and nothing panics.
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the connection loop sees: frames in order, then whether the
+    /// stream ended on a too-long frame.
+    type Outcome = (Vec<Vec<u8>>, bool);
+
+    /// Feeds `input` in reads cut at `cuts`, consuming frames as the
+    /// connection loop does: the buffer always starts at the next frame and
+    /// the decoder keeps its state between reads.
+    fn decode_in_reads<D: Decoder>(input: &[u8], cuts: &[usize], max_frame: usize) -> Outcome {
+        let mut decoder = D::default();
+        let mut buffer = Vec::new();
+        let mut frames = Vec::new();
+        let mut ends: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
+        ends.push(input.len());
+        ends.sort_unstable();
+        let mut fed = 0;
+        for end in ends {
+            buffer.extend_from_slice(&input[fed..end]);
+            fed = end;
+            loop {
+                match decoder.decode(&buffer, max_frame) {
+                    Ok(Some(span)) => {
+                        frames.push(buffer[span.start..span.end].to_vec());
+                        buffer.drain(..span.wire_len);
+                    }
+                    Ok(None) => break,
+                    Err(FrameTooLong { .. }) => return (frames, true),
+                }
+            }
+        }
+        (frames, false)
+    }
+
+    fn contiguous_and_split_agree<D: Decoder>(input: &[u8], cuts: &[usize], max_frame: usize) {
+        let whole = decode_in_reads::<D>(input, &[], max_frame);
+        let split = decode_in_reads::<D>(input, cuts, max_frame);
+        assert_eq!(whole, split);
+    }
+
+    /// Bytes rich in the characters framing cares about.
+    fn stream() -> impl Strategy<Value = Vec<u8>> {
+        let byte = prop_oneof![
+            4 => any::<u8>(),
+            2 => Just(b'\n'),
+            1 => Just(b'\r'),
+            1 => Just(0u8),
+        ];
+        proptest::collection::vec(byte, 0..600)
+    }
+
+    proptest! {
+        #[test]
+        fn lines_do_not_depend_on_read_boundaries(
+            input in stream(),
+            cuts in proptest::collection::vec(any::<usize>(), 0..40),
+            max_frame in 1usize..64,
+        ) {
+            contiguous_and_split_agree::<Lines>(&input, &cuts, max_frame);
+        }
+
+        #[test]
+        fn length_prefixed_frames_do_not_depend_on_read_boundaries(
+            input in stream(),
+            cuts in proptest::collection::vec(any::<usize>(), 0..40),
+            max_frame in 0usize..300,
+        ) {
+            contiguous_and_split_agree::<LengthPrefixed>(&input, &cuts, max_frame);
+        }
+
+        #[test]
+        fn well_formed_frames_survive_any_split(
+            payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..50), 0..20),
+            cuts in proptest::collection::vec(any::<usize>(), 0..40),
+        ) {
+            let mut input = Vec::new();
+            payloads.iter().for_each(|p| encode_frame(p, &mut input));
+            let (frames, too_long) = decode_in_reads::<LengthPrefixed>(&input, &cuts, 64);
+            prop_assert!(!too_long);
+            prop_assert_eq!(frames, payloads);
+        }
+    }
+}
