@@ -206,3 +206,113 @@ fn reset(conn: TcpStream) {
     }
     drop(conn);
 }
+
+/// One request per service and the reply it must get: (request, reply).
+fn probe(service: &str) -> (Vec<u8>, Vec<u8>) {
+    match service {
+        "yell" => (b"probe\n".to_vec(), b"PROBE\n".to_vec()),
+        "echo" => (b"probe\n".to_vec(), b"probe\n".to_vec()),
+        "chat" => (b"probe\r\n".to_vec(), b"You sent: probe\r\n".to_vec()),
+        "mq" => (
+            b"{'command': 'dance'}\n".to_vec(),
+            b"{\"error\": \"unknown command 'dance'\"}\n".to_vec(),
+        ),
+        _ => {
+            let mut get = Vec::new();
+            push_request_frame(&mut get, &Request::Get { key: "probe" });
+            (get, b"\0\0\0\x01\xc0".to_vec())
+        }
+    }
+}
+
+#[test]
+fn half_closed_clients_still_get_their_replies() {
+    let server = Server::start(&[]);
+    for service in SERVICES {
+        let (request, reply) = probe(service);
+        let mut conn = server.connect(service);
+        // Three requests in one write, then the write side shut.
+        conn.write_all(&request.repeat(3)).unwrap();
+        conn.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(read_to_close(&mut conn), reply.repeat(3), "{service}");
+    }
+}
+
+#[test]
+fn a_client_sending_one_byte_per_100ms_is_answered_and_stalls_no_one() {
+    let server = Server::start(&[]);
+    for service in ["yell", "kv"] {
+        let (request, reply) = probe(service);
+        let mut trickler = server.connect(service);
+        let mut writer = trickler.try_clone().unwrap();
+        let trickle = std::thread::spawn(move || {
+            for byte in request {
+                writer.write_all(&[byte]).unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        // Meanwhile another client on the same service is served at once,
+        // many times over.
+        let (quick, quick_reply) = probe(service);
+        let mut other = server.connect(service);
+        for _ in 0..20 {
+            assert_eq!(
+                round_trip(&mut other, &quick, quick_reply.len()),
+                quick_reply
+            );
+        }
+        trickle.join().unwrap();
+        assert_eq!(read_n(&mut trickler, reply.len()), reply, "{service}");
+    }
+}
+
+#[test]
+fn a_thousand_resets_mid_frame_leave_every_service_serving() {
+    let server = Server::start(&[]);
+    for service in SERVICES {
+        let (request, reply) = probe(service);
+        for _ in 0..200 {
+            let mut conn = server.connect(service);
+            // Half a request, then a reset.
+            conn.write_all(&request[..request.len() / 2]).unwrap();
+            reset(conn);
+        }
+        let mut conn = server.connect(service);
+        assert_eq!(
+            round_trip(&mut conn, &request, reply.len()),
+            reply,
+            "{service}"
+        );
+    }
+    let stopped = server.stop();
+    for service in SERVICES {
+        let served = &stopped.json["services"][service];
+        assert_eq!(served["panics"], 0, "{service}");
+        assert_eq!(served["connections"], 201, "{service}");
+    }
+}
+
+#[test]
+fn ten_thousand_open_connections_while_others_are_served() {
+    let limit = raise_fd_limit();
+    if limit < 12_000 {
+        // The hard limit is this machine's; without room the test means nothing.
+        panic!("the open-file hard limit ({limit}) is too low for 10,000 connections");
+    }
+    let server = Server::start(&[]);
+    let addr = server.addr("yell");
+    let idle: Vec<TcpStream> = (0..10_000).map(|_| connect(addr)).collect();
+    // Every one of them is accepted and served, and a newcomer too.
+    let mut newcomer = server.connect("yell");
+    assert_eq!(round_trip(&mut newcomer, b"new\n", 4), b"NEW\n");
+    for mut conn in idle.iter().step_by(97) {
+        conn.write_all(b"old\n").unwrap();
+        let mut reply = [0u8; 4];
+        std::io::Read::read_exact(&mut conn, &mut reply).unwrap();
+        assert_eq!(&reply, b"OLD\n");
+    }
+    drop(idle);
+    let stopped = server.stop();
+    assert_eq!(stopped.json["services"]["yell"]["connections"], 10_001);
+    assert_eq!(stopped.json["services"]["yell"]["rejected_connections"], 0);
+}
