@@ -316,3 +316,69 @@ fn ten_thousand_open_connections_while_others_are_served() {
     assert_eq!(stopped.json["services"]["yell"]["connections"], 10_001);
     assert_eq!(stopped.json["services"]["yell"]["rejected_connections"], 0);
 }
+
+/// The server's resident memory, from /proc.
+fn rss_bytes(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+#[test]
+fn a_kv_client_that_pipelines_without_reading_does_not_grow_the_server() {
+    let server = Server::start(&[]);
+    let mut setup = server.connect("kv");
+    let mut put = Vec::new();
+    let value = "v".repeat(100);
+    push_request_frame(
+        &mut put,
+        &Request::Put {
+            key: "k",
+            val: &value,
+        },
+    );
+    assert_eq!(round_trip(&mut setup, &put, 5), b"\0\0\0\x01\xc0");
+    let before = rss_bytes(server.pid());
+
+    // Gets, 100,000 at a time, and never a read, until the server stops
+    // taking them: nothing writable for half a second.
+    let mut get = Vec::new();
+    push_request_frame(&mut get, &Request::Get { key: "k" });
+    let requests = get.repeat(100_000);
+    let mut greedy = server.connect("kv");
+    greedy.set_nonblocking(true).unwrap();
+    let mut sent = 0usize;
+    loop {
+        match greedy.write(&requests[sent % requests.len()..]) {
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                let mut pollfd = libc::pollfd {
+                    fd: std::os::fd::AsRawFd::as_raw_fd(&greedy),
+                    events: libc::POLLOUT,
+                    revents: 0,
+                };
+                // SAFETY: poll on one valid descriptor.
+                if unsafe { libc::poll(&mut pollfd, 1, 500) } == 0 {
+                    break;
+                }
+            }
+            Err(e) => panic!("writing to kv: {e}"),
+        }
+    }
+    assert!(sent >= get.len() * 100_000, "only {sent} bytes taken");
+    // Others are still served, and the server holds at most one read's
+    // worth of replies for the greedy one.
+    for _ in 0..50 {
+        assert_eq!(round_trip(&mut setup, &put, 5), b"\0\0\0\x01\xc0");
+    }
+    let grown = rss_bytes(server.pid()).saturating_sub(before);
+    assert!(
+        grown < 16 << 20,
+        "RSS grew by {grown} bytes after {sent} bytes of Gets"
+    );
+    drop(greedy);
+}
