@@ -81,6 +81,29 @@ pub struct Prepared {
     role: Role,
 }
 
+impl Prepared {
+    /// Reads once into the inbox; none if nothing came until `until`. The
+    /// server closing the connection is an error.
+    async fn read_until(&mut self, until: Instant) -> io::Result<Option<usize>> {
+        let read = async { Some(self.stream.read(self.inbox.spare()).await) };
+        let outcome = read
+            .or(async {
+                sleep(until.saturating_duration_since(Instant::now())).await;
+                None
+            })
+            .await;
+        match outcome {
+            None => Ok(None),
+            Some(Ok(0)) => Err(io::ErrorKind::UnexpectedEof.into()),
+            Some(Ok(n)) => {
+                self.inbox.filled(n);
+                Ok(Some(n))
+            }
+            Some(Err(e)) => Err(e),
+        }
+    }
+}
+
 /// Before the clock starts: subscribes, and waits for its own `hello` on
 /// each topic, which proves every subscription active (SPEC 3.4).
 pub async fn prepare(mut stream: TcpStream, conn: usize, mix: MqMix) -> io::Result<Prepared> {
@@ -217,18 +240,8 @@ async fn publish(
 /// Reads once and counts the publisher's own lines; none if nothing came
 /// until `until`.
 async fn read_acks(conn: &mut Prepared, own: &str, until: Instant) -> io::Result<Option<u64>> {
-    let read = async { Some(conn.stream.read(conn.inbox.spare()).await) };
-    let outcome = read
-        .or(async {
-            sleep(until.saturating_duration_since(Instant::now())).await;
-            None
-        })
-        .await;
-    match outcome {
-        None => return Ok(None),
-        Some(Ok(0)) => return Err(io::ErrorKind::UnexpectedEof.into()),
-        Some(Ok(n)) => conn.inbox.filled(n),
-        Some(Err(e)) => return Err(e),
+    if conn.read_until(until).await?.is_none() {
+        return Ok(None);
     }
     let mut acks = 0;
     for_each_line(&mut conn.inbox, |line| {
@@ -284,15 +297,8 @@ async fn subscribe(mut conn: Prepared, plan: ConnPlan, mix: MqMix, stats: &RefCe
             last_news = now;
         }
         let deadline = plan.end.unwrap_or(last_news).max(last_news) + DRAIN;
-        let read = async { Some(conn.stream.read(conn.inbox.spare()).await) };
-        let outcome = read
-            .or(async {
-                sleep(deadline.saturating_duration_since(Instant::now())).await;
-                None
-            })
-            .await;
-        match outcome {
-            Some(Ok(n)) if n > 0 => conn.inbox.filled(n),
+        match conn.read_until(deadline).await {
+            Ok(Some(_)) => {}
             // Closed, failed, or silent for too long: what is missing is lost.
             _ => {
                 let silent = ended.iter().filter(|e| e.is_none()).count();
