@@ -119,14 +119,23 @@ impl Server {
             match stdout.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(line) if line.starts_with("percore listening:") => break,
                 Ok(_) => continue,
-                Err(_) => {
-                    let status = child.try_wait().ok().flatten();
-                    let _ = child.kill();
-                    let _ = child.wait();
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    // stdout closed: the process is exiting, but its status
+                    // may not be ready yet, so wait for it rather than poll.
+                    let status = wait_with_deadline(&mut child, DEADLINE);
                     if status.and_then(|s| s.code()) == Some(2) {
                         return None;
                     }
-                    panic!("percore did not print its listening line (status {status:?})");
+                    let mut stderr_text = String::new();
+                    if let Some(mut pipe) = stderr {
+                        let _ = pipe.read_to_string(&mut stderr_text);
+                    }
+                    panic!("percore exited before listening ({status:?}): {stderr_text}");
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("percore did not print its listening line in {DEADLINE:?}");
                 }
             }
         }
