@@ -2,6 +2,13 @@
 //! socket, the buffers, the limits and the statistics; a service only sees the
 //! requests of one read, as a [`Batch`], and writes its answers into the
 //! batch's output buffer, which the loop sends in one write.
+//!
+//! Replies can be far larger than requests (a 20-byte Get of a 1 MiB value,
+//! a ListKeys of the whole store), so a batch also has an output budget: once
+//! [`OUTPUT_BUDGET`] bytes of answers are waiting, [`Batch::next_request`]
+//! stops, the loop writes them, and the requests left in the buffer are served
+//! before anything more is read. One batch's output is thus at most the budget
+//! plus one reply, whatever a read holds.
 
 use std::future::Future;
 use std::rc::Rc;
@@ -9,6 +16,9 @@ use std::rc::Rc;
 use crate::codec::{Decoder, FrameTooLong};
 use crate::config::ServiceKind;
 use crate::server::outbox::Outbox;
+
+/// Answers gathered for one write, past which a batch stops taking requests.
+pub const OUTPUT_BUDGET: usize = 1 << 20;
 
 /// What the connection does once the batch is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +73,7 @@ pub struct Batch<'a, D> {
     decoder: &'a mut D,
     max_frame: usize,
     too_long: bool,
+    over_budget: bool,
     out: &'a mut Vec<u8>,
     served: u64,
     errors: u64,
@@ -82,6 +93,7 @@ impl<'a, D: Decoder> Batch<'a, D> {
             decoder,
             max_frame,
             too_long: false,
+            over_budget: false,
             out,
             served: 0,
             errors: 0,
@@ -90,9 +102,14 @@ impl<'a, D: Decoder> Batch<'a, D> {
     }
 
     /// The next complete request, or `None` when the read holds no more (the
-    /// rest stays buffered for the next read) or a request is too long.
+    /// rest stays buffered for the next read), a request is too long, or the
+    /// output budget is spent (the rest is served once the output is written).
     pub fn next_request(&mut self) -> Option<&'a [u8]> {
         if self.too_long {
+            return None;
+        }
+        if self.out.len() >= OUTPUT_BUDGET {
+            self.over_budget = true;
             return None;
         }
         let rest = &self.input[self.consumed..];
@@ -114,6 +131,13 @@ impl<'a, D: Decoder> Batch<'a, D> {
         self.out
     }
 
+    /// How many more bytes of answers fit in the output budget; a service
+    /// that gathers answers elsewhere first (kv's forwarding) stops taking
+    /// requests when they reach it.
+    pub fn output_room(&self) -> usize {
+        OUTPUT_BUDGET.saturating_sub(self.out.len())
+    }
+
     /// Counts one request served (SPEC 5 `messages`).
     pub fn served(&mut self) {
         self.served += 1;
@@ -133,6 +157,7 @@ impl<'a, D: Decoder> Batch<'a, D> {
         BatchOutcome {
             consumed: self.consumed,
             too_long: self.too_long,
+            over_budget: self.over_budget,
             served: self.served,
             errors: self.errors,
             forwarded: self.forwarded,
@@ -145,6 +170,8 @@ impl<'a, D: Decoder> Batch<'a, D> {
 pub(crate) struct BatchOutcome {
     pub consumed: usize,
     pub too_long: bool,
+    /// Requests may remain in the buffer, left for after the write.
+    pub over_budget: bool,
     pub served: u64,
     pub errors: u64,
     pub forwarded: u64,

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
@@ -381,4 +381,77 @@ fn a_kv_client_that_pipelines_without_reading_does_not_grow_the_server() {
         "RSS grew by {grown} bytes after {sent} bytes of Gets"
     );
     drop(greedy);
+}
+
+/// A figure from /proc/PID/status, in bytes.
+fn proc_status_bytes(pid: i32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+#[test]
+fn replies_far_larger_than_their_requests_are_written_within_a_budget() {
+    // One shard serves every key itself; four forward most Gets.
+    for shards in [1, 4] {
+        let grown = peak_rss_growth_for_amplified_gets(shards);
+        eprintln!("{shards} shard(s): peak RSS grew by {grown} bytes");
+        assert!(
+            grown < 64 << 20,
+            "{shards} shard(s): the server's peak RSS grew by {grown} bytes for 540 MB of replies"
+        );
+    }
+}
+
+/// Sends 600 Gets of 900 kB values in one 12 kB write, reads and checks
+/// every reply, and returns how much the server's peak RSS grew meanwhile.
+fn peak_rss_growth_for_amplified_gets(shards: usize) -> u64 {
+    // One key per owner shard, so that wherever the connection lands, its
+    // Gets are served both locally and across shards.
+    let keys: Vec<String> = (0..shards)
+        .map(|owner| {
+            (0..)
+                .map(|i| format!("big{i}"))
+                .find(|key| percore::cross_shard::owner_of(key.as_bytes(), shards) == owner)
+                .unwrap()
+        })
+        .collect();
+    let value = "v".repeat(900_000);
+    let server = Server::start_with(&["--shards", &shards.to_string()]);
+    let mut client = server.connect("kv");
+    for key in &keys {
+        let mut put = Vec::new();
+        push_request_frame(&mut put, &Request::Put { key, val: &value });
+        assert_eq!(round_trip(&mut client, &put, 5), b"\0\0\0\x01\xc0");
+    }
+    let peak_before = proc_status_bytes(server.pid(), "VmHWM:");
+
+    const GETS: usize = 600;
+    let mut gets = Vec::new();
+    for i in 0..GETS {
+        push_request_frame(
+            &mut gets,
+            &Request::Get {
+                key: &keys[i % shards],
+            },
+        );
+    }
+    client.write_all(&gets).unwrap();
+    let mut header = [0u8; 4];
+    let mut body = vec![0u8; 1 << 20];
+    for i in 0..GETS {
+        client
+            .read_exact(&mut header)
+            .unwrap_or_else(|e| panic!("reply {i}: {e}"));
+        let len = u32::from_be_bytes(header) as usize;
+        assert_eq!(len, 5 + value.len(), "reply {i}");
+        client.read_exact(&mut body[..len]).unwrap();
+        assert_eq!(&body[..5], b"\xdb\0\x0d\xbb\xa0", "reply {i}");
+        assert!(body[5..len].iter().all(|&b| b == b'v'), "reply {i}");
+    }
+    proc_status_bytes(server.pid(), "VmHWM:").saturating_sub(peak_before)
 }

@@ -22,11 +22,12 @@ use glommio::net::TcpStream;
 use super::buffer::InputBuffer;
 use super::outbox::Outbox;
 use super::shard::Shard;
-use crate::service::{Batch, Flow, Service};
+use crate::service::{Batch, Flow, Service, OUTPUT_BUDGET};
 use crate::stats::ServiceStats;
 
-/// An output buffer grown past this by one huge batch is given back afterwards.
-const OUTPUT_SHRINK_ABOVE: usize = 1 << 20;
+/// An output buffer grown past this by one huge reply is given back afterwards;
+/// a batch that spent its budget normally stays below it.
+const OUTPUT_SHRINK_ABOVE: usize = 2 * OUTPUT_BUDGET;
 /// How long a closing connection waits for its peer to stop sending.
 const LINGER: Duration = Duration::from_secs(2);
 /// How much a closing connection reads and discards while lingering.
@@ -72,29 +73,24 @@ async fn serve_session<S: Service>(
     let mut pushed = Vec::new();
     let mut last_activity = Instant::now();
 
+    // Requests left in the buffer by a batch that spent its output budget.
+    let mut buffered_requests = false;
+
     loop {
-        let woken = match &outbox {
-            None => Woken::Input(stream.read(input.spare()).await),
-            Some(outbox) => {
-                let input = async { Woken::Input(stream.read(input.spare()).await) };
-                let pushed = async {
-                    outbox.ready().await;
-                    Woken::Pushed
-                };
-                match limits.idle_timeout {
-                    None => input.or(pushed).await,
-                    Some(idle) => {
-                        let idle_left = idle.saturating_sub(last_activity.elapsed());
-                        let idle = async {
-                            glommio::timer::sleep(idle_left).await;
-                            Woken::Idle
-                        };
-                        input.or(pushed).or(idle).await
-                    }
-                }
-            }
+        let woken = if std::mem::take(&mut buffered_requests) {
+            Woken::Buffered
+        } else {
+            wait(
+                &mut stream,
+                &mut input,
+                outbox.as_deref(),
+                limits.idle_timeout,
+                last_activity,
+            )
+            .await
         };
         let received = match woken {
+            Woken::Buffered => 0,
             Woken::Input(Ok(0)) => return,
             Woken::Input(Ok(n)) => n,
             Woken::Input(Err(e)) => return count_idle_close(&e, stats),
@@ -170,11 +166,43 @@ async fn serve_session<S: Service>(
         if close {
             return linger_close(stream).await;
         }
+        buffered_requests = outcome.over_budget;
     }
 }
 
-/// What woke a connection that has an outbox.
+/// Waits for input, or (with an outbox) for pushed output or the idle timeout.
+async fn wait(
+    stream: &mut TcpStream,
+    input: &mut InputBuffer,
+    outbox: Option<&Outbox>,
+    idle_timeout: Option<Duration>,
+    last_activity: Instant,
+) -> Woken {
+    let Some(outbox) = outbox else {
+        return Woken::Input(stream.read(input.spare()).await);
+    };
+    let input = async { Woken::Input(stream.read(input.spare()).await) };
+    let pushed = async {
+        outbox.ready().await;
+        Woken::Pushed
+    };
+    match idle_timeout {
+        None => input.or(pushed).await,
+        Some(idle) => {
+            let idle_left = idle.saturating_sub(last_activity.elapsed());
+            let idle = async {
+                glommio::timer::sleep(idle_left).await;
+                Woken::Idle
+            };
+            input.or(pushed).or(idle).await
+        }
+    }
+}
+
+/// What ended the wait at the top of the loop.
 enum Woken {
+    /// Requests are already buffered: the last batch spent its output budget.
+    Buffered,
     Input(io::Result<usize>),
     /// Output was pushed, or the outbox overflowed.
     Pushed,

@@ -146,12 +146,27 @@ impl Kv {
         }
     }
 
+    /// Serves the batch in rounds: plan (answer local keys now, gather the
+    /// rest per owner), send, put the replies back in order. A round ends
+    /// early when its replies could pass the output budget: local replies are
+    /// measured, and forwarded replies of unknown size (Get, ListKeys) are
+    /// counted, so one batch never holds more than about the budget plus
+    /// [`UNSIZED_REPLIES_PER_ROUND`] values.
     async fn serve_sharded(
         &self,
         mesh: &Mesh,
         session: &mut KvSession,
         batch: &mut Batch<'_, LengthPrefixed>,
     ) {
+        while self.serve_round(mesh, session, batch).await == Round::Cut {}
+    }
+
+    async fn serve_round(
+        &self,
+        mesh: &Mesh,
+        session: &mut KvSession,
+        batch: &mut Batch<'_, LengthPrefixed>,
+    ) -> Round {
         let (here, shards) = (mesh.shard(), mesh.shards());
         let KvSession {
             local,
@@ -162,9 +177,21 @@ impl Kv {
         slots.clear();
         outboxes.resize_with(shards, Vec::new);
 
-        // Plan: answer local keys now, gather the rest per owner.
+        let mut round = Round::Whole;
         let mut forwarded = 0;
-        while let Some(frame) = batch.next_request() {
+        let mut unsized_replies = 0;
+        loop {
+            // A round takes at least one request; past the batch's budget,
+            // next_request itself stops.
+            let full =
+                local.len() >= batch.output_room() || unsized_replies >= UNSIZED_REPLIES_PER_ROUND;
+            if full && !slots.is_empty() {
+                round = Round::Cut;
+                break;
+            }
+            let Some(frame) = batch.next_request() else {
+                break;
+            };
             let start = local.len();
             let request = match decode_request(frame) {
                 Ok(request) => request,
@@ -182,6 +209,9 @@ impl Kv {
                     slots.push(Slot::Local(start..local.len()));
                 }
                 Some(owner) => {
+                    if matches!(request, Request::Get { .. }) {
+                        unsized_replies += 1;
+                    }
                     forward(mesh, &mut outboxes[owner], frame);
                     slots.push(Slot::Remote(owner));
                     forwarded += 1;
@@ -195,13 +225,15 @@ impl Kv {
                     apply(&mut self.store.borrow_mut(), request, local);
                     slots.push(Slot::Gather(start..local.len()));
                     forwarded += 1;
+                    // The whole store may come back: one per round.
+                    unsized_replies = UNSIZED_REPLIES_PER_ROUND;
                 }
             }
         }
         batch.forwarded(forwarded);
         if forwarded == 0 {
             batch.out().extend_from_slice(local);
-            return;
+            return round;
         }
 
         // One message per owner, all in flight before any reply is awaited.
@@ -241,7 +273,22 @@ impl Kv {
         for reply in replies {
             mesh.recycle(reply.buffer);
         }
+        round
     }
+}
+
+/// Forwarded Gets (or one ListKeys) per round: their replies' size is only
+/// known once they come back, and a Get may return a value as long as
+/// `--max-frame`.
+const UNSIZED_REPLIES_PER_ROUND: usize = 32;
+
+/// How a round of a sharded batch ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Round {
+    /// Every request left (or the batch's output budget) was reached.
+    Whole,
+    /// Cut short so its replies stay bounded: requests may remain.
+    Cut,
 }
 
 /// Appends a request frame to an owner's outbox (length prefix included, as
