@@ -21,9 +21,11 @@
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
 use std::mem;
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
+use futures_lite::FutureExt;
 use glommio::channels::channel_mesh::{Full, MeshBuilder, Receivers, Senders};
 use thiserror::Error;
 
@@ -85,6 +87,14 @@ impl Pool {
             pool.push(buffer);
         }
     }
+}
+
+/// A panic while handling another shard's message is a bug, not a client's
+/// doing: say so, and keep the shard serving.
+fn report_panic(shard: usize, from: usize) {
+    eprintln!(
+        "percore: shard {shard}: a panic while handling a message from shard {from}; that message was dropped"
+    );
 }
 
 /// Built by the coordinator, cloned into every shard, joined by each.
@@ -228,17 +238,26 @@ impl Inbox {
     /// Hands every arriving message to `handler`, one task per peer, so each
     /// peer's messages are handled in the order they were sent. The buffer
     /// goes back to the pool once the handler is done with it.
+    ///
+    /// A panic in the handler loses that message only: it is reported on
+    /// stderr, and the peer's later messages are still handled.
     pub fn serve<H, F>(mut self, handler: H)
     where
         H: Fn(usize, &[u8]) -> F + 'static,
         F: Future<Output = ()>,
     {
         let handler = Rc::new(handler);
+        let shard = self.receivers.peer_id();
         for (_, stream) in self.receivers.streams() {
             let (handler, pool) = (handler.clone(), self.pool.clone());
             glommio::spawn_local(async move {
                 while let Some(envelope) = stream.recv().await {
-                    handler(envelope.from, &envelope.body).await;
+                    let handled = AssertUnwindSafe(handler(envelope.from, &envelope.body))
+                        .catch_unwind()
+                        .await;
+                    if handled.is_err() {
+                        report_panic(shard, envelope.from);
+                    }
                     pool.recycle(envelope.body);
                 }
             })
@@ -315,9 +334,16 @@ impl Mesh {
         request_inbox.serve_envelopes(move |request| {
             let (mesh, handler) = (answering.clone(), handler.clone());
             async move {
-                // The request's buffer is reused for its reply.
                 let mut reply = mesh.buffer();
-                handler(&request.body, &mut reply);
+                let answered = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    handler(&request.body, &mut reply)
+                }));
+                if answered.is_err() {
+                    // No reply for any of the message's requests: the
+                    // requester answers each with an error, and goes on.
+                    reply.clear();
+                    report_panic(shard, request.from);
+                }
                 mesh.recycle(request.body);
                 // A peer gone means shutdown: its waiters are gone too.
                 let _ = mesh.replies.send(request.from, request.ticket, reply).await;
@@ -463,6 +489,62 @@ impl Tickets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use glommio::LocalExecutorBuilder;
+
+    /// Two shards on a mesh whose handler echoes requests but panics on
+    /// `boom`: the request that panicked gets an empty reply, and the
+    /// owner goes on answering.
+    #[test]
+    fn a_panic_in_the_owners_handler_loses_only_that_message() {
+        let plan = MeshPlan::new(2);
+        let done = Arc::new(AtomicBool::new(false));
+        let shards: Vec<_> = (0..2)
+            .map(|shard| {
+                let (plan, done) = (plan.clone(), done.clone());
+                LocalExecutorBuilder::default()
+                    .spawn(move || async move {
+                        let mesh = Mesh::join(plan, shard, |request, reply| {
+                            assert_ne!(request, b"boom", "test fault injection");
+                            reply.extend_from_slice(request);
+                        })
+                        .await
+                        .expect("join the mesh");
+                        let mut replies = Vec::new();
+                        if shard == 0 {
+                            for request in [&b"before"[..], b"boom", b"after"] {
+                                let ticket = mesh.send(1, request.to_vec()).await.unwrap();
+                                let timeout = async {
+                                    glommio::timer::sleep(Duration::from_secs(10)).await;
+                                    b"no reply".to_vec()
+                                };
+                                replies.push(mesh.reply(ticket).or(timeout).await);
+                            }
+                            done.store(true, Ordering::Release);
+                        } else {
+                            // Serve until the other shard is done.
+                            let deadline = Instant::now() + Duration::from_secs(20);
+                            while !done.load(Ordering::Acquire) && Instant::now() < deadline {
+                                glommio::timer::sleep(Duration::from_millis(1)).await;
+                            }
+                        }
+                        replies
+                    })
+                    .expect("start an executor")
+            })
+            .collect();
+        let replies: Vec<Vec<Vec<u8>>> = shards
+            .into_iter()
+            .map(|shard| shard.join().expect("a shard ends cleanly"))
+            .collect();
+        assert_eq!(
+            replies[0],
+            [b"before".to_vec(), Vec::new(), b"after".to_vec()]
+        );
+    }
 
     #[test]
     fn owners_are_stable_and_spread() {

@@ -9,11 +9,13 @@
 //! - [`stats`]: per-shard counters and latency histograms, merged into reports.
 //! - [`load`]: `percore load`, the load generator.
 //! - [`cli`] and [`config`]: the command line and what it configures.
+//! - [`fuzz`]: fuzz targets for every decoder (`cargo fuzz`, and a smoke run in the tests).
 
 pub mod cli;
 pub mod codec;
 pub mod config;
 pub mod cross_shard;
+pub mod fuzz;
 pub mod kv;
 pub mod load;
 pub mod mq;

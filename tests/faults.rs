@@ -168,24 +168,120 @@ fn garbage_and_resets_leave_every_service_serving() {
 #[test]
 #[cfg(debug_assertions)]
 fn a_panic_ends_only_its_own_connection() {
-    // One shard, so the connections after the panic are on the shard that
-    // panicked. The trigger exists in debug builds only.
+    // One shard: the connections after the panics are on the shard that
+    // panicked. Four: kv's forwarding and mq's topic tables survive too.
+    for shards in ["1", "4"] {
+        panic_one_connection_per_service(shards);
+    }
+}
+
+/// On every service, a victim connection sends the test trigger (debug
+/// builds only) and is closed by its panic, while a bystander is served
+/// before and after, and newcomers are served.
+#[cfg(debug_assertions)]
+fn panic_one_connection_per_service(shards: &str) {
+    const TRIGGER: &[u8] = b"please panic";
     let server = Server::start_with_env(
-        &["--shards", "1"],
+        &["--shards", shards],
         &[("PERCORE_TEST_PANIC_ON", "please panic")],
     );
-    let mut bystander = server.connect("chat");
-    assert_eq!(round_trip(&mut bystander, b"a\n", 13), b"You sent: a\r\n");
-    let mut victim = server.connect("yell");
-    victim.write_all(b"please panic\n").unwrap();
-    assert!(is_closed_by_server(&mut victim));
-    assert_eq!(round_trip(&mut bystander, b"b\n", 13), b"You sent: b\r\n");
-    let mut newcomer = server.connect("yell");
-    assert_eq!(round_trip(&mut newcomer, b"fine\n", 5), b"FINE\n");
+    let mut bystanders: Vec<TcpStream> = SERVICES.iter().map(|s| server.connect(s)).collect();
+    for (service, bystander) in SERVICES.iter().zip(&mut bystanders) {
+        let (request, reply) = probe(service);
+        assert_eq!(round_trip(bystander, &request, reply.len()), reply);
+    }
+    // An mq subscriber that will stay, and one that will panic: both
+    // subscribed to "t" for sure (each has seen its own line come back).
+    let mut listener = server.connect("mq");
+    mq_subscribe(&mut listener, "t", "listener here");
+    for service in SERVICES {
+        let mut victim = server.connect(service);
+        if service == "mq" {
+            mq_subscribe(&mut victim, "t", "victim here");
+        }
+        let request = match service {
+            "kv" => {
+                let mut put = Vec::new();
+                let val = String::from_utf8(TRIGGER.to_vec()).unwrap();
+                push_request_frame(
+                    &mut put,
+                    &Request::Put {
+                        key: "k",
+                        val: &val,
+                    },
+                );
+                put
+            }
+            _ => [TRIGGER, b"\n"].concat(),
+        };
+        victim.write_all(&request).unwrap();
+        assert!(is_closed_by_server(&mut victim), "{service}: still open");
+    }
+    for (service, bystander) in SERVICES.iter().zip(&mut bystanders) {
+        let (request, reply) = probe(service);
+        assert_eq!(
+            round_trip(bystander, &request, reply.len()),
+            reply,
+            "{service}"
+        );
+        let mut newcomer = server.connect(service);
+        assert_eq!(
+            round_trip(&mut newcomer, &request, reply.len()),
+            reply,
+            "{service}"
+        );
+    }
+    // Keys on every shard are still served, and "t" still reaches its listener.
+    let mut kv = server.connect("kv");
+    for i in 0..32 {
+        let key = format!("key{i}");
+        let mut put = Vec::new();
+        push_request_frame(
+            &mut put,
+            &Request::Put {
+                key: &key,
+                val: "v",
+            },
+        );
+        assert_eq!(round_trip(&mut kv, &put, 5), b"\0\0\0\x01\xc0");
+    }
+    let mut sender = server.connect("mq");
+    let line = b"{\"command\": \"send\", \"topic\": \"t\", \"msg\": \"after\"}\n";
+    sender.write_all(line).unwrap();
+    // The victim's hello came to the listener first.
+    let hello = read_line(&mut listener);
+    assert!(String::from_utf8_lossy(&hello).contains("victim here"));
+    assert_eq!(read_line(&mut listener), line);
+
     let stopped = server.stop();
     assert_eq!(stopped.status.code(), Some(0));
-    assert_eq!(stopped.json["services"]["yell"]["panics"], 1);
-    assert_eq!(stopped.json["services"]["yell"]["messages"], 1);
+    for service in SERVICES {
+        assert_eq!(stopped.json["services"][service]["panics"], 1, "{service}");
+    }
+    // The victim's subscription went with it: only the listener is left.
+    assert_eq!(stopped.json["services"]["mq"]["subscribers"], 1);
+}
+
+/// Subscribes to `topic`, then sends `hello` to it and waits for it to come
+/// back: from then on, the subscription is known everywhere.
+fn mq_subscribe(conn: &mut TcpStream, topic: &str, hello: &str) {
+    let subscribe = serde_json::json!({"command": "subscribe", "topic": topic});
+    let send = serde_json::json!({"command": "send", "topic": topic, "msg": hello});
+    let send = format!("{send}\n");
+    conn.write_all(format!("{subscribe}\n{send}").as_bytes())
+        .unwrap();
+    while read_line(conn) != send.as_bytes() {}
+}
+
+/// Reads one line, `\n` included, a byte at a time (tests only).
+fn read_line(conn: &mut TcpStream) -> Vec<u8> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while line.last() != Some(&b'\n') {
+        conn.read_exact(&mut byte).expect("a line");
+        line.push(byte[0]);
+    }
+    line
 }
 
 /// Closes with SO_LINGER 0, so the server sees a reset, not a FIN.

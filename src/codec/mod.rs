@@ -47,37 +47,7 @@ mod split_tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// What the connection loop sees: frames in order, then whether the
-    /// stream ended on a too-long frame.
-    type Outcome = (Vec<Vec<u8>>, bool);
-
-    /// Feeds `input` in reads cut at `cuts`, consuming frames as the
-    /// connection loop does: the buffer always starts at the next frame and
-    /// the decoder keeps its state between reads.
-    fn decode_in_reads<D: Decoder>(input: &[u8], cuts: &[usize], max_frame: usize) -> Outcome {
-        let mut decoder = D::default();
-        let mut buffer = Vec::new();
-        let mut frames = Vec::new();
-        let mut ends: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
-        ends.push(input.len());
-        ends.sort_unstable();
-        let mut fed = 0;
-        for end in ends {
-            buffer.extend_from_slice(&input[fed..end]);
-            fed = end;
-            loop {
-                match decoder.decode(&buffer, max_frame) {
-                    Ok(Some(span)) => {
-                        frames.push(buffer[span.start..span.end].to_vec());
-                        buffer.drain(..span.wire_len);
-                    }
-                    Ok(None) => break,
-                    Err(FrameTooLong { .. }) => return (frames, true),
-                }
-            }
-        }
-        (frames, false)
-    }
+    use crate::fuzz::decode_in_reads;
 
     fn contiguous_and_split_agree<D: Decoder>(input: &[u8], cuts: &[usize], max_frame: usize) {
         let whole = decode_in_reads::<D>(input, &[], max_frame);

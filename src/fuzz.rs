@@ -1,0 +1,195 @@
+//! Fuzz targets, one per decoder, shared by the coverage-guided fuzzer
+//! (`fuzz/`, run with `cargo fuzz`) and the smoke run in `cargo test`.
+//!
+//! Each target takes the fuzzer's bytes as a small header (the frame limit and
+//! where reads are cut) followed by a byte stream, and checks what the
+//! connection loop relies on: nothing panics, and the requests found do not
+//! depend on how the stream was cut into reads. The request decoders are also
+//! checked to give back what they were given when a request is re-encoded.
+
+use crate::codec::{split_line_ending, Decoder, FrameTooLong, LengthPrefixed, Lines};
+use crate::kv::protocol::{decode_request, push_request_frame};
+use crate::mq::command;
+
+/// Cut points read from the header, at most.
+const MAX_CUTS: usize = 16;
+
+/// The fuzzer's bytes, taken apart.
+struct Case<'a> {
+    max_frame: usize,
+    cuts: Vec<usize>,
+    stream: &'a [u8],
+}
+
+impl<'a> Case<'a> {
+    /// Byte 0: the frame limit, 1 to 256 bytes; byte 1: how many cuts;
+    /// then two bytes per cut; the rest is the stream.
+    fn new(data: &'a [u8]) -> Case<'a> {
+        let max_frame = usize::from(data.first().copied().unwrap_or(0)) + 1;
+        let count = usize::from(data.get(1).copied().unwrap_or(0)) % (MAX_CUTS + 1);
+        let rest = data.get(2..).unwrap_or_default();
+        let header = (count * 2).min(rest.len());
+        let cuts = rest[..header]
+            .chunks(2)
+            .map(|pair| pair.iter().fold(0usize, |n, &b| n << 8 | usize::from(b)))
+            .collect();
+        Case {
+            max_frame,
+            cuts,
+            stream: &rest[header..],
+        }
+    }
+}
+
+/// What the connection loop sees: the frames in order, and whether the
+/// stream ended on a frame longer than the limit.
+pub type Frames = (Vec<Vec<u8>>, bool);
+
+/// Feeds `input` to a decoder in reads cut at `cuts` (taken modulo the
+/// length), consuming frames as the connection loop does: the buffer always
+/// starts at the next frame, and the decoder keeps its state between reads.
+pub fn decode_in_reads<D: Decoder>(input: &[u8], cuts: &[usize], max_frame: usize) -> Frames {
+    let mut decoder = D::default();
+    let mut buffer = Vec::new();
+    let mut frames = Vec::new();
+    let mut ends: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
+    ends.push(input.len());
+    ends.sort_unstable();
+    let mut fed = 0;
+    for end in ends {
+        buffer.extend_from_slice(&input[fed..end]);
+        fed = end;
+        loop {
+            match decoder.decode(&buffer, max_frame) {
+                Ok(Some(span)) => {
+                    frames.push(buffer[span.start..span.end].to_vec());
+                    buffer.drain(..span.wire_len);
+                }
+                Ok(None) => break,
+                Err(FrameTooLong { .. }) => return (frames, true),
+            }
+        }
+    }
+    (frames, false)
+}
+
+/// The frames of a stream read whole, after checking that reads cut
+/// anywhere find the same ones.
+fn frames_of<D: Decoder>(data: &[u8]) -> Frames {
+    let case = Case::new(data);
+    let whole = decode_in_reads::<D>(case.stream, &[], case.max_frame);
+    let split = decode_in_reads::<D>(case.stream, &case.cuts, case.max_frame);
+    assert_eq!(whole, split, "frames depend on read boundaries");
+    for frame in &whole.0 {
+        assert!(
+            frame.len() <= case.max_frame + 2,
+            "a frame passed the limit"
+        );
+    }
+    whole
+}
+
+/// yell, echo, chat and mq's framing.
+pub fn lines(data: &[u8]) {
+    frames_of::<Lines>(data);
+}
+
+/// kv's framing: a 4-byte big-endian length, then the body.
+pub fn length_prefixed(data: &[u8]) {
+    frames_of::<LengthPrefixed>(data);
+}
+
+/// kv requests: each frame of the stream decoded as a request; a request
+/// that decodes comes back the same from its own encoding.
+pub fn kv_requests(data: &[u8]) {
+    let (frames, _) = frames_of::<LengthPrefixed>(data);
+    let mut encoded = Vec::new();
+    for frame in std::iter::once(data).chain(frames.iter().map(Vec::as_slice)) {
+        let Ok(request) = decode_request(frame) else {
+            continue;
+        };
+        encoded.clear();
+        push_request_frame(&mut encoded, &request);
+        let again = decode_request(&encoded[4..]);
+        assert_eq!(again, Ok(request), "a request changed through its encoding");
+    }
+}
+
+/// mq command lines, JSON or Python literals, one per line; the whole input
+/// is also tried as one line.
+pub fn mq_commands(data: &[u8]) {
+    let (lines, _) = frames_of::<Lines>(data);
+    let mut scratch = String::new();
+    for line in std::iter::once(data).chain(lines.iter().map(Vec::as_slice)) {
+        let (content, _) = split_line_ending(line);
+        if let Ok(command::Command::Send { topic } | command::Command::Subscribe { topic }) =
+            command::parse(content, &mut scratch)
+        {
+            assert!(
+                topic.len() <= content.len(),
+                "escapes never lengthen a topic"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod smoke {
+    //! A short run of every target in `cargo test`: the seed corpus, then
+    //! random inputs. The coverage-guided runs are `cargo fuzz` (README).
+
+    use std::path::Path;
+
+    use proptest::prelude::*;
+
+    /// Runs `target` on every file under `fuzz/seeds/NAME`.
+    fn seeds(name: &str, target: fn(&[u8])) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/seeds")
+            .join(name);
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}"));
+        let mut count = 0;
+        for entry in entries {
+            let path = entry.expect("a seed file").path();
+            target(&std::fs::read(&path).expect("a readable seed"));
+            count += 1;
+        }
+        assert!(count > 0, "no seeds in {dir:?}");
+    }
+
+    #[test]
+    fn every_target_passes_its_seeds() {
+        seeds("lines", super::lines);
+        seeds("length_prefixed", super::length_prefixed);
+        seeds("kv_requests", super::kv_requests);
+        seeds("mq_commands", super::mq_commands);
+    }
+
+    /// Bytes rich in what the decoders look for.
+    fn input() -> impl Strategy<Value = Vec<u8>> {
+        let byte = prop_oneof![
+            8 => any::<u8>(),
+            2 => Just(b'\n'),
+            1 => Just(b'\r'),
+            1 => Just(0u8),
+            1 => Just(b'{'),
+            1 => Just(b'\''),
+            1 => Just(b'"'),
+            1 => Just(0x80u8),
+            1 => Just(0xa3u8),
+        ];
+        proptest::collection::vec(byte, 0..400)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn targets_survive_random_input(data in input()) {
+            super::lines(&data);
+            super::length_prefixed(&data);
+            super::kv_requests(&data);
+            super::mq_commands(&data);
+        }
+    }
+}
