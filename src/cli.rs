@@ -133,7 +133,7 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// The service to load: yell, echo, kv or mq.
+    /// The service to load: yell, echo, chat, kv or mq.
     pub service: String,
 
     /// The server's address [default: the service's default address].
@@ -156,7 +156,7 @@ pub struct LoadArgs {
     #[arg(long, value_name = "D", default_value_t = 1)]
     pub pipeline: u32,
 
-    /// yell, echo: bytes per line, line ending included.
+    /// yell, echo, chat: bytes per line, line ending included.
     #[arg(long, value_name = "B", default_value_t = 16)]
     pub size: u32,
 
@@ -341,7 +341,7 @@ impl LoadArgs {
         let service = ServiceKind::from_name(&self.service)
             .ok_or_else(|| UsageError::UnknownService(self.service.clone()))?;
         let workload = match service {
-            ServiceKind::Yell | ServiceKind::Echo => {
+            ServiceKind::Yell | ServiceKind::Echo | ServiceKind::Chat => {
                 match Workload::lines(service, self.size as usize) {
                     Some(workload) => workload,
                     None => {
@@ -378,7 +378,6 @@ impl LoadArgs {
                     msg_size: self.size as usize,
                 })
             }
-            ServiceKind::Chat => return refuse("percore load drives yell, echo, kv and mq"),
         };
         let (conns, senders) = match workload {
             Workload::Mq(mix) => (mix.conns() as u32, self.publishers),

@@ -70,7 +70,28 @@ fn exact_request_counts_reach_the_server_with_no_errors() {
     ]);
     assert_succeeded(&out);
 
+    // chat, whose replies are longer than the requests.
+    let chat = server.addr("chat").to_string();
+    let out = load(&[
+        "chat",
+        "--addr",
+        &chat,
+        "--conns",
+        "3",
+        "--pipeline",
+        "16",
+        "--requests",
+        "3001",
+        "--quiet",
+    ]);
+    assert_succeeded(&out);
+
     let stopped = server.stop();
+    assert_eq!(stopped.json["services"]["chat"]["messages"], 3001);
+    assert_eq!(
+        stopped.json["services"]["chat"]["bytes_out"],
+        3001 * (16 + 11)
+    );
     assert_eq!(stopped.json["services"]["yell"]["messages"], 20011);
     assert_eq!(stopped.json["services"]["yell"]["bytes_in"], 20011 * 24);
     assert_eq!(stopped.json["services"]["echo"]["bytes_in"], 2000 * 16);
@@ -257,7 +278,7 @@ fn bad_options_and_unreachable_servers_exit_2_with_one_line() {
         &["yell", "--duration", "1", "--warmup", "2"],
         &["kv", "--keys", "0"],
         &["kv", "--get-ratio", "1.5"],
-        &["chat"],
+        &["chat", "--size", "1"],
         &["yell", "--addr", &addr, "--requests", "5"],
     ] {
         let out = load(args);

@@ -3,7 +3,7 @@
 //! reply against what that exact request must get, so a reply that is wrong,
 //! missing or out of order is caught, not just counted.
 //!
-//! - yell, echo: fixed-size lines spelling their sequence number.
+//! - yell, echo, chat: fixed-size lines spelling their sequence number.
 //! - kv: a Get/Put mix over a key space split between the connections, each
 //!   connection the only writer of its keys, so it knows what every Get must
 //!   return (the value it last put, or nil). Each connection first puts each
@@ -25,7 +25,7 @@ pub enum Workload {
     Mq(MqMix),
 }
 
-/// yell and echo: lines of a fixed size.
+/// yell, echo and chat: lines of a fixed size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lines {
     service: ServiceKind,
@@ -50,7 +50,10 @@ impl Workload {
     pub const KEY_DIGITS: usize = 12;
 
     pub fn lines(service: ServiceKind, size: usize) -> Option<Workload> {
-        let supported = matches!(service, ServiceKind::Yell | ServiceKind::Echo);
+        let supported = matches!(
+            service,
+            ServiceKind::Yell | ServiceKind::Echo | ServiceKind::Chat
+        );
         (supported && size >= Self::MIN_LINE).then_some(Workload::Lines(Lines { service, size }))
     }
 
@@ -100,14 +103,29 @@ impl Lines {
 
     /// Appends the reply that request number `seq` must get.
     pub fn push_reply(&self, seq: u64, out: &mut Vec<u8>) {
-        let base = match self.service {
-            ServiceKind::Yell => b'A',
-            _ => b'a',
-        };
-        push_letters(seq, self.size - 1, base, out);
+        match self.service {
+            ServiceKind::Yell => push_letters(seq, self.size - 1, b'A', out),
+            ServiceKind::Chat => {
+                out.extend_from_slice(CHAT_PREFIX);
+                push_letters(seq, self.size - 1, b'a', out);
+                out.push(b'\r');
+            }
+            _ => push_letters(seq, self.size - 1, b'a', out),
+        }
         out.push(b'\n');
     }
+
+    /// Bytes of every reply.
+    pub fn reply_size(&self) -> usize {
+        match self.service {
+            ServiceKind::Chat => CHAT_PREFIX.len() + self.size + 1,
+            _ => self.size,
+        }
+    }
 }
+
+/// What chat puts before every line it sends back (and `\r\n` after).
+const CHAT_PREFIX: &[u8] = b"You sent: ";
 
 /// One connection's requests and the replies they must get, in order.
 pub enum Exchange {
@@ -148,13 +166,14 @@ impl Exchange {
                 expected,
                 ..
             } => {
-                if buf.len() < lines.size {
+                let size = lines.reply_size();
+                if buf.len() < size {
                     return None;
                 }
                 let seq = in_flight.pop_front()?;
                 expected.clear();
                 lines.push_reply(seq, expected);
-                Some((lines.size, buf[..lines.size] == expected[..]))
+                Some((size, buf[..size] == expected[..]))
             }
             Exchange::Kv(kv) => kv.check_reply(buf),
         }
@@ -328,6 +347,16 @@ mod tests {
         workload.push_reply(0x1f, &mut reply);
         assert_eq!(request, b"aaaaabp\n");
         assert_eq!(reply, request.to_ascii_uppercase());
+    }
+
+    #[test]
+    fn chat_replies_quote_the_requests() {
+        let workload = lines(ServiceKind::Chat, 3);
+        let mut exchange = Workload::Lines(workload).exchange(0, 1).unwrap();
+        let mut request = Vec::new();
+        exchange.push_request(&mut request);
+        assert_eq!(request, b"aa\n");
+        assert_eq!(exchange.check_reply(b"You sent: aa\r\n"), Some((15, true)));
     }
 
     #[test]
