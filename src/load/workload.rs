@@ -356,7 +356,7 @@ mod tests {
         let mut request = Vec::new();
         exchange.push_request(&mut request);
         assert_eq!(request, b"aa\n");
-        assert_eq!(exchange.check_reply(b"You sent: aa\r\n"), Some((15, true)));
+        assert_eq!(exchange.check_reply(b"You sent: aa\r\n"), Some((14, true)));
     }
 
     #[test]
