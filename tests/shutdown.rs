@@ -4,11 +4,13 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::*;
+use percore::kv::protocol::push_request_frame;
+use percore::kv::Request;
 
 #[test]
 fn sigint_with_a_thousand_open_connections_exits_0_within_5_s() {
@@ -101,4 +103,50 @@ fn a_second_sigint_exits_at_once_with_130() {
         began.elapsed()
     );
     drop(stuck);
+}
+
+#[test]
+fn requests_read_before_shutdown_are_all_answered_past_the_output_budget() {
+    // 40 Gets of a 900 kB value in one write: 36 MB of replies, far past one
+    // batch's output budget, so most are still buffered requests when the
+    // signal comes.
+    let server = Server::start_with(&["--shards", "1"]);
+    let mut client = server.connect("kv");
+    let value = "v".repeat(900_000);
+    let mut put = Vec::new();
+    push_request_frame(
+        &mut put,
+        &Request::Put {
+            key: "big",
+            val: &value,
+        },
+    );
+    assert_eq!(round_trip(&mut client, &put, 5), b"\0\0\0\x01\xc0");
+    const GETS: usize = 40;
+    let mut gets = Vec::new();
+    for _ in 0..GETS {
+        push_request_frame(&mut gets, &Request::Get { key: "big" });
+    }
+    client.write_all(&gets).unwrap();
+    // The first reply has begun: the server has read the Gets.
+    let mut header = [0u8; 4];
+    client.read_exact(&mut header).unwrap();
+    server.signal(libc::SIGINT);
+
+    let mut body = vec![0u8; 1 << 20];
+    for i in 0..GETS {
+        if i > 0 {
+            client
+                .read_exact(&mut header)
+                .unwrap_or_else(|e| panic!("reply {i}: {e}"));
+        }
+        let len = u32::from_be_bytes(header) as usize;
+        assert_eq!(len, 5 + value.len(), "reply {i}");
+        client.read_exact(&mut body[..len]).unwrap();
+    }
+    assert!(is_closed_by_server(&mut client));
+    let mut server = server;
+    let stopped = server.wait();
+    assert_eq!(stopped.status.code(), Some(0));
+    assert_eq!(stopped.json["services"]["kv"]["messages"], 1 + GETS as u64);
 }

@@ -163,10 +163,11 @@ async fn serve_session<S: Service>(
         if output.capacity() > OUTPUT_SHRINK_ABOVE {
             output = Vec::new();
         }
-        if close {
+        // Requests already read are answered, on shutdown too.
+        buffered_requests = outcome.over_budget && flow == Flow::Continue;
+        if close && !buffered_requests {
             return linger_close(stream).await;
         }
-        buffered_requests = outcome.over_budget;
     }
 }
 
