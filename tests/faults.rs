@@ -284,43 +284,6 @@ fn read_line(conn: &mut TcpStream) -> Vec<u8> {
     line
 }
 
-/// Closes with SO_LINGER 0, so the server sees a reset, not a FIN.
-fn reset(conn: TcpStream) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt on an open socket with a correctly sized struct.
-    unsafe {
-        libc::setsockopt(
-            std::os::fd::AsRawFd::as_raw_fd(&conn),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            &linger as *const libc::linger as *const libc::c_void,
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
-    drop(conn);
-}
-
-/// One request per service and the reply it must get: (request, reply).
-fn probe(service: &str) -> (Vec<u8>, Vec<u8>) {
-    match service {
-        "yell" => (b"probe\n".to_vec(), b"PROBE\n".to_vec()),
-        "echo" => (b"probe\n".to_vec(), b"probe\n".to_vec()),
-        "chat" => (b"probe\r\n".to_vec(), b"You sent: probe\r\n".to_vec()),
-        "mq" => (
-            b"{'command': 'dance'}\n".to_vec(),
-            b"{\"error\": \"unknown command 'dance'\"}\n".to_vec(),
-        ),
-        _ => {
-            let mut get = Vec::new();
-            push_request_frame(&mut get, &Request::Get { key: "probe" });
-            (get, b"\0\0\0\x01\xc0".to_vec())
-        }
-    }
-}
-
 #[test]
 fn half_closed_clients_still_get_their_replies() {
     let server = Server::start(&[]);
@@ -413,17 +376,6 @@ fn ten_thousand_open_connections_while_others_are_served() {
     assert_eq!(stopped.json["services"]["yell"]["rejected_connections"], 0);
 }
 
-/// The server's resident memory, from /proc.
-fn rss_bytes(pid: i32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-        .unwrap();
-    kib * 1024
-}
-
 #[test]
 fn a_kv_client_that_pipelines_without_reading_does_not_grow_the_server() {
     let server = Server::start(&[]);
@@ -438,7 +390,7 @@ fn a_kv_client_that_pipelines_without_reading_does_not_grow_the_server() {
         },
     );
     assert_eq!(round_trip(&mut setup, &put, 5), b"\0\0\0\x01\xc0");
-    let before = rss_bytes(server.pid());
+    let before = proc_status_bytes(server.pid(), "VmRSS:");
 
     // Gets, 100,000 at a time, and never a read, until the server stops
     // taking them: nothing writable for half a second.
@@ -471,23 +423,12 @@ fn a_kv_client_that_pipelines_without_reading_does_not_grow_the_server() {
     for _ in 0..50 {
         assert_eq!(round_trip(&mut setup, &put, 5), b"\0\0\0\x01\xc0");
     }
-    let grown = rss_bytes(server.pid()).saturating_sub(before);
+    let grown = proc_status_bytes(server.pid(), "VmRSS:").saturating_sub(before);
     assert!(
         grown < 16 << 20,
         "RSS grew by {grown} bytes after {sent} bytes of Gets"
     );
     drop(greedy);
-}
-
-/// A figure from /proc/PID/status, in bytes.
-fn proc_status_bytes(pid: i32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-        .unwrap();
-    kib * 1024
 }
 
 #[test]

@@ -14,10 +14,12 @@
 //! and the server's final statistics. It fails on any error, panic, or a
 //! service that stopped being served.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,9 +27,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use percore::kv::protocol::push_request_frame;
-use percore::kv::Request;
 use serde_json::{json, Value};
+
+use common::{free_port, probe, proc_status_bytes, reset};
 
 const SERVICES: [&str; 5] = ["yell", "echo", "chat", "mq", "kv"];
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
@@ -57,13 +59,16 @@ fn every_service_at_once_under_load_and_churn() {
     let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
     let scratch = std::env::temp_dir().join(format!("percore-soak-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch directory");
-    let addrs: BTreeMap<&str, SocketAddr> = SERVICES.iter().map(|s| (*s, free_addr())).collect();
+    let addrs: BTreeMap<&str, SocketAddr> = SERVICES
+        .iter()
+        .map(|s| (*s, SocketAddr::from(([127, 0, 0, 1], free_port()))))
+        .collect();
 
     let stats_json = scratch.join("stats.json");
     let mut server = start_server(&addrs, &stats_json);
-    let pid = server.id();
+    let pid = server.id() as i32;
     let began = Instant::now();
-    let rss_at_start = rss_bytes(pid);
+    let rss_at_start = proc_status_bytes(pid, "VmRSS:");
     println!(
         "soak: {secs} s, server pid {pid}, RSS {} MiB",
         mib(rss_at_start)
@@ -124,7 +129,7 @@ fn every_service_at_once_under_load_and_churn() {
         if Instant::now() >= next_sample {
             let sample = json!({
                 "t": began.elapsed().as_secs(),
-                "rss_bytes": rss_bytes(pid),
+                "rss_bytes": proc_status_bytes(pid, "VmRSS:"),
                 "churned_connections": churned.load(Ordering::Relaxed),
                 "msgs_per_sec": progress.lock().unwrap().iter()
                     .map(|(s, (_, rate, _))| (s.to_string(), json!(rate.round())))
@@ -141,13 +146,13 @@ fn every_service_at_once_under_load_and_churn() {
     }
     stop_churn.store(true, Ordering::Relaxed);
     churn.join().expect("churn thread");
-    let rss_at_end = rss_bytes(pid);
+    let rss_at_end = proc_status_bytes(pid, "VmRSS:");
     let peak_rss = proc_status_bytes(pid, "VmHWM:");
 
     // Every service still answers, then the server stops cleanly.
-    let still_served = SERVICES.iter().all(|s| probe(s, addrs[s]));
+    let still_served = SERVICES.iter().all(|s| answers(s, addrs[s]));
     // SAFETY: kill(2) on our own child, not reaped yet.
-    unsafe { libc::kill(pid as i32, libc::SIGINT) };
+    unsafe { libc::kill(pid, libc::SIGINT) };
     let status = server.wait().expect("wait for the server");
     let stats: Value = std::fs::read_to_string(&stats_json)
         .ok()
@@ -270,44 +275,15 @@ fn churn(addrs: &BTreeMap<&str, SocketAddr>, stop: &AtomicBool, churned: &Atomic
     }
 }
 
-/// Closes with SO_LINGER 0: the server sees a reset.
-fn reset(conn: TcpStream) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt on an open socket with a correctly sized struct.
-    unsafe {
-        libc::setsockopt(
-            std::os::fd::AsRawFd::as_raw_fd(&conn),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            &linger as *const libc::linger as *const libc::c_void,
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
-}
-
 /// One request on a new connection, and its reply, within 5 s.
-fn probe(service: &str, addr: SocketAddr) -> bool {
-    let mut get = Vec::new();
-    push_request_frame(&mut get, &Request::Get { key: "probe" });
-    let (request, reply): (&[u8], &[u8]) = match service {
-        "yell" => (b"probe\n", b"PROBE\n"),
-        "echo" => (b"probe\n", b"probe\n"),
-        "chat" => (b"probe\n", b"You sent: probe\r\n"),
-        "mq" => (
-            b"{'command': 'dance'}\n",
-            b"{\"error\": \"unknown command 'dance'\"}\n",
-        ),
-        _ => (&get, b"\x00\x00\x00\x01\xc0"),
-    };
+fn answers(service: &str, addr: SocketAddr) -> bool {
+    let (request, reply) = probe(service);
     let Ok(mut conn) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
         return false;
     };
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
     let mut got = vec![0; reply.len()];
-    conn.write_all(request).is_ok()
+    conn.write_all(&request).is_ok()
         && std::io::Read::read_exact(&mut conn, &mut got).is_ok()
         && got == reply
 }
@@ -433,29 +409,4 @@ fn mib(bytes: u64) -> String {
 
 fn mib_of(value: &Value) -> String {
     mib(value.as_u64().unwrap_or(0))
-}
-
-fn free_addr() -> SocketAddr {
-    let probe = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    probe.local_addr().expect("local address")
-}
-
-fn rss_bytes(pid: u32) -> u64 {
-    proc_status_bytes(pid, "VmRSS:")
-}
-
-fn proc_status_bytes(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            let kib: u64 = status
-                .lines()
-                .find_map(|line| line.strip_prefix(field))?
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()?;
-            Some(kib * 1024)
-        })
-        .unwrap_or(0)
 }

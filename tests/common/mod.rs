@@ -353,3 +353,54 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
+
+/// Closes with SO_LINGER 0, so the server sees a reset, not a FIN.
+pub fn reset(conn: TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on an open socket with a correctly sized struct.
+    unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(&conn),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &linger as *const libc::linger as *const libc::c_void,
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    drop(conn);
+}
+
+/// One request per service and the reply it must get: (request, reply).
+pub fn probe(service: &str) -> (Vec<u8>, Vec<u8>) {
+    match service {
+        "yell" => (b"probe\n".to_vec(), b"PROBE\n".to_vec()),
+        "echo" => (b"probe\n".to_vec(), b"probe\n".to_vec()),
+        "chat" => (b"probe\r\n".to_vec(), b"You sent: probe\r\n".to_vec()),
+        "mq" => (
+            b"{'command': 'dance'}\n".to_vec(),
+            b"{\"error\": \"unknown command 'dance'\"}\n".to_vec(),
+        ),
+        _ => {
+            let mut get = Vec::new();
+            percore::kv::protocol::push_request_frame(
+                &mut get,
+                &percore::kv::Request::Get { key: "probe" },
+            );
+            (get, b"\0\0\0\x01\xc0".to_vec())
+        }
+    }
+}
+
+/// A figure from /proc/PID/status, in bytes.
+pub fn proc_status_bytes(pid: i32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"));
+    kib * 1024
+}
