@@ -206,7 +206,12 @@ impl Reactor {
 
     #[inline(always)]
     pub(crate) fn need_preempt(&self) -> bool {
-        unsafe { *self.preempt_ptr_head != (*self.preempt_ptr_tail).load(Ordering::Acquire) }
+        // Something completed on the latency ring, or the task queue's time
+        // slice is over (percore: a user-space clock replaces the kernel
+        // preemption timer; PATCHES.md, "lean loop").
+        let latency_event =
+            unsafe { *self.preempt_ptr_head != (*self.preempt_ptr_tail).load(Ordering::Acquire) };
+        latency_event || Instant::now() >= self.sys.preempt_deadline()
     }
 
     pub(crate) fn id(&self) -> usize {

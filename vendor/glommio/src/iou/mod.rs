@@ -92,6 +92,12 @@ bitflags::bitflags! {
         const CQSIZE    = 1 << 3;
         const CLAMP     = 1 << 4;
         const ATTACH_WQ = 1 << 5;
+        /// percore: completions are posted when the task next enters the
+        /// kernel instead of interrupting it with an IPI (Linux 5.19).
+        const COOP_TASKRUN = 1 << 8;
+        /// percore: with `COOP_TASKRUN`, the kernel flags pending completion
+        /// work in the SQ ring's flags (Linux 5.19).
+        const TASKRUN_FLAG = 1 << 9;
     }
 }
 

@@ -614,3 +614,14 @@ pub(crate) fn shutdown(raw: RawFd, how: Shutdown) -> io::Result<()> {
         _ => Ok(()),
     }
 }
+
+/// percore: `PERCORE_IO_FALLBACK=1` turns off the io_uring features newer
+/// than glommio 0.9's baseline (cooperative task running, multishot receives
+/// into provided buffers), as on a kernel without them; tests use it to
+/// prove the fallback path serves correctly.
+pub(crate) fn io_fallback_forced() -> bool {
+    static FORCED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FORCED.get_or_init(|| {
+        std::env::var_os("PERCORE_IO_FALLBACK").is_some_and(|v| !v.is_empty() && v != "0")
+    })
+}

@@ -895,6 +895,24 @@ struct SleepableRing {
     in_kernel: usize,
 }
 
+/// percore: a sleepable ring is created with `COOP_TASKRUN`, so that the
+/// kernel does not interrupt a running shard with an IPI for every
+/// completion (each costs a VM exit on a virtual machine); completions are
+/// posted the next time the shard enters the kernel, which it does every
+/// loop pass that has I/O. Kernels without it (before 5.19), or
+/// `PERCORE_IO_FALLBACK=1`, get a plain ring.
+fn new_sleepable_uring(entries: u32) -> io::Result<iou::IoUring> {
+    if !crate::sys::io_fallback_forced() {
+        let flags = iou::SetupFlags::COOP_TASKRUN | iou::SetupFlags::TASKRUN_FLAG;
+        match iou::IoUring::new_with_flags(entries, flags, iou::SetupFeatures::empty()) {
+            Ok(ring) => return Ok(ring),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    iou::IoUring::new(entries)
+}
+
 impl SleepableRing {
     fn new(
         size: usize,
@@ -904,7 +922,7 @@ impl SleepableRing {
     ) -> io::Result<Self> {
         assert!(*IO_URING_RECENT_ENOUGH);
         Ok(SleepableRing {
-            ring: iou::IoUring::new(size as _)?,
+            ring: new_sleepable_uring(size as _)?,
             size,
             submission_queue: UringQueueState::with_capacity(size * 4),
             name,
@@ -953,49 +971,6 @@ impl SleepableRing {
                 ),
             });
         source
-    }
-
-    /// This function prepares a timer that fires only after a given number of
-    /// CQEs are available on the main ring. This timer is linked with a write
-    /// to the latency ring's event fd such that this timer triggers a
-    /// preemption via the latency ring.
-    fn prepare_throughput_preemption_timer(&mut self, min_events: u32, event_fd: RawFd) -> Source {
-        assert!(min_events >= 1, "min_events should be at least 1");
-        let timer_source = Source::new(
-            IoRequirements::default(),
-            -1,
-            SourceType::Timeout(TimeSpec64::MAX, min_events),
-            None,
-            None,
-        );
-
-        const EVENTFD_WAKEUP: &[u64; 1] = &[1u64; 1];
-        let write_op = UringDescriptor {
-            fd: event_fd,
-            flags: SubmissionFlags::empty(),
-            user_data: 0,
-            args: UringOpDescriptor::Write(EVENTFD_WAKEUP as *const u64 as _, 8, 0),
-        };
-
-        let op = match &*timer_source.source_type() {
-            SourceType::Timeout(ts, events) => {
-                UringOpDescriptor::Timeout(&ts.raw as *const _, *events)
-            }
-            _ => unreachable!(),
-        };
-        let queue = self.submission_queue();
-        queue.borrow_mut().submissions.push_front(write_op);
-        queue.borrow_mut().submissions.push_front(UringDescriptor {
-            args: op,
-            fd: -1,
-            flags: SubmissionFlags::IO_LINK,
-            user_data: to_user_data(
-                self.source_map
-                    .borrow_mut()
-                    .add_source(&timer_source, queue.clone()),
-            ),
-        });
-        timer_source
     }
 
     fn install_eventfd(&mut self, eventfd_src: &Source) -> bool {
@@ -1221,8 +1196,14 @@ pub(crate) struct Reactor {
     latency_ring: RefCell<SleepableRing>,
     poll_ring: RefCell<PollRing>,
 
-    latency_preemption_timeout_src: Cell<Option<Source>>,
-    throughput_preemption_timeout_src: Cell<Option<Source>>,
+    /// The timer armed to wake a sleeping reactor for the next user timer,
+    /// with its deadline. percore: it is kept across passes and only
+    /// replaced when a sleep needs an earlier wake-up (PATCHES.md, "lean
+    /// loop").
+    sleep_timer: Cell<Option<(Source, Instant)>>,
+    /// When the running task queue must yield: a user-space clock check in
+    /// `need_preempt` replaces glommio's per-pass kernel preemption timers.
+    preempt_deadline: Cell<Instant>,
 
     link_fd: RawFd,
 
@@ -1352,8 +1333,8 @@ impl Reactor {
             main_ring: RefCell::new(main_ring),
             latency_ring: RefCell::new(latency_ring),
             poll_ring: RefCell::new(poll_ring),
-            latency_preemption_timeout_src: Cell::new(None),
-            throughput_preemption_timeout_src: Cell::new(None),
+            sleep_timer: Cell::new(None),
+            preempt_deadline: Cell::new(Instant::now()),
             blocking_thread,
             link_fd,
             notifier,
@@ -1814,28 +1795,13 @@ impl Reactor {
         // consume all events from the rings
         consume_rings!(into &mut woke; lat_ring, poll_ring, main_ring);
 
-        // Cancel the old timer regardless of whether we can sleep:
-        // if we won't sleep, we will register the new timer with its new
-        // value.
-        //
-        // But if we will sleep, there might be a timer registered that needs
-        // to be removed otherwise we'll wake up when it expires.
-        drop(self.latency_preemption_timeout_src.take());
-
-        // Schedule the throughput-based timeout immediately: it won't matter if we end
-        // up sleeping.
-        self.throughput_preemption_timeout_src.replace(Some(
-            main_ring.prepare_throughput_preemption_timer(
-                self.ring_depth() as u32,
-                self.eventfd_src.raw(),
-            ),
-        ));
-
-        // This will only dispatch if we run out of sqes. Which means until
-        // flush_rings! nothing is really send to the kernel...
+        // percore: no kernel timer is armed or cancelled on a pass that does
+        // not sleep. Preemption is a user-space deadline checked by
+        // `need_preempt` (set below), and the timer that wakes a sleeping
+        // reactor for the next user timer stays armed across passes; a
+        // timer that fires while tasks run only preempts them once, which
+        // the deadline would have done anyway.
         flush_cancellations!(into &mut woke; lat_ring, poll_ring, main_ring);
-        // ... which happens right here. If you ever reorder this code just
-        // be careful about this dependency.
         flush_rings!(lat_ring, poll_ring, main_ring)?;
         // pick up the results of any cancellations
         consume_rings!(into &mut woke; lat_ring, poll_ring, main_ring);
@@ -1851,9 +1817,21 @@ impl Reactor {
             // We are about to go to sleep. It's ok to sleep, but if there
             // is a timer set, we need to make sure we wake up to handle it.
             if let Some(dur) = user_timer {
-                self.latency_preemption_timeout_src
-                    .set(Some(lat_ring.prepare_latency_preemption_timer(dur)));
-                assert!(flush_rings!(lat_ring)? > 0);
+                let deadline = Instant::now() + dur;
+                let armed = self.sleep_timer.take();
+                let keep = matches!(&armed, Some((source, at))
+                    if *at <= deadline && source.result().is_none());
+                if keep {
+                    // It fires no later than needed: at worst one early wake-up.
+                    self.sleep_timer.set(armed);
+                } else {
+                    // Dropping a pending timer cancels it.
+                    drop(armed);
+                    flush_cancellations!(into &mut 0; lat_ring);
+                    self.sleep_timer
+                        .set(Some((lat_ring.prepare_latency_preemption_timer(dur), deadline)));
+                    assert!(flush_rings!(lat_ring)? > 0);
+                }
             }
             // From this moment on the remote executors are aware that we are sleeping
             // We have to sweep the remote channels function once more because since
@@ -1880,9 +1858,7 @@ impl Reactor {
         }
 
         if let Some(preempt) = preempt_timer() {
-            self.latency_preemption_timeout_src
-                .set(Some(lat_ring.prepare_latency_preemption_timer(preempt)));
-            flush_rings!(lat_ring, main_ring)?;
+            self.preempt_deadline.set(Instant::now() + preempt);
         }
 
         // A Note about `need_preempt`:
@@ -1897,6 +1873,12 @@ impl Reactor {
 
     pub(crate) fn flush_syscall_thread(&self) -> usize {
         self.blocking_thread.flush()
+    }
+
+    /// When the running task queue must yield (see `wait`).
+    #[inline(always)]
+    pub(crate) fn preempt_deadline(&self) -> Instant {
+        self.preempt_deadline.get()
     }
 
     pub(crate) fn preempt_pointers(&self) -> (*const u32, *const u32) {
