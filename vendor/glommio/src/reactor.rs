@@ -211,7 +211,7 @@ impl Reactor {
         // preemption timer; PATCHES.md, "lean loop").
         let latency_event =
             unsafe { *self.preempt_ptr_head != (*self.preempt_ptr_tail).load(Ordering::Acquire) };
-        latency_event || Instant::now() >= self.sys.preempt_deadline()
+        latency_event || crate::sys::coarse_now() >= self.sys.preempt_deadline()
     }
 
     pub(crate) fn id(&self) -> usize {
@@ -529,6 +529,20 @@ impl Reactor {
         self.sys.recv(&source, size, MsgFlags::empty());
         self.rush_dispatch(&source)?;
         Ok(source)
+    }
+
+    /// percore: whether streams read with multishot receives into provided
+    /// buffers (Linux 5.19 or later, unless `PERCORE_IO_FALLBACK` is set).
+    pub(crate) fn multishot_recv_supported(&self) -> bool {
+        self.sys.multishot_recv_supported()
+    }
+
+    /// percore: arms a multishot receive on `fd`; what it receives
+    /// accumulates in the source until taken (`Source::take_received`).
+    pub(crate) fn recv_multishot(&self, fd: RawFd) -> Source {
+        let source = self.new_source(fd, SourceType::SockRecvMulti(Default::default()), None);
+        self.sys.recv_multishot(&source);
+        source
     }
 
     pub(crate) fn recv(&self, fd: RawFd, size: usize, flags: MsgFlags) -> Source {

@@ -221,6 +221,9 @@ pub(crate) struct NonBufferedStream<S> {
     stream: S,
     source_tx: Option<Source>,
     source_rx: Option<Source>,
+    /// percore: the multishot receive this stream reads from, when the
+    /// reactor supports them (then `source_rx` is unused).
+    multishot: Option<Source>,
     write_timeout: Timeout,
     read_timeout: Timeout,
 }
@@ -229,7 +232,66 @@ impl<S: AsRawFd> NonBufferedStream<S> {
     fn init(&mut self) {
         let reactor = self.reactor.upgrade().unwrap();
         let stream_fd = self.stream.as_raw_fd();
-        self.source_rx = Some(reactor.poll_read_ready(stream_fd));
+        if reactor.multishot_recv_supported() {
+            // percore: receive from the start, with one submission.
+            self.multishot = Some(reactor.recv_multishot(stream_fd));
+        } else {
+            self.source_rx = Some(reactor.poll_read_ready(stream_fd));
+        }
+    }
+
+    /// percore: reads what the multishot receive has received, arming a new
+    /// one when the last ended for a reason other than end of stream or an
+    /// error (buffers ran out, read-ahead cancelled).
+    fn poll_read_multishot(
+        &mut self,
+        cx: &Context<'_>,
+        buf: &mut [u8],
+        reactor: &Reactor,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let source = match &self.multishot {
+                Some(source) => source,
+                None => {
+                    let source = reactor.recv_multishot(self.stream.as_raw_fd());
+                    self.multishot.insert(source)
+                }
+            };
+            let n = source.take_received(buf);
+            if n > 0 || buf.is_empty() {
+                self.read_timeout.cancel_timer(reactor);
+                return Poll::Ready(Ok(n));
+            }
+            match source.result() {
+                None => {
+                    poll_err!(self.read_timeout.check(reactor));
+                    source.add_waiter_single(cx.waker());
+                    self.read_timeout.maybe_set_timer(reactor, cx.waker());
+                    return Poll::Pending;
+                }
+                Some(result) => {
+                    self.multishot = None;
+                    match result {
+                        // End of stream.
+                        Ok(0) => {
+                            self.read_timeout.cancel_timer(reactor);
+                            return Poll::Ready(Ok(0));
+                        }
+                        // Ended after data (the CQ was full): arm another.
+                        Ok(_) => {}
+                        Err(e)
+                            if matches!(
+                                e.raw_os_error(),
+                                Some(libc::ENOBUFS) | Some(libc::ECANCELED)
+                            ) => {}
+                        Err(e) => {
+                            self.read_timeout.cancel_timer(reactor);
+                            return Poll::Ready(Err(e));
+                        }
+                    }
+                }
+            }
+        }
     }
 
     pub(crate) fn try_peek(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
@@ -260,6 +322,10 @@ impl<S: AsRawFd> NonBufferedStream<S> {
     ) -> Poll<io::Result<usize>> {
         let reactor = self.reactor.upgrade().unwrap();
         let reactor = reactor.as_ref();
+
+        if reactor.multishot_recv_supported() {
+            return self.poll_read_multishot(cx, buf, reactor);
+        }
 
         let no_pending_poll = self
             .source_rx
@@ -366,6 +432,7 @@ where
             stream: socket.into(),
             source_tx: None,
             source_rx: None,
+            multishot: None,
             write_timeout: Timeout::new(reactor.register_timer()),
             read_timeout: Timeout::new(reactor.register_timer()),
         };

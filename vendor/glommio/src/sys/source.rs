@@ -35,6 +35,8 @@ pub(crate) enum SourceType {
     PollAdd,
     SockSend(DmaBuffer),
     SockRecv(Option<DmaBuffer>),
+    /// percore: a multishot receive into provided buffers (PATCHES.md).
+    SockRecvMulti(MultiRecv),
     SockRecvMsg(
         Option<DmaBuffer>,
         libc::iovec,
@@ -78,6 +80,37 @@ impl TryFrom<SourceType> for Statx {
                 ReactorErrorKind::IncorrectSourceType(format!("{src:?}")),
             )),
         }
+    }
+}
+
+/// percore: what a multishot receive has received and not yet handed to
+/// its stream. The reactor appends each completion's bytes here and gives
+/// the kernel's buffer back at once (sys/recv_buffers.rs).
+#[derive(Debug, Default)]
+pub(crate) struct MultiRecv {
+    pub(crate) received: Vec<u8>,
+    /// How much of `received` the stream has taken.
+    pub(crate) taken: usize,
+    /// The reactor asked the kernel to end this receive: the stream has not
+    /// taken its read-ahead yet.
+    pub(crate) cancelling: bool,
+}
+
+impl MultiRecv {
+    pub(crate) fn unread(&self) -> usize {
+        self.received.len() - self.taken
+    }
+
+    /// Moves up to `buf.len()` unread bytes into `buf`.
+    pub(crate) fn take(&mut self, buf: &mut [u8]) -> usize {
+        let n = self.unread().min(buf.len());
+        buf[..n].copy_from_slice(&self.received[self.taken..self.taken + n]);
+        self.taken += n;
+        if self.taken == self.received.len() {
+            self.received.clear();
+            self.taken = 0;
+        }
+        n
     }
 }
 
@@ -291,6 +324,14 @@ impl Source {
         match &self.inner.borrow().source_type {
             SourceType::ForeignNotifier(_, installed) => Some(*installed),
             _ => None,
+        }
+    }
+
+    /// percore: takes bytes a multishot receive has received (0 if none).
+    pub(crate) fn take_received(&self, buf: &mut [u8]) -> usize {
+        match &mut self.inner.borrow_mut().source_type {
+            SourceType::SockRecvMulti(multi) => multi.take(buf),
+            _ => 0,
         }
     }
 

@@ -37,7 +37,9 @@ use crate::{
         self,
         blocking::{BlockingThreadOp, BlockingThreadPool},
         dma_buffer::{BufferStorage, DmaBuffer},
-        membarrier, DirectIo, EnqueuedSource, EnqueuedStatus, InnerSource, IoBuffer,
+        membarrier,
+        recv_buffers::RecvBuffers,
+        DirectIo, EnqueuedSource, EnqueuedStatus, InnerSource, IoBuffer,
         PollableStatus, Source, SourceType, Statx, TimeSpec64,
     },
     uring_sys::{self, IoRingOp},
@@ -52,6 +54,19 @@ use nix::sys::{
 use smallvec::SmallVec;
 
 const MSG_ZEROCOPY: i32 = 0x4000000;
+
+/// percore: provided buffers per reactor for multishot receives, and their
+/// size: 512 × 4 KiB = 2 MiB a shard. A chunk is copied out as soon as its
+/// completion is consumed, so these only need to cover what arrives between
+/// two loop passes; when they run out, a receive ends with ENOBUFS and its
+/// stream arms a new one.
+const RECV_BUFFER_COUNT: u16 = 512;
+const RECV_BUFFER_SIZE: usize = 4096;
+/// percore: how much a multishot receive may hold for a stream that has not
+/// taken it before the reactor cancels it; the socket's own buffer and TCP
+/// flow control hold the rest.
+pub(crate) const MULTISHOT_READ_AHEAD: usize = 64 * 1024;
+const RECV_BUFFER_GROUP: u16 = 0;
 
 #[allow(dead_code)]
 #[derive(Debug)]
@@ -77,6 +92,8 @@ enum UringOpDescriptor {
     SockSendMsg(*mut libc::msghdr, i32),
     SockRecv(usize, i32),
     SockRecvMsg(usize, i32),
+    /// percore: a multishot receive into the provided-buffer group.
+    RecvMulti(u16),
     Nop,
 }
 
@@ -400,6 +417,18 @@ fn fill_sqe<F>(
                         _ => unreachable!(),
                     };
                 });
+            }
+
+            UringOpDescriptor::RecvMulti(group) => {
+                // RECV with no buffer of its own, IORING_RECV_MULTISHOT in
+                // `ioprio`, buffers selected from `group`.
+                const IORING_RECV_MULTISHOT: u16 = 1 << 1;
+                const IOSQE_BUFFER_SELECT: u8 = 1 << 5;
+                sqe.prep_recv(op.fd, &mut [], MsgFlags::empty());
+                let raw = sqe.raw_mut();
+                raw.ioprio = IORING_RECV_MULTISHOT;
+                raw.flags |= IOSQE_BUFFER_SELECT;
+                raw.buf_index.buf_index.index_or_group = group;
             }
 
             UringOpDescriptor::SockRecvMsg(len, flags) => {
@@ -884,6 +913,10 @@ impl UringCommon for PollRing {
 }
 
 struct SleepableRing {
+    /// percore: provided buffers for multishot receives (main ring only).
+    /// Declared before `ring` so that it is unregistered while the ring's
+    /// descriptor is still ours.
+    recv_buffers: Option<RecvBuffers>,
     ring: iou::IoUring,
     size: usize,
     submission_queue: ReactorQueue,
@@ -922,6 +955,7 @@ impl SleepableRing {
     ) -> io::Result<Self> {
         assert!(*IO_URING_RECENT_ENOUGH);
         Ok(SleepableRing {
+            recv_buffers: None,
             ring: new_sleepable_uring(size as _)?,
             size,
             submission_queue: UringQueueState::with_capacity(size * 4),
@@ -936,6 +970,106 @@ impl SleepableRing {
 
     fn ring_fd(&self) -> RawFd {
         self.ring.raw().ring_fd
+    }
+
+    /// percore: whether the kernel has completion work for this ring that
+    /// runs only when we enter it (`COOP_TASKRUN` with `TASKRUN_FLAG`).
+    fn task_work_pending(&self) -> bool {
+        const IORING_SQ_TASKRUN: u32 = 1 << 2;
+        // SAFETY: `kflags` points into the SQ ring, mapped for the ring's life.
+        let flags = unsafe {
+            (*(self.ring.raw().sq.kflags as *const std::sync::atomic::AtomicU32))
+                .load(std::sync::atomic::Ordering::Relaxed)
+        };
+        flags & IORING_SQ_TASKRUN != 0
+    }
+
+    /// percore: runs the completion work the kernel deferred for this ring,
+    /// posting its completions, without submitting or waiting.
+    fn run_task_work(&self) -> io::Result<()> {
+        const IORING_ENTER_GETEVENTS: libc::c_uint = 1;
+        // SAFETY: io_uring_enter on our own ring, with nothing to submit.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_io_uring_enter,
+                self.ring_fd(),
+                0,
+                0,
+                IORING_ENTER_GETEVENTS,
+                ptr::null::<libc::c_void>(),
+                0,
+            )
+        };
+        if rc < 0 {
+            let error = io::Error::last_os_error();
+            match error.raw_os_error() {
+                Some(libc::EINTR) | Some(libc::EAGAIN) | Some(libc::EBUSY) => Ok(()),
+                _ => Err(error),
+            }
+        } else {
+            Ok(())
+        }
+    }
+
+    /// percore: handles a completion of a multishot receive, or returns
+    /// `None` for any other completion. Every chunk is copied into its
+    /// source at once and its provided buffer given back; the source stays
+    /// in the map while the kernel says more completions follow
+    /// (`IORING_CQE_F_MORE`). A source whose stream has not taken
+    /// `MULTISHOT_READ_AHEAD` bytes yet is cancelled, so that a connection
+    /// we are not reading cannot make us buffer more.
+    fn consume_multishot_event(&mut self, cqe: &iou::CQE) -> Option<bool> {
+        const IORING_CQE_F_BUFFER: u32 = 1 << 0;
+        const IORING_CQE_F_MORE: u32 = 1 << 1;
+        let buffers = self.recv_buffers.as_mut()?;
+        if cqe.user_data() == 0 {
+            return None;
+        }
+        let id = from_user_data(cqe.user_data());
+        let mut map = self.source_map.borrow_mut();
+        if !matches!(map[id].borrow().source_type, SourceType::SockRecvMulti(_)) {
+            return None;
+        }
+        let flags = cqe.raw_flags();
+        let res = cqe.raw_result();
+        let more = flags & IORING_CQE_F_MORE != 0;
+        let source = if more {
+            map[id].clone()
+        } else {
+            map.consume_source(id)
+        };
+        drop(map);
+        let mut inner = source.borrow_mut();
+        let mut cancel = false;
+        if let SourceType::SockRecvMulti(multi) = &mut inner.source_type {
+            if flags & IORING_CQE_F_BUFFER != 0 {
+                let bid = (flags >> 16) as u16;
+                if res > 0 {
+                    multi
+                        .received
+                        .extend_from_slice(buffers.received(bid, res as usize));
+                }
+                buffers.recycle(bid);
+            }
+            if more && !multi.cancelling && multi.unread() >= MULTISHOT_READ_AHEAD {
+                multi.cancelling = true;
+                cancel = true;
+            }
+        }
+        if cancel {
+            self.submission_queue
+                .borrow_mut()
+                .cancel_request(from_user_data(cqe.user_data()));
+        }
+        if !more {
+            self.in_kernel -= 1;
+            inner.wakers.result = Some(if res >= 0 {
+                Ok(res as usize)
+            } else {
+                Err(io::Error::from_raw_os_error(-res))
+            });
+        }
+        Some(inner.wakers.wake_waiters())
     }
 
     /// This function prepares a timer that fires unconditionally after a
@@ -1138,9 +1272,13 @@ impl UringCommon for SleepableRing {
     }
 
     fn consume_one_event(&mut self) -> Option<bool> {
+        let cqe = self.ring.peek_for_cqe()?;
+        if let Some(woke) = self.consume_multishot_event(&cqe) {
+            return Some(woke);
+        }
         let source_map = self.source_map.clone();
         process_one_event(
-            self.ring.peek_for_cqe(),
+            Some(cqe),
             |source| match source.source_type {
                 SourceType::LinkRings => Some(()),
                 _ => None,
@@ -1203,7 +1341,7 @@ pub(crate) struct Reactor {
     sleep_timer: Cell<Option<(Source, Instant)>>,
     /// When the running task queue must yield: a user-space clock check in
     /// `need_preempt` replaces glommio's per-pass kernel preemption timers.
-    preempt_deadline: Cell<Instant>,
+    preempt_deadline: Cell<Duration>,
 
     link_fd: RawFd,
 
@@ -1287,8 +1425,19 @@ impl Reactor {
         let allocator = Rc::new(UringBufferAllocator::new(io_memory));
         let registry = vec![allocator.as_bytes()];
 
-        let main_ring =
+        let mut main_ring =
             SleepableRing::new(ring_depth, "main", allocator.clone(), source_map.clone())?;
+        if !sys::io_fallback_forced() {
+            // Kernels before 5.19 refuse the registration: streams then read
+            // with recv(2) and POLL_ADD, as glommio 0.9 does.
+            main_ring.recv_buffers = RecvBuffers::register(
+                main_ring.ring_fd(),
+                RECV_BUFFER_GROUP,
+                RECV_BUFFER_COUNT,
+                RECV_BUFFER_SIZE,
+            )
+            .ok();
+        }
         let poll_ring = PollRing::new(ring_depth, allocator.clone(), source_map.clone())?;
         let mut latency_ring =
             SleepableRing::new(ring_depth, "latency", allocator.clone(), source_map.clone())?;
@@ -1334,7 +1483,7 @@ impl Reactor {
             latency_ring: RefCell::new(latency_ring),
             poll_ring: RefCell::new(poll_ring),
             sleep_timer: Cell::new(None),
-            preempt_deadline: Cell::new(Instant::now()),
+            preempt_deadline: Cell::new(Duration::ZERO),
             blocking_thread,
             link_fd,
             notifier,
@@ -1469,6 +1618,28 @@ impl Reactor {
             &mut *self.ring_for_source(source),
             source,
             op,
+            &mut self.source_map.borrow_mut(),
+        );
+    }
+
+    /// percore: whether streams may read with multishot receives.
+    pub(crate) fn multishot_recv_supported(&self) -> bool {
+        self.main_ring.borrow().recv_buffers.is_some()
+    }
+
+    /// percore: arms a multishot receive for `source` (`SockRecvMulti`) on
+    /// the main ring; it is submitted with the rest of the pass's requests.
+    pub(crate) fn recv_multishot(&self, source: &Source) {
+        let mut ring = self.main_ring.borrow_mut();
+        let group = ring
+            .recv_buffers
+            .as_ref()
+            .map(RecvBuffers::group)
+            .expect("recv_multishot without provided buffers");
+        queue_request_into_ring(
+            &mut *ring,
+            source,
+            UringOpDescriptor::RecvMulti(group),
             &mut self.source_map.borrow_mut(),
         );
     }
@@ -1792,6 +1963,16 @@ impl Reactor {
         let mut main_ring = self.main_ring.borrow_mut();
         let mut lat_ring = self.latency_ring.borrow_mut();
 
+        // percore: with COOP_TASKRUN the kernel posts completions (multishot
+        // receives, polls) only when we enter it; if it has some waiting and
+        // this pass has nothing to submit, enter it just to run them.
+        if main_ring.waiting_kernel_submission() == 0
+            && main_ring.submission_queue.borrow().is_empty()
+            && main_ring.task_work_pending()
+        {
+            main_ring.run_task_work()?;
+        }
+
         // consume all events from the rings
         consume_rings!(into &mut woke; lat_ring, poll_ring, main_ring);
 
@@ -1858,7 +2039,7 @@ impl Reactor {
         }
 
         if let Some(preempt) = preempt_timer() {
-            self.preempt_deadline.set(Instant::now() + preempt);
+            self.preempt_deadline.set(sys::coarse_now() + preempt);
         }
 
         // A Note about `need_preempt`:
@@ -1877,7 +2058,7 @@ impl Reactor {
 
     /// When the running task queue must yield (see `wait`).
     #[inline(always)]
-    pub(crate) fn preempt_deadline(&self) -> Instant {
+    pub(crate) fn preempt_deadline(&self) -> Duration {
         self.preempt_deadline.get()
     }
 
