@@ -21,7 +21,7 @@ use crate::kv::protocol::{self, Request};
 pub enum Workload {
     Lines(Lines),
     Kv(KvMix),
-    /// mq is publish/subscribe, not request/reply: see [`super::mq`].
+    /// mq is publish/subscribe, not request/reply: see the `load::mq` driver.
     Mq(MqMix),
 }
 
