@@ -541,7 +541,15 @@ impl Reactor {
     /// accumulates in the source until taken (`Source::take_received`).
     pub(crate) fn recv_multishot(&self, fd: RawFd) -> Source {
         let source = self.new_source(fd, SourceType::SockRecvMulti(Default::default()), None);
-        self.sys.recv_multishot(&source);
+        self.sys.recv_selected(&source, true);
+        source
+    }
+
+    /// percore: sends `buf` with an io_uring SEND submitted with the rest of
+    /// the pass's requests; the source gives `buf` back when it completes.
+    pub(crate) fn send_owned(&self, fd: RawFd, buf: Vec<u8>) -> Source {
+        let source = self.new_source(fd, SourceType::SockSendOwned(buf), None);
+        self.sys.send_owned(&source);
         source
     }
 

@@ -224,6 +224,11 @@ pub(crate) struct NonBufferedStream<S> {
     /// percore: the multishot receive this stream reads from, when the
     /// reactor supports them (then `source_rx` is unused).
     multishot: Option<Source>,
+    /// percore: the io_uring SEND in flight, when the reactor sends with
+    /// io_uring (then `source_tx` is unused), and the buffer it gives back.
+    send: Option<Source>,
+    send_buffer: Vec<u8>,
+    uring_send: bool,
     write_timeout: Timeout,
     read_timeout: Timeout,
 }
@@ -364,7 +369,55 @@ impl<S: AsRawFd> NonBufferedStream<S> {
         Poll::Pending
     }
 
+    /// percore: writes with an io_uring SEND of a copy of `buf` (at most
+    /// `SEND_CHUNK` bytes), submitted with every other request of the loop
+    /// pass in one `io_uring_enter`. The first call copies and queues; the
+    /// next call, with the same `buf` as `AsyncWrite` requires, returns how
+    /// much was sent.
+    fn poll_write_uring(
+        &mut self,
+        cx: &Context<'_>,
+        buf: &[u8],
+        reactor: &Reactor,
+    ) -> Poll<io::Result<usize>> {
+        /// Bounds the copy a connection keeps; a longer write is partial.
+        const SEND_CHUNK: usize = 256 * 1024;
+        if let Some(source) = &self.send {
+            match source.result() {
+                None => {
+                    poll_err!(self.write_timeout.check(reactor));
+                    source.add_waiter_single(cx.waker());
+                    self.write_timeout.maybe_set_timer(reactor, cx.waker());
+                    return Poll::Pending;
+                }
+                Some(result) => {
+                    let source = self.send.take().expect("checked above");
+                    if let SourceType::SockSendOwned(buffer) = source.extract_source_type() {
+                        self.send_buffer = buffer;
+                    }
+                    self.write_timeout.cancel_timer(reactor);
+                    return Poll::Ready(result);
+                }
+            }
+        }
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let mut buffer = std::mem::take(&mut self.send_buffer);
+        buffer.clear();
+        buffer.extend_from_slice(&buf[..buf.len().min(SEND_CHUNK)]);
+        let source = reactor.send_owned(self.stream.as_raw_fd(), buffer);
+        source.add_waiter_single(cx.waker());
+        self.write_timeout.maybe_set_timer(reactor, cx.waker());
+        self.send = Some(source);
+        Poll::Pending
+    }
+
     pub(crate) fn poll_write(&mut self, cx: &Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if self.uring_send {
+            let reactor = self.reactor.upgrade().unwrap();
+            return self.poll_write_uring(cx, buf, &reactor);
+        }
         // On the write path, we always start with calling `yolo_send`, because
         // it is very likely to success. It could be a waste if it already timed
         // out since the last `poll_write`, but it would not cost much more to
@@ -396,7 +449,15 @@ impl<S: AsRawFd> NonBufferedStream<S> {
         Poll::Pending
     }
 
-    pub(crate) fn poll_close(&mut self, _: &Context<'_>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_close(&mut self, cx: &Context<'_>) -> Poll<io::Result<()>> {
+        // percore: a SEND still queued or in flight goes out before the FIN.
+        if let Some(source) = &self.send {
+            if source.result().is_none() {
+                source.add_waiter_single(cx.waker());
+                return Poll::Pending;
+            }
+            self.send = None;
+        }
         self.source_tx.take();
         Poll::Ready(sys::shutdown(self.stream.as_raw_fd(), Shutdown::Write))
     }
@@ -433,6 +494,9 @@ where
             source_tx: None,
             source_rx: None,
             multishot: None,
+            send: None,
+            send_buffer: Vec::new(),
+            uring_send: reactor.multishot_recv_supported(),
             write_timeout: Timeout::new(reactor.register_timer()),
             read_timeout: Timeout::new(reactor.register_timer()),
         };

@@ -37,6 +37,8 @@ pub(crate) enum SourceType {
     SockRecv(Option<DmaBuffer>),
     /// percore: a multishot receive into provided buffers (PATCHES.md).
     SockRecvMulti(MultiRecv),
+    /// percore: a send from a buffer the source owns while it is in flight.
+    SockSendOwned(Vec<u8>),
     SockRecvMsg(
         Option<DmaBuffer>,
         libc::iovec,

@@ -92,8 +92,11 @@ enum UringOpDescriptor {
     SockSendMsg(*mut libc::msghdr, i32),
     SockRecv(usize, i32),
     SockRecvMsg(usize, i32),
-    /// percore: a multishot receive into the provided-buffer group.
-    RecvMulti(u16),
+    /// percore: a receive into a buffer selected from the provided-buffer
+    /// group; multishot or not.
+    RecvSelect(u16, bool),
+    /// percore: a send of a buffer the source owns.
+    SendOwned(*const u8, usize),
     Nop,
 }
 
@@ -419,14 +422,19 @@ fn fill_sqe<F>(
                 });
             }
 
-            UringOpDescriptor::RecvMulti(group) => {
-                // RECV with no buffer of its own, IORING_RECV_MULTISHOT in
-                // `ioprio`, buffers selected from `group`.
+            UringOpDescriptor::SendOwned(ptr, len) => {
+                let buf = std::slice::from_raw_parts(ptr, len);
+                sqe.prep_send(op.fd, buf, MsgFlags::MSG_NOSIGNAL);
+            }
+
+            UringOpDescriptor::RecvSelect(group, multishot) => {
+                // RECV with no buffer of its own, buffers selected from
+                // `group`, IORING_RECV_MULTISHOT in `ioprio` if multishot.
                 const IORING_RECV_MULTISHOT: u16 = 1 << 1;
                 const IOSQE_BUFFER_SELECT: u8 = 1 << 5;
                 sqe.prep_recv(op.fd, &mut [], MsgFlags::empty());
                 let raw = sqe.raw_mut();
-                raw.ioprio = IORING_RECV_MULTISHOT;
+                raw.ioprio = if multishot { IORING_RECV_MULTISHOT } else { 0 };
                 raw.flags |= IOSQE_BUFFER_SELECT;
                 raw.buf_index.buf_index.index_or_group = group;
             }
@@ -486,7 +494,11 @@ fn record_stats<Ring: UringCommon>(
     src: &mut InnerSource,
     res: &io::Result<usize>,
 ) {
-    src.wakers.fulfilled_at = Some(Instant::now());
+    // percore: timestamps only feed latency statistics; a clock read per
+    // completion is not paid by sources that collect none.
+    if src.stats_collection.is_some() {
+        src.wakers.fulfilled_at = Some(Instant::now());
+    }
     if let Some(fulfilled) = src.stats_collection.and_then(|x| x.fulfilled) {
         fulfilled(res, ring.io_stats_mut(), 1);
         if let Some(handle) = src.task_queue {
@@ -532,7 +544,6 @@ fn extract_one_chain(
     source_map: &mut SourceMap,
     queue: &mut VecDeque<UringDescriptor>,
     chain: Range<usize>,
-    now: Instant,
 ) -> SmallVec<[UringDescriptor; 1]> {
     queue
         .drain(chain)
@@ -540,7 +551,9 @@ fn extract_one_chain(
             if op.user_data > 0 {
                 let id = from_user_data(op.user_data);
                 let status = source_map.peek_source_mut(from_user_data(op.user_data), |mut x| {
-                    x.wakers.submitted_at = Some(now);
+                    if x.stats_collection.is_some() {
+                        x.wakers.submitted_at = Some(Instant::now());
+                    }
                     let current = x.enqueued.as_mut().expect("bug");
                     match current.status {
                         EnqueuedStatus::Enqueued => {
@@ -884,11 +897,9 @@ impl UringCommon for PollRing {
 
     fn submit_one_event(&mut self, queue: &mut VecDeque<UringDescriptor>) -> Option<bool> {
         let source_map = &mut *self.source_map.borrow_mut();
-        let now = Instant::now();
-
         while let Some(chain) = peek_one_chain(queue, self.size) {
             return if let Some(sqes) = self.ring.sq().prepare_sqes(chain.len() as u32) {
-                let ops = extract_one_chain(source_map, queue, chain, now);
+                let ops = extract_one_chain(source_map, queue, chain);
                 if ops.is_empty() {
                     // all the sources in the ring were cancelled
                     continue;
@@ -1300,11 +1311,9 @@ impl UringCommon for SleepableRing {
 
     fn submit_one_event(&mut self, queue: &mut VecDeque<UringDescriptor>) -> Option<bool> {
         let source_map = &mut *self.source_map.borrow_mut();
-        let now = Instant::now();
-
         while let Some(chain) = peek_one_chain(queue, self.size) {
             return if let Some(sqes) = self.ring.sq().prepare_sqes(chain.len() as u32) {
-                let ops = extract_one_chain(source_map, queue, chain, now);
+                let ops = extract_one_chain(source_map, queue, chain);
                 if ops.is_empty() {
                     // all the sources in the ring were cancelled
                     continue;
@@ -1627,9 +1636,10 @@ impl Reactor {
         self.main_ring.borrow().recv_buffers.is_some()
     }
 
-    /// percore: arms a multishot receive for `source` (`SockRecvMulti`) on
-    /// the main ring; it is submitted with the rest of the pass's requests.
-    pub(crate) fn recv_multishot(&self, source: &Source) {
+    /// percore: queues a receive into a provided buffer for `source`
+    /// (`SockRecvMulti`) on the main ring; it is submitted with the rest of
+    /// the pass's requests.
+    pub(crate) fn recv_selected(&self, source: &Source, multishot: bool) {
         let mut ring = self.main_ring.borrow_mut();
         let group = ring
             .recv_buffers
@@ -1639,7 +1649,22 @@ impl Reactor {
         queue_request_into_ring(
             &mut *ring,
             source,
-            UringOpDescriptor::RecvMulti(group),
+            UringOpDescriptor::RecvSelect(group, multishot),
+            &mut self.source_map.borrow_mut(),
+        );
+    }
+
+    /// percore: queues a send of the buffer `source` owns (`SockSendOwned`)
+    /// on the main ring, submitted with the rest of the pass's requests.
+    pub(crate) fn send_owned(&self, source: &Source) {
+        let op = match &*source.source_type() {
+            SourceType::SockSendOwned(buf) => UringOpDescriptor::SendOwned(buf.as_ptr(), buf.len()),
+            _ => unreachable!(),
+        };
+        queue_request_into_ring(
+            &mut *self.main_ring.borrow_mut(),
+            source,
+            op,
             &mut self.source_map.borrow_mut(),
         );
     }
@@ -2160,7 +2185,12 @@ fn queue_request_into_ring(
     descriptor: UringOpDescriptor,
     source_map: &mut SourceMap,
 ) {
-    source.inner.borrow_mut().wakers.queued_at = Some(Instant::now());
+    {
+        let mut inner = source.inner.borrow_mut();
+        if inner.stats_collection.is_some() {
+            inner.wakers.queued_at = Some(Instant::now());
+        }
+    }
     let q = ring.submission_queue();
     let id = source_map.add_source(source, Rc::clone(&q));
 
