@@ -206,12 +206,7 @@ impl Reactor {
 
     #[inline(always)]
     pub(crate) fn need_preempt(&self) -> bool {
-        // Something completed on the latency ring, or the task queue's time
-        // slice is over (percore: a user-space clock replaces the kernel
-        // preemption timer; PATCHES.md, "lean loop").
-        let latency_event =
-            unsafe { *self.preempt_ptr_head != (*self.preempt_ptr_tail).load(Ordering::Acquire) };
-        latency_event || crate::sys::coarse_now() >= self.sys.preempt_deadline()
+        unsafe { *self.preempt_ptr_head != (*self.preempt_ptr_tail).load(Ordering::Acquire) }
     }
 
     pub(crate) fn id(&self) -> usize {

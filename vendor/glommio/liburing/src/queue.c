@@ -334,6 +334,16 @@ static int __io_uring_submit(struct io_uring *ring, unsigned submitted,
 	if (sq_ring_needs_enter(ring, &flags) || wait_nr) {
 		if (wait_nr || (ring->flags & IORING_SETUP_IOPOLL))
 			flags |= IORING_ENTER_GETEVENTS;
+		/*
+		 * percore, as later liburing does: completions that
+		 * overflowed the CQ ring (IORING_SQ_CQ_OVERFLOW) are posted
+		 * only on GETEVENTS, and so is deferred completion work
+		 * (IORING_SQ_TASKRUN, 1U << 2): ask for them with the
+		 * submission.
+		 */
+		if (IO_URING_READ_ONCE(*ring->sq.kflags) &
+		    ((1U << 2) | IORING_SQ_CQ_OVERFLOW))
+			flags |= IORING_ENTER_GETEVENTS;
 
 		ret = __sys_io_uring_enter(ring->ring_fd, submitted, wait_nr,
 						flags, NULL);

@@ -626,20 +626,3 @@ pub(crate) fn io_fallback_forced() -> bool {
         std::env::var_os("PERCORE_IO_FALLBACK").is_some_and(|v| !v.is_empty() && v != "0")
     })
 }
-
-/// percore: the coarse monotonic clock (`CLOCK_MONOTONIC_COARSE`: the last
-/// tick's time, a few nanoseconds to read) as time since boot. The
-/// preemption deadline is checked before every task runs, where a precise
-/// clock read per check cost more than the rest of the check; a time slice
-/// (100 ms by default) does not need better than a tick's resolution.
-#[inline]
-pub(crate) fn coarse_now() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec to write to.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-

@@ -939,14 +939,18 @@ struct SleepableRing {
     in_kernel: usize,
 }
 
-/// percore: a sleepable ring is created with `COOP_TASKRUN`, so that the
+/// percore: the main ring is created with `COOP_TASKRUN`, so that the
 /// kernel does not interrupt a running shard with an IPI for every
 /// completion (each costs a VM exit on a virtual machine); completions are
 /// posted the next time the shard enters the kernel, which it does every
 /// loop pass that has I/O. Kernels without it (before 5.19), or
-/// `PERCORE_IO_FALLBACK=1`, get a plain ring.
-fn new_sleepable_uring(entries: u32) -> io::Result<iou::IoUring> {
-    if !crate::sys::io_fallback_forced() {
+/// `PERCORE_IO_FALLBACK=1`, get a plain ring. The latency ring stays plain:
+/// it carries foreign wake-ups and timers, and the main ring sleeps polling
+/// its descriptor; with `COOP_TASKRUN` there, a shard sleeping on the main
+/// ring sometimes missed a wake-up from another shard (kv tests on 4 shards
+/// stalled for 20 s in about one run in four).
+fn new_sleepable_uring(entries: u32, cooperative: bool) -> io::Result<iou::IoUring> {
+    if cooperative && !crate::sys::io_fallback_forced() {
         let flags = iou::SetupFlags::COOP_TASKRUN | iou::SetupFlags::TASKRUN_FLAG;
         match iou::IoUring::new_with_flags(entries, flags, iou::SetupFeatures::empty()) {
             Ok(ring) => return Ok(ring),
@@ -967,7 +971,7 @@ impl SleepableRing {
         assert!(*IO_URING_RECENT_ENOUGH);
         Ok(SleepableRing {
             recv_buffers: None,
-            ring: new_sleepable_uring(size as _)?,
+            ring: new_sleepable_uring(size as _, name == "main")?,
             size,
             submission_queue: UringQueueState::with_capacity(size * 4),
             name,
@@ -983,16 +987,18 @@ impl SleepableRing {
         self.ring.raw().ring_fd
     }
 
-    /// percore: whether the kernel has completion work for this ring that
-    /// runs only when we enter it (`COOP_TASKRUN` with `TASKRUN_FLAG`).
+    /// percore: whether the kernel has completions for this ring that it
+    /// posts only when we enter it: deferred completion work
+    /// (`TASKRUN_FLAG`), or completions that overflowed the CQ ring.
     fn task_work_pending(&self) -> bool {
+        const IORING_SQ_CQ_OVERFLOW: u32 = 1 << 1;
         const IORING_SQ_TASKRUN: u32 = 1 << 2;
         // SAFETY: `kflags` points into the SQ ring, mapped for the ring's life.
         let flags = unsafe {
             (*(self.ring.raw().sq.kflags as *const std::sync::atomic::AtomicU32))
                 .load(std::sync::atomic::Ordering::Relaxed)
         };
-        flags & IORING_SQ_TASKRUN != 0
+        flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW) != 0
     }
 
     /// percore: runs the completion work the kernel deferred for this ring,
@@ -1116,6 +1122,49 @@ impl SleepableRing {
                 ),
             });
         source
+    }
+
+    /// This function prepares a timer that fires only after a given number of
+    /// CQEs are available on the main ring. This timer is linked with a write
+    /// to the latency ring's event fd such that this timer triggers a
+    /// preemption via the latency ring.
+    fn prepare_throughput_preemption_timer(&mut self, min_events: u32, event_fd: RawFd) -> Source {
+        assert!(min_events >= 1, "min_events should be at least 1");
+        let timer_source = Source::new(
+            IoRequirements::default(),
+            -1,
+            SourceType::Timeout(TimeSpec64::MAX, min_events),
+            None,
+            None,
+        );
+
+        const EVENTFD_WAKEUP: &[u64; 1] = &[1u64; 1];
+        let write_op = UringDescriptor {
+            fd: event_fd,
+            flags: SubmissionFlags::empty(),
+            user_data: 0,
+            args: UringOpDescriptor::Write(EVENTFD_WAKEUP as *const u64 as _, 8, 0),
+        };
+
+        let op = match &*timer_source.source_type() {
+            SourceType::Timeout(ts, events) => {
+                UringOpDescriptor::Timeout(&ts.raw as *const _, *events)
+            }
+            _ => unreachable!(),
+        };
+        let queue = self.submission_queue();
+        queue.borrow_mut().submissions.push_front(write_op);
+        queue.borrow_mut().submissions.push_front(UringDescriptor {
+            args: op,
+            fd: -1,
+            flags: SubmissionFlags::IO_LINK,
+            user_data: to_user_data(
+                self.source_map
+                    .borrow_mut()
+                    .add_source(&timer_source, queue.clone()),
+            ),
+        });
+        timer_source
     }
 
     fn install_eventfd(&mut self, eventfd_src: &Source) -> bool {
@@ -1343,14 +1392,8 @@ pub(crate) struct Reactor {
     latency_ring: RefCell<SleepableRing>,
     poll_ring: RefCell<PollRing>,
 
-    /// The timer armed to wake a sleeping reactor for the next user timer,
-    /// with its deadline. percore: it is kept across passes and only
-    /// replaced when a sleep needs an earlier wake-up (PATCHES.md, "lean
-    /// loop").
-    sleep_timer: Cell<Option<(Source, Instant)>>,
-    /// When the running task queue must yield: a user-space clock check in
-    /// `need_preempt` replaces glommio's per-pass kernel preemption timers.
-    preempt_deadline: Cell<Duration>,
+    latency_preemption_timeout_src: Cell<Option<Source>>,
+    throughput_preemption_timeout_src: Cell<Option<Source>>,
 
     link_fd: RawFd,
 
@@ -1491,8 +1534,8 @@ impl Reactor {
             main_ring: RefCell::new(main_ring),
             latency_ring: RefCell::new(latency_ring),
             poll_ring: RefCell::new(poll_ring),
-            sleep_timer: Cell::new(None),
-            preempt_deadline: Cell::new(Duration::ZERO),
+            latency_preemption_timeout_src: Cell::new(None),
+            throughput_preemption_timeout_src: Cell::new(None),
             blocking_thread,
             link_fd,
             notifier,
@@ -1988,9 +2031,10 @@ impl Reactor {
         let mut main_ring = self.main_ring.borrow_mut();
         let mut lat_ring = self.latency_ring.borrow_mut();
 
-        // percore: with COOP_TASKRUN the kernel posts completions (multishot
-        // receives, polls) only when we enter it; if it has some waiting and
-        // this pass has nothing to submit, enter it just to run them.
+        // percore: with COOP_TASKRUN the kernel posts the main ring's
+        // completions (multishot receives, sends waiting for room) only when
+        // we enter it; if it has some waiting and this pass has nothing to
+        // submit, enter it just to post them.
         if main_ring.waiting_kernel_submission() == 0
             && main_ring.submission_queue.borrow().is_empty()
             && main_ring.task_work_pending()
@@ -2001,13 +2045,28 @@ impl Reactor {
         // consume all events from the rings
         consume_rings!(into &mut woke; lat_ring, poll_ring, main_ring);
 
-        // percore: no kernel timer is armed or cancelled on a pass that does
-        // not sleep. Preemption is a user-space deadline checked by
-        // `need_preempt` (set below), and the timer that wakes a sleeping
-        // reactor for the next user timer stays armed across passes; a
-        // timer that fires while tasks run only preempts them once, which
-        // the deadline would have done anyway.
+        // Cancel the old timer regardless of whether we can sleep:
+        // if we won't sleep, we will register the new timer with its new
+        // value.
+        //
+        // But if we will sleep, there might be a timer registered that needs
+        // to be removed otherwise we'll wake up when it expires.
+        drop(self.latency_preemption_timeout_src.take());
+
+        // Schedule the throughput-based timeout immediately: it won't matter if we end
+        // up sleeping.
+        self.throughput_preemption_timeout_src.replace(Some(
+            main_ring.prepare_throughput_preemption_timer(
+                self.ring_depth() as u32,
+                self.eventfd_src.raw(),
+            ),
+        ));
+
+        // This will only dispatch if we run out of sqes. Which means until
+        // flush_rings! nothing is really send to the kernel...
         flush_cancellations!(into &mut woke; lat_ring, poll_ring, main_ring);
+        // ... which happens right here. If you ever reorder this code just
+        // be careful about this dependency.
         flush_rings!(lat_ring, poll_ring, main_ring)?;
         // pick up the results of any cancellations
         consume_rings!(into &mut woke; lat_ring, poll_ring, main_ring);
@@ -2023,21 +2082,9 @@ impl Reactor {
             // We are about to go to sleep. It's ok to sleep, but if there
             // is a timer set, we need to make sure we wake up to handle it.
             if let Some(dur) = user_timer {
-                let deadline = Instant::now() + dur;
-                let armed = self.sleep_timer.take();
-                let keep = matches!(&armed, Some((source, at))
-                    if *at <= deadline && source.result().is_none());
-                if keep {
-                    // It fires no later than needed: at worst one early wake-up.
-                    self.sleep_timer.set(armed);
-                } else {
-                    // Dropping a pending timer cancels it.
-                    drop(armed);
-                    flush_cancellations!(into &mut 0; lat_ring);
-                    self.sleep_timer
-                        .set(Some((lat_ring.prepare_latency_preemption_timer(dur), deadline)));
-                    assert!(flush_rings!(lat_ring)? > 0);
-                }
+                self.latency_preemption_timeout_src
+                    .set(Some(lat_ring.prepare_latency_preemption_timer(dur)));
+                assert!(flush_rings!(lat_ring)? > 0);
             }
             // From this moment on the remote executors are aware that we are sleeping
             // We have to sweep the remote channels function once more because since
@@ -2064,7 +2111,9 @@ impl Reactor {
         }
 
         if let Some(preempt) = preempt_timer() {
-            self.preempt_deadline.set(sys::coarse_now() + preempt);
+            self.latency_preemption_timeout_src
+                .set(Some(lat_ring.prepare_latency_preemption_timer(preempt)));
+            flush_rings!(lat_ring, main_ring)?;
         }
 
         // A Note about `need_preempt`:
@@ -2079,12 +2128,6 @@ impl Reactor {
 
     pub(crate) fn flush_syscall_thread(&self) -> usize {
         self.blocking_thread.flush()
-    }
-
-    /// When the running task queue must yield (see `wait`).
-    #[inline(always)]
-    pub(crate) fn preempt_deadline(&self) -> Duration {
-        self.preempt_deadline.get()
     }
 
     pub(crate) fn preempt_pointers(&self) -> (*const u32, *const u32) {
