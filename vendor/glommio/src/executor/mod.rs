@@ -1493,6 +1493,13 @@ impl LocalExecutor {
                         // test again here. We can't test *just* here because the main
                         // future is probably the one setting up the task queues and etc.
                         break t.unwrap();
+                    } else if !this.queues.borrow().active_executors.is_empty() {
+                        // percore: `run_task_queues` ran nothing because a
+                        // latency-ring event (a preemption timer, a
+                        // wake-up) was already pending when it started,
+                        // yet tasks are runnable: poll I/O and run them
+                        // instead of parking, which would sleep with them
+                        // queued until some unrelated event.
                     } else {
                         while !this.reactor.spin_poll_io().unwrap() {
                             if pre_time.elapsed() > spin_before_park {
