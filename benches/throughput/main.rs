@@ -738,6 +738,14 @@ fn results_readme(docs: &[Value], quick: bool) -> String {
         docs.first().map(|d| d["server_cpu"].clone()).unwrap_or_default(),
         docs.first().map(|d| d["client_cpu"].clone()).unwrap_or_default()
     );
+    // The figures that decide percore's speed come from the neutral judge
+    // (`cargo bench --bench neutral`, results/neutral.md): shown first.
+    if let Ok(neutral) = std::fs::read_to_string("results/neutral.md") {
+        let body = neutral.split_once('\n').map_or("", |(_, rest)| rest);
+        let body = body.replace("\n## ", "\n### ");
+        let _ = writeln!(text, "## Judged by a neutral client\n{body}");
+        text.push_str("## Under `percore load`\n\n");
+    }
     let mut kv_said = false;
     let mut mq_said = false;
     for doc in docs {
