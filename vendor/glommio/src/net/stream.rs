@@ -274,36 +274,76 @@ impl<S: AsRawFd> NonBufferedStream<S> {
                     self.read_timeout.maybe_set_timer(reactor, cx.waker());
                     return Poll::Pending;
                 }
-                Some(result) => {
-                    self.multishot = None;
-                    match result {
-                        // End of stream.
-                        Ok(0) => {
-                            self.read_timeout.cancel_timer(reactor);
-                            return Poll::Ready(Ok(0));
-                        }
-                        // Ended after data (the CQ was full): arm another.
-                        Ok(_) => {}
-                        Err(e)
-                            if matches!(
-                                e.raw_os_error(),
-                                Some(libc::ENOBUFS) | Some(libc::ECANCELED)
-                            ) => {}
-                        Err(e) => {
-                            self.read_timeout.cancel_timer(reactor);
-                            return Poll::Ready(Err(e));
-                        }
+                Some(result) => match result {
+                    // End of stream, or an error: the finished receive is
+                    // kept, so that every later read says so again, as
+                    // recv(2) on the socket would.
+                    Ok(0) => {
+                        self.read_timeout.cancel_timer(reactor);
+                        return Poll::Ready(Ok(0));
                     }
-                }
+                    Err(e)
+                        if !matches!(
+                            e.raw_os_error(),
+                            Some(libc::ENOBUFS) | Some(libc::ECANCELED)
+                        ) =>
+                    {
+                        self.read_timeout.cancel_timer(reactor);
+                        return Poll::Ready(Err(e));
+                    }
+                    // Ended after data (the CQ was full), out of buffers, or
+                    // cancelled for read-ahead: arm another.
+                    _ => self.multishot = None,
+                },
             }
         }
     }
 
+    /// percore: what a peek sees while a multishot receive is taking the
+    /// socket's data: what it holds, its end of stream or error, or `None`
+    /// when it holds nothing yet (`Pending`) or has ended without either (the
+    /// data is then still in the socket).
+    fn peek_multishot(&self, buf: &mut [u8], cx: Option<&Context<'_>>) -> Option<Poll<io::Result<usize>>> {
+        let source = self.multishot.as_ref()?;
+        let n = source.peek_received(buf);
+        if n > 0 || buf.is_empty() {
+            return Some(Poll::Ready(Ok(n)));
+        }
+        match source.result() {
+            None => {
+                if let Some(cx) = cx {
+                    source.add_waiter_many(cx.waker().clone());
+                }
+                Some(Poll::Pending)
+            }
+            Some(Ok(0)) => Some(Poll::Ready(Ok(0))),
+            Some(Ok(_)) => None,
+            Some(Err(e)) if matches!(e.raw_os_error(), Some(libc::ENOBUFS) | Some(libc::ECANCELED)) => None,
+            Some(Err(e)) => Some(Poll::Ready(Err(e))),
+        }
+    }
+
     pub(crate) fn try_peek(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+        match self.peek_multishot(buf, None) {
+            Some(Poll::Ready(result)) => return Some(result),
+            Some(Poll::Pending) => return None,
+            None => {}
+        }
         super::yolo_peek(self.stream.as_raw_fd(), buf)
     }
 
     pub(crate) async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.multishot.is_some() {
+            let multishot = futures_lite::future::poll_fn(|cx| match self.peek_multishot(buf, Some(cx)) {
+                Some(Poll::Ready(result)) => Poll::Ready(Some(result)),
+                Some(Poll::Pending) => Poll::Pending,
+                None => Poll::Ready(None),
+            })
+            .await;
+            if let Some(result) = multishot {
+                return result;
+            }
+        }
         let source = self.reactor.upgrade().unwrap().recv(
             self.stream.as_raw_fd(),
             buf.len(),

@@ -329,6 +329,19 @@ impl Source {
         }
     }
 
+    /// percore: copies bytes a multishot receive has received without
+    /// taking them (0 if none).
+    pub(crate) fn peek_received(&self, buf: &mut [u8]) -> usize {
+        match &self.inner.borrow().source_type {
+            SourceType::SockRecvMulti(multi) => {
+                let n = multi.unread().min(buf.len());
+                buf[..n].copy_from_slice(&multi.received[multi.taken..multi.taken + n]);
+                n
+            }
+            _ => 0,
+        }
+    }
+
     /// percore: takes bytes a multishot receive has received (0 if none).
     pub(crate) fn take_received(&self, buf: &mut [u8]) -> usize {
         match &mut self.inner.borrow_mut().source_type {
