@@ -1381,6 +1381,11 @@ impl LocalExecutor {
                     drop(queue_ref);
                     r.run();
                     tasks_executed_this_loop += 1;
+                    // percore: requests queued by tasks (sends) go to the
+                    // kernel with the next loop pass; a long pass submits
+                    // them on the way, so that a peer is not kept waiting
+                    // for the rest of it (see sys::uring::SUBMIT_WITHIN).
+                    self.reactor.sys.submit_if_waiting_since(time);
                 } else {
                     break;
                 }

@@ -67,6 +67,9 @@ const RECV_BUFFER_SIZE: usize = 4096;
 /// flow control hold the rest.
 pub(crate) const MULTISHOT_READ_AHEAD: usize = 64 * 1024;
 const RECV_BUFFER_GROUP: u16 = 0;
+/// percore: how long requests queued by running tasks may wait for the end
+/// of the loop pass before they are submitted on their own.
+const SUBMIT_WITHIN: Duration = Duration::from_micros(20);
 
 #[allow(dead_code)]
 #[derive(Debug)]
@@ -1350,6 +1353,8 @@ pub(crate) struct Reactor {
     poll_ring: RefCell<PollRing>,
 
     latency_preemption_timeout_src: Cell<Option<Source>>,
+    /// percore: when `submit_if_waiting_since` last submitted.
+    submitted_at: Cell<Instant>,
 
     link_fd: RawFd,
 
@@ -1491,6 +1496,7 @@ impl Reactor {
             latency_ring: RefCell::new(latency_ring),
             poll_ring: RefCell::new(poll_ring),
             latency_preemption_timeout_src: Cell::new(None),
+            submitted_at: Cell::new(Instant::now()),
             blocking_thread,
             link_fd,
             notifier,
@@ -1627,6 +1633,23 @@ impl Reactor {
             op,
             &mut self.source_map.borrow_mut(),
         );
+    }
+
+    /// percore: submits the main ring's queued requests if the task queue
+    /// has been running (since `running_since`, or the last such submission)
+    /// for longer than `SUBMIT_WITHIN`. Costs nothing when none are queued.
+    pub(crate) fn submit_if_waiting_since(&self, running_since: Instant) {
+        let mut ring = self.main_ring.borrow_mut();
+        if ring.submission_queue.borrow().submissions.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let since = self.submitted_at.get().max(running_since);
+        if now.duration_since(since) < SUBMIT_WITHIN {
+            return;
+        }
+        self.submitted_at.set(now);
+        let _ = ring.consume_submission_queue();
     }
 
     /// percore: whether streams may read with multishot receives.
