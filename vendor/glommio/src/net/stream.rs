@@ -433,7 +433,12 @@ impl<S: AsRawFd> NonBufferedStream<S> {
                 Some(result) => {
                     let source = self.send.take().expect("checked above");
                     if let SourceType::SockSendOwned(buffer) = source.extract_source_type() {
-                        self.send_buffer = buffer;
+                        // Kept for the next write, unless a large write
+                        // grew it: an idle connection holds at most this.
+                        const KEEP_SEND_BUFFER: usize = 16 * 1024;
+                        if buffer.capacity() <= KEEP_SEND_BUFFER {
+                            self.send_buffer = buffer;
+                        }
                     }
                     self.write_timeout.cancel_timer(reactor);
                     return Poll::Ready(result);

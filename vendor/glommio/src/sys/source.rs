@@ -111,6 +111,11 @@ impl MultiRecv {
         if self.taken == self.received.len() {
             self.received.clear();
             self.taken = 0;
+            // A burst past the read-ahead (the kernel posts what it has
+            // received before a cancellation lands) is not kept for good.
+            if self.received.capacity() > crate::sys::MULTISHOT_READ_AHEAD {
+                self.received = Vec::new();
+            }
         }
         n
     }
