@@ -100,19 +100,24 @@ fn main() {
     println!("wrote results/neutral.md");
 }
 
+/// One shard of each percore binary serving `service` alone on PORT.
+fn percore_servers(percores: &[(String, PathBuf)], service: &str) -> Vec<(String, String)> {
+    percores
+        .iter()
+        .map(|(label, bin)| {
+            let cmd = format!(
+                "{} serve --shards 1 --services {service} --{service} 127.0.0.1:PORT",
+                bin.display()
+            );
+            (label.clone(), cmd)
+        })
+        .collect()
+}
+
 fn scenarios(percores: &[(String, PathBuf)], redis: bool) -> Vec<Scenario> {
     let peers = "target/bench-peers";
     let yell = |name, judge_args| {
-        let mut servers: Vec<(String, String)> = percores
-            .iter()
-            .map(|(label, bin)| {
-                let cmd = format!(
-                    "{} serve --shards 1 --services yell --yell 127.0.0.1:PORT",
-                    bin.display()
-                );
-                (label.clone(), cmd)
-            })
-            .collect();
+        let mut servers = percore_servers(percores, "yell");
         servers.push(("raw_epoll".into(), format!("{peers}/raw_epoll PORT")));
         servers.push(("raw_uring".into(), format!("{peers}/raw_uring PORT")));
         servers.push(("tokio".into(), format!("{peers}/tokio_yell PORT 1")));
@@ -126,16 +131,7 @@ fn scenarios(percores: &[(String, PathBuf)], redis: bool) -> Vec<Scenario> {
     let kv = |name, judge_args, bench| Scenario {
         name,
         judge_args,
-        servers: percores
-            .iter()
-            .map(|(label, bin)| {
-                let cmd = format!(
-                    "{} serve --shards 1 --services kv --kv 127.0.0.1:PORT",
-                    bin.display()
-                );
-                (label.clone(), cmd)
-            })
-            .collect(),
+        servers: percore_servers(percores, "kv"),
         redis: redis.then_some(bench),
     };
     vec![

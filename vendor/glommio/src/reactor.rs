@@ -536,7 +536,7 @@ impl Reactor {
     /// accumulates in the source until taken (`Source::take_received`).
     pub(crate) fn recv_multishot(&self, fd: RawFd) -> Source {
         let source = self.new_source(fd, SourceType::SockRecvMulti(Default::default()), None);
-        self.sys.recv_selected(&source, true);
+        self.sys.recv_multishot(&source);
         source
     }
 

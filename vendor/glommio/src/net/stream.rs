@@ -215,6 +215,20 @@ impl Timeout {
     }
 }
 
+/// percore: what every later read of a stream returns once its multishot
+/// receive ended with `result`: end of stream (`Ok(0)`) or the error; or
+/// `None` when it ended for a reason of its own (after data because the
+/// CQ was full, out of provided buffers, cancelled for read-ahead), and
+/// the socket's data is still to be received by a new one.
+fn final_read(result: io::Result<usize>) -> Option<io::Result<usize>> {
+    match result {
+        Ok(0) => Some(Ok(0)),
+        Ok(_) => None,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOBUFS) | Some(libc::ECANCELED)) => None,
+        Err(e) => Some(Err(e)),
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct NonBufferedStream<S> {
     reactor: Weak<Reactor>,
@@ -228,7 +242,9 @@ pub(crate) struct NonBufferedStream<S> {
     /// io_uring (then `source_tx` is unused), and the buffer it gives back.
     send: Option<Source>,
     send_buffer: Vec<u8>,
-    uring_send: bool,
+    /// percore: reads with `multishot` and writes with `send`, decided once
+    /// when the stream is made (the reactor has provided buffers).
+    completion_io: bool,
     write_timeout: Timeout,
     read_timeout: Timeout,
 }
@@ -237,7 +253,7 @@ impl<S: AsRawFd> NonBufferedStream<S> {
     fn init(&mut self) {
         let reactor = self.reactor.upgrade().unwrap();
         let stream_fd = self.stream.as_raw_fd();
-        if reactor.multishot_recv_supported() {
+        if self.completion_io {
             // percore: receive from the start, with one submission.
             self.multishot = Some(reactor.recv_multishot(stream_fd));
         } else {
@@ -274,26 +290,14 @@ impl<S: AsRawFd> NonBufferedStream<S> {
                     self.read_timeout.maybe_set_timer(reactor, cx.waker());
                     return Poll::Pending;
                 }
-                Some(result) => match result {
-                    // End of stream, or an error: the finished receive is
-                    // kept, so that every later read says so again, as
-                    // recv(2) on the socket would.
-                    Ok(0) => {
+                Some(result) => match final_read(result) {
+                    // The finished receive is kept, so that every later
+                    // read says so again, as recv(2) on the socket would.
+                    Some(result) => {
                         self.read_timeout.cancel_timer(reactor);
-                        return Poll::Ready(Ok(0));
+                        return Poll::Ready(result);
                     }
-                    Err(e)
-                        if !matches!(
-                            e.raw_os_error(),
-                            Some(libc::ENOBUFS) | Some(libc::ECANCELED)
-                        ) =>
-                    {
-                        self.read_timeout.cancel_timer(reactor);
-                        return Poll::Ready(Err(e));
-                    }
-                    // Ended after data (the CQ was full), out of buffers, or
-                    // cancelled for read-ahead: arm another.
-                    _ => self.multishot = None,
+                    None => self.multishot = None,
                 },
             }
         }
@@ -316,10 +320,7 @@ impl<S: AsRawFd> NonBufferedStream<S> {
                 }
                 Some(Poll::Pending)
             }
-            Some(Ok(0)) => Some(Poll::Ready(Ok(0))),
-            Some(Ok(_)) => None,
-            Some(Err(e)) if matches!(e.raw_os_error(), Some(libc::ENOBUFS) | Some(libc::ECANCELED)) => None,
-            Some(Err(e)) => Some(Poll::Ready(Err(e))),
+            Some(result) => final_read(result).map(Poll::Ready),
         }
     }
 
@@ -368,7 +369,7 @@ impl<S: AsRawFd> NonBufferedStream<S> {
         let reactor = self.reactor.upgrade().unwrap();
         let reactor = reactor.as_ref();
 
-        if reactor.multishot_recv_supported() {
+        if self.completion_io {
             return self.poll_read_multishot(cx, buf, reactor);
         }
 
@@ -459,7 +460,7 @@ impl<S: AsRawFd> NonBufferedStream<S> {
     }
 
     pub(crate) fn poll_write(&mut self, cx: &Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        if self.uring_send {
+        if self.completion_io {
             let reactor = self.reactor.upgrade().unwrap();
             return self.poll_write_uring(cx, buf, &reactor);
         }
@@ -541,7 +542,7 @@ where
             multishot: None,
             send: None,
             send_buffer: Vec::new(),
-            uring_send: reactor.multishot_recv_supported(),
+            completion_io: reactor.multishot_recv_supported(),
             write_timeout: Timeout::new(reactor.register_timer()),
             read_timeout: Timeout::new(reactor.register_timer()),
         };

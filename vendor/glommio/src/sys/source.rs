@@ -103,10 +103,16 @@ impl MultiRecv {
         self.received.len() - self.taken
     }
 
-    /// Moves up to `buf.len()` unread bytes into `buf`.
-    pub(crate) fn take(&mut self, buf: &mut [u8]) -> usize {
+    /// Copies up to `buf.len()` unread bytes into `buf`, leaving them unread.
+    pub(crate) fn peek(&self, buf: &mut [u8]) -> usize {
         let n = self.unread().min(buf.len());
         buf[..n].copy_from_slice(&self.received[self.taken..self.taken + n]);
+        n
+    }
+
+    /// Moves up to `buf.len()` unread bytes into `buf`.
+    pub(crate) fn take(&mut self, buf: &mut [u8]) -> usize {
+        let n = self.peek(buf);
         self.taken += n;
         if self.taken == self.received.len() {
             self.received.clear();
@@ -338,11 +344,7 @@ impl Source {
     /// taking them (0 if none).
     pub(crate) fn peek_received(&self, buf: &mut [u8]) -> usize {
         match &self.inner.borrow().source_type {
-            SourceType::SockRecvMulti(multi) => {
-                let n = multi.unread().min(buf.len());
-                buf[..n].copy_from_slice(&multi.received[multi.taken..multi.taken + n]);
-                n
-            }
+            SourceType::SockRecvMulti(multi) => multi.peek(buf),
             _ => 0,
         }
     }

@@ -95,9 +95,9 @@ enum UringOpDescriptor {
     SockSendMsg(*mut libc::msghdr, i32),
     SockRecv(usize, i32),
     SockRecvMsg(usize, i32),
-    /// percore: a receive into a buffer selected from the provided-buffer
-    /// group; multishot or not.
-    RecvSelect(u16, bool),
+    /// percore: a multishot receive into buffers selected from the
+    /// provided-buffer group.
+    RecvMulti(u16),
     /// percore: a send of a buffer the source owns.
     SendOwned(*const u8, usize),
     Nop,
@@ -430,14 +430,14 @@ fn fill_sqe<F>(
                 sqe.prep_send(op.fd, buf, MsgFlags::MSG_NOSIGNAL);
             }
 
-            UringOpDescriptor::RecvSelect(group, multishot) => {
+            UringOpDescriptor::RecvMulti(group) => {
                 // RECV with no buffer of its own, buffers selected from
-                // `group`, IORING_RECV_MULTISHOT in `ioprio` if multishot.
+                // `group`, IORING_RECV_MULTISHOT in `ioprio`.
                 const IORING_RECV_MULTISHOT: u16 = 1 << 1;
                 const IOSQE_BUFFER_SELECT: u8 = 1 << 5;
                 sqe.prep_recv(op.fd, &mut [], MsgFlags::empty());
                 let raw = sqe.raw_mut();
-                raw.ioprio = if multishot { IORING_RECV_MULTISHOT } else { 0 };
+                raw.ioprio = IORING_RECV_MULTISHOT;
                 raw.flags |= IOSQE_BUFFER_SELECT;
                 raw.buf_index.buf_index.index_or_group = group;
             }
@@ -1657,10 +1657,10 @@ impl Reactor {
         self.main_ring.borrow().recv_buffers.is_some()
     }
 
-    /// percore: queues a receive into a provided buffer for `source`
-    /// (`SockRecvMulti`) on the main ring; it is submitted with the rest of
-    /// the pass's requests.
-    pub(crate) fn recv_selected(&self, source: &Source, multishot: bool) {
+    /// percore: queues a multishot receive into provided buffers for
+    /// `source` (`SockRecvMulti`) on the main ring; it is submitted with the
+    /// rest of the pass's requests.
+    pub(crate) fn recv_multishot(&self, source: &Source) {
         let mut ring = self.main_ring.borrow_mut();
         let group = ring
             .recv_buffers
@@ -1670,7 +1670,7 @@ impl Reactor {
         queue_request_into_ring(
             &mut *ring,
             source,
-            UringOpDescriptor::RecvSelect(group, multishot),
+            UringOpDescriptor::RecvMulti(group),
             &mut self.source_map.borrow_mut(),
         );
     }
