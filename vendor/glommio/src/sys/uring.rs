@@ -668,6 +668,16 @@ impl UringQueueState {
         self.submissions.is_empty() && self.cancellations.is_empty()
     }
 
+    /// percore: drops a cancellation of `id` that has not been submitted
+    /// yet. The request it targets has ended, and `id` may go to another
+    /// source before the cancellation would reach the kernel and end that
+    /// one instead.
+    fn withdraw_cancel(&mut self, id: SourceId) {
+        let user_data = to_user_data(id);
+        self.cancellations
+            .retain(|op| !matches!(op.args, UringOpDescriptor::Cancel(target) if target == user_data));
+    }
+
     pub(crate) fn cancel_request(&mut self, id: SourceId) {
         self.cancellations.push_back(UringDescriptor {
             args: UringOpDescriptor::Cancel(to_user_data(id)),
@@ -1061,7 +1071,9 @@ impl SleepableRing {
         drop(map);
         let mut inner = source.borrow_mut();
         let mut cancel = false;
+        let mut cancelled_earlier = false;
         if let SourceType::SockRecvMulti(multi) = &mut inner.source_type {
+            cancelled_earlier = multi.cancelling;
             if flags & IORING_CQE_F_BUFFER != 0 {
                 let bid = (flags >> 16) as u16;
                 if res > 0 {
@@ -1077,9 +1089,10 @@ impl SleepableRing {
             }
         }
         if cancel {
-            self.submission_queue
-                .borrow_mut()
-                .cancel_request(from_user_data(cqe.user_data()));
+            self.submission_queue.borrow_mut().cancel_request(id);
+        }
+        if !more && cancelled_earlier {
+            self.submission_queue.borrow_mut().withdraw_cancel(id);
         }
         if !more {
             self.in_kernel -= 1;
