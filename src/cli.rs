@@ -59,8 +59,8 @@ pub enum KvRequest {
 }
 
 impl KvRequest {
-    pub fn as_request(&self) -> crate::kv::Request<'_> {
-        use crate::kv::Request;
+    pub fn as_request(&self) -> crate::services::kv::Request<'_> {
+        use crate::services::kv::Request;
         match self {
             KvRequest::Get { key } => Request::Get { key },
             KvRequest::Put { key, val } => Request::Put { key, val },

@@ -8,8 +8,8 @@
 //! checked to give back what they were given when a request is re-encoded.
 
 use crate::codec::{split_line_ending, Decoder, FrameTooLong, LengthPrefixed, Lines};
-use crate::kv::protocol::{decode_request, push_request_frame};
-use crate::mq::command;
+use crate::services::kv::protocol::{decode_request, push_request_frame};
+use crate::services::mq::command;
 
 /// Cut points read from the header, at most.
 const MAX_CUTS: usize = 16;

@@ -2,10 +2,9 @@
 //!
 //! - [`server`]: the core — shards, listeners, the one connection loop, shutdown.
 //! - [`codec`]: how byte streams become requests (lines, length-prefixed frames).
-//! - [`service`]: the trait a service implements; [`services`]: yell, echo, chat.
+//! - [`service`]: the trait a service implements; [`services`]: yell, echo,
+//!   chat, mq and kv, one file or folder each (wire format, routing, state).
 //! - [`cross_shard`]: who owns a key or topic, and the channel mesh to reach it.
-//! - [`kv`]: the kv store's wire format, storage and client.
-//! - [`mq`]: the message queue's command lines and topic tables.
 //! - [`stats`]: per-shard counters and latency histograms, merged into reports.
 //! - [`load`]: `percore load`, the load generator.
 //! - [`cli`] and [`config`]: the command line and what it configures.
@@ -16,9 +15,7 @@ pub mod codec;
 pub mod config;
 pub mod cross_shard;
 pub mod fuzz;
-pub mod kv;
 pub mod load;
-pub mod mq;
 pub mod server;
 pub mod service;
 pub mod services;

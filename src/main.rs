@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use percore::cli::{Cli, Command, KvArgs, KvRequest, LoadArgs, ServeArgs};
-use percore::kv::client::display_reply;
-use percore::kv::{KvClient, Reply};
 use percore::server::Server;
+use percore::services::kv::client::display_reply;
+use percore::services::kv::{KvClient, Reply};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

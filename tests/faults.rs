@@ -8,8 +8,8 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use common::*;
-use percore::kv::protocol::push_request_frame;
-use percore::kv::Request;
+use percore::services::kv::protocol::push_request_frame;
+use percore::services::kv::Request;
 
 /// Runs `percore serve ARGS`, expecting it to fail fast; returns its stderr.
 fn serve_fails(args: &[&str]) -> (Option<i32>, Duration, String) {

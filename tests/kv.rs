@@ -13,7 +13,7 @@ use std::thread;
 
 use common::*;
 use percore::cross_shard::owner_of;
-use percore::kv::{KvClient, Reply, Request};
+use percore::services::kv::{KvClient, Reply, Request};
 
 fn client(addr: SocketAddr) -> KvClient {
     KvClient::connect(addr, DEADLINE).expect("connect to kv")

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use super::mq::MqMix;
 use crate::codec::split_frame;
 use crate::config::ServiceKind;
-use crate::kv::protocol::{self, Request};
+use crate::services::kv::protocol::{self, Request};
 
 /// A request/reply protocol and its parameters, the same for every connection.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -379,7 +379,7 @@ mod tests {
         };
         let mut exchange = KvExchange::new(mix, 1, 2);
         assert_eq!(exchange.versions.len(), 2); // keys 1 and 3
-        let mut store = crate::kv::Store::default();
+        let mut store = crate::services::kv::Store::default();
         let mut requests = Vec::new();
         for _ in 0..200 {
             exchange.push_request(&mut requests);

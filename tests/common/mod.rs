@@ -385,9 +385,9 @@ pub fn probe(service: &str) -> (Vec<u8>, Vec<u8>) {
         ),
         _ => {
             let mut get = Vec::new();
-            percore::kv::protocol::push_request_frame(
+            percore::services::kv::protocol::push_request_frame(
                 &mut get,
-                &percore::kv::Request::Get { key: "probe" },
+                &percore::services::kv::Request::Get { key: "probe" },
             );
             (get, b"\0\0\0\x01\xc0".to_vec())
         }

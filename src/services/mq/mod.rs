@@ -20,17 +20,21 @@
 //! subscribes and then sends to the topic gets its own line only once the
 //! owner knows about its subscription (the handshake SPEC 3.4 offers).
 
+pub mod command;
+pub mod record;
+pub mod topics;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use self::command::Command;
+use self::record::{records, Record};
+use self::topics::{Change, ConnId, Interest, Subscriptions};
 use crate::codec::{split_line_ending, Lines};
 use crate::config::ServiceKind;
 use crate::cross_shard::{owner_of, Lane, LanePlan, MeshError, Pool};
-use crate::mq::command::{self, Command};
-use crate::mq::record::{records, Record};
-use crate::mq::topics::{Change, ConnId, Interest, Subscriptions};
 use crate::server::outbox::Outbox;
 use crate::service::{Batch, Flow, Service};
 use crate::stats::ServiceStats;

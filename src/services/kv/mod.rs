@@ -20,14 +20,19 @@ use std::cell::RefCell;
 use std::ops::Range;
 use std::rc::Rc;
 
+pub mod client;
+pub mod protocol;
+mod store;
+
+pub use client::{ClientError, KvClient};
+pub use protocol::{Reply, Request};
+pub use store::Store;
+
 use crate::codec::{encode_frame, split_frame, LengthPrefixed};
 use crate::config::ServiceKind;
 use crate::cross_shard::{owner_of, Mesh, Ticket};
-use crate::kv::protocol::{
-    self, decode_request, push_error_frame, push_nil_frame, push_str_frame, Request,
-};
-use crate::kv::Store;
 use crate::service::{Batch, Flow, Service};
+use protocol::{decode_request, push_error_frame, push_nil_frame, push_str_frame};
 
 /// This shard's store, shared by its connections and the mesh task that
 /// serves other shards.
