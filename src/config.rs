@@ -1,68 +1,18 @@
-//! What a running server is told: the validated form of `percore serve`'s
-//! options (SPEC section 2). The CLI builds it; shards only ever read it.
+//! What a running server is told, whatever it serves: where shards run, the
+//! limits every connection keeps (SPEC sections 2 and 4), and where
+//! statistics go. The CLI or a [`crate::server::ServerBuilder`] fills it in;
+//! shards only ever read it. What a service alone needs (mq's queue cap) is
+//! that service's own configuration, not this.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The services percore knows, in the order reports list them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ServiceKind {
-    Yell,
-    Echo,
-    Chat,
-    Mq,
-    Kv,
-}
-
-impl ServiceKind {
-    pub const ALL: [ServiceKind; 5] = [
-        ServiceKind::Yell,
-        ServiceKind::Echo,
-        ServiceKind::Chat,
-        ServiceKind::Mq,
-        ServiceKind::Kv,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ServiceKind::Yell => "yell",
-            ServiceKind::Echo => "echo",
-            ServiceKind::Chat => "chat",
-            ServiceKind::Mq => "mq",
-            ServiceKind::Kv => "kv",
-        }
-    }
-
-    pub fn default_addr(self) -> SocketAddr {
-        let port = match self {
-            ServiceKind::Yell => 1234,
-            ServiceKind::Chat => 8007,
-            ServiceKind::Echo => 8008,
-            ServiceKind::Mq => 7777,
-            ServiceKind::Kv => 8888,
-        };
-        SocketAddr::from(([127, 0, 0, 1], port))
-    }
-
-    pub fn from_name(name: &str) -> Option<ServiceKind> {
-        ServiceKind::ALL
-            .into_iter()
-            .find(|kind| kind.name() == name)
-    }
-}
-
-impl fmt::Display for ServiceKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// One service and the address every shard binds for it.
+/// One service and an address every shard binds for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Listen {
-    pub kind: ServiceKind,
+    /// The service's name, as reports and the listening line show it.
+    pub service: &'static str,
     pub addr: SocketAddr,
 }
 
@@ -76,6 +26,28 @@ pub enum Placement {
 }
 
 impl Placement {
+    /// `shards` shards (default: one per CPU this process may run on), each
+    /// pinned to its own CPU while there are enough, else all unpinned, with
+    /// a warning saying so. `None` when the CPUs cannot be read.
+    pub fn for_shards(shards: Option<usize>) -> Option<(Placement, Option<String>)> {
+        let cpus: Vec<usize> = core_affinity::get_core_ids()?
+            .into_iter()
+            .map(|core| core.id)
+            .collect();
+        if cpus.is_empty() {
+            return None;
+        }
+        let shards = shards.unwrap_or(cpus.len()).max(1);
+        if shards <= cpus.len() {
+            return Some((Placement::Pinned(cpus[..shards].to_vec()), None));
+        }
+        let warning = format!(
+            "{shards} shards on {} CPUs: shards run unpinned",
+            cpus.len()
+        );
+        Some((Placement::Unpinned(shards), Some(warning)))
+    }
+
     pub fn shards(&self) -> usize {
         match self {
             Placement::Pinned(cpus) => cpus.len(),
@@ -93,8 +65,6 @@ pub struct Limits {
     pub idle_timeout: Option<Duration>,
     /// Open connections per shard, all services together.
     pub max_conns: usize,
-    /// Cap on one connection's queued outgoing mq deliveries.
-    pub mq_queue_bytes: usize,
 }
 
 impl Default for Limits {
@@ -103,16 +73,14 @@ impl Default for Limits {
             max_frame: 1 << 20,
             idle_timeout: None,
             max_conns: 65_536,
-            mq_queue_bytes: 4 << 20,
         }
     }
 }
 
-/// Everything `percore serve` needs, validated.
+/// Everything the server core needs besides its services, validated.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub placement: Placement,
-    pub listens: Vec<Listen>,
     pub limits: Limits,
     pub stats_interval: Option<Duration>,
     pub stats_json: Option<PathBuf>,
@@ -121,9 +89,5 @@ pub struct ServerConfig {
 impl ServerConfig {
     pub fn shards(&self) -> usize {
         self.placement.shards()
-    }
-
-    pub fn serves(&self, kind: ServiceKind) -> bool {
-        self.listens.iter().any(|listen| listen.kind == kind)
     }
 }

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use percore::cli::{Cli, Command, KvArgs, KvRequest, LoadArgs, ServeArgs};
-use percore::server::Server;
 use percore::services::kv::client::display_reply;
 use percore::services::kv::{KvClient, Reply};
 
@@ -76,18 +75,18 @@ fn load(args: LoadArgs) -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    let (config, warnings) = match args.into_config() {
+    let (builder, warnings) = match args.into_builder() {
         Ok(parsed) => parsed,
         Err(usage) => {
             eprintln!("percore: {usage}");
             return ExitCode::from(2);
         }
     };
-    let server = match Server::new(config) {
+    let server = match builder.build() {
         Ok(server) => server,
-        Err(bind) => {
-            eprintln!("percore: {bind}");
-            return ExitCode::from(2);
+        Err(error) => {
+            eprintln!("percore: {error}");
+            return ExitCode::from(error.exit_code() as u8);
         }
     };
     for warning in warnings {

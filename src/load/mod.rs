@@ -6,6 +6,7 @@
 mod driver;
 mod mq;
 mod report;
+pub mod target;
 mod workload;
 
 pub use driver::LoadStats;
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant};
 use glommio::net::TcpStream;
 use thiserror::Error;
 
-use crate::config::ServiceKind;
+use crate::load::target::ServiceKind;
 use driver::ConnPlan;
 
 /// How long connecting may take before the run is called off.

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 use super::mq::MqMix;
 use crate::codec::split_frame;
-use crate::config::ServiceKind;
+use crate::load::target::ServiceKind;
 use crate::services::kv::protocol::{self, Request};
 
 /// A request/reply protocol and its parameters, the same for every connection.

@@ -11,8 +11,10 @@
 //! waits for input or pushed output, whichever comes first, writes all the
 //! pushed output gathered in one go, and closes the connection when the
 //! outbox overflows its cap (a slow disconnect).
+//!
+//! A service may also ask for the next request within a deadline; only then
+//! does the wait race a timer, so the common path arms none.
 
-use std::cell::RefCell;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -22,8 +24,8 @@ use glommio::net::TcpStream;
 use super::buffer::InputBuffer;
 use super::outbox::Outbox;
 use super::shard::Shard;
-use crate::service::{Batch, Flow, Service, OUTPUT_BUDGET};
-use crate::stats::ServiceStats;
+use crate::service::{Batch, Flow, Opening, Service, OUTPUT_BUDGET};
+use crate::stats::LiveStats;
 
 /// An output buffer grown past this by one huge reply is given back afterwards;
 /// a batch that spent its budget normally stays below it.
@@ -39,11 +41,33 @@ pub(crate) async fn serve<S: Service>(
     service: &S,
     stream: TcpStream,
     shard: &Shard,
-    stats: &RefCell<ServiceStats>,
+    stats: &LiveStats,
 ) {
-    let mut session = service.open_session();
-    serve_session(service, &mut session, stream, shard, stats).await;
+    let mut greeting = Vec::new();
+    let mut opening = Opening::new(shard.id, stream.peer_addr().ok(), &mut greeting);
+    let mut session = service.open_session(&mut opening);
+    let request_due = opening
+        .first_request_within()
+        .map(|deadline| Instant::now() + deadline);
+    serve_session(
+        service,
+        &mut session,
+        stream,
+        shard,
+        stats,
+        Opened {
+            greeting,
+            request_due,
+        },
+    )
+    .await;
     service.close_session(session);
+}
+
+/// What the on-connection hook left for the loop.
+struct Opened {
+    greeting: Vec<u8>,
+    request_due: Option<Instant>,
 }
 
 async fn serve_session<S: Service>(
@@ -51,7 +75,8 @@ async fn serve_session<S: Service>(
     session: &mut S::Session,
     mut stream: TcpStream,
     shard: &Shard,
-    stats: &RefCell<ServiceStats>,
+    stats: &LiveStats,
+    opened: Opened,
 ) {
     let limits = shard.limits;
     let outbox = service.outbox(session);
@@ -72,6 +97,15 @@ async fn serve_session<S: Service>(
     let mut output = Vec::new();
     let mut pushed = Vec::new();
     let mut last_activity = Instant::now();
+    let mut request_due = opened.request_due;
+    if !opened.greeting.is_empty() {
+        if let Err(ended) =
+            write_unless_overflowed(&mut stream, &opened.greeting, outbox.as_deref()).await
+        {
+            return ended.count(stats, outbox.as_deref());
+        }
+        stats.recorded.borrow_mut().counters.bytes_out += opened.greeting.len() as u64;
+    }
 
     // Requests left in the buffer by a batch that spent its output budget.
     let mut buffered_requests = false;
@@ -86,6 +120,7 @@ async fn serve_session<S: Service>(
                 outbox.as_deref(),
                 limits.idle_timeout,
                 last_activity,
+                request_due,
             )
             .await
         };
@@ -100,23 +135,34 @@ async fn serve_session<S: Service>(
                         last_activity = Instant::now();
                         continue;
                     }
-                    Err(ended) => return ended.count(stats),
+                    Err(ended) => return ended.count(stats, outbox.as_deref()),
                 }
             }
             Woken::Idle => {
-                stats.borrow_mut().counters.idle_closes += 1;
+                stats.recorded.borrow_mut().counters.idle_closes += 1;
                 return;
+            }
+            Woken::Overdue => {
+                request_due = None;
+                let flow = service.request_overdue(session, &mut output);
+                if !output.is_empty() {
+                    let written =
+                        write_unless_overflowed(&mut stream, &output, outbox.as_deref()).await;
+                    if let Err(ended) = written {
+                        return ended.count(stats, outbox.as_deref());
+                    }
+                    stats.recorded.borrow_mut().counters.bytes_out += output.len() as u64;
+                    output.clear();
+                }
+                if flow == Flow::Close {
+                    return linger_close(stream).await;
+                }
+                continue;
             }
         };
         let read_at = Instant::now();
         last_activity = read_at;
         input.filled(received);
-        #[cfg(debug_assertions)]
-        if let Some(trigger) = &shard.panic_trigger {
-            if memchr::memmem::find(input.data(), trigger).is_some() {
-                panic!("test fault injection: a request asked for a panic");
-            }
-        }
 
         let mut batch = Batch::new(input.data(), &mut decoder, limits.max_frame, &mut output);
         let flow = service.serve(session, &mut batch).await;
@@ -138,24 +184,30 @@ async fn serve_session<S: Service>(
         };
         let done = Instant::now();
         {
-            let mut stats = stats.borrow_mut();
-            stats.counters.bytes_in += received as u64;
-            stats.counters.errors += errors;
-            stats.counters.forwarded += outcome.forwarded;
+            let mut recorded = stats.recorded.borrow_mut();
+            recorded.counters.bytes_in += received as u64;
+            recorded.counters.errors += errors;
             if written.is_ok() {
-                stats.counters.bytes_out += output.len() as u64;
-                stats.record_served(outcome.served, done - read_at, done - shard.start);
+                recorded.counters.bytes_out += output.len() as u64;
+                recorded.record_served(outcome.served, done - read_at, done - shard.start);
             }
         }
         if let Err(ended) = written {
-            return ended.count(stats);
+            return ended.count(stats, outbox.as_deref());
+        }
+        // A batch that held requests meets the deadline; the service may set
+        // the next one.
+        if let Some(deadline) = outcome.next_request_within {
+            request_due = Some(done + deadline);
+        } else if outcome.consumed > 0 {
+            request_due = None;
         }
         // Input that keeps coming must not starve pushed output.
         if outbox.as_ref().is_some_and(|outbox| outbox.has_output()) {
             if let Err(ended) =
                 write_pushed(&mut stream, outbox.as_deref(), &mut pushed, stats).await
             {
-                return ended.count(stats);
+                return ended.count(stats, outbox.as_deref());
             }
         }
 
@@ -171,33 +223,45 @@ async fn serve_session<S: Service>(
     }
 }
 
-/// Waits for input, or (with an outbox) for pushed output or the idle timeout.
+/// Waits for input, or (with an outbox) for pushed output or the idle
+/// timeout, or for a request deadline to pass.
 async fn wait(
     stream: &mut TcpStream,
     input: &mut InputBuffer,
     outbox: Option<&Outbox>,
     idle_timeout: Option<Duration>,
     last_activity: Instant,
+    request_due: Option<Instant>,
 ) -> Woken {
-    let Some(outbox) = outbox else {
+    if outbox.is_none() && request_due.is_none() {
         return Woken::Input(stream.read(input.spare()).await);
-    };
+    }
     let input = async { Woken::Input(stream.read(input.spare()).await) };
     let pushed = async {
-        outbox.ready().await;
+        match outbox {
+            Some(outbox) => outbox.ready().await,
+            None => std::future::pending().await,
+        }
         Woken::Pushed
     };
-    match idle_timeout {
-        None => input.or(pushed).await,
-        Some(idle) => {
-            let idle_left = idle.saturating_sub(last_activity.elapsed());
-            let idle = async {
-                glommio::timer::sleep(idle_left).await;
-                Woken::Idle
-            };
-            input.or(pushed).or(idle).await
+    // Without an outbox, the socket's own read timeout keeps the idle clock.
+    let idle = async {
+        match (outbox, idle_timeout) {
+            (Some(_), Some(idle)) => {
+                glommio::timer::sleep(idle.saturating_sub(last_activity.elapsed())).await
+            }
+            _ => std::future::pending().await,
         }
-    }
+        Woken::Idle
+    };
+    let overdue = async {
+        match request_due {
+            Some(due) => glommio::timer::sleep(due.saturating_duration_since(Instant::now())).await,
+            None => std::future::pending().await,
+        }
+        Woken::Overdue
+    };
+    input.or(pushed).or(idle).or(overdue).await
 }
 
 /// What ended the wait at the top of the loop.
@@ -209,6 +273,8 @@ enum Woken {
     Pushed,
     /// Nothing received or sent for `--idle-timeout`.
     Idle,
+    /// The request the service asked for did not come in time.
+    Overdue,
 }
 
 /// Why a write ended the connection.
@@ -219,10 +285,14 @@ enum Ended {
 }
 
 impl Ended {
-    fn count(self, stats: &RefCell<ServiceStats>) {
+    fn count(self, stats: &LiveStats, outbox: Option<&Outbox>) {
         match self {
             Ended::Io(error) => count_idle_close(&error, stats),
-            Ended::Overflowed => stats.borrow_mut().counters.slow_disconnects += 1,
+            Ended::Overflowed => {
+                if let Some(outbox) = outbox {
+                    outbox.count_overflow_close();
+                }
+            }
         }
     }
 }
@@ -253,7 +323,7 @@ async fn write_pushed(
     stream: &mut TcpStream,
     outbox: Option<&Outbox>,
     pushed: &mut Vec<u8>,
-    stats: &RefCell<ServiceStats>,
+    stats: &LiveStats,
 ) -> Result<(), Ended> {
     let Some(outbox) = outbox else {
         return Ok(());
@@ -261,14 +331,10 @@ async fn write_pushed(
     if outbox.has_overflowed() {
         return Err(Ended::Overflowed);
     }
-    let items = outbox.take(pushed);
+    outbox.take(pushed);
     write_unless_overflowed(stream, pushed, Some(outbox)).await?;
     outbox.written();
-    {
-        let mut stats = stats.borrow_mut();
-        stats.counters.bytes_out += pushed.len() as u64;
-        stats.counters.deliveries += items;
-    }
+    stats.recorded.borrow_mut().counters.bytes_out += pushed.len() as u64;
     pushed.clear();
     if pushed.capacity() > OUTPUT_SHRINK_ABOVE {
         *pushed = Vec::new();
@@ -276,9 +342,9 @@ async fn write_pushed(
     Ok(())
 }
 
-fn count_idle_close(error: &io::Error, stats: &RefCell<ServiceStats>) {
+fn count_idle_close(error: &io::Error, stats: &LiveStats) {
     if error.kind() == io::ErrorKind::TimedOut {
-        stats.borrow_mut().counters.idle_closes += 1;
+        stats.recorded.borrow_mut().counters.idle_closes += 1;
     }
 }
 

@@ -1,14 +1,27 @@
-//! The server core. The coordinator (this module, on the main thread) checks
-//! that every address is free, starts one shard per core, prints the
-//! `percore listening:` line once every shard has bound every listener, turns
-//! signals into a stop, and merges the shards' statistics into reports. It is
-//! never on the data path: shards serve without talking to it.
+//! The server core: shards, listeners, the one connection loop, shutdown. It
+//! runs whatever services it is given ([`ServerBuilder::service`]) and names
+//! none of them.
+//!
+//! The coordinator (this module, on the main thread) starts one shard per
+//! core, prints the `percore listening:` line once every shard has bound every
+//! listener, turns signals into a stop, and merges the shards' statistics
+//! into reports. It is never on the data path: shards serve without talking
+//! to it.
 
+mod accept;
 mod buffer;
+mod builder;
 mod connection;
+mod context;
+mod descriptors;
+mod lifecycle;
 pub mod outbox;
+mod registration;
 mod registry;
 mod shard;
+
+pub use builder::{BuildError, Server, ServerBuilder, StopHandle};
+pub use context::{ShardContext, StopWatch};
 
 use std::collections::BTreeMap;
 use std::io::{self, Write as _};
@@ -24,10 +37,10 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use thiserror::Error;
 
-use crate::config::{Listen, Placement, ServerConfig, ServiceKind};
-use crate::cross_shard::MeshPlan;
-use crate::services::mq::MqPlan;
+use crate::config::{Listen, Placement, ServerConfig};
+use crate::service::StartError;
 use crate::stats::{IntervalReporter, Report, ShardSnapshot};
+use registration::Registered;
 
 /// How long shards get to bind and report ready (SPEC: a bind failure ends
 /// the process within 2 s).
@@ -43,11 +56,12 @@ pub enum ServeError {
     Bind(#[from] BindError),
     #[error("cannot start shard {shard}: {reason} (glommio needs locked memory for io_uring: try raising `ulimit -l`)")]
     ShardStart { shard: usize, reason: String },
-    #[error("shard {shard} cannot reach the other shards: {source}")]
-    Mesh {
+    #[error("{service} cannot start on shard {shard}: {source}")]
+    ServiceStart {
+        service: &'static str,
         shard: usize,
         #[source]
-        source: crate::cross_shard::MeshError,
+        source: StartError,
     },
     #[error("cannot handle signals: {0}")]
     Signals(#[source] io::Error),
@@ -73,13 +87,14 @@ impl ServeError {
 #[derive(Debug, Error)]
 #[error("cannot bind {service} on {addr}: {source}")]
 pub struct BindError {
-    pub service: ServiceKind,
+    pub service: &'static str,
     pub addr: SocketAddr,
     #[source]
     pub source: io::Error,
 }
 
-/// What shards tell the coordinator.
+/// What shards (and stop handles) tell the coordinator.
+#[derive(Debug)]
 pub(crate) enum Event {
     /// A signal asked the server to stop.
     Stop,
@@ -89,49 +104,48 @@ pub(crate) enum Event {
     Final(ShardSnapshot),
 }
 
-/// A server whose addresses are known to be free.
-pub struct Server {
+/// Runs the server until a stop event (a signal, or a [`StopHandle`]).
+fn run(
     config: Arc<ServerConfig>,
-}
-
-impl Server {
-    /// Checks that every address can be bound; nothing runs yet.
-    pub fn new(config: ServerConfig) -> Result<Server, BindError> {
-        probe_addresses(&config.listens)?;
-        Ok(Server {
-            config: Arc::new(config),
+    mut services: Vec<Registered>,
+    events: mpsc::Sender<Event>,
+    inbox: Receiver<Event>,
+    handle_signals: bool,
+) -> Result<Report, ServeError> {
+    if handle_signals {
+        watch_signals(events.clone())?;
+    }
+    let listens: Vec<Listen> = services
+        .iter()
+        .flat_map(|s| {
+            s.addrs.iter().map(|&addr| Listen {
+                service: s.name,
+                addr,
+            })
         })
+        .collect();
+    if let Some(warning) =
+        descriptors::raise_limit(config.shards(), config.limits.max_conns, listens.len())
+    {
+        eprintln!("percore: warning: {warning}");
     }
-
-    /// Runs the server until SIGINT or SIGTERM, then prints the final report.
-    pub fn run(self) -> Result<Report, ServeError> {
-        run(self.config)
+    for service in &mut services {
+        service.factory.prepare(config.shards());
     }
-}
-
-fn run(config: Arc<ServerConfig>) -> Result<Report, ServeError> {
-    let (events, inbox) = mpsc::channel();
-    watch_signals(events.clone())?;
 
     let start = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let drained = Arc::new(AtomicUsize::new(0));
-    // Shards that share state reach each other over a mesh, one per service.
-    let kv_mesh = (config.serves(ServiceKind::Kv) && config.shards() > 1)
-        .then(|| MeshPlan::new(config.shards()));
-    let mq_lanes = (config.serves(ServiceKind::Mq) && config.shards() > 1)
-        .then(|| MqPlan::new(config.shards()));
     let mut readiness = Vec::with_capacity(config.shards());
     for id in 0..config.shards() {
         let (ready, ready_rx) = mpsc::sync_channel(1);
-        let plan = shard::ShardPlan {
+        let plan = lifecycle::ShardPlan {
             id,
             config: Arc::clone(&config),
+            services: services.clone(),
             start,
             stop: Arc::clone(&stop),
             drained: Arc::clone(&drained),
-            kv_mesh: kv_mesh.clone(),
-            mq_lanes: mq_lanes.clone(),
             events: events.clone(),
             ready,
         };
@@ -141,7 +155,7 @@ fn run(config: Arc<ServerConfig>) -> Result<Report, ServeError> {
         };
         let handle = glommio::LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{id}"))
-            .spawn(move || shard::run(plan))
+            .spawn(move || lifecycle::run(plan))
             .map_err(|e| ServeError::ShardStart {
                 shard: id,
                 reason: e.to_string(),
@@ -170,14 +184,14 @@ fn run(config: Arc<ServerConfig>) -> Result<Report, ServeError> {
             }
         }
     }
-    print_listening(&config);
+    print_listening(&config, &listens);
 
-    wait_for_stop(&config, &inbox);
+    wait_for_stop(&config, &listens, &inbox);
     stop.store(true, Ordering::Release);
     eprintln!("percore: stopping: answering what was read, then closing connections (again to exit at once)");
     let finals = collect_finals(&config, &inbox);
 
-    let report = Report::merge(start.elapsed(), config.shards(), &config.listens, &finals);
+    let report = Report::merge(start.elapsed(), config.shards(), &listens, &finals);
     let mut stdout = io::stdout().lock();
     let _ = stdout.write_all(report.table().as_bytes());
     let _ = stdout.flush();
@@ -198,7 +212,7 @@ fn probe_addresses(listens: &[Listen]) -> Result<(), BindError> {
     let mut probes = Vec::with_capacity(listens.len());
     for listen in listens {
         let probe = std::net::TcpListener::bind(listen.addr).map_err(|source| BindError {
-            service: listen.kind,
+            service: listen.service,
             addr: listen.addr,
             source,
         })?;
@@ -228,10 +242,10 @@ fn watch_signals(events: mpsc::Sender<Event>) -> Result<(), ServeError> {
     Ok(())
 }
 
-fn print_listening(config: &ServerConfig) {
+fn print_listening(config: &ServerConfig, listens: &[Listen]) {
     let mut line = String::from("percore listening:");
-    for listen in &config.listens {
-        line.push_str(&format!(" {}={}", listen.kind, listen.addr));
+    for listen in listens {
+        line.push_str(&format!(" {}={}", listen.service, listen.addr));
     }
     line.push_str(&format!(" shards={}", config.shards()));
     let mut stdout = io::stdout().lock();
@@ -240,7 +254,7 @@ fn print_listening(config: &ServerConfig) {
 }
 
 /// Prints `--stats-interval` lines until a stop arrives.
-fn wait_for_stop(config: &ServerConfig, inbox: &Receiver<Event>) {
+fn wait_for_stop(config: &ServerConfig, listens: &[Listen], inbox: &Receiver<Event>) {
     let mut ticks: BTreeMap<u32, Vec<ShardSnapshot>> = BTreeMap::new();
     let mut reporter = IntervalReporter::default();
     while let Ok(event) = inbox.recv() {
@@ -252,7 +266,7 @@ fn wait_for_stop(config: &ServerConfig, inbox: &Receiver<Event>) {
                 if arrived.len() == config.shards() {
                     let snapshots = ticks.remove(&tick).unwrap_or_default();
                     let at = config.stats_interval.unwrap_or_default() * tick;
-                    let report = Report::merge(at, config.shards(), &config.listens, &snapshots);
+                    let report = Report::merge(at, config.shards(), listens, &snapshots);
                     eprintln!("{}", reporter.line(report));
                     ticks.retain(|&older, _| older > tick);
                 }

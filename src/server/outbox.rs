@@ -7,21 +7,30 @@
 //! the server hold every message for it. Past the cap the outbox overflows:
 //! what it holds is dropped at once, later pushes are refused, and the
 //! connection loop closes the connection (a slow disconnect, SPEC 3.4).
+//!
+//! The service that made the outbox may have it count the items written and
+//! the connections closed for overflowing, as figures of its own.
 
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::mem;
 use std::task::{Poll, Waker};
 
+use crate::stats::Counter;
+
 /// One connection's queue of pushed output.
 pub struct Outbox {
     state: RefCell<State>,
+    /// Items written to the peer, and connections closed for overflowing.
+    counters: Option<(Counter, Counter)>,
 }
 
 struct State {
     pending: Vec<u8>,
     /// Items (delivered lines) in `pending`.
     items: u64,
+    /// Items taken by the connection loop and not yet written.
+    items_in_flight: u64,
     /// Bytes taken by the connection loop and not yet written.
     in_flight: usize,
     cap: usize,
@@ -39,13 +48,22 @@ impl Outbox {
             state: RefCell::new(State {
                 pending: Vec::new(),
                 items: 0,
+                items_in_flight: 0,
                 in_flight: 0,
                 cap,
                 overflowed: false,
                 waiter: None,
                 waiter_wants_output: false,
             }),
+            counters: None,
         }
+    }
+
+    /// Counts every item written into `written`, and the connection's close
+    /// for overflowing into `overflow_closes`.
+    pub fn counting(mut self, written: Counter, overflow_closes: Counter) -> Outbox {
+        self.counters = Some((written, overflow_closes));
+        self
     }
 
     /// Queues one item. Returns false when the outbox has overflowed, now
@@ -118,12 +136,25 @@ impl Outbox {
         debug_assert!(into.is_empty());
         mem::swap(&mut state.pending, into);
         state.in_flight = into.len();
-        mem::take(&mut state.items)
+        state.items_in_flight = mem::take(&mut state.items);
+        state.items_in_flight
     }
 
     /// The output last taken has been written.
     pub fn written(&self) {
-        self.state.borrow_mut().in_flight = 0;
+        let mut state = self.state.borrow_mut();
+        state.in_flight = 0;
+        let items = mem::take(&mut state.items_in_flight);
+        if let Some((written, _)) = &self.counters {
+            written.add(items);
+        }
+    }
+
+    /// The connection was closed because this outbox overflowed.
+    pub fn count_overflow_close(&self) {
+        if let Some((_, overflow_closes)) = &self.counters {
+            overflow_closes.add(1);
+        }
     }
 }
 

@@ -9,18 +9,16 @@
 //! ```
 
 use crate::codec::{split_line_ending, Lines};
-use crate::config::ServiceKind;
-use crate::service::{Batch, Flow, Service};
+use crate::service::{Batch, Flow, Opening, Service};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Chat;
 
 impl Service for Chat {
-    const KIND: ServiceKind = ServiceKind::Chat;
     type Decoder = Lines;
     type Session = ();
 
-    fn open_session(&self) {}
+    fn open_session(&self, _: &mut Opening<'_>) {}
 
     async fn serve(&self, _: &mut (), batch: &mut Batch<'_, Lines>) -> Flow {
         while let Some(line) = batch.next_request() {

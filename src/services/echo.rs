@@ -8,18 +8,16 @@
 //! ```
 
 use crate::codec::Raw;
-use crate::config::ServiceKind;
-use crate::service::{Batch, Flow, Service};
+use crate::service::{Batch, Flow, Opening, Service};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Echo;
 
 impl Service for Echo {
-    const KIND: ServiceKind = ServiceKind::Echo;
     type Decoder = Raw;
     type Session = ();
 
-    fn open_session(&self) {}
+    fn open_session(&self, _: &mut Opening<'_>) {}
 
     async fn serve(&self, _: &mut (), batch: &mut Batch<'_, Raw>) -> Flow {
         while let Some(data) = batch.next_request() {

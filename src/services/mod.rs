@@ -1,5 +1,11 @@
-//! The services, one file each, every one a small layer over the shared
-//! connection loop. Each reads like the Python asyncio example it came from.
+//! The built-in services, one file or folder each, every one a small layer
+//! over the framework's connection loop, written against the same public API
+//! as a user's service ([`crate::service`]). Each reads like the Python
+//! asyncio example it came from.
+//!
+//! [`BUILT_IN`] is the one place that lists them: `percore serve` takes its
+//! `--services` names, its address options and their defaults from it.
+//! Adding a service is its file plus one line there.
 
 pub mod chat;
 pub mod echo;
@@ -9,6 +15,45 @@ pub mod yell;
 
 pub use chat::Chat;
 pub use echo::Echo;
-pub use kv::Kv;
-pub use mq::Mq;
+pub use kv::{Kv, KvFactory};
+pub use mq::{Mq, MqFactory};
 pub use yell::Yell;
+
+use std::net::SocketAddr;
+
+use crate::server::ServerBuilder;
+
+/// A built-in service as the command line offers it.
+#[derive(Debug)]
+pub struct BuiltIn {
+    /// Its name in `--services`, reports, and its address option (`--NAME`).
+    pub name: &'static str,
+    /// Where it listens unless told otherwise (SPEC 2).
+    pub default_addr: &'static str,
+    /// The address option's help line.
+    pub about: &'static str,
+    /// Adds the service, configured from the command line, to a server.
+    pub add: fn(ServerBuilder, Vec<SocketAddr>, &Options) -> ServerBuilder,
+}
+
+/// What the command line configures in the services themselves.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// mq: cap on one connection's queued deliveries (`--mq-queue-bytes`).
+    pub mq_queue_bytes: usize,
+}
+
+/// Every built-in service, in the order reports list them.
+#[rustfmt::skip]
+pub const BUILT_IN: [BuiltIn; 5] = [
+    BuiltIn { name: "yell", default_addr: "127.0.0.1:1234", about: "yell listener (repeatable)", add: |s, a, _| s.service("yell", a, Yell) },
+    BuiltIn { name: "echo", default_addr: "127.0.0.1:8008", about: "echo listener (repeatable)", add: |s, a, _| s.service("echo", a, Echo) },
+    BuiltIn { name: "chat", default_addr: "127.0.0.1:8007", about: "chat listener (repeatable)", add: |s, a, _| s.service("chat", a, Chat) },
+    BuiltIn { name: "mq", default_addr: "127.0.0.1:7777", about: "MQ listener (repeatable)", add: |s, a, o| s.service("mq", a, MqFactory::new(o.mq_queue_bytes)) },
+    BuiltIn { name: "kv", default_addr: "127.0.0.1:8888", about: "KV listener (repeatable)", add: |s, a, _| s.service("kv", a, KvFactory::default()) },
+];
+
+/// The built-in service called `name`.
+pub fn built_in(name: &str) -> Option<&'static BuiltIn> {
+    BUILT_IN.iter().find(|service| service.name == name)
+}

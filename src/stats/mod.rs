@@ -4,21 +4,24 @@
 //! stats into [`ShardSnapshot`]s, sends them to the coordinator like any other
 //! message, and merges them there.
 
+mod counter;
 mod report;
 
+pub(crate) use counter::LiveStats;
+pub use counter::{Counter, OwnFigure};
 pub use report::{IntervalReporter, Report, ServiceReport};
 
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::config::ServiceKind;
-
 /// Latencies are recorded in microseconds, 1 µs to 60 s, 3 significant figures.
 const LATENCY_MAX_US: u64 = 60_000_000;
 const LATENCY_SIGFIG: u8 = 3;
 
-/// Plain event counts of one service on one shard (or merged).
+/// The event counts every service has (SPEC 5), on one shard or merged. A
+/// service's own figures (mq's deliveries, kv's forwarded requests) are
+/// [`OwnFigure`]s beside them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
     /// Connections accepted (`connections` in the JSON).
@@ -37,16 +40,6 @@ pub struct Counters {
     pub idle_closes: u64,
     /// Connections ended by a panic while serving them.
     pub panics: u64,
-    /// mq subscribers disconnected for not reading.
-    pub slow_disconnects: u64,
-    /// mq lines written to subscribers.
-    pub deliveries: u64,
-    /// mq topics owned here that have subscribers (a gauge).
-    pub topics: u64,
-    /// mq subscriptions held here, one per connection and topic (a gauge).
-    pub subscribers: u64,
-    /// kv requests sent to their key's owner on another shard.
-    pub forwarded: u64,
 }
 
 impl Counters {
@@ -60,11 +53,6 @@ impl Counters {
         self.errors += other.errors;
         self.idle_closes += other.idle_closes;
         self.panics += other.panics;
-        self.slow_disconnects += other.slow_disconnects;
-        self.deliveries += other.deliveries;
-        self.topics += other.topics;
-        self.subscribers += other.subscribers;
-        self.forwarded += other.forwarded;
     }
 }
 
@@ -77,6 +65,8 @@ pub struct ServiceStats {
     pub latency: Histogram<u64>,
     /// Messages served in each whole second since the server started.
     pub per_second: Vec<u64>,
+    /// The service's own figures, in the order it registered them.
+    pub own: Vec<OwnFigure>,
 }
 
 impl Default for ServiceStats {
@@ -85,6 +75,7 @@ impl Default for ServiceStats {
             counters: Counters::default(),
             latency: new_latency_histogram(),
             per_second: Vec::new(),
+            own: Vec::new(),
         }
     }
 }
@@ -117,6 +108,12 @@ impl ServiceStats {
         for (mine, theirs) in self.per_second.iter_mut().zip(&other.per_second) {
             *mine += theirs;
         }
+        for theirs in &other.own {
+            match self.own.iter_mut().find(|mine| mine.name == theirs.name) {
+                Some(mine) => mine.value += theirs.value,
+                None => self.own.push(*theirs),
+            }
+        }
     }
 
     /// The most messages served within one second counted from start.
@@ -134,14 +131,15 @@ pub(crate) fn new_latency_histogram() -> Histogram<u64> {
 #[derive(Clone, Debug)]
 pub struct ShardSnapshot {
     pub shard: usize,
-    pub services: Vec<(ServiceKind, ServiceStats)>,
+    /// Per service, by name, in the order the server lists them.
+    pub services: Vec<(&'static str, ServiceStats)>,
 }
 
 impl ShardSnapshot {
-    pub fn service(&self, kind: ServiceKind) -> Option<&ServiceStats> {
+    pub fn service(&self, name: &str) -> Option<&ServiceStats> {
         self.services
             .iter()
-            .find(|(k, _)| *k == kind)
+            .find(|(service, _)| *service == name)
             .map(|(_, stats)| stats)
     }
 }

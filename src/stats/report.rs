@@ -3,20 +3,23 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Counters, ServiceStats, ShardSnapshot};
-use crate::config::{Listen, ServiceKind};
+use super::{Counters, OwnFigure, ServiceStats, ShardSnapshot};
+use crate::config::Listen;
 
 /// One service, merged over every shard.
 #[derive(Clone, Debug)]
 pub struct ServiceReport {
-    pub listen: Listen,
+    pub name: &'static str,
+    /// Every address it listens on.
+    pub addrs: Vec<SocketAddr>,
     pub total: ServiceStats,
-    /// Per shard 0..N-1: its counters.
-    pub per_shard: Vec<Counters>,
+    /// Per shard 0..N-1: its counters and own figures.
+    pub per_shard: Vec<(Counters, Vec<OwnFigure>)>,
 }
 
 /// The whole server's statistics at one moment.
@@ -35,21 +38,39 @@ impl Report {
         listens: &[Listen],
         snapshots: &[ShardSnapshot],
     ) -> Report {
-        let services = listens
-            .iter()
-            .map(|&listen| {
+        let mut names: Vec<&'static str> = Vec::new();
+        for listen in listens {
+            if !names.contains(&listen.service) {
+                names.push(listen.service);
+            }
+        }
+        let services = names
+            .into_iter()
+            .map(|name| {
                 let mut total = ServiceStats::default();
-                let mut per_shard = vec![Counters::default(); shards];
+                let mut per_shard = vec![(Counters::default(), Vec::new()); shards];
                 for snapshot in snapshots {
-                    if let Some(stats) = snapshot.service(listen.kind) {
+                    if let Some(stats) = snapshot.service(name) {
                         total.merge(stats);
                         if let Some(slot) = per_shard.get_mut(snapshot.shard) {
-                            *slot = stats.counters;
+                            *slot = (stats.counters, stats.own.clone());
                         }
                     }
                 }
+                // A shard that sent nothing shows the service's figures at 0.
+                for (_, own) in &mut per_shard {
+                    if own.is_empty() {
+                        own.extend(total.own.iter().map(|f| OwnFigure { value: 0, ..*f }));
+                    }
+                }
+                let addrs = listens
+                    .iter()
+                    .filter(|listen| listen.service == name)
+                    .map(|listen| listen.addr)
+                    .collect();
                 ServiceReport {
-                    listen,
+                    name,
+                    addrs,
                     total,
                     per_shard,
                 }
@@ -62,8 +83,8 @@ impl Report {
         }
     }
 
-    pub fn service(&self, kind: ServiceKind) -> Option<&ServiceReport> {
-        self.services.iter().find(|s| s.listen.kind == kind)
+    pub fn service(&self, name: &str) -> Option<&ServiceReport> {
+        self.services.iter().find(|s| s.name == name)
     }
 
     /// The final report: one table per service.
@@ -79,7 +100,8 @@ impl Report {
             let c = &service.total.counters;
             let lat = Percentiles::of(service);
             let _ = writeln!(text);
-            let _ = writeln!(text, "{} on {}", service.listen.kind, service.listen.addr);
+            let addrs: Vec<String> = service.addrs.iter().map(|a| a.to_string()).collect();
+            let _ = writeln!(text, "{} on {}", service.name, addrs.join(", "));
             let rows = [
                 ("messages", c.messages.to_string()),
                 (
@@ -105,44 +127,33 @@ impl Report {
                     format!("{} idle, {} by panic", c.idle_closes, c.panics),
                 ),
             ];
-            let is_mq = service.listen.kind == ServiceKind::Mq;
-            let forwarded = (service.listen.kind == ServiceKind::Kv)
-                .then(|| ("forwarded", format!("{} to another shard", c.forwarded)));
-            let mq_rows = is_mq.then(|| {
-                [
-                    ("deliveries", c.deliveries.to_string()),
-                    ("slow closes", c.slow_disconnects.to_string()),
-                    (
-                        "topics",
-                        format!("{} with {} subscribers", c.topics, c.subscribers),
-                    ),
-                ]
-            });
-            let extra = forwarded.into_iter().chain(mq_rows.into_iter().flatten());
-            for (name, value) in rows.into_iter().chain(extra) {
+            let own = service
+                .total
+                .own
+                .iter()
+                .map(|figure| (label(figure.name), figure.value.to_string()));
+            for (name, value) in rows.into_iter().map(|(n, v)| (n.to_string(), v)).chain(own) {
                 let _ = writeln!(text, "  {name:<13}{value}");
             }
+            let columns: Vec<&OwnFigure> =
+                service.total.own.iter().filter(|f| f.per_shard).collect();
             let _ = write!(
                 text,
                 "  {:<13}{:>12} {:>12}",
                 "shard", "messages", "connections"
             );
-            if is_mq {
-                let _ = write!(
-                    text,
-                    " {:>12} {:>8} {:>12}",
-                    "deliveries", "topics", "subscribers"
-                );
+            for figure in &columns {
+                let _ = write!(text, " {:>12}", label(figure.name));
             }
             let _ = writeln!(text);
-            for (shard, c) in service.per_shard.iter().enumerate() {
+            for (shard, (c, own)) in service.per_shard.iter().enumerate() {
                 let _ = write!(text, "  {shard:<13}{:>12} {:>12}", c.messages, c.accepted);
-                if is_mq {
-                    let _ = write!(
-                        text,
-                        " {:>12} {:>8} {:>12}",
-                        c.deliveries, c.topics, c.subscribers
-                    );
+                for figure in &columns {
+                    let value = own
+                        .iter()
+                        .find(|f| f.name == figure.name)
+                        .map_or(0, |f| f.value);
+                    let _ = write!(text, " {value:>12}");
                 }
                 let _ = writeln!(text);
             }
@@ -155,12 +166,7 @@ impl Report {
         let services = self
             .services
             .iter()
-            .map(|service| {
-                (
-                    service.listen.kind.name(),
-                    JsonService::of(service, self.uptime),
-                )
-            })
+            .map(|service| (service.name, JsonService::of(service, self.uptime)))
             .collect();
         let doc = JsonReport {
             uptime_s: (self.uptime.as_secs_f64() * 1000.0).round() / 1000.0,
@@ -237,10 +243,9 @@ struct JsonService {
     errors: u64,
     idle_closes: u64,
     panics: u64,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    mq: Option<JsonMq>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    forwarded: Option<u64>,
+    /// The service's own figures, as fields of their own.
+    #[serde(flatten)]
+    own: BTreeMap<&'static str, u64>,
     latency_us: Percentiles,
     per_shard: Vec<JsonShard>,
 }
@@ -250,29 +255,8 @@ struct JsonShard {
     shard: usize,
     messages: u64,
     connections: u64,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    mq: Option<JsonMq>,
-}
-
-/// mq's own figures. Topics and subscribers are gauges, as they stood when
-/// the report was made (the final report: when shutdown began).
-#[derive(Serialize)]
-struct JsonMq {
-    deliveries: u64,
-    slow_disconnects: u64,
-    topics: u64,
-    subscribers: u64,
-}
-
-impl JsonMq {
-    fn of(kind: ServiceKind, c: &Counters) -> Option<JsonMq> {
-        (kind == ServiceKind::Mq).then_some(JsonMq {
-            deliveries: c.deliveries,
-            slow_disconnects: c.slow_disconnects,
-            topics: c.topics,
-            subscribers: c.subscribers,
-        })
-    }
+    #[serde(flatten)]
+    own: BTreeMap<&'static str, u64>,
 }
 
 impl JsonService {
@@ -290,22 +274,35 @@ impl JsonService {
             errors: c.errors,
             idle_closes: c.idle_closes,
             panics: c.panics,
-            mq: JsonMq::of(service.listen.kind, c),
-            forwarded: (service.listen.kind == ServiceKind::Kv).then_some(c.forwarded),
+            own: service
+                .total
+                .own
+                .iter()
+                .map(|figure| (figure.name, figure.value))
+                .collect(),
             latency_us: Percentiles::of(service),
             per_shard: service
                 .per_shard
                 .iter()
                 .enumerate()
-                .map(|(shard, c)| JsonShard {
+                .map(|(shard, (c, own))| JsonShard {
                     shard,
                     messages: c.messages,
                     connections: c.accepted,
-                    mq: JsonMq::of(service.listen.kind, c),
+                    own: own
+                        .iter()
+                        .filter(|figure| figure.per_shard)
+                        .map(|figure| (figure.name, figure.value))
+                        .collect(),
                 })
                 .collect(),
         }
     }
+}
+
+/// A figure's name as a report's row or column: `slow_disconnects` → `slow disconnects`.
+fn label(name: &str) -> String {
+    name.replace('_', " ")
 }
 
 fn round1(x: f64) -> f64 {
@@ -326,7 +323,7 @@ impl IntervalReporter {
             let before = self
                 .previous
                 .as_ref()
-                .and_then(|p| p.service(service.listen.kind).map(|s| (p.uptime, s)));
+                .and_then(|p| p.service(service.name).map(|s| (p.uptime, s)));
             let (since, messages_before) = match before {
                 Some((uptime, s)) => (uptime, s.total.counters.messages),
                 None => (Duration::ZERO, 0),
@@ -342,20 +339,15 @@ impl IntervalReporter {
             let _ = write!(
                 line,
                 " | {}: {:.0} msg/s, {} total, {} open, {} errors, p99 {} us",
-                service.listen.kind,
+                service.name,
                 rate,
                 service.total.counters.messages,
                 service.total.counters.open,
                 service.total.counters.errors,
                 lat.p99
             );
-            if service.listen.kind == ServiceKind::Mq {
-                let c = &service.total.counters;
-                let _ = write!(
-                    line,
-                    ", {} deliveries, {} topics, {} subscribers, {} slow closes",
-                    c.deliveries, c.topics, c.subscribers, c.slow_disconnects
-                );
+            for figure in &service.total.own {
+                let _ = write!(line, ", {} {}", figure.value, label(figure.name));
             }
         }
         self.previous = Some(report);
@@ -367,10 +359,10 @@ impl IntervalReporter {
 mod tests {
     use super::*;
 
-    fn listen(kind: ServiceKind) -> Listen {
+    fn listen(service: &'static str, port: u16) -> Listen {
         Listen {
-            kind,
-            addr: kind.default_addr(),
+            service,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
         }
     }
 
@@ -380,13 +372,13 @@ mod tests {
         stats.record_served(messages, Duration::from_micros(7), Duration::ZERO);
         ShardSnapshot {
             shard,
-            services: vec![(ServiceKind::Yell, stats)],
+            services: vec![("yell", stats)],
         }
     }
 
     #[test]
     fn json_lists_every_shard_and_every_service() {
-        let listens = [listen(ServiceKind::Yell), listen(ServiceKind::Echo)];
+        let listens = [listen("yell", 1234), listen("echo", 8008)];
         let report = Report::merge(
             Duration::from_secs(2),
             3,

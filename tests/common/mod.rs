@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod embedded;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

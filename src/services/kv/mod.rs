@@ -11,126 +11,112 @@
 //! ```
 //!
 //! A request for a key this shard owns is answered at once. The others are
-//! gathered per owner while the batch is read, sent as one message per owner,
-//! and their replies are put back in request order. Each owner runs a
-//! message's requests in order, so a connection's pipelined Put then Get of
-//! one key always sees its own Put.
-
-use std::cell::RefCell;
-use std::ops::Range;
-use std::rc::Rc;
+//! gathered per owner while the batch is read (`route.rs`), sent as one
+//! message per owner, and their replies are put back in request order. Each
+//! owner runs a message's requests in order (`handle.rs`), so a connection's
+//! pipelined Put then Get of one key always sees its own Put.
 
 pub mod client;
+mod handle;
 pub mod protocol;
+mod route;
 mod store;
 
 pub use client::{ClientError, KvClient};
 pub use protocol::{Reply, Request};
 pub use store::Store;
 
-use crate::codec::{encode_frame, split_frame, LengthPrefixed};
-use crate::config::ServiceKind;
-use crate::cross_shard::{owner_of, Mesh, Ticket};
-use crate::service::{Batch, Flow, Service};
-use protocol::{decode_request, push_error_frame, push_nil_frame, push_str_frame};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::codec::{split_frame, LengthPrefixed};
+use crate::cross_shard::{Mesh, MeshPlan, Ticket};
+use crate::server::ShardContext;
+use crate::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
+use crate::stats::Counter;
+use handle::apply;
+use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
+use route::{OwnerReplies, Round, RoundPlan};
 
 /// This shard's store, shared by its connections and the mesh task that
 /// serves other shards.
 pub type SharedStore = Rc<RefCell<Store>>;
 
+/// Makes the kv service on every shard: with more than one shard, each joins
+/// the request/reply mesh planned here, over which it serves the keys it owns
+/// to the other shards.
+#[derive(Clone, Default)]
+pub struct KvFactory {
+    mesh: Option<MeshPlan>,
+}
+
+impl ServiceFactory for KvFactory {
+    type Service = Kv;
+
+    fn prepare(&mut self, shards: usize) {
+        self.mesh = (shards > 1).then(|| MeshPlan::new(shards));
+    }
+
+    async fn start(&self, shard: &ShardContext) -> Result<Kv, StartError> {
+        let store = SharedStore::default();
+        let mesh = match self.mesh.clone() {
+            None => None,
+            Some(plan) => {
+                let owned = store.clone();
+                let serve = move |frames: &[u8], replies: &mut Vec<u8>| {
+                    serve_forwarded(&owned, frames, replies)
+                };
+                Some(Mesh::join(plan, shard.id(), serve).await?)
+            }
+        };
+        Ok(Kv {
+            store,
+            mesh,
+            forwarded: shard.counter("forwarded"),
+        })
+    }
+}
+
+/// The kv service on one shard.
 pub struct Kv {
     store: SharedStore,
     /// None with a single shard: every key is local.
     mesh: Option<Rc<Mesh>>,
+    /// Requests sent to their key's owner on another shard.
+    forwarded: Counter,
 }
 
-impl Kv {
-    pub fn new(store: SharedStore, mesh: Option<Rc<Mesh>>) -> Kv {
-        Kv { store, mesh }
-    }
-
-    /// Answers the requests another shard forwarded: `frames` holds them as
-    /// they came off the wire, `replies` gets one reply frame each.
-    pub fn serve_forwarded(store: &RefCell<Store>, frames: &[u8], replies: &mut Vec<u8>) {
-        let mut rest = frames;
-        while let Some((frame, next)) = split_frame(rest) {
-            match decode_request(frame) {
-                Ok(request) => apply(&mut store.borrow_mut(), request, replies),
-                Err(error) => push_error_frame(replies, &error.to_string()),
-            }
-            rest = next;
+/// Answers the requests another shard forwarded: `frames` holds them as they
+/// came off the wire, `replies` gets one reply frame each.
+fn serve_forwarded(store: &RefCell<Store>, frames: &[u8], replies: &mut Vec<u8>) {
+    let mut rest = frames;
+    while let Some((frame, next)) = split_frame(rest) {
+        match decode_request(frame) {
+            Ok(request) => apply(&mut store.borrow_mut(), request, replies),
+            Err(error) => push_error_frame(replies, &error.to_string()),
         }
+        rest = next;
     }
-}
-
-/// Runs one request against the store and appends its reply frame.
-fn apply(store: &mut Store, request: Request<'_>, out: &mut Vec<u8>) {
-    match request {
-        Request::Get { key } => match store.get(key.as_bytes()) {
-            Some(val) => push_str_frame(out, val),
-            None => push_nil_frame(out),
-        },
-        Request::Put { key, val } => {
-            store.put(key.as_bytes(), val.as_bytes());
-            push_nil_frame(out);
-        }
-        Request::Del { key } => {
-            store.del(key.as_bytes());
-            push_nil_frame(out);
-        }
-        Request::ListKeys => push_keys_frame(out, store.sorted_keys()),
-    }
-}
-
-fn push_keys_frame(out: &mut Vec<u8>, keys: Vec<&[u8]>) {
-    let start = protocol::begin_frame(out);
-    protocol::push_array_len(out, keys.len());
-    for key in keys {
-        protocol::push_str(out, key);
-    }
-    protocol::end_frame(out, start);
-}
-
-/// Per connection: the batch's plan, reused from batch to batch.
-#[derive(Default)]
-pub struct KvSession {
-    /// Replies made on this shard, in order.
-    local: Vec<u8>,
-    /// Where each request's reply will come from, in request order.
-    slots: Vec<Slot>,
-    /// Requests gathered for each other shard.
-    outboxes: Vec<Vec<u8>>,
-}
-
-enum Slot {
-    /// A reply in `local`.
-    Local(Range<usize>),
-    /// The next reply from this shard.
-    Remote(usize),
-    /// ListKeys: this shard's keys (an array frame in `local`) merged with
-    /// the next reply of every other shard.
-    Gather(Range<usize>),
 }
 
 impl Service for Kv {
-    const KIND: ServiceKind = ServiceKind::Kv;
     type Decoder = LengthPrefixed;
-    type Session = KvSession;
+    type Session = RoundPlan;
 
-    fn open_session(&self) -> KvSession {
-        KvSession::default()
+    fn open_session(&self, _: &mut Opening<'_>) -> RoundPlan {
+        RoundPlan::default()
     }
 
-    async fn serve(&self, session: &mut KvSession, batch: &mut Batch<'_, LengthPrefixed>) -> Flow {
+    async fn serve(&self, plan: &mut RoundPlan, batch: &mut Batch<'_, LengthPrefixed>) -> Flow {
         match &self.mesh {
             None => self.serve_alone(batch),
-            Some(mesh) => self.serve_sharded(mesh, session, batch).await,
+            Some(mesh) => while self.serve_round(mesh, plan, batch).await == Round::Cut {},
         }
         Flow::Continue
     }
 
     fn frame_too_long(&self, out: &mut Vec<u8>) {
-        push_error_frame(out, protocol::FRAME_TOO_LONG);
+        push_error_frame(out, FRAME_TOO_LONG);
     }
 }
 
@@ -151,191 +137,43 @@ impl Kv {
         }
     }
 
-    /// Serves the batch in rounds: plan (answer local keys now, gather the
-    /// rest per owner), send, put the replies back in order. A round ends
-    /// early when its replies could pass the output budget: local replies are
-    /// measured, and forwarded replies of unknown size (Get, ListKeys) are
-    /// counted, so one batch never holds more than about the budget plus
-    /// [`UNSIZED_REPLIES_PER_ROUND`] values.
-    async fn serve_sharded(
-        &self,
-        mesh: &Mesh,
-        session: &mut KvSession,
-        batch: &mut Batch<'_, LengthPrefixed>,
-    ) {
-        while self.serve_round(mesh, session, batch).await == Round::Cut {}
-    }
-
+    /// One round of a sharded batch: plan it (local keys answered now, the
+    /// rest gathered per owner), send one message per owner, and put the
+    /// replies back in request order.
     async fn serve_round(
         &self,
         mesh: &Mesh,
-        session: &mut KvSession,
+        plan: &mut RoundPlan,
         batch: &mut Batch<'_, LengthPrefixed>,
     ) -> Round {
         let (here, shards) = (mesh.shard(), mesh.shards());
-        let KvSession {
-            local,
-            slots,
-            outboxes,
-        } = session;
-        local.clear();
-        slots.clear();
-        outboxes.resize_with(shards, Vec::new);
-
-        let mut round = Round::Whole;
-        let mut forwarded = 0;
-        let mut unsized_replies = 0;
-        loop {
-            // A round takes at least one request; past the batch's budget,
-            // next_request itself stops.
-            let full =
-                local.len() >= batch.output_room() || unsized_replies >= UNSIZED_REPLIES_PER_ROUND;
-            if full && !slots.is_empty() {
-                round = Round::Cut;
-                break;
-            }
-            let Some(frame) = batch.next_request() else {
-                break;
-            };
-            let start = local.len();
-            let request = match decode_request(frame) {
-                Ok(request) => request,
-                Err(error) => {
-                    push_error_frame(local, &error.to_string());
-                    slots.push(Slot::Local(start..local.len()));
-                    batch.failed();
-                    continue;
-                }
-            };
-            batch.served();
-            match request.key().map(|key| owner_of(key.as_bytes(), shards)) {
-                Some(owner) if owner == here => {
-                    apply(&mut self.store.borrow_mut(), request, local);
-                    slots.push(Slot::Local(start..local.len()));
-                }
-                Some(owner) => {
-                    if matches!(request, Request::Get { .. }) {
-                        unsized_replies += 1;
-                    }
-                    forward(mesh, &mut outboxes[owner], frame);
-                    slots.push(Slot::Remote(owner));
-                    forwarded += 1;
-                }
-                None => {
-                    for (shard, outbox) in outboxes.iter_mut().enumerate() {
-                        if shard != here {
-                            forward(mesh, outbox, frame);
-                        }
-                    }
-                    apply(&mut self.store.borrow_mut(), request, local);
-                    slots.push(Slot::Gather(start..local.len()));
-                    forwarded += 1;
-                    // The whole store may come back: one per round.
-                    unsized_replies = UNSIZED_REPLIES_PER_ROUND;
-                }
-            }
+        let planned = plan.plan(batch, &self.store, here, shards, || mesh.buffer());
+        if planned.forwarded == 0 {
+            batch.out().extend_from_slice(plan.local());
+            return planned.round;
         }
-        batch.forwarded(forwarded);
-        if forwarded == 0 {
-            batch.out().extend_from_slice(local);
-            return round;
-        }
+        self.forwarded.add(planned.forwarded);
 
         // One message per owner, all in flight before any reply is awaited.
         let mut tickets: Vec<Option<Ticket>> = Vec::with_capacity(shards);
-        for (shard, outbox) in outboxes.iter_mut().enumerate() {
+        for (shard, outbox) in plan.outboxes.iter_mut().enumerate() {
             tickets.push(if outbox.is_empty() {
                 None
             } else {
                 mesh.send(shard, std::mem::take(outbox)).await.ok()
             });
         }
-        let mut replies: Vec<Replies> = Vec::with_capacity(shards);
+        let mut replies: Vec<OwnerReplies> = Vec::with_capacity(shards);
         for ticket in tickets {
-            replies.push(match ticket {
-                Some(ticket) => Replies::new(mesh.reply(ticket).await),
-                None => Replies::new(Vec::new()),
-            });
+            replies.push(OwnerReplies::new(match ticket {
+                Some(ticket) => mesh.reply(ticket).await,
+                None => Vec::new(),
+            }));
         }
-
-        let out = batch.out();
-        for slot in slots.iter() {
-            match slot {
-                Slot::Local(range) => out.extend_from_slice(&local[range.clone()]),
-                Slot::Remote(owner) => replies[*owner].copy_next(out),
-                Slot::Gather(range) => {
-                    let mut keys = keys_of(&local[range.clone()]);
-                    for (shard, from) in replies.iter_mut().enumerate() {
-                        if shard != here {
-                            keys.extend(from.next().map(keys_of).unwrap_or_default());
-                        }
-                    }
-                    keys.sort_unstable();
-                    push_keys_frame(out, keys);
-                }
-            }
-        }
+        plan.assemble(&mut replies, here, batch.out());
         for reply in replies {
             mesh.recycle(reply.buffer);
         }
-        round
+        planned.round
     }
-}
-
-/// Forwarded Gets (or one ListKeys) per round: their replies' size is only
-/// known once they come back, and a Get may return a value as long as
-/// `--max-frame`.
-const UNSIZED_REPLIES_PER_ROUND: usize = 32;
-
-/// How a round of a sharded batch ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Round {
-    /// Every request left (or the batch's output budget) was reached.
-    Whole,
-    /// Cut short so its replies stay bounded: requests may remain.
-    Cut,
-}
-
-/// Appends a request frame to an owner's outbox (length prefix included, as
-/// it came off the wire).
-fn forward(mesh: &Mesh, outbox: &mut Vec<u8>, frame: &[u8]) {
-    if outbox.capacity() == 0 {
-        *outbox = mesh.buffer();
-    }
-    encode_frame(frame, outbox);
-}
-
-/// The reply frames one owner sent back, read in order.
-struct Replies {
-    buffer: Vec<u8>,
-    read: usize,
-}
-
-impl Replies {
-    fn new(buffer: Vec<u8>) -> Replies {
-        Replies { buffer, read: 0 }
-    }
-
-    /// The next whole frame, length prefix included.
-    fn next(&mut self) -> Option<&[u8]> {
-        let rest = &self.buffer[self.read..];
-        let (_, after) = split_frame(rest)?;
-        let frame = &rest[..rest.len() - after.len()];
-        self.read += frame.len();
-        Some(frame)
-    }
-
-    /// Copies the next reply to `out`; a shard that did not answer (it is
-    /// gone) gets an error reply in its place.
-    fn copy_next(&mut self, out: &mut Vec<u8>) {
-        match self.next() {
-            Some(frame) => out.extend_from_slice(frame),
-            None => push_error_frame(out, "the key's shard is unavailable"),
-        }
-    }
-}
-
-/// The keys of a ListKeys reply frame.
-fn keys_of(frame: &[u8]) -> Vec<&[u8]> {
-    protocol::str_array(frame.get(4..).unwrap_or_default()).unwrap_or_default()
 }

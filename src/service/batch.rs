@@ -1,7 +1,5 @@
-//! The contract between the connection loop and a service. The loop owns the
-//! socket, the buffers, the limits and the statistics; a service only sees the
-//! requests of one read, as a [`Batch`], and writes its answers into the
-//! batch's output buffer, which the loop sends in one write.
+//! What a service sees of a connection's input: the complete requests of one
+//! read, as a [`Batch`], and the output buffer the loop sends in one write.
 //!
 //! Replies can be far larger than requests (a 20-byte Get of a 1 MiB value,
 //! a ListKeys of the whole store), so a batch also has an output budget: once
@@ -10,60 +8,12 @@
 //! before anything more is read. One batch's output is thus at most the budget
 //! plus one reply, whatever a read holds.
 
-use std::future::Future;
-use std::rc::Rc;
+use std::time::Duration;
 
 use crate::codec::{Decoder, FrameTooLong};
-use crate::config::ServiceKind;
-use crate::server::outbox::Outbox;
 
 /// Answers gathered for one write, past which a batch stops taking requests.
 pub const OUTPUT_BUDGET: usize = 1 << 20;
-
-/// What the connection does once the batch is answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flow {
-    /// Keep reading.
-    Continue,
-    /// Send what was answered, then close (chat's `.`, mq's `quit`).
-    Close,
-}
-
-/// A network service on top of the shared connection loop.
-pub trait Service: 'static {
-    const KIND: ServiceKind;
-
-    /// How the service's byte stream is cut into requests.
-    type Decoder: Decoder;
-
-    /// State the service keeps for one connection.
-    type Session;
-
-    fn open_session(&self) -> Self::Session;
-
-    /// Answers every request of `batch`, in order, into `batch.out()`, unless
-    /// it returns [`Flow::Close`]. Async so that a service may wait on other
-    /// shards; the simple services never await.
-    fn serve(
-        &self,
-        session: &mut Self::Session,
-        batch: &mut Batch<'_, Self::Decoder>,
-    ) -> impl Future<Output = Flow>;
-
-    /// Appends the reply to a request longer than `--max-frame`; the loop
-    /// then closes the connection.
-    fn frame_too_long(&self, out: &mut Vec<u8>);
-
-    /// Where other tasks push output to this connection that none of its
-    /// requests asked for (mq's deliveries); the loop writes it as it comes.
-    fn outbox(&self, _session: &Self::Session) -> Option<Rc<Outbox>> {
-        None
-    }
-
-    /// Called once the connection has ended, however it ended (but a panic:
-    /// then the session is only dropped).
-    fn close_session(&self, _session: Self::Session) {}
-}
 
 /// The complete requests of one read, plus the buffer their answers go to.
 /// Counting happens here so that every service counts the same way.
@@ -77,11 +27,11 @@ pub struct Batch<'a, D> {
     out: &'a mut Vec<u8>,
     served: u64,
     errors: u64,
-    forwarded: u64,
+    next_request_within: Option<Duration>,
 }
 
 impl<'a, D: Decoder> Batch<'a, D> {
-    pub fn new(
+    pub(crate) fn new(
         input: &'a [u8],
         decoder: &'a mut D,
         max_frame: usize,
@@ -97,7 +47,7 @@ impl<'a, D: Decoder> Batch<'a, D> {
             out,
             served: 0,
             errors: 0,
-            forwarded: 0,
+            next_request_within: None,
         }
     }
 
@@ -148,9 +98,18 @@ impl<'a, D: Decoder> Batch<'a, D> {
         self.errors += 1;
     }
 
-    /// Counts requests sent to another shard to be served there.
-    pub fn forwarded(&mut self, requests: u64) {
-        self.forwarded += requests;
+    /// The bytes of the read not yet taken as requests: what
+    /// [`Batch::next_request`] will look at next.
+    pub fn remaining(&self) -> &'a [u8] {
+        &self.input[self.consumed..]
+    }
+
+    /// Asks for the connection's next request within `deadline`, counted from
+    /// when this batch's answers are written; when none comes, the loop calls
+    /// [`Service::request_overdue`](crate::service::Service::request_overdue).
+    /// Without this call, a batch that held requests clears any deadline.
+    pub fn expect_request_within(&mut self, deadline: Duration) {
+        self.next_request_within = Some(deadline);
     }
 
     pub(crate) fn outcome(&self) -> BatchOutcome {
@@ -160,7 +119,7 @@ impl<'a, D: Decoder> Batch<'a, D> {
             over_budget: self.over_budget,
             served: self.served,
             errors: self.errors,
-            forwarded: self.forwarded,
+            next_request_within: self.next_request_within,
         }
     }
 }
@@ -174,5 +133,6 @@ pub(crate) struct BatchOutcome {
     pub over_budget: bool,
     pub served: u64,
     pub errors: u64,
-    pub forwarded: u64,
+    /// The service asked for the next request within this long.
+    pub next_request_within: Option<Duration>,
 }

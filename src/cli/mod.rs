@@ -1,0 +1,128 @@
+//! The command line (SPEC section 2): clap definitions and their translation
+//! into a server (`serve.rs`) or a load plan (`load.rs`). Every error here is a
+//! usage error, which `main` turns into exit status 2.
+
+mod load;
+mod serve;
+
+pub use load::LoadArgs;
+pub use serve::{ServeArgs, ServiceAddrs};
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use thiserror::Error;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "percore",
+    version,
+    about = "A thread-per-core TCP server on io_uring: yell, echo and chat, and its load generator"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server until SIGINT or SIGTERM, then print the statistics.
+    Serve(ServeArgs),
+    /// Drive a service with many connections; check every reply, report
+    /// throughput and latency.
+    Load(LoadArgs),
+    /// Talk to a kv server: one request, its reply printed as redis-cli does.
+    Kv(KvArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KvArgs {
+    /// The kv server.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8888", value_parser = parse_listen_addr, global = true)]
+    pub addr: SocketAddr,
+    /// Give up on the server after this many seconds.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds, global = true)]
+    pub timeout: Duration,
+    #[command(subcommand)]
+    pub request: KvRequest,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KvRequest {
+    /// Print the value of KEY, or (nil).
+    Get { key: String },
+    /// Set KEY to VAL.
+    Put { key: String, val: String },
+    /// Delete KEY (absent keys too).
+    Del { key: String },
+    /// Print every key, sorted.
+    List,
+}
+
+impl KvRequest {
+    pub fn as_request(&self) -> crate::services::kv::Request<'_> {
+        use crate::services::kv::Request;
+        match self {
+            KvRequest::Get { key } => Request::Get { key },
+            KvRequest::Put { key, val } => Request::Put { key, val },
+            KvRequest::Del { key } => Request::Del { key },
+            KvRequest::List => Request::ListKeys,
+        }
+    }
+}
+
+/// A command line that parses but asks for something percore cannot do.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum UsageError {
+    #[error("unknown service '{0}' (known: {known})", known = known_services())]
+    UnknownService(String),
+    #[error("--services lists no service")]
+    NoService,
+    #[error("services {first} and {second} cannot share the address {addr}")]
+    SharedAddress {
+        first: &'static str,
+        second: &'static str,
+        addr: SocketAddr,
+    },
+    #[error("cannot read the CPUs this process may run on")]
+    NoCpus,
+    #[error("{0}")]
+    Load(String),
+}
+
+/// The built-in services' names, for messages.
+fn known_services() -> String {
+    let names: Vec<&str> = crate::services::BUILT_IN.iter().map(|s| s.name).collect();
+    names.join(", ")
+}
+
+/// A listening address as a user writes it: `IP:PORT` or `host:PORT`, never port 0.
+pub(crate) fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
+    let addr = match text.parse::<SocketAddr>() {
+        Ok(addr) => addr,
+        Err(_) => text
+            .to_socket_addrs()
+            .map_err(|e| format!("'{text}' is not an address (IP:PORT): {e}"))?
+            .next()
+            .ok_or_else(|| format!("'{text}' resolves to no address"))?,
+    };
+    if addr.port() == 0 {
+        return Err(
+            "port 0 is not allowed: every shard binds the same address, so name a port".into(),
+        );
+    }
+    Ok(addr)
+}
+
+/// Seconds as a non-negative number; fractions are allowed (`0.5`).
+pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("'{text}' is not a valid duration"))
+}
+
+pub(crate) fn non_zero(duration: Duration) -> Option<Duration> {
+    (!duration.is_zero()).then_some(duration)
+}

@@ -1,0 +1,263 @@
+//! `percore serve`'s options: the server's limits and statistics, which
+//! built-in services run, and where each listens. The address options come
+//! from the list of built-in services ([`crate::services::BUILT_IN`]), so a
+//! new service gets its `--NAME ADDR` option without an edit here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches};
+
+use super::{non_zero, parse_listen_addr, parse_seconds, UsageError};
+use crate::config::{Limits, Placement, ServerConfig};
+use crate::server::ServerBuilder;
+use crate::services::{Options, BUILT_IN};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Number of shards (executors) [default: CPUs in the affinity mask].
+    /// More than the CPUs available runs them unpinned.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub shards: Option<u16>,
+
+    /// Comma-separated services to run.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "yell,echo,chat,mq,kv"
+    )]
+    pub services: Vec<String>,
+
+    /// Each service's addresses: `--yell ADDR`, `--kv ADDR`, ... (one
+    /// option per built-in service, each repeatable).
+    #[command(flatten)]
+    pub addrs: ServiceAddrs,
+
+    /// Longest line (line protocols) or frame (kv) accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_frame: u32,
+
+    /// Close a connection on which nothing was received or sent for this long (0: off).
+    #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_seconds)]
+    pub idle_timeout: Duration,
+
+    /// Open connections per shard, all services together; further accepts are closed.
+    #[arg(long, value_name = "N", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_conns: u32,
+
+    /// Cap on one connection's queued outgoing MQ deliveries, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub mq_queue_bytes: u32,
+
+    /// Print one statistics line per interval to stderr (0: off).
+    #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_seconds)]
+    pub stats_interval: Duration,
+
+    /// On shutdown, also write the final statistics as JSON to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub stats_json: Option<PathBuf>,
+}
+
+/// Every built-in service's addresses, as given or by default.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceAddrs(pub Vec<(&'static str, Vec<SocketAddr>)>);
+
+impl ServiceAddrs {
+    pub fn of(&self, name: &str) -> &[SocketAddr] {
+        self.0
+            .iter()
+            .find(|(service, _)| *service == name)
+            .map_or(&[], |(_, addrs)| addrs.as_slice())
+    }
+}
+
+impl FromArgMatches for ServiceAddrs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let addrs = BUILT_IN
+            .iter()
+            .map(|service| {
+                let given = matches
+                    .get_many::<SocketAddr>(service.name)
+                    .map(|addrs| addrs.copied().collect())
+                    .unwrap_or_default();
+                (service.name, given)
+            })
+            .collect();
+        Ok(ServiceAddrs(addrs))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = ServiceAddrs::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for ServiceAddrs {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        BUILT_IN.iter().fold(command, |command, service| {
+            command.arg(
+                Arg::new(service.name)
+                    .long(service.name)
+                    .value_name("ADDR")
+                    .help(service.about)
+                    .action(ArgAction::Append)
+                    .default_value(service.default_addr)
+                    .value_parser(parse_listen_addr),
+            )
+        })
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        ServiceAddrs::augment_args(command)
+    }
+}
+
+impl ServeArgs {
+    /// Validates the options against this machine: the server to build,
+    /// and warnings to print once its addresses are known to be free.
+    pub fn into_builder(self) -> Result<(ServerBuilder, Vec<String>), UsageError> {
+        let (config, warnings) = self.config()?;
+        let options = Options {
+            mq_queue_bytes: self.mq_queue_bytes as usize,
+        };
+        let mut builder = ServerBuilder::new().config(config);
+        for (service, addrs) in self.services()? {
+            builder = (service.add)(builder, addrs, &options);
+        }
+        Ok((builder, warnings))
+    }
+
+    fn config(&self) -> Result<(ServerConfig, Vec<String>), UsageError> {
+        let (placement, warning) =
+            Placement::for_shards(self.shards.map(usize::from)).ok_or(UsageError::NoCpus)?;
+        let config = ServerConfig {
+            placement,
+            limits: Limits {
+                max_frame: self.max_frame as usize,
+                idle_timeout: non_zero(self.idle_timeout),
+                max_conns: self.max_conns as usize,
+            },
+            stats_interval: non_zero(self.stats_interval),
+            stats_json: self.stats_json.clone(),
+        };
+        Ok((config, warning.into_iter().collect()))
+    }
+
+    /// The services named in `--services`, in the order reports list them,
+    /// each with its addresses; no address may serve two.
+    fn services(
+        &self,
+    ) -> Result<Vec<(&'static crate::services::BuiltIn, Vec<SocketAddr>)>, UsageError> {
+        let named: Vec<&str> = self
+            .services
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if let Some(unknown) = named
+            .iter()
+            .find(|name| crate::services::built_in(name).is_none())
+        {
+            return Err(UsageError::UnknownService(unknown.to_string()));
+        }
+        let mut chosen: Vec<(&'static crate::services::BuiltIn, Vec<SocketAddr>)> = Vec::new();
+        for service in BUILT_IN.iter().filter(|s| named.contains(&s.name)) {
+            let mut addrs: Vec<SocketAddr> = Vec::new();
+            for &addr in self.addrs.of(service.name) {
+                let taken = chosen
+                    .iter()
+                    .find(|(_, theirs)| theirs.contains(&addr))
+                    .map(|(other, _)| other.name)
+                    .or_else(|| addrs.contains(&addr).then_some(service.name));
+                if let Some(first) = taken {
+                    return Err(UsageError::SharedAddress {
+                        first,
+                        second: service.name,
+                        addr,
+                    });
+                }
+                addrs.push(addr);
+            }
+            chosen.push((service, addrs));
+        }
+        if chosen.is_empty() {
+            return Err(UsageError::NoService);
+        }
+        Ok(chosen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let mut argv = vec!["percore", "serve"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map(|cli| match cli.command {
+            Command::Serve(args) => args,
+            _ => unreachable!("parsed serve"),
+        })
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let args = serve(&[]).unwrap();
+        let services = args.services().unwrap();
+        let names: Vec<_> = services.iter().map(|(s, _)| s.name).collect();
+        assert_eq!(names, ["yell", "echo", "chat", "mq", "kv"]);
+        assert_eq!(services[0].1, ["127.0.0.1:1234".parse().unwrap()]);
+        assert_eq!(services[4].1, ["127.0.0.1:8888".parse().unwrap()]);
+        let (config, _) = args.config().unwrap();
+        assert_eq!(config.limits, Limits::default());
+        assert_eq!(config.stats_interval, None);
+        assert_eq!(
+            args.mq_queue_bytes as usize,
+            crate::services::mq::DEFAULT_QUEUE_BYTES
+        );
+    }
+
+    #[test]
+    fn an_address_option_may_be_repeated() {
+        let args = serve(&["--kv", "127.0.0.1:9001", "--kv", "127.0.0.1:9002"]).unwrap();
+        let services = args.services().unwrap();
+        let kv = services.iter().find(|(s, _)| s.name == "kv").unwrap();
+        assert_eq!(kv.1.len(), 2);
+        let twice = serve(&["--kv", "127.0.0.1:9001", "--kv", "127.0.0.1:9001"]).unwrap();
+        assert!(matches!(
+            twice.services(),
+            Err(UsageError::SharedAddress { .. })
+        ));
+    }
+
+    #[test]
+    fn port_zero_and_garbage_addresses_are_refused() {
+        assert!(serve(&["--yell", "127.0.0.1:0"]).is_err());
+        assert!(serve(&["--yell", "not an address"]).is_err());
+        assert!(serve(&["--idle-timeout", "-1"]).is_err());
+    }
+
+    #[test]
+    fn services_are_checked() {
+        let unknown = serve(&["--services", "yell,ftp"]).unwrap().services();
+        assert_eq!(
+            unknown.unwrap_err(),
+            UsageError::UnknownService("ftp".into())
+        );
+        let shared = serve(&["--services", "yell,echo", "--echo", "127.0.0.1:1234"])
+            .unwrap()
+            .services();
+        assert!(matches!(shared, Err(UsageError::SharedAddress { .. })));
+    }
+
+    #[test]
+    fn more_shards_than_cpus_run_unpinned_with_a_warning() {
+        let (config, warnings) = serve(&["--shards", "512"]).unwrap().config().unwrap();
+        assert_eq!(config.placement, Placement::Unpinned(512));
+        assert_eq!(warnings.len(), 1);
+    }
+}

@@ -1,0 +1,223 @@
+//! How a program gets a server: name its services with their addresses and
+//! factories, set limits if the defaults do not suit, build (which checks
+//! that every address is free), run. `percore serve` is one such program;
+//! `examples/json_echo.rs` is another.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use super::registration::Registered;
+use super::{probe_addresses, run, BindError, Event, ServeError};
+use crate::config::{Limits, Listen, Placement, ServerConfig};
+use crate::service::ServiceFactory;
+use crate::stats::Report;
+
+/// Collects a server's configuration and services.
+pub struct ServerBuilder {
+    config: ServerConfig,
+    /// Shards asked for, placed at build; `None`: one per CPU.
+    shards: Option<usize>,
+    /// Whether `config.placement` was given as is.
+    placed: bool,
+    services: Vec<Registered>,
+    handle_signals: bool,
+}
+
+/// Why a server could not be built.
+#[derive(Debug, Error)]
+pub enum BuildError {
+    #[error("no service to serve")]
+    NoService,
+    #[error("two services are named {0}")]
+    DuplicateName(&'static str),
+    #[error("service {0} has no address to listen on")]
+    NoAddress(&'static str),
+    #[error("cannot read the CPUs this process may run on")]
+    NoCpus,
+    #[error(transparent)]
+    Bind(#[from] BindError),
+}
+
+impl BuildError {
+    /// The process exit status for this error (SPEC 2: 2 for bind failures).
+    pub fn exit_code(&self) -> i32 {
+        2
+    }
+}
+
+impl Default for ServerBuilder {
+    fn default() -> Self {
+        ServerBuilder::new()
+    }
+}
+
+impl ServerBuilder {
+    /// One shard per CPU this process may run on, the limits of SPEC 2, no
+    /// periodic statistics; SIGINT and SIGTERM stop the server.
+    pub fn new() -> ServerBuilder {
+        ServerBuilder {
+            config: ServerConfig {
+                placement: Placement::Unpinned(0),
+                limits: Limits::default(),
+                stats_interval: None,
+                stats_json: None,
+            },
+            shards: None,
+            placed: false,
+            services: Vec::new(),
+            handle_signals: true,
+        }
+    }
+
+    /// Everything at once, as `percore serve` validated it.
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self.placed = true;
+        self
+    }
+
+    /// Runs `shards` shards: pinned one per CPU while there are enough CPUs,
+    /// unpinned beyond, with a warning (see [`Placement::for_shards`]).
+    pub fn shards(mut self, shards: usize) -> Self {
+        self.shards = Some(shards.max(1));
+        self.placed = false;
+        self
+    }
+
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.config.limits = limits;
+        self
+    }
+
+    /// Prints a statistics line to stderr every `interval`.
+    pub fn stats_interval(mut self, interval: Duration) -> Self {
+        self.config.stats_interval = (!interval.is_zero()).then_some(interval);
+        self
+    }
+
+    /// On shutdown, also writes the final statistics as JSON (SPEC 5) to `path`.
+    pub fn stats_json(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.stats_json = Some(path.into());
+        self
+    }
+
+    /// Whether SIGINT and SIGTERM stop the server (the default). A program
+    /// that embeds the server and stops it with a [`StopHandle`] may leave
+    /// its signals alone.
+    pub fn handle_signals(mut self, handle: bool) -> Self {
+        self.handle_signals = handle;
+        self
+    }
+
+    /// Serves `name` on every address of `addrs`, on every shard, with the
+    /// service `factory` makes on each shard. Reports list services in the
+    /// order they were added.
+    pub fn service<F: ServiceFactory>(
+        mut self,
+        name: &'static str,
+        addrs: impl IntoIterator<Item = SocketAddr>,
+        factory: F,
+    ) -> Self {
+        self.services.push(Registered {
+            name,
+            addrs: addrs.into_iter().collect(),
+            factory: Box::new(factory),
+        });
+        self
+    }
+
+    /// Checks the services and that every address can be bound; nothing
+    /// runs yet.
+    pub fn build(mut self) -> Result<Server, BuildError> {
+        if self.services.is_empty() {
+            return Err(BuildError::NoService);
+        }
+        for (i, service) in self.services.iter().enumerate() {
+            if self.services[..i].iter().any(|s| s.name == service.name) {
+                return Err(BuildError::DuplicateName(service.name));
+            }
+            if service.addrs.is_empty() {
+                return Err(BuildError::NoAddress(service.name));
+            }
+        }
+        if !self.placed {
+            let (placement, warning) =
+                Placement::for_shards(self.shards).ok_or(BuildError::NoCpus)?;
+            if let Some(warning) = warning {
+                eprintln!("percore: warning: {warning}");
+            }
+            self.config.placement = placement;
+        }
+        let listens: Vec<Listen> = self
+            .services
+            .iter()
+            .flat_map(|s| {
+                s.addrs.iter().map(|&addr| Listen {
+                    service: s.name,
+                    addr,
+                })
+            })
+            .collect();
+        probe_addresses(&listens)?;
+        let (events, inbox) = mpsc::channel();
+        Ok(Server {
+            config: Arc::new(self.config),
+            services: self.services,
+            handle_signals: self.handle_signals,
+            events,
+            inbox,
+        })
+    }
+}
+
+/// A server whose addresses are known to be free.
+pub struct Server {
+    config: Arc<ServerConfig>,
+    services: Vec<Registered>,
+    handle_signals: bool,
+    events: Sender<Event>,
+    inbox: Receiver<Event>,
+}
+
+impl Server {
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::new()
+    }
+
+    /// How many shards it will run.
+    pub fn shards(&self) -> usize {
+        self.config.shards()
+    }
+
+    /// A handle that stops the running server gracefully, as SIGINT does.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(self.events.clone())
+    }
+
+    /// Runs the server until SIGINT or SIGTERM (or a [`StopHandle`]), then
+    /// prints the final report to stdout and returns it.
+    pub fn run(self) -> Result<Report, ServeError> {
+        run(
+            self.config,
+            self.services,
+            self.events,
+            self.inbox,
+            self.handle_signals,
+        )
+    }
+}
+
+/// Stops a server from any thread; stopping twice is stopping once.
+#[derive(Clone, Debug)]
+pub struct StopHandle(Sender<Event>);
+
+impl StopHandle {
+    pub fn stop(&self) {
+        let _ = self.0.send(Event::Stop);
+    }
+}

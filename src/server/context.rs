@@ -1,0 +1,78 @@
+//! What a service's per-shard start sees of its shard
+//! ([`ServiceFactory::start`](crate::service::ServiceFactory::start)): which
+//! shard it is, how many there are (to find a key's owner), where to register
+//! the service's own statistics, and how to know that the server is stopping
+//! (so that background tasks end).
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::shard::Shard;
+use crate::stats::{Counter, LiveStats};
+
+/// One shard, as one service's start sees it.
+pub struct ShardContext {
+    pub(crate) shard: Rc<Shard>,
+    pub(crate) stats: Rc<LiveStats>,
+    pub(crate) server_stop: Arc<AtomicBool>,
+}
+
+impl ShardContext {
+    /// This shard's number, 0 to [`ShardContext::shards`] − 1.
+    pub fn id(&self) -> usize {
+        self.shard.id
+    }
+
+    /// How many shards the server runs.
+    pub fn shards(&self) -> usize {
+        self.shard.shards
+    }
+
+    /// A figure of the service's own on this shard, reported as `name`
+    /// (a JSON field; the table shows it with spaces for underscores) in the
+    /// service's totals. Registering a name twice gives the same counter.
+    pub fn counter(&self, name: &'static str) -> Counter {
+        self.stats.counter(name, false)
+    }
+
+    /// Like [`ShardContext::counter`], and also listed per shard.
+    pub fn per_shard_counter(&self, name: &'static str) -> Counter {
+        self.stats.counter(name, true)
+    }
+
+    /// Resolves once this shard starts stopping: a background task ends here.
+    pub async fn stopped(&self) {
+        self.shard.stopped().await
+    }
+
+    /// A cheap clone of [`ShardContext::stopped`] for a task spawned by the
+    /// start, which outlives the context.
+    pub fn stop_watch(&self) -> StopWatch {
+        StopWatch {
+            shard: self.shard.clone(),
+            server_stop: self.server_stop.clone(),
+        }
+    }
+}
+
+/// Tells a shard's background task that the server is stopping.
+#[derive(Clone)]
+pub struct StopWatch {
+    shard: Rc<Shard>,
+    server_stop: Arc<AtomicBool>,
+}
+
+impl StopWatch {
+    /// Resolves once this shard starts stopping.
+    pub async fn stopped(&self) {
+        self.shard.stopped().await
+    }
+
+    /// Whether any shard has been told to stop. Shards stop one by one; this
+    /// flips for all of them at once (mq freezes its gauges on it, so that
+    /// the final report shows the running server, not one being emptied).
+    pub fn server_stopping(&self) -> bool {
+        self.server_stop.load(Ordering::Acquire)
+    }
+}

@@ -1,0 +1,185 @@
+//! One shard's life: a glommio executor on its own core that starts every
+//! service, binds every listener (SO_REUSEPORT, so the kernel spreads
+//! connections over shards), accepts, and serves each connection on this
+//! core for its whole life.
+//!
+//! Its control task links it to the coordinator thread: it watches the stop
+//! flag, sends statistics snapshots, and runs the shard's part of shutdown
+//! (stop accepting, end every connection's reads, drain, give up at a deadline).
+
+use std::net::Shutdown;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Sender, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use glommio::net::TcpListener;
+use glommio::timer::sleep;
+
+use super::context::ShardContext;
+use super::registration::{AnyService, Registered};
+use super::shard::Shard;
+use super::{BindError, Event, ServeError};
+use crate::config::ServerConfig;
+use crate::stats::{LiveStats, ShardSnapshot};
+
+/// How often the control task looks at the stop flag.
+const CONTROL_PERIOD: Duration = Duration::from_millis(20);
+/// How long connections get to finish their last batch once stopping.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(3);
+/// How long connections get to go once forcibly shut down.
+const FORCE_DEADLINE: Duration = Duration::from_millis(500);
+/// How long a drained shard keeps answering other shards' requests while it
+/// waits for every shard to drain.
+const MESH_DEADLINE: Duration = Duration::from_millis(500);
+
+/// What the coordinator hands each shard.
+pub(crate) struct ShardPlan {
+    pub id: usize,
+    pub config: Arc<ServerConfig>,
+    /// This shard's own copy of every service's factory.
+    pub services: Vec<Registered>,
+    pub start: Instant,
+    pub stop: Arc<AtomicBool>,
+    /// Shards done with their connections: a shard leaves only once all are,
+    /// because until then others may still send requests to it.
+    pub drained: Arc<AtomicUsize>,
+    pub events: Sender<Event>,
+    pub ready: SyncSender<Result<(), ServeError>>,
+}
+
+/// A service running on this shard, and what it recorded.
+struct Started {
+    name: &'static str,
+    service: Rc<dyn AnyService>,
+    stats: Rc<LiveStats>,
+}
+
+fn snapshot(id: usize, started: &[Started]) -> ShardSnapshot {
+    ShardSnapshot {
+        shard: id,
+        services: started
+            .iter()
+            .map(|s| (s.name, s.stats.snapshot()))
+            .collect(),
+    }
+}
+
+/// Runs a shard from starting its services to its final statistics.
+pub(crate) async fn run(plan: ShardPlan) {
+    let ShardPlan {
+        id,
+        config,
+        services,
+        start,
+        stop,
+        drained,
+        events,
+        ready,
+    } = plan;
+    let shard = Rc::new(Shard::new(id, config.shards(), config.limits, start));
+
+    // Start the services first: a service's start may be a barrier (joining
+    // its cross-shard channels), and a shard that failed to bind would never
+    // reach it.
+    let mut started = Vec::with_capacity(services.len());
+    for registered in services.iter() {
+        let stats = Rc::new(LiveStats::default());
+        let context = ShardContext {
+            shard: shard.clone(),
+            stats: stats.clone(),
+            server_stop: stop.clone(),
+        };
+        match registered.factory.start(&context).await {
+            Ok(service) => started.push(Started {
+                name: registered.name,
+                service,
+                stats,
+            }),
+            Err(source) => {
+                let _ = ready.send(Err(ServeError::ServiceStart {
+                    service: registered.name,
+                    shard: id,
+                    source,
+                }));
+                return;
+            }
+        }
+    }
+
+    let mut acceptors = Vec::new();
+    for (registered, running) in services.iter().zip(&started) {
+        for &addr in &registered.addrs {
+            let listener = match TcpListener::bind(addr) {
+                Ok(listener) => listener,
+                Err(source) => {
+                    let _ = ready.send(Err(BindError {
+                        service: registered.name,
+                        addr,
+                        source: source.into(),
+                    }
+                    .into()));
+                    return;
+                }
+            };
+            let accept = running.service.accept_on(
+                running.name,
+                listener,
+                shard.clone(),
+                running.stats.clone(),
+            );
+            acceptors.push(glommio::spawn_local(accept));
+        }
+    }
+    let _ = ready.send(Ok(()));
+
+    // Control: statistics ticks until the coordinator says stop.
+    let mut tick = 1;
+    loop {
+        sleep(CONTROL_PERIOD).await;
+        if stop.load(Ordering::Acquire) {
+            break;
+        }
+        if let Some(interval) = config.stats_interval {
+            if start.elapsed() >= interval * tick {
+                let _ = events.send(Event::Tick {
+                    tick,
+                    snapshot: snapshot(id, &started),
+                });
+                tick += 1;
+            }
+        }
+    }
+
+    // Shutdown: no new connections, no new reads, answer what was read.
+    shard.begin_stop();
+    for acceptor in acceptors {
+        acceptor.await;
+    }
+    shard.connections.shutdown_all(Shutdown::Read);
+    if !wait_until_closed(&shard, DRAIN_DEADLINE).await {
+        // Peers that do not read their replies: stop writing to them.
+        shard.connections.shutdown_all(Shutdown::Both);
+        wait_until_closed(&shard, FORCE_DEADLINE).await;
+    }
+    let _ = events.send(Event::Final(snapshot(id, &started)));
+
+    // Other shards may still be serving connections whose keys live here.
+    drained.fetch_add(1, Ordering::AcqRel);
+    let give_up = Instant::now() + MESH_DEADLINE;
+    while drained.load(Ordering::Acquire) < config.shards() && Instant::now() < give_up {
+        sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn wait_until_closed(shard: &Shard, deadline: Duration) -> bool {
+    let give_up = Instant::now() + deadline;
+    while !shard.connections.is_empty() {
+        if Instant::now() >= give_up {
+            return false;
+        }
+        sleep(Duration::from_millis(5)).await;
+    }
+    true
+}

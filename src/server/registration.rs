@@ -1,0 +1,93 @@
+//! The services a server runs, as the core holds them: a name, addresses and
+//! a factory, with the service's type erased so that one server runs any mix
+//! of services. Erasure stops at the accept loop: each service's connections
+//! run the connection loop compiled for that service, with no dynamic call
+//! per request.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use glommio::net::TcpListener;
+
+use super::accept::accept_loop;
+use super::context::ShardContext;
+use super::shard::Shard;
+use crate::service::{Service, ServiceFactory, StartError};
+use crate::stats::LiveStats;
+
+/// A future on one shard's thread, boxed.
+type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// One service given to the server; each shard gets a clone.
+pub(crate) struct Registered {
+    pub name: &'static str,
+    pub addrs: Vec<SocketAddr>,
+    pub factory: Box<dyn AnyFactory>,
+}
+
+impl Clone for Registered {
+    fn clone(&self) -> Self {
+        Registered {
+            name: self.name,
+            addrs: self.addrs.clone(),
+            factory: self.factory.clone_boxed(),
+        }
+    }
+}
+
+/// A [`ServiceFactory`] of any service.
+pub(crate) trait AnyFactory: Send {
+    fn prepare(&mut self, shards: usize);
+    fn clone_boxed(&self) -> Box<dyn AnyFactory>;
+    fn start<'a>(
+        &'a self,
+        shard: &'a ShardContext,
+    ) -> LocalFuture<'a, Result<Rc<dyn AnyService>, StartError>>;
+}
+
+impl<F: ServiceFactory> AnyFactory for F {
+    fn prepare(&mut self, shards: usize) {
+        ServiceFactory::prepare(self, shards)
+    }
+
+    fn clone_boxed(&self) -> Box<dyn AnyFactory> {
+        Box::new(self.clone())
+    }
+
+    fn start<'a>(
+        &'a self,
+        shard: &'a ShardContext,
+    ) -> LocalFuture<'a, Result<Rc<dyn AnyService>, StartError>> {
+        Box::pin(async move {
+            let service = ServiceFactory::start(self, shard).await?;
+            Ok(Rc::new(Running(Rc::new(service))) as Rc<dyn AnyService>)
+        })
+    }
+}
+
+/// A service started on one shard, ready to accept.
+pub(crate) trait AnyService {
+    fn accept_on(
+        &self,
+        name: &'static str,
+        listener: TcpListener,
+        shard: Rc<Shard>,
+        stats: Rc<LiveStats>,
+    ) -> LocalFuture<'static, ()>;
+}
+
+struct Running<S>(Rc<S>);
+
+impl<S: Service> AnyService for Running<S> {
+    fn accept_on(
+        &self,
+        name: &'static str,
+        listener: TcpListener,
+        shard: Rc<Shard>,
+        stats: Rc<LiveStats>,
+    ) -> LocalFuture<'static, ()> {
+        Box::pin(accept_loop(name, self.0.clone(), listener, shard, stats))
+    }
+}

@@ -1,0 +1,62 @@
+//! How a service comes to life on every shard. The server holds one factory
+//! per service and hands each shard a clone of it; each shard asks its clone
+//! for its own [`Service`] before binding the service's listeners. That start is the
+//! seed's per-shard hook: it may spawn the shard's background tasks (a
+//! ticker), and a service whose shards talk to each other joins its
+//! cross-shard channels there ([`crate::cross_shard`]), planned once on the
+//! coordinator in [`ServiceFactory::prepare`].
+
+use std::error::Error as StdError;
+use std::future::Future;
+
+use thiserror::Error;
+
+use super::Service;
+use crate::server::ShardContext;
+
+/// Makes a service's instance on each shard.
+///
+/// A service without per-shard state needs no factory of its own: any
+/// `Service + Clone + Send` is its own factory, cloned onto each shard.
+pub trait ServiceFactory: Clone + Send + 'static {
+    type Service: Service;
+
+    /// Called once, on the coordinator, before any shard starts (and before
+    /// the factory is cloned for each), with the number of shards: the moment
+    /// to plan cross-shard channels, which every shard then joins in
+    /// [`ServiceFactory::start`].
+    fn prepare(&mut self, _shards: usize) {}
+
+    /// Builds the service on one shard, before its listeners are bound. Runs
+    /// on every shard, concurrently, so a barrier (joining a mesh) is fine;
+    /// an error stops the server before it listens.
+    fn start(
+        &self,
+        shard: &ShardContext,
+    ) -> impl Future<Output = Result<Self::Service, StartError>>;
+}
+
+impl<S: Service + Clone + Send> ServiceFactory for S {
+    type Service = S;
+
+    async fn start(&self, _shard: &ShardContext) -> Result<S, StartError> {
+        Ok(self.clone())
+    }
+}
+
+/// Why a service could not start on a shard.
+#[derive(Debug, Error)]
+#[error(transparent)]
+pub struct StartError(Box<dyn StdError + Send + Sync>);
+
+impl StartError {
+    pub fn new(error: impl Into<Box<dyn StdError + Send + Sync>>) -> StartError {
+        StartError(error.into())
+    }
+}
+
+impl From<crate::cross_shard::MeshError> for StartError {
+    fn from(error: crate::cross_shard::MeshError) -> StartError {
+        StartError::new(error)
+    }
+}

@@ -1,0 +1,51 @@
+//! The on-connection hook's view of a new connection: where it came from,
+//! which shard serves it, and what the service may do before any request
+//! arrives (send a greeting, ask for the first request within a deadline).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A connection as [`Service::open_session`](super::Service::open_session)
+/// sees it.
+pub struct Opening<'a> {
+    shard: usize,
+    peer: Option<SocketAddr>,
+    greeting: &'a mut Vec<u8>,
+    first_request_within: Option<Duration>,
+}
+
+impl<'a> Opening<'a> {
+    pub(crate) fn new(shard: usize, peer: Option<SocketAddr>, greeting: &'a mut Vec<u8>) -> Self {
+        Opening {
+            shard,
+            peer,
+            greeting,
+            first_request_within: None,
+        }
+    }
+
+    /// The shard serving this connection, 0 to shards − 1.
+    pub fn shard(&self) -> usize {
+        self.shard
+    }
+
+    /// The peer's address, when the kernel still knows it.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// Bytes to send before any request (a greeting, a banner).
+    pub fn greeting(&mut self) -> &mut Vec<u8> {
+        self.greeting
+    }
+
+    /// Asks for the first request within `deadline`; when none comes, the
+    /// loop calls [`Service::request_overdue`](super::Service::request_overdue).
+    pub fn expect_request_within(&mut self, deadline: Duration) {
+        self.first_request_within = Some(deadline);
+    }
+
+    pub(crate) fn first_request_within(&self) -> Option<Duration> {
+        self.first_request_within
+    }
+}

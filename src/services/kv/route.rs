@@ -1,0 +1,336 @@
+//! Routing one batch of kv requests over the shards, as pure state: no
+//! executor, no channels, so it is unit-tested as it is. A round takes the
+//! batch's requests in order; a request for a key this shard owns is
+//! answered at once, the others are gathered per owner (as they came off the
+//! wire), and once the owners' replies are back, [`RoundPlan::assemble`] puts
+//! every reply back in request order. Sending and waiting is the service's
+//! part (`mod.rs`).
+//!
+//! A round ends early when its replies could pass the batch's output budget:
+//! local replies are measured, and forwarded replies of unknown size (Get,
+//! ListKeys) are counted, so one batch never holds more than about the budget
+//! plus [`UNSIZED_REPLIES_PER_ROUND`] values.
+
+use std::cell::RefCell;
+use std::ops::Range;
+
+use super::handle::{apply, push_keys_frame};
+use super::protocol::{decode_request, push_error_frame, str_array, Request};
+use super::store::Store;
+use crate::codec::{encode_frame, split_frame, LengthPrefixed};
+use crate::cross_shard::owner_of;
+use crate::service::Batch;
+
+/// Forwarded Gets (or one ListKeys) per round: their replies' size is only
+/// known once they come back, and a Get may return a value as long as
+/// `--max-frame`.
+pub(super) const UNSIZED_REPLIES_PER_ROUND: usize = 32;
+
+/// One connection's round, its buffers reused from round to round.
+#[derive(Default)]
+pub struct RoundPlan {
+    /// Replies made on this shard, in order.
+    local: Vec<u8>,
+    /// Where each request's reply will come from, in request order.
+    slots: Vec<ReplySource>,
+    /// Requests gathered for each other shard.
+    pub(super) outboxes: Vec<Vec<u8>>,
+}
+
+/// Where one request's reply comes from.
+#[derive(Debug, PartialEq, Eq)]
+enum ReplySource {
+    /// A reply in `local`.
+    Local(Range<usize>),
+    /// The next reply from this shard.
+    Remote(usize),
+    /// ListKeys: this shard's keys (an array frame in `local`) merged with
+    /// the next reply of every other shard.
+    Gather(Range<usize>),
+}
+
+/// How a round of a sharded batch ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Round {
+    /// Every request left (or the batch's output budget) was reached.
+    Whole,
+    /// Cut short so its replies stay bounded: requests may remain.
+    Cut,
+}
+
+/// What a planned round holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Planned {
+    pub round: Round,
+    /// Requests gathered for other shards (a ListKeys counts once).
+    pub forwarded: u64,
+}
+
+impl RoundPlan {
+    /// Takes the batch's requests until the batch or the round is done.
+    /// `new_buffer` gives an owner's outbox its buffer (the mesh's pool).
+    pub(super) fn plan(
+        &mut self,
+        batch: &mut Batch<'_, LengthPrefixed>,
+        store: &RefCell<Store>,
+        here: usize,
+        shards: usize,
+        mut new_buffer: impl FnMut() -> Vec<u8>,
+    ) -> Planned {
+        let RoundPlan {
+            local,
+            slots,
+            outboxes,
+        } = self;
+        local.clear();
+        slots.clear();
+        outboxes.resize_with(shards, Vec::new);
+        let mut forward = |outbox: &mut Vec<u8>, frame: &[u8]| {
+            if outbox.capacity() == 0 {
+                *outbox = new_buffer();
+            }
+            encode_frame(frame, outbox);
+        };
+
+        let mut round = Round::Whole;
+        let mut forwarded = 0;
+        let mut unsized_replies = 0;
+        loop {
+            // A round takes at least one request; past the batch's budget,
+            // next_request itself stops.
+            let full =
+                local.len() >= batch.output_room() || unsized_replies >= UNSIZED_REPLIES_PER_ROUND;
+            if full && !slots.is_empty() {
+                round = Round::Cut;
+                break;
+            }
+            let Some(frame) = batch.next_request() else {
+                break;
+            };
+            let start = local.len();
+            let request = match decode_request(frame) {
+                Ok(request) => request,
+                Err(error) => {
+                    push_error_frame(local, &error.to_string());
+                    slots.push(ReplySource::Local(start..local.len()));
+                    batch.failed();
+                    continue;
+                }
+            };
+            batch.served();
+            match request.key().map(|key| owner_of(key.as_bytes(), shards)) {
+                Some(owner) if owner == here => {
+                    apply(&mut store.borrow_mut(), request, local);
+                    slots.push(ReplySource::Local(start..local.len()));
+                }
+                Some(owner) => {
+                    if matches!(request, Request::Get { .. }) {
+                        unsized_replies += 1;
+                    }
+                    forward(&mut outboxes[owner], frame);
+                    slots.push(ReplySource::Remote(owner));
+                    forwarded += 1;
+                }
+                None => {
+                    for (shard, outbox) in outboxes.iter_mut().enumerate() {
+                        if shard != here {
+                            forward(outbox, frame);
+                        }
+                    }
+                    apply(&mut store.borrow_mut(), request, local);
+                    slots.push(ReplySource::Gather(start..local.len()));
+                    forwarded += 1;
+                    // The whole store may come back: one per round.
+                    unsized_replies = UNSIZED_REPLIES_PER_ROUND;
+                }
+            }
+        }
+        Planned { round, forwarded }
+    }
+
+    /// The replies made here, in order: the whole answer of a round that
+    /// forwarded nothing.
+    pub(super) fn local(&self) -> &[u8] {
+        &self.local
+    }
+
+    /// Appends every reply in request order: local ones, each owner's next,
+    /// and ListKeys merged over the shards.
+    pub(super) fn assemble(&self, replies: &mut [OwnerReplies], here: usize, out: &mut Vec<u8>) {
+        for slot in &self.slots {
+            match slot {
+                ReplySource::Local(range) => out.extend_from_slice(&self.local[range.clone()]),
+                ReplySource::Remote(owner) => replies[*owner].copy_next(out),
+                ReplySource::Gather(range) => {
+                    let mut keys = keys_of(&self.local[range.clone()]);
+                    for (shard, from) in replies.iter_mut().enumerate() {
+                        if shard != here {
+                            keys.extend(from.next().map(keys_of).unwrap_or_default());
+                        }
+                    }
+                    keys.sort_unstable();
+                    push_keys_frame(out, keys);
+                }
+            }
+        }
+    }
+}
+
+/// The reply frames one owner sent back, read in order.
+pub(super) struct OwnerReplies {
+    pub buffer: Vec<u8>,
+    read: usize,
+}
+
+impl OwnerReplies {
+    pub fn new(buffer: Vec<u8>) -> OwnerReplies {
+        OwnerReplies { buffer, read: 0 }
+    }
+
+    /// The next whole frame, length prefix included.
+    fn next(&mut self) -> Option<&[u8]> {
+        let rest = &self.buffer[self.read..];
+        let (_, after) = split_frame(rest)?;
+        let frame = &rest[..rest.len() - after.len()];
+        self.read += frame.len();
+        Some(frame)
+    }
+
+    /// Copies the next reply to `out`; a shard that did not answer (it is
+    /// gone) gets an error reply in its place.
+    fn copy_next(&mut self, out: &mut Vec<u8>) {
+        match self.next() {
+            Some(frame) => out.extend_from_slice(frame),
+            None => push_error_frame(out, "the key's shard is unavailable"),
+        }
+    }
+}
+
+/// The keys of a ListKeys reply frame (length prefix included).
+fn keys_of(frame: &[u8]) -> Vec<&[u8]> {
+    let body = split_frame(frame).map_or(&[][..], |(body, _)| body);
+    str_array(body).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::kv::protocol::push_request_frame;
+
+    fn requests(list: &[Request<'_>]) -> Vec<u8> {
+        let mut wire = Vec::new();
+        for request in list {
+            push_request_frame(&mut wire, request);
+        }
+        wire
+    }
+
+    /// A key that `shard` of `shards` owns.
+    fn key_of(shard: usize, shards: usize) -> String {
+        (0..)
+            .map(|i| format!("k{i}"))
+            .find(|key| owner_of(key.as_bytes(), shards) == shard)
+            .unwrap()
+    }
+
+    #[test]
+    fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
+        let (mine, theirs) = (key_of(0, 2), key_of(1, 2));
+        let wire = requests(&[
+            Request::Put {
+                key: &mine,
+                val: "a",
+            },
+            Request::Get { key: &theirs },
+            Request::Get { key: &mine },
+        ]);
+        let store = RefCell::new(Store::default());
+        let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
+        let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
+        let mut plan = RoundPlan::default();
+        let planned = plan.plan(&mut batch, &store, 0, 2, Vec::new);
+        assert_eq!(
+            planned,
+            Planned {
+                round: Round::Whole,
+                forwarded: 1
+            }
+        );
+        assert!(plan.outboxes[0].is_empty());
+        assert_eq!(plan.outboxes[1], requests(&[Request::Get { key: &theirs }]));
+
+        // The owner answers; the replies come back in request order.
+        let mut owner_reply = Vec::new();
+        apply(
+            &mut Store::default(),
+            Request::Get { key: &theirs },
+            &mut owner_reply,
+        );
+        let mut replies = [
+            OwnerReplies::new(Vec::new()),
+            OwnerReplies::new(owner_reply.clone()),
+        ];
+        let mut answer = Vec::new();
+        plan.assemble(&mut replies, 0, &mut answer);
+        let mut expected = Vec::new();
+        apply(
+            &mut Store::default(),
+            Request::Put { key: "x", val: "a" },
+            &mut expected,
+        );
+        expected.extend_from_slice(&owner_reply);
+        apply(
+            &mut store.borrow_mut(),
+            Request::Get { key: &mine },
+            &mut expected,
+        );
+        assert_eq!(answer, expected);
+    }
+
+    #[test]
+    fn a_round_is_cut_after_its_share_of_unsized_replies() {
+        let theirs = key_of(1, 2);
+        let gets: Vec<Request<'_>> = (0..UNSIZED_REPLIES_PER_ROUND + 5)
+            .map(|_| Request::Get { key: &theirs })
+            .collect();
+        let wire = requests(&gets);
+        let store = RefCell::new(Store::default());
+        let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
+        let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
+        let mut plan = RoundPlan::default();
+        let first = plan.plan(&mut batch, &store, 0, 2, Vec::new);
+        assert_eq!(first.round, Round::Cut);
+        assert_eq!(first.forwarded, UNSIZED_REPLIES_PER_ROUND as u64);
+        let second = plan.plan(&mut batch, &store, 0, 2, Vec::new);
+        assert_eq!(
+            second,
+            Planned {
+                round: Round::Whole,
+                forwarded: 5
+            }
+        );
+    }
+
+    #[test]
+    fn list_keys_merges_every_shard_sorted() {
+        let wire = requests(&[Request::ListKeys]);
+        let store = RefCell::new(Store::default());
+        store.borrow_mut().put(b"b", b"1");
+        let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
+        let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
+        let mut plan = RoundPlan::default();
+        let planned = plan.plan(&mut batch, &store, 0, 3, Vec::new);
+        assert_eq!(planned.forwarded, 1);
+        let reply_with = |keys: &[&[u8]]| {
+            let mut frame = Vec::new();
+            push_keys_frame(&mut frame, keys.to_vec());
+            OwnerReplies::new(frame)
+        };
+        let mut replies = [reply_with(&[]), reply_with(&[b"c"]), reply_with(&[b"a"])];
+        let mut answer = Vec::new();
+        plan.assemble(&mut replies, 0, &mut answer);
+        let mut expected = Vec::new();
+        push_keys_frame(&mut expected, vec![b"a", b"b", b"c"]);
+        assert_eq!(answer, expected);
+    }
+}
