@@ -10,6 +10,11 @@
 //! - [`cli`] and [`config`]: the command line and what it configures.
 //! - [`fuzz`]: fuzz targets for every decoder (`cargo fuzz`, and a smoke run in the tests).
 
+pub use codec::{Decoder, LengthPrefixed, Lines, Raw};
+pub use server::{Server, ServerBuilder, ShardContext, StopHandle};
+pub use service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
+pub use stats::Counter;
+
 pub mod cli;
 pub mod codec;
 pub mod config;

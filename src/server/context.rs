@@ -4,9 +4,12 @@
 //! the service's own statistics, and how to know that the server is stopping
 //! (so that background tasks end).
 
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use futures_lite::FutureExt;
 
 use super::shard::Shard;
 use crate::stats::{Counter, LiveStats};
@@ -44,6 +47,13 @@ impl ShardContext {
     /// Resolves once this shard starts stopping: a background task ends here.
     pub async fn stopped(&self) {
         self.shard.stopped().await
+    }
+
+    /// Runs `task` on this shard, in the background, until it ends or the
+    /// shard starts stopping (a ticker, a cache sweeper).
+    pub fn spawn(&self, task: impl Future<Output = ()> + 'static) {
+        let shard = self.shard.clone();
+        glommio::spawn_local(task.or(async move { shard.stopped().await })).detach();
     }
 
     /// A cheap clone of [`ShardContext::stopped`] for a task spawned by the

@@ -109,11 +109,40 @@ impl Server {
         cmd.arg("--stats-json")
             .arg(&stats_json)
             .args(extra)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
+            .envs(env.iter().copied());
+        Server::launch(cmd, addrs, stats_json, dir)
+    }
+
+    /// Runs `examples/NAME` (built by `cargo test`) with a free address for
+    /// its service `service` as its first argument, then `args`.
+    pub fn start_example(name: &str, service: &str, args: &[&str]) -> Server {
+        for _ in 0..5 {
+            let dir = TempDir::new();
+            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let mut cmd = Command::new(example_path(name));
+            cmd.arg(addr.to_string()).args(args);
+            let stats_json = dir.path.join("none.json");
+            if let Some(server) =
+                Server::launch(cmd, vec![(service.to_string(), addr)], stats_json, dir)
+            {
+                return server;
+            }
+        }
+        panic!("example {name} did not start on free ports in 5 tries");
+    }
+
+    /// Starts `cmd` and waits for its listening line; `None` when it exits
+    /// with status 2 (an address was taken meanwhile).
+    fn launch(
+        mut cmd: Command,
+        addrs: Vec<(String, SocketAddr)>,
+        stats_json: PathBuf,
+        dir: TempDir,
+    ) -> Option<Server> {
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn percore");
+        let mut child = cmd.spawn().expect("spawn the server");
         let stdout = lines_of(child.stdout.take().expect("stdout"));
         let stderr = child.stderr.take();
         let deadline = Instant::now() + DEADLINE;
@@ -217,6 +246,16 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Where `cargo test` put example `name`: beside the test binaries' folder.
+pub fn example_path(name: &str) -> PathBuf {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    profile_dir.join("examples").join(name)
 }
 
 pub fn wait_with_deadline(child: &mut Child, deadline: Duration) -> Option<ExitStatus> {
