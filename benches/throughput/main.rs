@@ -55,7 +55,7 @@ fn main() {
             serde_json::to_string_pretty(doc).unwrap() + "\n",
         )
         .expect("write results json");
-        std::fs::write(format!("{stem}.svg"), plots::latency_svg(doc)).expect("write svg");
+        std::fs::write(format!("{stem}.svg"), plots::scenario_svg(doc)).expect("write svg");
     }
     std::fs::write("results/README.md", readme::results_readme(&all, quick)).expect("write README");
     println!("wrote results/README.md");
