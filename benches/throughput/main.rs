@@ -7,7 +7,9 @@
 //! in `scenarios.rs`; this file only runs it and writes the results:
 //! `results/<service>-<scenario>.json` and `.svg` (`plots.rs`), and
 //! `results/README.md` (`readme.rs`). `PERCORE_BENCH_QUICK=1` runs each
-//! scenario for 1 s instead of 5.
+//! scenario for 1 s instead of 5. `PERCORE_BENCH_REPLOT=1` measures nothing:
+//! it draws the `.svg` plots again from the `.json` results already there,
+//! for when the plots change.
 
 mod epoll_reference;
 mod measure;
@@ -30,6 +32,9 @@ fn main() {
     // The same binary serves as the reference server's process.
     if let Ok(spec) = std::env::var(process::REFERENCE_ENV) {
         return process::run_reference(&spec);
+    }
+    if std::env::var_os("PERCORE_BENCH_REPLOT").is_some() {
+        return replot();
     }
     let quick = std::env::var_os("PERCORE_BENCH_QUICK").is_some();
     let seconds = if quick { 1.0 } else { 5.0 };
@@ -59,6 +64,28 @@ fn main() {
     }
     std::fs::write("results/README.md", readme::results_readme(&all, quick)).expect("write README");
     println!("wrote results/README.md");
+}
+
+/// The plots of every scenario, from its `results/<service>-<scenario>.json`.
+fn replot() {
+    let lines = ["yell", "echo"]
+        .into_iter()
+        .flat_map(|service| LINE_SCENARIOS.iter().map(move |s| (service, s.name)));
+    let kv = KV_SCENARIOS
+        .iter()
+        .chain(&KV_TWO_SHARD_SCENARIOS)
+        .map(|s| ("kv", s.name));
+    let mq = MQ_SCENARIOS.iter().map(|s| ("mq", s.name));
+    for (service, scenario) in lines.chain(kv).chain(mq) {
+        let stem = format!("results/{service}-{scenario}");
+        let Ok(text) = std::fs::read_to_string(format!("{stem}.json")) else {
+            println!("no {stem}.json: not plotted");
+            continue;
+        };
+        let doc: Value = serde_json::from_str(&text).expect("results json");
+        std::fs::write(format!("{stem}.svg"), plots::scenario_svg(&doc)).expect("write svg");
+        println!("wrote {stem}.svg");
+    }
 }
 
 /// yell and echo: each server is started once per service and runs every
