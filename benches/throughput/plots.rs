@@ -147,14 +147,22 @@ fn latency_by_percentile(
         .flat_map(curve)
         .map(|(_, us)| us)
         .fold(1.0, f64::max);
+    // Headroom above the highest point for the legend, which stands in the
+    // upper left where the curves, rising to the right, seldom are, but
+    // where a steep one would pass behind it: about 18 px a row plus its
+    // box, out of a plot about 260 px high.
+    let legend_px = 18.0 * results.len() as f64 + 24.0;
+    let y_top = y_max / (1.0 - legend_px / f64::from(LATENCY_HEIGHT - 100));
+    // The widest label is the top one's digits; then the axis name, turned.
+    let y_labels_px = CHAR_PX * format!("{y_top:.0}").len() as u32 + 30;
     let mut chart = ChartBuilder::on(area)
         .caption("latency by percentile, µs", (FONT, 16))
         .margin(10)
         // Half of the last label ("99.9999%") lies right of the plot.
         .margin_right(50)
         .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d((1.0..10f64.powi(NINES)).log_scale(), 0.0..y_max * 1.05)?;
+        .y_label_area_size(y_labels_px)
+        .build_cartesian_2d((1.0..10f64.powi(NINES)).log_scale(), 0.0..y_top)?;
     chart
         .configure_mesh()
         // One label a power of ten.
