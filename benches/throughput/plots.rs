@@ -125,8 +125,8 @@ fn throughput_bars(area: &DrawingArea<SVGBackend, Shift>, results: &[Value]) -> 
 
 /// Latency by percentile, as HdrHistogram's plots draw it: the percentile p
 /// on a log axis of 1 / (1 - p), so that 90%, 99%, 99.9%... (10, 100,
-/// 1000...) are evenly spaced, and the latency linear. Results without a curve (redis-benchmark
-/// gives none) are named in the legend only.
+/// 1000...) are evenly spaced, and the latency linear. Results without a
+/// curve (redis-benchmark gives none) are named in the legend only.
 fn latency_by_percentile(
     area: &DrawingArea<SVGBackend, Shift>,
     results: &[Value],
@@ -200,9 +200,9 @@ fn latency_by_percentile(
     Ok(())
 }
 
-/// The percentile p (0 to 100) as 1 / (1 - p), the latency one request in
-/// how many exceeds: 90% is 10, 99% is 100; 100% (the maximum) is drawn at
-/// the right edge.
+/// The percentile p (0 to 100) as 1 / (1 - p): one request in that many is
+/// slower. 90% is 10, 99% is 100; 100% (the maximum) is drawn at the right
+/// edge, with 99.9999%.
 fn one_in(p: f64) -> f64 {
     let right = 10f64.powi(NINES);
     (1.0 / (1.0 - p / 100.0)).min(right)
