@@ -1,0 +1,103 @@
+//! kv's peer: redis-server driven by redis-benchmark, when both are
+//! installed. Their figures are turned into results shaped like `percore
+//! load`'s (msgs/s, p50, p99, max, server CPU per request), so the README's
+//! tables and the plots take them as they take percore's.
+
+use std::process::{Command, Stdio};
+
+use serde_json::{json, Value};
+
+use crate::process::{cpu_time, free_port, wait_until_accepting};
+
+/// Whether redis-server, redis-benchmark and taskset (which pins them) all run.
+pub fn redis_available() -> bool {
+    ["redis-server", "redis-benchmark", "taskset"]
+        .iter()
+        .all(|tool| {
+            Command::new(tool)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok()
+        })
+}
+
+/// redis-server pinned to the server CPU, redis-benchmark to the client
+/// CPU, 50 clients, SET and GET of 32-byte values over 10,000 keys. Each
+/// test runs about as long as a percore scenario. redis-benchmark cannot mix
+/// Gets and Puts, so SET and GET are two results.
+pub fn redis_benchmark(
+    pipeline: usize,
+    seconds: f64,
+    server_cpu: usize,
+    client_cpu: usize,
+) -> Vec<Value> {
+    let port = free_port();
+    let mut server = Command::new("taskset")
+        .args(["-c", &server_cpu.to_string(), "redis-server"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start redis-server");
+    wait_until_accepting(("127.0.0.1", port), "redis-server");
+    // redis-benchmark runs a number of requests, not a duration: requests
+    // for about `seconds` at the rates seen here.
+    let per_second = if pipeline == 1 {
+        150_000.0
+    } else {
+        1_000_000.0
+    };
+    let requests = (per_second * seconds) as u64;
+    let mut results = Vec::new();
+    for test in ["set", "get"] {
+        let cpu_before = cpu_time(server.id());
+        let output = Command::new("taskset")
+            .args(["-c", &client_cpu.to_string(), "redis-benchmark"])
+            .args([
+                "-p",
+                &port.to_string(),
+                "-c",
+                "50",
+                "-d",
+                "32",
+                "-r",
+                "10000",
+            ])
+            .args(["-P", &pipeline.to_string(), "-n", &requests.to_string()])
+            .args(["-t", test, "--csv", "-q"])
+            .output()
+            .expect("run redis-benchmark");
+        let cpu = cpu_time(server.id()) - cpu_before;
+        let text = String::from_utf8_lossy(&output.stdout);
+        // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+        let Some(row) = text.lines().nth(1) else {
+            continue;
+        };
+        let cells: Vec<f64> = row
+            .split(',')
+            .skip(1)
+            .map(|cell| cell.trim_matches('"').parse().unwrap_or(f64::NAN))
+            .collect();
+        let us = |i: usize| (cells.get(i).copied().unwrap_or(0.0) * 1000.0).round() as u64;
+        // redis-benchmark has no p90 or p99.9: null, shown as "–".
+        results.push(json!({
+            "target": format!("redis-server ({} only)", test.to_uppercase()),
+            "msgs_per_sec": cells.first(),
+            "requests": requests,
+            "errors": 0,
+            "latency_us": {"p50": us(3), "p90": null, "p99": us(5), "p999": null, "max": us(6)},
+            "server_cpu_ns_per_msg": cpu.as_nanos() as f64 / requests as f64,
+        }));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    results
+}
