@@ -133,7 +133,7 @@ impl Server {
 
     /// Starts `cmd` and waits for its listening line; `None` when it exits
     /// with status 2 (an address was taken meanwhile).
-    fn launch(
+    pub fn launch(
         mut cmd: Command,
         addrs: Vec<(String, SocketAddr)>,
         stats_json: PathBuf,

@@ -1,0 +1,83 @@
+//! The framework owns the process's open-file limit: started under the
+//! common default soft limit of 1,024, the server raises it to what its
+//! connections need (up to the hard limit), so 2,000 clients are all served
+//! instead of a thousand, the rest left in the backlog.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+
+use common::*;
+
+const CLIENTS: usize = 2_000;
+
+/// Raises this test process's own soft limit, for its 2,000 client sockets.
+/// Returns false when the hard limit does not allow it.
+fn raise_own_limit(needed: u64) -> bool {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct passed, only.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return false;
+        }
+        if limit.rlim_cur >= needed {
+            return true;
+        }
+        if limit.rlim_max < needed {
+            return false;
+        }
+        limit.rlim_cur = needed;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0
+    }
+}
+
+#[test]
+fn two_thousand_clients_are_served_under_a_soft_limit_of_1024() {
+    if !raise_own_limit(CLIENTS as u64 + 512) {
+        eprintln!("skipped: the hard open-files limit is below {CLIENTS} clients");
+        return;
+    }
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let dir = TempDir::new();
+    let stats_json = dir.path.join("stats.json");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -Sn 1024 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_percore"))
+        .args(["serve", "--shards", "1", "--services", "yell", "--yell"])
+        .arg(addr.to_string())
+        .arg("--stats-json")
+        .arg(&stats_json);
+    let server = Server::launch(cmd, vec![("yell".into(), addr)], stats_json, dir)
+        .expect("the port was free");
+
+    let mut clients: Vec<TcpStream> = (0..CLIENTS).map(|_| server.connect("yell")).collect();
+    for (i, client) in clients.iter_mut().enumerate() {
+        client
+            .write_all(format!("client {i}\n").as_bytes())
+            .unwrap();
+    }
+    for (i, client) in clients.iter_mut().enumerate() {
+        let expected = format!("CLIENT {i}\n");
+        let mut reply = vec![0; expected.len()];
+        client
+            .read_exact(&mut reply)
+            .unwrap_or_else(|e| panic!("client {i}: {e}"));
+        assert_eq!(reply, expected.as_bytes());
+    }
+    drop(clients);
+
+    let stopped = server.stop();
+    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.stderr);
+    assert!(
+        !stopped.stderr.contains("Too many open files"),
+        "{}",
+        stopped.stderr
+    );
+    assert_eq!(stopped.json["services"]["yell"]["messages"], CLIENTS as u64);
+}
