@@ -1,14 +1,58 @@
-//! percore: a thread-per-core TCP server on io_uring (glommio).
+//! percore: a thread-per-core TCP server on io_uring (glommio), and a library
+//! for writing such servers.
 //!
-//! - [`server`]: the core — shards, listeners, the one connection loop, shutdown.
-//! - [`codec`]: how byte streams become requests (lines, length-prefixed frames).
-//! - [`service`]: the trait a service implements; [`services`]: yell, echo,
-//!   chat, mq and kv, one file or folder each (wire format, routing, state).
-//! - [`cross_shard`]: who owns a key or topic, and the channel mesh to reach it.
+//! A service says how its byte stream is cut into requests (a [`Decoder`]:
+//! [`Lines`], [`LengthPrefixed`], [`Raw`] or its own), what it keeps per
+//! connection, and answers the requests of each read as one [`Batch`]. The
+//! [`Server`] runs it on every core with everything else: a listener per
+//! shard (SO_REUSEPORT), batching, limits, statistics and the Ctrl-C report,
+//! graceful shutdown, panic isolation, the open-files limit.
+//!
+//! ```no_run
+//! use percore::{Batch, Flow, Lines, Opening, Server, Service};
+//!
+//! /// Answers every line with its length.
+//! #[derive(Clone)]
+//! struct Measure;
+//!
+//! impl Service for Measure {
+//!     type Decoder = Lines;
+//!     type Session = ();
+//!
+//!     fn open_session(&self, _: &mut Opening<'_>) {}
+//!
+//!     async fn serve(&self, _: &mut (), batch: &mut Batch<'_, Lines>) -> Flow {
+//!         while let Some(line) = batch.next_request() {
+//!             let reply = format!("{}\n", line.trim_ascii_end().len());
+//!             batch.out().extend_from_slice(reply.as_bytes());
+//!             batch.served();
+//!         }
+//!         Flow::Continue
+//!     }
+//!
+//!     fn frame_too_long(&self, out: &mut Vec<u8>) {
+//!         out.extend_from_slice(b"too long\n");
+//!     }
+//! }
+//!
+//! let addr = "127.0.0.1:9002".parse().unwrap();
+//! let server = Server::builder().service("measure", [addr], Measure).build()?;
+//! server.run()?; // until Ctrl-C; then the report
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The crate's parts:
+//! - [`server`]: the core — shards, listeners, the one connection loop,
+//!   shutdown, the builder. It names no service.
+//! - [`service`]: the contract a service implements, and its hooks
+//!   (greeting, next-request deadline, per-shard start).
+//! - [`codec`]: how byte streams become requests.
+//! - [`cross_shard`]: who owns a key or topic, and the channels to reach it.
 //! - [`stats`]: per-shard counters and latency histograms, merged into reports.
+//! - [`services`]: the built-in services (yell, echo, chat, mq, kv), one file
+//!   or folder each, written on the same API.
 //! - [`load`]: `percore load`, the load generator.
 //! - [`cli`] and [`config`]: the command line and what it configures.
-//! - [`fuzz`]: fuzz targets for every decoder (`cargo fuzz`, and a smoke run in the tests).
 
 pub use codec::{Decoder, LengthPrefixed, Lines, Raw};
 pub use server::{Server, ServerBuilder, ShardContext, StopHandle};
