@@ -337,5 +337,5 @@ impl Replies {
 
 /// The keys of a ListKeys reply frame.
 fn keys_of(frame: &[u8]) -> Vec<&[u8]> {
-    protocol::str_array(frame.get(4..).unwrap_or_default()).unwrap_or_default()
+    protocol::str_array(crate::codec::frame_body(frame)).unwrap_or_default()
 }

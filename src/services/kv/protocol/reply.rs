@@ -5,21 +5,10 @@
 use rmp::Marker;
 
 use super::msgpack::{push_str, MaybeStr, Reader};
+use crate::codec::{begin_frame, encode_frame, end_frame};
 
 /// The text of a frame's `{"error": ...}` reply when the frame is too long.
 pub const FRAME_TOO_LONG: &str = "Frame longer than --max-frame";
-
-/// Starts a frame in `out`; [`end_frame`] fills in its length.
-pub fn begin_frame(out: &mut Vec<u8>) -> usize {
-    out.extend_from_slice(&[0; 4]);
-    out.len()
-}
-
-/// Writes the length of the frame begun at `start`.
-pub fn end_frame(out: &mut [u8], start: usize) {
-    let len = (out.len() - start) as u32;
-    out[start - 4..start].copy_from_slice(&len.to_be_bytes());
-}
 
 /// Appends a whole `{"error": reason}` frame.
 pub fn push_error_frame(out: &mut Vec<u8>, reason: &str) {
@@ -32,7 +21,7 @@ pub fn push_error_frame(out: &mut Vec<u8>, reason: &str) {
 
 /// Appends a whole frame holding nil.
 pub fn push_nil_frame(out: &mut Vec<u8>) {
-    out.extend_from_slice(&[0, 0, 0, 1, 0xc0]);
+    encode_frame(&[Marker::Null.to_u8()], out);
 }
 
 /// Appends a whole frame holding one str.

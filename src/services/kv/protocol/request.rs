@@ -9,8 +9,8 @@
 use rmp::Marker;
 
 use super::msgpack::{push_str, type_name, MaybeStr, Reader};
-use super::reply::{begin_frame, end_frame};
 use super::RequestError;
+use crate::codec::{begin_frame, end_frame};
 
 /// One decoded request; keys and values borrow from the frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,6 +124,7 @@ pub fn push_request_frame(out: &mut Vec<u8>, request: &Request<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::frame_body;
 
     fn map(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut out = vec![0x80 | entries.len() as u8];
@@ -159,7 +160,7 @@ mod tests {
         );
         let mut ours = Vec::new();
         push_request_frame(&mut ours, &Request::Get { key: "foo" });
-        assert_eq!(&ours[4..], get);
+        assert_eq!(frame_body(&ours), get);
     }
 
     #[test]
@@ -225,6 +226,7 @@ mod tests {
 
     mod properties {
         use super::super::*;
+        use crate::codec::frame_body;
         use proptest::collection::vec;
         use proptest::prelude::*;
 
@@ -290,7 +292,7 @@ mod tests {
             fn valid_requests_round_trip(request in request()) {
                 let mut frame = Vec::new();
                 push_request_frame(&mut frame, &request.as_request());
-                prop_assert_eq!(decode_request(&frame[4..]), Ok(request.as_request()));
+                prop_assert_eq!(decode_request(frame_body(&frame)), Ok(request.as_request()));
             }
 
             #[test]
@@ -303,7 +305,7 @@ mod tests {
                 push_request_frame(&mut frame, &request.as_request());
                 // Take the map's entries apart, add ignored ones, shuffle.
                 let mut entries: Vec<Vec<u8>> = Vec::new();
-                let body = &frame[5..];
+                let body = &frame_body(&frame)[1..];
                 let mut reader = Reader { buf: body, pos: 0 };
                 while reader.pos < body.len() {
                     let start = reader.pos;
