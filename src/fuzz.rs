@@ -7,7 +7,7 @@
 //! depend on how the stream was cut into reads. The request decoders are also
 //! checked to give back what they were given when a request is re-encoded.
 
-use crate::codec::{split_line_ending, Decoder, FrameTooLong, LengthPrefixed, Lines};
+use crate::codec::{frame_body, split_line_ending, Decoder, FrameTooLong, LengthPrefixed, Lines};
 use crate::services::kv::protocol::{decode_request, push_request_frame};
 use crate::services::mq::command;
 
@@ -110,7 +110,7 @@ pub fn kv_requests(data: &[u8]) {
         };
         encoded.clear();
         push_request_frame(&mut encoded, &request);
-        let again = decode_request(&encoded[4..]);
+        let again = decode_request(frame_body(&encoded));
         assert_eq!(again, Ok(request), "a request changed through its encoding");
     }
 }

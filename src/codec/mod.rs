@@ -7,7 +7,10 @@ mod length;
 mod line;
 mod raw;
 
-pub use length::{encode_frame, split_frame, LengthPrefixed};
+pub use length::{
+    begin_frame, body_len, encode_frame, end_frame, frame_body, split_frame, LengthPrefixed,
+    HEADER_LEN,
+};
 pub use line::{split_line_ending, Lines};
 pub use raw::Raw;
 

@@ -388,8 +388,8 @@ mod tests {
         let mut replies = Vec::new();
         let mut rest = &requests[..];
         while !rest.is_empty() {
-            let len = u32::from_be_bytes(*rest.first_chunk::<4>().unwrap()) as usize;
-            match protocol::decode_request(&rest[4..4 + len]).unwrap() {
+            let (frame, after) = split_frame(rest).unwrap();
+            match protocol::decode_request(frame).unwrap() {
                 Request::Get { key } => match store.get(key.as_bytes()) {
                     Some(val) => protocol::push_str_frame(&mut replies, val),
                     None => protocol::push_nil_frame(&mut replies),
@@ -402,7 +402,7 @@ mod tests {
                 }
                 other => panic!("{other:?}"),
             }
-            rest = &rest[4 + len..];
+            rest = after;
         }
         let mut at = 0;
         for _ in 0..200 {

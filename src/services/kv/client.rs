@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::codec::{body_len, HEADER_LEN};
+
 use super::protocol::{decode_reply, push_request_frame, Reply, ReplyError, Request};
 
 #[derive(Debug, Error)]
@@ -62,9 +64,9 @@ impl KvClient {
 
     /// Reads the next reply frame.
     pub fn read_reply(&mut self) -> Result<Reply, ClientError> {
-        let mut len = [0; 4];
-        self.stream.read_exact(&mut len)?;
-        self.frame.resize(u32::from_be_bytes(len) as usize, 0);
+        let mut header = [0; HEADER_LEN];
+        self.stream.read_exact(&mut header)?;
+        self.frame.resize(body_len(header), 0);
         self.stream.read_exact(&mut self.frame)?;
         Ok(decode_reply(&self.frame)?)
     }

@@ -1,0 +1,386 @@
+//! The mq command line (SPEC 3.4): a dict with a `command` key, written as
+//! JSON or in the Python-literal form the seed's clients send (what
+//! `ast.literal_eval` reads), or the bare line `quit`.
+//!
+//! This module gives a command its meaning; `json` and `python` read the two
+//! forms into the same `Fields`, keeping only the three keys a command needs. Either way a topic written with escapes is decoded into the
+//! connection's scratch buffer.
+
+mod json;
+mod python;
+
+use thiserror::Error;
+
+/// One parsed command; the topic borrows from the line, or from the scratch buffer when it had escapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command<'a> {
+    Subscribe { topic: &'a str },
+    Unsubscribe { topic: &'a str },
+    Send { topic: &'a str },
+    Quit,
+}
+
+/// Why a line is not a command; the text is the reason sent to the client.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum CommandError {
+    #[error("invalid UTF-8")]
+    InvalidUtf8,
+    #[error("not a JSON or Python dict")]
+    NotADict,
+    #[error("nesting too deep")]
+    TooDeep,
+    #[error("missing 'command'")]
+    MissingCommand,
+    #[error("'command' must be a string")]
+    CommandNotString,
+    #[error("unknown command '{0}'")]
+    UnknownCommand(String),
+    #[error("missing 'topic'")]
+    MissingTopic,
+    #[error("'topic' must be a string")]
+    TopicNotString,
+    #[error("send needs a string 'msg'")]
+    MsgNotString,
+}
+
+/// How much of an unknown command is echoed back to the client.
+const ECHO_CHARS: usize = 32;
+
+/// Parses one line (without its line ending).
+pub fn parse<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Command<'a>, CommandError> {
+    if line == b"quit" {
+        return Ok(Command::Quit);
+    }
+    let text = std::str::from_utf8(line).map_err(|_| CommandError::InvalidUtf8)?;
+    // The seed's Python form is never JSON: not trying it spares a serde_json error, which allocates.
+    let json = if json::may_be_json(text) {
+        json::json_fields(text, scratch).ok()
+    } else {
+        None
+    };
+    let fields = match json {
+        Some(fields) => fields,
+        None => python::python_fields(text, scratch)?,
+    };
+    fields.into_command(scratch)
+}
+
+/// A value under one of the keys we read.
+#[derive(Clone, Copy, Debug)]
+enum FieldValue<'a> {
+    Text(&'a str),
+    /// A string with escapes, decoded into the buffer it was read with.
+    Decoded,
+    NotText,
+}
+
+/// What a dict held under the keys we read. Escaped topics are decoded into
+/// the caller's scratch; only keys and commands spelled with escapes land in
+/// the buffers here, so they rarely allocate.
+#[derive(Default)]
+struct Fields<'a> {
+    command: Option<FieldValue<'a>>,
+    topic: Option<FieldValue<'a>>,
+    msg: Option<FieldValue<'a>>,
+    key_buf: String,
+    command_buf: String,
+}
+
+impl<'a> Fields<'a> {
+    /// Reads the value of one entry with `read_value`, given the buffer an
+    /// escaped string should be decoded into, and keeps it if we need it.
+    fn entry<E>(
+        &mut self,
+        key: FieldValue<'a>,
+        scratch: &mut String,
+        read_value: impl FnOnce(Option<&mut String>) -> Result<FieldValue<'a>, E>,
+    ) -> Result<(), E> {
+        let name = match key {
+            FieldValue::Text(name) => name,
+            FieldValue::Decoded => self.key_buf.as_str(),
+            FieldValue::NotText => "",
+        };
+        let (slot, buf) = match name {
+            "command" => (&mut self.command, Some(&mut self.command_buf)),
+            "topic" => (&mut self.topic, Some(scratch)),
+            "msg" => (&mut self.msg, None),
+            _ => return read_value(None).map(drop),
+        };
+        *slot = Some(read_value(buf)?);
+        Ok(())
+    }
+
+    fn into_command(self, scratch: &'a str) -> Result<Command<'a>, CommandError> {
+        let name = match self.command {
+            None => return Err(CommandError::MissingCommand),
+            Some(FieldValue::NotText) => return Err(CommandError::CommandNotString),
+            Some(FieldValue::Text(name)) => name,
+            Some(FieldValue::Decoded) => self.command_buf.as_str(),
+        };
+        if !matches!(name, "subscribe" | "unsubscribe" | "send") {
+            let end = name
+                .char_indices()
+                .nth(ECHO_CHARS)
+                .map_or(name.len(), |(at, _)| at);
+            return Err(CommandError::UnknownCommand(name[..end].to_owned()));
+        }
+        let topic = match self.topic {
+            None => return Err(CommandError::MissingTopic),
+            Some(FieldValue::NotText) => return Err(CommandError::TopicNotString),
+            Some(FieldValue::Text(topic)) => topic,
+            Some(FieldValue::Decoded) => scratch,
+        };
+        Ok(match (name, self.msg) {
+            ("subscribe", _) => Command::Subscribe { topic },
+            ("unsubscribe", _) => Command::Unsubscribe { topic },
+            (_, Some(FieldValue::Text(_) | FieldValue::Decoded)) => Command::Send { topic },
+            _ => return Err(CommandError::MsgNotString),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    pub(super) fn parsed(line: &str) -> Result<Command<'_>, CommandError> {
+        // Leaked so that a topic decoded into the scratch outlives this call.
+        parse(line.as_bytes(), Box::leak(Box::default()))
+    }
+
+    /// The topic of a line that must parse as a subscribe.
+    pub(super) fn subscribed(line: &str) -> &str {
+        match parsed(line) {
+            Ok(Command::Subscribe { topic }) => topic,
+            other => panic!("{line:?} gave {other:?}"),
+        }
+    }
+
+    pub(super) fn error(line: &str) -> String {
+        match parsed(line) {
+            Ok(command) => panic!("{line:?} parsed as {command:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn reads_the_seed_form_json_and_quit() {
+        let send = Ok(Command::Send { topic: "foo" });
+        assert_eq!(
+            parsed("{'command':'send', 'topic':'foo', 'msg':'blah'}"),
+            send
+        );
+        assert_eq!(
+            parsed(r#"{"command": "send", "topic": "foo", "msg": "m"}"#),
+            send
+        );
+        assert_eq!(
+            subscribed(r#"{"command": "subscribe", "topic": "foo"}"#),
+            "foo"
+        );
+        let unsubscribe = Ok(Command::Unsubscribe { topic: "foo" });
+        assert_eq!(
+            parsed(r#" {"command":"unsubscribe","topic":"foo"} "#),
+            unsubscribe
+        );
+        assert_eq!(
+            parsed("{ 'command' : 'unsubscribe', 'topic': 'foo', }"),
+            unsubscribe
+        );
+        assert_eq!(parsed("quit"), Ok(Command::Quit));
+        assert_eq!(error(" quit"), "not a JSON or Python dict");
+    }
+
+    #[test]
+    fn unescaped_topics_borrow_from_the_line() {
+        for line in [
+            &br#"{"command":"subscribe","topic":"foo"}"#[..],
+            b"{'command':'subscribe','topic':'foo'}",
+        ] {
+            let mut scratch = String::new();
+            let Ok(Command::Subscribe { topic }) = parse(line, &mut scratch) else {
+                panic!()
+            };
+            assert!(line.as_ptr_range().contains(&topic.as_ptr()));
+        }
+    }
+
+    #[test]
+    fn field_order_extra_keys_and_duplicates() {
+        for line in [
+            r#"{"msg":"m","x":{"a":[1,2.5e3,null,true,{"b":"\""}]},"topic":"foo","command":"send"}"#,
+            "{'msg':'m', 'x': {'a': [1, -2.5e3, None, True, (1,), {2, 3}, {1: b'x'}]}, 1: 'y', 'topic':'foo', 'command':'send'}",
+            r#"{"command":"send","topic":"bar","msg":"m","topic":"foo"}"#,
+            "{'command':'send','topic':'bar','msg':'m','topic':'foo'}",
+            r#"{"command":3,"command":"send","topic":"f\u006f\u006f","msg":"m","topic":"foo"}"#,
+            "{'command':3,'command':'send','topic':'f\\x6f\\x6f','msg':2,'msg':'m','topic':'foo'}",
+        ] {
+            assert_eq!(parsed(line), Ok(Command::Send { topic: "foo" }), "{line}");
+        }
+        assert_eq!(
+            subscribed(r#"{"command":"subscribe","topic":"foo","msg":1}"#),
+            "foo"
+        );
+        assert_eq!(
+            subscribed("{'command':'subscribe','topic':'foo','msg':None}"),
+            "foo"
+        );
+    }
+
+    #[test]
+    fn escapes_decode_to_the_same_topic() {
+        for (line, topic) in [
+            (r#"{"command":"subscribe","topic":"f\u006fo"}"#, "foo"),
+            (r#"{"c\u006fmmand":"sub\u0073cribe","topic":"foo"}"#, "foo"),
+            (r"{'command':'subscribe','topic':'f\x6fo'}", "foo"),
+            (r"{'command':'subscribe','topic':u'f\157\u006f'}", "foo"),
+            (r"{'c\x6fmmand':'sub\x73cribe','topic':'foo'}", "foo"),
+            (r#"{'command':'subscribe','topic':"it's"}"#, "it's"),
+            (r"{'command':'subscribe','topic':'it\'s'}", "it's"),
+            (
+                r#"{"command":"subscribe","topic":"say \"hi\""}"#,
+                "say \"hi\"",
+            ),
+            (
+                r#"{"command":"subscribe","topic":"日本\ud83d\ude00"}"#,
+                "日本😀",
+            ),
+            (
+                r"{'command':'subscribe','topic':'日本\U0001F600'}",
+                "日本😀",
+            ),
+            (
+                r"{'command':'subscribe','topic':'\a\b\f\n\r\t\v\0\777'}",
+                "\x07\x08\x0c\n\r\t\x0b\0\u{1ff}",
+            ),
+            (r"{'command':'subscribe','topic':'a\qb\\'}", r"a\qb\"),
+            (r"{'command':'subscribe','topic':r'a\'b'}", r"a\'b"),
+        ] {
+            assert_eq!(subscribed(line), topic, "{line}");
+        }
+    }
+
+    #[test]
+    fn each_reason() {
+        assert_eq!(
+            parse(b"{\"command\":\"\xff\"}", &mut String::new()),
+            Err(CommandError::InvalidUtf8)
+        );
+        for (line, reason) in [
+            ("[1]", "not a JSON or Python dict"),
+            ("\"x\"", "not a JSON or Python dict"),
+            ("3", "not a JSON or Python dict"),
+            ("{1, 2}", "not a JSON or Python dict"),
+            ("{'command':'send'", "not a JSON or Python dict"),
+            ("{'a': 1} x", "not a JSON or Python dict"),
+            (r#"{"a":1} x"#, "not a JSON or Python dict"),
+            (r#"{"topic":"foo"}"#, "missing 'command'"),
+            ("{'topic':'foo'}", "missing 'command'"),
+            (
+                r#"{"command":["send"],"topic":"foo"}"#,
+                "'command' must be a string",
+            ),
+            (
+                "{'command':b'send','topic':'foo'}",
+                "'command' must be a string",
+            ),
+            (
+                r#"{"command":"foo","topic":"foo"}"#,
+                "unknown command 'foo'",
+            ),
+            ("{'command':'foo'}", "unknown command 'foo'"),
+            (r#"{"command":"subscribe"}"#, "missing 'topic'"),
+            ("{'command':'unsubscribe'}", "missing 'topic'"),
+            (
+                r#"{"command":"subscribe","topic":null}"#,
+                "'topic' must be a string",
+            ),
+            (
+                "{'command':'send','topic':b'foo','msg':'m'}",
+                "'topic' must be a string",
+            ),
+            (
+                r#"{"command":"send","topic":"foo"}"#,
+                "send needs a string 'msg'",
+            ),
+            (
+                "{'command':'send','topic':'foo','msg':1.5}",
+                "send needs a string 'msg'",
+            ),
+            (
+                "{'command':'send','topic':'foo','msg':b'm'}",
+                "send needs a string 'msg'",
+            ),
+        ] {
+            assert_eq!(error(line), reason, "{line}");
+        }
+        let long = format!("{{'command':'{}'}}", "é".repeat(40));
+        assert_eq!(
+            error(&long),
+            format!("unknown command '{}'", "é".repeat(32))
+        );
+    }
+
+    /// Writes a string the way Python's repr does.
+    fn python_repr(text: &str) -> String {
+        let quote = if text.contains('\'') && !text.contains('"') {
+            '"'
+        } else {
+            '\''
+        };
+        let mut out = String::from(quote);
+        for c in text.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if c == quote => out.extend(['\\', c]),
+                c if c.is_control() || (c.is_whitespace() && c != ' ') => match u32::from(c) {
+                    code @ ..=0xff => out.push_str(&format!("\\x{code:02x}")),
+                    code @ ..=0xffff => out.push_str(&format!("\\u{code:04x}")),
+                    code => out.push_str(&format!("\\U{code:08x}")),
+                },
+                c => out.push(c),
+            }
+        }
+        out.push(quote);
+        out
+    }
+
+    fn tricky_text() -> impl Strategy<Value = String> {
+        let tricky = prop_oneof![
+            any::<char>(),
+            Just('\''),
+            Just('"'),
+            Just('\\'),
+            Just('\n'),
+            Just('\u{85}')
+        ];
+        proptest::collection::vec(tricky, 0..24).prop_map(String::from_iter)
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(line in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = parse(&line, &mut String::new());
+        }
+
+        #[test]
+        fn literal_soup_never_panics(line in r#"[{}\[\]()'"\\:,. a-zA-Z0-9_+-]{0,80}"#) {
+            let _ = parse(line.as_bytes(), &mut String::new());
+        }
+
+        #[test]
+        fn topics_round_trip(topic in tricky_text(), msg in tricky_text()) {
+            let json = serde_json::json!({"command": "send", "topic": &topic, "msg": &msg}).to_string();
+            let python = format!("{{'command': 'send', 'topic': {}, 'msg': {}}}", python_repr(&topic), python_repr(&msg));
+            for line in [json, python] {
+                let mut scratch = String::new();
+                let expected = Ok(Command::Send { topic: &topic });
+                prop_assert_eq!(parse(line.as_bytes(), &mut scratch), expected, "{}", line);
+            }
+        }
+    }
+}
