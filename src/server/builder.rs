@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use super::coordinator::{probe_addresses, run};
+use super::error::{BindError, ServeError};
+use super::event::Event;
 use super::registration::Registered;
-use super::{probe_addresses, run, BindError, Event, ServeError};
 use crate::config::{Limits, Listen, Placement, ServerConfig};
 use crate::service::ServiceFactory;
 use crate::stats::Report;

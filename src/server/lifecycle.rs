@@ -18,9 +18,10 @@ use glommio::net::TcpListener;
 use glommio::timer::sleep;
 
 use super::context::ShardContext;
+use super::error::{BindError, ServeError};
+use super::event::Event;
 use super::registration::{AnyService, Registered};
 use super::shard::Shard;
-use super::{BindError, Event, ServeError};
 use crate::config::ServerConfig;
 use crate::stats::{LiveStats, ShardSnapshot};
 

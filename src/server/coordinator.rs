@@ -1,0 +1,230 @@
+//! The coordinator, on the main thread: raises the open-files limit, starts
+//! one shard per core, prints the `percore listening:` line once every shard
+//! has bound every listener, turns signals and stop handles into a stop, and
+//! merges the shards' statistics into reports. It is never on the data path:
+//! shards serve without talking to it.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write as _};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use super::error::{BindError, ServeError};
+use super::event::Event;
+use super::registration::Registered;
+use super::{descriptors, lifecycle};
+use crate::config::{Listen, Placement, ServerConfig};
+use crate::stats::{IntervalReporter, Report, ShardSnapshot};
+
+/// How long shards get to bind and report ready (SPEC: a bind failure ends
+/// the process within 2 s).
+const START_DEADLINE: Duration = Duration::from_millis(1_800);
+/// How long shards get to drain and send their final statistics after a stop
+/// (SPEC: all of shutdown within 5 s).
+const STOP_DEADLINE: Duration = Duration::from_millis(4_300);
+
+/// Runs the server until a stop event (a signal, or a [`StopHandle`]).
+pub(crate) fn run(
+    config: Arc<ServerConfig>,
+    mut services: Vec<Registered>,
+    events: mpsc::Sender<Event>,
+    inbox: Receiver<Event>,
+    handle_signals: bool,
+) -> Result<Report, ServeError> {
+    if handle_signals {
+        watch_signals(events.clone())?;
+    }
+    let listens: Vec<Listen> = services
+        .iter()
+        .flat_map(|s| {
+            s.addrs.iter().map(|&addr| Listen {
+                service: s.name,
+                addr,
+            })
+        })
+        .collect();
+    if let Some(warning) =
+        descriptors::raise_limit(config.shards(), config.limits.max_conns, listens.len())
+    {
+        eprintln!("percore: warning: {warning}");
+    }
+    for service in &mut services {
+        service.factory.prepare(config.shards());
+    }
+
+    let start = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let drained = Arc::new(AtomicUsize::new(0));
+    let mut readiness = Vec::with_capacity(config.shards());
+    for id in 0..config.shards() {
+        let (ready, ready_rx) = mpsc::sync_channel(1);
+        let plan = lifecycle::ShardPlan {
+            id,
+            config: Arc::clone(&config),
+            services: services.clone(),
+            start,
+            stop: Arc::clone(&stop),
+            drained: Arc::clone(&drained),
+            events: events.clone(),
+            ready,
+        };
+        let placement = match &config.placement {
+            Placement::Pinned(cpus) => glommio::Placement::Fixed(cpus[id]),
+            Placement::Unpinned(_) => glommio::Placement::Unbound,
+        };
+        let handle = glommio::LocalExecutorBuilder::new(placement)
+            .name(&format!("shard-{id}"))
+            .spawn(move || lifecycle::run(plan))
+            .map_err(|e| ServeError::ShardStart {
+                shard: id,
+                reason: e.to_string(),
+            })?;
+        readiness.push((handle, ready_rx));
+    }
+    drop(events);
+
+    let ready_by = Instant::now() + START_DEADLINE;
+    for (id, (handle, ready)) in readiness.into_iter().enumerate() {
+        match ready.recv_timeout(ready_by.saturating_duration_since(Instant::now())) {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(error),
+            Err(RecvTimeoutError::Disconnected) => {
+                let reason = match handle.join() {
+                    Err(e) => e.to_string(),
+                    Ok(()) => "it stopped before binding".into(),
+                };
+                return Err(ServeError::ShardStart { shard: id, reason });
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                return Err(ServeError::ShardStart {
+                    shard: id,
+                    reason: "it did not bind its listeners in time".into(),
+                })
+            }
+        }
+    }
+    print_listening(&config, &listens);
+
+    wait_for_stop(&config, &listens, &inbox);
+    stop.store(true, Ordering::Release);
+    eprintln!("percore: stopping: answering what was read, then closing connections (again to exit at once)");
+    let finals = collect_finals(&config, &inbox);
+
+    let report = Report::merge(start.elapsed(), config.shards(), &listens, &finals);
+    let mut stdout = io::stdout().lock();
+    let _ = stdout.write_all(report.table().as_bytes());
+    let _ = stdout.flush();
+    if let Some(path) = &config.stats_json {
+        write_json(&report, path).map_err(|source| ServeError::StatsJson {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(report)
+}
+
+/// glommio binds with SO_REUSEPORT, which would let us silently share a port
+/// with another server (another percore included). A plain bind first,
+/// without SO_REUSEPORT, fails on any address already in use. All probes stay
+/// open together, so two services given one address fail too.
+pub(crate) fn probe_addresses(listens: &[Listen]) -> Result<(), BindError> {
+    let mut probes = Vec::with_capacity(listens.len());
+    for listen in listens {
+        let probe = std::net::TcpListener::bind(listen.addr).map_err(|source| BindError {
+            service: listen.service,
+            addr: listen.addr,
+            source,
+        })?;
+        probes.push(probe);
+    }
+    Ok(())
+}
+
+/// The first SIGINT or SIGTERM stops the server gracefully; a second one
+/// exits at once.
+fn watch_signals(events: mpsc::Sender<Event>) -> Result<(), ServeError> {
+    let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(ServeError::Signals)?;
+    thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut seen = 0;
+            for signal in signals.forever() {
+                seen += 1;
+                if seen == 1 {
+                    let _ = events.send(Event::Stop);
+                } else {
+                    std::process::exit(128 + signal);
+                }
+            }
+        })
+        .map_err(ServeError::Signals)?;
+    Ok(())
+}
+
+fn print_listening(config: &ServerConfig, listens: &[Listen]) {
+    let mut line = String::from("percore listening:");
+    for listen in listens {
+        line.push_str(&format!(" {}={}", listen.service, listen.addr));
+    }
+    line.push_str(&format!(" shards={}", config.shards()));
+    let mut stdout = io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
+}
+
+/// Prints `--stats-interval` lines until a stop arrives.
+fn wait_for_stop(config: &ServerConfig, listens: &[Listen], inbox: &Receiver<Event>) {
+    let mut ticks: BTreeMap<u32, Vec<ShardSnapshot>> = BTreeMap::new();
+    let mut reporter = IntervalReporter::default();
+    while let Ok(event) = inbox.recv() {
+        match event {
+            Event::Stop => return,
+            Event::Tick { tick, snapshot } => {
+                let arrived = ticks.entry(tick).or_default();
+                arrived.push(snapshot);
+                if arrived.len() == config.shards() {
+                    let snapshots = ticks.remove(&tick).unwrap_or_default();
+                    let at = config.stats_interval.unwrap_or_default() * tick;
+                    let report = Report::merge(at, config.shards(), listens, &snapshots);
+                    eprintln!("{}", reporter.line(report));
+                    ticks.retain(|&older, _| older > tick);
+                }
+            }
+            Event::Final(_) => {}
+        }
+    }
+}
+
+/// Waits for every shard's final statistics, or the deadline.
+fn collect_finals(config: &ServerConfig, inbox: &Receiver<Event>) -> Vec<ShardSnapshot> {
+    let give_up = Instant::now() + STOP_DEADLINE;
+    let mut finals = Vec::with_capacity(config.shards());
+    while finals.len() < config.shards() {
+        match inbox.recv_timeout(give_up.saturating_duration_since(Instant::now())) {
+            Ok(Event::Final(snapshot)) => finals.push(snapshot),
+            Ok(_) => {}
+            Err(_) => {
+                eprintln!(
+                    "percore: warning: {} of {} shards did not finish in time; their statistics are missing",
+                    config.shards() - finals.len(),
+                    config.shards()
+                );
+                break;
+            }
+        }
+    }
+    finals
+}
+
+fn write_json(report: &Report, path: &PathBuf) -> io::Result<()> {
+    let mut text = serde_json::to_string_pretty(&report.to_json())?;
+    text.push('\n');
+    std::fs::write(path, text)
+}
