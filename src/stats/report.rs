@@ -397,4 +397,49 @@ mod tests {
         assert!(json["services"]["echo"].get("slow_disconnects").is_none());
         assert!(report.table().contains("yell on 127.0.0.1:1234"));
     }
+
+    #[test]
+    fn a_service_s_own_figures_are_listed_in_totals_and_per_shard_when_asked() {
+        let with_figures = |shard, deliveries, forwarded| {
+            let mut stats = ServiceStats::default();
+            stats.own = vec![
+                OwnFigure {
+                    name: "deliveries",
+                    per_shard: true,
+                    value: deliveries,
+                },
+                OwnFigure {
+                    name: "forwarded",
+                    per_shard: false,
+                    value: forwarded,
+                },
+            ];
+            ShardSnapshot {
+                shard,
+                services: vec![("pubsub", stats)],
+            }
+        };
+        let report = Report::merge(
+            Duration::from_secs(1),
+            3,
+            &[listen("pubsub", 7777)],
+            &[with_figures(0, 5, 1), with_figures(1, 7, 2)],
+        );
+        let json = report.to_json();
+        let service = &json["services"]["pubsub"];
+        assert_eq!(service["deliveries"], 12);
+        assert_eq!(service["forwarded"], 3);
+        assert_eq!(service["per_shard"][1]["deliveries"], 7);
+        assert_eq!(
+            service["per_shard"][2]["deliveries"], 0,
+            "an idle shard shows 0"
+        );
+        assert!(service["per_shard"][0].get("forwarded").is_none());
+        let table = report.table();
+        assert!(table.contains("  deliveries   12"), "{table}");
+        let mut reporter = IntervalReporter::default();
+        assert!(reporter
+            .line(report)
+            .contains(", 12 deliveries, 3 forwarded"));
+    }
 }
