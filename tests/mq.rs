@@ -340,7 +340,7 @@ fn quit_closes_and_a_too_long_line_closes_with_its_error() {
 
 #[test]
 fn a_listening_subscriber_is_not_idle_but_a_silent_one_is() {
-    let server = Server::start(&["--idle-timeout", "0.5"]);
+    let server = Server::start(&["--idle-timeout", "1"]);
     let mut listener = Client::connect(&server);
     listener.subscribe("radio", "listener");
     let mut silent = Client::connect(&server);
@@ -348,12 +348,12 @@ fn a_listening_subscriber_is_not_idle_but_a_silent_one_is() {
     // The listener never sends again, but is sent something every 100 ms
     // for three idle timeouts; the sender and the silent one are idle.
     let talker = std::thread::spawn(move || {
-        for i in 0..15 {
+        for i in 0..30 {
             sender.send("radio", &i.to_string());
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     });
-    for i in 0..15 {
+    for i in 0..30 {
         assert_eq!(listener.next_message()["msg"], i.to_string());
     }
     talker.join().unwrap();

@@ -401,19 +401,21 @@ mod tests {
     #[test]
     fn a_service_s_own_figures_are_listed_in_totals_and_per_shard_when_asked() {
         let with_figures = |shard, deliveries, forwarded| {
-            let mut stats = ServiceStats::default();
-            stats.own = vec![
-                OwnFigure {
-                    name: "deliveries",
-                    per_shard: true,
-                    value: deliveries,
-                },
-                OwnFigure {
-                    name: "forwarded",
-                    per_shard: false,
-                    value: forwarded,
-                },
-            ];
+            let stats = ServiceStats {
+                own: vec![
+                    OwnFigure {
+                        name: "deliveries",
+                        per_shard: true,
+                        value: deliveries,
+                    },
+                    OwnFigure {
+                        name: "forwarded",
+                        per_shard: false,
+                        value: forwarded,
+                    },
+                ],
+                ..ServiceStats::default()
+            };
             ShardSnapshot {
                 shard,
                 services: vec![("pubsub", stats)],

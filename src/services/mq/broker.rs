@@ -1,18 +1,19 @@
-//! One shard's part of the message queue: its subscribers' outboxes, the
-//! topics it owns (which shards have subscribers of each), and the lanes to
-//! the other shards. Each topic has an owner shard ([`owner_of`]). A shard
-//! tells a topic's owner when it gains its first subscriber of the topic and
-//! when it loses its last; a send goes to the owner, which passes the line
-//! once to each shard with subscribers, and each of those writes it to its
-//! own subscribers' outboxes. Everything a shard sends one peer travels one
-//! FIFO lane, so a sender's lines reach every subscriber in order.
+//! One shard's part of the message queue: its routing state (`routing.rs`:
+//! who subscribes to what, where each record goes) and the two lanes that
+//! carry what it posts to other shards. Each topic has an owner shard. A
+//! shard tells a topic's owner when it gains its first subscriber of the
+//! topic and when it loses its last; a send goes to the owner, which passes
+//! the line once to each shard with subscribers, and each of those writes it
+//! to its own subscribers' outboxes. Everything a shard sends one peer
+//! travels one FIFO lane, so a sender's lines reach every subscriber in order.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::record::{records, Record};
-use super::topics::{Change, ConnId, Interest, Subscriptions};
-use crate::cross_shard::{owner_of, Lane, LanePlan, MeshError, Pool};
+use super::record::Record;
+use super::routing::{Post, Routing};
+use super::topics::ConnId;
+use crate::cross_shard::{Lane, LanePlan, MeshError, Pool};
 use crate::server::outbox::Outbox;
 use crate::server::StopWatch;
 use crate::stats::Counter;
@@ -42,17 +43,32 @@ struct Lanes {
     to_subscribers: Rc<Lane>,
 }
 
-/// One shard's part of the message queue.
+impl Post for Lanes {
+    fn to_owner(&self, owner: usize, record: Record<'_>) {
+        self.to_owner.queue(owner, |out| record.encode(out));
+    }
+
+    fn to_subscribers(&self, shard: usize, record: Record<'_>) {
+        self.to_subscribers.queue(shard, |out| record.encode(out));
+    }
+}
+
+/// With one shard every topic is local: nothing is ever posted.
+struct Alone;
+
+impl Post for Alone {
+    fn to_owner(&self, _: usize, _: Record<'_>) {}
+    fn to_subscribers(&self, _: usize, _: Record<'_>) {}
+}
+
+/// One shard's part of the message queue: its routing state, and the lanes
+/// that carry what routing posts to other shards.
 pub struct Broker {
     shard: usize,
     /// None with a single shard: every topic is local.
     lanes: Option<Lanes>,
     queue_cap: usize,
-    subscriptions: RefCell<Subscriptions>,
-    interest: RefCell<Interest>,
-    /// Every open mq connection's outbox, by connection number.
-    outboxes: RefCell<Vec<Option<Rc<Outbox>>>>,
-    free_ids: RefCell<Vec<ConnId>>,
+    routing: RefCell<Routing>,
     figures: Figures,
     /// Once the server is stopping, the topic and subscriber gauges stay
     /// where they were, so the final report shows the running server, not
@@ -79,6 +95,7 @@ impl Broker {
     pub(super) async fn start(
         plan: Option<MqPlan>,
         shard: usize,
+        shards: usize,
         queue_cap: usize,
         figures: Figures,
         stop: StopWatch,
@@ -99,35 +116,42 @@ impl Broker {
                 })
             }
         };
+        let shards = if lanes.is_some() { shards } else { 1 };
         let broker = Rc::new(Broker {
             shard,
             lanes,
             queue_cap,
-            subscriptions: RefCell::default(),
-            interest: RefCell::default(),
-            outboxes: RefCell::default(),
-            free_ids: RefCell::default(),
+            routing: RefCell::new(Routing::new(if shards == 1 { 0 } else { shard }, shards)),
             figures,
             stop,
         });
         if let Some((owner_inbox, delivery_inbox)) = inboxes {
             let owner = broker.clone();
             owner_inbox.serve(move |from, message| {
-                owner.on_owner_message(from, message);
+                owner.with_routing(|routing, post| routing.on_owner_message(from, message, post));
                 let owner = owner.clone();
                 async move { owner.delivery_room().await }
             });
             let subscribers = broker.clone();
             delivery_inbox.serve(move |_, message| {
-                for record in records(message) {
-                    if let Record::Deliver { topic, line } = record {
-                        subscribers.deliver_here(topic, line);
-                    }
-                }
+                subscribers.routing.borrow().on_deliveries(message);
                 std::future::ready(())
             });
         }
         Ok(broker)
+    }
+
+    /// Runs a routing step with this shard's post, then updates the gauges.
+    fn with_routing(&self, step: impl FnOnce(&mut Routing, &dyn Post)) {
+        let mut routing = self.routing.borrow_mut();
+        match &self.lanes {
+            Some(lanes) => step(&mut routing, lanes),
+            None => step(&mut routing, &Alone),
+        }
+        if !self.stop.server_stopping() {
+            self.figures.topics.set(routing.topics() as u64);
+            self.figures.subscribers.set(routing.subscriptions() as u64);
+        }
     }
 
     pub(super) fn connect(self: &Rc<Self>) -> Session {
@@ -135,17 +159,7 @@ impl Broker {
             self.figures.deliveries.clone(),
             self.figures.slow_disconnects.clone(),
         ));
-        let mut outboxes = self.outboxes.borrow_mut();
-        let conn = match self.free_ids.borrow_mut().pop() {
-            Some(id) => {
-                outboxes[id as usize] = Some(outbox.clone());
-                id
-            }
-            None => {
-                outboxes.push(Some(outbox.clone()));
-                (outboxes.len() - 1) as ConnId
-            }
-        };
+        let conn = self.routing.borrow_mut().connect(outbox.clone());
         Session {
             broker: self.clone(),
             conn,
@@ -155,97 +169,24 @@ impl Broker {
     }
 
     pub(super) fn disconnect(&self, conn: ConnId) {
-        let mut emptied = Vec::new();
-        self.subscriptions
-            .borrow_mut()
-            .remove_conn(conn, |topic| emptied.push(Box::<str>::from(topic)));
-        for topic in &emptied {
-            self.tell_owner(topic, Change::Last);
-        }
-        self.outboxes.borrow_mut()[conn as usize] = None;
-        self.free_ids.borrow_mut().push(conn);
-        self.update_gauges();
+        self.with_routing(|routing, post| routing.disconnect(conn, post));
     }
 
     pub(super) fn subscribe(&self, conn: ConnId, topic: &str) {
-        let change = self.subscriptions.borrow_mut().subscribe(conn, topic);
-        self.tell_owner(topic, change);
-        self.update_gauges();
+        self.with_routing(|routing, post| routing.subscribe(conn, topic, post));
     }
 
     pub(super) fn unsubscribe(&self, conn: ConnId, topic: &str) {
-        let change = self.subscriptions.borrow_mut().unsubscribe(conn, topic);
-        self.tell_owner(topic, change);
-        self.update_gauges();
-    }
-
-    fn tell_owner(&self, topic: &str, change: Change) {
-        if change == Change::None {
-            return;
-        }
-        match self.remote_owner(topic) {
-            Some((lanes, owner)) => {
-                let record = Record::Interest { topic, change };
-                lanes.to_owner.queue(owner, |out| record.encode(out));
-            }
-            None => self.interest.borrow_mut().apply(topic, self.shard, change),
-        }
+        self.with_routing(|routing, post| routing.unsubscribe(conn, topic, post));
     }
 
     /// A sender's line: to the topic's owner, which fans it out.
     pub(super) fn publish(&self, topic: &str, line: &[u8]) {
-        match self.remote_owner(topic) {
-            Some((lanes, owner)) => {
-                let record = Record::Publish { topic, line };
-                lanes.to_owner.queue(owner, |out| record.encode(out));
-            }
-            None => self.fan_out(topic, line),
+        let mut routing = self.routing.borrow_mut();
+        match &self.lanes {
+            Some(lanes) => routing.publish(topic, line, lanes),
+            None => routing.publish(topic, line, &Alone),
         }
-    }
-
-    /// The lanes and the topic's owner, unless this shard owns it.
-    fn remote_owner(&self, topic: &str) -> Option<(&Lanes, usize)> {
-        let lanes = self.lanes.as_ref()?;
-        let owner = owner_of(topic.as_bytes(), lanes.to_owner.shards());
-        (owner != self.shard).then_some((lanes, owner))
-    }
-
-    /// As the topic's owner: once to every shard with subscribers.
-    fn fan_out(&self, topic: &str, line: &[u8]) {
-        for &shard in self.interest.borrow().shards(topic) {
-            let shard = shard as usize;
-            match &self.lanes {
-                Some(lanes) if shard != self.shard => {
-                    let record = Record::Deliver { topic, line };
-                    lanes.to_subscribers.queue(shard, |out| record.encode(out));
-                }
-                _ => self.deliver_here(topic, line),
-            }
-        }
-    }
-
-    /// To this shard's subscribers of the topic. An outbox past its cap
-    /// refuses the line, and its connection closes as a slow disconnect.
-    fn deliver_here(&self, topic: &str, line: &[u8]) {
-        let outboxes = self.outboxes.borrow();
-        for &conn in self.subscriptions.borrow().subscribers(topic) {
-            if let Some(Some(outbox)) = outboxes.get(conn as usize) {
-                outbox.push(line);
-            }
-        }
-    }
-
-    fn on_owner_message(&self, from: usize, message: &[u8]) {
-        for record in records(message) {
-            match record {
-                Record::Publish { topic, line } => self.fan_out(topic, line),
-                Record::Interest { topic, change } => {
-                    self.interest.borrow_mut().apply(topic, from, change)
-                }
-                Record::Deliver { .. } => {}
-            }
-        }
-        self.update_gauges();
     }
 
     /// Waits while another shard is behind with what this one sends it: how
@@ -271,17 +212,6 @@ impl Broker {
         for shard in (0..lanes.to_subscribers.shards()).filter(|&s| s != self.shard) {
             lanes.to_subscribers.room(shard).await;
         }
-    }
-
-    fn update_gauges(&self) {
-        if self.stop.server_stopping() {
-            return;
-        }
-        let figures = &self.figures;
-        figures.topics.set(self.interest.borrow().topics() as u64);
-        figures
-            .subscribers
-            .set(self.subscriptions.borrow().len() as u64);
     }
 }
 

@@ -20,6 +20,7 @@
 mod broker;
 pub mod command;
 pub mod record;
+mod routing;
 pub mod topics;
 
 use std::rc::Rc;
@@ -75,6 +76,7 @@ impl ServiceFactory for MqFactory {
         let broker = Broker::start(
             self.lanes.clone(),
             shard.id(),
+            shard.shards(),
             self.queue_cap,
             figures,
             shard.stop_watch(),
