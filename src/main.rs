@@ -4,16 +4,16 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use percore::cli::{Cli, Command, KvArgs, KvRequest, LoadArgs, ServeArgs};
+use percore::cli::{Action, Cli, KvArgs, KvRequest, LoadArgs, ServeArgs};
 use percore::services::kv::client::display_reply;
 use percore::services::kv::{KvClient, Reply};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Serve(args) => serve(args),
-        Command::Load(args) => load(args),
-        Command::Kv(args) => kv(args),
+    match cli.action {
+        Action::Serve(args) => serve(args),
+        Action::Load(args) => load(args),
+        Action::Kv(args) => kv(args),
     }
 }
 

@@ -22,11 +22,11 @@ use thiserror::Error;
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub action: Action,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum Action {
     /// Run the server until SIGINT or SIGTERM, then print the statistics.
     Serve(ServeArgs),
     /// Drive a service with many connections; check every reply, report

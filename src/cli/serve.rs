@@ -192,14 +192,14 @@ impl ServeArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, Command};
+    use crate::cli::{Action, Cli};
     use clap::Parser;
 
     fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
         let mut argv = vec!["percore", "serve"];
         argv.extend_from_slice(args);
-        Cli::try_parse_from(argv).map(|cli| match cli.command {
-            Command::Serve(args) => args,
+        Cli::try_parse_from(argv).map(|cli| match cli.action {
+            Action::Serve(args) => args,
             _ => unreachable!("parsed serve"),
         })
     }
