@@ -2,17 +2,24 @@
 //! each a glommio executor (pinned when `--cpus` is given), drive many
 //! connections, closed loop or open loop at a target rate; every reply is
 //! checked; latency goes into an HdrHistogram per thread, merged at the end.
+//!
+//! This module runs the client threads and follows their progress. The rest:
+//! `target` (the services it can drive), `plan` (the run and each
+//! connection's part of it), `workload` (what is sent, as parameters),
+//! `drivers` (what one connection does, per protocol), `stats` (what a
+//! thread measured) and `report` (the figures at the end).
 
-mod driver;
-mod mq;
+mod drivers;
+mod plan;
 mod report;
+mod stats;
 pub mod target;
 mod workload;
 
-pub use driver::LoadStats;
-pub use mq::MqMix;
+pub use plan::{LoadPlan, RunLength};
 pub use report::LoadReport;
-pub use workload::{KvMix, Workload};
+pub use stats::LoadStats;
+pub use workload::{KvMix, MqMix, Workload};
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -23,40 +30,13 @@ use std::time::{Duration, Instant};
 use glommio::net::TcpStream;
 use thiserror::Error;
 
-use crate::load::target::ServiceKind;
-use driver::ConnPlan;
+use drivers::mq;
+use plan::{share, ConnPlan};
 
 /// How long connecting may take before the run is called off.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Between progress lines.
 const PROGRESS_PERIOD: Duration = Duration::from_secs(1);
-
-/// A validated load run.
-#[derive(Clone, Debug)]
-pub struct LoadPlan {
-    pub service: ServiceKind,
-    pub addr: SocketAddr,
-    pub conns: usize,
-    /// One client executor per entry: the CPU it is pinned to, or none.
-    pub threads: Vec<Option<usize>>,
-    pub pipeline: usize,
-    pub workload: Workload,
-    pub length: RunLength,
-    pub warmup: Duration,
-    /// Open loop: total requests per second over all connections.
-    pub rate: Option<f64>,
-    /// Print a progress line each second on stderr.
-    pub progress: bool,
-}
-
-/// When a run ends.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum RunLength {
-    /// Send for this long, then collect the replies in flight.
-    Duration(Duration),
-    /// Send exactly this many requests in all.
-    Requests(u64),
-}
 
 #[derive(Debug, Error)]
 pub enum LoadError {
@@ -164,36 +144,6 @@ fn follow_progress(plan: &LoadPlan, start: Instant, inbox: &Receiver<Update>) ->
     latest
 }
 
-/// An mq connection's plan: publishers share the messages and the rate.
-fn mq_conn_plan(plan: &LoadPlan, mix: MqMix, conn: usize, start: Instant) -> ConnPlan {
-    let publisher = conn.checked_sub(mix.subscribers);
-    let rate = plan.rate.map(|r| r / mix.publishers as f64);
-    ConnPlan {
-        workload: plan.workload,
-        conn: conn as u64,
-        conns: plan.conns as u64,
-        pipeline: plan.pipeline,
-        quota: match (plan.length, publisher) {
-            (RunLength::Requests(n), Some(p)) => Some(share(n as usize, mix.publishers, p) as u64),
-            _ => None,
-        },
-        end: match plan.length {
-            RunLength::Duration(d) => Some(start + d),
-            RunLength::Requests(_) => None,
-        },
-        measure_from: start + plan.warmup,
-        rate,
-        // Publishers' schedules spread over one interval; all share the
-        // clock that timestamps their messages.
-        start,
-    }
-}
-
-/// The `index`-th of `parts` shares of `total`, as even as can be.
-fn share(total: usize, parts: usize, index: usize) -> usize {
-    total / parts + usize::from(index < total % parts)
-}
-
 /// One client executor: connects its share of the connections, waits for the
 /// common start, drives them, reports progress each second.
 async fn client_thread(
@@ -252,49 +202,24 @@ async fn client_thread(
     }
 
     let stats = Rc::new(RefCell::new(LoadStats::default()));
-    let total_conns = plan.conns as u64;
     let mut tasks: Vec<_> = prepared
         .into_iter()
         .zip(mq_mix.into_iter().cycle())
         .enumerate()
         .map(|(i, (conn, mix))| {
-            let conn_plan = mq_conn_plan(&plan, mix, first_conn + i, start);
+            let conn_plan = ConnPlan::mq(&plan, mix, first_conn + i, start);
             let stats = stats.clone();
             glommio::spawn_local(async move { mq::drive(conn, conn_plan, mix, &stats).await })
         })
         .collect();
     tasks.extend(streams.into_iter().enumerate().map(|(i, stream)| {
-        let global = (first_conn + i) as u64;
-        let per_conn_rate = plan.rate.map(|r| r / total_conns as f64);
-        let conn_plan = ConnPlan {
-            workload: plan.workload,
-            conn: global,
-            conns: total_conns,
-            pipeline: plan.pipeline,
-            quota: match plan.length {
-                RunLength::Requests(n) => {
-                    Some(n / total_conns + u64::from(global < n % total_conns))
-                }
-                RunLength::Duration(_) => None,
-            },
-            end: match plan.length {
-                RunLength::Duration(d) => Some(start + d),
-                RunLength::Requests(_) => None,
-            },
-            measure_from: start + plan.warmup,
-            rate: per_conn_rate,
-            // Spread the connections' schedules over one interval.
-            start: start
-                + per_conn_rate.map_or(Duration::ZERO, |r| {
-                    Duration::from_secs_f64(global as f64 / total_conns as f64 / r)
-                }),
-        };
+        let conn_plan = ConnPlan::request_reply(&plan, first_conn + i, start);
         let stats = stats.clone();
         glommio::spawn_local(async move {
             if conn_plan.rate.is_some() {
-                driver::open_loop(stream, conn_plan, &stats).await
+                drivers::open_loop(stream, conn_plan, &stats).await
             } else {
-                driver::closed_loop(stream, conn_plan, &stats).await
+                drivers::closed_loop(stream, conn_plan, &stats).await
             }
         })
     }));
@@ -321,19 +246,4 @@ async fn client_thread(
         thread: index,
         stats,
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::share;
-
-    #[test]
-    fn shares_add_up() {
-        for total in 0..20 {
-            for parts in 1..6 {
-                let sum: usize = (0..parts).map(|i| share(total, parts, i)).sum();
-                assert_eq!(sum, total);
-            }
-        }
-    }
 }

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{LoadPlan, LoadStats};
+use super::plan::LoadPlan;
+use super::stats::LoadStats;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct LoadReport {

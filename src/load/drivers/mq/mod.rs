@@ -13,6 +13,10 @@
 //! are their acknowledgements: at most `--pipeline` messages of a publisher
 //! are in flight (closed loop), also at a fixed `--rate` (open loop, where
 //! latency runs from each message's intended send time).
+//!
+//! `messages` holds the lines both sides write and read.
+
+mod messages;
 
 use std::cell::RefCell;
 use std::io;
@@ -22,21 +26,16 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use glommio::net::TcpStream;
 use glommio::timer::sleep;
 
-use super::driver::{ConnPlan, Inbox, LoadStats};
+use self::messages::{for_each_line, msg_of, push_command, Delivery};
+use super::ReplyBuffer;
+use crate::load::plan::ConnPlan;
+use crate::load::stats::LoadStats;
+use crate::load::workload::MqMix;
 
 /// How long a subscriber waits for more once publishers should be done.
 const DRAIN: Duration = Duration::from_secs(5);
 
-/// Publishers, subscribers, topics, and how long a message's text is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MqMix {
-    pub publishers: usize,
-    pub subscribers: usize,
-    pub topics: usize,
-    /// Bytes of a message's `msg` text (at least its header).
-    pub msg_size: usize,
-}
-
+/// What one connection of an mq run does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
     Subscriber { topic: usize },
@@ -44,15 +43,6 @@ enum Role {
 }
 
 impl MqMix {
-    pub fn conns(&self) -> usize {
-        self.publishers + self.subscribers
-    }
-
-    /// Bytes of a send line on the wire, roughly (buffers are sized by it).
-    pub fn line_size(&self) -> usize {
-        64 + self.msg_size
-    }
-
     fn role(&self, conn: usize) -> Role {
         if conn < self.subscribers {
             Role::Subscriber {
@@ -77,7 +67,7 @@ impl MqMix {
 /// handshake wait in its inbox.
 pub struct Prepared {
     stream: TcpStream,
-    inbox: Inbox,
+    inbox: ReplyBuffer,
     role: Role,
 }
 
@@ -120,7 +110,7 @@ pub async fn prepare(mut stream: TcpStream, conn: usize, mix: MqMix) -> io::Resu
     }
     stream.write_all(&request).await?;
     let hello = format!("hello {conn}");
-    let mut inbox = Inbox::new(mix.line_size() * 64);
+    let mut inbox = ReplyBuffer::new(mix.line_size() * 64);
     let mut greeted = 0;
     while greeted < mix.topics_of(role).len() {
         let n = stream.read(inbox.spare()).await?;
@@ -309,77 +299,6 @@ async fn subscribe(mut conn: Prepared, plan: ConnPlan, mix: MqMix, stats: &RefCe
     }
 }
 
-/// What a subscriber makes of a delivered line's `msg`.
-enum Delivery {
-    Hello,
-    Message {
-        publisher: usize,
-        seq: u64,
-        nanos: u64,
-    },
-    End {
-        publisher: usize,
-        count: u64,
-    },
-    Malformed,
-}
-
-impl Delivery {
-    fn parse(msg: Option<&[u8]>) -> Delivery {
-        let Some(text) = msg.and_then(|m| std::str::from_utf8(m).ok()) else {
-            return Delivery::Malformed;
-        };
-        let mut words = text.split(' ');
-        let first = words.next().unwrap_or("");
-        if first == "hello" {
-            return Delivery::Hello;
-        }
-        let (Ok(publisher), Some(second), Some(third)) =
-            (first.parse(), words.next(), words.next())
-        else {
-            return Delivery::Malformed;
-        };
-        match (second, third.parse(), second.parse()) {
-            ("end", Ok(count), _) => Delivery::End { publisher, count },
-            (_, Ok(nanos), Ok(seq)) => Delivery::Message {
-                publisher,
-                seq,
-                nanos,
-            },
-            _ => Delivery::Malformed,
-        }
-    }
-}
-
-/// Appends `{"command":"<command>","topic":"t<topic>"[,"msg":"<msg>"]}\n`.
-/// Messages are ours: digits, words and padding, nothing to escape.
-fn push_command(out: &mut Vec<u8>, command: &str, topic: usize, msg: Option<std::fmt::Arguments>) {
-    use std::io::Write as _;
-    let _ = write!(out, "{{\"command\":\"{command}\",\"topic\":\"t{topic}\"");
-    if let Some(msg) = msg {
-        let _ = write!(out, ",\"msg\":\"{msg}\"");
-    }
-    out.extend_from_slice(b"}\n");
-}
-
-/// Hands every complete line in the inbox to `each`, then consumes them.
-fn for_each_line(inbox: &mut Inbox, mut each: impl FnMut(&[u8])) {
-    let data = inbox.data();
-    let mut used = 0;
-    for end in memchr::memchr_iter(b'\n', data) {
-        each(&data[used..=end]);
-        used = end + 1;
-    }
-    inbox.consume(used);
-}
-
-/// The `msg` text of a line we wrote.
-fn msg_of(line: &[u8]) -> Option<&[u8]> {
-    let start = memchr::memmem::find(line, b"\"msg\":\"")? + 7;
-    let len = memchr::memchr(b'"', &line[start..])?;
-    Some(&line[start..start + len])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,32 +315,5 @@ mod tests {
         assert_eq!(mix.role(3), Role::Subscriber { topic: 0 });
         assert_eq!(mix.role(5), Role::Publisher { id: 1 });
         assert_eq!(mix.topics_of(mix.role(4)), 0..3);
-    }
-
-    #[test]
-    fn deliveries_parse_back() {
-        let mut line = Vec::new();
-        push_command(&mut line, "send", 2, Some(format_args!("7 41 123456 xx")));
-        assert_eq!(
-            line,
-            b"{\"command\":\"send\",\"topic\":\"t2\",\"msg\":\"7 41 123456 xx\"}\n"
-        );
-        assert!(matches!(
-            Delivery::parse(msg_of(&line)),
-            Delivery::Message {
-                publisher: 7,
-                seq: 41,
-                nanos: 123456
-            }
-        ));
-        assert!(matches!(
-            Delivery::parse(Some(b"3 end 90")),
-            Delivery::End {
-                publisher: 3,
-                count: 90
-            }
-        ));
-        assert!(matches!(Delivery::parse(Some(b"hello 4")), Delivery::Hello));
-        assert!(matches!(Delivery::parse(Some(b"zzz")), Delivery::Malformed));
     }
 }

@@ -1,6 +1,8 @@
-//! One load-generating connection, closed loop or open loop. Either way it
-//! writes a whole batch of requests per write, checks every reply against
-//! the request it answers, and records client-side latency.
+//! One request/reply connection (yell, echo, chat, kv), closed loop or open
+//! loop. Either way it writes a whole batch of requests per write, checks
+//! every reply against the request it answers, and records client-side
+//! latency. What the requests are and what their replies must be is the
+//! connection's [`Exchange`].
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -10,153 +12,67 @@ use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 use glommio::sync::Semaphore;
 use glommio::timer::sleep;
-use hdrhistogram::Histogram;
 
-use super::workload::Workload;
-use crate::stats::new_latency_histogram;
+use super::kv::KvExchange;
+use super::lines::LineExchange;
+use super::ReplyBuffer;
+use crate::load::plan::ConnPlan;
+use crate::load::stats::LoadStats;
+use crate::load::workload::Workload;
 
 /// How long a finished connection waits for its outstanding replies.
 const DRAIN: Duration = Duration::from_secs(5);
 
-/// What one client thread measured.
-#[derive(Clone, Debug)]
-pub struct LoadStats {
-    /// Correct replies received after the warm-up.
-    pub requests: u64,
-    /// Correct replies received during the warm-up.
-    pub warmup_requests: u64,
-    /// Wrong or missing replies, whenever they happened.
-    pub errors: u64,
-    /// Client-side latency of the measured requests, in microseconds.
-    pub latency: Histogram<u64>,
-    /// When the last reply arrived.
-    pub last_reply: Option<Instant>,
+/// One connection's requests and the replies they must get, in order.
+pub enum Exchange {
+    Lines(LineExchange),
+    Kv(KvExchange),
 }
 
-impl Default for LoadStats {
-    fn default() -> Self {
-        LoadStats {
-            requests: 0,
-            warmup_requests: 0,
-            errors: 0,
-            latency: new_latency_histogram(),
-            last_reply: None,
-        }
-    }
-}
-
-impl LoadStats {
-    pub(super) fn record(
-        &mut self,
-        at: Instant,
-        measure_from: Instant,
-        good: u64,
-        wrong: u64,
-        latency: Duration,
-    ) {
-        self.errors += wrong;
-        self.last_reply = Some(at);
-        if at < measure_from {
-            self.warmup_requests += good;
-            return;
-        }
-        self.requests += good;
-        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        self.latency.saturating_record_n(micros.max(1), good);
-    }
-
-    pub fn merge(&mut self, other: &LoadStats) {
-        self.requests += other.requests;
-        self.warmup_requests += other.warmup_requests;
-        self.errors += other.errors;
-        let _ = self.latency.add(&other.latency);
-        self.last_reply = self.last_reply.max(other.last_reply);
-    }
-}
-
-/// What one connection does.
-#[derive(Clone, Copy, Debug)]
-pub struct ConnPlan {
-    pub workload: Workload,
-    /// This connection's number among all the run's connections, and their count.
-    pub conn: u64,
-    pub conns: u64,
-    /// Requests in flight at most.
-    pub pipeline: usize,
-    /// Requests this connection sends in all, or none for a timed run.
-    pub quota: Option<u64>,
-    /// When a timed run stops sending.
-    pub end: Option<Instant>,
-    /// Replies before this are warm-up: checked, not measured.
-    pub measure_from: Instant,
-    /// Open loop: this connection's requests per second, from `start`.
-    pub rate: Option<f64>,
-    pub start: Instant,
-}
-
-impl ConnPlan {
-    /// How many of the next requests, from number `seq`, may be sent now.
-    pub(super) fn allowed(&self, seq: u64, wanted: usize, now: Instant) -> usize {
-        if self.end.is_some_and(|end| now >= end) {
-            return 0;
-        }
-        match self.quota {
-            Some(quota) => quota.saturating_sub(seq).min(wanted as u64) as usize,
-            None => wanted,
-        }
-    }
-}
-
-/// Replies as they arrive: complete ones are checked and consumed from the
-/// front, a partial one waits for the next read. Grows only for a reply
-/// larger than itself.
-pub(super) struct Inbox {
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-}
-
-impl Inbox {
-    pub(super) fn new(capacity: usize) -> Inbox {
-        Inbox {
-            buf: vec![0; capacity.max(64 * 1024)],
-            start: 0,
-            end: 0,
+impl Exchange {
+    /// The exchange of connection number `conn` of `conns`; none for mq.
+    pub fn new(workload: &Workload, conn: u64, conns: u64) -> Option<Exchange> {
+        match *workload {
+            Workload::Lines(lines) => Some(Exchange::Lines(LineExchange::new(lines))),
+            Workload::Kv(mix) => Some(Exchange::Kv(KvExchange::new(mix, conn, conns))),
+            Workload::Mq(_) => None,
         }
     }
 
-    pub(super) fn data(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
-    }
-
-    pub(super) fn consume(&mut self, n: usize) {
-        self.start += n;
-    }
-
-    /// Room for the next read, moving what is left to the front first.
-    pub(super) fn spare(&mut self) -> &mut [u8] {
-        self.buf.copy_within(self.start..self.end, 0);
-        self.end -= self.start;
-        self.start = 0;
-        if self.end == self.buf.len() {
-            self.buf.resize(self.buf.len() * 2, 0);
+    /// Appends the next request and remembers what it must get.
+    pub fn push_request(&mut self, out: &mut Vec<u8>) {
+        match self {
+            Exchange::Lines(lines) => lines.push_request(out),
+            Exchange::Kv(kv) => kv.push_request(out),
         }
-        &mut self.buf[self.end..]
     }
 
-    pub(super) fn filled(&mut self, n: usize) {
-        self.end += n;
+    /// Checks the oldest unanswered request's reply at the start of `buf`:
+    /// None while it is incomplete, else its length and whether it is right.
+    pub fn check_reply(&mut self, buf: &[u8]) -> Option<(usize, bool)> {
+        match self {
+            Exchange::Lines(lines) => lines.check_reply(buf),
+            Exchange::Kv(kv) => kv.check_reply(buf),
+        }
+    }
+
+    /// Requests sent and not answered yet.
+    pub fn in_flight(&self) -> usize {
+        match self {
+            Exchange::Lines(lines) => lines.in_flight(),
+            Exchange::Kv(kv) => kv.in_flight(),
+        }
     }
 }
 
 /// Closed loop: write `pipeline` requests in one write, read every reply,
 /// repeat. Latency runs from the write to the last reply of the batch.
 pub async fn closed_loop(mut stream: TcpStream, plan: ConnPlan, stats: &RefCell<LoadStats>) {
-    let Some(mut exchange) = plan.workload.exchange(plan.conn, plan.conns) else {
+    let Some(mut exchange) = Exchange::new(&plan.workload, plan.conn, plan.conns) else {
         return;
     };
     let mut request = Vec::with_capacity(plan.workload.size() * plan.pipeline);
-    let mut inbox = Inbox::new(plan.workload.size() * plan.pipeline);
+    let mut inbox = ReplyBuffer::new(plan.workload.size() * plan.pipeline);
     let mut seq = 0u64;
     loop {
         let batch = plan.allowed(seq, plan.pipeline, Instant::now());
@@ -218,7 +134,7 @@ pub async fn open_loop(stream: TcpStream, plan: ConnPlan, stats: &RefCell<LoadSt
     let due = |seq: u64| plan.start + interval.mul_f64(seq as f64);
     let (mut reader, mut writer) = futures_lite::io::split(stream);
     let window = Semaphore::new(plan.pipeline as u64);
-    let Some(exchange) = plan.workload.exchange(plan.conn, plan.conns) else {
+    let Some(exchange) = Exchange::new(&plan.workload, plan.conn, plan.conns) else {
         return;
     };
     let exchange = RefCell::new(exchange);
@@ -269,7 +185,7 @@ pub async fn open_loop(stream: TcpStream, plan: ConnPlan, stats: &RefCell<LoadSt
     };
 
     let receiving = async {
-        let mut inbox = Inbox::new(plan.workload.size() * plan.pipeline);
+        let mut inbox = ReplyBuffer::new(plan.workload.size() * plan.pipeline);
         loop {
             match reader.read(inbox.spare()).await {
                 Ok(0) | Err(_) => {
