@@ -1,5 +1,7 @@
 //! Fuzz targets, one per decoder, shared by the coverage-guided fuzzer
-//! (`fuzz/`, run with `cargo fuzz`) and the smoke run in `cargo test`.
+//! (`fuzz/`, run with `cargo fuzz`) and the smoke run in `cargo test`. Test
+//! scaffolding, not product: compiled only for tests and with the `fuzzing`
+//! feature, which the fuzz crate turns on.
 //!
 //! Each target takes the fuzzer's bytes as a small header (the frame limit and
 //! where reads are cut) followed by a byte stream, and checks what the

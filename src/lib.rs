@@ -63,6 +63,8 @@ pub mod cli;
 pub mod codec;
 pub mod config;
 pub mod cross_shard;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
 pub mod fuzz;
 pub mod load;
 pub mod server;
