@@ -5,11 +5,14 @@
 //! message, and merges them there.
 
 mod counter;
+mod interval;
+mod json;
 mod report;
 
 pub(crate) use counter::LiveStats;
 pub use counter::{Counter, OwnFigure};
-pub use report::{IntervalReporter, Report, ServiceReport};
+pub use interval::IntervalReporter;
+pub use report::{Report, ServiceReport};
 
 use std::time::Duration;
 

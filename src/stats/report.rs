@@ -1,7 +1,7 @@
-//! Merging shard snapshots into what users read: the final table on stdout,
-//! the `--stats-json` document, and the `--stats-interval` line on stderr.
+//! Merging shard snapshots into what users read: the final table on stdout
+//! here; the `--stats-json` document (`json.rs`) and the `--stats-interval`
+//! line (`interval.rs`) are made from the same [`Report`].
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -160,21 +160,6 @@ impl Report {
         }
         text
     }
-
-    /// The `--stats-json` document (SPEC 5).
-    pub fn to_json(&self) -> serde_json::Value {
-        let services = self
-            .services
-            .iter()
-            .map(|service| (service.name, JsonService::of(service, self.uptime)))
-            .collect();
-        let doc = JsonReport {
-            uptime_s: (self.uptime.as_secs_f64() * 1000.0).round() / 1000.0,
-            shards: self.shards,
-            services,
-        };
-        serde_json::to_value(doc).unwrap_or_default()
-    }
 }
 
 impl ServiceReport {
@@ -193,16 +178,16 @@ impl ServiceReport {
 }
 
 #[derive(Clone, Copy, Debug, Serialize)]
-struct Percentiles {
-    p50: u64,
-    p90: u64,
-    p99: u64,
-    p999: u64,
-    max: u64,
+pub(super) struct Percentiles {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
 }
 
 impl Percentiles {
-    fn of(service: &ServiceReport) -> Percentiles {
+    pub(super) fn of(service: &ServiceReport) -> Percentiles {
         let h = &service.total.latency;
         if h.is_empty() {
             return Percentiles {
@@ -223,141 +208,15 @@ impl Percentiles {
     }
 }
 
-#[derive(Serialize)]
-struct JsonReport {
-    uptime_s: f64,
-    shards: usize,
-    services: BTreeMap<&'static str, JsonService>,
-}
-
-#[derive(Serialize)]
-struct JsonService {
-    connections: u64,
-    open_connections: u64,
-    rejected_connections: u64,
-    messages: u64,
-    msgs_per_sec: f64,
-    peak_msgs_per_sec: f64,
-    bytes_in: u64,
-    bytes_out: u64,
-    errors: u64,
-    idle_closes: u64,
-    panics: u64,
-    /// The service's own figures, as fields of their own.
-    #[serde(flatten)]
-    own: BTreeMap<&'static str, u64>,
-    latency_us: Percentiles,
-    per_shard: Vec<JsonShard>,
-}
-
-#[derive(Serialize)]
-struct JsonShard {
-    shard: usize,
-    messages: u64,
-    connections: u64,
-    #[serde(flatten)]
-    own: BTreeMap<&'static str, u64>,
-}
-
-impl JsonService {
-    fn of(service: &ServiceReport, uptime: Duration) -> JsonService {
-        let c: &Counters = &service.total.counters;
-        JsonService {
-            connections: c.accepted,
-            open_connections: c.open,
-            rejected_connections: c.rejected,
-            messages: c.messages,
-            msgs_per_sec: round1(service.msgs_per_sec(uptime)),
-            peak_msgs_per_sec: service.peak_msgs_per_sec() as f64,
-            bytes_in: c.bytes_in,
-            bytes_out: c.bytes_out,
-            errors: c.errors,
-            idle_closes: c.idle_closes,
-            panics: c.panics,
-            own: service
-                .total
-                .own
-                .iter()
-                .map(|figure| (figure.name, figure.value))
-                .collect(),
-            latency_us: Percentiles::of(service),
-            per_shard: service
-                .per_shard
-                .iter()
-                .enumerate()
-                .map(|(shard, (c, own))| JsonShard {
-                    shard,
-                    messages: c.messages,
-                    connections: c.accepted,
-                    own: own
-                        .iter()
-                        .filter(|figure| figure.per_shard)
-                        .map(|figure| (figure.name, figure.value))
-                        .collect(),
-                })
-                .collect(),
-        }
-    }
-}
-
 /// A figure's name as a report's row or column: `slow_disconnects` → `slow disconnects`.
-fn label(name: &str) -> String {
+pub(super) fn label(name: &str) -> String {
     name.replace('_', " ")
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-/// Turns successive reports into `--stats-interval` lines: the rate since the
-/// previous line, open connections, and the latency so far.
-#[derive(Debug, Default)]
-pub struct IntervalReporter {
-    previous: Option<Report>,
-}
-
-impl IntervalReporter {
-    pub fn line(&mut self, report: Report) -> String {
-        let mut line = format!("percore stats t={:.0}s", report.uptime.as_secs_f64());
-        for service in &report.services {
-            let before = self
-                .previous
-                .as_ref()
-                .and_then(|p| p.service(service.name).map(|s| (p.uptime, s)));
-            let (since, messages_before) = match before {
-                Some((uptime, s)) => (uptime, s.total.counters.messages),
-                None => (Duration::ZERO, 0),
-            };
-            let window = report.uptime.saturating_sub(since).as_secs_f64();
-            let delta = service.total.counters.messages - messages_before;
-            let rate = if window > 0.0 {
-                delta as f64 / window
-            } else {
-                0.0
-            };
-            let lat = Percentiles::of(service);
-            let _ = write!(
-                line,
-                " | {}: {:.0} msg/s, {} total, {} open, {} errors, p99 {} us",
-                service.name,
-                rate,
-                service.total.counters.messages,
-                service.total.counters.open,
-                service.total.counters.errors,
-                lat.p99
-            );
-            for figure in &service.total.own {
-                let _ = write!(line, ", {} {}", figure.value, label(figure.name));
-            }
-        }
-        self.previous = Some(report);
-        line
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::IntervalReporter;
 
     fn listen(service: &'static str, port: u16) -> Listen {
         Listen {
