@@ -4,9 +4,43 @@
 //! shards only ever read it. What a service alone needs (mq's queue cap) is
 //! that service's own configuration, not this.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// An address to listen on, plain or TLS (`tls://HOST:PORT`, SPEC 9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub addr: SocketAddr,
+    pub tls: bool,
+}
+
+impl Endpoint {
+    pub fn plain(addr: SocketAddr) -> Endpoint {
+        Endpoint { addr, tls: false }
+    }
+
+    pub fn tls(addr: SocketAddr) -> Endpoint {
+        Endpoint { addr, tls: true }
+    }
+}
+
+impl From<SocketAddr> for Endpoint {
+    fn from(addr: SocketAddr) -> Endpoint {
+        Endpoint::plain(addr)
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.tls {
+            write!(f, "tls://{}", self.addr)
+        } else {
+            write!(f, "{}", self.addr)
+        }
+    }
+}
 
 /// One service and an address every shard binds for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,6 +48,16 @@ pub struct Listen {
     /// The service's name, as reports and the listening line show it.
     pub service: &'static str,
     pub addr: SocketAddr,
+    pub tls: bool,
+}
+
+impl Listen {
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            addr: self.addr,
+            tls: self.tls,
+        }
+    }
 }
 
 /// Where the shards run: one per listed CPU, or unpinned.
@@ -84,6 +128,8 @@ pub struct ServerConfig {
     pub limits: Limits,
     pub stats_interval: Option<Duration>,
     pub stats_json: Option<PathBuf>,
+    /// Certificate and key for `tls://` listeners (SPEC 9).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 impl ServerConfig {

@@ -35,7 +35,7 @@
 //!     }
 //! }
 //!
-//! let addr = "127.0.0.1:9002".parse().unwrap();
+//! let addr: std::net::SocketAddr = "127.0.0.1:9002".parse()?;
 //! let server = Server::builder().service("measure", [addr], Measure).build()?;
 //! server.run()?; // until Ctrl-C; then the report
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -49,12 +49,14 @@
 //! - [`codec`]: how byte streams become requests.
 //! - [`cross_shard`]: who owns a key or topic, and the channels to reach it.
 //! - [`stats`]: per-shard counters and latency histograms, merged into reports.
+//! - [`tls`]: TLS for any service's `tls://` listeners (rustls).
 //! - [`services`]: the built-in services (yell, echo, chat, mq, kv), one file
 //!   or folder each, written on the same API.
 //! - [`load`]: `percore load`, the load generator.
 //! - [`cli`] and [`config`]: the command line and what it configures.
 
 pub use codec::{Decoder, LengthPrefixed, Lines, Raw};
+pub use config::Endpoint;
 pub use server::{Server, ServerBuilder, ShardContext, StopHandle};
 pub use service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
 pub use stats::Counter;
@@ -71,3 +73,4 @@ pub mod server;
 pub mod service;
 pub mod services;
 pub mod stats;
+pub mod tls;

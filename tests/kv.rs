@@ -6,7 +6,7 @@ mod common;
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -33,36 +33,6 @@ fn key_on(shard: usize, n: usize) -> String {
         .map(|i| format!("k{n}-{i}"))
         .find(|key| owner_of(key.as_bytes(), 4) == shard)
         .expect("some key hashes to every shard")
-}
-
-/// A Python with msgspec: `$PERCORE_PYTHON`, or a venv under target/ that is
-/// created on first use (`.ci/run` creates it up front).
-fn python_with_msgspec() -> PathBuf {
-    if let Some(python) = std::env::var_os("PERCORE_PYTHON") {
-        return python.into();
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/interop-venv");
-    let python = venv.join("bin/python");
-    let has_msgspec = |python: &Path| {
-        Command::new(python)
-            .args(["-c", "import msgspec"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !has_msgspec(&python) {
-        let made = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .is_ok_and(|s| s.success())
-            && Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "msgspec"])
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(made, "cannot create {} with msgspec", venv.display());
-    }
-    python
 }
 
 #[test]

@@ -115,6 +115,14 @@ pub(crate) fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
     Ok(addr)
 }
 
+/// A listening endpoint: an address, or `tls://` and an address (SPEC 9).
+pub(crate) fn parse_endpoint(text: &str) -> Result<crate::config::Endpoint, String> {
+    match text.strip_prefix("tls://") {
+        Some(addr) => parse_listen_addr(addr).map(crate::config::Endpoint::tls),
+        None => parse_listen_addr(text).map(crate::config::Endpoint::plain),
+    }
+}
+
 /// Seconds as a non-negative number; fractions are allowed (`0.5`).
 pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     let secs: f64 = text

@@ -3,16 +3,16 @@
 //! from the list of built-in services ([`crate::services::BUILT_IN`]), so a
 //! new service gets its `--NAME ADDR` option without an edit here.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches};
 
-use super::{non_zero, parse_listen_addr, parse_seconds, UsageError};
-use crate::config::{Limits, Placement, ServerConfig};
+use super::{non_zero, parse_endpoint, parse_seconds, UsageError};
+use crate::config::{Endpoint, Limits, Placement, ServerConfig};
 use crate::server::ServerBuilder;
 use crate::services::{Options, BUILT_IN};
+use crate::tls::TlsFiles;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -58,14 +58,26 @@ pub struct ServeArgs {
     /// On shutdown, also write the final statistics as JSON to PATH.
     #[arg(long, value_name = "PATH")]
     pub stats_json: Option<PathBuf>,
+
+    /// PEM certificate chain for tls:// listeners (SIGHUP reloads it).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for tls:// listeners.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require client certificates signed by this CA on tls:// listeners.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// Every built-in service's addresses, as given or by default.
 #[derive(Clone, Debug, Default)]
-pub struct ServiceAddrs(pub Vec<(&'static str, Vec<SocketAddr>)>);
+pub struct ServiceAddrs(pub Vec<(&'static str, Vec<Endpoint>)>);
 
 impl ServiceAddrs {
-    pub fn of(&self, name: &str) -> &[SocketAddr] {
+    pub fn of(&self, name: &str) -> &[Endpoint] {
         self.0
             .iter()
             .find(|(service, _)| *service == name)
@@ -79,7 +91,7 @@ impl FromArgMatches for ServiceAddrs {
             .iter()
             .map(|service| {
                 let given = matches
-                    .get_many::<SocketAddr>(service.name)
+                    .get_many::<Endpoint>(service.name)
                     .map(|addrs| addrs.copied().collect())
                     .unwrap_or_default();
                 (service.name, given)
@@ -104,7 +116,7 @@ impl Args for ServiceAddrs {
                     .help(service.about)
                     .action(ArgAction::Append)
                     .default_value(service.default_addr)
-                    .value_parser(parse_listen_addr),
+                    .value_parser(parse_endpoint),
             )
         })
     }
@@ -141,6 +153,14 @@ impl ServeArgs {
             },
             stats_interval: non_zero(self.stats_interval),
             stats_json: self.stats_json.clone(),
+            tls: match (&self.tls_cert, &self.tls_key) {
+                (Some(cert), Some(key)) => Some(TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    client_ca: self.tls_client_ca.clone(),
+                }),
+                _ => None,
+            },
         };
         Ok((config, warning.into_iter().collect()))
     }
@@ -149,7 +169,7 @@ impl ServeArgs {
     /// each with its addresses; no address may serve two.
     fn services(
         &self,
-    ) -> Result<Vec<(&'static crate::services::BuiltIn, Vec<SocketAddr>)>, UsageError> {
+    ) -> Result<Vec<(&'static crate::services::BuiltIn, Vec<Endpoint>)>, UsageError> {
         let named: Vec<&str> = self
             .services
             .iter()
@@ -162,15 +182,17 @@ impl ServeArgs {
         {
             return Err(UsageError::UnknownService(unknown.to_string()));
         }
-        let mut chosen: Vec<(&'static crate::services::BuiltIn, Vec<SocketAddr>)> = Vec::new();
+        let mut chosen: Vec<(&'static crate::services::BuiltIn, Vec<Endpoint>)> = Vec::new();
         for service in BUILT_IN.iter().filter(|s| named.contains(&s.name)) {
-            let mut addrs: Vec<SocketAddr> = Vec::new();
-            for &addr in self.addrs.of(service.name) {
+            let mut endpoints: Vec<Endpoint> = Vec::new();
+            for &endpoint in self.addrs.of(service.name) {
+                let addr = endpoint.addr;
+                let uses = |list: &[Endpoint]| list.iter().any(|e| e.addr == addr);
                 let taken = chosen
                     .iter()
-                    .find(|(_, theirs)| theirs.contains(&addr))
+                    .find(|(_, theirs)| uses(theirs))
                     .map(|(other, _)| other.name)
-                    .or_else(|| addrs.contains(&addr).then_some(service.name));
+                    .or_else(|| uses(&endpoints).then_some(service.name));
                 if let Some(first) = taken {
                     return Err(UsageError::SharedAddress {
                         first,
@@ -178,9 +200,9 @@ impl ServeArgs {
                         addr,
                     });
                 }
-                addrs.push(addr);
+                endpoints.push(endpoint);
             }
-            chosen.push((service, addrs));
+            chosen.push((service, endpoints));
         }
         if chosen.is_empty() {
             return Err(UsageError::NoService);
@@ -210,8 +232,9 @@ mod tests {
         let services = args.services().unwrap();
         let names: Vec<_> = services.iter().map(|(s, _)| s.name).collect();
         assert_eq!(names, ["yell", "echo", "chat", "mq", "kv"]);
-        assert_eq!(services[0].1, ["127.0.0.1:1234".parse().unwrap()]);
-        assert_eq!(services[4].1, ["127.0.0.1:8888".parse().unwrap()]);
+        let plain = |addr: &str| Endpoint::plain(addr.parse().unwrap());
+        assert_eq!(services[0].1, [plain("127.0.0.1:1234")]);
+        assert_eq!(services[4].1, [plain("127.0.0.1:8888")]);
         let (config, _) = args.config().unwrap();
         assert_eq!(config.limits, Limits::default());
         assert_eq!(config.stats_interval, None);
@@ -223,10 +246,21 @@ mod tests {
 
     #[test]
     fn an_address_option_may_be_repeated() {
-        let args = serve(&["--kv", "127.0.0.1:9001", "--kv", "127.0.0.1:9002"]).unwrap();
+        let args = serve(&["--kv", "127.0.0.1:9001", "--kv", "tls://127.0.0.1:9002"]).unwrap();
         let services = args.services().unwrap();
         let kv = services.iter().find(|(s, _)| s.name == "kv").unwrap();
-        assert_eq!(kv.1.len(), 2);
+        assert_eq!(
+            kv.1,
+            [
+                Endpoint::plain("127.0.0.1:9001".parse().unwrap()),
+                Endpoint::tls("127.0.0.1:9002".parse().unwrap())
+            ]
+        );
+        let tls_twice = serve(&["--kv", "127.0.0.1:9001", "--kv", "tls://127.0.0.1:9001"]).unwrap();
+        assert!(matches!(
+            tls_twice.services(),
+            Err(UsageError::SharedAddress { .. })
+        ));
         let twice = serve(&["--kv", "127.0.0.1:9001", "--kv", "127.0.0.1:9001"]).unwrap();
         assert!(matches!(
             twice.services(),

@@ -1,6 +1,7 @@
 //! A service's accept loop on one shard: takes connections until the shard
 //! stops, turns away those past `--max-conns`, and serves each accepted one in
-//! a task of its own, where a panic ends that connection alone.
+//! a task of its own, where a panic ends that connection alone. On a `tls://`
+//! listener that task first runs the TLS handshake, within its deadline.
 
 use std::os::fd::AsRawFd;
 use std::panic::AssertUnwindSafe;
@@ -15,9 +16,12 @@ use super::connection;
 use super::shard::Shard;
 use crate::service::Service;
 use crate::stats::LiveStats;
+use crate::tls::{ShardTls, TlsStream};
 
 /// Pause before accepting again after the process ran out of descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+/// How long a TLS client has, from accept, to finish its handshake (SPEC 9).
+const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Accepts connections for one service until the shard stops.
 pub(crate) async fn accept_loop<S: Service>(
@@ -26,6 +30,7 @@ pub(crate) async fn accept_loop<S: Service>(
     listener: TcpListener,
     shard: Rc<Shard>,
     stats: Rc<LiveStats>,
+    tls: Option<Rc<ShardTls>>,
 ) {
     let mut last_complaint: Option<Instant> = None;
     loop {
@@ -63,10 +68,19 @@ pub(crate) async fn accept_loop<S: Service>(
             recorded.counters.open += 1;
         }
         let (service, shard, stats) = (service.clone(), shard.clone(), stats.clone());
+        let tls = tls.as_ref().map(|tls| tls.current());
         glommio::spawn_local(async move {
-            let served = AssertUnwindSafe(connection::serve(&*service, stream, &shard, &stats))
-                .catch_unwind()
-                .await;
+            let connection = async {
+                let Some(config) = tls else {
+                    return connection::serve(&*service, stream, &shard, &stats).await;
+                };
+                match TlsStream::accept(stream, config, HANDSHAKE_DEADLINE).await {
+                    Ok(stream) => connection::serve(&*service, stream, &shard, &stats).await,
+                    // A failed handshake closes the connection, and counts.
+                    Err(_) => stats.recorded.borrow_mut().counters.tls_errors += 1,
+                }
+            };
+            let served = AssertUnwindSafe(connection).catch_unwind().await;
             // The socket is closed by now: deregister before anything can await.
             drop(registration);
             let mut recorded = stats.recorded.borrow_mut();

@@ -3,7 +3,6 @@
 //! that every address is free), run. `percore serve` is one such program;
 //! `examples/json_echo.rs` is another.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
@@ -14,10 +13,11 @@ use thiserror::Error;
 use super::coordinator::{probe_addresses, run};
 use super::error::{BindError, ServeError};
 use super::event::Event;
-use super::registration::Registered;
-use crate::config::{Limits, Listen, Placement, ServerConfig};
+use super::registration::{listens, Registered};
+use crate::config::{Endpoint, Limits, Placement, ServerConfig};
 use crate::service::ServiceFactory;
 use crate::stats::Report;
+use crate::tls::{TlsError, TlsFiles, TlsReloader};
 
 /// Collects a server's configuration and services.
 pub struct ServerBuilder {
@@ -43,6 +43,8 @@ pub enum BuildError {
     NoCpus,
     #[error(transparent)]
     Bind(#[from] BindError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 impl BuildError {
@@ -68,6 +70,7 @@ impl ServerBuilder {
                 limits: Limits::default(),
                 stats_interval: None,
                 stats_json: None,
+                tls: None,
             },
             shards: None,
             placed: false,
@@ -108,6 +111,13 @@ impl ServerBuilder {
         self
     }
 
+    /// The certificate and key (and, for mutual TLS, the client CA) that
+    /// `tls://` endpoints serve with.
+    pub fn tls(mut self, files: TlsFiles) -> Self {
+        self.config.tls = Some(files);
+        self
+    }
+
     /// Whether SIGINT and SIGTERM stop the server (the default). A program
     /// that embeds the server and stops it with a [`StopHandle`] may leave
     /// its signals alone.
@@ -116,18 +126,19 @@ impl ServerBuilder {
         self
     }
 
-    /// Serves `name` on every address of `addrs`, on every shard, with the
+    /// Serves `name` on every endpoint of `endpoints` (a `SocketAddr` is a
+    /// plain one; [`Endpoint::tls`] serves TLS), on every shard, with the
     /// service `factory` makes on each shard. Reports list services in the
     /// order they were added.
-    pub fn service<F: ServiceFactory>(
+    pub fn service<F: ServiceFactory, E: Into<Endpoint>>(
         mut self,
         name: &'static str,
-        addrs: impl IntoIterator<Item = SocketAddr>,
+        endpoints: impl IntoIterator<Item = E>,
         factory: F,
     ) -> Self {
         self.services.push(Registered {
             name,
-            addrs: addrs.into_iter().collect(),
+            endpoints: endpoints.into_iter().map(Into::into).collect(),
             factory: Box::new(factory),
         });
         self
@@ -143,10 +154,20 @@ impl ServerBuilder {
             if self.services[..i].iter().any(|s| s.name == service.name) {
                 return Err(BuildError::DuplicateName(service.name));
             }
-            if service.addrs.is_empty() {
+            if service.endpoints.is_empty() {
                 return Err(BuildError::NoAddress(service.name));
             }
         }
+        let serves_tls = self
+            .services
+            .iter()
+            .flat_map(|s| &s.endpoints)
+            .any(|e| e.tls);
+        let tls = match (&self.config.tls, serves_tls) {
+            (None, true) => return Err(TlsError::NoCertificate.into()),
+            (Some(files), true) => Some(TlsReloader::new(files.clone())?),
+            (_, false) => None,
+        };
         if !self.placed {
             let (placement, warning) =
                 Placement::for_shards(self.shards).ok_or(BuildError::NoCpus)?;
@@ -155,21 +176,12 @@ impl ServerBuilder {
             }
             self.config.placement = placement;
         }
-        let listens: Vec<Listen> = self
-            .services
-            .iter()
-            .flat_map(|s| {
-                s.addrs.iter().map(|&addr| Listen {
-                    service: s.name,
-                    addr,
-                })
-            })
-            .collect();
-        probe_addresses(&listens)?;
+        probe_addresses(&listens(&self.services))?;
         let (events, inbox) = mpsc::channel();
         Ok(Server {
             config: Arc::new(self.config),
             services: self.services,
+            tls,
             handle_signals: self.handle_signals,
             events,
             inbox,
@@ -181,6 +193,8 @@ impl ServerBuilder {
 pub struct Server {
     config: Arc<ServerConfig>,
     services: Vec<Registered>,
+    /// The TLS configuration, when some endpoint serves TLS.
+    tls: Option<Arc<TlsReloader>>,
     handle_signals: bool,
     events: Sender<Event>,
     inbox: Receiver<Event>,
@@ -207,6 +221,7 @@ impl Server {
         run(
             self.config,
             self.services,
+            self.tls,
             self.events,
             self.inbox,
             self.handle_signals,

@@ -18,12 +18,12 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
-use glommio::net::TcpStream;
+use futures_lite::{AsyncReadExt, FutureExt};
 
 use super::buffer::InputBuffer;
 use super::outbox::Outbox;
 use super::shard::Shard;
+use super::transport::Transport;
 use crate::service::{Batch, Flow, Opening, Service, OUTPUT_BUDGET};
 use crate::stats::LiveStats;
 
@@ -37,14 +37,14 @@ const LINGER_MAX_BYTES: usize = 4 << 20;
 
 /// Serves one connection until the peer closes, the service closes, an error,
 /// the idle timeout, or shutdown.
-pub(crate) async fn serve<S: Service>(
+pub(crate) async fn serve<S: Service, T: Transport>(
     service: &S,
-    stream: TcpStream,
+    mut stream: T,
     shard: &Shard,
     stats: &LiveStats,
 ) {
     let mut greeting = Vec::new();
-    let mut opening = Opening::new(shard.id, stream.peer_addr().ok(), &mut greeting);
+    let mut opening = Opening::new(shard.id, stream.tcp().peer_addr().ok(), &mut greeting);
     let mut session = service.open_session(&mut opening);
     let request_due = opening
         .first_request_within()
@@ -70,10 +70,10 @@ struct Opened {
     request_due: Option<Instant>,
 }
 
-async fn serve_session<S: Service>(
+async fn serve_session<S: Service, T: Transport>(
     service: &S,
     session: &mut S::Session,
-    mut stream: TcpStream,
+    mut stream: T,
     shard: &Shard,
     stats: &LiveStats,
     opened: Opened,
@@ -85,12 +85,12 @@ async fn serve_session<S: Service>(
         // much is written meanwhile; a connection with pushed output (an mq
         // subscriber that only listens) keeps its own idle clock instead.
         if outbox.is_none() {
-            let _ = stream.set_read_timeout(Some(idle));
+            let _ = stream.tcp().set_read_timeout(Some(idle));
         }
-        let _ = stream.set_write_timeout(Some(idle));
+        let _ = stream.tcp().set_write_timeout(Some(idle));
     }
     // Replies go out once per batch: Nagle would only delay them.
-    let _ = stream.set_nodelay(true);
+    let _ = stream.tcp().set_nodelay(true);
 
     let mut input = InputBuffer::new();
     let mut decoder = S::Decoder::default();
@@ -226,7 +226,7 @@ async fn serve_session<S: Service>(
 /// Waits for input, or (with an outbox) for pushed output or the idle
 /// timeout, or for a request deadline to pass.
 async fn wait(
-    stream: &mut TcpStream,
+    stream: &mut impl Transport,
     input: &mut InputBuffer,
     outbox: Option<&Outbox>,
     idle_timeout: Option<Duration>,
@@ -300,7 +300,7 @@ impl Ended {
 /// Writes `bytes`, unless the outbox overflows first: a peer that does not
 /// read would otherwise keep the connection, stuck in this write, forever.
 async fn write_unless_overflowed(
-    stream: &mut TcpStream,
+    stream: &mut impl Transport,
     bytes: &[u8],
     outbox: Option<&Outbox>,
 ) -> Result<(), Ended> {
@@ -320,7 +320,7 @@ async fn write_unless_overflowed(
 
 /// Writes everything pushed to the outbox since the last time, in one go.
 async fn write_pushed(
-    stream: &mut TcpStream,
+    stream: &mut impl Transport,
     outbox: Option<&Outbox>,
     pushed: &mut Vec<u8>,
     stats: &LiveStats,
@@ -352,15 +352,16 @@ fn count_idle_close(error: &io::Error, stats: &LiveStats) {
 /// replies: closing a socket that still has unread input sends a reset, which
 /// can make the peer drop replies it has not read yet. So send our FIN, then
 /// read and discard until the peer closes too, for a bounded time and size.
-async fn linger_close(mut stream: TcpStream) {
+async fn linger_close(mut stream: impl Transport) {
     if stream.close().await.is_err() {
         return;
     }
+    let stream = stream.tcp();
     let _ = stream.set_read_timeout(Some(LINGER));
     let mut scratch = [0u8; 4096];
     let mut discarded = 0;
     while discarded < LINGER_MAX_BYTES {
-        match stream.read(&mut scratch).await {
+        match AsyncReadExt::read(stream, &mut scratch).await {
             Ok(0) | Err(_) => return,
             Ok(n) => discarded += n,
         }

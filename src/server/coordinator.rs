@@ -13,15 +13,16 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use super::error::{BindError, ServeError};
 use super::event::Event;
-use super::registration::Registered;
+use super::registration::{listens, Registered};
 use super::{descriptors, lifecycle};
 use crate::config::{Listen, Placement, ServerConfig};
 use crate::stats::{IntervalReporter, Report, ShardSnapshot};
+use crate::tls::TlsReloader;
 
 /// How long shards get to bind and report ready (SPEC: a bind failure ends
 /// the process within 2 s).
@@ -34,22 +35,15 @@ const STOP_DEADLINE: Duration = Duration::from_millis(4_300);
 pub(crate) fn run(
     config: Arc<ServerConfig>,
     mut services: Vec<Registered>,
+    tls: Option<Arc<TlsReloader>>,
     events: mpsc::Sender<Event>,
     inbox: Receiver<Event>,
     handle_signals: bool,
 ) -> Result<Report, ServeError> {
     if handle_signals {
-        watch_signals(events.clone())?;
+        watch_signals(events.clone(), tls.clone())?;
     }
-    let listens: Vec<Listen> = services
-        .iter()
-        .flat_map(|s| {
-            s.addrs.iter().map(|&addr| Listen {
-                service: s.name,
-                addr,
-            })
-        })
-        .collect();
+    let listens = listens(&services);
     if let Some(warning) =
         descriptors::raise_limit(config.shards(), config.limits.max_conns, listens.len())
     {
@@ -69,6 +63,7 @@ pub(crate) fn run(
             id,
             config: Arc::clone(&config),
             services: services.clone(),
+            tls: tls.clone(),
             start,
             stop: Arc::clone(&stop),
             drained: Arc::clone(&drained),
@@ -148,14 +143,30 @@ pub(crate) fn probe_addresses(listens: &[Listen]) -> Result<(), BindError> {
 }
 
 /// The first SIGINT or SIGTERM stops the server gracefully; a second one
-/// exits at once.
-fn watch_signals(events: mpsc::Sender<Event>) -> Result<(), ServeError> {
-    let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(ServeError::Signals)?;
+/// exits at once. With TLS, SIGHUP reloads the certificate and key.
+fn watch_signals(
+    events: mpsc::Sender<Event>,
+    tls: Option<Arc<TlsReloader>>,
+) -> Result<(), ServeError> {
+    let mut watched = vec![SIGINT, SIGTERM];
+    if tls.is_some() {
+        watched.push(SIGHUP);
+    }
+    let mut signals = Signals::new(watched).map_err(ServeError::Signals)?;
     thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
             let mut seen = 0;
             for signal in signals.forever() {
+                if signal == SIGHUP {
+                    if let Some(tls) = &tls {
+                        match tls.reload() {
+                            Ok(()) => eprintln!("percore: SIGHUP: TLS certificate and key reloaded for new connections"),
+                            Err(error) => eprintln!("percore: SIGHUP: TLS reload failed, keeping the previous certificate: {error}"),
+                        }
+                    }
+                    continue;
+                }
                 seen += 1;
                 if seen == 1 {
                     let _ = events.send(Event::Stop);
@@ -171,7 +182,7 @@ fn watch_signals(events: mpsc::Sender<Event>) -> Result<(), ServeError> {
 fn print_listening(config: &ServerConfig, listens: &[Listen]) {
     let mut line = String::from("percore listening:");
     for listen in listens {
-        line.push_str(&format!(" {}={}", listen.service, listen.addr));
+        line.push_str(&format!(" {}={}", listen.service, listen.endpoint()));
     }
     line.push_str(&format!(" shards={}", config.shards()));
     let mut stdout = io::stdout().lock();

@@ -24,6 +24,7 @@ use super::registration::{AnyService, Registered};
 use super::shard::Shard;
 use crate::config::ServerConfig;
 use crate::stats::{LiveStats, ShardSnapshot};
+use crate::tls::{ShardTls, TlsReloader};
 
 /// How often the control task looks at the stop flag.
 const CONTROL_PERIOD: Duration = Duration::from_millis(20);
@@ -41,6 +42,8 @@ pub(crate) struct ShardPlan {
     pub config: Arc<ServerConfig>,
     /// This shard's own copy of every service's factory.
     pub services: Vec<Registered>,
+    /// The TLS configuration, when some endpoint serves TLS.
+    pub tls: Option<Arc<TlsReloader>>,
     pub start: Instant,
     pub stop: Arc<AtomicBool>,
     /// Shards done with their connections: a shard leaves only once all are,
@@ -73,12 +76,14 @@ pub(crate) async fn run(plan: ShardPlan) {
         id,
         config,
         services,
+        tls,
         start,
         stop,
         drained,
         events,
         ready,
     } = plan;
+    let tls = tls.map(|shared| Rc::new(ShardTls::new(shared)));
     let shard = Rc::new(Shard::new(id, config.shards(), config.limits, start));
 
     // Start the services first: a service's start may be a barrier (joining
@@ -111,7 +116,8 @@ pub(crate) async fn run(plan: ShardPlan) {
 
     let mut acceptors = Vec::new();
     for (registered, running) in services.iter().zip(&started) {
-        for &addr in &registered.addrs {
+        for endpoint in &registered.endpoints {
+            let addr = endpoint.addr;
             let listener = match TcpListener::bind(addr) {
                 Ok(listener) => listener,
                 Err(source) => {
@@ -129,6 +135,7 @@ pub(crate) async fn run(plan: ShardPlan) {
                 listener,
                 shard.clone(),
                 running.stats.clone(),
+                tls.clone().filter(|_| endpoint.tls),
             );
             acceptors.push(glommio::spawn_local(accept));
         }

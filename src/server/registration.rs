@@ -5,7 +5,6 @@
 //! per request.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 
@@ -14,8 +13,10 @@ use glommio::net::TcpListener;
 use super::accept::accept_loop;
 use super::context::ShardContext;
 use super::shard::Shard;
+use crate::config::{Endpoint, Listen};
 use crate::service::{Service, ServiceFactory, StartError};
 use crate::stats::LiveStats;
+use crate::tls::ShardTls;
 
 /// A future on one shard's thread, boxed.
 type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -23,7 +24,7 @@ type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 /// One service given to the server; each shard gets a clone.
 pub(crate) struct Registered {
     pub name: &'static str,
-    pub addrs: Vec<SocketAddr>,
+    pub endpoints: Vec<Endpoint>,
     pub factory: Box<dyn AnyFactory>,
 }
 
@@ -31,10 +32,24 @@ impl Clone for Registered {
     fn clone(&self) -> Self {
         Registered {
             name: self.name,
-            addrs: self.addrs.clone(),
+            endpoints: self.endpoints.clone(),
             factory: self.factory.clone_boxed(),
         }
     }
+}
+
+/// Every address of every service, as reports and the listening line list them.
+pub(crate) fn listens(services: &[Registered]) -> Vec<Listen> {
+    services
+        .iter()
+        .flat_map(|s| {
+            s.endpoints.iter().map(|e| Listen {
+                service: s.name,
+                addr: e.addr,
+                tls: e.tls,
+            })
+        })
+        .collect()
 }
 
 /// A [`ServiceFactory`] of any service.
@@ -75,6 +90,7 @@ pub(crate) trait AnyService {
         listener: TcpListener,
         shard: Rc<Shard>,
         stats: Rc<LiveStats>,
+        tls: Option<Rc<ShardTls>>,
     ) -> LocalFuture<'static, ()>;
 }
 
@@ -87,7 +103,15 @@ impl<S: Service> AnyService for Running<S> {
         listener: TcpListener,
         shard: Rc<Shard>,
         stats: Rc<LiveStats>,
+        tls: Option<Rc<ShardTls>>,
     ) -> LocalFuture<'static, ()> {
-        Box::pin(accept_loop(name, self.0.clone(), listener, shard, stats))
+        Box::pin(accept_loop(
+            name,
+            self.0.clone(),
+            listener,
+            shard,
+            stats,
+            tls,
+        ))
     }
 }

@@ -19,8 +19,7 @@ pub use kv::{Kv, KvFactory};
 pub use mq::{Mq, MqFactory};
 pub use yell::Yell;
 
-use std::net::SocketAddr;
-
+use crate::config::Endpoint;
 use crate::server::ServerBuilder;
 
 /// A built-in service as the command line offers it.
@@ -33,7 +32,7 @@ pub struct BuiltIn {
     /// The address option's help line.
     pub about: &'static str,
     /// Adds the service, configured from the command line, to a server.
-    pub add: fn(ServerBuilder, Vec<SocketAddr>, &Options) -> ServerBuilder,
+    pub add: fn(ServerBuilder, Vec<Endpoint>, &Options) -> ServerBuilder,
 }
 
 /// What the command line configures in the services themselves.

@@ -46,6 +46,7 @@ struct JsonService {
     errors: u64,
     idle_closes: u64,
     panics: u64,
+    tls_errors: u64,
     /// The service's own figures, as fields of their own.
     #[serde(flatten)]
     own: BTreeMap<&'static str, u64>,
@@ -77,6 +78,7 @@ impl JsonService {
             errors: c.errors,
             idle_closes: c.idle_closes,
             panics: c.panics,
+            tls_errors: c.tls_errors,
             own: service
                 .total
                 .own

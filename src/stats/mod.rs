@@ -43,6 +43,8 @@ pub struct Counters {
     pub idle_closes: u64,
     /// Connections ended by a panic while serving them.
     pub panics: u64,
+    /// TLS handshakes that failed or did not finish in time.
+    pub tls_errors: u64,
 }
 
 impl Counters {
@@ -56,6 +58,7 @@ impl Counters {
         self.errors += other.errors;
         self.idle_closes += other.idle_closes;
         self.panics += other.panics;
+        self.tls_errors += other.tls_errors;
     }
 }
 

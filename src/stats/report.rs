@@ -3,20 +3,19 @@
 //! line (`interval.rs`) are made from the same [`Report`].
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::{Counters, OwnFigure, ServiceStats, ShardSnapshot};
-use crate::config::Listen;
+use crate::config::{Endpoint, Listen};
 
 /// One service, merged over every shard.
 #[derive(Clone, Debug)]
 pub struct ServiceReport {
     pub name: &'static str,
     /// Every address it listens on.
-    pub addrs: Vec<SocketAddr>,
+    pub addrs: Vec<Endpoint>,
     pub total: ServiceStats,
     /// Per shard 0..N-1: its counters and own figures.
     pub per_shard: Vec<(Counters, Vec<OwnFigure>)>,
@@ -66,7 +65,7 @@ impl Report {
                 let addrs = listens
                     .iter()
                     .filter(|listen| listen.service == name)
-                    .map(|listen| listen.addr)
+                    .map(Listen::endpoint)
                     .collect();
                 ServiceReport {
                     name,
@@ -215,6 +214,8 @@ pub(super) fn label(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
     use super::*;
     use crate::stats::IntervalReporter;
 
@@ -222,6 +223,7 @@ mod tests {
         Listen {
             service,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            tls: false,
         }
     }
 

@@ -4,11 +4,12 @@
 
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod embedded;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
@@ -444,4 +445,34 @@ pub fn proc_status_bytes(pid: i32, field: &str) -> u64 {
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"));
     kib * 1024
+}
+
+/// A Python with msgspec: `$PERCORE_PYTHON`, or a venv under target/ that is
+/// created on first use (`.ci/run` creates it up front).
+pub fn python_with_msgspec() -> PathBuf {
+    if let Some(python) = std::env::var_os("PERCORE_PYTHON") {
+        return python.into();
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/interop-venv");
+    let python = venv.join("bin/python");
+    let has_msgspec = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import msgspec"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has_msgspec(&python) {
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "msgspec"])
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(made, "cannot create {} with msgspec", venv.display());
+    }
+    python
 }
