@@ -74,3 +74,4 @@ pub mod service;
 pub mod services;
 pub mod stats;
 pub mod tls;
+mod transport;

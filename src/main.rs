@@ -20,8 +20,18 @@ fn main() -> ExitCode {
 /// `percore kv`: one request; exit 1 on an error reply, 2 when the server
 /// cannot be reached.
 fn kv(args: KvArgs) -> ExitCode {
-    let reply = KvClient::connect(args.addr, args.timeout)
-        .and_then(|mut client| client.request(&args.request.as_request()));
+    let connected = if args.tls || args.tls_ca.is_some() {
+        match percore::tls::client::client_config(args.tls_ca.as_deref()) {
+            Ok(config) => KvClient::connect_tls(args.addr, args.timeout, config),
+            Err(error) => {
+                eprintln!("percore kv: {error}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        KvClient::connect(args.addr, args.timeout)
+    };
+    let reply = connected.and_then(|mut client| client.request(&args.request.as_request()));
     match reply {
         Ok(reply) => {
             let printed = match (&args.request, &reply) {

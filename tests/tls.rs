@@ -384,3 +384,58 @@ fn missing_mismatched_or_absent_certificates_exit_2_naming_the_file() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn percore_kv_and_percore_load_talk_tls() {
+    let server = TlsServer::start(&[]);
+    let ca = server.certs.path_str("ca.pem");
+    let kv = server.tls_addr("kv").to_string();
+    let (put, _) = run_percore(&[
+        "kv", "--addr", &kv, "--tls", "--tls-ca", &ca, "put", "k", "over tls",
+    ]);
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    let (get, _) = run_percore(&["kv", "--addr", &kv, "--tls", "--tls-ca", &ca, "get", "k"]);
+    assert_eq!(String::from_utf8_lossy(&get.stdout), "\"over tls\"\n");
+    // Trusting another CA, the client refuses the server: exit 2.
+    let other = server.certs.path_str("other-ca.pem");
+    let (refused, _) = run_percore(&["kv", "--addr", &kv, "--tls", "--tls-ca", &other, "get", "k"]);
+    assert_eq!(refused.status.code(), Some(2));
+
+    let yell = server.tls_addr("yell").to_string();
+    let dir = TempDir::new();
+    let json = dir.path.join("load.json");
+    let json_arg = json.to_string_lossy().into_owned();
+    let (load, _) = run_percore(&[
+        "load",
+        "yell",
+        "--addr",
+        &yell,
+        "--tls",
+        "--tls-ca",
+        &ca,
+        "--conns",
+        "4",
+        "--pipeline",
+        "8",
+        "--requests",
+        "4000",
+        "--quiet",
+        "--json",
+        &json_arg,
+    ]);
+    assert!(
+        load.status.success(),
+        "{}",
+        String::from_utf8_lossy(&load.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["errors"], 0, "{report}");
+    let stopped = server.server.stop();
+    assert_eq!(stopped.json["services"]["yell"]["messages"], 4000);
+    assert_eq!(stopped.json["services"]["kv"]["messages"], 2);
+}

@@ -88,6 +88,14 @@ pub struct LoadArgs {
     /// No progress lines on stderr.
     #[arg(long)]
     pub quiet: bool,
+
+    /// Talk TLS to a `tls://` listener (closed loop: yell, echo, chat, kv).
+    #[arg(long)]
+    pub tls: bool,
+
+    /// With --tls: trust this CA (PEM) instead of the system's roots.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl LoadArgs {
@@ -200,6 +208,18 @@ impl LoadArgs {
                 return refuse("--rate must be a positive number of requests per second");
             }
         }
+        let tls = match self.tls {
+            false => None,
+            true if self.rate.is_some() || service == ServiceKind::Mq => {
+                return refuse(
+                    "--tls drives closed-loop yell, echo, chat and kv (no --rate, no mq)",
+                )
+            }
+            true => Some(
+                crate::tls::client::client_config(self.tls_ca.as_deref())
+                    .map_err(|e| UsageError::Load(e.to_string()))?,
+            ),
+        };
         Ok(LoadPlan {
             service,
             addr: self.addr.unwrap_or(default_addr(service)),
@@ -211,6 +231,7 @@ impl LoadArgs {
             warmup: self.warmup,
             rate: self.rate,
             progress: !self.quiet,
+            tls,
         })
     }
 }

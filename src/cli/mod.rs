@@ -44,6 +44,12 @@ pub struct KvArgs {
     /// Give up on the server after this many seconds.
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds, global = true)]
     pub timeout: Duration,
+    /// Talk TLS to a `tls://` listener.
+    #[arg(long, global = true)]
+    pub tls: bool,
+    /// With --tls: trust this CA (PEM) instead of the system's roots.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub tls_ca: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub request: KvRequest,
 }

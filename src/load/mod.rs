@@ -28,13 +28,19 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use glommio::net::TcpStream;
+use rustls::ClientConnection;
 use thiserror::Error;
+
+use crate::tls::client::server_name;
+use crate::tls::TlsStream;
 
 use drivers::mq;
 use plan::{share, ConnPlan};
 
 /// How long connecting may take before the run is called off.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a TLS handshake may take, as the server allows.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Between progress lines.
 const PROGRESS_PERIOD: Duration = Duration::from_secs(1);
 
@@ -179,6 +185,22 @@ async fn client_thread(
         Workload::Mq(mix) => Some(mix),
         _ => None,
     };
+    let mut tls_streams: Vec<TlsStream<ClientConnection>> = Vec::new();
+    if let Some(config) = &plan.tls {
+        for stream in streams.drain(..) {
+            let name = server_name(plan.addr);
+            match TlsStream::connect(stream, config.clone(), name, HANDSHAKE_TIMEOUT).await {
+                Ok(stream) => tls_streams.push(stream),
+                Err(e) => {
+                    let _ = ready.send(Err(LoadError::Connect {
+                        addr: plan.addr,
+                        reason: format!("TLS handshake failed: {e}"),
+                    }));
+                    return;
+                }
+            }
+        }
+    }
     if let Some(mix) = mq_mix {
         for (i, stream) in streams.drain(..).enumerate() {
             match mq::prepare(stream, first_conn + i, mix).await {
@@ -222,6 +244,12 @@ async fn client_thread(
                 drivers::closed_loop(stream, conn_plan, &stats).await
             }
         })
+    }));
+    // TLS connections: closed loop only (the CLI refuses the rest).
+    tasks.extend(tls_streams.into_iter().enumerate().map(|(i, stream)| {
+        let conn_plan = ConnPlan::request_reply(&plan, first_conn + i, start);
+        let stats = stats.clone();
+        glommio::spawn_local(async move { drivers::closed_loop(stream, conn_plan, &stats).await })
     }));
 
     let reporter = {

@@ -23,6 +23,8 @@ pub struct LoadPlan {
     pub rate: Option<f64>,
     /// Print a progress line each second on stderr.
     pub progress: bool,
+    /// Over TLS, trusting what this configuration trusts (`--tls`).
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 /// When a run ends.

@@ -23,9 +23,9 @@ use futures_lite::{AsyncReadExt, FutureExt};
 use super::buffer::InputBuffer;
 use super::outbox::Outbox;
 use super::shard::Shard;
-use super::transport::Transport;
 use crate::service::{Batch, Flow, Opening, Service, OUTPUT_BUDGET};
 use crate::stats::LiveStats;
+use crate::transport::Transport;
 
 /// An output buffer grown past this by one huge reply is given back afterwards;
 /// a batch that spent its budget normally stays below it.

@@ -17,7 +17,6 @@ pub mod outbox;
 mod registration;
 mod registry;
 mod shard;
-mod transport;
 
 pub use builder::{BuildError, Server, ServerBuilder, StopHandle};
 pub use context::{ShardContext, StopWatch};

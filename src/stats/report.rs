@@ -126,11 +126,17 @@ impl Report {
                     format!("{} idle, {} by panic", c.idle_closes, c.panics),
                 ),
             ];
+            let tls = service
+                .addrs
+                .iter()
+                .any(|endpoint| endpoint.tls)
+                .then(|| ("tls errors".to_string(), c.tls_errors.to_string()));
             let own = service
                 .total
                 .own
                 .iter()
                 .map(|figure| (label(figure.name), figure.value.to_string()));
+            let own = tls.into_iter().chain(own);
             for (name, value) in rows.into_iter().map(|(n, v)| (n.to_string(), v)).chain(own) {
                 let _ = writeln!(text, "  {name:<13}{value}");
             }

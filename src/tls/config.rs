@@ -38,6 +38,8 @@ pub enum TlsError {
     ClientCa { path: PathBuf, reason: String },
     #[error("tls:// addresses need --tls-cert and --tls-key")]
     NoCertificate,
+    #[error("TLS: {0}")]
+    Protocol(String),
 }
 
 impl TlsFiles {

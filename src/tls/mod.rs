@@ -10,8 +10,10 @@
 //! - [`reload`]: the configuration shards use, swapped whole on SIGHUP;
 //!   shards notice a new one with one relaxed load per accept.
 //! - [`stream`]: one TLS connection: the handshake (with its deadline) and
-//!   the record layer over a glommio TCP stream.
+//!   the record layer over a glommio TCP stream, server or client side.
+//! - [`client`]: what percore's own clients trust.
 
+pub mod client;
 pub mod config;
 pub mod reload;
 pub mod stream;

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
+
+use crate::transport::Transport;
 use glommio::sync::Semaphore;
 use glommio::timer::sleep;
 
@@ -67,7 +69,7 @@ impl Exchange {
 
 /// Closed loop: write `pipeline` requests in one write, read every reply,
 /// repeat. Latency runs from the write to the last reply of the batch.
-pub async fn closed_loop(mut stream: TcpStream, plan: ConnPlan, stats: &RefCell<LoadStats>) {
+pub async fn closed_loop(mut stream: impl Transport, plan: ConnPlan, stats: &RefCell<LoadStats>) {
     let Some(mut exchange) = Exchange::new(&plan.workload, plan.conn, plan.conns) else {
         return;
     };

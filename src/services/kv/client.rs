@@ -1,12 +1,16 @@
 //! A blocking kv client: the seed's `Client` (get, put, delete, list_keys)
-//! over a plain socket. `percore kv` and the tests use it; the load generator
-//! shares its wire functions.
+//! over a plain socket or TLS. `percore kv` and the tests use it; the load
+//! generator shares its wire functions.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use thiserror::Error;
+
+use crate::tls::client::server_name;
 
 use crate::codec::{body_len, HEADER_LEN};
 
@@ -23,23 +27,80 @@ pub enum ClientError {
 }
 
 pub struct KvClient {
-    stream: TcpStream,
+    stream: Connection,
     frame: Vec<u8>,
+}
+
+/// The socket, plain or TLS.
+enum Connection {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Read for Connection {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Connection::Plain(stream) => stream.read(buf),
+            Connection::Tls(stream) => stream.read(buf),
+        }
+    }
+}
+
+impl Write for Connection {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Connection::Plain(stream) => stream.write(buf),
+            Connection::Tls(stream) => stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Connection::Plain(stream) => stream.flush(),
+            Connection::Tls(stream) => stream.flush(),
+        }
+    }
+}
+
+fn connect_tcp(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 impl KvClient {
     /// Connects; every later read or write gives up after `timeout`.
     pub fn connect(addr: SocketAddr, timeout: Duration) -> Result<KvClient, ClientError> {
-        let connect = || -> io::Result<TcpStream> {
-            let stream = TcpStream::connect_timeout(&addr, timeout)?;
-            stream.set_read_timeout(Some(timeout))?;
-            stream.set_write_timeout(Some(timeout))?;
-            stream.set_nodelay(true)?;
+        let stream =
+            connect_tcp(addr, timeout).map_err(|source| ClientError::Connect { addr, source })?;
+        Ok(KvClient {
+            stream: Connection::Plain(stream),
+            frame: Vec::new(),
+        })
+    }
+
+    /// Connects over TLS, checking the server's certificate for `addr`'s IP
+    /// against what `config` trusts.
+    pub fn connect_tls(
+        addr: SocketAddr,
+        timeout: Duration,
+        config: Arc<ClientConfig>,
+    ) -> Result<KvClient, ClientError> {
+        let connect = || -> io::Result<StreamOwned<ClientConnection, TcpStream>> {
+            let tcp = connect_tcp(addr, timeout)?;
+            let conn =
+                ClientConnection::new(config, server_name(addr)).map_err(io::Error::other)?;
+            let mut stream = StreamOwned::new(conn, tcp);
+            while stream.conn.is_handshaking() {
+                stream.conn.complete_io(&mut stream.sock)?;
+            }
             Ok(stream)
         };
         let stream = connect().map_err(|source| ClientError::Connect { addr, source })?;
         Ok(KvClient {
-            stream,
+            stream: Connection::Tls(Box::new(stream)),
             frame: Vec::new(),
         })
     }
@@ -87,9 +148,13 @@ impl KvClient {
         self.request(&Request::ListKeys)
     }
 
-    /// The socket, for tests that write raw bytes.
+    /// The TCP socket, for tests that write raw bytes (under TLS: the
+    /// ciphertext's socket).
     pub fn stream(&mut self) -> &mut TcpStream {
-        &mut self.stream
+        match &mut self.stream {
+            Connection::Plain(stream) => stream,
+            Connection::Tls(stream) => &mut stream.sock,
+        }
     }
 }
 

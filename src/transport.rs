@@ -1,6 +1,7 @@
-//! What the connection loop reads from and writes to: a plain TCP stream or
-//! a TLS stream over one. The loop is compiled for each, so the plain path
-//! pays nothing for TLS existing.
+//! What a connection reads from and writes to: a plain TCP stream or a TLS
+//! stream over one. The server's connection loop and the load generator's
+//! closed loop are compiled for each, so the plain path pays nothing for TLS
+//! existing.
 
 use std::future::Future;
 use std::io;
@@ -41,7 +42,11 @@ impl Transport for TcpStream {
     }
 }
 
-impl Transport for TlsStream {
+impl<C, D> Transport for TlsStream<C>
+where
+    C: std::ops::DerefMut<Target = rustls::ConnectionCommon<D>>,
+    D: rustls::SideData,
+{
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         TlsStream::read(self, buf).await
     }
