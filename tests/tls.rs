@@ -439,3 +439,20 @@ fn percore_kv_and_percore_load_talk_tls() {
     assert_eq!(stopped.json["services"]["yell"]["messages"], 4000);
     assert_eq!(stopped.json["services"]["kv"]["messages"], 2);
 }
+
+#[test]
+fn tls_1_2_and_1_3_are_both_served() {
+    let server = TlsServer::start(&[]);
+    let ca = server.certs.path("ca.pem");
+    for (version, expected) in [
+        (&rustls::version::TLS12, rustls::ProtocolVersion::TLSv1_2),
+        (&rustls::version::TLS13, rustls::ProtocolVersion::TLSv1_3),
+    ] {
+        let conn = common::certs::tls_connect_with(server.tls_addr("yell"), &ca, None, &[version])
+            .expect("a handshake");
+        assert_eq!(conn.conn.protocol_version(), Some(expected));
+        let mut conn = BufReader::new(conn);
+        conn.get_mut().write_all(b"version\n").unwrap();
+        assert_eq!(read_line(&mut conn), "VERSION\n");
+    }
+}

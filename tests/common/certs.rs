@@ -134,13 +134,23 @@ pub fn tls_connect(
     ca: &Path,
     identity: Option<(&Path, &Path)>,
 ) -> io::Result<TlsClient> {
+    tls_connect_with(addr, ca, identity, rustls::DEFAULT_VERSIONS)
+}
+
+/// [`tls_connect`] offering only `versions` of the protocol.
+pub fn tls_connect_with(
+    addr: SocketAddr,
+    ca: &Path,
+    identity: Option<(&Path, &Path)>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> io::Result<TlsClient> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_file(ca).expect("CA PEM"))
         .expect("a CA certificate");
     let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .expect("protocol versions")
         .with_root_certificates(roots);
     let config = match identity {
