@@ -93,6 +93,8 @@ pub enum UsageError {
     },
     #[error("cannot read the CPUs this process may run on")]
     NoCpus,
+    #[error("--data-dir {0}")]
+    DataDir(String),
     #[error("{0}")]
     Load(String),
 }

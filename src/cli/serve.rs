@@ -11,6 +11,7 @@ use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches};
 use super::{non_zero, parse_endpoint, parse_seconds, UsageError};
 use crate::config::{Endpoint, Limits, Placement, ServerConfig};
 use crate::server::ServerBuilder;
+use crate::services::kv::{DurableOptions, Fsync, KvFactory};
 use crate::services::{Options, BUILT_IN};
 use crate::tls::TlsFiles;
 
@@ -58,6 +59,23 @@ pub struct ServeArgs {
     /// On shutdown, also write the final statistics as JSON to PATH.
     #[arg(long, value_name = "PATH")]
     pub stats_json: Option<PathBuf>,
+
+    /// Keep the key space on disk under DIR; it survives restarts.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// With --data-dir: when logged writes reach the disk: always (before
+    /// each reply; one flush per batch, shared), everysec, or no.
+    #[arg(long, value_name = "POLICY", default_value = "everysec")]
+    pub fsync: Fsync,
+
+    /// With --data-dir: start from the valid prefix of a corrupt file.
+    #[arg(long)]
+    pub data_repair: bool,
+
+    /// Cap on the key space's memory, all shards together (0: no cap).
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    pub max_memory: u64,
 
     /// PEM certificate chain for tls:// listeners (SIGHUP reloads it).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -131,11 +149,23 @@ impl ServeArgs {
     /// and warnings to print once its addresses are known to be free.
     pub fn into_builder(self) -> Result<(ServerBuilder, Vec<String>), UsageError> {
         let (config, warnings) = self.config()?;
-        let options = Options {
+        let services = self.services()?;
+        let mut options = Options {
             mq_queue_bytes: self.mq_queue_bytes as usize,
+            ..Options::default()
         };
+        if services.iter().any(|(service, _)| service.name == "kv") {
+            let durable = self.data_dir.clone().map(|dir| DurableOptions {
+                dir,
+                fsync: self.fsync,
+                repair: self.data_repair,
+            });
+            let max_memory = (self.max_memory > 0).then_some(self.max_memory);
+            options.kv = KvFactory::new(durable, max_memory)
+                .map_err(|e| UsageError::DataDir(e.to_string()))?;
+        }
         let mut builder = ServerBuilder::new().config(config);
-        for (service, addrs) in self.services()? {
+        for (service, addrs) in services {
             builder = (service.add)(builder, addrs, &options);
         }
         Ok((builder, warnings))

@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::future::poll_fn;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
@@ -37,9 +38,14 @@ pub struct Mesh {
 impl Mesh {
     /// Joins the mesh (a barrier: every shard must join), and starts
     /// answering other shards' requests with `handler(request, reply)`.
-    pub async fn join<H>(plan: MeshPlan, shard: usize, handler: H) -> Result<Rc<Mesh>, MeshError>
+    /// Joins the mesh (a barrier every shard must reach). `handler` answers
+    /// one message: given its body and an empty reply buffer, it fills the
+    /// buffer and returns a future that yields it, which may wait (for the
+    /// requests' writes to reach the disk) before the reply is sent.
+    pub async fn join<H, F>(plan: MeshPlan, shard: usize, handler: H) -> Result<Rc<Mesh>, MeshError>
     where
-        H: Fn(&[u8], &mut Vec<u8>) + 'static,
+        H: Fn(&[u8], Vec<u8>) -> F + 'static,
+        F: Future<Output = Vec<u8>> + 'static,
     {
         let pool = Rc::new(Pool::default());
         let (requests, request_inbox) = Lane::join(plan.requests, shard, pool.clone()).await?;
@@ -55,16 +61,18 @@ impl Mesh {
         request_inbox.serve_envelopes(move |request| {
             let (mesh, handler) = (answering.clone(), handler.clone());
             async move {
-                let mut reply = mesh.buffer();
-                let answered = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    handler(&request.body, &mut reply)
-                }));
-                if answered.is_err() {
-                    // No reply for any of the message's requests: the
-                    // requester answers each with an error, and goes on.
-                    reply.clear();
-                    report_panic(shard, request.from);
-                }
+                let reply = mesh.buffer();
+                let answering =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| handler(&request.body, reply)));
+                let reply = match answering {
+                    Ok(answered) => answered.await,
+                    Err(_) => {
+                        // No reply for any of the message's requests: the
+                        // requester answers each with an error, and goes on.
+                        report_panic(shard, request.from);
+                        mesh.buffer()
+                    }
+                };
                 mesh.recycle(request.body);
                 // A peer gone means shutdown: its waiters are gone too.
                 let _ = mesh.replies.send(request.from, request.ticket, reply).await;
@@ -151,9 +159,10 @@ mod tests {
                 let (plan, done) = (plan.clone(), done.clone());
                 LocalExecutorBuilder::default()
                     .spawn(move || async move {
-                        let mesh = Mesh::join(plan, shard, |request, reply| {
+                        let mesh = Mesh::join(plan, shard, |request, mut reply: Vec<u8>| {
                             assert_ne!(request, b"boom", "test fault injection");
                             reply.extend_from_slice(request);
+                            std::future::ready(reply)
                         })
                         .await
                         .expect("join the mesh");

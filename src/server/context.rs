@@ -36,12 +36,19 @@ impl ShardContext {
     /// (a JSON field; the table shows it with spaces for underscores) in the
     /// service's totals. Registering a name twice gives the same counter.
     pub fn counter(&self, name: &'static str) -> Counter {
-        self.stats.counter(name, false)
+        self.stats.counter(name, false, None)
     }
 
     /// Like [`ShardContext::counter`], and also listed per shard.
     pub fn per_shard_counter(&self, name: &'static str) -> Counter {
-        self.stats.counter(name, true)
+        self.stats.counter(name, true, None)
+    }
+
+    /// A figure reported per shard in a top-level section of its own
+    /// (`"persistence": [{"shard": 0, "flushes": ...}, ...]` in the JSON, a
+    /// table of its own in the report) rather than under the service.
+    pub fn section_counter(&self, section: &'static str, name: &'static str) -> Counter {
+        self.stats.counter(name, true, Some(section))
     }
 
     /// Resolves once this shard starts stopping: a background task ends here.

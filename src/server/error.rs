@@ -37,6 +37,7 @@ impl ServeError {
     pub fn exit_code(&self) -> i32 {
         match self {
             ServeError::Bind(_) => 2,
+            ServeError::ServiceStart { source, .. } => source.exit_code(),
             _ => 1,
         }
     }

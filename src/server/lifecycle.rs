@@ -179,6 +179,9 @@ pub(crate) async fn run(plan: ShardPlan) {
     while drained.load(Ordering::Acquire) < config.shards() && Instant::now() < give_up {
         sleep(Duration::from_millis(5)).await;
     }
+    for running in &started {
+        running.service.stop().await;
+    }
 }
 
 async fn wait_until_closed(shard: &Shard, deadline: Duration) -> bool {

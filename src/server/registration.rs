@@ -92,6 +92,9 @@ pub(crate) trait AnyService {
         stats: Rc<LiveStats>,
         tls: Option<Rc<ShardTls>>,
     ) -> LocalFuture<'static, ()>;
+
+    /// The service's clean-stop hook.
+    fn stop(&self) -> LocalFuture<'_, ()>;
 }
 
 struct Running<S>(Rc<S>);
@@ -113,5 +116,9 @@ impl<S: Service> AnyService for Running<S> {
             stats,
             tls,
         ))
+    }
+
+    fn stop(&self) -> LocalFuture<'_, ()> {
+        Box::pin(self.0.stop())
     }
 }

@@ -27,6 +27,7 @@ pub struct Batch<'a, D> {
     out: &'a mut Vec<u8>,
     served: u64,
     errors: u64,
+    taken: u64,
     next_request_within: Option<Duration>,
 }
 
@@ -47,6 +48,7 @@ impl<'a, D: Decoder> Batch<'a, D> {
             out,
             served: 0,
             errors: 0,
+            taken: 0,
             next_request_within: None,
         }
     }
@@ -66,6 +68,7 @@ impl<'a, D: Decoder> Batch<'a, D> {
         match self.decoder.decode(rest, self.max_frame) {
             Ok(Some(span)) => {
                 self.consumed += span.wire_len;
+                self.taken += 1;
                 Some(&rest[span.start..span.end])
             }
             Ok(None) => None,
@@ -96,6 +99,11 @@ impl<'a, D: Decoder> Batch<'a, D> {
     /// Counts one request answered with an error reply (SPEC 5 `errors`).
     pub fn failed(&mut self) {
         self.errors += 1;
+    }
+
+    /// How many requests [`Batch::next_request`] has handed out so far.
+    pub fn taken(&self) -> u64 {
+        self.taken
     }
 
     /// The bytes of the read not yet taken as requests: what

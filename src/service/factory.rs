@@ -44,14 +44,31 @@ impl<S: Service + Clone + Send> ServiceFactory for S {
     }
 }
 
-/// Why a service could not start on a shard.
+/// Why a service could not start on a shard, and the exit status the
+/// process ends with for it (1 unless the service says otherwise).
 #[derive(Debug, Error)]
-#[error(transparent)]
-pub struct StartError(Box<dyn StdError + Send + Sync>);
+#[error("{source}")]
+pub struct StartError {
+    source: Box<dyn StdError + Send + Sync>,
+    exit_code: i32,
+}
 
 impl StartError {
     pub fn new(error: impl Into<Box<dyn StdError + Send + Sync>>) -> StartError {
-        StartError(error.into())
+        StartError {
+            source: error.into(),
+            exit_code: 1,
+        }
+    }
+
+    /// Ends the process with `code` (kv's corrupt data: 3, SPEC 7.1).
+    pub fn with_exit_code(mut self, code: i32) -> StartError {
+        self.exit_code = code;
+        self
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        self.exit_code
     }
 }
 

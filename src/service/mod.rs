@@ -74,4 +74,11 @@ pub trait Service: 'static {
     /// Called once the connection has ended, however it ended (but a panic:
     /// then the session is only dropped).
     fn close_session(&self, _session: Self::Session) {}
+
+    /// Called once on each shard at a clean stop, after its connections are
+    /// closed and every shard has drained: the moment to flush what the
+    /// service keeps (kv's log).
+    fn stop(&self) -> impl Future<Output = ()> {
+        std::future::ready(())
+    }
 }

@@ -36,10 +36,13 @@ pub struct BuiltIn {
 }
 
 /// What the command line configures in the services themselves.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Default)]
 pub struct Options {
     /// mq: cap on one connection's queued deliveries (`--mq-queue-bytes`).
     pub mq_queue_bytes: usize,
+    /// kv: its key space on disk and its memory cap, already checked
+    /// (`--data-dir`, `--fsync`, `--data-repair`, `--max-memory`).
+    pub kv: KvFactory,
 }
 
 /// Every built-in service, in the order reports list them.
@@ -49,7 +52,7 @@ pub const BUILT_IN: [BuiltIn; 5] = [
     BuiltIn { name: "echo", default_addr: "127.0.0.1:8008", about: "echo listener (repeatable)", add: |s, a, _| s.service("echo", a, Echo) },
     BuiltIn { name: "chat", default_addr: "127.0.0.1:8007", about: "chat listener (repeatable)", add: |s, a, _| s.service("chat", a, Chat) },
     BuiltIn { name: "mq", default_addr: "127.0.0.1:7777", about: "MQ listener (repeatable)", add: |s, a, o| s.service("mq", a, MqFactory::new(o.mq_queue_bytes)) },
-    BuiltIn { name: "kv", default_addr: "127.0.0.1:8888", about: "KV listener (repeatable)", add: |s, a, _| s.service("kv", a, KvFactory::default()) },
+    BuiltIn { name: "kv", default_addr: "127.0.0.1:8888", about: "KV listener (repeatable)", add: |s, a, o| s.service("kv", a, o.kv.clone()) },
 ];
 
 /// The built-in service called `name`.

@@ -38,6 +38,9 @@ pub struct OwnFigure {
     pub name: &'static str,
     /// Also listed for each shard (the report's per-shard table and JSON).
     pub per_shard: bool,
+    /// Reported in a section of its own, per shard, instead of under the
+    /// service (kv's `persistence`, SPEC 7.2).
+    pub section: Option<&'static str>,
     pub value: u64,
 }
 
@@ -46,18 +49,32 @@ pub struct OwnFigure {
 #[derive(Debug, Default)]
 pub(crate) struct LiveStats {
     pub recorded: RefCell<ServiceStats>,
-    own: RefCell<Vec<(&'static str, bool, Counter)>>,
+    own: RefCell<Vec<(OwnFigure, Counter)>>,
 }
 
 impl LiveStats {
     /// The handle of figure `name`, registered on first use.
-    pub fn counter(&self, name: &'static str, per_shard: bool) -> Counter {
+    pub fn counter(
+        &self,
+        name: &'static str,
+        per_shard: bool,
+        section: Option<&'static str>,
+    ) -> Counter {
         let mut own = self.own.borrow_mut();
-        if let Some((_, _, counter)) = own.iter().find(|(known, _, _)| *known == name) {
+        if let Some((_, counter)) = own
+            .iter()
+            .find(|(known, _)| known.name == name && known.section == section)
+        {
             return counter.clone();
         }
         let counter = Counter::default();
-        own.push((name, per_shard, counter.clone()));
+        let figure = OwnFigure {
+            name,
+            per_shard,
+            section,
+            value: 0,
+        };
+        own.push((figure, counter.clone()));
         counter
     }
 
@@ -68,10 +85,9 @@ impl LiveStats {
             .own
             .borrow()
             .iter()
-            .map(|(name, per_shard, counter)| OwnFigure {
-                name,
-                per_shard: *per_shard,
+            .map(|(figure, counter)| OwnFigure {
                 value: counter.get(),
+                ..*figure
             })
             .collect();
         stats

@@ -43,7 +43,7 @@ impl IntervalReporter {
                 service.total.counters.errors,
                 lat.p99
             );
-            for figure in &service.total.own {
+            for figure in service.total.own.iter().filter(|f| f.section.is_none()) {
                 let _ = write!(line, ", {} {}", figure.value, label(figure.name));
             }
         }

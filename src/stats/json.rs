@@ -21,6 +21,7 @@ impl Report {
             uptime_s: (self.uptime.as_secs_f64() * 1000.0).round() / 1000.0,
             shards: self.shards,
             services,
+            sections: self.sections(),
         };
         serde_json::to_value(doc).unwrap_or_default()
     }
@@ -31,6 +32,9 @@ struct JsonReport {
     uptime_s: f64,
     shards: usize,
     services: BTreeMap<&'static str, JsonService>,
+    /// Sections services report per shard at the top level (`persistence`).
+    #[serde(flatten)]
+    sections: BTreeMap<&'static str, Vec<BTreeMap<&'static str, u64>>>,
 }
 
 #[derive(Serialize)]
@@ -83,6 +87,7 @@ impl JsonService {
                 .total
                 .own
                 .iter()
+                .filter(|figure| figure.section.is_none())
                 .map(|figure| (figure.name, figure.value))
                 .collect(),
             latency_us: Percentiles::of(service),
@@ -96,7 +101,7 @@ impl JsonService {
                     connections: c.accepted,
                     own: own
                         .iter()
-                        .filter(|figure| figure.per_shard)
+                        .filter(|figure| figure.per_shard && figure.section.is_none())
                         .map(|figure| (figure.name, figure.value))
                         .collect(),
                 })

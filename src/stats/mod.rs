@@ -115,7 +115,9 @@ impl ServiceStats {
             *mine += theirs;
         }
         for theirs in &other.own {
-            match self.own.iter_mut().find(|mine| mine.name == theirs.name) {
+            let same =
+                |mine: &&mut OwnFigure| mine.name == theirs.name && mine.section == theirs.section;
+            match self.own.iter_mut().find(same) {
                 Some(mine) => mine.value += theirs.value,
                 None => self.own.push(*theirs),
             }

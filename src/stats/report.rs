@@ -2,6 +2,7 @@
 //! here; the `--stats-json` document (`json.rs`) and the `--stats-interval`
 //! line (`interval.rs`) are made from the same [`Report`].
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -135,13 +136,18 @@ impl Report {
                 .total
                 .own
                 .iter()
+                .filter(|figure| figure.section.is_none())
                 .map(|figure| (label(figure.name), figure.value.to_string()));
             let own = tls.into_iter().chain(own);
             for (name, value) in rows.into_iter().map(|(n, v)| (n.to_string(), v)).chain(own) {
                 let _ = writeln!(text, "  {name:<13}{value}");
             }
-            let columns: Vec<&OwnFigure> =
-                service.total.own.iter().filter(|f| f.per_shard).collect();
+            let columns: Vec<&OwnFigure> = service
+                .total
+                .own
+                .iter()
+                .filter(|f| f.per_shard && f.section.is_none())
+                .collect();
             let _ = write!(
                 text,
                 "  {:<13}{:>12} {:>12}",
@@ -163,7 +169,51 @@ impl Report {
                 let _ = writeln!(text);
             }
         }
+        for (section, rows) in self.sections() {
+            let _ = writeln!(text);
+            let _ = writeln!(text, "{section}");
+            let Some(first) = rows.first() else { continue };
+            let names: Vec<&str> = first.keys().copied().filter(|n| *n != "shard").collect();
+            let _ = write!(text, "  {:<13}", "shard");
+            for name in &names {
+                let _ = write!(text, " {:>18}", label(name));
+            }
+            let _ = writeln!(text);
+            for row in &rows {
+                let _ = write!(text, "  {:<13}", row.get("shard").copied().unwrap_or(0));
+                for name in &names {
+                    let _ = write!(text, " {:>18}", row.get(name).copied().unwrap_or(0));
+                }
+                let _ = writeln!(text);
+            }
+        }
         text
+    }
+}
+
+impl Report {
+    /// Every top-level section's figures, per shard: `{"shard": i, ...}`.
+    pub fn sections(&self) -> BTreeMap<&'static str, Vec<BTreeMap<&'static str, u64>>> {
+        let mut sections: BTreeMap<&'static str, Vec<BTreeMap<&'static str, u64>>> =
+            BTreeMap::new();
+        for service in &self.services {
+            for (shard, (_, own)) in service.per_shard.iter().enumerate() {
+                for figure in own {
+                    let Some(section) = figure.section else {
+                        continue;
+                    };
+                    let rows = sections.entry(section).or_insert_with(|| {
+                        (0..self.shards)
+                            .map(|i| BTreeMap::from([("shard", i as u64)]))
+                            .collect()
+                    });
+                    if let Some(row) = rows.get_mut(shard) {
+                        row.insert(figure.name, figure.value);
+                    }
+                }
+            }
+        }
+        sections
     }
 }
 
@@ -273,11 +323,13 @@ mod tests {
                     OwnFigure {
                         name: "deliveries",
                         per_shard: true,
+                        section: None,
                         value: deliveries,
                     },
                     OwnFigure {
                         name: "forwarded",
                         per_shard: false,
+                        section: None,
                         value: forwarded,
                     },
                 ],

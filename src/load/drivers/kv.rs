@@ -174,7 +174,7 @@ mod tests {
                 Request::Put { key, val } => {
                     assert!(key == "key:000000000001" || key == "key:000000000003");
                     assert_eq!(val.len(), 8);
-                    store.put(key.as_bytes(), val.as_bytes());
+                    store.load(key.as_bytes(), val.as_bytes());
                     protocol::push_nil_frame(&mut replies);
                 }
                 other => panic!("{other:?}"),

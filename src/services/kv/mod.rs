@@ -17,24 +17,30 @@
 //! pipelined Put then Get of one key always sees its own Put.
 
 pub mod client;
+pub mod durable;
 mod handle;
 pub mod protocol;
 mod route;
 mod store;
 
 pub use client::{ClientError, KvClient};
+pub use durable::{DurableError, DurableOptions, Fsync};
 pub use protocol::{Reply, Request};
 pub use store::Store;
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::codec::{split_frame, LengthPrefixed};
 use crate::cross_shard::{Mesh, MeshPlan, Ticket};
 use crate::server::ShardContext;
 use crate::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
 use crate::stats::Counter;
-use handle::apply;
+use durable::files::{self, Layout};
+use durable::load::{start_shard, Switch};
+use durable::log::{LogFigures, ShardLog};
+use handle::{apply, Outcome};
 use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
 use route::{OwnerReplies, Round, RoundPlan};
 
@@ -44,10 +50,37 @@ pub type SharedStore = Rc<RefCell<Store>>;
 
 /// Makes the kv service on every shard: with more than one shard, each joins
 /// the request/reply mesh planned here, over which it serves the keys it owns
-/// to the other shards.
+/// to the other shards. With `--data-dir`, each loads its keys first
+/// ([`durable`]).
 #[derive(Clone, Default)]
 pub struct KvFactory {
     mesh: Option<MeshPlan>,
+    durable: Option<(DurableOptions, Layout, Arc<Switch>)>,
+    /// `--max-memory`, over all shards.
+    max_memory: Option<u64>,
+}
+
+impl KvFactory {
+    /// A key space on disk under `options.dir` (checked and prepared now,
+    /// before any shard starts), and a memory cap if given.
+    pub fn new(
+        durable: Option<DurableOptions>,
+        max_memory: Option<u64>,
+    ) -> Result<KvFactory, DurableError> {
+        let durable = match durable {
+            None => None,
+            Some(options) => {
+                let layout =
+                    files::prepare(&options.dir).map_err(|e| DurableError::io(&options.dir, e))?;
+                Some((options, layout, Arc::default()))
+            }
+        };
+        Ok(KvFactory {
+            mesh: None,
+            durable,
+            max_memory,
+        })
+    }
 }
 
 impl ServiceFactory for KvFactory {
@@ -58,13 +91,57 @@ impl ServiceFactory for KvFactory {
     }
 
     async fn start(&self, shard: &ShardContext) -> Result<Kv, StartError> {
-        let store = SharedStore::default();
+        let cap = self.max_memory.map(|bytes| bytes / shard.shards() as u64);
+        let store: SharedStore = Rc::new(RefCell::new(Store::with_cap(cap)));
+        let log = match &self.durable {
+            None => None,
+            Some((options, layout, switch)) => {
+                let figures = LogFigures {
+                    bytes_logged: shard.section_counter("persistence", "bytes_logged"),
+                    flushes: shard.section_counter("persistence", "flushes"),
+                    compactions: shard.section_counter("persistence", "compactions"),
+                    last_compaction_ms: shard.section_counter("persistence", "last_compaction_ms"),
+                    keys_loaded: shard.section_counter("persistence", "keys_loaded"),
+                    load_ms: shard.section_counter("persistence", "load_ms"),
+                };
+                let started = start_shard(
+                    options,
+                    layout,
+                    switch,
+                    shard.id(),
+                    shard.shards(),
+                    &store,
+                    figures,
+                )
+                .await;
+                match started {
+                    Ok(log) => Some(log),
+                    Err(error) => {
+                        let code = error.exit_code();
+                        return Err(StartError::new(error).with_exit_code(code));
+                    }
+                }
+            }
+        };
         let mesh = match self.mesh.clone() {
             None => None,
             Some(plan) => {
-                let owned = store.clone();
-                let serve = move |frames: &[u8], replies: &mut Vec<u8>| {
-                    serve_forwarded(&owned, frames, replies)
+                let (owned, owned_log) = (store.clone(), log.clone());
+                let serve = move |frames: &[u8], mut replies: Vec<u8>| {
+                    let requests =
+                        serve_forwarded(&owned, owned_log.as_deref(), frames, &mut replies);
+                    let log = owned_log.clone();
+                    async move {
+                        if let Some(log) = log.filter(|log| log.policy() == Fsync::Always) {
+                            if let Err(reason) = log.commit(log.position()).await {
+                                replies.clear();
+                                for _ in 0..requests {
+                                    push_error_frame(&mut replies, &format!("disk: {reason}"));
+                                }
+                            }
+                        }
+                        replies
+                    }
                 };
                 Some(Mesh::join(plan, shard.id(), serve).await?)
             }
@@ -72,6 +149,7 @@ impl ServiceFactory for KvFactory {
         Ok(Kv {
             store,
             mesh,
+            log,
             forwarded: shard.counter("forwarded"),
         })
     }
@@ -82,21 +160,33 @@ pub struct Kv {
     store: SharedStore,
     /// None with a single shard: every key is local.
     mesh: Option<Rc<Mesh>>,
+    /// With `--data-dir`: where this shard's writes are logged.
+    log: Option<Rc<ShardLog>>,
     /// Requests sent to their key's owner on another shard.
     forwarded: Counter,
 }
 
 /// Answers the requests another shard forwarded: `frames` holds them as they
-/// came off the wire, `replies` gets one reply frame each.
-fn serve_forwarded(store: &RefCell<Store>, frames: &[u8], replies: &mut Vec<u8>) {
+/// came off the wire, `replies` gets one reply frame each. Returns how many.
+fn serve_forwarded(
+    store: &RefCell<Store>,
+    log: Option<&ShardLog>,
+    frames: &[u8],
+    replies: &mut Vec<u8>,
+) -> usize {
     let mut rest = frames;
+    let mut requests = 0;
     while let Some((frame, next)) = split_frame(rest) {
         match decode_request(frame) {
-            Ok(request) => apply(&mut store.borrow_mut(), request, replies),
+            Ok(request) => {
+                apply(&mut store.borrow_mut(), log, request, replies);
+            }
             Err(error) => push_error_frame(replies, &error.to_string()),
         }
+        requests += 1;
         rest = next;
     }
+    requests
 }
 
 impl Service for Kv {
@@ -108,15 +198,36 @@ impl Service for Kv {
     }
 
     async fn serve(&self, plan: &mut RoundPlan, batch: &mut Batch<'_, LengthPrefixed>) -> Flow {
+        let logged_from = self.log.as_ref().map(|log| log.position());
         match &self.mesh {
             None => self.serve_alone(batch),
             Some(mesh) => while self.serve_round(mesh, plan, batch).await == Round::Cut {},
+        }
+        // `--fsync always`: the batch's replies leave once its writes are on
+        // disk, one flush shared with every batch waiting.
+        if let (Some(log), Some(from)) = (&self.log, logged_from) {
+            if log.policy() == Fsync::Always && log.position() > from {
+                if let Err(reason) = log.commit(log.position()).await {
+                    let requests = batch.taken();
+                    let out = batch.out();
+                    out.clear();
+                    for _ in 0..requests {
+                        push_error_frame(out, &format!("disk: {reason}"));
+                    }
+                }
+            }
         }
         Flow::Continue
     }
 
     fn frame_too_long(&self, out: &mut Vec<u8>) {
         push_error_frame(out, FRAME_TOO_LONG);
+    }
+
+    async fn stop(&self) {
+        if let Some(log) = &self.log {
+            log.close().await;
+        }
     }
 }
 
@@ -125,10 +236,10 @@ impl Kv {
         let mut store = self.store.borrow_mut();
         while let Some(frame) = batch.next_request() {
             match decode_request(frame) {
-                Ok(request) => {
-                    apply(&mut store, request, batch.out());
-                    batch.served();
-                }
+                Ok(request) => match apply(&mut store, self.log.as_deref(), request, batch.out()) {
+                    Outcome::Served => batch.served(),
+                    Outcome::Refused => batch.failed(),
+                },
                 Err(error) => {
                     push_error_frame(batch.out(), &error.to_string());
                     batch.failed();
@@ -147,7 +258,8 @@ impl Kv {
         batch: &mut Batch<'_, LengthPrefixed>,
     ) -> Round {
         let (here, shards) = (mesh.shard(), mesh.shards());
-        let planned = plan.plan(batch, &self.store, here, shards, || mesh.buffer());
+        let log = self.log.as_deref();
+        let planned = plan.plan(batch, &self.store, log, here, shards, || mesh.buffer());
         if planned.forwarded == 0 {
             batch.out().extend_from_slice(plan.local());
             return planned.round;

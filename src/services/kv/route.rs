@@ -14,7 +14,8 @@
 use std::cell::RefCell;
 use std::ops::Range;
 
-use super::handle::{apply, push_keys_frame};
+use super::durable::log::ShardLog;
+use super::handle::{apply, push_keys_frame, Outcome};
 use super::protocol::{decode_request, push_error_frame, str_array, Request};
 use super::store::Store;
 use crate::codec::{encode_frame, split_frame, LengthPrefixed};
@@ -73,6 +74,7 @@ impl RoundPlan {
         &mut self,
         batch: &mut Batch<'_, LengthPrefixed>,
         store: &RefCell<Store>,
+        log: Option<&ShardLog>,
         here: usize,
         shards: usize,
         mut new_buffer: impl FnMut() -> Vec<u8>,
@@ -117,13 +119,16 @@ impl RoundPlan {
                     continue;
                 }
             };
-            batch.served();
             match request.key().map(|key| owner_of(key.as_bytes(), shards)) {
                 Some(owner) if owner == here => {
-                    apply(&mut store.borrow_mut(), request, local);
+                    match apply(&mut store.borrow_mut(), log, request, local) {
+                        Outcome::Served => batch.served(),
+                        Outcome::Refused => batch.failed(),
+                    }
                     slots.push(ReplySource::Local(start..local.len()));
                 }
                 Some(owner) => {
+                    batch.served();
                     if matches!(request, Request::Get { .. }) {
                         unsized_replies += 1;
                     }
@@ -132,12 +137,13 @@ impl RoundPlan {
                     forwarded += 1;
                 }
                 None => {
+                    batch.served();
                     for (shard, outbox) in outboxes.iter_mut().enumerate() {
                         if shard != here {
                             forward(outbox, frame);
                         }
                     }
-                    apply(&mut store.borrow_mut(), request, local);
+                    apply(&mut store.borrow_mut(), log, request, local);
                     slots.push(ReplySource::Gather(start..local.len()));
                     forwarded += 1;
                     // The whole store may come back: one per round.
@@ -248,7 +254,7 @@ mod tests {
         let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
         let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
         let mut plan = RoundPlan::default();
-        let planned = plan.plan(&mut batch, &store, 0, 2, Vec::new);
+        let planned = plan.plan(&mut batch, &store, None, 0, 2, Vec::new);
         assert_eq!(
             planned,
             Planned {
@@ -263,6 +269,7 @@ mod tests {
         let mut owner_reply = Vec::new();
         apply(
             &mut Store::default(),
+            None,
             Request::Get { key: &theirs },
             &mut owner_reply,
         );
@@ -275,12 +282,14 @@ mod tests {
         let mut expected = Vec::new();
         apply(
             &mut Store::default(),
+            None,
             Request::Put { key: "x", val: "a" },
             &mut expected,
         );
         expected.extend_from_slice(&owner_reply);
         apply(
             &mut store.borrow_mut(),
+            None,
             Request::Get { key: &mine },
             &mut expected,
         );
@@ -298,10 +307,10 @@ mod tests {
         let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
         let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
         let mut plan = RoundPlan::default();
-        let first = plan.plan(&mut batch, &store, 0, 2, Vec::new);
+        let first = plan.plan(&mut batch, &store, None, 0, 2, Vec::new);
         assert_eq!(first.round, Round::Cut);
         assert_eq!(first.forwarded, UNSIZED_REPLIES_PER_ROUND as u64);
-        let second = plan.plan(&mut batch, &store, 0, 2, Vec::new);
+        let second = plan.plan(&mut batch, &store, None, 0, 2, Vec::new);
         assert_eq!(
             second,
             Planned {
@@ -315,11 +324,11 @@ mod tests {
     fn list_keys_merges_every_shard_sorted() {
         let wire = requests(&[Request::ListKeys]);
         let store = RefCell::new(Store::default());
-        store.borrow_mut().put(b"b", b"1");
+        store.borrow_mut().load(b"b", b"1");
         let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
         let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
         let mut plan = RoundPlan::default();
-        let planned = plan.plan(&mut batch, &store, 0, 3, Vec::new);
+        let planned = plan.plan(&mut batch, &store, None, 0, 3, Vec::new);
         assert_eq!(planned.forwarded, 1);
         let reply_with = |keys: &[&[u8]]| {
             let mut frame = Vec::new();

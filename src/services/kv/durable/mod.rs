@@ -1,0 +1,90 @@
+//! The durable key space (SPEC 7.1): with `--data-dir`, each shard logs the
+//! writes it owns and the key space survives restarts, with any `--shards`.
+//!
+//! - `record.rs`: the checksummed records of logs and snapshots.
+//! - `files.rs`: the layout under DIR, and what a start must read.
+//! - `load.rs`: a shard's start: replay, its snapshot, the generation switch.
+//! - `log.rs`: a shard's log while serving: append, group commit, policies.
+
+pub mod files;
+pub mod load;
+pub mod log;
+pub mod record;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use thiserror::Error;
+
+/// When a logged write reaches stable storage (SPEC 7.1 `--fsync`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fsync {
+    /// Before the write is acknowledged (one flush per batch, shared).
+    Always,
+    /// Within about a second.
+    #[default]
+    EverySec,
+    /// When the kernel writes it back.
+    No,
+}
+
+impl FromStr for Fsync {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Fsync, String> {
+        match text {
+            "always" => Ok(Fsync::Always),
+            "everysec" => Ok(Fsync::EverySec),
+            "no" => Ok(Fsync::No),
+            _ => Err(format!("'{text}' is not a policy (always, everysec, no)")),
+        }
+    }
+}
+
+impl fmt::Display for Fsync {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Fsync::Always => "always",
+            Fsync::EverySec => "everysec",
+            Fsync::No => "no",
+        })
+    }
+}
+
+/// `--data-dir`, `--fsync` and `--data-repair`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DurableOptions {
+    pub dir: PathBuf,
+    pub fsync: Fsync,
+    /// Start from the valid prefix of a corrupt file instead of refusing.
+    pub repair: bool,
+}
+
+/// Why the key space could not be loaded or kept.
+#[derive(Debug, Error)]
+pub enum DurableError {
+    #[error("{}: {reason}", path.display())]
+    Io { path: PathBuf, reason: String },
+    #[error("{}: corrupt record at offset {offset} (start with --data-repair to keep what precedes it)", path.display())]
+    Corrupt { path: PathBuf, offset: usize },
+    #[error("another shard could not load its keys")]
+    OtherShard,
+}
+
+impl DurableError {
+    pub fn io(path: &Path, error: std::io::Error) -> DurableError {
+        DurableError::Io {
+            path: path.to_path_buf(),
+            reason: error.to_string(),
+        }
+    }
+
+    /// SPEC 7.1: corruption stops the start with status 3.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DurableError::Corrupt { .. } => 3,
+            _ => 1,
+        }
+    }
+}
