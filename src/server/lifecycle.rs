@@ -171,7 +171,6 @@ pub(crate) async fn run(plan: ShardPlan) {
         shard.connections.shutdown_all(Shutdown::Both);
         wait_until_closed(&shard, FORCE_DEADLINE).await;
     }
-    let _ = events.send(Event::Final(snapshot(id, &started)));
 
     // Other shards may still be serving connections whose keys live here.
     drained.fetch_add(1, Ordering::AcqRel);
@@ -179,9 +178,12 @@ pub(crate) async fn run(plan: ShardPlan) {
     while drained.load(Ordering::Acquire) < config.shards() && Instant::now() < give_up {
         sleep(Duration::from_millis(5)).await;
     }
+    // Then each service's clean stop (kv flushes its log), and only then the
+    // final statistics: the coordinator ends the process once it has them.
     for running in &started {
         running.service.stop().await;
     }
+    let _ = events.send(Event::Final(snapshot(id, &started)));
 }
 
 async fn wait_until_closed(shard: &Shard, deadline: Duration) -> bool {
