@@ -376,3 +376,75 @@ fn max_memory_refuses_writes_past_the_cap_and_takes_them_again_after_deletes() {
     let stopped = server.stop();
     assert!(stopped.json["services"]["kv"]["errors"].as_u64() >= Some(1));
 }
+
+#[test]
+fn a_log_twice_the_live_data_is_compacted_in_the_background() {
+    let dir = TempDir::new();
+    let server = start(&dir.path, &["--shards", "1", "--fsync", "no"]);
+    let mut kv = client(server.addr("kv"));
+    // 100 keys overwritten 200 times with 500-byte values: about 10 MB of
+    // log for 56 KB of live data.
+    for round in 0..200u64 {
+        let value = format!("{round:0>500}");
+        let keys: Vec<String> = (0..100).map(key).collect();
+        let requests: Vec<Request<'_>> = keys
+            .iter()
+            .map(|k| Request::Put {
+                key: k,
+                val: &value,
+            })
+            .collect();
+        for reply in kv.pipeline(&requests).unwrap() {
+            assert_eq!(reply, Reply::Nil);
+        }
+    }
+    // Compactions run in the background: wait for one, with a deadline.
+    let give_up = Instant::now() + DEADLINE;
+    loop {
+        let log_bytes: u64 = live_files(&dir.path)
+            .iter()
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("log-"))
+            .map(|p| fs::metadata(p).map_or(0, |m| m.len()))
+            .sum();
+        let snapshots = live_files(&dir.path)
+            .iter()
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("snap-0-")
+            })
+            .count();
+        if snapshots == 1
+            && log_bytes < 4 << 20
+            && !live_files(&dir.path)
+                .iter()
+                .any(|p| p.ends_with("snap-0-1"))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < give_up,
+            "no compaction: {:?}",
+            live_files(&dir.path)
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    drop(kv);
+    let stopped = server.stop();
+    assert!(
+        stopped.json["persistence"][0]["compactions"].as_u64() >= Some(1),
+        "{}",
+        stopped.json
+    );
+
+    let server = start(&dir.path, &["--shards", "1"]);
+    let mut kv = client(server.addr("kv"));
+    assert_eq!(count_keys(&mut kv), 100);
+    assert_eq!(
+        kv.get(&key(42)).unwrap(),
+        Reply::Str(format!("{:0>500}", 199))
+    );
+    drop(kv);
+    assert!(server.stop().status.success());
+}

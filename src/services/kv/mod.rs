@@ -37,6 +37,7 @@ use crate::cross_shard::{Mesh, MeshPlan, Ticket};
 use crate::server::ShardContext;
 use crate::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
 use crate::stats::Counter;
+use durable::compact::Compactor;
 use durable::files::{self, Layout};
 use durable::load::{start_shard, Switch};
 use durable::log::{LogFigures, ShardLog};
@@ -104,6 +105,7 @@ impl ServiceFactory for KvFactory {
                     keys_loaded: shard.section_counter("persistence", "keys_loaded"),
                     load_ms: shard.section_counter("persistence", "load_ms"),
                 };
+                let compactor = Compactor::new(layout.new_dir.clone(), shard.id(), figures.clone());
                 let started = start_shard(
                     options,
                     layout,
@@ -115,7 +117,7 @@ impl ServiceFactory for KvFactory {
                 )
                 .await;
                 match started {
-                    Ok(log) => Some(log),
+                    Ok(log) => Some((log, compactor)),
                     Err(error) => {
                         let code = error.exit_code();
                         return Err(StartError::new(error).with_exit_code(code));
@@ -123,13 +125,18 @@ impl ServiceFactory for KvFactory {
                 }
             }
         };
+        let (log, compactor) = log.unzip();
         let mesh = match self.mesh.clone() {
             None => None,
             Some(plan) => {
                 let (owned, owned_log) = (store.clone(), log.clone());
+                let owned_compactor = compactor.clone();
                 let serve = move |frames: &[u8], mut replies: Vec<u8>| {
                     let requests =
                         serve_forwarded(&owned, owned_log.as_deref(), frames, &mut replies);
+                    if let (Some(log), Some(compactor)) = (&owned_log, &owned_compactor) {
+                        compactor.maybe_start(log, &owned);
+                    }
                     let log = owned_log.clone();
                     async move {
                         if let Some(log) = log.filter(|log| log.policy() == Fsync::Always) {
@@ -150,6 +157,7 @@ impl ServiceFactory for KvFactory {
             store,
             mesh,
             log,
+            compactor,
             forwarded: shard.counter("forwarded"),
         })
     }
@@ -160,8 +168,10 @@ pub struct Kv {
     store: SharedStore,
     /// None with a single shard: every key is local.
     mesh: Option<Rc<Mesh>>,
-    /// With `--data-dir`: where this shard's writes are logged.
+    /// With `--data-dir`: where this shard's writes are logged, and what
+    /// compacts that log.
     log: Option<Rc<ShardLog>>,
+    compactor: Option<Rc<Compactor>>,
     /// Requests sent to their key's owner on another shard.
     forwarded: Counter,
 }
@@ -202,6 +212,9 @@ impl Service for Kv {
         match &self.mesh {
             None => self.serve_alone(batch),
             Some(mesh) => while self.serve_round(mesh, plan, batch).await == Round::Cut {},
+        }
+        if let (Some(log), Some(compactor)) = (&self.log, &self.compactor) {
+            compactor.maybe_start(log, &self.store);
         }
         // `--fsync always`: the batch's replies leave once its writes are on
         // disk, one flush shared with every batch waiting.

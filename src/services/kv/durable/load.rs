@@ -137,7 +137,7 @@ pub async fn start_shard(
     Ok(log)
 }
 
-async fn read_all(path: &Path) -> Result<Vec<u8>, DurableError> {
+pub(super) async fn read_all(path: &Path) -> Result<Vec<u8>, DurableError> {
     let file = BufferedFile::open(path)
         .await
         .map_err(|e| DurableError::io(path, std::io::Error::other(e.to_string())))?;
@@ -161,7 +161,7 @@ async fn read_all(path: &Path) -> Result<Vec<u8>, DurableError> {
 }
 
 /// Writes `bytes` as the whole of a new file, flushed to storage.
-async fn write_file(path: &Path, bytes: Vec<u8>) -> Result<(), DurableError> {
+pub(super) async fn write_file(path: &Path, bytes: Vec<u8>) -> Result<(), DurableError> {
     let io =
         |e: glommio::GlommioError<()>| DurableError::io(path, std::io::Error::other(e.to_string()));
     let file = OpenOptions::new()

@@ -42,12 +42,15 @@ pub struct LogFigures {
 
 pub struct ShardLog {
     policy: Fsync,
-    file: BufferedFile,
+    /// The file records go to now; compaction switches it.
+    file: RefCell<Rc<BufferedFile>>,
+    /// The logical position (see `appended`) where the current file starts.
+    file_start: Cell<u64>,
     /// Bytes appended and not yet handed to a write.
     pending: RefCell<Vec<u8>>,
     /// Bytes ever appended; the position of the next record.
     appended: Cell<u64>,
-    /// Bytes in the file.
+    /// Bytes handed to files, logically (past files included).
     written: Cell<u64>,
     /// Bytes known to be on stable storage.
     durable: Cell<u64>,
@@ -74,7 +77,8 @@ impl ShardLog {
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let log = Rc::new(ShardLog {
             policy,
-            file,
+            file: RefCell::new(Rc::new(file)),
+            file_start: Cell::new(0),
             pending: RefCell::new(Vec::with_capacity(64 * 1024)),
             appended: Cell::new(0),
             written: Cell::new(0),
@@ -163,7 +167,11 @@ impl ShardLog {
         if !buffer.is_empty() {
             let len = buffer.len();
             let at = self.written.get();
-            match self.file.write_at(buffer.clone(), at).await {
+            let file = self.file.borrow().clone();
+            match file
+                .write_at(buffer.clone(), at - self.file_start.get())
+                .await
+            {
                 Ok(n) if n == len => self.written.set(at + len as u64),
                 Ok(n) => {
                     // A short write: keep the rest for the next try.
@@ -178,7 +186,8 @@ impl ShardLog {
             }
         }
         if sync && self.durable.get() < self.written.get() {
-            if let Err(e) = self.file.fdatasync().await {
+            let file = self.file.borrow().clone();
+            if let Err(e) = file.fdatasync().await {
                 return self.fail(e.to_string());
             }
             self.figures.flushes.add(1);
@@ -209,6 +218,33 @@ impl ShardLog {
         }
         *self.failed.borrow_mut() = Some(reason.clone());
         Err(reason)
+    }
+
+    /// Bytes in the current file (what compaction weighs against live data).
+    pub fn file_len(&self) -> u64 {
+        self.appended.get() - self.file_start.get()
+    }
+
+    /// Switches to a new file at `path`: everything appended so far goes to
+    /// the current file and is flushed first, so the old file holds exactly
+    /// the writes before the switch and the new one every write after it.
+    pub async fn rotate(&self, path: &Path) -> Result<(), String> {
+        let _turn = self
+            .flushing
+            .acquire_permit(1)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.flush_locked(true).await?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .buffered_open(path)
+            .await
+            .map_err(|e| e.to_string())?;
+        *self.file.borrow_mut() = Rc::new(file);
+        self.file_start.set(self.written.get());
+        Ok(())
     }
 
     /// On a clean stop: everything written and flushed.

@@ -5,7 +5,9 @@
 //! - `files.rs`: the layout under DIR, and what a start must read.
 //! - `load.rs`: a shard's start: replay, its snapshot, the generation switch.
 //! - `log.rs`: a shard's log while serving: append, group commit, policies.
+//! - `compact.rs`: replacing a long log by a snapshot, in the background.
 
+pub mod compact;
 pub mod files;
 pub mod load;
 pub mod log;

@@ -1,0 +1,161 @@
+//! Compaction: when a shard's log reaches twice its live data, the shard
+//! switches to a new log and, in the background, writes a snapshot that
+//! replaces the old snapshot and log, so a restart reads about the live data
+//! again instead of every write ever made.
+//!
+//! The pause is the switch alone (one flush). The snapshot is written from
+//! the old files, not by walking the store: for each key they name, in
+//! chunks with yields between, it takes the key's value as it is now (or
+//! none, if deleted since). A value may thus be newer than the switch; that
+//! is sound because every record is a blind write and the new log holds
+//! every write since the switch, so replaying it over the snapshot ends at
+//! the same values. The snapshot goes under a temporary name and is renamed
+//! when whole; a crash before leaves the old snapshot and both logs, which
+//! loading reads in order (`files.rs`).
+
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Instant;
+
+use glommio::io::{BufferedFile, OpenOptions};
+
+use super::files::{log_name, snapshot_name};
+use super::load::read_all;
+use super::log::{LogFigures, ShardLog};
+use super::record::{decode, Decoded, Record};
+use crate::services::kv::SharedStore;
+
+/// No compaction below this log size: small logs load fast anyway.
+const MIN_LOG: u64 = 1 << 20;
+/// Records looked up between yields, so that requests are served meanwhile.
+const RECORDS_PER_SLICE: usize = 2048;
+/// Snapshot bytes gathered before a write.
+const WRITE_CHUNK: usize = 1 << 20;
+
+/// One shard's compaction state.
+pub struct Compactor {
+    dir: PathBuf,
+    shard: usize,
+    /// The epoch of the current log.
+    epoch: Cell<u64>,
+    running: Cell<bool>,
+    figures: LogFigures,
+}
+
+impl Compactor {
+    pub fn new(dir: PathBuf, shard: usize, figures: LogFigures) -> Rc<Compactor> {
+        Rc::new(Compactor {
+            dir,
+            shard,
+            epoch: Cell::new(1),
+            running: Cell::new(false),
+            figures,
+        })
+    }
+
+    /// Starts a compaction in the background if the log has grown to twice
+    /// the live data and none is running.
+    pub fn maybe_start(self: &Rc<Self>, log: &Rc<ShardLog>, store: &SharedStore) {
+        let file_len = log.file_len();
+        if self.running.get() || file_len < MIN_LOG || file_len < 2 * store.borrow().bytes() {
+            return;
+        }
+        self.running.set(true);
+        let (compactor, log, store) = (self.clone(), log.clone(), store.clone());
+        glommio::spawn_local(async move {
+            if let Err(reason) = compactor.compact(&log, &store).await {
+                eprintln!(
+                    "percore: kv shard {}: compaction failed, the log keeps growing until the next one: {reason}",
+                    compactor.shard
+                );
+            }
+            compactor.running.set(false);
+        })
+        .detach();
+    }
+
+    async fn compact(&self, log: &ShardLog, store: &SharedStore) -> Result<(), String> {
+        let began = Instant::now();
+        let (shard, old) = (self.shard, self.epoch.get());
+        let next = old + 1;
+        log.rotate(&self.dir.join(log_name(shard, next))).await?;
+        self.epoch.set(next);
+
+        let staged = self.dir.join(format!("{}.tmp", snapshot_name(shard, next)));
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .buffered_open(&staged)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut emitted: HashSet<Box<[u8]>> = HashSet::new();
+        let mut chunk = Vec::with_capacity(WRITE_CHUNK);
+        let mut file_len = 0u64;
+        let old_files = [
+            self.dir.join(snapshot_name(shard, old)),
+            self.dir.join(log_name(shard, old)),
+        ];
+        for path in &old_files {
+            // Every epoch has its snapshot: the start writes the first.
+            let bytes = read_all(path).await.map_err(|e| e.to_string())?;
+            let mut at = 0;
+            let mut in_slice = 0;
+            while let Decoded::Record(record, used) = decode(&bytes[at..]) {
+                at += used;
+                let key = record.key();
+                if !emitted.contains(key) {
+                    emitted.insert(key.into());
+                    if let Some(val) = store.borrow().get(key) {
+                        Record::Put { key, val }.encode(&mut chunk);
+                    }
+                }
+                if chunk.len() >= WRITE_CHUNK {
+                    file_len += write_chunk(&file, &mut chunk, file_len).await?;
+                }
+                in_slice += 1;
+                if in_slice == RECORDS_PER_SLICE {
+                    in_slice = 0;
+                    glommio::yield_if_needed().await;
+                }
+            }
+        }
+        write_chunk(&file, &mut chunk, file_len).await?;
+        file.fdatasync().await.map_err(|e| e.to_string())?;
+        let mut file = file;
+        file.rename(self.dir.join(snapshot_name(shard, next)))
+            .await
+            .map_err(|e| e.to_string())?;
+        let _ = file.close().await;
+        for path in &old_files {
+            if let Ok(old) = BufferedFile::open(path).await {
+                let _ = old.remove().await;
+                let _ = old.close().await;
+            }
+        }
+        self.figures.compactions.add(1);
+        self.figures
+            .last_compaction_ms
+            .set(began.elapsed().as_millis() as u64);
+        Ok(())
+    }
+}
+
+/// Writes and empties `chunk` at `at`; returns the bytes written.
+async fn write_chunk(file: &BufferedFile, chunk: &mut Vec<u8>, at: u64) -> Result<u64, String> {
+    let mut written = 0;
+    while written < chunk.len() {
+        let n = file
+            .write_at(chunk[written..].to_vec(), at + written as u64)
+            .await
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("the disk took no bytes".into());
+        }
+        written += n;
+    }
+    chunk.clear();
+    Ok(written as u64)
+}
