@@ -130,6 +130,8 @@ pub struct ServerConfig {
     pub stats_json: Option<PathBuf>,
     /// Certificate and key for `tls://` listeners (SPEC 9).
     pub tls: Option<crate::tls::TlsFiles>,
+    /// Where live metrics are served (SPEC 8).
+    pub metrics: Option<SocketAddr>,
 }
 
 impl ServerConfig {

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches};
 
-use super::{non_zero, parse_endpoint, parse_seconds, UsageError};
+use std::net::SocketAddr;
+
+use super::{non_zero, parse_endpoint, parse_listen_addr, parse_seconds, UsageError};
 use crate::config::{Endpoint, Limits, Placement, ServerConfig};
 use crate::server::ServerBuilder;
 use crate::services::kv::{DurableOptions, Fsync, KvFactory};
@@ -59,6 +61,10 @@ pub struct ServeArgs {
     /// On shutdown, also write the final statistics as JSON to PATH.
     #[arg(long, value_name = "PATH")]
     pub stats_json: Option<PathBuf>,
+
+    /// Serve live metrics (Prometheus, GET /metrics) and GET /health on ADDR.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen_addr)]
+    pub metrics: Option<SocketAddr>,
 
     /// Keep the key space on disk under DIR; it survives restarts.
     #[arg(long, value_name = "DIR")]
@@ -183,6 +189,7 @@ impl ServeArgs {
             },
             stats_interval: non_zero(self.stats_interval),
             stats_json: self.stats_json.clone(),
+            metrics: self.metrics,
             tls: match (&self.tls_cert, &self.tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles {
                     cert: cert.clone(),

@@ -71,6 +71,7 @@ impl ServerBuilder {
                 stats_interval: None,
                 stats_json: None,
                 tls: None,
+                metrics: None,
             },
             shards: None,
             placed: false,
@@ -115,6 +116,12 @@ impl ServerBuilder {
     /// `tls://` endpoints serve with.
     pub fn tls(mut self, files: TlsFiles) -> Self {
         self.config.tls = Some(files);
+        self
+    }
+
+    /// Serves live metrics (Prometheus) and a health check on `addr`.
+    pub fn metrics(mut self, addr: std::net::SocketAddr) -> Self {
+        self.config.metrics = Some(addr);
         self
     }
 
@@ -177,11 +184,22 @@ impl ServerBuilder {
             self.config.placement = placement;
         }
         probe_addresses(&listens(&self.services))?;
+        let metrics = match self.config.metrics {
+            None => None,
+            Some(addr) => Some(
+                std::net::TcpListener::bind(addr).map_err(|source| BindError {
+                    service: "metrics",
+                    addr,
+                    source,
+                })?,
+            ),
+        };
         let (events, inbox) = mpsc::channel();
         Ok(Server {
             config: Arc::new(self.config),
             services: self.services,
             tls,
+            metrics,
             handle_signals: self.handle_signals,
             events,
             inbox,
@@ -195,6 +213,8 @@ pub struct Server {
     services: Vec<Registered>,
     /// The TLS configuration, when some endpoint serves TLS.
     tls: Option<Arc<TlsReloader>>,
+    /// The metrics endpoint's listener, bound.
+    metrics: Option<std::net::TcpListener>,
     handle_signals: bool,
     events: Sender<Event>,
     inbox: Receiver<Event>,
@@ -222,6 +242,7 @@ impl Server {
             self.config,
             self.services,
             self.tls,
+            self.metrics,
             self.events,
             self.inbox,
             self.handle_signals,

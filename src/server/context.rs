@@ -12,7 +12,7 @@ use std::sync::Arc;
 use futures_lite::FutureExt;
 
 use super::shard::Shard;
-use crate::stats::{Counter, LiveStats};
+use crate::stats::{Counter, LiveStats, Metric};
 
 /// One shard, as one service's start sees it.
 pub struct ShardContext {
@@ -36,19 +36,27 @@ impl ShardContext {
     /// (a JSON field; the table shows it with spaces for underscores) in the
     /// service's totals. Registering a name twice gives the same counter.
     pub fn counter(&self, name: &'static str) -> Counter {
-        self.stats.counter(name, false, None)
+        self.stats.counter(name, false, None, None)
     }
 
     /// Like [`ShardContext::counter`], and also listed per shard.
     pub fn per_shard_counter(&self, name: &'static str) -> Counter {
-        self.stats.counter(name, true, None)
+        self.stats.counter(name, true, None, None)
+    }
+
+    /// Like [`ShardContext::per_shard_counter`], and also exported as a live
+    /// metric (`--metrics`, SPEC 8) under `metric`'s name, with `service`
+    /// and `shard` labels (only `shard` for a gauge of shared state: see
+    /// [`Metric`]).
+    pub fn metric_counter(&self, name: &'static str, metric: Metric) -> Counter {
+        self.stats.counter(name, true, None, Some(metric))
     }
 
     /// A figure reported per shard in a top-level section of its own
     /// (`"persistence": [{"shard": 0, "flushes": ...}, ...]` in the JSON, a
     /// table of its own in the report) rather than under the service.
     pub fn section_counter(&self, section: &'static str, name: &'static str) -> Counter {
-        self.stats.counter(name, true, Some(section))
+        self.stats.counter(name, true, Some(section), None)
     }
 
     /// Resolves once this shard starts stopping: a background task ends here.

@@ -36,6 +36,7 @@ pub(crate) fn run(
     config: Arc<ServerConfig>,
     mut services: Vec<Registered>,
     tls: Option<Arc<TlsReloader>>,
+    metrics: Option<std::net::TcpListener>,
     events: mpsc::Sender<Event>,
     inbox: Receiver<Event>,
     handle_signals: bool,
@@ -56,6 +57,8 @@ pub(crate) fn run(
     let start = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let drained = Arc::new(AtomicUsize::new(0));
+    let (metrics_source, mut snapshot_requests) =
+        super::metrics::Source::new(config.shards(), listens.clone(), start);
     let mut readiness = Vec::with_capacity(config.shards());
     for id in 0..config.shards() {
         let (ready, ready_rx) = mpsc::sync_channel(1);
@@ -64,6 +67,7 @@ pub(crate) fn run(
             config: Arc::clone(&config),
             services: services.clone(),
             tls: tls.clone(),
+            snapshot_requests: snapshot_requests.remove(0),
             start,
             stop: Arc::clone(&stop),
             drained: Arc::clone(&drained),
@@ -104,6 +108,9 @@ pub(crate) fn run(
                 })
             }
         }
+    }
+    if let Some(listener) = metrics {
+        super::metrics::start(listener, metrics_source).map_err(ServeError::Signals)?;
     }
     print_listening(&config, &listens);
 

@@ -20,6 +20,7 @@ use glommio::timer::sleep;
 use super::context::ShardContext;
 use super::error::{BindError, ServeError};
 use super::event::Event;
+use super::metrics::SnapshotRequests;
 use super::registration::{AnyService, Registered};
 use super::shard::Shard;
 use crate::config::ServerConfig;
@@ -44,6 +45,8 @@ pub(crate) struct ShardPlan {
     pub services: Vec<Registered>,
     /// The TLS configuration, when some endpoint serves TLS.
     pub tls: Option<Arc<TlsReloader>>,
+    /// Scrapes asking for this shard's statistics (`--metrics`).
+    pub snapshot_requests: SnapshotRequests,
     pub start: Instant,
     pub stop: Arc<AtomicBool>,
     /// Shards done with their connections: a shard leaves only once all are,
@@ -77,6 +80,7 @@ pub(crate) async fn run(plan: ShardPlan) {
         config,
         services,
         tls,
+        snapshot_requests,
         start,
         stop,
         drained,
@@ -148,6 +152,9 @@ pub(crate) async fn run(plan: ShardPlan) {
         sleep(CONTROL_PERIOD).await;
         if stop.load(Ordering::Acquire) {
             break;
+        }
+        while let Ok(reply) = snapshot_requests.try_recv() {
+            let _ = reply.send(snapshot(id, &started));
         }
         if let Some(interval) = config.stats_interval {
             if start.elapsed() >= interval * tick {

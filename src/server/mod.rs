@@ -13,6 +13,7 @@ mod descriptors;
 mod error;
 mod event;
 mod lifecycle;
+mod metrics;
 pub mod outbox;
 mod registration;
 mod registry;

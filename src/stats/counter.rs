@@ -31,6 +31,18 @@ impl Counter {
     }
 }
 
+/// How live metrics (SPEC 8) export a figure: its Prometheus name and type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// A running total; the name ends in `_total`.
+    Counter(&'static str),
+    /// A value as it stands.
+    Gauge(&'static str),
+    /// A value as it stands, of state the shard keeps whichever service
+    /// reaches it (the key space): labelled by shard only.
+    ShardGauge(&'static str),
+}
+
 /// A service's own figure as reports see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OwnFigure {
@@ -41,6 +53,8 @@ pub struct OwnFigure {
     /// Reported in a section of its own, per shard, instead of under the
     /// service (kv's `persistence`, SPEC 7.2).
     pub section: Option<&'static str>,
+    /// Exported as a live metric, per shard, under this name.
+    pub metric: Option<Metric>,
     pub value: u64,
 }
 
@@ -59,6 +73,7 @@ impl LiveStats {
         name: &'static str,
         per_shard: bool,
         section: Option<&'static str>,
+        metric: Option<Metric>,
     ) -> Counter {
         let mut own = self.own.borrow_mut();
         if let Some((_, counter)) = own
@@ -72,6 +87,7 @@ impl LiveStats {
             name,
             per_shard,
             section,
+            metric,
             value: 0,
         };
         own.push((figure, counter.clone()));

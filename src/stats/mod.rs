@@ -10,7 +10,7 @@ mod json;
 mod report;
 
 pub(crate) use counter::LiveStats;
-pub use counter::{Counter, OwnFigure};
+pub use counter::{Counter, Metric, OwnFigure};
 pub use interval::IntervalReporter;
 pub use report::{Report, ServiceReport};
 

@@ -96,8 +96,54 @@ impl Report {
             self.uptime.as_secs_f64(),
             self.shards
         );
+        // SPEC 8: one summary table first, a row per service.
+        let names: Vec<String> = self
+            .services
+            .iter()
+            .map(|service| {
+                let addrs: Vec<String> = service.addrs.iter().map(|a| a.to_string()).collect();
+                format!("{} on {}", service.name, addrs.join(", "))
+            })
+            .collect();
+        let width = names.iter().map(String::len).max().unwrap_or(0).max(7);
+        let _ = writeln!(text);
+        let _ = writeln!(
+            text,
+            "{:<width$} {:>10} {:>10} {:>9} {:>7} {:>7} {:>7} {:>8} {:>6} {:>6}",
+            "service",
+            "messages",
+            "msgs/s",
+            "peak/s",
+            "p50 us",
+            "p99 us",
+            "p99.9",
+            "max us",
+            "conns",
+            "errors"
+        );
+        for (service, name) in self.services.iter().zip(&names) {
+            let c = &service.total.counters;
+            let lat = Percentiles::of(service);
+            let _ = writeln!(
+                text,
+                "{name:<width$} {:>10} {:>10.1} {:>9} {:>7} {:>7} {:>7} {:>8} {:>6} {:>6}",
+                c.messages,
+                service.msgs_per_sec(self.uptime),
+                service.peak_msgs_per_sec(),
+                lat.p50,
+                lat.p99,
+                lat.p999,
+                lat.max,
+                c.accepted,
+                c.errors
+            );
+        }
+        // The details, only for services that served traffic.
         for service in &self.services {
             let c = &service.total.counters;
+            if c.accepted == 0 && c.messages == 0 {
+                continue;
+            }
             let lat = Percentiles::of(service);
             let _ = writeln!(text);
             let addrs: Vec<String> = service.addrs.iter().map(|a| a.to_string()).collect();
@@ -324,15 +370,21 @@ mod tests {
                         name: "deliveries",
                         per_shard: true,
                         section: None,
+                        metric: None,
                         value: deliveries,
                     },
                     OwnFigure {
                         name: "forwarded",
                         per_shard: false,
                         section: None,
+                        metric: None,
                         value: forwarded,
                     },
                 ],
+                counters: Counters {
+                    accepted: 1,
+                    ..Counters::default()
+                },
                 ..ServiceStats::default()
             };
             ShardSnapshot {

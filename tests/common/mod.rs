@@ -447,7 +447,8 @@ pub fn proc_status_bytes(pid: i32, field: &str) -> u64 {
     kib * 1024
 }
 
-/// A Python with msgspec: `$PERCORE_PYTHON`, or a venv under target/ that is
+/// A Python with msgspec and prometheus-client (the interop clients, and
+/// the Prometheus parser the metrics are checked with): `$PERCORE_PYTHON`, or a venv under target/ that is
 /// created on first use (`.ci/run` creates it up front).
 pub fn python_with_msgspec() -> PathBuf {
     if let Some(python) = std::env::var_os("PERCORE_PYTHON") {
@@ -457,7 +458,7 @@ pub fn python_with_msgspec() -> PathBuf {
     let python = venv.join("bin/python");
     let has_msgspec = |python: &Path| {
         Command::new(python)
-            .args(["-c", "import msgspec"])
+            .args(["-c", "import msgspec, prometheus_client"])
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
@@ -469,10 +470,10 @@ pub fn python_with_msgspec() -> PathBuf {
             .status()
             .is_ok_and(|s| s.success())
             && Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "msgspec"])
+                .args(["install", "--quiet", "msgspec", "prometheus-client"])
                 .status()
                 .is_ok_and(|s| s.success());
-        assert!(made, "cannot create {} with msgspec", venv.display());
+        assert!(made, "cannot create {} with msgspec and prometheus-client", venv.display());
     }
     python
 }

@@ -36,7 +36,7 @@ use crate::codec::{split_frame, LengthPrefixed};
 use crate::cross_shard::{Mesh, MeshPlan, Ticket};
 use crate::server::ShardContext;
 use crate::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
-use crate::stats::Counter;
+use crate::stats::{Counter, Metric};
 use durable::compact::Compactor;
 use durable::files::{self, Layout};
 use durable::load::{start_shard, Switch};
@@ -158,7 +158,11 @@ impl ServiceFactory for KvFactory {
             mesh,
             log,
             compactor,
-            forwarded: shard.counter("forwarded"),
+            forwarded: shard
+                .metric_counter("forwarded", Metric::Counter("percore_forwarded_total")),
+            keys: shard.metric_counter("keys", Metric::ShardGauge("percore_keys")),
+            memory_bytes: shard
+                .metric_counter("memory_bytes", Metric::ShardGauge("percore_memory_bytes")),
         })
     }
 }
@@ -174,6 +178,9 @@ pub struct Kv {
     compactor: Option<Rc<Compactor>>,
     /// Requests sent to their key's owner on another shard.
     forwarded: Counter,
+    /// This shard's keys and their accounted memory (gauges).
+    keys: Counter,
+    memory_bytes: Counter,
 }
 
 /// Answers the requests another shard forwarded: `frames` holds them as they
@@ -212,6 +219,11 @@ impl Service for Kv {
         match &self.mesh {
             None => self.serve_alone(batch),
             Some(mesh) => while self.serve_round(mesh, plan, batch).await == Round::Cut {},
+        }
+        {
+            let store = self.store.borrow();
+            self.keys.set(store.len() as u64);
+            self.memory_bytes.set(store.bytes());
         }
         if let (Some(log), Some(compactor)) = (&self.log, &self.compactor) {
             compactor.maybe_start(log, &self.store);

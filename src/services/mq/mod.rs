@@ -29,6 +29,7 @@ use crate::codec::{split_line_ending, Lines};
 use crate::server::outbox::Outbox;
 use crate::server::ShardContext;
 use crate::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
+use crate::stats::Metric::{Counter, Gauge};
 use broker::{Broker, Figures, MqPlan, Session};
 use command::Command;
 
@@ -68,10 +69,13 @@ impl ServiceFactory for MqFactory {
 
     async fn start(&self, shard: &ShardContext) -> Result<Mq, StartError> {
         let figures = Figures {
-            deliveries: shard.per_shard_counter("deliveries"),
-            slow_disconnects: shard.per_shard_counter("slow_disconnects"),
-            topics: shard.per_shard_counter("topics"),
-            subscribers: shard.per_shard_counter("subscribers"),
+            deliveries: shard.metric_counter("deliveries", Counter("percore_mq_deliveries_total")),
+            slow_disconnects: shard.metric_counter(
+                "slow_disconnects",
+                Counter("percore_mq_slow_disconnects_total"),
+            ),
+            topics: shard.metric_counter("topics", Gauge("percore_mq_topics")),
+            subscribers: shard.metric_counter("subscribers", Gauge("percore_mq_subscribers")),
         };
         let broker = Broker::start(
             self.lanes.clone(),
