@@ -49,16 +49,28 @@ print(json.dumps(out))
         .stderr(Stdio::piped())
         .spawn()
         .expect("run the parser");
-    child.stdin.take().unwrap().write_all(exposition.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exposition.as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "the parser refused it: {}\n{exposition}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice::<Vec<(String, HashMap<String, String>, f64)>>(&output.stdout).expect("parsed samples")
+    assert!(
+        output.status.success(),
+        "the parser refused it: {}\n{exposition}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice::<Vec<(String, HashMap<String, String>, f64)>>(&output.stdout)
+        .expect("parsed samples")
 }
 
 fn sum(samples: &[(String, HashMap<String, String>, f64)], name: &str, service: &str) -> f64 {
     samples
         .iter()
-        .filter(|(n, labels, _)| n == name && labels.get("service").map(String::as_str) == Some(service))
+        .filter(|(n, labels, _)| {
+            n == name && labels.get("service").map(String::as_str) == Some(service)
+        })
         .map(|(_, _, v)| v)
         .sum()
 }
@@ -69,7 +81,10 @@ fn the_exposition_parses_and_counts_exactly() {
     let server = Server::start(&["--metrics", &metrics.to_string()]);
     let mut yell = server.connect("yell");
     let request: Vec<u8> = (0..50).flat_map(|_| b"ping\n".iter().copied()).collect();
-    assert_eq!(round_trip(&mut yell, &request, request.len()), request.to_ascii_uppercase());
+    assert_eq!(
+        round_trip(&mut yell, &request, request.len()),
+        request.to_ascii_uppercase()
+    );
     let mut echo = server.connect("echo");
     assert_eq!(round_trip(&mut echo, b"x", 1), b"x");
     let second = server.connect("yell");
@@ -79,23 +94,47 @@ fn the_exposition_parses_and_counts_exactly() {
     let samples = parse(&scraped.body);
     assert_eq!(sum(&samples, "percore_messages_total", "yell"), 50.0);
     assert_eq!(sum(&samples, "percore_messages_total", "echo"), 1.0);
-    assert_eq!(sum(&samples, "percore_request_duration_seconds_count", "yell"), 50.0);
+    assert_eq!(
+        sum(&samples, "percore_request_duration_seconds_count", "yell"),
+        50.0
+    );
     assert_eq!(sum(&samples, "percore_connections_open", "yell"), 2.0);
-    for name in ["percore_uptime_seconds", "percore_keys", "percore_memory_bytes", "percore_mq_deliveries_total", "percore_forwarded_total", "percore_tls_errors_total"] {
-        assert!(samples.iter().any(|(n, _, _)| n == name), "{name} is exported");
+    for name in [
+        "percore_uptime_seconds",
+        "percore_keys",
+        "percore_memory_bytes",
+        "percore_mq_deliveries_total",
+        "percore_forwarded_total",
+        "percore_tls_errors_total",
+    ] {
+        assert!(
+            samples.iter().any(|(n, _, _)| n == name),
+            "{name} is exported"
+        );
     }
 
     // The gauge follows closes.
     drop(second);
     drop(yell);
     let give_up = Instant::now() + DEADLINE;
-    while sum(&parse(&get(metrics, "/metrics").body), "percore_connections_open", "yell") != 0.0 {
-        assert!(Instant::now() < give_up, "open connections never went back to 0");
+    while sum(
+        &parse(&get(metrics, "/metrics").body),
+        "percore_connections_open",
+        "yell",
+    ) != 0.0
+    {
+        assert!(
+            Instant::now() < give_up,
+            "open connections never went back to 0"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 
     let health = get(metrics, "/health");
-    assert_eq!((health.status.as_str(), health.body.as_str()), ("HTTP/1.1 200 OK", "ok\n"));
+    assert_eq!(
+        (health.status.as_str(), health.body.as_str()),
+        ("HTTP/1.1 200 OK", "ok\n")
+    );
     assert_eq!(get(metrics, "/other").status, "HTTP/1.1 404 Not Found");
     assert!(server.stop().status.success());
 }
@@ -112,7 +151,19 @@ fn a_scrape_under_full_load_and_a_hostile_client_disturb_nothing() {
 
     let yell = server.addr("yell").to_string();
     let mut load = percore()
-        .args(["load", "yell", "--addr", &yell, "--conns", "16", "--pipeline", "16", "--duration", "3", "--quiet"])
+        .args([
+            "load",
+            "yell",
+            "--addr",
+            &yell,
+            "--conns",
+            "16",
+            "--pipeline",
+            "16",
+            "--duration",
+            "3",
+            "--quiet",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -122,7 +173,11 @@ fn a_scrape_under_full_load_and_a_hostile_client_disturb_nothing() {
         let began = Instant::now();
         let scraped = get(metrics, "/metrics");
         assert_eq!(scraped.status, "HTTP/1.1 200 OK");
-        assert!(began.elapsed() < Duration::from_secs(1), "a scrape took {:?}", began.elapsed());
+        assert!(
+            began.elapsed() < Duration::from_secs(1),
+            "a scrape took {:?}",
+            began.elapsed()
+        );
         assert!(sum(&parse(&scraped.body), "percore_messages_total", "yell") > 0.0);
     }
     let status = wait_with_deadline(&mut load, DEADLINE).expect("load finished");

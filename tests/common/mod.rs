@@ -473,7 +473,11 @@ pub fn python_with_msgspec() -> PathBuf {
                 .args(["install", "--quiet", "msgspec", "prometheus-client"])
                 .status()
                 .is_ok_and(|s| s.success());
-        assert!(made, "cannot create {} with msgspec and prometheus-client", venv.display());
+        assert!(
+            made,
+            "cannot create {} with msgspec and prometheus-client",
+            venv.display()
+        );
     }
     python
 }
