@@ -6,8 +6,6 @@ mod common;
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 
@@ -37,29 +35,12 @@ fn key_on(shard: usize, n: usize) -> String {
 
 #[test]
 fn the_seed_python_client_runs_its_session_unchanged() {
-    let python = python_with_msgspec();
     let server = Server::start(&[]);
     let addr = server.addr("kv");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/msgspec_kv_client.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .arg(addr.ip().to_string())
-        .arg(addr.port().to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run python");
-    let status = wait_with_deadline(&mut child, DEADLINE).expect("python client finished");
-    let output = child.wait_with_output().expect("python output");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let args = [addr.ip().to_string(), addr.port().to_string()];
     assert_eq!(
-        stdout,
-        "None\nNone\n'bar'\n['fizz', 'foo']\nNone\n['foo']\n"
+        run_python_client("msgspec_kv_client.py", &args),
+        SEED_KV_SESSION
     );
     assert!(server.stop().status.success());
 }

@@ -6,8 +6,6 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::certs::{tls_connect, Certs, TlsClient};
@@ -160,31 +158,16 @@ fn every_service_answers_over_tls_as_over_tcp() {
 
 #[test]
 fn the_seed_python_kv_client_runs_its_session_over_tls() {
-    let python = python_with_msgspec();
     let server = TlsServer::start(&[]);
     let addr = server.tls_addr("kv");
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/msgspec_kv_client_tls.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .arg("localhost")
-        .arg(addr.port().to_string())
-        .arg(server.certs.path("ca.pem"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run python");
-    let status = wait_with_deadline(&mut child, DEADLINE).expect("python client finished");
-    let output = child.wait_with_output().expect("python output");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let args = [
+        "localhost".to_string(),
+        addr.port().to_string(),
+        server.certs.path_str("ca.pem"),
+    ];
     assert_eq!(
-        stdout,
-        "None\nNone\n'bar'\n['fizz', 'foo']\nNone\n['foo']\n"
+        run_python_client("msgspec_kv_client_tls.py", &args),
+        SEED_KV_SESSION
     );
 }
 

@@ -481,3 +481,30 @@ pub fn python_with_msgspec() -> PathBuf {
     }
     python
 }
+
+/// What the seed's kv session prints, line by line, when the server is right.
+pub const SEED_KV_SESSION: &str = "None\nNone\n'bar'\n['fizz', 'foo']\nNone\n['foo']\n";
+
+/// Runs `tests/interop/SCRIPT ARGS` with the interop Python to its end,
+/// within the deadline; panics unless it succeeds; returns its stdout.
+pub fn run_python_client(script: &str, args: &[String]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/interop")
+        .join(script);
+    let mut child = Command::new(python_with_msgspec())
+        .arg(script)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python");
+    let status = wait_with_deadline(&mut child, DEADLINE).expect("python client finished");
+    let output = child.wait_with_output().expect("python output");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
