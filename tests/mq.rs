@@ -199,7 +199,7 @@ fn a_subscriber_that_closes_is_dropped_and_disturbs_no_one() {
         let line = stderr
             .recv_timeout(wait)
             .expect("a stats line with 1 subscriber");
-        if line.contains(" 1 subscribers") {
+        if line.contains("percore_mq_subscribers 1") {
             break;
         }
     }

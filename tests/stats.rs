@@ -105,13 +105,13 @@ fn stats_interval_prints_a_line_per_interval_on_stderr() {
         let line = stderr
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("a stats line before the deadline");
-        if line.starts_with("percore stats") && line.contains("1 total") {
+        if line.starts_with("percore stats") && line.contains("percore_messages_total 1,") {
             break line;
         }
     };
     for service in SERVICES {
         assert!(line.contains(&format!("{service}:")), "{line}");
     }
-    assert!(line.contains("1 open"), "{line}");
+    assert!(line.contains("percore_connections_open 1,"), "{line}");
     drop(stderr);
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::report::{label, Percentiles, Report};
+use super::Metric;
 
 /// Turns successive reports into `--stats-interval` lines: the rate since the
 /// previous line, open connections, and the latency so far.
@@ -33,9 +34,11 @@ impl IntervalReporter {
                 0.0
             };
             let lat = Percentiles::of(service);
+            // The names are the live metrics' (SPEC 8), so that a line and a
+            // scrape read the same.
             let _ = write!(
                 line,
-                " | {}: {:.0} msg/s, {} total, {} open, {} errors, p99 {} us",
+                " | {}: {:.0} msg/s, percore_messages_total {}, percore_connections_open {}, percore_errors_total {}, p99 {} us",
                 service.name,
                 rate,
                 service.total.counters.messages,
@@ -44,7 +47,16 @@ impl IntervalReporter {
                 lat.p99
             );
             for figure in service.total.own.iter().filter(|f| f.section.is_none()) {
-                let _ = write!(line, ", {} {}", figure.value, label(figure.name));
+                match figure.metric {
+                    Some(
+                        Metric::Counter(name) | Metric::Gauge(name) | Metric::ShardGauge(name),
+                    ) => {
+                        let _ = write!(line, ", {name} {}", figure.value);
+                    }
+                    None => {
+                        let _ = write!(line, ", {} {}", label(figure.name), figure.value);
+                    }
+                }
             }
         }
         self.previous = Some(report);

@@ -413,6 +413,6 @@ mod tests {
         let mut reporter = IntervalReporter::default();
         assert!(reporter
             .line(report)
-            .contains(", 12 deliveries, 3 forwarded"));
+            .contains(", deliveries 12, forwarded 3"));
     }
 }
