@@ -46,6 +46,8 @@ pub async fn start_shard(
     figures: LogFigures,
 ) -> Result<Rc<ShardLog>, DurableError> {
     let began = Instant::now();
+    let mut next_progress = began + Duration::from_secs(1);
+    let mut records = 0u64;
     for (old_shard, files) in layout.old.iter().enumerate() {
         // One shard speaks for each old file, so warnings come once.
         let speaks = old_shard % shards == shard;
@@ -53,6 +55,16 @@ pub async fn start_shard(
             let bytes = read_all(path).await?;
             let mut store = store.borrow_mut();
             let scanned = scan(&bytes, |record| {
+                records += 1;
+                // A load past a second says how far it is, once a second.
+                if records % (1 << 16) == 0 && Instant::now() >= next_progress {
+                    eprintln!(
+                        "percore: shard {shard}: loading: {records} records read, {} keys kept, {:.0} s",
+                        store.len(),
+                        began.elapsed().as_secs_f64()
+                    );
+                    next_progress += Duration::from_secs(1);
+                }
                 if owner_of(record.key(), shards) == shard {
                     match record {
                         Record::Put { key, val } => store.load(key, val),
