@@ -39,6 +39,9 @@ pub fn results_readme(docs: &[Value], quick: bool) -> String {
         let body = neutral.split_once('\n').map_or("", |(_, rest)| rest);
         let body = body.replace("\n## ", "\n### ");
         let _ = writeln!(text, "## Judged by a neutral client\n{body}");
+    }
+    text.push_str(&feature_results());
+    if std::path::Path::new("results/neutral.md").exists() {
         text.push_str("## Under `percore load`\n\n");
     }
     let mut kv_said = false;
@@ -160,4 +163,38 @@ fn kernel() -> String {
         .unwrap_or_default()
         .trim()
         .to_string()
+}
+
+/// Links to the measurements made for single features, each in its own file.
+fn feature_results() -> String {
+    let files = [
+        (
+            "framework.md",
+            "the framework redesign against the tree before it (neutral judge)",
+        ),
+        (
+            "tls.md",
+            "TLS against plain TCP, handshakes per core against nginx",
+        ),
+        (
+            "durability.md",
+            "the durable key space's fsync policies against redis, restart times",
+        ),
+        (
+            "metrics.md",
+            "a Prometheus scrape every 100 ms against none",
+        ),
+    ];
+    let present: Vec<String> = files
+        .iter()
+        .filter(|(file, _)| std::path::Path::new("results").join(file).exists())
+        .map(|(file, what)| format!("- [{file}]({file}): {what}\n"))
+        .collect();
+    if present.is_empty() {
+        return String::new();
+    }
+    format!(
+        "## Features, measured on their own\n\n{}\n",
+        present.concat()
+    )
 }
