@@ -448,3 +448,53 @@ fn a_log_twice_the_live_data_is_compacted_in_the_background() {
     drop(kv);
     assert!(server.stop().status.success());
 }
+
+/// `--fsync always` acknowledges a write once its log write completes, which
+/// is only a promise of stable storage if the log is open O_DSYNC (a kill -9
+/// test cannot tell: the page cache outlives the process). Read the open
+/// flags of the server's log files from /proc.
+#[test]
+fn under_fsync_always_every_log_file_is_open_o_dsync() {
+    const O_DSYNC: u64 = libc::O_DSYNC as u64;
+    for (policy, expect_dsync) in [("always", true), ("everysec", false)] {
+        let dir = TempDir::new();
+        let server = start(&dir.path, &["--shards", "2", "--fsync", policy]);
+        let mut kv = client(server.addr("kv"));
+        assert_eq!(kv.put("k", "v").unwrap(), Reply::Nil);
+        let fds = fs::read_dir(format!("/proc/{}/fd", server.pid())).unwrap();
+        let mut logs = 0;
+        for fd in fds {
+            let fd = fd.unwrap();
+            let Ok(target) = fs::read_link(fd.path()) else {
+                continue;
+            };
+            let name = target
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !target.starts_with(&dir.path) || !name.starts_with("log-") {
+                continue;
+            }
+            let info = fs::read_to_string(format!(
+                "/proc/{}/fdinfo/{}",
+                server.pid(),
+                fd.file_name().to_string_lossy()
+            ))
+            .unwrap();
+            let flags = info
+                .lines()
+                .find_map(|l| l.strip_prefix("flags:"))
+                .map(|f| u64::from_str_radix(f.trim(), 8).unwrap())
+                .unwrap();
+            assert_eq!(
+                flags & O_DSYNC != 0,
+                expect_dsync,
+                "{policy}: {target:?} flags {flags:o}"
+            );
+            logs += 1;
+        }
+        assert_eq!(logs, 2, "{policy}: one open log per shard");
+        drop(kv);
+        assert!(server.stop().status.success());
+    }
+}

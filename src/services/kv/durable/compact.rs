@@ -19,10 +19,10 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Instant;
 
-use glommio::io::{BufferedFile, OpenOptions};
+use glommio::io::BufferedFile;
 
+use super::file_io::{create_empty, read_all, write_all_at};
 use super::files::{log_name, snapshot_name};
-use super::load::read_all;
 use super::log::{LogFigures, ShardLog};
 use super::record::{decode, Decoded, Record};
 use crate::services::kv::SharedStore;
@@ -84,13 +84,7 @@ impl Compactor {
         self.epoch.set(next);
 
         let staged = self.dir.join(format!("{}.tmp", snapshot_name(shard, next)));
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .buffered_open(&staged)
-            .await
-            .map_err(|e| e.to_string())?;
+        let file = create_empty(&staged, false).await?;
         let mut emitted: HashSet<Box<[u8]>> = HashSet::new();
         let mut chunk = Vec::with_capacity(WRITE_CHUNK);
         let mut file_len = 0u64;
@@ -100,7 +94,7 @@ impl Compactor {
         ];
         for path in &old_files {
             // Every epoch has its snapshot: the start writes the first.
-            let bytes = read_all(path).await.map_err(|e| e.to_string())?;
+            let bytes = read_all(path).await?;
             let mut at = 0;
             let mut in_slice = 0;
             while let Decoded::Record(record, used) = decode(&bytes[at..]) {
@@ -113,7 +107,9 @@ impl Compactor {
                     }
                 }
                 if chunk.len() >= WRITE_CHUNK {
-                    file_len += write_chunk(&file, &mut chunk, file_len).await?;
+                    write_all_at(&file, &chunk, file_len).await?;
+                    file_len += chunk.len() as u64;
+                    chunk.clear();
                 }
                 in_slice += 1;
                 if in_slice == RECORDS_PER_SLICE {
@@ -122,7 +118,7 @@ impl Compactor {
                 }
             }
         }
-        write_chunk(&file, &mut chunk, file_len).await?;
+        write_all_at(&file, &chunk, file_len).await?;
         file.fdatasync().await.map_err(|e| e.to_string())?;
         let mut file = file;
         file.rename(self.dir.join(snapshot_name(shard, next)))
@@ -141,21 +137,4 @@ impl Compactor {
             .set(began.elapsed().as_millis() as u64);
         Ok(())
     }
-}
-
-/// Writes and empties `chunk` at `at`; returns the bytes written.
-async fn write_chunk(file: &BufferedFile, chunk: &mut Vec<u8>, at: u64) -> Result<u64, String> {
-    let mut written = 0;
-    while written < chunk.len() {
-        let n = file
-            .write_at(chunk[written..].to_vec(), at + written as u64)
-            .await
-            .map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Err("the disk took no bytes".into());
-        }
-        written += n;
-    }
-    chunk.clear();
-    Ok(written as u64)
 }

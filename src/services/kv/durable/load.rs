@@ -14,17 +14,15 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use glommio::io::{BufferedFile, OpenOptions};
+use glommio::io::BufferedFile;
 
+use super::file_io::{create_empty, read_all, write_all_at};
 use super::files::{log_name, snapshot_name, Layout};
 use super::log::{LogFigures, ShardLog};
 use super::record::{scan, Record, Scan};
 use super::{DurableError, DurableOptions};
 use crate::cross_shard::owner_of;
 use crate::services::kv::Store;
-
-/// Read a file this much at a time.
-const READ_CHUNK: usize = 8 << 20;
 
 /// Shared by the shards of one start.
 #[derive(Debug, Default)]
@@ -52,7 +50,9 @@ pub async fn start_shard(
         // One shard speaks for each old file, so warnings come once.
         let speaks = old_shard % shards == shard;
         for path in &files.files {
-            let bytes = read_all(path).await?;
+            let bytes = read_all(path)
+                .await
+                .map_err(|e| DurableError::io(path, e))?;
             let mut store = store.borrow_mut();
             let scanned = scan(&bytes, |record| {
                 records += 1;
@@ -121,7 +121,7 @@ pub async fn start_shard(
         bytes
     };
     let snapshot_path = layout.new_dir.join(snapshot_name(shard, 1));
-    write_file(&snapshot_path, snapshot).await?;
+    write_file(&snapshot_path, &snapshot).await?;
     let log_path = layout.new_dir.join(log_name(shard, 1));
     let log = ShardLog::create(&log_path, options.fsync, figures)
         .await
@@ -131,13 +131,13 @@ pub async fn start_shard(
     if switch.snapshots_written.fetch_add(1, Ordering::AcqRel) + 1 == shards {
         let current = layout.dir.join("CURRENT");
         let staged = layout.dir.join("CURRENT.new");
-        write_file(&staged, format!("{}\n", layout.new_generation).into_bytes()).await?;
+        write_file(&staged, format!("{}\n", layout.new_generation).as_bytes()).await?;
         let mut file = BufferedFile::open(&staged)
             .await
-            .map_err(|e| DurableError::io(&staged, std::io::Error::other(e.to_string())))?;
+            .map_err(|e| DurableError::io(&staged, e))?;
         file.rename(&current)
             .await
-            .map_err(|e| DurableError::io(&current, std::io::Error::other(e.to_string())))?;
+            .map_err(|e| DurableError::io(&current, e))?;
         switch.switched.store(true, Ordering::Release);
     }
     while !switch.switched.load(Ordering::Acquire) {
@@ -149,55 +149,17 @@ pub async fn start_shard(
     Ok(log)
 }
 
-pub(super) async fn read_all(path: &Path) -> Result<Vec<u8>, DurableError> {
-    let file = BufferedFile::open(path)
-        .await
-        .map_err(|e| DurableError::io(path, std::io::Error::other(e.to_string())))?;
-    let size = file
-        .file_size()
-        .await
-        .map_err(|e| DurableError::io(path, std::io::Error::other(e.to_string())))?;
-    let mut bytes = Vec::with_capacity(size as usize);
-    while (bytes.len() as u64) < size {
-        let chunk = file
-            .read_at(bytes.len() as u64, READ_CHUNK)
-            .await
-            .map_err(|e| DurableError::io(path, std::io::Error::other(e.to_string())))?;
-        if chunk.is_empty() {
-            break;
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    let _ = file.close().await;
-    Ok(bytes)
-}
-
 /// Writes `bytes` as the whole of a new file, flushed to storage.
-pub(super) async fn write_file(path: &Path, bytes: Vec<u8>) -> Result<(), DurableError> {
-    let io =
-        |e: glommio::GlommioError<()>| DurableError::io(path, std::io::Error::other(e.to_string()));
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .buffered_open(path)
+async fn write_file(path: &Path, bytes: &[u8]) -> Result<(), DurableError> {
+    let file = create_empty(path, false)
         .await
-        .map_err(io)?;
-    let len = bytes.len();
-    let mut at = 0;
-    let mut rest = bytes;
-    while at < len {
-        let n = file.write_at(rest.clone(), at as u64).await.map_err(io)?;
-        if n == 0 {
-            return Err(DurableError::io(
-                path,
-                std::io::Error::other("the disk took no bytes"),
-            ));
-        }
-        at += n;
-        rest.drain(..n);
-    }
-    file.fdatasync().await.map_err(io)?;
-    file.close().await.map_err(io)?;
+        .map_err(|e| DurableError::io(path, e))?;
+    write_all_at(&file, bytes, 0)
+        .await
+        .map_err(|e| DurableError::io(path, e))?;
+    file.fdatasync()
+        .await
+        .map_err(|e| DurableError::io(path, e))?;
+    file.close().await.map_err(|e| DurableError::io(path, e))?;
     Ok(())
 }

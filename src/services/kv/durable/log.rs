@@ -22,7 +22,9 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use glommio::io::{BufferedFile, OpenOptions};
+use glommio::io::BufferedFile;
+
+use super::file_io::create_empty;
 use glommio::sync::Semaphore;
 
 use super::record::Record;
@@ -32,13 +34,8 @@ use crate::stats::Counter;
 /// Opens a log file, empty. Under `always` it is opened O_DSYNC: each write
 /// completes once it is on stable storage, so a group commit is one io_uring
 /// operation instead of a write and then an fdatasync.
-async fn open_log(path: &Path, policy: Fsync) -> glommio::Result<BufferedFile, ()> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    if policy == Fsync::Always {
-        options.custom_flags(libc::O_DSYNC);
-    }
-    options.buffered_open(path).await
+async fn open_log(path: &Path, policy: Fsync) -> Result<BufferedFile, String> {
+    create_empty(path, policy == Fsync::Always).await
 }
 
 /// A shard's persistence figures (SPEC 7.2).
@@ -80,13 +77,9 @@ impl ShardLog {
         policy: Fsync,
         figures: LogFigures,
     ) -> std::io::Result<Rc<ShardLog>> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .buffered_open(path)
+        let file = open_log(path, policy)
             .await
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
+            .map_err(std::io::Error::other)?;
         let log = Rc::new(ShardLog {
             policy,
             file: RefCell::new(Rc::new(file)),
@@ -253,9 +246,7 @@ impl ShardLog {
             .await
             .map_err(|e| e.to_string())?;
         self.flush_locked(true).await?;
-        let file = open_log(path, self.policy)
-            .await
-            .map_err(|e| e.to_string())?;
+        let file = open_log(path, self.policy).await?;
         *self.file.borrow_mut() = Rc::new(file);
         self.file_start.set(self.written.get());
         Ok(())

@@ -2,12 +2,14 @@
 //! writes it owns and the key space survives restarts, with any `--shards`.
 //!
 //! - `record.rs`: the checksummed records of logs and snapshots.
+//! - `file_io.rs`: the few file calls they make, on glommio's io_uring API.
 //! - `files.rs`: the layout under DIR, and what a start must read.
 //! - `load.rs`: a shard's start: replay, its snapshot, the generation switch.
 //! - `log.rs`: a shard's log while serving: append, group commit, policies.
 //! - `compact.rs`: replacing a long log by a snapshot, in the background.
 
 pub mod compact;
+mod file_io;
 pub mod files;
 pub mod load;
 pub mod log;
@@ -75,7 +77,7 @@ pub enum DurableError {
 }
 
 impl DurableError {
-    pub fn io(path: &Path, error: std::io::Error) -> DurableError {
+    pub fn io(path: &Path, error: impl fmt::Display) -> DurableError {
         DurableError::Io {
             path: path.to_path_buf(),
             reason: error.to_string(),
