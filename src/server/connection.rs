@@ -98,13 +98,10 @@ async fn serve_session<S: Service, T: Transport>(
     let mut pushed = Vec::new();
     let mut last_activity = Instant::now();
     let mut request_due = opened.request_due;
-    if !opened.greeting.is_empty() {
-        if let Err(ended) =
-            write_unless_overflowed(&mut stream, &opened.greeting, outbox.as_deref()).await
-        {
-            return ended.count(stats, outbox.as_deref());
-        }
-        stats.recorded.borrow_mut().counters.bytes_out += opened.greeting.len() as u64;
+    if let Err(ended) =
+        write_unprompted(&mut stream, &opened.greeting, outbox.as_deref(), stats).await
+    {
+        return ended.count(stats, outbox.as_deref());
     }
 
     // Requests left in the buffer by a batch that spent its output budget.
@@ -145,15 +142,12 @@ async fn serve_session<S: Service, T: Transport>(
             Woken::Overdue => {
                 request_due = None;
                 let flow = service.request_overdue(session, &mut output);
-                if !output.is_empty() {
-                    let written =
-                        write_unless_overflowed(&mut stream, &output, outbox.as_deref()).await;
-                    if let Err(ended) = written {
-                        return ended.count(stats, outbox.as_deref());
-                    }
-                    stats.recorded.borrow_mut().counters.bytes_out += output.len() as u64;
-                    output.clear();
+                let written =
+                    write_unprompted(&mut stream, &output, outbox.as_deref(), stats).await;
+                if let Err(ended) = written {
+                    return ended.count(stats, outbox.as_deref());
                 }
+                output.clear();
                 if flow == Flow::Close {
                     return linger_close(stream).await;
                 }
@@ -316,6 +310,22 @@ async fn write_unless_overflowed(
                 .await
         }
     }
+}
+
+/// Writes what the service said without a request to answer (a greeting,
+/// a missed deadline's message), if anything, and counts its bytes.
+async fn write_unprompted(
+    stream: &mut impl Transport,
+    bytes: &[u8],
+    outbox: Option<&Outbox>,
+    stats: &LiveStats,
+) -> Result<(), Ended> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    write_unless_overflowed(stream, bytes, outbox).await?;
+    stats.recorded.borrow_mut().counters.bytes_out += bytes.len() as u64;
+    Ok(())
 }
 
 /// Writes everything pushed to the outbox since the last time, in one go.
