@@ -204,7 +204,7 @@ fn with_fsync_everysec_kill_9_loses_at_most_about_the_last_second() {
         );
     }
     drop(kv);
-    assert!(server.stop().status.success());
+    server.stop().assert_clean();
 }
 
 #[test]
@@ -214,7 +214,7 @@ fn a_torn_tail_is_dropped_with_a_warning_and_corruption_exits_3_unless_repaired(
     let mut kv = client(server.addr("kv"));
     put_range(&mut kv, 0, 100);
     drop(kv);
-    assert!(server.stop().status.success());
+    server.stop().assert_clean();
 
     // A torn tail: half a record and garbage after the last whole one.
     let log = live_files(&dir.path)
@@ -230,7 +230,7 @@ fn a_torn_tail_is_dropped_with_a_warning_and_corruption_exits_3_unless_repaired(
     let mut kv = client(server.addr("kv"));
     assert_eq!(count_keys(&mut kv), 100);
     drop(kv);
-    assert!(server.stop().status.success());
+    server.stop().assert_clean();
     let warned = stderr
         .try_iter()
         .any(|line| line.contains("torn tail of 7 bytes"));
@@ -274,7 +274,7 @@ fn a_torn_tail_is_dropped_with_a_warning_and_corruption_exits_3_unless_repaired(
     let mut kv = client(server.addr("kv"));
     assert_eq!(kv.put("after", "repair").unwrap(), Reply::Nil);
     drop(kv);
-    assert!(server.stop().status.success());
+    server.stop().assert_clean();
 }
 
 #[test]
@@ -338,7 +338,7 @@ fn a_disk_that_refuses_writes_gets_error_replies_and_loses_nothing_acknowledged(
         );
     }
     drop(kv);
-    assert!(server.stop().status.success());
+    server.stop().assert_clean();
 }
 
 #[test]
@@ -446,7 +446,7 @@ fn a_log_twice_the_live_data_is_compacted_in_the_background() {
         Reply::Str(format!("{:0>500}", 199))
     );
     drop(kv);
-    assert!(server.stop().status.success());
+    server.stop().assert_clean();
 }
 
 /// `--fsync always` acknowledges a write once its log write completes, which
@@ -495,6 +495,6 @@ fn under_fsync_always_every_log_file_is_open_o_dsync() {
         }
         assert_eq!(logs, 2, "{policy}: one open log per shard");
         drop(kv);
-        assert!(server.stop().status.success());
+        server.stop().assert_clean();
     }
 }

@@ -42,7 +42,7 @@ fn the_seed_python_client_runs_its_session_unchanged() {
         run_python_client("msgspec_kv_client.py", &args),
         SEED_KV_SESSION
     );
-    assert!(server.stop().status.success());
+    server.stop().assert_clean();
 }
 
 #[test]

@@ -136,7 +136,7 @@ fn the_exposition_parses_and_counts_exactly() {
         ("HTTP/1.1 200 OK", "ok\n")
     );
     assert_eq!(get(metrics, "/other").status, "HTTP/1.1 404 Not Found");
-    assert!(server.stop().status.success());
+    server.stop().assert_clean();
 }
 
 #[test]

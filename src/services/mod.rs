@@ -11,6 +11,7 @@ pub mod chat;
 pub mod echo;
 pub mod kv;
 pub mod mq;
+pub mod resp;
 pub mod yell;
 
 pub use chat::Chat;

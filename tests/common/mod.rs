@@ -66,6 +66,20 @@ pub struct Stopped {
     pub json: serde_json::Value,
 }
 
+impl Stopped {
+    /// Panics, showing what the server printed, unless it exited with 0.
+    #[allow(dead_code)]
+    pub fn assert_clean(&self) {
+        assert!(
+            self.status.success(),
+            "percore exited with {}\nstderr:\n{}\nstdout:\n{}",
+            self.status,
+            self.stderr,
+            self.stdout
+        );
+    }
+}
+
 impl Server {
     /// Starts `percore serve --shards 4` with every service on a free port,
     /// plus `extra` options.

@@ -1,0 +1,2 @@
+//! The Redis serialization protocol: requests as clients send them, replies
+//! as the server writes them.
