@@ -13,7 +13,8 @@ use std::net::SocketAddr;
 use super::{non_zero, parse_endpoint, parse_listen_addr, parse_seconds, UsageError};
 use crate::config::{Endpoint, Limits, Placement, ServerConfig};
 use crate::server::ServerBuilder;
-use crate::services::kv::{DurableOptions, Fsync, KvFactory};
+use crate::services::keyspace::KeySpacePlan;
+use crate::services::kv::{DurableOptions, Fsync};
 use crate::services::{Options, BUILT_IN};
 use crate::tls::TlsFiles;
 
@@ -160,14 +161,17 @@ impl ServeArgs {
             mq_queue_bytes: self.mq_queue_bytes as usize,
             ..Options::default()
         };
-        if services.iter().any(|(service, _)| service.name == "kv") {
+        if services
+            .iter()
+            .any(|(service, _)| matches!(service.name, "kv" | "resp"))
+        {
             let durable = self.data_dir.clone().map(|dir| DurableOptions {
                 dir,
                 fsync: self.fsync,
                 repair: self.data_repair,
             });
             let max_memory = (self.max_memory > 0).then_some(self.max_memory);
-            options.kv = KvFactory::new(durable, max_memory)
+            options.keys = KeySpacePlan::new(durable, max_memory)
                 .map_err(|e| UsageError::DataDir(e.to_string()))?;
         }
         let mut builder = ServerBuilder::new().config(config);

@@ -59,6 +59,28 @@ impl ShardContext {
         self.stats.counter(name, true, Some(section), None)
     }
 
+    /// The value of type `T` that an earlier start on this shard left with
+    /// [`ShardContext::share`], if any. Services start one after another on
+    /// a shard, in the order they were added, so the first one to need a
+    /// piece of shared state (kv's and resp's key space) builds and shares
+    /// it, and the later ones find it here.
+    pub fn shared<T: 'static>(&self) -> Option<Rc<T>> {
+        self.shard
+            .shared
+            .borrow()
+            .iter()
+            .find_map(|value| value.clone().downcast::<T>().ok())
+    }
+
+    /// Leaves `value` for the services started after this one on this shard
+    /// (see [`ShardContext::shared`]); a second value of one type replaces
+    /// the first.
+    pub fn share<T: 'static>(&self, value: Rc<T>) {
+        let mut shared = self.shard.shared.borrow_mut();
+        shared.retain(|held| !held.is::<T>());
+        shared.push(value);
+    }
+
     /// Resolves once this shard starts stopping: a background task ends here.
     pub async fn stopped(&self) {
         self.shard.stopped().await

@@ -24,8 +24,10 @@ use crate::config::{Listen, Placement, ServerConfig};
 use crate::stats::{IntervalReporter, Report, ShardSnapshot};
 use crate::tls::TlsReloader;
 
-/// How long shards get to bind and report ready (SPEC: a bind failure ends
-/// the process within 2 s).
+/// How long shards get to bind and report ready once their services have
+/// started (SPEC: a bind failure ends the process within 2 s). Starting the
+/// services has no deadline: loading a large data directory takes its time,
+/// and says so on stderr.
 const START_DEADLINE: Duration = Duration::from_millis(1_800);
 /// How long shards get to drain and send their final statistics after a stop
 /// (SPEC: all of shutdown within 5 s).
@@ -61,7 +63,7 @@ pub(crate) fn run(
         super::metrics::Source::new(config.shards(), listens.clone(), start);
     let mut readiness = Vec::with_capacity(config.shards());
     for id in 0..config.shards() {
-        let (ready, ready_rx) = mpsc::sync_channel(1);
+        let (ready, ready_rx) = mpsc::sync_channel(2);
         let plan = lifecycle::ShardPlan {
             id,
             config: Arc::clone(&config),
@@ -85,22 +87,23 @@ pub(crate) fn run(
                 shard: id,
                 reason: e.to_string(),
             })?;
-        readiness.push((handle, ready_rx));
+        readiness.push((Some(handle), ready_rx));
     }
     drop(events);
 
-    let ready_by = Instant::now() + START_DEADLINE;
-    for (id, (handle, ready)) in readiness.into_iter().enumerate() {
-        match ready.recv_timeout(ready_by.saturating_duration_since(Instant::now())) {
-            Ok(Ok(())) => {}
+    for (id, (handle, ready)) in readiness.iter_mut().enumerate() {
+        match ready.recv() {
+            Ok(Ok(_)) => {}
             Ok(Err(error)) => return Err(error),
-            Err(RecvTimeoutError::Disconnected) => {
-                let reason = match handle.join() {
-                    Err(e) => e.to_string(),
-                    Ok(()) => "it stopped before binding".into(),
-                };
-                return Err(ServeError::ShardStart { shard: id, reason });
-            }
+            Err(_) => return Err(shard_gone(id, handle)),
+        }
+    }
+    let ready_by = Instant::now() + START_DEADLINE;
+    for (id, (handle, ready)) in readiness.iter_mut().enumerate() {
+        match ready.recv_timeout(ready_by.saturating_duration_since(Instant::now())) {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => return Err(error),
+            Err(RecvTimeoutError::Disconnected) => return Err(shard_gone(id, handle)),
             Err(RecvTimeoutError::Timeout) => {
                 return Err(ServeError::ShardStart {
                     shard: id,
@@ -130,6 +133,15 @@ pub(crate) fn run(
         })?;
     }
     Ok(report)
+}
+
+/// A shard's thread ended before it was ready: why, as far as it is known.
+fn shard_gone(id: usize, handle: &mut Option<glommio::ExecutorJoinHandle<()>>) -> ServeError {
+    let reason = match handle.take().map(|handle| handle.join()) {
+        Some(Err(e)) => e.to_string(),
+        _ => "it stopped before binding".into(),
+    };
+    ServeError::ShardStart { shard: id, reason }
 }
 
 /// glommio binds with SO_REUSEPORT, which would let us silently share a port

@@ -53,7 +53,16 @@ pub(crate) struct ShardPlan {
     /// because until then others may still send requests to it.
     pub drained: Arc<AtomicUsize>,
     pub events: Sender<Event>,
-    pub ready: SyncSender<Result<(), ServeError>>,
+    pub ready: SyncSender<Result<Readiness, ServeError>>,
+}
+
+/// How far a shard has come in its start, told to the coordinator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Readiness {
+    /// Its services have started (kv's may have loaded a data directory).
+    Started,
+    /// It has bound every listener.
+    Listening,
 }
 
 /// A service running on this shard, and what it recorded.
@@ -118,6 +127,8 @@ pub(crate) async fn run(plan: ShardPlan) {
         }
     }
 
+    let _ = ready.send(Ok(Readiness::Started));
+
     let mut acceptors = Vec::new();
     for (registered, running) in services.iter().zip(&started) {
         for endpoint in &registered.endpoints {
@@ -144,7 +155,7 @@ pub(crate) async fn run(plan: ShardPlan) {
             acceptors.push(glommio::spawn_local(accept));
         }
     }
-    let _ = ready.send(Ok(()));
+    let _ = ready.send(Ok(Readiness::Listening));
 
     // Control: statistics ticks until the coordinator says stop.
     let mut tick = 1;

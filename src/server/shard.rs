@@ -3,7 +3,8 @@
 //! stopping. Every task of the shard (accept loops, connections, the control
 //! task) holds it; none of it is shared with other shards.
 
-use std::cell::Cell;
+use std::any::Any;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -22,6 +23,9 @@ pub(crate) struct Shard {
     stopping: Cell<bool>,
     /// Closed when the shard stops: accept loops and services wait on it.
     stop_signal: Semaphore,
+    /// State services of this shard share, one value per type
+    /// ([`ShardContext::shared`](super::ShardContext::shared)).
+    pub shared: RefCell<Vec<Rc<dyn Any>>>,
 }
 
 impl Shard {
@@ -34,6 +38,7 @@ impl Shard {
             connections: Rc::default(),
             stopping: Cell::new(false),
             stop_signal: Semaphore::new(0),
+            shared: RefCell::default(),
         }
     }
 

@@ -9,6 +9,7 @@
 
 pub mod chat;
 pub mod echo;
+pub mod keyspace;
 pub mod kv;
 pub mod mq;
 pub mod resp;
@@ -22,6 +23,7 @@ pub use yell::Yell;
 
 use crate::config::Endpoint;
 use crate::server::ServerBuilder;
+use keyspace::KeySpacePlan;
 
 /// A built-in service as the command line offers it.
 #[derive(Debug)]
@@ -41,9 +43,9 @@ pub struct BuiltIn {
 pub struct Options {
     /// mq: cap on one connection's queued deliveries (`--mq-queue-bytes`).
     pub mq_queue_bytes: usize,
-    /// kv: its key space on disk and its memory cap, already checked
-    /// (`--data-dir`, `--fsync`, `--data-repair`, `--max-memory`).
-    pub kv: KvFactory,
+    /// The key space kv and resp serve: on disk and its memory cap, already
+    /// checked (`--data-dir`, `--fsync`, `--data-repair`, `--max-memory`).
+    pub keys: KeySpacePlan,
 }
 
 /// Every built-in service, in the order reports list them.
@@ -53,7 +55,7 @@ pub const BUILT_IN: [BuiltIn; 5] = [
     BuiltIn { name: "echo", default_addr: "127.0.0.1:8008", about: "echo listener (repeatable)", add: |s, a, _| s.service("echo", a, Echo) },
     BuiltIn { name: "chat", default_addr: "127.0.0.1:8007", about: "chat listener (repeatable)", add: |s, a, _| s.service("chat", a, Chat) },
     BuiltIn { name: "mq", default_addr: "127.0.0.1:7777", about: "MQ listener (repeatable)", add: |s, a, o| s.service("mq", a, MqFactory::new(o.mq_queue_bytes)) },
-    BuiltIn { name: "kv", default_addr: "127.0.0.1:8888", about: "KV listener (repeatable)", add: |s, a, o| s.service("kv", a, o.kv.clone()) },
+    BuiltIn { name: "kv", default_addr: "127.0.0.1:8888", about: "KV listener (repeatable)", add: |s, a, o| s.service("kv", a, KvFactory::new(o.keys.clone())) },
 ];
 
 /// The built-in service called `name`.

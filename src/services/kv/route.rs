@@ -69,7 +69,8 @@ pub(super) struct Planned {
 
 impl RoundPlan {
     /// Takes the batch's requests until the batch or the round is done.
-    /// `new_buffer` gives an owner's outbox its buffer (the mesh's pool).
+    /// `new_buffer` gives an owner's outbox its buffer (from the mesh's pool,
+    /// the message's protocol tag in place).
     pub(super) fn plan(
         &mut self,
         batch: &mut Batch<'_, LengthPrefixed>,

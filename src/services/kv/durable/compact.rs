@@ -25,7 +25,7 @@ use super::file_io::{create_empty, read_all, write_all_at};
 use super::files::{log_name, snapshot_name};
 use super::log::{LogFigures, ShardLog};
 use super::record::{decode, Decoded, Record};
-use crate::services::kv::SharedStore;
+use crate::services::keyspace::SharedStore;
 
 /// No compaction below this log size: small logs load fast anyway.
 const MIN_LOG: u64 = 1 << 20;

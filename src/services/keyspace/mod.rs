@@ -1,0 +1,263 @@
+//! The key space: one per server, split over the shards by key
+//! ([`owner_of`](crate::cross_shard::owner_of)), shared by the protocols that
+//! serve it (kv's MessagePack, resp's Redis protocol; SPEC 6.3).
+//!
+//! Each shard holds one [`KeySpace`]: its keys ([`Store`]), its log and
+//! compactor with `--data-dir`, and its end of the request/reply mesh over
+//! which the other shards reach the keys it owns. The first service to start
+//! on a shard builds it (loading the shard's keys from disk); the others find
+//! it with [`ShardContext::shared`]. A mesh message starts with the tag of
+//! the protocol it speaks ([`Protocol`]), so one mesh carries both and the
+//! owner runs each request with that protocol's own handler, in arrival order.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::kv::durable::compact::Compactor;
+use super::kv::durable::files::{self, Layout};
+use super::kv::durable::load::{start_shard, Switch};
+use super::kv::durable::log::{LogFigures, ShardLog};
+use super::kv::durable::{DurableError, DurableOptions, Fsync};
+use super::kv::Store;
+use crate::cross_shard::{Mesh, MeshPlan};
+use crate::server::ShardContext;
+use crate::service::StartError;
+use crate::stats::{Counter, Metric};
+
+/// This shard's store, shared by its connections and the mesh task that
+/// serves other shards.
+pub type SharedStore = Rc<RefCell<Store>>;
+
+/// The protocol a mesh message speaks: its first byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Protocol {
+    /// kv request frames, as they came off the wire.
+    Kv = 1,
+    /// resp commands (`crate::services::resp`).
+    Resp = 2,
+}
+
+/// The key space's plan: made once from the command line, cloned into every
+/// service that serves it (kv and resp), and turned into one [`KeySpace`] per
+/// shard.
+#[derive(Clone, Default)]
+pub struct KeySpacePlan {
+    inner: Arc<Plan>,
+}
+
+#[derive(Default)]
+struct Plan {
+    durable: Option<(DurableOptions, Layout, Arc<Switch>)>,
+    /// `--max-memory`, over all shards.
+    max_memory: Option<u64>,
+    /// Planned by the first service's `prepare` (the outer `None`: not yet;
+    /// the inner: one shard, no mesh). A mutex because a plan is `Send` but
+    /// not `Sync`; it is only taken while the server starts.
+    mesh: Mutex<Option<Option<MeshPlan>>>,
+}
+
+impl KeySpacePlan {
+    /// A key space on disk under `options.dir` (checked and prepared now,
+    /// before any shard starts), and a memory cap if given.
+    pub fn new(
+        durable: Option<DurableOptions>,
+        max_memory: Option<u64>,
+    ) -> Result<KeySpacePlan, DurableError> {
+        let durable = match durable {
+            None => None,
+            Some(options) => {
+                let layout =
+                    files::prepare(&options.dir).map_err(|e| DurableError::io(&options.dir, e))?;
+                Some((options, layout, Arc::default()))
+            }
+        };
+        Ok(KeySpacePlan {
+            inner: Arc::new(Plan {
+                durable,
+                max_memory,
+                mesh: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Plans the mesh for `shards` shards (once, whoever calls first).
+    pub fn prepare(&self, shards: usize) {
+        let mut mesh = self
+            .inner
+            .mesh
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        mesh.get_or_insert_with(|| (shards > 1).then(|| MeshPlan::new(shards)));
+    }
+
+    /// This shard's key space: built (and loaded) by the first service to
+    /// ask on this shard, shared with the others.
+    pub async fn on_shard(&self, shard: &ShardContext) -> Result<Rc<KeySpace>, StartError> {
+        if let Some(keys) = shard.shared::<KeySpace>() {
+            return Ok(keys);
+        }
+        let keys = KeySpace::start(&self.inner, shard).await?;
+        shard.share(keys.clone());
+        Ok(keys)
+    }
+}
+
+/// One shard's part of the key space.
+pub struct KeySpace {
+    pub store: SharedStore,
+    /// None with a single shard: every key is local.
+    pub mesh: Option<Rc<Mesh>>,
+    /// With `--data-dir`: where this shard's writes are logged, and what
+    /// compacts that log.
+    pub log: Option<Rc<ShardLog>>,
+    compactor: Option<Rc<Compactor>>,
+    /// This shard's keys and their accounted memory (gauges).
+    keys: Counter,
+    memory_bytes: Counter,
+}
+
+impl KeySpace {
+    async fn start(plan: &Plan, shard: &ShardContext) -> Result<Rc<KeySpace>, StartError> {
+        let cap = plan.max_memory.map(|bytes| bytes / shard.shards() as u64);
+        let store: SharedStore = Rc::new(RefCell::new(Store::with_cap(cap)));
+        let log = match &plan.durable {
+            None => None,
+            Some((options, layout, switch)) => {
+                let figures = LogFigures {
+                    bytes_logged: shard.section_counter("persistence", "bytes_logged"),
+                    flushes: shard.section_counter("persistence", "flushes"),
+                    compactions: shard.section_counter("persistence", "compactions"),
+                    last_compaction_ms: shard.section_counter("persistence", "last_compaction_ms"),
+                    keys_loaded: shard.section_counter("persistence", "keys_loaded"),
+                    load_ms: shard.section_counter("persistence", "load_ms"),
+                };
+                let compactor = Compactor::new(layout.new_dir.clone(), shard.id(), figures.clone());
+                let started = start_shard(
+                    options,
+                    layout,
+                    switch,
+                    shard.id(),
+                    shard.shards(),
+                    &store,
+                    figures,
+                )
+                .await;
+                match started {
+                    Ok(log) => Some((log, compactor)),
+                    Err(error) => {
+                        let code = error.exit_code();
+                        return Err(StartError::new(error).with_exit_code(code));
+                    }
+                }
+            }
+        };
+        let (log, compactor) = log.unzip();
+        let planned = plan
+            .mesh
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mesh = match planned.flatten() {
+            None => None,
+            Some(mesh_plan) => {
+                let owner = Owner {
+                    store: store.clone(),
+                    log: log.clone(),
+                    compactor: compactor.clone(),
+                };
+                let serve = move |message: &[u8], replies: Vec<u8>| owner.serve(message, replies);
+                Some(Mesh::join(mesh_plan, shard.id(), serve).await?)
+            }
+        };
+        Ok(Rc::new(KeySpace {
+            store,
+            mesh,
+            log,
+            compactor,
+            keys: shard.metric_counter("keys", Metric::ShardGauge("percore_keys")),
+            memory_bytes: shard
+                .metric_counter("memory_bytes", Metric::ShardGauge("percore_memory_bytes")),
+        }))
+    }
+
+    /// Where this shard's log stands: give it to [`KeySpace::commit`] once a
+    /// batch is answered.
+    pub fn log_position(&self) -> Option<u64> {
+        self.log.as_ref().map(|log| log.position())
+    }
+
+    /// Once a batch is answered: updates the gauges, starts a compaction if
+    /// the log has grown enough, and under `--fsync always` waits until the
+    /// writes logged since `from` are on disk (one flush shared with every
+    /// batch waiting). An error is why they may not be.
+    pub async fn after_batch(&self, from: Option<u64>) -> Result<(), String> {
+        {
+            let store = self.store.borrow();
+            self.keys.set(store.len() as u64);
+            self.memory_bytes.set(store.bytes());
+        }
+        if let (Some(log), Some(compactor)) = (&self.log, &self.compactor) {
+            compactor.maybe_start(log, &self.store);
+        }
+        match (&self.log, from) {
+            (Some(log), Some(from)) if log.policy() == Fsync::Always && log.position() > from => {
+                log.commit(log.position()).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// At a clean stop: the log's last writes reach the disk.
+    pub async fn close(&self) {
+        if let Some(log) = &self.log {
+            log.close().await;
+        }
+    }
+}
+
+/// What answers the mesh's messages on the shard that owns their keys.
+struct Owner {
+    store: SharedStore,
+    log: Option<Rc<ShardLog>>,
+    compactor: Option<Rc<Compactor>>,
+}
+
+impl Owner {
+    /// Answers one message with its protocol's handler; under `--fsync
+    /// always` the replies leave once the message's writes are on disk, and
+    /// otherwise each becomes that protocol's disk error.
+    fn serve(&self, message: &[u8], mut replies: Vec<u8>) -> impl Future<Output = Vec<u8>> {
+        let log = self.log.as_deref();
+        let protocol = message.first().copied();
+        let body = message.get(1..).unwrap_or_default();
+        let requests = if protocol == Some(Protocol::Kv as u8) {
+            super::kv::serve_forwarded(&self.store, log, body, &mut replies)
+        } else if protocol == Some(Protocol::Resp as u8) {
+            super::resp::serve_forwarded(&self.store, log, body, &mut replies)
+        } else {
+            0
+        };
+        if let (Some(log), Some(compactor)) = (&self.log, &self.compactor) {
+            compactor.maybe_start(log, &self.store);
+        }
+        let log = self.log.clone();
+        async move {
+            if let Some(log) = log.filter(|log| log.policy() == Fsync::Always) {
+                if let Err(reason) = log.commit(log.position()).await {
+                    replies.clear();
+                    for _ in 0..requests {
+                        if protocol == Some(Protocol::Kv as u8) {
+                            super::kv::push_disk_error(&mut replies, &reason);
+                        } else {
+                            super::resp::push_disk_error(&mut replies, &reason);
+                        }
+                    }
+                }
+            }
+            replies
+        }
+    }
+}
