@@ -8,6 +8,7 @@
 //! - `args`: where a parsed command's arguments are kept, and [`Command`] to
 //!   read them.
 //! - `error`: [`ProtocolError`], worded as redis words it.
+//! - `reply`: replies (RESP2 and RESP3) as a client reads them.
 //!
 //! ```
 //! use percore::codec::Decoder;
@@ -27,15 +28,19 @@ mod args;
 mod error;
 mod inline;
 mod multibulk;
+mod reply;
 mod request;
 
 pub use args::{Args, Command, MAX_NAME};
 pub use error::{ProtocolError, BULK_TOO_LONG_REPLY};
 pub use inline::push_inline_word;
 pub use multibulk::{command_limit, COMMAND_LIMIT_FLOOR, MAX_LINE};
+pub use reply::{parse_reply, reply_len, ReplyError, Value, MAX_DEPTH};
 pub use request::{encode_command, parse_command, RespDecoder};
 
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod reply_tests;
 #[cfg(test)]
 mod request_tests;
