@@ -39,6 +39,8 @@ pub use reply::{parse_reply, reply_len, ReplyError, Value, MAX_DEPTH};
 pub use request::{encode_command, parse_command, RespDecoder};
 
 #[cfg(test)]
+mod measure;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod reply_tests;
