@@ -135,6 +135,41 @@ pub fn mq_commands(data: &[u8]) {
     }
 }
 
+/// resp requests: the frames do not depend on read boundaries, each is one
+/// command or the error redis finds in it, and a command written again as
+/// multibulk (as an inline one is forwarded) parses to the same arguments.
+pub fn resp_requests(data: &[u8]) {
+    use crate::services::resp::protocol::{
+        command_limit, encode_command, parse_command, Args, ProtocolError, RespDecoder, MAX_LINE,
+    };
+    let case = Case::new(data);
+    let whole = decode_in_reads::<RespDecoder>(case.stream, &[], case.max_frame);
+    let split = decode_in_reads::<RespDecoder>(case.stream, &case.cuts, case.max_frame);
+    assert_eq!(whole, split, "frames depend on read boundaries");
+    let longest = command_limit(case.max_frame).max(MAX_LINE + 1);
+    let mut args = Args::with_max_frame(case.max_frame);
+    let mut again = Args::default();
+    let mut encoded = Vec::new();
+    for frame in &whole.0 {
+        assert!(frame.len() <= longest, "a frame passed the limit");
+        match parse_command(frame, &mut args) {
+            Ok(()) => {}
+            Err(ProtocolError::NotOneCommand) => panic!("a frame is not one command"),
+            Err(_) => continue,
+        }
+        let command = args.view(frame);
+        encoded.clear();
+        encode_command(command.iter(), &mut encoded);
+        assert_eq!(parse_command(&encoded, &mut again), Ok(()));
+        assert!(
+            again.view(&encoded).iter().eq(command.iter()),
+            "a command changed through its encoding"
+        );
+    }
+    // Any bytes as one frame: an answer, never a panic.
+    let _ = parse_command(data, &mut args);
+}
+
 /// A kv log or snapshot file as the loader reads it: never a panic; a torn
 /// tail or corruption point inside the file; a clean scan of the valid
 /// prefix, re-encoded, gives back the same bytes.
@@ -186,6 +221,7 @@ mod smoke {
         seeds("kv_requests", super::kv_requests);
         seeds("mq_commands", super::mq_commands);
         seeds("kv_log", super::kv_log);
+        seeds("resp_requests", super::resp_requests);
     }
 
     /// Bytes rich in what the decoders look for.
@@ -200,6 +236,8 @@ mod smoke {
             1 => Just(b'"'),
             1 => Just(0x80u8),
             1 => Just(0xa3u8),
+            1 => Just(b'*'),
+            1 => Just(b'$'),
         ];
         proptest::collection::vec(byte, 0..400)
     }
@@ -214,6 +252,7 @@ mod smoke {
             super::kv_requests(&data);
             super::mq_commands(&data);
             super::kv_log(&data);
+            super::resp_requests(&data);
         }
     }
 }
