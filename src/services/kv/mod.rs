@@ -26,7 +26,7 @@ mod store;
 pub use client::{ClientError, KvClient};
 pub use durable::{DurableError, DurableOptions, Fsync};
 pub use protocol::{Reply, Request};
-pub use store::Store;
+pub use store::{now_ms, Store};
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -43,7 +43,7 @@ use durable::load::{start_shard, Switch};
 use durable::log::{LogFigures, ShardLog};
 use handle::{apply, Outcome};
 use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
-use route::{OwnerReplies, Round, RoundPlan};
+use route::{Here, OwnerReplies, Round, RoundPlan};
 
 /// This shard's store, shared by its connections and the mesh task that
 /// serves other shards.
@@ -185,6 +185,7 @@ pub struct Kv {
 
 /// Answers the requests another shard forwarded: `frames` holds them as they
 /// came off the wire, `replies` gets one reply frame each. Returns how many.
+/// The clock is read once for the whole message.
 fn serve_forwarded(
     store: &RefCell<Store>,
     log: Option<&ShardLog>,
@@ -193,10 +194,11 @@ fn serve_forwarded(
 ) -> usize {
     let mut rest = frames;
     let mut requests = 0;
+    let now = now_ms();
     while let Some((frame, next)) = split_frame(rest) {
         match decode_request(frame) {
             Ok(request) => {
-                apply(&mut store.borrow_mut(), log, request, replies);
+                apply(&mut store.borrow_mut(), log, request, now, replies);
             }
             Err(error) => push_error_frame(replies, &error.to_string()),
         }
@@ -257,14 +259,18 @@ impl Service for Kv {
 }
 
 impl Kv {
+    /// A batch on the only shard: the clock is read once for all of it.
     fn serve_alone(&self, batch: &mut Batch<'_, LengthPrefixed>) {
         let mut store = self.store.borrow_mut();
+        let now = now_ms();
         while let Some(frame) = batch.next_request() {
             match decode_request(frame) {
-                Ok(request) => match apply(&mut store, self.log.as_deref(), request, batch.out()) {
-                    Outcome::Served => batch.served(),
-                    Outcome::Refused => batch.failed(),
-                },
+                Ok(request) => {
+                    match apply(&mut store, self.log.as_deref(), request, now, batch.out()) {
+                        Outcome::Served => batch.served(),
+                        Outcome::Refused => batch.failed(),
+                    }
+                }
                 Err(error) => {
                     push_error_frame(batch.out(), &error.to_string());
                     batch.failed();
@@ -275,7 +281,7 @@ impl Kv {
 
     /// One round of a sharded batch: plan it (local keys answered now, the
     /// rest gathered per owner), send one message per owner, and put the
-    /// replies back in request order.
+    /// replies back in request order. The clock is read once a round.
     async fn serve_round(
         &self,
         mesh: &Mesh,
@@ -284,7 +290,14 @@ impl Kv {
     ) -> Round {
         let (here, shards) = (mesh.shard(), mesh.shards());
         let log = self.log.as_deref();
-        let planned = plan.plan(batch, &self.store, log, here, shards, || mesh.buffer());
+        let shard = Here {
+            store: &self.store,
+            log,
+            now: now_ms(),
+            here,
+            shards,
+        };
+        let planned = plan.plan(batch, shard, || mesh.buffer());
         if planned.forwarded == 0 {
             batch.out().extend_from_slice(plan.local());
             return planned.round;

@@ -25,6 +25,7 @@ use super::file_io::{create_empty, read_all, write_all_at};
 use super::files::{log_name, snapshot_name};
 use super::log::{LogFigures, ShardLog};
 use super::record::{decode, Decoded, Record};
+use crate::services::kv::store::now_ms;
 use crate::services::kv::SharedStore;
 
 /// No compaction below this log size: small logs load fast anyway.
@@ -102,7 +103,7 @@ impl Compactor {
                 let key = record.key();
                 if !emitted.contains(key) {
                     emitted.insert(key.into());
-                    if let Some(val) = store.borrow().get(key) {
+                    if let Some(val) = store.borrow().get(key, now_ms()) {
                         Record::Put { key, val }.encode(&mut chunk);
                     }
                 }

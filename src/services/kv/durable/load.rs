@@ -22,6 +22,7 @@ use super::log::{LogFigures, ShardLog};
 use super::record::{scan, Record, Scan};
 use super::{DurableError, DurableOptions};
 use crate::cross_shard::owner_of;
+use crate::services::kv::store::now_ms;
 use crate::services::kv::Store;
 
 /// Shared by the shards of one start.
@@ -68,7 +69,9 @@ pub async fn start_shard(
                 if owner_of(record.key(), shards) == shard {
                     match record {
                         Record::Put { key, val } => store.load(key, val),
-                        Record::Del { key } => store.del(key),
+                        Record::Del { key } => {
+                            store.del(key, 0);
+                        }
                     }
                 }
             });
@@ -117,7 +120,9 @@ pub async fn start_shard(
     let snapshot = {
         let store = store.borrow();
         let mut bytes = Vec::with_capacity(store.bytes() as usize);
-        store.for_each(|key, val| Record::Put { key, val }.encode(&mut bytes));
+        store.for_each(now_ms(), |key, val, _| {
+            Record::Put { key, val }.encode(&mut bytes)
+        });
         bytes
     };
     let snapshot_path = layout.new_dir.join(snapshot_name(shard, 1));
