@@ -10,6 +10,7 @@
 //! `--max-memory` (`out of memory`); otherwise it is logged (with
 //! `--data-dir`) and applied, in that order.
 
+use super::durable::apply_record;
 use super::durable::log::ShardLog;
 use super::durable::record::Record;
 use super::protocol::{
@@ -71,12 +72,7 @@ pub(super) fn apply(
         log.append(&record);
     }
     // A Put clears any TTL the key had (a Redis SET without KEEPTTL).
-    match record {
-        Record::Put { key, val } => store.load(key, val),
-        Record::Del { key } => {
-            store.del(key, now);
-        }
-    }
+    apply_record(store, record, now);
     push_nil_frame(out);
     Outcome::Served
 }
