@@ -36,9 +36,13 @@ impl Table {
 
     /// The position of `key`'s entry.
     pub fn find(&self, key: &[u8]) -> Option<usize> {
+        self.find_hashed(self.hash(key), key)
+    }
+
+    fn find_hashed(&self, hash: u64, key: &[u8]) -> Option<usize> {
         let entries = &self.entries;
         let matches = |&i: &usize| entries.get(i).is_some_and(|e| e.key() == key);
-        self.positions.find(self.hash(key), matches).copied()
+        self.positions.find(hash, matches).copied()
     }
 
     pub fn get(&self, key: &[u8]) -> Option<&Entry> {
@@ -57,14 +61,15 @@ impl Table {
     }
 
     /// Stores `entry`: in its key's position if the key is there (returning
-    /// the entry it replaces), else appended at position `len`.
+    /// the entry it replaces), else appended at position `len`. One hash of
+    /// the key.
     pub fn insert(&mut self, entry: Entry) -> Option<Entry> {
-        if let Some(i) = self.find(entry.key()) {
+        let hash = self.hash(entry.key());
+        if let Some(i) = self.find_hashed(hash, entry.key()) {
             if let Some(slot) = self.entries.get_mut(i) {
                 return Some(std::mem::replace(slot, entry));
             }
         }
-        let hash = self.hash(entry.key());
         let (hasher, entries) = (&self.hasher, &self.entries);
         let rehash = |&i: &usize| entries.get(i).map_or(0, |e| hasher.hash_one(e.key()));
         self.positions.insert_unique(hash, entries.len(), rehash);
@@ -72,18 +77,16 @@ impl Table {
         None
     }
 
-    /// Removes `key`'s entry; the last entry moves into its position.
+    /// Removes `key`'s entry; the last entry moves into its position. Two
+    /// hashes: the key's, and the moved entry's to find its slot.
     pub fn swap_remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let i = self.find(key)?;
-        self.swap_remove_at(i)
-    }
-
-    /// Removes the entry at `position`; the last entry moves into it.
-    pub fn swap_remove_at(&mut self, position: usize) -> Option<Entry> {
-        let hash = self.hash(self.entries.get(position)?.key());
-        if let Ok(slot) = self.positions.find_entry(hash, |&i| i == position) {
-            slot.remove();
-        }
+        let entries = &self.entries;
+        let matches = |&i: &usize| entries.get(i).is_some_and(|e| e.key() == key);
+        let (position, _) = self
+            .positions
+            .find_entry(self.hasher.hash_one(key), matches)
+            .ok()?
+            .remove();
         let last = self.entries.len() - 1;
         if position != last {
             if let Some(moved) = self.entries.last() {
