@@ -167,7 +167,7 @@ mod tests {
         while !rest.is_empty() {
             let (frame, after) = split_frame(rest).unwrap();
             match protocol::decode_request(frame).unwrap() {
-                Request::Get { key } => match store.get(key.as_bytes()) {
+                Request::Get { key } => match store.get(key.as_bytes(), 0) {
                     Some(val) => protocol::push_str_frame(&mut replies, val),
                     None => protocol::push_nil_frame(&mut replies),
                 },

@@ -2,11 +2,15 @@
 //! reply frame appended. Whoever owns the key runs it, whether the request
 //! came from one of its own connections or from another shard.
 //!
+//! Reads take the time the caller read once for its batch (`now`): a key
+//! expired by then is absent, for Get and ListKeys alike (SPEC 6.2).
+//!
 //! A write is checked before it is applied: refused while the shard's log
 //! cannot take it (`disk: <reason>`) or when it would add data past
 //! `--max-memory` (`out of memory`); otherwise it is logged (with
 //! `--data-dir`) and applied, in that order.
 
+use super::durable::apply_record;
 use super::durable::log::ShardLog;
 use super::durable::record::Record;
 use super::protocol::{
@@ -25,23 +29,25 @@ pub(super) enum Outcome {
     Refused,
 }
 
-/// Runs one request against the store and appends its reply frame.
+/// Runs one request against the store at time `now` (ms since the epoch)
+/// and appends its reply frame.
 pub(super) fn apply(
     store: &mut Store,
     log: Option<&ShardLog>,
     request: Request<'_>,
+    now: u64,
     out: &mut Vec<u8>,
 ) -> Outcome {
     let record = match request {
         Request::Get { key } => {
-            match store.get(key.as_bytes()) {
+            match store.get(key.as_bytes(), now) {
                 Some(val) => push_str_frame(out, val),
                 None => push_nil_frame(out),
             }
             return Outcome::Served;
         }
         Request::ListKeys => {
-            push_keys_frame(out, store.sorted_keys());
+            push_keys_frame(out, store.sorted_keys(now));
             return Outcome::Served;
         }
         Request::Put { key, val } => Record::Put {
@@ -57,7 +63,7 @@ pub(super) fn apply(
         return Outcome::Refused;
     }
     if let Record::Put { key, val } = record {
-        if store.refuses(key, val) {
+        if store.refuses(key, val, false) {
             push_error_frame(out, OUT_OF_MEMORY);
             return Outcome::Refused;
         }
@@ -65,10 +71,8 @@ pub(super) fn apply(
     if let Some(log) = log {
         log.append(&record);
     }
-    match record {
-        Record::Put { key, val } => store.load(key, val),
-        Record::Del { key } => store.del(key),
-    }
+    // A Put clears any TTL the key had (a Redis SET without KEEPTTL).
+    apply_record(store, record, now);
     push_nil_frame(out);
     Outcome::Served
 }

@@ -26,7 +26,7 @@ mod store;
 pub use client::{ClientError, KvClient};
 pub use durable::{DurableError, DurableOptions, Fsync};
 pub use protocol::{Reply, Request};
-pub use store::Store;
+pub use store::{now_ms, Store};
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -40,7 +40,7 @@ use crate::stats::{Counter, Metric};
 use durable::log::ShardLog;
 use handle::{apply, Outcome};
 use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
-use route::{OwnerReplies, Round, RoundPlan};
+use route::{Here, OwnerReplies, Round, RoundPlan};
 
 /// Makes the kv service on every shard, over the shard's part of the key
 /// space ([`KeySpace`]): with more than one shard, requests for keys another
@@ -82,6 +82,7 @@ pub struct Kv {
 
 /// Answers the requests another shard forwarded: `frames` holds them as they
 /// came off the wire, `replies` gets one reply frame each. Returns how many.
+/// The clock is read once for the whole message.
 pub(super) fn serve_forwarded(
     store: &RefCell<Store>,
     log: Option<&ShardLog>,
@@ -90,10 +91,11 @@ pub(super) fn serve_forwarded(
 ) -> usize {
     let mut rest = frames;
     let mut requests = 0;
+    let now = now_ms();
     while let Some((frame, next)) = split_frame(rest) {
         match decode_request(frame) {
             Ok(request) => {
-                apply(&mut store.borrow_mut(), log, request, replies);
+                apply(&mut store.borrow_mut(), log, request, now, replies);
             }
             Err(error) => push_error_frame(replies, &error.to_string()),
         }
@@ -145,12 +147,14 @@ impl Service for Kv {
 }
 
 impl Kv {
+    /// A batch on the only shard: the clock is read once for all of it.
     fn serve_alone(&self, batch: &mut Batch<'_, LengthPrefixed>) {
         let mut store = self.keys.store.borrow_mut();
         let log = self.keys.log.as_deref();
+        let now = now_ms();
         while let Some(frame) = batch.next_request() {
             match decode_request(frame) {
-                Ok(request) => match apply(&mut store, log, request, batch.out()) {
+                Ok(request) => match apply(&mut store, log, request, now, batch.out()) {
                     Outcome::Served => batch.served(),
                     Outcome::Refused => batch.failed(),
                 },
@@ -164,7 +168,7 @@ impl Kv {
 
     /// One round of a sharded batch: plan it (local keys answered now, the
     /// rest gathered per owner), send one message per owner, and put the
-    /// replies back in request order.
+    /// replies back in request order. The clock is read once a round.
     async fn serve_round(
         &self,
         mesh: &Mesh,
@@ -172,8 +176,14 @@ impl Kv {
         batch: &mut Batch<'_, LengthPrefixed>,
     ) -> Round {
         let (here, shards) = (mesh.shard(), mesh.shards());
-        let log = self.keys.log.as_deref();
-        let planned = plan.plan(batch, &self.keys.store, log, here, shards, || {
+        let shard = Here {
+            store: &self.keys.store,
+            log: self.keys.log.as_deref(),
+            now: now_ms(),
+            here,
+            shards,
+        };
+        let planned = plan.plan(batch, shard, || {
             let mut buffer = mesh.buffer();
             buffer.push(Protocol::Kv as u8);
             buffer

@@ -50,6 +50,17 @@ enum ReplySource {
     Gather(Range<usize>),
 }
 
+/// The shard a round runs on, and what its own keys' requests run against.
+#[derive(Clone, Copy)]
+pub(super) struct Here<'a> {
+    pub store: &'a RefCell<Store>,
+    pub log: Option<&'a ShardLog>,
+    /// The round's time, ms since the epoch, read once for it.
+    pub now: u64,
+    pub here: usize,
+    pub shards: usize,
+}
+
 /// How a round of a sharded batch ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Round {
@@ -74,12 +85,16 @@ impl RoundPlan {
     pub(super) fn plan(
         &mut self,
         batch: &mut Batch<'_, LengthPrefixed>,
-        store: &RefCell<Store>,
-        log: Option<&ShardLog>,
-        here: usize,
-        shards: usize,
+        shard: Here<'_>,
         mut new_buffer: impl FnMut() -> Vec<u8>,
     ) -> Planned {
+        let Here {
+            store,
+            log,
+            now,
+            here,
+            shards,
+        } = shard;
         let RoundPlan {
             local,
             slots,
@@ -122,7 +137,7 @@ impl RoundPlan {
             };
             match request.key().map(|key| owner_of(key.as_bytes(), shards)) {
                 Some(owner) if owner == here => {
-                    match apply(&mut store.borrow_mut(), log, request, local) {
+                    match apply(&mut store.borrow_mut(), log, request, now, local) {
                         Outcome::Served => batch.served(),
                         Outcome::Refused => batch.failed(),
                     }
@@ -144,7 +159,7 @@ impl RoundPlan {
                             forward(outbox, frame);
                         }
                     }
-                    apply(&mut store.borrow_mut(), log, request, local);
+                    apply(&mut store.borrow_mut(), log, request, now, local);
                     slots.push(ReplySource::Gather(start..local.len()));
                     forwarded += 1;
                     // The whole store may come back: one per round.
@@ -232,6 +247,17 @@ mod tests {
         wire
     }
 
+    /// Shard 0 of `shards`, at time 0, with no log.
+    fn alone(store: &RefCell<Store>, shards: usize) -> Here<'_> {
+        Here {
+            store,
+            log: None,
+            now: 0,
+            here: 0,
+            shards,
+        }
+    }
+
     /// A key that `shard` of `shards` owns.
     fn key_of(shard: usize, shards: usize) -> String {
         (0..)
@@ -255,7 +281,7 @@ mod tests {
         let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
         let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
         let mut plan = RoundPlan::default();
-        let planned = plan.plan(&mut batch, &store, None, 0, 2, Vec::new);
+        let planned = plan.plan(&mut batch, alone(&store, 2), Vec::new);
         assert_eq!(
             planned,
             Planned {
@@ -272,6 +298,7 @@ mod tests {
             &mut Store::default(),
             None,
             Request::Get { key: &theirs },
+            0,
             &mut owner_reply,
         );
         let mut replies = [
@@ -285,6 +312,7 @@ mod tests {
             &mut Store::default(),
             None,
             Request::Put { key: "x", val: "a" },
+            0,
             &mut expected,
         );
         expected.extend_from_slice(&owner_reply);
@@ -292,6 +320,7 @@ mod tests {
             &mut store.borrow_mut(),
             None,
             Request::Get { key: &mine },
+            0,
             &mut expected,
         );
         assert_eq!(answer, expected);
@@ -308,10 +337,10 @@ mod tests {
         let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
         let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
         let mut plan = RoundPlan::default();
-        let first = plan.plan(&mut batch, &store, None, 0, 2, Vec::new);
+        let first = plan.plan(&mut batch, alone(&store, 2), Vec::new);
         assert_eq!(first.round, Round::Cut);
         assert_eq!(first.forwarded, UNSIZED_REPLIES_PER_ROUND as u64);
-        let second = plan.plan(&mut batch, &store, None, 0, 2, Vec::new);
+        let second = plan.plan(&mut batch, alone(&store, 2), Vec::new);
         assert_eq!(
             second,
             Planned {
@@ -329,7 +358,7 @@ mod tests {
         let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
         let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
         let mut plan = RoundPlan::default();
-        let planned = plan.plan(&mut batch, &store, None, 0, 3, Vec::new);
+        let planned = plan.plan(&mut batch, alone(&store, 3), Vec::new);
         assert_eq!(planned.forwarded, 1);
         let reply_with = |keys: &[&[u8]]| {
             let mut frame = Vec::new();

@@ -5,13 +5,18 @@
 //!
 //! The pause is the switch alone (one flush). The snapshot is written from
 //! the old files, not by walking the store: for each key they name, in
-//! chunks with yields between, it takes the key's value as it is now (or
-//! none, if deleted since). A value may thus be newer than the switch; that
-//! is sound because every record is a blind write and the new log holds
-//! every write since the switch, so replaying it over the snapshot ends at
-//! the same values. The snapshot goes under a temporary name and is renamed
-//! when whole; a crash before leaves the old snapshot and both logs, which
-//! loading reads in order (`files.rs`).
+//! chunks with yields between, it takes the key's value and expiry time as
+//! they are now (or none, if deleted or expired since): a Put, or a
+//! PutExpiring for a key with a TTL. A value may thus be newer than the
+//! switch; that is sound because the new log holds every write since the
+//! switch, and replaying it over the snapshot ends at the same state: Put,
+//! PutExpiring, Del and Clear are blind writes, and an Expire or Persist,
+//! logged only while its key was live, either finds the key in the snapshot
+//! (which then already holds the value it applied to) or follows a blind
+//! write that removed it, or names a key whose time passed by the snapshot
+//! and whose last TTL had passed too. The snapshot goes under a temporary
+//! name and is renamed when whole; a crash before leaves the old snapshot
+//! and both logs, which loading reads in order (`files.rs`).
 
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -23,9 +28,11 @@ use glommio::io::BufferedFile;
 
 use super::file_io::{create_empty, read_all, write_all_at};
 use super::files::{log_name, snapshot_name};
+use super::load::snapshot_record;
 use super::log::{LogFigures, ShardLog};
-use super::record::{decode, Decoded, Record};
+use super::record::{decode, Decoded};
 use crate::services::keyspace::SharedStore;
+use crate::services::kv::store::now_ms;
 
 /// No compaction below this log size: small logs load fast anyway.
 const MIN_LOG: u64 = 1 << 20;
@@ -97,13 +104,15 @@ impl Compactor {
             let bytes = read_all(path).await?;
             let mut at = 0;
             let mut in_slice = 0;
+            let mut now = now_ms();
             while let Decoded::Record(record, used) = decode(&bytes[at..]) {
                 at += used;
-                let key = record.key();
-                if !emitted.contains(key) {
+                // A Clear names no key: every key it left, and every key
+                // written after it, is named by a later record.
+                if let Some(key) = record.key().filter(|key| !emitted.contains(*key)) {
                     emitted.insert(key.into());
-                    if let Some(val) = store.borrow().get(key) {
-                        Record::Put { key, val }.encode(&mut chunk);
+                    if let Some((val, at)) = store.borrow().get_with_expiry(key, now) {
+                        snapshot_record(key, val, at).encode(&mut chunk);
                     }
                 }
                 if chunk.len() >= WRITE_CHUNK {
@@ -115,6 +124,7 @@ impl Compactor {
                 if in_slice == RECORDS_PER_SLICE {
                     in_slice = 0;
                     glommio::yield_if_needed().await;
+                    now = now_ms();
                 }
             }
         }

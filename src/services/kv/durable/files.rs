@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! DIR/CURRENT            the live generation's number, as text
-//! DIR/gen-G/snap-I-E     shard I's snapshot at epoch E (Put records)
+//! DIR/gen-G/snap-I-E     shard I's snapshot at epoch E (Put and PutExpiring records)
 //! DIR/gen-G/log-I-E      shard I's writes from epoch E on
 //! ```
 //!

@@ -1,7 +1,8 @@
 //! The durable key space (SPEC 7.1): with `--data-dir`, each shard logs the
 //! writes it owns and the key space survives restarts, with any `--shards`.
 //!
-//! - `record.rs`: the checksummed records of logs and snapshots.
+//! - `record.rs`: the checksummed records of logs and snapshots; what one
+//!   does to a store is [`apply_record`], here.
 //! - `file_io.rs`: the few file calls they make, on glommio's io_uring API.
 //! - `files.rs`: the layout under DIR, and what a start must read.
 //! - `load.rs`: a shard's start: replay, its snapshot, the generation switch.
@@ -20,6 +21,33 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use thiserror::Error;
+
+use crate::services::kv::Store;
+use record::Record;
+
+/// Does what `record` says to `store`, as of `now` (ms since the epoch).
+///
+/// While serving, `now` is the batch's time. A replay passes 0: every key a
+/// record names is then taken as live, as it was when the record was logged
+/// (an Expire or Persist is logged only for a live key), and the keys whose
+/// time has passed are dropped once the replay is done, so a key whose TTL
+/// was moved later is not lost to its first, earlier time.
+pub fn apply_record(store: &mut Store, record: Record<'_>, now: u64) {
+    match record {
+        Record::Put { key, val } => store.load(key, val),
+        Record::Del { key } => {
+            store.del(key, now);
+        }
+        Record::PutExpiring { key, val, at } => store.load_expiring(key, val, at),
+        Record::Expire { key, at } => {
+            store.expire_at(key, at, now);
+        }
+        Record::Persist { key } => {
+            store.persist(key, now);
+        }
+        Record::Clear => store.clear(),
+    }
+}
 
 /// When a logged write reaches stable storage (SPEC 7.1 `--fsync`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,29 +1,69 @@
 //! The records a shard's log and snapshots are made of, and their checksum.
 //!
 //! `[body length: u32 LE][CRC-32 of the body: u32 LE][body]`, the body
-//! `[kind: u8][key length: u32 LE][key][value]` (no value for a delete).
-//! Reading tells three things apart: a whole valid record, too few bytes for
-//! one (a torn tail, or more to read), and bytes that are no record (a bad
-//! checksum or impossible lengths), so that loading can tell a torn tail
-//! from corruption (SPEC 7.1).
+//! `[kind: u8][key length: u32 LE][key]` and then what the kind carries:
+//!
+//! | kind | record | after the key |
+//! |---|---|---|
+//! | 1 | Put | the value |
+//! | 2 | Del | nothing |
+//! | 3 | PutExpiring | the expiry time (u64 LE, ms since the epoch), the value |
+//! | 4 | Expire | the expiry time |
+//! | 5 | Persist | nothing |
+//! | 6 | Clear | nothing (and an empty key) |
+//!
+//! Kinds 1 and 2 are the first format's, unchanged, so a data dir written
+//! before TTLs existed loads as it did. Reading tells three things apart: a
+//! whole valid record, too few bytes for one (a torn tail, or more to read),
+//! and bytes that are no record (a bad checksum, kind or lengths), so that
+//! loading can tell a torn tail from corruption (SPEC 7.1). Every valid
+//! record has one encoding: decoding then encoding gives the same bytes.
 
 /// Longest key or value a record may carry: kv's frame limit is far below.
 pub const MAX_FIELD: usize = 1 << 30;
 const HEADER: usize = 8;
+/// The body's fixed part: kind and key length.
+const FIXED: usize = 5;
+const TIME: usize = size_of::<u64>();
 const PUT: u8 = 1;
 const DEL: u8 = 2;
+const PUT_EXPIRING: u8 = 3;
+const EXPIRE: u8 = 4;
+const PERSIST: u8 = 5;
+const CLEAR: u8 = 6;
 
-/// One logged write.
+/// One logged write. Times are ms since the Unix epoch, absolute, so that a
+/// record means the same whenever it is replayed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Record<'a> {
+    /// Set `key` to `val`, with no TTL.
     Put { key: &'a [u8], val: &'a [u8] },
+    /// Remove `key`.
     Del { key: &'a [u8] },
+    /// Set `key` to `val`, expiring at `at`.
+    PutExpiring {
+        key: &'a [u8],
+        val: &'a [u8],
+        at: u64,
+    },
+    /// Give `key`, if it is there, the expiry time `at`.
+    Expire { key: &'a [u8], at: u64 },
+    /// Remove `key`'s TTL, if it is there.
+    Persist { key: &'a [u8] },
+    /// Remove every key of the shard that logged it (FLUSHDB, FLUSHALL).
+    Clear,
 }
 
 impl Record<'_> {
-    pub fn key(&self) -> &[u8] {
+    /// The key the record writes; `None` for a Clear, which writes them all.
+    pub fn key(&self) -> Option<&[u8]> {
         match self {
-            Record::Put { key, .. } | Record::Del { key } => key,
+            Record::Put { key, .. }
+            | Record::Del { key }
+            | Record::PutExpiring { key, .. }
+            | Record::Expire { key, .. }
+            | Record::Persist { key } => Some(key),
+            Record::Clear => None,
         }
     }
 
@@ -31,18 +71,25 @@ impl Record<'_> {
     pub fn encode(&self, out: &mut Vec<u8>) {
         let start = out.len();
         out.extend_from_slice(&[0; HEADER]);
+        let (kind, key) = match *self {
+            Record::Put { key, .. } => (PUT, key),
+            Record::Del { key } => (DEL, key),
+            Record::PutExpiring { key, .. } => (PUT_EXPIRING, key),
+            Record::Expire { key, .. } => (EXPIRE, key),
+            Record::Persist { key } => (PERSIST, key),
+            Record::Clear => (CLEAR, &[][..]),
+        };
+        out.push(kind);
+        out.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        out.extend_from_slice(key);
         match *self {
-            Record::Put { key, val } => {
-                out.push(PUT);
-                out.extend_from_slice(&(key.len() as u32).to_le_bytes());
-                out.extend_from_slice(key);
+            Record::Put { val, .. } => out.extend_from_slice(val),
+            Record::PutExpiring { val, at, .. } => {
+                out.extend_from_slice(&at.to_le_bytes());
                 out.extend_from_slice(val);
             }
-            Record::Del { key } => {
-                out.push(DEL);
-                out.extend_from_slice(&(key.len() as u32).to_le_bytes());
-                out.extend_from_slice(key);
-            }
+            Record::Expire { at, .. } => out.extend_from_slice(&at.to_le_bytes()),
+            Record::Del { .. } | Record::Persist { .. } | Record::Clear => {}
         }
         let body = &out[start + HEADER..];
         let (len, crc) = (body.len() as u32, crc32fast::hash(body));
@@ -67,12 +114,17 @@ fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
     Some(u32::from_le_bytes(field) as usize)
 }
 
+fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let field: [u8; TIME] = bytes.get(at..at + TIME)?.try_into().ok()?;
+    Some(u64::from_le_bytes(field))
+}
+
 /// Reads the record at the head of `bytes`.
 pub fn decode(bytes: &[u8]) -> Decoded<'_> {
     let Some(len) = u32_at(bytes, 0) else {
         return Decoded::Short;
     };
-    if !(5..=2 * MAX_FIELD + 5).contains(&len) {
+    if !(FIXED..=2 * MAX_FIELD + FIXED + TIME).contains(&len) {
         return Decoded::Bad;
     }
     let Some(body) = bytes.get(HEADER..HEADER + len) else {
@@ -81,16 +133,24 @@ pub fn decode(bytes: &[u8]) -> Decoded<'_> {
     if u32_at(bytes, 4) != Some(crc32fast::hash(body) as usize) {
         return Decoded::Bad;
     }
-    let Some(key_len) = u32_at(body, 1).filter(|&n| n <= len - 5) else {
+    let Some(key_len) = u32_at(body, 1).filter(|&n| n <= len - FIXED) else {
         return Decoded::Bad;
     };
-    let key = &body[5..5 + key_len];
-    let record = match body[0] {
-        PUT => Record::Put {
+    let key = &body[FIXED..FIXED + key_len];
+    // What follows the key.
+    let rest = &body[FIXED + key_len..];
+    let time = u64_at(rest, 0);
+    let record = match (body[0], time) {
+        (PUT, _) => Record::Put { key, val: rest },
+        (DEL, _) if rest.is_empty() => Record::Del { key },
+        (PUT_EXPIRING, Some(at)) => Record::PutExpiring {
             key,
-            val: &body[5 + key_len..],
+            val: &rest[TIME..],
+            at,
         },
-        DEL if len == 5 + key_len => Record::Del { key },
+        (EXPIRE, Some(at)) if rest.len() == TIME => Record::Expire { key, at },
+        (PERSIST, _) if rest.is_empty() => Record::Persist { key },
+        (CLEAR, _) if key.is_empty() && rest.is_empty() => Record::Clear,
         _ => return Decoded::Bad,
     };
     Decoded::Record(record, HEADER + len)
@@ -138,26 +198,46 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn records() -> impl Strategy<Value = Vec<(bool, Vec<u8>, Vec<u8>)>> {
+    /// A record that owns its fields, for strategies.
+    #[derive(Clone, Debug)]
+    struct Owned {
+        kind: u8,
+        key: Vec<u8>,
+        val: Vec<u8>,
+        at: u64,
+    }
+
+    impl Owned {
+        fn record(&self) -> Record<'_> {
+            let (key, val, at) = (&self.key[..], &self.val[..], self.at);
+            match self.kind {
+                PUT => Record::Put { key, val },
+                DEL => Record::Del { key },
+                PUT_EXPIRING => Record::PutExpiring { key, val, at },
+                EXPIRE => Record::Expire { key, at },
+                PERSIST => Record::Persist { key },
+                _ => Record::Clear,
+            }
+        }
+    }
+
+    fn records() -> impl Strategy<Value = Vec<Owned>> {
         prop::collection::vec(
             (
-                any::<bool>(),
+                PUT..=CLEAR,
                 prop::collection::vec(any::<u8>(), 0..40),
                 prop::collection::vec(any::<u8>(), 0..80),
-            ),
+                any::<u64>(),
+            )
+                .prop_map(|(kind, key, val, at)| Owned { kind, key, val, at }),
             1..20,
         )
     }
 
-    fn encode_all(list: &[(bool, Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    fn encode_all(list: &[Owned]) -> Vec<u8> {
         let mut out = Vec::new();
-        for (put, key, val) in list {
-            let record = if *put {
-                Record::Put { key, val }
-            } else {
-                Record::Del { key }
-            };
-            record.encode(&mut out);
+        for owned in list {
+            owned.record().encode(&mut out);
         }
         out
     }
@@ -168,13 +248,7 @@ mod tests {
             let bytes = encode_all(&list);
             let mut seen = Vec::new();
             prop_assert_eq!(scan(&bytes, |r| seen.push(format!("{r:?}"))), Scan::Clean);
-            let expected: Vec<String> = list
-                .iter()
-                .map(|(put, key, val)| {
-                    let r = if *put { Record::Put { key, val } } else { Record::Del { key } };
-                    format!("{r:?}")
-                })
-                .collect();
+            let expected: Vec<String> = list.iter().map(|o| format!("{:?}", o.record())).collect();
             prop_assert_eq!(seen, expected);
         }
 
@@ -196,13 +270,7 @@ mod tests {
         fn a_flipped_byte_before_a_valid_record_is_corruption(list in records(), at in any::<prop::sample::Index>(), bit in 0u8..8) {
             prop_assume!(list.len() >= 2);
             let mut bytes = encode_all(&list);
-            let first_len = {
-                let mut one = Vec::new();
-                let (put, key, val) = &list[0];
-                let r = if *put { Record::Put { key, val } } else { Record::Del { key } };
-                r.encode(&mut one);
-                one.len()
-            };
+            let first_len = encode_all(&list[..1]).len();
             let at = at.index(first_len);
             bytes[at] ^= 1 << bit;
             let scanned = scan(&bytes, |_| {});
@@ -221,5 +289,45 @@ mod tests {
         let valid = bytes.len();
         bytes.extend_from_slice(&[0; 100]);
         assert_eq!(scan(&bytes, |_| {}), Scan::TornTail { valid_up_to: valid });
+    }
+
+    /// The first format's bytes, written out by hand: they still read.
+    #[test]
+    fn put_and_del_keep_their_first_encoding() {
+        let mut bytes = Vec::new();
+        Record::Put {
+            key: b"k",
+            val: b"v",
+        }
+        .encode(&mut bytes);
+        let body = [1, 1, 0, 0, 0, b'k', b'v'];
+        assert_eq!(bytes[..4], 7u32.to_le_bytes());
+        assert_eq!(bytes[4..8], crc32fast::hash(&body).to_le_bytes());
+        assert_eq!(bytes[8..], body);
+        let mut del = Vec::new();
+        Record::Del { key: b"k" }.encode(&mut del);
+        assert_eq!(del[8..], [2, 1, 0, 0, 0, b'k']);
+    }
+
+    /// A body of a known kind whose length does not fit it is no record.
+    #[test]
+    fn wrong_lengths_for_a_kind_are_bad() {
+        let framed = |body: &[u8]| {
+            let mut bytes = (body.len() as u32).to_le_bytes().to_vec();
+            bytes.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+            bytes.extend_from_slice(body);
+            bytes
+        };
+        for body in [
+            &[PUT_EXPIRING, 1, 0, 0, 0, b'k', 1, 2, 3][..], // a time cut short
+            &[EXPIRE, 1, 0, 0, 0, b'k', 1, 2, 3, 4, 5, 6, 7, 8, 9], // a byte after it
+            &[PERSIST, 1, 0, 0, 0, b'k', b'v'],
+            &[CLEAR, 1, 0, 0, 0, b'k'],
+            &[7, 0, 0, 0, 0],
+        ] {
+            assert_eq!(decode(&framed(body)), Decoded::Bad, "{body:?}");
+        }
+        let clear = framed(&[CLEAR, 0, 0, 0, 0]);
+        assert_eq!(decode(&clear), Decoded::Record(Record::Clear, clear.len()));
     }
 }

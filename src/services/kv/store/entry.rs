@@ -1,0 +1,132 @@
+//! One stored key: a single allocation holding the key's length, its expiry
+//! time if it has one, the key and the value. A key without a TTL pays
+//! nothing for expiry: the TTL is a flag bit in the length word and 8 more
+//! bytes only when set.
+
+/// `[header: u32 LE][expiry: u64 LE, only if flagged][key][value]`, the
+/// header the key's length with [`HAS_EXPIRY`] set when a TTL follows.
+#[derive(Debug)]
+pub(super) struct Entry(Box<[u8]>);
+
+const HEADER: usize = size_of::<u32>();
+const EXPIRY: usize = size_of::<u64>();
+/// The header bit that says an expiry time follows it.
+const HAS_EXPIRY: u32 = 1 << 31;
+
+/// Longest key an entry holds: the header's other 31 bits. Keys come from
+/// frames and records far shorter (`--max-frame`, the log's 1 GiB field
+/// limit), so no caller reaches it.
+pub(super) const MAX_KEY: usize = (HAS_EXPIRY - 1) as usize;
+
+impl Entry {
+    /// `key` set to `val`, expiring at `at` (ms since the epoch) if given.
+    pub fn new(key: &[u8], val: &[u8], at: Option<u64>) -> Entry {
+        debug_assert!(key.len() <= MAX_KEY);
+        let mut header = key.len() as u32 & !HAS_EXPIRY;
+        let expiry = at.map_or(0, |_| EXPIRY);
+        let mut bytes = Vec::with_capacity(HEADER + expiry + key.len() + val.len());
+        if at.is_some() {
+            header |= HAS_EXPIRY;
+        }
+        bytes.extend_from_slice(&header.to_le_bytes());
+        if let Some(at) = at {
+            bytes.extend_from_slice(&at.to_le_bytes());
+        }
+        bytes.extend_from_slice(key);
+        bytes.extend_from_slice(val);
+        Entry(bytes.into_boxed_slice())
+    }
+
+    fn header(&self) -> u32 {
+        let mut header = [0; HEADER];
+        header.copy_from_slice(&self.0[..HEADER]);
+        u32::from_le_bytes(header)
+    }
+
+    /// Where the key starts.
+    fn key_start(&self) -> usize {
+        if self.header() & HAS_EXPIRY != 0 {
+            HEADER + EXPIRY
+        } else {
+            HEADER
+        }
+    }
+
+    fn key_end(&self) -> usize {
+        self.key_start() + (self.header() & !HAS_EXPIRY) as usize
+    }
+
+    pub fn key(&self) -> &[u8] {
+        &self.0[self.key_start()..self.key_end()]
+    }
+
+    pub fn value(&self) -> &[u8] {
+        &self.0[self.key_end()..]
+    }
+
+    /// When the key expires (ms since the epoch); `None`: never.
+    pub fn expiry(&self) -> Option<u64> {
+        if self.header() & HAS_EXPIRY == 0 {
+            return None;
+        }
+        let mut at = [0; EXPIRY];
+        at.copy_from_slice(&self.0[HEADER..HEADER + EXPIRY]);
+        Some(u64::from_le_bytes(at))
+    }
+
+    /// Whether the key is gone at `now`: it expires at or before it.
+    pub fn expired(&self, now: u64) -> bool {
+        self.expiry().is_some_and(|at| at <= now)
+    }
+
+    /// Sets the expiry time: in place when the entry has one already (the
+    /// key, and so its hash, is unchanged), else by a new entry with room
+    /// for it (a copy of the key and value).
+    pub fn set_expiry(&mut self, at: Option<u64>) {
+        match (self.expiry(), at) {
+            (Some(_), Some(at)) => {
+                self.0[HEADER..HEADER + EXPIRY].copy_from_slice(&at.to_le_bytes())
+            }
+            (None, None) => {}
+            _ => *self = Entry::new(self.key(), self.value(), at),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_read_back_with_and_without_expiry() {
+        let plain = Entry::new(b"key", b"value", None);
+        assert_eq!(
+            (plain.key(), plain.value(), plain.expiry()),
+            (&b"key"[..], &b"value"[..], None)
+        );
+        assert_eq!(plain.0.len(), 4 + 3 + 5, "no TTL, no expiry bytes");
+        let mut timed = Entry::new(b"", b"v", Some(u64::MAX));
+        assert_eq!(
+            (timed.key(), timed.value(), timed.expiry()),
+            (&b""[..], &b"v"[..], Some(u64::MAX))
+        );
+        assert!(timed.expired(u64::MAX) && !timed.expired(u64::MAX - 1));
+        timed.set_expiry(Some(7));
+        assert_eq!(
+            (timed.key(), timed.value(), timed.expiry()),
+            (&b""[..], &b"v"[..], Some(7))
+        );
+        timed.set_expiry(None);
+        assert_eq!(
+            (timed.key(), timed.value(), timed.expiry()),
+            (&b""[..], &b"v"[..], None)
+        );
+        assert!(!timed.expired(u64::MAX));
+        let mut plain = plain;
+        plain.set_expiry(Some(1));
+        assert_eq!(
+            (plain.key(), plain.value(), plain.expiry()),
+            (&b"key"[..], &b"value"[..], Some(1))
+        );
+    }
+}
