@@ -14,7 +14,7 @@ use percore::server::ShardContext;
 use percore::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
 use percore::services::kv::protocol::push_request_frame;
 use percore::services::kv::Request;
-use percore::services::{Chat, Echo, KvFactory, MqFactory, Yell};
+use percore::services::{Chat, Echo, KvFactory, MqFactory, RespFactory, Yell};
 use std::rc::Rc;
 
 /// Runs `percore serve ARGS`, expecting it to fail fast; returns its stderr.
@@ -156,6 +156,7 @@ fn garbage_and_resets_leave_every_service_serving() {
             "yell" => (b"still here\n", b"STILL HERE\n"),
             "echo" => (b"still here\n", b"still here\n"),
             "kv" => (&kv_get, b"\0\0\0\x01\xc0"),
+            "resp" => (b"PING \"still here\"\r\n", b"$10\r\nstill here\r\n"),
             "mq" => (
                 b"{'command': 'subscribe', 'topic': 's'}\n{'command': 'send', 'topic': 's', 'msg': 'still here'}\n",
                 b"{'command': 'send', 'topic': 's', 'msg': 'still here'}\n",
@@ -246,6 +247,7 @@ fn panic_one_connection_per_service(shards: usize) {
             .service("chat", at("chat"), Panicking(Chat))
             .service("mq", at("mq"), Panicking(MqFactory::default()))
             .service("kv", at("kv"), Panicking(KvFactory::default()))
+            .service("resp", at("resp"), Panicking(RespFactory::default()))
     });
     let mut bystanders: Vec<TcpStream> = SERVICES.iter().map(|s| server.connect(s)).collect();
     for (service, bystander) in SERVICES.iter().zip(&mut bystanders) {

@@ -179,7 +179,10 @@ fn a_scrape_under_full_load_and_a_hostile_client_disturb_nothing() {
         if sum(&parse(&scraped.body), "percore_messages_total", "yell") > 0.0 {
             answered_under_load += 1;
         }
-        assert!(Instant::now() < give_up, "the load never showed in a scrape");
+        assert!(
+            Instant::now() < give_up,
+            "the load never showed in a scrape"
+        );
     }
     let status = wait_with_deadline(&mut load, DEADLINE).expect("load finished");
     assert!(status.success());

@@ -93,6 +93,11 @@ pub enum UsageError {
     },
     #[error("cannot read the CPUs this process may run on")]
     NoCpus,
+    #[error("--requirepass is set, but {service} on {addr} would serve without authentication (its protocol has no AUTH): bind it to a loopback address, or serve it on a tls:// address with --tls-client-ca")]
+    Unauthenticated {
+        service: &'static str,
+        addr: SocketAddr,
+    },
     #[error("--data-dir {0}")]
     DataDir(String),
     #[error("{0}")]

@@ -15,6 +15,7 @@ use crate::config::{Endpoint, Limits, Placement, ServerConfig};
 use crate::server::ServerBuilder;
 use crate::services::keyspace::KeySpacePlan;
 use crate::services::kv::{DurableOptions, Fsync};
+use crate::services::resp::RespOptions;
 use crate::services::{Options, BUILT_IN};
 use crate::tls::TlsFiles;
 
@@ -30,7 +31,7 @@ pub struct ServeArgs {
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "yell,echo,chat,mq,kv"
+        default_value = "yell,echo,chat,mq,kv,resp"
     )]
     pub services: Vec<String>,
 
@@ -83,6 +84,12 @@ pub struct ServeArgs {
     /// Cap on the key space's memory, all shards together (0: no cap).
     #[arg(long, value_name = "BYTES", default_value_t = 0)]
     pub max_memory: u64,
+
+    /// resp clients must AUTH with this password first (kv and mq, which
+    /// have no AUTH, must then listen on loopback or over TLS with client
+    /// certificates).
+    #[arg(long, value_name = "PASS")]
+    pub requirepass: Option<String>,
 
     /// PEM certificate chain for tls:// listeners (SIGHUP reloads it).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -157,8 +164,18 @@ impl ServeArgs {
     pub fn into_builder(self) -> Result<(ServerBuilder, Vec<String>), UsageError> {
         let (config, warnings) = self.config()?;
         let services = self.services()?;
+        if self.requirepass.is_some() {
+            self.check_unauthenticated_listeners(&services)?;
+        }
         let mut options = Options {
             mq_queue_bytes: self.mq_queue_bytes as usize,
+            resp: RespOptions {
+                requirepass: self.requirepass.clone(),
+                data_dir: self.data_dir.clone(),
+                fsync: self.fsync.to_string(),
+                max_memory: self.max_memory,
+                queue_bytes: self.mq_queue_bytes as usize,
+            },
             ..Options::default()
         };
         if services
@@ -179,6 +196,31 @@ impl ServeArgs {
             builder = (service.add)(builder, addrs, &options);
         }
         Ok((builder, warnings))
+    }
+
+    /// SPEC 6.5: with `--requirepass`, kv and mq (whose protocols have no
+    /// AUTH) may only listen where no stranger can reach them: loopback, or
+    /// TLS with client certificates.
+    fn check_unauthenticated_listeners(
+        &self,
+        services: &[(&'static crate::services::BuiltIn, Vec<Endpoint>)],
+    ) -> Result<(), UsageError> {
+        let client_certs = self.tls_client_ca.is_some();
+        for (service, endpoints) in services {
+            if !matches!(service.name, "kv" | "mq") {
+                continue;
+            }
+            for endpoint in endpoints {
+                let protected = endpoint.addr.ip().is_loopback() || (endpoint.tls && client_certs);
+                if !protected {
+                    return Err(UsageError::Unauthenticated {
+                        service: service.name,
+                        addr: endpoint.addr,
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     fn config(&self) -> Result<(ServerConfig, Vec<String>), UsageError> {
@@ -272,7 +314,7 @@ mod tests {
         let args = serve(&[]).unwrap();
         let services = args.services().unwrap();
         let names: Vec<_> = services.iter().map(|(s, _)| s.name).collect();
-        assert_eq!(names, ["yell", "echo", "chat", "mq", "kv"]);
+        assert_eq!(names, ["yell", "echo", "chat", "mq", "kv", "resp"]);
         let plain = |addr: &str| Endpoint::plain(addr.parse().unwrap());
         assert_eq!(services[0].1, [plain("127.0.0.1:1234")]);
         assert_eq!(services[4].1, [plain("127.0.0.1:8888")]);

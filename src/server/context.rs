@@ -32,6 +32,12 @@ impl ShardContext {
         self.shard.shards
     }
 
+    /// The limits every connection keeps (`--max-frame`, `--idle-timeout`,
+    /// `--max-conns`).
+    pub fn limits(&self) -> crate::config::Limits {
+        self.shard.limits
+    }
+
     /// A figure of the service's own on this shard, reported as `name`
     /// (a JSON field; the table shows it with spaces for underscores) in the
     /// service's totals. Registering a name twice gives the same counter.

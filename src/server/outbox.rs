@@ -35,6 +35,8 @@ struct State {
     in_flight: usize,
     cap: usize,
     overflowed: bool,
+    /// Closed by [`Outbox::close`] rather than by overflowing.
+    closed: bool,
     waiter: Option<Waker>,
     /// Whether the waiter wants new output, or only an overflow: a loop busy
     /// writing is not woken for every line pushed meanwhile.
@@ -52,6 +54,7 @@ impl Outbox {
                 in_flight: 0,
                 cap,
                 overflowed: false,
+                closed: false,
                 waiter: None,
                 waiter_wants_output: false,
             }),
@@ -89,6 +92,22 @@ impl Outbox {
         !state.overflowed
     }
 
+    /// Ends the connection from elsewhere (resp's CLIENT KILL): the loop
+    /// closes it as it closes an overflowed one, without counting an
+    /// overflow, and drops what was queued.
+    pub fn close(&self) {
+        let mut state = self.state.borrow_mut();
+        state.overflowed = true;
+        state.closed = true;
+        state.pending = Vec::new();
+        state.items = 0;
+        if let Some(waiter) = state.waiter.take() {
+            waiter.wake();
+        }
+    }
+
+    /// Whether the connection must close: the outbox overflowed, or was
+    /// closed.
     pub fn has_overflowed(&self) -> bool {
         self.state.borrow().overflowed
     }
@@ -152,6 +171,9 @@ impl Outbox {
 
     /// The connection was closed because this outbox overflowed.
     pub fn count_overflow_close(&self) {
+        if self.state.borrow().closed {
+            return;
+        }
         if let Some((_, overflow_closes)) = &self.counters {
             overflow_closes.add(1);
         }

@@ -6,6 +6,7 @@
 
 pub mod certs;
 pub mod embedded;
+pub mod resp;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -16,7 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub const DEADLINE: Duration = Duration::from_secs(20);
-pub const SERVICES: [&str; 5] = ["yell", "echo", "chat", "mq", "kv"];
+pub const SERVICES: [&str; 6] = ["yell", "echo", "chat", "mq", "kv", "resp"];
 
 pub fn percore() -> Command {
     Command::new(env!("CARGO_BIN_EXE_percore"))
@@ -439,7 +440,7 @@ pub fn probe(service: &str) -> (Vec<u8>, Vec<u8>) {
             b"{'command': 'dance'}\n".to_vec(),
             b"{\"error\": \"unknown command 'dance'\"}\n".to_vec(),
         ),
-        _ => {
+        "kv" => {
             let mut get = Vec::new();
             percore::services::kv::protocol::push_request_frame(
                 &mut get,
@@ -447,6 +448,11 @@ pub fn probe(service: &str) -> (Vec<u8>, Vec<u8>) {
             );
             (get, b"\0\0\0\x01\xc0".to_vec())
         }
+        "resp" => (
+            b"*2\r\n$4\r\nECHO\r\n$5\r\nprobe\r\n".to_vec(),
+            b"$5\r\nprobe\r\n".to_vec(),
+        ),
+        other => panic!("no probe for {other}"),
     }
 }
 
@@ -461,8 +467,8 @@ pub fn proc_status_bytes(pid: i32, field: &str) -> u64 {
     kib * 1024
 }
 
-/// A Python with msgspec and prometheus-client (the interop clients, and
-/// the Prometheus parser the metrics are checked with): `$PERCORE_PYTHON`, or a venv under target/ that is
+/// A Python with msgspec, prometheus-client and redis (the interop clients,
+/// the Prometheus parser the metrics are checked with, and redis-py): `$PERCORE_PYTHON`, or a venv under target/ that is
 /// created on first use (`.ci/run` creates it up front).
 pub fn python_with_msgspec() -> PathBuf {
     if let Some(python) = std::env::var_os("PERCORE_PYTHON") {
@@ -472,7 +478,7 @@ pub fn python_with_msgspec() -> PathBuf {
     let python = venv.join("bin/python");
     let has_msgspec = |python: &Path| {
         Command::new(python)
-            .args(["-c", "import msgspec, prometheus_client"])
+            .args(["-c", "import msgspec, prometheus_client, redis"])
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
@@ -484,12 +490,18 @@ pub fn python_with_msgspec() -> PathBuf {
             .status()
             .is_ok_and(|s| s.success())
             && Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "msgspec", "prometheus-client"])
+                .args([
+                    "install",
+                    "--quiet",
+                    "msgspec",
+                    "prometheus-client",
+                    "redis",
+                ])
                 .status()
                 .is_ok_and(|s| s.success());
         assert!(
             made,
-            "cannot create {} with msgspec and prometheus-client",
+            "cannot create {} with msgspec, prometheus-client and redis",
             venv.display()
         );
     }

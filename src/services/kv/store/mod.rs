@@ -122,6 +122,12 @@ impl Store {
         new > old && self.bytes - old + new > cap
     }
 
+    /// Changes the memory cap (CONFIG SET maxmemory); `None`: no cap. Keys
+    /// already held stay: only later writes that add data are refused.
+    pub fn set_cap(&mut self, cap: Option<u64>) {
+        self.cap = cap;
+    }
+
     /// Sets `key` with no TTL, unless the memory cap refuses it.
     pub fn put(&mut self, key: &[u8], val: &[u8]) -> Result<(), OutOfMemory> {
         if self.refuses(key, val, false) {
@@ -311,7 +317,11 @@ impl Store {
 
     /// Every key live at `now`, with its value and expiry time, in no order
     /// (a snapshot).
-    pub fn for_each(&self, now: u64, mut visit: impl FnMut(&[u8], &[u8], Option<u64>)) {
+    pub fn for_each<'s>(
+        &'s self,
+        now: u64,
+        mut visit: impl FnMut(&'s [u8], &'s [u8], Option<u64>),
+    ) {
         for entry in self.table.iter().filter(|entry| !entry.expired(now)) {
             visit(entry.key(), entry.value(), entry.expiry());
         }

@@ -26,7 +26,13 @@ impl Store {
     /// The cursor is the number of positions still to visit (positions
     /// `0..cursor`), so it is at most [`Store::len`]: small enough for a
     /// caller to put a shard number in its high bits.
-    pub fn scan(&self, cursor: u64, count: usize, now: u64, mut visit: impl FnMut(&[u8])) -> u64 {
+    pub fn scan<'s>(
+        &'s self,
+        cursor: u64,
+        count: usize,
+        now: u64,
+        mut visit: impl FnMut(&'s [u8]),
+    ) -> u64 {
         let len = self.table.len();
         let mut left = match cursor {
             0 => len,

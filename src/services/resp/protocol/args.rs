@@ -122,6 +122,12 @@ impl<'a> Command<'a> {
         self.base.get(start..end)
     }
 
+    /// Argument `i`, empty when there is none: for code that has already
+    /// checked the arity.
+    pub fn at(&self, i: usize) -> &'a [u8] {
+        self.arg(i).unwrap_or_default()
+    }
+
     /// Every argument, the name first.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + DoubleEndedIterator + 'a {
         let base = self.base;

@@ -9,6 +9,7 @@
 //!   read them.
 //! - `error`: [`ProtocolError`], worded as redis words it.
 //! - `reply`: replies (RESP2 and RESP3) as a client reads them.
+//! - `write`: replies as the server writes them.
 //!
 //! ```
 //! use percore::codec::Decoder;
@@ -30,6 +31,7 @@ mod inline;
 mod multibulk;
 mod reply;
 mod request;
+pub mod write;
 
 pub use args::{Args, Command, MAX_NAME};
 pub use error::{ProtocolError, BULK_TOO_LONG_REPLY};
@@ -37,6 +39,7 @@ pub use inline::push_inline_word;
 pub use multibulk::{command_limit, COMMAND_LIMIT_FLOOR, MAX_LINE};
 pub use reply::{parse_reply, reply_len, ReplyError, Value, MAX_DEPTH};
 pub use request::{encode_command, parse_command, RespDecoder};
+pub use write::Proto;
 
 #[cfg(test)]
 mod measure;

@@ -12,8 +12,9 @@
 //!   hides it: the connection then waits until the line is too long;
 //! - numbers are read by `string2ll`: optional `-`, no `+`, no leading zero,
 //!   at most 20 characters;
-//! - a count above `INT_MAX` is refused, a count of 0 or below (any negative
-//!   one, not only -1) is an empty command that gets no reply.
+//! - a count above 1,048,576 is refused (SPEC 6.1's limit; redis 7.0 takes
+//!   up to `INT_MAX`), a count of 0 or below (any negative one, not only -1)
+//!   is an empty command that gets no reply.
 //!
 //! Where redis' answer depends on how the bytes were cut into reads (its
 //! 64 KiB line limits are checked only while no line end has arrived), this
@@ -35,6 +36,9 @@ const MIN_ARG_WIRE: usize = 6;
 
 /// The smallest command limit, whatever `--max-frame` is.
 pub const COMMAND_LIMIT_FLOOR: usize = 16 << 20;
+
+/// Most arguments a command may have (SPEC 6.1).
+pub const MAX_ARGS: i64 = 1 << 20;
 
 /// The most bytes a multibulk command may take on the wire (our limit, not
 /// redis'): 16 times `--max-frame`, and never under 16 MiB. A command that
@@ -181,7 +185,7 @@ impl Progress {
         let cr = self.header_line(buf, ProtocolError::TooBigMultibulkCount)?;
         let end = cr + 2;
         let count = match buf.get(1..cr).and_then(string2ll) {
-            Some(count) if count <= i64::from(i32::MAX) => count,
+            Some(count) if count <= MAX_ARGS => count,
             _ => return Err(bad(ProtocolError::InvalidMultibulkLength, end)),
         };
         let count = usize::try_from(count).unwrap_or(0);

@@ -1,0 +1,312 @@
+//! The commands resp serves (SPEC 6.2): for each, its arity and where it
+//! runs. A key's command runs on the key's owner shard; a command over many
+//! keys is split into one single-key part per key, each run on its owner,
+//! and the parts' replies merged in order; a command over the whole key space
+//! runs on every shard. One file per group, as Redis's own docs group them:
+//! `strings` and `expiry` (run where the key lives), `keyspace` (KEYS, SCAN,
+//! DBSIZE, FLUSHDB, RANDOMKEY: each shard's part), `connection` and `server`
+//! (run on the connection's shard).
+
+pub mod connection;
+pub mod expiry;
+pub mod glob;
+pub mod introspect;
+pub mod keyspace;
+pub mod pubsub;
+pub mod server;
+pub mod strings;
+
+/// Every command served, as a number that travels with a forwarded command
+/// so that the owner does not look its name up again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Cmd {
+    Get,
+    Set,
+    SetNx,
+    SetEx,
+    PSetEx,
+    GetDel,
+    GetEx,
+    MGet,
+    MSet,
+    MSetNx,
+    Del,
+    Unlink,
+    Exists,
+    Incr,
+    Decr,
+    IncrBy,
+    DecrBy,
+    Append,
+    StrLen,
+    GetRange,
+    SetRange,
+    Type,
+    Expire,
+    PExpire,
+    ExpireAt,
+    PExpireAt,
+    Ttl,
+    PTtl,
+    Persist,
+    Keys,
+    Scan,
+    DbSize,
+    FlushDb,
+    FlushAll,
+    RandomKey,
+    Ping,
+    Echo,
+    Quit,
+    Hello,
+    Select,
+    Client,
+    Reset,
+    Auth,
+    Subscribe,
+    Unsubscribe,
+    PSubscribe,
+    PUnsubscribe,
+    Publish,
+    SSubscribe,
+    SUnsubscribe,
+    SPublish,
+    PubSub,
+    Info,
+    Time,
+    Command,
+    Config,
+    LastSave,
+    Save,
+    BgSave,
+    Cluster,
+    ReadOnly,
+    ReadWrite,
+    // Internal: the parts of commands over every shard, never looked up by
+    // a client (their names are longer than any served command's).
+    /// A shard's figures for INFO.
+    ShardFigures,
+    /// A shard's CLIENT LIST lines.
+    ClientList,
+    /// CLIENT KILL ID on the client's shard.
+    ClientKill,
+    /// CONFIG SET maxmemory: a shard's share.
+    SetMaxMemory,
+}
+
+/// How a command's replies from several shards become one reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Merge {
+    /// Integers added up (DEL, EXISTS, DBSIZE).
+    Sum,
+    /// `+OK` once every part said it (MSET, FLUSHDB); else the first error.
+    AllOk,
+    /// Arrays joined into one (KEYS).
+    Concat,
+    /// One array of the parts' replies, in order (MGET).
+    Array,
+    /// One of the non-null replies, at random (RANDOMKEY).
+    AnyNonNull,
+    /// Bulk strings joined into one text (CLIENT LIST).
+    Text,
+}
+
+/// Where a command runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// On the connection's shard; it touches no key (PING, INFO, CLIENT).
+    Here,
+    /// On the owner of its first key, `args[1]`.
+    Key,
+    /// Each key (every `step` arguments from the first) on its owner, as the
+    /// single-key command `part`; replies merged.
+    EachKey {
+        step: usize,
+        part: Cmd,
+        merge: Merge,
+    },
+    /// On every shard, replies merged.
+    AllShards(Merge),
+    /// Served on its own, once the replies before it are in (MSETNX over
+    /// several shards; the pub/sub commands).
+    Alone,
+}
+
+/// What resp knows of a command before running it.
+#[derive(Debug)]
+pub struct Spec {
+    pub cmd: Cmd,
+    /// Its name, lower case, as errors and COMMAND write it.
+    pub name: &'static str,
+    /// Redis's arity: n exactly n arguments (the name included), −n at least n.
+    pub arity: i32,
+    pub route: Route,
+}
+
+impl Spec {
+    /// Whether it is one of resp's own parts, not a client's command.
+    pub fn internal(&self) -> bool {
+        self.name.starts_with("internal")
+    }
+
+    /// Whether `argc` arguments (the name included) suit the command.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let arity = self.arity.unsigned_abs() as usize;
+        if self.arity < 0 {
+            argc >= arity
+        } else {
+            argc == arity
+        }
+    }
+}
+
+/// Longest command name served.
+const LONGEST_NAME: usize = 12;
+
+macro_rules! commands {
+    ($($upper:literal => $cmd:ident, $lower:literal, $arity:literal, $route:expr;)*) => {
+        /// The command called `name`, in any case; no allocation.
+        pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
+            let mut buf = [0u8; LONGEST_NAME];
+            let upper = buf.get_mut(..name.len())?;
+            upper.copy_from_slice(name);
+            upper.make_ascii_uppercase();
+            match &*upper {
+                $($upper => {
+                    static SPEC: Spec = Spec { cmd: Cmd::$cmd, name: $lower, arity: $arity, route: $route };
+                    Some(&SPEC)
+                })*
+                _ => None,
+            }
+        }
+
+        /// Every command's name, lower case, in [`Cmd`]'s order.
+        pub const NAMES: &[&str] = &[$($lower),*];
+
+        /// Every command, in [`Cmd`]'s order.
+        const ALL: &[Cmd] = &[$(Cmd::$cmd),*];
+    };
+}
+
+use Merge::*;
+use Route::*;
+
+commands! {
+    b"GET" => Get, "get", 2, Key;
+    b"SET" => Set, "set", -3, Key;
+    b"SETNX" => SetNx, "setnx", 3, Key;
+    b"SETEX" => SetEx, "setex", 4, Key;
+    b"PSETEX" => PSetEx, "psetex", 4, Key;
+    b"GETDEL" => GetDel, "getdel", 2, Key;
+    b"GETEX" => GetEx, "getex", -2, Key;
+    b"MGET" => MGet, "mget", -2, EachKey { step: 1, part: Cmd::Get, merge: Array };
+    b"MSET" => MSet, "mset", -3, EachKey { step: 2, part: Cmd::Set, merge: AllOk };
+    b"MSETNX" => MSetNx, "msetnx", -3, Alone;
+    b"DEL" => Del, "del", -2, EachKey { step: 1, part: Cmd::Del, merge: Sum };
+    b"UNLINK" => Unlink, "unlink", -2, EachKey { step: 1, part: Cmd::Del, merge: Sum };
+    b"EXISTS" => Exists, "exists", -2, EachKey { step: 1, part: Cmd::Exists, merge: Sum };
+    b"INCR" => Incr, "incr", 2, Key;
+    b"DECR" => Decr, "decr", 2, Key;
+    b"INCRBY" => IncrBy, "incrby", 3, Key;
+    b"DECRBY" => DecrBy, "decrby", 3, Key;
+    b"APPEND" => Append, "append", 3, Key;
+    b"STRLEN" => StrLen, "strlen", 2, Key;
+    b"GETRANGE" => GetRange, "getrange", 4, Key;
+    b"SETRANGE" => SetRange, "setrange", 4, Key;
+    b"TYPE" => Type, "type", 2, Key;
+    b"EXPIRE" => Expire, "expire", -3, Key;
+    b"PEXPIRE" => PExpire, "pexpire", -3, Key;
+    b"EXPIREAT" => ExpireAt, "expireat", -3, Key;
+    b"PEXPIREAT" => PExpireAt, "pexpireat", -3, Key;
+    b"TTL" => Ttl, "ttl", 2, Key;
+    b"PTTL" => PTtl, "pttl", 2, Key;
+    b"PERSIST" => Persist, "persist", 2, Key;
+    b"KEYS" => Keys, "keys", 2, AllShards(Concat);
+    b"SCAN" => Scan, "scan", -2, Alone;
+    b"DBSIZE" => DbSize, "dbsize", 1, AllShards(Sum);
+    b"FLUSHDB" => FlushDb, "flushdb", -1, AllShards(AllOk);
+    b"FLUSHALL" => FlushAll, "flushall", -1, AllShards(AllOk);
+    b"RANDOMKEY" => RandomKey, "randomkey", 1, AllShards(AnyNonNull);
+    b"PING" => Ping, "ping", -1, Here;
+    b"ECHO" => Echo, "echo", 2, Here;
+    b"QUIT" => Quit, "quit", -1, Here;
+    b"HELLO" => Hello, "hello", -1, Here;
+    b"SELECT" => Select, "select", 2, Here;
+    b"CLIENT" => Client, "client", -2, Here;
+    b"RESET" => Reset, "reset", 1, Here;
+    b"AUTH" => Auth, "auth", -2, Here;
+    b"SUBSCRIBE" => Subscribe, "subscribe", -2, Alone;
+    b"UNSUBSCRIBE" => Unsubscribe, "unsubscribe", -1, Alone;
+    b"PSUBSCRIBE" => PSubscribe, "psubscribe", -2, Alone;
+    b"PUNSUBSCRIBE" => PUnsubscribe, "punsubscribe", -1, Alone;
+    b"PUBLISH" => Publish, "publish", 3, Alone;
+    b"SSUBSCRIBE" => SSubscribe, "ssubscribe", -2, Alone;
+    b"SUNSUBSCRIBE" => SUnsubscribe, "sunsubscribe", -1, Alone;
+    b"SPUBLISH" => SPublish, "spublish", 3, Alone;
+    b"PUBSUB" => PubSub, "pubsub", -2, Alone;
+    b"INFO" => Info, "info", -1, Here;
+    b"TIME" => Time, "time", 1, Here;
+    b"COMMAND" => Command, "command", -1, Here;
+    b"CONFIG" => Config, "config", -2, Here;
+    b"LASTSAVE" => LastSave, "lastsave", 1, Here;
+    b"SAVE" => Save, "save", 1, Here;
+    b"BGSAVE" => BgSave, "bgsave", -1, Here;
+    b"CLUSTER" => Cluster, "cluster", -2, Here;
+    b"READONLY" => ReadOnly, "readonly", 1, Here;
+    b"READWRITE" => ReadWrite, "readwrite", 1, Here;
+    b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
+    b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
+    b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;
+    b"INTERNAL-MAXMEMORY" => SetMaxMemory, "internal-maxmemory", 2, Here;
+}
+
+/// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.
+pub fn cmd_from_u8(n: u8) -> Option<Cmd> {
+    ALL.get(usize::from(n)).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_found_in_any_case_and_numbered_in_order() {
+        assert_eq!(lookup(b"get").map(|s| s.cmd), Some(Cmd::Get));
+        assert_eq!(lookup(b"GeTrAnGe").map(|s| s.cmd), Some(Cmd::GetRange));
+        assert!(lookup(b"hset").is_none());
+        assert!(lookup(b"averyveryverylongname").is_none());
+        for (n, name) in NAMES.iter().enumerate() {
+            assert_eq!(
+                cmd_from_u8(n as u8).map(|c| c as usize),
+                Some(n),
+                "{name} out of order"
+            );
+            let Some(spec) = lookup(name.as_bytes()) else {
+                assert!(name.starts_with("internal"), "{name} is found");
+                continue;
+            };
+            assert_eq!(spec.cmd as usize, n, "{name} out of order");
+            assert!(name.len() <= LONGEST_NAME || spec.internal());
+        }
+        assert_eq!(cmd_from_u8(200), None);
+    }
+
+    #[test]
+    fn arities_are_those_command_reports() {
+        for name in NAMES.iter().filter(|name| !name.starts_with("internal")) {
+            let spec = lookup(name.as_bytes()).expect("served");
+            let entry = crate::services::resp::command_table::lookup(name.as_bytes())
+                .unwrap_or_else(|| panic!("{name} is in the COMMAND table"));
+            assert_eq!(spec.arity, entry.arity, "{name}");
+        }
+    }
+
+    #[test]
+    fn arity_follows_redis() {
+        let get = lookup(b"get").expect("get");
+        assert!(get.arity_ok(2) && !get.arity_ok(1) && !get.arity_ok(3));
+        let set = lookup(b"set").expect("set");
+        assert!(set.arity_ok(3) && set.arity_ok(9) && !set.arity_ok(2));
+    }
+}
