@@ -190,7 +190,7 @@ impl KeySpace {
         }))
     }
 
-    /// Where this shard's log stands: give it to [`KeySpace::commit`] once a
+    /// Where this shard's log stands: give it to [`KeySpace::after_batch`] once a
     /// batch is answered.
     pub fn log_position(&self) -> Option<u64> {
         self.log.as_ref().map(|log| log.position())
