@@ -156,6 +156,49 @@ fn kv_load_checks_every_value_across_shards() {
 }
 
 #[test]
+fn resp_load_checks_every_get_across_shards_and_wrong_replies_fail_it() {
+    let server = Server::start(&[]);
+    let dir = TempDir::new();
+    let json = dir.path.join("load.json");
+    let resp = server.addr("resp").to_string();
+    let out = load(&[
+        "resp",
+        "--addr",
+        &resp,
+        "--conns",
+        "6",
+        "--threads",
+        "2",
+        "--pipeline",
+        "16",
+        "--keys",
+        "300",
+        "--get-ratio",
+        "0.7",
+        "--val-size",
+        "40",
+        "--requests",
+        "20011",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_succeeded(&out);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["requests"], 20011);
+    assert_eq!(report["errors"], 0);
+    // echo sends each command back: well-formed RESP, but not the reply.
+    let echo = server.addr("echo").to_string();
+    let out = load(&["resp", "--addr", &echo, "--requests", "10", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong or missing"));
+
+    let stopped = server.stop();
+    let served = &stopped.json["services"]["resp"];
+    assert!(served["forwarded"].as_u64() > Some(0));
+}
+
+#[test]
 fn mq_load_checks_every_delivery_across_shards() {
     let server = Server::start(&[]);
     let dir = TempDir::new();
@@ -278,6 +321,7 @@ fn bad_options_and_unreachable_servers_exit_2_with_one_line() {
         &["yell", "--duration", "1", "--warmup", "2"],
         &["kv", "--keys", "0"],
         &["kv", "--get-ratio", "1.5"],
+        &["resp", "--keys", "0"],
         &["chat", "--size", "1"],
         &["yell", "--addr", &addr, "--requests", "5"],
     ] {

@@ -13,7 +13,7 @@ use crate::load::{KvMix, LoadPlan, MqMix, RunLength, Workload};
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// The service to load: yell, echo, chat, kv or mq.
+    /// The service to load: yell, echo, chat, kv, resp or mq.
     pub service: String,
 
     /// The server's address [default: the service's default address].
@@ -40,15 +40,15 @@ pub struct LoadArgs {
     #[arg(long, value_name = "B", default_value_t = 16)]
     pub size: u32,
 
-    /// kv: keys in play, split between the connections (each writes its own).
+    /// kv, resp: keys in play, split between the connections (each writes its own).
     #[arg(long, value_name = "K", default_value_t = 10_000)]
     pub keys: u64,
 
-    /// kv: share of requests that are Gets; the rest are Puts.
+    /// kv, resp: share of requests that are Gets; the rest are Puts (SETs).
     #[arg(long, value_name = "RATIO", default_value_t = 0.9)]
     pub get_ratio: f64,
 
-    /// kv: bytes per value.
+    /// kv, resp: bytes per value.
     #[arg(long, value_name = "B", default_value_t = 32)]
     pub val_size: u32,
 
@@ -115,18 +115,23 @@ impl LoadArgs {
                     }
                 }
             }
-            ServiceKind::Kv => {
+            ServiceKind::Kv | ServiceKind::Resp => {
                 if self.keys == 0 {
                     return refuse("--keys must be at least 1");
                 }
                 if !(0.0..=1.0).contains(&self.get_ratio) {
                     return refuse("--get-ratio must be between 0 and 1");
                 }
-                Workload::Kv(KvMix {
+                let mix = KvMix {
                     keys: self.keys,
                     get_ratio: self.get_ratio,
                     val_size: self.val_size as usize,
-                })
+                };
+                if service == ServiceKind::Kv {
+                    Workload::Kv(mix)
+                } else {
+                    Workload::Resp(mix)
+                }
             }
             ServiceKind::Mq => {
                 if self.publishers == 0 || self.subscribers == 0 || self.topics == 0 {

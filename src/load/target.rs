@@ -11,15 +11,17 @@ pub enum ServiceKind {
     Chat,
     Mq,
     Kv,
+    Resp,
 }
 
 impl ServiceKind {
-    pub const ALL: [ServiceKind; 5] = [
+    pub const ALL: [ServiceKind; 6] = [
         ServiceKind::Yell,
         ServiceKind::Echo,
         ServiceKind::Chat,
         ServiceKind::Mq,
         ServiceKind::Kv,
+        ServiceKind::Resp,
     ];
 
     /// The service's name, as `percore serve --services` lists it.
@@ -30,6 +32,7 @@ impl ServiceKind {
             ServiceKind::Chat => "chat",
             ServiceKind::Mq => "mq",
             ServiceKind::Kv => "kv",
+            ServiceKind::Resp => "resp",
         }
     }
 

@@ -4,12 +4,15 @@
 
 use crate::load::target::ServiceKind;
 use crate::services::kv::protocol::{self, Request};
+use crate::services::resp::protocol::encode_command;
 
 /// A protocol and its parameters, the same for every connection.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Workload {
     Lines(LineWorkload),
     Kv(KvMix),
+    /// resp: kv's mix as Redis GET and SET.
+    Resp(KvMix),
     /// mq is publish/subscribe, not request/reply: see the mq driver.
     Mq(MqMix),
 }
@@ -73,6 +76,13 @@ impl Workload {
                     },
                 );
                 frame.len()
+            }
+            Workload::Resp(mix) => {
+                let mut command = Vec::new();
+                let key = vec![b'k'; 4 + Self::KEY_DIGITS];
+                let val = vec![b'v'; mix.val_size];
+                encode_command([&b"SET"[..], &key, &val], &mut command);
+                command.len()
             }
             Workload::Mq(mix) => mix.line_size(),
         }

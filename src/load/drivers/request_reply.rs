@@ -1,4 +1,4 @@
-//! One request/reply connection (yell, echo, chat, kv), closed loop or open
+//! One request/reply connection (yell, echo, chat, kv, resp), closed loop or open
 //! loop. Either way it writes a whole batch of requests per write, checks
 //! every reply against the request it answers, and records client-side
 //! latency. What the requests are and what their replies must be is the
@@ -15,7 +15,7 @@ use crate::transport::Transport;
 use glommio::sync::Semaphore;
 use glommio::timer::sleep;
 
-use super::kv::KvExchange;
+use super::kv::{KvExchange, Wire};
 use super::lines::LineExchange;
 use super::ReplyBuffer;
 use crate::load::plan::ConnPlan;
@@ -36,7 +36,10 @@ impl Exchange {
     pub fn new(workload: &Workload, conn: u64, conns: u64) -> Option<Exchange> {
         match *workload {
             Workload::Lines(lines) => Some(Exchange::Lines(LineExchange::new(lines))),
-            Workload::Kv(mix) => Some(Exchange::Kv(KvExchange::new(mix, conn, conns))),
+            Workload::Kv(mix) => Some(Exchange::Kv(KvExchange::new(mix, conn, conns, Wire::Kv))),
+            Workload::Resp(mix) => {
+                Some(Exchange::Kv(KvExchange::new(mix, conn, conns, Wire::Resp)))
+            }
             Workload::Mq(_) => None,
         }
     }
