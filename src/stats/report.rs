@@ -186,7 +186,7 @@ impl Report {
                 .map(|figure| (label(figure.name), figure.value.to_string()));
             let own = tls.into_iter().chain(own);
             for (name, value) in rows.into_iter().map(|(n, v)| (n.to_string(), v)).chain(own) {
-                let _ = writeln!(text, "  {name:<13}{value}");
+                let _ = writeln!(text, "  {name:<12} {value}");
             }
             let columns: Vec<&OwnFigure> = service
                 .total
