@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use measure::{measure, print_result};
 use process::{free_port, start_percore, start_server, stop_server, Target};
-use redis_benchmark::{redis_available, redis_benchmark};
+use redis_benchmark::{redis_available, redis_benchmark, Run};
 use scenarios::{KV_SCENARIOS, KV_TWO_SHARD_SCENARIOS, LINE_SCENARIOS, MQ_SCENARIOS};
 
 fn main() {
@@ -49,6 +49,7 @@ fn main() {
     let mut all = line_benchmarks(seconds, server_cpu, client_cpu);
     all.extend(kv_benchmarks(seconds, server_cpu, client_cpu));
     all.extend(mq_benchmarks(seconds, server_cpu, client_cpu));
+    all.extend(resp_benchmarks(seconds, server_cpu, client_cpu));
     for doc in &all {
         let stem = format!(
             "results/{}-{}",
@@ -86,6 +87,75 @@ fn replot() {
         std::fs::write(format!("{stem}.svg"), plots::scenario_svg(&doc)).expect("write svg");
         println!("wrote {stem}.svg");
     }
+}
+
+/// resp (issue 15): redis-benchmark `-c 50 -r 100000 -d 16` GET and SET at
+/// pipeline 1 and 16 against percore's resp (one shard) and redis-server,
+/// each pinned to the server CPU in turn, redis-benchmark to the client
+/// CPU: the same client for both. One document per test and pipeline, so
+/// that each table's ratio is percore against redis.
+fn resp_benchmarks(seconds: f64, server_cpu: usize, client_cpu: usize) -> Vec<Value> {
+    if !redis_available() {
+        println!("resp: redis-server or redis-benchmark missing: not measured");
+        return Vec::new();
+    }
+    let mut docs = Vec::new();
+    for pipeline in [1usize, 16] {
+        // Requests for about `seconds` at the rates seen on this machine.
+        let per_second = if pipeline == 1 { 60_000.0 } else { 500_000.0 };
+        let requests = (per_second * seconds) as u64;
+        let mut rows: Vec<Vec<Value>> = vec![Vec::new(), Vec::new()];
+        for target in ["percore resp (1 shard)", "redis-server"] {
+            let port = free_port();
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let mut server = if target == "redis-server" {
+                let child = std::process::Command::new("taskset")
+                    .args(["-c", &server_cpu.to_string(), "redis-server"])
+                    .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .expect("start redis-server");
+                process::wait_until_accepting(addr, "redis-server");
+                child
+            } else {
+                start_percore("resp", addr, &["--shards", "1"], Some(server_cpu))
+            };
+            for (i, test) in ["set", "get"].into_iter().enumerate() {
+                let run = Run {
+                    port,
+                    server_pid: server.id(),
+                    test,
+                    pipeline,
+                    requests,
+                    client_cpu,
+                    keys: 100_000,
+                    value_size: 16,
+                };
+                if let Some(row) = run.measure(target) {
+                    print_result("resp", &format!("{test}-p{pipeline}"), &row);
+                    rows[i].push(row);
+                }
+            }
+            if target == "redis-server" {
+                stop_server(Target::Reference, &mut server);
+            } else {
+                stop_server(Target::Percore, &mut server);
+            }
+        }
+        for (test, results) in ["set", "get"].into_iter().zip(rows) {
+            docs.push(json!({
+                "service": "resp",
+                "scenario": format!("{test}-p{pipeline}"),
+                "title": format!("redis-benchmark -t {test} -c 50 -r 100000 -d 16 -P {pipeline}"),
+                "seconds": seconds,
+                "server_cpu": server_cpu,
+                "client_cpu": client_cpu,
+                "redis": true,
+                "results": results,
+            }));
+        }
+    }
+    docs
 }
 
 /// yell and echo: each server is started once per service and runs every

@@ -46,6 +46,7 @@ pub fn results_readme(docs: &[Value], quick: bool) -> String {
     }
     let mut kv_said = false;
     let mut mq_said = false;
+    let mut resp_said = false;
     for doc in docs {
         let service = doc["service"].as_str().unwrap_or("");
         let scenario = doc["scenario"].as_str().unwrap_or("");
@@ -68,6 +69,14 @@ pub fn results_readme(docs: &[Value], quick: bool) -> String {
             let _ = writeln!(
                 text,
                 "## mq\n\n`percore load mq`: every subscriber checks that each publisher's messages arrive exactly once and in order; latency runs from the publish (open loop: its intended time) to the delivery, and msgs/s counts deliveries to subscribers. Publishers subscribe to their topics and use their own copies as acknowledgements: in the closed loop each keeps 64 messages in flight. The 1-shard row runs the server pinned to CPU {0} and the load generator pinned to CPU {1}; the 2-shard row puts a shard on each CPU with the load generator unpinned beside them, so three busy threads share two CPUs, and topics, publishers and subscribers land on either shard: the ratio is what the cross-shard hop costs here, not a scaling figure. Server CPU is per delivery.\n",
+                doc["server_cpu"], doc["client_cpu"]
+            );
+        }
+        if service == "resp" && !resp_said {
+            resp_said = true;
+            let _ = writeln!(
+                text,
+                "## resp\n\nredis-benchmark drives both servers, so the client is the same: `-c 50 -r 100000 -d 16 -P <pipeline> -t set|get`, pinned to CPU {1}; percore's resp with one shard, then redis-server 7 (Debian's package, no persistence), each pinned to CPU {0}. redis-benchmark gives no p90 or p99.9.\n",
                 doc["server_cpu"], doc["client_cpu"]
             );
         }

@@ -58,29 +58,59 @@ pub fn redis_benchmark(
     let requests = (per_second * seconds) as u64;
     let mut results = Vec::new();
     for test in ["set", "get"] {
-        let cpu_before = cpu_time(server.id());
+        let target = format!("redis-server ({} only)", test.to_uppercase());
+        let run = Run {
+            port,
+            server_pid: server.id(),
+            test,
+            pipeline,
+            requests,
+            client_cpu,
+            keys: 10_000,
+            value_size: 32,
+        };
+        results.extend(run.measure(&target));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    results
+}
+
+/// One redis-benchmark test against a server already listening.
+pub struct Run<'a> {
+    pub port: u16,
+    /// The server's process, whose CPU time is measured.
+    pub server_pid: u32,
+    /// `set` or `get`.
+    pub test: &'a str,
+    pub pipeline: usize,
+    pub requests: u64,
+    pub client_cpu: usize,
+    /// `-r`: keys in play.
+    pub keys: u64,
+    /// `-d`: bytes per value.
+    pub value_size: usize,
+}
+
+impl Run<'_> {
+    /// Runs it with 50 clients, redis-benchmark pinned to the client CPU;
+    /// the figures as a result row named `target` (None if it printed none).
+    pub fn measure(&self, target: &str) -> Option<Value> {
+        let cpu_before = cpu_time(self.server_pid);
         let output = Command::new("taskset")
-            .args(["-c", &client_cpu.to_string(), "redis-benchmark"])
-            .args([
-                "-p",
-                &port.to_string(),
-                "-c",
-                "50",
-                "-d",
-                "32",
-                "-r",
-                "10000",
-            ])
-            .args(["-P", &pipeline.to_string(), "-n", &requests.to_string()])
-            .args(["-t", test, "--csv", "-q"])
+            .args(["-c", &self.client_cpu.to_string(), "redis-benchmark"])
+            .args(["-p", &self.port.to_string(), "-c", "50"])
+            .args(["-d", &self.value_size.to_string()])
+            .args(["-r", &self.keys.to_string()])
+            .args(["-P", &self.pipeline.to_string()])
+            .args(["-n", &self.requests.to_string()])
+            .args(["-t", self.test, "--csv", "-q"])
             .output()
             .expect("run redis-benchmark");
-        let cpu = cpu_time(server.id()) - cpu_before;
+        let cpu = cpu_time(self.server_pid) - cpu_before;
         let text = String::from_utf8_lossy(&output.stdout);
         // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-        let Some(row) = text.lines().nth(1) else {
-            continue;
-        };
+        let row = text.lines().nth(1)?;
         let cells: Vec<f64> = row
             .split(',')
             .skip(1)
@@ -88,16 +118,13 @@ pub fn redis_benchmark(
             .collect();
         let us = |i: usize| (cells.get(i).copied().unwrap_or(0.0) * 1000.0).round() as u64;
         // redis-benchmark has no p90 or p99.9: null, shown as "–".
-        results.push(json!({
-            "target": format!("redis-server ({} only)", test.to_uppercase()),
+        Some(json!({
+            "target": target,
             "msgs_per_sec": cells.first(),
-            "requests": requests,
+            "requests": self.requests,
             "errors": 0,
             "latency_us": {"p50": us(3), "p90": null, "p99": us(5), "p999": null, "max": us(6)},
-            "server_cpu_ns_per_msg": cpu.as_nanos() as f64 / requests as f64,
-        }));
+            "server_cpu_ns_per_msg": cpu.as_nanos() as f64 / self.requests as f64,
+        }))
     }
-    let _ = server.kill();
-    let _ = server.wait();
-    results
 }
