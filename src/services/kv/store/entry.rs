@@ -37,6 +37,7 @@ impl Entry {
         Entry(bytes.into_boxed_slice())
     }
 
+    #[inline]
     fn header(&self) -> u32 {
         let mut header = [0; HEADER];
         header.copy_from_slice(&self.0[..HEADER]);
@@ -44,6 +45,7 @@ impl Entry {
     }
 
     /// Where the key starts.
+    #[inline]
     fn key_start(&self) -> usize {
         if self.header() & HAS_EXPIRY != 0 {
             HEADER + EXPIRY
@@ -52,19 +54,23 @@ impl Entry {
         }
     }
 
+    #[inline]
     fn key_end(&self) -> usize {
         self.key_start() + (self.header() & !HAS_EXPIRY) as usize
     }
 
+    #[inline]
     pub fn key(&self) -> &[u8] {
         &self.0[self.key_start()..self.key_end()]
     }
 
+    #[inline]
     pub fn value(&self) -> &[u8] {
         &self.0[self.key_end()..]
     }
 
     /// When the key expires (ms since the epoch); `None`: never.
+    #[inline]
     pub fn expiry(&self) -> Option<u64> {
         if self.header() & HAS_EXPIRY == 0 {
             return None;
@@ -75,6 +81,7 @@ impl Entry {
     }
 
     /// Whether the key is gone at `now`: it expires at or before it.
+    #[inline]
     pub fn expired(&self, now: u64) -> bool {
         self.expiry().is_some_and(|at| at <= now)
     }

@@ -94,6 +94,7 @@ impl Store {
 
     /// `key`'s value, unless it is absent or expired at `now`. One hash
     /// lookup; the time is compared only for a key with a TTL.
+    #[inline]
     pub fn get(&self, key: &[u8], now: u64) -> Option<&[u8]> {
         let entry = self.table.get(key)?;
         (!entry.expired(now)).then(|| entry.value())

@@ -30,21 +30,25 @@ pub(super) struct Table {
 }
 
 impl Table {
+    #[inline]
     fn hash(&self, key: &[u8]) -> u64 {
         self.hasher.hash_one(key)
     }
 
     /// The position of `key`'s entry.
+    #[inline]
     pub fn find(&self, key: &[u8]) -> Option<usize> {
         self.find_hashed(self.hash(key), key)
     }
 
+    #[inline]
     fn find_hashed(&self, hash: u64, key: &[u8]) -> Option<usize> {
         let entries = &self.entries;
         let matches = |&i: &usize| entries.get(i).is_some_and(|e| e.key() == key);
         self.positions.find(hash, matches).copied()
     }
 
+    #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&Entry> {
         self.find(key).and_then(|i| self.entries.get(i))
     }
