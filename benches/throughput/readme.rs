@@ -193,6 +193,10 @@ fn feature_results() -> String {
             "metrics.md",
             "a Prometheus scrape every 100 ms against none",
         ),
+        (
+            "resp.md",
+            "the Redis protocol against redis-server under redis-benchmark",
+        ),
     ];
     let present: Vec<String> = files
         .iter()
