@@ -111,7 +111,14 @@ fn resp_benchmarks(seconds: f64, server_cpu: usize, client_cpu: usize) -> Vec<Va
             let mut server = if target == "redis-server" {
                 let child = std::process::Command::new("taskset")
                     .args(["-c", &server_cpu.to_string(), "redis-server"])
-                    .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+                    .args([
+                        "--port",
+                        &port.to_string(),
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                    ])
                     .stdout(std::process::Stdio::null())
                     .spawn()
                     .expect("start redis-server");

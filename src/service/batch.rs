@@ -79,6 +79,13 @@ impl<'a, D: Decoder> Batch<'a, D> {
         }
     }
 
+    /// The connection's decoder, as it stands after the last request it
+    /// found: a decoder may keep what it learned about that request (resp's
+    /// keeps its arguments' places) so the service need not read it again.
+    pub fn decoder(&self) -> &D {
+        self.decoder
+    }
+
     /// Where answers go.
     pub fn out(&mut self) -> &mut Vec<u8> {
         self.out

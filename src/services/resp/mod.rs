@@ -287,7 +287,7 @@ impl Resp {
             let Some(frame) = batch.next_request() else {
                 return Step::Done;
             };
-            if let Err(error) = parse_command(frame, args) {
+            if let Err(error) = batch.decoder().parsed(frame, args) {
                 let start = batch.out().len();
                 plan.here(batch.out(), |out| error.write_reply(out));
                 if !plan.is_forwarding() && batch.out().len() > start {

@@ -7,7 +7,7 @@ use super::multibulk::{command_limit, COMMAND_LIMIT_FLOOR};
 
 /// Spans kept between commands, at most: a command with more arguments
 /// (24 KiB or more on the wire) gives back what it grew.
-const RETAIN_SPANS: usize = 4096;
+pub(super) const RETAIN_SPANS: usize = 4096;
 
 /// The longest command name [`Command::name_upper`] uppercases.
 pub const MAX_NAME: usize = 32;

@@ -52,8 +52,56 @@ fn cuts() -> impl Strategy<Value = Vec<usize>> {
     proptest::collection::vec(any::<usize>(), 0..40)
 }
 
+/// Feeds `input` to a decoder in reads cut at `cuts`, as the connection
+/// loop does, and checks each frame's arguments as the decoder kept them
+/// against a fresh parse of the frame.
+fn decoder_parse_agrees(input: &[u8], cuts: &[usize], max_frame: usize) {
+    use crate::codec::Decoder;
+    let mut ends: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
+    ends.push(input.len());
+    ends.sort_unstable();
+    let (mut decoder, mut buffer, mut fed) = (RespDecoder::default(), Vec::new(), 0);
+    let (mut kept, mut fresh) = (
+        Args::with_max_frame(max_frame),
+        Args::with_max_frame(max_frame),
+    );
+    for end in ends {
+        buffer.extend_from_slice(&input[fed..end]);
+        fed = end;
+        loop {
+            match decoder.decode(&buffer, max_frame) {
+                Ok(Some(span)) => {
+                    let frame = buffer[..span.wire_len].to_vec();
+                    let a = decoder.parsed(&frame, &mut kept);
+                    let b = parse_command(&frame, &mut fresh);
+                    assert_eq!(a, b, "{frame:?}");
+                    let words = |args: &Args| {
+                        args.view(&frame)
+                            .iter()
+                            .map(<[u8]>::to_vec)
+                            .collect::<Vec<_>>()
+                    };
+                    assert_eq!(words(&kept), words(&fresh), "{frame:?}");
+                    buffer.drain(..span.wire_len);
+                }
+                Ok(None) => break,
+                Err(_) => return,
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn the_decoders_arguments_are_a_fresh_parse(
+        input in stream(),
+        cuts in cuts(),
+        max_frame in 1usize..64,
+    ) {
+        decoder_parse_agrees(&input, &cuts, max_frame);
+    }
 
     #[test]
     fn resp_commands_do_not_depend_on_read_boundaries(

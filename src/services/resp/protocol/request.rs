@@ -18,6 +18,7 @@
 //!   than `--max-frame` is `FrameTooLong` from its header, a command longer
 //!   than [`command_limit`] a `CommandTooLong` error from its headers.
 
+use super::args::RETAIN_SPANS;
 use super::inline::split_inline;
 use super::multibulk::{command_limit, find_line, Line, Progress, Step, MAX_LINE};
 use super::{Args, ProtocolError};
@@ -32,6 +33,13 @@ pub struct RespDecoder {
     /// How far the command at the head of the buffer has been read (for an
     /// inline one, only `scanned` is used).
     pub(super) progress: Progress,
+    /// The arguments of the multibulk command being read, and of the last
+    /// one returned, as ranges of its frame: the parse the service would
+    /// otherwise do again ([`RespDecoder::parsed`]).
+    spans: Vec<(usize, usize)>,
+    /// The wire length of the last frame returned, when `spans` holds its
+    /// whole, well-formed arguments.
+    parsed_len: Option<usize>,
 }
 
 impl Decoder for RespDecoder {
@@ -41,14 +49,23 @@ impl Decoder for RespDecoder {
         if self.progress.pos > buf.len() {
             self.progress = Progress::default();
         }
+        if self.progress.pos == 0 {
+            // A new command: the last one's arguments are no longer wanted.
+            self.spans.clear();
+            self.spans.shrink_to(RETAIN_SPANS);
+        }
+        self.parsed_len = None;
         let end = match buf.first() {
             None => return Ok(None),
             Some(b'*') => {
                 let limit = command_limit(max_frame);
                 loop {
                     match self.progress.step(buf, max_frame, limit) {
-                        Step::Arg { .. } => {}
-                        Step::Done => break self.progress.pos,
+                        Step::Arg { start, end } => self.spans.push((start, end)),
+                        Step::Done => {
+                            self.parsed_len = Some(self.progress.pos);
+                            break self.progress.pos;
+                        }
                         Step::More => return Ok(None),
                         Step::Bad { end, .. } => break end,
                         Step::BulkTooLong => {
@@ -70,6 +87,24 @@ impl Decoder for RespDecoder {
             end,
             wire_len: end,
         }))
+    }
+}
+
+impl RespDecoder {
+    /// Puts the arguments of `frame`, the frame this decoder returned last,
+    /// into `args`: those it found while cutting a multibulk command (no
+    /// second pass over the bytes), else what [`parse_command`] finds (an
+    /// inline command, a malformed one). The same result as
+    /// `parse_command(frame, args)` either way.
+    pub fn parsed(&self, frame: &[u8], args: &mut Args) -> Result<(), ProtocolError> {
+        match self.parsed_len {
+            Some(len) if len == frame.len() && frame.first() == Some(&b'*') => {
+                args.clear(false);
+                args.spans.extend_from_slice(&self.spans);
+                Ok(())
+            }
+            _ => parse_command(frame, args),
+        }
     }
 }
 
