@@ -267,6 +267,20 @@ fn kv_and_resp_share_one_key_space() {
             format!("${}\r\n{val}\r\n", val.len())
         );
     }
+    // Bytes that are not UTF-8, set over resp, reach kv clients as bin.
+    for (key, val) in [(&b"bin-val"[..], &b"\xff\xfe ok"[..]), (b"k\xff", b"v")] {
+        assert_eq!(resp.call(&[b"SET", key, val]), b"+OK\r\n");
+    }
+    assert_eq!(
+        kv.get("bin-val").expect("get"),
+        Reply::Bin(b"\xff\xfe ok".to_vec())
+    );
+    let Reply::Keys(keys) = kv.list_keys().expect("list") else {
+        panic!("ListKeys gave no keys")
+    };
+    assert!(keys.contains(&"k\u{fffd}".to_string()), "{keys:?}");
+    assert!(keys.contains(&"bin-val".to_string()));
+
     // An expiring key is gone for kv too.
     assert_eq!(resp.cmd("SET short v PX 30"), "+OK\r\n");
     let give_up = Instant::now() + DEADLINE;

@@ -163,6 +163,7 @@ pub fn display_reply(reply: &Reply) -> String {
     match reply {
         Reply::Nil => "(nil)".to_owned(),
         Reply::Str(text) => format!("{text:?}"),
+        Reply::Bin(bytes) => format!("{:?}", String::from_utf8_lossy(bytes)),
         Reply::Keys(keys) if keys.is_empty() => "(empty array)".to_owned(),
         Reply::Keys(keys) => keys
             .iter()

@@ -14,8 +14,8 @@ use super::durable::apply_record;
 use super::durable::log::ShardLog;
 use super::durable::record::Record;
 use super::protocol::{
-    begin_frame, end_frame, push_array_len, push_error_frame, push_nil_frame, push_str,
-    push_str_frame, Request,
+    begin_frame, end_frame, push_array_len, push_error_frame, push_nil_frame, push_str_frame,
+    push_text, Request,
 };
 use super::store::Store;
 
@@ -82,7 +82,7 @@ pub(super) fn push_keys_frame(out: &mut Vec<u8>, keys: Vec<&[u8]>) {
     let start = begin_frame(out);
     push_array_len(out, keys.len());
     for key in keys {
-        push_str(out, key);
+        push_text(out, key);
     }
     end_frame(out, start);
 }

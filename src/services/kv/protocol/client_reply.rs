@@ -12,6 +12,8 @@ use super::RequestError;
 pub enum Reply {
     Nil,
     Str(String),
+    /// A value that is not UTF-8 (written over resp), sent as bin.
+    Bin(Vec<u8>),
     Keys(Vec<String>),
     Error(String),
 }
@@ -43,6 +45,13 @@ fn read_reply(reader: &mut Reader<'_>) -> Result<Result<Reply, ReplyError>, Requ
             reader.pos -= 1;
             owned(reader.string()?).map(Reply::Str)
         }
+        Marker::Bin8 | Marker::Bin16 | Marker::Bin32 => {
+            reader.pos -= 1;
+            match reader.text()? {
+                Some(bytes) => Ok(Reply::Bin(bytes.to_vec())),
+                None => Err(ReplyError("not a bin")),
+            }
+        }
         Marker::FixArray(_) | Marker::Array16 | Marker::Array32 => {
             let len = match marker {
                 Marker::FixArray(n) => usize::from(n),
@@ -50,10 +59,11 @@ fn read_reply(reader: &mut Reader<'_>) -> Result<Result<Reply, ReplyError>, Requ
                 _ => reader.length(4)?,
             };
             let mut keys = Vec::with_capacity(len.min(reader.buf.len()));
+            // A key that is not UTF-8 (bin) is shown with U+FFFD in its place.
             for _ in 0..len {
-                match owned(reader.string()?) {
-                    Ok(key) => keys.push(key),
-                    Err(e) => return Ok(Err(e)),
+                match reader.text()? {
+                    Some(key) => keys.push(String::from_utf8_lossy(key).into_owned()),
+                    None => return Ok(Err(ReplyError("a key that is not a str"))),
                 }
             }
             Ok(Reply::Keys(keys))

@@ -103,6 +103,22 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Reads a str or a bin (a reply's text): its bytes, or None for
+    /// another type (consumed).
+    pub(super) fn text(&mut self) -> Result<Option<&'a [u8]>, RequestError> {
+        let len = match self.marker()? {
+            Marker::FixStr(n) => usize::from(n),
+            Marker::Str8 | Marker::Bin8 => self.length(1)?,
+            Marker::Str16 | Marker::Bin16 => self.length(2)?,
+            Marker::Str32 | Marker::Bin32 => self.length(4)?,
+            other => {
+                self.skip_after(other)?;
+                return Ok(None);
+            }
+        };
+        self.take(len).map(Some)
+    }
+
     pub(super) fn skip_value(&mut self) -> Result<(), RequestError> {
         let marker = self.marker()?;
         self.skip_after(marker)
@@ -182,6 +198,17 @@ impl<'a> Reader<'a> {
 
 pub fn push_nil(out: &mut Vec<u8>) {
     let _ = rmp::encode::write_nil(out);
+}
+
+/// Bytes as a str when they are UTF-8, else as bin: a key or value written
+/// over resp may be any bytes, and kv clients get those as bin (SPEC 6.3).
+pub fn push_text(out: &mut Vec<u8>, bytes: &[u8]) {
+    if std::str::from_utf8(bytes).is_ok() {
+        push_str(out, bytes);
+    } else {
+        let _ = rmp::encode::write_bin_len(out, bytes.len() as u32);
+        out.extend_from_slice(bytes);
+    }
 }
 
 pub fn push_str(out: &mut Vec<u8>, text: &[u8]) {

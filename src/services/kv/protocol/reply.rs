@@ -4,7 +4,7 @@
 
 use rmp::Marker;
 
-use super::msgpack::{push_str, MaybeStr, Reader};
+use super::msgpack::{push_str, push_text, Reader};
 use crate::codec::{begin_frame, encode_frame, end_frame};
 
 /// The text of a frame's `{"error": ...}` reply when the frame is too long.
@@ -24,15 +24,16 @@ pub fn push_nil_frame(out: &mut Vec<u8>) {
     encode_frame(&[Marker::Null.to_u8()], out);
 }
 
-/// Appends a whole frame holding one str.
+/// Appends a whole frame holding one str (bin for bytes that are not
+/// UTF-8: a value written over resp).
 pub fn push_str_frame(out: &mut Vec<u8>, text: &[u8]) {
     let start = begin_frame(out);
-    push_str(out, text);
+    push_text(out, text);
     end_frame(out, start);
 }
 
-/// The strings of an array frame (a ListKeys reply), borrowed; None when
-/// the frame is anything else.
+/// The strings (str or bin) of an array frame (a ListKeys reply),
+/// borrowed; None when the frame is anything else.
 pub fn str_array(frame: &[u8]) -> Option<Vec<&[u8]>> {
     let mut reader = Reader { buf: frame, pos: 0 };
     let len = match reader.marker().ok()? {
@@ -43,10 +44,7 @@ pub fn str_array(frame: &[u8]) -> Option<Vec<&[u8]>> {
     };
     let mut strings = Vec::with_capacity(len.min(frame.len()));
     for _ in 0..len {
-        match reader.string().ok()? {
-            MaybeStr::Str(bytes) => strings.push(bytes),
-            _ => return None,
-        }
+        strings.push(reader.text().ok()??);
     }
     Some(strings)
 }
