@@ -504,3 +504,61 @@ fn redis_py_works_in_resp2_and_resp3() {
 /// What tests/interop/redis_py_client.py prints when the server is right.
 const REDIS_PY_SESSION: &str =
     "True\nb'bar'\nNone\n[b'1', b'2', None]\n2\n11\nTrue\n2\nb'string'\nTrue\nTrue\n['x', 'y']\n6\n";
+
+#[test]
+fn info_config_and_client_see_every_shard() {
+    let server = Server::start(&[]);
+    let mut resp = Resp::connect(server.addr("resp"));
+    for i in 0..20 {
+        resp.cmd(&format!("SET k{i} v"));
+    }
+    resp.cmd("SET t v EX 100");
+    let info = resp.cmd("INFO");
+    for needle in [
+        "# Server\r\nredis_version:7.0.15\r\n",
+        "\r\n\r\n# Keyspace\r\ndb0:keys=21,expires=1,avg_ttl=0\r\n",
+        "role:master\r\n",
+        "cluster_enabled:0\r\n",
+        "total_commands_processed:",
+    ] {
+        assert!(info.contains(needle), "{needle:?} in {info}");
+    }
+    let only = resp.cmd("INFO keyspace");
+    assert!(
+        only.contains("# Keyspace") && !only.contains("# Server"),
+        "{only}"
+    );
+    // CONFIG SET maxmemory reaches every shard: a cap far below what is
+    // held refuses writes that add data, on whichever shard.
+    assert_eq!(resp.cmd("CONFIG SET maxmemory 10"), "+OK\r\n");
+    assert_eq!(
+        resp.cmd("CONFIG GET maxmemory"),
+        "*2\r\n$9\r\nmaxmemory\r\n$2\r\n10\r\n"
+    );
+    for i in 20..28 {
+        assert!(
+            resp.cmd(&format!("SET k{i} a-longer-value"))
+                .starts_with("-OOM "),
+            "k{i}"
+        );
+    }
+    assert_eq!(resp.cmd("CONFIG SET maxmemory 0"), "+OK\r\n");
+    assert_eq!(resp.cmd("SET k20 v"), "+OK\r\n");
+    // CLIENT LIST lists the connections of every shard; CLIENT KILL ID
+    // closes one wherever it is.
+    let others: Vec<Resp> = (0..6).map(|_| Resp::connect(server.addr("resp"))).collect();
+    let mut ids = Vec::new();
+    for mut other in others {
+        let id = other.cmd("CLIENT ID");
+        ids.push((id.trim_start_matches(':').trim().to_string(), other));
+    }
+    let list = String::from_utf8_lossy(&resp.call(&[b"CLIENT", b"LIST"])).into_owned();
+    for (id, _) in &ids {
+        assert!(list.contains(&format!("id={id} ")), "{id} in {list}");
+    }
+    let (id, mut victim) = ids.pop().expect("a client");
+    assert_eq!(resp.cmd(&format!("CLIENT KILL ID {id}")), ":1\r\n");
+    assert_eq!(victim.rest_until_closed(), b"");
+    assert_eq!(resp.cmd(&format!("CLIENT KILL ID {id}")), ":0\r\n");
+    server.stop().assert_clean();
+}

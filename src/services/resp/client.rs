@@ -33,6 +33,21 @@ pub struct ClientInfo {
 thread_local! {
     static CLIENTS: RefCell<BTreeMap<u64, Rc<ClientInfo>>> = RefCell::default();
     static NEXT: Cell<u64> = const { Cell::new(0) };
+    /// Connections accepted and commands read on this shard (INFO stats).
+    static RECEIVED: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// Counts `commands` read on this shard.
+pub fn count_commands(commands: u64) {
+    RECEIVED.with(|received| {
+        let (connections, total) = received.get();
+        received.set((connections, total + commands));
+    });
+}
+
+/// Connections accepted and commands read on this shard so far.
+pub fn received() -> (u64, u64) {
+    RECEIVED.with(Cell::get)
 }
 
 /// A new connection's id on `shard` of `shards`: increasing per shard,
@@ -51,6 +66,10 @@ pub fn shard_of(id: u64, shards: usize) -> usize {
 }
 
 pub fn register(client: Rc<ClientInfo>) {
+    RECEIVED.with(|received| {
+        let (connections, commands) = received.get();
+        received.set((connections + 1, commands));
+    });
     CLIENTS.with(|clients| clients.borrow_mut().insert(client.id, client));
 }
 

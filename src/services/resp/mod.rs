@@ -244,6 +244,7 @@ impl Service for Resp {
                 }
             }
         }
+        client::count_commands(batch.taken());
         if let Err(reason) = self.keys.after_batch(logged_from).await {
             let commands = batch.taken();
             let out = batch.out();
@@ -891,11 +892,14 @@ pub fn execute(
             commands::keyspace::run(cmd, command, keys, proto, shard, out)
         }
         Cmd::ShardFigures => {
+            let (connections_received, commands) = client::received();
             let figures = ServerFigures {
                 keys: keys.store.len() as u64,
                 expires: keys.store.expiring_len() as u64,
                 memory_bytes: keys.store.bytes(),
                 clients: client::count() as u64,
+                connections_received,
+                commands,
                 ..ServerFigures::default()
             };
             figures.write(out);
