@@ -562,3 +562,59 @@ fn info_config_and_client_see_every_shard() {
     assert_eq!(resp.cmd(&format!("CLIENT KILL ID {id}")), ":0\r\n");
     server.stop().assert_clean();
 }
+
+/// The same commands, written whole or cut into pieces anywhere (inside
+/// headers, inside arguments, between CR and LF), get the same replies.
+#[test]
+fn replies_do_not_depend_on_how_commands_are_cut_into_reads() {
+    use percore::services::resp::protocol::encode_command as encode;
+    let server = Server::start(&[]);
+    let script = |prefix: &str| {
+        let mut wire = Vec::new();
+        for i in 0..40 {
+            let key = format!("{prefix}:{i}");
+            encode(
+                [&b"SET"[..], key.as_bytes(), format!("v{i}").as_bytes()],
+                &mut wire,
+            );
+            encode([&b"APPEND"[..], key.as_bytes(), b"+"], &mut wire);
+            encode([&b"GET"[..], key.as_bytes()], &mut wire);
+            encode([&b"INCR"[..], format!("{prefix}:n").as_bytes()], &mut wire);
+            encode(
+                [
+                    &b"MGET"[..],
+                    key.as_bytes(),
+                    format!("{prefix}:n").as_bytes(),
+                ],
+                &mut wire,
+            );
+            wire.extend_from_slice(format!("EXISTS {key} {prefix}:none\r\n").as_bytes());
+        }
+        wire
+    };
+    let mut expected = None;
+    for (round, piece) in [usize::MAX, 1, 2, 7, 13, 64].into_iter().enumerate() {
+        let wire = script(&format!("cut{round}"));
+        let mut conn = Resp::connect(server.addr("resp"));
+        conn.stream.set_nodelay(true).expect("nodelay");
+        let writer = {
+            let mut stream = conn.stream.try_clone().expect("clone");
+            std::thread::spawn(move || {
+                for chunk in wire.chunks(piece.min(wire.len())) {
+                    stream.write_all(chunk).expect("write a piece");
+                }
+            })
+        };
+        let mut replies = Vec::new();
+        for _ in 0..40 * 6 {
+            replies.extend(conn.reply());
+        }
+        writer.join().expect("writer");
+        let replies = String::from_utf8_lossy(&replies).replace(&format!("cut{round}"), "cut");
+        match &expected {
+            None => expected = Some(replies),
+            Some(first) => assert_eq!(&replies, first, "pieces of {piece} bytes"),
+        }
+    }
+    server.stop().assert_clean();
+}
