@@ -79,6 +79,10 @@ impl Compactor {
                 );
             }
             compactor.running.set(false);
+            // Writes went on into the new log while this one ran: it may
+            // have grown past the mark already, and no later batch may come
+            // to notice it.
+            compactor.maybe_start(&log, &store);
         })
         .detach();
     }
