@@ -8,12 +8,14 @@
 //! command itself (`[protocol][command number][RESP command]`), and the
 //! owner runs it with the same code ([`execute`]); a command over several
 //! keys or every shard is split into parts whose replies are merged. The
-//! commands themselves live in `commands/`, one file per group.
+//! commands themselves live in `commands/`, one file per group; pub/sub,
+//! over the topics mq serves, in `pubsub/`.
 
 pub mod client;
 pub mod command_table;
 pub mod commands;
 pub mod protocol;
+mod pubsub;
 mod route;
 mod session;
 
@@ -30,6 +32,7 @@ use super::kv::durable::log::ShardLog;
 use super::kv::Store;
 use crate::codec::split_frame;
 use crate::cross_shard::{owner_of, Mesh, Ticket};
+use crate::services::mq::{Broker, BrokerPlan};
 use crate::server::outbox::Outbox;
 use crate::server::ShardContext;
 use crate::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
@@ -65,6 +68,8 @@ pub struct RespFactory {
     /// The memory cap now, over all shards (CONFIG SET maxmemory).
     max_memory: Arc<AtomicU64>,
     port: u16,
+    /// The topics, shared with mq (SPEC 6.3).
+    brokers: BrokerPlan,
 }
 
 impl RespFactory {
@@ -76,13 +81,20 @@ impl RespFactory {
             max_memory: Arc::new(AtomicU64::new(options.max_memory)),
             options: Arc::new(options),
             port,
+            brokers: BrokerPlan::default(),
         }
+    }
+
+    /// Serves the topics of `brokers`, the plan mq shares (SPEC 6.3).
+    pub fn with_brokers(mut self, brokers: BrokerPlan) -> RespFactory {
+        self.brokers = brokers;
+        self
     }
 }
 
 impl Default for RespFactory {
-    /// resp over a key space of its own (or the shard's, if kv made one
-    /// first), with no password, on the default port.
+    /// resp over a key space and topics of its own (or the shard's, if kv
+    /// or mq made them first), with no password, on the default port.
     fn default() -> Self {
         RespFactory::new(KeySpacePlan::default(), RespOptions::default(), 6379)
     }
@@ -118,10 +130,12 @@ impl ServiceFactory for RespFactory {
 
     fn prepare(&mut self, shards: usize) {
         self.keys.prepare(shards);
+        self.brokers.prepare(shards);
     }
 
     async fn start(&self, shard: &ShardContext) -> Result<Resp, StartError> {
         let keys = self.keys.on_shard(shard).await?;
+        let broker = self.brokers.on_shard(shard).await?;
         let limits = shard.limits();
         let options = &self.options;
         let config = RespConfig {
@@ -150,9 +164,12 @@ impl ServiceFactory for RespFactory {
             shard: shard.id(),
             shards: shard.shards(),
             keys,
+            broker,
             config: Rc::new(config),
             forwarded: shard
                 .metric_counter("forwarded", Metric::Counter("percore_forwarded_total")),
+            deliveries: shard.counter("deliveries"),
+            slow_disconnects: shard.counter("slow_disconnects"),
         })
     }
 }
@@ -162,9 +179,15 @@ pub struct Resp {
     shard: usize,
     shards: usize,
     keys: Rc<KeySpace>,
+    /// This shard's part of the topics, shared with mq.
+    broker: Rc<Broker>,
     config: Rc<RespConfig>,
     /// Commands (or parts) sent to another shard.
     forwarded: Counter,
+    /// Pub/sub messages written to subscribers.
+    deliveries: Counter,
+    /// Subscribers disconnected for not reading (`--mq-queue-bytes`).
+    slow_disconnects: Counter,
 }
 
 /// One connection: its state and its buffers.
@@ -204,13 +227,18 @@ impl Service for Resp {
             last_cmd: None.into(),
             proto: Proto::Resp2.into(),
             subscriptions: (0, 0, 0).into(),
-            outbox: Rc::new(Outbox::new(self.config.queue_bytes)),
+            outbox: Rc::new(
+                Outbox::new(self.config.queue_bytes)
+                    .counting(self.deliveries.clone(), self.slow_disconnects.clone()),
+            ),
         });
         client::register(client.clone());
         Connection {
             session: Session {
                 client,
                 authed: self.config.requirepass.is_none(),
+                pubsub: None,
+                published: false,
             },
             scratch: Scratch {
                 args: protocol::Args::with_max_frame(self.config.max_frame),
@@ -243,6 +271,11 @@ impl Service for Resp {
                     }
                 }
             }
+        }
+        // A connection that published waits while the lanes its messages
+        // took are behind, as an mq sender does.
+        if std::mem::take(&mut conn.session.published) {
+            self.broker.room().await;
         }
         if let Err(reason) = self.keys.after_batch(logged_from).await {
             let commands = batch.taken();
@@ -362,16 +395,24 @@ impl Resp {
                 | Cmd::ReadWrite => plan.here(out, |out| {
                     commands::server::run(spec.cmd, command, &self.config, proto, out)
                 }),
+                // RESET drops the subscriptions, acknowledged: alone.
+                Cmd::Reset if session.pubsub.is_some() => return Some(Step::Alone(frame)),
                 _ => {
                     let flow = plan.here(out, |out| {
                         commands::connection::run(spec.cmd, command, session, &self.config, out)
                     });
+                    if spec.cmd == Cmd::Hello {
+                        self.follow_protocol(session);
+                    }
                     if flow == Flow::Close {
                         return Some(Step::Close);
                     }
                 }
             },
             Route::Key => {
+                if matches!(spec.cmd, Cmd::Publish | Cmd::SPublish) {
+                    session.published = true;
+                }
                 let owner = owner_of(command.at(1), self.shards);
                 self.run_at(plan, out, owner, spec.cmd, command, frame, proto, now);
             }
@@ -552,7 +593,8 @@ impl Resp {
     }
 
     /// A command served on its own: INFO, CONFIG SET, CLIENT LIST and
-    /// KILL (over every shard), MSETNX over several shards, and pub/sub.
+    /// KILL (over every shard), MSETNX over several shards, SCAN, and
+    /// pub/sub's (un)subscribe commands, PUBSUB and a subscriber's RESET.
     async fn serve_alone(
         &self,
         conn: &mut Connection,
@@ -611,7 +653,19 @@ impl Resp {
             Cmd::Client => self.client_kill(&command, proto, now, &mut reply).await,
             Cmd::MSetNx => self.mset_nx(&command, proto, now, &mut reply).await,
             Cmd::Scan => self.scan(&command, proto, now, &mut reply).await,
-            _ => commands::pubsub::unsupported(&command, &mut reply),
+            Cmd::PubSub => self.pubsub(&command, proto, now, &mut reply).await,
+            Cmd::Reset => {
+                self.drop_subscriptions(session).await;
+                commands::connection::run(Cmd::Reset, &command, session, &self.config, &mut reply);
+                self.follow_protocol(session);
+            }
+            cmd => match pubsub::Change::of(cmd) {
+                Some(change) => {
+                    self.change_subscriptions(session, change, &command, &mut reply)
+                        .await
+                }
+                None => write::error(&mut reply, "ERR internal: not a command served alone"),
+            },
         }
         if reply.first() == Some(&b'-') {
             batch.failed();
@@ -800,7 +854,9 @@ enum Rejection {
     Unknown,
     Arity(&'static str),
     NoAuth,
-    Subscribed,
+    /// Not allowed while subscribed (RESP2); the name as redis gives it
+    /// (`client|list` for a subcommand).
+    Subscribed(&'static str),
 }
 
 impl Rejection {
@@ -828,8 +884,7 @@ impl Rejection {
             }
             Rejection::Arity(name) => commands::connection::wrong_arity(out, name),
             Rejection::NoAuth => write::error(out, commands::connection::NOAUTH),
-            Rejection::Subscribed => {
-                let name = String::from_utf8_lossy(command.at(0)).to_lowercase();
+            Rejection::Subscribed(name) => {
                 write::error(out, &format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"));
             }
         }
@@ -863,9 +918,28 @@ fn check(command: &Command<'_>, session: &Session) -> Result<&'static Spec, Reje
                 | Cmd::Reset
         )
     {
-        return Err(Rejection::Subscribed);
+        return match subcommand_name(spec, command) {
+            Some(name) => Err(Rejection::Subscribed(name)),
+            // An unknown subcommand, or a wrong count of arguments for it:
+            // the command's own error, as redis checks those first.
+            None => Ok(spec),
+        };
     }
     Ok(spec)
+}
+
+/// The name redis gives a command in errors: `client|list` for a known
+/// subcommand with the right arguments, the command's own without one;
+/// None for an unknown subcommand or a wrong count of arguments for it.
+fn subcommand_name(spec: &'static Spec, command: &Command<'_>) -> Option<&'static str> {
+    let Some(parent) = command_table::lookup(spec.name.as_bytes())
+        .filter(|entry| !entry.subcommands.is_empty() && command.len() >= 2)
+    else {
+        return Some(spec.name);
+    };
+    command_table::lookup_subcommand(parent, command.at(1))
+        .filter(|sub| command_table::arity_ok(sub, command.len()))
+        .map(|sub| sub.name)
 }
 
 /// Runs a command that concerns this shard's keys (or its part of
@@ -891,15 +965,21 @@ pub fn execute(
             commands::keyspace::run(cmd, command, keys, proto, shard, out)
         }
         Cmd::ShardFigures => {
-            let figures = ServerFigures {
+            let mut figures = ServerFigures {
                 keys: keys.store.len() as u64,
                 expires: keys.store.expiring_len() as u64,
                 memory_bytes: keys.store.bytes(),
                 clients: client::count() as u64,
                 ..ServerFigures::default()
             };
+            pubsub::owner::add_figures(&mut figures);
             figures.write(out);
         }
+        Cmd::Publish
+        | Cmd::SPublish
+        | Cmd::PubSubInterest
+        | Cmd::PubSubNumSub
+        | Cmd::PubSubChannels => pubsub::owner::run(cmd, command, out),
         Cmd::ClientList => {
             let mut lines = Vec::new();
             client::list(None, &mut lines);
