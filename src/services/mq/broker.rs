@@ -164,13 +164,20 @@ impl Broker {
         *self.gauges.borrow_mut() = Some(gauges);
     }
 
-    /// Runs a routing step with this shard's post, then updates the gauges.
-    fn with_routing<R>(&self, step: impl FnOnce(&mut Routing, &dyn Post) -> R) -> R {
+    /// Runs a routing step with this shard's post.
+    fn with_post<R>(&self, step: impl FnOnce(&mut Routing, &dyn Post) -> R) -> R {
         let mut routing = self.routing.borrow_mut();
-        let result = match &self.lanes {
+        match &self.lanes {
             Some(lanes) => step(&mut routing, lanes),
             None => step(&mut routing, &Alone),
-        };
+        }
+    }
+
+    /// Runs a routing step that changes subscriptions, then updates the
+    /// gauges.
+    fn with_routing<R>(&self, step: impl FnOnce(&mut Routing, &dyn Post) -> R) -> R {
+        let result = self.with_post(step);
+        let routing = self.routing.borrow();
         if let Some(gauges) = &*self.gauges.borrow() {
             if !self.stop.server_stopping() {
                 gauges.topics.set(routing.topics() as u64);
@@ -187,7 +194,10 @@ impl Broker {
 
     /// The other shards (none when alone).
     pub fn peers(&self) -> impl Iterator<Item = usize> + '_ {
-        let shards = self.lanes.as_ref().map_or(1, |lanes| lanes.to_owner.shards());
+        let shards = self
+            .lanes
+            .as_ref()
+            .map_or(1, |lanes| lanes.to_owner.shards());
         (0..shards).filter(move |&s| s != self.shard)
     }
 
@@ -223,7 +233,7 @@ impl Broker {
 
     /// An mq sender's line: to the topic's owner, which fans it out.
     pub(super) fn publish(&self, topic: &str, line: &[u8]) {
-        self.with_routing(|routing, post| routing.publish(topic.as_bytes(), line, post));
+        self.with_post(|routing, post| routing.publish(topic.as_bytes(), line, post));
     }
 
     /// Subscribes or unsubscribes `conn` on this shard only; whether that
@@ -241,7 +251,7 @@ impl Broker {
     /// As the owner of `topic`: fans a resp message out; the subscriptions
     /// it reaches over every shard.
     pub fn publish_message(&self, space: Space, topic: &[u8], message: &[u8]) -> u64 {
-        self.with_routing(|routing, post| routing.publish_message(space, topic, message, post))
+        self.with_post(|routing, post| routing.publish_message(space, topic, message, post))
     }
 
     /// As owner: `name`'s subscribers over every shard.

@@ -91,7 +91,8 @@ impl Renderer {
                     let (content, _) = split_line_ending(line);
                     let msg = command::send_msg(content, &mut self.send_scratch);
                     self.payload.clear();
-                    self.payload.extend_from_slice(msg.unwrap_or_default().as_bytes());
+                    self.payload
+                        .extend_from_slice(msg.unwrap_or_default().as_bytes());
                     self.payload_read = Some(msg.is_some());
                 }
                 if self.payload_read != Some(true) {
@@ -208,12 +209,18 @@ mod tests {
             taken(&outbox),
             b"*4\r\n$8\r\npmessage\r\n$2\r\nt*\r\n$1\r\nt\r\n$3\r\na'b\r\n"
         );
-        assert_eq!(renderer.line(b"t", line), b"{'command':'send','topic':'t','msg':'a\\'b'}\r\n");
+        assert_eq!(
+            renderer.line(b"t", line),
+            b"{'command':'send','topic':'t','msg':'a\\'b'}\r\n"
+        );
         renderer.start();
         let message = Payload::Message(b"m");
         assert!(renderer.frame(Kind::SMessage, b"", b"s", message));
         renderer.push_frame(&outbox, Format::Resp3);
-        assert_eq!(taken(&outbox), b">3\r\n$8\r\nsmessage\r\n$1\r\ns\r\n$1\r\nm\r\n");
+        assert_eq!(
+            taken(&outbox),
+            b">3\r\n$8\r\nsmessage\r\n$1\r\ns\r\n$1\r\nm\r\n"
+        );
     }
 
     proptest! {

@@ -80,7 +80,10 @@ impl Interest {
 
     /// The shards to send a message on `name` to, with their subscribers.
     pub fn shards(&self, name: &[u8]) -> impl Iterator<Item = (usize, u64)> + '_ {
-        self.by_name.get(name).into_iter().flat_map(Counts::positive)
+        self.by_name
+            .get(name)
+            .into_iter()
+            .flat_map(Counts::positive)
     }
 
     /// `name`'s subscribers over every shard.
@@ -177,7 +180,10 @@ mod tests {
         patterns.apply(b"news.*", 2, 2);
         patterns.apply(b"n?ws.[st]*", 1, 1);
         patterns.apply(b"other", 1, 1);
-        let totals: Vec<u64> = patterns.matching(b"news.sport").map(Counts::total).collect();
+        let totals: Vec<u64> = patterns
+            .matching(b"news.sport")
+            .map(Counts::total)
+            .collect();
         assert_eq!(totals, [3, 1]);
         patterns.apply(b"news.*", 0, -1);
         patterns.apply(b"news.*", 2, -2);

@@ -102,10 +102,8 @@ impl ServiceFactory for MqFactory {
         Ok(Mq {
             broker,
             queue_cap: self.queue_cap,
-            deliveries: shard.metric_counter(
-                "deliveries",
-                MetricCounter("percore_mq_deliveries_total"),
-            ),
+            deliveries: shard
+                .metric_counter("deliveries", MetricCounter("percore_mq_deliveries_total")),
             slow_disconnects: shard.metric_counter(
                 "slow_disconnects",
                 MetricCounter("percore_mq_slow_disconnects_total"),

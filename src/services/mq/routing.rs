@@ -231,7 +231,13 @@ impl Routing {
 
     /// As the topic's owner: once to every shard with subscribers of it, or
     /// of a pattern that matches it; returns how many subscriptions that is.
-    fn fan_out(&mut self, space: Space, topic: &[u8], payload: Payload<'_>, post: &dyn Post) -> u64 {
+    fn fan_out(
+        &mut self,
+        space: Space,
+        topic: &[u8],
+        payload: Payload<'_>,
+        post: &dyn Post,
+    ) -> u64 {
         let mut marks = std::mem::take(&mut self.marks);
         marks.clear();
         marks.resize(self.shards, false);

@@ -84,13 +84,19 @@ fn one_shard_delivers_to_every_subscriber_once_in_its_protocol() {
     assert!(post.to_owner.borrow().is_empty());
     assert_eq!((routing.topics(), routing.subscriptions()), (1, 3));
     // A resp message: the count is every subscription it reached.
-    assert_eq!(routing.publish_message(Space::Channel, b"news", b"m", &post), 4);
+    assert_eq!(
+        routing.publish_message(Space::Channel, b"news", b"m", &post),
+        4
+    );
     let as_line = b"{\"command\": \"send\", \"topic\": \"news\", \"msg\": \"m\"}\n";
     assert_eq!(taken(&a), as_line);
     assert_eq!(routing.conn_counts(cc), (1, 1, 0));
     routing.disconnect(cb, &post);
     routing.disconnect(cc, &post);
-    assert_eq!(routing.publish_message(Space::Channel, b"news", b"x", &post), 1);
+    assert_eq!(
+        routing.publish_message(Space::Channel, b"news", b"x", &post),
+        1
+    );
     assert_eq!(routing.subscriptions(), 1);
     assert_eq!(routing.names(Space::Pattern).count(), 0);
 }
@@ -112,7 +118,10 @@ fn a_remote_topic_goes_through_its_owner_and_back() {
     // resp's change reaches the owner another way (the mesh): applied there.
     assert!(shards[1].change(resp_conn, Space::Channel, topic, true));
     shards[0].apply(Space::Channel, topic, 1, 1);
-    assert_eq!((shards[0].topics(), shards[0].count(Space::Channel, topic)), (1, 2));
+    assert_eq!(
+        (shards[0].topics(), shards[0].count(Space::Channel, topic)),
+        (1, 2)
+    );
 
     // An mq line sent on shard 1 goes to the owner, which sends it once to shard 1.
     let line = b"{'command':'send','topic':'x','msg':'line'}\n";
@@ -122,11 +131,17 @@ fn a_remote_topic_goes_through_its_owner_and_back() {
     to_subscribers(&at_owner, &mut shards);
     assert_eq!(taken(&mq), line);
     let name = std::str::from_utf8(topic).unwrap();
-    let frame = format!("*3\r\n$7\r\nmessage\r\n${}\r\n{name}\r\n$4\r\nline\r\n", name.len());
+    let frame = format!(
+        "*3\r\n$7\r\nmessage\r\n${}\r\n{name}\r\n$4\r\nline\r\n",
+        name.len()
+    );
     assert_eq!(taken(&resp), frame.as_bytes());
 
     // A resp PUBLISH at the owner: counted, and mq gets it as a JSON line.
-    assert_eq!(shards[0].publish_message(Space::Channel, topic, b"\xff", &at_owner), 2);
+    assert_eq!(
+        shards[0].publish_message(Space::Channel, topic, b"\xff", &at_owner),
+        2
+    );
     to_subscribers(&at_owner, &mut shards);
     let json = format!("{{\"command\": \"send\", \"topic\": \"{name}\", \"msg\": \"\u{fffd}\"}}\n");
     assert_eq!(taken(&mq), json.as_bytes());
@@ -156,11 +171,15 @@ fn a_pattern_on_any_shard_is_known_to_every_owner() {
     for owner in 0..shards_n {
         let topic = topic_owned_by(owner, shards_n);
         let fanned = Posted::default();
-        let reached = shards[owner].publish_message(Space::Channel, topic.as_bytes(), b"m", &fanned);
+        let reached =
+            shards[owner].publish_message(Space::Channel, topic.as_bytes(), b"m", &fanned);
         assert_eq!(reached, 1, "owner {owner}");
         to_subscribers(&fanned, &mut shards);
         let delivered = taken(&resp);
-        assert!(delivered.starts_with(b"*4\r\n$8\r\npmessage\r\n$2\r\nt*\r\n"), "owner {owner}");
+        assert!(
+            delivered.starts_with(b"*4\r\n$8\r\npmessage\r\n$2\r\nt*\r\n"),
+            "owner {owner}"
+        );
         assert_eq!(shards[owner].names(Space::Pattern).count(), 1);
     }
     // Only one shard accounts for the pattern in INFO.
@@ -169,7 +188,10 @@ fn a_pattern_on_any_shard_is_known_to_every_owner() {
     // A shard channel of the same name is another space: nothing matches.
     let fanned = Posted::default();
     let shard_channel = topic_owned_by(0, shards_n);
-    assert_eq!(shards[0].publish_message(Space::Shard, shard_channel.as_bytes(), b"m", &fanned), 0);
+    assert_eq!(
+        shards[0].publish_message(Space::Shard, shard_channel.as_bytes(), b"m", &fanned),
+        0
+    );
     // The close takes the pattern off every shard.
     shards[2].disconnect(conn, &post);
     to_owners(&post, 2, &mut shards, &Posted::default());
@@ -189,13 +211,19 @@ fn shard_channels_reach_only_their_own_subscribers() {
     shards[1].apply(Space::Channel, topic, 0, 1);
     shards[0].change(sharded_conn, Space::Shard, topic, true);
     shards[1].apply(Space::Shard, topic, 0, 1);
-    assert_eq!(shards[1].publish_message(Space::Shard, topic, b"s", &post), 1);
+    assert_eq!(
+        shards[1].publish_message(Space::Shard, topic, b"s", &post),
+        1
+    );
     to_subscribers(&post, &mut shards);
     assert!(taken(&plain).is_empty());
     assert!(taken(&sharded).starts_with(b">3\r\n$8\r\nsmessage\r\n"));
     assert_eq!(shards[0].conn_counts(sharded_conn), (0, 0, 1));
     assert_eq!(shards[1].owned(Space::Shard), 1);
-    assert_eq!(shards[0].conn_names(plain_conn, Space::Channel), [topic.into()]);
+    assert_eq!(
+        shards[0].conn_names(plain_conn, Space::Channel),
+        [topic.into()]
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! commands themselves live in `commands/`, one file per group; pub/sub,
 //! over the topics mq serves, in `pubsub/`.
 
+mod check;
 pub mod client;
 pub mod command_table;
 pub mod commands;
@@ -32,14 +33,15 @@ use super::kv::durable::log::ShardLog;
 use super::kv::Store;
 use crate::codec::split_frame;
 use crate::cross_shard::{owner_of, Mesh, Ticket};
-use crate::services::mq::{Broker, BrokerPlan};
 use crate::server::outbox::Outbox;
 use crate::server::ShardContext;
 use crate::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
+use crate::services::mq::{Broker, BrokerPlan};
 use crate::stats::{Counter, Metric};
+use check::check;
 use client::ClientInfo;
 use commands::server::ServerFigures;
-use commands::{Cmd, Merge, Route, Spec};
+use commands::{Cmd, Merge, Route};
 use protocol::write::{self, Proto};
 use protocol::{encode_command, parse_command, Command, RespDecoder};
 use route::{OwnerReplies, RoundPlan};
@@ -847,99 +849,6 @@ impl Resp {
         }
         replies
     }
-}
-
-/// Why a command is answered with an error before it runs.
-enum Rejection {
-    Unknown,
-    Arity(&'static str),
-    NoAuth,
-    /// Not allowed while subscribed (RESP2); the name as redis gives it
-    /// (`client|list` for a subcommand).
-    Subscribed(&'static str),
-}
-
-impl Rejection {
-    fn write(&self, command: &Command<'_>, out: &mut Vec<u8>) {
-        match self {
-            Rejection::Unknown => {
-                let mut args = String::new();
-                for i in 1..command.len() {
-                    if args.len() >= 128 {
-                        break;
-                    }
-                    let room = 128 - args.len();
-                    let arg = String::from_utf8_lossy(command.at(i));
-                    let shown: String = arg.chars().take(room).collect();
-                    args.push_str(&format!("'{shown}' "));
-                }
-                let name: String = String::from_utf8_lossy(command.at(0))
-                    .chars()
-                    .take(128)
-                    .collect();
-                write::error(
-                    out,
-                    &format!("ERR unknown command '{name}', with args beginning with: {args}"),
-                );
-            }
-            Rejection::Arity(name) => commands::connection::wrong_arity(out, name),
-            Rejection::NoAuth => write::error(out, commands::connection::NOAUTH),
-            Rejection::Subscribed(name) => {
-                write::error(out, &format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"));
-            }
-        }
-    }
-}
-
-/// The checks redis-server makes before running a command, in its order:
-/// known, arity, authenticated, allowed while subscribed.
-fn check(command: &Command<'_>, session: &Session) -> Result<&'static Spec, Rejection> {
-    let spec = commands::lookup(command.at(0))
-        .filter(|spec| !spec.internal())
-        .ok_or(Rejection::Unknown)?;
-    if !spec.arity_ok(command.len()) {
-        return Err(Rejection::Arity(spec.name));
-    }
-    if !session.authed && !matches!(spec.cmd, Cmd::Auth | Cmd::Hello | Cmd::Quit | Cmd::Reset) {
-        return Err(Rejection::NoAuth);
-    }
-    if session.subscribed()
-        && session.proto() == Proto::Resp2
-        && !matches!(
-            spec.cmd,
-            Cmd::Subscribe
-                | Cmd::Unsubscribe
-                | Cmd::PSubscribe
-                | Cmd::PUnsubscribe
-                | Cmd::SSubscribe
-                | Cmd::SUnsubscribe
-                | Cmd::Ping
-                | Cmd::Quit
-                | Cmd::Reset
-        )
-    {
-        return match subcommand_name(spec, command) {
-            Some(name) => Err(Rejection::Subscribed(name)),
-            // An unknown subcommand, or a wrong count of arguments for it:
-            // the command's own error, as redis checks those first.
-            None => Ok(spec),
-        };
-    }
-    Ok(spec)
-}
-
-/// The name redis gives a command in errors: `client|list` for a known
-/// subcommand with the right arguments, the command's own without one;
-/// None for an unknown subcommand or a wrong count of arguments for it.
-fn subcommand_name(spec: &'static Spec, command: &Command<'_>) -> Option<&'static str> {
-    let Some(parent) = command_table::lookup(spec.name.as_bytes())
-        .filter(|entry| !entry.subcommands.is_empty() && command.len() >= 2)
-    else {
-        return Some(spec.name);
-    };
-    command_table::lookup_subcommand(parent, command.at(1))
-        .filter(|sub| command_table::arity_ok(sub, command.len()))
-        .map(|sub| sub.name)
 }
 
 /// Runs a command that concerns this shard's keys (or its part of

@@ -273,9 +273,18 @@ mod tests {
     fn the_msg_of_a_send_is_read_with_its_escapes() {
         let mut scratch = SendScratch::default();
         for (line, msg) in [
-            (r#"{"command":"send","topic":"t","msg":"plain"}"#, Some("plain")),
-            (r#"{"msg":"a\"b\u00e9","command":"send","topic":"t"}"#, Some("a\"b\u{e9}")),
-            (r"{'command':'send','topic':'t','msg':'it\'s\n'}", Some("it's\n")),
+            (
+                r#"{"command":"send","topic":"t","msg":"plain"}"#,
+                Some("plain"),
+            ),
+            (
+                r#"{"msg":"a\"b\u00e9","command":"send","topic":"t"}"#,
+                Some("a\"b\u{e9}"),
+            ),
+            (
+                r"{'command':'send','topic':'t','msg':'it\'s\n'}",
+                Some("it's\n"),
+            ),
             ("{'command':'send','topic':'t','msg':b'x'}", None),
             ("{'command':'subscribe','topic':'t'}", None),
             ("not a dict", None),

@@ -30,7 +30,11 @@ impl Resp {
                 write::error(reply, &format!("ERR unknown subcommand or wrong number of arguments for '{shown}'. Try PUBSUB HELP."));
                 return;
             }
-            let space = if is(b"channels") { Space::Channel } else { Space::Shard };
+            let space = if is(b"channels") {
+                Space::Channel
+            } else {
+                Space::Shard
+            };
             let args: Vec<&[u8]> = std::iter::once(space_code(space))
                 .chain(command.iter().skip(2))
                 .collect();
@@ -40,14 +44,21 @@ impl Resp {
             let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
             route::merge_replies(Merge::Concat, &parts, proto, reply);
         } else if is(b"numsub") || is(b"shardnumsub") {
-            let space = if is(b"numsub") { Space::Channel } else { Space::Shard };
+            let space = if is(b"numsub") {
+                Space::Channel
+            } else {
+                Space::Shard
+            };
             let names: Vec<&[u8]> = command.iter().skip(2).collect();
             let mut counts = vec![0i64; names.len()];
             if !names.is_empty() {
                 let args: Vec<&[u8]> = std::iter::once(space_code(space))
                     .chain(names.iter().copied())
                     .collect();
-                for part in self.on_every_shard(Cmd::PubSubNumSub, &args, proto, now).await {
+                for part in self
+                    .on_every_shard(Cmd::PubSubNumSub, &args, proto, now)
+                    .await
+                {
                     for (sum, n) in counts.iter_mut().zip(integers(&part)) {
                         *sum += n;
                     }
@@ -59,7 +70,11 @@ impl Resp {
                 write::int(reply, count);
             }
         } else if is(b"numpat") || is(b"help") {
-            let name = if is(b"numpat") { "pubsub|numpat" } else { "pubsub|help" };
+            let name = if is(b"numpat") {
+                "pubsub|numpat"
+            } else {
+                "pubsub|help"
+            };
             if argc != 2 {
                 connection::wrong_arity(reply, name);
             } else if is(b"help") {

@@ -111,7 +111,10 @@ impl Resp {
         };
         let mut changed = Vec::with_capacity(names.len());
         for &name in &names {
-            if self.broker.change(conn, change.space, name, change.subscribe) {
+            if self
+                .broker
+                .change(conn, change.space, name, change.subscribe)
+            {
                 changed.push(name);
             }
             let count = self.held(conn, change.space);
@@ -149,7 +152,8 @@ impl Resp {
     /// After HELLO or RESET: messages come in the connection's protocol.
     pub(super) fn follow_protocol(&self, session: &Session) {
         if let Some(member) = &session.pubsub {
-            self.broker.set_format(member.conn, format_of(session.proto()));
+            self.broker
+                .set_format(member.conn, format_of(session.proto()));
         }
     }
 
@@ -226,7 +230,8 @@ impl Resp {
                 body
             })
             .collect();
-        self.forwarded.add(messages.iter().filter(|m| !m.is_empty()).count() as u64);
+        self.forwarded
+            .add(messages.iter().filter(|m| !m.is_empty()).count() as u64);
         for acknowledged in exchange(mesh, &mut messages).await {
             if acknowledged.capacity() > 0 {
                 mesh.recycle(acknowledged);

@@ -7,7 +7,13 @@ use super::super::protocol::write::{self, Proto};
 /// (`subscribe`, `punsubscribe`...), the name (nil when unsubscribing from
 /// everything with nothing held), and the connection's subscriptions after
 /// it. An array in RESP2, a push message in RESP3.
-pub fn confirmation(out: &mut Vec<u8>, proto: Proto, kind: &[u8], name: Option<&[u8]>, count: usize) {
+pub fn confirmation(
+    out: &mut Vec<u8>,
+    proto: Proto,
+    kind: &[u8],
+    name: Option<&[u8]>,
+    count: usize,
+) {
     write::push_len(out, 3, proto);
     write::bulk(out, kind);
     match name {
