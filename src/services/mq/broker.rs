@@ -265,7 +265,9 @@ impl Broker {
         self.routing.borrow().names(space).for_each(&mut each);
     }
 
-    /// Names this shard accounts for in INFO (see [`Routing::owned`]).
+    /// Names with subscribers that this shard accounts for in INFO: the
+    /// channels and shard channels it owns, the patterns it would own (every
+    /// shard knows every pattern; each is counted once over the shards).
     pub fn owned(&self, space: Space) -> usize {
         self.routing.borrow().owned(space)
     }

@@ -170,8 +170,12 @@ impl ServiceFactory for RespFactory {
             config: Rc::new(config),
             forwarded: shard
                 .metric_counter("forwarded", Metric::Counter("percore_forwarded_total")),
-            deliveries: shard.counter("deliveries"),
-            slow_disconnects: shard.counter("slow_disconnects"),
+            deliveries: shard
+                .metric_counter("deliveries", Metric::Counter("percore_mq_deliveries_total")),
+            slow_disconnects: shard.metric_counter(
+                "slow_disconnects",
+                Metric::Counter("percore_mq_slow_disconnects_total"),
+            ),
         })
     }
 }
