@@ -32,8 +32,8 @@ use crate::services::mq::topics::ConnId;
 use crate::services::mq::{Broker, Format, Space};
 
 /// A resp connection's place in its shard's broker, taken at its first
-/// subscribe. Dropping it (the connection ended, however) drops its
-/// subscriptions, and the owners are told.
+/// (un)subscribe command. Dropping it (the connection ended, however) drops
+/// its subscriptions, and the owners are told over the lanes.
 pub struct Member {
     broker: Rc<Broker>,
     conn: ConnId,
