@@ -25,6 +25,7 @@ pub use yell::Yell;
 use crate::config::Endpoint;
 use crate::server::ServerBuilder;
 use keyspace::KeySpacePlan;
+use mq::BrokerPlan;
 use resp::RespOptions;
 
 /// A built-in service as the command line offers it.
@@ -48,6 +49,8 @@ pub struct Options {
     /// The key space kv and resp serve: on disk and its memory cap, already
     /// checked (`--data-dir`, `--fsync`, `--data-repair`, `--max-memory`).
     pub keys: KeySpacePlan,
+    /// The topics mq and resp serve: one broker per shard for both.
+    pub topics: BrokerPlan,
     /// resp: `--requirepass` and what CONFIG GET and INFO report.
     pub resp: RespOptions,
 }
@@ -58,9 +61,9 @@ pub const BUILT_IN: [BuiltIn; 6] = [
     BuiltIn { name: "yell", default_addr: "127.0.0.1:1234", about: "yell listener (repeatable)", add: |s, a, _| s.service("yell", a, Yell) },
     BuiltIn { name: "echo", default_addr: "127.0.0.1:8008", about: "echo listener (repeatable)", add: |s, a, _| s.service("echo", a, Echo) },
     BuiltIn { name: "chat", default_addr: "127.0.0.1:8007", about: "chat listener (repeatable)", add: |s, a, _| s.service("chat", a, Chat) },
-    BuiltIn { name: "mq", default_addr: "127.0.0.1:7777", about: "MQ listener (repeatable)", add: |s, a, o| s.service("mq", a, MqFactory::new(o.mq_queue_bytes)) },
+    BuiltIn { name: "mq", default_addr: "127.0.0.1:7777", about: "MQ listener (repeatable)", add: |s, a, o| s.service("mq", a, MqFactory::new(o.mq_queue_bytes).with_brokers(o.topics.clone())) },
     BuiltIn { name: "kv", default_addr: "127.0.0.1:8888", about: "KV listener (repeatable)", add: |s, a, o| s.service("kv", a, KvFactory::new(o.keys.clone())) },
-    BuiltIn { name: "resp", default_addr: "127.0.0.1:6379", about: "Redis-protocol listener (repeatable)", add: |s, a, o| { let port = a.first().map_or(6379, |e| e.addr.port()); s.service("resp", a, RespFactory::new(o.keys.clone(), o.resp.clone(), port)) } },
+    BuiltIn { name: "resp", default_addr: "127.0.0.1:6379", about: "Redis-protocol listener (repeatable)", add: |s, a, o| { let port = a.first().map_or(6379, |e| e.addr.port()); s.service("resp", a, RespFactory::new(o.keys.clone(), o.resp.clone(), port).with_brokers(o.topics.clone())) } },
 ];
 
 /// The built-in service called `name`.

@@ -272,7 +272,17 @@ impl Owner {
             compactor.maybe_start(log, &self.store);
         }
         let log = self.log.clone();
+        // resp's messages may hold PUBLISHes, fanned out over this shard's
+        // broker lanes: the reply waits while those are behind, which is
+        // how a publisher on another shard slows down. Safe for an owner to
+        // wait on: deliveries drain without waiting on anything.
+        let broker = (protocol == Some(Protocol::Resp as u8))
+            .then(crate::services::mq::Broker::here)
+            .flatten();
         async move {
+            if let Some(broker) = broker {
+                broker.delivery_room().await;
+            }
             if let Some(log) = log.filter(|log| log.policy() == Fsync::Always) {
                 if let Err(reason) = log.commit(log.position()).await {
                     replies.clear();

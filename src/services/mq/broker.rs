@@ -1,16 +1,24 @@
-//! One shard's part of the message queue: its routing state (`routing.rs`:
-//! who subscribes to what, where each record goes) and the two lanes that
-//! carry what it posts to other shards. Each topic has an owner shard. A
-//! shard tells a topic's owner when it gains its first subscriber of the
-//! topic and when it loses its last; a send goes to the owner, which passes
+//! One shard's broker: its routing state (`routing.rs`: who subscribes to
+//! what, where each record goes) and the two lanes that carry what it posts
+//! to other shards. mq and resp share it (SPEC 6.3), as kv and resp share a
+//! key space: whichever starts first on a shard builds it (`plan.rs`).
+//!
+//! Each topic has an owner shard. A shard tells a topic's owner how many
+//! subscribers it gains or loses; an mq send goes to the owner, which passes
 //! the line once to each shard with subscribers, and each of those writes it
 //! to its own subscribers' outboxes. Everything a shard sends one peer
-//! travels one FIFO lane, so a sender's lines reach every subscriber in order.
+//! travels one FIFO lane, so a sender's lines reach every subscriber in
+//! order. resp's PUBLISH and its acknowledged subscription changes reach the
+//! owner over the key space's mesh and are run there by resp's forwarded
+//! commands, which find this shard's broker with [`Broker::here`]; the
+//! owner's fan-out takes the same lanes, so messages from either protocol
+//! reach each subscriber in the order the owner took them.
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
-use super::record::Record;
+use super::deliver::Format;
+use super::record::{Record, Space};
 use super::routing::{Post, Routing};
 use super::topics::ConnId;
 use crate::cross_shard::{Lane, LanePlan, MeshError, Pool};
@@ -18,7 +26,7 @@ use crate::server::outbox::Outbox;
 use crate::server::StopWatch;
 use crate::stats::Counter;
 
-/// The lanes of the message queue, built by the coordinator for every shard.
+/// The lanes of the brokers, built once for every shard.
 #[derive(Clone, Debug)]
 pub struct MqPlan {
     /// Publishes and subscription changes, to the topic's owner.
@@ -61,43 +69,44 @@ impl Post for Alone {
     fn to_subscribers(&self, _: usize, _: Record<'_>) {}
 }
 
-/// One shard's part of the message queue: its routing state, and the lanes
-/// that carry what routing posts to other shards.
+thread_local! {
+    /// This shard's broker (a shard is one thread), for the commands other
+    /// shards forward to it over the key space's mesh.
+    static HERE: RefCell<Weak<Broker>> = const { RefCell::new(Weak::new()) };
+}
+
+/// One shard's part of the topics: its routing state, and the lanes that
+/// carry what routing posts to other shards.
 pub struct Broker {
     shard: usize,
     /// None with a single shard: every topic is local.
     lanes: Option<Lanes>,
-    queue_cap: usize,
     routing: RefCell<Routing>,
-    figures: Figures,
-    /// Once the server is stopping, the topic and subscriber gauges stay
-    /// where they were, so the final report shows the running server, not
-    /// the one emptied by shutdown. The server's flag, not this shard's own
-    /// state: another shard may close its connections first.
+    /// mq's topic and subscriber gauges, once mq has started here.
+    gauges: RefCell<Option<Gauges>>,
+    /// Once the server is stopping, the gauges stay where they were, so the
+    /// final report shows the running server, not the one emptied by
+    /// shutdown. The server's flag, not this shard's own state: another
+    /// shard may close its connections first.
     stop: StopWatch,
 }
 
-/// mq's own figures on one shard.
-pub(super) struct Figures {
-    /// Lines written to subscribers.
-    pub deliveries: Counter,
-    /// Subscribers disconnected for not reading.
-    pub slow_disconnects: Counter,
-    /// Topics owned here that have subscribers (a gauge).
+/// mq's gauges on one shard.
+pub(super) struct Gauges {
+    /// Topics owned here that have subscribers.
     pub topics: Counter,
-    /// Subscriptions held here, one per connection and topic (a gauge).
+    /// Channel subscriptions held here, one per connection and topic.
     pub subscribers: Counter,
 }
 
 impl Broker {
     /// Joins the lanes (with more than one shard: a barrier every shard must
-    /// reach) and starts handling what other shards send.
+    /// reach), starts handling what other shards send, and registers the
+    /// broker as this shard's ([`Broker::here`]).
     pub(super) async fn start(
         plan: Option<MqPlan>,
         shard: usize,
         shards: usize,
-        queue_cap: usize,
-        figures: Figures,
         stop: StopWatch,
     ) -> Result<Rc<Broker>, MeshError> {
         let mut inboxes = None;
@@ -116,13 +125,16 @@ impl Broker {
                 })
             }
         };
-        let shards = if lanes.is_some() { shards } else { 1 };
+        let (shard, shards) = if lanes.is_some() {
+            (shard, shards)
+        } else {
+            (0, 1)
+        };
         let broker = Rc::new(Broker {
             shard,
             lanes,
-            queue_cap,
-            routing: RefCell::new(Routing::new(if shards == 1 { 0 } else { shard }, shards)),
-            figures,
+            routing: RefCell::new(Routing::new(shard, shards)),
+            gauges: RefCell::new(None),
             stop,
         });
         if let Some((owner_inbox, delivery_inbox)) = inboxes {
@@ -134,64 +146,145 @@ impl Broker {
             });
             let subscribers = broker.clone();
             delivery_inbox.serve(move |_, message| {
-                subscribers.routing.borrow().on_deliveries(message);
+                subscribers.routing.borrow_mut().on_deliveries(message);
                 std::future::ready(())
             });
         }
+        HERE.with(|here| *here.borrow_mut() = Rc::downgrade(&broker));
         Ok(broker)
     }
 
-    /// Runs a routing step with this shard's post, then updates the gauges.
-    fn with_routing(&self, step: impl FnOnce(&mut Routing, &dyn Post)) {
+    /// This shard's broker, once one has started here.
+    pub fn here() -> Option<Rc<Broker>> {
+        HERE.with(|here| here.borrow().upgrade())
+    }
+
+    /// mq keeps its gauges of topics and subscribers up to date from now on.
+    pub(super) fn attach_gauges(&self, gauges: Gauges) {
+        *self.gauges.borrow_mut() = Some(gauges);
+    }
+
+    /// Runs a routing step with this shard's post.
+    fn with_post<R>(&self, step: impl FnOnce(&mut Routing, &dyn Post) -> R) -> R {
         let mut routing = self.routing.borrow_mut();
         match &self.lanes {
             Some(lanes) => step(&mut routing, lanes),
             None => step(&mut routing, &Alone),
         }
-        if !self.stop.server_stopping() {
-            self.figures.topics.set(routing.topics() as u64);
-            self.figures.subscribers.set(routing.subscriptions() as u64);
-        }
     }
 
-    pub(super) fn connect(self: &Rc<Self>) -> Session {
-        let outbox = Rc::new(Outbox::new(self.queue_cap).counting(
-            self.figures.deliveries.clone(),
-            self.figures.slow_disconnects.clone(),
-        ));
-        let conn = self.routing.borrow_mut().connect(outbox.clone());
-        Session {
-            broker: self.clone(),
-            conn,
-            outbox,
-            scratch: String::new(),
+    /// Runs a routing step that changes subscriptions, then updates the
+    /// gauges.
+    fn with_routing<R>(&self, step: impl FnOnce(&mut Routing, &dyn Post) -> R) -> R {
+        let result = self.with_post(step);
+        let routing = self.routing.borrow();
+        if let Some(gauges) = &*self.gauges.borrow() {
+            if !self.stop.server_stopping() {
+                gauges.topics.set(routing.topics() as u64);
+                gauges.subscribers.set(routing.subscriptions() as u64);
+            }
         }
+        result
     }
 
-    pub(super) fn disconnect(&self, conn: ConnId) {
+    /// This shard's number among the brokers (0 when alone).
+    pub fn shard(&self) -> usize {
+        self.shard
+    }
+
+    /// The other shards (none when alone).
+    pub fn peers(&self) -> impl Iterator<Item = usize> + '_ {
+        let shards = self
+            .lanes
+            .as_ref()
+            .map_or(1, |lanes| lanes.to_owner.shards());
+        (0..shards).filter(move |&s| s != self.shard)
+    }
+
+    /// The shard that owns the channel or shard channel `name`.
+    pub fn owner(&self, name: &[u8]) -> usize {
+        self.routing.borrow().owner(name)
+    }
+
+    /// A new connection that may subscribe; its messages go to `outbox`.
+    pub fn connect(&self, outbox: Rc<Outbox>, format: Format) -> ConnId {
+        self.routing.borrow_mut().connect(outbox, format)
+    }
+
+    /// A resp connection switched protocols.
+    pub fn set_format(&self, conn: ConnId, format: Format) {
+        self.routing.borrow_mut().set_format(conn, format);
+    }
+
+    /// The connection is gone: its subscriptions are dropped, and the owners
+    /// told over the lanes.
+    pub fn disconnect(&self, conn: ConnId) {
         self.with_routing(|routing, post| routing.disconnect(conn, post));
     }
 
+    /// mq's subscribe: the owner is told over the lane, unacknowledged.
     pub(super) fn subscribe(&self, conn: ConnId, topic: &str) {
-        self.with_routing(|routing, post| routing.subscribe(conn, topic, post));
+        self.with_routing(|routing, post| routing.subscribe(conn, topic.as_bytes(), post));
     }
 
     pub(super) fn unsubscribe(&self, conn: ConnId, topic: &str) {
-        self.with_routing(|routing, post| routing.unsubscribe(conn, topic, post));
+        self.with_routing(|routing, post| routing.unsubscribe(conn, topic.as_bytes(), post));
     }
 
-    /// A sender's line: to the topic's owner, which fans it out.
+    /// An mq sender's line: to the topic's owner, which fans it out.
     pub(super) fn publish(&self, topic: &str, line: &[u8]) {
-        let mut routing = self.routing.borrow_mut();
-        match &self.lanes {
-            Some(lanes) => routing.publish(topic, line, lanes),
-            None => routing.publish(topic, line, &Alone),
-        }
+        self.with_post(|routing, post| routing.publish(topic.as_bytes(), line, post));
+    }
+
+    /// Subscribes or unsubscribes `conn` on this shard only; whether that
+    /// changed anything. The caller must then tell the owners: [`Broker::apply`]
+    /// on each (the channel's owner, every shard for a pattern).
+    pub fn change(&self, conn: ConnId, space: Space, name: &[u8], on: bool) -> bool {
+        self.with_routing(|routing, _| routing.change(conn, space, name, on))
+    }
+
+    /// As an owner: shard `from` has `delta` more subscriptions to `name`.
+    pub fn apply(&self, space: Space, name: &[u8], from: usize, delta: i64) {
+        self.with_routing(|routing, _| routing.apply(space, name, from, delta));
+    }
+
+    /// As the owner of `topic`: fans a resp message out; the subscriptions
+    /// it reaches over every shard.
+    pub fn publish_message(&self, space: Space, topic: &[u8], message: &[u8]) -> u64 {
+        self.with_post(|routing, post| routing.publish_message(space, topic, message, post))
+    }
+
+    /// As owner: `name`'s subscribers over every shard.
+    pub fn count(&self, space: Space, name: &[u8]) -> u64 {
+        self.routing.borrow().count(space, name)
+    }
+
+    /// Calls `each` with every name with subscribers in `space` that this
+    /// shard owns (every pattern, for patterns).
+    pub fn names(&self, space: Space, mut each: impl FnMut(&[u8])) {
+        self.routing.borrow().names(space).for_each(&mut each);
+    }
+
+    /// Names with subscribers that this shard accounts for in INFO: the
+    /// channels and shard channels it owns, the patterns it would own (every
+    /// shard knows every pattern; each is counted once over the shards).
+    pub fn owned(&self, space: Space) -> usize {
+        self.routing.borrow().owned(space)
+    }
+
+    /// What `conn` subscribes to: (channels, patterns, shard channels).
+    pub fn conn_counts(&self, conn: ConnId) -> (usize, usize, usize) {
+        self.routing.borrow().conn_counts(conn)
+    }
+
+    /// The names `conn` subscribes to in `space`.
+    pub fn conn_names(&self, conn: ConnId, space: Space) -> Vec<Box<[u8]>> {
+        self.routing.borrow().conn_names(conn, space)
     }
 
     /// Waits while another shard is behind with what this one sends it: how
     /// a connection's sends slow down instead of growing memory.
-    pub(super) async fn room(&self) {
+    pub async fn room(&self) {
         let Some(lanes) = &self.lanes else {
             return;
         };
@@ -201,32 +294,17 @@ impl Broker {
         }
     }
 
-    /// [`Broker::room`] for the owner's fan-out only. An owner handling a
-    /// message must never wait on `to_owner`: two owners waiting on each
-    /// other's inbox would deadlock. Deliveries drain without waiting on
-    /// anything, so waiting on them is safe.
-    async fn delivery_room(&self) {
+    /// [`Broker::room`] for the owner's fan-out only: what an owner may wait
+    /// on while handling another shard's message (mq's lane, resp's mesh).
+    /// An owner handling a message must never wait on `to_owner`: two owners
+    /// waiting on each other's inbox would deadlock. Deliveries drain
+    /// without waiting on anything, so waiting on them is safe.
+    pub async fn delivery_room(&self) {
         let Some(lanes) = &self.lanes else {
             return;
         };
         for shard in (0..lanes.to_subscribers.shards()).filter(|&s| s != self.shard) {
             lanes.to_subscribers.room(shard).await;
         }
-    }
-}
-
-/// One mq connection. Dropping it unsubscribes the connection everywhere,
-/// however the connection ended, a panic included.
-pub struct Session {
-    pub(super) broker: Rc<Broker>,
-    pub(super) conn: ConnId,
-    pub(super) outbox: Rc<Outbox>,
-    /// Where a topic written with escapes is decoded, reused line to line.
-    pub(super) scratch: String,
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        self.broker.disconnect(self.conn);
     }
 }

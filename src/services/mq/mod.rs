@@ -15,42 +15,68 @@
 //! subscriptions and lines over FIFO lanes, so a sender's lines reach every
 //! subscriber in order, and a connection that subscribes and then sends to
 //! the topic gets its own line only once the owner knows about its
-//! subscription (the handshake SPEC 3.4 offers).
+//! subscription (the handshake SPEC 3.4 offers). The topics are resp's
+//! channels too (SPEC 6.3): one broker per shard serves both protocols
+//! (`plan.rs`), and each subscriber gets a message in its own protocol
+//! (`deliver.rs`). Topics are bytes inside (resp's channels are binary-safe);
+//! an mq topic is its UTF-8 text.
+//!
+//! One file per piece: `topics` (a shard's subscribers), `interest` (what
+//! an owner counts), `record` (what travels the lanes), `routing` (every
+//! decision, as plain state), `deliver` (each protocol's bytes), `broker`
+//! (routing on its lanes), `plan` (one broker per shard, shared).
 
 mod broker;
 pub mod command;
+mod deliver;
+mod interest;
+mod plan;
 pub mod record;
 mod routing;
 pub mod topics;
 
 use std::rc::Rc;
 
+pub use broker::Broker;
+pub use deliver::Format;
+pub use plan::BrokerPlan;
+pub use record::Space;
+
 use crate::codec::{split_line_ending, Lines};
 use crate::server::outbox::Outbox;
 use crate::server::ShardContext;
 use crate::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
-use crate::stats::Metric::{Counter, Gauge};
-use broker::{Broker, Figures, MqPlan, Session};
+use crate::stats::Counter;
+use crate::stats::Metric::{Counter as MetricCounter, Gauge};
+use broker::Gauges;
 use command::Command;
+use topics::ConnId;
 
 /// Cap on one connection's queued deliveries by default (SPEC 2 `--mq-queue-bytes`).
 pub const DEFAULT_QUEUE_BYTES: usize = 4 << 20;
 
-/// Makes the mq service on every shard: its broker, joined to the other
-/// shards' over the lanes planned here.
+/// Makes the mq service on every shard, over the shard's broker (shared
+/// with resp when both run).
 #[derive(Clone)]
 pub struct MqFactory {
     /// Cap on one connection's queued deliveries (`--mq-queue-bytes`).
     queue_cap: usize,
-    lanes: Option<MqPlan>,
+    brokers: BrokerPlan,
 }
 
 impl MqFactory {
+    /// mq with brokers of its own (or the shard's, if resp made one first).
     pub fn new(queue_cap: usize) -> MqFactory {
         MqFactory {
             queue_cap,
-            lanes: None,
+            brokers: BrokerPlan::default(),
         }
+    }
+
+    /// Serves the topics of `brokers`, the plan resp shares (SPEC 6.3).
+    pub fn with_brokers(mut self, brokers: BrokerPlan) -> MqFactory {
+        self.brokers = brokers;
+        self
     }
 }
 
@@ -64,35 +90,52 @@ impl ServiceFactory for MqFactory {
     type Service = Mq;
 
     fn prepare(&mut self, shards: usize) {
-        self.lanes = (shards > 1).then(|| MqPlan::new(shards));
+        self.brokers.prepare(shards);
     }
 
     async fn start(&self, shard: &ShardContext) -> Result<Mq, StartError> {
-        let figures = Figures {
-            deliveries: shard.metric_counter("deliveries", Counter("percore_mq_deliveries_total")),
-            slow_disconnects: shard.metric_counter(
-                "slow_disconnects",
-                Counter("percore_mq_slow_disconnects_total"),
-            ),
+        let broker = self.brokers.on_shard(shard).await?;
+        broker.attach_gauges(Gauges {
             topics: shard.metric_counter("topics", Gauge("percore_mq_topics")),
             subscribers: shard.metric_counter("subscribers", Gauge("percore_mq_subscribers")),
-        };
-        let broker = Broker::start(
-            self.lanes.clone(),
-            shard.id(),
-            shard.shards(),
-            self.queue_cap,
-            figures,
-            shard.stop_watch(),
-        )
-        .await?;
-        Ok(Mq { broker })
+        });
+        Ok(Mq {
+            broker,
+            queue_cap: self.queue_cap,
+            deliveries: shard
+                .metric_counter("deliveries", MetricCounter("percore_mq_deliveries_total")),
+            slow_disconnects: shard.metric_counter(
+                "slow_disconnects",
+                MetricCounter("percore_mq_slow_disconnects_total"),
+            ),
+        })
     }
 }
 
 /// The mq service on one shard.
 pub struct Mq {
     broker: Rc<Broker>,
+    queue_cap: usize,
+    /// Lines written to subscribers.
+    deliveries: Counter,
+    /// Subscribers disconnected for not reading.
+    slow_disconnects: Counter,
+}
+
+/// One mq connection. Dropping it unsubscribes the connection everywhere,
+/// however the connection ended, a panic included.
+pub struct Session {
+    broker: Rc<Broker>,
+    conn: ConnId,
+    outbox: Rc<Outbox>,
+    /// Where a topic written with escapes is decoded, reused line to line.
+    scratch: String,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.broker.disconnect(self.conn);
+    }
 }
 
 impl Service for Mq {
@@ -100,7 +143,16 @@ impl Service for Mq {
     type Session = Session;
 
     fn open_session(&self, _: &mut Opening<'_>) -> Session {
-        self.broker.connect()
+        let outbox = Rc::new(
+            Outbox::new(self.queue_cap)
+                .counting(self.deliveries.clone(), self.slow_disconnects.clone()),
+        );
+        Session {
+            conn: self.broker.connect(outbox.clone(), Format::Line),
+            broker: self.broker.clone(),
+            outbox,
+            scratch: String::new(),
+        }
     }
 
     fn outbox(&self, session: &Session) -> Option<Rc<Outbox>> {

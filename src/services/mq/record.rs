@@ -1,40 +1,88 @@
-//! The items mq's shards send each other over the cross-shard lanes, many to
-//! a message: `[tag][topic len u32][topic][line len u32][line]`, lengths in
-//! little endian. Only percore writes them, but they are read defensively: a
-//! short buffer ends the iteration instead of panicking.
+//! The items the shards' brokers send each other over the cross-shard lanes,
+//! many to a message: `[tag][name len u32][name][body len u32][body]`,
+//! lengths in little endian. Only percore writes them, but they are read
+//! defensively: a short buffer or an unknown tag ends the iteration instead
+//! of panicking.
 
-use super::topics::Change;
+/// A name space of subscriptions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Space {
+    /// mq's topics, which are resp's channels (SPEC 6.3).
+    Channel,
+    /// resp's shard channels (SSUBSCRIBE, SPUBLISH): a space of their own.
+    Shard,
+    /// resp's patterns (PSUBSCRIBE), matched against channels.
+    Pattern,
+}
+
+/// A message as its sender gave it: each subscriber's bytes are made from
+/// it on the subscriber's shard, in the subscriber's protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Payload<'a> {
+    /// An mq sender's line, ending included: what mq subscribers get as is.
+    Line(&'a [u8]),
+    /// A resp PUBLISH's message: what resp subscribers get as is.
+    Message(&'a [u8]),
+}
 
 /// One item on a lane.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Record<'a> {
-    /// To the topic's owner: a sender's line, to fan out.
-    Publish { topic: &'a str, line: &'a [u8] },
-    /// To the topic's owner: the sender shard's first or last subscriber.
-    Interest { topic: &'a str, change: Change },
-    /// From the owner: a line for this shard's subscribers of the topic.
-    Deliver { topic: &'a str, line: &'a [u8] },
+    /// To the topic's owner: an mq sender's line, to fan out.
+    Publish { topic: &'a [u8], line: &'a [u8] },
+    /// To the name's owner (every shard, for a pattern): the sender shard
+    /// has `delta` more subscriptions to `name`.
+    Interest {
+        space: Space,
+        name: &'a [u8],
+        delta: i32,
+    },
+    /// From the owner: a message for this shard's subscribers of `topic`
+    /// (and, on a channel, of the patterns that match it).
+    Deliver {
+        space: Space,
+        topic: &'a [u8],
+        payload: Payload<'a>,
+    },
 }
 
 const PUBLISH: u8 = 0;
-const FIRST: u8 = 1;
-const LAST: u8 = 2;
-const DELIVER: u8 = 3;
+const INTEREST_CHANNEL: u8 = 1;
+const INTEREST_SHARD: u8 = 2;
+const INTEREST_PATTERN: u8 = 3;
+const DELIVER_LINE: u8 = 4;
+const DELIVER_CHANNEL_MESSAGE: u8 = 5;
+const DELIVER_SHARD_MESSAGE: u8 = 6;
 
 impl Record<'_> {
     /// Appends the record to a lane message.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        let (tag, topic, line): (u8, &str, &[u8]) = match *self {
+        let delta_bytes;
+        let (tag, name, body): (u8, &[u8], &[u8]) = match *self {
             Record::Publish { topic, line } => (PUBLISH, topic, line),
-            Record::Interest { topic, change } => match change {
-                Change::First => (FIRST, topic, b""),
-                Change::Last => (LAST, topic, b""),
-                Change::None => return,
+            Record::Interest { space, name, delta } => {
+                delta_bytes = delta.to_le_bytes();
+                let tag = match space {
+                    Space::Channel => INTEREST_CHANNEL,
+                    Space::Shard => INTEREST_SHARD,
+                    Space::Pattern => INTEREST_PATTERN,
+                };
+                (tag, name, &delta_bytes)
+            }
+            Record::Deliver {
+                space,
+                topic,
+                payload,
+            } => match (space, payload) {
+                (_, Payload::Line(line)) => (DELIVER_LINE, topic, line),
+                (Space::Shard, Payload::Message(message)) => {
+                    (DELIVER_SHARD_MESSAGE, topic, message)
+                }
+                (_, Payload::Message(message)) => (DELIVER_CHANNEL_MESSAGE, topic, message),
             },
-            Record::Deliver { topic, line } => (DELIVER, topic, line),
         };
         out.push(tag);
-        for field in [topic.as_bytes(), line] {
+        for field in [name, body] {
             out.extend_from_slice(&(field.len() as u32).to_le_bytes());
             out.extend_from_slice(field);
         }
@@ -45,21 +93,29 @@ impl Record<'_> {
 pub fn records(mut message: &[u8]) -> impl Iterator<Item = Record<'_>> {
     std::iter::from_fn(move || {
         let (&tag, rest) = message.split_first()?;
-        let (topic, rest) = field(rest)?;
-        let (line, rest) = field(rest)?;
+        let (name, rest) = field(rest)?;
+        let (body, rest) = field(rest)?;
         message = rest;
-        let topic = std::str::from_utf8(topic).ok()?;
+        let interest = |space| {
+            let delta = i32::from_le_bytes(body.try_into().ok()?);
+            Some(Record::Interest { space, name, delta })
+        };
+        let deliver = |space, payload| Record::Deliver {
+            space,
+            topic: name,
+            payload,
+        };
         Some(match tag {
-            PUBLISH => Record::Publish { topic, line },
-            FIRST => Record::Interest {
-                topic,
-                change: Change::First,
+            PUBLISH => Record::Publish {
+                topic: name,
+                line: body,
             },
-            LAST => Record::Interest {
-                topic,
-                change: Change::Last,
-            },
-            DELIVER => Record::Deliver { topic, line },
+            INTEREST_CHANNEL => interest(Space::Channel)?,
+            INTEREST_SHARD => interest(Space::Shard)?,
+            INTEREST_PATTERN => interest(Space::Pattern)?,
+            DELIVER_LINE => deliver(Space::Channel, Payload::Line(body)),
+            DELIVER_CHANNEL_MESSAGE => deliver(Space::Channel, Payload::Message(body)),
+            DELIVER_SHARD_MESSAGE => deliver(Space::Shard, Payload::Message(body)),
             _ => return None,
         })
     })
@@ -79,26 +135,47 @@ mod tests {
     fn records_round_trip_in_order() {
         let sent = [
             Record::Interest {
-                topic: "t",
-                change: Change::First,
+                space: Space::Channel,
+                name: b"t",
+                delta: 1,
             },
             Record::Publish {
-                topic: "t",
+                topic: b"t",
                 line: b"{'command':'send'}\n",
             },
             Record::Deliver {
-                topic: "\u{e9}",
-                line: b"x\r\n",
+                space: Space::Channel,
+                topic: "\u{e9}".as_bytes(),
+                payload: Payload::Line(b"x\r\n"),
+            },
+            Record::Deliver {
+                space: Space::Channel,
+                topic: b"\xff",
+                payload: Payload::Message(b"m\0"),
+            },
+            Record::Deliver {
+                space: Space::Shard,
+                topic: b"s",
+                payload: Payload::Message(b""),
             },
             Record::Interest {
-                topic: "t",
-                change: Change::Last,
+                space: Space::Pattern,
+                name: b"p*",
+                delta: -1,
+            },
+            Record::Interest {
+                space: Space::Shard,
+                name: b"s",
+                delta: 1,
             },
         ];
         let mut message = Vec::new();
         sent.iter().for_each(|r| r.encode(&mut message));
         assert_eq!(records(&message).collect::<Vec<_>>(), sent);
         // A cut message yields the whole records before the cut, no more.
-        assert_eq!(records(&message[..message.len() - 1]).count(), 3);
+        assert_eq!(records(&message[..message.len() - 1]).count(), 6);
+        // So does an unknown tag.
+        message[0] = 99;
+        assert_eq!(records(&message).count(), 0);
     }
 }

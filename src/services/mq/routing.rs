@@ -1,36 +1,67 @@
-//! Where one shard's mq traffic goes, as pure state: no executor, no
-//! channels, unit-tested as it is. It knows this shard's subscribers and
-//! their outboxes, and, for the topics this shard owns, which shards have
-//! subscribers. Every decision is here: a subscription change goes to the
-//! topic's owner, a sender's line to the owner, the owner's fan-out once to
-//! each shard with subscribers, a delivery into each subscriber's outbox.
-//! What must travel to another shard is handed to a [`Post`]; the broker's
-//! post is its lanes (`broker.rs`), a test's is a list.
+//! Where one shard's publish/subscribe traffic goes, as pure state: no
+//! executor, no channels, unit-tested as it is (`routing_tests.rs`). mq and
+//! resp share it (SPEC 6.3): it knows this shard's subscribers of either
+//! protocol and their outboxes, and, as an owner, how many subscribers each
+//! shard has of the names it owns and of every pattern.
+//!
+//! Every decision is here: a subscription change goes to the name's owner
+//! (to every shard, for a pattern), an mq sender's line to the topic's
+//! owner, the owner's fan-out once to each shard with subscribers (of the
+//! channel, or of a pattern that matches it), a delivery into each
+//! subscriber's outbox in its own protocol (`deliver.rs`). What must travel
+//! to another shard is handed to a [`Post`]; the broker's post is its lanes
+//! (`broker.rs`), a test's is a list. resp's changes that must be
+//! acknowledged travel the key space's mesh instead, and arrive here through
+//! [`Routing::apply`] on the owner.
 
 use std::rc::Rc;
 
-use super::record::{records, Record};
-use super::topics::{Change, ConnId, Interest, Subscriptions};
+use super::deliver::{Format, Kind, Renderer};
+use super::interest::{Interest, Patterns};
+use super::record::{records, Payload, Record, Space};
+use super::topics::{ConnId, Subscriptions};
 use crate::cross_shard::owner_of;
 use crate::server::outbox::Outbox;
+use crate::services::resp::commands::glob;
 
 /// Where records for other shards go.
 pub(super) trait Post {
-    /// To `owner`, the topic's owner: publishes and subscription changes.
+    /// To `owner`, the name's owner: mq's sends and subscription changes.
     fn to_owner(&self, owner: usize, record: Record<'_>);
-    /// From the owner to `shard`, which has subscribers of the topic.
+    /// From the owner to `shard`, which has subscribers of the name.
     fn to_subscribers(&self, shard: usize, record: Record<'_>);
+}
+
+/// One connection that may subscribe: where its messages go, and how.
+struct Subscriber {
+    outbox: Rc<Outbox>,
+    format: Format,
 }
 
 /// One shard's routing state.
 pub(super) struct Routing {
     shard: usize,
     shards: usize,
-    subscriptions: Subscriptions,
-    interest: Interest,
-    /// Every open mq connection's outbox, by connection number.
-    outboxes: Vec<Option<Rc<Outbox>>>,
+    /// This shard's subscriptions: channels, shard channels, patterns.
+    local: [Subscriptions; 3],
+    /// As owner: subscribers per shard of channels and shard channels.
+    interest: [Interest; 2],
+    /// Every pattern subscription of the server, per shard.
+    patterns: Patterns,
+    /// Every connection that may subscribe, by number.
+    subscribers: Vec<Option<Subscriber>>,
     free_ids: Vec<ConnId>,
+    renderer: Renderer,
+    /// The shards a fan-out goes to, reused from message to message.
+    marks: Vec<bool>,
+}
+
+fn at(space: Space) -> usize {
+    match space {
+        Space::Channel => 0,
+        Space::Shard => 1,
+        Space::Pattern => 2,
+    }
 }
 
 impl Routing {
@@ -38,221 +69,310 @@ impl Routing {
         Routing {
             shard,
             shards: shards.max(1),
-            subscriptions: Subscriptions::default(),
-            interest: Interest::default(),
-            outboxes: Vec::new(),
+            local: Default::default(),
+            interest: Default::default(),
+            patterns: Patterns::default(),
+            subscribers: Vec::new(),
             free_ids: Vec::new(),
+            renderer: Renderer::default(),
+            marks: Vec::new(),
         }
     }
 
-    /// A new connection, whose deliveries go to `outbox`.
-    pub fn connect(&mut self, outbox: Rc<Outbox>) -> ConnId {
+    /// A new connection, whose deliveries go to `outbox` in `format`.
+    pub fn connect(&mut self, outbox: Rc<Outbox>, format: Format) -> ConnId {
+        let subscriber = Some(Subscriber { outbox, format });
         match self.free_ids.pop() {
             Some(id) => {
-                self.outboxes[id as usize] = Some(outbox);
+                self.subscribers[id as usize] = subscriber;
                 id
             }
             None => {
-                self.outboxes.push(Some(outbox));
-                (self.outboxes.len() - 1) as ConnId
+                self.subscribers.push(subscriber);
+                (self.subscribers.len() - 1) as ConnId
             }
         }
     }
 
-    /// The connection is gone: its subscriptions with it.
+    /// A resp connection switched protocols (HELLO, RESET).
+    pub fn set_format(&mut self, conn: ConnId, format: Format) {
+        if let Some(Some(subscriber)) = self.subscribers.get_mut(conn as usize) {
+            subscriber.format = format;
+        }
+    }
+
+    /// The connection is gone: its subscriptions with it, the owners told
+    /// one way (nobody waits for a closed connection).
     pub fn disconnect(&mut self, conn: ConnId, post: &dyn Post) {
-        let mut emptied = Vec::new();
-        self.subscriptions
-            .remove_conn(conn, |topic| emptied.push(Box::<str>::from(topic)));
-        for topic in &emptied {
-            self.tell_owner(topic, Change::Last, post);
+        for space in [Space::Channel, Space::Shard, Space::Pattern] {
+            let mut left = Vec::new();
+            self.local[at(space)].remove_conn(conn, |name| left.push(Box::<[u8]>::from(name)));
+            for name in &left {
+                self.tell(space, name, -1, post);
+            }
         }
-        if let Some(slot) = self.outboxes.get_mut(conn as usize) {
-            *slot = None;
-            self.free_ids.push(conn);
+        if let Some(slot) = self.subscribers.get_mut(conn as usize) {
+            if slot.take().is_some() {
+                self.free_ids.push(conn);
+            }
         }
     }
 
-    pub fn subscribe(&mut self, conn: ConnId, topic: &str, post: &dyn Post) {
-        let change = self.subscriptions.subscribe(conn, topic);
-        self.tell_owner(topic, change, post);
+    /// mq's subscribe: the owner is told one way.
+    pub fn subscribe(&mut self, conn: ConnId, topic: &[u8], post: &dyn Post) {
+        if self.change(conn, Space::Channel, topic, true) {
+            self.tell(Space::Channel, topic, 1, post);
+        }
     }
 
-    pub fn unsubscribe(&mut self, conn: ConnId, topic: &str, post: &dyn Post) {
-        let change = self.subscriptions.unsubscribe(conn, topic);
-        self.tell_owner(topic, change, post);
+    /// mq's unsubscribe: the owner is told one way.
+    pub fn unsubscribe(&mut self, conn: ConnId, topic: &[u8], post: &dyn Post) {
+        if self.change(conn, Space::Channel, topic, false) {
+            self.tell(Space::Channel, topic, -1, post);
+        }
     }
 
-    /// A sender's line: to the topic's owner, which fans it out.
-    pub fn publish(&mut self, topic: &str, line: &[u8], post: &dyn Post) {
+    /// Subscribes or unsubscribes `conn` on this shard only; whether that
+    /// changed anything. The caller tells the owners (resp: over the mesh,
+    /// waiting for their acknowledgement).
+    pub fn change(&mut self, conn: ConnId, space: Space, name: &[u8], on: bool) -> bool {
+        let local = &mut self.local[at(space)];
+        if on {
+            local.subscribe(conn, name)
+        } else {
+            local.unsubscribe(conn, name)
+        }
+    }
+
+    /// Tells `name`'s owners, one way, that this shard has `delta` more
+    /// subscriptions: applied at once where this shard is the owner.
+    pub fn tell(&mut self, space: Space, name: &[u8], delta: i32, post: &dyn Post) {
+        if space == Space::Pattern {
+            for shard in (0..self.shards).filter(|&s| s != self.shard) {
+                post.to_owner(shard, Record::Interest { space, name, delta });
+            }
+        } else if let Some(owner) = self.remote_owner(name) {
+            post.to_owner(owner, Record::Interest { space, name, delta });
+            return;
+        }
+        self.apply(space, name, self.shard, i64::from(delta));
+    }
+
+    /// As an owner: shard `from` has `delta` more subscriptions to `name`.
+    pub fn apply(&mut self, space: Space, name: &[u8], from: usize, delta: i64) {
+        match space {
+            Space::Pattern => self.patterns.apply(name, from, delta),
+            _ => self.interest[at(space)].apply(name, from, delta),
+        }
+    }
+
+    /// An mq sender's line: to the topic's owner, which fans it out.
+    pub fn publish(&mut self, topic: &[u8], line: &[u8], post: &dyn Post) {
         match self.remote_owner(topic) {
             Some(owner) => post.to_owner(owner, Record::Publish { topic, line }),
-            None => self.fan_out(topic, line, post),
+            None => {
+                self.fan_out(Space::Channel, topic, Payload::Line(line), post);
+            }
         }
     }
 
-    /// As owner: a message of publishes and subscription changes from `from`.
+    /// As the owner of `topic` (resp routes PUBLISH and SPUBLISH there): a
+    /// resp message, fanned out; the subscriptions it reaches, over every
+    /// shard (what PUBLISH replies).
+    pub fn publish_message(
+        &mut self,
+        space: Space,
+        topic: &[u8],
+        message: &[u8],
+        post: &dyn Post,
+    ) -> u64 {
+        self.fan_out(space, topic, Payload::Message(message), post)
+    }
+
+    /// As owner: a message of mq sends and subscription changes from `from`.
     pub fn on_owner_message(&mut self, from: usize, message: &[u8], post: &dyn Post) {
         for record in records(message) {
             match record {
-                Record::Publish { topic, line } => self.fan_out(topic, line, post),
-                Record::Interest { topic, change } => self.interest.apply(topic, from, change),
+                Record::Publish { topic, line } => {
+                    self.fan_out(Space::Channel, topic, Payload::Line(line), post);
+                }
+                Record::Interest { space, name, delta } => {
+                    self.apply(space, name, from, i64::from(delta))
+                }
                 Record::Deliver { .. } => {}
             }
         }
     }
 
-    /// A message of lines from owners, for this shard's subscribers.
-    pub fn on_deliveries(&self, message: &[u8]) {
+    /// A message of deliveries from owners, for this shard's subscribers.
+    pub fn on_deliveries(&mut self, message: &[u8]) {
         for record in records(message) {
-            if let Record::Deliver { topic, line } = record {
-                self.deliver_here(topic, line);
+            if let Record::Deliver {
+                space,
+                topic,
+                payload,
+            } = record
+            {
+                self.deliver_here(space, topic, payload);
             }
         }
     }
 
-    /// Topics owned here that have subscribers somewhere.
-    pub fn topics(&self) -> usize {
-        self.interest.topics()
-    }
-
-    /// Subscriptions held here, one per connection and topic.
-    pub fn subscriptions(&self) -> usize {
-        self.subscriptions.len()
-    }
-
-    fn tell_owner(&mut self, topic: &str, change: Change, post: &dyn Post) {
-        if change == Change::None {
-            return;
-        }
-        match self.remote_owner(topic) {
-            Some(owner) => post.to_owner(owner, Record::Interest { topic, change }),
-            None => self.interest.apply(topic, self.shard, change),
-        }
+    /// The shard that owns `name` (a channel or shard channel).
+    pub fn owner(&self, name: &[u8]) -> usize {
+        owner_of(name, self.shards)
     }
 
     /// The topic's owner, unless it is this shard.
-    fn remote_owner(&self, topic: &str) -> Option<usize> {
-        let owner = owner_of(topic.as_bytes(), self.shards);
+    fn remote_owner(&self, name: &[u8]) -> Option<usize> {
+        let owner = self.owner(name);
         (owner != self.shard).then_some(owner)
     }
 
-    /// As the topic's owner: once to every shard with subscribers.
-    fn fan_out(&self, topic: &str, line: &[u8], post: &dyn Post) {
-        for &shard in self.interest.shards(topic) {
-            let shard = shard as usize;
+    /// As the topic's owner: once to every shard with subscribers of it, or
+    /// of a pattern that matches it; returns how many subscriptions that is.
+    fn fan_out(
+        &mut self,
+        space: Space,
+        topic: &[u8],
+        payload: Payload<'_>,
+        post: &dyn Post,
+    ) -> u64 {
+        let mut marks = std::mem::take(&mut self.marks);
+        marks.clear();
+        marks.resize(self.shards, false);
+        let mut reached = 0;
+        let mut mark = |(shard, subscribers): (usize, u64)| {
+            if let Some(marked) = marks.get_mut(shard) {
+                *marked = true;
+                reached += subscribers;
+            }
+        };
+        if space != Space::Pattern {
+            self.interest[at(space)].shards(topic).for_each(&mut mark);
+        }
+        if space == Space::Channel {
+            for counts in self.patterns.matching(topic) {
+                counts.positive().for_each(&mut mark);
+            }
+        }
+        for shard in (0..marks.len()).filter(|&s| marks[s]) {
             if shard == self.shard {
-                self.deliver_here(topic, line);
+                self.deliver_here(space, topic, payload);
             } else {
-                post.to_subscribers(shard, Record::Deliver { topic, line });
+                let record = Record::Deliver {
+                    space,
+                    topic,
+                    payload,
+                };
+                post.to_subscribers(shard, record);
+            }
+        }
+        self.marks = marks;
+        reached
+    }
+
+    /// To this shard's subscribers of the topic, and of the patterns that
+    /// match it, each in its own protocol: a resp connection subscribed to
+    /// both gets the message, then the pmessage, as from Redis. An outbox
+    /// past its cap refuses the message, and its connection closes as a
+    /// slow disconnect.
+    fn deliver_here(&mut self, space: Space, topic: &[u8], payload: Payload<'_>) {
+        let Routing {
+            local,
+            subscribers,
+            renderer,
+            ..
+        } = self;
+        let subscriber = |conn: ConnId| subscribers.get(conn as usize).and_then(Option::as_ref);
+        renderer.start();
+        let (kind, conns) = match space {
+            Space::Channel => (Kind::Message, local[0].subscribers(topic)),
+            Space::Shard => (Kind::SMessage, local[1].subscribers(topic)),
+            Space::Pattern => return,
+        };
+        let mut frame_made = None;
+        for subscriber in conns.iter().filter_map(|&conn| subscriber(conn)) {
+            if subscriber.format == Format::Line {
+                subscriber.outbox.push(renderer.line(topic, payload));
+                continue;
+            }
+            if *frame_made.get_or_insert_with(|| renderer.frame(kind, b"", topic, payload)) {
+                renderer.push_frame(&subscriber.outbox, subscriber.format);
+            }
+        }
+        if space != Space::Channel {
+            return;
+        }
+        for (pattern, conns) in local[2].iter() {
+            if !glob::matches(pattern, topic)
+                || !renderer.frame(Kind::PMessage, pattern, topic, payload)
+            {
+                continue;
+            }
+            for subscriber in conns.iter().filter_map(|&conn| subscriber(conn)) {
+                renderer.push_frame(&subscriber.outbox, subscriber.format);
             }
         }
     }
 
-    /// To this shard's subscribers of the topic. An outbox past its cap
-    /// refuses the line, and its connection closes as a slow disconnect.
-    fn deliver_here(&self, topic: &str, line: &[u8]) {
-        for &conn in self.subscriptions.subscribers(topic) {
-            if let Some(Some(outbox)) = self.outboxes.get(conn as usize) {
-                outbox.push(line);
-            }
+    /// Topics (channels) owned here that have subscribers somewhere.
+    pub fn topics(&self) -> usize {
+        self.interest[0].held()
+    }
+
+    /// Channel subscriptions held here (mq's and resp's), one per
+    /// connection and channel.
+    pub fn subscriptions(&self) -> usize {
+        self.local[0].len()
+    }
+
+    /// Names with subscribers that this shard accounts for in INFO: the
+    /// channels and shard channels it owns, the patterns it would own.
+    pub fn owned(&self, space: Space) -> usize {
+        match space {
+            Space::Pattern => self
+                .patterns
+                .names()
+                .filter(|p| owner_of(p, self.shards) == self.shard)
+                .count(),
+            _ => self.interest[at(space)].held(),
         }
+    }
+
+    /// As owner: `name`'s subscribers over every shard (0 if not the owner).
+    pub fn count(&self, space: Space, name: &[u8]) -> u64 {
+        match space {
+            Space::Pattern => 0,
+            _ => self.interest[at(space)].count(name),
+        }
+    }
+
+    /// The names with subscribers: the channels or shard channels this shard
+    /// owns, or every pattern.
+    pub fn names(&self, space: Space) -> Box<dyn Iterator<Item = &[u8]> + '_> {
+        match space {
+            Space::Pattern => Box::new(self.patterns.names()),
+            _ => Box::new(self.interest[at(space)].names()),
+        }
+    }
+
+    /// What `conn` subscribes to: (channels, patterns, shard channels).
+    pub fn conn_counts(&self, conn: ConnId) -> (usize, usize, usize) {
+        let count = |space| self.local[at(space)].count_of(conn);
+        (
+            count(Space::Channel),
+            count(Space::Pattern),
+            count(Space::Shard),
+        )
+    }
+
+    /// The names `conn` subscribes to in `space`.
+    pub fn conn_names(&self, conn: ConnId, space: Space) -> Vec<Box<[u8]>> {
+        self.local[at(space)].of_conn(conn).to_vec()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::cell::RefCell;
-
-    use super::*;
-
-    /// Records what would travel, encoded as the lanes would carry it.
-    #[derive(Default)]
-    struct Posted {
-        to_owner: RefCell<Vec<(usize, Vec<u8>)>>,
-        to_subscribers: RefCell<Vec<(usize, Vec<u8>)>>,
-    }
-
-    impl Post for Posted {
-        fn to_owner(&self, owner: usize, record: Record<'_>) {
-            let mut encoded = Vec::new();
-            record.encode(&mut encoded);
-            self.to_owner.borrow_mut().push((owner, encoded));
-        }
-
-        fn to_subscribers(&self, shard: usize, record: Record<'_>) {
-            let mut encoded = Vec::new();
-            record.encode(&mut encoded);
-            self.to_subscribers.borrow_mut().push((shard, encoded));
-        }
-    }
-
-    fn topic_owned_by(shard: usize, shards: usize) -> String {
-        (0..)
-            .map(|i| format!("t{i}"))
-            .find(|topic| owner_of(topic.as_bytes(), shards) == shard)
-            .unwrap()
-    }
-
-    fn taken(outbox: &Outbox) -> Vec<u8> {
-        let mut out = Vec::new();
-        outbox.take(&mut out);
-        outbox.written();
-        out
-    }
-
-    #[test]
-    fn one_shard_delivers_to_every_subscriber_once() {
-        let mut routing = Routing::new(0, 1);
-        let post = Posted::default();
-        let (a, b) = (Rc::new(Outbox::new(1 << 10)), Rc::new(Outbox::new(1 << 10)));
-        let (ca, cb) = (routing.connect(a.clone()), routing.connect(b.clone()));
-        routing.subscribe(ca, "news", &post);
-        routing.subscribe(ca, "news", &post);
-        routing.subscribe(cb, "news", &post);
-        routing.publish("news", b"hello\n", &post);
-        assert_eq!(taken(&a), b"hello\n");
-        assert_eq!(taken(&b), b"hello\n");
-        assert!(post.to_owner.borrow().is_empty());
-        assert_eq!((routing.topics(), routing.subscriptions()), (1, 2));
-        routing.disconnect(cb, &post);
-        routing.publish("news", b"again\n", &post);
-        assert_eq!(taken(&a), b"again\n");
-        assert_eq!(routing.subscriptions(), 1);
-    }
-
-    #[test]
-    fn a_remote_topic_goes_through_its_owner_and_back() {
-        // Shard 1 has the subscriber; shard 0 owns the topic.
-        let topic = topic_owned_by(0, 2);
-        let (mut owner, mut subscriber_side) = (Routing::new(0, 2), Routing::new(1, 2));
-        let (at_owner, at_subscriber) = (Posted::default(), Posted::default());
-        let outbox = Rc::new(Outbox::new(1 << 10));
-        let conn = subscriber_side.connect(outbox.clone());
-        subscriber_side.subscribe(conn, &topic, &at_subscriber);
-        // The first subscriber is announced to the owner, and only the first.
-        let announced = at_subscriber.to_owner.take();
-        assert_eq!(announced.len(), 1);
-        assert_eq!(announced[0].0, 0);
-        owner.on_owner_message(1, &announced[0].1, &at_owner);
-        assert_eq!(owner.topics(), 1);
-
-        // A line sent on shard 1 goes to the owner, which sends it once to shard 1.
-        subscriber_side.publish(&topic, b"line\n", &at_subscriber);
-        let published = at_subscriber.to_owner.take();
-        owner.on_owner_message(1, &published[0].1, &at_owner);
-        let delivered = at_owner.to_subscribers.take();
-        assert_eq!(delivered.len(), 1);
-        assert_eq!(delivered[0].0, 1);
-        subscriber_side.on_deliveries(&delivered[0].1);
-        assert_eq!(taken(&outbox), b"line\n");
-
-        // The last subscriber leaving is announced too; the owner forgets the shard.
-        subscriber_side.disconnect(conn, &at_subscriber);
-        let left = at_subscriber.to_owner.take();
-        owner.on_owner_message(1, &left[0].1, &at_owner);
-        owner.publish(&topic, b"nobody\n", &at_owner);
-        assert!(at_owner.to_subscribers.borrow().is_empty());
-        assert_eq!(owner.topics(), 0);
-    }
-}
+#[path = "routing_tests.rs"]
+mod tests;

@@ -1,105 +1,107 @@
-//! One shard's share of the topic tables, as plain data (no I/O, no tasks):
+//! Which connections of this shard subscribe to what, as plain data (no
+//! I/O, no tasks). Every shard keeps its own [`Subscriptions`] per name
+//! space (mq topics and resp channels are one space; resp's shard channels
+//! and patterns are two more), and nobody else reads them. What the owners
+//! know of them, counts per shard, is in `interest.rs`.
 //!
-//! - [`Subscriptions`]: which connections of this shard subscribe to which
-//!   topics. Every shard keeps its own; nobody else reads it.
-//! - [`Interest`]: for the topics this shard owns, which shards have
-//!   subscribers. Shards report their first and last subscriber of a topic
-//!   to its owner; the owner sends each message once to each of them.
-//!
-//! Topics are keyed by their decoded text, with std's keyed hash: topics come
-//! from the network, and a fixed hash would let a client force collisions.
+//! Names are bytes (resp channels are binary-safe; an mq topic is its UTF-8
+//! text), keyed with std's keyed hash: names come from the network, and a
+//! fixed hash would let a client force collisions.
 
 use std::collections::HashMap;
 
-/// A connection of this shard, as the service numbers them.
+/// A connection of this shard, as the broker numbers them.
 pub type ConnId = u32;
 
-/// What a subscription change means for the topic's owner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Change {
-    /// Nothing the owner needs to know.
-    None,
-    /// The shard's first subscriber of the topic: the owner must send here.
-    First,
-    /// The shard's last subscriber left: the owner may stop sending here.
-    Last,
-}
-
-/// This shard's subscribers, by topic and by connection.
+/// This shard's subscribers in one name space, by name and by connection.
 #[derive(Default)]
 pub struct Subscriptions {
-    by_topic: HashMap<Box<str>, Vec<ConnId>>,
-    by_conn: HashMap<ConnId, Vec<Box<str>>>,
+    by_name: HashMap<Box<[u8]>, Vec<ConnId>>,
+    by_conn: HashMap<ConnId, Vec<Box<[u8]>>>,
     count: usize,
 }
 
 impl Subscriptions {
-    /// Subscribing twice is one subscription (SPEC 3.4: delivered once).
-    pub fn subscribe(&mut self, conn: ConnId, topic: &str) -> Change {
-        let topics = self.by_conn.entry(conn).or_default();
-        if topics.iter().any(|t| &**t == topic) {
-            return Change::None;
+    /// Whether the connection was not subscribed yet: subscribing twice is
+    /// one subscription (SPEC 3.4: delivered once).
+    pub fn subscribe(&mut self, conn: ConnId, name: &[u8]) -> bool {
+        let names = self.by_conn.entry(conn).or_default();
+        if names.iter().any(|n| &**n == name) {
+            return false;
         }
-        topics.push(topic.into());
+        names.push(name.into());
         self.count += 1;
-        match self.by_topic.get_mut(topic) {
-            Some(conns) => {
-                conns.push(conn);
-                Change::None
-            }
+        match self.by_name.get_mut(name) {
+            Some(conns) => conns.push(conn),
             None => {
-                self.by_topic.insert(topic.into(), vec![conn]);
-                Change::First
+                self.by_name.insert(name.into(), vec![conn]);
             }
         }
+        true
     }
 
-    pub fn unsubscribe(&mut self, conn: ConnId, topic: &str) -> Change {
-        let Some(topics) = self.by_conn.get_mut(&conn) else {
-            return Change::None;
+    /// Whether the connection was subscribed.
+    pub fn unsubscribe(&mut self, conn: ConnId, name: &[u8]) -> bool {
+        let Some(names) = self.by_conn.get_mut(&conn) else {
+            return false;
         };
-        let Some(at) = topics.iter().position(|t| &**t == topic) else {
-            return Change::None;
+        let Some(at) = names.iter().position(|n| &**n == name) else {
+            return false;
         };
-        topics.swap_remove(at);
-        if topics.is_empty() {
+        names.swap_remove(at);
+        if names.is_empty() {
             self.by_conn.remove(&conn);
         }
-        self.drop_from_topic(conn, topic)
+        self.drop_from_name(conn, name);
+        true
     }
 
-    /// Unsubscribes a closed connection from everything; `emptied` receives
-    /// the topics this shard no longer has subscribers for.
-    pub fn remove_conn(&mut self, conn: ConnId, mut emptied: impl FnMut(&str)) {
-        for topic in self.by_conn.remove(&conn).unwrap_or_default() {
-            if self.drop_from_topic(conn, &topic) == Change::Last {
-                emptied(&topic);
-            }
+    /// Unsubscribes a closed connection from everything; `left` receives
+    /// each name it was subscribed to.
+    pub fn remove_conn(&mut self, conn: ConnId, mut left: impl FnMut(&[u8])) {
+        for name in self.by_conn.remove(&conn).unwrap_or_default() {
+            self.drop_from_name(conn, &name);
+            left(&name);
         }
     }
 
-    fn drop_from_topic(&mut self, conn: ConnId, topic: &str) -> Change {
+    fn drop_from_name(&mut self, conn: ConnId, name: &[u8]) {
         self.count -= 1;
-        let Some(conns) = self.by_topic.get_mut(topic) else {
-            return Change::None;
+        let Some(conns) = self.by_name.get_mut(name) else {
+            return;
         };
         if let Some(at) = conns.iter().position(|&c| c == conn) {
             conns.swap_remove(at);
         }
         if conns.is_empty() {
-            self.by_topic.remove(topic);
-            Change::Last
-        } else {
-            Change::None
+            self.by_name.remove(name);
         }
     }
 
-    /// The connections subscribed to `topic`.
-    pub fn subscribers(&self, topic: &str) -> &[ConnId] {
-        self.by_topic.get(topic).map_or(&[], Vec::as_slice)
+    /// The connections subscribed to `name`.
+    pub fn subscribers(&self, name: &[u8]) -> &[ConnId] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
     }
 
-    /// Subscriptions held here: one per connection and topic.
+    /// Every name with subscribers here, and them (patterns are matched
+    /// against a channel this way).
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[ConnId])> {
+        self.by_name
+            .iter()
+            .map(|(name, conns)| (&**name, conns.as_slice()))
+    }
+
+    /// The names `conn` is subscribed to, in no particular order.
+    pub fn of_conn(&self, conn: ConnId) -> &[Box<[u8]>] {
+        self.by_conn.get(&conn).map_or(&[], Vec::as_slice)
+    }
+
+    /// How many names `conn` is subscribed to.
+    pub fn count_of(&self, conn: ConnId) -> usize {
+        self.of_conn(conn).len()
+    }
+
+    /// Subscriptions held here: one per connection and name.
     pub fn len(&self) -> usize {
         self.count
     }
@@ -109,89 +111,38 @@ impl Subscriptions {
     }
 }
 
-/// For the topics this shard owns: the shards that have subscribers.
-#[derive(Default)]
-pub struct Interest {
-    by_topic: HashMap<Box<str>, Vec<u32>>,
-}
-
-impl Interest {
-    /// Applies a shard's [`Change`] for `topic`.
-    pub fn apply(&mut self, topic: &str, shard: usize, change: Change) {
-        let shard = shard as u32;
-        match change {
-            Change::None => {}
-            Change::First => match self.by_topic.get_mut(topic) {
-                Some(shards) if shards.contains(&shard) => {}
-                Some(shards) => shards.push(shard),
-                None => {
-                    self.by_topic.insert(topic.into(), vec![shard]);
-                }
-            },
-            Change::Last => {
-                if let Some(shards) = self.by_topic.get_mut(topic) {
-                    shards.retain(|&s| s != shard);
-                    if shards.is_empty() {
-                        self.by_topic.remove(topic);
-                    }
-                }
-            }
-        }
-    }
-
-    /// The shards to send a message on `topic` to.
-    pub fn shards(&self, topic: &str) -> &[u32] {
-        self.by_topic.get(topic).map_or(&[], Vec::as_slice)
-    }
-
-    /// Topics owned here that have subscribers somewhere.
-    pub fn topics(&self) -> usize {
-        self.by_topic.len()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn first_and_last_subscribers_are_reported_once() {
+    fn subscribing_twice_is_once() {
         let mut subs = Subscriptions::default();
-        assert_eq!(subs.subscribe(1, "foo"), Change::First);
-        assert_eq!(subs.subscribe(1, "foo"), Change::None, "twice is once");
-        assert_eq!(subs.subscribe(2, "foo"), Change::None);
-        assert_eq!(subs.subscribers("foo"), &[1, 2]);
-        assert_eq!(subs.len(), 2);
-        assert_eq!(subs.unsubscribe(1, "foo"), Change::None);
-        assert_eq!(subs.unsubscribe(1, "foo"), Change::None, "not subscribed");
-        assert_eq!(subs.unsubscribe(2, "foo"), Change::Last);
+        assert!(subs.subscribe(1, b"foo"));
+        assert!(!subs.subscribe(1, b"foo"), "twice is once");
+        assert!(subs.subscribe(2, b"foo"));
+        assert_eq!(subs.subscribers(b"foo"), &[1, 2]);
+        assert_eq!((subs.len(), subs.count_of(1)), (2, 1));
+        assert!(subs.unsubscribe(1, b"foo"));
+        assert!(!subs.unsubscribe(1, b"foo"), "not subscribed");
+        assert!(subs.unsubscribe(2, b"foo"));
         assert!(subs.is_empty());
+        assert_eq!(subs.iter().count(), 0);
     }
 
     #[test]
-    fn a_closed_connection_leaves_every_topic() {
+    fn a_closed_connection_leaves_every_name() {
         let mut subs = Subscriptions::default();
-        subs.subscribe(1, "a");
-        subs.subscribe(1, "b");
-        subs.subscribe(2, "b");
-        let mut emptied = Vec::new();
-        subs.remove_conn(1, |topic| emptied.push(topic.to_string()));
-        assert_eq!(emptied, ["a"]);
-        assert_eq!(subs.subscribers("b"), &[2]);
-        assert!(subs.subscribers("a").is_empty());
+        subs.subscribe(1, b"a");
+        subs.subscribe(1, b"\xff");
+        subs.subscribe(2, b"\xff");
+        let mut left = Vec::new();
+        subs.remove_conn(1, |name| left.push(name.to_vec()));
+        left.sort();
+        assert_eq!(left, [b"a".to_vec(), b"\xff".to_vec()]);
+        assert_eq!(subs.subscribers(b"\xff"), &[2]);
+        assert!(subs.subscribers(b"a").is_empty());
         assert_eq!(subs.len(), 1);
-    }
-
-    #[test]
-    fn interest_follows_first_and_last() {
-        let mut interest = Interest::default();
-        interest.apply("t", 3, Change::First);
-        interest.apply("t", 1, Change::First);
-        interest.apply("t", 3, Change::First);
-        assert_eq!(interest.shards("t"), &[3, 1]);
-        interest.apply("t", 3, Change::Last);
-        assert_eq!(interest.shards("t"), &[1]);
-        interest.apply("t", 1, Change::Last);
-        assert_eq!(interest.topics(), 0);
+        assert!(subs.of_conn(1).is_empty());
     }
 }

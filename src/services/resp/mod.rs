@@ -8,12 +8,15 @@
 //! command itself (`[protocol][command number][RESP command]`), and the
 //! owner runs it with the same code ([`execute`]); a command over several
 //! keys or every shard is split into parts whose replies are merged. The
-//! commands themselves live in `commands/`, one file per group.
+//! commands themselves live in `commands/`, one file per group; pub/sub,
+//! over the topics mq serves, in `pubsub/`.
 
+mod check;
 pub mod client;
 pub mod command_table;
 pub mod commands;
 pub mod protocol;
+mod pubsub;
 mod route;
 mod session;
 
@@ -33,10 +36,12 @@ use crate::cross_shard::{owner_of, Mesh, Ticket};
 use crate::server::outbox::Outbox;
 use crate::server::ShardContext;
 use crate::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
+use crate::services::mq::{Broker, BrokerPlan};
 use crate::stats::{Counter, Metric};
+use check::check;
 use client::ClientInfo;
 use commands::server::ServerFigures;
-use commands::{Cmd, Merge, Route, Spec};
+use commands::{Cmd, Merge, Route};
 use protocol::write::{self, Proto};
 use protocol::{encode_command, parse_command, Command, RespDecoder};
 use route::{OwnerReplies, RoundPlan};
@@ -65,6 +70,8 @@ pub struct RespFactory {
     /// The memory cap now, over all shards (CONFIG SET maxmemory).
     max_memory: Arc<AtomicU64>,
     port: u16,
+    /// The topics, shared with mq (SPEC 6.3).
+    brokers: BrokerPlan,
 }
 
 impl RespFactory {
@@ -76,13 +83,20 @@ impl RespFactory {
             max_memory: Arc::new(AtomicU64::new(options.max_memory)),
             options: Arc::new(options),
             port,
+            brokers: BrokerPlan::default(),
         }
+    }
+
+    /// Serves the topics of `brokers`, the plan mq shares (SPEC 6.3).
+    pub fn with_brokers(mut self, brokers: BrokerPlan) -> RespFactory {
+        self.brokers = brokers;
+        self
     }
 }
 
 impl Default for RespFactory {
-    /// resp over a key space of its own (or the shard's, if kv made one
-    /// first), with no password, on the default port.
+    /// resp over a key space and topics of its own (or the shard's, if kv
+    /// or mq made them first), with no password, on the default port.
     fn default() -> Self {
         RespFactory::new(KeySpacePlan::default(), RespOptions::default(), 6379)
     }
@@ -118,10 +132,12 @@ impl ServiceFactory for RespFactory {
 
     fn prepare(&mut self, shards: usize) {
         self.keys.prepare(shards);
+        self.brokers.prepare(shards);
     }
 
     async fn start(&self, shard: &ShardContext) -> Result<Resp, StartError> {
         let keys = self.keys.on_shard(shard).await?;
+        let broker = self.brokers.on_shard(shard).await?;
         let limits = shard.limits();
         let options = &self.options;
         let config = RespConfig {
@@ -150,9 +166,16 @@ impl ServiceFactory for RespFactory {
             shard: shard.id(),
             shards: shard.shards(),
             keys,
+            broker,
             config: Rc::new(config),
             forwarded: shard
                 .metric_counter("forwarded", Metric::Counter("percore_forwarded_total")),
+            deliveries: shard
+                .metric_counter("deliveries", Metric::Counter("percore_mq_deliveries_total")),
+            slow_disconnects: shard.metric_counter(
+                "slow_disconnects",
+                Metric::Counter("percore_mq_slow_disconnects_total"),
+            ),
         })
     }
 }
@@ -162,9 +185,15 @@ pub struct Resp {
     shard: usize,
     shards: usize,
     keys: Rc<KeySpace>,
+    /// This shard's part of the topics, shared with mq.
+    broker: Rc<Broker>,
     config: Rc<RespConfig>,
     /// Commands (or parts) sent to another shard.
     forwarded: Counter,
+    /// Pub/sub messages written to subscribers.
+    deliveries: Counter,
+    /// Subscribers disconnected for not reading (`--mq-queue-bytes`).
+    slow_disconnects: Counter,
 }
 
 /// One connection: its state and its buffers.
@@ -204,13 +233,18 @@ impl Service for Resp {
             last_cmd: None.into(),
             proto: Proto::Resp2.into(),
             subscriptions: (0, 0, 0).into(),
-            outbox: Rc::new(Outbox::new(self.config.queue_bytes)),
+            outbox: Rc::new(
+                Outbox::new(self.config.queue_bytes)
+                    .counting(self.deliveries.clone(), self.slow_disconnects.clone()),
+            ),
         });
         client::register(client.clone());
         Connection {
             session: Session {
                 client,
                 authed: self.config.requirepass.is_none(),
+                pubsub: None,
+                published: false,
             },
             scratch: Scratch {
                 args: protocol::Args::with_max_frame(self.config.max_frame),
@@ -245,6 +279,11 @@ impl Service for Resp {
             }
         }
         client::count_commands(batch.taken());
+        // A connection that published waits while the lanes its messages
+        // took are behind, as an mq sender does.
+        if std::mem::take(&mut conn.session.published) {
+            self.broker.room().await;
+        }
         if let Err(reason) = self.keys.after_batch(logged_from).await {
             let commands = batch.taken();
             let out = batch.out();
@@ -363,16 +402,24 @@ impl Resp {
                 | Cmd::ReadWrite => plan.here(out, |out| {
                     commands::server::run(spec.cmd, command, &self.config, proto, out)
                 }),
+                // RESET drops the subscriptions, acknowledged: alone.
+                Cmd::Reset if session.pubsub.is_some() => return Some(Step::Alone(frame)),
                 _ => {
                     let flow = plan.here(out, |out| {
                         commands::connection::run(spec.cmd, command, session, &self.config, out)
                     });
+                    if spec.cmd == Cmd::Hello {
+                        self.follow_protocol(session);
+                    }
                     if flow == Flow::Close {
                         return Some(Step::Close);
                     }
                 }
             },
             Route::Key => {
+                if matches!(spec.cmd, Cmd::Publish | Cmd::SPublish) {
+                    session.published = true;
+                }
                 let owner = owner_of(command.at(1), self.shards);
                 self.run_at(plan, out, owner, spec.cmd, command, frame, proto, now);
             }
@@ -553,7 +600,8 @@ impl Resp {
     }
 
     /// A command served on its own: INFO, CONFIG SET, CLIENT LIST and
-    /// KILL (over every shard), MSETNX over several shards, and pub/sub.
+    /// KILL (over every shard), MSETNX over several shards, SCAN, and
+    /// pub/sub's (un)subscribe commands, PUBSUB and a subscriber's RESET.
     async fn serve_alone(
         &self,
         conn: &mut Connection,
@@ -612,7 +660,19 @@ impl Resp {
             Cmd::Client => self.client_kill(&command, proto, now, &mut reply).await,
             Cmd::MSetNx => self.mset_nx(&command, proto, now, &mut reply).await,
             Cmd::Scan => self.scan(&command, proto, now, &mut reply).await,
-            _ => commands::pubsub::unsupported(&command, &mut reply),
+            Cmd::PubSub => self.pubsub(&command, proto, now, &mut reply).await,
+            Cmd::Reset => {
+                self.drop_subscriptions(session).await;
+                commands::connection::run(Cmd::Reset, &command, session, &self.config, &mut reply);
+                self.follow_protocol(session);
+            }
+            cmd => match pubsub::Change::of(cmd) {
+                Some(change) => {
+                    self.change_subscriptions(session, change, &command, &mut reply)
+                        .await
+                }
+                None => write::error(&mut reply, "ERR internal: not a command served alone"),
+            },
         }
         if reply.first() == Some(&b'-') {
             batch.failed();
@@ -796,79 +856,6 @@ impl Resp {
     }
 }
 
-/// Why a command is answered with an error before it runs.
-enum Rejection {
-    Unknown,
-    Arity(&'static str),
-    NoAuth,
-    Subscribed,
-}
-
-impl Rejection {
-    fn write(&self, command: &Command<'_>, out: &mut Vec<u8>) {
-        match self {
-            Rejection::Unknown => {
-                let mut args = String::new();
-                for i in 1..command.len() {
-                    if args.len() >= 128 {
-                        break;
-                    }
-                    let room = 128 - args.len();
-                    let arg = String::from_utf8_lossy(command.at(i));
-                    let shown: String = arg.chars().take(room).collect();
-                    args.push_str(&format!("'{shown}' "));
-                }
-                let name: String = String::from_utf8_lossy(command.at(0))
-                    .chars()
-                    .take(128)
-                    .collect();
-                write::error(
-                    out,
-                    &format!("ERR unknown command '{name}', with args beginning with: {args}"),
-                );
-            }
-            Rejection::Arity(name) => commands::connection::wrong_arity(out, name),
-            Rejection::NoAuth => write::error(out, commands::connection::NOAUTH),
-            Rejection::Subscribed => {
-                let name = String::from_utf8_lossy(command.at(0)).to_lowercase();
-                write::error(out, &format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"));
-            }
-        }
-    }
-}
-
-/// The checks redis-server makes before running a command, in its order:
-/// known, arity, authenticated, allowed while subscribed.
-fn check(command: &Command<'_>, session: &Session) -> Result<&'static Spec, Rejection> {
-    let spec = commands::lookup(command.at(0))
-        .filter(|spec| !spec.internal())
-        .ok_or(Rejection::Unknown)?;
-    if !spec.arity_ok(command.len()) {
-        return Err(Rejection::Arity(spec.name));
-    }
-    if !session.authed && !matches!(spec.cmd, Cmd::Auth | Cmd::Hello | Cmd::Quit | Cmd::Reset) {
-        return Err(Rejection::NoAuth);
-    }
-    if session.subscribed()
-        && session.proto() == Proto::Resp2
-        && !matches!(
-            spec.cmd,
-            Cmd::Subscribe
-                | Cmd::Unsubscribe
-                | Cmd::PSubscribe
-                | Cmd::PUnsubscribe
-                | Cmd::SSubscribe
-                | Cmd::SUnsubscribe
-                | Cmd::Ping
-                | Cmd::Quit
-                | Cmd::Reset
-        )
-    {
-        return Err(Rejection::Subscribed);
-    }
-    Ok(spec)
-}
-
 /// Runs a command that concerns this shard's keys (or its part of
 /// every shard's): the same code for a connection of this shard and for a
 /// command another shard forwarded.
@@ -893,7 +880,7 @@ pub fn execute(
         }
         Cmd::ShardFigures => {
             let (connections_received, commands) = client::received();
-            let figures = ServerFigures {
+            let mut figures = ServerFigures {
                 keys: keys.store.len() as u64,
                 expires: keys.store.expiring_len() as u64,
                 memory_bytes: keys.store.bytes(),
@@ -902,8 +889,14 @@ pub fn execute(
                 commands,
                 ..ServerFigures::default()
             };
+            pubsub::owner::add_figures(&mut figures);
             figures.write(out);
         }
+        Cmd::Publish
+        | Cmd::SPublish
+        | Cmd::PubSubInterest
+        | Cmd::PubSubNumSub
+        | Cmd::PubSubChannels => pubsub::owner::run(cmd, command, out),
         Cmd::ClientList => {
             let mut lines = Vec::new();
             client::list(None, &mut lines);

@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use super::client::{self, ClientInfo};
 use super::protocol::{Args, Proto};
+use super::pubsub::Member;
 use super::route::RoundPlan;
 use super::RespConfig;
 
@@ -15,6 +16,12 @@ pub struct Session {
     pub client: Rc<ClientInfo>,
     /// Authenticated (always, without `--requirepass`).
     pub authed: bool,
+    /// Its place in the shard's broker, once it has (un)subscribed: its
+    /// subscriptions go with it.
+    pub pubsub: Option<Member>,
+    /// Whether the batch being served published (it then waits for room on
+    /// the lanes, as an mq sender does).
+    pub published: bool,
 }
 
 /// The per-connection buffers, apart from [`Session`] so that a command's

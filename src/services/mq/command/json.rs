@@ -16,20 +16,23 @@ pub(super) fn may_be_json(text: &str) -> bool {
     tokens.next() == Some(b'{') && matches!(tokens.next(), Some(b'"' | b'}'))
 }
 
+/// Reads the dict into `fields` (fresh, or asking for the `msg`).
 pub(super) fn json_fields<'a>(
     text: &'a str,
     scratch: &mut String,
+    fields: Fields<'a>,
 ) -> Result<Fields<'a>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let fields = (&mut de).deserialize_map(DictVisitor(scratch))?;
+    let fields = (&mut de).deserialize_map(DictVisitor(scratch, fields))?;
     de.end()?;
     Ok(fields)
 }
 
-/// Reads the top-level JSON object; holds the scratch for an escaped topic.
-struct DictVisitor<'s>(&'s mut String);
+/// Reads the top-level JSON object; holds the scratch for an escaped topic,
+/// and the fields to fill.
+struct DictVisitor<'s, 'de>(&'s mut String, Fields<'de>);
 
-impl<'de> Visitor<'de> for DictVisitor<'_> {
+impl<'de> Visitor<'de> for DictVisitor<'_, 'de> {
     type Value = Fields<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -37,7 +40,7 @@ impl<'de> Visitor<'de> for DictVisitor<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
-        let mut fields = Fields::default();
+        let mut fields = self.1;
         while let Some(key) = map.next_key_seed(FieldSeed(Some(&mut fields.key_buf)))? {
             fields.entry(key, self.0, |buf| map.next_value_seed(FieldSeed(buf)))?;
         }

@@ -52,17 +52,55 @@ pub fn parse<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Command<'a>,
         return Ok(Command::Quit);
     }
     let text = std::str::from_utf8(line).map_err(|_| CommandError::InvalidUtf8)?;
+    fields(text, scratch, None)?.into_command(scratch)
+}
+
+/// Reads a line's dict in whichever form it is written; with `msg_buf`, an
+/// escaped `msg` is decoded into it (it comes back in the fields).
+fn fields<'a>(
+    text: &'a str,
+    scratch: &mut String,
+    mut msg_buf: Option<String>,
+) -> Result<Fields<'a>, CommandError> {
+    let want_msg = msg_buf.is_some();
+    let mut fresh = || Fields {
+        want_msg,
+        msg_buf: msg_buf.take().unwrap_or_default(),
+        ..Fields::default()
+    };
     // The seed's Python form is never JSON: not trying it spares a serde_json error, which allocates.
     let json = if json::may_be_json(text) {
-        json::json_fields(text, scratch).ok()
+        json::json_fields(text, scratch, fresh()).ok()
     } else {
         None
     };
-    let fields = match json {
-        Some(fields) => fields,
-        None => python::python_fields(text, scratch)?,
-    };
-    fields.into_command(scratch)
+    match json {
+        Some(fields) => Ok(fields),
+        None => python::python_fields(text, scratch, fresh()),
+    }
+}
+
+/// Buffers that [`send_msg`] decodes escaped strings into, reused from line
+/// to line.
+#[derive(Default)]
+pub struct SendScratch {
+    topic: String,
+    msg: String,
+}
+
+/// The `msg` of a send line (without its ending), its escapes decoded: what
+/// resp subscribers of the topic receive (SPEC 6.3). None unless the line's
+/// `msg` is a string. Read once per message and shard, not per subscriber.
+pub fn send_msg<'a>(line: &'a [u8], scratch: &'a mut SendScratch) -> Option<&'a str> {
+    let text = std::str::from_utf8(line).ok()?;
+    let msg_buf = std::mem::take(&mut scratch.msg);
+    let mut fields = fields(text, &mut scratch.topic, Some(msg_buf)).ok()?;
+    std::mem::swap(&mut scratch.msg, &mut fields.msg_buf);
+    match fields.msg? {
+        FieldValue::Text(msg) => Some(msg),
+        FieldValue::Decoded => Some(scratch.msg.as_str()),
+        FieldValue::NotText => None,
+    }
 }
 
 /// A value under one of the keys we read.
@@ -84,6 +122,9 @@ struct Fields<'a> {
     msg: Option<FieldValue<'a>>,
     key_buf: String,
     command_buf: String,
+    /// Whether an escaped `msg` is decoded (into `msg_buf`), or only checked.
+    want_msg: bool,
+    msg_buf: String,
 }
 
 impl<'a> Fields<'a> {
@@ -103,7 +144,7 @@ impl<'a> Fields<'a> {
         let (slot, buf) = match name {
             "command" => (&mut self.command, Some(&mut self.command_buf)),
             "topic" => (&mut self.topic, Some(scratch)),
-            "msg" => (&mut self.msg, None),
+            "msg" => (&mut self.msg, self.want_msg.then_some(&mut self.msg_buf)),
             _ => return read_value(None).map(drop),
         };
         *slot = Some(read_value(buf)?);
@@ -226,6 +267,30 @@ mod tests {
             subscribed("{'command':'subscribe','topic':'foo','msg':None}"),
             "foo"
         );
+    }
+
+    #[test]
+    fn the_msg_of_a_send_is_read_with_its_escapes() {
+        let mut scratch = SendScratch::default();
+        for (line, msg) in [
+            (
+                r#"{"command":"send","topic":"t","msg":"plain"}"#,
+                Some("plain"),
+            ),
+            (
+                r#"{"msg":"a\"b\u00e9","command":"send","topic":"t"}"#,
+                Some("a\"b\u{e9}"),
+            ),
+            (
+                r"{'command':'send','topic':'t','msg':'it\'s\n'}",
+                Some("it's\n"),
+            ),
+            ("{'command':'send','topic':'t','msg':b'x'}", None),
+            ("{'command':'subscribe','topic':'t'}", None),
+            ("not a dict", None),
+        ] {
+            assert_eq!(send_msg(line.as_bytes(), &mut scratch), msg, "{line}");
+        }
     }
 
     #[test]
@@ -380,6 +445,8 @@ mod tests {
                 let mut scratch = String::new();
                 let expected = Ok(Command::Send { topic: &topic });
                 prop_assert_eq!(parse(line.as_bytes(), &mut scratch), expected, "{}", line);
+                let mut scratch = SendScratch::default();
+                prop_assert_eq!(send_msg(line.as_bytes(), &mut scratch), Some(msg.as_str()));
             }
         }
     }

@@ -15,9 +15,11 @@ use super::{FieldValue, Fields};
 /// the reader's recursion stays bounded.
 const MAX_DEPTH: usize = 32;
 
+/// Reads the dict into `fields` (fresh, or asking for the `msg`).
 pub(super) fn python_fields<'a>(
     text: &'a str,
     scratch: &mut String,
+    mut fields: Fields<'a>,
 ) -> Result<Fields<'a>, CommandError> {
     let mut reader = PyReader { text, pos: 0 };
     reader.skip_ws();
@@ -26,7 +28,6 @@ pub(super) fn python_fields<'a>(
         reader.value(0, None)?;
         return Err(NotADict);
     }
-    let mut fields = Fields::default();
     loop {
         reader.skip_ws();
         if reader.eat(b'}') {

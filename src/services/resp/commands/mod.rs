@@ -5,14 +5,15 @@
 //! runs on every shard. One file per group, as Redis's own docs group them:
 //! `strings` and `expiry` (run where the key lives), `keyspace` (KEYS, SCAN,
 //! DBSIZE, FLUSHDB, RANDOMKEY: each shard's part), `connection` and `server`
-//! (run on the connection's shard).
+//! (run on the connection's shard). Pub/sub has a folder of its own
+//! (`resp/pubsub/`): PUBLISH runs on the channel's owner like a key's
+//! command; the (un)subscribe commands and PUBSUB are served alone.
 
 pub mod connection;
 pub mod expiry;
 pub mod glob;
 pub mod introspect;
 pub mod keyspace;
-pub mod pubsub;
 pub mod server;
 pub mod strings;
 
@@ -93,6 +94,12 @@ pub enum Cmd {
     ClientKill,
     /// CONFIG SET maxmemory: a shard's share.
     SetMaxMemory,
+    /// Pub/sub: subscription changes told to a name's owner, acknowledged.
+    PubSubInterest,
+    /// PUBSUB NUMSUB and SHARDNUMSUB: the counts of the names a shard owns.
+    PubSubNumSub,
+    /// PUBSUB CHANNELS and SHARDCHANNELS: the names a shard owns.
+    PubSubChannels,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -129,7 +136,7 @@ pub enum Route {
     /// On every shard, replies merged.
     AllShards(Merge),
     /// Served on its own, once the replies before it are in (MSETNX over
-    /// several shards; the pub/sub commands).
+    /// several shards; the (un)subscribe commands and PUBSUB).
     Alone,
 }
 
@@ -240,10 +247,10 @@ commands! {
     b"UNSUBSCRIBE" => Unsubscribe, "unsubscribe", -1, Alone;
     b"PSUBSCRIBE" => PSubscribe, "psubscribe", -2, Alone;
     b"PUNSUBSCRIBE" => PUnsubscribe, "punsubscribe", -1, Alone;
-    b"PUBLISH" => Publish, "publish", 3, Alone;
+    b"PUBLISH" => Publish, "publish", 3, Key;
     b"SSUBSCRIBE" => SSubscribe, "ssubscribe", -2, Alone;
     b"SUNSUBSCRIBE" => SUnsubscribe, "sunsubscribe", -1, Alone;
-    b"SPUBLISH" => SPublish, "spublish", 3, Alone;
+    b"SPUBLISH" => SPublish, "spublish", 3, Key;
     b"PUBSUB" => PubSub, "pubsub", -2, Alone;
     b"INFO" => Info, "info", -1, Here;
     b"TIME" => Time, "time", 1, Here;
@@ -259,6 +266,9 @@ commands! {
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;
     b"INTERNAL-MAXMEMORY" => SetMaxMemory, "internal-maxmemory", 2, Here;
+    b"INTERNAL-INTEREST" => PubSubInterest, "internal-interest", -5, Here;
+    b"INTERNAL-NUMSUB" => PubSubNumSub, "internal-numsub", -2, Here;
+    b"INTERNAL-CHANNELS" => PubSubChannels, "internal-channels", -2, Here;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.

@@ -26,6 +26,7 @@ pub struct ServerFigures {
     pub commands: u64,
     pub pubsub_channels: u64,
     pub pubsub_patterns: u64,
+    pub pubsubshard_channels: u64,
 }
 
 impl ServerFigures {
@@ -38,7 +39,7 @@ impl ServerFigures {
         }
     }
 
-    fn as_array(&self) -> [u64; 8] {
+    fn as_array(&self) -> [u64; 9] {
         [
             self.keys,
             self.expires,
@@ -48,6 +49,7 @@ impl ServerFigures {
             self.commands,
             self.pubsub_channels,
             self.pubsub_patterns,
+            self.pubsubshard_channels,
         ]
     }
 
@@ -66,6 +68,7 @@ impl ServerFigures {
             commands: all[5],
             pubsub_channels: all[6],
             pubsub_patterns: all[7],
+            pubsubshard_channels: all[8],
         };
     }
 }
@@ -156,6 +159,7 @@ fn section_text(section: &str, figures: &ServerFigures, config: &RespConfig, tex
             field("rejected_connections", &0);
             field("pubsub_channels", &figures.pubsub_channels);
             field("pubsub_patterns", &figures.pubsub_patterns);
+            field("pubsubshard_channels", &figures.pubsubshard_channels);
         }
         "persistence" => {
             field("loading", &0);

@@ -1,0 +1,246 @@
+//! Unit tests of [`Routing`]: shards as plain values, what would travel
+//! between them recorded and handed over by hand.
+
+use std::cell::RefCell;
+
+use super::*;
+
+/// Records what would travel, encoded as the lanes would carry it.
+#[derive(Default)]
+struct Posted {
+    to_owner: RefCell<Vec<(usize, Vec<u8>)>>,
+    to_subscribers: RefCell<Vec<(usize, Vec<u8>)>>,
+}
+
+impl Post for Posted {
+    fn to_owner(&self, owner: usize, record: Record<'_>) {
+        let mut encoded = Vec::new();
+        record.encode(&mut encoded);
+        self.to_owner.borrow_mut().push((owner, encoded));
+    }
+
+    fn to_subscribers(&self, shard: usize, record: Record<'_>) {
+        let mut encoded = Vec::new();
+        record.encode(&mut encoded);
+        self.to_subscribers.borrow_mut().push((shard, encoded));
+    }
+}
+
+fn topic_owned_by(shard: usize, shards: usize) -> String {
+    (0..)
+        .map(|i| format!("t{i}"))
+        .find(|topic| owner_of(topic.as_bytes(), shards) == shard)
+        .unwrap()
+}
+
+fn taken(outbox: &Outbox) -> Vec<u8> {
+    let mut out = Vec::new();
+    outbox.take(&mut out);
+    outbox.written();
+    out
+}
+
+fn outbox() -> Rc<Outbox> {
+    Rc::new(Outbox::new(1 << 12))
+}
+
+/// Hands everything posted to `shards[to]` as its owner messages.
+fn to_owners(posted: &Posted, from: usize, shards: &mut [Routing], post: &Posted) {
+    for (to, message) in posted.to_owner.take() {
+        shards[to].on_owner_message(from, &message, post);
+    }
+}
+
+/// Hands everything posted for subscribers to their shards.
+fn to_subscribers(posted: &Posted, shards: &mut [Routing]) {
+    for (to, message) in posted.to_subscribers.take() {
+        shards[to].on_deliveries(&message);
+    }
+}
+
+#[test]
+fn one_shard_delivers_to_every_subscriber_once_in_its_protocol() {
+    let mut routing = Routing::new(0, 1);
+    let post = Posted::default();
+    let (a, b, c) = (outbox(), outbox(), outbox());
+    let ca = routing.connect(a.clone(), Format::Line);
+    let cb = routing.connect(b.clone(), Format::Line);
+    let cc = routing.connect(c.clone(), Format::Resp3);
+    routing.subscribe(ca, b"news", &post);
+    routing.subscribe(ca, b"news", &post);
+    routing.subscribe(cb, b"news", &post);
+    assert!(routing.change(cc, Space::Channel, b"news", true));
+    routing.tell(Space::Channel, b"news", 1, &post);
+    assert!(routing.change(cc, Space::Pattern, b"n*", true));
+    routing.tell(Space::Pattern, b"n*", 1, &post);
+    let line = b"{\"command\": \"send\", \"topic\": \"news\", \"msg\": \"hi\"}\n";
+    routing.publish(b"news", line, &post);
+    assert_eq!(taken(&a), line);
+    assert_eq!(taken(&b), line);
+    assert_eq!(
+        taken(&c),
+        b">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n>4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n"
+    );
+    assert!(post.to_owner.borrow().is_empty());
+    assert_eq!((routing.topics(), routing.subscriptions()), (1, 3));
+    // A resp message: the count is every subscription it reached.
+    assert_eq!(
+        routing.publish_message(Space::Channel, b"news", b"m", &post),
+        4
+    );
+    let as_line = b"{\"command\": \"send\", \"topic\": \"news\", \"msg\": \"m\"}\n";
+    assert_eq!(taken(&a), as_line);
+    assert_eq!(routing.conn_counts(cc), (1, 1, 0));
+    routing.disconnect(cb, &post);
+    routing.disconnect(cc, &post);
+    assert_eq!(
+        routing.publish_message(Space::Channel, b"news", b"x", &post),
+        1
+    );
+    assert_eq!(routing.subscriptions(), 1);
+    assert_eq!(routing.names(Space::Pattern).count(), 0);
+}
+
+#[test]
+fn a_remote_topic_goes_through_its_owner_and_back() {
+    // Shard 1 has the subscribers; shard 0 owns the topic.
+    let topic = topic_owned_by(0, 2);
+    let topic = topic.as_bytes();
+    let mut shards = [Routing::new(0, 2), Routing::new(1, 2)];
+    let (at_owner, at_subscriber) = (Posted::default(), Posted::default());
+    let (mq, resp) = (outbox(), outbox());
+    let mq_conn = shards[1].connect(mq.clone(), Format::Line);
+    let resp_conn = shards[1].connect(resp.clone(), Format::Resp2);
+    shards[1].subscribe(mq_conn, topic, &at_subscriber);
+    // Every subscription is counted at the owner, not only the first.
+    assert_eq!(at_subscriber.to_owner.borrow().len(), 1);
+    to_owners(&at_subscriber, 1, &mut shards, &at_owner);
+    // resp's change reaches the owner another way (the mesh): applied there.
+    assert!(shards[1].change(resp_conn, Space::Channel, topic, true));
+    shards[0].apply(Space::Channel, topic, 1, 1);
+    assert_eq!(
+        (shards[0].topics(), shards[0].count(Space::Channel, topic)),
+        (1, 2)
+    );
+
+    // An mq line sent on shard 1 goes to the owner, which sends it once to shard 1.
+    let line = b"{'command':'send','topic':'x','msg':'line'}\n";
+    shards[1].publish(topic, line, &at_subscriber);
+    to_owners(&at_subscriber, 1, &mut shards, &at_owner);
+    assert_eq!(at_owner.to_subscribers.borrow().len(), 1);
+    to_subscribers(&at_owner, &mut shards);
+    assert_eq!(taken(&mq), line);
+    let name = std::str::from_utf8(topic).unwrap();
+    let frame = format!(
+        "*3\r\n$7\r\nmessage\r\n${}\r\n{name}\r\n$4\r\nline\r\n",
+        name.len()
+    );
+    assert_eq!(taken(&resp), frame.as_bytes());
+
+    // A resp PUBLISH at the owner: counted, and mq gets it as a JSON line.
+    assert_eq!(
+        shards[0].publish_message(Space::Channel, topic, b"\xff", &at_owner),
+        2
+    );
+    to_subscribers(&at_owner, &mut shards);
+    let json = format!("{{\"command\": \"send\", \"topic\": \"{name}\", \"msg\": \"\u{fffd}\"}}\n");
+    assert_eq!(taken(&mq), json.as_bytes());
+
+    // Both leave (the connection's close tells the owner one way).
+    shards[1].disconnect(resp_conn, &at_subscriber);
+    shards[1].unsubscribe(mq_conn, topic, &at_subscriber);
+    to_owners(&at_subscriber, 1, &mut shards, &at_owner);
+    shards[0].publish(topic, b"nobody\n", &at_owner);
+    assert!(at_owner.to_subscribers.borrow().is_empty());
+    assert_eq!(shards[0].topics(), 0);
+}
+
+#[test]
+fn a_pattern_on_any_shard_is_known_to_every_owner() {
+    let shards_n = 3;
+    let mut shards: Vec<Routing> = (0..shards_n).map(|s| Routing::new(s, shards_n)).collect();
+    let post = Posted::default();
+    let resp = outbox();
+    let conn = shards[2].connect(resp.clone(), Format::Resp2);
+    assert!(shards[2].change(conn, Space::Pattern, b"t*", true));
+    shards[2].tell(Space::Pattern, b"t*", 1, &post);
+    // Told to both other shards, applied on its own at once.
+    let told: Vec<usize> = post.to_owner.borrow().iter().map(|(to, _)| *to).collect();
+    assert_eq!(told, [0, 1]);
+    to_owners(&post, 2, &mut shards, &Posted::default());
+    for owner in 0..shards_n {
+        let topic = topic_owned_by(owner, shards_n);
+        let fanned = Posted::default();
+        let reached =
+            shards[owner].publish_message(Space::Channel, topic.as_bytes(), b"m", &fanned);
+        assert_eq!(reached, 1, "owner {owner}");
+        to_subscribers(&fanned, &mut shards);
+        let delivered = taken(&resp);
+        assert!(
+            delivered.starts_with(b"*4\r\n$8\r\npmessage\r\n$2\r\nt*\r\n"),
+            "owner {owner}"
+        );
+        assert_eq!(shards[owner].names(Space::Pattern).count(), 1);
+    }
+    // Only one shard accounts for the pattern in INFO.
+    let owned: usize = shards.iter().map(|s| s.owned(Space::Pattern)).sum();
+    assert_eq!(owned, 1);
+    // A shard channel of the same name is another space: nothing matches.
+    let fanned = Posted::default();
+    let shard_channel = topic_owned_by(0, shards_n);
+    assert_eq!(
+        shards[0].publish_message(Space::Shard, shard_channel.as_bytes(), b"m", &fanned),
+        0
+    );
+    // The close takes the pattern off every shard.
+    shards[2].disconnect(conn, &post);
+    to_owners(&post, 2, &mut shards, &Posted::default());
+    assert!(shards.iter().all(|s| s.names(Space::Pattern).count() == 0));
+}
+
+#[test]
+fn shard_channels_reach_only_their_own_subscribers() {
+    let topic = topic_owned_by(1, 2);
+    let topic = topic.as_bytes();
+    let mut shards = [Routing::new(0, 2), Routing::new(1, 2)];
+    let post = Posted::default();
+    let (plain, sharded) = (outbox(), outbox());
+    let plain_conn = shards[0].connect(plain.clone(), Format::Resp2);
+    let sharded_conn = shards[0].connect(sharded.clone(), Format::Resp3);
+    shards[0].change(plain_conn, Space::Channel, topic, true);
+    shards[1].apply(Space::Channel, topic, 0, 1);
+    shards[0].change(sharded_conn, Space::Shard, topic, true);
+    shards[1].apply(Space::Shard, topic, 0, 1);
+    assert_eq!(
+        shards[1].publish_message(Space::Shard, topic, b"s", &post),
+        1
+    );
+    to_subscribers(&post, &mut shards);
+    assert!(taken(&plain).is_empty());
+    assert!(taken(&sharded).starts_with(b">3\r\n$8\r\nsmessage\r\n"));
+    assert_eq!(shards[0].conn_counts(sharded_conn), (0, 0, 1));
+    assert_eq!(shards[1].owned(Space::Shard), 1);
+    assert_eq!(
+        shards[0].conn_names(plain_conn, Space::Channel),
+        [topic.into()]
+    );
+}
+
+#[test]
+fn a_full_outbox_refuses_and_others_still_get_theirs() {
+    let mut routing = Routing::new(0, 1);
+    let post = Posted::default();
+    let small = Rc::new(Outbox::new(40));
+    let big = outbox();
+    let cs = routing.connect(small.clone(), Format::Resp2);
+    let cb = routing.connect(big.clone(), Format::Resp2);
+    for conn in [cs, cb] {
+        routing.change(conn, Space::Channel, b"c", true);
+        routing.tell(Space::Channel, b"c", 1, &post);
+    }
+    for _ in 0..3 {
+        routing.publish_message(Space::Channel, b"c", b"0123456789", &post);
+    }
+    assert!(small.has_overflowed());
+    assert_eq!(taken(&big).len(), 3 * 41);
+}

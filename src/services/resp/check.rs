@@ -1,0 +1,102 @@
+//! The checks redis-server makes before it runs a command, in its order:
+//! known, arity, authenticated, allowed while subscribed (SPEC 6.1, 6.2,
+//! 6.5), and the error each failure is answered with, worded as redis's.
+
+use super::command_table;
+use super::commands::{self, Cmd, Spec};
+use super::protocol::write::{self, Proto};
+use super::protocol::Command;
+use super::session::Session;
+
+/// Why a command is answered with an error before it runs.
+pub(super) enum Rejection {
+    Unknown,
+    Arity(&'static str),
+    NoAuth,
+    /// Not allowed while subscribed (RESP2); the name as redis gives it
+    /// (`client|list` for a subcommand).
+    Subscribed(&'static str),
+}
+
+impl Rejection {
+    pub(super) fn write(&self, command: &Command<'_>, out: &mut Vec<u8>) {
+        match self {
+            Rejection::Unknown => {
+                let mut args = String::new();
+                for i in 1..command.len() {
+                    if args.len() >= 128 {
+                        break;
+                    }
+                    let room = 128 - args.len();
+                    let arg = String::from_utf8_lossy(command.at(i));
+                    let shown: String = arg.chars().take(room).collect();
+                    args.push_str(&format!("'{shown}' "));
+                }
+                let name: String = String::from_utf8_lossy(command.at(0))
+                    .chars()
+                    .take(128)
+                    .collect();
+                write::error(
+                    out,
+                    &format!("ERR unknown command '{name}', with args beginning with: {args}"),
+                );
+            }
+            Rejection::Arity(name) => commands::connection::wrong_arity(out, name),
+            Rejection::NoAuth => write::error(out, commands::connection::NOAUTH),
+            Rejection::Subscribed(name) => {
+                write::error(out, &format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"));
+            }
+        }
+    }
+}
+
+/// The checks redis-server makes before running a command, in its order:
+/// known, arity, authenticated, allowed while subscribed.
+pub(super) fn check(command: &Command<'_>, session: &Session) -> Result<&'static Spec, Rejection> {
+    let spec = commands::lookup(command.at(0))
+        .filter(|spec| !spec.internal())
+        .ok_or(Rejection::Unknown)?;
+    if !spec.arity_ok(command.len()) {
+        return Err(Rejection::Arity(spec.name));
+    }
+    if !session.authed && !matches!(spec.cmd, Cmd::Auth | Cmd::Hello | Cmd::Quit | Cmd::Reset) {
+        return Err(Rejection::NoAuth);
+    }
+    if session.subscribed()
+        && session.proto() == Proto::Resp2
+        && !matches!(
+            spec.cmd,
+            Cmd::Subscribe
+                | Cmd::Unsubscribe
+                | Cmd::PSubscribe
+                | Cmd::PUnsubscribe
+                | Cmd::SSubscribe
+                | Cmd::SUnsubscribe
+                | Cmd::Ping
+                | Cmd::Quit
+                | Cmd::Reset
+        )
+    {
+        return match subcommand_name(spec, command) {
+            Some(name) => Err(Rejection::Subscribed(name)),
+            // An unknown subcommand, or a wrong count of arguments for it:
+            // the command's own error, as redis checks those first.
+            None => Ok(spec),
+        };
+    }
+    Ok(spec)
+}
+
+/// The name redis gives a command in errors: `client|list` for a known
+/// subcommand with the right arguments, the command's own without one;
+/// None for an unknown subcommand or a wrong count of arguments for it.
+fn subcommand_name(spec: &'static Spec, command: &Command<'_>) -> Option<&'static str> {
+    let Some(parent) = command_table::lookup(spec.name.as_bytes())
+        .filter(|entry| !entry.subcommands.is_empty() && command.len() >= 2)
+    else {
+        return Some(spec.name);
+    };
+    command_table::lookup_subcommand(parent, command.at(1))
+        .filter(|sub| command_table::arity_ok(sub, command.len()))
+        .map(|sub| sub.name)
+}
