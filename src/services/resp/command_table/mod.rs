@@ -20,6 +20,8 @@
 mod captured;
 mod data;
 
+use super::protocol::write::{self, Proto};
+
 pub use data::COMMANDS;
 
 /// One command (or subcommand) as `COMMAND INFO` describes it, with its
@@ -390,48 +392,33 @@ fn write_key_spec(spec: &KeySpec, resp3: bool, out: &mut Vec<u8>) {
     }
 }
 
-// ---- RESP pieces
+// ---- RESP pieces: the protocol's writer, with the table's `resp3` flag.
 
-/// `kind` and a length or number, then CRLF: `*3\r\n`, `:-1\r\n`.
+fn proto(resp3: bool) -> Proto {
+    if resp3 {
+        Proto::Resp3
+    } else {
+        Proto::Resp2
+    }
+}
+
+/// `kind` and a length or number, then CRLF: `*3\r\n`.
 fn push_head(out: &mut Vec<u8>, kind: u8, n: usize) {
     out.push(kind);
-    push_decimal(out, n as u64);
+    write::push_decimal(out, n as i64);
     out.extend_from_slice(b"\r\n");
 }
 
 fn push_int(out: &mut Vec<u8>, n: i64) {
-    out.push(b':');
-    if n < 0 {
-        out.push(b'-');
-    }
-    push_decimal(out, n.unsigned_abs());
-    out.extend_from_slice(b"\r\n");
-}
-
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    for slot in digits.iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        start -= 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(digits.get(start..).unwrap_or_default());
+    write::int(out, n);
 }
 
 fn push_bulk(out: &mut Vec<u8>, s: &str) {
-    push_head(out, b'$', s.len());
-    out.extend_from_slice(s.as_bytes());
-    out.extend_from_slice(b"\r\n");
+    write::bulk(out, s.as_bytes());
 }
 
 fn push_status(out: &mut Vec<u8>, s: &str) {
-    out.push(b'+');
-    out.extend_from_slice(s.as_bytes());
-    out.extend_from_slice(b"\r\n");
+    write::simple(out, s.as_bytes());
 }
 
 /// A set of simple strings (flags, ACL categories).
@@ -448,203 +435,16 @@ fn push_field_int(out: &mut Vec<u8>, key: &str, n: i32) {
 }
 
 fn push_set_len(out: &mut Vec<u8>, resp3: bool, n: usize) {
-    push_head(out, if resp3 { b'~' } else { b'*' }, n);
+    write::set_len(out, n, proto(resp3));
 }
 
 fn push_map_len(out: &mut Vec<u8>, resp3: bool, n: usize) {
-    if resp3 {
-        push_head(out, b'%', n);
-    } else {
-        push_head(out, b'*', 2 * n);
-    }
+    write::map_len(out, n, proto(resp3));
 }
 
 fn push_null(out: &mut Vec<u8>, resp3: bool) {
-    out.extend_from_slice(if resp3 { b"_\r\n" } else { b"$-1\r\n" });
+    write::null(out, proto(resp3));
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn info(names: &[&str], resp3: bool) -> Vec<u8> {
-        let names: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
-        let mut out = Vec::new();
-        write_command_info_reply(&names, resp3, &mut out);
-        out
-    }
-
-    fn docs(names: &[&str], resp3: bool) -> Vec<u8> {
-        let names: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
-        let mut out = Vec::new();
-        write_command_docs(&names, resp3, &mut out);
-        out
-    }
-
-    /// FNV-1a, 64 bits, as gen_command_table.py hashes redis's replies.
-    fn fnv1a(data: &[u8]) -> u64 {
-        data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-    }
-
-    fn text(bytes: &[u8]) -> String {
-        String::from_utf8_lossy(bytes).into_owned()
-    }
-
-    #[test]
-    fn command_info_is_redis_bytes() {
-        // COMMAND INFO get set mget client|kill nosuch, asked of
-        // redis-server 7.0.15 by gen_command_table.py.
-        assert_eq!(
-            text(&info(captured::INFO_NAMES, false)),
-            captured::INFO_RESP2
-        );
-        assert_eq!(
-            text(&info(captured::INFO_NAMES, true)),
-            captured::INFO_RESP3
-        );
-    }
-
-    #[test]
-    fn command_docs_is_redis_bytes() {
-        assert_eq!(
-            text(&docs(captured::DOCS_NAMES, false)),
-            captured::DOCS_RESP2
-        );
-        assert_eq!(
-            text(&docs(captured::DOCS_NAMES, true)),
-            captured::DOCS_RESP3
-        );
-    }
-
-    #[test]
-    fn every_entry_is_redis_bytes() {
-        let mut wrong = Vec::new();
-        for &(name, info_hashes, docs_hashes) in captured::REPLY_HASHES {
-            for (resp3, protocol) in [(false, 0), (true, 1)] {
-                if fnv1a(&info(&[name], resp3)) != info_hashes[protocol] {
-                    wrong.push(format!("COMMAND INFO {name} (resp3: {resp3})"));
-                }
-                if fnv1a(&docs(&[name], resp3)) != docs_hashes[protocol] {
-                    wrong.push(format!("COMMAND DOCS {name} (resp3: {resp3})"));
-                }
-            }
-        }
-        assert!(wrong.is_empty(), "not redis's bytes: {wrong:#?}");
-        let names: usize = COMMANDS.iter().map(|e| 1 + e.subcommands.len()).sum();
-        assert_eq!(names, captured::REPLY_HASHES.len());
-    }
-
-    #[test]
-    fn table_is_sorted_lowercase_and_fits_the_name_buffer() {
-        assert!(COMMANDS.windows(2).all(|w| w[0].name < w[1].name));
-        for entry in COMMANDS {
-            assert!(entry.subcommands.windows(2).all(|w| w[0].name < w[1].name));
-            for e in std::iter::once(entry).chain(entry.subcommands) {
-                assert_eq!(e.name, e.name.to_ascii_lowercase());
-                assert!(e.name.len() <= data::MAX_NAME_LEN);
-                assert!(std::ptr::eq(lookup(e.name.as_bytes()).unwrap(), e));
-            }
-            for sub in entry.subcommands {
-                let (parent, own) = sub.name.split_once('|').unwrap();
-                assert_eq!(parent, entry.name);
-                assert!(sub.subcommands.is_empty());
-                let upper = own.to_ascii_uppercase();
-                assert!(std::ptr::eq(
-                    lookup_subcommand(entry, upper.as_bytes()).unwrap(),
-                    sub
-                ));
-            }
-        }
-    }
-
-    #[test]
-    fn lookup_ignores_case_and_takes_only_known_names() {
-        assert_eq!(lookup(b"GET").unwrap().name, "get");
-        assert_eq!(lookup(b"gEt").unwrap().name, "get");
-        assert_eq!(lookup(b"Client|KILL").unwrap().name, "client|kill");
-        assert_eq!(lookup(b"CLIENT").unwrap().name, "client");
-        assert_eq!(lookup(b"client|setinfo").unwrap().arity, 4);
-        for unknown in [
-            &b""[..],
-            b"nosuch",
-            b"ge",
-            b"gett",
-            b"client|",
-            b"client|pause",
-            b"|kill",
-            b"get|x",
-            b"client|kill|x",
-            b"cluster|countkeysinslotx",
-            b"getgetgetgetgetgetgetgetgetgetgetgetgetget",
-        ] {
-            assert!(lookup(unknown).is_none(), "{}", text(unknown));
-        }
-        let client = lookup(b"client").unwrap();
-        assert!(lookup_subcommand(client, b"pause").is_none());
-        assert!(lookup_subcommand(client, b"").is_none());
-        assert!(lookup_subcommand(lookup(b"get").unwrap(), b"x").is_none());
-    }
-
-    #[test]
-    fn arity_follows_redis_rule() {
-        let get = lookup(b"get").unwrap(); // 2
-        assert!(!arity_ok(get, 1));
-        assert!(arity_ok(get, 2));
-        assert!(!arity_ok(get, 3));
-        let set = lookup(b"set").unwrap(); // -3
-        assert!(!arity_ok(set, 2));
-        assert!(arity_ok(set, 3));
-        assert!(arity_ok(set, 7));
-    }
-
-    #[test]
-    fn count_list_and_all() {
-        let mut out = Vec::new();
-        write_command_count(&mut out);
-        assert_eq!(text(&out), format!(":{}\r\n", COMMANDS.len()));
-
-        out.clear();
-        write_command_list(&mut out);
-        let list = text(&out);
-        let names: usize = COMMANDS.iter().map(|e| 1 + e.subcommands.len()).sum();
-        let head = format!("*{names}\r\n$6\r\nappend\r\n$4\r\nauth\r\n");
-        assert!(list.starts_with(&head), "{list}");
-        assert!(list.contains("$6\r\nclient\r\n$14\r\nclient|getname\r\n"));
-
-        for resp3 in [false, true] {
-            let mut all = Vec::new();
-            write_all_commands(resp3, &mut all);
-            assert_eq!(info(&[], resp3), all);
-            let mut each = format!("*{}\r\n", COMMANDS.len()).into_bytes();
-            for entry in COMMANDS {
-                write_command_info(entry, resp3, &mut each);
-            }
-            assert_eq!(all, each);
-        }
-    }
-
-    #[test]
-    fn docs_with_no_names_is_every_command() {
-        let all = docs(&[], true);
-        assert!(all.starts_with(format!("%{}\r\n$6\r\nappend\r\n", COMMANDS.len()).as_bytes()));
-        let names: Vec<&str> = COMMANDS.iter().map(|e| e.name).collect();
-        assert_eq!(all, docs(&names, true));
-        assert_eq!(docs(&["nosuch"], false), b"*0\r\n");
-        assert_eq!(docs(&["nosuch"], true), b"%0\r\n");
-    }
-
-    #[test]
-    fn integers_are_written_in_full() {
-        let mut out = Vec::new();
-        for n in [0, 7, -1, 10, -3, 1_000_000, i64::MIN, i64::MAX] {
-            out.clear();
-            push_int(&mut out, n);
-            assert_eq!(text(&out), format!(":{n}\r\n"));
-        }
-        out.clear();
-        push_head(&mut out, b'*', usize::MAX);
-        assert_eq!(text(&out), format!("*{}\r\n", usize::MAX));
-    }
-}
+mod tests;

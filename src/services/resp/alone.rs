@@ -1,0 +1,290 @@
+//! The commands served on their own, once the replies before them are in:
+//! INFO, CONFIG SET, CLIENT LIST and KILL (which ask every shard), SCAN
+//! (which may walk on to the next shard), MSETNX over several shards, and
+//! pub/sub. Each awaits other shards' answers before it replies.
+
+use super::*;
+
+impl Resp {
+    /// A command served on its own: INFO, CONFIG SET, CLIENT LIST and
+    /// KILL (over every shard), MSETNX over several shards, SCAN, and
+    /// pub/sub's (un)subscribe commands, PUBSUB and a subscriber's RESET.
+    pub(super) async fn serve_alone(
+        &self,
+        conn: &mut Connection,
+        batch: &mut Batch<'_, RespDecoder>,
+        frame: &[u8],
+        now: u64,
+    ) -> Flow {
+        let Connection { session, scratch } = conn;
+        if parse_command(frame, &mut scratch.args).is_err() {
+            return Flow::Close;
+        }
+        let command = scratch.args.view(frame);
+        let Some(spec) = commands::lookup(command.at(0)) else {
+            return Flow::Continue;
+        };
+        let proto = session.proto();
+        let mut reply = Vec::new();
+        match spec.cmd {
+            Cmd::Info => {
+                let parts = self
+                    .on_every_shard(Cmd::ShardFigures, &[], proto, now)
+                    .await;
+                let mut figures = ServerFigures::default();
+                for part in &parts {
+                    figures.add(&integers(part));
+                }
+                commands::server::info(&command, &figures, &self.config, proto, &mut reply);
+            }
+            Cmd::Config => {
+                // CONFIG SET maxmemory <bytes>.
+                if command.len() != 4 || !command.at(2).eq_ignore_ascii_case(b"maxmemory") {
+                    let shown = String::from_utf8_lossy(command.at(2));
+                    write::error(
+                        &mut reply,
+                        &format!(
+                            "ERR Unknown option or number of arguments for CONFIG SET - '{shown}'"
+                        ),
+                    );
+                } else {
+                    match commands::server::parse_memory(command.at(3)) {
+                        None => write::error(&mut reply, "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument couldn't be parsed into an integer"),
+                        Some(bytes) => {
+                            self.config.max_memory.store(bytes, Ordering::Relaxed);
+                            let per_shard = (bytes / self.shards as u64).to_string();
+                            self.on_every_shard(Cmd::SetMaxMemory, &[per_shard.as_bytes()], proto, now).await;
+                            write::ok(&mut reply);
+                        }
+                    }
+                }
+            }
+            Cmd::Client if command.at(1).eq_ignore_ascii_case(b"list") => {
+                let parts = self.on_every_shard(Cmd::ClientList, &[], proto, now).await;
+                let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+                route::merge_replies(Merge::Text, &parts, proto, &mut reply);
+            }
+            Cmd::Client => self.client_kill(&command, proto, now, &mut reply).await,
+            Cmd::MSetNx => self.mset_nx(&command, proto, now, &mut reply).await,
+            Cmd::Scan => self.scan(&command, proto, now, &mut reply).await,
+            Cmd::PubSub => self.pubsub(&command, proto, now, &mut reply).await,
+            Cmd::Reset => {
+                self.drop_subscriptions(session).await;
+                commands::connection::run(Cmd::Reset, &command, session, &self.config, &mut reply);
+                self.follow_protocol(session);
+            }
+            cmd => match pubsub::Change::of(cmd) {
+                Some(change) => {
+                    self.change_subscriptions(session, change, &command, &mut reply)
+                        .await
+                }
+                None => write::error(&mut reply, "ERR internal: not a command served alone"),
+            },
+        }
+        if reply.first() == Some(&b'-') {
+            batch.failed();
+        } else {
+            batch.served();
+        }
+        batch.out().extend_from_slice(&reply);
+        Flow::Continue
+    }
+
+    /// `CLIENT KILL ID n` (and the old `CLIENT KILL addr`, refused).
+    pub(super) async fn client_kill(
+        &self,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        if command.len() == 4 && command.at(2).eq_ignore_ascii_case(b"id") {
+            let Some(id) = commands::strings::parse_i64(command.at(3)).filter(|id| *id > 0) else {
+                write::error(reply, "ERR client-id should be greater than 0");
+                return;
+            };
+            let shard = client::shard_of(id as u64, self.shards);
+            let answer = self
+                .on_shard(shard, Cmd::ClientKill, &[command.at(3)], proto, now)
+                .await;
+            reply.extend_from_slice(&answer);
+        } else {
+            write::error(reply, "ERR syntax error");
+        }
+    }
+
+    /// SCAN: a step on the shard the cursor names, going on to the next
+    /// shards while fewer keys than COUNT were looked at, so that a small
+    /// key space is scanned in one call, as Redis does.
+    pub(super) async fn scan(
+        &self,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        use commands::keyspace::{cursor_shard, parse_cursor};
+        let Some(mut cursor) = parse_cursor(command.at(1)) else {
+            write::error(reply, "ERR invalid cursor");
+            return;
+        };
+        let count = (2..command.len())
+            .step_by(2)
+            .find(|&i| command.at(i).eq_ignore_ascii_case(b"count"))
+            .and_then(|i| commands::strings::parse_i64(command.at(i + 1)))
+            .map_or(10, |n| n.max(1) as usize);
+        let mut found: Vec<Vec<u8>> = Vec::new();
+        let mut visited = 0;
+        let mut args: Vec<Vec<u8>> = command.iter().skip(1).map(<[u8]>::to_vec).collect();
+        while cursor_shard(cursor) < self.shards {
+            args[0] = cursor.to_string().into_bytes();
+            let words: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+            let step = self
+                .on_shard(cursor_shard(cursor), Cmd::Scan, &words, proto, now)
+                .await;
+            let Ok(Some((protocol::Value::Array(Some(parts)), _))) = protocol::parse_reply(&step)
+            else {
+                reply.extend_from_slice(&step);
+                return;
+            };
+            let (next, keys) = match parts.as_slice() {
+                [protocol::Value::Bulk(Some(next)), protocol::Value::Array(Some(keys))] => {
+                    (*next, keys)
+                }
+                _ => break,
+            };
+            cursor = parse_cursor(next).unwrap_or(0);
+            for key in keys {
+                if let protocol::Value::Bulk(Some(key)) = key {
+                    found.push(key.to_vec());
+                }
+            }
+            // A shard's step looks at up to COUNT keys; a step that ends a
+            // shard looked at fewer, and the next shard may take the rest.
+            visited += count;
+            if cursor == 0
+                || commands::keyspace::inner(cursor) != 0
+                || visited >= count * 4
+                || found.len() >= count
+            {
+                break;
+            }
+        }
+        write::array_len(reply, 2);
+        write::bulk(reply, cursor.to_string().as_bytes());
+        write::array_len(reply, found.len());
+        for key in &found {
+            write::bulk(reply, key);
+        }
+    }
+
+    /// MSETNX over several shards: none is set when any key exists. Checked
+    /// first, then set: isolated per shard only (README).
+    pub(super) async fn mset_nx(
+        &self,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        for i in (1..command.len()).step_by(2) {
+            let shard = owner_of(command.at(i), self.shards);
+            let exists = self
+                .on_shard(shard, Cmd::Exists, &[command.at(i)], proto, now)
+                .await;
+            if exists != b":0\r\n" {
+                write::int(reply, 0);
+                return;
+            }
+        }
+        for i in (1..command.len()).step_by(2) {
+            let shard = owner_of(command.at(i), self.shards);
+            let set = self
+                .on_shard(
+                    shard,
+                    Cmd::Set,
+                    &[command.at(i), command.at(i + 1)],
+                    proto,
+                    now,
+                )
+                .await;
+            if set.first() == Some(&b'-') {
+                reply.extend_from_slice(&set);
+                return;
+            }
+        }
+        write::int(reply, 1);
+    }
+
+    /// Runs the single command `cmd args` on `shard` and returns its reply.
+    pub(super) async fn on_shard(
+        &self,
+        shard: usize,
+        cmd: Cmd,
+        args: &[&[u8]],
+        proto: Proto,
+        now: u64,
+    ) -> Vec<u8> {
+        let name = commands::NAMES[cmd as usize].as_bytes();
+        let words: Vec<&[u8]> = std::iter::once(name).chain(args.iter().copied()).collect();
+        let mut encoded = Vec::new();
+        encode_command(words.iter().copied(), &mut encoded);
+        if shard == self.shard {
+            let mut parsed = protocol::Args::default();
+            let mut reply = Vec::new();
+            if parse_command(&encoded, &mut parsed).is_ok() {
+                self.execute_here(cmd, &parsed.view(&encoded), proto, now, &mut reply);
+            }
+            return reply;
+        }
+        let Some(mesh) = &self.keys.mesh else {
+            return Vec::new();
+        };
+        let mut body = tagged_buffer(mesh);
+        let start = crate::codec::begin_frame(&mut body);
+        body.push(proto as u8);
+        body.push(cmd as u8);
+        body.extend_from_slice(&encoded);
+        crate::codec::end_frame(&mut body, start);
+        self.forwarded.add(1);
+        let replies = match mesh.send(shard, body).await {
+            Ok(ticket) => mesh.reply(ticket).await,
+            Err(_) => Vec::new(),
+        };
+        let reply = split_frame(&replies).map_or_else(
+            || b"-ERR the key's shard is unavailable\r\n".to_vec(),
+            |(body, _)| body.to_vec(),
+        );
+        mesh.recycle(replies);
+        reply
+    }
+
+    /// Runs `cmd args` on every shard; the replies in shard order.
+    pub(super) async fn on_every_shard(
+        &self,
+        cmd: Cmd,
+        args: &[&[u8]],
+        proto: Proto,
+        now: u64,
+    ) -> Vec<Vec<u8>> {
+        let mut replies = Vec::with_capacity(self.shards);
+        for shard in 0..self.shards {
+            replies.push(self.on_shard(shard, cmd, args, proto, now).await);
+        }
+        replies
+    }
+}
+
+/// The integers of an array reply (a shard's figures).
+pub(super) fn integers(reply: &[u8]) -> Vec<i64> {
+    match protocol::parse_reply(reply) {
+        Ok(Some((protocol::Value::Array(Some(items)), _))) => items
+            .into_iter()
+            .filter_map(|item| match item {
+                protocol::Value::Int(n) => Some(n),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}

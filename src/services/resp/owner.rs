@@ -1,0 +1,131 @@
+//! The owner's side: a command that concerns a shard's keys runs here, with
+//! the same code whether a connection of this shard sent it or another shard
+//! forwarded it over the key space's mesh.
+
+use super::*;
+
+/// Runs a command that concerns this shard's keys (or its part of
+/// every shard's): the same code for a connection of this shard and for a
+/// command another shard forwarded.
+pub fn execute(
+    cmd: Cmd,
+    command: &Command<'_>,
+    keys: &mut Keys<'_>,
+    proto: Proto,
+    shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
+    match cmd {
+        Cmd::Expire
+        | Cmd::PExpire
+        | Cmd::ExpireAt
+        | Cmd::PExpireAt
+        | Cmd::Ttl
+        | Cmd::PTtl
+        | Cmd::Persist => commands::expiry::run(cmd, command, keys, out),
+        Cmd::Keys | Cmd::Scan | Cmd::DbSize | Cmd::FlushDb | Cmd::FlushAll | Cmd::RandomKey => {
+            commands::keyspace::run(cmd, command, keys, proto, shard, out)
+        }
+        Cmd::ShardFigures => {
+            let (connections_received, commands) = client::received();
+            let mut figures = ServerFigures {
+                keys: keys.store.len() as u64,
+                expires: keys.store.expiring_len() as u64,
+                memory_bytes: keys.store.bytes(),
+                clients: client::count() as u64,
+                connections_received,
+                commands,
+                ..ServerFigures::default()
+            };
+            pubsub::owner::add_figures(&mut figures);
+            figures.write(out);
+        }
+        Cmd::Publish
+        | Cmd::SPublish
+        | Cmd::PubSubInterest
+        | Cmd::PubSubNumSub
+        | Cmd::PubSubChannels => pubsub::owner::run(cmd, command, out),
+        Cmd::ClientList => {
+            let mut lines = Vec::new();
+            client::list(None, &mut lines);
+            write::bulk(out, &lines);
+        }
+        Cmd::ClientKill => {
+            let id = commands::strings::parse_i64(command.at(1)).unwrap_or(0);
+            write::int(out, i64::from(client::kill(id as u64)));
+        }
+        Cmd::SetMaxMemory => {
+            let cap = commands::strings::parse_i64(command.at(1))
+                .unwrap_or(0)
+                .max(0) as u64;
+            keys.store.set_cap((cap > 0).then_some(cap));
+            write::ok(out);
+        }
+        _ => commands::strings::run(cmd, command, keys, proto, out),
+    }
+}
+
+/// Answers the commands another shard forwarded: each frame of `commands`
+/// is `[protocol version][command number][RESP command]`; `replies` gets
+/// one reply frame each. Returns how many.
+pub(crate) fn serve_forwarded(
+    store: &RefCell<Store>,
+    log: Option<&ShardLog>,
+    shard: (usize, usize),
+    commands: &[u8],
+    replies: &mut Vec<u8>,
+) -> usize {
+    thread_local! {
+        static ARGS: RefCell<protocol::Args> = RefCell::default();
+    }
+    let now = now_ms();
+    let mut store = store.borrow_mut();
+    let mut keys = Keys::new(&mut store, log, now);
+    ARGS.with(|args| {
+        let mut args = args.borrow_mut();
+        let mut rest = commands;
+        let mut count = 0;
+        while let Some((frame, next)) = split_frame(rest) {
+            let start = crate::codec::begin_frame(replies);
+            match frame {
+                [proto, cmd, command @ ..] => {
+                    let proto = if *proto == Proto::Resp3 as u8 {
+                        Proto::Resp3
+                    } else {
+                        Proto::Resp2
+                    };
+                    match (
+                        commands::cmd_from_u8(*cmd),
+                        parse_command(command, &mut args),
+                    ) {
+                        (Some(cmd), Ok(())) => {
+                            execute(cmd, &args.view(command), &mut keys, proto, shard, replies)
+                        }
+                        _ => write::error(
+                            replies,
+                            "ERR internal: a forwarded command could not be read",
+                        ),
+                    }
+                }
+                _ => write::error(
+                    replies,
+                    "ERR internal: a forwarded command could not be read",
+                ),
+            }
+            crate::codec::end_frame(replies, start);
+            count += 1;
+            rest = next;
+        }
+        count
+    })
+}
+
+/// resp's reply to a command whose write could not reach the disk.
+pub(crate) fn push_disk_error(replies: &mut Vec<u8>, reason: &str) {
+    let start = crate::codec::begin_frame(replies);
+    write::error(
+        replies,
+        &format!("MISCONF the data directory cannot take writes: {reason}"),
+    );
+    crate::codec::end_frame(replies, start);
+}

@@ -1,0 +1,347 @@
+//! Planning a batch of resp commands (SPEC 6): each command is answered on
+//! this shard at once, or forwarded to its key's owner, or split into parts
+//! whose replies are merged (`route.rs` keeps the order); a round's
+//! forwarded commands go as one message per shard, and the replies are put
+//! back in command order. A command that must wait for other shards before
+//! the next one is read ends the round (`alone.rs`).
+
+use super::*;
+
+/// How planning a round ended.
+pub(super) enum Step<'a> {
+    /// The batch holds no more commands (or its output budget is spent).
+    Done,
+    /// Cut short so its replies stay bounded: commands may remain.
+    Cut,
+    /// A command to serve on its own, once the round's replies are in.
+    Alone(&'a [u8]),
+    /// Close the connection once the replies are sent.
+    Close,
+}
+
+/// Forwarded replies of unknown size per round (GETs of values up to
+/// `--max-frame`), as in kv.
+const UNSIZED_PER_ROUND: u64 = 32;
+
+impl Resp {
+    /// Plans commands until the batch is done, the round is full, or a
+    /// command must be served on its own.
+    pub(super) fn plan_round<'a>(
+        &self,
+        conn: &mut Connection,
+        batch: &mut Batch<'a, RespDecoder>,
+        now: u64,
+    ) -> Step<'a> {
+        let Connection { session, scratch } = conn;
+        let Scratch { args, plan } = scratch;
+        plan.begin(self.shards);
+        loop {
+            if plan.forwarded() >= UNSIZED_PER_ROUND || plan.held() >= batch.output_room() {
+                return Step::Cut;
+            }
+            let Some(frame) = batch.next_request() else {
+                return Step::Done;
+            };
+            if let Err(error) = batch.decoder().parsed(frame, args) {
+                let start = batch.out().len();
+                plan.here(batch.out(), |out| error.write_reply(out));
+                if !plan.is_forwarding() && batch.out().len() > start {
+                    batch.failed();
+                }
+                return Step::Close;
+            }
+            let command = args.view(frame);
+            if command.is_empty() {
+                continue;
+            }
+            let start = batch.out().len();
+            let step = self.plan_command(session, plan, batch, &command, frame, now);
+            if !plan.is_forwarding() {
+                // Answered straight into the output: count it now (a
+                // forwarding round counts its replies once assembled).
+                match batch.out().get(start) {
+                    Some(b'-') => batch.failed(),
+                    Some(_) => batch.served(),
+                    None => {}
+                }
+            }
+            match step {
+                None => {}
+                Some(step) => return step,
+            }
+        }
+    }
+
+    /// Plans one command; `Some` ends the round.
+    pub(super) fn plan_command<'a>(
+        &self,
+        session: &mut Session,
+        plan: &mut RoundPlan,
+        batch: &mut Batch<'a, RespDecoder>,
+        command: &Command<'_>,
+        frame: &'a [u8],
+        now: u64,
+    ) -> Option<Step<'a>> {
+        let out = batch.out();
+        let spec = match check(command, session) {
+            Ok(spec) => spec,
+            Err(reply) => {
+                plan.here(out, |out| reply.write(command, out));
+                return None;
+            }
+        };
+        session.client.last_cmd.set(Some(spec.cmd));
+        let proto = session.proto();
+        match spec.route {
+            Route::Here => match spec.cmd {
+                Cmd::Command => plan.here(out, |out| {
+                    commands::introspect::command(command, proto, out)
+                }),
+                Cmd::Info => return Some(Step::Alone(frame)),
+                Cmd::Config if command.at(1).eq_ignore_ascii_case(b"set") => {
+                    return Some(Step::Alone(frame))
+                }
+                Cmd::Client
+                    if command.at(1).eq_ignore_ascii_case(b"list")
+                        || command.at(1).eq_ignore_ascii_case(b"kill") =>
+                {
+                    return Some(Step::Alone(frame))
+                }
+                Cmd::Time
+                | Cmd::Config
+                | Cmd::LastSave
+                | Cmd::Save
+                | Cmd::BgSave
+                | Cmd::Cluster
+                | Cmd::ReadOnly
+                | Cmd::ReadWrite => plan.here(out, |out| {
+                    commands::server::run(spec.cmd, command, &self.config, proto, out)
+                }),
+                // RESET drops the subscriptions, acknowledged: alone.
+                Cmd::Reset if session.pubsub.is_some() => return Some(Step::Alone(frame)),
+                _ => {
+                    let flow = plan.here(out, |out| {
+                        commands::connection::run(spec.cmd, command, session, &self.config, out)
+                    });
+                    if spec.cmd == Cmd::Hello {
+                        self.follow_protocol(session);
+                    }
+                    if flow == Flow::Close {
+                        return Some(Step::Close);
+                    }
+                }
+            },
+            Route::Key => {
+                if matches!(spec.cmd, Cmd::Publish | Cmd::SPublish) {
+                    session.published = true;
+                }
+                let owner = owner_of(command.at(1), self.shards);
+                self.run_at(plan, out, owner, spec.cmd, command, frame, proto, now);
+            }
+            Route::EachKey { step, part, merge } => {
+                if (command.len() - 1) % step != 0 {
+                    plan.here(out, |out| commands::connection::wrong_arity(out, spec.name));
+                    return None;
+                }
+                let owners = (1..command.len())
+                    .step_by(step)
+                    .map(|i| owner_of(command.at(i), self.shards));
+                let first = owner_of(command.at(1), self.shards);
+                if owners.clone().all(|owner| owner == first) {
+                    self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
+                } else {
+                    plan.merge(merge, (command.len() - 1) / step, proto);
+                    for i in (1..command.len()).step_by(step) {
+                        let owner = owner_of(command.at(i), self.shards);
+                        let pair = [command.at(i), command.at(i + 1)];
+                        self.run_part_at(plan, out, owner, part, &pair[..step], proto, now);
+                    }
+                }
+            }
+            Route::AllShards(merge) => {
+                if self.shards == 1 {
+                    self.run_at(plan, out, 0, spec.cmd, command, frame, proto, now);
+                } else {
+                    plan.merge(merge, self.shards, proto);
+                    for shard in 0..self.shards {
+                        self.run_at(plan, out, shard, spec.cmd, command, frame, proto, now);
+                    }
+                }
+            }
+            Route::Alone => {
+                if spec.cmd == Cmd::MSetNx {
+                    if (command.len() - 1) % 2 != 0 {
+                        plan.here(out, |out| commands::connection::wrong_arity(out, spec.name));
+                        return None;
+                    }
+                    let first = owner_of(command.at(1), self.shards);
+                    if (1..command.len())
+                        .step_by(2)
+                        .all(|i| owner_of(command.at(i), self.shards) == first)
+                    {
+                        self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
+                        return None;
+                    }
+                }
+                return Some(Step::Alone(frame));
+            }
+        }
+        None
+    }
+
+    /// Runs `command` on `shard`: here at once, or forwarded as it came.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run_at(
+        &self,
+        plan: &mut RoundPlan,
+        out: &mut Vec<u8>,
+        shard: usize,
+        cmd: Cmd,
+        command: &Command<'_>,
+        frame: &[u8],
+        proto: Proto,
+        now: u64,
+    ) {
+        if shard == self.shard {
+            plan.here(out, |out| self.execute_here(cmd, command, proto, now, out));
+        } else if let Some(mesh) = &self.keys.mesh {
+            plan.forward(
+                shard,
+                || tagged_buffer(mesh),
+                |body| {
+                    body.push(proto as u8);
+                    body.push(cmd as u8);
+                    if command.is_inline() {
+                        encode_command(command.iter(), body);
+                    } else {
+                        body.extend_from_slice(frame);
+                    }
+                },
+            );
+        }
+    }
+
+    /// Runs one part of a multi-key command (`GET key`, `SET key value`...)
+    /// on `shard`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run_part_at(
+        &self,
+        plan: &mut RoundPlan,
+        out: &mut Vec<u8>,
+        shard: usize,
+        part: Cmd,
+        part_args: &[&[u8]],
+        proto: Proto,
+        now: u64,
+    ) {
+        let name = commands::NAMES[part as usize].as_bytes();
+        let words = [
+            name,
+            part_args.first().copied().unwrap_or_default(),
+            part_args.get(1).copied().unwrap_or_default(),
+        ];
+        let words = &words[..1 + part_args.len().min(2)];
+        if shard == self.shard {
+            let mut encoded = Vec::new();
+            encode_command(words.iter().copied(), &mut encoded);
+            let mut args = protocol::Args::default();
+            if parse_command(&encoded, &mut args).is_ok() {
+                let command = args.view(&encoded);
+                plan.here(out, |out| {
+                    self.execute_here(part, &command, proto, now, out)
+                });
+            }
+        } else if let Some(mesh) = &self.keys.mesh {
+            plan.forward(
+                shard,
+                || tagged_buffer(mesh),
+                |body| {
+                    body.push(proto as u8);
+                    body.push(part as u8);
+                    encode_command(words.iter().copied(), body);
+                },
+            );
+        }
+    }
+
+    /// Runs a key command against this shard's keys.
+    pub(super) fn execute_here(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        out: &mut Vec<u8>,
+    ) {
+        let mut store = self.keys.store.borrow_mut();
+        let mut keys = Keys::new(&mut store, self.keys.log.as_deref(), now);
+        execute(
+            cmd,
+            command,
+            &mut keys,
+            proto,
+            (self.shard, self.shards),
+            out,
+        );
+    }
+
+    /// Sends the round's forwarded commands, one message per shard, waits for
+    /// the replies and puts every reply in order into the batch's output.
+    pub(super) async fn finish_round(
+        &self,
+        plan: &mut RoundPlan,
+        batch: &mut Batch<'_, RespDecoder>,
+    ) {
+        let Some(mesh) = &self.keys.mesh else {
+            plan.assemble(&mut [], batch.out(), |_| {});
+            return;
+        };
+        self.forwarded.add(plan.forwarded());
+        let replies = exchange(mesh, &mut plan.outboxes).await;
+        let mut replies: Vec<OwnerReplies> = replies.into_iter().map(OwnerReplies::new).collect();
+        let mut counts = (0, 0);
+        plan.assemble(&mut replies, batch.out(), |failed| {
+            if failed {
+                counts.1 += 1
+            } else {
+                counts.0 += 1
+            }
+        });
+        for _ in 0..counts.0 {
+            batch.served();
+        }
+        for _ in 0..counts.1 {
+            batch.failed();
+        }
+        for reply in replies {
+            mesh.recycle(reply.buffer);
+        }
+    }
+}
+
+/// An empty mesh buffer with resp's protocol tag in place.
+pub(super) fn tagged_buffer(mesh: &Mesh) -> Vec<u8> {
+    let mut buffer = mesh.buffer();
+    buffer.push(Protocol::Resp as u8);
+    buffer
+}
+
+/// Sends every non-empty outbox to its shard, then waits for each reply.
+pub(super) async fn exchange(mesh: &Mesh, outboxes: &mut [Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut tickets: Vec<Option<Ticket>> = Vec::with_capacity(outboxes.len());
+    for (shard, outbox) in outboxes.iter_mut().enumerate() {
+        tickets.push(if outbox.is_empty() {
+            None
+        } else {
+            mesh.send(shard, std::mem::take(outbox)).await.ok()
+        });
+    }
+    let mut replies = Vec::with_capacity(tickets.len());
+    for ticket in tickets {
+        replies.push(match ticket {
+            Some(ticket) => mesh.reply(ticket).await,
+            None => Vec::new(),
+        });
+    }
+    replies
+}
