@@ -618,3 +618,72 @@ fn replies_do_not_depend_on_how_commands_are_cut_into_reads() {
     }
     server.stop().assert_clean();
 }
+
+/// SPEC 7.1 for resp: writes and expiry times survive SHUTDOWN and a
+/// restart with another shard count; SAVE snapshots every shard.
+#[test]
+fn resp_writes_and_expiries_survive_shutdown_and_restart() {
+    let dir = TempDir::new();
+    let data = dir.path.to_string_lossy().into_owned();
+    let args = |shards: &'static str| {
+        vec![
+            "--services",
+            "resp,kv",
+            "--data-dir",
+            &data,
+            "--shards",
+            shards,
+        ]
+    };
+    let mut server = Server::start_with(&args("3"));
+    let mut resp = Resp::connect(server.addr("resp"));
+    for i in 0..50 {
+        assert_eq!(resp.cmd(&format!("SET k{i} v{i}")), "+OK\r\n");
+    }
+    assert_eq!(resp.cmd("SET ttl v EX 1000"), "+OK\r\n");
+    assert_eq!(resp.cmd("SET gone v PX 1"), "+OK\r\n");
+    assert_eq!(resp.cmd("INCRBY n 41"), ":41\r\n");
+    assert_eq!(resp.cmd("EXPIRE k0 2000"), ":1\r\n");
+    assert_eq!(resp.cmd("PERSIST k0"), ":1\r\n");
+    assert_eq!(resp.cmd("DEL k1"), ":1\r\n");
+    assert_eq!(
+        resp.cmd("CONFIG GET appendonly"),
+        "*2\r\n$10\r\nappendonly\r\n$3\r\nyes\r\n"
+    );
+    assert_eq!(resp.cmd("SAVE"), "+OK\r\n");
+    assert_eq!(resp.cmd("BGSAVE"), "+Background saving started\r\n");
+    // SHUTDOWN gets no reply: the connection closes and the server exits
+    // as on SIGINT.
+    resp.send(&[b"SHUTDOWN"]);
+    assert_eq!(resp.rest_until_closed(), b"");
+    let stopped = server.wait();
+    stopped.assert_clean();
+    let compactions: u64 = stopped.json["persistence"]
+        .as_array()
+        .map(|shards| {
+            shards
+                .iter()
+                .filter_map(|s| s["compactions"].as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
+    assert!(
+        compactions >= 3,
+        "SAVE snapshots every shard: {}",
+        stopped.json
+    );
+
+    let server = Server::start_with(&args("2"));
+    let mut resp = Resp::connect(server.addr("resp"));
+    assert_eq!(resp.cmd("GET k0"), "$2\r\nv0\r\n");
+    assert_eq!(resp.cmd("TTL k0"), ":-1\r\n");
+    assert_eq!(resp.cmd("GET k1"), "$-1\r\n");
+    assert_eq!(resp.cmd("GET k49"), "$3\r\nv49\r\n");
+    assert_eq!(resp.cmd("GET gone"), "$-1\r\n");
+    assert_eq!(resp.cmd("GET n"), "$2\r\n41\r\n");
+    let ttl = resp.cmd("TTL ttl");
+    let left: i64 = ttl.trim_start_matches(':').trim().parse().expect("a TTL");
+    assert!((900..=1000).contains(&left), "{ttl}");
+    assert_eq!(resp.cmd("DBSIZE"), ":51\r\n");
+    server.stop().assert_clean();
+}

@@ -19,6 +19,7 @@ pub struct ShardContext {
     pub(crate) shard: Rc<Shard>,
     pub(crate) stats: Rc<LiveStats>,
     pub(crate) server_stop: Arc<AtomicBool>,
+    pub(crate) events: std::sync::mpsc::Sender<super::event::Event>,
 }
 
 impl ShardContext {
@@ -100,11 +101,12 @@ impl ShardContext {
     }
 
     /// A cheap clone of [`ShardContext::stopped`] for a task spawned by the
-    /// start, which outlives the context.
+    /// start, which outlives the context; it can also stop the server.
     pub fn stop_watch(&self) -> StopWatch {
         StopWatch {
             shard: self.shard.clone(),
             server_stop: self.server_stop.clone(),
+            events: self.events.clone(),
         }
     }
 }
@@ -114,6 +116,7 @@ impl ShardContext {
 pub struct StopWatch {
     shard: Rc<Shard>,
     server_stop: Arc<AtomicBool>,
+    events: std::sync::mpsc::Sender<super::event::Event>,
 }
 
 impl StopWatch {
@@ -127,5 +130,11 @@ impl StopWatch {
     /// the final report shows the running server, not one being emptied).
     pub fn server_stopping(&self) -> bool {
         self.server_stop.load(Ordering::Acquire)
+    }
+
+    /// Stops the whole server as SIGINT does (resp's SHUTDOWN): requests
+    /// already read are answered, connections close, the report is printed.
+    pub fn stop_server(&self) {
+        let _ = self.events.send(super::event::Event::Stop);
     }
 }

@@ -109,6 +109,7 @@ pub(crate) async fn run(plan: ShardPlan) {
             shard: shard.clone(),
             stats: stats.clone(),
             server_stop: stop.clone(),
+            events: events.clone(),
         };
         match registered.factory.start(&context).await {
             Ok(service) => started.push(Started {

@@ -114,6 +114,7 @@ SERVED = {
     ],
     "readonly": [],
     "readwrite": [],
+    "shutdown": [],
 }
 
 # Subcommands redis 7.0 lacks, as typed trees (see parse below) in 7.0's

@@ -37,7 +37,7 @@ use super::kv::Store;
 use crate::codec::split_frame;
 use crate::cross_shard::{owner_of, Mesh, Ticket};
 use crate::server::outbox::Outbox;
-use crate::server::ShardContext;
+use crate::server::{ShardContext, StopWatch};
 use crate::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
 use crate::services::mq::{Broker, BrokerPlan};
 use crate::stats::{Counter, Metric};
@@ -172,6 +172,7 @@ impl ServiceFactory for RespFactory {
             queue_bytes: options.queue_bytes,
         };
         Ok(Resp {
+            stop: shard.stop_watch(),
             shard: shard.id(),
             shards: shard.shards(),
             keys,
@@ -203,6 +204,8 @@ pub struct Resp {
     deliveries: Counter,
     /// Subscribers disconnected for not reading (`--mq-queue-bytes`).
     slow_disconnects: Counter,
+    /// SHUTDOWN stops the server through it.
+    stop: StopWatch,
 }
 
 /// One connection: its state and its buffers.

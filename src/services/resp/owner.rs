@@ -26,6 +26,17 @@ pub fn execute(
         Cmd::Keys | Cmd::Scan | Cmd::DbSize | Cmd::FlushDb | Cmd::FlushAll | Cmd::RandomKey => {
             commands::keyspace::run(cmd, command, keys, proto, shard, out)
         }
+        Cmd::Save | Cmd::BgSave => {
+            // SAVE and BGSAVE both start the snapshots; neither waits for
+            // them (README).
+            if let Some(keys) = crate::services::keyspace::KeySpace::here() {
+                keys.save();
+            }
+            match cmd {
+                Cmd::Save => write::ok(out),
+                _ => write::simple(out, b"Background saving started"),
+            }
+        }
         Cmd::ShardFigures => {
             let (connections_received, commands) = client::received();
             let mut figures = ServerFigures {
@@ -123,9 +134,6 @@ pub(crate) fn serve_forwarded(
 /// resp's reply to a command whose write could not reach the disk.
 pub(crate) fn push_disk_error(replies: &mut Vec<u8>, reason: &str) {
     let start = crate::codec::begin_frame(replies);
-    write::error(
-        replies,
-        &format!("MISCONF the data directory cannot take writes: {reason}"),
-    );
+    write::error(replies, &format!("MISCONF disk: {reason}"));
     crate::codec::end_frame(replies, start);
 }

@@ -107,11 +107,24 @@ impl Resp {
                 {
                     return Some(Step::Alone(frame))
                 }
+                Cmd::Shutdown => {
+                    // As redis: no reply; the server stops as on SIGINT,
+                    // answering what it has read (SPEC 7.1: a clean stop).
+                    let valid = (1..command.len()).all(|i| {
+                        [&b"nosave"[..], b"save", b"now", b"force"]
+                            .iter()
+                            .any(|opt| command.at(i).eq_ignore_ascii_case(opt))
+                    });
+                    if !valid {
+                        plan.here(out, |out| write::error(out, commands::strings::SYNTAX));
+                        return None;
+                    }
+                    self.stop.stop_server();
+                    return Some(Step::Close);
+                }
                 Cmd::Time
                 | Cmd::Config
                 | Cmd::LastSave
-                | Cmd::Save
-                | Cmd::BgSave
                 | Cmd::Cluster
                 | Cmd::ReadOnly
                 | Cmd::ReadWrite => plan.here(out, |out| {

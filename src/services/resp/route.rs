@@ -189,7 +189,10 @@ pub fn merge_replies(merge: Merge, parts: &[&[u8]], proto: Proto, out: &mut Vec<
                 .sum();
             write::int(out, sum);
         }
-        Merge::AllOk => write::ok(out),
+        Merge::AllOk => match parts.first() {
+            Some(first) => out.extend_from_slice(first),
+            None => write::ok(out),
+        },
         Merge::Concat => {
             let mut total = 0;
             let mut bodies: Vec<&[u8]> = Vec::with_capacity(parts.len());

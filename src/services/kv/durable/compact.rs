@@ -48,6 +48,8 @@ pub struct Compactor {
     /// The epoch of the current log.
     epoch: Cell<u64>,
     running: Cell<bool>,
+    /// When the last compaction ended, in Unix seconds (LASTSAVE); 0: none.
+    finished_at: Cell<u64>,
     figures: LogFigures,
 }
 
@@ -58,6 +60,7 @@ impl Compactor {
             shard,
             epoch: Cell::new(1),
             running: Cell::new(false),
+            finished_at: Cell::new(0),
             figures,
         })
     }
@@ -66,17 +69,32 @@ impl Compactor {
     /// the live data and none is running.
     pub fn maybe_start(self: &Rc<Self>, log: &Rc<ShardLog>, store: &SharedStore) {
         let file_len = log.file_len();
-        if self.running.get() || file_len < MIN_LOG || file_len < 2 * store.borrow().bytes() {
+        if file_len < MIN_LOG || file_len < 2 * store.borrow().bytes() {
+            return;
+        }
+        self.start(log, store);
+    }
+
+    /// When the last compaction ended, in Unix seconds; 0 if none has.
+    pub fn finished_at(&self) -> u64 {
+        self.finished_at.get()
+    }
+
+    /// Starts a compaction in the background now (resp's SAVE and BGSAVE),
+    /// unless one is running.
+    pub fn start(self: &Rc<Self>, log: &Rc<ShardLog>, store: &SharedStore) {
+        if self.running.get() {
             return;
         }
         self.running.set(true);
         let (compactor, log, store) = (self.clone(), log.clone(), store.clone());
         glommio::spawn_local(async move {
-            if let Err(reason) = compactor.compact(&log, &store).await {
-                eprintln!(
+            match compactor.compact(&log, &store).await {
+                Ok(()) => compactor.finished_at.set(now_ms() / 1000),
+                Err(reason) => eprintln!(
                     "percore: kv shard {}: compaction failed, the log keeps growing until the next one: {reason}",
                     compactor.shard
-                );
+                ),
             }
             compactor.running.set(false);
             // Writes went on into the new log while this one ran: it may

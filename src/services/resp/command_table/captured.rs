@@ -1447,6 +1447,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0xba03daa0271e50b6, 0xddfb4edbdf406fe7],
     ),
     (
+        "shutdown",
+        [0xb0d62bd986ce6487, 0x5135dd2a29238f73],
+        [0x563302c66fececca, 0x4fcc22b8ef70f5a0],
+    ),
+    (
         "spublish",
         [0x4501682119cadb36, 0x526103339d311dd6],
         [0xa0614fc1c7913b82, 0xfb43cc745a0cf509],

@@ -2870,6 +2870,85 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "shutdown",
+        arity: -1,
+        flags: &["admin", "noscript", "loading", "stale", "no_multi", "allow_busy"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Synchronously save the dataset to disk and then shut down the server"),
+            ),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("server")),
+            (
+                "complexity",
+                Bulk("O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
+            ),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("7.0.0"),
+                        Bulk("Added the `NOW`, `FORCE` and `ABORT` modifiers."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("nosave_save")),
+                        ("type", Bulk("oneof")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("nosave")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("NOSAVE")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("save")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("SAVE")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("now")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("NOW")),
+                        ("since", Bulk("7.0.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("force")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("FORCE")),
+                        ("since", Bulk("7.0.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("abort")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("ABORT")),
+                        ("since", Bulk("7.0.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "spublish",
         arity: 3,
         flags: &["pubsub", "loading", "stale", "fast"],

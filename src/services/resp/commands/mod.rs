@@ -84,6 +84,7 @@ pub enum Cmd {
     Cluster,
     ReadOnly,
     ReadWrite,
+    Shutdown,
     // Internal: the parts of commands over every shard, never looked up by
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
@@ -107,7 +108,8 @@ pub enum Cmd {
 pub enum Merge {
     /// Integers added up (DEL, EXISTS, DBSIZE).
     Sum,
-    /// `+OK` once every part said it (MSET, FLUSHDB); else the first error.
+    /// The parts' one reply (`+OK` of MSET and FLUSHDB, BGSAVE's status);
+    /// else the first error.
     AllOk,
     /// Arrays joined into one (KEYS).
     Concat,
@@ -257,11 +259,12 @@ commands! {
     b"COMMAND" => Command, "command", -1, Here;
     b"CONFIG" => Config, "config", -2, Here;
     b"LASTSAVE" => LastSave, "lastsave", 1, Here;
-    b"SAVE" => Save, "save", 1, Here;
-    b"BGSAVE" => BgSave, "bgsave", -1, Here;
+    b"SAVE" => Save, "save", 1, AllShards(AllOk);
+    b"BGSAVE" => BgSave, "bgsave", -1, AllShards(AllOk);
     b"CLUSTER" => Cluster, "cluster", -2, Here;
     b"READONLY" => ReadOnly, "readonly", 1, Here;
     b"READWRITE" => ReadWrite, "readwrite", 1, Here;
+    b"SHUTDOWN" => Shutdown, "shutdown", -1, Here;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;

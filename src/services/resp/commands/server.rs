@@ -221,8 +221,10 @@ fn cpu_seconds() -> (f64, f64) {
     (secs(usage.ru_utime), secs(usage.ru_stime))
 }
 
-/// Runs TIME, CONFIG GET, LASTSAVE, SAVE, BGSAVE, CLUSTER, READONLY and
-/// READWRITE (CONFIG SET maxmemory is applied by the service on every shard).
+/// Runs TIME, CONFIG GET, LASTSAVE (this shard's last snapshot, or the
+/// server's start), CLUSTER, READONLY and READWRITE (CONFIG SET maxmemory is
+/// applied by the service on every shard; SAVE and BGSAVE run on every
+/// shard's key space).
 pub fn run(cmd: Cmd, args: &Command<'_>, config: &RespConfig, proto: Proto, out: &mut Vec<u8>) {
     match cmd {
         Cmd::Time => {
@@ -231,9 +233,11 @@ pub fn run(cmd: Cmd, args: &Command<'_>, config: &RespConfig, proto: Proto, out:
             write::bulk(out, (micros / 1_000_000).to_string().as_bytes());
             write::bulk(out, (micros % 1_000_000).to_string().as_bytes());
         }
-        Cmd::LastSave => write::int(out, config.started_unix as i64),
-        Cmd::Save => write::ok(out),
-        Cmd::BgSave => write::simple(out, b"Background saving started"),
+        Cmd::LastSave => {
+            let saved =
+                crate::services::keyspace::KeySpace::here().map_or(0, |keys| keys.last_save());
+            write::int(out, saved.max(config.started_unix) as i64)
+        }
         Cmd::Cluster | Cmd::ReadOnly | Cmd::ReadWrite => {
             write::error(out, "ERR This instance has cluster support disabled")
         }

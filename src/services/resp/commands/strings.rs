@@ -183,10 +183,7 @@ pub fn refusal(out: &mut Vec<u8>, refused: &Refused) {
             out,
             "OOM command not allowed when used memory > 'maxmemory'.",
         ),
-        Refused::Disk(reason) => write::error(
-            out,
-            &format!("MISCONF the data directory cannot take writes: {reason}"),
-        ),
+        Refused::Disk(reason) => write::error(out, &format!("MISCONF disk: {reason}")),
     }
 }
 
