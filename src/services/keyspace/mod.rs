@@ -113,7 +113,7 @@ impl KeySpacePlan {
 
 thread_local! {
     /// This shard's key space ([`KeySpace::here`]): a shard is one thread.
-    static HERE: RefCell<std::rc::Weak<KeySpace>> = RefCell::new(std::rc::Weak::new());
+    static HERE: RefCell<std::rc::Weak<KeySpace>> = const { RefCell::new(std::rc::Weak::new()) };
 }
 
 /// One shard's part of the key space.
