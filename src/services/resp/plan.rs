@@ -217,18 +217,35 @@ impl Resp {
     ) {
         if shard == self.shard {
             plan.here(out, |out| self.execute_here(cmd, command, proto, now, out));
-        } else if let Some(mesh) = &self.keys.mesh {
+        } else {
+            self.forward(plan, shard, proto, cmd, |body| {
+                if command.is_inline() {
+                    encode_command(command.iter(), body);
+                } else {
+                    body.extend_from_slice(frame);
+                }
+            });
+        }
+    }
+
+    /// Sends `cmd` to `shard` in this round: `[protocol][command number]`,
+    /// then the command as `encode` writes it (multibulk).
+    fn forward(
+        &self,
+        plan: &mut RoundPlan,
+        shard: usize,
+        proto: Proto,
+        cmd: Cmd,
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) {
+        if let Some(mesh) = &self.keys.mesh {
             plan.forward(
                 shard,
                 || tagged_buffer(mesh),
                 |body| {
                     body.push(proto as u8);
                     body.push(cmd as u8);
-                    if command.is_inline() {
-                        encode_command(command.iter(), body);
-                    } else {
-                        body.extend_from_slice(frame);
-                    }
+                    encode(body);
                 },
             );
         }
@@ -264,16 +281,10 @@ impl Resp {
                     self.execute_here(part, &command, proto, now, out)
                 });
             }
-        } else if let Some(mesh) = &self.keys.mesh {
-            plan.forward(
-                shard,
-                || tagged_buffer(mesh),
-                |body| {
-                    body.push(proto as u8);
-                    body.push(part as u8);
-                    encode_command(words.iter().copied(), body);
-                },
-            );
+        } else {
+            self.forward(plan, shard, proto, part, |body| {
+                encode_command(words.iter().copied(), body)
+            });
         }
     }
 

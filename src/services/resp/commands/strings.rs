@@ -169,6 +169,58 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
     }
 }
 
+/// The options of SET (`NX`, `XX`, `GET`, `KEEPTTL`, an expire) and of
+/// GETEX (an expire, `PERSIST`), read as redis 7.0's one
+/// `parseExtendedStringArgumentsOrReply` reads both: an option is refused
+/// (a syntax error) when it does not belong to the command or conflicts with
+/// one already given; an expire's value is read later, so that a syntax
+/// error wins over a bad number.
+#[derive(Default)]
+struct Extended<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keep_ttl: bool,
+    persist: bool,
+    expire: Option<ExpireArg<'a>>,
+}
+
+impl<'a> Extended<'a> {
+    /// The options from argument `from` on; `None` on a syntax error.
+    fn parse(args: &Command<'a>, from: usize, set: bool) -> Option<Extended<'a>> {
+        let mut options = Extended::default();
+        let mut j = from;
+        while j < args.len() {
+            let opt = args.at(j);
+            let next = (j + 1 < args.len()).then(|| args.at(j + 1));
+            let is = |name: &str| opt.eq_ignore_ascii_case(name.as_bytes());
+            let timed = options.expire.is_some();
+            if set && is("nx") && !options.xx {
+                options.nx = true;
+            } else if set && is("xx") && !options.nx {
+                options.xx = true;
+            } else if set && is("get") {
+                options.get = true;
+            } else if set && is("keepttl") && !timed {
+                options.keep_ttl = true;
+            } else if !set && is("persist") && !timed {
+                options.persist = true;
+            } else if let (Some(kind), Some(value)) = (ExpireArg::kind(opt), next) {
+                let other_kind = options.expire.is_some_and(|e| e.kind != kind);
+                if options.keep_ttl || options.persist || other_kind {
+                    return None;
+                }
+                options.expire = Some(ExpireArg { kind, value });
+                j += 1;
+            } else {
+                return None;
+            }
+            j += 1;
+        }
+        Some(options)
+    }
+}
+
 /// MSET's and MSETNX's `key value` pairs, set in order.
 fn set_pairs(args: &Command<'_>, keys: &mut Keys<'_>) -> Result<(), Refused> {
     (1..args.len())
@@ -195,34 +247,18 @@ fn set(
     proto: Proto,
     out: &mut Vec<u8>,
 ) -> Result<(), Refused> {
-    let (mut nx, mut xx, mut get, mut keep_ttl) = (false, false, false, false);
-    let mut expire: Option<ExpireArg<'_>> = None;
-    let mut j = 3;
-    while j < args.len() {
-        let opt = args.at(j);
-        let next = (j + 1 < args.len()).then(|| args.at(j + 1));
-        let is = |name: &str| opt.eq_ignore_ascii_case(name.as_bytes());
-        if is("nx") && !xx {
-            nx = true;
-        } else if is("xx") && !nx {
-            xx = true;
-        } else if is("get") {
-            get = true;
-        } else if is("keepttl") && expire.is_none() {
-            keep_ttl = true;
-        } else if let (Some(kind), Some(value)) = (ExpireArg::kind(opt), next) {
-            if keep_ttl || expire.is_some_and(|e| e.kind != kind) {
-                write::error(out, SYNTAX);
-                return Ok(());
-            }
-            expire = Some(ExpireArg { kind, value });
-            j += 1;
-        } else {
-            write::error(out, SYNTAX);
-            return Ok(());
-        }
-        j += 1;
-    }
+    let Some(Extended {
+        nx,
+        xx,
+        get,
+        keep_ttl,
+        expire,
+        ..
+    }) = Extended::parse(args, 3, true)
+    else {
+        write::error(out, SYNTAX);
+        return Ok(());
+    };
     let ttl = match expire.map(|e| e.resolve(keys.now, "set")).transpose() {
         Err(message) => {
             write::error(out, &message);
@@ -268,27 +304,13 @@ fn get_ex(
     proto: Proto,
     out: &mut Vec<u8>,
 ) -> Result<(), Refused> {
-    let mut persist = false;
-    let mut expire: Option<ExpireArg<'_>> = None;
-    let mut j = 2;
-    while j < args.len() {
-        let opt = args.at(j);
-        let next = (j + 1 < args.len()).then(|| args.at(j + 1));
-        if opt.eq_ignore_ascii_case(b"persist") && expire.is_none() {
-            persist = true;
-        } else if let (Some(kind), Some(value), false) = (ExpireArg::kind(opt), next, persist) {
-            if expire.is_some_and(|e| e.kind != kind) {
-                write::error(out, SYNTAX);
-                return Ok(());
-            }
-            expire = Some(ExpireArg { kind, value });
-            j += 1;
-        } else {
-            write::error(out, SYNTAX);
-            return Ok(());
-        }
-        j += 1;
-    }
+    let Some(Extended {
+        persist, expire, ..
+    }) = Extended::parse(args, 2, false)
+    else {
+        write::error(out, SYNTAX);
+        return Ok(());
+    };
     let at = match expire.map(|e| e.resolve(keys.now, "getex")).transpose() {
         Err(message) => {
             write::error(out, &message);
@@ -394,31 +416,10 @@ fn set_range(args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) -> Resu
 }
 
 /// A signed 64-bit integer as Redis's `string2ll` reads one: an optional
-/// `-`, then digits, no leading zero, no spaces, no `+`.
+/// `-`, then digits, no leading zero, no spaces, no `+` (the protocol's own
+/// reading of counts and lengths, used for every numeric argument too).
 pub fn parse_i64(bytes: &[u8]) -> Option<i64> {
-    let (negative, digits) = match bytes.split_first()? {
-        (b'-', rest) => (true, rest),
-        _ => (false, bytes),
-    };
-    if digits.is_empty() || digits.len() > 19 || (digits[0] == b'0' && (bytes.len() > 1)) {
-        return None;
-    }
-    let mut value: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-    }
-    if negative {
-        if value > i64::MAX as u64 + 1 {
-            None
-        } else {
-            Some((value as i64).wrapping_neg())
-        }
-    } else {
-        i64::try_from(value).ok()
-    }
+    crate::services::resp::protocol::string2ll(bytes)
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ pub mod write;
 pub use args::{Args, Command, MAX_NAME};
 pub use error::{ProtocolError, BULK_TOO_LONG_REPLY};
 pub use inline::push_inline_word;
-pub use multibulk::{command_limit, COMMAND_LIMIT_FLOOR, MAX_LINE};
+pub use multibulk::{command_limit, string2ll, COMMAND_LIMIT_FLOOR, MAX_LINE};
 pub use reply::{parse_reply, reply_len, ReplyError, Value, MAX_DEPTH};
 pub use request::{encode_command, parse_command, RespDecoder};
 pub use write::Proto;
