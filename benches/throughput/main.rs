@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use measure::{measure, print_result};
 use process::{free_port, start_percore, start_server, stop_server, Target};
-use redis_benchmark::{redis_available, redis_benchmark, Run};
+use redis_benchmark::{redis_available, redis_benchmark, start_redis, Run};
 use scenarios::{KV_SCENARIOS, KV_TWO_SHARD_SCENARIOS, LINE_SCENARIOS, MQ_SCENARIOS};
 
 fn main() {
@@ -109,21 +109,7 @@ fn resp_benchmarks(seconds: f64, server_cpu: usize, client_cpu: usize) -> Vec<Va
             let port = free_port();
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
             let mut server = if target == "redis-server" {
-                let child = std::process::Command::new("taskset")
-                    .args(["-c", &server_cpu.to_string(), "redis-server"])
-                    .args([
-                        "--port",
-                        &port.to_string(),
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                    ])
-                    .stdout(std::process::Stdio::null())
-                    .spawn()
-                    .expect("start redis-server");
-                process::wait_until_accepting(addr, "redis-server");
-                child
+                start_redis(port, server_cpu)
             } else {
                 start_percore("resp", addr, &["--shards", "1"], Some(server_cpu))
             };

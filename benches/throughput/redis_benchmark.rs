@@ -34,20 +34,7 @@ pub fn redis_benchmark(
     client_cpu: usize,
 ) -> Vec<Value> {
     let port = free_port();
-    let mut server = Command::new("taskset")
-        .args(["-c", &server_cpu.to_string(), "redis-server"])
-        .args([
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start redis-server");
-    wait_until_accepting(("127.0.0.1", port), "redis-server");
+    let mut server = start_redis(port, server_cpu);
     // redis-benchmark runs a number of requests, not a duration: requests
     // for about `seconds` at the rates seen here.
     let per_second = if pipeline == 1 {
@@ -127,4 +114,23 @@ impl Run<'_> {
             "server_cpu_ns_per_msg": cpu.as_nanos() as f64 / self.requests as f64,
         }))
     }
+}
+
+/// redis-server without persistence on `port`, pinned to `cpu`, accepting.
+pub fn start_redis(port: u16, cpu: usize) -> std::process::Child {
+    let server = Command::new("taskset")
+        .args(["-c", &cpu.to_string(), "redis-server"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start redis-server");
+    wait_until_accepting(("127.0.0.1", port), "redis-server");
+    server
 }
