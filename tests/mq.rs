@@ -4,70 +4,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-
+use common::mq::Client;
 use common::*;
-
-/// An mq connection that reads whole lines.
-struct Client {
-    reader: BufReader<TcpStream>,
-}
-
-impl Client {
-    fn connect(server: &Server) -> Client {
-        Client {
-            reader: BufReader::new(server.connect("mq")),
-        }
-    }
-
-    fn send_raw(&mut self, bytes: &[u8]) {
-        self.reader.get_mut().write_all(bytes).expect("send to mq");
-    }
-
-    fn send(&mut self, topic: &str, msg: &str) {
-        let line = serde_json::json!({"command": "send", "topic": topic, "msg": msg});
-        self.send_raw(format!("{line}\n").as_bytes());
-    }
-
-    /// Subscribes, then waits for its own line on the topic: SPEC 3.4's way
-    /// to know the subscription is active everywhere. Lines that arrive
-    /// before it (other subscribers' handshakes) are skipped.
-    fn subscribe(&mut self, topic: &str, me: &str) {
-        let line = serde_json::json!({"command": "subscribe", "topic": topic});
-        self.send_raw(format!("{line}\n").as_bytes());
-        let hello = format!("hello from {me}");
-        self.send(topic, &hello);
-        while !self.read_line().contains(&hello) {}
-    }
-
-    fn unsubscribe(&mut self, topic: &str) {
-        let line = serde_json::json!({"command": "unsubscribe", "topic": topic});
-        self.send_raw(format!("{line}\n").as_bytes());
-    }
-
-    fn read_line(&mut self) -> String {
-        let mut line = String::new();
-        let n = self.reader.read_line(&mut line).expect("read a line");
-        assert!(n > 0, "the server closed the connection");
-        line
-    }
-
-    /// The next line whose message is not a handshake.
-    fn next_message(&mut self) -> serde_json::Value {
-        loop {
-            let line = self.read_line();
-            let command: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
-            if !command["msg"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("hello from")
-            {
-                return command;
-            }
-        }
-    }
-}
 
 #[test]
 fn the_seed_session_delivers_the_line_byte_for_byte() {

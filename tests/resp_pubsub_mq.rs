@@ -6,49 +6,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
+use std::io::Write;
 
+use common::mq::Client as Mq;
 use common::resp::Resp;
 use common::*;
 use percore::services::resp::protocol::encode_command;
-
-/// An mq connection that reads whole lines.
-struct Mq {
-    reader: BufReader<TcpStream>,
-}
-
-impl Mq {
-    fn connect(server: &Server) -> Mq {
-        Mq {
-            reader: BufReader::new(server.connect("mq")),
-        }
-    }
-
-    fn send_raw(&mut self, bytes: &[u8]) {
-        self.reader.get_mut().write_all(bytes).expect("send to mq");
-    }
-
-    fn send(&mut self, topic: &str, msg: &str) {
-        let line = serde_json::json!({"command": "send", "topic": topic, "msg": msg});
-        self.send_raw(format!("{line}\n").as_bytes());
-    }
-
-    /// Subscribes, then waits for its own line on the topic (SPEC 3.4).
-    fn subscribe(&mut self, topic: &str) {
-        let line = serde_json::json!({"command": "subscribe", "topic": topic});
-        self.send_raw(format!("{line}\n").as_bytes());
-        self.send(topic, "handshake");
-        while !self.read_line().contains("handshake") {}
-    }
-
-    fn read_line(&mut self) -> String {
-        let mut line = String::new();
-        let n = self.reader.read_line(&mut line).expect("read a line");
-        assert!(n > 0, "the server closed the connection");
-        line
-    }
-}
 
 /// `message` (or `pmessage` for `pattern`) as a RESP2 array or RESP3 push.
 fn message(push: bool, pattern: Option<&str>, channel: &str, payload: &[u8]) -> Vec<u8> {
@@ -71,7 +34,7 @@ fn message(push: bool, pattern: Option<&str>, channel: &str, payload: &[u8]) -> 
 fn mq_and_resp_share_one_set_of_topics() {
     let server = Server::start(&[]);
     let mut mq = Mq::connect(&server);
-    mq.subscribe("t");
+    mq.subscribe("t", "mq");
     let mut resp2 = Resp::connect(server.addr("resp"));
     assert_eq!(
         resp2.cmd("SUBSCRIBE t"),
@@ -144,7 +107,7 @@ fn mq_and_resp_share_one_set_of_topics() {
 fn a_thousand_messages_keep_their_order_across_protocols() {
     let server = Server::start(&[]);
     let mut mq = Mq::connect(&server);
-    mq.subscribe("ordered");
+    mq.subscribe("ordered", "mq");
     let mut resp2 = Resp::connect(server.addr("resp"));
     resp2.cmd("SUBSCRIBE ordered");
     let mut resp3 = Resp::connect(server.addr("resp"));
@@ -200,7 +163,7 @@ fn a_subscriber_that_never_reads_is_disconnected_past_the_cap() {
     let addr = server.addr("resp");
     // mq's handshake first: it is a message on the topic.
     let mut mq = Mq::connect(&server);
-    mq.subscribe("firehose");
+    mq.subscribe("firehose", "mq");
     let mut sleeper = Resp::connect(addr);
     sleeper.cmd("SUBSCRIBE firehose");
     let mut reader = Resp::connect(addr);

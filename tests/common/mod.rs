@@ -6,6 +6,7 @@
 
 pub mod certs;
 pub mod embedded;
+pub mod mq;
 pub mod resp;
 
 use std::io::{BufRead, BufReader, Read, Write};
