@@ -1,0 +1,98 @@
+//! Hash slots (SPEC 6.4): which of the 16,384 slots a key belongs to, as
+//! Redis Cluster computes it, so that a cluster client and percore agree on
+//! every key's node: CRC16-XMODEM of the key, modulo 16,384, where a key
+//! with a hash tag (the part inside its first non-empty `{...}`) is hashed
+//! by its tag alone, so that related keys can share a slot.
+
+/// The number of hash slots, as in Redis Cluster.
+pub const SLOTS: u16 = 16_384;
+
+/// CRC16-XMODEM (polynomial 0x1021, initial value 0, no reflection), a byte
+/// at a time from a table built at compile time.
+pub fn crc16(bytes: &[u8]) -> u16 {
+    bytes.iter().fold(0u16, |crc, &byte| {
+        let index = usize::from((crc >> 8) as u8 ^ byte);
+        (crc << 8) ^ CRC16_TABLE[index]
+    })
+}
+
+/// The slot of `key`: of its hash tag when it has one, as Redis's
+/// `keyHashSlot` (the first `{`, then the first `}` after it; an empty
+/// `{}` is no tag and the whole key is hashed).
+pub fn key_slot(key: &[u8]) -> u16 {
+    crc16(hash_part(key)) & (SLOTS - 1)
+}
+
+/// The bytes of `key` that are hashed: its tag, or all of it.
+fn hash_part(key: &[u8]) -> &[u8] {
+    let Some(open) = memchr::memchr(b'{', key) else {
+        return key;
+    };
+    let after = &key[open + 1..];
+    match memchr::memchr(b'}', after) {
+        Some(close) if close > 0 => &after[..close],
+        _ => key,
+    }
+}
+
+const CRC16_TABLE: [u16; 256] = crc16_table();
+
+const fn crc16_table() -> [u16; 256] {
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = (i as u16) << 8;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc16_is_xmodem() {
+        // The check value of CRC-16/XMODEM, and Redis's own test vector.
+        assert_eq!(crc16(b"123456789"), 0x31c3);
+        assert_eq!(crc16(b""), 0);
+    }
+
+    #[test]
+    fn slots_equal_redis_cluster_keyslot() {
+        // Each taken from redis-server 7.0.15's CLUSTER KEYSLOT.
+        for (key, slot) in [
+            (&b"foo"[..], 12182),
+            (b"a", 15495),
+            (b"{a}b", 15495),
+            (b"{}", 15257),
+            (b"a{}{b}", 15033),
+            (b"", 0),
+            (b"{x}1", 16287),
+            (b"{x}2", 16287),
+        ] {
+            assert_eq!(key_slot(key), slot, "{}", String::from_utf8_lossy(key));
+        }
+    }
+
+    #[test]
+    fn a_hash_tag_is_the_first_non_empty_braces() {
+        assert_eq!(hash_part(b"user:{42}:name"), b"42");
+        assert_eq!(hash_part(b"{42}{43}"), b"42");
+        assert_eq!(hash_part(b"{}{43}"), b"{}{43}");
+        assert_eq!(hash_part(b"{open"), b"{open");
+        assert_eq!(hash_part(b"close}"), b"close}");
+        assert_eq!(hash_part(b"a{b{c}d}"), b"b{c");
+        assert_eq!(key_slot(b"user:{42}:name"), key_slot(b"user:{42}:mail"));
+    }
+}
