@@ -11,6 +11,7 @@
 //! commands themselves live in `commands/`, one file per group.
 
 pub mod client;
+pub mod cluster;
 pub mod command_table;
 pub mod commands;
 pub mod protocol;
@@ -54,6 +55,9 @@ pub struct RespOptions {
     pub max_memory: u64,
     /// `--mq-queue-bytes`: a subscriber's cap.
     pub queue_bytes: usize,
+    /// `--cluster-nodes` and `--cluster-id` (SPEC 6.4): this node's view
+    /// of the cluster; `None` outside cluster mode.
+    pub cluster: Option<Arc<cluster::Cluster>>,
 }
 
 /// Makes the resp service on every shard, over the key space it shares
@@ -105,6 +109,9 @@ pub struct RespConfig {
     /// Wrong passwords given (SPEC 6.5).
     pub auth_failures: Counter,
     queue_bytes: usize,
+    /// Cluster mode (SPEC 6.4): this shard's own copy of the cluster, so
+    /// the MOVED check reads no other core's memory.
+    pub cluster: Option<Rc<cluster::Cluster>>,
 }
 
 impl RespConfig {
@@ -145,6 +152,7 @@ impl ServiceFactory for RespFactory {
             max_memory: self.max_memory.clone(),
             auth_failures: shard.counter("auth_failures"),
             queue_bytes: options.queue_bytes,
+            cluster: options.cluster.as_deref().cloned().map(Rc::new),
         };
         Ok(Resp {
             shard: shard.id(),
@@ -328,7 +336,7 @@ impl Resp {
         now: u64,
     ) -> Option<Step<'a>> {
         let out = batch.out();
-        let spec = match check(command, session) {
+        let spec = match check(command, session, self.config.cluster.as_deref()) {
             Ok(spec) => spec,
             Err(reply) => {
                 plan.here(out, |out| reply.write(command, out));
@@ -349,6 +357,12 @@ impl Resp {
                 Cmd::Client
                     if command.at(1).eq_ignore_ascii_case(b"list")
                         || command.at(1).eq_ignore_ascii_case(b"kill") =>
+                {
+                    return Some(Step::Alone(frame))
+                }
+                Cmd::Cluster
+                    if self.config.cluster.is_some()
+                        && cluster::slot_keys::over_every_shard(command) =>
                 {
                     return Some(Step::Alone(frame))
                 }
@@ -552,7 +566,8 @@ impl Resp {
     }
 
     /// A command served on its own: INFO, CONFIG SET, CLIENT LIST and
-    /// KILL (over every shard), MSETNX over several shards, and pub/sub.
+    /// KILL, CLUSTER COUNTKEYSINSLOT and GETKEYSINSLOT (over every shard),
+    /// MSETNX over several shards, and pub/sub.
     async fn serve_alone(
         &self,
         conn: &mut Connection,
@@ -610,6 +625,14 @@ impl Resp {
             }
             Cmd::Client => self.client_kill(&command, proto, now, &mut reply).await,
             Cmd::MSetNx => self.mset_nx(&command, proto, now, &mut reply).await,
+            Cmd::Cluster => match cluster::slot_keys::SlotKeys::parse(&command) {
+                Err(error) => write::error(&mut reply, error),
+                Ok(request) => {
+                    let args: Vec<&[u8]> = command.iter().skip(1).collect();
+                    let parts = self.on_every_shard(Cmd::Cluster, &args, proto, now).await;
+                    request.merge(&parts, &mut reply);
+                }
+            },
             Cmd::Scan => self.scan(&command, proto, now, &mut reply).await,
             _ => commands::pubsub::unsupported(&command, &mut reply),
         }
@@ -796,14 +819,16 @@ impl Resp {
 }
 
 /// Why a command is answered with an error before it runs.
-enum Rejection {
+enum Rejection<'c> {
     Unknown,
     Arity(&'static str),
     NoAuth,
+    /// Cluster mode: its keys are not (all) in this node's slots.
+    Redirect(cluster::Redirect<'c>),
     Subscribed,
 }
 
-impl Rejection {
+impl Rejection<'_> {
     fn write(&self, command: &Command<'_>, out: &mut Vec<u8>) {
         match self {
             Rejection::Unknown => {
@@ -828,6 +853,7 @@ impl Rejection {
             }
             Rejection::Arity(name) => commands::connection::wrong_arity(out, name),
             Rejection::NoAuth => write::error(out, commands::connection::NOAUTH),
+            Rejection::Redirect(redirect) => redirect.write(out),
             Rejection::Subscribed => {
                 let name = String::from_utf8_lossy(command.at(0)).to_lowercase();
                 write::error(out, &format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"));
@@ -837,8 +863,13 @@ impl Rejection {
 }
 
 /// The checks redis-server makes before running a command, in its order:
-/// known, arity, authenticated, allowed while subscribed.
-fn check(command: &Command<'_>, session: &Session) -> Result<&'static Spec, Rejection> {
+/// known, arity, authenticated, in this node's slots (cluster mode),
+/// allowed while subscribed.
+fn check<'c>(
+    command: &Command<'_>,
+    session: &Session,
+    cluster: Option<&'c cluster::Cluster>,
+) -> Result<&'static Spec, Rejection<'c>> {
     let spec = commands::lookup(command.at(0))
         .filter(|spec| !spec.internal())
         .ok_or(Rejection::Unknown)?;
@@ -847,6 +878,11 @@ fn check(command: &Command<'_>, session: &Session) -> Result<&'static Spec, Reje
     }
     if !session.authed && !matches!(spec.cmd, Cmd::Auth | Cmd::Hello | Cmd::Quit | Cmd::Reset) {
         return Err(Rejection::NoAuth);
+    }
+    if let Some(cluster) = cluster {
+        cluster
+            .check(spec.cmd, command)
+            .map_err(Rejection::Redirect)?;
     }
     if session.subscribed()
         && session.proto() == Proto::Resp2
@@ -909,6 +945,9 @@ pub fn execute(
             let id = commands::strings::parse_i64(command.at(1)).unwrap_or(0);
             write::int(out, i64::from(client::kill(id as u64)));
         }
+        // Cluster mode: this shard's part of COUNTKEYSINSLOT or
+        // GETKEYSINSLOT (the only CLUSTER subcommands run here).
+        Cmd::Cluster => cluster::slot_keys::shard_part(command, keys, out),
         Cmd::SetMaxMemory => {
             let cap = commands::strings::parse_i64(command.at(1))
                 .unwrap_or(0)
