@@ -17,6 +17,9 @@ mod replies;
 pub mod slot;
 pub mod slot_keys;
 
+#[cfg(test)]
+mod measure;
+
 pub use nodes::{ClusterError, Node};
 pub use redirect::Redirect;
 pub use replies::run;

@@ -7,12 +7,28 @@
 /// The number of hash slots, as in Redis Cluster.
 pub const SLOTS: u16 = 16_384;
 
-/// CRC16-XMODEM (polynomial 0x1021, initial value 0, no reflection), a byte
-/// at a time from a table built at compile time.
+/// CRC16-XMODEM (polynomial 0x1021, initial value 0, no reflection): eight
+/// bytes at a time from eight tables built at compile time ("slicing by
+/// 8": eight independent loads instead of a chain of eight), then a byte at
+/// a time. Every command's key goes through it in cluster mode.
 pub fn crc16(bytes: &[u8]) -> u16 {
-    bytes.iter().fold(0u16, |crc, &byte| {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut crc = 0u16;
+    for chunk in &mut chunks {
+        let [hi, lo] = crc.to_be_bytes();
+        let t = |table: usize, byte: u8| CRC16_TABLES[table][usize::from(byte)];
+        crc = t(7, hi ^ chunk[0])
+            ^ t(6, lo ^ chunk[1])
+            ^ t(5, chunk[2])
+            ^ t(4, chunk[3])
+            ^ t(3, chunk[4])
+            ^ t(2, chunk[5])
+            ^ t(1, chunk[6])
+            ^ t(0, chunk[7]);
+    }
+    chunks.remainder().iter().fold(crc, |crc, &byte| {
         let index = usize::from((crc >> 8) as u8 ^ byte);
-        (crc << 8) ^ CRC16_TABLE[index]
+        (crc << 8) ^ CRC16_TABLES[0][index]
     })
 }
 
@@ -35,7 +51,25 @@ fn hash_part(key: &[u8]) -> &[u8] {
     }
 }
 
-const CRC16_TABLE: [u16; 256] = crc16_table();
+/// `CRC16_TABLES[k][x]`: the CRC of byte `x` followed by `k` zero bytes.
+/// CRC is linear, so a chunk's CRC is the XOR of its bytes' entries.
+const CRC16_TABLES: [[u16; 256]; 8] = crc16_tables();
+
+const fn crc16_tables() -> [[u16; 256]; 8] {
+    let mut tables = [[0u16; 256]; 8];
+    tables[0] = crc16_table();
+    let mut k = 1;
+    while k < 8 {
+        let mut x = 0;
+        while x < 256 {
+            let previous = tables[k - 1][x];
+            tables[k][x] = (previous << 8) ^ tables[0][(previous >> 8) as usize];
+            x += 1;
+        }
+        k += 1;
+    }
+    tables
+}
 
 const fn crc16_table() -> [u16; 256] {
     let mut table = [0u16; 256];
@@ -66,6 +100,29 @@ mod tests {
         // The check value of CRC-16/XMODEM, and Redis's own test vector.
         assert_eq!(crc16(b"123456789"), 0x31c3);
         assert_eq!(crc16(b""), 0);
+    }
+
+    /// The plain definition: a bit at a time.
+    fn crc16_bitwise(bytes: &[u8]) -> u16 {
+        let mut crc = 0u16;
+        for &byte in bytes {
+            crc ^= u16::from(byte) << 8;
+            for _ in 0..8 {
+                crc = if crc & 0x8000 != 0 {
+                    (crc << 1) ^ 0x1021
+                } else {
+                    crc << 1
+                };
+            }
+        }
+        crc
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sliced_crc16_equals_the_definition(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..70)) {
+            proptest::prop_assert_eq!(crc16(&bytes), crc16_bitwise(&bytes));
+        }
     }
 
     #[test]
