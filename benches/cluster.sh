@@ -23,8 +23,9 @@ REQUESTS_P1=${REQUESTS_P1:-200000}
 REQUESTS_P16=${REQUESTS_P16:-1000000}
 CSV=${CSV:-results/cluster.csv}
 KEYS=100000
-PORT_A=${PORT_A:-17301}
-PORT_B=${PORT_B:-17302}
+# Each set-up gets fresh ports: the last one's may still be held by
+# connections in TIME_WAIT.
+NEXT_PORT=${FIRST_PORT:-17301}
 
 pids=()
 stop_nodes() {
@@ -52,6 +53,9 @@ start_node() {
 }
 
 start_setup() {
+    PORT_A=$NEXT_PORT
+    PORT_B=$((NEXT_PORT + 1))
+    NEXT_PORT=$((NEXT_PORT + 2))
     local both="a=127.0.0.1:$PORT_A,b=127.0.0.1:$PORT_B"
     case $1 in
         standalone-1x2) start_node "$PORT_A" 2 ;;
