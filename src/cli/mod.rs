@@ -102,6 +102,8 @@ pub enum UsageError {
     DataDir(String),
     #[error("{0}")]
     Load(String),
+    #[error(transparent)]
+    Cluster(#[from] crate::services::resp::cluster::ClusterError),
 }
 
 /// The built-in services' names, for messages.

@@ -4,6 +4,7 @@
 //! new service gets its `--NAME ADDR` option without an edit here.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches};
@@ -15,6 +16,7 @@ use crate::config::{Endpoint, Limits, Placement, ServerConfig};
 use crate::server::ServerBuilder;
 use crate::services::keyspace::KeySpacePlan;
 use crate::services::kv::{DurableOptions, Fsync};
+use crate::services::resp::cluster::Cluster;
 use crate::services::resp::RespOptions;
 use crate::services::{Options, BUILT_IN};
 use crate::tls::TlsFiles;
@@ -91,6 +93,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PASS")]
     pub requirepass: Option<String>,
 
+    /// Cluster mode for resp: every node of the cluster, this one included,
+    /// as `ID=HOST:PORT,...` (HOST:PORT is where clients reach it). Node i
+    /// of n serves the hash slots [i*16384/n, (i+1)*16384/n).
+    #[arg(long, value_name = "LIST")]
+    pub cluster_nodes: Option<String>,
+
+    /// Which entry of --cluster-nodes this node is.
+    #[arg(long, value_name = "ID")]
+    pub cluster_id: Option<String>,
+
     /// PEM certificate chain for tls:// listeners (SIGHUP reloads it).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -164,6 +176,8 @@ impl ServeArgs {
     pub fn into_builder(self) -> Result<(ServerBuilder, Vec<String>), UsageError> {
         let (config, warnings) = self.config()?;
         let services = self.services()?;
+        let cluster =
+            Cluster::from_options(self.cluster_nodes.as_deref(), self.cluster_id.as_deref())?;
         if self.requirepass.is_some() {
             self.check_unauthenticated_listeners(&services)?;
         }
@@ -175,6 +189,7 @@ impl ServeArgs {
                 fsync: self.fsync.to_string(),
                 max_memory: self.max_memory,
                 queue_bytes: self.mq_queue_bytes as usize,
+                cluster: cluster.map(Arc::new),
             },
             ..Options::default()
         };
@@ -298,6 +313,7 @@ impl ServeArgs {
 mod tests {
     use super::*;
     use crate::cli::{Action, Cli};
+    use crate::services::resp::cluster::ClusterError;
     use clap::Parser;
 
     fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
@@ -369,6 +385,31 @@ mod tests {
             .unwrap()
             .services();
         assert!(matches!(shared, Err(UsageError::SharedAddress { .. })));
+    }
+
+    #[test]
+    fn cluster_options_are_checked_together() {
+        let error = |args: &[&str]| serve(args).unwrap().into_builder().err();
+        assert_eq!(
+            error(&["--cluster-id", "a"]),
+            Some(UsageError::Cluster(ClusterError::IdWithoutNodes))
+        );
+        assert_eq!(
+            error(&[
+                "--cluster-nodes",
+                "a=127.0.0.1:7000,b=127.0.0.1:7001",
+                "--cluster-id",
+                "c"
+            ]),
+            Some(UsageError::Cluster(ClusterError::NotListed {
+                id: "c".into(),
+                listed: "a, b".into()
+            }))
+        );
+        assert_eq!(
+            error(&["--cluster-nodes", "a=127.0.0.1:7000", "--cluster-id", "a"]),
+            None
+        );
     }
 
     #[test]

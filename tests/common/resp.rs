@@ -82,15 +82,20 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> Option<RedisServer> {
+        RedisServer::start_on(free_port(), &[])
+    }
+
+    /// A redis-server on `port` with `extra` options (a cluster node's).
+    pub fn start_on(port: u16, extra: &[&str]) -> Option<RedisServer> {
         let binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
             .into_iter()
             .find(|path| Path::new(path).exists())?;
-        let port = free_port();
         let child = Command::new(binary)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             // percore serves one database (SPEC 6.2: SELECT 0 only).
             .args(["--databases", "1"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -1,5 +1,6 @@
 //! The commands served on their own, once the replies before them are in:
-//! INFO, CONFIG SET, CLIENT LIST and KILL (which ask every shard), SCAN
+//! INFO, CONFIG SET, CLIENT LIST and KILL, CLUSTER COUNTKEYSINSLOT and
+//! GETKEYSINSLOT (which ask every shard), SCAN
 //! (which may walk on to the next shard), MSETNX over several shards, and
 //! pub/sub. Each awaits other shards' answers before it replies.
 
@@ -66,6 +67,14 @@ impl Resp {
             }
             Cmd::Client => self.client_kill(&command, proto, now, &mut reply).await,
             Cmd::MSetNx => self.mset_nx(&command, proto, now, &mut reply).await,
+            Cmd::Cluster => match cluster::slot_keys::SlotKeys::parse(&command) {
+                Err(error) => write::error(&mut reply, error),
+                Ok(request) => {
+                    let args: Vec<&[u8]> = command.iter().skip(1).collect();
+                    let parts = self.on_every_shard(Cmd::Cluster, &args, proto, now).await;
+                    request.merge(&parts, &mut reply);
+                }
+            },
             Cmd::Scan => self.scan(&command, proto, now, &mut reply).await,
             Cmd::PubSub => self.pubsub(&command, proto, now, &mut reply).await,
             Cmd::Reset => {

@@ -1,7 +1,9 @@
 //! The checks redis-server makes before it runs a command, in its order:
-//! known, arity, authenticated, allowed while subscribed (SPEC 6.1, 6.2,
-//! 6.5), and the error each failure is answered with, worded as redis's.
+//! known, arity, authenticated, in this node's slots (cluster mode, SPEC
+//! 6.4), allowed while subscribed (SPEC 6.1, 6.2, 6.5), and the error each
+//! failure is answered with, worded as redis's.
 
+use super::cluster;
 use super::command_table;
 use super::commands::{self, Cmd, Spec};
 use super::protocol::write::{self, Proto};
@@ -9,16 +11,18 @@ use super::protocol::Command;
 use super::session::Session;
 
 /// Why a command is answered with an error before it runs.
-pub(super) enum Rejection {
+pub(super) enum Rejection<'c> {
     Unknown,
     Arity(&'static str),
     NoAuth,
+    /// Cluster mode: its keys are not (all) in this node's slots.
+    Redirect(cluster::Redirect<'c>),
     /// Not allowed while subscribed (RESP2); the name as redis gives it
     /// (`client|list` for a subcommand).
     Subscribed(&'static str),
 }
 
-impl Rejection {
+impl Rejection<'_> {
     pub(super) fn write(&self, command: &Command<'_>, out: &mut Vec<u8>) {
         match self {
             Rejection::Unknown => {
@@ -43,6 +47,7 @@ impl Rejection {
             }
             Rejection::Arity(name) => commands::connection::wrong_arity(out, name),
             Rejection::NoAuth => write::error(out, commands::connection::NOAUTH),
+            Rejection::Redirect(redirect) => redirect.write(out),
             Rejection::Subscribed(name) => {
                 write::error(out, &format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"));
             }
@@ -51,8 +56,13 @@ impl Rejection {
 }
 
 /// The checks redis-server makes before running a command, in its order:
-/// known, arity, authenticated, allowed while subscribed.
-pub(super) fn check(command: &Command<'_>, session: &Session) -> Result<&'static Spec, Rejection> {
+/// known, arity, authenticated, in this node's slots (cluster mode),
+/// allowed while subscribed.
+pub(super) fn check<'c>(
+    command: &Command<'_>,
+    session: &Session,
+    cluster: Option<&'c cluster::Cluster>,
+) -> Result<&'static Spec, Rejection<'c>> {
     let spec = commands::lookup(command.at(0))
         .filter(|spec| !spec.internal())
         .ok_or(Rejection::Unknown)?;
@@ -61,6 +71,11 @@ pub(super) fn check(command: &Command<'_>, session: &Session) -> Result<&'static
     }
     if !session.authed && !matches!(spec.cmd, Cmd::Auth | Cmd::Hello | Cmd::Quit | Cmd::Reset) {
         return Err(Rejection::NoAuth);
+    }
+    if let Some(cluster) = cluster {
+        cluster
+            .check(spec.cmd, command)
+            .map_err(Rejection::Redirect)?;
     }
     if session.subscribed()
         && session.proto() == Proto::Resp2

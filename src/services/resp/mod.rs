@@ -14,6 +14,7 @@
 mod alone;
 mod check;
 pub mod client;
+pub mod cluster;
 pub mod command_table;
 pub mod commands;
 mod owner;
@@ -68,6 +69,9 @@ pub struct RespOptions {
     pub max_memory: u64,
     /// `--mq-queue-bytes`: a subscriber's cap.
     pub queue_bytes: usize,
+    /// `--cluster-nodes` and `--cluster-id` (SPEC 6.4): this node's view
+    /// of the cluster; `None` outside cluster mode.
+    pub cluster: Option<Arc<cluster::Cluster>>,
 }
 
 /// Makes the resp service on every shard, over the key space it shares
@@ -128,6 +132,9 @@ pub struct RespConfig {
     /// Wrong passwords given (SPEC 6.5).
     pub auth_failures: Counter,
     queue_bytes: usize,
+    /// Cluster mode (SPEC 6.4): this shard's own copy of the cluster, so
+    /// the MOVED check reads no other core's memory.
+    pub cluster: Option<Rc<cluster::Cluster>>,
 }
 
 impl RespConfig {
@@ -170,6 +177,7 @@ impl ServiceFactory for RespFactory {
             max_memory: self.max_memory.clone(),
             auth_failures: shard.counter("auth_failures"),
             queue_bytes: options.queue_bytes,
+            cluster: options.cluster.as_deref().cloned().map(Rc::new),
         };
         Ok(Resp {
             stop: shard.stop_watch(),

@@ -65,6 +65,9 @@ pub fn execute(
             let id = commands::strings::parse_i64(command.at(1)).unwrap_or(0);
             write::int(out, i64::from(client::kill(id as u64)));
         }
+        // Cluster mode: this shard's part of COUNTKEYSINSLOT or
+        // GETKEYSINSLOT (the only CLUSTER subcommands run here).
+        Cmd::Cluster => cluster::slot_keys::shard_part(command, keys, out),
         Cmd::SetMaxMemory => {
             let cap = commands::strings::parse_i64(command.at(1))
                 .unwrap_or(0)

@@ -83,7 +83,7 @@ impl Resp {
         now: u64,
     ) -> Option<Step<'a>> {
         let out = batch.out();
-        let spec = match check(command, session) {
+        let spec = match check(command, session, self.config.cluster.as_deref()) {
             Ok(spec) => spec,
             Err(reply) => {
                 plan.here(out, |out| reply.write(command, out));
@@ -104,6 +104,12 @@ impl Resp {
                 Cmd::Client
                     if command.at(1).eq_ignore_ascii_case(b"list")
                         || command.at(1).eq_ignore_ascii_case(b"kill") =>
+                {
+                    return Some(Step::Alone(frame))
+                }
+                Cmd::Cluster
+                    if self.config.cluster.is_some()
+                        && cluster::slot_keys::over_every_shard(command) =>
                 {
                     return Some(Step::Alone(frame))
                 }

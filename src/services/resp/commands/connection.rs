@@ -45,6 +45,9 @@ pub fn run(
         Cmd::Select => match parse_i64(args.at(1)) {
             None => write::error(out, super::strings::NOT_INTEGER),
             Some(0) => write::ok(out),
+            Some(_) if config.cluster.is_some() => {
+                write::error(out, "ERR SELECT is not allowed in cluster mode")
+            }
             Some(_) => write::error(out, "ERR DB index is out of range"),
         },
         Cmd::Auth => auth(args, session, config, out),
@@ -166,7 +169,7 @@ fn hello(args: &Command<'_>, session: &mut Session, config: &RespConfig, out: &m
     write::bulk(out, b"id");
     write::int(out, session.client.id as i64);
     write::bulk(out, b"mode");
-    write::bulk(out, b"standalone");
+    write::bulk(out, super::server::mode(config).as_bytes());
     write::bulk(out, b"role");
     write::bulk(out, b"master");
     write::bulk(out, b"modules");

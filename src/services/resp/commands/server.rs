@@ -1,5 +1,6 @@
 //! The server commands (SPEC 6.2): INFO, TIME, CONFIG, LASTSAVE, SAVE,
-//! BGSAVE, and CLUSTER/READONLY/READWRITE outside cluster mode. INFO's
+//! BGSAVE, and CLUSTER/READONLY/READWRITE (refused outside cluster mode;
+//! in it, answered by `cluster/`). INFO's
 //! figures over every shard are gathered by the service first
 //! ([`ServerFigures`]); the rest runs on the connection's shard.
 
@@ -129,7 +130,7 @@ fn section_text(section: &str, figures: &ServerFigures, config: &RespConfig, tex
     match section {
         "server" => {
             field("redis_version", &REDIS_VERSION);
-            field("redis_mode", &"standalone");
+            field("redis_mode", &mode(config));
             field("os", &std::env::consts::OS);
             field("arch_bits", &64);
             field("multiplexing_api", &"io_uring");
@@ -178,7 +179,7 @@ fn section_text(section: &str, figures: &ServerFigures, config: &RespConfig, tex
             field("used_cpu_user", &format_args!("{user:.6}"));
         }
         "cluster" => {
-            field("cluster_enabled", &0);
+            field("cluster_enabled", &u8::from(config.cluster.is_some()));
         }
         _ => {
             if figures.keys > 0 {
@@ -189,6 +190,15 @@ fn section_text(section: &str, figures: &ServerFigures, config: &RespConfig, tex
                 field("db0", &line);
             }
         }
+    }
+}
+
+/// What INFO and HELLO call the server's mode (SPEC 6.1, 6.4).
+pub fn mode(config: &RespConfig) -> &'static str {
+    if config.cluster.is_some() {
+        "cluster"
+    } else {
+        "standalone"
     }
 }
 
@@ -238,9 +248,10 @@ pub fn run(cmd: Cmd, args: &Command<'_>, config: &RespConfig, proto: Proto, out:
                 crate::services::keyspace::KeySpace::here().map_or(0, |keys| keys.last_save());
             write::int(out, saved.max(config.started_unix) as i64)
         }
-        Cmd::Cluster | Cmd::ReadOnly | Cmd::ReadWrite => {
-            write::error(out, "ERR This instance has cluster support disabled")
-        }
+        Cmd::Cluster | Cmd::ReadOnly | Cmd::ReadWrite => match &config.cluster {
+            Some(cluster) => crate::services::resp::cluster::run(cluster, cmd, args, proto, out),
+            None => write::error(out, "ERR This instance has cluster support disabled"),
+        },
         Cmd::Config => config_get(args, config, proto, out),
         _ => write::error(out, "ERR internal: not a server command"),
     }
@@ -272,7 +283,15 @@ fn config_get(args: &Command<'_>, config: &RespConfig, proto: Proto, out: &mut V
         ("maxmemory", config.max_memory().to_string()),
         ("maxmemory-policy", "noeviction".into()),
         ("databases", "1".into()),
-        ("cluster-enabled", "no".into()),
+        (
+            "cluster-enabled",
+            if config.cluster.is_some() {
+                "yes"
+            } else {
+                "no"
+            }
+            .into(),
+        ),
         ("port", config.port.to_string()),
         ("timeout", config.idle_timeout.to_string()),
         ("proto-max-bulk-len", config.max_frame.to_string()),

@@ -1,0 +1,535 @@
+//! resp's cluster mode, SPEC 6.4: several percore processes on loopback
+//! ports serve as one Redis Cluster to unmodified cluster clients (redis-py's
+//! RedisCluster, `redis-cli -c`), reply as a redis-server 7.0 cluster does,
+//! and sit behind twemproxy; bad cluster options exit 2 with the reason.
+
+mod common;
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use common::resp::{RedisServer, Resp};
+use common::*;
+use percore::services::resp::cluster::slot::key_slot;
+use percore::services::resp::protocol::reply_len;
+
+/// percore nodes, each `--services resp` on its own port.
+struct Nodes {
+    servers: Vec<Server>,
+    ports: Vec<u16>,
+}
+
+impl Nodes {
+    /// `n` nodes of one cluster (node i is `n<i>`), `shards` shards each.
+    fn cluster(n: usize, shards: usize) -> Nodes {
+        Nodes::start(n, shards, true)
+    }
+
+    /// `n` standalone nodes.
+    fn standalone(n: usize, shards: usize) -> Nodes {
+        Nodes::start(n, shards, false)
+    }
+
+    fn start(n: usize, shards: usize, cluster: bool) -> Nodes {
+        // A port picked as free can be taken before a node binds it: that
+        // node exits with status 2, and all start again on other ports.
+        'attempt: for _ in 0..5 {
+            let ports = distinct_free_ports(n, |_| true);
+            let list: Vec<String> = ports
+                .iter()
+                .enumerate()
+                .map(|(i, port)| format!("n{i}=127.0.0.1:{port}"))
+                .collect();
+            let mut servers = Vec::new();
+            for (i, port) in ports.iter().enumerate() {
+                let dir = TempDir::new();
+                let stats_json = dir.path.join("stats.json");
+                let addr = SocketAddr::from(([127, 0, 0, 1], *port));
+                let mut cmd = percore();
+                cmd.args(["serve", "--services", "resp", "--shards"])
+                    .arg(shards.to_string())
+                    .arg("--resp")
+                    .arg(addr.to_string())
+                    .arg("--stats-json")
+                    .arg(&stats_json);
+                if cluster {
+                    cmd.arg("--cluster-nodes")
+                        .arg(list.join(","))
+                        .arg("--cluster-id")
+                        .arg(format!("n{i}"));
+                }
+                match Server::launch(cmd, vec![("resp".into(), addr)], stats_json, dir) {
+                    Some(server) => servers.push(server),
+                    None => continue 'attempt,
+                }
+            }
+            return Nodes { servers, ports };
+        }
+        panic!("{n} percore nodes did not start on free ports in 5 tries");
+    }
+
+    fn addr(&self, i: usize) -> SocketAddr {
+        self.servers[i].addr("resp")
+    }
+}
+
+/// `n` different ports that were free a moment ago and pass `fits`.
+fn distinct_free_ports(n: usize, fits: impl Fn(u16) -> bool) -> Vec<u16> {
+    let mut ports: Vec<u16> = Vec::new();
+    while ports.len() < n {
+        let port = free_port();
+        if !ports.contains(&port) && fits(port) {
+            ports.push(port);
+        }
+    }
+    ports
+}
+
+/// The node of `n` that serves `slot`: SPEC 6.4's ranges.
+fn owner(slot: u16, n: usize) -> usize {
+    (0..n)
+        .find(|&i| usize::from(slot) < (i + 1) * 16384 / n)
+        .expect("every slot has a node")
+}
+
+#[test]
+fn redis_py_cluster_writes_and_reads_10000_keys_each_on_its_node() {
+    let nodes = Nodes::cluster(3, 2);
+    let p = &nodes.ports;
+    // Where key:0 ... key:9999 must live, by their slots.
+    let mut per_node = [0usize; 3];
+    for i in 0..10_000 {
+        per_node[owner(key_slot(format!("key:{i}").as_bytes()), 3)] += 1;
+    }
+    for protocol in ["2", "3"] {
+        let args = ["127.0.0.1".into(), p[1].to_string(), protocol.into()];
+        let out = run_python_client("redis_py_cluster.py", &args);
+        let expected = format!(
+            "slots 0 5460 127.0.0.1:{p0}\n\
+             slots 5461 10921 127.0.0.1:{p1}\n\
+             slots 10922 16383 127.0.0.1:{p2}\n\
+             shard 0 5460 127.0.0.1:{p0} master online 40\n\
+             shard 5461 10921 127.0.0.1:{p1} master online 40\n\
+             shard 10922 16383 127.0.0.1:{p2} master online 40\n\
+             node 127.0.0.1:{p0} master True [['0', '5460']]\n\
+             node 127.0.0.1:{p1} master True [['5461', '10921']]\n\
+             node 127.0.0.1:{p2} master True [['10922', '16383']]\n\
+             myself 1\n\
+             set 10000\n\
+             get 10000\n\
+             one True b'bar' 1\n\
+             keys 0 5460 {n0} {n0}\n\
+             keys 5461 10921 {n1} {n1}\n\
+             keys 10922 16383 {n2} {n2}\n\
+             dbsize 10000\n\
+             tags True\n\
+             tags [b'ann', b'ann@example.org']\n\
+             tags 2\n\
+             mset ClusterCrossSlotError Keys in request don't hash to the same slot\n\
+             get MovedError 12182 127.0.0.1:{p2}\n\
+             keyslot 12182 12182\n",
+            p0 = p[0],
+            p1 = p[1],
+            p2 = p[2],
+            n0 = per_node[0],
+            n1 = per_node[1],
+            n2 = per_node[2],
+        );
+        assert_eq!(out, expected, "protocol {protocol}");
+    }
+}
+
+/// Runs `redis-cli ARGS` to its end; its stdout.
+fn redis_cli(args: &[&str]) -> String {
+    let output = Command::new("redis-cli")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("redis-cli runs (.ci/run installs redis-tools)");
+    assert!(output.status.success(), "redis-cli {args:?}: {output:?}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn redis_cli_c_follows_moved_and_hash_tags_keep_keys_together() {
+    let nodes = Nodes::cluster(3, 2);
+    let port = |i: usize| nodes.ports[i].to_string();
+    let first = ["-p".to_string(), port(0)];
+    let on_first = |words: &[&str]| {
+        let mut args: Vec<&str> = first.iter().map(String::as_str).collect();
+        args.extend_from_slice(words);
+        redis_cli(&args)
+    };
+    // foo is slot 12182, the third node's: -c follows the redirect.
+    assert_eq!(on_first(&["-c", "SET", "foo", "bar"]), "OK\n");
+    assert_eq!(on_first(&["-c", "GET", "foo"]), "bar\n");
+    assert_eq!(
+        on_first(&["GET", "foo"]).trim_end(),
+        format!("MOVED 12182 127.0.0.1:{}", port(2))
+    );
+    assert_eq!(redis_cli(&["-p", &port(2), "GET", "foo"]), "bar\n");
+    // One tag, one slot, one node: multi-key commands work there.
+    let mset = ["-c", "MSET", "{user:1}:a", "1", "{user:1}:b", "2"];
+    assert_eq!(on_first(&mset), "OK\n");
+    let mget = on_first(&["-c", "MGET", "{user:1}:a", "{user:1}:b"]);
+    assert_eq!(mget, "1\n2\n");
+    assert_eq!(
+        on_first(&["-c", "MSET", "a", "1", "b", "2"]).trim_end(),
+        "CROSSSLOT Keys in request don't hash to the same slot"
+    );
+    let tagged_node = owner(key_slot(b"user:1"), 3);
+    let mut direct = Resp::connect(nodes.addr(tagged_node));
+    assert_eq!(direct.cmd("DBSIZE"), ":2\r\n");
+
+    // The slot's keys are found on both of the node's shards.
+    let slot = key_slot(b"t");
+    let mut owner_node = Resp::connect(nodes.addr(owner(slot, 3)));
+    let mut mset: Vec<Vec<u8>> = vec![b"MSET".to_vec()];
+    for i in 0..100 {
+        mset.push(format!("{{t}}{i}").into_bytes());
+        mset.push(b"v".to_vec());
+    }
+    let words: Vec<&[u8]> = mset.iter().map(Vec::as_slice).collect();
+    assert_eq!(owner_node.call(&words), b"+OK\r\n");
+    assert_eq!(
+        owner_node.cmd(&format!("CLUSTER COUNTKEYSINSLOT {slot}")),
+        ":100\r\n"
+    );
+    assert!(owner_node
+        .cmd(&format!("CLUSTER GETKEYSINSLOT {slot} 10"))
+        .starts_with("*10\r\n$4\r\n{t}"));
+    let all = owner_node.cmd(&format!("CLUSTER GETKEYSINSLOT {slot} 1000"));
+    assert!(all.starts_with("*100\r\n"), "{all}");
+    let hello = owner_node.cmd("HELLO 3");
+    assert!(hello.contains("$4\r\nmode\r\n$7\r\ncluster\r\n"), "{hello}");
+}
+
+/// Three redis-server 7.0 cluster nodes holding SPEC 6.4's slot ranges,
+/// once they all agree (`cluster_state:ok`, three nodes known).
+fn redis_cluster(dir: &TempDir) -> Option<(Vec<RedisServer>, Vec<u16>)> {
+    // A cluster node also listens on its port + 10000 (its bus).
+    let ports = distinct_free_ports(3, |port| {
+        port <= 55_535 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok()
+    });
+    let mut servers = Vec::new();
+    for port in &ports {
+        let config = dir.path.join(format!("nodes-{port}.conf"));
+        let config = config.to_string_lossy();
+        let dir = dir.path.to_string_lossy();
+        let extra = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            &config,
+            "--dir",
+            &dir,
+        ];
+        servers.push(RedisServer::start_on(*port, &extra)?);
+    }
+    for (i, port) in ports.iter().enumerate() {
+        let mut node = Resp::connect(SocketAddr::from(([127, 0, 0, 1], *port)));
+        let (first, last) = (i * 16384 / 3, (i + 1) * 16384 / 3 - 1);
+        assert_eq!(
+            node.cmd(&format!("CLUSTER ADDSLOTSRANGE {first} {last}")),
+            "+OK\r\n"
+        );
+        if i > 0 {
+            assert_eq!(
+                node.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", ports[0])),
+                "+OK\r\n"
+            );
+        }
+    }
+    let give_up = Instant::now() + DEADLINE;
+    for port in &ports {
+        let mut node = Resp::connect(SocketAddr::from(([127, 0, 0, 1], *port)));
+        loop {
+            let info = node.cmd("CLUSTER INFO");
+            let slots = node.cmd("CLUSTER SLOTS");
+            if info.contains("cluster_state:ok")
+                && info.contains("cluster_known_nodes:3")
+                && !slots.contains("$0\r\n")
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < give_up,
+                "the redis cluster did not form: {info}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    Some((servers, ports))
+}
+
+/// Commands whose replies depend only on the slot map, sent to the first
+/// node (which serves slots 0-5460) and to the third (10922-16383).
+const SEQUENCE: &[&str] = &[
+    "FLUSHALL",
+    "GET foo",
+    "SET foo bar",
+    "GET foo",
+    "SET a 1",
+    "MSET a 1 b 2",
+    "MSET {a}x 1 a 2",
+    "MGET {a}x a",
+    "MGET a a",
+    "MGET {a}x b",
+    "DEL {x}1 {x}2",
+    "EXISTS a b",
+    "EXISTS a {a}x",
+    "SSUBSCRIBE a b",
+    "SUNSUBSCRIBE foo bar",
+    "GET x",
+    "SET {b}k v EX 100",
+    "CLUSTER KEYSLOT foo",
+    "CLUSTER KEYSLOT {a}b",
+    "CLUSTER KEYSLOT a{}{b}",
+    "CLUSTER COUNTKEYSINSLOT 12182",
+    "CLUSTER COUNTKEYSINSLOT 15495",
+    "CLUSTER COUNTKEYSINSLOT x",
+    "CLUSTER COUNTKEYSINSLOT 16384",
+    "CLUSTER COUNTKEYSINSLOT 1 2",
+    "CLUSTER GETKEYSINSLOT 12182 10",
+    "CLUSTER GETKEYSINSLOT 12182 0",
+    "CLUSTER GETKEYSINSLOT 1 -1",
+    "CLUSTER GETKEYSINSLOT x 1",
+    "CLUSTER FOO",
+    "CLUSTER KEYSLOT",
+    "CLUSTER MYID x",
+    "CLUSTER SLOTS",
+    "CLUSTER SHARDS",
+    "CLUSTER MYID",
+    "READONLY",
+    "READWRITE",
+    "READONLY x",
+    "SELECT 1",
+    "SELECT 0",
+    "CONFIG GET cluster-enabled",
+    "INFO cluster",
+    "DBSIZE",
+];
+
+/// A reply with each node's id and port written as its place in the list;
+/// CLUSTER SHARDS's elements sorted (redis lists them in its hash table's
+/// order, percore in slot order).
+fn normalised(line: &str, reply: &[u8], ids: &[String], ports: &[u16]) -> String {
+    let mut text = if line == "CLUSTER SHARDS" {
+        sorted_elements(reply)
+    } else {
+        String::from_utf8_lossy(reply).into_owned()
+    };
+    for (i, id) in ids.iter().enumerate() {
+        text = text.replace(id.as_str(), &format!("{:<40}", format!("<id {i}>")));
+    }
+    for (i, port) in ports.iter().enumerate() {
+        text = text.replace(&port.to_string(), &format!("<port {i}>"));
+    }
+    text
+}
+
+/// An array reply with its elements, each byte for byte, in sorted order.
+fn sorted_elements(reply: &[u8]) -> String {
+    let header = reply.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let (head, mut rest) = reply.split_at(header);
+    let mut elements = Vec::new();
+    while let Ok(Some(len)) = reply_len(rest) {
+        elements.push(String::from_utf8_lossy(&rest[..len]).into_owned());
+        rest = &rest[len..];
+    }
+    elements.sort();
+    String::from_utf8_lossy(head).into_owned() + &elements.concat() + &String::from_utf8_lossy(rest)
+}
+
+#[test]
+fn replies_equal_a_redis_cluster_byte_for_byte() {
+    let dir = TempDir::new();
+    let Some((_redis, redis_ports)) = redis_cluster(&dir) else {
+        panic!("redis-server is missing: .ci/run installs it");
+    };
+    let nodes = Nodes::cluster(3, 2);
+    let ids = |ports: &[u16]| -> Vec<String> {
+        ports
+            .iter()
+            .map(|port| {
+                let mut node = Resp::connect(SocketAddr::from(([127, 0, 0, 1], *port)));
+                let reply = node.cmd("CLUSTER MYID");
+                reply
+                    .trim_end()
+                    .rsplit('\n')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    };
+    let (redis_ids, ours_ids) = (ids(&redis_ports), ids(&nodes.ports));
+    for node in [0, 2] {
+        for hello in ["HELLO 2", "HELLO 3"] {
+            let at = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+            let mut redis = Resp::connect(at(redis_ports[node]));
+            let mut ours = Resp::connect(at(nodes.ports[node]));
+            redis.cmd(hello);
+            let greeting = ours.cmd(hello);
+            assert!(
+                greeting.contains("$4\r\nmode\r\n$7\r\ncluster\r\n"),
+                "{greeting}"
+            );
+            for line in SEQUENCE {
+                let words: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+                let expected = normalised(line, &redis.call(&words), &redis_ids, &redis_ports);
+                let got = normalised(line, &ours.call(&words), &ours_ids, &nodes.ports);
+                assert_eq!(got, expected, "node {node}, {hello}: {line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn twemproxy_spreads_keys_over_two_nodes() {
+    let nodes = Nodes::standalone(2, 2);
+    let dir = TempDir::new();
+    let (mut proxy, addr) = nutcracker(&dir, &nodes.ports);
+    let mut client = Resp::connect(addr);
+    // twemproxy's fnv1a_64 keeps 32 bits and mixes a byte in by one
+    // multiplication: keys that differ only in their last bytes hash close
+    // together and land on one server, so these differ first.
+    for i in 0..200 {
+        assert_eq!(client.cmd(&format!("SET {i}:key value:{i}")), "+OK\r\n");
+    }
+    for i in 0..200 {
+        let value = format!("value:{i}");
+        assert_eq!(
+            client.cmd(&format!("GET {i}:key")),
+            format!("${}\r\n{value}\r\n", value.len())
+        );
+    }
+    // twemproxy splits a multi-key command by server and joins the replies.
+    assert_eq!(
+        client.cmd("MGET 0:key 1:key 2:key nope"),
+        "*4\r\n$7\r\nvalue:0\r\n$7\r\nvalue:1\r\n$7\r\nvalue:2\r\n$-1\r\n"
+    );
+    let sizes: Vec<i64> = (0..2)
+        .map(|i| {
+            let reply = Resp::connect(nodes.addr(i)).cmd("DBSIZE");
+            reply
+                .trim_start_matches(':')
+                .trim_end()
+                .parse()
+                .expect("an integer")
+        })
+        .collect();
+    assert_eq!(sizes.iter().sum::<i64>(), 200, "{sizes:?}");
+    // The servers are named, so ketama places keys by name, not port: the
+    // same split on every run (79 and 121 of these 200 keys).
+    assert!(
+        sizes.iter().all(|&n| n >= 50),
+        "keys spread over both: {sizes:?}"
+    );
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+}
+
+/// nutcracker (twemproxy) on a free port in front of `ports`, once it
+/// accepts connections.
+fn nutcracker(dir: &TempDir, ports: &[u16]) -> (Child, SocketAddr) {
+    let binary = ["/usr/sbin/nutcracker", "/usr/bin/nutcracker"]
+        .into_iter()
+        .find(|path| std::path::Path::new(path).exists())
+        .expect("nutcracker is installed (.ci/run: apt-get install nutcracker)");
+    let (listen, stats) = (free_port(), free_port());
+    let servers: String = ports
+        .iter()
+        .enumerate()
+        .map(|(i, port)| format!("   - 127.0.0.1:{port}:1 percore{i}\n"))
+        .collect();
+    let config = dir.path.join("nutcracker.yml");
+    let mut file = std::fs::File::create(&config).expect("write the config");
+    write!(
+        file,
+        "percore:\n  listen: 127.0.0.1:{listen}\n  hash: fnv1a_64\n  distribution: ketama\n  \
+         redis: true\n  auto_eject_hosts: false\n  timeout: 5000\n  servers:\n{servers}"
+    )
+    .expect("write the config");
+    let child = Command::new(binary)
+        .arg("-c")
+        .arg(&config)
+        .args(["-s", &stats.to_string(), "-a", "127.0.0.1"])
+        .arg("-o")
+        .arg(dir.path.join("nutcracker.log"))
+        .arg("-p")
+        .arg(dir.path.join("nutcracker.pid"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nutcracker");
+    let addr = SocketAddr::from(([127, 0, 0, 1], listen));
+    let give_up = Instant::now() + DEADLINE;
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < give_up, "nutcracker did not listen");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    (child, addr)
+}
+
+#[test]
+fn bad_cluster_options_exit_2_naming_the_problem() {
+    let port = free_port().to_string();
+    let resp = format!("127.0.0.1:{port}");
+    let ok_list = format!("a={resp},b=127.0.0.1:1");
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &["--cluster-id", "a"],
+            "--cluster-id is given without --cluster-nodes",
+        ),
+        (
+            &["--cluster-nodes", &ok_list],
+            "--cluster-nodes is given without --cluster-id",
+        ),
+        (
+            &["--cluster-nodes", &ok_list, "--cluster-id", "c"],
+            "--cluster-id 'c' is not in --cluster-nodes (ids listed: a, b)",
+        ),
+        (
+            &[
+                "--cluster-nodes",
+                "a=127.0.0.1:1,a=127.0.0.1:2",
+                "--cluster-id",
+                "a",
+            ],
+            "the id 'a' is listed twice",
+        ),
+        (
+            &[
+                "--cluster-nodes",
+                "a=127.0.0.1:1,b=127.0.0.1:1",
+                "--cluster-id",
+                "a",
+            ],
+            "the address 127.0.0.1:1 is listed twice",
+        ),
+        (
+            &["--cluster-nodes", "a=127.0.0.1", "--cluster-id", "a"],
+            "'a=127.0.0.1': '127.0.0.1' has no port",
+        ),
+        (
+            &["--cluster-nodes", "a=300.0.0.1:5", "--cluster-id", "a"],
+            "'300.0.0.1' is not an IP address or a host name",
+        ),
+        (
+            &["--cluster-nodes", "127.0.0.1:5", "--cluster-id", "a"],
+            "'127.0.0.1:5' is not ID=HOST:PORT",
+        ),
+    ];
+    for (options, reason) in cases {
+        let mut args = vec!["serve", "--services", "resp", "--resp", &resp];
+        args.extend_from_slice(options);
+        let (output, _) = run_percore(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{options:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(reason), "{options:?}: {stderr}");
+    }
+}
