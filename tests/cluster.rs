@@ -132,7 +132,8 @@ fn redis_cli_c_follows_moved_and_hash_tags_keep_keys_together() {
 fn twemproxy_spreads_keys_over_two_nodes() {
     let nodes = Nodes::standalone(2, 2);
     let dir = TempDir::new();
-    let (mut proxy, addr) = nutcracker(&dir, &nodes.ports);
+    let proxy = Nutcracker::start(&dir, &nodes.ports);
+    let addr = proxy.addr;
     let mut client = Resp::connect(addr);
     // twemproxy's fnv1a_64 keeps 32 bits and mixes a byte in by one
     // multiplication: keys that differ only in their last bytes hash close
@@ -169,50 +170,67 @@ fn twemproxy_spreads_keys_over_two_nodes() {
         sizes.iter().all(|&n| n >= 50),
         "keys spread over both: {sizes:?}"
     );
-    let _ = proxy.kill();
-    let _ = proxy.wait();
 }
 
-/// nutcracker (twemproxy) on a free port in front of `ports`, once it
-/// accepts connections.
-fn nutcracker(dir: &TempDir, ports: &[u16]) -> (Child, SocketAddr) {
-    let binary = ["/usr/sbin/nutcracker", "/usr/bin/nutcracker"]
-        .into_iter()
-        .find(|path| std::path::Path::new(path).exists())
-        .expect("nutcracker is installed (.ci/run: apt-get install nutcracker)");
-    let (listen, stats) = (free_port(), free_port());
-    let servers: String = ports
-        .iter()
-        .enumerate()
-        .map(|(i, port)| format!("   - 127.0.0.1:{port}:1 percore{i}\n"))
-        .collect();
-    let config = dir.path.join("nutcracker.yml");
-    let mut file = std::fs::File::create(&config).expect("write the config");
-    write!(
-        file,
-        "percore:\n  listen: 127.0.0.1:{listen}\n  hash: fnv1a_64\n  distribution: ketama\n  \
-         redis: true\n  auto_eject_hosts: false\n  timeout: 5000\n  servers:\n{servers}"
-    )
-    .expect("write the config");
-    let child = Command::new(binary)
-        .arg("-c")
-        .arg(&config)
-        .args(["-s", &stats.to_string(), "-a", "127.0.0.1"])
-        .arg("-o")
-        .arg(dir.path.join("nutcracker.log"))
-        .arg("-p")
-        .arg(dir.path.join("nutcracker.pid"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nutcracker");
-    let addr = SocketAddr::from(([127, 0, 0, 1], listen));
-    let give_up = Instant::now() + DEADLINE;
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < give_up, "nutcracker did not listen");
-        std::thread::sleep(std::time::Duration::from_millis(10));
+/// A running nutcracker (twemproxy); dropping it (a failed assertion
+/// too) stops the process.
+struct Nutcracker {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Nutcracker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
-    (child, addr)
+}
+
+impl Nutcracker {
+    /// nutcracker on a free port in front of `ports`, once it accepts
+    /// connections.
+    fn start(dir: &TempDir, ports: &[u16]) -> Nutcracker {
+        let binary = ["/usr/sbin/nutcracker", "/usr/bin/nutcracker"]
+            .into_iter()
+            .find(|path| std::path::Path::new(path).exists())
+            .expect("nutcracker is installed (.ci/run: apt-get install nutcracker)");
+        let (listen, stats) = (free_port(), free_port());
+        let servers: String = ports
+            .iter()
+            .enumerate()
+            .map(|(i, port)| format!("   - 127.0.0.1:{port}:1 percore{i}\n"))
+            .collect();
+        let config = dir.path.join("nutcracker.yml");
+        let mut file = std::fs::File::create(&config).expect("write the config");
+        write!(
+            file,
+            "percore:\n  listen: 127.0.0.1:{listen}\n  hash: fnv1a_64\n  distribution: ketama\n  \
+             redis: true\n  auto_eject_hosts: false\n  timeout: 5000\n  servers:\n{servers}"
+        )
+        .expect("write the config");
+        let child = Command::new(binary)
+            .arg("-c")
+            .arg(&config)
+            .args(["-s", &stats.to_string(), "-a", "127.0.0.1"])
+            .arg("-o")
+            .arg(dir.path.join("nutcracker.log"))
+            .arg("-p")
+            .arg(dir.path.join("nutcracker.pid"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nutcracker");
+        let proxy = Nutcracker {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], listen)),
+        };
+        let give_up = Instant::now() + DEADLINE;
+        while TcpStream::connect(proxy.addr).is_err() {
+            assert!(Instant::now() < give_up, "nutcracker did not listen");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        proxy
+    }
 }
 
 #[test]
