@@ -12,17 +12,25 @@
 # drift on a shared machine hits all of them alike; the summary is the median
 # over the rounds. Run from the repository root, after cargo build --release:
 #   benches/cluster.sh                 # ROUNDS=3, writes results/cluster.csv
-# Environment: PERCORE, ROUNDS, CLIENTS, REQUESTS_P1, REQUESTS_P16, CSV.
+# The server side gets the same two CPUs in every set-up (CPUS, default
+# "0 1"): the one node's two shards, or one CPU per node (a one-shard node
+# pins its shard to the first CPU it may use, so each node is started under
+# taskset); redis-benchmark is not pinned and runs two threads (as
+# --cluster does with two nodes). A multi-threaded redis-benchmark notices
+# the end of a test on a 250 ms timer, so its elapsed time is rounded up to
+# 250 ms: rps is a lower bound, the closer the longer a test runs.
+# Environment: PERCORE, ROUNDS, CLIENTS, REQUESTS_P1, REQUESTS_P16, CSV, CPUS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PERCORE=${PERCORE:-target/release/percore}
 ROUNDS=${ROUNDS:-3}
 CLIENTS=${CLIENTS:-50}
-REQUESTS_P1=${REQUESTS_P1:-200000}
-REQUESTS_P16=${REQUESTS_P16:-1000000}
+REQUESTS_P1=${REQUESTS_P1:-300000}
+REQUESTS_P16=${REQUESTS_P16:-3000000}
 CSV=${CSV:-results/cluster.csv}
 KEYS=100000
+read -r CPU_A CPU_B <<<"${CPUS:-0 1}"
 # Each set-up gets fresh ports: the last one's may still be held by
 # connections in TIME_WAIT.
 NEXT_PORT=${FIRST_PORT:-17301}
@@ -37,12 +45,13 @@ stop_nodes() {
 }
 trap stop_nodes EXIT
 
-# start_node PORT SHARDS [cluster options...]: a resp-only node, once it answers PING.
+# start_node CPUS PORT SHARDS [cluster options...]: a resp-only node on
+# CPUS, once it answers PING.
 start_node() {
-    local port=$1 shards=$2
-    shift 2
-    "$PERCORE" serve --services resp --shards "$shards" --resp "127.0.0.1:$port" "$@" \
-        >/dev/null 2>&1 &
+    local cpus=$1 port=$2 shards=$3
+    shift 3
+    taskset -c "$cpus" "$PERCORE" serve --services resp --shards "$shards" \
+        --resp "127.0.0.1:$port" "$@" >/dev/null 2>&1 &
     pids+=($!)
     for _ in $(seq 1 500); do
         if [ "$(redis-cli -p "$port" PING 2>/dev/null)" = PONG ]; then return 0; fi
@@ -58,12 +67,13 @@ start_setup() {
     NEXT_PORT=$((NEXT_PORT + 2))
     local both="a=127.0.0.1:$PORT_A,b=127.0.0.1:$PORT_B"
     case $1 in
-        standalone-1x2) start_node "$PORT_A" 2 ;;
+        standalone-1x2) start_node "$CPU_A,$CPU_B" "$PORT_A" 2 ;;
         cluster-1x2)
-            start_node "$PORT_A" 2 --cluster-nodes "a=127.0.0.1:$PORT_A" --cluster-id a ;;
+            start_node "$CPU_A,$CPU_B" "$PORT_A" 2 \
+                --cluster-nodes "a=127.0.0.1:$PORT_A" --cluster-id a ;;
         cluster-2x1-c)
-            start_node "$PORT_A" 1 --cluster-nodes "$both" --cluster-id a
-            start_node "$PORT_B" 1 --cluster-nodes "$both" --cluster-id b ;;
+            start_node "$CPU_A" "$PORT_A" 1 --cluster-nodes "$both" --cluster-id a
+            start_node "$CPU_B" "$PORT_B" 1 --cluster-nodes "$both" --cluster-id b ;;
     esac
 }
 
@@ -76,8 +86,9 @@ for round in $(seq 1 "$ROUNDS"); do
             start_setup "$setup"
             cluster=()
             case $setup in *-c) cluster=(--cluster) ;; esac
+            # Two client threads everywhere: --cluster runs one per node.
             redis-benchmark "${cluster[@]}" -p "$PORT_A" -t set,get -n "$requests" \
-                -c "$CLIENTS" -P "$pipeline" -r "$KEYS" --csv 2>&1 |
+                -c "$CLIENTS" -P "$pipeline" -r "$KEYS" --threads 2 --csv 2>&1 |
                 { grep -E '^"(SET|GET)"' || echo "$setup: redis-benchmark gave no figures" >&2; } |
                 tr -d '"' | sed "s/^/$setup,$pipeline,$round,/" >>"$CSV"
             stop_nodes
