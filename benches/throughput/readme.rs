@@ -197,6 +197,10 @@ fn feature_results() -> String {
             "resp.md",
             "the Redis protocol against redis-server under redis-benchmark",
         ),
+        (
+            "cluster.md",
+            "cluster mode: the MOVED check's cost, 2 nodes against 2 shards",
+        ),
     ];
     let present: Vec<String> = files
         .iter()
