@@ -165,7 +165,9 @@ fn section_text(section: &str, figures: &ServerFigures, config: &RespConfig, tex
         "persistence" => {
             field("loading", &0);
             field("rdb_bgsave_in_progress", &0);
-            field("rdb_last_save_time", &config.started_unix);
+            let saved =
+                crate::services::keyspace::KeySpace::here().map_or(0, |keys| keys.last_save());
+            field("rdb_last_save_time", &saved.max(config.started_unix));
             field("aof_enabled", &u8::from(config.data_dir));
             field("aof_rewrite_in_progress", &0);
         }
