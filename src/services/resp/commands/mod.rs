@@ -15,6 +15,7 @@ pub mod glob;
 pub mod introspect;
 pub mod keyspace;
 pub mod server;
+pub mod string_options;
 pub mod strings;
 
 /// Every command served, as a number that travels with a forwarded command

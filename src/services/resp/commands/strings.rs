@@ -3,7 +3,8 @@
 //! string; an integer is a string that parses as one, as in Redis.
 
 use super::super::protocol::write::{self, Proto};
-use super::expiry::{expire_arg, ExpireArg};
+use super::expiry::expire_arg;
+use super::string_options::Extended;
 use super::Cmd;
 use crate::services::keyspace::write::{Keys, Refused, Ttl};
 use crate::services::resp::protocol::Command;
@@ -169,58 +170,6 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
     }
 }
 
-/// The options of SET (`NX`, `XX`, `GET`, `KEEPTTL`, an expire) and of
-/// GETEX (an expire, `PERSIST`), read as redis 7.0's one
-/// `parseExtendedStringArgumentsOrReply` reads both: an option is refused
-/// (a syntax error) when it does not belong to the command or conflicts with
-/// one already given; an expire's value is read later, so that a syntax
-/// error wins over a bad number.
-#[derive(Default)]
-struct Extended<'a> {
-    nx: bool,
-    xx: bool,
-    get: bool,
-    keep_ttl: bool,
-    persist: bool,
-    expire: Option<ExpireArg<'a>>,
-}
-
-impl<'a> Extended<'a> {
-    /// The options from argument `from` on; `None` on a syntax error.
-    fn parse(args: &Command<'a>, from: usize, set: bool) -> Option<Extended<'a>> {
-        let mut options = Extended::default();
-        let mut j = from;
-        while j < args.len() {
-            let opt = args.at(j);
-            let next = (j + 1 < args.len()).then(|| args.at(j + 1));
-            let is = |name: &str| opt.eq_ignore_ascii_case(name.as_bytes());
-            let timed = options.expire.is_some();
-            if set && is("nx") && !options.xx {
-                options.nx = true;
-            } else if set && is("xx") && !options.nx {
-                options.xx = true;
-            } else if set && is("get") {
-                options.get = true;
-            } else if set && is("keepttl") && !timed {
-                options.keep_ttl = true;
-            } else if !set && is("persist") && !timed {
-                options.persist = true;
-            } else if let (Some(kind), Some(value)) = (ExpireArg::kind(opt), next) {
-                let other_kind = options.expire.is_some_and(|e| e.kind != kind);
-                if options.keep_ttl || options.persist || other_kind {
-                    return None;
-                }
-                options.expire = Some(ExpireArg { kind, value });
-                j += 1;
-            } else {
-                return None;
-            }
-            j += 1;
-        }
-        Some(options)
-    }
-}
-
 /// MSET's and MSETNX's `key value` pairs, set in order.
 fn set_pairs(args: &Command<'_>, keys: &mut Keys<'_>) -> Result<(), Refused> {
     (1..args.len())
@@ -247,26 +196,19 @@ fn set(
     proto: Proto,
     out: &mut Vec<u8>,
 ) -> Result<(), Refused> {
-    let Some(Extended {
-        nx,
-        xx,
-        get,
-        keep_ttl,
-        expire,
-        ..
-    }) = Extended::parse(args, 3, true)
-    else {
-        write::error(out, SYNTAX);
-        return Ok(());
-    };
-    let ttl = match expire.map(|e| e.resolve(keys.now, "set")).transpose() {
+    let (nx, xx, get, ttl) = match Extended::read(args, 3, true, keys.now, "set") {
         Err(message) => {
             write::error(out, &message);
             return Ok(());
         }
-        Ok(Some(at)) => Ttl::At(at),
-        Ok(None) if keep_ttl => Ttl::Keep,
-        Ok(None) => Ttl::Clear,
+        Ok(options) => {
+            let ttl = match options.at {
+                Some(at) => Ttl::At(at),
+                None if options.keep_ttl => Ttl::Keep,
+                None => Ttl::Clear,
+            };
+            (options.nx, options.xx, options.get, ttl)
+        }
     };
     let key = args.at(1);
     let found = keys.get(key).is_some();
@@ -304,19 +246,12 @@ fn get_ex(
     proto: Proto,
     out: &mut Vec<u8>,
 ) -> Result<(), Refused> {
-    let Some(Extended {
-        persist, expire, ..
-    }) = Extended::parse(args, 2, false)
-    else {
-        write::error(out, SYNTAX);
-        return Ok(());
-    };
-    let at = match expire.map(|e| e.resolve(keys.now, "getex")).transpose() {
+    let (persist, at) = match Extended::read(args, 2, false, keys.now, "getex") {
         Err(message) => {
             write::error(out, &message);
             return Ok(());
         }
-        Ok(at) => at,
+        Ok(options) => (options.persist, options.at),
     };
     let key = args.at(1);
     let Some(val) = keys.get(key) else {
