@@ -657,6 +657,32 @@ fn resp_writes_and_expiries_survive_shutdown_and_restart() {
     );
     assert_eq!(resp.cmd("SAVE"), "+OK\r\n");
     assert_eq!(resp.cmd("BGSAVE"), "+Background saving started\r\n");
+    // The snapshots run in the background: every shard's (snap-SHARD-2
+    // and later) appears, with a deadline.
+    let snapshots = || {
+        let generation = std::fs::read_to_string(dir.path.join("CURRENT")).unwrap_or_default();
+        std::fs::read_dir(dir.path.join(format!("gen-{}", generation.trim())))
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|name| {
+                        name.starts_with("snap-")
+                            && !name.ends_with(".tmp")
+                            && !name.ends_with("-1")
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let give_up = Instant::now() + DEADLINE;
+    while snapshots() < 3 {
+        assert!(
+            Instant::now() < give_up,
+            "SAVE made no snapshot on some shard"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // SHUTDOWN gets no reply: the connection closes and the server exits
     // as on SIGINT.
     resp.send(&[b"SHUTDOWN"]);

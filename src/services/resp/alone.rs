@@ -236,14 +236,11 @@ impl Resp {
     ) -> Vec<u8> {
         let name = commands::NAMES[cmd as usize].as_bytes();
         let words: Vec<&[u8]> = std::iter::once(name).chain(args.iter().copied()).collect();
-        let mut encoded = Vec::new();
-        encode_command(words.iter().copied(), &mut encoded);
         if shard == self.shard {
-            let mut parsed = protocol::Args::default();
             let mut reply = Vec::new();
-            if parse_command(&encoded, &mut parsed).is_ok() {
-                self.execute_here(cmd, &parsed.view(&encoded), proto, now, &mut reply);
-            }
+            let mut args = self.part_args.borrow_mut();
+            args.set_words(&words);
+            self.execute_here(cmd, &args.view(&[]), proto, now, &mut reply);
             return reply;
         }
         let Some(mesh) = &self.keys.mesh else {
@@ -253,7 +250,7 @@ impl Resp {
         let start = crate::codec::begin_frame(&mut body);
         body.push(proto as u8);
         body.push(cmd as u8);
-        body.extend_from_slice(&encoded);
+        encode_command(words.iter().copied(), &mut body);
         crate::codec::end_frame(&mut body, start);
         self.forwarded.add(1);
         let replies = match mesh.send(shard, body).await {

@@ -181,6 +181,7 @@ impl ServiceFactory for RespFactory {
         };
         Ok(Resp {
             stop: shard.stop_watch(),
+            part_args: RefCell::default(),
             shard: shard.id(),
             shards: shard.shards(),
             keys,
@@ -214,6 +215,9 @@ pub struct Resp {
     slow_disconnects: Counter,
     /// SHUTDOWN stops the server through it.
     stop: StopWatch,
+    /// Where a command made here (a part of a multi-key command, a command
+    /// for every shard) is held to run on this shard, reused.
+    part_args: RefCell<protocol::Args>,
 }
 
 /// One connection: its state and its buffers.

@@ -278,15 +278,12 @@ impl Resp {
         ];
         let words = &words[..1 + part_args.len().min(2)];
         if shard == self.shard {
-            let mut encoded = Vec::new();
-            encode_command(words.iter().copied(), &mut encoded);
-            let mut args = protocol::Args::default();
-            if parse_command(&encoded, &mut args).is_ok() {
-                let command = args.view(&encoded);
-                plan.here(out, |out| {
-                    self.execute_here(part, &command, proto, now, out)
-                });
-            }
+            let mut args = self.part_args.borrow_mut();
+            args.set_words(words);
+            let command = args.view(&[]);
+            plan.here(out, |out| {
+                self.execute_here(part, &command, proto, now, out)
+            });
         } else {
             self.forward(plan, shard, proto, part, |body| {
                 encode_command(words.iter().copied(), body)

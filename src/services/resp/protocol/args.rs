@@ -55,6 +55,19 @@ impl Args {
         }
     }
 
+    /// Holds the command `words` (copied, as an inline command's are): how
+    /// resp runs a part of a multi-key command (`GET key` of an MGET) on its
+    /// own shard without encoding and parsing it. Read it with
+    /// `view(&[])`.
+    pub fn set_words(&mut self, words: &[&[u8]]) {
+        self.clear(true);
+        for word in words {
+            let start = self.scratch.len();
+            self.scratch.extend_from_slice(word);
+            self.spans.push((start, self.scratch.len()));
+        }
+    }
+
     /// Forgets the previous command, keeping the memory unless it was large.
     pub(super) fn clear(&mut self, inline: bool) {
         self.spans.clear();
