@@ -1,8 +1,9 @@
 //! The command line as a newcomer meets it (issue 22, item 7), against the
 //! real binary: `--help` names every service, `--max-memory` takes the units
 //! `CONFIG SET maxmemory` takes, `percore kv` says when the port it talks to
-//! is TLS, and a service without `#[derive(Clone)]` is told what to do by the
-//! compiler's first error.
+//! is TLS, a service without `#[derive(Clone)]` is told what to do by the
+//! compiler's first error, and the README's test command (item 1) is the
+//! script CI runs.
 
 mod common;
 
@@ -185,5 +186,36 @@ fn main() {
     assert!(
         first.contains("Reverse") && first.contains("#[derive(Clone)]"),
         "the first error does not say to derive Clone: {first}\n{stderr}"
+    );
+}
+
+/// The README's second command is the script that installs what the tests
+/// need, and CI runs the suite through that same script, in both I/O modes.
+#[test]
+fn the_readme_test_command_is_the_script_ci_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let first_block = readme
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a first sh block in README.md");
+    let test_command = first_block
+        .lines()
+        .nth(1)
+        .and_then(|line| line.split_whitespace().next())
+        .expect("a second command");
+    let script = root.join(test_command);
+    let mode = std::fs::metadata(&script)
+        .unwrap_or_else(|e| panic!("README's test command {test_command}: {e}"));
+    assert!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o111 != 0,
+        "{test_command} is not executable"
+    );
+    let ci = std::fs::read_to_string(root.join(".ci/run")).expect(".ci/run");
+    let runs = |line: &str| ci.lines().any(|l| l.trim() == line);
+    assert!(
+        runs(test_command) && runs(&format!("PERCORE_IO_FALLBACK=1 {test_command}")),
+        ".ci/run does not run {test_command} in both I/O modes"
     );
 }
