@@ -109,6 +109,11 @@ pub struct Limits {
     pub idle_timeout: Option<Duration>,
     /// Open connections per shard, all services together.
     pub max_conns: usize,
+    /// Whether `max_conns` is a ceiling the server lowers at start to what
+    /// the open files limit holds (the default: a default start never
+    /// warns), rather than a number the user asked for (kept, with a
+    /// warning when the limit cannot hold it).
+    pub fit_max_conns: bool,
 }
 
 impl Default for Limits {
@@ -117,6 +122,7 @@ impl Default for Limits {
             max_frame: 1 << 20,
             idle_timeout: None,
             max_conns: 65_536,
+            fit_max_conns: true,
         }
     }
 }

@@ -5,7 +5,8 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
 
 use common::*;
 
@@ -115,4 +116,33 @@ fn greeter_greets_waits_for_a_name_within_its_deadline_and_ticks() {
     let stopped = server.stop();
     assert_eq!(stopped.status.code(), Some(0), "{}", stopped.stderr);
     assert!(stopped.stdout.contains("ticks"), "{}", stopped.stdout);
+}
+
+#[test]
+fn json_echo_starts_without_a_warning_under_a_low_open_files_limit() {
+    // The builder's default --max-conns (65,536 per shard) needs far more
+    // than 4,096 descriptors: it is fitted to the limit, silently.
+    let server = (0..5)
+        .find_map(|_| {
+            let dir = TempDir::new();
+            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c")
+                .arg("ulimit -n 4096 && exec \"$0\" \"$@\"")
+                .arg(example_path("json_echo"))
+                .arg(addr.to_string());
+            let stats_json = dir.path.join("none.json");
+            Server::launch(cmd, vec![("json".into(), addr)], stats_json, dir)
+        })
+        .expect("json_echo started on a free port");
+    let mut reader = BufReader::new(server.connect("json"));
+    reader.get_mut().write_all(b"[1]\n").unwrap();
+    assert!(read_line(&mut reader).contains("\"request\":[1]"));
+    let stopped = server.stop();
+    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.stderr);
+    assert!(
+        !stopped.stderr.contains("warning"),
+        "json_echo warned: {}",
+        stopped.stderr
+    );
 }

@@ -81,3 +81,81 @@ fn two_thousand_clients_are_served_under_a_soft_limit_of_1024() {
     );
     assert_eq!(stopped.json["services"]["yell"]["messages"], CLIENTS as u64);
 }
+
+/// `percore serve ARGS` with every service on free ports, under an open
+/// files limit of `limit` (soft and hard: the server cannot raise it).
+fn start_under_limit(limit: u32, args: &[&str]) -> Server {
+    for _ in 0..5 {
+        let dir = TempDir::new();
+        let stats_json = dir.path.join("stats.json");
+        let addrs: Vec<(String, SocketAddr)> = SERVICES
+            .iter()
+            .map(|s| {
+                (
+                    s.to_string(),
+                    SocketAddr::from(([127, 0, 0, 1], free_port())),
+                )
+            })
+            .collect();
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_percore"))
+            .arg("serve");
+        for (service, addr) in &addrs {
+            cmd.arg(format!("--{service}")).arg(addr.to_string());
+        }
+        cmd.arg("--stats-json").arg(&stats_json).args(args);
+        if let Some(server) = Server::launch(cmd, addrs, stats_json, dir) {
+            return server;
+        }
+    }
+    panic!("percore did not start on free ports in 5 tries");
+}
+
+/// resp's `CONFIG GET maxclients`: `--max-conns` × shards, as the server
+/// runs with it.
+fn max_clients(server: &Server) -> u64 {
+    let mut resp = common::resp::Resp::connect(server.addr("resp"));
+    let reply = resp.cmd("CONFIG GET maxclients");
+    reply
+        .lines()
+        .nth(4)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("CONFIG GET maxclients: {reply:?}"))
+}
+
+#[test]
+fn a_default_start_fits_its_connections_to_the_limit_without_a_warning() {
+    // 65,536 connections per shard on 2 shards need far more than 4,096.
+    let server = start_under_limit(4096, &["--shards", "2"]);
+    let clients = max_clients(&server);
+    assert!(
+        (1_000..=4_096).contains(&clients),
+        "maxclients {clients}: the default --max-conns was not fitted to 4096 open files"
+    );
+    let stopped = server.stop();
+    stopped.assert_clean();
+    assert!(
+        !stopped.stderr.contains("warning"),
+        "a default start warned: {}",
+        stopped.stderr
+    );
+}
+
+#[test]
+fn an_explicit_max_conns_the_limit_cannot_hold_is_warned_about() {
+    let server = start_under_limit(4096, &["--shards", "2", "--max-conns", "10000"]);
+    // Asked for: kept as given.
+    assert_eq!(max_clients(&server), 20_000);
+    let stopped = server.stop();
+    stopped.assert_clean();
+    assert!(
+        stopped
+            .stderr
+            .contains("warning: the open files limit is 4096")
+            && stopped.stderr.contains("--max-conns"),
+        "no warning: {}",
+        stopped.stderr
+    );
+}

@@ -18,7 +18,7 @@ use thiserror::Error;
 #[command(
     name = "percore",
     version,
-    about = "A thread-per-core TCP server on io_uring: yell, echo and chat, and its load generator"
+    about = about()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -106,6 +106,15 @@ pub enum UsageError {
     Cluster(#[from] crate::services::resp::cluster::ClusterError),
 }
 
+/// `percore --help`'s first line: what percore is, naming every built-in
+/// service (from [`crate::services::BUILT_IN`], so a new one is named too).
+fn about() -> String {
+    format!(
+        "A thread-per-core TCP server on io_uring ({}), its load generator and a kv client",
+        known_services()
+    )
+}
+
 /// The built-in services' names, for messages.
 fn known_services() -> String {
     let names: Vec<&str> = crate::services::BUILT_IN.iter().map(|s| s.name).collect();
@@ -138,6 +147,15 @@ pub(crate) fn parse_endpoint(text: &str) -> Result<crate::config::Endpoint, Stri
     }
 }
 
+/// A number of bytes with Redis's units (`100mb`, `1GB`, `512k`; k, m, g
+/// are powers of 1000, kb, mb, gb of 1024), the parser `CONFIG SET
+/// maxmemory` uses, so both take the same values.
+pub(crate) fn parse_bytes(text: &str) -> Result<u64, String> {
+    crate::services::resp::commands::server::parse_memory(text.as_bytes()).ok_or_else(|| {
+        format!("'{text}' is not a number of bytes (bytes, or with a unit: 100mb, 1gb, 512kb)")
+    })
+}
+
 /// Seconds as a non-negative number; fractions are allowed (`0.5`).
 pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
@@ -148,4 +166,31 @@ pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
 
 pub(crate) fn non_zero(duration: Duration) -> Option<Duration> {
     (!duration.is_zero()).then_some(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn about_names_every_built_in_service() {
+        let about = about();
+        for service in crate::services::BUILT_IN {
+            assert!(about.contains(service.name), "{about}");
+        }
+    }
+
+    #[test]
+    fn bytes_take_redis_units_in_any_case() {
+        assert_eq!(parse_bytes("0"), Ok(0));
+        assert_eq!(parse_bytes("100mb"), Ok(100 << 20));
+        assert_eq!(parse_bytes("100MB"), Ok(100 << 20));
+        assert_eq!(parse_bytes("1g"), Ok(1_000_000_000));
+        assert_eq!(parse_bytes("2Gb"), Ok(2 << 30));
+        assert_eq!(parse_bytes("512k"), Ok(512_000));
+        assert_eq!(parse_bytes("7b"), Ok(7));
+        assert!(parse_bytes("100mib").is_err());
+        assert!(parse_bytes("-1").is_err());
+        assert!(parse_bytes("mb").is_err());
+    }
 }

@@ -11,7 +11,7 @@ use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches};
 
 use std::net::SocketAddr;
 
-use super::{non_zero, parse_endpoint, parse_listen_addr, parse_seconds, UsageError};
+use super::{non_zero, parse_bytes, parse_endpoint, parse_listen_addr, parse_seconds, UsageError};
 use crate::config::{Endpoint, Limits, Placement, ServerConfig};
 use crate::server::ServerBuilder;
 use crate::services::keyspace::KeySpacePlan;
@@ -50,9 +50,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_seconds)]
     pub idle_timeout: Duration,
 
-    /// Open connections per shard, all services together; further accepts are closed.
-    #[arg(long, value_name = "N", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_conns: u32,
+    /// Open connections per shard, all services together; further accepts
+    /// are closed [default: 65536, or what the open files limit holds].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_conns: Option<u32>,
 
     /// Cap on one connection's queued outgoing MQ deliveries, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20, value_parser = clap::value_parser!(u32).range(1..))]
@@ -83,8 +84,9 @@ pub struct ServeArgs {
     #[arg(long)]
     pub data_repair: bool,
 
-    /// Cap on the key space's memory, all shards together (0: no cap).
-    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    /// Cap on the key space's memory, all shards together (0: no cap); in
+    /// bytes, or with Redis's units: 100mb, 1gb, 512kb (k, m, g: powers of 1000).
+    #[arg(long, value_name = "BYTES", default_value = "0", value_parser = parse_bytes)]
     pub max_memory: u64,
 
     /// resp clients must AUTH with this password first (kv and mq, which
@@ -246,7 +248,12 @@ impl ServeArgs {
             limits: Limits {
                 max_frame: self.max_frame as usize,
                 idle_timeout: non_zero(self.idle_timeout),
-                max_conns: self.max_conns as usize,
+                // Asked for: kept, and warned about when the open files
+                // limit cannot hold it; by default: fitted to the limit.
+                max_conns: self
+                    .max_conns
+                    .map_or(Limits::default().max_conns, |n| n as usize),
+                fit_max_conns: self.max_conns.is_none(),
             },
             stats_interval: non_zero(self.stats_interval),
             stats_json: self.stats_json.clone(),

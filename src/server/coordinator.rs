@@ -47,9 +47,8 @@ pub(crate) fn run(
         watch_signals(events.clone(), tls.clone())?;
     }
     let listens = listens(&services);
-    if let Some(warning) =
-        descriptors::raise_limit(config.shards(), config.limits.max_conns, listens.len())
-    {
+    let (config, warning) = descriptors::fit_limit(config, listens.len());
+    if let Some(warning) = warning {
         eprintln!("percore: warning: {warning}");
     }
     for service in &mut services {

@@ -17,7 +17,34 @@ use crate::server::ShardContext;
 /// Makes a service's instance on each shard.
 ///
 /// A service without per-shard state needs no factory of its own: any
-/// `Service + Clone + Send` is its own factory, cloned onto each shard.
+/// `Service + Clone + Send` is its own factory, cloned onto each shard. A
+/// service that forgets `#[derive(Clone)]` is told so, first:
+///
+/// ```compile_fail
+/// use percore::{Batch, Flow, Lines, Opening, Server, Service};
+///
+/// struct Reverse; // no #[derive(Clone)]
+///
+/// impl Service for Reverse {
+///     type Decoder = Lines;
+///     type Session = ();
+///     fn open_session(&self, _: &mut Opening<'_>) {}
+///     async fn serve(&self, _: &mut (), batch: &mut Batch<'_, Lines>) -> Flow {
+///         Flow::Continue
+///     }
+///     fn frame_too_long(&self, _: &mut Vec<u8>) {}
+/// }
+///
+/// let addr: std::net::SocketAddr = "127.0.0.1:9000".parse().unwrap();
+/// // error: `Reverse` is not a service factory ... add `#[derive(Clone)]`
+/// let _ = Server::builder().service("reverse", [addr], Reverse);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a service factory: add `#[derive(Clone)]` to it",
+    label = "`{Self}` is neither `Clone` nor a `ServiceFactory`",
+    note = "a service is its own factory, cloned onto each shard, when it is `Service + Clone + Send + 'static`: \
+            add `#[derive(Clone)]` to `{Self}`, or implement `ServiceFactory` for a type that builds it on each shard"
+)]
 pub trait ServiceFactory: Clone + Send + 'static {
     type Service: Service;
 

@@ -24,6 +24,12 @@ pub enum ClientError {
     Io(#[from] io::Error),
     #[error(transparent)]
     Reply(#[from] ReplyError),
+    /// A plain client met a `tls://` listener: its first bytes back are a
+    /// TLS record (an alert), not a kv frame.
+    #[error("the server answered in TLS, not in plain kv: it looks like a tls:// listener; connect with --tls (and --tls-ca FILE for a private CA)")]
+    LooksLikeTls,
+    #[error("the kv server closed the connection before replying")]
+    Closed,
 }
 
 pub struct KvClient {
@@ -126,9 +132,17 @@ impl KvClient {
     /// Reads the next reply frame.
     pub fn read_reply(&mut self) -> Result<Reply, ClientError> {
         let mut header = [0; HEADER_LEN];
-        self.stream.read_exact(&mut header)?;
+        let read = read_full(&mut self.stream, &mut header)?;
+        if matches!(self.stream, Connection::Plain(_)) && looks_like_tls(&header[..read]) {
+            return Err(ClientError::LooksLikeTls);
+        }
+        if read < HEADER_LEN {
+            return Err(ClientError::Closed);
+        }
         self.frame.resize(body_len(header), 0);
-        self.stream.read_exact(&mut self.frame)?;
+        if read_full(&mut self.stream, &mut self.frame)? < self.frame.len() {
+            return Err(ClientError::Closed);
+        }
         Ok(decode_reply(&self.frame)?)
     }
 
@@ -156,6 +170,27 @@ impl KvClient {
             Connection::Tls(stream) => &mut stream.sock,
         }
     }
+}
+
+/// Reads until `buf` is full or the peer closes; returns the bytes read.
+fn read_full(stream: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut read = 0;
+    while read < buf.len() {
+        match stream.read(&mut buf[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(read)
+}
+
+/// Whether a reply's first bytes are a TLS record header: an alert (21)
+/// or a handshake (22) record of TLS 1.0 to 1.3 (version 3.1 to 3.4). A kv
+/// frame would announce a body of over 350 MB with these bytes.
+fn looks_like_tls(start: &[u8]) -> bool {
+    matches!(start, [21 | 22, 3, minor, ..] if *minor <= 4)
 }
 
 /// Prints a reply the way redis-cli prints one.
