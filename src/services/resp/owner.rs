@@ -90,7 +90,8 @@ pub(crate) fn serve_forwarded(
     replies: &mut Vec<u8>,
 ) -> usize {
     thread_local! {
-        static ARGS: RefCell<protocol::Args> = RefCell::default();
+        // Forwarded commands passed their connection's limits already.
+        static ARGS: RefCell<protocol::Args> = RefCell::new(protocol::Args::unbounded());
     }
     let now = now_ms();
     let mut store = store.borrow_mut();

@@ -35,8 +35,14 @@ impl Resp {
         let Connection { session, scratch } = conn;
         let Scratch { args, plan } = scratch;
         plan.begin(self.shards);
+        let taken_before = batch.taken();
         loop {
-            if plan.forwarded() >= UNSIZED_PER_ROUND || plan.held() >= batch.output_room() {
+            // A round takes at least one command: past the batch's output
+            // budget, next_request itself stops (Done). A round cut before
+            // taking any would be planned again, empty, forever: one reply
+            // at the budget (a GET of a 1 MiB value) spun the shard.
+            let full = plan.forwarded() >= UNSIZED_PER_ROUND || plan.held() >= batch.output_room();
+            if full && batch.taken() > taken_before {
                 return Step::Cut;
             }
             let Some(frame) = batch.next_request() else {

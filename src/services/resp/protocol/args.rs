@@ -55,6 +55,16 @@ impl Args {
         }
     }
 
+    /// For commands another shard forwarded: the connection that read each
+    /// one held it to its `--max-frame` limits already, so the owner takes
+    /// it whole, however long (a 64 MiB SET under a raised `--max-frame`).
+    pub fn unbounded() -> Self {
+        Args {
+            limit: usize::MAX,
+            ..Args::default()
+        }
+    }
+
     /// Holds the command `words` (copied, as an inline command's are): how
     /// resp runs a part of a multi-key command (`GET key` of an MGET) on its
     /// own shard without encoding and parsing it. Read it with
