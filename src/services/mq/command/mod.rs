@@ -13,20 +13,14 @@ mod python;
 use thiserror::Error;
 
 /// One parsed command; the topic borrows from the line, or from the scratch buffer when it had escapes.
+/// `Http` is a line of an HTTP request (`http`): the connection is closed, so
+/// nothing after it (a body that holds a command) runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command<'a> {
-    Subscribe {
-        topic: &'a str,
-    },
-    Unsubscribe {
-        topic: &'a str,
-    },
-    Send {
-        topic: &'a str,
-    },
+    Subscribe { topic: &'a str },
+    Unsubscribe { topic: &'a str },
+    Send { topic: &'a str },
     Quit,
-    /// A line of an HTTP request (`http`): the connection is closed, so
-    /// nothing after it (a body that holds a command) runs.
     Http,
 }
 
