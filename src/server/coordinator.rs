@@ -145,8 +145,12 @@ fn shard_gone(id: usize, handle: &mut Option<glommio::ExecutorJoinHandle<()>>) -
 
 /// glommio binds with SO_REUSEPORT, which would let us silently share a port
 /// with another server (another percore included). A plain bind first,
-/// without SO_REUSEPORT, fails on any address already in use. All probes stay
-/// open together, so two services given one address fail too.
+/// without SO_REUSEPORT, fails on any address a live listener holds. It has
+/// SO_REUSEADDR (std sets it), as the listeners do (vendor/glommio
+/// PATCHES.md 10), so the closed connections a stopped server left behind
+/// (TIME_WAIT, FIN_WAIT_2) do not count as in use: a restart binds at once
+/// (SPEC 2). All probes stay open together, so two services given one
+/// address fail too.
 pub(crate) fn probe_addresses(listens: &[Listen]) -> Result<(), BindError> {
     let mut probes = Vec::with_capacity(listens.len());
     for listen in listens {

@@ -174,6 +174,12 @@ impl Service for Mq {
                     flow = Flow::Close;
                     break;
                 }
+                Ok(Command::Http) => {
+                    push_error(batch.out(), "HTTP request refused");
+                    batch.failed();
+                    flow = Flow::Close;
+                    break;
+                }
                 Err(error) => {
                     push_error(batch.out(), &error.to_string());
                     batch.failed();

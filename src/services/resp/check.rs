@@ -1,7 +1,12 @@
 //! The checks redis-server makes before it runs a command, in its order:
 //! known, arity, authenticated, in this node's slots (cluster mode, SPEC
 //! 6.4), allowed while subscribed (SPEC 6.1, 6.2, 6.5), and the error each
-//! failure is answered with, worded as redis's.
+//! failure is answered with, worded as redis's. Before them all, redis'
+//! guard against HTTP requests ([`cross_protocol`]).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::cluster;
 use super::command_table;
@@ -114,4 +119,41 @@ fn subcommand_name(spec: &'static Spec, command: &Command<'_>) -> Option<&'stati
     command_table::lookup_subcommand(parent, command.at(1))
         .filter(|sub| command_table::arity_ok(sub, command.len()))
         .map(|sub| sub.name)
+}
+
+/// Whether a command is redis' sign of an HTTP request: `POST` (a request
+/// line) or `Host:` (a header), which a web page can make a browser send to
+/// a local port. Neither is a command, so this is asked only of unknown ones.
+pub(super) fn cross_protocol(command: &Command<'_>) -> bool {
+    let name = command.at(0);
+    name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:")
+}
+
+/// When [`warn_cross_protocol`] last wrote, in seconds since the epoch,
+/// over every shard.
+static WARNED_AT: AtomicU64 = AtomicU64::new(0);
+
+/// Says on stderr that an HTTP request was refused, as redis logs it: at
+/// most once a minute, whichever shard sees it, so a flood of them cannot
+/// flood the log.
+pub(super) fn warn_cross_protocol(peer: Option<SocketAddr>) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let last = WARNED_AT.load(Ordering::Relaxed);
+    if last != 0 && now.abs_diff(last) <= 60 {
+        return;
+    }
+    if WARNED_AT
+        .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+        .is_err()
+    {
+        return;
+    }
+    let from = peer.map_or_else(String::new, |peer| format!(" from {peer}"));
+    eprintln!(
+        "percore: resp: Possible SECURITY ATTACK detected{from}. It looks like somebody is \
+         sending POST or Host: commands to resp. This is likely due to an attacker attempting \
+         to use Cross Protocol Scripting to compromise your server. Connection aborted."
+    );
 }

@@ -42,7 +42,7 @@ use crate::server::{ShardContext, StopWatch};
 use crate::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
 use crate::services::mq::{Broker, BrokerPlan};
 use crate::stats::{Counter, Metric};
-use check::check;
+use check::{check, cross_protocol, warn_cross_protocol, Rejection};
 use client::ClientInfo;
 use commands::server::ServerFigures;
 use commands::{Cmd, Merge, Route};

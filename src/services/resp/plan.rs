@@ -45,6 +45,9 @@ impl Resp {
             if full && batch.taken() > taken_before {
                 return Step::Cut;
             }
+            // Read under the limits of the connection's state now: an AUTH
+            // earlier in the batch lifts them for the commands after it.
+            batch.decoder().require_auth(!session.authed);
             let Some(frame) = batch.next_request() else {
                 return Step::Done;
             };
@@ -91,6 +94,13 @@ impl Resp {
         let out = batch.out();
         let spec = match check(command, session, self.config.cluster.as_deref()) {
             Ok(spec) => spec,
+            // An HTTP request (a browser's, sent by a web page): close
+            // without a reply and run nothing more from it (SPEC 6.1).
+            Err(Rejection::Unknown) if cross_protocol(command) => {
+                warn_cross_protocol(session.client.peer);
+                batch.failed();
+                return Some(Step::Close);
+            }
             Err(reply) => {
                 plan.here(out, |out| reply.write(command, out));
                 return None;

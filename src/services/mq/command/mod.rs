@@ -6,18 +6,22 @@
 //! forms into the same `Fields`, keeping only the three keys a command needs. Either way a topic written with escapes is decoded into the
 //! connection's scratch buffer.
 
+mod http;
 mod json;
 mod python;
 
 use thiserror::Error;
 
 /// One parsed command; the topic borrows from the line, or from the scratch buffer when it had escapes.
+/// `Http` is a line of an HTTP request (`http`): the connection is closed, so
+/// nothing after it (a body that holds a command) runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command<'a> {
     Subscribe { topic: &'a str },
     Unsubscribe { topic: &'a str },
     Send { topic: &'a str },
     Quit,
+    Http,
 }
 
 /// Why a line is not a command; the text is the reason sent to the client.
@@ -51,8 +55,15 @@ pub fn parse<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Command<'a>,
     if line == b"quit" {
         return Ok(Command::Quit);
     }
-    let text = std::str::from_utf8(line).map_err(|_| CommandError::InvalidUtf8)?;
-    fields(text, scratch, None)?.into_command(scratch)
+    let parsed = std::str::from_utf8(line)
+        .map_err(|_| CommandError::InvalidUtf8)
+        .and_then(move |text| fields(text, scratch, None)?.into_command(scratch));
+    match parsed {
+        // Looked for only among lines that are not commands: no cost to
+        // the lines that are.
+        Err(_) if http::is_http_line(line) => Ok(Command::Http),
+        parsed => parsed,
+    }
 }
 
 /// Reads a line's dict in whichever form it is written; with `msg_buf`, an

@@ -28,6 +28,14 @@ pub enum ProtocolError {
     /// An argument's header starts with this byte instead of `$`.
     #[error("expected '$', got '{}'", Shown(*.0))]
     ExpectedDollar(u8),
+    /// `*N` with N above 10 from a client that must authenticate and has
+    /// not (redis' `authRequired` limit).
+    #[error("unauthenticated multibulk length")]
+    UnauthenticatedMultibulkLength,
+    /// `$N` with N above 16384 from a client that must authenticate and has
+    /// not.
+    #[error("unauthenticated bulk length")]
+    UnauthenticatedBulkLength,
     /// No `\r` within 64 KiB of a `*`.
     #[error("too big mbulk count string")]
     TooBigMultibulkCount,

@@ -49,3 +49,5 @@ mod proptests;
 mod reply_tests;
 #[cfg(test)]
 mod request_tests;
+#[cfg(test)]
+mod unauth_tests;

@@ -14,7 +14,11 @@
 //!   at most 20 characters;
 //! - a count above 1,048,576 is refused (SPEC 6.1's limit; redis 7.0 takes
 //!   up to `INT_MAX`), a count of 0 or below (any negative one, not only -1)
-//!   is an empty command that gets no reply.
+//!   is an empty command that gets no reply;
+//! - a client that must authenticate and has not (`--requirepass`) gets
+//!   redis' `authRequired` limits: a count above [`UNAUTH_MAX_ARGS`] and a
+//!   bulk above [`UNAUTH_MAX_BULK`] are refused from their headers, after
+//!   the checks every client gets.
 //!
 //! Where redis' answer depends on how the bytes were cut into reads (its
 //! 64 KiB line limits are checked only while no line end has arrived), this
@@ -39,6 +43,13 @@ pub const COMMAND_LIMIT_FLOOR: usize = 16 << 20;
 
 /// Most arguments a command may have (SPEC 6.1).
 pub const MAX_ARGS: i64 = 1 << 20;
+
+/// Most arguments an unauthenticated client's command may have (redis 7.0's
+/// `processMultibulkBuffer`, SPEC 6.1).
+pub const UNAUTH_MAX_ARGS: i64 = 10;
+
+/// The longest argument an unauthenticated client may send (redis 7.0's).
+pub const UNAUTH_MAX_BULK: usize = 16384;
 
 /// The most bytes a multibulk command may take on the wire (our limit, not
 /// redis'): 16 times `--max-frame`, and never under 16 MiB. A command that
@@ -114,6 +125,17 @@ pub fn string2ll(digits: &[u8]) -> Option<i64> {
     }
 }
 
+/// The limits a command is read under.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The longest argument (`--max-frame`): longer is [`Step::BulkTooLong`].
+    pub max_bulk: usize,
+    /// The most wire bytes a command may take ([`command_limit`]).
+    pub command: usize,
+    /// The client must authenticate and has not: redis' smaller limits.
+    pub unauthenticated: bool,
+}
+
 /// How far a multibulk command has been read. Starts at `Default` on the
 /// command's `*`; everything it records stays valid as more bytes are
 /// appended, so the decoder keeps it between reads.
@@ -147,12 +169,12 @@ pub enum Step {
 
 impl Progress {
     /// Reads the next piece of the command at the head of `buf` (which starts
-    /// with `*`). Arguments longer than `max_bulk` and commands longer than
-    /// `limit` are refused from their headers alone.
-    pub fn step(&mut self, buf: &[u8], max_bulk: usize, limit: usize) -> Step {
+    /// with `*`). Arguments and commands past `limits` are refused from their
+    /// headers alone.
+    pub fn step(&mut self, buf: &[u8], limits: Limits) -> Step {
         let left = match self.left {
             Some(left) => left,
-            None => match self.count_line(buf, limit) {
+            None => match self.count_line(buf, limits) {
                 Ok(left) => left,
                 Err(step) => return step,
             },
@@ -162,7 +184,7 @@ impl Progress {
         }
         let len = match self.bulk {
             Some(len) => len,
-            None => match self.bulk_header(buf, left, max_bulk, limit) {
+            None => match self.bulk_header(buf, left, limits) {
                 Ok(len) => len,
                 Err(step) => return step,
             },
@@ -181,13 +203,17 @@ impl Progress {
     }
 
     /// Reads `*N\r?`: the number of arguments.
-    fn count_line(&mut self, buf: &[u8], limit: usize) -> Result<usize, Step> {
+    fn count_line(&mut self, buf: &[u8], limits: Limits) -> Result<usize, Step> {
         let cr = self.header_line(buf, ProtocolError::TooBigMultibulkCount)?;
         let end = cr + 2;
         let count = match buf.get(1..cr).and_then(string2ll) {
             Some(count) if count <= MAX_ARGS => count,
             _ => return Err(bad(ProtocolError::InvalidMultibulkLength, end)),
         };
+        if limits.unauthenticated && count > UNAUTH_MAX_ARGS {
+            return Err(bad(ProtocolError::UnauthenticatedMultibulkLength, end));
+        }
+        let limit = limits.command;
         let count = usize::try_from(count).unwrap_or(0);
         if end.saturating_add(count.saturating_mul(MIN_ARG_WIRE)) > limit {
             return Err(bad(ProtocolError::CommandTooLong { limit }, end));
@@ -199,13 +225,7 @@ impl Progress {
     }
 
     /// Reads `$N\r?` at `pos`: the length of the next argument's data.
-    fn bulk_header(
-        &mut self,
-        buf: &[u8],
-        left: usize,
-        max_bulk: usize,
-        limit: usize,
-    ) -> Result<usize, Step> {
+    fn bulk_header(&mut self, buf: &[u8], left: usize, limits: Limits) -> Result<usize, Step> {
         let cr = self.header_line(buf, ProtocolError::TooBigBulkCount)?;
         let end = cr + 2;
         let first = buf[self.pos];
@@ -217,9 +237,13 @@ impl Progress {
             Some(Ok(len)) => len,
             _ => return Err(bad(ProtocolError::InvalidBulkLength, end)),
         };
-        if len > max_bulk {
+        if len > limits.max_bulk {
             return Err(Step::BulkTooLong);
         }
+        if limits.unauthenticated && len > UNAUTH_MAX_BULK {
+            return Err(bad(ProtocolError::UnauthenticatedBulkLength, end));
+        }
+        let limit = limits.command;
         let least = end
             .saturating_add(len)
             .saturating_add(2)

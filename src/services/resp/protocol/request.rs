@@ -16,11 +16,16 @@
 //!   many reads is scanned once: the decoder keeps its place between reads;
 //! - memory never grows with a declared count or length: an argument longer
 //!   than `--max-frame` is `FrameTooLong` from its header, a command longer
-//!   than [`command_limit`] a `CommandTooLong` error from its headers.
+//!   than [`command_limit`] a `CommandTooLong` error from its headers;
+//! - a connection that must authenticate and has not (the service says so
+//!   with [`RespDecoder::require_auth`] before each command) gets redis'
+//!   unauthenticated limits, refused from the headers in the same way.
+
+use std::cell::Cell;
 
 use super::args::RETAIN_SPANS;
 use super::inline::split_inline;
-use super::multibulk::{command_limit, find_line, Line, Progress, Step, MAX_LINE};
+use super::multibulk::{command_limit, find_line, Limits, Line, Progress, Step, MAX_LINE};
 use super::{Args, ProtocolError};
 use crate::codec::{Decoder, FrameSpan, FrameTooLong};
 
@@ -40,6 +45,13 @@ pub struct RespDecoder {
     /// The wire length of the last frame returned, when `spans` holds its
     /// whole, well-formed arguments.
     parsed_len: Option<usize>,
+    /// The wire length of the last frame returned and why it is refused,
+    /// when the decoder cut it at an error.
+    refused: Option<(usize, ProtocolError)>,
+    /// Whether the next command is read under redis' unauthenticated limits.
+    /// A `Cell`, so that the service can set it through the shared borrow
+    /// [`Batch::decoder`](crate::service::Batch::decoder) lends.
+    unauthenticated: Cell<bool>,
 }
 
 impl Decoder for RespDecoder {
@@ -55,19 +67,27 @@ impl Decoder for RespDecoder {
             self.spans.shrink_to(RETAIN_SPANS);
         }
         self.parsed_len = None;
+        self.refused = None;
         let end = match buf.first() {
             None => return Ok(None),
             Some(b'*') => {
-                let limit = command_limit(max_frame);
+                let limits = Limits {
+                    max_bulk: max_frame,
+                    command: command_limit(max_frame),
+                    unauthenticated: self.unauthenticated.get(),
+                };
                 loop {
-                    match self.progress.step(buf, max_frame, limit) {
+                    match self.progress.step(buf, limits) {
                         Step::Arg { start, end } => self.spans.push((start, end)),
                         Step::Done => {
                             self.parsed_len = Some(self.progress.pos);
                             break self.progress.pos;
                         }
                         Step::More => return Ok(None),
-                        Step::Bad { end, .. } => break end,
+                        Step::Bad { end, error } => {
+                            self.refused = Some((end, error));
+                            break end;
+                        }
                         Step::BulkTooLong => {
                             self.progress = Progress::default();
                             return Err(FrameTooLong { max_frame });
@@ -91,12 +111,28 @@ impl Decoder for RespDecoder {
 }
 
 impl RespDecoder {
+    /// Whether the connection must authenticate and has not: its commands
+    /// are then read under redis' unauthenticated limits (SPEC 6.1). Set
+    /// before each command; a command read in pieces is read under one
+    /// setting, since only a command run (AUTH, RESET) changes it.
+    pub fn require_auth(&self, unauthenticated: bool) {
+        self.unauthenticated.set(unauthenticated);
+    }
+
     /// Puts the arguments of `frame`, the frame this decoder returned last,
     /// into `args`: those it found while cutting a multibulk command (no
     /// second pass over the bytes), else what [`parse_command`] finds (an
     /// inline command, a malformed one). The same result as
-    /// `parse_command(frame, args)` either way.
+    /// `parse_command(frame, args)` either way, except that a frame cut at
+    /// an unauthenticated limit gives that error, which `parse_command`
+    /// (reading as for an authenticated client) does not see.
     pub fn parsed(&self, frame: &[u8], args: &mut Args) -> Result<(), ProtocolError> {
+        if let Some((len, error)) = self.refused {
+            if len == frame.len() && frame.first() == Some(&b'*') {
+                args.clear(false);
+                return Err(error);
+            }
+        }
         match self.parsed_len {
             Some(len) if len == frame.len() && frame.first() == Some(&b'*') => {
                 args.clear(false);
@@ -109,7 +145,8 @@ impl RespDecoder {
 }
 
 /// Parses one frame as [`RespDecoder`] cut it into `args` (whose previous
-/// contents are dropped, their memory kept). On success the command is read
+/// contents are dropped, their memory kept), as for a client that needs no
+/// authentication. On success the command is read
 /// through `args.view(frame)`; it may be empty (no reply is due). On an
 /// error `args` is left empty, and the service writes
 /// [`ProtocolError::write_reply`] and closes.
@@ -127,8 +164,13 @@ fn parse_into(frame: &[u8], args: &mut Args) -> Result<(), ProtocolError> {
         Some(b'*') => {
             args.clear(false);
             let mut progress = Progress::default();
+            let limits = Limits {
+                max_bulk: args.max_bulk,
+                command: args.limit,
+                unauthenticated: false,
+            };
             loop {
-                match progress.step(frame, args.max_bulk, args.limit) {
+                match progress.step(frame, limits) {
                     Step::Arg { start, end } => args.spans.push((start, end)),
                     Step::Done if progress.pos == frame.len() => return Ok(()),
                     Step::Done | Step::More => return Err(ProtocolError::NotOneCommand),

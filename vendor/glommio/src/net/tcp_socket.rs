@@ -125,6 +125,12 @@ impl TcpListener {
         let sk = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
         let addr = socket2::SockAddr::from(addr);
         sk.set_reuse_port(true)?;
+        // percore: SO_REUSEADDR too, as servers set it (and std's bind does):
+        // the connections accepted inherit it, so once this server stops,
+        // their TIME_WAIT and FIN_WAIT_2 remains do not keep a restarted
+        // server's SO_REUSEADDR bind (without SO_REUSEPORT) from the port.
+        // A live listener still refuses such a bind (PATCHES.md).
+        sk.set_reuse_address(true)?;
         sk.bind(&addr)?;
         sk.listen(1024)?;
         let listener = sk.into();
