@@ -36,6 +36,10 @@ use crate::services::kv::store::now_ms;
 
 /// No compaction below this log size: small logs load fast anyway.
 const MIN_LOG: u64 = 1 << 20;
+/// For tests only (the crash campaign, `tests/crash_campaign.rs`): a log size
+/// in bytes that replaces [`MIN_LOG`], read once as a shard starts, so that
+/// compactions come often enough for a kill to land in one.
+const MIN_LOG_VAR: &str = "PERCORE_COMPACT_MIN_BYTES";
 /// Records looked up between yields, so that requests are served meanwhile.
 const RECORDS_PER_SLICE: usize = 2048;
 /// Snapshot bytes gathered before a write.
@@ -50,6 +54,8 @@ pub struct Compactor {
     running: Cell<bool>,
     /// When the last compaction ended, in Unix seconds (LASTSAVE); 0: none.
     finished_at: Cell<u64>,
+    /// No compaction below this log size ([`MIN_LOG`], or the test setting).
+    min_log: u64,
     figures: LogFigures,
 }
 
@@ -61,6 +67,10 @@ impl Compactor {
             epoch: Cell::new(1),
             running: Cell::new(false),
             finished_at: Cell::new(0),
+            min_log: std::env::var(MIN_LOG_VAR)
+                .ok()
+                .and_then(|bytes| bytes.parse().ok())
+                .unwrap_or(MIN_LOG),
             figures,
         })
     }
@@ -69,7 +79,7 @@ impl Compactor {
     /// the live data and none is running.
     pub fn maybe_start(self: &Rc<Self>, log: &Rc<ShardLog>, store: &SharedStore) {
         let file_len = log.file_len();
-        if file_len < MIN_LOG || file_len < 2 * store.borrow().bytes() {
+        if file_len < self.min_log || file_len < 2 * store.borrow().bytes() {
             return;
         }
         self.start(log, store);
