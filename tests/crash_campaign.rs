@@ -58,6 +58,7 @@ struct Tally {
     acked: u64,
     refused: u64,
     partly_applied: u64,
+    reasons: BTreeMap<String, u64>,
     violations: Vec<String>,
 }
 
@@ -166,6 +167,9 @@ fn crash_campaign() {
             acked += std::mem::take(&mut client.acked);
             refused += std::mem::take(&mut client.refused);
             tally.partly_applied += std::mem::take(&mut client.partly_applied);
+            for (reason, n) in std::mem::take(&mut client.reasons) {
+                *tally.reasons.entry(reason).or_default() += n;
+            }
             for what in std::mem::take(&mut client.violations) {
                 tally.violation(iteration, what);
             }
@@ -197,12 +201,13 @@ fn crash_campaign() {
     }
 
     println!(
-        "crash campaign: CRASH_SEED={seed} CRASH_ITERATIONS={iterations}: shards {:?}, fsync {:?}; kills by phase {:?}; {} writes acknowledged, {} refused ({} keys of refused MSETs set nonetheless), {} key checks; {} violations",
+        "crash campaign: CRASH_SEED={seed} CRASH_ITERATIONS={iterations}: shards {:?}, fsync {:?}; kills by phase {:?}; {} writes acknowledged, {} refused {:?} ({} keys of refused MSETs set nonetheless), {} key checks; {} violations",
         tally.shards,
         tally.fsync,
         tally.kills,
         tally.acked,
         tally.refused,
+        tally.reasons,
         tally.partly_applied,
         tally.checked,
         tally.violations.len()

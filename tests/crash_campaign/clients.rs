@@ -4,6 +4,7 @@
 //! refused and what was in flight. A plain RESP connection that returns
 //! errors instead of panicking, and a seeded random source, are here too.
 
+use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -147,6 +148,8 @@ pub struct Client {
     pub seq: u64,
     pub acked: u64,
     pub refused: u64,
+    /// Refusals by reason.
+    pub reasons: BTreeMap<String, u64>,
     /// Keys a refused MSET set nonetheless.
     pub partly_applied: u64,
     /// Reads while serving that disagreed with what was acknowledged.
@@ -168,9 +171,17 @@ impl Client {
             seq: 0,
             acked: 0,
             refused: 0,
+            reasons: BTreeMap::new(),
             partly_applied: 0,
             violations: Vec::new(),
         }
+    }
+
+    /// Counts a refusal, by its reason's first words.
+    fn refuse(&mut self, reason: &str) {
+        self.refused += 1;
+        let short: String = reason.split(' ').take(2).collect::<Vec<_>>().join(" ");
+        *self.reasons.entry(short).or_default() += 1;
     }
 
     /// A value no other write makes, of a random length.
@@ -213,7 +224,7 @@ impl Client {
                 None => Request::Del { key: &key },
             };
             match kv.request(&request) {
-                Ok(Reply::Error(_)) => self.refused += 1,
+                Ok(Reply::Error(reason)) => self.refuse(&reason),
                 Ok(_) => {
                     self.acked += 1;
                     self.keys[k].1.acknowledged(now_ms(), state);
@@ -308,11 +319,11 @@ impl Client {
             }
             let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
             match conn.call(&refs) {
-                Ok(RespReply::Error(_)) if args[0] == b"MSET" => {
-                    self.refused += 1;
+                Ok(RespReply::Error(reason)) if args[0] == b"MSET" => {
+                    self.refuse(&reason);
                     self.read_back(&mut conn, writes)?;
                 }
-                Ok(RespReply::Error(_)) => self.refused += 1,
+                Ok(RespReply::Error(reason)) => self.refuse(&reason),
                 Ok(reply) => {
                     self.acked += 1;
                     let at = now_ms();
@@ -358,7 +369,7 @@ impl Client {
             ("DEL", State::Absent)
         };
         match conn.call(&[verb.as_bytes(), name.as_bytes()]) {
-            Ok(RespReply::Error(_)) => self.refused += 1,
+            Ok(RespReply::Error(reason)) => self.refuse(&reason),
             Ok(reply) => {
                 self.acked += 1;
                 if incr && reply != RespReply::Int(next) {
@@ -381,12 +392,18 @@ impl Client {
     /// order), so each must hold its old value or the new one, and the
     /// model goes on from what it holds.
     fn read_back(&mut self, conn: &mut RespConn, writes: Vec<(usize, State)>) -> Result<(), ()> {
-        for (k, state) in writes {
+        let mut writes = writes.into_iter();
+        while let Some((k, state)) = writes.next() {
             let name = self.keys[k].0.clone();
             let reply = match conn.call(&[b"GET", name.as_bytes()]) {
                 Ok(reply) => reply,
                 Err(_) => {
+                    // Broken by the kill: this key and those not read yet
+                    // may hold the new value or the old one.
                     self.keys[k].1.in_flight(state);
+                    for (k, state) in writes {
+                        self.keys[k].1.in_flight(state);
+                    }
                     return Err(());
                 }
             };

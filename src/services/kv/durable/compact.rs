@@ -14,9 +14,17 @@
 //! logged only while its key was live, either finds the key in the snapshot
 //! (which then already holds the value it applied to) or follows a blind
 //! write that removed it, or names a key whose time passed by the snapshot
-//! and whose last TTL had passed too. The snapshot goes under a temporary
-//! name and is renamed when whole; a crash before leaves the old snapshot
-//! and both logs, which loading reads in order (`files.rs`).
+//! and whose last TTL had passed too.
+//!
+//! That holds for a replay of the new log up to any point at or past the
+//! last record appended before the snapshot read its key, not for a shorter
+//! one: after a crash, a snapshot holding a write that the log lost, with an
+//! Expire logged before it, would replay into a value with a TTL that no
+//! write gave it. So the new log is flushed up to where it was when the
+//! last key was read before the snapshot is renamed into place. The
+//! snapshot goes under a temporary name and is renamed when whole; a crash
+//! before leaves the old snapshot and both logs, which loading reads in
+//! order (`files.rs`).
 
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -160,8 +168,12 @@ impl Compactor {
                 }
             }
         }
+        // The new log up to here holds every write the snapshot's values may
+        // hold: on stable storage before the snapshot replaces the old files.
+        let read_up_to = log.position();
         write_all_at(&file, &chunk, file_len).await?;
         file.fdatasync().await.map_err(|e| e.to_string())?;
+        log.commit(read_up_to).await?;
         let mut file = file;
         file.rename(self.dir.join(snapshot_name(shard, next)))
             .await
