@@ -23,6 +23,10 @@ mod clients;
 mod common;
 #[path = "crash_campaign/model.rs"]
 mod model;
+#[path = "crash_campaign/resp_conn.rs"]
+mod resp_conn;
+#[path = "crash_campaign/rng.rs"]
+mod rng;
 #[path = "crash_campaign/server.rs"]
 mod server;
 
@@ -33,10 +37,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use clients::{run_all, Client, RespConn, RespReply, Rng, Speaks};
+use clients::{run_all, Client, Speaks};
 use common::TempDir;
 use model::Observed;
 use percore::services::kv::now_ms;
+use resp_conn::{RespConn, RespReply};
+use rng::Rng;
 use server::{
     compacting, next_generation, phase_of_serving_kill, phase_of_start_kill, start_progress,
     Failed, Options, Proc,

@@ -1,134 +1,18 @@
 //! The crash campaign's clients: kv and resp connections writing their own
 //! keys, one request at a time, until the kill breaks the connection, and
 //! recording in each key's [`History`] what was acknowledged, what was
-//! refused and what was in flight. A plain RESP connection that returns
-//! errors instead of panicking, and a seeded random source, are here too.
+//! refused and what was in flight.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use percore::services::kv::{now_ms, KvClient, Reply, Request};
-use percore::services::resp::protocol::{encode_command, reply_len};
 
 use super::model::{History, State};
-
-/// splitmix64: small, seeded, the same sequence on every machine.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    /// A number in `from..=to`.
-    pub fn between(&mut self, from: u64, to: u64) -> u64 {
-        from + self.below(to - from + 1)
-    }
-}
-
-/// No reply in this long: the connection is taken as broken.
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// One RESP reply, as much of it as the campaign reads.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RespReply {
-    Simple(String),
-    Error(String),
-    Int(i64),
-    Bulk(Option<Vec<u8>>),
-    Other,
-}
-
-/// A RESP connection whose failures are errors, not panics: a kill breaks it.
-pub struct RespConn {
-    stream: TcpStream,
-    buffered: Vec<u8>,
-    wire: Vec<u8>,
-}
-
-impl RespConn {
-    pub fn connect(addr: SocketAddr) -> io::Result<RespConn> {
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-        stream.set_read_timeout(Some(READ_TIMEOUT))?;
-        stream.set_nodelay(true)?;
-        Ok(RespConn {
-            stream,
-            buffered: Vec::new(),
-            wire: Vec::new(),
-        })
-    }
-
-    /// Queues a command; [`RespConn::flush`] sends what is queued.
-    pub fn queue(&mut self, args: &[&[u8]]) {
-        encode_command(args.iter().copied(), &mut self.wire);
-    }
-
-    pub fn flush(&mut self) -> io::Result<()> {
-        let result = self.stream.write_all(&self.wire);
-        self.wire.clear();
-        result
-    }
-
-    pub fn call(&mut self, args: &[&[u8]]) -> io::Result<RespReply> {
-        self.queue(args);
-        self.flush()?;
-        self.reply()
-    }
-
-    pub fn reply(&mut self) -> io::Result<RespReply> {
-        loop {
-            match reply_len(&self.buffered) {
-                Ok(Some(len)) => {
-                    let reply = parse(&self.buffered[..len]);
-                    self.buffered.drain(..len);
-                    return Ok(reply);
-                }
-                Ok(None) => {}
-                Err(e) => return Err(io::Error::other(format!("bad reply: {e:?}"))),
-            }
-            let mut chunk = [0u8; 65536];
-            let n = self.stream.read(&mut chunk)?;
-            if n == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            self.buffered.extend_from_slice(&chunk[..n]);
-        }
-    }
-}
-
-fn parse(reply: &[u8]) -> RespReply {
-    let line_end = reply.windows(2).position(|w| w == b"\r\n").unwrap_or(0);
-    let line = String::from_utf8_lossy(&reply[1..line_end.max(1)]).into_owned();
-    match reply.first() {
-        Some(b'+') => RespReply::Simple(line),
-        Some(b'-') => RespReply::Error(line),
-        Some(b':') => line.parse().map_or(RespReply::Other, RespReply::Int),
-        Some(b'$') if line.starts_with('-') => RespReply::Bulk(None),
-        Some(b'$') => {
-            let body = &reply[line_end + 2..reply.len() - 2];
-            RespReply::Bulk(Some(body.to_vec()))
-        }
-        _ => RespReply::Other,
-    }
-}
+use super::resp_conn::{RespConn, RespReply, READ_TIMEOUT};
+use super::rng::Rng;
 
 /// Which protocol a client speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
