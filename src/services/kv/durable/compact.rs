@@ -14,9 +14,18 @@
 //! logged only while its key was live, either finds the key in the snapshot
 //! (which then already holds the value it applied to) or follows a blind
 //! write that removed it, or names a key whose time passed by the snapshot
-//! and whose last TTL had passed too. The snapshot goes under a temporary
-//! name and is renamed when whole; a crash before leaves the old snapshot
-//! and both logs, which loading reads in order (`files.rs`).
+//! and whose last TTL had passed too.
+//!
+//! That holds for a replay of the new log up to any point at or past the
+//! last record appended before the snapshot read its key, not for a shorter
+//! one: after a crash, a snapshot holding a write that the log lost, with an
+//! Expire logged before it, would replay into a value with a TTL that no
+//! write gave it. So the new log is flushed up to where it was when the
+//! last key was read before the snapshot is renamed into place. The
+//! snapshot goes under a temporary name and is renamed when whole; a crash
+//! before leaves the old snapshot and both logs, which loading reads in
+//! order (`files.rs`). A compaction that fails (a full disk) leaves them
+//! too, and the next one reads from that snapshot on, every log since.
 
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -36,6 +45,10 @@ use crate::services::kv::store::now_ms;
 
 /// No compaction below this log size: small logs load fast anyway.
 const MIN_LOG: u64 = 1 << 20;
+/// For tests only (the crash campaign, `tests/crash_campaign.rs`): a log size
+/// in bytes that replaces [`MIN_LOG`], read once as a shard starts, so that
+/// compactions come often enough for a kill to land in one.
+const MIN_LOG_VAR: &str = "PERCORE_COMPACT_MIN_BYTES";
 /// Records looked up between yields, so that requests are served meanwhile.
 const RECORDS_PER_SLICE: usize = 2048;
 /// Snapshot bytes gathered before a write.
@@ -47,9 +60,14 @@ pub struct Compactor {
     shard: usize,
     /// The epoch of the current log.
     epoch: Cell<u64>,
+    /// The epoch of the last complete snapshot: below `epoch` once a
+    /// compaction failed after switching logs, which leaves every file.
+    snapshot_epoch: Cell<u64>,
     running: Cell<bool>,
     /// When the last compaction ended, in Unix seconds (LASTSAVE); 0: none.
     finished_at: Cell<u64>,
+    /// No compaction below this log size ([`MIN_LOG`], or the test setting).
+    min_log: u64,
     figures: LogFigures,
 }
 
@@ -59,8 +77,13 @@ impl Compactor {
             dir,
             shard,
             epoch: Cell::new(1),
+            snapshot_epoch: Cell::new(1),
             running: Cell::new(false),
             finished_at: Cell::new(0),
+            min_log: std::env::var(MIN_LOG_VAR)
+                .ok()
+                .and_then(|bytes| bytes.parse().ok())
+                .unwrap_or(MIN_LOG),
             figures,
         })
     }
@@ -69,7 +92,7 @@ impl Compactor {
     /// the live data and none is running.
     pub fn maybe_start(self: &Rc<Self>, log: &Rc<ShardLog>, store: &SharedStore) {
         let file_len = log.file_len();
-        if file_len < MIN_LOG || file_len < 2 * store.borrow().bytes() {
+        if file_len < self.min_log || file_len < 2 * store.borrow().bytes() {
             return;
         }
         self.start(log, store);
@@ -107,22 +130,24 @@ impl Compactor {
 
     async fn compact(&self, log: &ShardLog, store: &SharedStore) -> Result<(), String> {
         let began = Instant::now();
-        let (shard, old) = (self.shard, self.epoch.get());
+        let (shard, old, base) = (self.shard, self.epoch.get(), self.snapshot_epoch.get());
         let next = old + 1;
         log.rotate(&self.dir.join(log_name(shard, next))).await?;
         self.epoch.set(next);
 
-        let staged = self.dir.join(format!("{}.tmp", snapshot_name(shard, next)));
-        let file = create_empty(&staged, false).await?;
+        let staged = |epoch| {
+            self.dir
+                .join(format!("{}.tmp", snapshot_name(shard, epoch)))
+        };
+        let file = create_empty(&staged(next), false).await?;
         let mut emitted: HashSet<Box<[u8]>> = HashSet::new();
         let mut chunk = Vec::with_capacity(WRITE_CHUNK);
         let mut file_len = 0u64;
-        let old_files = [
-            self.dir.join(snapshot_name(shard, old)),
-            self.dir.join(log_name(shard, old)),
-        ];
+        // The last complete snapshot (the start writes the first) and every
+        // log since: more than one after a failed compaction.
+        let mut old_files = vec![self.dir.join(snapshot_name(shard, base))];
+        old_files.extend((base..=old).map(|epoch| self.dir.join(log_name(shard, epoch))));
         for path in &old_files {
-            // Every epoch has its snapshot: the start writes the first.
             let bytes = read_all(path).await?;
             let mut at = 0;
             let mut in_slice = 0;
@@ -150,13 +175,20 @@ impl Compactor {
                 }
             }
         }
+        // The new log up to here holds every write the snapshot's values may
+        // hold: on stable storage before the snapshot replaces the old files.
+        let read_up_to = log.position();
         write_all_at(&file, &chunk, file_len).await?;
         file.fdatasync().await.map_err(|e| e.to_string())?;
+        log.commit(read_up_to).await?;
         let mut file = file;
         file.rename(self.dir.join(snapshot_name(shard, next)))
             .await
             .map_err(|e| e.to_string())?;
         let _ = file.close().await;
+        self.snapshot_epoch.set(next);
+        // What failed compactions left goes too.
+        old_files.extend((base + 1..=old).map(staged));
         for path in &old_files {
             if let Ok(old) = BufferedFile::open(path).await {
                 let _ = old.remove().await;
@@ -170,3 +202,7 @@ impl Compactor {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "compact_tests.rs"]
+mod tests;
