@@ -31,6 +31,7 @@ pub use store::{now_ms, Store};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use super::keyspace::write::Keys;
 use super::keyspace::{KeySpace, KeySpacePlan, Protocol};
 use crate::codec::{split_frame, LengthPrefixed};
 use crate::cross_shard::{Mesh, Ticket};
@@ -91,11 +92,12 @@ pub(super) fn serve_forwarded(
 ) -> usize {
     let mut rest = frames;
     let mut requests = 0;
-    let now = now_ms();
+    let mut store = store.borrow_mut();
+    let mut keys = Keys::new(&mut store, log, now_ms());
     while let Some((frame, next)) = split_frame(rest) {
         match decode_request(frame) {
             Ok(request) => {
-                apply(&mut store.borrow_mut(), log, request, now, replies);
+                apply(&mut keys, request, replies);
             }
             Err(error) => push_error_frame(replies, &error.to_string()),
         }
@@ -133,6 +135,7 @@ impl Service for Kv {
             for _ in 0..requests {
                 push_disk_error(out, &reason);
             }
+            batch.all_failed();
         }
         Flow::Continue
     }
@@ -150,11 +153,10 @@ impl Kv {
     /// A batch on the only shard: the clock is read once for all of it.
     fn serve_alone(&self, batch: &mut Batch<'_, LengthPrefixed>) {
         let mut store = self.keys.store.borrow_mut();
-        let log = self.keys.log.as_deref();
-        let now = now_ms();
+        let mut keys = Keys::new(&mut store, self.keys.log.as_deref(), now_ms());
         while let Some(frame) = batch.next_request() {
             match decode_request(frame) {
-                Ok(request) => match apply(&mut store, log, request, now, batch.out()) {
+                Ok(request) => match apply(&mut keys, request, batch.out()) {
                     Outcome::Served => batch.served(),
                     Outcome::Refused => batch.failed(),
                 },
@@ -210,7 +212,9 @@ impl Kv {
                 None => Vec::new(),
             }));
         }
-        plan.assemble(&mut replies, here, batch.out());
+        let refused = plan.assemble(&mut replies, here, batch.out());
+        // Counted as served when forwarded: their owners refused them.
+        batch.served_as_failed(refused);
         for reply in replies {
             mesh.recycle(reply.buffer);
         }

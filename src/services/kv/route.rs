@@ -21,6 +21,7 @@ use super::store::Store;
 use crate::codec::{encode_frame, split_frame, LengthPrefixed};
 use crate::cross_shard::owner_of;
 use crate::service::Batch;
+use crate::services::keyspace::write::Keys;
 
 /// Forwarded Gets (or one ListKeys) per round: their replies' size is only
 /// known once they come back, and a Get may return a value as long as
@@ -137,7 +138,8 @@ impl RoundPlan {
             };
             match request.key().map(|key| owner_of(key.as_bytes(), shards)) {
                 Some(owner) if owner == here => {
-                    match apply(&mut store.borrow_mut(), log, request, now, local) {
+                    let mut store = store.borrow_mut();
+                    match apply(&mut Keys::new(&mut store, log, now), request, local) {
                         Outcome::Served => batch.served(),
                         Outcome::Refused => batch.failed(),
                     }
@@ -159,7 +161,11 @@ impl RoundPlan {
                             forward(outbox, frame);
                         }
                     }
-                    apply(&mut store.borrow_mut(), log, request, now, local);
+                    apply(
+                        &mut Keys::new(&mut store.borrow_mut(), log, now),
+                        request,
+                        local,
+                    );
                     slots.push(ReplySource::Gather(start..local.len()));
                     forwarded += 1;
                     // The whole store may come back: one per round.
@@ -177,12 +183,23 @@ impl RoundPlan {
     }
 
     /// Appends every reply in request order: local ones, each owner's next,
-    /// and ListKeys merged over the shards.
-    pub(super) fn assemble(&self, replies: &mut [OwnerReplies], here: usize, out: &mut Vec<u8>) {
+    /// and ListKeys merged over the shards. Returns how many of the owners'
+    /// replies are errors (their refusals, or a shard gone).
+    pub(super) fn assemble(
+        &self,
+        replies: &mut [OwnerReplies],
+        here: usize,
+        out: &mut Vec<u8>,
+    ) -> u64 {
+        let mut errors = 0;
         for slot in &self.slots {
             match slot {
                 ReplySource::Local(range) => out.extend_from_slice(&self.local[range.clone()]),
-                ReplySource::Remote(owner) => replies[*owner].copy_next(out),
+                ReplySource::Remote(owner) => {
+                    if !replies[*owner].copy_next(out) {
+                        errors += 1;
+                    }
+                }
                 ReplySource::Gather(range) => {
                     let mut keys = keys_of(&self.local[range.clone()]);
                     for (shard, from) in replies.iter_mut().enumerate() {
@@ -195,6 +212,7 @@ impl RoundPlan {
                 }
             }
         }
+        errors
     }
 }
 
@@ -219,13 +237,26 @@ impl OwnerReplies {
     }
 
     /// Copies the next reply to `out`; a shard that did not answer (it is
-    /// gone) gets an error reply in its place.
-    fn copy_next(&mut self, out: &mut Vec<u8>) {
+    /// gone) gets an error reply in its place. Whether the reply is not an
+    /// error.
+    fn copy_next(&mut self, out: &mut Vec<u8>) -> bool {
         match self.next() {
-            Some(frame) => out.extend_from_slice(frame),
-            None => push_error_frame(out, "the key's shard is unavailable"),
+            Some(frame) => {
+                out.extend_from_slice(frame);
+                !is_error_frame(frame)
+            }
+            None => {
+                push_error_frame(out, "the key's shard is unavailable");
+                false
+            }
         }
     }
+}
+
+/// Whether a reply frame (length prefix included) is an error: of kv's
+/// replies only errors are maps (`{"error": ...}`), here of one entry.
+fn is_error_frame(frame: &[u8]) -> bool {
+    frame.get(4) == Some(&0x81)
 }
 
 /// The keys of a ListKeys reply frame (length prefix included).
@@ -295,10 +326,8 @@ mod tests {
         // The owner answers; the replies come back in request order.
         let mut owner_reply = Vec::new();
         apply(
-            &mut Store::default(),
-            None,
+            &mut Keys::new(&mut Store::default(), None, 0),
             Request::Get { key: &theirs },
-            0,
             &mut owner_reply,
         );
         let mut replies = [
@@ -306,21 +335,17 @@ mod tests {
             OwnerReplies::new(owner_reply.clone()),
         ];
         let mut answer = Vec::new();
-        plan.assemble(&mut replies, 0, &mut answer);
+        assert_eq!(plan.assemble(&mut replies, 0, &mut answer), 0);
         let mut expected = Vec::new();
         apply(
-            &mut Store::default(),
-            None,
+            &mut Keys::new(&mut Store::default(), None, 0),
             Request::Put { key: "x", val: "a" },
-            0,
             &mut expected,
         );
         expected.extend_from_slice(&owner_reply);
         apply(
-            &mut store.borrow_mut(),
-            None,
+            &mut Keys::new(&mut store.borrow_mut(), None, 0),
             Request::Get { key: &mine },
-            0,
             &mut expected,
         );
         assert_eq!(answer, expected);

@@ -296,9 +296,13 @@ impl Service for Resp {
             let commands = batch.taken();
             let out = batch.out();
             out.clear();
+            // A client's replies, unframed (push_disk_error frames them for
+            // the mesh).
+            let refused = crate::services::keyspace::write::Refused::Disk(reason);
             for _ in 0..commands {
-                push_disk_error(out, &reason);
+                commands::strings::refusal(out, &refused);
             }
+            batch.all_failed();
         }
         flow
     }
