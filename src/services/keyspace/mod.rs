@@ -353,16 +353,15 @@ impl Owner {
                 }
                 _ => Ok(()),
             };
-            {
-                if let Err(reason) = commit {
-                    gauges.update(&store.borrow());
-                    replies.clear();
-                    for _ in 0..requests {
-                        if protocol == Some(Protocol::Kv as u8) {
-                            super::kv::push_disk_error(&mut replies, &reason);
-                        } else {
-                            super::resp::push_disk_error(&mut replies, &reason);
-                        }
+            if let Err(reason) = commit {
+                // None of the message's writes was kept.
+                gauges.update(&store.borrow());
+                replies.clear();
+                for _ in 0..requests {
+                    if protocol == Some(Protocol::Kv as u8) {
+                        super::kv::push_disk_error(&mut replies, &reason);
+                    } else {
+                        super::resp::push_disk_error(&mut replies, &reason);
                     }
                 }
             }

@@ -19,7 +19,7 @@
 //!   buffered and is retried after what reached the file (a short write's
 //!   rest goes right after its first part), so nothing acknowledged is lost.
 //! - `always`: nothing past the durable position was acknowledged, so a
-//!   failed write discards it all ([`ShardLog::discard`]): the buffer is
+//!   failed write discards it all (`discard`): the buffer is
 //!   dropped, the file truncated back to its durable length (no torn or
 //!   refused record stays between acknowledged ones), the store takes those
 //!   writes back (`undo.rs`), and every batch that may have written them is
@@ -27,7 +27,6 @@
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::ops::Range;
 use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -37,6 +36,8 @@ use glommio::io::BufferedFile;
 use super::file_io::create_empty;
 use glommio::sync::Semaphore;
 
+use super::mark::Discards;
+pub use super::mark::Mark;
 use super::record::Record;
 use super::undo::Journal;
 use super::Fsync;
@@ -73,7 +74,8 @@ pub struct ShardLog {
     appended: Cell<u64>,
     /// Bytes handed to files, logically (past files included).
     written: Cell<u64>,
-    /// Bytes known to be on stable storage.
+    /// Bytes known to be on stable storage, or discarded: positions go on
+    /// past a discarded range (and `file_start` with them), never reused.
     durable: Cell<u64>,
     /// One flush at a time.
     flushing: Semaphore,
@@ -87,41 +89,6 @@ pub struct ShardLog {
     discards: RefCell<Discards>,
     /// The current file's length, once a discard could not truncate it yet.
     truncate_to: Cell<Option<u64>>,
-}
-
-/// What batches a discard concerns (`always` only).
-#[derive(Default)]
-struct Discards {
-    /// Discards so far: a batch's [`Mark`] notes it.
-    generation: u64,
-    /// Open batches that began in this generation, and before it. While any
-    /// of the latter is open, writes are refused: such a batch may have
-    /// written what was discarded, and it must not write again before it is
-    /// told so.
-    fresh: u64,
-    stale: u64,
-    /// The last discard: the positions it dropped, and why.
-    last: Option<(Range<u64>, String)>,
-}
-
-/// Where a batch's writes begin: taken before the batch runs
-/// ([`ShardLog::mark`]) and given to [`ShardLog::commit`] once it is
-/// answered. It counts the batch open until it is dropped.
-pub struct Mark {
-    log: Rc<ShardLog>,
-    position: u64,
-    generation: u64,
-}
-
-impl Drop for Mark {
-    fn drop(&mut self) {
-        let mut discards = self.log.discards.borrow_mut();
-        if self.generation == discards.generation {
-            discards.fresh -= 1;
-        } else {
-            discards.stale -= 1;
-        }
-    }
 }
 
 impl ShardLog {
@@ -187,11 +154,7 @@ impl ShardLog {
         if let Some(reason) = &*self.failed.borrow() {
             return Some(reason.clone());
         }
-        let discards = self.discards.borrow();
-        match &discards.last {
-            Some((_, reason)) if discards.stale > 0 => Some(reason.clone()),
-            _ => None,
-        }
+        self.discards.borrow().refusal()
     }
 
     /// Logs `record`, a write about to be applied to `store`; under `always`
@@ -219,16 +182,17 @@ impl ShardLog {
 
     /// Notes where a batch's writes begin (see [`Mark`]).
     pub fn mark(self: &Rc<Self>) -> Mark {
-        let generation = {
-            let mut discards = self.discards.borrow_mut();
-            discards.fresh += 1;
-            discards.generation
-        };
+        let generation = self.discards.borrow_mut().open();
         Mark {
             log: self.clone(),
             position: self.appended.get(),
             generation,
         }
+    }
+
+    /// A batch marked in `generation` is answered (its [`Mark`] dropped).
+    pub(super) fn close_batch(&self, generation: u64) {
+        self.discards.borrow_mut().close(generation);
     }
 
     /// Whether anything was appended since `mark`, by its batch or another.
@@ -244,11 +208,6 @@ impl ShardLog {
         let added = (pending.len() - before) as u64;
         self.appended.set(self.appended.get() + added);
         self.figures.bytes_logged.add(added);
-        self.appended.get()
-    }
-
-    /// Where the next record goes: a batch notes it before appending.
-    pub fn position(&self) -> u64 {
         self.appended.get()
     }
 
@@ -285,17 +244,7 @@ impl ShardLog {
     /// Why the records a batch may have appended (after `mark`, up to
     /// `target`) were discarded, if a discard since its mark took any.
     fn discarded(&self, mark: &Mark, target: u64) -> Option<String> {
-        let discards = self.discards.borrow();
-        match &discards.last {
-            // A batch open across a discard writes nothing after it (writes
-            // are refused while it is open), so the last discard is the one.
-            Some((dropped, reason))
-                if mark.generation != discards.generation && dropped.start < target =>
-            {
-                Some(reason.clone())
-            }
-            _ => None,
-        }
+        self.discards.borrow().discarded(mark.generation, target)
     }
 
     /// Writes what is pending (and with `sync`, flushes it to storage).
@@ -386,13 +335,9 @@ impl ShardLog {
             .set(self.file_start.get() + (appended - durable));
         self.written.set(appended);
         self.durable.set(appended);
-        {
-            let mut discards = self.discards.borrow_mut();
-            let discards = &mut *discards;
-            discards.generation += 1;
-            discards.stale += std::mem::take(&mut discards.fresh);
-            discards.last = Some((durable..appended, reason.clone()));
-        }
+        self.discards
+            .borrow_mut()
+            .record(durable..appended, reason.clone());
         let _ = self.fail(reason.clone());
         self.truncate_to.set(Some(file_len));
         let _ = self.truncate(file_len).await;

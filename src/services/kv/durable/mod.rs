@@ -8,6 +8,7 @@
 //! - `load.rs`: a shard's start: replay, its snapshot, the generation switch.
 //! - `log.rs`: a shard's log while serving: append, group commit, policies.
 //! - `compact.rs`: replacing a long log by a snapshot, in the background.
+//! - `mark.rs`: which batches a discard of the log concerns (`always`).
 //! - `undo.rs`: under `always`, taking back writes whose log write failed.
 
 pub mod compact;
@@ -15,6 +16,7 @@ mod file_io;
 pub mod files;
 pub mod load;
 pub mod log;
+mod mark;
 pub mod record;
 pub mod undo;
 
