@@ -339,3 +339,83 @@ fn resp_four_shards_always_refused_writes_are_not_applied() {
 fn resp_one_shard_everysec_refusals_are_counted_and_nothing_acknowledged_is_lost() {
     refused_writes_are_not_applied("resp", "1", "everysec");
 }
+
+/// Many connections on a full disk under `always`: group commits carry
+/// several batches' records, and a failed one fails every batch whose
+/// records it dropped, also those that were waiting for their turn to
+/// flush. Whatever each client was told is what a restart finds.
+#[test]
+fn always_a_failed_group_commit_fails_every_batch_it_dropped() {
+    let Some(disk) = SmallDisk::new() else {
+        return;
+    };
+    let server = disk.serve("kv", &["--shards", "4", "--fsync", "always"]);
+    disk.fill(4 << 20);
+    let addr = server.addr("kv");
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            std::thread::spawn(move || {
+                let mut kv = KvClient::connect(addr, DEADLINE).expect("connect to kv");
+                let value = "w".repeat(20_000);
+                let (mut acknowledged, mut refused) = (Vec::new(), Vec::new());
+                let give_up = Instant::now() + Duration::from_secs(60);
+                let mut i = 0;
+                while refused.len() < 8 {
+                    assert!(Instant::now() < give_up, "no write refused in 60 s");
+                    // Four Puts per batch, to shards of all kinds.
+                    let keys: Vec<String> = (i..i + 4).map(|i| format!("w{w}-{i:05}")).collect();
+                    let requests: Vec<percore::services::kv::Request<'_>> = keys
+                        .iter()
+                        .map(|key| percore::services::kv::Request::Put { key, val: &value })
+                        .collect();
+                    for (key, reply) in keys.iter().zip(kv.pipeline(&requests).expect("replies")) {
+                        match reply {
+                            Reply::Nil => acknowledged.push(key.clone()),
+                            Reply::Error(reason) => {
+                                assert!(reason.starts_with("disk: "), "{reason}");
+                                refused.push(key.clone());
+                            }
+                            other => panic!("{other:?}"),
+                        }
+                    }
+                    i += 4;
+                }
+                for key in &refused {
+                    let there = kv.get(key).expect("a reply") != Reply::Nil;
+                    assert!(!there, "refused {key} is there");
+                }
+                (acknowledged, refused)
+            })
+        })
+        .collect();
+    let (mut acknowledged, mut refused) = (Vec::new(), Vec::new());
+    for writer in writers {
+        let (a, r) = writer.join().expect("a writer");
+        acknowledged.extend(a);
+        refused.extend(r);
+    }
+    disk.free();
+    let stopped = server.stop();
+    stopped.assert_clean();
+    assert_eq!(
+        stopped.json["services"]["kv"]["errors"].as_u64(),
+        Some(refused.len() as u64)
+    );
+
+    let server = disk.serve("kv", &["--shards", "2", "--fsync", "always"]);
+    let mut kv = KvClient::connect(server.addr("kv"), DEADLINE).expect("connect to kv");
+    for key in &acknowledged {
+        assert_eq!(
+            kv.get(key).unwrap(),
+            Reply::Str("w".repeat(20_000)),
+            "acknowledged {key}"
+        );
+    }
+    for key in &refused {
+        assert_eq!(kv.get(key).unwrap(), Reply::Nil, "refused {key} came back");
+    }
+    drop(kv);
+    let stopped = server.stop();
+    stopped.assert_clean();
+    assert!(!stopped.stderr.contains("torn"), "{}", stopped.stderr);
+}

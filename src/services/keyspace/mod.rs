@@ -234,14 +234,22 @@ impl KeySpace {
         if let (Some(log), Some(compactor)) = (&self.log, &self.compactor) {
             compactor.maybe_start(log, &self.store);
         }
-        let result = match (&self.log, &from) {
-            (Some(log), Some(from))
-                if log.policy() == Fsync::Always && log.appended_since(from) =>
-            {
-                log.commit(from).await
-            }
-            _ => Ok(()),
+        self.commit(from).await
+    }
+
+    /// Under `--fsync always`: returns once the writes logged from `from` up
+    /// to now are on disk; an error is why they are not, and then none of
+    /// them was kept. Exact for writes made with no await since `from` (kv's
+    /// rounds); a span with awaits may hold other batches' writes too, and
+    /// fails with them.
+    pub async fn commit(&self, from: Option<Mark>) -> Result<(), String> {
+        let (Some(log), Some(from)) = (&self.log, &from) else {
+            return Ok(());
         };
+        if log.policy() != Fsync::Always || !log.appended_since(from) {
+            return Ok(());
+        }
+        let result = log.commit(from, log.position()).await;
         if result.is_err() {
             // A failed commit took writes back.
             self.gauges.update(&self.store.borrow());
@@ -328,6 +336,8 @@ impl Owner {
         } else {
             0
         };
+        // Where the message's writes end: read before any await.
+        let target = self.log.as_ref().map_or(0, |log| log.position());
         self.gauges.update(&self.store.borrow());
         if let (Some(log), Some(compactor)) = (&self.log, &self.compactor) {
             compactor.maybe_start(log, &self.store);
@@ -349,7 +359,7 @@ impl Owner {
                 (Some(log), Some(mark))
                     if log.policy() == Fsync::Always && log.appended_since(mark) =>
                 {
-                    log.commit(mark).await
+                    log.commit(mark, target).await
                 }
                 _ => Ok(()),
             };

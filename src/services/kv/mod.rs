@@ -121,11 +121,18 @@ impl Service for Kv {
     }
 
     async fn serve(&self, plan: &mut RoundPlan, batch: &mut Batch<'_, LengthPrefixed>) -> Flow {
-        let logged_from = self.keys.log_position();
-        match &self.keys.mesh {
-            None => self.serve_alone(batch),
-            Some(mesh) => while self.serve_round(mesh, plan, batch).await == Round::Cut {},
-        }
+        let logged_from = match &self.keys.mesh {
+            None => {
+                let from = self.keys.log_position();
+                self.serve_alone(batch);
+                from
+            }
+            Some(mesh) => {
+                // Each round commits its own writes.
+                while self.serve_round(mesh, plan, batch).await == Round::Cut {}
+                None
+            }
+        };
         // `--fsync always`: the batch's replies leave once its writes are on
         // disk, one flush shared with every batch waiting.
         if let Err(reason) = self.keys.after_batch(logged_from).await {
@@ -178,6 +185,10 @@ impl Kv {
         batch: &mut Batch<'_, LengthPrefixed>,
     ) -> Round {
         let (here, shards) = (mesh.shard(), mesh.shards());
+        // This round's writes on this shard, made with no await in between:
+        // their commit is exact, and its failure concerns their replies
+        // only (the owners of the others answer for theirs).
+        let logged_from = self.keys.log_position();
         let shard = Here {
             store: &self.keys.store,
             log: self.keys.log.as_deref(),
@@ -191,6 +202,9 @@ impl Kv {
             buffer
         });
         if planned.forwarded == 0 {
+            if let Err(reason) = self.keys.commit(logged_from).await {
+                batch.served_as_failed(plan.fail_local(&reason));
+            }
             batch.out().extend_from_slice(plan.local());
             return planned.round;
         }
@@ -205,12 +219,17 @@ impl Kv {
                 mesh.send(shard, std::mem::take(outbox)).await.ok()
             });
         }
+        // This shard's writes reach the disk while the owners work.
+        let committed = self.keys.commit(logged_from).await;
         let mut replies: Vec<OwnerReplies> = Vec::with_capacity(shards);
         for ticket in tickets {
             replies.push(OwnerReplies::new(match ticket {
                 Some(ticket) => mesh.reply(ticket).await,
                 None => Vec::new(),
             }));
+        }
+        if let Err(reason) = committed {
+            batch.served_as_failed(plan.fail_local(&reason));
         }
         let refused = plan.assemble(&mut replies, here, batch.out());
         // Counted as served when forwarded: their owners refused them.

@@ -49,6 +49,9 @@ enum ReplySource {
     /// ListKeys: this shard's keys (an array frame in `local`) merged with
     /// the next reply of every other shard.
     Gather(Range<usize>),
+    /// A ListKeys whose part here failed: the error in `local`, and the
+    /// next reply of every other shard dropped.
+    GatherFailed(Range<usize>),
 }
 
 /// The shard a round runs on, and what its own keys' requests run against.
@@ -176,6 +179,32 @@ impl RoundPlan {
         Planned { round, forwarded }
     }
 
+    /// This shard's writes of the round did not reach the disk, and were
+    /// taken back (`reason`): every reply made here becomes kv's disk error.
+    /// Returns how many of them were not errors already.
+    pub(super) fn fail_local(&mut self, reason: &str) -> u64 {
+        let made = std::mem::take(&mut self.local);
+        let mut were_fine = 0;
+        for slot in &mut self.slots {
+            let (range, gather) = match slot {
+                ReplySource::Local(range) => (range.clone(), false),
+                ReplySource::Gather(range) => (range.clone(), true),
+                ReplySource::Remote(_) | ReplySource::GatherFailed(_) => continue,
+            };
+            if !is_error_frame(&made[range]) {
+                were_fine += 1;
+            }
+            let start = self.local.len();
+            super::push_disk_error(&mut self.local, reason);
+            let range = start..self.local.len();
+            *slot = match gather {
+                false => ReplySource::Local(range),
+                true => ReplySource::GatherFailed(range),
+            };
+        }
+        were_fine
+    }
+
     /// The replies made here, in order: the whole answer of a round that
     /// forwarded nothing.
     pub(super) fn local(&self) -> &[u8] {
@@ -209,6 +238,15 @@ impl RoundPlan {
                     }
                     keys.sort_unstable();
                     push_keys_frame(out, keys);
+                }
+                ReplySource::GatherFailed(range) => {
+                    for (shard, from) in replies.iter_mut().enumerate() {
+                        if shard != here {
+                            from.next();
+                        }
+                    }
+                    // Counted when it failed.
+                    out.extend_from_slice(&self.local[range.clone()]);
                 }
             }
         }

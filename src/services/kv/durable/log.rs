@@ -211,11 +211,19 @@ impl ShardLog {
         self.appended.get()
     }
 
-    /// Returns once everything appended since `mark` is on stable storage,
-    /// sharing one flush with every other batch waiting; an error if it is
-    /// not, and then none of it stays: it was discarded (`always`).
-    pub async fn commit(&self, mark: &Mark) -> Result<(), String> {
-        let target = self.appended.get();
+    /// Where the next record goes: the end of a batch's writes, read once
+    /// they are appended.
+    pub fn position(&self) -> u64 {
+        self.appended.get()
+    }
+
+    /// Returns once the records from `mark` up to `target` are on stable
+    /// storage, sharing one flush with every other batch waiting; an error
+    /// if they are not, and then none of them stays: they were discarded
+    /// (`always`). Exact when those records were appended in one go (no
+    /// await between `mark` and reading `target`): a flush then takes all
+    /// of them or none.
+    pub async fn commit(&self, mark: &Mark, target: u64) -> Result<(), String> {
         if target <= mark.position {
             return Ok(());
         }
