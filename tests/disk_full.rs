@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::resp::Resp;
 use common::*;
-use percore::services::kv::{KvClient, Reply};
+use percore::services::kv::{KvClient, Reply, Request};
 
 /// A 32 MiB tmpfs mounted on a fresh directory in a mount namespace held by
 /// a `sleep`; servers run inside it (`nsenter`), the test reaches its files
@@ -171,6 +171,42 @@ impl Client {
                     [b'-', ..] => Err(String::from_utf8_lossy(&reply).trim_end().to_string()),
                     _ => panic!("{}", String::from_utf8_lossy(&reply)),
                 }
+            }
+        }
+    }
+
+    /// Writes `val` to every key in one pipeline; each one's outcome.
+    fn put_many(&mut self, keys: &[String], val: &str) -> Vec<Result<(), String>> {
+        match self {
+            Client::Kv(kv) => {
+                let requests: Vec<Request<'_>> =
+                    keys.iter().map(|key| Request::Put { key, val }).collect();
+                kv.pipeline(&requests)
+                    .expect("replies")
+                    .into_iter()
+                    .map(|reply| match reply {
+                        Reply::Nil => Ok(()),
+                        Reply::Error(reason) => Err(reason),
+                        other => panic!("{other:?}"),
+                    })
+                    .collect()
+            }
+            Client::Resp(resp) => {
+                for key in keys {
+                    resp.send(&[b"SET", key.as_bytes(), val.as_bytes()]);
+                }
+                keys.iter()
+                    .map(|_| {
+                        let reply = resp.reply();
+                        match reply.as_slice() {
+                            b"+OK\r\n" => Ok(()),
+                            [b'-', ..] => {
+                                Err(String::from_utf8_lossy(&reply).trim_end().to_string())
+                            }
+                            _ => panic!("{}", String::from_utf8_lossy(&reply)),
+                        }
+                    })
+                    .collect()
             }
         }
     }
@@ -343,46 +379,41 @@ fn resp_one_shard_everysec_refusals_are_counted_and_nothing_acknowledged_is_lost
 /// Many connections on a full disk under `always`: group commits carry
 /// several batches' records, and a failed one fails every batch whose
 /// records it dropped, also those that were waiting for their turn to
-/// flush. Whatever each client was told is what a restart finds.
-#[test]
-fn always_a_failed_group_commit_fails_every_batch_it_dropped() {
+/// flush; a batch's writes on other shards stand as their owners answered.
+/// Whatever each client was told is what a restart finds.
+fn concurrent_writers_are_told_what_a_restart_finds(service: &'static str) {
     let Some(disk) = SmallDisk::new() else {
         return;
     };
-    let server = disk.serve("kv", &["--shards", "4", "--fsync", "always"]);
+    let server = disk.serve(service, &["--shards", "4", "--fsync", "always"]);
     disk.fill(4 << 20);
-    let addr = server.addr("kv");
+    let addr = server.addr(service);
+    let value_len = 20_000;
     let writers: Vec<_> = (0..8)
         .map(|w| {
             std::thread::spawn(move || {
-                let mut kv = KvClient::connect(addr, DEADLINE).expect("connect to kv");
-                let value = "w".repeat(20_000);
+                let mut client = Client::connect(service, addr);
+                let value = "w".repeat(value_len);
                 let (mut acknowledged, mut refused) = (Vec::new(), Vec::new());
                 let give_up = Instant::now() + Duration::from_secs(60);
                 let mut i = 0;
                 while refused.len() < 8 {
                     assert!(Instant::now() < give_up, "no write refused in 60 s");
-                    // Four Puts per batch, to shards of all kinds.
+                    // Four writes per batch, to shards of all kinds.
                     let keys: Vec<String> = (i..i + 4).map(|i| format!("w{w}-{i:05}")).collect();
-                    let requests: Vec<percore::services::kv::Request<'_>> = keys
-                        .iter()
-                        .map(|key| percore::services::kv::Request::Put { key, val: &value })
-                        .collect();
-                    for (key, reply) in keys.iter().zip(kv.pipeline(&requests).expect("replies")) {
+                    for (key, reply) in keys.iter().zip(client.put_many(&keys, &value)) {
                         match reply {
-                            Reply::Nil => acknowledged.push(key.clone()),
-                            Reply::Error(reason) => {
-                                assert!(reason.starts_with("disk: "), "{reason}");
+                            Ok(()) => acknowledged.push(key.clone()),
+                            Err(reason) => {
+                                assert!(is_disk_refusal(service, &reason), "{reason}");
                                 refused.push(key.clone());
                             }
-                            other => panic!("{other:?}"),
                         }
                     }
                     i += 4;
                 }
                 for key in &refused {
-                    let there = kv.get(key).expect("a reply") != Reply::Nil;
-                    assert!(!there, "refused {key} is there");
+                    assert!(client.get_len(key).is_none(), "refused {key} is there");
                 }
                 (acknowledged, refused)
             })
@@ -398,24 +429,30 @@ fn always_a_failed_group_commit_fails_every_batch_it_dropped() {
     let stopped = server.stop();
     stopped.assert_clean();
     assert_eq!(
-        stopped.json["services"]["kv"]["errors"].as_u64(),
+        stopped.json["services"][service]["errors"].as_u64(),
         Some(refused.len() as u64)
     );
 
-    let server = disk.serve("kv", &["--shards", "2", "--fsync", "always"]);
-    let mut kv = KvClient::connect(server.addr("kv"), DEADLINE).expect("connect to kv");
+    let server = disk.serve(service, &["--shards", "2", "--fsync", "always"]);
+    let mut client = Client::connect(service, server.addr(service));
     for key in &acknowledged {
-        assert_eq!(
-            kv.get(key).unwrap(),
-            Reply::Str("w".repeat(20_000)),
-            "acknowledged {key}"
-        );
+        assert_eq!(client.get_len(key), Some(value_len), "acknowledged {key}");
     }
     for key in &refused {
-        assert_eq!(kv.get(key).unwrap(), Reply::Nil, "refused {key} came back");
+        assert_eq!(client.get_len(key), None, "refused {key} came back");
     }
-    drop(kv);
+    drop(client);
     let stopped = server.stop();
     stopped.assert_clean();
     assert!(!stopped.stderr.contains("torn"), "{}", stopped.stderr);
+}
+
+#[test]
+fn kv_always_a_failed_group_commit_fails_every_batch_it_dropped() {
+    concurrent_writers_are_told_what_a_restart_finds("kv");
+}
+
+#[test]
+fn resp_always_a_failed_group_commit_fails_every_batch_it_dropped() {
+    concurrent_writers_are_told_what_a_restart_finds("resp");
 }
