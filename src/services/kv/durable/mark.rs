@@ -7,9 +7,14 @@
 //!
 //! While a batch open across a discard is still open, writes are refused:
 //! it may have written what was dropped and must not write again before it
-//! is told, so the last discard is the only one that can concern it. A
-//! batch is conservatively failed when its span of the log meets the
-//! dropped range, even if its own records were durable before.
+//! is told, so the last discard is the only one that can concern it.
+//!
+//! A batch is failed when the dropped range begins before the end of its
+//! span of the log. That is exact for a span appended with no await (kv's
+//! rounds, an owner's message, resp's rounds): a flush takes the whole
+//! buffer at one point, so such a span is all durable or all dropped. A span
+//! with awaits (resp's commands that wait on other shards) may hold other
+//! batches' records too, and is failed with them: conservatively.
 
 use std::ops::Range;
 use std::rc::Rc;
