@@ -237,24 +237,28 @@ impl KeySpace {
         self.commit(from).await
     }
 
-    /// Under `--fsync always`: returns once the writes logged from `from` up
-    /// to now are on disk; an error is why they are not, and then none of
-    /// them was kept. Exact for writes made with no await since `from` (kv's
+    /// Under `--fsync always`: the returned future is ready once the writes
+    /// logged from `from` up to now (read at this call) are on disk; an error
+    /// is why they are not, and then none of them was kept. Exact for writes
+    /// made with no await between `from` and this call (kv's and resp's
     /// rounds); a span with awaits may hold other batches' writes too, and
     /// fails with them.
-    pub async fn commit(&self, from: Option<Mark>) -> Result<(), String> {
-        let (Some(log), Some(from)) = (&self.log, &from) else {
-            return Ok(());
-        };
-        if log.policy() != Fsync::Always || !log.appended_since(from) {
-            return Ok(());
+    pub fn commit(&self, from: Option<Mark>) -> impl Future<Output = Result<(), String>> + '_ {
+        let to = self.log.as_ref().map_or(0, |log| log.position());
+        async move {
+            let (Some(log), Some(from)) = (&self.log, &from) else {
+                return Ok(());
+            };
+            if log.policy() != Fsync::Always || !log.appended_since(from) {
+                return Ok(());
+            }
+            let result = log.commit(from, to).await;
+            if result.is_err() {
+                // A failed commit took writes back.
+                self.gauges.update(&self.store.borrow());
+            }
+            result
         }
-        let result = log.commit(from, log.position()).await;
-        if result.is_err() {
-            // A failed commit took writes back.
-            self.gauges.update(&self.store.borrow());
-        }
-        result
     }
 
     /// SAVE and BGSAVE (SPEC 7.1): starts compacting this shard's log into a

@@ -201,8 +201,10 @@ impl Kv {
             buffer.push(Protocol::Kv as u8);
             buffer
         });
+        // The end of this round's writes here is read now, before any await.
+        let committed = self.keys.commit(logged_from);
         if planned.forwarded == 0 {
-            if let Err(reason) = self.keys.commit(logged_from).await {
+            if let Err(reason) = committed.await {
                 batch.served_as_failed(plan.fail_local(&reason));
             }
             batch.out().extend_from_slice(plan.local());
@@ -220,7 +222,7 @@ impl Kv {
             });
         }
         // This shard's writes reach the disk while the owners work.
-        let committed = self.keys.commit(logged_from).await;
+        let committed = committed.await;
         let mut replies: Vec<OwnerReplies> = Vec::with_capacity(shards);
         for ticket in tickets {
             replies.push(OwnerReplies::new(match ticket {

@@ -325,7 +325,8 @@ impl Resp {
         logged_from: Option<Mark>,
         answered: usize,
     ) {
-        if let Err(reason) = self.keys.commit(logged_from).await {
+        let committed = self.keys.commit(logged_from);
+        if let Err(reason) = committed.await {
             let refused = route::fail_replies(batch.out(), answered, &reason);
             batch.served_as_failed(refused);
             plan.fail_local(&reason);
