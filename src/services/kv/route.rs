@@ -306,7 +306,7 @@ fn keys_of(frame: &[u8]) -> Vec<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::kv::protocol::push_request_frame;
+    use crate::services::kv::protocol::{push_nil_frame, push_request_frame};
 
     fn requests(list: &[Request<'_>]) -> Vec<u8> {
         let mut wire = Vec::new();
@@ -411,6 +411,40 @@ mod tests {
                 forwarded: 5
             }
         );
+    }
+
+    #[test]
+    fn a_failed_commit_fails_the_replies_made_here_and_keeps_the_owners() {
+        let (mine, theirs) = (key_of(0, 2), key_of(1, 2));
+        let wire = requests(&[
+            Request::Put {
+                key: &mine,
+                val: "a",
+            },
+            Request::Put {
+                key: &theirs,
+                val: "b",
+            },
+            Request::ListKeys,
+        ]);
+        let store = RefCell::new(Store::default());
+        let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
+        let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
+        let mut plan = RoundPlan::default();
+        plan.plan(&mut batch, alone(&store, 2), Vec::new);
+        // The Put and the ListKeys were answered here.
+        assert_eq!(plan.fail_local("full"), 2);
+        let mut owner = Vec::new();
+        push_nil_frame(&mut owner);
+        push_keys_frame(&mut owner, vec![theirs.as_bytes()]);
+        let mut replies = [OwnerReplies::new(Vec::new()), OwnerReplies::new(owner)];
+        let mut answer = Vec::new();
+        assert_eq!(plan.assemble(&mut replies, 0, &mut answer), 0);
+        let mut expected = Vec::new();
+        crate::services::kv::push_disk_error(&mut expected, "full");
+        push_nil_frame(&mut expected);
+        crate::services::kv::push_disk_error(&mut expected, "full");
+        assert_eq!(answer, expected);
     }
 
     #[test]

@@ -317,3 +317,38 @@ impl OwnerReplies {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_commit_turns_every_reply_made_here_into_the_disk_error() {
+        let mut out = b"+before\r\n".to_vec();
+        let from = out.len();
+        out.extend_from_slice(b"+OK\r\n:3\r\n-OOM full\r\n$2\r\nab\r\n");
+        assert_eq!(fail_replies(&mut out, from, "full"), 3);
+        assert_eq!(
+            out,
+            b"+before\r\n-MISCONF disk: full\r\n-MISCONF disk: full\r\n\
+              -MISCONF disk: full\r\n-MISCONF disk: full\r\n"
+                .to_vec()
+        );
+
+        // Once forwarding, the replies kept here fail; the owners' stand.
+        let mut plan = RoundPlan::default();
+        plan.begin(2);
+        plan.forward(1, Vec::new, |body| body.extend_from_slice(b"x"));
+        plan.here(&mut Vec::new(), |out| write::ok(out));
+        plan.fail_local("full");
+        let mut owner = Vec::new();
+        let start = begin_frame(&mut owner);
+        owner.extend_from_slice(b"+OK\r\n");
+        end_frame(&mut owner, start);
+        let mut replies = [OwnerReplies::new(Vec::new()), OwnerReplies::new(owner)];
+        let (mut out, mut failed) = (Vec::new(), 0);
+        plan.assemble(&mut replies, &mut out, |f| failed += f as u32);
+        assert_eq!(out, b"+OK\r\n-MISCONF disk: full\r\n".to_vec());
+        assert_eq!(failed, 1);
+    }
+}
