@@ -339,7 +339,7 @@ mod tests {
         let mut plan = RoundPlan::default();
         plan.begin(2);
         plan.forward(1, Vec::new, |body| body.extend_from_slice(b"x"));
-        plan.here(&mut Vec::new(), |out| write::ok(out));
+        plan.here(&mut Vec::new(), write::ok);
         plan.fail_local("full");
         let mut owner = Vec::new();
         let start = begin_frame(&mut owner);
