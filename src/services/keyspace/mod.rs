@@ -240,9 +240,9 @@ impl KeySpace {
     /// Under `--fsync always`: the returned future is ready once the writes
     /// logged from `from` up to now (read at this call) are on disk; an error
     /// is why they are not, and then none of them was kept. Exact for writes
-    /// made with no await between `from` and this call (kv's and resp's
-    /// rounds); a span with awaits may hold other batches' writes too, and
-    /// fails with them.
+    /// made with no await between `from` and this call, as every caller
+    /// makes them; a span with awaits could hold other batches' writes too,
+    /// and fail with them.
     pub fn commit(&self, from: Option<Mark>) -> impl Future<Output = Result<(), String>> + '_ {
         let to = self.log.as_ref().map_or(0, |log| log.position());
         async move {

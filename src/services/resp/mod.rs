@@ -287,16 +287,8 @@ impl Service for Resp {
                     break;
                 }
                 Step::Alone(frame) => {
-                    let logged_from = self.keys.log_position();
-                    let answered = batch.out().len();
-                    let served = self.serve_alone(conn, batch, frame, now).await;
-                    // Its span has awaits: other batches' writes in it fail
-                    // it too (a conservative refusal).
-                    if let Err(reason) = self.keys.commit(logged_from).await {
-                        let refused = route::fail_replies(batch.out(), answered, &reason);
-                        batch.served_as_failed(refused);
-                    }
-                    if served == Flow::Close {
+                    // Its writes here commit as they are made (`on_shard`).
+                    if self.serve_alone(conn, batch, frame, now).await == Flow::Close {
                         flow = Flow::Close;
                         break;
                     }

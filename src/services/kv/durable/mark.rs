@@ -10,11 +10,10 @@
 //! is told, so the last discard is the only one that can concern it.
 //!
 //! A batch is failed when the dropped range begins before the end of its
-//! span of the log. That is exact for a span appended with no await (kv's
-//! rounds, an owner's message, resp's rounds): a flush takes the whole
-//! buffer at one point, so such a span is all durable or all dropped. A span
-//! with awaits (resp's commands that wait on other shards) may hold other
-//! batches' records too, and is failed with them: conservatively.
+//! span of the log. Every span is appended with no await (kv's and resp's
+//! rounds, a part run here by a resp command that waits on other shards, an
+//! owner's message), and a flush takes the whole buffer at one point, so a
+//! span is all durable or all dropped: the answer is exact.
 
 use std::ops::Range;
 use std::rc::Rc;
