@@ -108,6 +108,21 @@ impl<'a, D: Decoder> Batch<'a, D> {
         self.errors += 1;
     }
 
+    /// Counts `n` requests counted as served as answered with an error
+    /// instead: their answer came from elsewhere (kv's owner on another
+    /// shard refused them).
+    pub fn served_as_failed(&mut self, n: u64) {
+        let n = n.min(self.served);
+        self.served -= n;
+        self.errors += n;
+    }
+
+    /// Every request of the batch was answered with an error after all (a
+    /// commit to the log that failed): counts them all as errors.
+    pub fn all_failed(&mut self) {
+        self.errors += std::mem::take(&mut self.served);
+    }
+
     /// How many requests [`Batch::next_request`] has handed out so far.
     pub fn taken(&self) -> u64 {
         self.taken

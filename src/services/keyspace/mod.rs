@@ -19,7 +19,7 @@ use std::time::Duration;
 use super::kv::durable::compact::Compactor;
 use super::kv::durable::files::{self, Layout};
 use super::kv::durable::load::{start_shard, Switch};
-use super::kv::durable::log::{LogFigures, ShardLog};
+use super::kv::durable::log::{LogFigures, Mark, ShardLog};
 use super::kv::durable::{DurableError, DurableOptions, Fsync};
 use super::kv::Store;
 use crate::cross_shard::{Mesh, MeshPlan};
@@ -125,9 +125,24 @@ pub struct KeySpace {
     /// compacts that log.
     pub log: Option<Rc<ShardLog>>,
     compactor: Option<Rc<Compactor>>,
-    /// This shard's keys and their accounted memory (gauges).
+    gauges: Gauges,
+}
+
+/// This shard's keys and their accounted memory (SPEC 8's gauges), set
+/// after each batch a connection of the shard ran, each message the shard
+/// answered for another, and each sweep of expired keys: per batch, never
+/// per request.
+#[derive(Clone)]
+struct Gauges {
     keys: Counter,
     memory_bytes: Counter,
+}
+
+impl Gauges {
+    fn update(&self, store: &Store) {
+        self.keys.set(store.len() as u64);
+        self.memory_bytes.set(store.bytes());
+    }
 }
 
 impl KeySpace {
@@ -166,6 +181,14 @@ impl KeySpace {
             }
         };
         let (log, compactor) = log.unzip();
+        if let Some(log) = &log {
+            log.attach(store.clone());
+        }
+        let gauges = Gauges {
+            keys: shard.metric_counter("keys", Metric::ShardGauge("percore_keys")),
+            memory_bytes: shard
+                .metric_counter("memory_bytes", Metric::ShardGauge("percore_memory_bytes")),
+        };
         let planned = plan
             .mesh
             .lock()
@@ -179,47 +202,62 @@ impl KeySpace {
                     store: store.clone(),
                     log: log.clone(),
                     compactor: compactor.clone(),
+                    gauges: gauges.clone(),
                 };
                 let serve = move |message: &[u8], replies: Vec<u8>| owner.serve(message, replies);
                 Some(Mesh::join(mesh_plan, shard.id(), serve).await?)
             }
         };
-        shard.spawn(sweep_expired(store.clone()));
+        shard.spawn(sweep_expired(store.clone(), gauges.clone()));
         Ok(Rc::new(KeySpace {
             store,
             mesh,
             log,
             compactor,
-            keys: shard.metric_counter("keys", Metric::ShardGauge("percore_keys")),
-            memory_bytes: shard
-                .metric_counter("memory_bytes", Metric::ShardGauge("percore_memory_bytes")),
+            gauges,
         }))
     }
 
-    /// Where this shard's log stands: give it to [`KeySpace::after_batch`] once a
-    /// batch is answered.
-    pub fn log_position(&self) -> Option<u64> {
-        self.log.as_ref().map(|log| log.position())
+    /// Where this shard's log stands: give it to [`KeySpace::after_batch`]
+    /// once a batch is answered (it counts the batch open until then).
+    pub fn log_position(&self) -> Option<Mark> {
+        self.log.as_ref().map(ShardLog::mark)
     }
 
     /// Once a batch is answered: updates the gauges, starts a compaction if
     /// the log has grown enough, and under `--fsync always` waits until the
     /// writes logged since `from` are on disk (one flush shared with every
-    /// batch waiting). An error is why they may not be.
-    pub async fn after_batch(&self, from: Option<u64>) -> Result<(), String> {
-        {
-            let store = self.store.borrow();
-            self.keys.set(store.len() as u64);
-            self.memory_bytes.set(store.bytes());
-        }
+    /// batch waiting). An error is why they are not: then none of them was
+    /// kept (the caller answers every request of the batch with it).
+    pub async fn after_batch(&self, from: Option<Mark>) -> Result<(), String> {
+        self.gauges.update(&self.store.borrow());
         if let (Some(log), Some(compactor)) = (&self.log, &self.compactor) {
             compactor.maybe_start(log, &self.store);
         }
-        match (&self.log, from) {
-            (Some(log), Some(from)) if log.policy() == Fsync::Always && log.position() > from => {
-                log.commit(log.position()).await
+        self.commit(from).await
+    }
+
+    /// Under `--fsync always`: the returned future is ready once the writes
+    /// logged from `from` up to now (read at this call) are on disk; an error
+    /// is why they are not, and then none of them was kept. Exact for writes
+    /// made with no await between `from` and this call, as every caller
+    /// makes them; a span with awaits could hold other batches' writes too,
+    /// and fail with them.
+    pub fn commit(&self, from: Option<Mark>) -> impl Future<Output = Result<(), String>> + '_ {
+        let to = self.log.as_ref().map_or(0, |log| log.position());
+        async move {
+            let (Some(log), Some(from)) = (&self.log, &from) else {
+                return Ok(());
+            };
+            if log.policy() != Fsync::Always || !log.appended_since(from) {
+                return Ok(());
             }
-            _ => Ok(()),
+            let result = log.commit(from, to).await;
+            if result.is_err() {
+                // A failed commit took writes back.
+                self.gauges.update(&self.store.borrow());
+            }
+            result
         }
     }
 
@@ -265,12 +303,13 @@ const SWEEP_BUDGET: usize = 10_000;
 /// of [`SWEEP_BUDGET`] that yield to the connections in between, so a
 /// million keys expiring at once never stall the shard. Readers never see
 /// an expired key meanwhile: every read checks the time.
-async fn sweep_expired(store: SharedStore) {
+async fn sweep_expired(store: SharedStore, gauges: Gauges) {
     loop {
         glommio::timer::sleep(SWEEP_EVERY).await;
         while store.borrow_mut().sweep(now_ms(), SWEEP_BUDGET) == SWEEP_BUDGET {
             glommio::yield_if_needed().await;
         }
+        gauges.update(&store.borrow());
     }
 }
 
@@ -281,6 +320,7 @@ struct Owner {
     store: SharedStore,
     log: Option<Rc<ShardLog>>,
     compactor: Option<Rc<Compactor>>,
+    gauges: Gauges,
 }
 
 impl Owner {
@@ -288,6 +328,8 @@ impl Owner {
     /// always` the replies leave once the message's writes are on disk, and
     /// otherwise each becomes that protocol's disk error.
     fn serve(&self, message: &[u8], mut replies: Vec<u8>) -> impl Future<Output = Vec<u8>> {
+        // Marked before the message's writes: its commit covers them.
+        let mark = self.log.as_ref().map(ShardLog::mark);
         let log = self.log.as_deref();
         let protocol = message.first().copied();
         let body = message.get(1..).unwrap_or_default();
@@ -298,10 +340,14 @@ impl Owner {
         } else {
             0
         };
+        // Where the message's writes end: read before any await.
+        let target = self.log.as_ref().map_or(0, |log| log.position());
+        self.gauges.update(&self.store.borrow());
         if let (Some(log), Some(compactor)) = (&self.log, &self.compactor) {
             compactor.maybe_start(log, &self.store);
         }
         let log = self.log.clone();
+        let (store, gauges) = (self.store.clone(), self.gauges.clone());
         // resp's messages may hold PUBLISHes, fanned out over this shard's
         // broker lanes: the reply waits while those are behind, which is
         // how a publisher on another shard slows down. Safe for an owner to
@@ -313,15 +359,23 @@ impl Owner {
             if let Some(broker) = broker {
                 broker.delivery_room().await;
             }
-            if let Some(log) = log.filter(|log| log.policy() == Fsync::Always) {
-                if let Err(reason) = log.commit(log.position()).await {
-                    replies.clear();
-                    for _ in 0..requests {
-                        if protocol == Some(Protocol::Kv as u8) {
-                            super::kv::push_disk_error(&mut replies, &reason);
-                        } else {
-                            super::resp::push_disk_error(&mut replies, &reason);
-                        }
+            let commit = match (&log, &mark) {
+                (Some(log), Some(mark))
+                    if log.policy() == Fsync::Always && log.appended_since(mark) =>
+                {
+                    log.commit(mark, target).await
+                }
+                _ => Ok(()),
+            };
+            if let Err(reason) = commit {
+                // None of the message's writes was kept.
+                gauges.update(&store.borrow());
+                replies.clear();
+                for _ in 0..requests {
+                    if protocol == Some(Protocol::Kv as u8) {
+                        super::kv::push_disk_error(&mut replies, &reason);
+                    } else {
+                        super::resp::push_disk_error(&mut replies, &reason);
                     }
                 }
             }

@@ -61,6 +61,15 @@ impl<'a> Keys<'a> {
         }
     }
 
+    /// Logs a write about to be applied (with `--data-dir`); under `always`
+    /// the log also notes what it replaces, to take it back if its record
+    /// never reaches the disk.
+    fn log_write(&mut self, record: &Record<'_>) {
+        if let Some(log) = self.log {
+            log.append_write(record, self.store);
+        }
+    }
+
     /// Sets `key` to `val`, its time to live as `ttl` says; a time already
     /// past removes the key instead, as redis 7.0's SET does.
     pub fn set(&mut self, key: &[u8], val: &[u8], ttl: Ttl) -> Result<(), Refused> {
@@ -76,12 +85,10 @@ impl<'a> Keys<'a> {
         if self.store.refuses(key, val, at.is_some()) {
             return Err(Refused::OutOfMemory);
         }
-        if let Some(log) = self.log {
-            log.append(&match at {
-                None => Record::Put { key, val },
-                Some(at) => Record::PutExpiring { key, val, at },
-            });
-        }
+        self.log_write(&match at {
+            None => Record::Put { key, val },
+            Some(at) => Record::PutExpiring { key, val, at },
+        });
         match at {
             None => self.store.load(key, val),
             Some(at) => self.store.load_expiring(key, val, at),
@@ -98,9 +105,7 @@ impl<'a> Keys<'a> {
             return Ok(false);
         }
         self.writable()?;
-        if let Some(log) = self.log {
-            log.append(&Record::Del { key });
-        }
+        self.log_write(&Record::Del { key });
         Ok(self.store.del(key, self.now))
     }
 
@@ -114,9 +119,7 @@ impl<'a> Keys<'a> {
             return self.del(key);
         }
         self.writable()?;
-        if let Some(log) = self.log {
-            log.append(&Record::Expire { key, at });
-        }
+        self.log_write(&Record::Expire { key, at });
         Ok(self.store.expire_at(key, at, self.now))
     }
 
@@ -126,18 +129,14 @@ impl<'a> Keys<'a> {
             return Ok(false);
         }
         self.writable()?;
-        if let Some(log) = self.log {
-            log.append(&Record::Persist { key });
-        }
+        self.log_write(&Record::Persist { key });
         Ok(self.store.persist(key, self.now))
     }
 
     /// Removes every key of this shard.
     pub fn clear(&mut self) -> Result<(), Refused> {
         self.writable()?;
-        if let Some(log) = self.log {
-            log.append(&Record::Clear);
-        }
+        self.log_write(&Record::Clear);
         self.store.clear();
         Ok(())
     }

@@ -31,6 +31,7 @@ pub use store::{now_ms, Store};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use super::keyspace::write::Keys;
 use super::keyspace::{KeySpace, KeySpacePlan, Protocol};
 use crate::codec::{split_frame, LengthPrefixed};
 use crate::cross_shard::{Mesh, Ticket};
@@ -91,11 +92,12 @@ pub(super) fn serve_forwarded(
 ) -> usize {
     let mut rest = frames;
     let mut requests = 0;
-    let now = now_ms();
+    let mut store = store.borrow_mut();
+    let mut keys = Keys::new(&mut store, log, now_ms());
     while let Some((frame, next)) = split_frame(rest) {
         match decode_request(frame) {
             Ok(request) => {
-                apply(&mut store.borrow_mut(), log, request, now, replies);
+                apply(&mut keys, request, replies);
             }
             Err(error) => push_error_frame(replies, &error.to_string()),
         }
@@ -119,11 +121,18 @@ impl Service for Kv {
     }
 
     async fn serve(&self, plan: &mut RoundPlan, batch: &mut Batch<'_, LengthPrefixed>) -> Flow {
-        let logged_from = self.keys.log_position();
-        match &self.keys.mesh {
-            None => self.serve_alone(batch),
-            Some(mesh) => while self.serve_round(mesh, plan, batch).await == Round::Cut {},
-        }
+        let logged_from = match &self.keys.mesh {
+            None => {
+                let from = self.keys.log_position();
+                self.serve_alone(batch);
+                from
+            }
+            Some(mesh) => {
+                // Each round commits its own writes.
+                while self.serve_round(mesh, plan, batch).await == Round::Cut {}
+                None
+            }
+        };
         // `--fsync always`: the batch's replies leave once its writes are on
         // disk, one flush shared with every batch waiting.
         if let Err(reason) = self.keys.after_batch(logged_from).await {
@@ -133,6 +142,7 @@ impl Service for Kv {
             for _ in 0..requests {
                 push_disk_error(out, &reason);
             }
+            batch.all_failed();
         }
         Flow::Continue
     }
@@ -150,11 +160,10 @@ impl Kv {
     /// A batch on the only shard: the clock is read once for all of it.
     fn serve_alone(&self, batch: &mut Batch<'_, LengthPrefixed>) {
         let mut store = self.keys.store.borrow_mut();
-        let log = self.keys.log.as_deref();
-        let now = now_ms();
+        let mut keys = Keys::new(&mut store, self.keys.log.as_deref(), now_ms());
         while let Some(frame) = batch.next_request() {
             match decode_request(frame) {
-                Ok(request) => match apply(&mut store, log, request, now, batch.out()) {
+                Ok(request) => match apply(&mut keys, request, batch.out()) {
                     Outcome::Served => batch.served(),
                     Outcome::Refused => batch.failed(),
                 },
@@ -176,6 +185,10 @@ impl Kv {
         batch: &mut Batch<'_, LengthPrefixed>,
     ) -> Round {
         let (here, shards) = (mesh.shard(), mesh.shards());
+        // This round's writes on this shard, made with no await in between:
+        // their commit is exact, and its failure concerns their replies
+        // only (the owners of the others answer for theirs).
+        let logged_from = self.keys.log_position();
         let shard = Here {
             store: &self.keys.store,
             log: self.keys.log.as_deref(),
@@ -188,7 +201,12 @@ impl Kv {
             buffer.push(Protocol::Kv as u8);
             buffer
         });
+        // The end of this round's writes here is read now, before any await.
+        let committed = self.keys.commit(logged_from);
         if planned.forwarded == 0 {
+            if let Err(reason) = committed.await {
+                batch.served_as_failed(plan.fail_local(&reason));
+            }
             batch.out().extend_from_slice(plan.local());
             return planned.round;
         }
@@ -203,6 +221,8 @@ impl Kv {
                 mesh.send(shard, std::mem::take(outbox)).await.ok()
             });
         }
+        // This shard's writes reach the disk while the owners work.
+        let committed = committed.await;
         let mut replies: Vec<OwnerReplies> = Vec::with_capacity(shards);
         for ticket in tickets {
             replies.push(OwnerReplies::new(match ticket {
@@ -210,7 +230,12 @@ impl Kv {
                 None => Vec::new(),
             }));
         }
-        plan.assemble(&mut replies, here, batch.out());
+        if let Err(reason) = committed {
+            batch.served_as_failed(plan.fail_local(&reason));
+        }
+        let refused = plan.assemble(&mut replies, here, batch.out());
+        // Counted as served when forwarded: their owners refused them.
+        batch.served_as_failed(refused);
         for reply in replies {
             mesh.recycle(reply.buffer);
         }

@@ -9,7 +9,7 @@
 //! A round ends early when its replies could pass the batch's output budget:
 //! local replies are measured, and forwarded replies of unknown size (Get,
 //! ListKeys) are counted, so one batch never holds more than about the budget
-//! plus [`UNSIZED_REPLIES_PER_ROUND`] values.
+//! plus [`UNSIZED_REPLIES_PER_ROUND`] values. Tested in `route_tests.rs`.
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -21,6 +21,7 @@ use super::store::Store;
 use crate::codec::{encode_frame, split_frame, LengthPrefixed};
 use crate::cross_shard::owner_of;
 use crate::service::Batch;
+use crate::services::keyspace::write::Keys;
 
 /// Forwarded Gets (or one ListKeys) per round: their replies' size is only
 /// known once they come back, and a Get may return a value as long as
@@ -48,6 +49,9 @@ enum ReplySource {
     /// ListKeys: this shard's keys (an array frame in `local`) merged with
     /// the next reply of every other shard.
     Gather(Range<usize>),
+    /// A ListKeys whose part here failed: the error in `local`, and the
+    /// next reply of every other shard dropped.
+    GatherFailed(Range<usize>),
 }
 
 /// The shard a round runs on, and what its own keys' requests run against.
@@ -137,7 +141,8 @@ impl RoundPlan {
             };
             match request.key().map(|key| owner_of(key.as_bytes(), shards)) {
                 Some(owner) if owner == here => {
-                    match apply(&mut store.borrow_mut(), log, request, now, local) {
+                    let mut store = store.borrow_mut();
+                    match apply(&mut Keys::new(&mut store, log, now), request, local) {
                         Outcome::Served => batch.served(),
                         Outcome::Refused => batch.failed(),
                     }
@@ -159,7 +164,11 @@ impl RoundPlan {
                             forward(outbox, frame);
                         }
                     }
-                    apply(&mut store.borrow_mut(), log, request, now, local);
+                    apply(
+                        &mut Keys::new(&mut store.borrow_mut(), log, now),
+                        request,
+                        local,
+                    );
                     slots.push(ReplySource::Gather(start..local.len()));
                     forwarded += 1;
                     // The whole store may come back: one per round.
@@ -170,6 +179,32 @@ impl RoundPlan {
         Planned { round, forwarded }
     }
 
+    /// This shard's writes of the round did not reach the disk, and were
+    /// taken back (`reason`): every reply made here becomes kv's disk error.
+    /// Returns how many of them were not errors already.
+    pub(super) fn fail_local(&mut self, reason: &str) -> u64 {
+        let made = std::mem::take(&mut self.local);
+        let mut were_fine = 0;
+        for slot in &mut self.slots {
+            let (range, gather) = match slot {
+                ReplySource::Local(range) => (range.clone(), false),
+                ReplySource::Gather(range) => (range.clone(), true),
+                ReplySource::Remote(_) | ReplySource::GatherFailed(_) => continue,
+            };
+            if !is_error_frame(&made[range]) {
+                were_fine += 1;
+            }
+            let start = self.local.len();
+            super::push_disk_error(&mut self.local, reason);
+            let range = start..self.local.len();
+            *slot = match gather {
+                false => ReplySource::Local(range),
+                true => ReplySource::GatherFailed(range),
+            };
+        }
+        were_fine
+    }
+
     /// The replies made here, in order: the whole answer of a round that
     /// forwarded nothing.
     pub(super) fn local(&self) -> &[u8] {
@@ -177,12 +212,23 @@ impl RoundPlan {
     }
 
     /// Appends every reply in request order: local ones, each owner's next,
-    /// and ListKeys merged over the shards.
-    pub(super) fn assemble(&self, replies: &mut [OwnerReplies], here: usize, out: &mut Vec<u8>) {
+    /// and ListKeys merged over the shards. Returns how many of the owners'
+    /// replies are errors (their refusals, or a shard gone).
+    pub(super) fn assemble(
+        &self,
+        replies: &mut [OwnerReplies],
+        here: usize,
+        out: &mut Vec<u8>,
+    ) -> u64 {
+        let mut errors = 0;
         for slot in &self.slots {
             match slot {
                 ReplySource::Local(range) => out.extend_from_slice(&self.local[range.clone()]),
-                ReplySource::Remote(owner) => replies[*owner].copy_next(out),
+                ReplySource::Remote(owner) => {
+                    if !replies[*owner].copy_next(out) {
+                        errors += 1;
+                    }
+                }
                 ReplySource::Gather(range) => {
                     let mut keys = keys_of(&self.local[range.clone()]);
                     for (shard, from) in replies.iter_mut().enumerate() {
@@ -193,8 +239,18 @@ impl RoundPlan {
                     keys.sort_unstable();
                     push_keys_frame(out, keys);
                 }
+                ReplySource::GatherFailed(range) => {
+                    for (shard, from) in replies.iter_mut().enumerate() {
+                        if shard != here {
+                            from.next();
+                        }
+                    }
+                    // Counted when it failed.
+                    out.extend_from_slice(&self.local[range.clone()]);
+                }
             }
         }
+        errors
     }
 }
 
@@ -219,13 +275,26 @@ impl OwnerReplies {
     }
 
     /// Copies the next reply to `out`; a shard that did not answer (it is
-    /// gone) gets an error reply in its place.
-    fn copy_next(&mut self, out: &mut Vec<u8>) {
+    /// gone) gets an error reply in its place. Whether the reply is not an
+    /// error.
+    fn copy_next(&mut self, out: &mut Vec<u8>) -> bool {
         match self.next() {
-            Some(frame) => out.extend_from_slice(frame),
-            None => push_error_frame(out, "the key's shard is unavailable"),
+            Some(frame) => {
+                out.extend_from_slice(frame);
+                !is_error_frame(frame)
+            }
+            None => {
+                push_error_frame(out, "the key's shard is unavailable");
+                false
+            }
         }
     }
+}
+
+/// Whether a reply frame (length prefix included) is an error: of kv's
+/// replies only errors are maps (`{"error": ...}`), here of one entry.
+fn is_error_frame(frame: &[u8]) -> bool {
+    frame.get(4) == Some(&0x81)
 }
 
 /// The keys of a ListKeys reply frame (length prefix included).
@@ -235,141 +304,5 @@ fn keys_of(frame: &[u8]) -> Vec<&[u8]> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::services::kv::protocol::push_request_frame;
-
-    fn requests(list: &[Request<'_>]) -> Vec<u8> {
-        let mut wire = Vec::new();
-        for request in list {
-            push_request_frame(&mut wire, request);
-        }
-        wire
-    }
-
-    /// Shard 0 of `shards`, at time 0, with no log.
-    fn alone(store: &RefCell<Store>, shards: usize) -> Here<'_> {
-        Here {
-            store,
-            log: None,
-            now: 0,
-            here: 0,
-            shards,
-        }
-    }
-
-    /// A key that `shard` of `shards` owns.
-    fn key_of(shard: usize, shards: usize) -> String {
-        (0..)
-            .map(|i| format!("k{i}"))
-            .find(|key| owner_of(key.as_bytes(), shards) == shard)
-            .unwrap()
-    }
-
-    #[test]
-    fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
-        let (mine, theirs) = (key_of(0, 2), key_of(1, 2));
-        let wire = requests(&[
-            Request::Put {
-                key: &mine,
-                val: "a",
-            },
-            Request::Get { key: &theirs },
-            Request::Get { key: &mine },
-        ]);
-        let store = RefCell::new(Store::default());
-        let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
-        let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
-        let mut plan = RoundPlan::default();
-        let planned = plan.plan(&mut batch, alone(&store, 2), Vec::new);
-        assert_eq!(
-            planned,
-            Planned {
-                round: Round::Whole,
-                forwarded: 1
-            }
-        );
-        assert!(plan.outboxes[0].is_empty());
-        assert_eq!(plan.outboxes[1], requests(&[Request::Get { key: &theirs }]));
-
-        // The owner answers; the replies come back in request order.
-        let mut owner_reply = Vec::new();
-        apply(
-            &mut Store::default(),
-            None,
-            Request::Get { key: &theirs },
-            0,
-            &mut owner_reply,
-        );
-        let mut replies = [
-            OwnerReplies::new(Vec::new()),
-            OwnerReplies::new(owner_reply.clone()),
-        ];
-        let mut answer = Vec::new();
-        plan.assemble(&mut replies, 0, &mut answer);
-        let mut expected = Vec::new();
-        apply(
-            &mut Store::default(),
-            None,
-            Request::Put { key: "x", val: "a" },
-            0,
-            &mut expected,
-        );
-        expected.extend_from_slice(&owner_reply);
-        apply(
-            &mut store.borrow_mut(),
-            None,
-            Request::Get { key: &mine },
-            0,
-            &mut expected,
-        );
-        assert_eq!(answer, expected);
-    }
-
-    #[test]
-    fn a_round_is_cut_after_its_share_of_unsized_replies() {
-        let theirs = key_of(1, 2);
-        let gets: Vec<Request<'_>> = (0..UNSIZED_REPLIES_PER_ROUND + 5)
-            .map(|_| Request::Get { key: &theirs })
-            .collect();
-        let wire = requests(&gets);
-        let store = RefCell::new(Store::default());
-        let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
-        let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
-        let mut plan = RoundPlan::default();
-        let first = plan.plan(&mut batch, alone(&store, 2), Vec::new);
-        assert_eq!(first.round, Round::Cut);
-        assert_eq!(first.forwarded, UNSIZED_REPLIES_PER_ROUND as u64);
-        let second = plan.plan(&mut batch, alone(&store, 2), Vec::new);
-        assert_eq!(
-            second,
-            Planned {
-                round: Round::Whole,
-                forwarded: 5
-            }
-        );
-    }
-
-    #[test]
-    fn list_keys_merges_every_shard_sorted() {
-        let wire = requests(&[Request::ListKeys]);
-        let store = RefCell::new(Store::default());
-        store.borrow_mut().load(b"b", b"1");
-        let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
-        let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
-        let mut plan = RoundPlan::default();
-        let planned = plan.plan(&mut batch, alone(&store, 3), Vec::new);
-        assert_eq!(planned.forwarded, 1);
-        let reply_with = |keys: &[&[u8]]| {
-            let mut frame = Vec::new();
-            push_keys_frame(&mut frame, keys.to_vec());
-            OwnerReplies::new(frame)
-        };
-        let mut replies = [reply_with(&[]), reply_with(&[b"c"]), reply_with(&[b"a"])];
-        let mut answer = Vec::new();
-        plan.assemble(&mut replies, 0, &mut answer);
-        let mut expected = Vec::new();
-        push_keys_frame(&mut expected, vec![b"a", b"b", b"c"]);
-        assert_eq!(answer, expected);
-    }
-}
+#[path = "route_tests.rs"]
+mod tests;

@@ -238,9 +238,19 @@ impl Resp {
         let words: Vec<&[u8]> = std::iter::once(name).chain(args.iter().copied()).collect();
         if shard == self.shard {
             let mut reply = Vec::new();
-            let mut args = self.part_args.borrow_mut();
-            args.set_words(&words);
-            self.execute_here(cmd, &args.view(&[]), proto, now, &mut reply);
+            let logged_from = self.keys.log_position();
+            {
+                let mut args = self.part_args.borrow_mut();
+                args.set_words(&words);
+                self.execute_here(cmd, &args.view(&[]), proto, now, &mut reply);
+            }
+            // `--fsync always`: its writes (made with no await) are on disk
+            // before its reply is used, or taken back.
+            if let Err(reason) = self.keys.commit(logged_from).await {
+                reply.clear();
+                let refused = crate::services::keyspace::write::Refused::Disk(reason);
+                commands::strings::refusal(&mut reply, &refused);
+            }
             return reply;
         }
         let Some(mesh) = &self.keys.mesh else {

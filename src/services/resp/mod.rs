@@ -33,7 +33,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::keyspace::write::Keys;
 use super::keyspace::{now_ms, KeySpace, KeySpacePlan, Protocol};
-use super::kv::durable::log::ShardLog;
+use super::kv::durable::log::{Mark, ShardLog};
 use super::kv::Store;
 use crate::codec::split_frame;
 use crate::cross_shard::{owner_of, Mesh, Ticket};
@@ -262,14 +262,22 @@ impl Service for Resp {
     }
 
     async fn serve(&self, conn: &mut Connection, batch: &mut Batch<'_, RespDecoder>) -> Flow {
-        let logged_from = self.keys.log_position();
         let now = now_ms();
         conn.session.client.last_active.set(Instant::now());
         let mut flow = Flow::Continue;
         loop {
+            // `--fsync always`: a round's writes on this shard are made with
+            // no await, so their commit is exact, and its failure concerns
+            // the replies made here only (owners answer for the others).
+            let logged_from = self.keys.log_position();
+            let answered = batch.out().len();
             let step = self.plan_round(conn, batch, now);
             if conn.scratch.plan.is_forwarding() {
-                self.finish_round(&mut conn.scratch.plan, batch).await;
+                let plan = &mut conn.scratch.plan;
+                self.finish_round(plan, batch, logged_from, answered).await;
+            } else if let Err(reason) = self.keys.commit(logged_from).await {
+                let refused = route::fail_replies(batch.out(), answered, &reason);
+                batch.served_as_failed(refused);
             }
             match step {
                 Step::Done => break,
@@ -279,6 +287,7 @@ impl Service for Resp {
                     break;
                 }
                 Step::Alone(frame) => {
+                    // Its writes here commit as they are made (`on_shard`).
                     if self.serve_alone(conn, batch, frame, now).await == Flow::Close {
                         flow = Flow::Close;
                         break;
@@ -292,14 +301,8 @@ impl Service for Resp {
         if std::mem::take(&mut conn.session.published) {
             self.broker.room().await;
         }
-        if let Err(reason) = self.keys.after_batch(logged_from).await {
-            let commands = batch.taken();
-            let out = batch.out();
-            out.clear();
-            for _ in 0..commands {
-                push_disk_error(out, &reason);
-            }
-        }
+        // Each round committed its own writes.
+        let _ = self.keys.after_batch(None).await;
         flow
     }
 

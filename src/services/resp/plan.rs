@@ -330,11 +330,23 @@ impl Resp {
 
     /// Sends the round's forwarded commands, one message per shard, waits for
     /// the replies and puts every reply in order into the batch's output.
+    /// Under `--fsync always`, the writes made here since `logged_from` (the
+    /// round's, with no await between) reach the disk first; if they cannot,
+    /// every reply made here becomes the disk error (`answered`: where the
+    /// round's replies began in the output).
     pub(super) async fn finish_round(
         &self,
         plan: &mut RoundPlan,
         batch: &mut Batch<'_, RespDecoder>,
+        logged_from: Option<Mark>,
+        answered: usize,
     ) {
+        let committed = self.keys.commit(logged_from);
+        if let Err(reason) = committed.await {
+            let refused = route::fail_replies(batch.out(), answered, &reason);
+            batch.served_as_failed(refused);
+            plan.fail_local(&reason);
+        }
         let Some(mesh) = &self.keys.mesh else {
             plan.assemble(&mut [], batch.out(), |_| {});
             return;

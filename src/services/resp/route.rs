@@ -107,6 +107,21 @@ impl RoundPlan {
         self.slots.push(Slot::Remote(owner));
     }
 
+    /// This shard's writes of the round did not reach the disk, and were
+    /// taken back (`reason`): every reply kept here becomes the disk error
+    /// (each is counted when assembled).
+    pub fn fail_local(&mut self, reason: &str) {
+        let mut local = Vec::with_capacity(self.local.len());
+        for slot in &mut self.slots {
+            if let Slot::Local(range) = slot {
+                let start = local.len();
+                disk_error(&mut local, reason);
+                *range = start..local.len();
+            }
+        }
+        self.local = local;
+    }
+
     /// The next `parts` replies (made here or forwarded) merge into one.
     pub fn merge(&mut self, merge: Merge, parts: usize, proto: Proto) {
         self.forwarding = true;
@@ -161,6 +176,30 @@ impl RoundPlan {
             count(out.get(start) == Some(&b'-'));
         }
     }
+}
+
+/// resp's reply to a write that could not reach the disk (SPEC 7.1).
+fn disk_error(out: &mut Vec<u8>, reason: &str) {
+    write::error(out, &format!("MISCONF disk: {reason}"));
+}
+
+/// Replaces every whole reply in `out` from `from` on with the disk error
+/// (`reason`): they were made here, with writes that were taken back.
+/// Returns how many were not errors already.
+pub fn fail_replies(out: &mut Vec<u8>, from: usize, reason: &str) -> u64 {
+    let (mut replies, mut were_fine, mut at) = (0, 0, from);
+    while let Ok(Some(len)) = super::protocol::reply_len(&out[at..]) {
+        if out[at] != b'-' {
+            were_fine += 1;
+        }
+        replies += 1;
+        at += len;
+    }
+    out.truncate(from);
+    for _ in 0..replies {
+        disk_error(out, reason);
+    }
+    were_fine
 }
 
 /// In place of a reply a shard did not send (it is gone).
@@ -276,5 +315,40 @@ impl OwnerReplies {
         } else {
             &self.buffer[range]
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_commit_turns_every_reply_made_here_into_the_disk_error() {
+        let mut out = b"+before\r\n".to_vec();
+        let from = out.len();
+        out.extend_from_slice(b"+OK\r\n:3\r\n-OOM full\r\n$2\r\nab\r\n");
+        assert_eq!(fail_replies(&mut out, from, "full"), 3);
+        assert_eq!(
+            out,
+            b"+before\r\n-MISCONF disk: full\r\n-MISCONF disk: full\r\n\
+              -MISCONF disk: full\r\n-MISCONF disk: full\r\n"
+                .to_vec()
+        );
+
+        // Once forwarding, the replies kept here fail; the owners' stand.
+        let mut plan = RoundPlan::default();
+        plan.begin(2);
+        plan.forward(1, Vec::new, |body| body.extend_from_slice(b"x"));
+        plan.here(&mut Vec::new(), write::ok);
+        plan.fail_local("full");
+        let mut owner = Vec::new();
+        let start = begin_frame(&mut owner);
+        owner.extend_from_slice(b"+OK\r\n");
+        end_frame(&mut owner, start);
+        let mut replies = [OwnerReplies::new(Vec::new()), OwnerReplies::new(owner)];
+        let (mut out, mut failed) = (Vec::new(), 0);
+        plan.assemble(&mut replies, &mut out, |f| failed += f as u32);
+        assert_eq!(out, b"+OK\r\n-MISCONF disk: full\r\n".to_vec());
+        assert_eq!(failed, 1);
     }
 }

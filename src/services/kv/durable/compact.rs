@@ -158,8 +158,11 @@ impl Compactor {
                 // written after it, is named by a later record.
                 if let Some(key) = record.key().filter(|key| !emitted.contains(*key)) {
                     emitted.insert(key.into());
-                    if let Some((val, at)) = store.borrow().get_with_expiry(key, now) {
-                        snapshot_record(key, val, at).encode(&mut chunk);
+                    // Under `always`, a write not yet durable may still be
+                    // taken back: the snapshot holds what the durable
+                    // records made of the key.
+                    if let Some((val, at)) = log.settled(&store.borrow(), key, now) {
+                        snapshot_record(key, &val, at).encode(&mut chunk);
                     }
                 }
                 if chunk.len() >= WRITE_CHUNK {

@@ -14,9 +14,18 @@
 //! (`always` has the task too, once a second, to retry after a failure.)
 //!
 //! A write or flush that fails marks the log failed: later writes are
-//! refused (`disk: <reason>`) until a flush succeeds again; what is still
-//! buffered stays buffered and is retried, so nothing acknowledged is lost.
+//! refused (`disk: <reason>`) until a flush succeeds again.
+//! - `everysec`/`no`: what is still buffered was acknowledged; it stays
+//!   buffered and is retried after what reached the file (a short write's
+//!   rest goes right after its first part), so nothing acknowledged is lost.
+//! - `always`: nothing past the durable position was acknowledged, so a
+//!   failed write discards it all (`discard`): the buffer is
+//!   dropped, the file truncated back to its durable length (no torn or
+//!   refused record stays between acknowledged ones), the store takes those
+//!   writes back (`undo.rs`), and every batch that may have written them is
+//!   told its commit failed ([`Mark`]), also one still waiting for its turn.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::rc::Rc;
@@ -27,8 +36,12 @@ use glommio::io::BufferedFile;
 use super::file_io::create_empty;
 use glommio::sync::Semaphore;
 
+use super::mark::Discards;
+pub use super::mark::Mark;
 use super::record::Record;
+use super::undo::Journal;
 use super::Fsync;
+use crate::services::kv::Store;
 use crate::stats::Counter;
 
 /// Opens a log file, empty. Under `always` it is opened O_DSYNC: each write
@@ -61,13 +74,21 @@ pub struct ShardLog {
     appended: Cell<u64>,
     /// Bytes handed to files, logically (past files included).
     written: Cell<u64>,
-    /// Bytes known to be on stable storage.
+    /// Bytes known to be on stable storage, or discarded: positions go on
+    /// past a discarded range (and `file_start` with them), never reused.
     durable: Cell<u64>,
     /// One flush at a time.
     flushing: Semaphore,
     failed: RefCell<Option<String>>,
     last_complaint: Cell<Option<Instant>>,
     figures: LogFigures,
+    /// Under `always`: the store the records are applied to, and what the
+    /// writes not yet durable replaced there.
+    store: RefCell<Option<Rc<RefCell<Store>>>>,
+    journal: RefCell<Journal>,
+    discards: RefCell<Discards>,
+    /// The current file's length, once a discard could not truncate it yet.
+    truncate_to: Cell<Option<u64>>,
 }
 
 impl ShardLog {
@@ -92,6 +113,10 @@ impl ShardLog {
             failed: RefCell::new(None),
             last_complaint: Cell::new(None),
             figures,
+            store: RefCell::new(None),
+            journal: RefCell::default(),
+            discards: RefCell::default(),
+            truncate_to: Cell::new(None),
         });
         {
             let background = log.clone();
@@ -118,13 +143,65 @@ impl ShardLog {
         self.policy
     }
 
+    /// Gives the log the store its records are applied to: what a discard
+    /// takes writes back from.
+    pub fn attach(&self, store: Rc<RefCell<Store>>) {
+        *self.store.borrow_mut() = Some(store);
+    }
+
     /// Why writes are refused now, if they are.
     pub fn refusal(&self) -> Option<String> {
-        self.failed.borrow().clone()
+        if let Some(reason) = &*self.failed.borrow() {
+            return Some(reason.clone());
+        }
+        self.discards.borrow().refusal()
+    }
+
+    /// Logs `record`, a write about to be applied to `store`; under `always`
+    /// also notes what it replaces there, until it is durable. Returns the
+    /// position after it.
+    pub fn append_write(&self, record: &Record<'_>, store: &mut Store) -> u64 {
+        let after = self.append(record);
+        if self.policy == Fsync::Always {
+            self.journal.borrow_mut().note(record, after, store);
+        }
+        after
+    }
+
+    /// `key`'s value and expiry time as the durable records leave it (live
+    /// at `now`): what a snapshot writes, since a write not yet durable may
+    /// still be taken back.
+    pub fn settled<'s>(
+        &self,
+        store: &'s Store,
+        key: &[u8],
+        now: u64,
+    ) -> Option<(Cow<'s, [u8]>, Option<u64>)> {
+        self.journal.borrow().settled(store, key, now)
+    }
+
+    /// Notes where a batch's writes begin (see [`Mark`]).
+    pub fn mark(self: &Rc<Self>) -> Mark {
+        let generation = self.discards.borrow_mut().open();
+        Mark {
+            log: self.clone(),
+            position: self.appended.get(),
+            generation,
+        }
+    }
+
+    /// A batch marked in `generation` is answered (its [`Mark`] dropped).
+    pub(super) fn close_batch(&self, generation: u64) {
+        self.discards.borrow_mut().close(generation);
+    }
+
+    /// Whether anything was appended since `mark`, by its batch or another.
+    pub fn appended_since(&self, mark: &Mark) -> bool {
+        self.appended.get() > mark.position
     }
 
     /// Appends a record; returns the position after it.
-    pub fn append(&self, record: &Record<'_>) -> u64 {
+    fn append(&self, record: &Record<'_>) -> u64 {
         let mut pending = self.pending.borrow_mut();
         let before = pending.len();
         record.encode(&mut pending);
@@ -134,15 +211,26 @@ impl ShardLog {
         self.appended.get()
     }
 
-    /// Where the next record goes: a batch notes it before appending.
+    /// Where the next record goes: the end of a batch's writes, read once
+    /// they are appended.
     pub fn position(&self) -> u64 {
         self.appended.get()
     }
 
-    /// Returns once everything appended up to `position` is on stable
-    /// storage, sharing one flush with every other batch waiting.
-    pub async fn commit(&self, position: u64) -> Result<(), String> {
-        if self.durable.get() >= position {
+    /// Returns once the records from `mark` up to `target` are on stable
+    /// storage, sharing one flush with every other batch waiting; an error
+    /// if they are not, and then none of them stays: they were discarded
+    /// (`always`). Exact when those records were appended in one go (no
+    /// await between `mark` and reading `target`): a flush then takes all
+    /// of them or none.
+    pub async fn commit(&self, mark: &Mark, target: u64) -> Result<(), String> {
+        if target <= mark.position {
+            return Ok(());
+        }
+        if let Some(reason) = self.discarded(mark, target) {
+            return Err(reason);
+        }
+        if self.durable.get() >= target {
             return Ok(());
         }
         let _turn = self
@@ -150,10 +238,21 @@ impl ShardLog {
             .acquire_permit(1)
             .await
             .map_err(|e| e.to_string())?;
-        if self.durable.get() >= position {
+        // Another batch's flush ran meanwhile: it made these records durable,
+        // or failed and discarded them.
+        if let Some(reason) = self.discarded(mark, target) {
+            return Err(reason);
+        }
+        if self.durable.get() >= target {
             return Ok(());
         }
         self.flush_locked(true).await
+    }
+
+    /// Why the records a batch may have appended (after `mark`, up to
+    /// `target`) were discarded, if a discard since its mark took any.
+    fn discarded(&self, mark: &Mark, target: u64) -> Option<String> {
+        self.discards.borrow().discarded(mark.generation, target)
     }
 
     /// Writes what is pending (and with `sync`, flushes it to storage).
@@ -167,27 +266,42 @@ impl ShardLog {
     }
 
     async fn flush_locked(&self, sync: bool) -> Result<(), String> {
+        if let Some(len) = self.truncate_to.get() {
+            self.truncate(len).await?;
+        }
         let target = self.appended.get();
         let buffer = std::mem::take(&mut *self.pending.borrow_mut());
         if !buffer.is_empty() {
             let len = buffer.len();
             let at = self.written.get();
             let file = self.file.borrow().clone();
-            match file
-                .write_at(buffer.clone(), at - self.file_start.get())
-                .await
-            {
-                Ok(n) if n == len => self.written.set(at + len as u64),
+            // `always` discards what a failed write leaves: no copy to keep.
+            let (bytes, kept) = match self.policy {
+                Fsync::Always => (buffer, None),
+                _ => (buffer.clone(), Some(buffer)),
+            };
+            let failure = match file.write_at(bytes, at - self.file_start.get()).await {
+                Ok(n) if n == len => None,
                 Ok(n) => {
-                    // A short write: keep the rest for the next try.
+                    // A short write: under `everysec`/`no` the rest goes
+                    // right after the part written, at the next try.
                     self.written.set(at + n as u64);
-                    self.restore(buffer[n..].to_vec());
-                    return self.fail(format!("short write to the log ({n} of {len} bytes)"));
+                    if let Some(buffer) = &kept {
+                        self.restore(buffer[n..].to_vec());
+                    }
+                    Some(format!("short write to the log ({n} of {len} bytes)"))
                 }
                 Err(e) => {
-                    self.restore(buffer);
-                    return self.fail(e.to_string());
+                    if let Some(buffer) = kept {
+                        self.restore(buffer);
+                    }
+                    Some(e.to_string())
                 }
+            };
+            match failure {
+                None => self.written.set(at + len as u64),
+                Some(reason) if self.policy == Fsync::Always => return self.discard(reason).await,
+                Some(reason) => return self.fail(reason),
             }
         }
         if self.policy == Fsync::Always {
@@ -196,6 +310,7 @@ impl ShardLog {
                 self.figures.flushes.add(1);
             }
             self.durable.set(self.written.get());
+            self.journal.borrow_mut().settle(self.durable.get());
         } else if sync && self.durable.get() < self.written.get() {
             let file = self.file.borrow().clone();
             if let Err(e) = file.fdatasync().await {
@@ -209,6 +324,48 @@ impl ShardLog {
         }
         *self.failed.borrow_mut() = None;
         Ok(())
+    }
+
+    /// `always`, after a failed write: drops every record not yet durable
+    /// (none was acknowledged). The buffer goes, the store takes their
+    /// writes back, the batches that may have written them will be told
+    /// (`discarded`), and the file is cut back to its durable length, so the
+    /// next record follows the last durable one. Logical positions go on
+    /// from where they were: a discarded range is never reused.
+    async fn discard(&self, reason: String) -> Result<(), String> {
+        let (durable, appended) = (self.durable.get(), self.appended.get());
+        self.pending.borrow_mut().clear();
+        if let Some(store) = &*self.store.borrow() {
+            self.journal.borrow_mut().undo(&mut store.borrow_mut());
+        }
+        let file_len = durable - self.file_start.get();
+        self.file_start
+            .set(self.file_start.get() + (appended - durable));
+        self.written.set(appended);
+        self.durable.set(appended);
+        self.discards
+            .borrow_mut()
+            .record(durable..appended, reason.clone());
+        let _ = self.fail(reason.clone());
+        self.truncate_to.set(Some(file_len));
+        let _ = self.truncate(file_len).await;
+        Err(reason)
+    }
+
+    /// Cuts the current file to `len` bytes, on stable storage (a discard).
+    async fn truncate(&self, len: u64) -> Result<(), String> {
+        let file = self.file.borrow().clone();
+        let cut = match file.truncate(len).await {
+            Ok(()) => file.fdatasync().await,
+            Err(e) => Err(e),
+        };
+        match cut {
+            Ok(()) => {
+                self.truncate_to.set(None);
+                Ok(())
+            }
+            Err(e) => self.fail(format!("cannot cut the log back: {e}")),
+        }
     }
 
     /// Puts unwritten bytes back in front of what was appended since.

@@ -8,13 +8,17 @@
 //! - `load.rs`: a shard's start: replay, its snapshot, the generation switch.
 //! - `log.rs`: a shard's log while serving: append, group commit, policies.
 //! - `compact.rs`: replacing a long log by a snapshot, in the background.
+//! - `mark.rs`: which batches a discard of the log concerns (`always`).
+//! - `undo.rs`: under `always`, taking back writes whose log write failed.
 
 pub mod compact;
 mod file_io;
 pub mod files;
 pub mod load;
 pub mod log;
+mod mark;
 pub mod record;
+pub mod undo;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -299,6 +299,21 @@ impl Store {
         self.bytes = 0;
     }
 
+    /// Takes every key out, leaving the store empty with its cap: a Clear
+    /// whose keys may have to come back ([`Store::put_back`]).
+    pub fn take_all(&mut self) -> Store {
+        let cap = self.cap;
+        std::mem::replace(self, Store::with_cap(cap))
+    }
+
+    /// Puts back the keys [`Store::take_all`] took, replacing what the store
+    /// holds; the cap stays the current one.
+    pub fn put_back(&mut self, old: Store) {
+        let cap = self.cap;
+        *self = old;
+        self.cap = cap;
+    }
+
     /// Removes every key `keep` says no to, in O(len): what a log's Clear
     /// does to the keys one old shard of a start with another shard count
     /// held.

@@ -1,0 +1,122 @@
+//! What the statistics say about the key space, against the real binary:
+//! every refusal a client sees is counted in its service's `errors`,
+//! whichever shard decided it (SPEC 5, 7.3), and the key gauges say what
+//! each shard holds after every write it applied, forwarded or not (SPEC 8).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use common::resp::Resp;
+use common::*;
+use percore::services::kv::{KvClient, Reply};
+
+/// Writes 1 kB values over one connection until 30 in a row were refused,
+/// then 2 more; returns how many replies were refusals.
+fn fill_until_refused(mut put: impl FnMut(u32) -> bool) -> u64 {
+    let (mut refused, mut in_a_row) = (0, 0);
+    let mut i = 0;
+    while in_a_row < 30 {
+        assert!(i < 100_000, "the cap was never reached");
+        if put(i) {
+            in_a_row = 0;
+        } else {
+            refused += 1;
+            in_a_row += 1;
+        }
+        i += 1;
+    }
+    for _ in 0..2 {
+        assert!(!put(i), "a write past the cap was taken");
+        refused += 1;
+        i += 1;
+    }
+    refused
+}
+
+#[test]
+fn every_out_of_memory_reply_is_counted_whichever_shard_refused_it() {
+    let server = Server::start_with(&[
+        "--services",
+        "kv,resp",
+        "--shards",
+        "2",
+        "--max-memory",
+        "1000000",
+    ]);
+    let value = "v".repeat(1000);
+    let mut kv = KvClient::connect(server.addr("kv"), DEADLINE).expect("connect to kv");
+    let kv_refused = fill_until_refused(|i| match kv.put(&format!("kv-{i}"), &value).unwrap() {
+        Reply::Nil => true,
+        Reply::Error(reason) => {
+            assert_eq!(reason, "out of memory");
+            false
+        }
+        other => panic!("{other:?}"),
+    });
+    // The cap is reached: resp's writes are refused from the start, on
+    // both shards.
+    let mut resp = Resp::connect(server.addr("resp"));
+    let resp_refused = fill_until_refused(|i| {
+        let reply = resp.call(&[b"SET", format!("resp-{i}").as_bytes(), value.as_bytes()]);
+        match reply.as_slice() {
+            b"+OK\r\n" => true,
+            _ => {
+                assert!(reply.starts_with(b"-OOM "), "{reply:?}");
+                false
+            }
+        }
+    });
+    drop(kv);
+    drop(resp);
+    let stopped = server.stop();
+    stopped.assert_clean();
+    let errors = |service: &str| stopped.json["services"][service]["errors"].as_u64();
+    assert_eq!(errors("kv"), Some(kv_refused), "kv's errors");
+    assert_eq!(errors("resp"), Some(resp_refused), "resp's errors");
+}
+
+/// The sum over shards of the gauge `name` in one scrape.
+fn scrape_sum(metrics: SocketAddr, name: &str) -> f64 {
+    let mut conn = TcpStream::connect_timeout(&metrics, DEADLINE).expect("connect to metrics");
+    conn.set_read_timeout(Some(DEADLINE)).unwrap();
+    write!(conn, "GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).expect("a response");
+    response
+        .lines()
+        .filter(|line| line.starts_with(&format!("{name}{{")))
+        .map(|line| {
+            let value = line.rsplit(' ').next().expect("a value");
+            value.parse::<f64>().expect("a number")
+        })
+        .sum()
+}
+
+#[test]
+fn key_gauges_count_forwarded_writes_in_the_next_scrape() {
+    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let server = Server::start_with(&[
+        "--services",
+        "kv",
+        "--shards",
+        "2",
+        "--metrics",
+        &metrics.to_string(),
+    ]);
+    let mut kv = KvClient::connect(server.addr("kv"), DEADLINE).expect("connect to kv");
+    for i in 0..123 {
+        assert_eq!(kv.put(&format!("k{i}"), "v").unwrap(), Reply::Nil);
+    }
+    for i in 0..20 {
+        assert_eq!(kv.delete(&format!("k{i}")).unwrap(), Reply::Nil);
+    }
+    // Every write was answered: the owners applied them, and the first
+    // scrape says so.
+    assert_eq!(scrape_sum(metrics, "percore_keys"), 103.0);
+    let memory = scrape_sum(metrics, "percore_memory_bytes");
+    assert!(memory > 0.0, "{memory}");
+    drop(kv);
+    server.stop().assert_clean();
+}
