@@ -180,10 +180,12 @@ impl Compactor {
         }
         // The new log up to here holds every write the snapshot's values may
         // hold: on stable storage before the snapshot replaces the old files.
-        let read_up_to = log.position();
         write_all_at(&file, &chunk, file_len).await?;
         file.fdatasync().await.map_err(|e| e.to_string())?;
-        log.commit(read_up_to).await?;
+        // Everything appended by now (the last key read included) is
+        // written and synced; under `always` a failure here discards the
+        // writes not yet durable, which the snapshot does not hold either.
+        log.flush(true).await?;
         let mut file = file;
         file.rename(self.dir.join(snapshot_name(shard, next)))
             .await

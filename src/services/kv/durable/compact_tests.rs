@@ -74,7 +74,7 @@ fn after_a_failed_compaction_the_next_one_succeeds() {
                     key: key.as_bytes(),
                     val: val.as_bytes(),
                 };
-                log.append(&record);
+                log.append_write(&record, &mut store.borrow_mut());
                 apply_record(&mut store.borrow_mut(), record, now_ms());
             };
             put("a", "1");
@@ -144,16 +144,22 @@ fn a_crash_after_a_compaction_replays_no_state_that_no_write_made() {
             // Filler before the key, so that the compaction reads it late.
             for i in 0..5_000u32 {
                 let key = format!("filler-{i}");
-                log.append(&Record::Put {
-                    key: key.as_bytes(),
-                    val: b"f",
-                });
+                log.append_write(
+                    &Record::Put {
+                        key: key.as_bytes(),
+                        val: b"f",
+                    },
+                    &mut store.borrow_mut(),
+                );
                 store.borrow_mut().load(key.as_bytes(), b"f");
             }
-            log.append(&Record::Put {
-                key: b"k",
-                val: b"v1",
-            });
+            log.append_write(
+                &Record::Put {
+                    key: b"k",
+                    val: b"v1",
+                },
+                &mut store.borrow_mut(),
+            );
             store.borrow_mut().load(b"k", b"v1");
 
             // The log's once-a-second flush would write the Put below
@@ -168,14 +174,17 @@ fn a_crash_after_a_compaction_replays_no_state_that_no_write_made() {
             // while it switches), an Expire goes to the new log, written.
             glommio::yield_if_needed().await;
             glommio::executor().yield_now().await;
-            log.append(&Record::Expire { key: b"k", at });
+            log.append_write(&Record::Expire { key: b"k", at }, &mut store.borrow_mut());
             store.borrow_mut().expire_at(b"k", at, now_ms());
             log.flush(false).await.expect("write the Expire");
             // Then a Put, applied and appended, not flushed.
-            log.append(&Record::Put {
-                key: b"k",
-                val: b"v2",
-            });
+            log.append_write(
+                &Record::Put {
+                    key: b"k",
+                    val: b"v2",
+                },
+                &mut store.borrow_mut(),
+            );
             store.borrow_mut().load(b"k", b"v2");
             let give_up = Instant::now() + std::time::Duration::from_secs(20);
             while compactor.figures.compactions.get() == 0 {
