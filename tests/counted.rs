@@ -120,3 +120,53 @@ fn key_gauges_count_forwarded_writes_in_the_next_scrape() {
     drop(kv);
     server.stop().assert_clean();
 }
+
+/// A refused MSET on one shard sets none of its keys (Redis refuses a whole
+/// command for OOM; the crash campaign saw the first pairs of a refused
+/// MSET set), and a fitting one sets them all.
+#[test]
+fn an_mset_refused_for_memory_sets_none_of_its_keys() {
+    let server = Server::start_with(&[
+        "--services",
+        "resp",
+        "--shards",
+        "1",
+        "--max-memory",
+        "20000",
+    ]);
+    let mut resp = Resp::connect(server.addr("resp"));
+    let value = vec![b'v'; 3000];
+    // Room for a few 3 kB values, not for six more.
+    let mut stored = 0;
+    while resp.call(&[b"SET", format!("fill-{stored}").as_bytes(), &value]) == b"+OK\r\n" {
+        stored += 1;
+        assert!(stored < 100, "the cap was never reached");
+    }
+    for i in 0..2 {
+        assert_eq!(
+            resp.call(&[b"DEL", format!("fill-{i}").as_bytes()]),
+            b":1\r\n"
+        );
+    }
+    let names: Vec<String> = (0..6).map(|i| format!("m{i}")).collect();
+    let mut mset: Vec<&[u8]> = vec![b"MSET"];
+    for name in &names {
+        mset.push(name.as_bytes());
+        mset.push(&value);
+    }
+    let reply = resp.call(&mset);
+    assert!(reply.starts_with(b"-OOM "), "{reply:?}");
+    for name in &names {
+        assert_eq!(
+            resp.call(&[b"EXISTS", name.as_bytes()]),
+            b":0\r\n",
+            "{name} was set"
+        );
+    }
+    // Two pairs fit where two values were deleted: both are set.
+    let reply = resp.call(&[b"MSET", b"m0", &value[..100], b"m1", &value[..100]]);
+    assert_eq!(reply, b"+OK\r\n");
+    assert_eq!(resp.call(&[b"EXISTS", b"m0", b"m1"]), b":2\r\n");
+    drop(resp);
+    server.stop().assert_clean();
+}

@@ -96,6 +96,23 @@ impl<'a> Keys<'a> {
         Ok(())
     }
 
+    /// Sets every pair with no TTL, or none of them: refused as a whole
+    /// when the log cannot take writes or when the pairs together would add
+    /// data past `--max-memory`, so a refused MSET leaves none of its keys on
+    /// this shard (Redis refuses a whole command for OOM too).
+    pub fn set_all<'k>(
+        &mut self,
+        pairs: impl Iterator<Item = (&'k [u8], &'k [u8])> + Clone,
+    ) -> Result<(), Refused> {
+        self.writable()?;
+        if self.store.refuses_all(pairs.clone()) {
+            return Err(Refused::OutOfMemory);
+        }
+        pairs
+            .into_iter()
+            .try_for_each(|(key, val)| self.set(key, val, Ttl::Clear))
+    }
+
     /// Removes `key`; whether a live key was there.
     pub fn del(&mut self, key: &[u8]) -> Result<bool, Refused> {
         if self.get(key).is_none() {

@@ -123,6 +123,23 @@ impl Store {
         new > old && self.bytes - old + new > cap
     }
 
+    /// Whether setting every pair (with no TTL) is refused by the memory
+    /// cap, taken together: what an all-or-nothing write (MSET's part on
+    /// one shard) asks first. A key named twice counts twice, which can
+    /// only refuse sooner.
+    pub fn refuses_all<'k>(&self, pairs: impl Iterator<Item = (&'k [u8], &'k [u8])>) -> bool {
+        let mut added = 0u64;
+        for (key, val) in pairs {
+            if key.len() > MAX_KEY {
+                return true;
+            }
+            let old = self.table.get(key).map_or(0, Store::entry_cost);
+            added += Store::cost(key, val).saturating_sub(old);
+        }
+        self.cap
+            .is_some_and(|cap| added > 0 && self.bytes + added > cap)
+    }
+
     /// Changes the memory cap (CONFIG SET maxmemory); `None`: no cap. Keys
     /// already held stay: only later writes that add data are refused.
     pub fn set_cap(&mut self, cap: Option<u64>) {

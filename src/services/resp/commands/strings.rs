@@ -171,10 +171,14 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
 }
 
 /// MSET's and MSETNX's `key value` pairs, set in order.
+/// MSET's (or MSETNX's) pairs on this shard: all of them or, refused,
+/// none.
 fn set_pairs(args: &Command<'_>, keys: &mut Keys<'_>) -> Result<(), Refused> {
-    (1..args.len())
-        .step_by(2)
-        .try_for_each(|i| keys.set(args.at(i), args.at(i + 1), Ttl::Clear))
+    keys.set_all(
+        (1..args.len())
+            .step_by(2)
+            .map(|i| (args.at(i), args.at(i + 1))),
+    )
 }
 
 /// The reply to a refused write.
