@@ -28,6 +28,10 @@ use crate::tls::TlsReloader;
 /// How long shards get to drain and send their final statistics after a stop
 /// (SPEC: all of shutdown within 5 s).
 const STOP_DEADLINE: Duration = Duration::from_millis(4_300);
+/// How long the shards' threads get to end once every shard sent its final
+/// statistics: the process exits only after its executors are torn down, so
+/// that whatever their teardown does is seen, never raced by the exit.
+const JOIN_DEADLINE: Duration = Duration::from_millis(500);
 /// How long after a stop signal the process exits whatever it is doing: well
 /// past [`STOP_DEADLINE`], after which the report is printed in any case.
 const STOP_GRACE: Duration = Duration::from_secs(8);
@@ -129,7 +133,11 @@ pub(crate) fn run(
     stop.store(true, Ordering::Release);
     eprintln!("percore: stopping: answering what was read, then closing connections (again to exit at once)");
     let finals = collect_finals(&config, config.shards(), &inbox);
-    finish(&config, &listens, start, &finals)
+    let report = finish(&config, &listens, start, &finals);
+    if finals.len() == config.shards() {
+        starting::join(&mut readiness, JOIN_DEADLINE);
+    }
+    report
 }
 
 /// Prints the final report and writes `--stats-json`.

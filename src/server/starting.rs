@@ -75,6 +75,33 @@ pub(super) fn wait_until_listening(
     Ok(Outcome::Listening)
 }
 
+/// Joins the shards' threads, for at most `deadline` (a helper thread joins,
+/// so that a thread that does not end cannot hold the exit). A thread that
+/// ended with a panic or an error is reported on stderr.
+pub(super) fn join(shards: &mut [Starting], deadline: Duration) {
+    let handles: Vec<_> = shards
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(id, shard)| shard.handle.take().map(|handle| (id, handle)))
+        .collect();
+    let (done, joined) = std::sync::mpsc::channel();
+    let joiner = std::thread::Builder::new()
+        .name("join-shards".into())
+        .spawn(move || {
+            for (id, handle) in handles {
+                if let Err(error) = handle.join() {
+                    eprintln!("percore: warning: shard {id} ended badly: {error}");
+                }
+            }
+            let _ = done.send(());
+        });
+    if joiner.is_ok() && joined.recv_timeout(deadline).is_err() {
+        eprintln!(
+            "percore: warning: the shards' threads did not end within {deadline:?} of their last statistics"
+        );
+    }
+}
+
 /// A shard's thread ended before it was ready: why, as far as it is known.
 fn gone(id: usize, shard: &mut Starting) -> ServeError {
     let reason = match shard.handle.take().map(|handle| handle.join()) {
