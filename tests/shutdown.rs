@@ -150,3 +150,158 @@ fn requests_read_before_shutdown_are_all_answered_past_the_output_budget() {
     assert_eq!(stopped.status.code(), Some(0));
     assert_eq!(stopped.json["services"]["kv"]["messages"], 1 + GETS as u64);
 }
+
+/// `percore serve` with every service on free ports, plus `extra`, with
+/// `env`: the child, its stdout lines, and its stderr (read to the end).
+fn spawn_serve(
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<String>,
+    std::sync::mpsc::Receiver<String>,
+) {
+    let mut cmd = percore();
+    cmd.arg("serve");
+    for service in SERVICES {
+        cmd.arg(format!("--{service}"))
+            .arg(format!("127.0.0.1:{}", free_port()));
+    }
+    cmd.args(extra)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn percore");
+    let stdout = lines_of(child.stdout.take().expect("stdout"));
+    let stderr = lines_of(child.stderr.take().expect("stderr"));
+    (child, stdout, stderr)
+}
+
+/// Waits until the process has a thread whose name starts with `prefix`
+/// (`signals`: its signal handlers are installed).
+fn wait_for_thread(pid: u32, prefix: &str) {
+    let give_up = Instant::now() + DEADLINE;
+    loop {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the process runs");
+        let found = tasks.flatten().any(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|name| name.starts_with(prefix))
+        });
+        if found {
+            return;
+        }
+        assert!(
+            Instant::now() < give_up,
+            "no thread {prefix}* in {DEADLINE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn drain(lines: &std::sync::mpsc::Receiver<String>) -> String {
+    let mut text = String::new();
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn a_start_that_never_ends_stops_on_one_signal_with_its_report() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let dir = TempDir::new();
+        let json = dir.path.join("stats.json");
+        // Shard 1 never starts its services; shard 0 waits for it at the
+        // mesh's barrier: no listening line ever comes.
+        let (mut child, stdout, stderr) = spawn_serve(
+            &["--shards", "2", "--stats-json", json.to_str().unwrap()],
+            &[("PERCORE_TEST_STALL_START", "1")],
+        );
+        wait_for_thread(child.id(), "signals");
+        wait_for_thread(child.id(), "shard-1");
+        // SAFETY: kill(2) with the pid of a child not yet reaped.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let began = Instant::now();
+        let status = wait_with_deadline(&mut child, DEADLINE);
+        let elapsed = began.elapsed();
+        let (stdout, stderr) = (drain(&stdout), drain(&stderr));
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(0),
+            "signal {signal}: {stderr}"
+        );
+        assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+        assert!(!stdout.contains("percore listening"), "{stdout}");
+        assert!(stdout.contains("percore report"), "{stdout}");
+        assert!(
+            stderr.contains("percore: stopping while starting: 0 of 2 shards had started"),
+            "{stderr}"
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).expect("--stats-json written"))
+                .expect("JSON");
+        assert_eq!(report["services"]["kv"]["connections"], 0);
+    }
+}
+
+#[test]
+fn a_stop_stuck_writing_its_statistics_still_exits() {
+    // --stats-json names a FIFO nobody reads: writing it blocks for ever.
+    let dir = TempDir::new();
+    let fifo = dir.path.join("stats.fifo");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) with a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    let (mut child, stdout, stderr) = spawn_serve(
+        &["--shards", "1", "--stats-json", fifo.to_str().unwrap()],
+        &[],
+    );
+    let give_up = Instant::now() + DEADLINE;
+    while !stdout
+        .recv_timeout(give_up.saturating_duration_since(Instant::now()))
+        .expect("a listening line")
+        .starts_with("percore listening")
+    {}
+    // SAFETY: kill(2) with the pid of a child not yet reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let began = Instant::now();
+    let status = wait_with_deadline(&mut child, DEADLINE);
+    let elapsed = began.elapsed();
+    let stderr = drain(&stderr);
+    assert_eq!(status.and_then(|s| s.code()), Some(130), "{stderr}");
+    assert!(elapsed < Duration::from_secs(12), "took {elapsed:?}");
+    assert!(drain(&stdout).contains("percore report"));
+    assert!(
+        stderr.contains("still running 8 s after the stop signal: exiting with 130"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn more_than_four_shards_per_cpu_are_a_usage_error() {
+    // SAFETY: sched_getaffinity(2) on a zeroed set of our own.
+    let cpus = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        assert_eq!(
+            libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set),
+            0
+        );
+        libc::CPU_COUNT(&set) as usize
+    };
+    let asked = (4 * cpus + 1).to_string();
+    let kv = format!("127.0.0.1:{}", free_port());
+    let (output, elapsed) =
+        run_percore(&["serve", "--services", "kv", "--kv", &kv, "--shards", &asked]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert!(
+        stderr.contains(&format!(
+            "--shards {asked}: at most {} on {cpus} CPUs",
+            4 * cpus
+        )),
+        "{stderr}"
+    );
+}

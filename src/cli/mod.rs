@@ -93,6 +93,13 @@ pub enum UsageError {
     },
     #[error("cannot read the CPUs this process may run on")]
     NoCpus,
+    #[error("--shards {asked}: at most {max} on {cpus} CPUs ({per_cpu} per CPU: each shard takes about 11 MiB and two threads, and the start's cross-shard meshes grow with the square of the count)")]
+    TooManyShards {
+        asked: usize,
+        max: usize,
+        cpus: usize,
+        per_cpu: usize,
+    },
     #[error("--requirepass is set, but {service} on {addr} would serve without authentication (its protocol has no AUTH): bind it to a loopback address, or serve it on a tls:// address with --tls-client-ca")]
     Unauthenticated {
         service: &'static str,

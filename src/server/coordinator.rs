@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write as _};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -19,19 +19,22 @@ use signal_hook::iterator::Signals;
 use super::error::{BindError, ServeError};
 use super::event::Event;
 use super::registration::{listens, Registered};
+use super::starting::{self, Starting};
 use super::{descriptors, lifecycle};
 use crate::config::{Listen, Placement, ServerConfig};
 use crate::stats::{IntervalReporter, Report, ShardSnapshot};
 use crate::tls::TlsReloader;
 
-/// How long shards get to bind and report ready once their services have
-/// started (SPEC: a bind failure ends the process within 2 s). Starting the
-/// services has no deadline: loading a large data directory takes its time,
-/// and says so on stderr.
-const START_DEADLINE: Duration = Duration::from_millis(1_800);
 /// How long shards get to drain and send their final statistics after a stop
 /// (SPEC: all of shutdown within 5 s).
 const STOP_DEADLINE: Duration = Duration::from_millis(4_300);
+/// How long the shards' threads get to end once every shard sent its final
+/// statistics: the process exits only after its executors are torn down, so
+/// that whatever their teardown does is seen, never raced by the exit.
+const JOIN_DEADLINE: Duration = Duration::from_millis(500);
+/// How long after a stop signal the process exits whatever it is doing: well
+/// past [`STOP_DEADLINE`], after which the report is printed in any case.
+const STOP_GRACE: Duration = Duration::from_secs(8);
 
 /// Runs the server until a stop event (a signal, or a [`StopHandle`]).
 pub(crate) fn run(
@@ -60,8 +63,17 @@ pub(crate) fn run(
     let drained = Arc::new(AtomicUsize::new(0));
     let (metrics_source, mut snapshot_requests) =
         super::metrics::Source::new(config.shards(), listens.clone(), start);
+    // Events that arrive while starting (a shard's early statistics tick)
+    // are kept for the running phase; a stop ends the start at once.
+    let mut early = Vec::new();
     let mut readiness = Vec::with_capacity(config.shards());
+    let mut stopped = false;
     for id in 0..config.shards() {
+        // Spawning many shards takes a while: a stop is honoured between two.
+        if stop_asked(&inbox, &mut early) {
+            stopped = true;
+            break;
+        }
         let (ready, ready_rx) = mpsc::sync_channel(2);
         let plan = lifecycle::ShardPlan {
             id,
@@ -86,42 +98,55 @@ pub(crate) fn run(
                 shard: id,
                 reason: e.to_string(),
             })?;
-        readiness.push((Some(handle), ready_rx));
+        readiness.push(Starting {
+            handle: Some(handle),
+            ready: ready_rx,
+            reached: None,
+        });
     }
     drop(events);
 
-    for (id, (handle, ready)) in readiness.iter_mut().enumerate() {
-        match ready.recv() {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => return Err(error),
-            Err(_) => return Err(shard_gone(id, handle)),
-        }
+    if !stopped {
+        stopped = starting::wait_until_listening(&mut readiness, &inbox, &mut early)?
+            == starting::Outcome::Stopped;
     }
-    let ready_by = Instant::now() + START_DEADLINE;
-    for (id, (handle, ready)) in readiness.iter_mut().enumerate() {
-        match ready.recv_timeout(ready_by.saturating_duration_since(Instant::now())) {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => return Err(error),
-            Err(RecvTimeoutError::Disconnected) => return Err(shard_gone(id, handle)),
-            Err(RecvTimeoutError::Timeout) => {
-                return Err(ServeError::ShardStart {
-                    shard: id,
-                    reason: "it did not bind its listeners in time".into(),
-                })
-            }
-        }
+    if stopped {
+        // Shards still starting (loading a data directory, joining the mesh)
+        // are left behind: the process ends without them. Shards past their
+        // services' start stop as usual and send their statistics.
+        stop.store(true, Ordering::Release);
+        let started = readiness.iter().filter(|s| s.reached.is_some()).count();
+        eprintln!(
+            "percore: stopping while starting: {started} of {} shards had started; the others are abandoned",
+            config.shards()
+        );
+        let finals = collect_finals(&config, started, &inbox);
+        return finish(&config, &listens, start, &finals);
     }
     if let Some(listener) = metrics {
         super::metrics::start(listener, metrics_source).map_err(ServeError::Signals)?;
     }
     print_listening(&config, &listens);
 
-    wait_for_stop(&config, &listens, &inbox);
+    wait_for_stop(&config, &listens, early, &inbox);
     stop.store(true, Ordering::Release);
     eprintln!("percore: stopping: answering what was read, then closing connections (again to exit at once)");
-    let finals = collect_finals(&config, &inbox);
+    let finals = collect_finals(&config, config.shards(), &inbox);
+    let report = finish(&config, &listens, start, &finals);
+    if finals.len() == config.shards() {
+        starting::join(&mut readiness, JOIN_DEADLINE);
+    }
+    report
+}
 
-    let report = Report::merge(start.elapsed(), config.shards(), &listens, &finals);
+/// Prints the final report and writes `--stats-json`.
+fn finish(
+    config: &ServerConfig,
+    listens: &[Listen],
+    start: Instant,
+    finals: &[ShardSnapshot],
+) -> Result<Report, ServeError> {
+    let report = Report::merge(start.elapsed(), config.shards(), listens, finals);
     let mut stdout = io::stdout().lock();
     let _ = stdout.write_all(report.table().as_bytes());
     let _ = stdout.flush();
@@ -132,15 +157,6 @@ pub(crate) fn run(
         })?;
     }
     Ok(report)
-}
-
-/// A shard's thread ended before it was ready: why, as far as it is known.
-fn shard_gone(id: usize, handle: &mut Option<glommio::ExecutorJoinHandle<()>>) -> ServeError {
-    let reason = match handle.take().map(|handle| handle.join()) {
-        Some(Err(e)) => e.to_string(),
-        _ => "it stopped before binding".into(),
-    };
-    ServeError::ShardStart { shard: id, reason }
 }
 
 /// glommio binds with SO_REUSEPORT, which would let us silently share a port
@@ -192,6 +208,7 @@ fn watch_signals(
                 seen += 1;
                 if seen == 1 {
                     let _ = events.send(Event::Stop);
+                    watchdog(signal);
                 } else {
                     std::process::exit(128 + signal);
                 }
@@ -199,6 +216,27 @@ fn watch_signals(
         })
         .map_err(ServeError::Signals)?;
     Ok(())
+}
+
+/// The last resort after a stop signal: a process still running
+/// [`STOP_GRACE`] later is stuck somewhere no deadline covers (a blocked
+/// write of `--stats-json`, a start that never ends): it exits as a second
+/// signal would, with 128 + the signal's number.
+fn watchdog(signal: i32) {
+    let spawned = thread::Builder::new()
+        .name("stop-watchdog".into())
+        .spawn(move || {
+            thread::sleep(STOP_GRACE);
+            eprintln!(
+                "percore: still running {} s after the stop signal: exiting with {} without finishing",
+                STOP_GRACE.as_secs(),
+                128 + signal
+            );
+            std::process::exit(128 + signal);
+        });
+    if let Err(error) = spawned {
+        eprintln!("percore: warning: no stop watchdog: {error}");
+    }
 }
 
 fn print_listening(config: &ServerConfig, listens: &[Listen]) {
@@ -213,10 +251,15 @@ fn print_listening(config: &ServerConfig, listens: &[Listen]) {
 }
 
 /// Prints `--stats-interval` lines until a stop arrives.
-fn wait_for_stop(config: &ServerConfig, listens: &[Listen], inbox: &Receiver<Event>) {
+fn wait_for_stop(
+    config: &ServerConfig,
+    listens: &[Listen],
+    early: Vec<Event>,
+    inbox: &Receiver<Event>,
+) {
     let mut ticks: BTreeMap<u32, Vec<ShardSnapshot>> = BTreeMap::new();
     let mut reporter = IntervalReporter::default();
-    while let Ok(event) = inbox.recv() {
+    for event in early.into_iter().chain(inbox.iter()) {
         match event {
             Event::Stop => return,
             Event::Tick { tick, snapshot } => {
@@ -235,18 +278,35 @@ fn wait_for_stop(config: &ServerConfig, listens: &[Listen], inbox: &Receiver<Eve
     }
 }
 
-/// Waits for every shard's final statistics, or the deadline.
-fn collect_finals(config: &ServerConfig, inbox: &Receiver<Event>) -> Vec<ShardSnapshot> {
+/// Takes the events that arrived, without waiting; whether one was a stop.
+/// Others are kept in `early`, in order.
+pub(super) fn stop_asked(inbox: &Receiver<Event>, early: &mut Vec<Event>) -> bool {
+    while let Ok(event) = inbox.try_recv() {
+        match event {
+            Event::Stop => return true,
+            other => early.push(other),
+        }
+    }
+    false
+}
+
+/// Waits for the final statistics of `expected` shards (every shard, but
+/// for a stop while starting), or the deadline.
+fn collect_finals(
+    config: &ServerConfig,
+    expected: usize,
+    inbox: &Receiver<Event>,
+) -> Vec<ShardSnapshot> {
     let give_up = Instant::now() + STOP_DEADLINE;
-    let mut finals = Vec::with_capacity(config.shards());
-    while finals.len() < config.shards() {
+    let mut finals = Vec::with_capacity(expected);
+    while finals.len() < expected {
         match inbox.recv_timeout(give_up.saturating_duration_since(Instant::now())) {
             Ok(Event::Final(snapshot)) => finals.push(snapshot),
             Ok(_) => {}
             Err(_) => {
                 eprintln!(
                     "percore: warning: {} of {} shards did not finish in time; their statistics are missing",
-                    config.shards() - finals.len(),
+                    expected - finals.len(),
                     config.shards()
                 );
                 break;

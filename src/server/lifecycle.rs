@@ -96,6 +96,11 @@ pub(crate) async fn run(plan: ShardPlan) {
         events,
         ready,
     } = plan;
+    if stalls_its_start(id) {
+        // A start that never ends (a test's stand-in for a hung load or
+        // mesh join): the coordinator must stop the process without it.
+        futures_lite::future::pending::<()>().await;
+    }
     let tls = tls.map(|shared| Rc::new(ShardTls::new(shared)));
     let shard = Rc::new(Shard::new(id, config.shards(), config.limits, start));
 
@@ -203,6 +208,12 @@ pub(crate) async fn run(plan: ShardPlan) {
         running.service.stop().await;
     }
     let _ = events.send(Event::Final(snapshot(id, &started)));
+}
+
+/// Whether `PERCORE_TEST_STALL_START` names this shard: for tests only
+/// (tests/shutdown.rs), read once per shard at its start.
+fn stalls_its_start(id: usize) -> bool {
+    std::env::var("PERCORE_TEST_STALL_START").is_ok_and(|v| v.trim() == id.to_string())
 }
 
 async fn wait_until_closed(shard: &Shard, deadline: Duration) -> bool {

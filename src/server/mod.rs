@@ -18,6 +18,7 @@ pub mod outbox;
 mod registration;
 mod registry;
 mod shard;
+mod starting;
 
 pub use builder::{BuildError, Server, ServerBuilder, StopHandle};
 pub use context::{ShardContext, StopWatch};
