@@ -72,7 +72,7 @@ impl Cluster {
 
     /// The same cluster in shard-aware mode: each node's `shards` shards are
     /// nodes of their own, shard i at the node's host and port + 1 + i
-    /// ([`nodes::split_by_shard`]). `me` is this node's shard 0 until
+    /// (`nodes::split_by_shard`). `me` is this node's shard 0 until
     /// [`Cluster::on_shard`] says which shard reads it.
     pub fn shard_aware(self, shards: usize) -> Result<Cluster, ClusterError> {
         let shards = shards.max(1);
