@@ -8,6 +8,9 @@
 #                    --cluster itself refuses a cluster of one node)
 #   cluster-2x1-c    two nodes of 1 shard each, redis-benchmark --cluster (the
 #                    client routes each key to its node)
+#   shard-aware-1x2-c one node of 2 shards with --cluster-shard-aware, each
+#                    shard a cluster node on its own port, redis-benchmark
+#                    --cluster (the client routes each key to its shard)
 # Each round runs every set-up once per pipeline depth, interleaved, so that
 # drift on a shared machine hits all of them alike; the summary is the median
 # over the rounds. Run from the repository root, after cargo build --release:
@@ -19,7 +22,8 @@
 # --cluster does with two nodes). A multi-threaded redis-benchmark notices
 # the end of a test on a 250 ms timer, so its elapsed time is rounded up to
 # 250 ms: rps is a lower bound, the closer the longer a test runs.
-# Environment: PERCORE, ROUNDS, CLIENTS, REQUESTS_P1, REQUESTS_P16, CSV, CPUS.
+# Environment: PERCORE, ROUNDS, CLIENTS, REQUESTS_P1, REQUESTS_P16, CSV, CPUS,
+# SETUPS (default: all four, in the order above).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +35,7 @@ REQUESTS_P16=${REQUESTS_P16:-3000000}
 CSV=${CSV:-results/cluster.csv}
 KEYS=100000
 read -r CPU_A CPU_B <<<"${CPUS:-0 1}"
+SETUPS=${SETUPS:-standalone-1x2 cluster-1x2 cluster-2x1-c shard-aware-1x2-c}
 # Each set-up gets fresh ports: the last one's may still be held by
 # connections in TIME_WAIT.
 NEXT_PORT=${FIRST_PORT:-17301}
@@ -64,7 +69,9 @@ start_node() {
 start_setup() {
     PORT_A=$NEXT_PORT
     PORT_B=$((NEXT_PORT + 1))
-    NEXT_PORT=$((NEXT_PORT + 2))
+    # A shard-aware node of 2 shards also takes PORT_A + 1 and + 2.
+    NEXT_PORT=$((NEXT_PORT + 3))
+    CLIENT_PORT=$PORT_A
     local both="a=127.0.0.1:$PORT_A,b=127.0.0.1:$PORT_B"
     case $1 in
         standalone-1x2) start_node "$CPU_A,$CPU_B" "$PORT_A" 2 ;;
@@ -74,6 +81,10 @@ start_setup() {
         cluster-2x1-c)
             start_node "$CPU_A" "$PORT_A" 1 --cluster-nodes "$both" --cluster-id a
             start_node "$CPU_B" "$PORT_B" 1 --cluster-nodes "$both" --cluster-id b ;;
+        shard-aware-1x2-c)
+            start_node "$CPU_A,$CPU_B" "$PORT_A" 2 --cluster-shard-aware
+            # Shard 0's own port: the client learns the two shard-nodes there.
+            CLIENT_PORT=$((PORT_A + 1)) ;;
     esac
 }
 
@@ -82,12 +93,12 @@ for round in $(seq 1 "$ROUNDS"); do
     for pipeline in 1 16; do
         requests=$REQUESTS_P1
         [ "$pipeline" = 16 ] && requests=$REQUESTS_P16
-        for setup in standalone-1x2 cluster-1x2 cluster-2x1-c; do
+        for setup in $SETUPS; do
             start_setup "$setup"
             cluster=()
             case $setup in *-c) cluster=(--cluster) ;; esac
             # Two client threads everywhere: --cluster runs one per node.
-            redis-benchmark "${cluster[@]}" -p "$PORT_A" -t set,get -n "$requests" \
+            redis-benchmark "${cluster[@]}" -p "$CLIENT_PORT" -t set,get -n "$requests" \
                 -c "$CLIENTS" -P "$pipeline" -r "$KEYS" --threads 2 --csv 2>&1 |
                 { grep -E '^"(SET|GET)"' || echo "$setup: redis-benchmark gave no figures" >&2; } |
                 tr -d '"' | sed "s/^/$setup,$pipeline,$round,/" >>"$CSV"

@@ -14,15 +14,35 @@ use std::time::Duration;
 pub struct Endpoint {
     pub addr: SocketAddr,
     pub tls: bool,
+    /// `None`: every shard binds it (SO_REUSEPORT spreads connections);
+    /// `Some(i)`: only shard i does, so its connections are served there
+    /// (resp's shard-aware cluster ports).
+    pub shard: Option<usize>,
 }
 
 impl Endpoint {
     pub fn plain(addr: SocketAddr) -> Endpoint {
-        Endpoint { addr, tls: false }
+        Endpoint {
+            addr,
+            tls: false,
+            shard: None,
+        }
     }
 
     pub fn tls(addr: SocketAddr) -> Endpoint {
-        Endpoint { addr, tls: true }
+        Endpoint {
+            addr,
+            tls: true,
+            shard: None,
+        }
+    }
+
+    /// A plain address that only shard `shard` binds.
+    pub fn on_shard(addr: SocketAddr, shard: usize) -> Endpoint {
+        Endpoint {
+            shard: Some(shard),
+            ..Endpoint::plain(addr)
+        }
     }
 }
 
@@ -56,6 +76,7 @@ impl Listen {
         Endpoint {
             addr: self.addr,
             tls: self.tls,
+            shard: None,
         }
     }
 }

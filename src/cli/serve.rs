@@ -16,7 +16,7 @@ use crate::config::{Endpoint, Limits, Placement, ServerConfig};
 use crate::server::ServerBuilder;
 use crate::services::keyspace::KeySpacePlan;
 use crate::services::kv::{DurableOptions, Fsync};
-use crate::services::resp::cluster::Cluster;
+use crate::services::resp::cluster::{Cluster, ClusterError};
 use crate::services::resp::RespOptions;
 use crate::services::{Options, BUILT_IN};
 use crate::tls::TlsFiles;
@@ -131,6 +131,15 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ID")]
     pub cluster_id: Option<String>,
 
+    /// Shard-aware cluster mode for resp: shard i also listens on the
+    /// first --resp port + 1 + i (on that shard alone) and is a cluster node
+    /// of its own there, serving its own slot range, so that cluster clients
+    /// reach the owning core with no hop; keys are placed on shards by hash
+    /// slot. Alone, this node is the whole cluster; with --cluster-nodes,
+    /// every node runs as many shards, each at its listed port + 1 + i.
+    #[arg(long)]
+    pub cluster_shard_aware: bool,
+
     /// PEM certificate chain for tls:// listeners (SIGHUP reloads it).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -204,8 +213,8 @@ impl ServeArgs {
     pub fn into_builder(self) -> Result<(ServerBuilder, Vec<String>), UsageError> {
         let (config, warnings) = self.config()?;
         let services = self.services()?;
-        let cluster =
-            Cluster::from_options(self.cluster_nodes.as_deref(), self.cluster_id.as_deref())?;
+        let mut services = services;
+        let cluster = self.cluster(config.shards(), &mut services)?;
         if self.requirepass.is_some() {
             self.check_unauthenticated_listeners(&services)?;
         }
@@ -239,6 +248,64 @@ impl ServeArgs {
             builder = (service.add)(builder, addrs, &options);
         }
         Ok((builder, warnings))
+    }
+
+    /// The cluster the options describe, if any. In shard-aware mode, also
+    /// resp's shard ports, added to its addresses, and the key placement by
+    /// slot, set for the process (before any shard starts).
+    fn cluster(
+        &self,
+        shards: usize,
+        services: &mut [(&'static crate::services::BuiltIn, Vec<Endpoint>)],
+    ) -> Result<Option<Cluster>, UsageError> {
+        let resp = services
+            .iter_mut()
+            .find(|(service, _)| service.name == "resp")
+            .map(|(_, endpoints)| endpoints);
+        if !self.cluster_shard_aware {
+            return Ok(Cluster::from_options(
+                self.cluster_nodes.as_deref(),
+                self.cluster_id.as_deref(),
+            )?);
+        }
+        let Some(resp) = resp else {
+            return Err(ClusterError::ShardAwareWithoutResp.into());
+        };
+        let first = resp[0].addr;
+        let cluster = match (self.cluster_nodes.as_deref(), self.cluster_id.as_deref()) {
+            (None, None) if first.ip().is_unspecified() => {
+                return Err(ClusterError::NoClientAddress(first.to_string()).into());
+            }
+            // Alone: this node, at its --resp address, is the cluster.
+            (None, None) => {
+                let host = match first {
+                    SocketAddr::V4(addr) => addr.to_string(),
+                    SocketAddr::V6(addr) => format!("[{}]:{}", addr.ip(), addr.port()),
+                };
+                Cluster::from_options(Some(&format!("percore={host}")), Some("percore"))?
+            }
+            (nodes, id) => Cluster::from_options(nodes, id)?,
+        };
+        let Some(cluster) = cluster else {
+            return Ok(None);
+        };
+        let cluster = cluster.shard_aware(shards)?;
+        // Shard i binds the --resp port + 1 + i; clients are sent to the
+        // listed port + 1 + i (the same, unless the node is reached through
+        // another address).
+        for shard in 0..shards {
+            let port = u16::try_from(shard + 1)
+                .ok()
+                .and_then(|i| first.port().checked_add(i))
+                .ok_or_else(|| ClusterError::ShardPortsPast {
+                    node: first.to_string(),
+                    port: first.port(),
+                    shards,
+                })?;
+            resp.push(Endpoint::on_shard(SocketAddr::new(first.ip(), port), shard));
+        }
+        crate::cross_shard::owner::place_by_slot(cluster.listed_nodes());
+        Ok(Some(cluster))
     }
 
     /// SPEC 6.5: with `--requirepass`, kv and mq (whose protocols have no

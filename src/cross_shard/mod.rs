@@ -24,7 +24,7 @@
 
 mod lane;
 mod mesh;
-mod owner;
+pub mod owner;
 mod pool;
 mod tickets;
 

@@ -44,7 +44,9 @@ pub(crate) async fn serve<S: Service, T: Transport>(
     stats: &LiveStats,
 ) {
     let mut greeting = Vec::new();
-    let mut opening = Opening::new(shard.id, stream.tcp().peer_addr().ok(), &mut greeting);
+    let tcp = stream.tcp();
+    let mut opening =
+        Opening::new(shard.id, tcp.peer_addr().ok(), &mut greeting).at(tcp.local_addr().ok());
     let mut session = service.open_session(&mut opening);
     let request_due = opening
         .first_request_within()

@@ -138,6 +138,11 @@ pub(crate) async fn run(plan: ShardPlan) {
     let mut acceptors = Vec::new();
     for (registered, running) in services.iter().zip(&started) {
         for endpoint in &registered.endpoints {
+            // An address of one shard's own (resp's shard-aware ports) is
+            // bound there alone, without SO_REUSEPORT company.
+            if endpoint.shard.is_some_and(|only| only != id) {
+                continue;
+            }
             let addr = endpoint.addr;
             let listener = match TcpListener::bind(addr) {
                 Ok(listener) => listener,

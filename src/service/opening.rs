@@ -10,6 +10,7 @@ use std::time::Duration;
 pub struct Opening<'a> {
     shard: usize,
     peer: Option<SocketAddr>,
+    local: Option<SocketAddr>,
     greeting: &'a mut Vec<u8>,
     first_request_within: Option<Duration>,
 }
@@ -19,6 +20,7 @@ impl<'a> Opening<'a> {
         Opening {
             shard,
             peer,
+            local: None,
             greeting,
             first_request_within: None,
         }
@@ -32,6 +34,17 @@ impl<'a> Opening<'a> {
     /// The peer's address, when the kernel still knows it.
     pub fn peer(&self) -> Option<SocketAddr> {
         self.peer
+    }
+
+    /// The address the connection was accepted on (which of the service's
+    /// listeners), when the kernel still knows it.
+    pub fn local(&self) -> Option<SocketAddr> {
+        self.local
+    }
+
+    pub(crate) fn at(mut self, local: Option<SocketAddr>) -> Self {
+        self.local = local;
+        self
     }
 
     /// Bytes to send before any request (a greeting, a banner).

@@ -75,7 +75,12 @@ impl Resp {
                     request.merge(&parts, &mut reply);
                 }
             },
-            Cmd::Scan => self.scan(&command, proto, now, &mut reply).await,
+            Cmd::Scan => {
+                // A shard's own port (shard-aware cluster mode) is a node
+                // of its own: SCAN there walks this shard's keys alone.
+                let only = session.own_port.then_some(self.shard);
+                self.scan(&command, only, proto, now, &mut reply).await
+            }
             Cmd::PubSub => self.pubsub(&command, proto, now, &mut reply).await,
             Cmd::Reset => {
                 self.drop_subscriptions(session).await;
@@ -125,18 +130,24 @@ impl Resp {
     /// SCAN: a step on the shard the cursor names, going on to the next
     /// shards while fewer keys than COUNT were looked at, so that a small
     /// key space is scanned in one call, as Redis does.
+    /// With `only`, that shard's keys alone are walked, from the place in
+    /// them that the cursor names.
     pub(super) async fn scan(
         &self,
         command: &Command<'_>,
+        only: Option<usize>,
         proto: Proto,
         now: u64,
         reply: &mut Vec<u8>,
     ) {
-        use commands::keyspace::{cursor_shard, parse_cursor};
+        use commands::keyspace::{cursor_shard, inner, parse_cursor, shard_cursor};
         let Some(mut cursor) = parse_cursor(command.at(1)) else {
             write::error(reply, "ERR invalid cursor");
             return;
         };
+        if let Some(shard) = only {
+            cursor = shard_cursor(shard, inner(cursor));
+        }
         let count = (2..command.len())
             .step_by(2)
             .find(|&i| command.at(i).eq_ignore_ascii_case(b"count"))
@@ -145,7 +156,9 @@ impl Resp {
         let mut found: Vec<Vec<u8>> = Vec::new();
         let mut visited = 0;
         let mut args: Vec<Vec<u8>> = command.iter().skip(1).map(<[u8]>::to_vec).collect();
-        while cursor_shard(cursor) < self.shards {
+        while cursor_shard(cursor) < self.shards
+            && only.is_none_or(|shard| cursor_shard(cursor) == shard)
+        {
             args[0] = cursor.to_string().into_bytes();
             let words: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
             let step = self
@@ -171,13 +184,12 @@ impl Resp {
             // A shard's step looks at up to COUNT keys; a step that ends a
             // shard looked at fewer, and the next shard may take the rest.
             visited += count;
-            if cursor == 0
-                || commands::keyspace::inner(cursor) != 0
-                || visited >= count * 4
-                || found.len() >= count
-            {
+            if cursor == 0 || inner(cursor) != 0 || visited >= count * 4 || found.len() >= count {
                 break;
             }
+        }
+        if only.is_some_and(|shard| cursor_shard(cursor) != shard) {
+            cursor = 0;
         }
         write::array_len(reply, 2);
         write::bulk(reply, cursor.to_string().as_bytes());

@@ -135,9 +135,21 @@ pub struct RespConfig {
     /// Cluster mode (SPEC 6.4): this shard's own copy of the cluster, so
     /// the MOVED check reads no other core's memory.
     pub cluster: Option<Rc<cluster::Cluster>>,
+    /// Shard-aware cluster mode: the view for connections to this shard's
+    /// own port, which serves only this shard's slots.
+    own_cluster: Option<Rc<cluster::Cluster>>,
 }
 
 impl RespConfig {
+    /// The cluster view that `session`'s commands are checked against.
+    fn cluster_of(&self, session: &Session) -> Option<&cluster::Cluster> {
+        if session.own_port {
+            self.own_cluster.as_deref()
+        } else {
+            self.cluster.as_deref()
+        }
+    }
+
     pub fn max_memory(&self) -> u64 {
         self.max_memory.load(Ordering::Relaxed)
     }
@@ -156,6 +168,13 @@ impl ServiceFactory for RespFactory {
         let broker = self.brokers.on_shard(shard).await?;
         let limits = shard.limits();
         let options = &self.options;
+        let views = match options.cluster.as_deref() {
+            Some(cluster) => {
+                let (shared, own) = cluster.on_shard(shard.id());
+                (Some(shared), own)
+            }
+            None => (None, None),
+        };
         let config = RespConfig {
             requirepass: options.requirepass.clone(),
             port: self.port,
@@ -177,7 +196,8 @@ impl ServiceFactory for RespFactory {
             max_memory: self.max_memory.clone(),
             auth_failures: shard.counter("auth_failures"),
             queue_bytes: options.queue_bytes,
-            cluster: options.cluster.as_deref().cloned().map(Rc::new),
+            cluster: views.0.map(Rc::new),
+            own_cluster: views.1.map(Rc::new),
         };
         Ok(Resp {
             stop: shard.stop_watch(),
@@ -253,6 +273,9 @@ impl Service for Resp {
                 authed: self.config.requirepass.is_none(),
                 pubsub: None,
                 published: false,
+                own_port: self.config.own_cluster.as_ref().is_some_and(|own| {
+                    opening.local().map(|local| local.port()) == Some(own.me().port)
+                }),
             },
             scratch: Scratch {
                 args: protocol::Args::with_max_frame(self.config.max_frame),

@@ -92,7 +92,7 @@ impl Resp {
         now: u64,
     ) -> Option<Step<'a>> {
         let out = batch.out();
-        let spec = match check(command, session, self.config.cluster.as_deref()) {
+        let spec = match check(command, session, self.config.cluster_of(session)) {
             Ok(spec) => spec,
             // An HTTP request (a browser's, sent by a web page): close
             // without a reply and run nothing more from it (SPEC 6.1).
@@ -194,8 +194,17 @@ impl Resp {
                 }
             }
             Route::AllShards(merge) => {
-                if self.shards == 1 {
-                    self.run_at(plan, out, 0, spec.cmd, command, frame, proto, now);
+                // A shard's own port (shard-aware cluster mode) is a node of
+                // its own: the key space commands cover its keys alone, so
+                // that a cluster client asking every node counts each once.
+                let own_keys = session.own_port
+                    && matches!(
+                        spec.cmd,
+                        Cmd::Keys | Cmd::DbSize | Cmd::FlushDb | Cmd::FlushAll | Cmd::RandomKey
+                    );
+                if self.shards == 1 || own_keys {
+                    let here = self.shard;
+                    self.run_at(plan, out, here, spec.cmd, command, frame, proto, now);
                 } else {
                     plan.merge(merge, self.shards, proto);
                     for shard in 0..self.shards {

@@ -22,6 +22,9 @@ pub struct Session {
     /// Whether the batch being served published (it then waits for room on
     /// the lanes, as an mq sender does).
     pub published: bool,
+    /// Accepted on this shard's own port in shard-aware cluster mode: keys
+    /// of other shards' slots get `-MOVED`, not a hop.
+    pub own_port: bool,
 }
 
 /// The per-connection buffers, apart from [`Session`] so that a command's

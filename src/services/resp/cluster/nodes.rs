@@ -32,6 +32,16 @@ pub enum ClusterError {
     TooManyNodes(usize),
     #[error("--cluster-id '{id}' is not in --cluster-nodes (ids listed: {listed})")]
     NotListed { id: String, listed: String },
+    #[error("--cluster-shard-aware: node {node}'s {shards} shards need ports {port}+1 to {port}+{shards}, past 65535")]
+    ShardPortsPast {
+        node: String,
+        port: u16,
+        shards: usize,
+    },
+    #[error("--cluster-shard-aware is given, but resp is not served (see --services)")]
+    ShardAwareWithoutResp,
+    #[error("--cluster-shard-aware: the --resp address {0} is no address clients can reach; give --cluster-nodes and --cluster-id to say where this node is reached")]
+    NoClientAddress(String),
 }
 
 /// One node of the cluster.
@@ -121,6 +131,46 @@ pub fn parse(nodes: &str, me: &str) -> Result<(Vec<Node>, usize), ClusterError> 
                 .join(", "),
         })?;
     Ok((table, me))
+}
+
+/// The shard-aware table (README "Shard-aware cluster mode"): every node of
+/// `table` becomes `shards` nodes, one per shard, entry `j*shards + i` being
+/// shard i of node j, reached at node j's host and port + 1 + i, named
+/// `NAME/i` (its id the SHA-1 of that), with SPEC 6.4's range of entry k of
+/// `n*shards`: so the shards of node j together serve node j's plain
+/// cluster-mode range, and the key placement by slot
+/// ([`slot_owner`](crate::cross_shard::owner::slot_owner)) puts each key on
+/// the shard whose entry serves its slot. Every node is assumed to run
+/// `shards` shards: membership is the command line.
+pub fn split_by_shard(table: &[Node], shards: usize) -> Result<Vec<Node>, ClusterError> {
+    let entries = table.len() * shards;
+    if entries > usize::from(SLOTS) {
+        return Err(ClusterError::TooManyNodes(entries));
+    }
+    let mut split = Vec::with_capacity(entries);
+    for (j, node) in table.iter().enumerate() {
+        for i in 0..shards {
+            let port = u16::try_from(i + 1)
+                .ok()
+                .and_then(|i| node.port.checked_add(i))
+                .ok_or_else(|| ClusterError::ShardPortsPast {
+                    node: node.name.clone(),
+                    port: node.port,
+                    shards,
+                })?;
+            let name = format!("{}/{i}", node.name);
+            let (first_slot, last_slot) = slot_range(j * shards + i, entries);
+            split.push(Node {
+                id: node_id(&name),
+                name,
+                host: node.host.clone(),
+                port,
+                first_slot,
+                last_slot,
+            });
+        }
+    }
+    Ok(split)
 }
 
 /// Node `i` of `n`'s slots (SPEC 6.4): `[i*16384/n, (i+1)*16384/n)`, as
@@ -234,6 +284,53 @@ mod tests {
         assert_eq!(nodes[0].bus_port(), 17001);
         let (high, _) = parse("a=127.0.0.1:60000", "a").expect("valid");
         assert_eq!(high[0].bus_port(), 0);
+    }
+
+    #[test]
+    fn each_shard_becomes_a_node_of_its_nodes_range() {
+        let (table, _) = parse("a=10.0.0.1:6999,b=10.0.0.2:7099", "b").expect("valid");
+        let split = split_by_shard(&table, 2).expect("valid");
+        let seen: Vec<(&str, &str, u16, u16, u16)> = split
+            .iter()
+            .map(|n| {
+                (
+                    n.name.as_str(),
+                    n.host.as_str(),
+                    n.port,
+                    n.first_slot,
+                    n.last_slot,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a/0", "10.0.0.1", 7000, 0, 4095),
+                ("a/1", "10.0.0.1", 7001, 4096, 8191),
+                ("b/0", "10.0.0.2", 7100, 8192, 12287),
+                ("b/1", "10.0.0.2", 7101, 12288, 16383),
+            ]
+        );
+        // The shards of a node serve what the node serves in plain mode.
+        let (three, _) = parse("a=h:1,b=h:2,c=h:3", "a").expect("valid");
+        let split = split_by_shard(&three, 4).expect("valid");
+        for (j, node) in three.iter().enumerate() {
+            assert_eq!(split[j * 4].first_slot, node.first_slot);
+            assert_eq!(split[j * 4 + 3].last_slot, node.last_slot);
+        }
+        let (high, _) = parse("a=h:65534", "a").expect("valid");
+        assert_eq!(
+            split_by_shard(&high, 2).unwrap_err(),
+            ClusterError::ShardPortsPast {
+                node: "a".into(),
+                port: 65534,
+                shards: 2
+            }
+        );
+        assert_eq!(
+            split_by_shard(&table, 8193).unwrap_err(),
+            ClusterError::TooManyNodes(16386)
+        );
     }
 
     #[test]

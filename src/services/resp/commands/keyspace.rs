@@ -27,6 +27,11 @@ pub fn inner(cursor: u64) -> u64 {
     cursor & INNER_MASK
 }
 
+/// The cursor at `inner` in shard `shard`'s keys.
+pub fn shard_cursor(shard: usize, inner: u64) -> u64 {
+    (shard as u64) << SHARD_SHIFT | (inner & INNER_MASK)
+}
+
 /// A SCAN cursor as Redis reads one, or None (`ERR invalid cursor`).
 pub fn parse_cursor(arg: &[u8]) -> Option<u64> {
     if arg.is_empty() || arg.len() > 20 || !arg.iter().all(u8::is_ascii_digit) {
