@@ -906,6 +906,17 @@ impl Reactor {
         Ok(woke > 0)
     }
 
+    /// percore: one poll of an executor spinning before it parks after
+    /// cross-shard traffic: its channels and foreign wakers, whether its
+    /// rings have anything (left to the loop pass to handle), and its
+    /// timers when `clock` (the caller reads the clock every few polls).
+    /// Whether the executor has something to do.
+    pub(crate) fn spin_poll_channels(&self, clock: bool) -> bool {
+        self.process_shared_channels() > 0
+            || self.sys.has_ring_events()
+            || (clock && self.process_timers().1 > 0)
+    }
+
     fn process_external_events(&self) -> (Option<Duration>, usize) {
         let (next_timer, mut woke) = self.process_timers();
         woke += self.process_shared_channels();

@@ -1343,6 +1343,19 @@ impl LocalExecutor {
         self.queues.borrow().spin_before_park
     }
 
+    /// glommio's own park: polls I/O until `spin` has passed since
+    /// `pre_time` (`spin_before_park`, zero unless set), then parks.
+    fn spin_then_park(this: &Self, pre_time: Instant, spin: Duration) {
+        while !this.reactor.spin_poll_io().unwrap() {
+            if pre_time.elapsed() > spin {
+                this.parker
+                    .park()
+                    .expect("Failed to park! This is actually pretty bad!");
+                break;
+            }
+        }
+    }
+
     #[inline(always)]
     pub(crate) fn need_preempt(&self) -> bool {
         self.reactor.need_preempt()
@@ -1537,22 +1550,30 @@ impl LocalExecutor {
                     } else {
                         // percore: after cross-shard traffic, poll a while
                         // for the peer's next message before parking.
-                        let spin = if this.reactor.take_channel_traffic() {
-                            spin_before_park.max(channel_spin)
-                        } else {
-                            spin_before_park
-                        };
-                        // The clock is read every 8th poll: a poll that
-                        // finds nothing is cheaper than a clock read.
-                        let mut polls = 0u32;
-                        while !this.reactor.spin_poll_io().unwrap() {
-                            polls = polls.wrapping_add(1);
-                            if (spin.is_zero() || polls % 8 == 0) && pre_time.elapsed() > spin {
-                                this.parker
-                                    .park()
-                                    .expect("Failed to park! This is actually pretty bad!");
-                                break;
+                        // It looks at the channels and the rings without
+                        // handling I/O (the pass does), and reads the clock
+                        // every 8th poll: a poll that finds nothing is
+                        // cheaper than a clock read.
+                        if spin_before_park.is_zero()
+                            && !channel_spin.is_zero()
+                            && this.reactor.take_channel_traffic()
+                        {
+                            let mut polls = 0u32;
+                            loop {
+                                polls = polls.wrapping_add(1);
+                                let clock = polls % 8 == 0;
+                                if this.reactor.spin_poll_channels(clock) {
+                                    break;
+                                }
+                                if clock && pre_time.elapsed() > channel_spin {
+                                    this.parker
+                                        .park()
+                                        .expect("Failed to park! This is actually pretty bad!");
+                                    break;
+                                }
                             }
+                        } else {
+                            Self::spin_then_park(this, pre_time, spin_before_park);
                         }
                         // reset the timer for deduct spin loop time
                         pre_time = Instant::now();

@@ -1949,19 +1949,36 @@ impl Reactor {
 
     pub(crate) fn poll_io(&self, woke: &mut usize) -> io::Result<()> {
         self.poll_ring.borrow_mut().poll(woke)?;
-        {
-            // percore: an executor spinning before it parks (the only
-            // caller) must see its sockets too: with COOP_TASKRUN their
-            // completions are posted only when the ring is entered.
-            let main_ring = self.main_ring.borrow_mut();
-            if main_ring.task_work_pending() {
-                main_ring.run_task_work()?;
-            }
-        }
         self.main_ring.borrow_mut().poll(woke)?;
         self.latency_ring.borrow_mut().poll(woke)?;
         *woke += self.flush_syscall_thread();
         Ok(())
+    }
+
+    /// percore: whether a loop pass has I/O to handle, looking only: a
+    /// completion in any ring, completion work the kernel holds for the
+    /// main ring (`COOP_TASKRUN`), or a request of the poll ring in the
+    /// kernel (it completes only when polled). For an executor spinning
+    /// before it parks: it leaves the rings to the pass, whose path
+    /// (`Reactor::wait`) is the one that handles them.
+    pub(crate) fn has_ring_events(&self) -> bool {
+        fn cq_ready(ring: &iou::IoUring) -> bool {
+            let cq = &ring.raw().cq;
+            // SAFETY: the CQ ring's head and tail, mapped for the ring's
+            // life; the kernel writes the tail.
+            unsafe {
+                *cq.khead
+                    != (*(cq.ktail as *const std::sync::atomic::AtomicU32))
+                        .load(std::sync::atomic::Ordering::Acquire)
+            }
+        }
+        let poll_ring = self.poll_ring.borrow();
+        let main_ring = self.main_ring.borrow();
+        poll_ring.in_kernel > 0
+            || cq_ready(&poll_ring.ring)
+            || cq_ready(&main_ring.ring)
+            || main_ring.task_work_pending()
+            || cq_ready(&self.latency_ring.borrow().ring)
     }
 
     pub(crate) fn rush_dispatch(&self, src: &Source, woke: &mut usize) -> io::Result<()> {
