@@ -83,8 +83,10 @@ pub struct Kv {
 
 /// Answers the requests another shard forwarded: `frames` holds them as they
 /// came off the wire, `replies` gets one reply frame each. Returns how many.
-/// The clock is read once for the whole message.
-pub(super) fn serve_forwarded(
+/// The clock is read once for the whole message. Public for
+/// `benches/hop.rs`, which forwards through it as the key space's owner does.
+#[doc(hidden)]
+pub fn serve_forwarded(
     store: &RefCell<Store>,
     log: Option<&ShardLog>,
     frames: &[u8],

@@ -6,7 +6,7 @@
 //!
 
 use std::{
-    cell::RefCell,
+    cell::{Cell, RefCell},
     collections::BTreeMap,
     ffi::CString,
     fmt,
@@ -124,12 +124,18 @@ impl Timers {
     fn process_timers(&mut self) -> (Option<Duration>, usize) {
         let now = Instant::now();
 
-        // Split timers into ready and pending timers.
-        let pending = self.timers.split_off(&(now, 0));
-        let ready = mem::replace(&mut self.timers, pending);
-        let woke = ready.len();
-        for (_, waker) in ready {
-            wake!(waker);
+        // percore: split only when a timer is due. `split_off` allocates
+        // a tree node whenever timers are pending, and this runs on every
+        // loop pass and every spin before a park.
+        let mut woke = 0;
+        if self.timers.keys().next().is_some_and(|(when, _)| *when < now) {
+            // Split timers into ready and pending timers.
+            let pending = self.timers.split_off(&(now, 0));
+            let ready = mem::replace(&mut self.timers, pending);
+            woke = ready.len();
+            for (_, waker) in ready {
+                wake!(waker);
+            }
         }
 
         // Calculate the duration until the next event.
@@ -157,6 +163,11 @@ pub(crate) struct Reactor {
     timers: RefCell<Timers>,
 
     shared_channels: RefCell<SharedChannels>,
+
+    /// percore: whether a shared channel carried something for this
+    /// executor (a send, or a receiver woken) since the executor last
+    /// decided whether to park; see `LocalExecutor::run`.
+    channel_traffic: Cell<bool>,
 
     io_scheduler: Rc<IoScheduler>,
     record_io_latencies: bool,
@@ -189,6 +200,7 @@ impl Reactor {
             sys,
             timers: RefCell::new(Timers::new()),
             shared_channels: RefCell::new(SharedChannels::new()),
+            channel_traffic: Cell::new(false),
             io_scheduler: Rc::new(IoScheduler::new()),
             record_io_latencies,
             preempt_ptr_head,
@@ -847,8 +859,22 @@ impl Reactor {
     fn process_shared_channels(&self) -> usize {
         let mut channels = self.shared_channels.borrow_mut();
         let mut processed = channels.process_shared_channels();
+        if processed > 0 {
+            self.channel_traffic.set(true);
+        }
         processed += self.sys.process_foreign_wakes();
         processed
+    }
+
+    /// percore: a shared channel sent something from this executor.
+    pub(crate) fn note_channel_traffic(&self) {
+        self.channel_traffic.set(true);
+    }
+
+    /// percore: whether a shared channel carried something since the last
+    /// call.
+    pub(crate) fn take_channel_traffic(&self) -> bool {
+        self.channel_traffic.replace(false)
     }
 
     pub(crate) fn process_shared_channels_by_id(&self, id: u64) -> usize {
@@ -878,6 +904,17 @@ impl Reactor {
         woke += self.process_shared_channels();
 
         Ok(woke > 0)
+    }
+
+    /// percore: one poll of an executor spinning before it parks after
+    /// cross-shard traffic: its channels and foreign wakers, whether its
+    /// rings have anything (left to the loop pass to handle), and its
+    /// timers when `clock` (the caller reads the clock every few polls).
+    /// Whether the executor has something to do.
+    pub(crate) fn spin_poll_channels(&self, clock: bool) -> bool {
+        self.process_shared_channels() > 0
+            || self.sys.has_ring_events()
+            || (clock && self.process_timers().1 > 0)
     }
 
     fn process_external_events(&self) -> (Option<Duration>, usize) {

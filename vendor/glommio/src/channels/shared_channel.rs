@@ -246,6 +246,10 @@ impl<T: Send + Sized> ConnectedSender<T> {
         match self.state.buffer.try_push(item) {
             None => {
                 self.notifier.notify(false);
+                // percore: a reply (or more) may follow: spin before parking.
+                if let Some(reactor) = self.reactor.upgrade() {
+                    reactor.note_channel_traffic();
+                }
                 Ok(())
             }
             Some(item) => {

@@ -353,8 +353,32 @@ struct ExecutorQueues {
     preempt_timer_duration: Duration,
     default_preempt_timer_duration: Duration,
     spin_before_park: Option<Duration>,
+    /// percore: how long to poll before parking after a shared channel
+    /// carried something (`None` when the executor is not bound to CPUs).
+    channel_spin: Option<Duration>,
     stats: ExecutorStats,
 }
+
+/// percore: how long an executor bound to CPUs polls before it parks when a
+/// shared channel carried something since it last decided (it sent a request
+/// whose reply is coming, or received one of a stream): a peer on another
+/// core answers within a few microseconds, and a park and a wake-up cost more
+/// than that in CPU on both sides. `PERCORE_CHANNEL_SPIN_US` overrides it (0:
+/// never). See PATCHES.md, change 11.
+fn channel_spin() -> Option<Duration> {
+    static SPIN: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    let spin = *SPIN.get_or_init(|| {
+        let micros = std::env::var("PERCORE_CHANNEL_SPIN_US")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(CHANNEL_SPIN_US);
+        Duration::from_micros(micros)
+    });
+    (!spin.is_zero()).then_some(spin)
+}
+
+/// percore: the default of [`channel_spin`].
+const CHANNEL_SPIN_US: u64 = 50;
 
 impl ExecutorQueues {
     fn new(preempt_timer_duration: Duration, spin_before_park: Option<Duration>) -> Self {
@@ -367,6 +391,7 @@ impl ExecutorQueues {
             preempt_timer_duration,
             default_preempt_timer_duration: preempt_timer_duration,
             spin_before_park,
+            channel_spin: None,
             stats: ExecutorStats::new(),
         }
     }
@@ -1152,12 +1177,15 @@ impl LocalExecutor {
         // `Placement` variants a CPU set could span multiple NUMA nodes).
         // For additional information see:
         // https://www.kernel.org/doc/html/latest/admin-guide/mm/numa_memory_policy.html
+        let bound = cpu_binding.is_some();
         match cpu_binding {
             Some(cpu_set) => bind_to_cpu_set(cpu_set)?,
             None => config.spin_before_park = None,
         }
         let p = parking::Parker::new();
-        let queues = ExecutorQueues::new(config.preempt_timer, config.spin_before_park);
+        let mut queues = ExecutorQueues::new(config.preempt_timer, config.spin_before_park);
+        // percore: an unbound executor may share its core: it never spins.
+        queues.channel_spin = if bound { channel_spin() } else { None };
         let id = notifier.id();
         trace!(id = id, "Creating executor");
         Ok(LocalExecutor {
@@ -1315,6 +1343,19 @@ impl LocalExecutor {
         self.queues.borrow().spin_before_park
     }
 
+    /// glommio's own park: polls I/O until `spin` has passed since
+    /// `pre_time` (`spin_before_park`, zero unless set), then parks.
+    fn spin_then_park(this: &Self, pre_time: Instant, spin: Duration) {
+        while !this.reactor.spin_poll_io().unwrap() {
+            if pre_time.elapsed() > spin {
+                this.parker
+                    .park()
+                    .expect("Failed to park! This is actually pretty bad!");
+                break;
+            }
+        }
+    }
+
     #[inline(always)]
     pub(crate) fn need_preempt(&self) -> bool {
         self.reactor.need_preempt()
@@ -1458,6 +1499,7 @@ impl LocalExecutor {
             let cx = &mut Context::from_waker(&waker);
 
             let spin_before_park = self.spin_before_park().unwrap_or_default();
+            let channel_spin = self.queues.borrow().channel_spin.unwrap_or_default();
 
             let future = this
                 .spawn_into(future, TaskQueueHandle::default())
@@ -1506,13 +1548,32 @@ impl LocalExecutor {
                         // instead of parking, which would sleep with them
                         // queued until some unrelated event.
                     } else {
-                        while !this.reactor.spin_poll_io().unwrap() {
-                            if pre_time.elapsed() > spin_before_park {
-                                this.parker
-                                    .park()
-                                    .expect("Failed to park! This is actually pretty bad!");
-                                break;
+                        // percore: after cross-shard traffic, poll a while
+                        // for the peer's next message before parking.
+                        // It looks at the channels and the rings without
+                        // handling I/O (the pass does), and reads the clock
+                        // every 8th poll: a poll that finds nothing is
+                        // cheaper than a clock read.
+                        if spin_before_park.is_zero()
+                            && !channel_spin.is_zero()
+                            && this.reactor.take_channel_traffic()
+                        {
+                            let mut polls = 0u32;
+                            loop {
+                                polls = polls.wrapping_add(1);
+                                let clock = polls % 8 == 0;
+                                if this.reactor.spin_poll_channels(clock) {
+                                    break;
+                                }
+                                if clock && pre_time.elapsed() > channel_spin {
+                                    this.parker
+                                        .park()
+                                        .expect("Failed to park! This is actually pretty bad!");
+                                    break;
+                                }
                             }
+                        } else {
+                            Self::spin_then_park(this, pre_time, spin_before_park);
                         }
                         // reset the timer for deduct spin loop time
                         pre_time = Instant::now();

@@ -172,6 +172,8 @@ pub(crate) fn sendmsg_syscall(
 }
 
 mod dma_buffer;
+// percore: unused since `Reactor::wait` sleeps behind a fence (PATCHES.md, change 10).
+#[allow(dead_code)]
 mod membarrier;
 pub(crate) mod source;
 pub(crate) mod sysfs;
@@ -306,12 +308,19 @@ impl SleepNotifier {
         self.id
     }
 
+    /// Wakes this notifier's executor if it sleeps (or `force`), after the
+    /// caller made something visible to it (a channel push, a waker queued).
+    ///
+    /// percore: the `SeqCst` fence is the waker's half of the pair that
+    /// replaces glommio's heavy `membarrier`; the proof is at the sleeper's
+    /// half, in `Reactor::wait`. An executor that is awake is not written
+    /// to: the flag is read first, and only a sleeper's is swapped, so an
+    /// awake peer costs one fence and one shared read.
     pub(crate) fn notify(&self, force: bool) {
-        if self
-            .should_notify
-            .compare_exchange(true, false, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-            || force
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if force
+            || (self.should_notify.load(Ordering::Relaxed)
+                && self.should_notify.swap(false, Ordering::Relaxed))
         {
             write_eventfd(self.eventfd_fd());
         }

@@ -37,7 +37,6 @@ use crate::{
         self,
         blocking::{BlockingThreadOp, BlockingThreadPool},
         dma_buffer::{BufferStorage, DmaBuffer},
-        membarrier,
         recv_buffers::RecvBuffers,
         DirectIo, EnqueuedSource, EnqueuedStatus, InnerSource, IoBuffer,
         PollableStatus, Source, SourceType, Statx, TimeSpec64,
@@ -1956,6 +1955,32 @@ impl Reactor {
         Ok(())
     }
 
+    /// percore: whether a loop pass has I/O to handle, looking only: a
+    /// completion in any ring, completion work the kernel holds for the
+    /// main ring (`COOP_TASKRUN`), or a request of the poll ring in the
+    /// kernel (it completes only when polled). For an executor spinning
+    /// before it parks: it leaves the rings to the pass, whose path
+    /// (`Reactor::wait`) is the one that handles them.
+    pub(crate) fn has_ring_events(&self) -> bool {
+        fn cq_ready(ring: &iou::IoUring) -> bool {
+            let cq = &ring.raw().cq;
+            // SAFETY: the CQ ring's head and tail, mapped for the ring's
+            // life; the kernel writes the tail.
+            unsafe {
+                *cq.khead
+                    != (*(cq.ktail as *const std::sync::atomic::AtomicU32))
+                        .load(std::sync::atomic::Ordering::Acquire)
+            }
+        }
+        let poll_ring = self.poll_ring.borrow();
+        let main_ring = self.main_ring.borrow();
+        poll_ring.in_kernel > 0
+            || cq_ready(&poll_ring.ring)
+            || cq_ready(&main_ring.ring)
+            || main_ring.task_work_pending()
+            || cq_ready(&self.latency_ring.borrow().ring)
+    }
+
     pub(crate) fn rush_dispatch(&self, src: &Source, woke: &mut usize) -> io::Result<()> {
         let ring = &mut *self.ring_for_source(src);
         if ring.may_rush() {
@@ -2081,10 +2106,25 @@ impl Reactor {
             // last time until now it could be that something happened in a remote executor
             // that opened up room. If it did we bail on sleep and go process it.
             self.notifier.prepare_to_sleep();
-            // See https://www.scylladb.com/2018/02/15/memory-barriers-seastar-linux/ for
-            // details. This translates to `sys_membarrier()` /
-            // `MEMBARRIER_CMD_PRIVATE_EXPEDITED`
-            membarrier::heavy();
+            // percore: a `SeqCst` fence, where glommio 0.9 issued a heavy
+            // barrier (`membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`: an
+            // IPI to every CPU running a thread of the process, on every
+            // sleep of every executor; see PATCHES.md, change 10).
+            //
+            // No wake-up is lost. The sleeper does W_s (`should_notify =
+            // true`, just above), then this fence F_s, then R_s (reads every
+            // channel and the foreign wakers, below). A waker does W_p (its
+            // push), then the fence F_p at the top of `SleepNotifier::notify`,
+            // then R_p (reads `should_notify`). SeqCst fences are totally
+            // ordered (C++20 [atomics.fences]/7 for a store sequenced
+            // before one fence and a load after the other): if F_s comes
+            // first, R_p sees `true` (or a later value: another waker's
+            // swap, which wrote the eventfd itself, or our own `wake_up`,
+            // which means we are awake) and writes the eventfd, which ends
+            // the sleep below however late it comes; if F_p comes first, R_s
+            // sees the push and we do not sleep. The cost: an mfence on each
+            // side instead of an interrupt of every other core.
+            std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
             let events = process_remote_channels() + self.flush_syscall_thread();
             if events == 0 {
                 if self.eventfd_src.is_installed().unwrap() {
