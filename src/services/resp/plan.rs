@@ -149,7 +149,8 @@ impl Resp {
                 | Cmd::LastSave
                 | Cmd::Cluster
                 | Cmd::ReadOnly
-                | Cmd::ReadWrite => plan.here(out, |out| {
+                | Cmd::ReadWrite
+                | Cmd::Function => plan.here(out, |out| {
                     commands::server::run(spec.cmd, command, &self.config, proto, out)
                 }),
                 // RESET drops the subscriptions, acknowledged: alone.
