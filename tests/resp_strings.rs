@@ -1,6 +1,6 @@
 //! resp's string and key commands that Redis's own test suite reaches for
 //! (issue 26): INCRBYFLOAT, GETSET, SETBIT, GETBIT, BITCOUNT, BITPOS, TOUCH,
-//! EXPIRETIME, PEXPIRETIME, and FUNCTION FLUSH/LIST as a server with no
+//! EXPIRETIME, PEXPIRETIME, RENAME, RENAMENX, COPY, and FUNCTION FLUSH/LIST as a server with no
 //! functions. Replies byte for byte equal to redis-server 7.0's on 4 shards,
 //! in RESP2 and RESP3; their writes survive a restart; COMMAND knows them.
 
@@ -115,6 +115,49 @@ const SEQUENCE: &[&str] = &[
     "EXPIRETIME g",
     "PEXPIRETIME g",
     "EXPIRETIME",
+    // RENAME, RENAMENX, COPY: over keys on one shard and on two (4
+    // shards: some of these pairs are split, some not).
+    "SET r1 v1 EX 1000",
+    "RENAME r1 r2",
+    "GET r1",
+    "GET r2",
+    "TTL r2",
+    "RENAME r1 r3",
+    "RENAME r2 r2",
+    "RENAMENX r2 r2",
+    "SET a1 x",
+    "SET a2 y",
+    "SET a3 z",
+    "SET a4 w",
+    "RENAMENX a1 a2",
+    "RENAMENX a1 a3",
+    "RENAMENX a1 a4",
+    "RENAMENX a1 a5",
+    "RENAMENX a1 a6",
+    "EXISTS a1 a5",
+    "RENAME a2 a7",
+    "RENAME a3 a8",
+    "RENAME a4 a9",
+    "MGET a2 a3 a4 a7 a8 a9",
+    "COPY a7 a8",
+    "COPY a7 a9 REPLACE",
+    "COPY a7 a10",
+    "COPY a7 a11 DB 0",
+    "COPY a7 a12 DB 1",
+    "COPY a7 a13 DB x",
+    "COPY a7 a14 BOGUS",
+    "COPY a7 a7",
+    "COPY nokey a15",
+    "MGET a7 a8 a9 a10 a11 a12",
+    "SET e1 v PX 100000000",
+    "COPY e1 e2",
+    "COPY e1 e3",
+    "COPY e1 e4",
+    "TTL e2",
+    "TTL e3",
+    "TTL e4",
+    "RENAME nokey x",
+    "RENAMENX nokey x",
     // Scripting is not served: refused, with the error that says so.
     "FUNCTION RESTORE x",
 ];
@@ -161,6 +204,9 @@ fn command_info_and_getkeys_equal_redis() {
     for line in [
         "COMMAND INFO incrbyfloat getset setbit getbit bitcount bitpos",
         "COMMAND INFO touch expiretime pexpiretime",
+        "COMMAND INFO rename renamenx copy",
+        "COMMAND GETKEYS COPY a b REPLACE",
+        "COMMAND GETKEYS RENAME a b",
         "COMMAND GETKEYS TOUCH a b c",
         "COMMAND GETKEYS SETBIT a 1 1",
         "COMMAND GETKEYS BITPOS a 1",
@@ -197,6 +243,11 @@ fn their_writes_survive_a_restart() {
     assert_eq!(resp.cmd("SET g old EX 1000"), "+OK\r\n");
     assert_eq!(resp.cmd("GETSET g new"), "$3\r\nold\r\n");
     assert_eq!(resp.cmd("SETBIT b 9 1"), ":0\r\n");
+    for i in 0..8 {
+        assert_eq!(resp.cmd(&format!("SET s{i} v{i}")), "+OK\r\n");
+        assert_eq!(resp.cmd(&format!("RENAME s{i} d{i}")), "+OK\r\n");
+        assert_eq!(resp.cmd(&format!("COPY d{i} c{i}")), ":1\r\n");
+    }
     drop(resp);
     server.stop().assert_clean();
     let server = Server::start_with(&args("2"));
@@ -206,6 +257,12 @@ fn their_writes_survive_a_restart() {
     assert_eq!(resp.cmd("TTL g"), ":-1\r\n");
     assert_eq!(resp.cmd("GET b"), "$2\r\n\u{0}@\r\n");
     assert_eq!(resp.cmd("BITCOUNT b"), ":1\r\n");
+    for i in 0..8 {
+        assert_eq!(resp.cmd(&format!("EXISTS s{i}")), ":0\r\n");
+        let value = format!("$2\r\nv{i}\r\n");
+        assert_eq!(resp.cmd(&format!("GET d{i}")), value);
+        assert_eq!(resp.cmd(&format!("GET c{i}")), value);
+    }
     drop(resp);
     server.stop().assert_clean();
 }

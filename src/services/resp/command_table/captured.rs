@@ -1207,6 +1207,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x01370812184a8f04, 0x6e0c00db2f79ae33],
     ),
     (
+        "copy",
+        [0xf6bac02d9b9113c0, 0xf116517998cd9bc0],
+        [0xa87ba0dfdf5ad3ee, 0x9f3af8e6e9a100d3],
+    ),
+    (
         "dbsize",
         [0xfb1f70b82be5fe6e, 0x1656e3436644b8aa],
         [0xd4d2f700d562e4fd, 0x8b8f1ec994bd2178],
@@ -1455,6 +1460,16 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "readwrite",
         [0x513205d99cc5ac21, 0xe0f7e8c050ac285d],
         [0x6712e2576d4bad83, 0xa52e201a32028390],
+    ),
+    (
+        "rename",
+        [0xa6053c5260756b28, 0xf5e50f44f9eba744],
+        [0x21871109afa9d687, 0x3b55c92a700411a6],
+    ),
+    (
+        "renamenx",
+        [0x912e38e6b96b5e92, 0x20eed7d89f7a0a3e],
+        [0x4b38b68c818f7583, 0xb645f06656bcc713],
     ),
     (
         "reset",

@@ -1120,6 +1120,67 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "copy",
+        arity: -3,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@keyspace", "@write", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Copy a key")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("generic")),
+            (
+                "complexity",
+                Bulk("O(N) worst case for collections, where N is the number of nested items. O(1) for string values."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("source")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("destination-db")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("DB")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("replace")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("REPLACE")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "dbsize",
         arity: 1,
         flags: &["readonly", "fast"],
@@ -2966,6 +3027,107 @@ pub static COMMANDS: &[CommandEntry] = &[
             ("since", Bulk("3.0.0")),
             ("group", Bulk("cluster")),
             ("complexity", Bulk("O(1)")),
+        ],
+    },
+    CommandEntry {
+        name: "rename",
+        arity: 3,
+        flags: &["write"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@keyspace", "@write", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Rename a key")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("generic")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("newkey")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "renamenx",
+        arity: 3,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@keyspace", "@write", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["OW", "insert"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Rename a key, only if the new key does not exist")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("generic")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("3.2.0"),
+                        Bulk("The command no longer returns an error when source and destination names are the same."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("newkey")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                ]),
+            ),
         ],
     },
     CommandEntry {

@@ -15,6 +15,7 @@ pub mod expiry;
 pub mod glob;
 pub mod introspect;
 pub mod keyspace;
+pub mod rename;
 pub mod server;
 pub mod string_float;
 pub mod string_options;
@@ -57,6 +58,9 @@ pub enum Cmd {
     ExpireTime,
     PExpireTime,
     Touch,
+    Rename,
+    RenameNx,
+    Copy,
     IncrByFloat,
     GetSet,
     SetBit,
@@ -247,6 +251,9 @@ commands! {
     b"EXPIRETIME" => ExpireTime, "expiretime", 2, Key;
     b"PEXPIRETIME" => PExpireTime, "pexpiretime", 2, Key;
     b"TOUCH" => Touch, "touch", -2, EachKey { step: 1, part: Cmd::Exists, merge: Sum };
+    b"RENAME" => Rename, "rename", 3, Alone;
+    b"RENAMENX" => RenameNx, "renamenx", 3, Alone;
+    b"COPY" => Copy, "copy", -3, Alone;
     b"INCRBYFLOAT" => IncrByFloat, "incrbyfloat", 3, Key;
     b"GETSET" => GetSet, "getset", 3, Key;
     b"SETBIT" => SetBit, "setbit", 4, Key;
