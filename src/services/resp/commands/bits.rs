@@ -129,6 +129,11 @@ fn bit_count(args: &Command<'_>, keys: &Keys<'_>, out: &mut Vec<u8>) {
             } else {
                 false
             };
+            // Both counted from the end and crossed: empty, before the
+            // clamping would turn them into the first byte (redis 7.0).
+            if start < 0 && end < 0 && start > end {
+                return write::int(out, 0);
+            }
             bit_range(val.len(), start, end, in_bits)
         }
         _ => return write::error(out, SYNTAX),
