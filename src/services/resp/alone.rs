@@ -67,6 +67,9 @@ impl Resp {
             }
             Cmd::Client => self.client_kill(&command, proto, now, &mut reply).await,
             Cmd::MSetNx => self.mset_nx(&command, proto, now, &mut reply).await,
+            Cmd::Rename | Cmd::RenameNx | Cmd::Copy => {
+                self.move_key(spec.cmd, &command, now, &mut reply).await
+            }
             Cmd::Cluster => match cluster::slot_keys::SlotKeys::parse(&command) {
                 Err(error) => write::error(&mut reply, error),
                 Ok(request) => {

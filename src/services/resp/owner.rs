@@ -22,7 +22,15 @@ pub fn execute(
         | Cmd::PExpireAt
         | Cmd::Ttl
         | Cmd::PTtl
-        | Cmd::Persist => commands::expiry::run(cmd, command, keys, out),
+        | Cmd::Persist
+        | Cmd::ExpireTime
+        | Cmd::PExpireTime => commands::expiry::run(cmd, command, keys, out),
+        Cmd::SetBit | Cmd::GetBit | Cmd::BitCount | Cmd::BitPos => {
+            commands::bits::run(cmd, command, keys, out)
+        }
+        Cmd::Rename | Cmd::RenameNx | Cmd::Copy => commands::rename::run(cmd, command, keys, out),
+        Cmd::IncrByFloat => commands::string_float::incr_by_float(command, keys, out),
+        Cmd::GetSet => commands::string_float::get_set(command, keys, proto, out),
         Cmd::Keys | Cmd::Scan | Cmd::DbSize | Cmd::FlushDb | Cmd::FlushAll | Cmd::RandomKey => {
             commands::keyspace::run(cmd, command, keys, proto, shard, out)
         }

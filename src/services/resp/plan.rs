@@ -149,7 +149,8 @@ impl Resp {
                 | Cmd::LastSave
                 | Cmd::Cluster
                 | Cmd::ReadOnly
-                | Cmd::ReadWrite => plan.here(out, |out| {
+                | Cmd::ReadWrite
+                | Cmd::Function => plan.here(out, |out| {
                     commands::server::run(spec.cmd, command, &self.config, proto, out)
                 }),
                 // RESET drops the subscriptions, acknowledged: alone.
@@ -213,6 +214,14 @@ impl Resp {
                 }
             }
             Route::Alone => {
+                if matches!(spec.cmd, Cmd::Rename | Cmd::RenameNx | Cmd::Copy) {
+                    // Both keys on one shard: run there in one step.
+                    let first = owner_of(command.at(1), self.shards);
+                    if owner_of(command.at(2), self.shards) == first {
+                        self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
+                        return None;
+                    }
+                }
                 if spec.cmd == Cmd::MSetNx {
                     if (command.len() - 1) % 2 != 0 {
                         plan.here(out, |out| commands::connection::wrong_arity(out, spec.name));

@@ -1067,6 +1067,16 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0xe0bbd6da727c670d, 0x73e53443f063b49c],
     ),
     (
+        "bitcount",
+        [0x9bbbc613283e0e10, 0xca19ebd1d584365c],
+        [0x08b81411655a911f, 0xf4c2d9bbf509b439],
+    ),
+    (
+        "bitpos",
+        [0xaa9e42407942160e, 0x179a47da122053fa],
+        [0x6b1a6f70bd5f14dc, 0xfe18c951177122fa],
+    ),
+    (
         "client",
         [0xc3dd9efba01309a1, 0xc0ae05cddba1350d],
         [0x061e70c10b98f455, 0xc7008748c6851e59],
@@ -1197,6 +1207,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x01370812184a8f04, 0x6e0c00db2f79ae33],
     ),
     (
+        "copy",
+        [0xf6bac02d9b9113c0, 0xf116517998cd9bc0],
+        [0xa87ba0dfdf5ad3ee, 0x9f3af8e6e9a100d3],
+    ),
+    (
         "dbsize",
         [0xfb1f70b82be5fe6e, 0x1656e3436644b8aa],
         [0xd4d2f700d562e4fd, 0x8b8f1ec994bd2178],
@@ -1237,6 +1252,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0xa4ab0292bd350089, 0x031c5ea0abf14479],
     ),
     (
+        "expiretime",
+        [0x585006fdbd8d96a8, 0xf8d3040f0502e514],
+        [0xe0cd33b02030a7f8, 0x96c2dde564d72cd9],
+    ),
+    (
         "flushall",
         [0xaaa0d13f8436ebe2, 0x287cc235b81bbbd6],
         [0x919d884841652908, 0x7d40b2bfc3ff00d7],
@@ -1247,9 +1267,29 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x220fadc7bf773c2c, 0xd5cbb892c8abadd7],
     ),
     (
+        "function",
+        [0x4da03a0403e5d2f2, 0xba866864ac14899a],
+        [0x5aa080d846722e09, 0xdeb43e399c5a37b6],
+    ),
+    (
+        "function|flush",
+        [0xec65e073f229f0ab, 0x5eb3780d0c48bb2f],
+        [0xee61b272467a4d37, 0xdfc646dc9e77dc35],
+    ),
+    (
+        "function|list",
+        [0x2f433a77314a5cd0, 0x7dc8ad88b8add7ec],
+        [0x695fbae364b2c214, 0x734de653da37607b],
+    ),
+    (
         "get",
         [0xd8233b6077f59b44, 0x527949125868bd58],
         [0x4499dfb15d9f8dbc, 0x268004e47aa00d59],
+    ),
+    (
+        "getbit",
+        [0x3a7298bc66a62d55, 0x606276e00caad92d],
+        [0x70933d906b41b475, 0x0631384b3df0900b],
     ),
     (
         "getdel",
@@ -1267,6 +1307,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x401f176215cb58cc, 0x03c10de4925d2285],
     ),
     (
+        "getset",
+        [0xd16a8a6d12abb014, 0x5fdbeeffb3dcf688],
+        [0x9f090a77ca1a607e, 0x687f4e71e5066937],
+    ),
+    (
         "hello",
         [0xc50c24b3550bbbcd, 0x4b0237214bdfc919],
         [0xbc913591f2ea805b, 0x6ac38c28da3af4db],
@@ -1280,6 +1325,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "incrby",
         [0x18b0a3f128ddf293, 0xba6ada727c8a1c4f],
         [0xfce7f428bac0e49f, 0xa3d01937dfb61a3b],
+    ),
+    (
+        "incrbyfloat",
+        [0x242600a7188d7345, 0xdf061ce5ab6bd7c9],
+        [0xd4fa985eca3877fe, 0xba66399414e2238e],
     ),
     (
         "info",
@@ -1325,6 +1375,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "pexpireat",
         [0x449ef4b77e7321fb, 0x26db224064aff7ff],
         [0x8daa3b42a8843252, 0x4f4b84666557ea70],
+    ),
+    (
+        "pexpiretime",
+        [0xdc702872e8b37195, 0xfd12246e989a8e8d],
+        [0x5c78fa98b19d41f1, 0xdb915b855acf008e],
     ),
     (
         "ping",
@@ -1407,6 +1462,16 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x6712e2576d4bad83, 0xa52e201a32028390],
     ),
     (
+        "rename",
+        [0xa6053c5260756b28, 0xf5e50f44f9eba744],
+        [0x21871109afa9d687, 0x3b55c92a700411a6],
+    ),
+    (
+        "renamenx",
+        [0x912e38e6b96b5e92, 0x20eed7d89f7a0a3e],
+        [0x4b38b68c818f7583, 0xb645f06656bcc713],
+    ),
+    (
         "reset",
         [0xea4d00515b58cc47, 0x410efac1d9bfb763],
         [0x3d137d0d97d071c9, 0xf8bfe0078e4c698e],
@@ -1430,6 +1495,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "set",
         [0xc3757e273c6ba7ec, 0x89e9899997c6ea3d],
         [0x4870be844cc93cd5, 0x9993e4f4c4a4ad5a],
+    ),
+    (
+        "setbit",
+        [0x28070788dc656e70, 0x070761133dc7861c],
+        [0xda79e1b2d1e5e30c, 0xdefa56f714d28d1d],
     ),
     (
         "setex",
@@ -1480,6 +1550,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "time",
         [0xa25a1a7742c15c70, 0xefacca4be657ba1c],
         [0xe9c634720d767f4d, 0xec1eb7c7f9db93cc],
+    ),
+    (
+        "touch",
+        [0x5a0d88eeb9d462be, 0x1e8c8eae54c3bc1e],
+        [0x97d7c64bdf77d118, 0x7fd61f80d871aa54],
     ),
     (
         "ttl",

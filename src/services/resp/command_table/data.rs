@@ -122,6 +122,158 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "bitcount",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@bitmap", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Count set bits in a string")),
+            ("since", Bulk("2.6.0")),
+            ("group", Bulk("bitmap")),
+            ("complexity", Bulk("O(N)")),
+            ("history", Set(&[Array(&[Bulk("7.0.0"), Bulk("Added the `BYTE|BIT` option.")])])),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("index")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("start")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("end")), ("type", Bulk("integer"))]),
+                                Map(&[
+                                    ("name", Bulk("index_unit")),
+                                    ("type", Bulk("oneof")),
+                                    ("since", Bulk("7.0.0")),
+                                    ("flags", Set(&[Status("optional")])),
+                                    (
+                                        "arguments",
+                                        Array(&[
+                                            Map(&[
+                                                ("name", Bulk("byte")),
+                                                ("type", Bulk("pure-token")),
+                                                ("token", Bulk("BYTE")),
+                                            ]),
+                                            Map(&[
+                                                ("name", Bulk("bit")),
+                                                ("type", Bulk("pure-token")),
+                                                ("token", Bulk("BIT")),
+                                            ]),
+                                        ]),
+                                    ),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "bitpos",
+        arity: -3,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@bitmap", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Find first bit set or clear in a string")),
+            ("since", Bulk("2.8.7")),
+            ("group", Bulk("bitmap")),
+            ("complexity", Bulk("O(N)")),
+            ("history", Set(&[Array(&[Bulk("7.0.0"), Bulk("Added the `BYTE|BIT` option.")])])),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("bit")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("index")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("start")), ("type", Bulk("integer"))]),
+                                Map(&[
+                                    ("name", Bulk("end_index")),
+                                    ("type", Bulk("block")),
+                                    ("flags", Set(&[Status("optional")])),
+                                    (
+                                        "arguments",
+                                        Array(&[
+                                            Map(&[
+                                                ("name", Bulk("end")),
+                                                ("type", Bulk("integer")),
+                                            ]),
+                                            Map(&[
+                                                ("name", Bulk("index_unit")),
+                                                ("type", Bulk("oneof")),
+                                                ("since", Bulk("7.0.0")),
+                                                ("flags", Set(&[Status("optional")])),
+                                                (
+                                                    "arguments",
+                                                    Array(&[
+                                                        Map(&[
+                                                            ("name", Bulk("byte")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("BYTE")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("bit")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("BIT")),
+                                                        ]),
+                                                    ]),
+                                                ),
+                                            ]),
+                                        ]),
+                                    ),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "client",
         arity: -2,
         flags: &[],
@@ -968,6 +1120,67 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "copy",
+        arity: -3,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@keyspace", "@write", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Copy a key")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("generic")),
+            (
+                "complexity",
+                Bulk("O(N) worst case for collections, where N is the number of nested items. O(1) for string values."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("source")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("destination-db")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("DB")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("replace")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("REPLACE")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "dbsize",
         arity: 1,
         flags: &["readonly", "fast"],
@@ -1294,6 +1507,41 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "expiretime",
+        arity: 2,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@keyspace", "@read", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the expiration Unix timestamp for a key")),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("generic")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "flushall",
         arity: -1,
         flags: &["write"],
@@ -1398,6 +1646,103 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "function",
+        arity: -2,
+        flags: &[],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@slow"],
+        tips: &[],
+        key_specs: &[],
+        subcommands: &[
+            CommandEntry {
+                name: "function|flush",
+                arity: -2,
+                flags: &["write", "noscript"],
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl_categories: &["@write", "@slow", "@scripting"],
+                tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
+                key_specs: &[],
+                subcommands: &[],
+                docs: &[
+                    ("summary", Bulk("Deleting all functions")),
+                    ("since", Bulk("7.0.0")),
+                    ("group", Bulk("scripting")),
+                    ("complexity", Bulk("O(N) where N is the number of functions deleted")),
+                    (
+                        "arguments",
+                        Array(&[
+                            Map(&[
+                                ("name", Bulk("async")),
+                                ("type", Bulk("oneof")),
+                                ("flags", Set(&[Status("optional")])),
+                                (
+                                    "arguments",
+                                    Array(&[
+                                        Map(&[
+                                            ("name", Bulk("async")),
+                                            ("type", Bulk("pure-token")),
+                                            ("token", Bulk("ASYNC")),
+                                        ]),
+                                        Map(&[
+                                            ("name", Bulk("sync")),
+                                            ("type", Bulk("pure-token")),
+                                            ("token", Bulk("SYNC")),
+                                        ]),
+                                    ]),
+                                ),
+                            ]),
+                        ]),
+                    ),
+                ],
+            },
+            CommandEntry {
+                name: "function|list",
+                arity: -2,
+                flags: &["noscript"],
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl_categories: &["@slow", "@scripting"],
+                tips: &["nondeterministic_output_order"],
+                key_specs: &[],
+                subcommands: &[],
+                docs: &[
+                    ("summary", Bulk("List information about all the functions")),
+                    ("since", Bulk("7.0.0")),
+                    ("group", Bulk("scripting")),
+                    ("complexity", Bulk("O(N) where N is the number of functions")),
+                    (
+                        "arguments",
+                        Array(&[
+                            Map(&[
+                                ("name", Bulk("library-name-pattern")),
+                                ("type", Bulk("string")),
+                                ("token", Bulk("LIBRARYNAME")),
+                                ("flags", Set(&[Status("optional")])),
+                            ]),
+                            Map(&[
+                                ("name", Bulk("withcode")),
+                                ("type", Bulk("pure-token")),
+                                ("token", Bulk("WITHCODE")),
+                                ("flags", Set(&[Status("optional")])),
+                            ]),
+                        ]),
+                    ),
+                ],
+            },
+        ],
+        docs: &[
+            ("summary", Bulk("A container for function commands")),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("scripting")),
+            ("complexity", Bulk("Depends on subcommand.")),
+        ],
+    },
+    CommandEntry {
         name: "get",
         arity: 2,
         flags: &["readonly", "fast"],
@@ -1428,6 +1773,42 @@ pub static COMMANDS: &[CommandEntry] = &[
                         ("type", Bulk("key")),
                         ("key_spec_index", Int(0)),
                     ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "getbit",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@bitmap", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Returns the bit value at offset in the string value stored at key")),
+            ("since", Bulk("2.2.0")),
+            ("group", Bulk("bitmap")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
                 ]),
             ),
         ],
@@ -1578,6 +1959,45 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "getset",
+        arity: 3,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@string", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Set the string value of a key and return its old value")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("string")),
+            ("complexity", Bulk("O(1)")),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`SET` with the `!GET` argument")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("value")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "hello",
         arity: -1,
         flags: &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
@@ -1712,6 +2132,42 @@ pub static COMMANDS: &[CommandEntry] = &[
                         ("key_spec_index", Int(0)),
                     ]),
                     Map(&[("name", Bulk("increment")), ("type", Bulk("integer"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "incrbyfloat",
+        arity: 3,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@string", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Increment the float value of a key by the given amount")),
+            ("since", Bulk("2.6.0")),
+            ("group", Bulk("string")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("increment")), ("type", Bulk("double"))]),
                 ]),
             ),
         ],
@@ -2099,6 +2555,41 @@ pub static COMMANDS: &[CommandEntry] = &[
                                 ]),
                             ]),
                         ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "pexpiretime",
+        arity: 2,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@keyspace", "@read", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the expiration Unix timestamp for a key in milliseconds")),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("generic")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
                     ]),
                 ]),
             ),
@@ -2539,6 +3030,107 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "rename",
+        arity: 3,
+        flags: &["write"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@keyspace", "@write", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Rename a key")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("generic")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("newkey")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "renamenx",
+        arity: 3,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@keyspace", "@write", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["OW", "insert"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Rename a key, only if the new key does not exist")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("generic")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("3.2.0"),
+                        Bulk("The command no longer returns an error when source and destination names are the same."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("newkey")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "reset",
         arity: 1,
         flags: &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
@@ -2752,6 +3344,43 @@ pub static COMMANDS: &[CommandEntry] = &[
                             ]),
                         ),
                     ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "setbit",
+        arity: 4,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@bitmap", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Sets or clears the bit at offset in the string value stored at key")),
+            ("since", Bulk("2.2.0")),
+            ("group", Bulk("bitmap")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("value")), ("type", Bulk("integer"))]),
                 ]),
             ),
         ],
@@ -3135,6 +3764,45 @@ pub static COMMANDS: &[CommandEntry] = &[
             ("since", Bulk("2.6.0")),
             ("group", Bulk("server")),
             ("complexity", Bulk("O(1)")),
+        ],
+    },
+    CommandEntry {
+        name: "touch",
+        arity: -2,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@keyspace", "@read", "@fast"],
+        tips: &["request_policy:multi_shard", "response_policy:agg_sum"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Alters the last access time of a key(s). Returns the number of existing keys specified."),
+            ),
+            ("since", Bulk("3.2.1")),
+            ("group", Bulk("generic")),
+            ("complexity", Bulk("O(N) where N is the number of keys that will be touched.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
         ],
     },
     CommandEntry {

@@ -91,6 +91,16 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>)
             };
             write::int(out, reply);
         }
+        Cmd::ExpireTime | Cmd::PExpireTime => {
+            // Redis's absolute time of expiry (seconds rounded down).
+            let reply = match keys.expiry(key) {
+                None => -2,
+                Some(None) => -1,
+                Some(Some(at)) if cmd == Cmd::PExpireTime => at as i64,
+                Some(Some(at)) => (at / 1000) as i64,
+            };
+            write::int(out, reply);
+        }
         Cmd::Persist => match keys.persist(key) {
             Ok(had) => write::int(out, i64::from(had)),
             Err(refused) => refusal(out, &refused),

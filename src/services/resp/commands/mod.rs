@@ -9,12 +9,15 @@
 //! (`resp/pubsub/`): PUBLISH runs on the channel's owner like a key's
 //! command; the (un)subscribe commands and PUBSUB are served alone.
 
+pub mod bits;
 pub mod connection;
 pub mod expiry;
 pub mod glob;
 pub mod introspect;
 pub mod keyspace;
+pub mod rename;
 pub mod server;
+pub mod string_float;
 pub mod string_options;
 pub mod strings;
 
@@ -52,6 +55,18 @@ pub enum Cmd {
     Ttl,
     PTtl,
     Persist,
+    ExpireTime,
+    PExpireTime,
+    Touch,
+    Rename,
+    RenameNx,
+    Copy,
+    IncrByFloat,
+    GetSet,
+    SetBit,
+    GetBit,
+    BitCount,
+    BitPos,
     Keys,
     Scan,
     DbSize,
@@ -86,6 +101,7 @@ pub enum Cmd {
     ReadOnly,
     ReadWrite,
     Shutdown,
+    Function,
     // Internal: the parts of commands over every shard, never looked up by
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
@@ -232,6 +248,18 @@ commands! {
     b"TTL" => Ttl, "ttl", 2, Key;
     b"PTTL" => PTtl, "pttl", 2, Key;
     b"PERSIST" => Persist, "persist", 2, Key;
+    b"EXPIRETIME" => ExpireTime, "expiretime", 2, Key;
+    b"PEXPIRETIME" => PExpireTime, "pexpiretime", 2, Key;
+    b"TOUCH" => Touch, "touch", -2, EachKey { step: 1, part: Cmd::Exists, merge: Sum };
+    b"RENAME" => Rename, "rename", 3, Alone;
+    b"RENAMENX" => RenameNx, "renamenx", 3, Alone;
+    b"COPY" => Copy, "copy", -3, Alone;
+    b"INCRBYFLOAT" => IncrByFloat, "incrbyfloat", 3, Key;
+    b"GETSET" => GetSet, "getset", 3, Key;
+    b"SETBIT" => SetBit, "setbit", 4, Key;
+    b"GETBIT" => GetBit, "getbit", 3, Key;
+    b"BITCOUNT" => BitCount, "bitcount", -2, Key;
+    b"BITPOS" => BitPos, "bitpos", -3, Key;
     b"KEYS" => Keys, "keys", 2, AllShards(Concat);
     b"SCAN" => Scan, "scan", -2, Alone;
     b"DBSIZE" => DbSize, "dbsize", 1, AllShards(Sum);
@@ -266,6 +294,7 @@ commands! {
     b"READONLY" => ReadOnly, "readonly", 1, Here;
     b"READWRITE" => ReadWrite, "readwrite", 1, Here;
     b"SHUTDOWN" => Shutdown, "shutdown", -1, Here;
+    b"FUNCTION" => Function, "function", -2, Here;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;

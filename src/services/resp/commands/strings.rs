@@ -153,7 +153,9 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
                 set_pairs(args, keys).map(|()| write::int(out, 1))
             }
         }
-        Cmd::Exists => {
+        // TOUCH counts the keys that exist, as EXISTS (percore keeps no
+        // access times to update).
+        Cmd::Exists | Cmd::Touch => {
             let found = (1..args.len())
                 .filter(|&i| keys.get(args.at(i)).is_some())
                 .count();
