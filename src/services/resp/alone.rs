@@ -75,6 +75,8 @@ impl Resp {
                     request.merge(&parts, &mut reply);
                 }
             },
+            Cmd::Watch => self.watch(session, &command, proto, now, &mut reply).await,
+            Cmd::Exec => self.exec(session, proto, now, &mut reply).await,
             Cmd::Scan => self.scan(&command, proto, now, &mut reply).await,
             Cmd::PubSub => self.pubsub(&command, proto, now, &mut reply).await,
             Cmd::Reset => {

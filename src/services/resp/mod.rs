@@ -23,6 +23,7 @@ pub mod protocol;
 mod pubsub;
 mod route;
 mod session;
+mod transaction;
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -45,7 +46,7 @@ use crate::stats::{Counter, Metric};
 use check::{check, cross_protocol, warn_cross_protocol, Rejection};
 use client::ClientInfo;
 use commands::server::ServerFigures;
-use commands::{Cmd, Merge, Route};
+use commands::{Cmd, Merge, Route, Spec};
 use plan::Step;
 use protocol::write::{self, Proto};
 use protocol::{encode_command, parse_command, Command, RespDecoder};
@@ -253,6 +254,7 @@ impl Service for Resp {
                 authed: self.config.requirepass.is_none(),
                 pubsub: None,
                 published: false,
+                tx: transaction::TxState::default(),
             },
             scratch: Scratch {
                 args: protocol::Args::with_max_frame(self.config.max_frame),

@@ -103,9 +103,15 @@ impl Resp {
             }
             Err(reply) => {
                 plan.here(out, |out| reply.write(command, out));
+                session.tx.refused();
                 return None;
             }
         };
+        if let Some(step) = plan.here(out, |out| {
+            self.plan_transaction(session, spec, command, frame, out)
+        }) {
+            return step;
+        }
         session.client.last_cmd.set(Some(spec.cmd));
         let proto = session.proto();
         match spec.route {

@@ -22,6 +22,8 @@ pub struct Session {
     /// Whether the batch being served published (it then waits for room on
     /// the lanes, as an mq sender does).
     pub published: bool,
+    /// MULTI's queue and the WATCHed keys.
+    pub tx: super::transaction::TxState,
 }
 
 /// The per-connection buffers, apart from [`Session`] so that a command's
