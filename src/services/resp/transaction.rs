@@ -63,75 +63,82 @@ impl TxState {
     }
 }
 
+/// Whether `cmd` is one of MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+pub(super) fn is_transaction_command(cmd: Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::Multi | Cmd::Exec | Cmd::Discard | Cmd::Watch | Cmd::Unwatch
+    )
+}
+
 impl Resp {
-    /// MULTI, EXEC, DISCARD, UNWATCH and a command while in MULTI, answered
-    /// at once; `Some` when it is served alone (EXEC, WATCH). `None` from
-    /// `handled`: not a transaction matter.
+    /// MULTI, EXEC, DISCARD, WATCH, UNWATCH, and any command while in
+    /// MULTI (queued, or refused): answered at once through `plan`, or
+    /// `Some` when served alone (EXEC, WATCH).
     pub(super) fn plan_transaction<'a>(
         &self,
         session: &mut Session,
+        plan: &mut RoundPlan,
+        out: &mut Vec<u8>,
         spec: &Spec,
         command: &Command<'_>,
         frame: &'a [u8],
-        out: &mut Vec<u8>,
-    ) -> Option<Option<Step<'a>>> {
+    ) -> Option<Step<'a>> {
         let tx = &mut session.tx;
+        let mut reply = |text: &str| {
+            plan.here(out, |out| {
+                if let Some(simple) = text.strip_prefix('+') {
+                    write::simple(out, simple.as_bytes());
+                } else {
+                    write::error(out, text);
+                }
+            })
+        };
         if !tx.in_multi() {
             match spec.cmd {
                 Cmd::Multi => {
                     tx.queue = Some(Queue::default());
-                    write::ok(out);
+                    reply("+OK");
                 }
-                Cmd::Exec => write::error(out, "ERR EXEC without MULTI"),
-                Cmd::Discard => write::error(out, "ERR DISCARD without MULTI"),
+                Cmd::Exec => reply("ERR EXEC without MULTI"),
+                Cmd::Discard => reply("ERR DISCARD without MULTI"),
                 Cmd::Unwatch => {
                     tx.watched.clear();
-                    write::ok(out);
+                    reply("+OK");
                 }
-                Cmd::Watch => return Some(Some(Step::Alone(frame))),
-                Cmd::Reset => {
-                    tx.clear();
-                    return None;
-                }
-                _ => return None,
+                _ => return Some(Step::Alone(frame)),
             }
-            return Some(None);
+            return None;
         }
         match spec.cmd {
-            Cmd::Multi => write::error(out, "ERR MULTI calls can not be nested"),
-            Cmd::Watch => write::error(out, "ERR WATCH inside MULTI is not allowed"),
-            Cmd::Exec => return Some(Some(Step::Alone(frame))),
+            Cmd::Multi => reply("ERR MULTI calls can not be nested"),
+            Cmd::Watch => reply("ERR WATCH inside MULTI is not allowed"),
+            Cmd::Exec => return Some(Step::Alone(frame)),
             Cmd::Discard => {
                 tx.clear();
-                write::ok(out);
-            }
-            Cmd::Reset | Cmd::Quit => {
-                tx.clear();
-                return None;
+                reply("+OK");
             }
             _ => match self.key_shards(spec, command) {
                 None => {
                     tx.refused();
                     let name = spec.name;
-                    write::error(
-                        out,
-                        &format!("ERR percore does not run '{name}' inside MULTI (README: What differs from Redis)"),
-                    );
+                    reply(&format!(
+                        "ERR percore does not run '{name}' inside MULTI (README: What differs from Redis)"
+                    ));
                 }
                 Some((shards, wide)) => {
-                    let Some(queue) = &mut tx.queue else {
-                        return Some(None);
-                    };
-                    queue.shards |= shards;
-                    queue.wide |= wide;
-                    queue.words.push((spec.cmd as u8).to_string().into_bytes());
-                    queue.words.push(command.len().to_string().into_bytes());
-                    queue.words.extend(command.iter().map(<[u8]>::to_vec));
-                    write::simple(out, b"QUEUED");
+                    if let Some(queue) = &mut tx.queue {
+                        queue.shards |= shards;
+                        queue.wide |= wide;
+                        queue.words.push((spec.cmd as u8).to_string().into_bytes());
+                        queue.words.push(command.len().to_string().into_bytes());
+                        queue.words.extend(command.iter().map(<[u8]>::to_vec));
+                    }
+                    reply("+QUEUED");
                 }
             },
         }
-        Some(None)
+        None
     }
 
     /// The shards a queueable command touches, as bits (and whether one is
