@@ -315,3 +315,30 @@ fn transfers_are_atomic_under_load_and_watch_retries_converge() {
     assert_eq!(sum, TOTAL);
     server.stop().assert_clean();
 }
+
+/// redis-py's transactions (a MULTI/EXEC pipeline, `Redis.transaction`
+/// with WATCH) work, in RESP2 and RESP3.
+#[test]
+fn redis_py_transactions_work_in_resp2_and_resp3() {
+    let server = Server::start(&[]);
+    let addr = server.addr("resp");
+    let keys = keys_on_one_shard("py", 2);
+    for proto in ["2", "3"] {
+        let out = common::run_python_client(
+            "redis_py_multi.py",
+            &[
+                addr.ip().to_string(),
+                addr.port().to_string(),
+                proto.to_string(),
+                keys[0].clone(),
+                keys[1].clone(),
+            ],
+        );
+        assert_eq!(
+            out,
+            "[True, 15, b'15', True]\n[True, True]\n[b'14', b'2']\nResponseError Command # 2 (INCRBY py0 1) of pipeline caused error: value is not an integer or out of range\nb'x'\n",
+            "RESP{proto}"
+        );
+    }
+    server.stop().assert_clean();
+}
