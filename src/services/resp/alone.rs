@@ -84,6 +84,8 @@ impl Resp {
                 let only = session.own_port.then_some(self.shard);
                 self.scan(&command, only, proto, now, &mut reply).await
             }
+            Cmd::Watch => self.watch(session, &command, proto, now, &mut reply).await,
+            Cmd::Exec => self.exec(session, proto, now, &mut reply).await,
             Cmd::PubSub => self.pubsub(&command, proto, now, &mut reply).await,
             Cmd::Reset => {
                 self.drop_subscriptions(session).await;

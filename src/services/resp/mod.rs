@@ -24,6 +24,7 @@ pub mod protocol;
 mod pubsub;
 mod route;
 mod session;
+mod transaction;
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -46,7 +47,7 @@ use crate::stats::{Counter, Metric};
 use check::{check, cross_protocol, warn_cross_protocol, Rejection};
 use client::ClientInfo;
 use commands::server::ServerFigures;
-use commands::{Cmd, Merge, Route};
+use commands::{Cmd, Merge, Route, Spec};
 use plan::Step;
 use protocol::write::{self, Proto};
 use protocol::{encode_command, parse_command, Command, RespDecoder};
@@ -277,6 +278,7 @@ impl Service for Resp {
                 own_port: self.config.own_cluster.as_ref().is_some_and(|own| {
                     opening.local().map(|local| local.port()) == Some(own.me().port)
                 }),
+                tx: transaction::TxState::default(),
             },
             scratch: Scratch {
                 args: protocol::Args::with_max_frame(self.config.max_frame),

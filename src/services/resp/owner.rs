@@ -76,6 +76,8 @@ pub fn execute(
         // Cluster mode: this shard's part of COUNTKEYSINSLOT or
         // GETKEYSINSLOT (the only CLUSTER subcommands run here).
         Cmd::Cluster => cluster::slot_keys::shard_part(command, keys, out),
+        Cmd::TxExec => transaction::run_exec(command, keys, proto, shard, out),
+        Cmd::TxWatch => transaction::watch_state(keys, command.at(1), out),
         Cmd::SetMaxMemory => {
             let cap = commands::strings::parse_i64(command.at(1))
                 .unwrap_or(0)

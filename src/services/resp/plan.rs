@@ -103,9 +103,17 @@ impl Resp {
             }
             Err(reply) => {
                 plan.here(out, |out| reply.write(command, out));
+                session.tx.refused();
                 return None;
             }
         };
+        // RESET and QUIT end a transaction and its WATCHes, then run as
+        // ever; in MULTI every other command is the transaction's matter.
+        if matches!(spec.cmd, Cmd::Reset | Cmd::Quit) {
+            session.tx.clear();
+        } else if session.tx.in_multi() || transaction::is_transaction_command(spec.cmd) {
+            return self.plan_transaction(session, plan, out, spec, command, frame);
+        }
         session.client.last_cmd.set(Some(spec.cmd));
         let proto = session.proto();
         match spec.route {

@@ -25,6 +25,8 @@ pub struct Session {
     /// Accepted on this shard's own port in shard-aware cluster mode: keys
     /// of other shards' slots get `-MOVED`, not a hop.
     pub own_port: bool,
+    /// MULTI's queue and the WATCHed keys.
+    pub tx: super::transaction::TxState,
 }
 
 /// The per-connection buffers, apart from [`Session`] so that a command's

@@ -1232,9 +1232,19 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x55b4bfbf4d84060f, 0xac67c1cdc37c2d33],
     ),
     (
+        "discard",
+        [0xfac1131cf8b0e465, 0x6b3ab8a03099d119],
+        [0x1bba6d3c38cf29cc, 0xf512ac92b5981901],
+    ),
+    (
         "echo",
         [0x02a2e9722b84e3db, 0x2405a0a9389f5e97],
         [0x2f9d87859a51c32b, 0x3f99fecec8efbac9],
+    ),
+    (
+        "exec",
+        [0x6cde2be8a84a7f0d, 0x86020b7c296d6691],
+        [0x2da8eb4ed444b324, 0xd231aba27d55bb33],
     ),
     (
         "exists",
@@ -1360,6 +1370,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "msetnx",
         [0x18a87582b5cbaae2, 0xc393e1a7a8b2161a],
         [0x0b25accb19629228, 0x6c16a3c8f8373401],
+    ),
+    (
+        "multi",
+        [0x12c20cda9cb71ba4, 0xb7b4b10e9c4346c0],
+        [0xc57c76aded132aa4, 0xe5e08d3b2b31c83d],
     ),
     (
         "persist",
@@ -1575,5 +1590,15 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "unsubscribe",
         [0x52745f0b6fb07f57, 0xd28edb907affd1b3],
         [0x53f3b5281b946d62, 0x5032d6457daa9e4b],
+    ),
+    (
+        "unwatch",
+        [0x0533d77352e30a3d, 0xc5d689db3b55a771],
+        [0x162fd20d88f0cea7, 0x03b0845b0d638d96],
+    ),
+    (
+        "watch",
+        [0x8f1bc8f78e7c41fd, 0x37459cca2904883d],
+        [0xb20021647aa91fc3, 0xfff1bf8fcd9b75fd],
     ),
 ];

@@ -102,6 +102,11 @@ pub enum Cmd {
     ReadWrite,
     Shutdown,
     Function,
+    Multi,
+    Exec,
+    Discard,
+    Watch,
+    Unwatch,
     // Internal: the parts of commands over every shard, never looked up by
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
@@ -118,6 +123,11 @@ pub enum Cmd {
     PubSubNumSub,
     /// PUBSUB CHANNELS and SHARDCHANNELS: the names a shard owns.
     PubSubChannels,
+    /// A whole transaction (EXEC) run on its keys' owner, watched keys
+    /// checked first (`transaction.rs`).
+    TxExec,
+    /// WATCH: what a key is now on its owner, to compare with at EXEC.
+    TxWatch,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -295,6 +305,11 @@ commands! {
     b"READWRITE" => ReadWrite, "readwrite", 1, Here;
     b"SHUTDOWN" => Shutdown, "shutdown", -1, Here;
     b"FUNCTION" => Function, "function", -2, Here;
+    b"MULTI" => Multi, "multi", 1, Here;
+    b"EXEC" => Exec, "exec", 1, Here;
+    b"DISCARD" => Discard, "discard", 1, Here;
+    b"WATCH" => Watch, "watch", -2, Here;
+    b"UNWATCH" => Unwatch, "unwatch", 1, Here;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;
@@ -302,6 +317,8 @@ commands! {
     b"INTERNAL-INTEREST" => PubSubInterest, "internal-interest", -5, Here;
     b"INTERNAL-NUMSUB" => PubSubNumSub, "internal-numsub", -2, Here;
     b"INTERNAL-CHANNELS" => PubSubChannels, "internal-channels", -2, Here;
+    b"INTERNAL-EXEC" => TxExec, "internal-exec", -2, Here;
+    b"INTERNAL-WATCH" => TxWatch, "internal-watch", 2, Here;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.

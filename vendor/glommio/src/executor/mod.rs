@@ -364,7 +364,7 @@ struct ExecutorQueues {
 /// whose reply is coming, or received one of a stream): a peer on another
 /// core answers within a few microseconds, and a park and a wake-up cost more
 /// than that in CPU on both sides. `PERCORE_CHANNEL_SPIN_US` overrides it (0:
-/// never). See PATCHES.md, change 11.
+/// never). See PATCHES.md, change 12.
 fn channel_spin() -> Option<Duration> {
     static SPIN: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
     let spin = *SPIN.get_or_init(|| {

@@ -172,7 +172,7 @@ pub(crate) fn sendmsg_syscall(
 }
 
 mod dma_buffer;
-// percore: unused since `Reactor::wait` sleeps behind a fence (PATCHES.md, change 10).
+// percore: unused since `Reactor::wait` sleeps behind a fence (PATCHES.md, change 11).
 #[allow(dead_code)]
 mod membarrier;
 pub(crate) mod source;

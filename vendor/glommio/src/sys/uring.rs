@@ -2109,7 +2109,7 @@ impl Reactor {
             // percore: a `SeqCst` fence, where glommio 0.9 issued a heavy
             // barrier (`membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`: an
             // IPI to every CPU running a thread of the process, on every
-            // sleep of every executor; see PATCHES.md, change 10).
+            // sleep of every executor; see PATCHES.md, change 11).
             //
             // No wake-up is lost. The sleeper does W_s (`should_notify =
             // true`, just above), then this fence F_s, then R_s (reads every
