@@ -33,6 +33,9 @@ pub(crate) async fn accept_loop<S: Service>(
     tls: Option<Rc<ShardTls>>,
 ) {
     let mut last_complaint: Option<Instant> = None;
+    // Which of the service's listeners a connection came in on, read once
+    // here rather than with a getsockname per accepted connection.
+    let local = listener.local_addr().ok();
     loop {
         // The stop comes first: under a flood of connections an accept is
         // always ready, and polled first it would keep the listener open.
@@ -72,10 +75,10 @@ pub(crate) async fn accept_loop<S: Service>(
         glommio::spawn_local(async move {
             let connection = async {
                 let Some(config) = tls else {
-                    return connection::serve(&*service, stream, &shard, &stats).await;
+                    return connection::serve(&*service, stream, local, &shard, &stats).await;
                 };
                 match TlsStream::accept(stream, config, HANDSHAKE_DEADLINE).await {
-                    Ok(stream) => connection::serve(&*service, stream, &shard, &stats).await,
+                    Ok(stream) => connection::serve(&*service, stream, local, &shard, &stats).await,
                     // A failed handshake closes the connection, and counts.
                     Err(_) => stats.recorded.borrow_mut().counters.tls_errors += 1,
                 }

@@ -16,6 +16,7 @@
 //! does the wait race a timer, so the common path arms none.
 
 use std::io;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt, FutureExt};
@@ -40,13 +41,13 @@ const LINGER_MAX_BYTES: usize = 4 << 20;
 pub(crate) async fn serve<S: Service, T: Transport>(
     service: &S,
     mut stream: T,
+    listener: Option<SocketAddr>,
     shard: &Shard,
     stats: &LiveStats,
 ) {
     let mut greeting = Vec::new();
     let tcp = stream.tcp();
-    let mut opening =
-        Opening::new(shard.id, tcp.peer_addr().ok(), &mut greeting).at(tcp.local_addr().ok());
+    let mut opening = Opening::new(shard.id, tcp.peer_addr().ok(), &mut greeting).at(listener);
     let mut session = service.open_session(&mut opening);
     let request_due = opening
         .first_request_within()

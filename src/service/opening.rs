@@ -36,8 +36,8 @@ impl<'a> Opening<'a> {
         self.peer
     }
 
-    /// The address the connection was accepted on (which of the service's
-    /// listeners), when the kernel still knows it.
+    /// The address of the listener the connection was accepted on (which
+    /// of the service's listeners: a wildcard address stays a wildcard).
     pub fn local(&self) -> Option<SocketAddr> {
         self.local
     }
