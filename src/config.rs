@@ -159,6 +159,10 @@ pub struct ServerConfig {
     pub tls: Option<crate::tls::TlsFiles>,
     /// Where live metrics are served (SPEC 8).
     pub metrics: Option<SocketAddr>,
+    /// Whether a pinned shard whose core is crowded by other threads may
+    /// hand connections to a shard with CPU to spare (src/server/moving.rs);
+    /// `--keep-connections` turns it off.
+    pub move_crowded: bool,
 }
 
 impl ServerConfig {

@@ -22,6 +22,9 @@ pub(crate) trait Transport {
     /// The TCP stream under it: socket options, the peer's address, the
     /// bytes a closing connection reads and discards.
     fn tcp(&mut self) -> &mut TcpStream;
+    /// Whether this is a plain TCP stream: only those move to another
+    /// shard (src/server/moving.rs); TLS state stays where it is.
+    const PLAIN: bool;
 }
 
 impl Transport for TcpStream {
@@ -40,6 +43,8 @@ impl Transport for TcpStream {
     fn tcp(&mut self) -> &mut TcpStream {
         self
     }
+
+    const PLAIN: bool = true;
 }
 
 impl<C, D> Transport for TlsStream<C>
@@ -62,4 +67,6 @@ where
     fn tcp(&mut self) -> &mut TcpStream {
         TlsStream::tcp(self)
     }
+
+    const PLAIN: bool = false;
 }

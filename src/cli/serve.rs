@@ -93,6 +93,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH")]
     pub stats_json: Option<PathBuf>,
 
+    /// Keep every connection on the shard that accepted it, even while that
+    /// shard's core is crowded by other threads (by default such a shard
+    /// hands connections of yell, echo and kv to a shard with CPU to spare).
+    #[arg(long)]
+    pub keep_connections: bool,
+
     /// Serve live metrics (Prometheus, GET /metrics) and GET /health on ADDR.
     #[arg(long, value_name = "ADDR", value_parser = parse_listen_addr)]
     pub metrics: Option<SocketAddr>,
@@ -352,6 +358,7 @@ impl ServeArgs {
             stats_interval: non_zero(self.stats_interval),
             stats_json: self.stats_json.clone(),
             metrics: self.metrics,
+            move_crowded: !self.keep_connections,
             tls: match (&self.tls_cert, &self.tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles {
                     cert: cert.clone(),

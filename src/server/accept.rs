@@ -2,17 +2,24 @@
 //! stops, turns away those past `--max-conns`, and serves each accepted one in
 //! a task of its own, where a panic ends that connection alone. On a `tls://`
 //! listener that task first runs the TLS handshake, within its deadline.
+//!
+//! Connections that another shard hands over (moving.rs) enter here too,
+//! through the service's arrivals loop, and one that leaves this shard is
+//! handed over from its task once its connection loop returns it.
 
-use std::os::fd::AsRawFd;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_lite::FutureExt;
-use glommio::net::TcpListener;
+use glommio::net::{TcpListener, TcpStream};
 use glommio::timer::sleep;
 
-use super::connection;
+use super::connection::{self, Leaving};
+use super::moving::Arrival;
 use super::shard::Shard;
 use crate::service::Service;
 use crate::stats::LiveStats;
@@ -23,15 +30,35 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 /// How long a TLS client has, from accept, to finish its handshake (SPEC 9).
 const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 
+/// A service running on one shard, as its connections' tasks need it.
+pub(crate) struct Serving<S> {
+    pub name: &'static str,
+    pub service: Rc<S>,
+    /// The service's place in the server's list: its inbox on every shard.
+    pub index: usize,
+    pub shard: Rc<Shard>,
+    pub stats: Rc<LiveStats>,
+}
+
+impl<S> Clone for Serving<S> {
+    fn clone(&self) -> Self {
+        Serving {
+            name: self.name,
+            service: self.service.clone(),
+            index: self.index,
+            shard: self.shard.clone(),
+            stats: self.stats.clone(),
+        }
+    }
+}
+
 /// Accepts connections for one service until the shard stops.
 pub(crate) async fn accept_loop<S: Service>(
-    name: &'static str,
-    service: Rc<S>,
+    serving: Serving<S>,
     listener: TcpListener,
-    shard: Rc<Shard>,
-    stats: Rc<LiveStats>,
     tls: Option<Rc<ShardTls>>,
 ) {
+    let (name, shard, stats) = (serving.name, &serving.shard, &serving.stats);
     let mut last_complaint: Option<Instant> = None;
     // Which of the service's listeners a connection came in on, read once
     // here rather than with a getsockname per accepted connection.
@@ -64,34 +91,122 @@ pub(crate) async fn accept_loop<S: Service>(
             drop(stream);
             continue;
         }
-        let registration = shard.connections.register(stream.as_raw_fd());
-        {
-            let mut recorded = stats.recorded.borrow_mut();
-            recorded.counters.accepted += 1;
-            recorded.counters.open += 1;
+        stats.recorded.borrow_mut().counters.accepted += 1;
+        let entry = Entry {
+            local,
+            tls: tls.as_ref().map(|tls| tls.current()),
+            unread: Vec::new(),
+        };
+        spawn_connection(serving.clone(), stream, entry);
+    }
+}
+
+/// Takes the connections other shards hand this one for the service, until
+/// the shard stops. They were accepted (and counted) where they came in.
+pub(crate) async fn arrivals_loop<S: Service>(
+    serving: Serving<S>,
+    inbox: flume::Receiver<Arrival>,
+) {
+    loop {
+        let arrived = async {
+            serving.shard.stopped().await;
+            None
         }
-        let (service, shard, stats) = (service.clone(), shard.clone(), stats.clone());
-        let tls = tls.as_ref().map(|tls| tls.current());
-        glommio::spawn_local(async move {
-            let connection = async {
-                let Some(config) = tls else {
-                    return connection::serve(&*service, stream, local, &shard, &stats).await;
-                };
-                match TlsStream::accept(stream, config, HANDSHAKE_DEADLINE).await {
-                    Ok(stream) => connection::serve(&*service, stream, local, &shard, &stats).await,
-                    // A failed handshake closes the connection, and counts.
-                    Err(_) => stats.recorded.borrow_mut().counters.tls_errors += 1,
-                }
+        .or(async { inbox.recv_async().await.ok() })
+        .await;
+        let Some(arrival) = arrived else {
+            return;
+        };
+        let entry = Entry {
+            local: arrival.listener,
+            tls: None,
+            unread: arrival.unread,
+        };
+        spawn_connection(serving.clone(), reattach(arrival.socket), entry);
+    }
+}
+
+/// How a connection comes to this shard's connection loop.
+struct Entry {
+    /// The listener it came in on.
+    local: Option<SocketAddr>,
+    /// The TLS configuration to handshake with, on a `tls://` listener.
+    tls: Option<Arc<rustls::ServerConfig>>,
+    /// What another shard received for it and nothing read (moving.rs).
+    unread: Vec<u8>,
+}
+
+/// Serves one connection in a task of its own, where a panic ends that
+/// connection alone; hands it to another shard if it leaves.
+fn spawn_connection<S: Service>(serving: Serving<S>, stream: TcpStream, entry: Entry) {
+    let registration = serving.shard.connections.register(stream.as_raw_fd());
+    serving.stats.recorded.borrow_mut().counters.open += 1;
+    glommio::spawn_local(async move {
+        let Entry { local, tls, unread } = entry;
+        let (service, shard, stats) = (&*serving.service, &*serving.shard, &*serving.stats);
+        let connection = async {
+            let Some(config) = tls else {
+                return connection::serve(service, stream, local, shard, stats, unread).await;
             };
-            let served = AssertUnwindSafe(connection).catch_unwind().await;
-            // The socket is closed by now: deregister before anything can await.
-            drop(registration);
+            match TlsStream::accept(stream, config, HANDSHAKE_DEADLINE).await {
+                // TLS connections never leave: their state is here.
+                Ok(stream) => {
+                    connection::serve(service, stream, local, shard, stats, unread).await;
+                }
+                // A failed handshake closes the connection, and counts.
+                Err(_) => stats.recorded.borrow_mut().counters.tls_errors += 1,
+            }
+            None
+        };
+        let served = AssertUnwindSafe(connection).catch_unwind().await;
+        // The socket is closed, or leaving, by now: deregister before
+        // anything can await (a descriptor the taker closes may be reused).
+        drop(registration);
+        {
             let mut recorded = stats.recorded.borrow_mut();
             recorded.counters.open -= 1;
             if served.is_err() {
                 recorded.counters.panics += 1;
             }
-        })
-        .detach();
+        }
+        if let Ok(Some(leaving)) = served {
+            hand_off(serving, leaving, local).await;
+        }
+    })
+    .detach();
+}
+
+/// Gives a connection that leaves to its taker; serves it here again if the
+/// taker no longer takes connections (it is stopping).
+async fn hand_off<S: Service>(
+    serving: Serving<S>,
+    leaving: Leaving<TcpStream>,
+    local: Option<SocketAddr>,
+) {
+    let Some(exchange) = serving.shard.exchange.clone() else {
+        return;
+    };
+    // Only a send still going out can fail: the connection is broken then.
+    let Ok((socket, unread)) = leaving.stream.detach().await else {
+        return;
+    };
+    let arrival = Arrival {
+        socket,
+        unread,
+        listener: local,
+    };
+    if let Err(arrival) = exchange.send(leaving.to, serving.index, arrival) {
+        let entry = Entry {
+            local,
+            tls: None,
+            unread: arrival.unread,
+        };
+        spawn_connection(serving, reattach(arrival.socket), entry);
     }
+}
+
+/// A stream on this shard's ring for a socket another shard detached.
+fn reattach(socket: std::net::TcpStream) -> TcpStream {
+    // SAFETY: the descriptor is open and owned by `socket`, which gives it up.
+    unsafe { TcpStream::from_raw_fd(socket.into_raw_fd()) }
 }

@@ -43,6 +43,17 @@ impl InputBuffer {
         &mut self.buf[self.end..]
     }
 
+    /// Appends `bytes` as if received (a moved connection's unread bytes).
+    pub fn push(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let spare = self.spare();
+            let n = spare.len().min(bytes.len());
+            spare[..n].copy_from_slice(&bytes[..n]);
+            self.filled(n);
+            bytes = &bytes[n..];
+        }
+    }
+
     /// Marks `n` bytes of [`spare`](Self::spare) as received.
     pub fn filled(&mut self, n: usize) {
         self.end += n;

@@ -72,6 +72,7 @@ impl ServerBuilder {
                 stats_json: None,
                 tls: None,
                 metrics: None,
+                move_crowded: true,
             },
             shards: None,
             placed: false,

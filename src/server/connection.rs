@@ -36,15 +36,25 @@ const LINGER: Duration = Duration::from_secs(2);
 /// How much a closing connection reads and discards while lingering.
 const LINGER_MAX_BYTES: usize = 4 << 20;
 
+/// A connection that leaves this shard for shard `to` (src/server/moving.rs):
+/// its stream, between two batches, every request read answered.
+pub(crate) struct Leaving<T> {
+    pub stream: T,
+    pub to: usize,
+}
+
 /// Serves one connection until the peer closes, the service closes, an error,
-/// the idle timeout, or shutdown.
+/// the idle timeout, or shutdown; or until it leaves for another shard, when
+/// it is returned. `unread` is what was received for it before (on the shard
+/// it came from): it is served before anything read here.
 pub(crate) async fn serve<S: Service, T: Transport>(
     service: &S,
     mut stream: T,
     listener: Option<SocketAddr>,
     shard: &Shard,
     stats: &LiveStats,
-) {
+    unread: Vec<u8>,
+) -> Option<Leaving<T>> {
     let mut greeting = Vec::new();
     let tcp = stream.tcp();
     let mut opening = Opening::new(shard.id, tcp.peer_addr().ok(), &mut greeting).at(listener);
@@ -52,7 +62,7 @@ pub(crate) async fn serve<S: Service, T: Transport>(
     let request_due = opening
         .first_request_within()
         .map(|deadline| Instant::now() + deadline);
-    serve_session(
+    let leaving = serve_session(
         service,
         &mut session,
         stream,
@@ -61,16 +71,20 @@ pub(crate) async fn serve<S: Service, T: Transport>(
         Opened {
             greeting,
             request_due,
+            unread,
         },
     )
     .await;
     service.close_session(session);
+    leaving
 }
 
 /// What the on-connection hook left for the loop.
 struct Opened {
     greeting: Vec<u8>,
     request_due: Option<Instant>,
+    /// Received on the shard the connection came from, not yet read.
+    unread: Vec<u8>,
 }
 
 async fn serve_session<S: Service, T: Transport>(
@@ -80,7 +94,7 @@ async fn serve_session<S: Service, T: Transport>(
     shard: &Shard,
     stats: &LiveStats,
     opened: Opened,
-) {
+) -> Option<Leaving<T>> {
     let limits = shard.limits;
     let outbox = service.outbox(session);
     if let Some(idle) = limits.idle_timeout {
@@ -96,6 +110,7 @@ async fn serve_session<S: Service, T: Transport>(
     let _ = stream.tcp().set_nodelay(true);
 
     let mut input = InputBuffer::new();
+    input.push(&opened.unread);
     let mut decoder = S::Decoder::default();
     let mut output = Vec::new();
     let mut pushed = Vec::new();
@@ -104,13 +119,33 @@ async fn serve_session<S: Service, T: Transport>(
     if let Err(ended) =
         write_unprompted(&mut stream, &opened.greeting, outbox.as_deref(), stats).await
     {
-        return ended.count(stats, outbox.as_deref());
+        ended.count(stats, outbox.as_deref());
+        return None;
     }
 
-    // Requests left in the buffer by a batch that spent its output budget.
-    let mut buffered_requests = false;
+    // Requests left in the buffer by a batch that spent its output budget,
+    // or received on the shard this connection came from.
+    let mut buffered_requests = !input.data().is_empty();
+    // A connection leaves only after serving a batch here: one that just
+    // arrived is not sent on before it has made progress.
+    let mut served_here = false;
 
     loop {
+        // On a crowded core, a connection with nothing half-read leaves
+        // between two batches (moving.rs); one `Cell` read otherwise.
+        if shard.departures.wanted()
+            && T::PLAIN
+            && served_here
+            && !buffered_requests
+            && input.data().is_empty()
+            && outbox.is_none()
+            && !shard.is_stopping()
+            && service.movable(session)
+        {
+            if let Some(to) = shard.departures.take_one() {
+                return Some(Leaving { stream, to });
+            }
+        }
         let woken = if std::mem::take(&mut buffered_requests) {
             Woken::Buffered
         } else {
@@ -126,21 +161,27 @@ async fn serve_session<S: Service, T: Transport>(
         };
         let received = match woken {
             Woken::Buffered => 0,
-            Woken::Input(Ok(0)) => return,
+            Woken::Input(Ok(0)) => return None,
             Woken::Input(Ok(n)) => n,
-            Woken::Input(Err(e)) => return count_idle_close(&e, stats),
+            Woken::Input(Err(e)) => {
+                count_idle_close(&e, stats);
+                return None;
+            }
             Woken::Pushed => {
                 match write_pushed(&mut stream, outbox.as_deref(), &mut pushed, stats).await {
                     Ok(()) => {
                         last_activity = Instant::now();
                         continue;
                     }
-                    Err(ended) => return ended.count(stats, outbox.as_deref()),
+                    Err(ended) => {
+                        ended.count(stats, outbox.as_deref());
+                        return None;
+                    }
                 }
             }
             Woken::Idle => {
                 stats.recorded.borrow_mut().counters.idle_closes += 1;
-                return;
+                return None;
             }
             Woken::Overdue => {
                 request_due = None;
@@ -148,17 +189,20 @@ async fn serve_session<S: Service, T: Transport>(
                 let written =
                     write_unprompted(&mut stream, &output, outbox.as_deref(), stats).await;
                 if let Err(ended) = written {
-                    return ended.count(stats, outbox.as_deref());
+                    ended.count(stats, outbox.as_deref());
+                    return None;
                 }
                 output.clear();
                 if flow == Flow::Close {
-                    return linger_close(stream).await;
+                    linger_close(stream).await;
+                    return None;
                 }
                 continue;
             }
         };
         let read_at = Instant::now();
         last_activity = read_at;
+        served_here = true;
         input.filled(received);
 
         let mut batch = Batch::new(input.data(), &mut decoder, limits.max_frame, &mut output);
@@ -190,7 +234,8 @@ async fn serve_session<S: Service, T: Transport>(
             }
         }
         if let Err(ended) = written {
-            return ended.count(stats, outbox.as_deref());
+            ended.count(stats, outbox.as_deref());
+            return None;
         }
         // A batch that held requests meets the deadline; the service may set
         // the next one.
@@ -204,7 +249,8 @@ async fn serve_session<S: Service, T: Transport>(
             if let Err(ended) =
                 write_pushed(&mut stream, outbox.as_deref(), &mut pushed, stats).await
             {
-                return ended.count(stats, outbox.as_deref());
+                ended.count(stats, outbox.as_deref());
+                return None;
             }
         }
 
@@ -215,7 +261,8 @@ async fn serve_session<S: Service, T: Transport>(
         // Requests already read are answered, on shutdown too.
         buffered_requests = outcome.over_budget && flow == Flow::Continue;
         if close && !buffered_requests {
-            return linger_close(stream).await;
+            linger_close(stream).await;
+            return None;
         }
     }
 }

@@ -18,6 +18,7 @@ use signal_hook::iterator::Signals;
 
 use super::error::{BindError, ServeError};
 use super::event::Event;
+use super::moving::{Exchange, ExchangeEnd};
 use super::registration::{listens, Registered};
 use super::starting::{self, Starting};
 use super::{descriptors, lifecycle};
@@ -65,6 +66,14 @@ pub(crate) fn run(
         super::metrics::Source::new(config.shards(), listens.clone(), start);
     // Events that arrive while starting (a shard's early statistics tick)
     // are kept for the running phase; a stop ends the start at once.
+    let mut exchange_ends: Vec<Option<ExchangeEnd>> = if config.shards() > 1 {
+        Exchange::ends(config.shards(), services.len())
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        vec![None]
+    };
     let mut early = Vec::new();
     let mut readiness = Vec::with_capacity(config.shards());
     let mut stopped = false;
@@ -86,6 +95,7 @@ pub(crate) fn run(
             drained: Arc::clone(&drained),
             events: events.clone(),
             ready,
+            exchange: exchange_ends[id].take(),
         };
         let placement = match &config.placement {
             Placement::Pinned(cpus) => glommio::Placement::Fixed(cpus[id]),

@@ -18,12 +18,14 @@ use glommio::net::TcpListener;
 use glommio::timer::sleep;
 
 use super::context::ShardContext;
+use super::crowding::CrowdWatch;
 use super::error::{BindError, ServeError};
 use super::event::Event;
 use super::metrics::SnapshotRequests;
-use super::registration::{AnyService, Registered};
+use super::moving::ExchangeEnd;
+use super::registration::{AnyService, Place, Registered};
 use super::shard::Shard;
-use crate::config::ServerConfig;
+use crate::config::{Placement, ServerConfig};
 use crate::stats::{LiveStats, ShardSnapshot};
 use crate::tls::{ShardTls, TlsReloader};
 
@@ -54,6 +56,9 @@ pub(crate) struct ShardPlan {
     pub drained: Arc<AtomicUsize>,
     pub events: Sender<Event>,
     pub ready: SyncSender<Result<Readiness, ServeError>>,
+    /// How connections leave a crowded core (moving.rs): with several
+    /// pinned shards only.
+    pub exchange: Option<ExchangeEnd>,
 }
 
 /// How far a shard has come in its start, told to the coordinator.
@@ -95,6 +100,7 @@ pub(crate) async fn run(plan: ShardPlan) {
         drained,
         events,
         ready,
+        exchange,
     } = plan;
     if stalls_its_start(id) {
         // A start that never ends (a test's stand-in for a hung load or
@@ -102,7 +108,17 @@ pub(crate) async fn run(plan: ShardPlan) {
         futures_lite::future::pending::<()>().await;
     }
     let tls = tls.map(|shared| Rc::new(ShardTls::new(shared)));
-    let shard = Rc::new(Shard::new(id, config.shards(), config.limits, start));
+    let (exchange, inboxes) = match exchange {
+        Some(end) => (Some(end.exchange), end.inboxes),
+        None => (None, Vec::new()),
+    };
+    let shard = Rc::new(Shard::new(
+        id,
+        config.shards(),
+        config.limits,
+        start,
+        exchange.clone(),
+    ));
 
     // Start the services first: a service's start may be a barrier (joining
     // its cross-shard channels), and a shard that failed to bind would never
@@ -136,7 +152,19 @@ pub(crate) async fn run(plan: ShardPlan) {
     let _ = ready.send(Ok(Readiness::Started));
 
     let mut acceptors = Vec::new();
-    for (registered, running) in services.iter().zip(&started) {
+    let mut inboxes = inboxes.into_iter();
+    for (index, (registered, running)) in services.iter().zip(&started).enumerate() {
+        let place = Place {
+            name: running.name,
+            index,
+            shard: shard.clone(),
+            stats: running.stats.clone(),
+        };
+        if let Some(inbox) = inboxes.next() {
+            acceptors.push(glommio::spawn_local(
+                running.service.arrivals_on(&place, inbox),
+            ));
+        }
         for endpoint in &registered.endpoints {
             // An address of one shard's own (resp's shard-aware ports) is
             // bound there alone, without SO_REUSEPORT company.
@@ -156,24 +184,29 @@ pub(crate) async fn run(plan: ShardPlan) {
                     return;
                 }
             };
-            let accept = running.service.accept_on(
-                running.name,
-                listener,
-                shard.clone(),
-                running.stats.clone(),
-                tls.clone().filter(|_| endpoint.tls),
-            );
+            let accept =
+                running
+                    .service
+                    .accept_on(&place, listener, tls.clone().filter(|_| endpoint.tls));
             acceptors.push(glommio::spawn_local(accept));
         }
     }
     let _ = ready.send(Ok(Readiness::Listening));
 
-    // Control: statistics ticks until the coordinator says stop.
+    // Control: statistics ticks until the coordinator says stop, and with
+    // several pinned shards, a look at how crowded this shard's core is.
     let mut tick = 1;
+    let pinned = matches!(config.placement, Placement::Pinned(_));
+    let mut crowding = exchange
+        .as_ref()
+        .and_then(|_| CrowdWatch::new(pinned, config.move_crowded));
     loop {
         sleep(CONTROL_PERIOD).await;
         if stop.load(Ordering::Acquire) {
             break;
+        }
+        if let (Some(crowding), Some(exchange)) = (&mut crowding, &exchange) {
+            crowding.look(&shard, &exchange.loads);
         }
         while let Ok(reply) = snapshot_requests.try_recv() {
             let _ = reply.send(snapshot(id, &started));

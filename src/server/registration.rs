@@ -10,8 +10,9 @@ use std::rc::Rc;
 
 use glommio::net::TcpListener;
 
-use super::accept::accept_loop;
+use super::accept::{accept_loop, arrivals_loop, Serving};
 use super::context::ShardContext;
+use super::moving::Arrival;
 use super::shard::Shard;
 use crate::config::{Endpoint, Listen};
 use crate::service::{Service, ServiceFactory, StartError};
@@ -82,15 +83,29 @@ impl<F: ServiceFactory> AnyFactory for F {
     }
 }
 
+/// Which service, on which shard: what its loops are given.
+pub(crate) struct Place {
+    pub name: &'static str,
+    /// The service's place in the server's list of services.
+    pub index: usize,
+    pub shard: Rc<Shard>,
+    pub stats: Rc<LiveStats>,
+}
+
 /// A service started on one shard, ready to accept.
 pub(crate) trait AnyService {
     fn accept_on(
         &self,
-        name: &'static str,
+        place: &Place,
         listener: TcpListener,
-        shard: Rc<Shard>,
-        stats: Rc<LiveStats>,
         tls: Option<Rc<ShardTls>>,
+    ) -> LocalFuture<'static, ()>;
+
+    /// Takes the connections other shards hand over (moving.rs).
+    fn arrivals_on(
+        &self,
+        place: &Place,
+        inbox: flume::Receiver<Arrival>,
     ) -> LocalFuture<'static, ()>;
 
     /// The service's clean-stop hook.
@@ -99,23 +114,34 @@ pub(crate) trait AnyService {
 
 struct Running<S>(Rc<S>);
 
+impl<S: Service> Running<S> {
+    fn serving(&self, place: &Place) -> Serving<S> {
+        Serving {
+            name: place.name,
+            service: self.0.clone(),
+            index: place.index,
+            shard: place.shard.clone(),
+            stats: place.stats.clone(),
+        }
+    }
+}
+
 impl<S: Service> AnyService for Running<S> {
     fn accept_on(
         &self,
-        name: &'static str,
+        place: &Place,
         listener: TcpListener,
-        shard: Rc<Shard>,
-        stats: Rc<LiveStats>,
         tls: Option<Rc<ShardTls>>,
     ) -> LocalFuture<'static, ()> {
-        Box::pin(accept_loop(
-            name,
-            self.0.clone(),
-            listener,
-            shard,
-            stats,
-            tls,
-        ))
+        Box::pin(accept_loop(self.serving(place), listener, tls))
+    }
+
+    fn arrivals_on(
+        &self,
+        place: &Place,
+        inbox: flume::Receiver<Arrival>,
+    ) -> LocalFuture<'static, ()> {
+        Box::pin(arrivals_loop(self.serving(place), inbox))
     }
 
     fn stop(&self) -> LocalFuture<'_, ()> {

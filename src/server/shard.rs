@@ -6,10 +6,12 @@
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 use glommio::sync::Semaphore;
 
+use super::moving::{Departures, Exchange};
 use super::registry::Registry;
 use crate::config::Limits;
 
@@ -26,10 +28,20 @@ pub(crate) struct Shard {
     /// State services of this shard share, one value per type
     /// ([`ShardContext::shared`](super::ShardContext::shared)).
     pub shared: RefCell<Vec<Rc<dyn Any>>>,
+    /// Where connections go when this shard's core is crowded, and the
+    /// other shards' inboxes (moving.rs); `None` with one shard.
+    pub exchange: Option<Arc<Exchange>>,
+    pub departures: Departures,
 }
 
 impl Shard {
-    pub fn new(id: usize, shards: usize, limits: Limits, start: Instant) -> Shard {
+    pub fn new(
+        id: usize,
+        shards: usize,
+        limits: Limits,
+        start: Instant,
+        exchange: Option<Arc<Exchange>>,
+    ) -> Shard {
         Shard {
             id,
             shards,
@@ -39,6 +51,8 @@ impl Shard {
             stopping: Cell::new(false),
             stop_signal: Semaphore::new(0),
             shared: RefCell::default(),
+            exchange,
+            departures: Departures::default(),
         }
     }
 

@@ -75,6 +75,16 @@ pub trait Service: 'static {
     /// then the session is only dropped).
     fn close_session(&self, _session: Self::Session) {}
 
+    /// Whether this connection may now continue on another shard, between
+    /// two batches (src/server/moving.rs: a shard on a crowded core hands
+    /// connections to one with CPU to spare). Say `true` only when closing
+    /// the session here and opening a new one there loses nothing the
+    /// client could see: no greeting, no state kept between batches, no
+    /// pushed output. Never, by default.
+    fn movable(&self, _session: &Self::Session) -> bool {
+        false
+    }
+
     /// Called once on each shard at a clean stop, after its connections are
     /// closed and every shard has drained: the moment to flush what the
     /// service keeps (kv's log).

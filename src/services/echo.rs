@@ -19,6 +19,11 @@ impl Service for Echo {
 
     fn open_session(&self, _: &mut Opening<'_>) {}
 
+    /// Nothing is kept between lines: a connection may move (moving.rs).
+    fn movable(&self, _: &()) -> bool {
+        true
+    }
+
     async fn serve(&self, _: &mut (), batch: &mut Batch<'_, Raw>) -> Flow {
         while let Some(data) = batch.next_request() {
             batch.out().extend_from_slice(data);

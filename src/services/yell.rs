@@ -19,6 +19,11 @@ impl Service for Yell {
 
     fn open_session(&self, _: &mut Opening<'_>) {}
 
+    /// Nothing is kept between lines: a connection may move (moving.rs).
+    fn movable(&self, _: &()) -> bool {
+        true
+    }
+
     async fn serve(&self, _: &mut (), batch: &mut Batch<'_, Lines>) -> Flow {
         while let Some(line) = batch.next_request() {
             push_upper(line, batch.out());

@@ -122,6 +122,12 @@ impl Service for Kv {
         RoundPlan::default()
     }
 
+    /// A session is only the scratch space of one batch: between two, a
+    /// connection may move to another shard (src/server/moving.rs).
+    fn movable(&self, _: &RoundPlan) -> bool {
+        true
+    }
+
     async fn serve(&self, plan: &mut RoundPlan, batch: &mut Batch<'_, LengthPrefixed>) -> Flow {
         let logged_from = match &self.keys.mesh {
             None => {

@@ -356,6 +356,10 @@ struct ExecutorQueues {
     /// percore: how long to poll before parking after a shared channel
     /// carried something (`None` when the executor is not bound to CPUs).
     channel_spin: Option<Duration>,
+    /// percore: the spin is off for now, whatever `channel_spin` says: the
+    /// application saw this executor's core taken by other threads, where a
+    /// spin only takes time from them (`ExecutorProxy::pause_channel_spin`).
+    channel_spin_paused: bool,
     stats: ExecutorStats,
 }
 
@@ -392,6 +396,7 @@ impl ExecutorQueues {
             default_preempt_timer_duration: preempt_timer_duration,
             spin_before_park,
             channel_spin: None,
+            channel_spin_paused: false,
             stats: ExecutorStats::new(),
         }
     }
@@ -1557,6 +1562,7 @@ impl LocalExecutor {
                         if spin_before_park.is_zero()
                             && !channel_spin.is_zero()
                             && this.reactor.take_channel_traffic()
+                            && !this.queues.borrow().channel_spin_paused
                         {
                             let mut polls = 0u32;
                             loop {
@@ -2153,6 +2159,23 @@ pub unsafe fn spawn_scoped_local_into<'a, T>(
 pub struct ExecutorProxy {}
 
 impl ExecutorProxy {
+    /// percore: pauses (or resumes) this executor's spin before parking
+    /// after cross-shard traffic (PATCHES.md, change 12), for as long as the
+    /// application sees its core shared with other busy threads: there a
+    /// spin takes the core from them and the peer's answer comes no sooner.
+    /// An executor not bound to CPUs never spins anyway. See change 14.
+    pub fn pause_channel_spin(&self, paused: bool) {
+        #[cfg(not(feature = "native-tls"))]
+        LOCAL_EX.with(|local_ex| local_ex.queues.borrow_mut().channel_spin_paused = paused);
+
+        #[cfg(feature = "native-tls")]
+        unsafe {
+            if let Some(ex) = LOCAL_EX.as_ref() {
+                ex.queues.borrow_mut().channel_spin_paused = paused;
+            }
+        }
+    }
+
     /// Checks if this task has run for too long and need to be preempted. This
     /// is useful for situations where we can't call .await, for instance,
     /// if a [`RefMut`] is held. If this tests true, then the user is

@@ -508,6 +508,40 @@ impl<S: AsRawFd> NonBufferedStream<S> {
         Poll::Ready(sys::shutdown(self.stream.as_raw_fd(), Shutdown::Write))
     }
 
+    /// percore: ends this stream's I/O on this executor and gives back its
+    /// socket, open, with the bytes received for it and not yet read (for a
+    /// connection handed to another executor: `TcpStream::detach`). A SEND
+    /// still queued or in flight completes first; a multishot receive is
+    /// cancelled and its last completion awaited, so nothing the kernel took
+    /// from the socket is lost, and what it left there the next reader gets.
+    pub(crate) async fn detach(mut self) -> io::Result<(S, Vec<u8>)> {
+        let reactor = self.reactor.upgrade().unwrap();
+        if let Some(send) = self.send.take() {
+            send.collect_rw().await?;
+        }
+        self.read_timeout.cancel_timer(&reactor);
+        self.write_timeout.cancel_timer(&reactor);
+        let mut unread = Vec::new();
+        if let Some(source) = self.multishot.take() {
+            if source.cancel_multishot() {
+                futures_lite::future::poll_fn(|cx| {
+                    if source.result().is_some() {
+                        return Poll::Ready(());
+                    }
+                    source.add_waiter_many(cx.waker().clone());
+                    Poll::Pending
+                })
+                .await;
+            }
+            unread = source.take_all_received();
+        }
+        // The readiness polls of the older path hold no data: dropping them
+        // cancels them, and the socket keeps what it has.
+        self.source_rx.take();
+        self.source_tx.take();
+        Ok((self.stream, unread))
+    }
+
     /// io_uring has support for shutdown now, but it is not in any released
     /// kernel. Even with my "let's use latest" policy it would be crazy to
     /// mandate a kernel that doesn't even exist. So in preparation for that
@@ -568,6 +602,13 @@ where
     unsafe fn from_raw_fd(fd: RawFd) -> Self {
         let socket = socket2::Socket::from_raw_fd(fd);
         GlommioStream::from(socket)
+    }
+}
+
+impl<S: AsRawFd> GlommioStream<S, NonBuffered> {
+    /// percore: see `NonBufferedStream::detach`.
+    pub(crate) async fn detach(self) -> io::Result<(S, Vec<u8>)> {
+        self.stream.detach().await
     }
 }
 

@@ -399,6 +399,18 @@ impl FromRawFd for TcpStream {
     }
 }
 
+impl TcpStream {
+    /// percore: ends this stream's I/O on this executor and returns its
+    /// socket, still open, with the bytes already received for it that no
+    /// read has returned yet, in order: a stream made from that socket on
+    /// another executor (`TcpStream::from(socket2::Socket::from(...))`)
+    /// reads what follows them. Writes still going out complete first.
+    /// Call it with no read or write of this stream pending.
+    pub async fn detach(self) -> io::Result<(net::TcpStream, Vec<u8>)> {
+        self.stream.detach().await
+    }
+}
+
 fn make_tcp_socket(addr: &SocketAddr) -> io::Result<Socket> {
     let domain = if addr.is_ipv6() {
         Domain::IPV6

@@ -349,6 +349,58 @@ impl Source {
         }
     }
 
+    /// percore: asks the kernel to end this multishot receive, for a stream
+    /// being detached (`TcpStream::detach`). Returns `false` when there is
+    /// nothing to wait for: the receive has ended, or was never submitted
+    /// (then it never will be). Otherwise its last completion is still to
+    /// come, and with it the bytes it took before the cancellation landed.
+    pub(crate) fn cancel_multishot(&self) -> bool {
+        let mut inner = self.inner.borrow_mut();
+        if inner.wakers.result.is_some() {
+            return false;
+        }
+        let InnerSource {
+            source_type,
+            enqueued,
+            ..
+        } = &mut *inner;
+        let SourceType::SockRecvMulti(multi) = source_type else {
+            return false;
+        };
+        match enqueued {
+            Some(EnqueuedSource {
+                id,
+                queue,
+                status: EnqueuedStatus::Dispatched,
+            }) => {
+                // A cancellation the read-ahead limit asked for is already
+                // on its way; the reactor withdraws an unsent one if the
+                // receive ends first.
+                if !multi.cancelling {
+                    multi.cancelling = true;
+                    queue.borrow_mut().cancel_request(*id);
+                }
+                true
+            }
+            // Never submitted: dropping the source withdraws it (`Drop`).
+            _ => false,
+        }
+    }
+
+    /// percore: takes every byte a multishot receive has received and its
+    /// stream has not read.
+    pub(crate) fn take_all_received(&self) -> Vec<u8> {
+        match &mut self.inner.borrow_mut().source_type {
+            SourceType::SockRecvMulti(multi) => {
+                let unread = multi.received.split_off(multi.taken);
+                multi.received.clear();
+                multi.taken = 0;
+                unread
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// percore: takes bytes a multishot receive has received (0 if none).
     pub(crate) fn take_received(&self, buf: &mut [u8]) -> usize {
         match &mut self.inner.borrow_mut().source_type {

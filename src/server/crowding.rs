@@ -1,0 +1,218 @@
+//! How crowded each shard's core is, measured by the kernel's scheduler: the
+//! share of wall time a shard's thread was ready to run but waited for its
+//! CPU (someone else had it), and the share it ran. A pinned shard whose core
+//! another busy thread shares (a client on the same machine, a sidecar, a
+//! noisy neighbour on a small VM) waits a large share of the time; one alone
+//! on its core almost never does.
+//!
+//! Each shard's control task samples its own thread's
+//! `/proc/thread-self/schedstat` once per control period (one `pread`) and
+//! publishes smoothed figures in [`CoreLoads`], which every shard reads to
+//! choose where a crowded shard's connections may go (`super::moving`). This
+//! is the control path: the data path never reads it.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::shard::Shard;
+
+/// A shard waiting this share of the time (‰) or more is crowded.
+pub(crate) const CROWDED_WAIT_PERMILLE: u32 = 200;
+/// A shard takes connections only while it waits less than this share (‰)…
+const TAKER_WAIT_PERMILLE: u32 = 50;
+/// …and runs less than this share (‰): it has CPU to spare.
+const TAKER_RUN_PERMILLE: u32 = 700;
+/// A shard that gave connections away takes none for this long: when it
+/// gave them, it was on a crowded core, and an idle shard there measures
+/// as uncrowded because it barely runs.
+const GAVE_RECENTLY: Duration = Duration::from_secs(2);
+/// Weight of the newest sample in the smoothed figures (of 8).
+const NEW_SAMPLE_EIGHTHS: u32 = 3;
+
+/// Every shard's smoothed figures, shared by all shards.
+pub(crate) struct CoreLoads {
+    start: Instant,
+    shards: Box<[CoreLoad]>,
+}
+
+#[derive(Default)]
+struct CoreLoad {
+    /// Share of wall time spent ready but waiting for the CPU, in ‰.
+    waited: AtomicU32,
+    /// Share of wall time spent running, in ‰.
+    ran: AtomicU32,
+    /// When (ms since `start`) the shard last gave connections away.
+    gave_at_ms: AtomicU64,
+}
+
+impl CoreLoads {
+    pub fn new(shards: usize) -> CoreLoads {
+        CoreLoads {
+            start: Instant::now(),
+            shards: (0..shards).map(|_| CoreLoad::default()).collect(),
+        }
+    }
+
+    fn publish(&self, shard: usize, waited: u32, ran: u32) {
+        self.shards[shard].waited.store(waited, Ordering::Relaxed);
+        self.shards[shard].ran.store(ran, Ordering::Relaxed);
+    }
+
+    /// Whether `shard` is crowded now.
+    pub fn is_crowded(&self, shard: usize) -> bool {
+        self.shards[shard].waited.load(Ordering::Relaxed) >= CROWDED_WAIT_PERMILLE
+    }
+
+    /// Notes that `shard` gives connections away now.
+    pub fn gave(&self, shard: usize) {
+        let now = self.start.elapsed().as_millis() as u64;
+        // 0 means never: a shard giving in its first millisecond says 1.
+        self.shards[shard]
+            .gave_at_ms
+            .store(now.max(1), Ordering::Relaxed);
+    }
+
+    /// The shard with the most room that may take connections from `from`:
+    /// uncrowded, with CPU to spare, and not giving any away lately.
+    pub fn taker_for(&self, from: usize) -> Option<usize> {
+        let now = self.start.elapsed();
+        let mut best: Option<(usize, u32)> = None;
+        for (id, load) in self.shards.iter().enumerate() {
+            let (waited, ran) = (
+                load.waited.load(Ordering::Relaxed),
+                load.ran.load(Ordering::Relaxed),
+            );
+            let gave_at = load.gave_at_ms.load(Ordering::Relaxed);
+            let gave_lately =
+                gave_at != 0 && now.saturating_sub(Duration::from_millis(gave_at)) < GAVE_RECENTLY;
+            if id == from
+                || waited >= TAKER_WAIT_PERMILLE
+                || ran >= TAKER_RUN_PERMILLE
+                || gave_lately
+            {
+                continue;
+            }
+            if best.is_none_or(|(_, best_ran)| ran < best_ran) {
+                best = Some((id, ran));
+            }
+        }
+        best.map(|(id, _)| id)
+    }
+}
+
+/// One shard's view of its own thread's scheduling, sampled by its control
+/// task.
+pub(crate) struct SchedSampler {
+    /// `/proc/thread-self/schedstat` of the shard's thread, kept open.
+    file: File,
+    last: Option<Sample>,
+    /// Smoothed shares, ‰.
+    waited: u32,
+    ran: u32,
+}
+
+#[derive(Clone, Copy)]
+struct Sample {
+    at: Instant,
+    run_ns: u64,
+    wait_ns: u64,
+}
+
+impl SchedSampler {
+    /// Opens the calling thread's schedstat; `None` where the kernel has
+    /// none (no `CONFIG_SCHED_INFO`): the shard is then never thought crowded.
+    pub fn for_this_thread() -> Option<SchedSampler> {
+        let file = File::open("/proc/thread-self/schedstat").ok()?;
+        Some(SchedSampler {
+            file,
+            last: None,
+            waited: 0,
+            ran: 0,
+        })
+    }
+
+    /// Takes a sample and publishes the smoothed shares as `shard`'s.
+    pub fn sample(&mut self, loads: &CoreLoads, shard: usize) {
+        let Some(now) = self.read() else {
+            return;
+        };
+        if let Some(last) = self.last {
+            let wall = now.at.duration_since(last.at).as_nanos() as u64;
+            if wall > 0 {
+                let share = |ns: u64| (ns.saturating_mul(1000) / wall).min(1000) as u32;
+                let smooth = |old: u32, new: u32| {
+                    (old * (8 - NEW_SAMPLE_EIGHTHS) + new * NEW_SAMPLE_EIGHTHS) / 8
+                };
+                self.waited = smooth(self.waited, share(now.wait_ns.saturating_sub(last.wait_ns)));
+                self.ran = smooth(self.ran, share(now.run_ns.saturating_sub(last.run_ns)));
+                loads.publish(shard, self.waited, self.ran);
+            }
+        }
+        self.last = Some(now);
+    }
+
+    fn read(&mut self) -> Option<Sample> {
+        // "run_ns wait_ns timeslices\n"
+        let mut text = [0u8; 96];
+        let n = self.file.read_at(&mut text, 0).ok()?;
+        let mut fields = std::str::from_utf8(&text[..n])
+            .ok()?
+            .split_ascii_whitespace();
+        let run_ns = fields.next()?.parse().ok()?;
+        let wait_ns = fields.next()?.parse().ok()?;
+        Some(Sample {
+            at: Instant::now(),
+            run_ns,
+            wait_ns,
+        })
+    }
+}
+
+/// A shard's control task's watch over its core: samples it, pauses the
+/// channel spin while the core is crowded (a spin there only takes the
+/// core from whoever shares it), and plans which shard this one's
+/// connections go to.
+pub(crate) struct CrowdWatch {
+    sampler: SchedSampler,
+    /// Connections may move (pinned shards, no `--keep-connections`).
+    moves: bool,
+    /// For tests: every period, connections move to the next shard,
+    /// crowded or not (`PERCORE_TEST_MOVE_ALWAYS`).
+    always: bool,
+    spin_paused: bool,
+}
+
+impl CrowdWatch {
+    /// `None` where the kernel keeps no scheduler statistics.
+    pub fn new(pinned: bool, move_crowded: bool) -> Option<CrowdWatch> {
+        Some(CrowdWatch {
+            sampler: SchedSampler::for_this_thread()?,
+            moves: pinned && move_crowded,
+            always: std::env::var_os("PERCORE_TEST_MOVE_ALWAYS").is_some(),
+            spin_paused: false,
+        })
+    }
+
+    /// One look, once per control period.
+    pub fn look(&mut self, shard: &Shard, loads: &CoreLoads) {
+        self.sampler.sample(loads, shard.id);
+        let crowded = loads.is_crowded(shard.id);
+        if crowded != self.spin_paused {
+            glommio::executor().pause_channel_spin(crowded);
+            self.spin_paused = crowded;
+        }
+        let to = if self.always {
+            Some((shard.id + 1) % shard.shards)
+        } else if crowded && self.moves {
+            loads.taker_for(shard.id)
+        } else {
+            None
+        };
+        if to.is_some() && !self.always {
+            loads.gave(shard.id);
+        }
+        shard.departures.plan(to);
+    }
+}
