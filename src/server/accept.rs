@@ -115,15 +115,25 @@ pub(crate) async fn arrivals_loop<S: Service>(
         .or(async { inbox.recv_async().await.ok() })
         .await;
         let Some(arrival) = arrived else {
+            // Stopping: those already on their way are served like the
+            // shard's own (what they had received is answered, then they
+            // close); a giver whose send fails from now on keeps its own.
+            for arrival in inbox.drain() {
+                arrive(&serving, arrival);
+            }
             return;
         };
-        let entry = Entry {
-            local: arrival.listener,
-            tls: None,
-            unread: arrival.unread,
-        };
-        spawn_connection(serving.clone(), reattach(arrival.socket), entry);
+        arrive(&serving, arrival);
     }
+}
+
+fn arrive<S: Service>(serving: &Serving<S>, arrival: Arrival) {
+    let entry = Entry {
+        local: arrival.listener,
+        tls: None,
+        unread: arrival.unread,
+    };
+    spawn_connection(serving.clone(), reattach(arrival.socket), entry);
 }
 
 /// How a connection comes to this shard's connection loop.

@@ -216,3 +216,46 @@ impl CrowdWatch {
         shard.departures.plan(to);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_taker_is_the_uncrowded_shard_with_the_most_room() {
+        let loads = CoreLoads::new(4);
+        loads.publish(0, 400, 600); // crowded: the giver
+        loads.publish(1, 10, 650); // room, but less than 3
+        loads.publish(2, 80, 100); // waits too much to take
+        loads.publish(3, 0, 300);
+        assert_eq!(loads.taker_for(0), Some(3));
+        assert!(loads.is_crowded(0) && !loads.is_crowded(3));
+        // A shard that gave connections lately takes none back.
+        loads.gave(3);
+        assert_eq!(loads.taker_for(0), Some(1));
+        // Nobody with CPU to spare: nobody takes.
+        loads.publish(1, 10, 900);
+        assert_eq!(loads.taker_for(0), None);
+        // A shard never gives to itself.
+        loads.publish(0, 0, 0);
+        assert_eq!(loads.taker_for(0), None);
+    }
+
+    #[test]
+    fn this_threads_schedstat_reads_and_smooths() {
+        let Some(mut sampler) = SchedSampler::for_this_thread() else {
+            return; // a kernel without scheduler statistics
+        };
+        let loads = CoreLoads::new(1);
+        sampler.sample(&loads, 0);
+        // Run for a while: the share run must show, the wait stays a share.
+        let began = Instant::now();
+        while began.elapsed() < Duration::from_millis(30) {
+            std::hint::black_box(0u64.wrapping_add(1));
+        }
+        sampler.sample(&loads, 0);
+        let ran = loads.shards[0].ran.load(Ordering::Relaxed);
+        let waited = loads.shards[0].waited.load(Ordering::Relaxed);
+        assert!(ran > 0 && ran <= 1000 && waited <= 1000, "{ran} {waited}");
+    }
+}

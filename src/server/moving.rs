@@ -115,3 +115,21 @@ impl Departures {
             .set(if to.is_some() { GIVE_PER_PERIOD } else { 0 });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_lets_its_allowance_go_and_no_more() {
+        let departures = Departures::default();
+        assert!(!departures.wanted());
+        assert_eq!(departures.take_one(), None);
+        departures.plan(Some(2));
+        let gone = std::iter::from_fn(|| departures.take_one()).count();
+        assert_eq!(gone as u32, GIVE_PER_PERIOD);
+        assert!(!departures.wanted());
+        departures.plan(None);
+        assert_eq!(departures.take_one(), None);
+    }
+}
