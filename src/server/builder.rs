@@ -14,6 +14,7 @@ use super::coordinator::{probe_addresses, run};
 use super::error::{BindError, ServeError};
 use super::event::Event;
 use super::registration::{listens, Registered};
+use super::reserve::{reserve_ports, Reserved};
 use crate::config::{Endpoint, Limits, Placement, ServerConfig};
 use crate::service::ServiceFactory;
 use crate::stats::Report;
@@ -183,16 +184,27 @@ impl ServerBuilder {
             }
             self.config.placement = placement;
         }
-        probe_addresses(&listens(&self.services))?;
+        // Named ports are checked free first; port-0 ones are then picked
+        // and held (a picked port is free by construction).
+        let named: Vec<_> = listens(&self.services)
+            .into_iter()
+            .filter(|l| l.addr.port() != 0)
+            .collect();
+        probe_addresses(&named)?;
+        let reserved = reserve_ports(&mut self.services)?;
         let metrics = match self.config.metrics {
             None => None,
-            Some(addr) => Some(
-                std::net::TcpListener::bind(addr).map_err(|source| BindError {
+            Some(addr) => {
+                let bind_error = |source| BindError {
                     service: "metrics",
                     addr,
                     source,
-                })?,
-            ),
+                };
+                let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
+                // Port 0: the listening line names the port it got.
+                self.config.metrics = Some(listener.local_addr().map_err(bind_error)?);
+                Some(listener)
+            }
         };
         let (events, inbox) = mpsc::channel();
         Ok(Server {
@@ -200,6 +212,7 @@ impl ServerBuilder {
             services: self.services,
             tls,
             metrics,
+            reserved,
             handle_signals: self.handle_signals,
             events,
             inbox,
@@ -215,6 +228,8 @@ pub struct Server {
     tls: Option<Arc<TlsReloader>>,
     /// The metrics endpoint's listener, bound.
     metrics: Option<std::net::TcpListener>,
+    /// The ports picked for port-0 addresses, held until the shards listen.
+    reserved: Reserved,
     handle_signals: bool,
     events: Sender<Event>,
     inbox: Receiver<Event>,
@@ -230,6 +245,21 @@ impl Server {
         self.config.shards()
     }
 
+    /// Every address each service will listen on, in the order the
+    /// listening line names them: a port-0 address here already carries the
+    /// port it got, so an embedding program knows where to connect.
+    pub fn addresses(&self) -> Vec<(&'static str, Endpoint)> {
+        listens(&self.services)
+            .into_iter()
+            .map(|l| (l.service, l.endpoint()))
+            .collect()
+    }
+
+    /// The metrics endpoint's address (its real port, when 0 was asked).
+    pub fn metrics_address(&self) -> Option<std::net::SocketAddr> {
+        self.config.metrics
+    }
+
     /// A handle that stops the running server gracefully, as SIGINT does.
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle(self.events.clone())
@@ -243,6 +273,7 @@ impl Server {
             self.services,
             self.tls,
             self.metrics,
+            self.reserved,
             self.events,
             self.inbox,
             self.handle_signals,

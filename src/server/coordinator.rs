@@ -19,6 +19,7 @@ use signal_hook::iterator::Signals;
 use super::error::{BindError, ServeError};
 use super::event::Event;
 use super::registration::{listens, Registered};
+use super::reserve::Reserved;
 use super::starting::{self, Starting};
 use super::{descriptors, lifecycle};
 use crate::config::{Listen, Placement, ServerConfig};
@@ -42,6 +43,7 @@ pub(crate) fn run(
     mut services: Vec<Registered>,
     tls: Option<Arc<TlsReloader>>,
     metrics: Option<std::net::TcpListener>,
+    reserved: Reserved,
     events: mpsc::Sender<Event>,
     inbox: Receiver<Event>,
     handle_signals: bool,
@@ -110,6 +112,8 @@ pub(crate) fn run(
         stopped = starting::wait_until_listening(&mut readiness, &inbox, &mut early)?
             == starting::Outcome::Stopped;
     }
+    // Every shard listens on the picked ports now (or never will).
+    drop(reserved);
     if stopped {
         // Shards still starting (loading a data directory, joining the mesh)
         // are left behind: the process ends without them. Shards past their
@@ -243,6 +247,9 @@ fn print_listening(config: &ServerConfig, listens: &[Listen]) {
     let mut line = String::from("percore listening:");
     for listen in listens {
         line.push_str(&format!(" {}={}", listen.service, listen.endpoint()));
+    }
+    if let Some(metrics) = config.metrics {
+        line.push_str(&format!(" metrics={metrics}"));
     }
     line.push_str(&format!(" shards={}", config.shards()));
     let mut stdout = io::stdout().lock();

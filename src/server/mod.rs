@@ -17,6 +17,7 @@ mod metrics;
 pub mod outbox;
 mod registration;
 mod registry;
+mod reserve;
 mod shard;
 mod starting;
 
