@@ -35,7 +35,10 @@ fn resp_server(shards: usize, extra: &[&str]) -> Server {
     let shards = shards.to_string();
     let mut args = vec!["--shards", shards.as_str()];
     args.extend_from_slice(extra);
-    Server::start_with(&args)
+    TestServer::builder()
+        .services(&["resp", "kv"])
+        .args(&args)
+        .start()
 }
 
 /// Sets `key` to `value` with APPENDs of at most [`CHUNK`] bytes.

@@ -94,34 +94,22 @@ impl SmallDisk {
 
     /// `percore serve` on the tmpfs, with `extra` options.
     fn serve(&self, service: &str, extra: &[&str]) -> Server {
-        for _ in 0..5 {
-            let port = free_port();
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let json_dir = TempDir::new();
-            let json = json_dir.path.join("stats.json");
-            let mut cmd = Command::new("nsenter");
-            cmd.args([
+        let holder = self.holder.id().to_string();
+        let data = self.dir.join("data");
+        TestServer::builder()
+            .services(&[service])
+            .shards_per_cpu()
+            .wrap(&[
+                "nsenter",
                 "-t",
-                &self.holder.id().to_string(),
+                &holder,
                 "-U",
                 "-m",
                 "--preserve-credentials",
             ])
-            .arg(env!("CARGO_BIN_EXE_percore"))
-            .args(["serve", "--services", service])
-            .arg(format!("--{service}"))
-            .arg(addr.to_string())
-            .arg("--data-dir")
-            .arg(self.dir.join("data"))
-            .arg("--stats-json")
-            .arg(&json)
-            .args(extra);
-            if let Some(server) = Server::launch(cmd, vec![(service.into(), addr)], json, json_dir)
-            {
-                return server;
-            }
-        }
-        panic!("no free port in 5 tries");
+            .args(&["--data-dir", &data.to_string_lossy()])
+            .args(extra)
+            .start()
     }
 }
 

@@ -387,9 +387,8 @@ impl ServeArgs {
             for &endpoint in self.addrs.of(service.name) {
                 let addr = endpoint.addr;
                 // Port 0 is never shared: each such address gets a port of its own.
-                let uses = |list: &[Endpoint]| {
-                    addr.port() != 0 && list.iter().any(|e| e.addr == addr)
-                };
+                let uses =
+                    |list: &[Endpoint]| addr.port() != 0 && list.iter().any(|e| e.addr == addr);
                 let taken = chosen
                     .iter()
                     .find(|(_, theirs)| uses(theirs))

@@ -27,6 +27,7 @@ impl TestServer {
             listens: Vec::new(),
             args: Vec::new(),
             env: Vec::new(),
+            wrapper: Vec::new(),
         }
     }
 }
@@ -48,6 +49,8 @@ pub struct Builder {
     listens: Vec<(String, String)>,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// A command line the server runs under (`sh -c ...`, `nsenter ...`).
+    wrapper: Vec<String>,
 }
 
 impl Builder {
@@ -93,6 +96,20 @@ impl Builder {
         self
     }
 
+    /// Runs the server from `sh -c 'PREFIX && exec server...'`, e.g. under
+    /// `ulimit -n 512`.
+    pub fn shell(self, prefix: &str) -> Self {
+        let script = format!("{prefix} && exec \"$0\" \"$@\"");
+        self.wrap(&["sh", "-c", &script])
+    }
+
+    /// Runs the server as the last arguments of `command` (e.g. `nsenter
+    /// -t PID -m`), which must exec it.
+    pub fn wrap(mut self, command: &[&str]) -> Self {
+        self.wrapper = command.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
     /// Runs `examples/NAME` instead of `percore serve`: its first argument
     /// is `127.0.0.1:0`, then the builder's arguments.
     pub fn example(mut self, name: &str) -> Self {
@@ -124,22 +141,43 @@ impl Builder {
                 cmd
             }
         };
-        let mut cmd = cmd;
+        let mut cmd = match self.wrapper.split_first() {
+            None => cmd,
+            Some((program, args)) => {
+                let mut wrapped = Command::new(program);
+                wrapped
+                    .args(args)
+                    .arg(cmd.get_program())
+                    .args(cmd.get_args());
+                wrapped
+            }
+        };
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         Server::spawn(cmd, stats_json, dir)
     }
 
     fn serve_command(&self, stats_json: &std::path::Path) -> Command {
         let mut cmd = percore();
-        cmd.arg("serve")
-            .arg("--services")
-            .arg(self.services.join(","));
+        cmd.arg("serve");
+        // `--services` among the arguments names the services instead.
+        let named = self
+            .args
+            .iter()
+            .position(|a| a == "--services")
+            .and_then(|i| self.args.get(i + 1));
+        let services: Vec<String> = match named {
+            Some(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
+            None => {
+                cmd.arg("--services").arg(self.services.join(","));
+                self.services.clone()
+            }
+        };
         if let Some(shards) = self.shards {
             if !self.args.iter().any(|a| a == "--shards") {
                 cmd.arg("--shards").arg(shards.to_string());
             }
         }
-        for service in &self.services {
+        for service in &services {
             // A test that names the service's addresses itself keeps them.
             let flag = format!("--{service}");
             if !self.args.contains(&flag) {

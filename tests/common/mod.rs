@@ -117,6 +117,25 @@ pub fn read_n(stream: &mut TcpStream, n: usize) -> Vec<u8> {
     buf
 }
 
+/// Reads one line, its `\n` included.
+pub fn read_line(reader: &mut impl BufRead) -> String {
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("a line from the server");
+    line
+}
+
+/// Reads one line, `\n` included, a byte at a time, so that nothing past it
+/// is taken from the socket.
+pub fn read_line_unbuffered(conn: &mut TcpStream) -> Vec<u8> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while line.last() != Some(&b'\n') {
+        conn.read_exact(&mut byte).expect("a line");
+        line.push(byte[0]);
+    }
+    line
+}
+
 /// Reads until the server closes the connection.
 pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
     let mut buf = Vec::new();

@@ -116,3 +116,9 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
     }
 }
+
+/// A command line's words, split at single spaces, as the byte-for-byte
+/// comparisons with redis-server send them.
+pub fn words(line: &str) -> Vec<&[u8]> {
+    line.split(' ').map(str::as_bytes).collect()
+}
