@@ -16,7 +16,7 @@ use super::event::Event;
 use super::registration::{listens, Registered};
 use super::reserve::{reserve_ports, Reserved};
 use crate::config::{Endpoint, Limits, Placement, ServerConfig};
-use crate::service::ServiceFactory;
+use crate::service::{Handler, PerRequest, ServiceFactory};
 use crate::stats::Report;
 use crate::tls::{TlsError, TlsFiles, TlsReloader};
 
@@ -150,6 +150,18 @@ impl ServerBuilder {
             factory: Box::new(factory),
         });
         self
+    }
+
+    /// Serves `name` with a [`Handler`], which answers one request at a
+    /// time: [`ServerBuilder::service`] with the handler run as a
+    /// [`PerRequest`] service.
+    pub fn handler<H: Handler + Clone + Send, E: Into<Endpoint>>(
+        self,
+        name: &'static str,
+        endpoints: impl IntoIterator<Item = E>,
+        handler: H,
+    ) -> Self {
+        self.service(name, endpoints, PerRequest(handler))
     }
 
     /// Checks the services and that every address can be bound; nothing

@@ -6,13 +6,16 @@
 //! hooks are here too: a greeting on connection ([`Opening`]), a deadline for
 //! the next request ([`Service::request_overdue`]), the end of a connection
 //! ([`Service::close_session`]), and a per-shard start ([`ServiceFactory`]).
+//! A simple service answers one request at a time instead: a [`Handler`].
 
 mod batch;
 mod factory;
+mod handler;
 mod opening;
 
 pub use batch::{Batch, OUTPUT_BUDGET};
 pub use factory::{ServiceFactory, StartError};
+pub use handler::{Handler, PerRequest, Reply};
 pub use opening::Opening;
 
 use std::future::Future;
