@@ -1,4 +1,4 @@
-//! The easynetwork seed's JSON example on percore: every line is a JSON
+//! easynetwork's JSON example (docs/PROTOCOLS.md §0) on percore: every line is a JSON
 //! document, answered with `{"shard": <shard>, "request": <the request>}`;
 //! a line that is not JSON gets `{"error": ...}` and the connection stays open.
 //!

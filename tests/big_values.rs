@@ -1,4 +1,4 @@
-//! One big value must not stop a shard (SPEC 6.1, last bullet; issue 21
+//! One big value must not stop a shard (docs/PROTOCOLS.md §6.1, last bullet; issue 21
 //! item 5): a reply of any size the key space holds, built under the
 //! default `--max-frame` by SETRANGE or APPEND, is sent whole while the
 //! shard goes on serving its other connections, over resp (GET, MGET,

@@ -1,4 +1,4 @@
-//! chat, SPEC 3.3, against the real server with 4 shards.
+//! chat, docs/PROTOCOLS.md §3.3, against the real server with 4 shards.
 
 mod common;
 

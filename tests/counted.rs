@@ -1,7 +1,7 @@
 //! What the statistics say about the key space, against the real binary:
 //! every refusal a client sees is counted in its service's `errors`,
-//! whichever shard decided it (SPEC 5, 7.3), and the key gauges say what
-//! each shard holds after every write it applied, forwarded or not (SPEC 8).
+//! whichever shard decided it (docs/PROTOCOLS.md §5, §7.3), and the key gauges say what
+//! each shard holds after every write it applied, forwarded or not (docs/PROTOCOLS.md §8).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! HTTP requests to data ports (SPEC 3.4, 3.5, 6.1; issue 22 item 3): a web
+//! HTTP requests to data ports (docs/PROTOCOLS.md §3.4, §3.5, §6.1; issue 22 item 3): a web
 //! page can make a browser send one to any local port, body included. None
 //! may run a command: resp closes on a `POST` or `Host:` command, as redis
 //! does; mq closes on an HTTP request line or `Host:` header; kv refuses
@@ -130,7 +130,7 @@ fn an_http_post_to_mq_closes_before_its_body_runs() {
     let mut sender = Client::connect(&server);
     sender.send("t", "after");
     assert_eq!(subscriber.next_message()["msg"], "after");
-    // A malformed line that is no HTTP keeps the connection open (SPEC 3.4).
+    // A malformed line that is no HTTP keeps the connection open (docs/PROTOCOLS.md §3.4).
     let (request, reply) = probe("mq");
     let mut open = server.connect("mq");
     assert_eq!(round_trip(&mut open, &request, reply.len()), reply);

@@ -1,4 +1,4 @@
-//! The durable key space (SPEC 7) against the real binary and real files:
+//! The durable key space (docs/PROTOCOLS.md §7) against the real binary and real files:
 //! restarts with other shard counts, kill -9 under each fsync policy, torn
 //! and corrupt files, a disk that refuses writes, the memory cap, and expiry
 //! times in the log.

@@ -1,4 +1,4 @@
-//! echo, SPEC 3.2, against the real server with 4 shards.
+//! echo, docs/PROTOCOLS.md §3.2, against the real server with 4 shards.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! The framework as a user meets it (SPEC 10): the examples, built by
+//! The framework as a user meets it (docs/PROTOCOLS.md §10): the examples, built by
 //! `cargo test`, run as their own programs over real sockets, with every
 //! service the framework gives (shards, limits, the Ctrl-C report).
 

@@ -1,4 +1,4 @@
-//! Faults and limits, SPEC 2 and 4: bind failures and usage errors exit 2,
+//! Faults and limits, docs/PROTOCOLS.md §2 and §4: bind failures and usage errors exit 2,
 //! `--idle-timeout`, `--max-conns`, garbage and resets never hurt a shard.
 
 mod common;

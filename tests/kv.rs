@@ -1,4 +1,4 @@
-//! kv, SPEC 3.5, on 4 shards: the seed's Python client unchanged, keys from
+//! kv, docs/PROTOCOLS.md §3.5, on 4 shards: the original Python client unchanged, keys from
 //! many connections readable from any, pipelines that cross shards answered
 //! in order, every kind of bad request answered with an error map.
 

@@ -1,4 +1,4 @@
-//! Live metrics (SPEC 8) from the real binary: the exposition checked with
+//! Live metrics (docs/PROTOCOLS.md §8) from the real binary: the exposition checked with
 //! Prometheus's Python parser, exact counts after exact traffic, /health,
 //! 404, a scrape under full load, and a hostile client on the metrics port.
 

@@ -1,4 +1,4 @@
-//! mq, SPEC 3.4, against the real server with 4 shards: connections land on
+//! mq, docs/PROTOCOLS.md §3.4, against the real server with 4 shards: connections land on
 //! whichever shard the kernel picks, so subscribers and senders are spread
 //! over shards and the cross-shard paths are exercised.
 

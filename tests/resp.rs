@@ -1,4 +1,4 @@
-//! resp, SPEC 6, on 4 shards: replies byte for byte equal to redis-server
+//! resp, docs/PROTOCOLS.md §6, on 4 shards: replies byte for byte equal to redis-server
 //! 7.0's for recorded command sequences, the real Redis tools (redis-cli,
 //! redis-benchmark, redis-py), inline commands, protocol errors, AUTH, and
 //! one key space with kv.
@@ -304,7 +304,7 @@ fn an_expired_key_is_gone_for_every_command_right_after_its_time() {
         assert_eq!(resp.cmd(&format!("SET {key} v PX 50")), "+OK\r\n");
         // The server read the SET before it answered, so the key expires
         // 50 ms after some moment before now: 51 ms from now it must be
-        // gone (SPEC: within 1 ms of its time). Waiting for a time to pass
+        // gone (docs/PROTOCOLS.md §6.2: within 1 ms of its time). Waiting for a time to pass
         // is what is being tested here.
         let due = Instant::now() + Duration::from_millis(51);
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
@@ -626,7 +626,7 @@ fn replies_do_not_depend_on_how_commands_are_cut_into_reads() {
     server.stop().assert_clean();
 }
 
-/// SPEC 7.1 for resp: writes and expiry times survive SHUTDOWN and a
+/// docs/PROTOCOLS.md §7.1 for resp: writes and expiry times survive SHUTDOWN and a
 /// restart with another shard count; SAVE snapshots every shard.
 #[test]
 fn resp_writes_and_expiries_survive_shutdown_and_restart() {

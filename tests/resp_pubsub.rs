@@ -1,4 +1,4 @@
-//! resp's pub/sub (SPEC 6.2) on 4 shards, so that channels, patterns and
+//! resp's pub/sub (docs/PROTOCOLS.md §6.2) on 4 shards, so that channels, patterns and
 //! connections span shards: replies byte for byte equal to redis-server
 //! 7.0's for a recorded sequence in RESP2 and RESP3, the subscribe
 //! acknowledgement, redis-py, and the figures of INFO and CLIENT LIST. One

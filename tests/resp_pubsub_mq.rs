@@ -1,4 +1,4 @@
-//! mq and resp share one set of topics (SPEC 6.3), on 4 shards: an mq send
+//! mq and resp share one set of topics (docs/PROTOCOLS.md §6.3), on 4 shards: an mq send
 //! reaches resp subscribers as its `msg`, a PUBLISH reaches mq subscribers
 //! as a JSON send line, counts include both, one sender's messages keep
 //! their order for subscribers of either protocol, and a slow resp

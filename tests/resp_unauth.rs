@@ -1,4 +1,4 @@
-//! resp before AUTH (SPEC 6.1, 6.5; issue 22 item 4): with `--requirepass`,
+//! resp before AUTH (docs/PROTOCOLS.md §6.1, §6.5; issue 22 item 4): with `--requirepass`,
 //! a client that has not authenticated gets redis 7.0's limits, a multibulk
 //! of at most 10 elements and bulks of at most 16 KiB, refused from their
 //! headers (nothing is buffered for them) with redis' error, and closed.

@@ -1,4 +1,4 @@
-//! Restarts (SPEC 2, issue 22 item 2): an address held only by the closed
+//! Restarts (docs/PROTOCOLS.md §2, issue 22 item 2): an address held only by the closed
 //! connections of a server that just stopped (TIME_WAIT, FIN_WAIT_2) is not
 //! in use, so the next server binds it at once, as redis-server does; an
 //! address a live listener holds is still refused with exit status 2.

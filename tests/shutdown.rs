@@ -1,4 +1,4 @@
-//! Shutdown, SPEC 2: SIGINT or SIGTERM stops accepting, answers what was
+//! Shutdown, docs/PROTOCOLS.md §2: SIGINT or SIGTERM stops accepting, answers what was
 //! read, closes every connection, reports, and exits 0 within 5 s; a second
 //! SIGINT exits at once with status 130.
 

@@ -1,4 +1,4 @@
-//! Statistics, SPEC 5: exact counts in `--stats-json`, per-shard figures that
+//! Statistics, docs/PROTOCOLS.md §5: exact counts in `--stats-json`, per-shard figures that
 //! add up, the final table on stdout and the `--stats-interval` line.
 
 mod common;

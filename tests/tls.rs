@@ -1,4 +1,4 @@
-//! TLS for every service (SPEC 9), against the real binary: certificates
+//! TLS for every service (docs/PROTOCOLS.md §9), against the real binary: certificates
 //! made with openssl, clients on rustls and Python's ssl, plain and TLS
 //! listeners of one service side by side.
 

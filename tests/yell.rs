@@ -1,4 +1,4 @@
-//! yell, SPEC 3.1, against the real server with 4 shards.
+//! yell, docs/PROTOCOLS.md §3.1, against the real server with 4 shards.
 
 mod common;
 

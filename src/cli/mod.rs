@@ -1,4 +1,4 @@
-//! The command line (SPEC section 2): clap definitions and their translation
+//! The command line (docs/PROTOCOLS.md §2): clap definitions and their translation
 //! into a server (`serve.rs`) or a load plan (`load.rs`). Every error here is a
 //! usage error, which `main` turns into exit status 2.
 
@@ -154,7 +154,7 @@ pub(crate) fn parse_server_addr(text: &str) -> Result<SocketAddr, String> {
     Ok(addr)
 }
 
-/// A listening endpoint: an address, or `tls://` and an address (SPEC 9).
+/// A listening endpoint: an address, or `tls://` and an address (docs/PROTOCOLS.md §9).
 pub(crate) fn parse_endpoint(text: &str) -> Result<crate::config::Endpoint, String> {
     match text.strip_prefix("tls://") {
         Some(addr) => parse_listen_addr(addr).map(crate::config::Endpoint::tls),

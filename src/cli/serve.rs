@@ -308,7 +308,7 @@ impl ServeArgs {
         Ok(Some(cluster))
     }
 
-    /// SPEC 6.5: with `--requirepass`, kv and mq (whose protocols have no
+    /// docs/PROTOCOLS.md §6.5: with `--requirepass`, kv and mq (whose protocols have no
     /// AUTH) may only listen where no stranger can reach them: loopback, or
     /// TLS with client certificates.
     fn check_unauthenticated_listeners(

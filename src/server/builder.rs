@@ -49,7 +49,7 @@ pub enum BuildError {
 }
 
 impl BuildError {
-    /// The process exit status for this error (SPEC 2: 2 for bind failures).
+    /// The process exit status for this error (docs/PROTOCOLS.md §2: 2 for bind failures).
     pub fn exit_code(&self) -> i32 {
         2
     }
@@ -62,7 +62,7 @@ impl Default for ServerBuilder {
 }
 
 impl ServerBuilder {
-    /// One shard per CPU this process may run on, the limits of SPEC 2, no
+    /// One shard per CPU this process may run on, the limits of docs/PROTOCOLS.md §2, no
     /// periodic statistics; SIGINT and SIGTERM stop the server.
     pub fn new() -> ServerBuilder {
         ServerBuilder {
@@ -107,7 +107,7 @@ impl ServerBuilder {
         self
     }
 
-    /// On shutdown, also writes the final statistics as JSON (SPEC 5) to `path`.
+    /// On shutdown, also writes the final statistics as JSON (docs/PROTOCOLS.md §5) to `path`.
     pub fn stats_json(mut self, path: impl Into<PathBuf>) -> Self {
         self.config.stats_json = Some(path.into());
         self

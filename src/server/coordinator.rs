@@ -27,7 +27,7 @@ use crate::stats::{IntervalReporter, Report, ShardSnapshot};
 use crate::tls::TlsReloader;
 
 /// How long shards get to drain and send their final statistics after a stop
-/// (SPEC: all of shutdown within 5 s).
+/// (docs/PROTOCOLS.md §2: all of shutdown within 5 s).
 const STOP_DEADLINE: Duration = Duration::from_millis(4_300);
 /// How long the shards' threads get to end once every shard sent its final
 /// statistics: the process exits only after its executors are torn down, so
@@ -169,7 +169,7 @@ fn finish(
 /// SO_REUSEADDR (std sets it), as the listeners do (vendor/glommio
 /// PATCHES.md 10), so the closed connections a stopped server left behind
 /// (TIME_WAIT, FIN_WAIT_2) do not count as in use: a restart binds at once
-/// (SPEC 2). All probes stay open together, so two services given one
+/// (docs/PROTOCOLS.md §2). All probes stay open together, so two services given one
 /// address fail too.
 pub(crate) fn probe_addresses(listens: &[Listen]) -> Result<(), BindError> {
     let mut probes = Vec::with_capacity(listens.len());

@@ -321,7 +321,7 @@ pub fn python_with_msgspec() -> PathBuf {
     python
 }
 
-/// What the seed's kv session prints, line by line, when the server is right.
+/// What the Python original's kv session prints, line by line, when the server is right.
 pub const SEED_KV_SESSION: &str = "None\nNone\n'bar'\n['fizz', 'foo']\nNone\n['foo']\n";
 
 /// Runs `tests/interop/SCRIPT ARGS` with the interop Python to its end,
