@@ -14,7 +14,7 @@ use super::coordinator::{probe_addresses, run};
 use super::error::{BindError, ServeError};
 use super::event::Event;
 use super::registration::{listens, Registered};
-use super::reserve::{reserve_ports, Reserved};
+use super::reserve::{reserve_ports, Prebound};
 use crate::config::{Endpoint, Limits, Placement, ServerConfig};
 use crate::service::{Handler, PerRequest, ServiceFactory};
 use crate::stats::Report;
@@ -223,8 +223,7 @@ impl ServerBuilder {
             config: Arc::new(self.config),
             services: self.services,
             tls,
-            metrics,
-            reserved,
+            prebound: Prebound { metrics, reserved },
             handle_signals: self.handle_signals,
             events,
             inbox,
@@ -238,10 +237,9 @@ pub struct Server {
     services: Vec<Registered>,
     /// The TLS configuration, when some endpoint serves TLS.
     tls: Option<Arc<TlsReloader>>,
-    /// The metrics endpoint's listener, bound.
-    metrics: Option<std::net::TcpListener>,
-    /// The ports picked for port-0 addresses, held until the shards listen.
-    reserved: Reserved,
+    /// The metrics listener and the ports picked for port-0 addresses,
+    /// bound already.
+    prebound: Prebound,
     handle_signals: bool,
     events: Sender<Event>,
     inbox: Receiver<Event>,
@@ -284,8 +282,7 @@ impl Server {
             self.config,
             self.services,
             self.tls,
-            self.metrics,
-            self.reserved,
+            self.prebound,
             self.events,
             self.inbox,
             self.handle_signals,

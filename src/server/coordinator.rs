@@ -19,7 +19,7 @@ use signal_hook::iterator::Signals;
 use super::error::{BindError, ServeError};
 use super::event::Event;
 use super::registration::{listens, Registered};
-use super::reserve::Reserved;
+use super::reserve::Prebound;
 use super::starting::{self, Starting};
 use super::{descriptors, lifecycle};
 use crate::config::{Listen, Placement, ServerConfig};
@@ -42,8 +42,7 @@ pub(crate) fn run(
     config: Arc<ServerConfig>,
     mut services: Vec<Registered>,
     tls: Option<Arc<TlsReloader>>,
-    metrics: Option<std::net::TcpListener>,
-    reserved: Reserved,
+    prebound: Prebound,
     events: mpsc::Sender<Event>,
     inbox: Receiver<Event>,
     handle_signals: bool,
@@ -112,6 +111,7 @@ pub(crate) fn run(
         stopped = starting::wait_until_listening(&mut readiness, &inbox, &mut early)?
             == starting::Outcome::Stopped;
     }
+    let Prebound { metrics, reserved } = prebound;
     // Every shard listens on the picked ports now (or never will).
     drop(reserved);
     if stopped {

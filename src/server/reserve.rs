@@ -18,6 +18,14 @@ use super::registration::Registered;
 /// The ports picked for port-0 addresses, held until the shards listen.
 pub(crate) struct Reserved(#[allow(dead_code)] Vec<Socket>);
 
+/// What a build binds before any shard runs, handed to the run.
+pub(crate) struct Prebound {
+    /// The metrics endpoint's listener.
+    pub metrics: Option<std::net::TcpListener>,
+    /// The ports picked for port-0 addresses.
+    pub reserved: Reserved,
+}
+
 /// Gives every port-0 endpoint of `services` a port of its own, written
 /// into the endpoint, so that the shards, the reports and the listening
 /// line all see the real address.
