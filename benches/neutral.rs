@@ -4,7 +4,7 @@
 //! 0; both SCHED_FIFO) over interleaved rounds of every server in every
 //! scenario, and writes the medians to `results/neutral.md` and
 //! `results/neutral.json`:
-//! - yell 5 × 1 (the seed's experiment) and 64 × 16 against `raw_epoll` (a
+//! - yell 5 × 1 (the Python original's experiment) and 64 × 16 against `raw_epoll` (a
 //!   C epoll loop), `raw_uring` (a bare io_uring loop) and tokio;
 //! - kv 50 × 1 and 50 × 16, 90 % Get, against redis-server 7 driven by
 //!   redis-benchmark (when both are installed).

@@ -1,4 +1,4 @@
-//! The seed's hooks on percore: a greeting on connection, a deadline for the
+//! The Python originals' hooks (docs/PROTOCOLS.md §0) on percore: a greeting on connection, a deadline for the
 //! first request, and a background task on every shard.
 //!
 //! The server greets `hello from shard S, who are you?`; the client has 30 s

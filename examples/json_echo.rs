@@ -1,6 +1,9 @@
-//! The easynetwork seed's JSON example on percore: every line is a JSON
+//! easynetwork's JSON example (docs/PROTOCOLS.md §0) on percore: every line is a JSON
 //! document, answered with `{"shard": <shard>, "request": <the request>}`;
 //! a line that is not JSON gets `{"error": ...}` and the connection stays open.
+//!
+//! It is a [`Handler`]: it answers one line at a time, and the framework
+//! does the rest (reading, cutting lines, counting, limits, the report).
 //!
 //! `cargo run --release --example json_echo [ADDR]` serves on ADDR
 //! (default 127.0.0.1:9000) on every core; Ctrl-C prints the report.
@@ -8,14 +11,14 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use percore::{Batch, Flow, Lines, Opening, Server, Service};
+use percore::{Handler, Lines, Opening, Reply, Server};
 use serde_json::{json, Value};
 
-/// The service. It keeps nothing per shard, so it is its own factory.
+/// The handler. It keeps nothing per shard, so it is cloned onto each.
 #[derive(Clone)]
 struct JsonEcho;
 
-impl Service for JsonEcho {
+impl Handler for JsonEcho {
     type Decoder = Lines;
     /// Per connection: the shard serving it.
     type Session = usize;
@@ -24,24 +27,20 @@ impl Service for JsonEcho {
         opening.shard()
     }
 
-    async fn serve(&self, shard: &mut usize, batch: &mut Batch<'_, Lines>) -> Flow {
-        while let Some(line) = batch.next_request() {
-            if line.trim_ascii().is_empty() {
-                continue;
-            }
-            let reply = match serde_json::from_slice::<Value>(line) {
-                Ok(request) => {
-                    batch.served();
-                    json!({"shard": *shard, "request": request})
-                }
-                Err(error) => {
-                    batch.failed();
-                    json!({"error": error.to_string()})
-                }
-            };
-            write_line(batch.out(), &reply);
+    fn handle(&self, shard: &mut usize, line: &[u8], out: &mut Vec<u8>) -> Reply {
+        if line.trim_ascii().is_empty() {
+            return Reply::Skipped;
         }
-        Flow::Continue
+        match serde_json::from_slice::<Value>(line) {
+            Ok(request) => {
+                write_line(out, &json!({"shard": *shard, "request": request}));
+                Reply::Served
+            }
+            Err(error) => {
+                write_line(out, &json!({"error": error.to_string()}));
+                Reply::Failed
+            }
+        }
     }
 
     fn frame_too_long(&self, out: &mut Vec<u8>) {
@@ -61,7 +60,7 @@ fn main() -> ExitCode {
         eprintln!("json_echo: '{addr}' is not an address (IP:PORT)");
         return ExitCode::from(2);
     };
-    let server = match Server::builder().service("json", [addr], JsonEcho).build() {
+    let server = match Server::builder().handler("json", [addr], JsonEcho).build() {
         Ok(server) => server,
         Err(error) => {
             eprintln!("json_echo: {error}");

@@ -1,5 +1,5 @@
 //! What a running server is told, whatever it serves: where shards run, the
-//! limits every connection keeps (SPEC sections 2 and 4), and where
+//! limits every connection keeps (docs/PROTOCOLS.md §2 and §4), and where
 //! statistics go. The CLI or a [`crate::server::ServerBuilder`] fills it in;
 //! shards only ever read it. What a service alone needs (mq's queue cap) is
 //! that service's own configuration, not this.
@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// An address to listen on, plain or TLS (`tls://HOST:PORT`, SPEC 9).
+/// An address to listen on, plain or TLS (`tls://HOST:PORT`, docs/PROTOCOLS.md §9).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Endpoint {
     pub addr: SocketAddr,
@@ -121,7 +121,7 @@ impl Placement {
     }
 }
 
-/// Limits that apply to every connection (SPEC sections 2 and 4).
+/// Limits that apply to every connection (docs/PROTOCOLS.md §2 and §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Longest line (line protocols) or frame (kv) accepted, in bytes.
@@ -155,9 +155,9 @@ pub struct ServerConfig {
     pub limits: Limits,
     pub stats_interval: Option<Duration>,
     pub stats_json: Option<PathBuf>,
-    /// Certificate and key for `tls://` listeners (SPEC 9).
+    /// Certificate and key for `tls://` listeners (docs/PROTOCOLS.md §9).
     pub tls: Option<crate::tls::TlsFiles>,
-    /// Where live metrics are served (SPEC 8).
+    /// Where live metrics are served (docs/PROTOCOLS.md §8).
     pub metrics: Option<SocketAddr>,
     /// Whether a pinned shard whose core is crowded by other threads may
     /// hand connections to a shard with CPU to spare (src/server/moving.rs);

@@ -45,7 +45,8 @@
 //! - [`server`]: the core — shards, listeners, the one connection loop,
 //!   shutdown, the builder. It names no service.
 //! - [`service`]: the contract a service implements, and its hooks
-//!   (greeting, next-request deadline, per-shard start).
+//!   (greeting, next-request deadline, per-shard start); a simple service
+//!   answers one request at a time as a [`Handler`].
 //! - [`codec`]: how byte streams become requests.
 //! - [`cross_shard`]: who owns a key or topic, and the channels to reach it.
 //! - [`stats`]: per-shard counters and latency histograms, merged into reports.
@@ -58,7 +59,9 @@
 pub use codec::{Decoder, LengthPrefixed, Lines, Raw};
 pub use config::Endpoint;
 pub use server::{Server, ServerBuilder, ShardContext, StopHandle};
-pub use service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
+pub use service::{
+    Batch, Flow, Handler, Opening, PerRequest, Reply, Service, ServiceFactory, StartError,
+};
 pub use stats::Counter;
 
 pub mod cli;

@@ -1,4 +1,4 @@
-//! One big value must not stop a shard (SPEC 6.1, last bullet; issue 21
+//! One big value must not stop a shard (docs/PROTOCOLS.md §6.1, last bullet; issue 21
 //! item 5): a reply of any size the key space holds, built under the
 //! default `--max-frame` by SETRANGE or APPEND, is sent whole while the
 //! shard goes on serving its other connections, over resp (GET, MGET,
@@ -35,7 +35,10 @@ fn resp_server(shards: usize, extra: &[&str]) -> Server {
     let shards = shards.to_string();
     let mut args = vec!["--shards", shards.as_str()];
     args.extend_from_slice(extra);
-    Server::start_with(&args)
+    TestServer::builder()
+        .services(&["resp", "kv"])
+        .args(&args)
+        .start()
 }
 
 /// Sets `key` to `value` with APPENDs of at most [`CHUNK`] bytes.

@@ -1,4 +1,4 @@
-//! chat, SPEC 3.3, against the real server with 4 shards.
+//! chat, docs/PROTOCOLS.md §3.3, against the real server with 4 shards.
 
 mod common;
 
@@ -8,7 +8,7 @@ use common::*;
 
 #[test]
 fn every_line_is_answered_and_a_bare_newline_is_accepted() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["chat"]).start();
     let mut conn = server.connect("chat");
     assert_eq!(
         round_trip(&mut conn, b"hello\r\n", 17),
@@ -24,7 +24,7 @@ fn every_line_is_answered_and_a_bare_newline_is_accepted() {
 
 #[test]
 fn a_lone_dot_closes_the_connection_after_earlier_replies() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["chat"]).start();
     let mut conn = server.connect("chat");
     conn.write_all(b"last words\r\n.\r\nignored\r\n").unwrap();
     assert_eq!(read_to_close(&mut conn), b"You sent: last words\r\n");
@@ -37,7 +37,10 @@ fn a_lone_dot_closes_the_connection_after_earlier_replies() {
 
 #[test]
 fn a_too_long_line_gets_the_error_with_crlf_and_a_close() {
-    let server = Server::start(&["--max-frame", "8"]);
+    let server = TestServer::builder()
+        .services(&["chat"])
+        .args(&["--max-frame", "8"])
+        .start();
     let mut conn = server.connect("chat");
     conn.write_all(b"123456789\r\n").unwrap();
     assert_eq!(read_to_close(&mut conn), b"ERR line too long\r\n");

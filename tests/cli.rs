@@ -2,8 +2,9 @@
 //! real binary: `--help` names every service, `--max-memory` takes the units
 //! `CONFIG SET maxmemory` takes, `percore kv` says when the port it talks to
 //! is TLS, a service without `#[derive(Clone)]` is told what to do by the
-//! compiler's first error, and the README's test command (item 1) is the
-//! script CI runs.
+//! compiler's first error, the README's test command (item 1) is the
+//! script CI runs, and port 0 gets one port that every shard serves
+//! (issue 24, item 5).
 
 mod common;
 
@@ -32,7 +33,10 @@ fn help_names_every_built_in_service() {
 
 #[test]
 fn max_memory_takes_the_units_config_set_maxmemory_takes() {
-    let server = Server::start(&["--max-memory", "100mb"]);
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .args(&["--max-memory", "100mb"])
+        .start();
     let mut resp = Resp::connect(server.addr("resp"));
     assert_eq!(
         resp.cmd("CONFIG GET maxmemory"),
@@ -46,7 +50,10 @@ fn max_memory_takes_the_units_config_set_maxmemory_takes() {
     );
     server.stop().assert_clean();
 
-    let server = Server::start(&["--max-memory", "512K"]);
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .args(&["--max-memory", "512K"])
+        .start();
     let mut resp = Resp::connect(server.addr("resp"));
     assert_eq!(
         resp.cmd("CONFIG GET maxmemory"),
@@ -69,15 +76,17 @@ fn a_max_memory_that_is_not_a_size_is_a_usage_error() {
 #[test]
 fn percore_kv_against_a_tls_port_says_it_looks_like_tls() {
     let certs = Certs::new();
-    let tls = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let server = Server::start(&[
-        "--tls-cert",
-        &certs.path_str("server.pem"),
-        "--tls-key",
-        &certs.path_str("server.key"),
-        "--kv",
-        &format!("tls://{tls}"),
-    ]);
+    let server = TestServer::builder()
+        .services(&["kv"])
+        .listen("kv", "tls://127.0.0.1:0")
+        .args(&[
+            "--tls-cert",
+            &certs.path_str("server.pem"),
+            "--tls-key",
+            &certs.path_str("server.key"),
+        ])
+        .start();
+    let tls = server.tls_addr("kv");
     let (output, _) = run_percore(&["kv", "--addr", &tls.to_string(), "get", "foo"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
@@ -103,6 +112,80 @@ fn percore_kv_against_a_tls_port_says_it_looks_like_tls() {
         String::from_utf8_lossy(&output.stderr)
     );
     server.stop().assert_clean();
+}
+
+/// Port 0 (docs/PROTOCOLS.md, "Addresses"): two servers started on `:0`
+/// at once get ports of their own, the listening line names the port, and
+/// every shard accepts on it (SO_REUSEPORT spreads connections over them).
+#[test]
+fn port_zero_gets_one_port_that_every_shard_serves() {
+    let servers: Vec<Server> = (0..2)
+        .map(|_| {
+            TestServer::builder()
+                .services(&["yell", "echo"])
+                .shards(2)
+                .args(&["--metrics", "127.0.0.1:0"])
+                .start()
+        })
+        .collect();
+    let ports: Vec<u16> = servers
+        .iter()
+        .flat_map(|s| [s.addr("yell"), s.addr("echo"), s.metrics_addr()])
+        .map(|addr| addr.port())
+        .collect();
+    assert!(ports.iter().all(|&port| port != 0), "{ports:?}");
+    let mut distinct = ports.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), ports.len(), "a port given twice: {ports:?}");
+
+    for server in &servers {
+        // 64 connections: the chance that the kernel's hash puts them all
+        // on one of two shards is 2^-63.
+        let mut conns: Vec<_> = (0..64).map(|_| server.connect("yell")).collect();
+        for conn in &mut conns {
+            assert_eq!(round_trip(conn, b"zero\n", 5), b"ZERO\n");
+        }
+        let mut echo = server.connect("echo");
+        assert_eq!(round_trip(&mut echo, b"zero\n", 5), b"zero\n");
+        let metrics = http_get(server.metrics_addr(), "/health");
+        assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    }
+    for server in servers {
+        let stopped = server.stop();
+        stopped.assert_clean();
+        let per_shard = stopped.json["services"]["yell"]["per_shard"]
+            .as_array()
+            .expect("per_shard")
+            .clone();
+        assert_eq!(per_shard.len(), 2);
+        for shard in &per_shard {
+            assert!(
+                shard["connections"].as_u64() > Some(0),
+                "a shard accepted nothing on the shared port: {per_shard:?}"
+            );
+        }
+    }
+}
+
+/// Port 0 is a listening address, never a server to talk to.
+#[test]
+fn a_client_is_refused_port_zero() {
+    let (output, _) = run_percore(&["kv", "--addr", "127.0.0.1:0", "get", "foo"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("port 0"), "{stderr}");
+}
+
+/// `GET path` over a fresh connection; the whole response.
+fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    let mut conn = connect(addr);
+    std::io::Write::write_all(
+        &mut conn,
+        format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .expect("send the request");
+    String::from_utf8_lossy(&read_to_close(&mut conn)).into_owned()
 }
 
 /// The percore library this test binary was linked with: the newest

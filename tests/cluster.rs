@@ -1,4 +1,4 @@
-//! resp's cluster mode, SPEC 6.4: several percore processes on loopback
+//! resp's cluster mode, docs/PROTOCOLS.md §6.4: several percore processes on loopback
 //! ports serve as one Redis Cluster to unmodified cluster clients (redis-py's
 //! RedisCluster, `redis-cli -c`) and sit behind twemproxy; bad cluster
 //! options exit 2 with the reason. (`cluster_redis.rs` compares the replies

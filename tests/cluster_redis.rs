@@ -1,4 +1,4 @@
-//! resp's cluster mode against redis-server's, SPEC 6.4: three percore
+//! resp's cluster mode against redis-server's, docs/PROTOCOLS.md §6.4: three percore
 //! nodes and a three-node redis-server 7.0 cluster with the same slot
 //! ranges answer the same commands byte for byte, ids and ports aside.
 
@@ -12,7 +12,7 @@ use common::resp::{RedisServer, Resp};
 use common::*;
 use percore::services::resp::protocol::reply_len;
 
-/// Three redis-server 7.0 cluster nodes holding SPEC 6.4's slot ranges,
+/// Three redis-server 7.0 cluster nodes holding docs/PROTOCOLS.md §6.4's slot ranges,
 /// once they all agree (`cluster_state:ok`, three nodes known).
 fn redis_cluster(dir: &TempDir) -> Option<(Vec<RedisServer>, Vec<u16>)> {
     // A cluster node also listens on its port + 10000 (its bus).

@@ -1,7 +1,7 @@
 //! What the statistics say about the key space, against the real binary:
 //! every refusal a client sees is counted in its service's `errors`,
-//! whichever shard decided it (SPEC 5, 7.3), and the key gauges say what
-//! each shard holds after every write it applied, forwarded or not (SPEC 8).
+//! whichever shard decided it (docs/PROTOCOLS.md §5, §7.3), and the key gauges say what
+//! each shard holds after every write it applied, forwarded or not (docs/PROTOCOLS.md §8).
 
 mod common;
 
@@ -37,14 +37,11 @@ fn fill_until_refused(mut put: impl FnMut(u32) -> bool) -> u64 {
 
 #[test]
 fn every_out_of_memory_reply_is_counted_whichever_shard_refused_it() {
-    let server = Server::start_with(&[
-        "--services",
-        "kv,resp",
-        "--shards",
-        "2",
-        "--max-memory",
-        "1000000",
-    ]);
+    let server = TestServer::builder()
+        .services(&["kv", "resp"])
+        .shards(2)
+        .args(&["--max-memory", "1000000"])
+        .start();
     let value = "v".repeat(1000);
     let mut kv = KvClient::connect(server.addr("kv"), DEADLINE).expect("connect to kv");
     let kv_refused = fill_until_refused(|i| match kv.put(&format!("kv-{i}"), &value).unwrap() {
@@ -96,15 +93,12 @@ fn scrape_sum(metrics: SocketAddr, name: &str) -> f64 {
 
 #[test]
 fn key_gauges_count_forwarded_writes_in_the_next_scrape() {
-    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let server = Server::start_with(&[
-        "--services",
-        "kv",
-        "--shards",
-        "2",
-        "--metrics",
-        &metrics.to_string(),
-    ]);
+    let server = TestServer::builder()
+        .services(&["kv"])
+        .shards(2)
+        .args(&["--metrics", "127.0.0.1:0"])
+        .start();
+    let metrics = server.metrics_addr();
     let mut kv = KvClient::connect(server.addr("kv"), DEADLINE).expect("connect to kv");
     for i in 0..123 {
         assert_eq!(kv.put(&format!("k{i}"), "v").unwrap(), Reply::Nil);
@@ -126,14 +120,11 @@ fn key_gauges_count_forwarded_writes_in_the_next_scrape() {
 /// MSET set), and a fitting one sets them all.
 #[test]
 fn an_mset_refused_for_memory_sets_none_of_its_keys() {
-    let server = Server::start_with(&[
-        "--services",
-        "resp",
-        "--shards",
-        "1",
-        "--max-memory",
-        "20000",
-    ]);
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .shards(1)
+        .args(&["--max-memory", "20000"])
+        .start();
     let mut resp = Resp::connect(server.addr("resp"));
     let value = vec![b'v'; 3000];
     // Room for a few 3 kB values, not for six more.

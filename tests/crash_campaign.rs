@@ -1,4 +1,4 @@
-//! The crash campaign (issue 21 item 6, SPEC 7.1), run on demand:
+//! The crash campaign (issue 21 item 6, docs/PROTOCOLS.md §7.1), run on demand:
 //!
 //! ```text
 //! CRASH_ITERATIONS=500 CRASH_SEED=1 cargo test --release --test crash_campaign -- --ignored --nocapture

@@ -1,4 +1,4 @@
-//! HTTP requests to data ports (SPEC 3.4, 3.5, 6.1; issue 22 item 3): a web
+//! HTTP requests to data ports (docs/PROTOCOLS.md §3.4, §3.5, §6.1; issue 22 item 3): a web
 //! page can make a browser send one to any local port, body included. None
 //! may run a command: resp closes on a `POST` or `Host:` command, as redis
 //! does; mq closes on an HTTP request line or `Host:` header; kv refuses
@@ -47,7 +47,10 @@ fn resp_post(addr: std::net::SocketAddr) -> (Vec<u8>, Vec<u8>) {
 
 #[test]
 fn an_http_post_to_resp_closes_the_connection_and_runs_nothing() {
-    let server = Server::start_with(&["--shards", "2"]);
+    let server = TestServer::builder()
+        .services(&["resp", "kv", "mq"])
+        .args(&["--shards", "2"])
+        .start();
     let addr = server.addr("resp");
     let (answer, pwned) = resp_post(addr);
     // The PING before the request keeps its reply; nothing after POST runs.
@@ -84,7 +87,10 @@ fn resp_and_redis_answer_an_http_post_alike() {
         eprintln!("no redis-server here: comparison skipped (.ci/run installs it)");
         return;
     };
-    let server = Server::start_with(&["--shards", "2"]);
+    let server = TestServer::builder()
+        .services(&["resp", "kv", "mq"])
+        .args(&["--shards", "2"])
+        .start();
     let mut request = http_post(b"SET pwned 1\r\n");
     let ours = answer_then_close(&mut server.connect("resp"), &request);
     let theirs = answer_then_close(&mut connect(redis.addr), &request);
@@ -101,7 +107,10 @@ fn resp_and_redis_answer_an_http_post_alike() {
 
 #[test]
 fn an_http_post_to_mq_closes_before_its_body_runs() {
-    let server = Server::start_with(&["--shards", "2"]);
+    let server = TestServer::builder()
+        .services(&["resp", "kv", "mq"])
+        .args(&["--shards", "2"])
+        .start();
     let mut subscriber = Client::connect(&server);
     subscriber.subscribe("t", "subscriber");
 
@@ -121,7 +130,7 @@ fn an_http_post_to_mq_closes_before_its_body_runs() {
     let mut sender = Client::connect(&server);
     sender.send("t", "after");
     assert_eq!(subscriber.next_message()["msg"], "after");
-    // A malformed line that is no HTTP keeps the connection open (SPEC 3.4).
+    // A malformed line that is no HTTP keeps the connection open (docs/PROTOCOLS.md §3.4).
     let (request, reply) = probe("mq");
     let mut open = server.connect("mq");
     assert_eq!(round_trip(&mut open, &request, reply.len()), reply);
@@ -132,7 +141,10 @@ fn an_http_post_to_mq_closes_before_its_body_runs() {
 fn an_http_post_to_kv_is_a_frame_too_long_and_runs_nothing() {
     // Checked, not changed: "POST" as a length is 1,347,375,956 bytes, past
     // any --max-frame, so kv refuses it and closes before the body.
-    let server = Server::start_with(&["--shards", "2"]);
+    let server = TestServer::builder()
+        .services(&["resp", "kv", "mq"])
+        .args(&["--shards", "2"])
+        .start();
     let mut body = Vec::new();
     push_request_frame(
         &mut body,

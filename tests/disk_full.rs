@@ -1,5 +1,5 @@
-//! A disk that fills up under a running server (SPEC 7.1): a write that
-//! cannot be logged is refused, not applied, and counted (SPEC 5); writes
+//! A disk that fills up under a running server (docs/PROTOCOLS.md §7.1): a write that
+//! cannot be logged is refused, not applied, and counted (docs/PROTOCOLS.md §5); writes
 //! resume once space comes back; a restart holds exactly the acknowledged
 //! writes, without `--data-repair`. The disk is a 32 MiB tmpfs in a mount
 //! namespace of its own (`unshare -Urm`), filled with a file the test
@@ -94,34 +94,22 @@ impl SmallDisk {
 
     /// `percore serve` on the tmpfs, with `extra` options.
     fn serve(&self, service: &str, extra: &[&str]) -> Server {
-        for _ in 0..5 {
-            let port = free_port();
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let json_dir = TempDir::new();
-            let json = json_dir.path.join("stats.json");
-            let mut cmd = Command::new("nsenter");
-            cmd.args([
+        let holder = self.holder.id().to_string();
+        let data = self.dir.join("data");
+        TestServer::builder()
+            .services(&[service])
+            .shards_per_cpu()
+            .wrap(&[
+                "nsenter",
                 "-t",
-                &self.holder.id().to_string(),
+                &holder,
                 "-U",
                 "-m",
                 "--preserve-credentials",
             ])
-            .arg(env!("CARGO_BIN_EXE_percore"))
-            .args(["serve", "--services", service])
-            .arg(format!("--{service}"))
-            .arg(addr.to_string())
-            .arg("--data-dir")
-            .arg(self.dir.join("data"))
-            .arg("--stats-json")
-            .arg(&json)
-            .args(extra);
-            if let Some(server) = Server::launch(cmd, vec![(service.into(), addr)], json, json_dir)
-            {
-                return server;
-            }
-        }
-        panic!("no free port in 5 tries");
+            .args(&["--data-dir", &data.to_string_lossy()])
+            .args(extra)
+            .start()
     }
 }
 
@@ -270,7 +258,7 @@ fn refused_writes_are_not_applied(service: &str, shards: &str, fsync: &str) {
             Ok(()) => acknowledged.push(i),
             Err(reason) => {
                 assert!(is_disk_refusal(service, &reason), "{reason}");
-                // SPEC 7.1: a write that cannot be logged is not applied.
+                // docs/PROTOCOLS.md §7.1: a write that cannot be logged is not applied.
                 assert_eq!(client.get_len(&key(i)), None, "refused {} is there", key(i));
                 refused.push(i);
             }
@@ -305,7 +293,7 @@ fn refused_writes_are_not_applied(service: &str, shards: &str, fsync: &str) {
     drop(client);
     let stopped = server.stop();
     stopped.assert_clean();
-    // SPEC 5: every error reply is counted, whichever shard decided it.
+    // docs/PROTOCOLS.md §5: every error reply is counted, whichever shard decided it.
     assert_eq!(
         stopped.json["services"][service]["errors"].as_u64(),
         Some(refused.len() as u64),

@@ -1,4 +1,4 @@
-//! The durable key space (SPEC 7) against the real binary and real files:
+//! The durable key space (docs/PROTOCOLS.md §7) against the real binary and real files:
 //! restarts with other shard counts, kill -9 under each fsync policy, torn
 //! and corrupt files, a disk that refuses writes, the memory cap, and expiry
 //! times in the log.
@@ -9,7 +9,6 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -26,9 +25,12 @@ fn client(addr: SocketAddr) -> KvClient {
 
 fn start(dir: &Path, extra: &[&str]) -> Server {
     let dir = dir.to_string_lossy().into_owned();
-    let mut args = vec!["--services", "kv", "--data-dir", &dir];
-    args.extend_from_slice(extra);
-    Server::start_with(&args)
+    TestServer::builder()
+        .services(&["kv"])
+        .shards_per_cpu()
+        .args(&["--data-dir", &dir])
+        .args(extra)
+        .start()
 }
 
 fn key(i: u64) -> String {
@@ -257,7 +259,7 @@ fn a_torn_tail_is_dropped_with_a_warning_and_corruption_exits_3_unless_repaired(
         "--services",
         "kv",
         "--kv",
-        &format!("127.0.0.1:{}", free_port()),
+        "127.0.0.1:0",
         "--data-dir",
         &dir_arg,
     ]);
@@ -283,29 +285,15 @@ fn a_torn_tail_is_dropped_with_a_warning_and_corruption_exits_3_unless_repaired(
 fn a_disk_that_refuses_writes_gets_error_replies_and_loses_nothing_acknowledged() {
     let dir = TempDir::new();
     let dir_arg = dir.path.to_string_lossy().into_owned();
-    let port = free_port();
     // A 64 KiB file size limit: the log fills up. SIGXFSZ is ignored, so a
     // write past the limit fails with EFBIG instead of killing the server.
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg("trap '' XFSZ; ulimit -f 128 && exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_percore"))
-        .args([
-            "serve",
-            "--shards",
-            "1",
-            "--services",
-            "kv",
-            "--fsync",
-            "always",
-            "--kv",
-        ])
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["--data-dir", &dir_arg]);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let json = dir.path.join("stats.json");
-    let holder = TempDir::new();
-    let server = Server::launch(cmd, vec![("kv".into(), addr)], json, holder).expect("started");
+    let server = TestServer::builder()
+        .services(&["kv"])
+        .shards(1)
+        .shell("trap '' XFSZ; ulimit -f 128")
+        .args(&["--fsync", "always", "--data-dir", &dir_arg])
+        .start();
+    let addr = server.addr("kv");
     let mut kv = client(addr);
     let value = "x".repeat(200);
     let mut acknowledged = Vec::new();
@@ -345,8 +333,11 @@ fn a_disk_that_refuses_writes_gets_error_replies_and_loses_nothing_acknowledged(
 
 #[test]
 fn max_memory_refuses_writes_past_the_cap_and_takes_them_again_after_deletes() {
-    let server =
-        Server::start_with(&["--services", "kv", "--shards", "1", "--max-memory", "20000"]);
+    let server = TestServer::builder()
+        .services(&["kv"])
+        .shards(1)
+        .args(&["--max-memory", "20000"])
+        .start();
     let mut kv = client(server.addr("kv"));
     let value = "v".repeat(100);
     let mut stored = 0;

@@ -1,4 +1,4 @@
-//! echo, SPEC 3.2, against the real server with 4 shards.
+//! echo, docs/PROTOCOLS.md §3.2, against the real server with 4 shards.
 
 mod common;
 
@@ -8,7 +8,7 @@ use common::*;
 
 #[test]
 fn bytes_come_back_unchanged() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["echo"]).start();
     let mut conn = server.connect("echo");
     assert_eq!(
         round_trip(&mut conn, b"no framing \x00\xff\r", 14),
@@ -20,7 +20,7 @@ fn bytes_come_back_unchanged() {
 
 #[test]
 fn one_mebibyte_round_trip() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["echo"]).start();
     let mut conn = server.connect("echo");
     let data: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
     let writer = write_in_background(&conn, data.clone(), true);

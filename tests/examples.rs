@@ -1,24 +1,17 @@
-//! The framework as a user meets it (SPEC 10): the examples, built by
+//! The framework as a user meets it (docs/PROTOCOLS.md §10): the examples, built by
 //! `cargo test`, run as their own programs over real sockets, with every
 //! service the framework gives (shards, limits, the Ctrl-C report).
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
+use std::io::{BufReader, Write};
+use std::net::TcpStream;
 
 use common::*;
 
-fn read_line(reader: &mut BufReader<TcpStream>) -> String {
-    let mut line = String::new();
-    reader.read_line(&mut line).expect("a line from the server");
-    line
-}
-
 #[test]
 fn json_echo_answers_each_document_with_its_shard_and_survives_garbage() {
-    let server = Server::start_example("json_echo", "json", &[]);
+    let server = TestServer::builder().example("json_echo").start();
     let mut conn = server.connect("json");
     conn.write_all(b"{\"id\": 1, \"tags\": [\"a\", \"b\"]}\nnot json\n[1, 2.5, null]\n")
         .unwrap();
@@ -80,7 +73,7 @@ fn json_echo_answers_each_document_with_its_shard_and_survives_garbage() {
 #[test]
 fn greeter_greets_waits_for_a_name_within_its_deadline_and_ticks() {
     // A short deadline for the test's sake: 1 s.
-    let server = Server::start_example("greeter", "greeter", &["1"]);
+    let server = TestServer::builder().example("greeter").arg("1").start();
     let mut named = BufReader::new(server.connect("greeter"));
     let greeting = read_line(&mut named);
     assert!(greeting.starts_with("hello from shard "), "{greeting}");
@@ -122,19 +115,10 @@ fn greeter_greets_waits_for_a_name_within_its_deadline_and_ticks() {
 fn json_echo_starts_without_a_warning_under_a_low_open_files_limit() {
     // The builder's default --max-conns (65,536 per shard) needs far more
     // than 4,096 descriptors: it is fitted to the limit, silently.
-    let server = (0..5)
-        .find_map(|_| {
-            let dir = TempDir::new();
-            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-            let mut cmd = Command::new("sh");
-            cmd.arg("-c")
-                .arg("ulimit -n 4096 && exec \"$0\" \"$@\"")
-                .arg(example_path("json_echo"))
-                .arg(addr.to_string());
-            let stats_json = dir.path.join("none.json");
-            Server::launch(cmd, vec![("json".into(), addr)], stats_json, dir)
-        })
-        .expect("json_echo started on a free port");
+    let server = TestServer::builder()
+        .example("json_echo")
+        .shell("ulimit -n 4096")
+        .start();
     let mut reader = BufReader::new(server.connect("json"));
     reader.get_mut().write_all(b"[1]\n").unwrap();
     assert!(read_line(&mut reader).contains("\"request\":[1]"));

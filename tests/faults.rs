@@ -1,4 +1,4 @@
-//! Faults and limits, SPEC 2 and 4: bind failures and usage errors exit 2,
+//! Faults and limits, docs/PROTOCOLS.md §2 and §4: bind failures and usage errors exit 2,
 //! `--idle-timeout`, `--max-conns`, garbage and resets never hurt a shard.
 
 mod common;
@@ -26,10 +26,6 @@ fn serve_fails(args: &[&str]) -> (Option<i32>, Duration, String) {
     (output.status.code(), elapsed, stderr)
 }
 
-fn free_addr() -> String {
-    format!("127.0.0.1:{}", free_port())
-}
-
 #[test]
 fn an_address_in_use_exits_2_naming_service_and_address() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -40,7 +36,7 @@ fn an_address_in_use_exits_2_naming_service_and_address() {
         "--services",
         "yell,chat",
         "--yell",
-        &free_addr(),
+        "127.0.0.1:0",
         "--chat",
         &addr,
     ]);
@@ -56,7 +52,7 @@ fn an_address_in_use_exits_2_naming_service_and_address() {
 
 #[test]
 fn a_second_percore_on_the_same_port_is_refused() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["yell"]).start();
     let yell = server.addr("yell").to_string();
     let (code, _, stderr) = serve_fails(&["--services", "yell", "--yell", &yell]);
     assert_eq!(code, Some(2));
@@ -72,7 +68,7 @@ fn a_second_percore_on_the_same_port_is_refused() {
 #[test]
 fn usage_errors_exit_2() {
     for args in [
-        &["--yell", "127.0.0.1:0"][..],
+        &["--yell", "127.0.0.1:65536"][..],
         &["--yell", "nowhere"],
         &["--services", "yell,gopher"],
         &["--mq-queue-bytes", "0"],
@@ -90,7 +86,10 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn idle_timeout_closes_a_silent_connection() {
-    let server = Server::start(&["--idle-timeout", "0.3"]);
+    let server = TestServer::builder()
+        .services(&["yell", "chat"])
+        .args(&["--idle-timeout", "0.3"])
+        .start();
     let mut talker = server.connect("yell");
     assert_eq!(round_trip(&mut talker, b"hi\n", 3), b"HI\n");
     let mut silent = server.connect("chat");
@@ -105,7 +104,10 @@ fn idle_timeout_closes_a_silent_connection() {
 #[test]
 fn connections_beyond_max_conns_are_closed_and_counted() {
     // One connection per shard: with 4 shards, some of 8 must be refused.
-    let server = Server::start(&["--max-conns", "1"]);
+    let server = TestServer::builder()
+        .services(&["yell"])
+        .args(&["--max-conns", "1"])
+        .start();
     let mut kept = Vec::new();
     let mut refused = 0;
     for _ in 0..8 {
@@ -128,7 +130,7 @@ fn connections_beyond_max_conns_are_closed_and_counted() {
 
 #[test]
 fn garbage_and_resets_leave_every_service_serving() {
-    let server = Server::start(&["--max-frame", "4096"]);
+    let server = TestServer::builder().args(&["--max-frame", "4096"]).start();
     // A small xorshift: the same "random" garbage on every run.
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
@@ -313,9 +315,9 @@ fn panic_one_connection_per_service(shards: usize) {
     let line = b"{\"command\": \"send\", \"topic\": \"t\", \"msg\": \"after\"}\n";
     sender.write_all(line).unwrap();
     // The victim's hello came to the listener first.
-    let hello = read_line(&mut listener);
+    let hello = read_line_unbuffered(&mut listener);
     assert!(String::from_utf8_lossy(&hello).contains("victim here"));
-    assert_eq!(read_line(&mut listener), line);
+    assert_eq!(read_line_unbuffered(&mut listener), line);
 
     let stopped = server.stop();
     for service in SERVICES {
@@ -333,23 +335,12 @@ fn mq_subscribe(conn: &mut TcpStream, topic: &str, hello: &str) {
     let send = format!("{send}\n");
     conn.write_all(format!("{subscribe}\n{send}").as_bytes())
         .unwrap();
-    while read_line(conn) != send.as_bytes() {}
-}
-
-/// Reads one line, `\n` included, a byte at a time (tests only).
-fn read_line(conn: &mut TcpStream) -> Vec<u8> {
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    while line.last() != Some(&b'\n') {
-        conn.read_exact(&mut byte).expect("a line");
-        line.push(byte[0]);
-    }
-    line
+    while read_line_unbuffered(conn) != send.as_bytes() {}
 }
 
 #[test]
 fn half_closed_clients_still_get_their_replies() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().start();
     for service in SERVICES {
         let (request, reply) = probe(service);
         let mut conn = server.connect(service);
@@ -362,7 +353,7 @@ fn half_closed_clients_still_get_their_replies() {
 
 #[test]
 fn a_client_sending_one_byte_per_100ms_is_answered_and_stalls_no_one() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["yell", "kv"]).start();
     for service in ["yell", "kv"] {
         let (request, reply) = probe(service);
         let mut trickler = server.connect(service);
@@ -390,7 +381,7 @@ fn a_client_sending_one_byte_per_100ms_is_answered_and_stalls_no_one() {
 
 #[test]
 fn a_thousand_resets_mid_frame_leave_every_service_serving() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().start();
     for service in SERVICES {
         let (request, reply) = probe(service);
         for _ in 0..200 {
@@ -421,7 +412,7 @@ fn ten_thousand_open_connections_while_others_are_served() {
         // The hard limit is this machine's; without room the test means nothing.
         panic!("the open-file hard limit ({limit}) is too low for 10,000 connections");
     }
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["yell"]).start();
     let addr = server.addr("yell");
     let idle: Vec<TcpStream> = (0..10_000).map(|_| connect(addr)).collect();
     // Every one of them is accepted and served, and a newcomer too.
@@ -441,7 +432,7 @@ fn ten_thousand_open_connections_while_others_are_served() {
 
 #[test]
 fn a_kv_client_that_pipelines_without_reading_does_not_grow_the_server() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["kv"]).start();
     let mut setup = server.connect("kv");
     let mut put = Vec::new();
     let value = "v".repeat(100);
@@ -521,7 +512,10 @@ fn peak_rss_growth_for_amplified_gets(shards: usize) -> u64 {
         })
         .collect();
     let value = "v".repeat(900_000);
-    let server = Server::start_with(&["--shards", &shards.to_string()]);
+    let server = TestServer::builder()
+        .services(&["kv"])
+        .shards(shards)
+        .start();
     let mut client = server.connect("kv");
     for key in &keys {
         let mut put = Vec::new();

@@ -18,6 +18,12 @@ const FALLBACK: (&str, &str) = ("PERCORE_IO_FALLBACK", "1");
 const CONNECTIONS: usize = 200;
 const LINES_PER_CONNECTION: usize = 500;
 
+/// The builder with `env` set for the server.
+fn env_of(env: &[(&str, &str)], builder: Builder) -> Builder {
+    env.iter()
+        .fold(builder, |b, (key, value)| b.env(key, value))
+}
+
 /// A line no other connection sends, with a non-ASCII letter (upper-cased
 /// to two bytes) and a length that varies.
 fn line(connection: usize, index: usize) -> String {
@@ -30,7 +36,7 @@ fn line(connection: usize, index: usize) -> String {
 /// 100,000 lines pipelined over 200 connections spread by the kernel over
 /// four shards; every reply byte is checked.
 fn pipelined_lines_are_all_answered(env: &[(&str, &str)]) {
-    let server = Server::start_with_env(&["--shards", "4"], env);
+    let server = env_of(env, TestServer::builder().services(&["yell"]).shards(4)).start();
     let addr = server.addr("yell");
     let clients: Vec<_> = (0..CONNECTIONS)
         .map(|connection| {
@@ -78,7 +84,7 @@ fn peers_that_stop_reading_are_held_back(env: &[(&str, &str)]) -> u64 {
     const GREEDY: usize = 16;
     /// Far more than any bound the server may keep per connection.
     const GIVE_UP_AFTER: usize = 256 << 20;
-    let server = Server::start_with_env(&["--shards", "1"], env);
+    let server = env_of(env, TestServer::builder().services(&["echo"]).shards(1)).start();
     let addr = server.addr("echo");
     let mut polite = connect(addr);
     assert_eq!(round_trip(&mut polite, b"before", 6), b"before");

@@ -1,4 +1,4 @@
-//! kv, SPEC 3.5, on 4 shards: the seed's Python client unchanged, keys from
+//! kv, docs/PROTOCOLS.md §3.5, on 4 shards: the original Python client unchanged, keys from
 //! many connections readable from any, pipelines that cross shards answered
 //! in order, every kind of bad request answered with an error map.
 
@@ -35,7 +35,7 @@ fn key_on(shard: usize, n: usize) -> String {
 
 #[test]
 fn the_seed_python_client_runs_its_session_unchanged() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["kv"]).start();
     let addr = server.addr("kv");
     let args = [addr.ip().to_string(), addr.port().to_string()];
     assert_eq!(
@@ -47,7 +47,7 @@ fn the_seed_python_client_runs_its_session_unchanged() {
 
 #[test]
 fn keys_from_sixteen_connections_are_readable_from_any() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["kv"]).start();
     let addr = server.addr("kv");
     let (done_tx, done_rx) = mpsc::channel();
     for conn in 0..16 {
@@ -100,7 +100,7 @@ fn keys_from_sixteen_connections_are_readable_from_any() {
 
 #[test]
 fn pipelines_across_shards_keep_request_order() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["kv"]).start();
     let mut kv = client(server.addr("kv"));
     let keys_by_shard: Vec<String> = (0..8).map(|n| key_on(n % 4, n)).collect();
     let vals: Vec<(String, String)> = (0..8)
@@ -143,7 +143,7 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 
 #[test]
 fn each_bad_request_gets_an_error_and_the_connection_stays_usable() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["kv"]).start();
     let mut kv = client(server.addr("kv"));
     let bad: [(&str, &[u8]); 10] = [
         ("garbage", b"\xc1\xc1garbage"),
@@ -173,7 +173,10 @@ fn each_bad_request_gets_an_error_and_the_connection_stays_usable() {
 
 #[test]
 fn an_oversized_frame_gets_an_error_then_the_connection_closes() {
-    let server = Server::start(&["--max-frame", "1024"]);
+    let server = TestServer::builder()
+        .services(&["kv"])
+        .args(&["--max-frame", "1024"])
+        .start();
     let mut kv = client(server.addr("kv"));
     assert_eq!(kv.put("small", &"x".repeat(900)).unwrap(), Reply::Nil);
     // Only the header of the huge frame is sent: it is refused on sight.
@@ -191,7 +194,7 @@ fn an_oversized_frame_gets_an_error_then_the_connection_closes() {
 
 #[test]
 fn percore_kv_prints_replies_like_redis_cli() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["kv"]).start();
     let addr = server.addr("kv").to_string();
     let kv = |args: &[&str]| {
         let mut argv = vec!["kv", "--addr", &addr];

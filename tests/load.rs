@@ -23,7 +23,9 @@ fn load(args: &[&str]) -> Output {
 
 #[test]
 fn exact_request_counts_reach_the_server_with_no_errors() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder()
+        .services(&["yell", "echo", "chat"])
+        .start();
     let dir = TempDir::new();
     let json = dir.path.join("load.json");
     let yell = server.addr("yell").to_string();
@@ -100,7 +102,7 @@ fn exact_request_counts_reach_the_server_with_no_errors() {
 
 #[test]
 fn kv_load_checks_every_value_across_shards() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["kv"]).start();
     let dir = TempDir::new();
     let json = dir.path.join("load.json");
     let kv = server.addr("kv").to_string();
@@ -157,7 +159,7 @@ fn kv_load_checks_every_value_across_shards() {
 
 #[test]
 fn resp_load_checks_every_get_across_shards_and_wrong_replies_fail_it() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp", "echo"]).start();
     let dir = TempDir::new();
     let json = dir.path.join("load.json");
     let resp = server.addr("resp").to_string();
@@ -200,7 +202,7 @@ fn resp_load_checks_every_get_across_shards_and_wrong_replies_fail_it() {
 
 #[test]
 fn mq_load_checks_every_delivery_across_shards() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["mq"]).start();
     let dir = TempDir::new();
     let json = dir.path.join("load.json");
     let mq = server.addr("mq").to_string();
@@ -267,7 +269,7 @@ fn mq_load_checks_every_delivery_across_shards() {
 
 #[test]
 fn a_timed_run_prints_progress_and_a_report() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["yell"]).start();
     let yell = server.addr("yell").to_string();
     let out = load(&[
         "yell",
@@ -290,7 +292,7 @@ fn a_timed_run_prints_progress_and_a_report() {
 #[test]
 fn wrong_replies_are_errors_and_fail_the_run() {
     // chat answers "You sent: ...", which is not what yell's checker expects.
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["chat"]).start();
     let chat = server.addr("chat").to_string();
     let out = load(&[
         "yell",

@@ -1,4 +1,4 @@
-//! Live metrics (SPEC 8) from the real binary: the exposition checked with
+//! Live metrics (docs/PROTOCOLS.md §8) from the real binary: the exposition checked with
 //! Prometheus's Python parser, exact counts after exact traffic, /health,
 //! 404, a scrape under full load, and a hostile client on the metrics port.
 
@@ -77,8 +77,11 @@ fn sum(samples: &[(String, HashMap<String, String>, f64)], name: &str, service: 
 
 #[test]
 fn the_exposition_parses_and_counts_exactly() {
-    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let server = Server::start(&["--metrics", &metrics.to_string()]);
+    // Every service: the key space's and mq's metrics are exported too.
+    let server = TestServer::builder()
+        .args(&["--metrics", "127.0.0.1:0"])
+        .start();
+    let metrics = server.metrics_addr();
     let mut yell = server.connect("yell");
     let request: Vec<u8> = (0..50).flat_map(|_| b"ping\n".iter().copied()).collect();
     assert_eq!(
@@ -157,8 +160,11 @@ fn the_exposition_parses_and_counts_exactly() {
 
 #[test]
 fn a_scrape_under_full_load_and_a_hostile_client_disturb_nothing() {
-    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let server = Server::start(&["--metrics", &metrics.to_string()]);
+    let server = TestServer::builder()
+        .services(&["yell", "echo"])
+        .args(&["--metrics", "127.0.0.1:0"])
+        .start();
+    let metrics = server.metrics_addr();
     // A slowloris on the metrics port, and garbage.
     let mut slow = TcpStream::connect(metrics).unwrap();
     slow.write_all(b"GET /met").unwrap();

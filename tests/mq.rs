@@ -1,4 +1,4 @@
-//! mq, SPEC 3.4, against the real server with 4 shards: connections land on
+//! mq, docs/PROTOCOLS.md §3.4, against the real server with 4 shards: connections land on
 //! whichever shard the kernel picks, so subscribers and senders are spread
 //! over shards and the cross-shard paths are exercised.
 
@@ -9,7 +9,7 @@ use common::*;
 
 #[test]
 fn the_seed_session_delivers_the_line_byte_for_byte() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["mq"]).start();
     let mut subscriber = Client::connect(&server);
     subscriber.subscribe("foo", "subscriber");
     let mut sender = Client::connect(&server);
@@ -38,7 +38,7 @@ fn the_seed_session_delivers_the_line_byte_for_byte() {
 
 #[test]
 fn eight_subscribers_on_all_shards_each_get_every_message_once() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["mq"]).start();
     let mut subscribers: Vec<Client> = (0..8).map(|_| Client::connect(&server)).collect();
     for (i, subscriber) in subscribers.iter_mut().enumerate() {
         subscriber.subscribe("news", &format!("subscriber {i}"));
@@ -75,7 +75,7 @@ fn eight_subscribers_on_all_shards_each_get_every_message_once() {
 
 #[test]
 fn a_thousand_sends_arrive_in_order_at_every_subscriber() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["mq"]).start();
     let mut subscribers: Vec<Client> = (0..4).map(|_| Client::connect(&server)).collect();
     for (i, subscriber) in subscribers.iter_mut().enumerate() {
         subscriber.subscribe("ordered", &format!("subscriber {i}"));
@@ -95,7 +95,7 @@ fn a_thousand_sends_arrive_in_order_at_every_subscriber() {
 
 #[test]
 fn unsubscribe_stops_delivery() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["mq"]).start();
     let mut leaving = Client::connect(&server);
     leaving.subscribe("t", "leaving");
     let mut staying = Client::connect(&server);
@@ -123,7 +123,10 @@ fn unsubscribe_stops_delivery() {
 
 #[test]
 fn a_subscriber_that_closes_is_dropped_and_disturbs_no_one() {
-    let mut server = Server::start(&["--stats-interval", "0.1"]);
+    let mut server = TestServer::builder()
+        .services(&["mq"])
+        .args(&["--stats-interval", "0.1"])
+        .start();
     let stderr = lines_of(server.take_stderr());
     let mut closing = Client::connect(&server);
     closing.subscribe("t", "closing");
@@ -176,7 +179,10 @@ fn largest_socket_buffers() -> usize {
 #[test]
 fn a_subscriber_that_never_reads_is_disconnected_past_the_cap() {
     let cap = 64 * 1024;
-    let server = Server::start(&["--mq-queue-bytes", &cap.to_string()]);
+    let server = TestServer::builder()
+        .services(&["mq"])
+        .args(&["--mq-queue-bytes", &cap.to_string()])
+        .start();
     let mut sleeper = Client::connect(&server);
     sleeper.subscribe("firehose", "sleeper");
     let mut reader = Client::connect(&server);
@@ -222,7 +228,7 @@ fn a_subscriber_that_never_reads_is_disconnected_past_the_cap() {
 
 #[test]
 fn malformed_lines_get_the_error_line_and_the_connection_stays() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["mq"]).start();
     let mut conn = Client::connect(&server);
     for bad in [
         &b"hello\n"[..],
@@ -257,7 +263,10 @@ fn malformed_lines_get_the_error_line_and_the_connection_stays() {
 
 #[test]
 fn quit_closes_and_a_too_long_line_closes_with_its_error() {
-    let server = Server::start(&["--max-frame", "64"]);
+    let server = TestServer::builder()
+        .services(&["mq"])
+        .args(&["--max-frame", "64"])
+        .start();
     let mut quitter = Client::connect(&server);
     quitter.send_raw(b"quit\r\n{\"command\": \"subscribe\", \"topic\": \"t\"}\n");
     assert_eq!(read_to_close(quitter.reader.get_mut()), b"");
@@ -281,7 +290,10 @@ fn quit_closes_and_a_too_long_line_closes_with_its_error() {
 
 #[test]
 fn a_listening_subscriber_is_not_idle_but_a_silent_one_is() {
-    let server = Server::start(&["--idle-timeout", "1"]);
+    let server = TestServer::builder()
+        .services(&["mq"])
+        .args(&["--idle-timeout", "1"])
+        .start();
     let mut listener = Client::connect(&server);
     listener.subscribe("radio", "listener");
     let mut silent = Client::connect(&server);

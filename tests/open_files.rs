@@ -6,8 +6,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
+use std::net::TcpStream;
 
 use common::*;
 
@@ -42,19 +41,11 @@ fn two_thousand_clients_are_served_under_a_soft_limit_of_1024() {
         eprintln!("skipped: the hard open-files limit is below {CLIENTS} clients");
         return;
     }
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let dir = TempDir::new();
-    let stats_json = dir.path.join("stats.json");
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg("ulimit -Sn 1024 && exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_percore"))
-        .args(["serve", "--shards", "1", "--services", "yell", "--yell"])
-        .arg(addr.to_string())
-        .arg("--stats-json")
-        .arg(&stats_json);
-    let server = Server::launch(cmd, vec![("yell".into(), addr)], stats_json, dir)
-        .expect("the port was free");
+    let server = TestServer::builder()
+        .services(&["yell"])
+        .shards(1)
+        .shell("ulimit -Sn 1024")
+        .start();
 
     let mut clients: Vec<TcpStream> = (0..CLIENTS).map(|_| server.connect("yell")).collect();
     for (i, client) in clients.iter_mut().enumerate() {
@@ -82,35 +73,14 @@ fn two_thousand_clients_are_served_under_a_soft_limit_of_1024() {
     assert_eq!(stopped.json["services"]["yell"]["messages"], CLIENTS as u64);
 }
 
-/// `percore serve ARGS` with every service on free ports, under an open
-/// files limit of `limit` (soft and hard: the server cannot raise it).
+/// `percore serve ARGS` with every service on port 0, under an open files
+/// limit of `limit` (soft and hard: the server cannot raise it).
 fn start_under_limit(limit: u32, args: &[&str]) -> Server {
-    for _ in 0..5 {
-        let dir = TempDir::new();
-        let stats_json = dir.path.join("stats.json");
-        let addrs: Vec<(String, SocketAddr)> = SERVICES
-            .iter()
-            .map(|s| {
-                (
-                    s.to_string(),
-                    SocketAddr::from(([127, 0, 0, 1], free_port())),
-                )
-            })
-            .collect();
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c")
-            .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
-            .arg(env!("CARGO_BIN_EXE_percore"))
-            .arg("serve");
-        for (service, addr) in &addrs {
-            cmd.arg(format!("--{service}")).arg(addr.to_string());
-        }
-        cmd.arg("--stats-json").arg(&stats_json).args(args);
-        if let Some(server) = Server::launch(cmd, addrs, stats_json, dir) {
-            return server;
-        }
-    }
-    panic!("percore did not start on free ports in 5 tries");
+    TestServer::builder()
+        .shards_per_cpu()
+        .shell(&format!("ulimit -n {limit}"))
+        .args(args)
+        .start()
 }
 
 /// resp's `CONFIG GET maxclients`: `--max-conns` × shards, as the server

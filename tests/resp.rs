@@ -1,4 +1,4 @@
-//! resp, SPEC 6, on 4 shards: replies byte for byte equal to redis-server
+//! resp, docs/PROTOCOLS.md §6, on 4 shards: replies byte for byte equal to redis-server
 //! 7.0's for recorded command sequences, the real Redis tools (redis-cli,
 //! redis-benchmark, redis-py), inline commands, protocol errors, AUTH, and
 //! one key space with kv.
@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::resp::{RedisServer, Resp};
+use common::resp::{words, RedisServer, Resp};
 use common::*;
 use percore::services::kv::{KvClient, Reply};
 
@@ -149,13 +149,9 @@ const SEQUENCE: &[&str] = &[
 ];
 
 fn both() -> (Server, RedisServer) {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp", "kv"]).start();
     let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
     (server, redis)
-}
-
-fn words(line: &str) -> Vec<&[u8]> {
-    line.split(' ').map(str::as_bytes).collect()
 }
 
 #[test]
@@ -217,7 +213,10 @@ fn inline_commands_and_protocol_errors_equal_redis() {
 
 #[test]
 fn limits_close_with_a_protocol_error_and_the_server_goes_on() {
-    let server = Server::start(&["--max-frame", "1024"]);
+    let server = TestServer::builder()
+        .services(&["resp", "kv"])
+        .args(&["--max-frame", "1024"])
+        .start();
     let addr = server.addr("resp");
     let cases: &[(&[u8], &str)] = &[
         (
@@ -258,7 +257,7 @@ fn limits_close_with_a_protocol_error_and_the_server_goes_on() {
 
 #[test]
 fn kv_and_resp_share_one_key_space() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp", "kv"]).start();
     let mut resp = Resp::connect(server.addr("resp"));
     let mut kv = KvClient::connect(server.addr("kv"), DEADLINE).expect("kv");
     for i in 0..40 {
@@ -298,14 +297,14 @@ fn kv_and_resp_share_one_key_space() {
 
 #[test]
 fn an_expired_key_is_gone_for_every_command_right_after_its_time() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp", "kv"]).start();
     let mut resp = Resp::connect(server.addr("resp"));
     for i in 0..20 {
         let key = format!("e{i}");
         assert_eq!(resp.cmd(&format!("SET {key} v PX 50")), "+OK\r\n");
         // The server read the SET before it answered, so the key expires
         // 50 ms after some moment before now: 51 ms from now it must be
-        // gone (SPEC: within 1 ms of its time). Waiting for a time to pass
+        // gone (docs/PROTOCOLS.md §6.2: within 1 ms of its time). Waiting for a time to pass
         // is what is being tested here.
         let due = Instant::now() + Duration::from_millis(51);
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
@@ -319,7 +318,7 @@ fn an_expired_key_is_gone_for_every_command_right_after_its_time() {
 
 #[test]
 fn the_active_sweep_frees_expired_keys_nobody_reads() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp", "kv"]).start();
     let mut resp = Resp::connect(server.addr("resp"));
     let mut wire = Vec::new();
     for i in 0..100_000 {
@@ -343,7 +342,10 @@ fn the_active_sweep_frees_expired_keys_nobody_reads() {
 
 #[test]
 fn requirepass_guards_resp_and_kv_must_stay_on_loopback() {
-    let server = Server::start(&["--requirepass", "s3cret"]);
+    let server = TestServer::builder()
+        .services(&["resp", "kv"])
+        .args(&["--requirepass", "s3cret"])
+        .start();
     let mut resp = Resp::connect(server.addr("resp"));
     assert_eq!(resp.cmd("GET k"), "-NOAUTH Authentication required.\r\n");
     assert_eq!(
@@ -399,7 +401,7 @@ fn requirepass_guards_resp_and_kv_must_stay_on_loopback() {
 
 #[test]
 fn redis_cli_runs_commands_and_mass_inserts_with_pipe() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp", "kv"]).start();
     let port = server.addr("resp").port().to_string();
     let cli = |args: &[&str]| {
         let output = Command::new("redis-cli")
@@ -444,7 +446,7 @@ fn redis_cli_runs_commands_and_mass_inserts_with_pipe() {
 
 #[test]
 fn redis_benchmark_runs_without_errors() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp", "kv"]).start();
     let port = server.addr("resp").port().to_string();
     let mut bench = Command::new("redis-benchmark")
         .args([
@@ -490,7 +492,7 @@ fn redis_benchmark_runs_without_errors() {
 
 #[test]
 fn redis_py_works_in_resp2_and_resp3() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp", "kv"]).start();
     let addr = server.addr("resp");
     for proto in ["2", "3"] {
         let out = run_python_client(
@@ -512,7 +514,7 @@ const REDIS_PY_SESSION: &str =
 
 #[test]
 fn info_config_and_client_see_every_shard() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp", "kv"]).start();
     let mut resp = Resp::connect(server.addr("resp"));
     for i in 0..20 {
         resp.cmd(&format!("SET k{i} v"));
@@ -573,7 +575,7 @@ fn info_config_and_client_see_every_shard() {
 #[test]
 fn replies_do_not_depend_on_how_commands_are_cut_into_reads() {
     use percore::services::resp::protocol::encode_command as encode;
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp", "kv"]).start();
     let script = |prefix: &str| {
         let mut wire = Vec::new();
         for i in 0..40 {
@@ -624,7 +626,7 @@ fn replies_do_not_depend_on_how_commands_are_cut_into_reads() {
     server.stop().assert_clean();
 }
 
-/// SPEC 7.1 for resp: writes and expiry times survive SHUTDOWN and a
+/// docs/PROTOCOLS.md §7.1 for resp: writes and expiry times survive SHUTDOWN and a
 /// restart with another shard count; SAVE snapshots every shard.
 #[test]
 fn resp_writes_and_expiries_survive_shutdown_and_restart() {
@@ -640,7 +642,10 @@ fn resp_writes_and_expiries_survive_shutdown_and_restart() {
             shards,
         ]
     };
-    let mut server = Server::start_with(&args("3"));
+    let mut server = TestServer::builder()
+        .services(&["resp", "kv"])
+        .args(&args("3"))
+        .start();
     let mut resp = Resp::connect(server.addr("resp"));
     for i in 0..50 {
         assert_eq!(resp.cmd(&format!("SET k{i} v{i}")), "+OK\r\n");
@@ -704,7 +709,10 @@ fn resp_writes_and_expiries_survive_shutdown_and_restart() {
         stopped.json
     );
 
-    let server = Server::start_with(&args("2"));
+    let server = TestServer::builder()
+        .services(&["resp", "kv"])
+        .args(&args("2"))
+        .start();
     let mut resp = Resp::connect(server.addr("resp"));
     assert_eq!(resp.cmd("GET k0"), "$2\r\nv0\r\n");
     assert_eq!(resp.cmd("TTL k0"), ":-1\r\n");

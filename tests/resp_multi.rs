@@ -9,15 +9,11 @@ mod common;
 use std::thread;
 use std::time::Instant;
 
-use common::resp::{RedisServer, Resp};
-use common::{Server, DEADLINE};
+use common::resp::{words, RedisServer, Resp};
+use common::{TestServer, DEADLINE};
 use percore::cross_shard::owner_of;
 
 const SHARDS: usize = 4;
-
-fn words(line: &str) -> Vec<&[u8]> {
-    line.split(' ').map(str::as_bytes).collect()
-}
 
 /// `n` key names that one shard owns, starting with `prefix`.
 fn keys_on_one_shard(prefix: &str, n: usize) -> Vec<String> {
@@ -123,7 +119,7 @@ const SEQUENCE: &[&str] = &[
 
 #[test]
 fn transaction_replies_equal_redis_byte_for_byte_in_resp2_and_resp3() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp"]).start();
     let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
     let keys = keys_on_one_shard("tk", 2);
     for proto in ["2", "3"] {
@@ -159,7 +155,7 @@ fn transaction_replies_equal_redis_byte_for_byte_in_resp2_and_resp3() {
 /// A watched key that expires aborts EXEC, as in redis 7.0.
 #[test]
 fn a_watched_key_that_expires_aborts_exec() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp"]).start();
     let mut client = Resp::connect(server.addr("resp"));
     assert_eq!(client.cmd("SET wk v PX 200"), "+OK\r\n");
     assert_eq!(client.cmd("WATCH wk"), "+OK\r\n");
@@ -180,7 +176,7 @@ fn a_watched_key_that_expires_aborts_exec() {
 /// of its commands runs (never silently non-atomic).
 #[test]
 fn a_transaction_over_several_shards_is_refused_whole() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp"]).start();
     let (a, b) = keys_on_two_shards();
     let mut client = Resp::connect(server.addr("resp"));
     assert_eq!(client.cmd("MULTI"), "+OK\r\n");
@@ -210,7 +206,7 @@ fn a_transaction_over_several_shards_is_refused_whole() {
 /// (check-and-set) converge: each client makes its moves in the end.
 #[test]
 fn transfers_are_atomic_under_load_and_watch_retries_converge() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let keys = keys_on_one_shard("acct", 2);
     let (a, b) = (keys[0].clone(), keys[1].clone());
@@ -320,7 +316,7 @@ fn transfers_are_atomic_under_load_and_watch_retries_converge() {
 /// with WATCH) work, in RESP2 and RESP3.
 #[test]
 fn redis_py_transactions_work_in_resp2_and_resp3() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let keys = keys_on_one_shard("py", 2);
     for proto in ["2", "3"] {

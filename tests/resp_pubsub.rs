@@ -1,4 +1,4 @@
-//! resp's pub/sub (SPEC 6.2) on 4 shards, so that channels, patterns and
+//! resp's pub/sub (docs/PROTOCOLS.md §6.2) on 4 shards, so that channels, patterns and
 //! connections span shards: replies byte for byte equal to redis-server
 //! 7.0's for a recorded sequence in RESP2 and RESP3, the subscribe
 //! acknowledgement, redis-py, and the figures of INFO and CLIENT LIST. One
@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::resp::{RedisServer, Resp};
+use common::resp::{words, RedisServer, Resp};
 use common::*;
 
 /// The recorded sequence: `S:` the subscriber's commands, `P:` a second
@@ -72,10 +72,6 @@ const SEQUENCE: &[&str] = &[
     "S: GET x",
 ];
 
-fn words(line: &str) -> Vec<&[u8]> {
-    line.split(' ').map(str::as_bytes).collect()
-}
-
 /// How many replies a command gets: one per name for the (un)subscribe
 /// commands (the sequence unsubscribes from everything only when one name
 /// or none is held), else one.
@@ -124,7 +120,7 @@ fn recorded(addr: std::net::SocketAddr, proto: &str) -> Vec<(String, String)> {
 
 #[test]
 fn pubsub_replies_equal_redis_byte_for_byte_in_resp2_and_resp3() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp"]).start();
     let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
     for proto in ["2", "3"] {
         let ours = recorded(server.addr("resp"), proto);
@@ -149,7 +145,10 @@ fn shard_of(conn: &mut Resp) -> u64 {
 #[test]
 fn a_subscribe_reply_means_every_shard_publishes_to_it() {
     // resp alone: its brokers are its own.
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .args(&["--services", "resp"])
+        .start();
     let addr = server.addr("resp");
     // Subscribers and publishers on every shard.
     let mut conns: Vec<(u64, Resp)> = Vec::new();
@@ -210,7 +209,7 @@ fn a_subscribe_reply_means_every_shard_publishes_to_it() {
 
 #[test]
 fn redis_py_pubsub_works_as_against_redis_in_resp2_and_resp3() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp"]).start();
     let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
     for proto in ["2", "3"] {
         let run = |addr: std::net::SocketAddr| {
@@ -239,7 +238,7 @@ fn redis_py_pubsub_works_as_against_redis_in_resp2_and_resp3() {
 
 #[test]
 fn info_and_client_list_count_subscriptions() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp"]).start();
     let mut subscriber = Resp::connect(server.addr("resp"));
     subscriber.cmd("HELLO 3");
     for line in ["SUBSCRIBE a b c", "PSUBSCRIBE x* y*", "SSUBSCRIBE s"] {

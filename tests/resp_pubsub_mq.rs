@@ -1,4 +1,4 @@
-//! mq and resp share one set of topics (SPEC 6.3), on 4 shards: an mq send
+//! mq and resp share one set of topics (docs/PROTOCOLS.md §6.3), on 4 shards: an mq send
 //! reaches resp subscribers as its `msg`, a PUBLISH reaches mq subscribers
 //! as a JSON send line, counts include both, one sender's messages keep
 //! their order for subscribers of either protocol, and a slow resp
@@ -32,7 +32,7 @@ fn message(push: bool, pattern: Option<&str>, channel: &str, payload: &[u8]) -> 
 
 #[test]
 fn mq_and_resp_share_one_set_of_topics() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp", "mq"]).start();
     let mut mq = Mq::connect(&server);
     mq.subscribe("t", "mq");
     let mut resp2 = Resp::connect(server.addr("resp"));
@@ -105,7 +105,7 @@ fn mq_and_resp_share_one_set_of_topics() {
 
 #[test]
 fn a_thousand_messages_keep_their_order_across_protocols() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp", "mq"]).start();
     let mut mq = Mq::connect(&server);
     mq.subscribe("ordered", "mq");
     let mut resp2 = Resp::connect(server.addr("resp"));
@@ -159,7 +159,10 @@ fn a_thousand_messages_keep_their_order_across_protocols() {
 #[test]
 fn a_subscriber_that_never_reads_is_disconnected_past_the_cap() {
     let cap = 64 * 1024;
-    let server = Server::start(&["--mq-queue-bytes", &cap.to_string()]);
+    let server = TestServer::builder()
+        .services(&["resp", "mq"])
+        .args(&["--mq-queue-bytes", &cap.to_string()])
+        .start();
     let addr = server.addr("resp");
     // mq's handshake first: it is a message on the topic.
     let mut mq = Mq::connect(&server);

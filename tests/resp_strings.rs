@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::resp::{RedisServer, Resp};
+use common::resp::{words, RedisServer, Resp};
 use common::*;
 
 /// Commands whose replies do not depend on time, ids or hash order.
@@ -165,13 +165,9 @@ const SEQUENCE: &[&str] = &[
     "FUNCTION RESTORE x",
 ];
 
-fn words(line: &str) -> Vec<&[u8]> {
-    line.split(' ').map(str::as_bytes).collect()
-}
-
 #[test]
 fn string_and_key_commands_equal_redis_byte_for_byte() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp"]).start();
     let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
     for proto in ["2", "3"] {
         let mut ours = Resp::connect(server.addr("resp"));
@@ -200,7 +196,7 @@ fn string_and_key_commands_equal_redis_byte_for_byte() {
 /// COMMAND INFO and COMMAND GETKEYS know every one of them, as redis does.
 #[test]
 fn command_info_and_getkeys_equal_redis() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["resp"]).start();
     let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
@@ -240,7 +236,10 @@ fn their_writes_survive_a_restart() {
             shards,
         ]
     };
-    let server = Server::start_with(&args("3"));
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .args(&args("3"))
+        .start();
     let mut resp = Resp::connect(server.addr("resp"));
     assert_eq!(resp.cmd("INCRBYFLOAT f 2.5"), "$3\r\n2.5\r\n");
     assert_eq!(resp.cmd("SET g old EX 1000"), "+OK\r\n");
@@ -253,7 +252,10 @@ fn their_writes_survive_a_restart() {
     }
     drop(resp);
     server.stop().assert_clean();
-    let server = Server::start_with(&args("2"));
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .args(&args("2"))
+        .start();
     let mut resp = Resp::connect(server.addr("resp"));
     assert_eq!(resp.cmd("GET f"), "$3\r\n2.5\r\n");
     assert_eq!(resp.cmd("GET g"), "$3\r\nnew\r\n");

@@ -1,4 +1,4 @@
-//! resp before AUTH (SPEC 6.1, 6.5; issue 22 item 4): with `--requirepass`,
+//! resp before AUTH (docs/PROTOCOLS.md §6.1, §6.5; issue 22 item 4): with `--requirepass`,
 //! a client that has not authenticated gets redis 7.0's limits, a multibulk
 //! of at most 10 elements and bulks of at most 16 KiB, refused from their
 //! headers (nothing is buffered for them) with redis' error, and closed.
@@ -103,7 +103,10 @@ fn exchange(addr: SocketAddr, request: &[u8], expected_len: usize, closes: bool)
 
 #[test]
 fn unauthenticated_clients_get_redis_limits_and_are_closed() {
-    let server = Server::start_with(&["--shards", "2", "--requirepass", PASS]);
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .args(&["--shards", "2", "--requirepass", PASS])
+        .start();
     for (name, request, expected, closes) in cases() {
         let answer = exchange(server.addr("resp"), &request, expected.len(), closes);
         assert_eq!(
@@ -113,7 +116,10 @@ fn unauthenticated_clients_get_redis_limits_and_are_closed() {
         );
     }
     // Without --requirepass nobody gets those limits.
-    let open = Server::start_with(&["--shards", "2"]);
+    let open = TestServer::builder()
+        .services(&["resp"])
+        .args(&["--shards", "2"])
+        .start();
     let mut resp = Resp::connect(open.addr("resp"));
     let mut big = command("GET", 2, 100_000);
     big.extend_from_slice(&command("DEL", 100, 1));
@@ -129,7 +135,10 @@ fn unauthenticated_limits_match_redis_byte_for_byte() {
         eprintln!("no redis-server here: comparison skipped (.ci/run installs it)");
         return;
     };
-    let server = Server::start_with(&["--shards", "2", "--requirepass", PASS]);
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .args(&["--shards", "2", "--requirepass", PASS])
+        .start();
     for (name, request, expected, closes) in cases() {
         let ours = exchange(server.addr("resp"), &request, expected.len(), closes);
         let theirs = exchange(redis.addr, &request, expected.len(), closes);

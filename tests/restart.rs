@@ -1,4 +1,4 @@
-//! Restarts (SPEC 2, issue 22 item 2): an address held only by the closed
+//! Restarts (docs/PROTOCOLS.md §2, issue 22 item 2): an address held only by the closed
 //! connections of a server that just stopped (TIME_WAIT, FIN_WAIT_2) is not
 //! in use, so the next server binds it at once, as redis-server does; an
 //! address a live listener holds is still refused with exit status 2.
@@ -14,18 +14,16 @@ use common::*;
 const SERVICES: [&str; 3] = ["resp", "kv", "chat"];
 
 /// `percore serve` with resp, kv and chat on `addrs` and the metrics
-/// endpoint on `metrics`; `None` when it exits with status 2.
-fn serve_on(addrs: &[(String, SocketAddr)], metrics: SocketAddr) -> Option<Server> {
-    let dir = TempDir::new();
-    let stats_json = dir.path.join("stats.json");
-    let mut cmd = percore();
-    cmd.args(["serve", "--shards", "2", "--services", "resp,kv,chat"]);
+/// endpoint on `metrics` (port 0 for any); what it said if it ended first.
+fn serve_on(addrs: &[(String, SocketAddr)], metrics: SocketAddr) -> Result<Server, Exited> {
+    let mut builder = TestServer::builder()
+        .services(&SERVICES)
+        .shards(2)
+        .args(&["--metrics", &metrics.to_string()]);
     for (service, addr) in addrs {
-        cmd.arg(format!("--{service}")).arg(addr.to_string());
+        builder = builder.args(&[format!("--{service}"), addr.to_string()]);
     }
-    cmd.arg("--metrics").arg(metrics.to_string());
-    cmd.arg("--stats-json").arg(&stats_json);
-    Server::launch(cmd, addrs.to_vec(), stats_json, dir)
+    builder.spawn()
 }
 
 fn loopback(port: u16) -> SocketAddr {
@@ -75,19 +73,8 @@ fn leave_closed_connections(server: &Server, metrics: SocketAddr) -> TcpStream {
 
 #[test]
 fn a_restart_binds_at_once_over_the_last_servers_closed_connections() {
-    let mut started = None;
-    for _ in 0..5 {
-        let addrs: Vec<(String, SocketAddr)> = SERVICES
-            .iter()
-            .map(|service| (service.to_string(), loopback(free_port())))
-            .collect();
-        let metrics = loopback(free_port());
-        if let Some(server) = serve_on(&addrs, metrics) {
-            started = Some((server, addrs, metrics));
-            break;
-        }
-    }
-    let (server, addrs, metrics) = started.expect("percore started on free ports in 5 tries");
+    let server = serve_on(&[], loopback(0)).expect("percore starts on port 0");
+    let (addrs, metrics) = (server.addrs.clone(), server.metrics_addr());
 
     let held = leave_closed_connections(&server, metrics);
     server.stop().assert_clean();
@@ -101,9 +88,9 @@ fn a_restart_binds_at_once_over_the_last_servers_closed_connections() {
     }
 
     // At once: no retry, no wait for the remains to time out.
-    let restarted = serve_on(&addrs, metrics).unwrap_or_else(|| {
+    let restarted = serve_on(&addrs, metrics).unwrap_or_else(|exited| {
         panic!(
-            "the restart exited 2 over the stopped server's closed connections \
+            "the restart ended ({exited:?}) over the stopped server's closed connections \
              (socket states {:?})",
             addrs
                 .iter()
@@ -128,13 +115,12 @@ fn a_restart_binds_at_once_over_the_last_servers_closed_connections() {
     );
     // And the metrics port, a plain listener, is refused to another too.
     let metrics_addr = metrics.to_string();
-    let free = loopback(free_port()).to_string();
     let (output, _) = run_percore(&[
         "serve",
         "--services",
         "resp",
         "--resp",
-        &free,
+        "127.0.0.1:0",
         "--metrics",
         &metrics_addr,
     ]);

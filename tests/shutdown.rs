@@ -1,4 +1,4 @@
-//! Shutdown, SPEC 2: SIGINT or SIGTERM stops accepting, answers what was
+//! Shutdown, docs/PROTOCOLS.md §2: SIGINT or SIGTERM stops accepting, answers what was
 //! read, closes every connection, reports, and exits 0 within 5 s; a second
 //! SIGINT exits at once with status 130.
 
@@ -15,7 +15,7 @@ use percore::services::kv::Request;
 #[test]
 fn sigint_with_a_thousand_open_connections_exits_0_within_5_s() {
     raise_fd_limit();
-    let server = Server::start(&[]);
+    let server = TestServer::builder().start();
     let mut conns: Vec<(TcpStream, &str)> = Vec::new();
     for i in 0..1_000 {
         let service = SERVICES[i % 3];
@@ -49,7 +49,7 @@ fn sigint_with_a_thousand_open_connections_exits_0_within_5_s() {
 
 #[test]
 fn sigterm_stops_gracefully_too() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["yell"]).start();
     let mut conn = server.connect("yell");
     assert_eq!(round_trip(&mut conn, b"bye\n", 4), b"BYE\n");
     server.signal(libc::SIGTERM);
@@ -62,7 +62,7 @@ fn sigterm_stops_gracefully_too() {
 
 #[test]
 fn a_second_sigint_exits_at_once_with_130() {
-    let mut server = Server::start(&[]);
+    let mut server = TestServer::builder().services(&["echo"]).start();
     // A peer that never reads its echo keeps the server draining after the
     // first signal, until its deadline.
     let stuck = server.connect("echo");
@@ -110,7 +110,7 @@ fn requests_read_before_shutdown_are_all_answered_past_the_output_budget() {
     // 40 Gets of a 900 kB value in one write: 36 MB of replies, far past one
     // batch's output budget, so most are still buffered requests when the
     // signal comes.
-    let server = Server::start_with(&["--shards", "1"]);
+    let server = TestServer::builder().services(&["kv"]).shards(1).start();
     let mut client = server.connect("kv");
     let value = "v".repeat(900_000);
     let mut put = Vec::new();
@@ -164,8 +164,7 @@ fn spawn_serve(
     let mut cmd = percore();
     cmd.arg("serve");
     for service in SERVICES {
-        cmd.arg(format!("--{service}"))
-            .arg(format!("127.0.0.1:{}", free_port()));
+        cmd.arg(format!("--{service}")).arg("127.0.0.1:0");
     }
     cmd.args(extra)
         .envs(env.iter().copied())
@@ -291,9 +290,15 @@ fn more_than_four_shards_per_cpu_are_a_usage_error() {
         libc::CPU_COUNT(&set) as usize
     };
     let asked = (4 * cpus + 1).to_string();
-    let kv = format!("127.0.0.1:{}", free_port());
-    let (output, elapsed) =
-        run_percore(&["serve", "--services", "kv", "--kv", &kv, "--shards", &asked]);
+    let (output, elapsed) = run_percore(&[
+        "serve",
+        "--services",
+        "kv",
+        "--kv",
+        "127.0.0.1:0",
+        "--shards",
+        &asked,
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use common::{free_port, probe, proc_status_bytes, reset};
+use common::{probe, proc_status_bytes, reset, Listening};
 
 const SERVICES: [&str; 5] = ["yell", "echo", "chat", "mq", "kv"];
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
@@ -59,13 +59,8 @@ fn every_service_at_once_under_load_and_churn() {
     let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
     let scratch = std::env::temp_dir().join(format!("percore-soak-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch directory");
-    let addrs: BTreeMap<&str, SocketAddr> = SERVICES
-        .iter()
-        .map(|s| (*s, SocketAddr::from(([127, 0, 0, 1], free_port()))))
-        .collect();
-
     let stats_json = scratch.join("stats.json");
-    let mut server = start_server(&addrs, &stats_json);
+    let (mut server, addrs) = start_server(&stats_json);
     let pid = server.id() as i32;
     let began = Instant::now();
     let rss_at_start = proc_status_bytes(pid, "VmRSS:");
@@ -213,12 +208,14 @@ fn every_service_at_once_under_load_and_churn() {
 /// Each load's latest progress line: (t, msgs/s, errors so far).
 type Progress = BTreeMap<&'static str, (f64, f64, u64)>;
 
-fn start_server(addrs: &BTreeMap<&str, SocketAddr>, stats_json: &Path) -> Child {
+/// `percore serve` with every service on port 0; the process and the
+/// addresses its listening line names.
+fn start_server(stats_json: &Path) -> (Child, BTreeMap<&'static str, SocketAddr>) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_percore"));
     command.args(["serve", "--shards", "2", "--stats-json"]);
     command.arg(stats_json);
-    for (service, addr) in addrs {
-        command.arg(format!("--{service}")).arg(addr.to_string());
+    for service in SERVICES {
+        command.arg(format!("--{service}")).arg("127.0.0.1:0");
     }
     let mut child = command
         .stdout(Stdio::piped())
@@ -229,19 +226,28 @@ fn start_server(addrs: &BTreeMap<&str, SocketAddr>, stats_json: &Path) -> Child 
     let (tx, rx) = std::sync::mpsc::channel();
     thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("percore listening:") {
-                let _ = tx.send(());
+            if let Some(listening) = Listening::parse(&line) {
+                let _ = tx.send(listening);
             }
         }
     });
-    rx.recv_timeout(STARTUP_DEADLINE)
+    let listening = rx
+        .recv_timeout(STARTUP_DEADLINE)
         .expect("percore serve prints its listening line");
-    child
+    let addrs = SERVICES
+        .iter()
+        .map(|&service| {
+            let (_, addr) = listening
+                .plain
+                .iter()
+                .find(|(name, _)| name == service)
+                .expect("every service is listed");
+            (service, *addr)
+        })
+        .collect();
+    (child, addrs)
 }
 
-/// Hostile but ordinary clients (SPEC 4), about 100 a second, in turn on
-/// every service: garbage, half a frame, an unterminated line; then a close,
-/// a reset, or a half-close.
 fn churn(addrs: &BTreeMap<&str, SocketAddr>, stop: &AtomicBool, churned: &AtomicU64) {
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut random = move || {

@@ -1,4 +1,4 @@
-//! Statistics, SPEC 5: exact counts in `--stats-json`, per-shard figures that
+//! Statistics, docs/PROTOCOLS.md §5: exact counts in `--stats-json`, per-shard figures that
 //! add up, the final table on stdout and the `--stats-interval` line.
 
 mod common;
@@ -10,7 +10,7 @@ use common::*;
 
 #[test]
 fn json_counts_exactly_what_was_served() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().start();
     // 12 connections, so the kernel spreads them over the 4 shards.
     let mut yell_lines = 0u64;
     let mut yell_bytes = 0u64;
@@ -96,7 +96,9 @@ fn json_counts_exactly_what_was_served() {
 
 #[test]
 fn stats_interval_prints_a_line_per_interval_on_stderr() {
-    let mut server = Server::start(&["--stats-interval", "0.2"]);
+    let mut server = TestServer::builder()
+        .args(&["--stats-interval", "0.2"])
+        .start();
     let stderr = lines_of(server.take_stderr());
     let mut conn = server.connect("yell");
     assert_eq!(round_trip(&mut conn, b"tick\n", 5), b"TICK\n");

@@ -10,7 +10,7 @@
 //! On demand, not in CI (it takes about a second a cycle):
 //! `STOP_CYCLES=1000 STOP_SEED=7 cargo test --release --test stop_cycles -- --ignored --nocapture`
 //! `STOP_CYCLES_BIN=PATH` runs another build of percore.
-//! It fails if any cycle exits non-zero or takes longer than SPEC 2's 5 s
+//! It fails if any cycle exits non-zero or takes longer than docs/PROTOCOLS.md §2's 5 s
 //! (plus slack for a loaded machine) to stop.
 
 mod common;
@@ -29,7 +29,7 @@ use percore::services::kv::protocol::push_request_frame;
 use percore::services::kv::Request;
 use percore::services::resp::protocol::encode_command;
 
-/// How long a stop may take before the cycle counts as a hang: SPEC's 5 s,
+/// How long a stop may take before the cycle counts as a hang: the 5 s of docs/PROTOCOLS.md §2,
 /// plus slack for a machine shared with other builds.
 const STOP_LIMIT: Duration = Duration::from_secs(12);
 

@@ -1,4 +1,4 @@
-//! TLS for every service (SPEC 9), against the real binary: certificates
+//! TLS for every service (docs/PROTOCOLS.md §9), against the real binary: certificates
 //! made with openssl, clients on rustls and Python's ssl, plain and TLS
 //! listeners of one service side by side.
 
@@ -13,56 +13,41 @@ use common::*;
 use percore::services::kv::protocol::push_request_frame;
 use percore::services::kv::Request;
 
-fn free_addr() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], free_port()))
-}
-
 /// A server with every service on its plain address and on a TLS one.
 struct TlsServer {
     server: Server,
-    tls: Vec<(&'static str, SocketAddr)>,
     certs: Certs,
 }
 
 impl TlsServer {
     fn start(extra: &[&str]) -> TlsServer {
         let certs = Certs::new();
-        let tls: Vec<(&'static str, SocketAddr)> =
-            SERVICES.iter().map(|&s| (s, free_addr())).collect();
-        let mut args: Vec<String> = vec![
-            "--tls-cert".into(),
-            certs.path_str("server.pem"),
-            "--tls-key".into(),
-            certs.path_str("server.key"),
-        ];
-        for (service, addr) in &tls {
-            args.push(format!("--{service}"));
-            args.push(format!("tls://{addr}"));
+        let builder = SERVICES
+            .iter()
+            .fold(TestServer::builder(), |b, service| {
+                b.listen(service, "tls://127.0.0.1:0")
+            })
+            .args(&[
+                "--tls-cert",
+                &certs.path_str("server.pem"),
+                "--tls-key",
+                &certs.path_str("server.key"),
+            ])
+            .args(extra);
+        TlsServer {
+            server: builder.start(),
+            certs,
         }
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let server = Server::start(&args);
-        TlsServer { server, tls, certs }
     }
 
     fn tls_addr(&self, service: &str) -> SocketAddr {
-        self.tls
-            .iter()
-            .find(|(s, _)| *s == service)
-            .map(|(_, a)| *a)
-            .unwrap()
+        self.server.tls_addr(service)
     }
 
     fn connect(&self, service: &str) -> TlsClient {
         tls_connect(self.tls_addr(service), &self.certs.path("ca.pem"), None)
             .expect("a TLS handshake")
     }
-}
-
-fn read_line(reader: &mut impl BufRead) -> String {
-    let mut line = String::new();
-    reader.read_line(&mut line).expect("a line");
-    line
 }
 
 #[test]
@@ -216,21 +201,20 @@ fn a_client_that_never_handshakes_is_closed_after_the_deadline() {
 #[test]
 fn mutual_tls_admits_the_ca_s_clients_and_refuses_others() {
     let certs = Certs::new();
-    let addr = free_addr();
-    let args = [
-        "--services".to_string(),
-        "yell".into(),
-        "--yell".into(),
-        format!("tls://{addr}"),
-        "--tls-cert".into(),
-        certs.path_str("server.pem"),
-        "--tls-key".into(),
-        certs.path_str("server.key"),
-        "--tls-client-ca".into(),
-        certs.path_str("ca.pem"),
-    ];
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start(&args);
+    let server = TestServer::builder()
+        .services(&["yell"])
+        .args(&[
+            "--yell",
+            "tls://127.0.0.1:0",
+            "--tls-cert",
+            &certs.path_str("server.pem"),
+            "--tls-key",
+            &certs.path_str("server.key"),
+            "--tls-client-ca",
+            &certs.path_str("ca.pem"),
+        ])
+        .start();
+    let addr = server.tls_addr("yell");
     let ca = certs.path("ca.pem");
     let identity = (certs.path("client.pem"), certs.path("client.key"));
     let mut admitted = tls_connect(addr, &ca, Some((&identity.0, &identity.1))).expect("admitted");
@@ -328,7 +312,7 @@ fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> Str
 #[test]
 fn missing_mismatched_or_absent_certificates_exit_2_naming_the_file() {
     let certs = Certs::new();
-    let tls_addr = format!("tls://{}", free_addr());
+    let tls_addr = "tls://127.0.0.1:0".to_string();
     let cases: Vec<(Vec<String>, String)> = vec![
         (
             vec![

@@ -1,4 +1,4 @@
-//! yell, SPEC 3.1, against the real server with 4 shards.
+//! yell, docs/PROTOCOLS.md §3.1, against the real server with 4 shards.
 
 mod common;
 
@@ -9,7 +9,7 @@ use common::*;
 
 #[test]
 fn lines_come_back_upper_cased_with_their_endings() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["yell"]).start();
     let mut conn = server.connect("yell");
     assert_eq!(round_trip(&mut conn, b"hello\n", 6), b"HELLO\n");
     assert_eq!(
@@ -21,7 +21,7 @@ fn lines_come_back_upper_cased_with_their_endings() {
 
 #[test]
 fn unicode_follows_python_and_invalid_utf8_passes_through() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["yell"]).start();
     let mut conn = server.connect("yell");
     let upper = "STRASSE ÉTÉ ǄEMAL\n".as_bytes();
     assert_eq!(
@@ -36,7 +36,7 @@ fn unicode_follows_python_and_invalid_utf8_passes_through() {
 
 #[test]
 fn ten_thousand_pipelined_lines_in_one_write() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["yell"]).start();
     let mut conn = server.connect("yell");
     let mut request = Vec::new();
     let mut expected = Vec::new();
@@ -51,7 +51,7 @@ fn ten_thousand_pipelined_lines_in_one_write() {
 
 #[test]
 fn a_line_arriving_byte_by_byte_is_answered_once_complete() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["yell"]).start();
     let mut conn = server.connect("yell");
     for byte in b"slow line\r\n" {
         conn.write_all(&[*byte]).unwrap();
@@ -62,7 +62,7 @@ fn a_line_arriving_byte_by_byte_is_answered_once_complete() {
 
 #[test]
 fn a_half_closed_client_gets_every_reply_but_none_for_an_unterminated_line() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().services(&["yell"]).start();
     let mut conn = server.connect("yell");
     conn.write_all(b"one\ntwo\r\nthree").unwrap();
     conn.shutdown(Shutdown::Write).unwrap();
@@ -71,7 +71,10 @@ fn a_half_closed_client_gets_every_reply_but_none_for_an_unterminated_line() {
 
 #[test]
 fn a_too_long_line_is_refused_and_closed_while_others_are_served() {
-    let server = Server::start(&["--max-frame", "16"]);
+    let server = TestServer::builder()
+        .services(&["yell"])
+        .args(&["--max-frame", "16"])
+        .start();
     let mut bystander = server.connect("yell");
     assert_eq!(round_trip(&mut bystander, b"before\n", 7), b"BEFORE\n");
 

@@ -1,4 +1,4 @@
-//! `cargo bench --bench throughput`: the seed's yell-echo experiment at
+//! `cargo bench --bench throughput`: the Python original's yell-echo experiment at
 //! scale, percore against a minimal epoll reference server, on loopback;
 //! then kv against redis-server and mq's fan-outs, each also on two shards.
 //!

@@ -3,7 +3,7 @@
 //! options `percore load` gets for each service. Data only: `main.rs` runs
 //! them, `measure.rs` turns one into a `percore load` command line.
 
-/// Bytes per yell and echo message, newline included: the seed's size.
+/// Bytes per yell and echo message, newline included: the Python original's size.
 pub const SIZE: usize = 16;
 /// yell and echo's open-loop rate, below what either server saturates at,
 /// so that the figure that decides is the server's CPU time per message.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{parse_listen_addr, parse_seconds, UsageError};
+use super::{parse_seconds, parse_server_addr, UsageError};
 use crate::load::target::ServiceKind;
 use crate::load::{KvMix, LoadPlan, MqMix, RunLength, Workload};
 
@@ -17,7 +17,7 @@ pub struct LoadArgs {
     pub service: String,
 
     /// The server's address [default: the service's default address].
-    #[arg(long, value_name = "ADDR", value_parser = parse_listen_addr)]
+    #[arg(long, value_name = "ADDR", value_parser = parse_server_addr)]
     pub addr: Option<SocketAddr>,
 
     /// Connections, spread over the client threads.

@@ -1,4 +1,4 @@
-//! The command line (SPEC section 2): clap definitions and their translation
+//! The command line (docs/PROTOCOLS.md §2): clap definitions and their translation
 //! into a server (`serve.rs`) or a load plan (`load.rs`). Every error here is a
 //! usage error, which `main` turns into exit status 2.
 
@@ -39,7 +39,7 @@ pub enum Action {
 #[derive(Debug, Args)]
 pub struct KvArgs {
     /// The kv server.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8888", value_parser = parse_listen_addr, global = true)]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8888", value_parser = parse_server_addr, global = true)]
     pub addr: SocketAddr,
     /// Give up on the server after this many seconds.
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds, global = true)]
@@ -128,25 +128,33 @@ fn known_services() -> String {
     names.join(", ")
 }
 
-/// A listening address as a user writes it: `IP:PORT` or `host:PORT`, never port 0.
+/// A listening address as a user writes it: `IP:PORT` or `host:PORT`. Port
+/// 0 asks for a port the kernel picks, the same on every shard; the
+/// listening line names it (docs/PROTOCOLS.md, "Addresses").
 pub(crate) fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
-    let addr = match text.parse::<SocketAddr>() {
-        Ok(addr) => addr,
+    match text.parse::<SocketAddr>() {
+        Ok(addr) => Ok(addr),
         Err(_) => text
             .to_socket_addrs()
             .map_err(|e| format!("'{text}' is not an address (IP:PORT): {e}"))?
             .next()
-            .ok_or_else(|| format!("'{text}' resolves to no address"))?,
-    };
+            .ok_or_else(|| format!("'{text}' resolves to no address")),
+    }
+}
+
+/// A server's address to connect to: as [`parse_listen_addr`], but port 0
+/// names no server.
+pub(crate) fn parse_server_addr(text: &str) -> Result<SocketAddr, String> {
+    let addr = parse_listen_addr(text)?;
     if addr.port() == 0 {
-        return Err(
-            "port 0 is not allowed: every shard binds the same address, so name a port".into(),
-        );
+        return Err(format!(
+            "'{text}': port 0 names no server; give the port it listens on"
+        ));
     }
     Ok(addr)
 }
 
-/// A listening endpoint: an address, or `tls://` and an address (SPEC 9).
+/// A listening endpoint: an address, or `tls://` and an address (docs/PROTOCOLS.md §9).
 pub(crate) fn parse_endpoint(text: &str) -> Result<crate::config::Endpoint, String> {
     match text.strip_prefix("tls://") {
         Some(addr) => parse_listen_addr(addr).map(crate::config::Endpoint::tls),

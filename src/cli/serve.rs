@@ -314,7 +314,7 @@ impl ServeArgs {
         Ok(Some(cluster))
     }
 
-    /// SPEC 6.5: with `--requirepass`, kv and mq (whose protocols have no
+    /// docs/PROTOCOLS.md §6.5: with `--requirepass`, kv and mq (whose protocols have no
     /// AUTH) may only listen where no stranger can reach them: loopback, or
     /// TLS with client certificates.
     fn check_unauthenticated_listeners(
@@ -393,7 +393,9 @@ impl ServeArgs {
             let mut endpoints: Vec<Endpoint> = Vec::new();
             for &endpoint in self.addrs.of(service.name) {
                 let addr = endpoint.addr;
-                let uses = |list: &[Endpoint]| list.iter().any(|e| e.addr == addr);
+                // Port 0 is never shared: each such address gets a port of its own.
+                let uses =
+                    |list: &[Endpoint]| addr.port() != 0 && list.iter().any(|e| e.addr == addr);
                 let taken = chosen
                     .iter()
                     .find(|(_, theirs)| uses(theirs))
@@ -476,8 +478,9 @@ mod tests {
     }
 
     #[test]
-    fn port_zero_and_garbage_addresses_are_refused() {
-        assert!(serve(&["--yell", "127.0.0.1:0"]).is_err());
+    fn garbage_addresses_are_refused_and_port_zero_is_not_shared() {
+        let zeros = serve(&["--yell", "127.0.0.1:0", "--echo", "127.0.0.1:0"]).unwrap();
+        assert!(zeros.services().is_ok());
         assert!(serve(&["--yell", "not an address"]).is_err());
         assert!(serve(&["--idle-timeout", "-1"]).is_err());
     }

@@ -1,5 +1,5 @@
 //! Frames of a 4-byte big-endian length followed by that many bytes (kv,
-//! SPEC 3.5). A length over `--max-frame` is refused as soon as the header
+//! docs/PROTOCOLS.md §3.5). A length over `--max-frame` is refused as soon as the header
 //! arrives, before any of the body is buffered.
 
 use super::{Decoder, FrameSpan, FrameTooLong};

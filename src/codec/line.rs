@@ -1,4 +1,4 @@
-//! Lines ending in `\n` or `\r\n` (yell, chat, mq). SPEC 3.1: a line is too
+//! Lines ending in `\n` or `\r\n` (yell, chat, mq). docs/PROTOCOLS.md §3.1: a line is too
 //! long when its content, ending not counted, exceeds `--max-frame`, or when
 //! more than `--max-frame` + 1 bytes have arrived with no `\n` (the + 1 leaves
 //! room for a `\r`). So a connection never buffers more than that.

@@ -1,4 +1,4 @@
-//! No framing at all (echo, SPEC 3.2): whatever one read brought is one frame.
+//! No framing at all (echo, docs/PROTOCOLS.md §3.2): whatever one read brought is one frame.
 
 use super::{Decoder, FrameSpan, FrameTooLong};
 

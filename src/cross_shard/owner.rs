@@ -2,7 +2,7 @@
 //! run and machine agrees on.
 //!
 //! Two placements, fixed for the life of the process before any shard
-//! starts: SPEC 3.5's FNV-1a hash (the default), or, in resp's shard-aware
+//! starts: docs/PROTOCOLS.md §3.5's FNV-1a hash (the default), or, in resp's shard-aware
 //! cluster mode, by hash slot, so that each shard owns contiguous slot
 //! ranges and can present itself to cluster clients as a node of its own
 //! (README "Shard-aware cluster mode").
@@ -17,8 +17,8 @@ use crate::services::resp::cluster::slot::{key_slot, SLOTS};
 /// by every placement decision.
 static SLOT_PLACEMENT_NODES: AtomicUsize = AtomicUsize::new(0);
 
-/// Places keys by slot from now on, for a cluster of `nodes` nodes (SPEC
-/// 6.4's slot ranges) of equal shard counts: see [`slot_owner`]. Call it
+/// Places keys by slot from now on, for a cluster of `nodes` nodes
+/// (docs/PROTOCOLS.md §6.4: slot ranges) of equal shard counts: see [`slot_owner`]. Call it
 /// before the server starts, never while shards run.
 pub fn place_by_slot(nodes: usize) {
     SLOT_PLACEMENT_NODES.store(nodes, Ordering::Relaxed);
@@ -26,7 +26,7 @@ pub fn place_by_slot(nodes: usize) {
 
 /// The shard that owns `key` among `shards`. By default 64-bit FNV-1a of
 /// the bytes, modulo the shard count: stable across runs, builds and
-/// machines, as SPEC 3.5 asks, and documented in README so that clients may
+/// machines, as docs/PROTOCOLS.md §3.5 asks, and documented in README so that clients may
 /// route themselves. After [`place_by_slot`], [`slot_owner`].
 pub fn owner_of(key: &[u8], shards: usize) -> usize {
     match SLOT_PLACEMENT_NODES.load(Ordering::Relaxed) {
@@ -35,7 +35,7 @@ pub fn owner_of(key: &[u8], shards: usize) -> usize {
     }
 }
 
-/// SPEC 3.5's placement: FNV-1a of the key, modulo the shard count.
+/// docs/PROTOCOLS.md §3.5's placement: FNV-1a of the key, modulo the shard count.
 pub fn fnv_owner(key: &[u8], shards: usize) -> usize {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0100_0000_01b3;
@@ -46,11 +46,11 @@ pub fn fnv_owner(key: &[u8], shards: usize) -> usize {
 }
 
 /// Shard-aware placement: the cluster's `nodes × shards` shard-nodes split
-/// the 16,384 slots as SPEC 6.4 splits them among nodes (entry k of m owns
+/// the 16,384 slots as docs/PROTOCOLS.md §6.4 splits them among nodes (entry k of m owns
 /// `[k*16384/m, (k+1)*16384/m)`), entry k being shard `k % shards` of node
 /// `k / shards`; a key belongs to the shard of the entry that owns its slot
 /// (its hash tag's, when it has one). The entries of one node together own
-/// exactly that node's SPEC 6.4 range, so nodes agree with plain cluster
+/// exactly that node's docs/PROTOCOLS.md §6.4 range, so nodes agree with plain cluster
 /// mode on which node serves a slot; a key of a slot another node serves
 /// (kv, or a connection to the shared port) still has one owner here.
 pub fn slot_owner(key: &[u8], nodes: usize, shards: usize) -> usize {
@@ -59,7 +59,7 @@ pub fn slot_owner(key: &[u8], nodes: usize, shards: usize) -> usize {
     (entry_of_slot(key_slot(key), entries)) % shards
 }
 
-/// The entry of `entries` whose SPEC 6.4 range holds `slot`: the largest k
+/// The entry of `entries` whose docs/PROTOCOLS.md §6.4 range holds `slot`: the largest k
 /// with `k*16384/entries <= slot`, i.e. `((slot+1)*entries - 1) / 16384`.
 pub fn entry_of_slot(slot: u16, entries: usize) -> usize {
     ((usize::from(slot) + 1) * entries - 1) / usize::from(SLOTS)

@@ -1,4 +1,4 @@
-//! `percore load`: the seed's yell-echo experiment at scale. Client threads,
+//! `percore load`: the Python originals' yell-echo experiment (docs/PROTOCOLS.md §0) at scale. Client threads,
 //! each a glommio executor (pinned when `--cpus` is given), drive many
 //! connections, closed loop or open loop at a target rate; every reply is
 //! checked; latency goes into an HdrHistogram per thread, merged at the end.

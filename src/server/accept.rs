@@ -27,7 +27,7 @@ use crate::tls::{ShardTls, TlsStream};
 
 /// Pause before accepting again after the process ran out of descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
-/// How long a TLS client has, from accept, to finish its handshake (SPEC 9).
+/// How long a TLS client has, from accept, to finish its handshake (docs/PROTOCOLS.md §9).
 const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A service running on one shard, as its connections' tasks need it.

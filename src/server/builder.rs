@@ -14,8 +14,9 @@ use super::coordinator::{probe_addresses, run};
 use super::error::{BindError, ServeError};
 use super::event::Event;
 use super::registration::{listens, Registered};
+use super::reserve::{reserve_ports, Prebound};
 use crate::config::{Endpoint, Limits, Placement, ServerConfig};
-use crate::service::ServiceFactory;
+use crate::service::{Handler, PerRequest, ServiceFactory};
 use crate::stats::Report;
 use crate::tls::{TlsError, TlsFiles, TlsReloader};
 
@@ -48,7 +49,7 @@ pub enum BuildError {
 }
 
 impl BuildError {
-    /// The process exit status for this error (SPEC 2: 2 for bind failures).
+    /// The process exit status for this error (docs/PROTOCOLS.md §2: 2 for bind failures).
     pub fn exit_code(&self) -> i32 {
         2
     }
@@ -61,7 +62,7 @@ impl Default for ServerBuilder {
 }
 
 impl ServerBuilder {
-    /// One shard per CPU this process may run on, the limits of SPEC 2, no
+    /// One shard per CPU this process may run on, the limits of docs/PROTOCOLS.md §2, no
     /// periodic statistics; SIGINT and SIGTERM stop the server.
     pub fn new() -> ServerBuilder {
         ServerBuilder {
@@ -107,7 +108,7 @@ impl ServerBuilder {
         self
     }
 
-    /// On shutdown, also writes the final statistics as JSON (SPEC 5) to `path`.
+    /// On shutdown, also writes the final statistics as JSON (docs/PROTOCOLS.md §5) to `path`.
     pub fn stats_json(mut self, path: impl Into<PathBuf>) -> Self {
         self.config.stats_json = Some(path.into());
         self
@@ -152,6 +153,18 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves `name` with a [`Handler`], which answers one request at a
+    /// time: [`ServerBuilder::service`] with the handler run as a
+    /// [`PerRequest`] service.
+    pub fn handler<H: Handler + Clone + Send, E: Into<Endpoint>>(
+        self,
+        name: &'static str,
+        endpoints: impl IntoIterator<Item = E>,
+        handler: H,
+    ) -> Self {
+        self.service(name, endpoints, PerRequest(handler))
+    }
+
     /// Checks the services and that every address can be bound; nothing
     /// runs yet.
     pub fn build(mut self) -> Result<Server, BuildError> {
@@ -184,23 +197,34 @@ impl ServerBuilder {
             }
             self.config.placement = placement;
         }
-        probe_addresses(&listens(&self.services))?;
+        // Named ports are checked free first; port-0 ones are then picked
+        // and held (a picked port is free by construction).
+        let named: Vec<_> = listens(&self.services)
+            .into_iter()
+            .filter(|l| l.addr.port() != 0)
+            .collect();
+        probe_addresses(&named)?;
+        let reserved = reserve_ports(&mut self.services)?;
         let metrics = match self.config.metrics {
             None => None,
-            Some(addr) => Some(
-                std::net::TcpListener::bind(addr).map_err(|source| BindError {
+            Some(addr) => {
+                let bind_error = |source| BindError {
                     service: "metrics",
                     addr,
                     source,
-                })?,
-            ),
+                };
+                let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
+                // Port 0: the listening line names the port it got.
+                self.config.metrics = Some(listener.local_addr().map_err(bind_error)?);
+                Some(listener)
+            }
         };
         let (events, inbox) = mpsc::channel();
         Ok(Server {
             config: Arc::new(self.config),
             services: self.services,
             tls,
-            metrics,
+            prebound: Prebound { metrics, reserved },
             handle_signals: self.handle_signals,
             events,
             inbox,
@@ -214,8 +238,9 @@ pub struct Server {
     services: Vec<Registered>,
     /// The TLS configuration, when some endpoint serves TLS.
     tls: Option<Arc<TlsReloader>>,
-    /// The metrics endpoint's listener, bound.
-    metrics: Option<std::net::TcpListener>,
+    /// The metrics listener and the ports picked for port-0 addresses,
+    /// bound already.
+    prebound: Prebound,
     handle_signals: bool,
     events: Sender<Event>,
     inbox: Receiver<Event>,
@@ -231,6 +256,21 @@ impl Server {
         self.config.shards()
     }
 
+    /// Every address each service will listen on, in the order the
+    /// listening line names them: a port-0 address here already carries the
+    /// port it got, so an embedding program knows where to connect.
+    pub fn addresses(&self) -> Vec<(&'static str, Endpoint)> {
+        listens(&self.services)
+            .into_iter()
+            .map(|l| (l.service, l.endpoint()))
+            .collect()
+    }
+
+    /// The metrics endpoint's address (its real port, when 0 was asked).
+    pub fn metrics_address(&self) -> Option<std::net::SocketAddr> {
+        self.config.metrics
+    }
+
     /// A handle that stops the running server gracefully, as SIGINT does.
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle(self.events.clone())
@@ -243,7 +283,7 @@ impl Server {
             self.config,
             self.services,
             self.tls,
-            self.metrics,
+            self.prebound,
             self.events,
             self.inbox,
             self.handle_signals,

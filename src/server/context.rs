@@ -52,7 +52,7 @@ impl ShardContext {
     }
 
     /// Like [`ShardContext::per_shard_counter`], and also exported as a live
-    /// metric (`--metrics`, SPEC 8) under `metric`'s name, with `service`
+    /// metric (`--metrics`, docs/PROTOCOLS.md §8) under `metric`'s name, with `service`
     /// and `shard` labels (only `shard` for a gauge of shared state: see
     /// [`Metric`]).
     pub fn metric_counter(&self, name: &'static str, metric: Metric) -> Counter {

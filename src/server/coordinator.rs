@@ -20,6 +20,7 @@ use super::error::{BindError, ServeError};
 use super::event::Event;
 use super::moving::{Exchange, ExchangeEnd};
 use super::registration::{listens, Registered};
+use super::reserve::Prebound;
 use super::starting::{self, Starting};
 use super::{descriptors, lifecycle};
 use crate::config::{Listen, Placement, ServerConfig};
@@ -27,7 +28,7 @@ use crate::stats::{IntervalReporter, Report, ShardSnapshot};
 use crate::tls::TlsReloader;
 
 /// How long shards get to drain and send their final statistics after a stop
-/// (SPEC: all of shutdown within 5 s).
+/// (docs/PROTOCOLS.md §2: all of shutdown within 5 s).
 const STOP_DEADLINE: Duration = Duration::from_millis(4_300);
 /// How long the shards' threads get to end once every shard sent its final
 /// statistics: the process exits only after its executors are torn down, so
@@ -42,7 +43,7 @@ pub(crate) fn run(
     config: Arc<ServerConfig>,
     mut services: Vec<Registered>,
     tls: Option<Arc<TlsReloader>>,
-    metrics: Option<std::net::TcpListener>,
+    prebound: Prebound,
     events: mpsc::Sender<Event>,
     inbox: Receiver<Event>,
     handle_signals: bool,
@@ -120,6 +121,9 @@ pub(crate) fn run(
         stopped = starting::wait_until_listening(&mut readiness, &inbox, &mut early)?
             == starting::Outcome::Stopped;
     }
+    let Prebound { metrics, reserved } = prebound;
+    // Every shard listens on the picked ports now (or never will).
+    drop(reserved);
     if stopped {
         // Shards still starting (loading a data directory, joining the mesh)
         // are left behind: the process ends without them. Shards past their
@@ -175,7 +179,7 @@ fn finish(
 /// SO_REUSEADDR (std sets it), as the listeners do (vendor/glommio
 /// PATCHES.md 10), so the closed connections a stopped server left behind
 /// (TIME_WAIT, FIN_WAIT_2) do not count as in use: a restart binds at once
-/// (SPEC 2). All probes stay open together, so two services given one
+/// (docs/PROTOCOLS.md §2). All probes stay open together, so two services given one
 /// address fail too.
 pub(crate) fn probe_addresses(listens: &[Listen]) -> Result<(), BindError> {
     let mut probes = Vec::with_capacity(listens.len());
@@ -253,6 +257,9 @@ fn print_listening(config: &ServerConfig, listens: &[Listen]) {
     let mut line = String::from("percore listening:");
     for listen in listens {
         line.push_str(&format!(" {}={}", listen.service, listen.endpoint()));
+    }
+    if let Some(metrics) = config.metrics {
+        line.push_str(&format!(" metrics={metrics}"));
     }
     line.push_str(&format!(" shards={}", config.shards()));
     let mut stdout = io::stdout().lock();

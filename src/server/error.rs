@@ -1,4 +1,4 @@
-//! Why a server could not run: typed, with the exit status SPEC 2 asks for.
+//! Why a server could not run: typed, with the exit status docs/PROTOCOLS.md §2 asks for.
 
 use std::io;
 use std::net::SocketAddr;
@@ -33,7 +33,7 @@ pub enum ServeError {
 }
 
 impl ServeError {
-    /// The process exit status for this error (SPEC 2: 2 for bind failures).
+    /// The process exit status for this error (docs/PROTOCOLS.md §2: 2 for bind failures).
     pub fn exit_code(&self) -> i32 {
         match self {
             ServeError::Bind(_) => 2,

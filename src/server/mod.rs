@@ -19,6 +19,7 @@ mod moving;
 pub mod outbox;
 mod registration;
 mod registry;
+mod reserve;
 mod shard;
 mod starting;
 

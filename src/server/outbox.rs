@@ -6,7 +6,7 @@
 //! The queue is capped: a subscriber that does not read would otherwise make
 //! the server hold every message for it. Past the cap the outbox overflows:
 //! what it holds is dropped at once, later pushes are refused, and the
-//! connection loop closes the connection (a slow disconnect, SPEC 3.4).
+//! connection loop closes the connection (a slow disconnect, docs/PROTOCOLS.md §3.4).
 //!
 //! The service that made the outbox may have it count the items written and
 //! the connections closed for overflowing, as figures of its own.

@@ -14,7 +14,7 @@ use super::event::Event;
 use super::lifecycle::Readiness;
 
 /// How long shards get to bind and report ready once their services have
-/// started (SPEC: a bind failure ends the process within 2 s). Starting the
+/// started (docs/PROTOCOLS.md §2: a bind failure ends the process within 2 s). Starting the
 /// services has no deadline: loading a large data directory takes its time,
 /// and says so on stderr.
 const START_DEADLINE: Duration = Duration::from_millis(1_800);

@@ -98,12 +98,12 @@ impl<'a, D: Decoder> Batch<'a, D> {
         OUTPUT_BUDGET.saturating_sub(self.out.len())
     }
 
-    /// Counts one request served (SPEC 5 `messages`).
+    /// Counts one request served (docs/PROTOCOLS.md §5 `messages`).
     pub fn served(&mut self) {
         self.served += 1;
     }
 
-    /// Counts one request answered with an error reply (SPEC 5 `errors`).
+    /// Counts one request answered with an error reply (docs/PROTOCOLS.md §5 `errors`).
     pub fn failed(&mut self) {
         self.errors += 1;
     }

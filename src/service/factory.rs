@@ -1,7 +1,7 @@
 //! How a service comes to life on every shard. The server holds one factory
 //! per service and hands each shard a clone of it; each shard asks its clone
 //! for its own [`Service`] before binding the service's listeners. That start is the
-//! seed's per-shard hook: it may spawn the shard's background tasks (a
+//! Python originals' per-shard hook: it may spawn the shard's background tasks (a
 //! ticker), and a service whose shards talk to each other joins its
 //! cross-shard channels there ([`crate::cross_shard`]), planned once on the
 //! coordinator in [`ServiceFactory::prepare`].
@@ -88,7 +88,7 @@ impl StartError {
         }
     }
 
-    /// Ends the process with `code` (kv's corrupt data: 3, SPEC 7.1).
+    /// Ends the process with `code` (kv's corrupt data: 3, docs/PROTOCOLS.md §7.1).
     pub fn with_exit_code(mut self, code: i32) -> StartError {
         self.exit_code = code;
         self

@@ -2,17 +2,20 @@
 //! a user of the crate. The connection loop owns the socket, the buffers, the
 //! limits, the statistics and shutdown; a service says how its byte stream is
 //! cut into requests (a [`Decoder`]), what it keeps per connection (its
-//! session), and answers each read's requests as one [`Batch`]. The seed's
-//! hooks are here too: a greeting on connection ([`Opening`]), a deadline for
+//! session), and answers each read's requests as one [`Batch`]. The Python originals'
+//! hooks (docs/PROTOCOLS.md §0) are here too: a greeting on connection ([`Opening`]), a deadline for
 //! the next request ([`Service::request_overdue`]), the end of a connection
 //! ([`Service::close_session`]), and a per-shard start ([`ServiceFactory`]).
+//! A simple service answers one request at a time instead: a [`Handler`].
 
 mod batch;
 mod factory;
+mod handler;
 mod opening;
 
 pub use batch::{Batch, OUTPUT_BUDGET};
 pub use factory::{ServiceFactory, StartError};
+pub use handler::{Handler, PerRequest, Reply};
 pub use opening::Opening;
 
 use std::future::Future;

@@ -1,4 +1,4 @@
-//! chat (SPEC 3.3): every line is answered `You sent: <line>`; a line that is
+//! chat (docs/PROTOCOLS.md §3.3): every line is answered `You sent: <line>`; a line that is
 //! exactly `.` ends the conversation.
 //!
 //! ```python

@@ -1,4 +1,4 @@
-//! echo (SPEC 3.2): every byte comes back, in order, with no framing. Each
+//! echo (docs/PROTOCOLS.md §3.2): every byte comes back, in order, with no framing. Each
 //! read counts as one message.
 //!
 //! ```python

@@ -33,7 +33,7 @@ use resp::RespOptions;
 pub struct BuiltIn {
     /// Its name in `--services`, reports, and its address option (`--NAME`).
     pub name: &'static str,
-    /// Where it listens unless told otherwise (SPEC 2).
+    /// Where it listens unless told otherwise (docs/PROTOCOLS.md §2).
     pub default_addr: &'static str,
     /// The address option's help line.
     pub about: &'static str,

@@ -1,4 +1,4 @@
-//! yell (SPEC 3.1), the seed's YellEchoServer: every line comes back
+//! yell (docs/PROTOCOLS.md §3.1), easynetwork's YellEchoServer (§0): every line comes back
 //! upper-cased, with the ending it came with.
 //!
 //! ```python

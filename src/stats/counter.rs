@@ -31,7 +31,7 @@ impl Counter {
     }
 }
 
-/// How live metrics (SPEC 8) export a figure: its Prometheus name and type.
+/// How live metrics (docs/PROTOCOLS.md §8) export a figure: its Prometheus name and type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Metric {
     /// A running total; the name ends in `_total`.
@@ -51,7 +51,7 @@ pub struct OwnFigure {
     /// Also listed for each shard (the report's per-shard table and JSON).
     pub per_shard: bool,
     /// Reported in a section of its own, per shard, instead of under the
-    /// service (kv's `persistence`, SPEC 7.2).
+    /// service (kv's `persistence`, docs/PROTOCOLS.md §7.2).
     pub section: Option<&'static str>,
     /// Exported as a live metric, per shard, under this name.
     pub metric: Option<Metric>,

@@ -34,7 +34,7 @@ impl IntervalReporter {
                 0.0
             };
             let lat = Percentiles::of(service);
-            // The names are the live metrics' (SPEC 8), so that a line and a
+            // The names are the live metrics' (docs/PROTOCOLS.md §8), so that a line and a
             // scrape read the same.
             let _ = write!(
                 line,

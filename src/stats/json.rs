@@ -1,4 +1,4 @@
-//! The `--stats-json` document (SPEC 5): a report as JSON, every service
+//! The `--stats-json` document (docs/PROTOCOLS.md §5): a report as JSON, every service
 //! with its per-shard figures and its own figures as fields of their own.
 
 use std::collections::BTreeMap;
@@ -10,7 +10,7 @@ use super::report::{Percentiles, Report, ServiceReport};
 use super::Counters;
 
 impl Report {
-    /// The `--stats-json` document (SPEC 5).
+    /// The `--stats-json` document (docs/PROTOCOLS.md §5).
     pub fn to_json(&self) -> serde_json::Value {
         let services = self
             .services

@@ -1,4 +1,4 @@
-//! Statistics (SPEC section 5). Each shard keeps its own [`ServiceStats`] per
+//! Statistics (docs/PROTOCOLS.md §5). Each shard keeps its own [`ServiceStats`] per
 //! service, behind `Rc<RefCell<…>>` on the shard's thread: no atomics, no
 //! locks, no cross-core traffic while serving. A report clones the shards'
 //! stats into [`ShardSnapshot`]s, sends them to the coordinator like any other
@@ -22,7 +22,7 @@ use hdrhistogram::Histogram;
 const LATENCY_MAX_US: u64 = 60_000_000;
 const LATENCY_SIGFIG: u8 = 3;
 
-/// The event counts every service has (SPEC 5), on one shard or merged. A
+/// The event counts every service has (docs/PROTOCOLS.md §5), on one shard or merged. A
 /// service's own figures (mq's deliveries, kv's forwarded requests) are
 /// [`OwnFigure`]s beside them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

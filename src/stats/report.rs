@@ -96,7 +96,7 @@ impl Report {
             self.uptime.as_secs_f64(),
             self.shards
         );
-        // SPEC 8: one summary table first, a row per service.
+        // docs/PROTOCOLS.md §8: one summary table first, a row per service.
         let names: Vec<String> = self
             .services
             .iter()

@@ -1,4 +1,4 @@
-//! TLS for every service (SPEC 9), provided by the framework: a listener
+//! TLS for every service (docs/PROTOCOLS.md §9), provided by the framework: a listener
 //! given as `tls://HOST:PORT` hands each connection to rustls before the
 //! service sees it, and the service never knows whether its bytes were
 //! encrypted. The batching contract holds: a read's records are decrypted

@@ -1,5 +1,5 @@
-//! Several percore nodes on loopback ports for the cluster tests (SPEC
-//! 6.4): started together, on ports known before any starts, since each
+//! Several percore nodes on loopback ports for the cluster tests
+//! (docs/PROTOCOLS.md §6.4): started together, on ports known before any starts, since each
 //! node's command line lists every node.
 
 use std::net::SocketAddr;
@@ -78,7 +78,7 @@ pub fn distinct_free_ports(n: usize, fits: impl Fn(u16) -> bool) -> Vec<u16> {
     ports
 }
 
-/// The node of `n` that serves `slot`: SPEC 6.4's ranges.
+/// The node of `n` that serves `slot`: docs/PROTOCOLS.md §6.4's ranges.
 pub fn owner(slot: u16, n: usize) -> usize {
     (0..n)
         .find(|&i| usize::from(slot) < (i + 1) * 16384 / n)

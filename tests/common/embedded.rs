@@ -1,15 +1,16 @@
 //! A server run inside the test process through percore's library API, for
 //! tests that compose services (a built-in service wrapped in a test's own):
-//! free loopback ports, ready once every address accepts, stopped with a
+//! port-0 loopback addresses (the built server says which ports it got),
+//! ready once every address accepts, stopped with a
 //! `StopHandle`, its final report returned as the `--stats-json` document.
 
 use std::net::{SocketAddr, TcpStream};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
-use percore::server::{BuildError, ServeError, ServerBuilder, StopHandle};
+use percore::server::{ServeError, ServerBuilder, StopHandle};
 
-use super::{connect, free_port, DEADLINE};
+use super::{connect, DEADLINE};
 
 pub struct Embedded {
     pub addrs: Vec<(&'static str, SocketAddr)>,
@@ -18,36 +19,37 @@ pub struct Embedded {
 }
 
 impl Embedded {
-    /// Runs the server that `add` makes from a builder and one free address
-    /// per service name, on `shards` shards.
+    /// Runs the server that `add` makes from a builder and one port-0
+    /// address per service name, on `shards` shards; the ports it got are
+    /// read back from the built server.
     pub fn start(
         shards: usize,
         names: &[&'static str],
         add: impl Fn(ServerBuilder, &[(&'static str, SocketAddr)]) -> ServerBuilder,
     ) -> Embedded {
-        // A port picked as free can be taken before the server binds it.
-        for _ in 0..10 {
-            let addrs: Vec<(&'static str, SocketAddr)> = names
-                .iter()
-                .map(|&name| (name, SocketAddr::from(([127, 0, 0, 1], free_port()))))
-                .collect();
-            let builder = ServerBuilder::new().shards(shards).handle_signals(false);
-            let server = match add(builder, &addrs).build() {
-                Ok(server) => server,
-                Err(BuildError::Bind(_)) => continue,
-                Err(error) => panic!("cannot build the server: {error}"),
-            };
-            let stop = server.stop_handle();
-            let thread = thread::spawn(move || server.run().map(|report| report.to_json()));
-            let embedded = Embedded {
-                addrs,
-                stop,
-                thread: Some(thread),
-            };
-            embedded.wait_until_listening();
-            return embedded;
-        }
-        panic!("no free ports after 10 tries");
+        let wanted: Vec<(&'static str, SocketAddr)> = names
+            .iter()
+            .map(|&name| (name, SocketAddr::from(([127, 0, 0, 1], 0))))
+            .collect();
+        let builder = ServerBuilder::new().shards(shards).handle_signals(false);
+        let server = add(builder, &wanted)
+            .build()
+            .unwrap_or_else(|error| panic!("cannot build the server: {error}"));
+        let addrs = server
+            .addresses()
+            .into_iter()
+            .filter(|(_, endpoint)| !endpoint.tls)
+            .map(|(name, endpoint)| (name, endpoint.addr))
+            .collect();
+        let stop = server.stop_handle();
+        let thread = thread::spawn(move || server.run().map(|report| report.to_json()));
+        let embedded = Embedded {
+            addrs,
+            stop,
+            thread: Some(thread),
+        };
+        embedded.wait_until_listening();
+        embedded
     }
 
     fn wait_until_listening(&self) {

@@ -1,19 +1,25 @@
-//! Shared test harness: runs the real `percore serve` binary on free loopback
-//! ports, waits for its `percore listening:` line, and talks to it over real
-//! sockets. Every wait has a deadline; nothing sleeps to synchronise.
+//! Shared test harness: runs the real `percore serve` binary on port 0
+//! ([`TestServer`]), reads the ports it got from its `percore listening:`
+//! line, and talks to it over real sockets. Every wait has a deadline;
+//! nothing sleeps to synchronise.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
+mod builder;
 pub mod certs;
 pub mod cluster;
 pub mod embedded;
 pub mod mq;
 pub mod resp;
+mod server;
+
+pub use builder::{Builder, TestServer};
+pub use server::{Exited, Listening, Server, Stopped};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -44,226 +50,12 @@ pub fn run_percore(args: &[&str]) -> (std::process::Output, Duration) {
     (output, elapsed)
 }
 
-/// A port that was free a moment ago.
+/// A port that was free a moment ago. Prefer [`TestServer`], whose servers
+/// bind port 0; this is for what must know its port before it starts
+/// (cluster nodes that name each other, redis-server).
 pub fn free_port() -> u16 {
     let probe = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     probe.local_addr().expect("local address").port()
-}
-
-/// A running server. Dropping it kills the process.
-pub struct Server {
-    child: Child,
-    stdout: Receiver<String>,
-    stderr: Option<ChildStderr>,
-    pub addrs: Vec<(String, SocketAddr)>,
-    pub stats_json: PathBuf,
-    _dir: TempDir,
-}
-
-/// What a server printed and wrote once it stopped.
-pub struct Stopped {
-    pub status: ExitStatus,
-    pub elapsed: Duration,
-    pub stdout: String,
-    pub stderr: String,
-    pub json: serde_json::Value,
-}
-
-impl Stopped {
-    /// Panics, showing what the server printed, unless it exited with 0.
-    #[allow(dead_code)]
-    pub fn assert_clean(&self) {
-        assert!(
-            self.status.success(),
-            "percore exited with {}\nstderr:\n{}\nstdout:\n{}",
-            self.status,
-            self.stderr,
-            self.stdout
-        );
-    }
-}
-
-impl Server {
-    /// Starts `percore serve --shards 4` with every service on a free port,
-    /// plus `extra` options.
-    pub fn start(extra: &[&str]) -> Server {
-        let mut args = vec!["--shards", "4"];
-        args.extend_from_slice(extra);
-        Server::start_with(&args)
-    }
-
-    pub fn start_with(extra: &[&str]) -> Server {
-        Server::start_with_env(extra, &[])
-    }
-
-    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
-        // A port picked as free can be taken before the server binds it:
-        // then the server exits with status 2 and we try other ports.
-        for _ in 0..5 {
-            if let Some(server) = Server::try_start(extra, env) {
-                return server;
-            }
-        }
-        panic!("percore did not start on free ports in 5 tries");
-    }
-
-    fn try_start(extra: &[&str], env: &[(&str, &str)]) -> Option<Server> {
-        let dir = TempDir::new();
-        let stats_json = dir.path.join("stats.json");
-        let addrs: Vec<(String, SocketAddr)> = SERVICES
-            .iter()
-            .map(|s| {
-                (
-                    s.to_string(),
-                    SocketAddr::from(([127, 0, 0, 1], free_port())),
-                )
-            })
-            .collect();
-        let mut cmd = percore();
-        cmd.arg("serve");
-        for (service, addr) in &addrs {
-            cmd.arg(format!("--{service}")).arg(addr.to_string());
-        }
-        cmd.arg("--stats-json")
-            .arg(&stats_json)
-            .args(extra)
-            .envs(env.iter().copied());
-        Server::launch(cmd, addrs, stats_json, dir)
-    }
-
-    /// Runs `examples/NAME` (built by `cargo test`) with a free address for
-    /// its service `service` as its first argument, then `args`.
-    pub fn start_example(name: &str, service: &str, args: &[&str]) -> Server {
-        for _ in 0..5 {
-            let dir = TempDir::new();
-            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-            let mut cmd = Command::new(example_path(name));
-            cmd.arg(addr.to_string()).args(args);
-            let stats_json = dir.path.join("none.json");
-            if let Some(server) =
-                Server::launch(cmd, vec![(service.to_string(), addr)], stats_json, dir)
-            {
-                return server;
-            }
-        }
-        panic!("example {name} did not start on free ports in 5 tries");
-    }
-
-    /// Starts `cmd` and waits for its listening line; `None` when it exits
-    /// with status 2 (an address was taken meanwhile).
-    pub fn launch(
-        mut cmd: Command,
-        addrs: Vec<(String, SocketAddr)>,
-        stats_json: PathBuf,
-        dir: TempDir,
-    ) -> Option<Server> {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn the server");
-        let stdout = lines_of(child.stdout.take().expect("stdout"));
-        let stderr = child.stderr.take();
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            match stdout.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) if line.starts_with("percore listening:") => break,
-                Ok(_) => continue,
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    // stdout closed: the process is exiting, but its status
-                    // may not be ready yet, so wait for it rather than poll.
-                    let status = wait_with_deadline(&mut child, DEADLINE);
-                    if status.and_then(|s| s.code()) == Some(2) {
-                        return None;
-                    }
-                    let mut stderr_text = String::new();
-                    if let Some(mut pipe) = stderr {
-                        let _ = pipe.read_to_string(&mut stderr_text);
-                    }
-                    panic!("percore exited before listening ({status:?}): {stderr_text}");
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!("percore did not print its listening line in {DEADLINE:?}");
-                }
-            }
-        }
-        Some(Server {
-            child,
-            stdout,
-            stderr,
-            addrs,
-            stats_json,
-            _dir: dir,
-        })
-    }
-
-    pub fn addr(&self, service: &str) -> SocketAddr {
-        self.addrs
-            .iter()
-            .find(|(s, _)| s == service)
-            .map(|(_, a)| *a)
-            .expect("service has an address")
-    }
-
-    pub fn connect(&self, service: &str) -> TcpStream {
-        connect(self.addr(service))
-    }
-
-    pub fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-
-    pub fn signal(&self, signal: i32) {
-        // SAFETY: kill(2) with the pid of a child we have not reaped yet.
-        let rc = unsafe { libc::kill(self.pid(), signal) };
-        assert_eq!(rc, 0, "kill failed");
-    }
-
-    /// Takes the stderr pipe, to read it while the server runs.
-    pub fn take_stderr(&mut self) -> ChildStderr {
-        self.stderr.take().expect("stderr not taken yet")
-    }
-
-    /// Sends SIGINT and waits for the process to exit.
-    pub fn stop(mut self) -> Stopped {
-        self.signal(libc::SIGINT);
-        self.wait()
-    }
-
-    /// Waits for the process to exit on its own, within the deadline.
-    pub fn wait(&mut self) -> Stopped {
-        let began = Instant::now();
-        let status = wait_with_deadline(&mut self.child, DEADLINE);
-        let elapsed = began.elapsed();
-        let mut stdout = String::new();
-        while let Ok(line) = self.stdout.recv_timeout(Duration::from_secs(5)) {
-            stdout.push_str(&line);
-            stdout.push('\n');
-        }
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.stderr.take() {
-            let _ = pipe.read_to_string(&mut stderr);
-        }
-        let json = std::fs::read_to_string(&self.stats_json)
-            .ok()
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or(serde_json::Value::Null);
-        Stopped {
-            status: status.expect("percore exited within the deadline"),
-            elapsed,
-            stdout,
-            stderr,
-            json,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Where `cargo test` put example `name`: beside the test binaries' folder.
@@ -323,6 +115,25 @@ pub fn read_n(stream: &mut TcpStream, n: usize) -> Vec<u8> {
         .read_exact(&mut buf)
         .expect("read the expected reply");
     buf
+}
+
+/// Reads one line, its `\n` included.
+pub fn read_line(reader: &mut impl BufRead) -> String {
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("a line from the server");
+    line
+}
+
+/// Reads one line, `\n` included, a byte at a time, so that nothing past it
+/// is taken from the socket.
+pub fn read_line_unbuffered(conn: &mut TcpStream) -> Vec<u8> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while line.last() != Some(&b'\n') {
+        conn.read_exact(&mut byte).expect("a line");
+        line.push(byte[0]);
+    }
+    line
 }
 
 /// Reads until the server closes the connection.
@@ -510,7 +321,7 @@ pub fn python_with_msgspec() -> PathBuf {
     python
 }
 
-/// What the seed's kv session prints, line by line, when the server is right.
+/// What the Python original's kv session prints, line by line, when the server is right.
 pub const SEED_KV_SESSION: &str = "None\nNone\n'bar'\n['fizz', 'foo']\nNone\n['foo']\n";
 
 /// Runs `tests/interop/SCRIPT ARGS` with the interop Python to its end,

@@ -1,5 +1,5 @@
 //! An mq connection for tests: JSON lines out, whole lines back, and the
-//! subscribe handshake SPEC 3.4 offers (a subscriber sends to its topic and
+//! subscribe handshake docs/PROTOCOLS.md §3.4 offers (a subscriber sends to its topic and
 //! waits for its own line).
 
 use std::io::{BufRead, BufReader, Write};
@@ -28,7 +28,7 @@ impl Client {
         self.send_raw(format!("{line}\n").as_bytes());
     }
 
-    /// Subscribes, then waits for its own line on the topic: SPEC 3.4's way
+    /// Subscribes, then waits for its own line on the topic: docs/PROTOCOLS.md §3.4's way
     /// to know the subscription is active everywhere. Lines that arrive
     /// before it (other subscribers' handshakes) are skipped.
     pub fn subscribe(&mut self, topic: &str, me: &str) {

@@ -93,7 +93,7 @@ impl RedisServer {
         let child = Command::new(binary)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            // percore serves one database (SPEC 6.2: SELECT 0 only).
+            // percore serves one database (docs/PROTOCOLS.md §6.2: SELECT 0 only).
             .args(["--databases", "1"])
             .args(extra)
             .stdout(Stdio::null())
@@ -115,4 +115,10 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A command line's words, split at single spaces, as the byte-for-byte
+/// comparisons with redis-server send them.
+pub fn words(line: &str) -> Vec<&[u8]> {
+    line.split(' ').map(str::as_bytes).collect()
 }

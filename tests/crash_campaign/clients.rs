@@ -272,7 +272,7 @@ impl Client {
 
     /// After a refused MSET, what each of its keys holds: a refused MSET
     /// may have set some of its keys (its parts run on their owner shards,
-    /// isolated per shard only, SPEC 6.3, and one part sets its pairs in
+    /// isolated per shard only, docs/PROTOCOLS.md §6.3, and one part sets its pairs in
     /// order), so each must hold its old value or the new one, and the
     /// model goes on from what it holds.
     fn read_back(&mut self, conn: &mut RespConn, writes: Vec<(usize, State)>) -> Result<(), ()> {

@@ -1,5 +1,5 @@
 //! A report in the Prometheus text exposition format (0.0.4), with the names
-//! and labels of SPEC 8. Written here rather than through a metrics crate's
+//! and labels of docs/PROTOCOLS.md §8. Written here rather than through a metrics crate's
 //! registry: a registry wants live metric objects that the data path updates
 //! (atomics on every request), and percore's shards keep plain per-shard
 //! counters that are only copied at scrape time. The format is a few lines

@@ -1,4 +1,4 @@
-//! Live metrics (SPEC 8): `--metrics ADDR` serves `GET /metrics` in the
+//! Live metrics (docs/PROTOCOLS.md §8): `--metrics ADDR` serves `GET /metrics` in the
 //! Prometheus text format, `GET /health`, and 404 for the rest.
 //!
 //! The endpoint runs on a thread of its own, never on a shard. A scrape asks

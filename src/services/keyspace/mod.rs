@@ -1,6 +1,6 @@
 //! The key space: one per server, split over the shards by key
 //! ([`owner_of`](crate::cross_shard::owner_of)), shared by the protocols that
-//! serve it (kv's MessagePack, resp's Redis protocol; SPEC 6.3).
+//! serve it (kv's MessagePack, resp's Redis protocol; docs/PROTOCOLS.md §6.3).
 //!
 //! Each shard holds one [`KeySpace`]: its keys ([`Store`]), its log and
 //! compactor with `--data-dir`, and its end of the request/reply mesh over
@@ -128,7 +128,7 @@ pub struct KeySpace {
     gauges: Gauges,
 }
 
-/// This shard's keys and their accounted memory (SPEC 8's gauges), set
+/// This shard's keys and their accounted memory (docs/PROTOCOLS.md §8's gauges), set
 /// after each batch a connection of the shard ran, each message the shard
 /// answered for another, and each sweep of expired keys: per batch, never
 /// per request.
@@ -261,7 +261,7 @@ impl KeySpace {
         }
     }
 
-    /// SAVE and BGSAVE (SPEC 7.1): starts compacting this shard's log into a
+    /// SAVE and BGSAVE (docs/PROTOCOLS.md §7.1): starts compacting this shard's log into a
     /// snapshot now, unless one is running. Whether there is a log to save.
     pub fn save(&self) -> bool {
         match (&self.log, &self.compactor) {
@@ -298,7 +298,7 @@ const SWEEP_EVERY: Duration = Duration::from_millis(100);
 /// Keys freed before the sweep lets the shard's connections run again.
 const SWEEP_BUDGET: usize = 10_000;
 
-/// The active expiry (SPEC 6.2): a shard's expired keys are freed within
+/// The active expiry (docs/PROTOCOLS.md §6.2): a shard's expired keys are freed within
 /// about [`SWEEP_EVERY`] of their time even if nobody reads them, in rounds
 /// of [`SWEEP_BUDGET`] that yield to the connections in between, so a
 /// million keys expiring at once never stall the shard. Readers never see

@@ -16,7 +16,7 @@ use super::super::kv::Store;
 pub enum Refused {
     /// The log cannot take writes now: why.
     Disk(String),
-    /// It would add data past `--max-memory` (SPEC 7.3).
+    /// It would add data past `--max-memory` (docs/PROTOCOLS.md §7.3).
     OutOfMemory,
 }
 

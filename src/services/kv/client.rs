@@ -1,4 +1,4 @@
-//! A blocking kv client: the seed's `Client` (get, put, delete, list_keys)
+//! A blocking kv client: the Python original's `Client` (get, put, delete, list_keys)
 //! over a plain socket or TLS. `percore kv` and the tests use it; the load
 //! generator shares its wire functions.
 

@@ -1,9 +1,9 @@
-//! The seed's `handle_request`: one request against one shard's store, its
+//! The Python original's `handle_request`: one request against one shard's store, its
 //! reply frame appended. Whoever owns the key runs it, whether the request
 //! came from one of its own connections or from another shard.
 //!
 //! Reads take the time the caller read once for its batch (`now`): a key
-//! expired by then is absent, for Get and ListKeys alike (SPEC 6.2).
+//! expired by then is absent, for Get and ListKeys alike (docs/PROTOCOLS.md §6.2).
 //!
 //! Writes go the one way every protocol's writes go ([`Keys`]): refused
 //! while the shard's log cannot take them (`disk: <reason>`) or when they
@@ -16,7 +16,7 @@ use super::protocol::{
 };
 use crate::services::keyspace::write::{Keys, Refused, Ttl};
 
-/// SPEC 7.3's refusal.
+/// docs/PROTOCOLS.md §7.3's refusal.
 pub(super) const OUT_OF_MEMORY: &str = "out of memory";
 
 /// How a request went, for the batch's counts.

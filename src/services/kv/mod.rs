@@ -1,4 +1,4 @@
-//! kv (SPEC 3.5): the seed's msgspec key-value server, with its dict split
+//! kv (docs/PROTOCOLS.md §3.5): the Python original msgspec key-value server (§0), with its dict split
 //! over the shards by key.
 //!
 //! ```python

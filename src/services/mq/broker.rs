@@ -1,6 +1,6 @@
 //! One shard's broker: its routing state (`routing.rs`: who subscribes to
 //! what, where each record goes) and the two lanes that carry what it posts
-//! to other shards. mq and resp share it (SPEC 6.3), as kv and resp share a
+//! to other shards. mq and resp share it (docs/PROTOCOLS.md §6.3), as kv and resp share a
 //! key space: whichever starts first on a shard builds it (`plan.rs`).
 //!
 //! Each topic has an owner shard. A shard tells a topic's owner how many

@@ -1,4 +1,4 @@
-//! How one message becomes each subscriber's bytes (SPEC 6.3), on the
+//! How one message becomes each subscriber's bytes (docs/PROTOCOLS.md §6.3), on the
 //! subscriber's shard. A message travels as its sender wrote it ([`Payload`]:
 //! an mq line, or a resp PUBLISH's message); each form a subscriber may need
 //! is made at most once per message and shard, into buffers reused from

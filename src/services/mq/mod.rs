@@ -1,4 +1,4 @@
-//! mq (SPEC 3.4): the seed's asyncio message queue, with subscribers and
+//! mq (docs/PROTOCOLS.md §3.4): the Python original asyncio message queue (§0), with subscribers and
 //! senders on any shard.
 //!
 //! ```python
@@ -15,8 +15,8 @@
 //! subscriptions and lines over FIFO lanes, so a sender's lines reach every
 //! subscriber in order, and a connection that subscribes and then sends to
 //! the topic gets its own line only once the owner knows about its
-//! subscription (the handshake SPEC 3.4 offers). The topics are resp's
-//! channels too (SPEC 6.3): one broker per shard serves both protocols
+//! subscription (the handshake docs/PROTOCOLS.md §3.4 offers). The topics are resp's
+//! channels too (docs/PROTOCOLS.md §6.3): one broker per shard serves both protocols
 //! (`plan.rs`), and each subscriber gets a message in its own protocol
 //! (`deliver.rs`). Topics are bytes inside (resp's channels are binary-safe);
 //! an mq topic is its UTF-8 text.
@@ -52,7 +52,7 @@ use broker::Gauges;
 use command::Command;
 use topics::ConnId;
 
-/// Cap on one connection's queued deliveries by default (SPEC 2 `--mq-queue-bytes`).
+/// Cap on one connection's queued deliveries by default (docs/PROTOCOLS.md §2 `--mq-queue-bytes`).
 pub const DEFAULT_QUEUE_BYTES: usize = 4 << 20;
 
 /// Makes the mq service on every shard, over the shard's broker (shared
@@ -73,7 +73,7 @@ impl MqFactory {
         }
     }
 
-    /// Serves the topics of `brokers`, the plan resp shares (SPEC 6.3).
+    /// Serves the topics of `brokers`, the plan resp shares (docs/PROTOCOLS.md §6.3).
     pub fn with_brokers(mut self, brokers: BrokerPlan) -> MqFactory {
         self.brokers = brokers;
         self

@@ -1,5 +1,5 @@
 //! The topics' plan: made once, cloned into every service that serves the
-//! topics (mq and resp, SPEC 6.3), and turned into one [`Broker`] per shard
+//! topics (mq and resp, docs/PROTOCOLS.md §6.3), and turned into one [`Broker`] per shard
 //! by whichever of them starts first there; the other finds it with
 //! [`ShardContext::shared`]. As the key space's `KeySpacePlan`, so that
 //! `--services resp` alone still has its brokers and lanes.

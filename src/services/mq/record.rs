@@ -7,7 +7,7 @@
 /// A name space of subscriptions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Space {
-    /// mq's topics, which are resp's channels (SPEC 6.3).
+    /// mq's topics, which are resp's channels (docs/PROTOCOLS.md §6.3).
     Channel,
     /// resp's shard channels (SSUBSCRIBE, SPUBLISH): a space of their own.
     Shard,

@@ -1,6 +1,6 @@
 //! Where one shard's publish/subscribe traffic goes, as pure state: no
 //! executor, no channels, unit-tested as it is (`routing_tests.rs`). mq and
-//! resp share it (SPEC 6.3): it knows this shard's subscribers of either
+//! resp share it (docs/PROTOCOLS.md §6.3): it knows this shard's subscribers of either
 //! protocol and their outboxes, and, as an owner, how many subscribers each
 //! shard has of the names it owns and of every pattern.
 //!

@@ -23,7 +23,7 @@ pub struct Subscriptions {
 
 impl Subscriptions {
     /// Whether the connection was not subscribed yet: subscribing twice is
-    /// one subscription (SPEC 3.4: delivered once).
+    /// one subscription (docs/PROTOCOLS.md §3.4: delivered once).
     pub fn subscribe(&mut self, conn: ConnId, name: &[u8]) -> bool {
         let names = self.by_conn.entry(conn).or_default();
         if names.iter().any(|n| &**n == name) {

@@ -1,6 +1,6 @@
 //! The checks redis-server makes before it runs a command, in its order:
-//! known, arity, authenticated, in this node's slots (cluster mode, SPEC
-//! 6.4), allowed while subscribed (SPEC 6.1, 6.2, 6.5), and the error each
+//! known, arity, authenticated, in this node's slots (cluster mode,
+//! docs/PROTOCOLS.md §6.4), allowed while subscribed (§6.1, §6.2, §6.5), and the error each
 //! failure is answered with, worded as redis's. Before them all, redis'
 //! guard against HTTP requests ([`cross_protocol`]).
 

@@ -1,4 +1,4 @@
-//! resp (SPEC 6): the Redis protocol over the key space kv serves and the
+//! resp (docs/PROTOCOLS.md §6): the Redis protocol over the key space kv serves and the
 //! topics mq serves, so that redis-cli, redis-benchmark and the Redis client
 //! libraries work against percore unchanged.
 //!
@@ -71,7 +71,7 @@ pub struct RespOptions {
     pub max_memory: u64,
     /// `--mq-queue-bytes`: a subscriber's cap.
     pub queue_bytes: usize,
-    /// `--cluster-nodes` and `--cluster-id` (SPEC 6.4): this node's view
+    /// `--cluster-nodes` and `--cluster-id` (docs/PROTOCOLS.md §6.4): this node's view
     /// of the cluster; `None` outside cluster mode.
     pub cluster: Option<Arc<cluster::Cluster>>,
 }
@@ -85,7 +85,7 @@ pub struct RespFactory {
     /// The memory cap now, over all shards (CONFIG SET maxmemory).
     max_memory: Arc<AtomicU64>,
     port: u16,
-    /// The topics, shared with mq (SPEC 6.3).
+    /// The topics, shared with mq (docs/PROTOCOLS.md §6.3).
     brokers: BrokerPlan,
 }
 
@@ -102,7 +102,7 @@ impl RespFactory {
         }
     }
 
-    /// Serves the topics of `brokers`, the plan mq shares (SPEC 6.3).
+    /// Serves the topics of `brokers`, the plan mq shares (docs/PROTOCOLS.md §6.3).
     pub fn with_brokers(mut self, brokers: BrokerPlan) -> RespFactory {
         self.brokers = brokers;
         self
@@ -131,10 +131,10 @@ pub struct RespConfig {
     pub started: Instant,
     pub started_unix: u64,
     max_memory: Arc<AtomicU64>,
-    /// Wrong passwords given (SPEC 6.5).
+    /// Wrong passwords given (docs/PROTOCOLS.md §6.5).
     pub auth_failures: Counter,
     queue_bytes: usize,
-    /// Cluster mode (SPEC 6.4): this shard's own copy of the cluster, so
+    /// Cluster mode (docs/PROTOCOLS.md §6.4): this shard's own copy of the cluster, so
     /// the MOVED check reads no other core's memory.
     pub cluster: Option<Rc<cluster::Cluster>>,
     /// Shard-aware cluster mode: the view for connections to this shard's

@@ -1,4 +1,4 @@
-//! Planning a batch of resp commands (SPEC 6): each command is answered on
+//! Planning a batch of resp commands (docs/PROTOCOLS.md §6): each command is answered on
 //! this shard at once, or forwarded to its key's owner, or split into parts
 //! whose replies are merged (`route.rs` keeps the order); a round's
 //! forwarded commands go as one message per shard, and the replies are put
@@ -95,7 +95,7 @@ impl Resp {
         let spec = match check(command, session, self.config.cluster_of(session)) {
             Ok(spec) => spec,
             // An HTTP request (a browser's, sent by a web page): close
-            // without a reply and run nothing more from it (SPEC 6.1).
+            // without a reply and run nothing more from it (docs/PROTOCOLS.md §6.1).
             Err(Rejection::Unknown) if cross_protocol(command) => {
                 warn_cross_protocol(session.client.peer);
                 batch.failed();
@@ -139,7 +139,7 @@ impl Resp {
                 }
                 Cmd::Shutdown => {
                     // As redis: no reply; the server stops as on SIGINT,
-                    // answering what it has read (SPEC 7.1: a clean stop).
+                    // answering what it has read (docs/PROTOCOLS.md §7.1: a clean stop).
                     let valid = (1..command.len()).all(|i| {
                         [&b"nosave"[..], b"save", b"now", b"force"]
                             .iter()

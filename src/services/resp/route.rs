@@ -178,7 +178,7 @@ impl RoundPlan {
     }
 }
 
-/// resp's reply to a write that could not reach the disk (SPEC 7.1).
+/// resp's reply to a write that could not reach the disk (docs/PROTOCOLS.md §7.1).
 fn disk_error(out: &mut Vec<u8>, reason: &str) {
     write::error(out, &format!("MISCONF disk: {reason}"));
 }

@@ -1,4 +1,4 @@
-//! MULTI / EXEC / DISCARD / WATCH / UNWATCH (SPEC 6.2, issue 26).
+//! MULTI / EXEC / DISCARD / WATCH / UNWATCH (docs/PROTOCOLS.md §6.2, issue 26).
 //!
 //! MULTI queues the connection's commands (each checked as Redis checks
 //! it: an unknown command or a wrong arity is answered at once and makes

@@ -95,7 +95,7 @@ impl Prepared {
 }
 
 /// Before the clock starts: subscribes, and waits for its own `hello` on
-/// each topic, which proves every subscription active (SPEC 3.4).
+/// each topic, which proves every subscription active (docs/PROTOCOLS.md §3.4).
 pub async fn prepare(mut stream: TcpStream, conn: usize, mix: MqMix) -> io::Result<Prepared> {
     let role = mix.role(conn);
     let mut request = Vec::new();

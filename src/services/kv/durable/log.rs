@@ -51,7 +51,7 @@ async fn open_log(path: &Path, policy: Fsync) -> Result<BufferedFile, String> {
     create_empty(path, policy == Fsync::Always).await
 }
 
-/// A shard's persistence figures (SPEC 7.2).
+/// A shard's persistence figures (docs/PROTOCOLS.md §7.2).
 #[derive(Clone)]
 pub struct LogFigures {
     pub bytes_logged: Counter,

@@ -1,4 +1,4 @@
-//! The durable key space (SPEC 7.1): with `--data-dir`, each shard logs the
+//! The durable key space (docs/PROTOCOLS.md §7.1): with `--data-dir`, each shard logs the
 //! writes it owns and the key space survives restarts, with any `--shards`.
 //!
 //! - `record.rs`: the checksummed records of logs and snapshots; what one
@@ -53,7 +53,7 @@ pub fn apply_record(store: &mut Store, record: Record<'_>, now: u64) {
     }
 }
 
-/// When a logged write reaches stable storage (SPEC 7.1 `--fsync`).
+/// When a logged write reaches stable storage (docs/PROTOCOLS.md §7.1 `--fsync`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Fsync {
     /// Before the write is acknowledged (one flush per batch, shared).
@@ -116,7 +116,7 @@ impl DurableError {
         }
     }
 
-    /// SPEC 7.1: corruption stops the start with status 3.
+    /// docs/PROTOCOLS.md §7.1: corruption stops the start with status 3.
     pub fn exit_code(&self) -> i32 {
         match self {
             DurableError::Corrupt { .. } => 3,

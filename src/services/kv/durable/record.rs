@@ -16,7 +16,7 @@
 //! before TTLs existed loads as it did. Reading tells three things apart: a
 //! whole valid record, too few bytes for one (a torn tail, or more to read),
 //! and bytes that are no record (a bad checksum, kind or lengths), so that
-//! loading can tell a torn tail from corruption (SPEC 7.1). Every valid
+//! loading can tell a torn tail from corruption (docs/PROTOCOLS.md §7.1). Every valid
 //! record has one encoding: decoding then encoding gives the same bytes.
 
 /// Longest key or value a record may carry: kv's frame limit is far below.

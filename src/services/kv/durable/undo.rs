@@ -1,6 +1,6 @@
 //! Under `--fsync always`, what each write not yet on stable storage
 //! replaced in the store, so that a failed group commit can take those writes
-//! back (SPEC 7.1: a write that cannot be logged is not applied).
+//! back (docs/PROTOCOLS.md §7.1: a write that cannot be logged is not applied).
 //!
 //! A write's entry is kept from just before it is applied until the log
 //! knows its record durable ([`Journal::settle`]); a failed write of the log

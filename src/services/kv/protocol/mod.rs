@@ -1,4 +1,4 @@
-//! The kv wire format (SPEC 3.5): what msgspec writes for the seed's tagged
+//! The kv wire format (docs/PROTOCOLS.md §3.5): what msgspec writes for the Python original's tagged
 //! request structs, and the replies its client decodes. Frames are read
 //! straight with rmp's markers, borrowing from the input: no serde.
 //!

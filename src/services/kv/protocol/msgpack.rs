@@ -201,7 +201,7 @@ pub fn push_nil(out: &mut Vec<u8>) {
 }
 
 /// Bytes as a str when they are UTF-8, else as bin: a key or value written
-/// over resp may be any bytes, and kv clients get those as bin (SPEC 6.3).
+/// over resp may be any bytes, and kv clients get those as bin (docs/PROTOCOLS.md §6.3).
 pub fn push_text(out: &mut Vec<u8>, bytes: &[u8]) {
     if std::str::from_utf8(bytes).is_ok() {
         push_str(out, bytes);

@@ -1,6 +1,6 @@
 //! A kv request: decoded from a frame straight with rmp's markers, borrowing
 //! keys and values from the input (no serde, no allocation per request), and
-//! encoded as msgspec encodes the seed's request structs.
+//! encoded as msgspec encodes the Python original's request structs.
 //!
 //! Decoding follows msgspec's `Decoder(Request)`: `type` may stand anywhere in
 //! the map, fields a request type does not have are skipped, strings must be
@@ -96,7 +96,7 @@ fn required<'a>(name: &'static str, field: Option<MaybeStr<'a>>) -> Result<&'a s
     }
 }
 
-/// Appends a request frame, encoded as msgspec encodes the seed's structs
+/// Appends a request frame, encoded as msgspec encodes the Python original's structs
 /// (`type` first, then the fields in declaration order).
 pub fn push_request_frame(out: &mut Vec<u8>, request: &Request<'_>) {
     let start = begin_frame(out);

@@ -1,5 +1,5 @@
 //! One shard's part of the key space: its keys, values and expiry times,
-//! shared by kv and resp (SPEC 6.3). The store is plain state, used from its
+//! shared by kv and resp (docs/PROTOCOLS.md §6.3). The store is plain state, used from its
 //! shard's thread only; the caller reads the clock ([`now_ms`]) once per
 //! batch and passes it in, so a store without TTLs never reads it.
 //!
@@ -7,7 +7,7 @@
 //! - `table.rs`: the entries, dense, found by key: the order SCAN walks.
 //! - `deadlines.rs`: the keys with a TTL by expiry time, for the sweep.
 //!
-//! Expiry (SPEC 6.2): a key whose time `at` is at or before `now` is gone
+//! Expiry (docs/PROTOCOLS.md §6.2): a key whose time `at` is at or before `now` is gone
 //! for every reader at once (lazy), and stays stored, counted by [`Store::len`]
 //! and [`Store::bytes`], until a write to it or [`Store::sweep`] (active)
 //! frees it. The service calls `sweep` from a per-shard timer, about every

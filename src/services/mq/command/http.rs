@@ -2,7 +2,7 @@
 //! a request to any local port; a `text/plain` POST's body may hold a line
 //! that is a valid mq command, which mq would run. No mq line starts like an
 //! HTTP request line (`METHOD target HTTP/1.1`) or a `Host:` header, so such
-//! a line ends the connection before the body is read (SPEC 3.4).
+//! a line ends the connection before the body is read (docs/PROTOCOLS.md §3.4).
 
 /// Whether `line` (without its ending) is an HTTP request line or a `Host:`
 /// header line. Only asked of lines that are not commands.

@@ -1,5 +1,5 @@
-//! The mq command line (SPEC 3.4): a dict with a `command` key, written as
-//! JSON or in the Python-literal form the seed's clients send (what
+//! The mq command line (docs/PROTOCOLS.md §3.4): a dict with a `command` key, written as
+//! JSON or in the Python-literal form the Python original's clients send (what
 //! `ast.literal_eval` reads), or the bare line `quit`.
 //!
 //! This module gives a command its meaning; `json` and `python` read the two
@@ -79,7 +79,7 @@ fn fields<'a>(
         msg_buf: msg_buf.take().unwrap_or_default(),
         ..Fields::default()
     };
-    // The seed's Python form is never JSON: not trying it spares a serde_json error, which allocates.
+    // The Python-literal form is never JSON: not trying it spares a serde_json error, which allocates.
     let json = if json::may_be_json(text) {
         json::json_fields(text, scratch, fresh()).ok()
     } else {
@@ -100,7 +100,7 @@ pub struct SendScratch {
 }
 
 /// The `msg` of a send line (without its ending), its escapes decoded: what
-/// resp subscribers of the topic receive (SPEC 6.3). None unless the line's
+/// resp subscribers of the topic receive (docs/PROTOCOLS.md §6.3). None unless the line's
 /// `msg` is a string. Read once per message and shard, not per subscriber.
 pub fn send_msg<'a>(line: &'a [u8], scratch: &'a mut SendScratch) -> Option<&'a str> {
     let text = std::str::from_utf8(line).ok()?;

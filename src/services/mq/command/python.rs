@@ -1,4 +1,4 @@
-//! The Python-literal form of a command line, what the seed's clients send
+//! The Python-literal form of a command line, what the Python original's clients send
 //! and `ast.literal_eval` reads: a small recursive-descent reader of the
 //! literals a line may hold. A repeated key overrides the earlier one, as in
 //! Python; a str written with escapes is decoded into the buffer its key

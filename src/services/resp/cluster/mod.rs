@@ -1,4 +1,4 @@
-//! Cluster mode for resp (SPEC 6.4): percore nodes that serve as one Redis
+//! Cluster mode for resp (docs/PROTOCOLS.md §6.4): percore nodes that serve as one Redis
 //! Cluster with static membership, so that cluster clients (redis-py's
 //! RedisCluster, `redis-cli -c`) and proxies (Envoy's redis_proxy) spread
 //! keys over several machines by themselves.
@@ -9,7 +9,7 @@
 //! and the slot's keys on one shard (`slot_keys.rs`). Every shard holds its
 //! own copy of the same [`Cluster`], built once from the command line, so a
 //! MOVED check reads only the shard's own memory: no lock, no cross-shard
-//! hop. Inside a node, keys live on shards by SPEC 3.5's hash; in
+//! hop. Inside a node, keys live on shards by docs/PROTOCOLS.md §3.5's hash; in
 //! shard-aware mode (`--cluster-shard-aware`) each shard is a node of the
 //! cluster of its own, with its own port and slot range, and keys live on
 //! shards by slot ([`crate::cross_shard::owner`]), so that a cluster client

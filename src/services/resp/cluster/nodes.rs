@@ -1,4 +1,4 @@
-//! The node table of a static cluster (SPEC 6.4), read from
+//! The node table of a static cluster (docs/PROTOCOLS.md §6.4), read from
 //! `--cluster-nodes ID=HOST:PORT,...` and `--cluster-id ID`: each node's
 //! name, the address clients are sent to, its 40-hex node id, and its
 //! contiguous range of slots. Membership is the command line, so every node
@@ -136,7 +136,7 @@ pub fn parse(nodes: &str, me: &str) -> Result<(Vec<Node>, usize), ClusterError> 
 /// The shard-aware table (README "Shard-aware cluster mode"): every node of
 /// `table` becomes `shards` nodes, one per shard, entry `j*shards + i` being
 /// shard i of node j, reached at node j's host and port + 1 + i, named
-/// `NAME/i` (its id the SHA-1 of that), with SPEC 6.4's range of entry k of
+/// `NAME/i` (its id the SHA-1 of that), with docs/PROTOCOLS.md §6.4's range of entry k of
 /// `n*shards`: so the shards of node j together serve node j's plain
 /// cluster-mode range, and the key placement by slot
 /// ([`slot_owner`](crate::cross_shard::owner::slot_owner)) puts each key on
@@ -173,7 +173,7 @@ pub fn split_by_shard(table: &[Node], shards: usize) -> Result<Vec<Node>, Cluste
     Ok(split)
 }
 
-/// Node `i` of `n`'s slots (SPEC 6.4): `[i*16384/n, (i+1)*16384/n)`, as
+/// Node `i` of `n`'s slots (docs/PROTOCOLS.md §6.4): `[i*16384/n, (i+1)*16384/n)`, as
 /// first and last. Contiguous, in the listed order, covering every slot,
 /// sizes differing by at most one; never empty while `n <= 16384`.
 pub fn slot_range(i: usize, n: usize) -> (u16, u16) {

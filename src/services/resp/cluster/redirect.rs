@@ -1,4 +1,4 @@
-//! The redirect check (SPEC 6.4): before a command is routed, on the shard
+//! The redirect check (docs/PROTOCOLS.md §6.4): before a command is routed, on the shard
 //! that read it, its keys are found where redis 7.0's COMMAND says they are
 //! (first key, last key, step), and a command whose keys are in different
 //! slots gets `-CROSSSLOT`, one whose slot another node serves gets

@@ -1,4 +1,4 @@
-//! The CLUSTER commands in cluster mode (SPEC 6.4): SLOTS, SHARDS, NODES,
+//! The CLUSTER commands in cluster mode (docs/PROTOCOLS.md §6.4): SLOTS, SHARDS, NODES,
 //! INFO, MYID, KEYSLOT, and READONLY / READWRITE, written byte for byte as
 //! a redis-server 7.0 cluster node writes them (the shapes were taken from
 //! a live three-node redis cluster, in RESP2 and RESP3), so that cluster

@@ -1,4 +1,4 @@
-//! Hash slots (SPEC 6.4): which of the 16,384 slots a key belongs to, as
+//! Hash slots (docs/PROTOCOLS.md §6.4): which of the 16,384 slots a key belongs to, as
 //! Redis Cluster computes it, so that a cluster client and percore agree on
 //! every key's node: CRC16-XMODEM of the key, modulo 16,384, where a key
 //! with a hash tag (the part inside its first non-empty `{...}`) is hashed

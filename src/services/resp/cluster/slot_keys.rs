@@ -1,6 +1,6 @@
 //! `CLUSTER COUNTKEYSINSLOT slot` and `CLUSTER GETKEYSINSLOT slot count`
-//! (SPEC 6.4): a node's keys of one slot are spread over all its shards
-//! (SPEC 3.5's hash, not the slot, places a key on a shard), so each shard
+//! (docs/PROTOCOLS.md §6.4): a node's keys of one slot are spread over all its shards
+//! (docs/PROTOCOLS.md §3.5's hash, not the slot, places a key on a shard), so each shard
 //! answers for its own keys ([`shard_part`], the same arguments) and the
 //! connection's shard merges the parts ([`SlotKeys::merge`]). A shard finds
 //! them by walking its keys: O(keys), where Redis keeps a per-slot index;

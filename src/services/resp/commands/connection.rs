@@ -1,4 +1,4 @@
-//! The connection commands (SPEC 6.1, 6.2, 6.5): PING, ECHO, QUIT, HELLO,
+//! The connection commands (docs/PROTOCOLS.md §6.1, §6.2, §6.5): PING, ECHO, QUIT, HELLO,
 //! SELECT, CLIENT, RESET, AUTH. They concern the connection itself and run
 //! on its shard.
 

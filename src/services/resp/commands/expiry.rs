@@ -1,4 +1,4 @@
-//! Expiry (SPEC 6.2): EXPIRE and its kin, TTL, PTTL, PERSIST, and the
+//! Expiry (docs/PROTOCOLS.md §6.2): EXPIRE and its kin, TTL, PTTL, PERSIST, and the
 //! expire options SET and GETEX share, read as redis-server 7.0 reads them.
 //! Times are absolute Unix milliseconds once read; one already past removes
 //! the key at once, as Redis does.

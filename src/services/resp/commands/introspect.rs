@@ -1,4 +1,4 @@
-//! COMMAND (SPEC 6.2): what each served command is, as redis 7.0 describes
+//! COMMAND (docs/PROTOCOLS.md §6.2): what each served command is, as redis 7.0 describes
 //! it, from the generated table (`command_table`). Cluster clients route by
 //! its key positions.
 

@@ -1,4 +1,4 @@
-//! The commands over the whole key space (SPEC 6.2): KEYS, SCAN, DBSIZE,
+//! The commands over the whole key space (docs/PROTOCOLS.md §6.2): KEYS, SCAN, DBSIZE,
 //! FLUSHDB, FLUSHALL, RANDOMKEY. Each shard runs its part on its own keys;
 //! the connection's shard merges the parts (`commands::Merge`). SCAN visits
 //! one shard at a time: its cursor says which shard and where in it.

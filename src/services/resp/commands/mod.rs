@@ -1,4 +1,4 @@
-//! The commands resp serves (SPEC 6.2): for each, its arity and where it
+//! The commands resp serves (docs/PROTOCOLS.md §6.2): for each, its arity and where it
 //! runs. A key's command runs on the key's owner shard; a command over many
 //! keys is split into one single-key part per key, each run on its owner,
 //! and the parts' replies merged in order; a command over the whole key space

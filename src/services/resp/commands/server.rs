@@ -1,4 +1,4 @@
-//! The server commands (SPEC 6.2): INFO, TIME, CONFIG, LASTSAVE, SAVE,
+//! The server commands (docs/PROTOCOLS.md §6.2): INFO, TIME, CONFIG, LASTSAVE, SAVE,
 //! BGSAVE, and CLUSTER/READONLY/READWRITE (refused outside cluster mode;
 //! in it, answered by `cluster/`). INFO's
 //! figures over every shard are gathered by the service first
@@ -13,7 +13,7 @@ use super::glob;
 use super::Cmd;
 
 /// The Redis version percore answers as (HELLO, INFO): the one whose
-/// behaviour it follows (SPEC 6).
+/// behaviour it follows (docs/PROTOCOLS.md §6).
 pub const REDIS_VERSION: &str = "7.0.15";
 
 /// Figures summed over the shards for INFO.
@@ -195,7 +195,7 @@ fn section_text(section: &str, figures: &ServerFigures, config: &RespConfig, tex
     }
 }
 
-/// What INFO and HELLO call the server's mode (SPEC 6.1, 6.4).
+/// What INFO and HELLO call the server's mode (docs/PROTOCOLS.md §6.1, §6.4).
 pub fn mode(config: &RespConfig) -> &'static str {
     if config.cluster.is_some() {
         "cluster"
@@ -261,7 +261,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, config: &RespConfig, proto: Proto, out:
 }
 
 /// `FUNCTION FLUSH` and `FUNCTION LIST`, answered as a redis with no
-/// functions loaded (percore runs no scripts: SPEC 6.2); every other
+/// functions loaded (percore runs no scripts: docs/PROTOCOLS.md §6.2); every other
 /// subcommand is refused with an error that says so.
 fn function(args: &Command<'_>, out: &mut Vec<u8>) {
     let sub = args.at(1);

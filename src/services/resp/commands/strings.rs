@@ -1,4 +1,4 @@
-//! The string commands (SPEC 6.2), run on the shard that owns the key, with
+//! The string commands (docs/PROTOCOLS.md §6.2), run on the shard that owns the key, with
 //! redis-server 7.0's replies and errors. Every value is a binary-safe
 //! string; an integer is a string that parses as one, as in Redis.
 

@@ -19,7 +19,7 @@ pub const BULK_TOO_LONG_REPLY: &[u8] = b"-ERR Protocol error: invalid bulk lengt
 /// writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
 pub enum ProtocolError {
-    /// `*N` with N not a number or above 1,048,576 (SPEC 6.1).
+    /// `*N` with N not a number or above 1,048,576 (docs/PROTOCOLS.md §6.1).
     #[error("invalid multibulk length")]
     InvalidMultibulkLength,
     /// `$N` with N not a number or negative.

@@ -12,7 +12,7 @@
 //!   hides it: the connection then waits until the line is too long;
 //! - numbers are read by `string2ll`: optional `-`, no `+`, no leading zero,
 //!   at most 20 characters;
-//! - a count above 1,048,576 is refused (SPEC 6.1's limit; redis 7.0 takes
+//! - a count above 1,048,576 is refused (docs/PROTOCOLS.md §6.1's limit; redis 7.0 takes
 //!   up to `INT_MAX`), a count of 0 or below (any negative one, not only -1)
 //!   is an empty command that gets no reply;
 //! - a client that must authenticate and has not (`--requirepass`) gets
@@ -41,11 +41,11 @@ const MIN_ARG_WIRE: usize = 6;
 /// The smallest command limit, whatever `--max-frame` is.
 pub const COMMAND_LIMIT_FLOOR: usize = 16 << 20;
 
-/// Most arguments a command may have (SPEC 6.1).
+/// Most arguments a command may have (docs/PROTOCOLS.md §6.1).
 pub const MAX_ARGS: i64 = 1 << 20;
 
 /// Most arguments an unauthenticated client's command may have (redis 7.0's
-/// `processMultibulkBuffer`, SPEC 6.1).
+/// `processMultibulkBuffer`, docs/PROTOCOLS.md §6.1).
 pub const UNAUTH_MAX_ARGS: i64 = 10;
 
 /// The longest argument an unauthenticated client may send (redis 7.0's).

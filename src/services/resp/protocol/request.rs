@@ -112,7 +112,7 @@ impl Decoder for RespDecoder {
 
 impl RespDecoder {
     /// Whether the connection must authenticate and has not: its commands
-    /// are then read under redis' unauthenticated limits (SPEC 6.1). Set
+    /// are then read under redis' unauthenticated limits (docs/PROTOCOLS.md §6.1). Set
     /// before each command; a command read in pieces is read under one
     /// setting, since only a command run (AUTH, RESET) changes it.
     pub fn require_auth(&self, unauthenticated: bool) {

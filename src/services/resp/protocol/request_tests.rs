@@ -8,7 +8,7 @@
 //! *1\rX$4\rYPINGZZ                +PONG  (byte after \r, 2 bytes after data: unchecked)
 //! *1\r\n$4\r\nPING\n\n            +PONG
 //! *1048576\r\n  *1048577\r\n  *2147483647\r\n    waits (redis; percore refuses past
-//!                                            1,048,576 as SPEC 6.1 asks)
+//!                                            1,048,576 as docs/PROTOCOLS.md §6.1 asks)
 //! *2147483648\r\n  *\r\n  *+1\r\n  *01\r\n  *-0\r\n  *1\n\r\n$4\r\nPING\r\n
 //!                                 -ERR Protocol error: invalid multibulk length
 //! *-5\r\n*1\r\n$4\r\nPING\r\n     +PONG only  (*-5, like *-1 and *0: no reply)
@@ -114,7 +114,7 @@ fn multibulk_commands_are_read_as_redis_reads_them() {
 
 #[test]
 fn multibulk_counts_follow_string2ll_up_to_the_spec_limit() {
-    // SPEC 6.1: more than 1,048,576 arguments is a protocol error (redis
+    // docs/PROTOCOLS.md §6.1: more than 1,048,576 arguments is a protocol error (redis
     // 7.0 would wait for up to INT_MAX of them).
     for waits in [&b"*1048576\r\n"[..], b"*1\r\nX", b"*1\r"] {
         assert_eq!(first(waits), None, "{waits:?}");

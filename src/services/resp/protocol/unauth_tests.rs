@@ -1,4 +1,4 @@
-//! Unit tests of the unauthenticated limits (SPEC 6.1): the decoder cuts a
+//! Unit tests of the unauthenticated limits (docs/PROTOCOLS.md §6.1): the decoder cuts a
 //! command at the header that breaks them, whatever the reads, `parsed`
 //! gives redis' error for it, and the limits apply only while asked for.
 //! redis-server 7.0.15 with `--requirepass` answers the same bytes so

@@ -1,5 +1,5 @@
 //! Writing replies: RESP2 on every connection, RESP3 after `HELLO 3`
-//! (SPEC 6.1). Each function appends one reply (or a header) to the
+//! (docs/PROTOCOLS.md §6.1). Each function appends one reply (or a header) to the
 //! connection's output; none allocates beyond that buffer's growth, so the
 //! data path (GET, SET) writes its replies without a `format!`.
 

@@ -2,7 +2,7 @@
 //! with redis 7.0's replies and errors. The owners hold the counts, so
 //! CHANNELS and NUMSUB ask every shard for its part; NUMPAT is known on
 //! every shard. Counts are of subscriptions of either protocol: an mq
-//! subscriber of a topic is a subscriber of the channel (SPEC 6.3).
+//! subscriber of a topic is a subscriber of the channel (docs/PROTOCOLS.md §6.3).
 
 use super::super::commands::{connection, Cmd, Merge};
 use super::super::protocol::write::{self, Proto};

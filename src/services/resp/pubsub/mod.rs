@@ -1,4 +1,4 @@
-//! Pub/sub over resp (SPEC 6.2, 6.3), on mq's topics: one broker per shard
+//! Pub/sub over resp (docs/PROTOCOLS.md §6.2, §6.3), on mq's topics: one broker per shard
 //! serves both protocols (`crate::services::mq`), so an mq send reaches resp
 //! subscribers and a PUBLISH reaches mq subscribers, each in its own bytes.
 //!

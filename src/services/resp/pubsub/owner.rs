@@ -42,7 +42,7 @@ pub fn run(cmd: Cmd, command: &Command<'_>, out: &mut Vec<u8>) {
     };
     match cmd {
         // PUBLISH channel message: the deliveries it makes, over every
-        // shard, mq's subscribers of the topic included (SPEC 6.2).
+        // shard, mq's subscribers of the topic included (docs/PROTOCOLS.md §6.2).
         Cmd::Publish | Cmd::SPublish => {
             let space = if cmd == Cmd::SPublish {
                 Space::Shard
