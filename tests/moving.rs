@@ -19,11 +19,12 @@ use percore::services::kv::{Reply, Request};
 /// (20 ms), so its connection moves many times.
 const RUN_FOR: Duration = Duration::from_millis(1500);
 
-fn start_moving(shards: &str) -> Server {
-    Server::start_with_env(
-        &["--shards", shards, "--services", "yell,echo,kv,resp"],
-        &[("PERCORE_TEST_MOVE_ALWAYS", "1")],
-    )
+fn start_moving(shards: usize) -> Server {
+    TestServer::builder()
+        .services(&["yell", "echo", "kv", "resp"])
+        .shards(shards)
+        .env("PERCORE_TEST_MOVE_ALWAYS", "1")
+        .start()
 }
 
 /// Sends numbered lines in pipelined rounds of `depth` for [`RUN_FOR`] and
@@ -61,7 +62,7 @@ fn per_shard_messages(json: &serde_json::Value, service: &str) -> Vec<u64> {
 
 #[test]
 fn one_yell_connection_moving_between_two_shards_keeps_every_line_in_order() {
-    let server = start_moving("2");
+    let server = start_moving(2);
     let sent = yell_rounds(server.connect("yell"), 0, 64);
     let stopped = server.stop();
     stopped.assert_clean();
@@ -79,7 +80,7 @@ fn one_yell_connection_moving_between_two_shards_keeps_every_line_in_order() {
 
 #[test]
 fn many_pipelined_connections_on_four_shards_lose_and_reorder_nothing() {
-    let server = start_moving("4");
+    let server = start_moving(4);
     let yell = server.addr("yell");
     let echo = server.addr("echo");
     let clients: Vec<_> = (0..8)
@@ -126,7 +127,7 @@ fn echo_rounds(mut conn: TcpStream, client: usize) -> u64 {
 
 #[test]
 fn kv_pipelines_across_moves_read_their_own_writes() {
-    let server = start_moving("2");
+    let server = start_moving(2);
     let addr = server.addr("kv");
     let clients: Vec<_> = (0..4)
         .map(|client| {
@@ -168,7 +169,7 @@ fn kv_pipelines_across_moves_read_their_own_writes() {
 fn resp_connections_stay_where_they_were_accepted() {
     // resp keeps per-connection state (client id, database, MULTI): its
     // connections never move, even when told to.
-    let server = start_moving("2");
+    let server = start_moving(2);
     let mut conn = server.connect("resp");
     conn.set_read_timeout(Some(DEADLINE)).unwrap();
     let began = Instant::now();
