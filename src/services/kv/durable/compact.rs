@@ -190,8 +190,15 @@ impl Compactor {
         file.rename(self.dir.join(snapshot_name(shard, next)))
             .await
             .map_err(|e| e.to_string())?;
-        let _ = file.close().await;
+        // The compaction is done once its snapshot is in place: it counts
+        // from here, before the await of the clean-up (a shutdown then
+        // reports it, whenever it comes).
         self.snapshot_epoch.set(next);
+        self.figures.compactions.add(1);
+        self.figures
+            .last_compaction_ms
+            .set(began.elapsed().as_millis() as u64);
+        let _ = file.close().await;
         // What failed compactions left goes too.
         old_files.extend((base + 1..=old).map(staged));
         for path in &old_files {
@@ -200,10 +207,6 @@ impl Compactor {
                 let _ = old.close().await;
             }
         }
-        self.figures.compactions.add(1);
-        self.figures
-            .last_compaction_ms
-            .set(began.elapsed().as_millis() as u64);
         Ok(())
     }
 }
