@@ -10,8 +10,15 @@
 //! voluntary context switches and write(2) calls (the eventfd wake-ups) of
 //! both shards.
 //!
-//! `PERCORE_HOP_SECS` (default 2) sets the seconds per batch size;
-//! `PERCORE_HOP_BATCHES` (e.g. `1,16`) which batch sizes run.
+//! Each batch size runs with one message in flight, then with several (as
+//! several connections of one shard forward at once): with one, both
+//! shards mostly wait for each other, and CPU per request is about twice
+//! the round trip over the batch; with more, a shard has the next message
+//! to handle while the last is on its way.
+//!
+//! `PERCORE_HOP_SECS` (default 2) sets the seconds per run;
+//! `PERCORE_HOP_BATCHES` (e.g. `1,16`) which batch sizes run;
+//! `PERCORE_HOP_IN_FLIGHT` (default `1,8`) how many messages in flight.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -96,6 +103,7 @@ fn snapshot(ids: &[Arc<ThreadIds>; 2]) -> Snapshot {
 /// One batch size's figures.
 struct Figures {
     batch: usize,
+    in_flight: usize,
     messages: u64,
     elapsed: Duration,
     cpu: [Duration; 2],
@@ -117,8 +125,9 @@ impl Figures {
                 .map_or(0.0, |d| d.as_secs_f64() * 1e6)
         };
         println!(
-            "{:>5} | {:>8.0} k | {:>6.3} + {:>6.3} = {:>6.3} | {:>7.2} {:>7.2} | {:>5.2} {:>5.2} | {:>5.2} {:>5.2}",
+            "{:>5} | {:>9} | {:>8.0} k | {:>6.3} + {:>6.3} = {:>6.3} | {:>7.2} {:>7.2} | {:>5.2} {:>5.2} | {:>5.2} {:>5.2}",
             self.batch,
+            self.in_flight,
             requests / self.elapsed.as_secs_f64() / 1e3,
             per_request(self.cpu[0]),
             per_request(self.cpu[1]),
@@ -160,7 +169,13 @@ fn template(keys: &[String], batch: usize, offset: usize) -> Vec<u8> {
 
 /// Shard 0's part: forwards message after message to shard 1 for `secs`
 /// per batch size, one in flight, and measures both shards.
-async fn drive(mesh: Rc<Mesh>, ids: [Arc<ThreadIds>; 2], batches: Vec<usize>, secs: f64) {
+async fn drive(
+    mesh: Rc<Mesh>,
+    ids: [Arc<ThreadIds>; 2],
+    batches: Vec<usize>,
+    in_flights: Vec<usize>,
+    secs: f64,
+) {
     let keys = remote_keys();
     // Store the keys first, so that the Gets find them.
     for chunk in keys.chunks(64) {
@@ -174,57 +189,78 @@ async fn drive(mesh: Rc<Mesh>, ids: [Arc<ThreadIds>; 2], batches: Vec<usize>, se
         mesh.recycle(reply);
     }
     println!(
-        "batch | requests/s | CPU µs per request: shard 0 + shard 1 = both | round trip µs p50 p99 | vol. switches per hop: 0 1 | write(2) per hop: 0 1"
+        "batch | in flight | requests/s | CPU µs per request: shard 0 + shard 1 = both | round trip µs p50 p99 | vol. switches per hop: 0 1 | write(2) per hop: 0 1"
     );
     for batch in batches {
-        let templates: Vec<Vec<u8>> = (0..8).map(|i| template(&keys, batch, i * 37)).collect();
-        let round = |n: usize| {
-            let (mesh, body) = (mesh.clone(), &templates[n % templates.len()]);
-            async move {
-                let mut message = mesh.buffer();
-                message.push(Protocol::Kv as u8);
-                message.extend_from_slice(body);
-                let ticket = mesh.send(1, message).await.expect("send");
-                let reply = mesh.reply(ticket).await;
-                assert!(!reply.is_empty(), "an empty reply: the owner failed");
-                mesh.recycle(reply);
+        let templates: Rc<Vec<Vec<u8>>> =
+            Rc::new((0..8).map(|i| template(&keys, batch, i * 37)).collect());
+        for &in_flight in &in_flights {
+            // Warm up: buffers in the pools, caches, the CPU's clock.
+            let warm = Instant::now() + Duration::from_millis(300);
+            run_senders(&mesh, &templates, in_flight, warm).await;
+            let start = snapshot(&ids);
+            let end = start.at + Duration::from_secs_f64(secs);
+            let (messages, round_trips) = run_senders(&mesh, &templates, in_flight, end).await;
+            let stop = snapshot(&ids);
+            Figures {
+                batch,
+                in_flight,
+                messages,
+                elapsed: stop.at - start.at,
+                cpu: [0, 1].map(|s| stop.cpu[s] - start.cpu[s]),
+                switches: [0, 1].map(|s| stop.counts[s].0 - start.counts[s].0),
+                writes: [0, 1].map(|s| stop.counts[s].1 - start.counts[s].1),
+                round_trips,
             }
-        };
-        // Warm up: buffers in the pools, caches, the CPU's clock.
-        let warm = Instant::now() + Duration::from_millis(300);
-        let mut n = 0;
-        while Instant::now() < warm {
-            round(n).await;
-            n += 1;
+            .print();
         }
-        let mut round_trips = Vec::with_capacity(1 << 20);
-        let start = snapshot(&ids);
-        let end = start.at + Duration::from_secs_f64(secs);
-        let mut messages = 0u64;
-        loop {
-            let sent = Instant::now();
-            if sent >= end {
-                break;
-            }
-            round(n).await;
-            n += 1;
-            messages += 1;
-            if round_trips.len() < round_trips.capacity() {
-                round_trips.push(sent.elapsed());
-            }
-        }
-        let stop = snapshot(&ids);
-        Figures {
-            batch,
-            messages,
-            elapsed: stop.at - start.at,
-            cpu: [0, 1].map(|s| stop.cpu[s] - start.cpu[s]),
-            switches: [0, 1].map(|s| stop.counts[s].0 - start.counts[s].0),
-            writes: [0, 1].map(|s| stop.counts[s].1 - start.counts[s].1),
-            round_trips,
-        }
-        .print();
     }
+}
+
+/// `in_flight` tasks each forwarding message after message until `end`;
+/// returns how many messages went and their round trips.
+async fn run_senders(
+    mesh: &Rc<Mesh>,
+    templates: &Rc<Vec<Vec<u8>>>,
+    in_flight: usize,
+    end: Instant,
+) -> (u64, Vec<Duration>) {
+    let round_trips = Rc::new(RefCell::new(Vec::with_capacity(1 << 20)));
+    let senders: Vec<_> = (0..in_flight)
+        .map(|sender| {
+            let (mesh, templates, round_trips) =
+                (mesh.clone(), templates.clone(), round_trips.clone());
+            glommio::spawn_local(async move {
+                let mut messages = 0u64;
+                let mut n = sender;
+                loop {
+                    let sent = Instant::now();
+                    if sent >= end {
+                        return messages;
+                    }
+                    let mut message = mesh.buffer();
+                    message.push(Protocol::Kv as u8);
+                    message.extend_from_slice(&templates[n % templates.len()]);
+                    let ticket = mesh.send(1, message).await.expect("send");
+                    let reply = mesh.reply(ticket).await;
+                    assert!(!reply.is_empty(), "an empty reply: the owner failed");
+                    mesh.recycle(reply);
+                    let mut round_trips = round_trips.borrow_mut();
+                    if round_trips.len() < round_trips.capacity() {
+                        round_trips.push(sent.elapsed());
+                    }
+                    n += in_flight;
+                    messages += 1;
+                }
+            })
+        })
+        .collect();
+    let mut messages = 0;
+    for sender in senders {
+        messages += sender.await;
+    }
+    let round_trips = std::mem::take(&mut *round_trips.borrow_mut());
+    (messages, round_trips)
 }
 
 fn main() {
@@ -236,13 +272,17 @@ fn main() {
         .ok()
         .map(|s| s.split(',').filter_map(|b| b.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![1, 16, 256]);
+    let in_flights: Vec<usize> = std::env::var("PERCORE_HOP_IN_FLIGHT")
+        .ok()
+        .map(|s| s.split(',').filter_map(|b| b.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 8]);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let pinned = cpus >= 2;
     if !pinned {
         eprintln!("hop: fewer than 2 CPUs available: the shards run unpinned");
     }
     println!(
-        "hop: 2 shards {}, {secs} s per batch size (load: {})",
+        "hop: 2 shards {}, {secs} s per run (load: {})",
         if pinned {
             "pinned to CPUs 0 and 1"
         } else {
@@ -258,8 +298,13 @@ fn main() {
     let done = Arc::new(AtomicBool::new(false));
     let shards: Vec<_> = (0..2)
         .map(|shard| {
-            let (plan, ids, done, batches) =
-                (plan.clone(), ids.clone(), done.clone(), batches.clone());
+            let (plan, ids, done, batches, in_flights) = (
+                plan.clone(),
+                ids.clone(),
+                done.clone(),
+                batches.clone(),
+                in_flights.clone(),
+            );
             let placement = if pinned {
                 Placement::Fixed(shard)
             } else {
@@ -280,7 +325,7 @@ fn main() {
                     .await
                     .expect("join the mesh");
                     if shard == 0 {
-                        drive(mesh, ids, batches, secs).await;
+                        drive(mesh, ids, batches, in_flights, secs).await;
                         done.store(true, Ordering::Release);
                     } else {
                         while !done.load(Ordering::Acquire) {
