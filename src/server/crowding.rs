@@ -175,7 +175,9 @@ impl SchedSampler {
 /// core from whoever shares it), and plans which shard this one's
 /// connections go to.
 pub(crate) struct CrowdWatch {
-    sampler: SchedSampler,
+    /// `None` where the kernel keeps no scheduler statistics: the shard is
+    /// then never thought crowded.
+    sampler: Option<SchedSampler>,
     /// Connections may move (pinned shards, no `--keep-connections`).
     moves: bool,
     /// For tests: every period, connections move to the next shard,
@@ -185,20 +187,24 @@ pub(crate) struct CrowdWatch {
 }
 
 impl CrowdWatch {
-    /// `None` where the kernel keeps no scheduler statistics.
-    pub fn new(pinned: bool, move_crowded: bool) -> Option<CrowdWatch> {
-        Some(CrowdWatch {
-            sampler: SchedSampler::for_this_thread()?,
+    pub fn new(pinned: bool, move_crowded: bool) -> CrowdWatch {
+        CrowdWatch {
+            sampler: SchedSampler::for_this_thread(),
             moves: pinned && move_crowded,
             always: std::env::var_os("PERCORE_TEST_MOVE_ALWAYS").is_some(),
             spin_paused: false,
-        })
+        }
     }
 
     /// One look, once per control period.
     pub fn look(&mut self, shard: &Shard, loads: &CoreLoads) {
-        self.sampler.sample(loads, shard.id);
-        let crowded = loads.is_crowded(shard.id);
+        let crowded = match &mut self.sampler {
+            Some(sampler) => {
+                sampler.sample(loads, shard.id);
+                loads.is_crowded(shard.id)
+            }
+            None => false,
+        };
         if crowded != self.spin_paused {
             glommio::executor().pause_channel_spin(crowded);
             self.spin_paused = crowded;

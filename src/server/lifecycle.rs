@@ -199,7 +199,7 @@ pub(crate) async fn run(plan: ShardPlan) {
     let pinned = matches!(config.placement, Placement::Pinned(_));
     let mut crowding = exchange
         .as_ref()
-        .and_then(|_| CrowdWatch::new(pinned, config.move_crowded));
+        .map(|_| CrowdWatch::new(pinned, config.move_crowded));
     loop {
         sleep(CONTROL_PERIOD).await;
         if stop.load(Ordering::Acquire) {
