@@ -22,8 +22,9 @@ use super::shard::Shard;
 pub(crate) const CROWDED_WAIT_PERMILLE: u32 = 200;
 /// A shard takes connections only while it waits less than this share (‰)…
 const TAKER_WAIT_PERMILLE: u32 = 50;
-/// …and runs less than this share (‰): it has CPU to spare.
-const TAKER_RUN_PERMILLE: u32 = 700;
+/// …and runs less than this share (‰): it is not saturated. A shard alone on
+/// its core that serves everything runs most of the time, as one shard does.
+const TAKER_RUN_PERMILLE: u32 = 900;
 /// A shard that gave connections away takes none for this long: when it
 /// gave them, it was on a crowded core, and an idle shard there measures
 /// as uncrowded because it barely runs.
@@ -240,7 +241,7 @@ mod tests {
         loads.gave(3);
         assert_eq!(loads.taker_for(0), Some(1));
         // Nobody with CPU to spare: nobody takes.
-        loads.publish(1, 10, 900);
+        loads.publish(1, 10, 950);
         assert_eq!(loads.taker_for(0), None);
         // A shard never gives to itself.
         loads.publish(0, 0, 0);
