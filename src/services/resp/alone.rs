@@ -70,6 +70,8 @@ impl Resp {
             Cmd::Rename | Cmd::RenameNx | Cmd::Copy => {
                 self.move_key(spec.cmd, &command, now, &mut reply).await
             }
+            Cmd::BitOp => self.bit_op(&command, now, &mut reply).await,
+            Cmd::Lcs => self.lcs(&command, proto, now, &mut reply).await,
             Cmd::Cluster => match cluster::slot_keys::SlotKeys::parse(&command) {
                 Err(error) => write::error(&mut reply, error),
                 Ok(request) => {

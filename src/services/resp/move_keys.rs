@@ -82,7 +82,7 @@ impl Resp {
 
 /// The value of a RESP2 bulk string reply; None for `$-1` (or anything
 /// else).
-fn bulk_value(reply: &[u8]) -> Option<&[u8]> {
+pub(super) fn bulk_value(reply: &[u8]) -> Option<&[u8]> {
     let rest = reply.strip_prefix(b"$")?;
     let end = rest.iter().position(|&b| b == b'\r')?;
     let len: usize = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;

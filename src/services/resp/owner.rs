@@ -29,6 +29,10 @@ pub fn execute(
             commands::bits::run(cmd, command, keys, out)
         }
         Cmd::Rename | Cmd::RenameNx | Cmd::Copy => commands::rename::run(cmd, command, keys, out),
+        Cmd::BitOp => commands::bitop::run(command, keys, out),
+        Cmd::BitField | Cmd::BitFieldRo => commands::bitfield::run(cmd, command, keys, proto, out),
+        Cmd::Lcs => commands::lcs::run(command, keys, proto, out),
+        Cmd::Object => commands::object::run(command, keys, proto, out),
         Cmd::IncrByFloat => commands::string_float::incr_by_float(command, keys, out),
         Cmd::GetSet => commands::string_float::get_set(command, keys, proto, out),
         Cmd::Keys | Cmd::Scan | Cmd::DbSize | Cmd::FlushDb | Cmd::FlushAll | Cmd::RandomKey => {

@@ -222,10 +222,25 @@ impl Resp {
                 }
             }
             Route::Alone => {
-                if matches!(spec.cmd, Cmd::Rename | Cmd::RenameNx | Cmd::Copy) {
-                    // Both keys on one shard: run there in one step.
-                    let first = owner_of(command.at(1), self.shards);
-                    if owner_of(command.at(2), self.shards) == first {
+                if spec.cmd == Cmd::Object {
+                    // On the key's owner; HELP and errors here.
+                    if commands::object::over_key(command) {
+                        let owner = owner_of(command.at(2), self.shards);
+                        self.run_at(plan, out, owner, spec.cmd, command, frame, proto, now);
+                    } else {
+                        plan.here(out, |out| commands::object::without_key(command, out));
+                    }
+                    return None;
+                }
+                let keys = match spec.cmd {
+                    Cmd::Rename | Cmd::RenameNx | Cmd::Copy | Cmd::Lcs => Some(1..3),
+                    Cmd::BitOp => Some(2..command.len()),
+                    _ => None,
+                };
+                if let Some(mut keys) = keys {
+                    // Every key on one shard: run there in one step.
+                    let first = owner_of(command.at(keys.start), self.shards);
+                    if keys.all(|i| owner_of(command.at(i), self.shards) == first) {
                         self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
                         return None;
                     }

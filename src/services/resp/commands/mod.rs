@@ -9,12 +9,16 @@
 //! (`resp/pubsub/`): PUBLISH runs on the channel's owner like a key's
 //! command; the (un)subscribe commands and PUBSUB are served alone.
 
+pub mod bitfield;
+pub mod bitop;
 pub mod bits;
 pub mod connection;
 pub mod expiry;
 pub mod glob;
 pub mod introspect;
 pub mod keyspace;
+pub mod lcs;
+pub mod object;
 pub mod rename;
 pub mod server;
 pub mod string_float;
@@ -67,6 +71,11 @@ pub enum Cmd {
     GetBit,
     BitCount,
     BitPos,
+    BitOp,
+    BitField,
+    BitFieldRo,
+    Lcs,
+    Object,
     Keys,
     Scan,
     DbSize,
@@ -270,6 +279,11 @@ commands! {
     b"GETBIT" => GetBit, "getbit", 3, Key;
     b"BITCOUNT" => BitCount, "bitcount", -2, Key;
     b"BITPOS" => BitPos, "bitpos", -3, Key;
+    b"BITOP" => BitOp, "bitop", -4, Alone;
+    b"BITFIELD" => BitField, "bitfield", -2, Key;
+    b"BITFIELD_RO" => BitFieldRo, "bitfield_ro", -2, Key;
+    b"LCS" => Lcs, "lcs", -3, Alone;
+    b"OBJECT" => Object, "object", -2, Alone;
     b"KEYS" => Keys, "keys", 2, AllShards(Concat);
     b"SCAN" => Scan, "scan", -2, Alone;
     b"DBSIZE" => DbSize, "dbsize", 1, AllShards(Sum);
