@@ -14,6 +14,7 @@
 mod alone;
 mod check;
 pub mod client;
+pub mod client_filter;
 pub mod cluster;
 pub mod command_table;
 pub mod commands;
@@ -258,10 +259,14 @@ impl Service for Resp {
         let client = Rc::new(ClientInfo {
             id: client::next_id(self.shard, self.shards),
             peer: opening.peer(),
+            local: opening.local(),
+            fd: opening.fd().unwrap_or(-1),
             name: RefCell::default(),
             created: now,
             last_active: now.into(),
             last_cmd: None.into(),
+            last_sub: None.into(),
+            qbuf: 0.into(),
             proto: Proto::Resp2.into(),
             subscriptions: (0, 0, 0).into(),
             outbox: Rc::new(

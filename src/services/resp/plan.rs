@@ -114,7 +114,29 @@ impl Resp {
         } else if session.tx.in_multi() || transaction::is_transaction_command(spec.cmd) {
             return self.plan_transaction(session, plan, out, spec, command, frame);
         }
-        session.client.last_cmd.set(Some(spec.cmd));
+        let client = &session.client;
+        client.last_cmd.set(Some(spec.cmd));
+        // What CLIENT LIST shows of the command: its subcommand's name (a
+        // look-up for the few commands with subcommands only), and for
+        // CLIENT itself the bytes redis would still hold (`qbuf=`).
+        let sub = match spec.cmd {
+            Cmd::Client
+            | Cmd::Config
+            | Cmd::Command
+            | Cmd::Cluster
+            | Cmd::Function
+            | Cmd::Object
+            | Cmd::PubSub => command_table::lookup(spec.name.as_bytes())
+                .and_then(|parent| command_table::lookup_subcommand(parent, command.at(1)))
+                .map(|sub| sub.name),
+            _ => None,
+        };
+        client.last_sub.set(sub);
+        client.qbuf.set(if spec.cmd == Cmd::Client {
+            frame.len()
+        } else {
+            0
+        });
         let proto = session.proto();
         match spec.route {
             Route::Here => match spec.cmd {

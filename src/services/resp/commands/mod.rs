@@ -120,9 +120,9 @@ pub enum Cmd {
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
     ShardFigures,
-    /// A shard's CLIENT LIST lines.
+    /// A shard's CLIENT LIST lines (all, or `TYPE t`, or `ID n`).
     ClientList,
-    /// CLIENT KILL ID on the client's shard.
+    /// CLIENT KILL on a shard: `caller field value...`; how many killed.
     ClientKill,
     /// CONFIG SET maxmemory: a shard's share.
     SetMaxMemory,
@@ -325,8 +325,8 @@ commands! {
     b"WATCH" => Watch, "watch", -2, Here;
     b"UNWATCH" => Unwatch, "unwatch", 1, Here;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
-    b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
-    b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;
+    b"INTERNAL-CLIENTS" => ClientList, "internal-clients", -1, Here;
+    b"INTERNAL-KILL" => ClientKill, "internal-kill", -2, Here;
     b"INTERNAL-MAXMEMORY" => SetMaxMemory, "internal-maxmemory", 2, Here;
     b"INTERNAL-INTEREST" => PubSubInterest, "internal-interest", -5, Here;
     b"INTERNAL-NUMSUB" => PubSubNumSub, "internal-numsub", -2, Here;
