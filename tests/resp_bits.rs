@@ -7,6 +7,8 @@ mod common;
 
 use common::resp::{RedisServer, Resp};
 use common::*;
+use percore::cross_shard::owner::fnv_owner;
+use percore::services::resp::cluster::slot::key_slot;
 
 /// Commands whose replies do not depend on time, ids or hash order.
 const SEQUENCE: &[&str] = &[
@@ -162,4 +164,137 @@ fn bit_lcs_and_object_commands_equal_redis_byte_for_byte() {
         }
     }
     server.stop().assert_clean();
+}
+
+/// COMMAND INFO and COMMAND GETKEYS know them, as redis does.
+#[test]
+fn command_info_and_getkeys_equal_redis() {
+    let server = Server::start(&[]);
+    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let mut ours = Resp::connect(server.addr("resp"));
+    let mut theirs = Resp::connect(redis.addr);
+    for line in [
+        "COMMAND INFO bitop bitfield bitfield_ro lcs",
+        "COMMAND INFO object|encoding object|help object|freq object|refcount object|idletime",
+        "COMMAND GETKEYS BITOP AND d a b c",
+        "COMMAND GETKEYS BITFIELD k GET u8 0",
+        "COMMAND GETKEYS BITFIELD_RO k GET u8 0",
+        "COMMAND GETKEYS LCS a b IDX",
+        "COMMAND DOCS lcs",
+    ] {
+        assert_eq!(
+            String::from_utf8_lossy(&ours.call(&words(line))),
+            String::from_utf8_lossy(&theirs.call(&words(line))),
+            "{line}"
+        );
+    }
+    server.stop().assert_clean();
+}
+
+/// BITOP's destination and BITFIELD's writes go through the log: they are
+/// there after a restart with another shard count, BITOP's sources on
+/// several shards or on one.
+#[test]
+fn their_writes_survive_a_restart() {
+    let dir = TempDir::new();
+    let data = dir.path.to_string_lossy().into_owned();
+    let args = |shards: &'static str| {
+        vec![
+            "--services",
+            "resp",
+            "--data-dir",
+            &data,
+            "--shards",
+            shards,
+        ]
+    };
+    let server = Server::start_with(&args("3"));
+    let mut resp = Resp::connect(server.addr("resp"));
+    for i in 0..8 {
+        assert_eq!(resp.cmd(&format!("SET a{i} abc{i}")), "+OK\r\n");
+        assert_eq!(resp.cmd(&format!("SET b{i} x")), "+OK\r\n");
+        assert_eq!(resp.cmd(&format!("BITOP OR d{i} a{i} b{i}")), ":4\r\n");
+        assert_eq!(resp.cmd(&format!("SET e{i} gone")), "+OK\r\n");
+        assert_eq!(resp.cmd(&format!("BITOP AND e{i} nokey")), ":0\r\n");
+    }
+    assert_eq!(
+        resp.cmd("BITFIELD f SET u8 8 65 INCRBY u8 0 66"),
+        "*2\r\n:0\r\n:66\r\n"
+    );
+    drop(resp);
+    server.stop().assert_clean();
+    let server = Server::start_with(&args("2"));
+    let mut resp = Resp::connect(server.addr("resp"));
+    for i in 0..8 {
+        let want = [b'a' | b'x', b'b', b'c', b'0' + i];
+        let want = format!("$4\r\n{}\r\n", String::from_utf8_lossy(&want));
+        assert_eq!(resp.cmd(&format!("GET d{i}")), want);
+        assert_eq!(resp.cmd(&format!("EXISTS e{i}")), ":0\r\n");
+    }
+    assert_eq!(resp.cmd("GET f"), "$2\r\nBA\r\n");
+    drop(resp);
+    server.stop().assert_clean();
+}
+
+/// In MULTI, BITOP, BITFIELD, LCS and OBJECT over keys of one shard run
+/// in the transaction, with the replies they give outside it.
+#[test]
+fn they_run_in_a_transaction_on_one_shard() {
+    let server = Server::start(&[]);
+    let mut resp = Resp::connect(server.addr("resp"));
+    // Four keys that the 4 shards' placement puts on one shard.
+    let key = |i: usize| {
+        (0..)
+            .map(|n| format!("k{n}"))
+            .filter(|k| fnv_owner(k.as_bytes(), 4) == 0)
+            .nth(i)
+            .expect("keys enough")
+    };
+    let (a, b, c, d) = (key(0), key(1), key(2), key(3));
+    assert_eq!(resp.cmd(&format!("SET {a} ohmytext")), "+OK\r\n");
+    assert_eq!(resp.cmd(&format!("SET {b} mynewtext")), "+OK\r\n");
+    assert_eq!(resp.cmd("MULTI"), "+OK\r\n");
+    for line in [
+        format!("BITOP XOR {c} {a} {b}"),
+        format!("BITFIELD {d} SET u8 0 7"),
+        format!("LCS {a} {b}"),
+        format!("OBJECT ENCODING {a}"),
+        "OBJECT HELP".to_string(),
+    ] {
+        assert_eq!(resp.cmd(&line), "+QUEUED\r\n", "{line}");
+    }
+    let exec = resp.cmd("EXEC");
+    assert!(
+        exec.starts_with("*5\r\n:9\r\n*1\r\n:0\r\n$6\r\nmytext\r\n$6\r\nembstr\r\n*15\r\n"),
+        "{exec}"
+    );
+    assert_eq!(resp.cmd(&format!("STRLEN {c}")), ":9\r\n");
+    server.stop().assert_clean();
+}
+
+/// Cluster mode: their keys are checked as redis checks them (CROSSSLOT
+/// for keys in several slots, MOVED to the slot's node; OBJECT's key is
+/// its third argument).
+#[test]
+fn in_cluster_mode_their_keys_are_checked_for_slots() {
+    let nodes = common::cluster::Nodes::cluster(2, 2);
+    let crossslot = "-CROSSSLOT Keys in request don't hash to the same slot\r\n";
+    // foo is slot 12182.
+    let foo = common::cluster::owner(12182, 2);
+    let mut here = Resp::connect(nodes.addr(foo));
+    let mut there = Resp::connect(nodes.addr(1 - foo));
+    assert_eq!(here.cmd("BITOP AND foo a b"), crossslot);
+    assert_eq!(here.cmd("LCS foo bar"), crossslot);
+    assert_eq!(here.cmd("SET foo 12"), "+OK\r\n");
+    assert_eq!(here.cmd("OBJECT ENCODING foo"), "$3\r\nint\r\n");
+    assert_eq!(here.cmd("BITFIELD foo GET u8 0"), "*1\r\n:49\r\n");
+    let moved = format!("-MOVED 12182 127.0.0.1:{}\r\n", nodes.ports[foo]);
+    assert_eq!(there.cmd("OBJECT ENCODING foo"), moved);
+    assert_eq!(there.cmd("BITFIELD_RO foo GET u8 0"), moved);
+    assert!(there.cmd("OBJECT HELP").starts_with("*15\r\n"));
+    let tagged = common::cluster::owner(key_slot(b"t"), 2);
+    let mut tag_node = Resp::connect(nodes.addr(tagged));
+    assert_eq!(tag_node.cmd("SET {t}a abc"), "+OK\r\n");
+    assert_eq!(tag_node.cmd("BITOP NOT {t}b {t}a"), ":3\r\n");
+    assert_eq!(tag_node.cmd("LCS {t}a {t}b LEN"), ":0\r\n");
 }
