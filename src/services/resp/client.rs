@@ -11,7 +11,9 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use super::client_filter::{ClientType, KillFilter};
-use super::commands::{Cmd, NAMES};
+use super::command_table;
+use super::commands::{Cmd, Spec, NAMES};
+use super::protocol::Command;
 use super::protocol::Proto;
 use crate::server::outbox::Outbox;
 
@@ -123,6 +125,29 @@ pub fn list(kind: Option<ClientType>, only: Option<u64>, out: &mut Vec<u8>) {
 }
 
 impl ClientInfo {
+    /// Notes the command about to run, as CLIENT LIST shows it: its
+    /// subcommand's name (looked up only for the few commands that have
+    /// subcommands), and for CLIENT itself its size (`qbuf=`, the bytes
+    /// redis would still hold of it).
+    pub fn note_command(&self, spec: &Spec, command: &Command<'_>, size: usize) {
+        self.last_cmd.set(Some(spec.cmd));
+        let sub = match spec.cmd {
+            Cmd::Client
+            | Cmd::Config
+            | Cmd::Command
+            | Cmd::Cluster
+            | Cmd::Function
+            | Cmd::Object
+            | Cmd::PubSub => command_table::lookup(spec.name.as_bytes())
+                .and_then(|parent| command_table::lookup_subcommand(parent, command.at(1)))
+                .map(|sub| sub.name),
+            _ => None,
+        };
+        self.last_sub.set(sub);
+        self.qbuf
+            .set(if spec.cmd == Cmd::Client { size } else { 0 });
+    }
+
     /// The peer's address as CLIENT LIST writes it (`ip:port`).
     pub fn addr(&self) -> String {
         self.peer.map(|p| p.to_string()).unwrap_or_default()

@@ -14,6 +14,7 @@
 mod alone;
 mod check;
 pub mod client;
+mod client_alone;
 pub mod client_filter;
 pub mod cluster;
 pub mod command_table;

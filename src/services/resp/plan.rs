@@ -114,29 +114,7 @@ impl Resp {
         } else if session.tx.in_multi() || transaction::is_transaction_command(spec.cmd) {
             return self.plan_transaction(session, plan, out, spec, command, frame);
         }
-        let client = &session.client;
-        client.last_cmd.set(Some(spec.cmd));
-        // What CLIENT LIST shows of the command: its subcommand's name (a
-        // look-up for the few commands with subcommands only), and for
-        // CLIENT itself the bytes redis would still hold (`qbuf=`).
-        let sub = match spec.cmd {
-            Cmd::Client
-            | Cmd::Config
-            | Cmd::Command
-            | Cmd::Cluster
-            | Cmd::Function
-            | Cmd::Object
-            | Cmd::PubSub => command_table::lookup(spec.name.as_bytes())
-                .and_then(|parent| command_table::lookup_subcommand(parent, command.at(1)))
-                .map(|sub| sub.name),
-            _ => None,
-        };
-        client.last_sub.set(sub);
-        client.qbuf.set(if spec.cmd == Cmd::Client {
-            frame.len()
-        } else {
-            0
-        });
+        session.client.note_command(spec, command, frame.len());
         let proto = session.proto();
         match spec.route {
             Route::Here => match spec.cmd {
@@ -254,32 +232,14 @@ impl Resp {
                     }
                     return None;
                 }
-                let keys = match spec.cmd {
-                    Cmd::Rename | Cmd::RenameNx | Cmd::Copy | Cmd::Lcs => Some(1..3),
-                    Cmd::BitOp => Some(2..command.len()),
-                    _ => None,
-                };
-                if let Some(mut keys) = keys {
-                    // Every key on one shard: run there in one step.
-                    let first = owner_of(command.at(keys.start), self.shards);
-                    if keys.all(|i| owner_of(command.at(i), self.shards) == first) {
-                        self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
-                        return None;
-                    }
+                if spec.cmd == Cmd::MSetNx && (command.len() - 1) % 2 != 0 {
+                    plan.here(out, |out| commands::connection::wrong_arity(out, spec.name));
+                    return None;
                 }
-                if spec.cmd == Cmd::MSetNx {
-                    if (command.len() - 1) % 2 != 0 {
-                        plan.here(out, |out| commands::connection::wrong_arity(out, spec.name));
-                        return None;
-                    }
-                    let first = owner_of(command.at(1), self.shards);
-                    if (1..command.len())
-                        .step_by(2)
-                        .all(|i| owner_of(command.at(i), self.shards) == first)
-                    {
-                        self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
-                        return None;
-                    }
+                if let Some(owner) = self.one_owner(spec.cmd, command) {
+                    // Every key on one shard: run there in one step.
+                    self.run_at(plan, out, owner, spec.cmd, command, frame, proto, now);
+                    return None;
                 }
                 return Some(Step::Alone(frame));
             }
