@@ -298,3 +298,27 @@ fn in_cluster_mode_their_keys_are_checked_for_slots() {
     assert_eq!(tag_node.cmd("BITOP NOT {t}b {t}a"), ":3\r\n");
     assert_eq!(tag_node.cmd("LCS {t}a {t}b LEN"), ":0\r\n");
 }
+
+/// redis-py sees the same replies from percore as from redis-server, in
+/// RESP2 and RESP3 (its BITFIELD builder, `lcs`, `object`).
+#[test]
+fn redis_py_sees_what_it_sees_from_redis() {
+    let server = Server::start(&[]);
+    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    for proto in ["2", "3"] {
+        let run = |addr: std::net::SocketAddr| {
+            common::run_python_client(
+                "redis_py_bits.py",
+                &[
+                    addr.ip().to_string(),
+                    addr.port().to_string(),
+                    proto.to_string(),
+                ],
+            )
+        };
+        let (ours, theirs) = (run(server.addr("resp")), run(redis.addr));
+        assert_eq!(ours, theirs, "RESP{proto}");
+        assert!(ours.contains("b'mytext'"), "{ours}");
+    }
+    server.stop().assert_clean();
+}
