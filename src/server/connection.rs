@@ -57,7 +57,10 @@ pub(crate) async fn serve<S: Service, T: Transport>(
 ) -> Option<Leaving<T>> {
     let mut greeting = Vec::new();
     let tcp = stream.tcp();
-    let mut opening = Opening::new(shard.id, tcp.peer_addr().ok(), &mut greeting).at(listener);
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&*tcp);
+    let mut opening = Opening::new(shard.id, tcp.peer_addr().ok(), &mut greeting)
+        .at(listener)
+        .with_fd(fd);
     let mut session = service.open_session(&mut opening);
     let request_due = opening
         .first_request_within()

@@ -11,6 +11,7 @@ pub struct Opening<'a> {
     shard: usize,
     peer: Option<SocketAddr>,
     local: Option<SocketAddr>,
+    fd: Option<i32>,
     greeting: &'a mut Vec<u8>,
     first_request_within: Option<Duration>,
 }
@@ -21,6 +22,7 @@ impl<'a> Opening<'a> {
             shard,
             peer,
             local: None,
+            fd: None,
             greeting,
             first_request_within: None,
         }
@@ -44,6 +46,16 @@ impl<'a> Opening<'a> {
 
     pub(crate) fn at(mut self, local: Option<SocketAddr>) -> Self {
         self.local = local;
+        self
+    }
+
+    /// The connection's socket descriptor (what redis's CLIENT LIST shows).
+    pub fn fd(&self) -> Option<i32> {
+        self.fd
+    }
+
+    pub(crate) fn with_fd(mut self, fd: i32) -> Self {
+        self.fd = Some(fd);
         self
     }
 

@@ -61,15 +61,26 @@ impl Resp {
                 }
             }
             Cmd::Client if command.at(1).eq_ignore_ascii_case(b"list") => {
-                let parts = self.on_every_shard(Cmd::ClientList, &[], proto, now).await;
-                let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-                route::merge_replies(Merge::Text, &parts, proto, &mut reply);
+                self.client_list(&command, proto, now, &mut reply).await
             }
-            Cmd::Client => self.client_kill(&command, proto, now, &mut reply).await,
+            Cmd::Client => {
+                if self
+                    .client_kill(session, &command, proto, now, &mut reply)
+                    .await
+                {
+                    // CLIENT KILL of the caller itself: closed after its
+                    // reply, as redis does.
+                    batch.served();
+                    batch.out().extend_from_slice(&reply);
+                    return Flow::Close;
+                }
+            }
             Cmd::MSetNx => self.mset_nx(&command, proto, now, &mut reply).await,
             Cmd::Rename | Cmd::RenameNx | Cmd::Copy => {
                 self.move_key(spec.cmd, &command, now, &mut reply).await
             }
+            Cmd::BitOp => self.bit_op(&command, now, &mut reply).await,
+            Cmd::Lcs => self.lcs(&command, proto, now, &mut reply).await,
             Cmd::Cluster => match cluster::slot_keys::SlotKeys::parse(&command) {
                 Err(error) => write::error(&mut reply, error),
                 Ok(request) => {
@@ -107,29 +118,6 @@ impl Resp {
         }
         batch.out().extend_from_slice(&reply);
         Flow::Continue
-    }
-
-    /// `CLIENT KILL ID n` (and the old `CLIENT KILL addr`, refused).
-    pub(super) async fn client_kill(
-        &self,
-        command: &Command<'_>,
-        proto: Proto,
-        now: u64,
-        reply: &mut Vec<u8>,
-    ) {
-        if command.len() == 4 && command.at(2).eq_ignore_ascii_case(b"id") {
-            let Some(id) = commands::strings::parse_i64(command.at(3)).filter(|id| *id > 0) else {
-                write::error(reply, "ERR client-id should be greater than 0");
-                return;
-            };
-            let shard = client::shard_of(id as u64, self.shards);
-            let answer = self
-                .on_shard(shard, Cmd::ClientKill, &[command.at(3)], proto, now)
-                .await;
-            reply.extend_from_slice(&answer);
-        } else {
-            write::error(reply, "ERR syntax error");
-        }
     }
 
     /// SCAN: a step on the shard the cursor names, going on to the next

@@ -10,7 +10,10 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
-use super::commands::{Cmd, NAMES};
+use super::client_filter::{ClientType, KillFilter};
+use super::command_table;
+use super::commands::{Cmd, Spec, NAMES};
+use super::protocol::Command;
 use super::protocol::Proto;
 use crate::server::outbox::Outbox;
 
@@ -19,10 +22,21 @@ pub struct ClientInfo {
     /// Unique in the server: the shard is `(id - 1) % shards`.
     pub id: u64,
     pub peer: Option<SocketAddr>,
+    /// The listener's address (`laddr=`).
+    pub local: Option<SocketAddr>,
+    /// The connection's socket descriptor (`fd=`).
+    pub fd: i32,
     pub name: RefCell<Vec<u8>>,
     pub created: Instant,
     pub last_active: Cell<Instant>,
     pub last_cmd: Cell<Option<Cmd>>,
+    /// The last command's subcommand as redis names it (`client|list`),
+    /// for a command with subcommands.
+    pub last_sub: Cell<Option<&'static str>>,
+    /// The bytes of the command being run, for the caller's own line of
+    /// CLIENT LIST and CLIENT INFO (`qbuf=`: redis still holds the command
+    /// in its query buffer then); 0 between commands.
+    pub qbuf: Cell<usize>,
     pub proto: Cell<Proto>,
     /// Channels, patterns and shard channels subscribed to.
     pub subscriptions: Cell<(usize, usize, usize)>,
@@ -82,23 +96,28 @@ pub fn count() -> usize {
     CLIENTS.with(|clients| clients.borrow().len())
 }
 
-/// Ends connection `id` if this shard has it; whether it did.
-pub fn kill(id: u64) -> bool {
-    CLIENTS.with(|clients| match clients.borrow().get(&id) {
-        Some(client) => {
-            client.outbox.close();
-            true
+/// Ends every connection of this shard that `filter` means, except
+/// `caller` (spared here whatever SKIPME says: the caller's own shard
+/// answers for it after its reply). How many.
+pub fn kill(filter: &KillFilter<'_>, caller: u64) -> usize {
+    CLIENTS.with(|clients| {
+        let mut killed = 0;
+        for client in clients.borrow().values() {
+            if client.id != caller && filter.matches(client) {
+                client.outbox.close();
+                killed += 1;
+            }
         }
-        None => false,
+        killed
     })
 }
 
-/// Appends one CLIENT LIST line per connection of this shard (all of them,
-/// or only `id`).
-pub fn list(only: Option<u64>, out: &mut Vec<u8>) {
+/// Appends one CLIENT LIST line per connection of this shard: all of them,
+/// those of `kind`, or only `id`.
+pub fn list(kind: Option<ClientType>, only: Option<u64>, out: &mut Vec<u8>) {
     CLIENTS.with(|clients| {
         for client in clients.borrow().values() {
-            if only.is_none_or(|id| id == client.id) {
+            if only.is_none_or(|id| id == client.id) && kind.is_none_or(|kind| kind.of(client)) {
                 client.line(out);
             }
         }
@@ -106,25 +125,65 @@ pub fn list(only: Option<u64>, out: &mut Vec<u8>) {
 }
 
 impl ClientInfo {
+    /// Notes the command about to run, as CLIENT LIST shows it: its
+    /// subcommand's name (looked up only for the few commands that have
+    /// subcommands), and for CLIENT itself its size (`qbuf=`, the bytes
+    /// redis would still hold of it).
+    pub fn note_command(&self, spec: &Spec, command: &Command<'_>, size: usize) {
+        self.last_cmd.set(Some(spec.cmd));
+        let sub = match spec.cmd {
+            Cmd::Client
+            | Cmd::Config
+            | Cmd::Command
+            | Cmd::Cluster
+            | Cmd::Function
+            | Cmd::Object
+            | Cmd::PubSub => command_table::lookup(spec.name.as_bytes())
+                .and_then(|parent| command_table::lookup_subcommand(parent, command.at(1)))
+                .map(|sub| sub.name),
+            _ => None,
+        };
+        self.last_sub.set(sub);
+        self.qbuf
+            .set(if spec.cmd == Cmd::Client { size } else { 0 });
+    }
+
+    /// The peer's address as CLIENT LIST writes it (`ip:port`).
+    pub fn addr(&self) -> String {
+        self.peer.map(|p| p.to_string()).unwrap_or_default()
+    }
+
+    /// The listener's address as CLIENT LIST writes it.
+    pub fn laddr(&self) -> String {
+        self.local.map(|p| p.to_string()).unwrap_or_default()
+    }
+
     /// Its CLIENT LIST line, in redis 7.0's format (figures percore does
     /// not keep, such as buffer sizes, are 0).
     pub fn line(&self, out: &mut Vec<u8>) {
         let now = Instant::now();
         let (sub, psub, ssub) = self.subscriptions.get();
         let flags = if sub + psub + ssub > 0 { "P" } else { "N" };
-        let addr = self.peer.map(|p| p.to_string()).unwrap_or_default();
         let cmd = self
-            .last_cmd
+            .last_sub
             .get()
-            .and_then(|cmd| NAMES.get(cmd as usize))
-            .copied()
+            .or_else(|| {
+                self.last_cmd
+                    .get()
+                    .and_then(|cmd| NAMES.get(cmd as usize))
+                    .copied()
+            })
             .unwrap_or("NULL");
         let line = format!(
-            "id={} addr={addr} laddr= fd=0 name={} age={} idle={} flags={flags} db=0 sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={}\n",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db=0 sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={}\n",
             self.id,
+            self.addr(),
+            self.laddr(),
+            self.fd,
             String::from_utf8_lossy(&self.name.borrow()),
             now.duration_since(self.created).as_secs(),
             now.duration_since(self.last_active.get()).as_secs(),
+            self.qbuf.get(),
             self.proto.get().number(),
         );
         out.extend_from_slice(line.as_bytes());

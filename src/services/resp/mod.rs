@@ -14,9 +14,12 @@
 mod alone;
 mod check;
 pub mod client;
+mod client_alone;
+pub mod client_filter;
 pub mod cluster;
 pub mod command_table;
 pub mod commands;
+mod gather;
 mod move_keys;
 mod owner;
 mod plan;
@@ -257,10 +260,14 @@ impl Service for Resp {
         let client = Rc::new(ClientInfo {
             id: client::next_id(self.shard, self.shards),
             peer: opening.peer(),
+            local: opening.local(),
+            fd: opening.fd().unwrap_or(-1),
             name: RefCell::default(),
             created: now,
             last_active: now.into(),
             last_cmd: None.into(),
+            last_sub: None.into(),
+            qbuf: 0.into(),
             proto: Proto::Resp2.into(),
             subscriptions: (0, 0, 0).into(),
             outbox: Rc::new(

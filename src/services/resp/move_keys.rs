@@ -1,4 +1,6 @@
-//! RENAME, RENAMENX and COPY with their two keys on different shards: the
+//! Whether a command over several keys has them all on one shard
+//! ([`Resp::one_owner`]), and RENAME, RENAMENX and COPY with their two keys
+//! on different shards: the
 //! value and its expiry time are read on the source's shard, written on the
 //! destination's, and (RENAME, RENAMENX) the source deleted last. Each step
 //! is atomic on its shard; the whole is not atomic across shards (README,
@@ -9,6 +11,22 @@ use super::*;
 use commands::rename::{copy_options, NO_SUCH_KEY, SAME_OBJECT};
 
 impl Resp {
+    /// The one shard that owns every key of RENAME, RENAMENX, COPY, LCS,
+    /// BITOP or MSETNX, when there is one: the command then runs there in
+    /// one step, atomic as in Redis.
+    pub(super) fn one_owner(&self, cmd: Cmd, command: &Command<'_>) -> Option<usize> {
+        let (keys, step) = match cmd {
+            Cmd::Rename | Cmd::RenameNx | Cmd::Copy | Cmd::Lcs => (1..3, 1),
+            Cmd::BitOp => (2..command.len(), 1),
+            Cmd::MSetNx => (1..command.len(), 2),
+            _ => return None,
+        };
+        let first = owner_of(command.at(keys.start), self.shards);
+        let mut keys = keys.step_by(step);
+        keys.all(|i| owner_of(command.at(i), self.shards) == first)
+            .then_some(first)
+    }
+
     /// RENAME, RENAMENX or COPY over two shards; its reply goes to `reply`.
     pub(super) async fn move_key(
         &self,
@@ -82,7 +100,7 @@ impl Resp {
 
 /// The value of a RESP2 bulk string reply; None for `$-1` (or anything
 /// else).
-fn bulk_value(reply: &[u8]) -> Option<&[u8]> {
+pub(super) fn bulk_value(reply: &[u8]) -> Option<&[u8]> {
     let rest = reply.strip_prefix(b"$")?;
     let end = rest.iter().position(|&b| b == b'\r')?;
     let len: usize = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;

@@ -29,6 +29,10 @@ pub fn execute(
             commands::bits::run(cmd, command, keys, out)
         }
         Cmd::Rename | Cmd::RenameNx | Cmd::Copy => commands::rename::run(cmd, command, keys, out),
+        Cmd::BitOp => commands::bitop::run(command, keys, out),
+        Cmd::BitField | Cmd::BitFieldRo => commands::bitfield::run(cmd, command, keys, proto, out),
+        Cmd::Lcs => commands::lcs::run(command, keys, proto, out),
+        Cmd::Object => commands::object::run(command, keys, proto, out),
         Cmd::IncrByFloat => commands::string_float::incr_by_float(command, keys, out),
         Cmd::GetSet => commands::string_float::get_set(command, keys, proto, out),
         Cmd::Keys | Cmd::Scan | Cmd::DbSize | Cmd::FlushDb | Cmd::FlushAll | Cmd::RandomKey => {
@@ -65,13 +69,27 @@ pub fn execute(
         | Cmd::PubSubNumSub
         | Cmd::PubSubChannels => pubsub::owner::run(cmd, command, out),
         Cmd::ClientList => {
+            use super::client_filter::ListFilter;
+            let words: Vec<&[u8]> = command.iter().skip(1).collect();
             let mut lines = Vec::new();
-            client::list(None, &mut lines);
+            match ListFilter::parse(&words) {
+                Ok(ListFilter::Type(kind)) => client::list(Some(kind), None, &mut lines),
+                Ok(ListFilter::Ids(ids)) => {
+                    for id in ids {
+                        client::list(None, Some(id), &mut lines);
+                    }
+                }
+                _ => client::list(None, None, &mut lines),
+            }
             write::bulk(out, &lines);
         }
         Cmd::ClientKill => {
-            let id = commands::strings::parse_i64(command.at(1)).unwrap_or(0);
-            write::int(out, i64::from(client::kill(id as u64)));
+            let caller = commands::strings::parse_i64(command.at(1)).unwrap_or(0) as u64;
+            let words: Vec<&[u8]> = command.iter().skip(2).collect();
+            match super::client_filter::KillFilter::parse(&words) {
+                Ok(filter) => write::int(out, client::kill(&filter, caller) as i64),
+                Err(error) => write::error(out, &error),
+            }
         }
         // Cluster mode: this shard's part of COUNTKEYSINSLOT or
         // GETKEYSINSLOT (the only CLUSTER subcommands run here).

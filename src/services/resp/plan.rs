@@ -114,7 +114,7 @@ impl Resp {
         } else if session.tx.in_multi() || transaction::is_transaction_command(spec.cmd) {
             return self.plan_transaction(session, plan, out, spec, command, frame);
         }
-        session.client.last_cmd.set(Some(spec.cmd));
+        session.client.note_command(spec, command, frame.len());
         let proto = session.proto();
         match spec.route {
             Route::Here => match spec.cmd {
@@ -222,27 +222,24 @@ impl Resp {
                 }
             }
             Route::Alone => {
-                if matches!(spec.cmd, Cmd::Rename | Cmd::RenameNx | Cmd::Copy) {
-                    // Both keys on one shard: run there in one step.
-                    let first = owner_of(command.at(1), self.shards);
-                    if owner_of(command.at(2), self.shards) == first {
-                        self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
-                        return None;
+                if spec.cmd == Cmd::Object {
+                    // On the key's owner; HELP and errors here.
+                    if commands::object::over_key(command) {
+                        let owner = owner_of(command.at(2), self.shards);
+                        self.run_at(plan, out, owner, spec.cmd, command, frame, proto, now);
+                    } else {
+                        plan.here(out, |out| commands::object::without_key(command, out));
                     }
+                    return None;
                 }
-                if spec.cmd == Cmd::MSetNx {
-                    if (command.len() - 1) % 2 != 0 {
-                        plan.here(out, |out| commands::connection::wrong_arity(out, spec.name));
-                        return None;
-                    }
-                    let first = owner_of(command.at(1), self.shards);
-                    if (1..command.len())
-                        .step_by(2)
-                        .all(|i| owner_of(command.at(i), self.shards) == first)
-                    {
-                        self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
-                        return None;
-                    }
+                if spec.cmd == Cmd::MSetNx && (command.len() - 1) % 2 != 0 {
+                    plan.here(out, |out| commands::connection::wrong_arity(out, spec.name));
+                    return None;
+                }
+                if let Some(owner) = self.one_owner(spec.cmd, command) {
+                    // Every key on one shard: run there in one step.
+                    self.run_at(plan, out, owner, spec.cmd, command, frame, proto, now);
+                    return None;
                 }
                 return Some(Step::Alone(frame));
             }

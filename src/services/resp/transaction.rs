@@ -144,10 +144,17 @@ impl Resp {
     /// The shards a queueable command touches, as bits (and whether one is
     /// past 64); `None`: not queueable (a command that is not over keys).
     fn key_shards(&self, spec: &Spec, command: &Command<'_>) -> Option<(u64, bool)> {
-        let step = match spec.route {
-            Route::Key => 0,
-            Route::EachKey { step, .. } => step,
-            Route::Alone if spec.cmd == Cmd::MSetNx => 2,
+        let (keys, step) = match spec.route {
+            Route::Key => (1..2, 1),
+            Route::EachKey { step, .. } => (1..command.len(), step),
+            Route::Alone => match spec.cmd {
+                Cmd::MSetNx => (1..command.len(), 2),
+                Cmd::Rename | Cmd::RenameNx | Cmd::Copy | Cmd::Lcs => (1..3, 1),
+                Cmd::BitOp => (2..command.len(), 1),
+                // OBJECT HELP has no key: run wherever the rest runs.
+                Cmd::Object => (2..command.len().min(3), 1),
+                _ => return None,
+            },
             // Keyless and stateless: run wherever the rest runs.
             Route::Here if matches!(spec.cmd, Cmd::Ping | Cmd::Echo) => return Some((0, false)),
             Route::AllShards(_) if spec.cmd != Cmd::Save && spec.cmd != Cmd::BgSave => {
@@ -160,7 +167,6 @@ impl Resp {
             }
             _ => return None,
         };
-        let keys = if step == 0 { 1..2 } else { 1..command.len() };
         let mut bits = 0u64;
         let mut wide = false;
         for i in keys.step_by(step.max(1)) {
@@ -301,7 +307,12 @@ pub(super) fn run_exec(
                 }
                 Some(cmd) if cmd != Cmd::TxExec => {
                     args.set_words(&words);
-                    owner::execute(cmd, &args.view(&[]), keys, proto, shard, out);
+                    let command = args.view(&[]);
+                    if cmd == Cmd::Object && !commands::object::over_key(&command) {
+                        commands::object::without_key(&command, out);
+                    } else {
+                        owner::execute(cmd, &command, keys, proto, shard, out);
+                    }
                 }
                 _ => write::error(out, "ERR internal: a queued command could not be read"),
             }

@@ -59,6 +59,15 @@ impl KeyPositions {
             NAMES
                 .iter()
                 .map(|name| {
+                    // OBJECT's subcommands name their key second (redis
+                    // finds it from the subcommand's key spec).
+                    if *name == "object" {
+                        return KeyRange {
+                            first: 2,
+                            last: 2,
+                            step: 1,
+                        };
+                    }
                     command_table::lookup(name.as_bytes()).map_or(KeyRange::default(), |entry| {
                         KeyRange {
                             first: entry.first_key,

@@ -1072,6 +1072,21 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x08b81411655a911f, 0xf4c2d9bbf509b439],
     ),
     (
+        "bitfield",
+        [0xf4bd4e3a79bcbc08, 0x48023e8d8acd0823],
+        [0x67470e0d40ccc311, 0xb455ff32dc7848b3],
+    ),
+    (
+        "bitfield_ro",
+        [0xe9a6814cdd37d9e3, 0xdff9a974ead4433b],
+        [0x74db34fb57fdab48, 0x472d873e311bab96],
+    ),
+    (
+        "bitop",
+        [0x4d7fb9a0e692b9f2, 0x28c5871a8e7adaea],
+        [0x6b46427e31173c33, 0x8b25bb56e94568e0],
+    ),
+    (
         "bitpos",
         [0xaa9e42407942160e, 0x179a47da122053fa],
         [0x6b1a6f70bd5f14dc, 0xfe18c951177122fa],
@@ -1357,6 +1372,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x216444ef94ba9b0b, 0x0b38fe4a71f18e80],
     ),
     (
+        "lcs",
+        [0x3912f48cb79152a0, 0xb9a2091b5dfb7150],
+        [0x1ad53c3032d6ebdd, 0x2b8f4a5d2375ab04],
+    ),
+    (
         "mget",
         [0x1592585104b6e091, 0x5f495181b1a91349],
         [0xb0f621e8b25d6a1c, 0xe098d36b314fc35c],
@@ -1375,6 +1395,36 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "multi",
         [0x12c20cda9cb71ba4, 0xb7b4b10e9c4346c0],
         [0xc57c76aded132aa4, 0xe5e08d3b2b31c83d],
+    ),
+    (
+        "object",
+        [0x285e259739379691, 0x1c59df70508a51c5],
+        [0x3417cd9b4150c3ad, 0xa4f782b313d2b6e2],
+    ),
+    (
+        "object|encoding",
+        [0x180a381fd54ec3c1, 0x15cdbe14424f18c1],
+        [0x313ee144fef7568d, 0x0b44e0f69f9237ba],
+    ),
+    (
+        "object|freq",
+        [0x5ca1f0d8d7dfcbcc, 0xb2b347da2b45db1c],
+        [0x032a95c5544d9217, 0x21bd4a7e141118c0],
+    ),
+    (
+        "object|help",
+        [0x95d3806f9cb05c3f, 0x5c1d1c8cb1a89d93],
+        [0xf3a8448cb1630330, 0x45701ed183929ab5],
+    ),
+    (
+        "object|idletime",
+        [0x139a99a454e9cf4f, 0xa351cdd15199fc97],
+        [0x196793a00b0413e6, 0xa1d647b5fe894ea5],
+    ),
+    (
+        "object|refcount",
+        [0x84388c246dd0e47e, 0x2153b83880ad079e],
+        [0xa3a453568465bb60, 0x77f2eb8bd8a2d34f],
     ),
     (
         "persist",

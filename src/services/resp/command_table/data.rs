@@ -191,6 +191,266 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "bitfield",
+        arity: -2,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@bitmap", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: Some("This command allows both access and modification of the key"),
+                flags: &["RW", "access", "update", "variable_flags"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Perform arbitrary bitfield integer operations on strings")),
+            ("since", Bulk("3.2.0")),
+            ("group", Bulk("bitmap")),
+            ("complexity", Bulk("O(1) for each subcommand specified")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("operation")),
+                        ("type", Bulk("oneof")),
+                        ("flags", Set(&[Status("optional"), Status("multiple")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("encoding_offset")),
+                                    ("type", Bulk("block")),
+                                    ("token", Bulk("GET")),
+                                    (
+                                        "arguments",
+                                        Array(&[
+                                            Map(&[
+                                                ("name", Bulk("encoding")),
+                                                ("type", Bulk("string")),
+                                            ]),
+                                            Map(&[
+                                                ("name", Bulk("offset")),
+                                                ("type", Bulk("integer")),
+                                            ]),
+                                        ]),
+                                    ),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("write")),
+                                    ("type", Bulk("block")),
+                                    (
+                                        "arguments",
+                                        Array(&[
+                                            Map(&[
+                                                ("name", Bulk("wrap_sat_fail")),
+                                                ("type", Bulk("oneof")),
+                                                ("token", Bulk("OVERFLOW")),
+                                                ("flags", Set(&[Status("optional")])),
+                                                (
+                                                    "arguments",
+                                                    Array(&[
+                                                        Map(&[
+                                                            ("name", Bulk("wrap")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("WRAP")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("sat")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("SAT")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("fail")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("FAIL")),
+                                                        ]),
+                                                    ]),
+                                                ),
+                                            ]),
+                                            Map(&[
+                                                ("name", Bulk("write_operation")),
+                                                ("type", Bulk("oneof")),
+                                                (
+                                                    "arguments",
+                                                    Array(&[
+                                                        Map(&[
+                                                            ("name", Bulk("encoding_offset_value")),
+                                                            ("type", Bulk("block")),
+                                                            ("token", Bulk("SET")),
+                                                            (
+                                                                "arguments",
+                                                                Array(&[
+                                                                    Map(&[
+                                                                        ("name", Bulk("encoding")),
+                                                                        ("type", Bulk("string")),
+                                                                    ]),
+                                                                    Map(&[
+                                                                        ("name", Bulk("offset")),
+                                                                        ("type", Bulk("integer")),
+                                                                    ]),
+                                                                    Map(&[
+                                                                        ("name", Bulk("value")),
+                                                                        ("type", Bulk("integer")),
+                                                                    ]),
+                                                                ]),
+                                                            ),
+                                                        ]),
+                                                        Map(&[
+                                                            (
+                                                                "name",
+                                                                Bulk("encoding_offset_increment"),
+                                                            ),
+                                                            ("type", Bulk("block")),
+                                                            ("token", Bulk("INCRBY")),
+                                                            (
+                                                                "arguments",
+                                                                Array(&[
+                                                                    Map(&[
+                                                                        ("name", Bulk("encoding")),
+                                                                        ("type", Bulk("string")),
+                                                                    ]),
+                                                                    Map(&[
+                                                                        ("name", Bulk("offset")),
+                                                                        ("type", Bulk("integer")),
+                                                                    ]),
+                                                                    Map(&[
+                                                                        ("name", Bulk("increment")),
+                                                                        ("type", Bulk("integer")),
+                                                                    ]),
+                                                                ]),
+                                                            ),
+                                                        ]),
+                                                    ]),
+                                                ),
+                                            ]),
+                                        ]),
+                                    ),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "bitfield_ro",
+        arity: -2,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@bitmap", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD"),
+            ),
+            ("since", Bulk("6.0.0")),
+            ("group", Bulk("bitmap")),
+            ("complexity", Bulk("O(1) for each subcommand specified")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("encoding_offset")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("GET")),
+                        (
+                            "flags",
+                            Set(&[
+                                Status("optional"),
+                                Status("multiple"),
+                                Status("multiple_token"),
+                            ]),
+                        ),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("encoding")), ("type", Bulk("string"))]),
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "bitop",
+        arity: -4,
+        flags: &["write", "denyoom"],
+        first_key: 2,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@write", "@bitmap", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 3 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Perform bitwise operations between strings")),
+            ("since", Bulk("2.6.0")),
+            ("group", Bulk("bitmap")),
+            ("complexity", Bulk("O(N)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("operation")), ("type", Bulk("string"))]),
+                    Map(&[
+                        ("name", Bulk("destkey")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "bitpos",
         arity: -3,
         flags: &["readonly"],
@@ -2286,6 +2546,70 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "lcs",
+        arity: -3,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@read", "@string", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Find longest common substring")),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("string")),
+            ("complexity", Bulk("O(N*M) where N and M are the lengths of s1 and s2, respectively")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key1")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("key2")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("len")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("LEN")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("idx")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("IDX")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("len")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("MINMATCHLEN")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withmatchlen")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHMATCHLEN")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "mget",
         arity: -2,
         flags: &["readonly", "fast"],
@@ -2432,6 +2756,186 @@ pub static COMMANDS: &[CommandEntry] = &[
             ("since", Bulk("1.2.0")),
             ("group", Bulk("transactions")),
             ("complexity", Bulk("O(1)")),
+        ],
+    },
+    CommandEntry {
+        name: "object",
+        arity: -2,
+        flags: &[],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@slow"],
+        tips: &[],
+        key_specs: &[],
+        subcommands: &[
+            CommandEntry {
+                name: "object|encoding",
+                arity: 3,
+                flags: &["readonly"],
+                first_key: 2,
+                last_key: 2,
+                step: 1,
+                acl_categories: &["@keyspace", "@read", "@slow"],
+                tips: &["nondeterministic_output"],
+                key_specs: &[
+                    KeySpec {
+                        notes: None,
+                        flags: &["RO"],
+                        begin_search: BeginSearch::Index { index: 2 },
+                        find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+                    },
+                ],
+                subcommands: &[],
+                docs: &[
+                    ("summary", Bulk("Inspect the internal encoding of a Redis object")),
+                    ("since", Bulk("2.2.3")),
+                    ("group", Bulk("generic")),
+                    ("complexity", Bulk("O(1)")),
+                    (
+                        "arguments",
+                        Array(&[
+                            Map(&[
+                                ("name", Bulk("key")),
+                                ("type", Bulk("key")),
+                                ("key_spec_index", Int(0)),
+                            ]),
+                        ]),
+                    ),
+                ],
+            },
+            CommandEntry {
+                name: "object|freq",
+                arity: 3,
+                flags: &["readonly"],
+                first_key: 2,
+                last_key: 2,
+                step: 1,
+                acl_categories: &["@keyspace", "@read", "@slow"],
+                tips: &["nondeterministic_output"],
+                key_specs: &[
+                    KeySpec {
+                        notes: None,
+                        flags: &["RO"],
+                        begin_search: BeginSearch::Index { index: 2 },
+                        find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+                    },
+                ],
+                subcommands: &[],
+                docs: &[
+                    (
+                        "summary",
+                        Bulk("Get the logarithmic access frequency counter of a Redis object"),
+                    ),
+                    ("since", Bulk("4.0.0")),
+                    ("group", Bulk("generic")),
+                    ("complexity", Bulk("O(1)")),
+                    (
+                        "arguments",
+                        Array(&[
+                            Map(&[
+                                ("name", Bulk("key")),
+                                ("type", Bulk("key")),
+                                ("key_spec_index", Int(0)),
+                            ]),
+                        ]),
+                    ),
+                ],
+            },
+            CommandEntry {
+                name: "object|help",
+                arity: 2,
+                flags: &["loading", "stale"],
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl_categories: &["@keyspace", "@slow"],
+                tips: &[],
+                key_specs: &[],
+                subcommands: &[],
+                docs: &[
+                    ("summary", Bulk("Show helpful text about the different subcommands")),
+                    ("since", Bulk("6.2.0")),
+                    ("group", Bulk("generic")),
+                    ("complexity", Bulk("O(1)")),
+                ],
+            },
+            CommandEntry {
+                name: "object|idletime",
+                arity: 3,
+                flags: &["readonly"],
+                first_key: 2,
+                last_key: 2,
+                step: 1,
+                acl_categories: &["@keyspace", "@read", "@slow"],
+                tips: &["nondeterministic_output"],
+                key_specs: &[
+                    KeySpec {
+                        notes: None,
+                        flags: &["RO"],
+                        begin_search: BeginSearch::Index { index: 2 },
+                        find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+                    },
+                ],
+                subcommands: &[],
+                docs: &[
+                    ("summary", Bulk("Get the time since a Redis object was last accessed")),
+                    ("since", Bulk("2.2.3")),
+                    ("group", Bulk("generic")),
+                    ("complexity", Bulk("O(1)")),
+                    (
+                        "arguments",
+                        Array(&[
+                            Map(&[
+                                ("name", Bulk("key")),
+                                ("type", Bulk("key")),
+                                ("key_spec_index", Int(0)),
+                            ]),
+                        ]),
+                    ),
+                ],
+            },
+            CommandEntry {
+                name: "object|refcount",
+                arity: 3,
+                flags: &["readonly"],
+                first_key: 2,
+                last_key: 2,
+                step: 1,
+                acl_categories: &["@keyspace", "@read", "@slow"],
+                tips: &["nondeterministic_output"],
+                key_specs: &[
+                    KeySpec {
+                        notes: None,
+                        flags: &["RO"],
+                        begin_search: BeginSearch::Index { index: 2 },
+                        find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+                    },
+                ],
+                subcommands: &[],
+                docs: &[
+                    ("summary", Bulk("Get the number of references to the value of the key")),
+                    ("since", Bulk("2.2.3")),
+                    ("group", Bulk("generic")),
+                    ("complexity", Bulk("O(1)")),
+                    (
+                        "arguments",
+                        Array(&[
+                            Map(&[
+                                ("name", Bulk("key")),
+                                ("type", Bulk("key")),
+                                ("key_spec_index", Int(0)),
+                            ]),
+                        ]),
+                    ),
+                ],
+            },
+        ],
+        docs: &[
+            ("summary", Bulk("A container for object introspection commands")),
+            ("since", Bulk("2.2.3")),
+            ("group", Bulk("generic")),
+            ("complexity", Bulk("Depends on subcommand.")),
         ],
     },
     CommandEntry {

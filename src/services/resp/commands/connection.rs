@@ -244,7 +244,7 @@ fn client_command(args: &Command<'_>, session: &mut Session, out: &mut Vec<u8>) 
         }
         b"list" => {
             let mut lines = Vec::new();
-            client::list(None, &mut lines);
+            client::list(None, None, &mut lines);
             write::verbatim(out, &lines, proto);
         }
         _ => write::error(out, super::strings::SYNTAX),

@@ -9,12 +9,16 @@
 //! (`resp/pubsub/`): PUBLISH runs on the channel's owner like a key's
 //! command; the (un)subscribe commands and PUBSUB are served alone.
 
+pub mod bitfield;
+pub mod bitop;
 pub mod bits;
 pub mod connection;
 pub mod expiry;
 pub mod glob;
 pub mod introspect;
 pub mod keyspace;
+pub mod lcs;
+pub mod object;
 pub mod rename;
 pub mod server;
 pub mod string_float;
@@ -67,6 +71,11 @@ pub enum Cmd {
     GetBit,
     BitCount,
     BitPos,
+    BitOp,
+    BitField,
+    BitFieldRo,
+    Lcs,
+    Object,
     Keys,
     Scan,
     DbSize,
@@ -111,9 +120,9 @@ pub enum Cmd {
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
     ShardFigures,
-    /// A shard's CLIENT LIST lines.
+    /// A shard's CLIENT LIST lines (all, or `TYPE t`, or `ID n`).
     ClientList,
-    /// CLIENT KILL ID on the client's shard.
+    /// CLIENT KILL on a shard: `caller field value...`; how many killed.
     ClientKill,
     /// CONFIG SET maxmemory: a shard's share.
     SetMaxMemory,
@@ -270,6 +279,11 @@ commands! {
     b"GETBIT" => GetBit, "getbit", 3, Key;
     b"BITCOUNT" => BitCount, "bitcount", -2, Key;
     b"BITPOS" => BitPos, "bitpos", -3, Key;
+    b"BITOP" => BitOp, "bitop", -4, Alone;
+    b"BITFIELD" => BitField, "bitfield", -2, Key;
+    b"BITFIELD_RO" => BitFieldRo, "bitfield_ro", -2, Key;
+    b"LCS" => Lcs, "lcs", -3, Alone;
+    b"OBJECT" => Object, "object", -2, Alone;
     b"KEYS" => Keys, "keys", 2, AllShards(Concat);
     b"SCAN" => Scan, "scan", -2, Alone;
     b"DBSIZE" => DbSize, "dbsize", 1, AllShards(Sum);
@@ -311,8 +325,8 @@ commands! {
     b"WATCH" => Watch, "watch", -2, Here;
     b"UNWATCH" => Unwatch, "unwatch", 1, Here;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
-    b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
-    b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;
+    b"INTERNAL-CLIENTS" => ClientList, "internal-clients", -1, Here;
+    b"INTERNAL-KILL" => ClientKill, "internal-kill", -2, Here;
     b"INTERNAL-MAXMEMORY" => SetMaxMemory, "internal-maxmemory", 2, Here;
     b"INTERNAL-INTEREST" => PubSubInterest, "internal-interest", -5, Here;
     b"INTERNAL-NUMSUB" => PubSubNumSub, "internal-numsub", -2, Here;
