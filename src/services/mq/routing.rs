@@ -147,7 +147,7 @@ impl Routing {
     /// Tells `name`'s owners, one way, that this shard has `delta` more
     /// subscriptions: applied at once where this shard is the owner.
     pub fn tell(&mut self, space: Space, name: &[u8], delta: i32, post: &dyn Post) {
-        if space == Space::Pattern {
+        if told_everywhere(space, name) {
             for shard in (0..self.shards).filter(|&s| s != self.shard) {
                 post.to_owner(shard, Record::Interest { space, name, delta });
             }
@@ -216,6 +216,19 @@ impl Routing {
                 self.deliver_here(space, topic, payload);
             }
         }
+    }
+
+    /// A keyspace notification (`resp/notify.rs`), published by the key's
+    /// shard itself: every shard knows the subscriptions of these channels
+    /// ([`told_everywhere`]), so no hop to the channel's owner is needed.
+    pub fn notify(&mut self, topic: &[u8], message: &[u8], post: &dyn Post) {
+        self.fan_out(Space::Channel, topic, Payload::Message(message), post);
+    }
+
+    /// Whether this shard accounts for `name` in PUBSUB and INFO: the
+    /// names it owns (a name every shard holds is counted by its owner).
+    fn accounts_for(&self, space: Space, name: &[u8]) -> bool {
+        !told_everywhere(space, name) || owner_of(name, self.shards) == self.shard
     }
 
     /// The shard that owns `name` (a channel or shard channel).
@@ -336,7 +349,8 @@ impl Routing {
                 .names()
                 .filter(|p| owner_of(p, self.shards) == self.shard)
                 .count(),
-            _ => self.interest[at(space)].held(),
+            Space::Channel => self.names(space).count(),
+            Space::Shard => self.interest[at(space)].held(),
         }
     }
 
@@ -344,6 +358,7 @@ impl Routing {
     pub fn count(&self, space: Space, name: &[u8]) -> u64 {
         match space {
             Space::Pattern => 0,
+            _ if !self.accounts_for(space, name) => 0,
             _ => self.interest[at(space)].count(name),
         }
     }
@@ -353,7 +368,11 @@ impl Routing {
     pub fn names(&self, space: Space) -> Box<dyn Iterator<Item = &[u8]> + '_> {
         match space {
             Space::Pattern => Box::new(self.patterns.names()),
-            _ => Box::new(self.interest[at(space)].names()),
+            _ => Box::new(
+                self.interest[at(space)]
+                    .names()
+                    .filter(move |name| self.accounts_for(space, name)),
+            ),
         }
     }
 
@@ -371,6 +390,15 @@ impl Routing {
     pub fn conn_names(&self, conn: ConnId, space: Space) -> Vec<Box<[u8]>> {
         self.local[at(space)].of_conn(conn).to_vec()
     }
+}
+
+/// Whether every shard is told of subscriptions to `name`, not only its
+/// owner: patterns, and the keyspace notification channels, which the
+/// key's shard publishes to itself (`resp/notify.rs`).
+pub fn told_everywhere(space: Space, name: &[u8]) -> bool {
+    space == Space::Pattern
+        || (space == Space::Channel
+            && (name.starts_with(b"__keyspace@") || name.starts_with(b"__keyevent@")))
 }
 
 #[cfg(test)]

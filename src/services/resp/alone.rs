@@ -27,6 +27,7 @@ impl Resp {
         };
         let proto = session.proto();
         let mut reply = Vec::new();
+        let began = Instant::now();
         match spec.cmd {
             Cmd::Info => {
                 let parts = self
@@ -36,30 +37,17 @@ impl Resp {
                 for part in &parts {
                     figures.add(&integers(part));
                 }
-                commands::server::info(&command, &figures, &self.config, proto, &mut reply);
-            }
-            Cmd::Config => {
-                // CONFIG SET maxmemory <bytes>.
-                if command.len() != 4 || !command.at(2).eq_ignore_ascii_case(b"maxmemory") {
-                    let shown = String::from_utf8_lossy(command.at(2));
-                    write::error(
-                        &mut reply,
-                        &format!(
-                            "ERR Unknown option or number of arguments for CONFIG SET - '{shown}'"
-                        ),
-                    );
-                } else {
-                    match commands::server::parse_memory(command.at(3)) {
-                        None => write::error(&mut reply, "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument couldn't be parsed into an integer"),
-                        Some(bytes) => {
-                            self.config.max_memory.store(bytes, Ordering::Relaxed);
-                            let per_shard = (bytes / self.shards as u64).to_string();
-                            self.on_every_shard(Cmd::SetMaxMemory, &[per_shard.as_bytes()], proto, now).await;
-                            write::ok(&mut reply);
-                        }
+                let mut stats = command_stats::Merged::default();
+                for part in self.on_every_shard(Cmd::ShardStats, &[], proto, now).await {
+                    if let Ok(Some((protocol::Value::Bulk(Some(text)), _))) =
+                        protocol::parse_reply(&part)
+                    {
+                        stats.add(text);
                     }
                 }
+                commands::info::info(&command, &figures, &stats, &self.config, proto, &mut reply);
             }
+            Cmd::Config => self.config_change(&command, proto, now, &mut reply).await,
             Cmd::Client if command.at(1).eq_ignore_ascii_case(b"list") => {
                 let parts = self.on_every_shard(Cmd::ClientList, &[], proto, now).await;
                 let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
@@ -100,13 +88,55 @@ impl Resp {
                 None => write::error(&mut reply, "ERR internal: not a command served alone"),
             },
         }
+        command_stats::ran(spec.cmd, began, &reply);
         if reply.first() == Some(&b'-') {
             batch.failed();
         } else {
             batch.served();
         }
-        batch.out().extend_from_slice(&reply);
+        // CLIENT REPLY OFF or SKIP silences it; (un)subscribe confirmations
+        // are pushed all the same, as Redis pushes them.
+        if !session.take_quiet() || pubsub::Change::of(spec.cmd).is_some() {
+            batch.out().extend_from_slice(&reply);
+        }
         Flow::Continue
+    }
+
+    /// CONFIG SET (every parameter given, or none) and CONFIG RESETSTAT,
+    /// applied on every shard.
+    async fn config_change(
+        &self,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        if command.at(1).eq_ignore_ascii_case(b"resetstat") {
+            self.on_every_shard(Cmd::ResetStats, &[], proto, now).await;
+            write::ok(reply);
+            return;
+        }
+        let settings = match commands::config::parse_set(command) {
+            Ok(settings) => settings,
+            Err(error) => return write::error(reply, &error),
+        };
+        for setting in settings {
+            match setting {
+                commands::config::Setting::MaxMemory(bytes) => {
+                    self.config.max_memory.store(bytes, Ordering::Relaxed);
+                    let per_shard = (bytes / self.shards as u64).to_string();
+                    self.on_every_shard(Cmd::SetMaxMemory, &[per_shard.as_bytes()], proto, now)
+                        .await;
+                }
+                commands::config::Setting::NotifyKeyspaceEvents(flags) => {
+                    let flags = flags.to_string();
+                    self.on_every_shard(Cmd::SetNotify, &[flags.as_bytes()], proto, now)
+                        .await;
+                }
+                commands::config::Setting::MaxMemoryPolicy => {}
+            }
+        }
+        write::ok(reply);
     }
 
     /// `CLIENT KILL ID n` (and the old `CLIENT KILL addr`, refused).

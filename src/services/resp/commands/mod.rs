@@ -10,9 +10,11 @@
 //! command; the (un)subscribe commands and PUBSUB are served alone.
 
 pub mod bits;
+pub mod config;
 pub mod connection;
 pub mod expiry;
 pub mod glob;
+pub mod info;
 pub mod introspect;
 pub mod keyspace;
 pub mod rename;
@@ -107,6 +109,7 @@ pub enum Cmd {
     Discard,
     Watch,
     Unwatch,
+    Monitor,
     // Internal: the parts of commands over every shard, never looked up by
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
@@ -128,6 +131,12 @@ pub enum Cmd {
     TxExec,
     /// WATCH: what a key is now on its owner, to compare with at EXEC.
     TxWatch,
+    /// A shard's command statistics for INFO (`command_stats.rs`).
+    ShardStats,
+    /// CONFIG RESETSTAT on a shard.
+    ResetStats,
+    /// CONFIG SET notify-keyspace-events: a shard's flags.
+    SetNotify,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -310,6 +319,7 @@ commands! {
     b"DISCARD" => Discard, "discard", 1, Here;
     b"WATCH" => Watch, "watch", -2, Here;
     b"UNWATCH" => Unwatch, "unwatch", 1, Here;
+    b"MONITOR" => Monitor, "monitor", 1, Here;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;
@@ -319,6 +329,9 @@ commands! {
     b"INTERNAL-CHANNELS" => PubSubChannels, "internal-channels", -2, Here;
     b"INTERNAL-EXEC" => TxExec, "internal-exec", -2, Here;
     b"INTERNAL-WATCH" => TxWatch, "internal-watch", 2, Here;
+    b"INTERNAL-STATS" => ShardStats, "internal-stats", 1, Here;
+    b"INTERNAL-RESETSTAT" => ResetStats, "internal-resetstat", 1, Here;
+    b"INTERNAL-NOTIFY" => SetNotify, "internal-notify", 2, Here;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.

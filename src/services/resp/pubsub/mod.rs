@@ -189,7 +189,7 @@ impl Resp {
         let me = self.broker.shard();
         let mut remote: Vec<Vec<&[u8]>> = vec![Vec::new(); self.shards];
         for &name in names {
-            if space == Space::Pattern {
+            if crate::services::mq::told_everywhere(space, name) {
                 self.broker.apply(space, name, me, delta);
                 for peer in self.broker.peers() {
                     remote[peer].push(name);
