@@ -54,6 +54,8 @@ pub(super) struct Routing {
     renderer: Renderer,
     /// The shards a fan-out goes to, reused from message to message.
     marks: Vec<bool>,
+    /// MONITOR connections over every shard (every shard is told).
+    monitors: i64,
 }
 
 fn at(space: Space) -> usize {
@@ -76,6 +78,7 @@ impl Routing {
             free_ids: Vec::new(),
             renderer: Renderer::default(),
             marks: Vec::new(),
+            monitors: 0,
         }
     }
 
@@ -160,6 +163,9 @@ impl Routing {
 
     /// As an owner: shard `from` has `delta` more subscriptions to `name`.
     pub fn apply(&mut self, space: Space, name: &[u8], from: usize, delta: i64) {
+        if space == Space::Channel && name == MONITOR_CHANNEL {
+            self.monitors = (self.monitors + delta).max(0);
+        }
         match space {
             Space::Pattern => self.patterns.apply(name, from, delta),
             _ => self.interest[at(space)].apply(name, from, delta),
@@ -225,10 +231,16 @@ impl Routing {
         self.fan_out(Space::Channel, topic, Payload::Message(message), post);
     }
 
+    /// Whether a MONITOR connection exists on any shard.
+    pub fn monitored(&self) -> bool {
+        self.monitors > 0
+    }
+
     /// Whether this shard accounts for `name` in PUBSUB and INFO: the
     /// names it owns (a name every shard holds is counted by its owner).
     fn accounts_for(&self, space: Space, name: &[u8]) -> bool {
-        !told_everywhere(space, name) || owner_of(name, self.shards) == self.shard
+        name != MONITOR_CHANNEL
+            && (!told_everywhere(space, name) || owner_of(name, self.shards) == self.shard)
     }
 
     /// The shard that owns `name` (a channel or shard channel).
@@ -264,7 +276,7 @@ impl Routing {
         if space != Space::Pattern {
             self.interest[at(space)].shards(topic).for_each(&mut mark);
         }
-        if space == Space::Channel {
+        if space == Space::Channel && topic != MONITOR_CHANNEL {
             for counts in self.patterns.matching(topic) {
                 counts.positive().for_each(&mut mark);
             }
@@ -310,11 +322,17 @@ impl Routing {
                 subscriber.outbox.push(renderer.line(topic, payload));
                 continue;
             }
+            if subscriber.format == Format::Monitor {
+                if let Payload::Message(line) = payload {
+                    subscriber.outbox.push(line);
+                }
+                continue;
+            }
             if *frame_made.get_or_insert_with(|| renderer.frame(kind, b"", topic, payload)) {
                 renderer.push_frame(&subscriber.outbox, subscriber.format);
             }
         }
-        if space != Space::Channel {
+        if space != Space::Channel || topic == MONITOR_CHANNEL {
             return;
         }
         for (pattern, conns) in local[2].iter() {
@@ -398,8 +416,14 @@ impl Routing {
 pub fn told_everywhere(space: Space, name: &[u8]) -> bool {
     space == Space::Pattern
         || (space == Space::Channel
-            && (name.starts_with(b"__keyspace@") || name.starts_with(b"__keyevent@")))
+            && (name.starts_with(b"__keyspace@")
+                || name.starts_with(b"__keyevent@")
+                || name == MONITOR_CHANNEL))
 }
+
+/// The channel MONITOR connections subscribe to (`resp/monitor.rs`): no
+/// pattern matches it, and PUBSUB does not list it.
+pub const MONITOR_CHANNEL: &[u8] = b"\0percore:monitor";
 
 #[cfg(test)]
 #[path = "routing_tests.rs"]

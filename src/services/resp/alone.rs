@@ -75,6 +75,7 @@ impl Resp {
             Cmd::Watch => self.watch(session, &command, proto, now, &mut reply).await,
             Cmd::Exec => self.exec(session, proto, now, &mut reply).await,
             Cmd::PubSub => self.pubsub(&command, proto, now, &mut reply).await,
+            Cmd::Monitor => self.monitor(session, &mut reply).await,
             Cmd::Reset => {
                 self.drop_subscriptions(session).await;
                 commands::connection::run(Cmd::Reset, &command, session, &self.config, &mut reply);
@@ -88,7 +89,7 @@ impl Resp {
                 None => write::error(&mut reply, "ERR internal: not a command served alone"),
             },
         }
-        command_stats::ran(spec.cmd, began, &reply);
+        command_stats::ran(command_stats::key(spec.cmd, &command), began, &reply);
         if reply.first() == Some(&b'-') {
             batch.failed();
         } else {
@@ -113,6 +114,8 @@ impl Resp {
     ) {
         if command.at(1).eq_ignore_ascii_case(b"resetstat") {
             self.on_every_shard(Cmd::ResetStats, &[], proto, now).await;
+            // Redis counts a command once it ran: RESETSTAT, after it.
+            command_stats::call(command_stats::key(Cmd::Config, command));
             write::ok(reply);
             return;
         }
@@ -281,6 +284,20 @@ impl Resp {
         proto: Proto,
         now: u64,
     ) -> Vec<u8> {
+        self.on_shard_as(shard, cmd, args, proto, now, false).await
+    }
+
+    /// [`Resp::on_shard`]; `quiet`: a step of a command that publishes its
+    /// own keyspace events (a RENAME over two shards), so the step's are not.
+    pub(super) async fn on_shard_as(
+        &self,
+        shard: usize,
+        cmd: Cmd,
+        args: &[&[u8]],
+        proto: Proto,
+        now: u64,
+        quiet: bool,
+    ) -> Vec<u8> {
         let name = commands::NAMES[cmd as usize].as_bytes();
         let words: Vec<&[u8]> = std::iter::once(name).chain(args.iter().copied()).collect();
         if shard == self.shard {
@@ -289,7 +306,9 @@ impl Resp {
             {
                 let mut args = self.part_args.borrow_mut();
                 args.set_words(&words);
-                self.execute_here(cmd, &args.view(&[]), proto, now, &mut reply);
+                notify::quietly(quiet, || {
+                    self.execute_here(cmd, &args.view(&[]), proto, now, &mut reply)
+                });
             }
             // `--fsync always`: its writes (made with no await) are on disk
             // before its reply is used, or taken back.
@@ -305,7 +324,7 @@ impl Resp {
         };
         let mut body = tagged_buffer(mesh);
         let start = crate::codec::begin_frame(&mut body);
-        body.push(proto as u8);
+        body.push(proto as u8 | if quiet { QUIET } else { 0 });
         body.push(cmd as u8);
         encode_command(words.iter().copied(), &mut body);
         crate::codec::end_frame(&mut body, start);
@@ -337,6 +356,9 @@ impl Resp {
         replies
     }
 }
+
+/// Set in a forwarded command's protocol byte: publish no keyspace events.
+pub(super) const QUIET: u8 = 0x80;
 
 /// The integers of an array reply (a shard's figures).
 pub(super) fn integers(reply: &[u8]) -> Vec<i64> {

@@ -21,7 +21,39 @@ use std::time::Instant;
 
 use hdrhistogram::Histogram;
 
+use super::command_table;
 use super::commands::{Cmd, NAMES};
+use super::protocol::Command;
+
+/// What a command's figures are kept under: its number, or, for a
+/// container's subcommand, its name (`config|get`), as Redis 7.0 keeps them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    Cmd(Cmd),
+    Sub(&'static str),
+}
+
+impl From<Cmd> for Key {
+    fn from(cmd: Cmd) -> Key {
+        Key::Cmd(cmd)
+    }
+}
+
+/// The key of `command`, whose number is `cmd`.
+pub fn key(cmd: Cmd, command: &Command<'_>) -> Key {
+    let container = matches!(
+        cmd,
+        Cmd::Client | Cmd::Config | Cmd::Command | Cmd::PubSub | Cmd::Cluster | Cmd::Function
+    );
+    if container && command.len() >= 2 {
+        let sub = command_table::lookup(NAMES[cmd as usize].as_bytes())
+            .and_then(|parent| command_table::lookup_subcommand(parent, command.at(1)));
+        if let Some(sub) = sub {
+            return Key::Sub(sub.name);
+        }
+    }
+    Key::Cmd(cmd)
+}
 
 /// One command's figures on one shard.
 #[derive(Default)]
@@ -37,13 +69,19 @@ struct CommandStat {
 #[derive(Default)]
 struct Stats {
     commands: Vec<CommandStat>,
+    /// Containers' subcommands, by name.
+    subcommands: BTreeMap<&'static str, CommandStat>,
     /// Error replies per prefix (the error's first word).
     errors: BTreeMap<Vec<u8>, u64>,
     error_replies: u64,
 }
 
 impl Stats {
-    fn of(&mut self, cmd: Cmd) -> &mut CommandStat {
+    fn of(&mut self, key: impl Into<Key>) -> &mut CommandStat {
+        let cmd = match key.into() {
+            Key::Cmd(cmd) => cmd,
+            Key::Sub(name) => return self.subcommands.entry(name).or_default(),
+        };
         let n = cmd as usize;
         if self.commands.len() <= n {
             self.commands
@@ -85,13 +123,13 @@ fn error_prefix(reply: &[u8]) -> &[u8] {
 
 /// A client's command about to run on this shard (queued ones count when
 /// EXEC runs them).
-pub fn call(cmd: Cmd) {
+pub fn call(cmd: impl Into<Key>) {
     STATS.with(|stats| stats.borrow_mut().of(cmd).calls += 1);
 }
 
 /// A command refused before it ran (wrong arity, NOAUTH, ...): `reply` is
 /// its error. An unknown command counts only as an error.
-pub fn rejected(cmd: Option<Cmd>, reply: &[u8]) {
+pub fn rejected(cmd: Option<Key>, reply: &[u8]) {
     STATS.with(|stats| {
         let mut stats = stats.borrow_mut();
         if let Some(cmd) = cmd {
@@ -108,7 +146,11 @@ pub fn error_reply(reply: &[u8]) {
 
 /// Runs `run`, which writes `cmd`'s reply to `out`, and records its time
 /// and, if the reply is an error, the failure.
-pub fn observe<R>(cmd: Cmd, out: &mut Vec<u8>, run: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+pub fn observe<R>(
+    cmd: impl Into<Key>,
+    out: &mut Vec<u8>,
+    run: impl FnOnce(&mut Vec<u8>) -> R,
+) -> R {
     let start = out.len();
     let began = Instant::now();
     let result = run(out);
@@ -117,7 +159,7 @@ pub fn observe<R>(cmd: Cmd, out: &mut Vec<u8>, run: impl FnOnce(&mut Vec<u8>) ->
 }
 
 /// `cmd` ran since `began` and answered `reply`.
-pub fn ran(cmd: Cmd, began: Instant, reply: &[u8]) {
+pub fn ran(cmd: impl Into<Key>, began: Instant, reply: &[u8]) {
     let usec = began.elapsed().as_micros() as u64;
     STATS.with(|stats| {
         let mut stats = stats.borrow_mut();
@@ -140,19 +182,25 @@ pub fn reset() {
 }
 
 /// This shard's figures as text, for [`Merged::add`]: a line per command
-/// (`c number calls usec rejected failed value:count...`), per error prefix
+/// (`c name calls usec rejected failed value:count...`), per error prefix
 /// (`e count prefix`), and the error replies (`t count`).
 pub fn write_shard(out: &mut Vec<u8>) {
     use std::io::Write;
     STATS.with(|stats| {
         let stats = stats.borrow();
-        for (n, stat) in stats.commands.iter().enumerate() {
+        let commands = stats
+            .commands
+            .iter()
+            .enumerate()
+            .map(|(n, stat)| (NAMES[n], stat));
+        let subcommands = stats.subcommands.iter().map(|(name, stat)| (*name, stat));
+        for (name, stat) in commands.chain(subcommands) {
             if stat.calls + stat.rejected + stat.failed + stat.usec == 0 && stat.latency.is_none() {
                 continue;
             }
             let _ = write!(
                 out,
-                "c {n} {} {} {} {}",
+                "c {name} {} {} {} {}",
                 stat.calls, stat.usec, stat.rejected, stat.failed
             );
             if let Some(latency) = &stat.latency {
@@ -179,7 +227,7 @@ pub fn write_shard(out: &mut Vec<u8>) {
 /// Every shard's figures added up.
 #[derive(Default)]
 pub struct Merged {
-    commands: BTreeMap<usize, CommandStat>,
+    commands: BTreeMap<String, CommandStat>,
     errors: BTreeMap<Vec<u8>, u64>,
     pub error_replies: u64,
 }
@@ -200,12 +248,9 @@ impl Merged {
         }
     }
 
-    fn add_command(&mut self, n: &[u8], rest: &[u8]) {
-        let n = number(n) as usize;
-        if n >= NAMES.len() {
-            return;
-        }
-        let stat = self.commands.entry(n).or_default();
+    fn add_command(&mut self, name: &[u8], rest: &[u8]) {
+        let name = String::from_utf8_lossy(name).into_owned();
+        let stat = self.commands.entry(name).or_default();
         let mut words = rest.split(|&b| b == b' ');
         for field in [
             &mut stat.calls,
@@ -229,7 +274,7 @@ impl Merged {
 
     /// `# Commandstats`' lines.
     pub fn commandstats(&self, text: &mut String) {
-        for (&n, stat) in &self.commands {
+        for (name, stat) in &self.commands {
             if stat.calls + stat.rejected + stat.failed == 0 {
                 continue;
             }
@@ -239,8 +284,8 @@ impl Merged {
                 stat.usec as f64 / stat.calls as f64
             };
             text.push_str(&format!(
-                "cmdstat_{}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
-                NAMES[n], stat.calls, stat.usec, stat.rejected, stat.failed
+                "cmdstat_{name}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
+                stat.calls, stat.usec, stat.rejected, stat.failed
             ));
         }
     }
@@ -258,14 +303,13 @@ impl Merged {
     /// `# Latencystats`' lines: p50, p99 and p99.9 (Redis's default
     /// `latency-tracking-info-percentiles`), in microseconds.
     pub fn latencystats(&self, text: &mut String) {
-        for (&n, stat) in &self.commands {
+        for (name, stat) in &self.commands {
             let Some(latency) = stat.latency.as_ref().filter(|l| l.len() > 0) else {
                 continue;
             };
             let at = |q: f64| latency.value_at_quantile(q) as f64;
             text.push_str(&format!(
-                "latency_percentiles_usec_{}:p50={:.3},p99={:.3},p99.9={:.3}\r\n",
-                NAMES[n],
+                "latency_percentiles_usec_{name}:p50={:.3},p99={:.3},p99.9={:.3}\r\n",
                 at(0.50),
                 at(0.99),
                 at(0.999)
@@ -297,7 +341,8 @@ mod tests {
         observe(Cmd::Incr, &mut out, |out| {
             out.extend_from_slice(b"-WRONGTYPE Operation\r\n")
         });
-        rejected(Some(Cmd::Set), b"-ERR wrong number\r\n");
+        rejected(Some(Key::Cmd(Cmd::Set)), b"-ERR wrong number\r\n");
+        call(Key::Sub("config|get"));
         rejected(None, b"-ERR unknown command\r\n");
         let mut text = Vec::new();
         write_shard(&mut text);
@@ -312,6 +357,7 @@ mod tests {
             "{lines}"
         );
         assert!(lines.contains("cmdstat_incr:calls=0,"), "{lines}");
+        assert!(lines.contains("cmdstat_config|get:calls=2,"), "{lines}");
         let mut errors = String::new();
         merged.errorstats(&mut errors);
         assert_eq!(

@@ -18,6 +18,7 @@ pub mod cluster;
 mod command_stats;
 pub mod command_table;
 pub mod commands;
+mod monitor;
 mod move_keys;
 mod notify;
 mod owner;

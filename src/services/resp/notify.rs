@@ -52,6 +52,19 @@ const LETTERS: [(u8, u32); 11] = [
 
 thread_local! {
     static FLAGS: Cell<u32> = const { Cell::new(0) };
+    /// While a step of a command that publishes its own events runs.
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `step` with keyspace events off when `quiet`.
+pub fn quietly<R>(quiet: bool, step: impl FnOnce() -> R) -> R {
+    if !quiet {
+        return step();
+    }
+    QUIET.with(|cell| cell.set(true));
+    let result = step();
+    QUIET.with(|cell| cell.set(false));
+    result
 }
 
 /// This shard's `notify-keyspace-events`.
@@ -102,7 +115,7 @@ pub fn format_flags(flags: u32) -> String {
 /// Publishes `event` of `class` about `key`, if the flags ask for it.
 pub fn publish(class: u32, event: &str, key: &[u8]) {
     let flags = flags();
-    if flags & class == 0 || flags & (KEYSPACE | KEYEVENT) == 0 {
+    if flags & class == 0 || flags & (KEYSPACE | KEYEVENT) == 0 || QUIET.with(Cell::get) {
         return;
     }
     let Some(broker) = Broker::here() else {
@@ -227,7 +240,7 @@ impl Observed {
             Cmd::GetSet => string("set"),
             Cmd::GetDel if existed => publish(GENERIC, "del", key),
             Cmd::GetEx if existed => {
-                if option(b"persist") {
+                if (2..args.len()).any(|i| args.at(i).eq_ignore_ascii_case(b"persist")) {
                     if self.had_ttl {
                         publish(GENERIC, "persist", key);
                     }

@@ -152,7 +152,8 @@ pub(crate) fn serve_forwarded(
             let start = crate::codec::begin_frame(replies);
             match frame {
                 [proto, cmd, command @ ..] => {
-                    let proto = if *proto == Proto::Resp3 as u8 {
+                    let quiet = *proto & alone::QUIET != 0;
+                    let proto = if *proto & !alone::QUIET == Proto::Resp3 as u8 {
                         Proto::Resp3
                     } else {
                         Proto::Resp2
@@ -161,9 +162,9 @@ pub(crate) fn serve_forwarded(
                         commands::cmd_from_u8(*cmd),
                         parse_command(command, &mut args),
                     ) {
-                        (Some(cmd), Ok(())) => {
+                        (Some(cmd), Ok(())) => notify::quietly(quiet, || {
                             execute(cmd, &args.view(command), &mut keys, proto, shard, replies)
-                        }
+                        }),
                         _ => write::error(
                             replies,
                             "ERR internal: a forwarded command could not be read",

@@ -117,13 +117,20 @@ impl Resp {
                 plan.here(out, |out| {
                     let from = out.len();
                     reply.write(command, out);
-                    let cmd = commands::lookup(command.at(0)).map(|spec| spec.cmd);
+                    let cmd = commands::lookup(command.at(0))
+                        .filter(|spec| !spec.internal())
+                        .map(|spec| command_stats::key(spec.cmd, command));
                     command_stats::rejected(cmd, &out[from..]);
                 });
                 session.tx.refused();
                 return None;
             }
         };
+        if self.broker.monitored() && monitor::shown(spec.cmd) && !session.monitoring {
+            let mut line = Vec::new();
+            monitor::line(spec.cmd, command, session.client.peer, &mut line);
+            self.broker.notify(monitor::CHANNEL, &line);
+        }
         // RESET and QUIT end a transaction and its WATCHes, then run as
         // ever; in MULTI every other command is the transaction's matter.
         if matches!(spec.cmd, Cmd::Reset | Cmd::Quit) {
@@ -134,17 +141,18 @@ impl Resp {
             }
             return self.plan_transaction(session, plan, out, spec, command, frame);
         }
-        command_stats::call(spec.cmd);
+        let stat = command_stats::key(spec.cmd, command);
+        command_stats::call(stat);
         session.client.last_cmd.set(Some(spec.cmd));
         let proto = session.proto();
         match spec.route {
             Route::Here => match spec.cmd {
                 Cmd::Command => plan.here(out, |out| {
-                    command_stats::observe(spec.cmd, out, |out| {
+                    command_stats::observe(stat, out, |out| {
                         commands::introspect::command(command, proto, out)
                     })
                 }),
-                Cmd::Info => return Some(Step::Alone(frame)),
+                Cmd::Info | Cmd::Monitor => return Some(Step::Alone(frame)),
                 Cmd::Config if commands::config::served_alone(command) => {
                     return Some(Step::Alone(frame))
                 }
@@ -182,7 +190,7 @@ impl Resp {
                 | Cmd::ReadOnly
                 | Cmd::ReadWrite
                 | Cmd::Function => plan.here(out, |out| {
-                    command_stats::observe(spec.cmd, out, |out| {
+                    command_stats::observe(stat, out, |out| {
                         commands::server::run(spec.cmd, command, &self.config, proto, out)
                     })
                 }),
@@ -190,7 +198,7 @@ impl Resp {
                 Cmd::Reset if session.pubsub.is_some() => return Some(Step::Alone(frame)),
                 _ => {
                     let flow = plan.here(out, |out| {
-                        command_stats::observe(spec.cmd, out, |out| {
+                        command_stats::observe(stat, out, |out| {
                             commands::connection::run(spec.cmd, command, session, &self.config, out)
                         })
                     });

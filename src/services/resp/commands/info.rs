@@ -2,8 +2,8 @@
 //! text, from figures the service first gathers over every shard
 //! ([`ServerFigures`], and the command statistics merged by
 //! `command_stats`). Sections are chosen as Redis chooses them: none or
-//! `default` gives the default ones, `all` every one but modules,
-//! `everything` every one; names are case-insensitive.
+//! `default` gives the default ones, `all` and `everything` every one;
+//! names are case-insensitive.
 
 use std::sync::OnceLock;
 
@@ -103,10 +103,7 @@ pub fn info(
     let all = everything || asked(b"all");
     let default = args.len() == 1 || asked(b"default");
     let wanted = |(name, in_default): (&str, bool)| {
-        asked(name.as_bytes())
-            || everything
-            || (all && name != "modules")
-            || (default && in_default)
+        asked(name.as_bytes()) || everything || all || (default && in_default)
     };
     let mut text = String::new();
     for (section, _) in SECTIONS.into_iter().filter(|s| wanted(*s)) {
