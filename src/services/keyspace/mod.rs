@@ -293,14 +293,17 @@ impl KeySpace {
     }
 }
 
+/// What is told of each key the active expiry frees.
+pub type ExpiredHook = fn(&[u8]);
+
 thread_local! {
     /// Called with each key the active expiry frees on this shard (resp's
     /// `expired` keyspace event); set by resp when it starts here.
-    static ON_EXPIRED: Cell<Option<fn(&[u8])>> = const { Cell::new(None) };
+    static ON_EXPIRED: Cell<Option<ExpiredHook>> = const { Cell::new(None) };
 }
 
 /// Calls `hook` with every key this shard's active expiry frees from now on.
-pub fn on_expired(hook: fn(&[u8])) {
+pub fn on_expired(hook: ExpiredHook) {
     ON_EXPIRED.with(|cell| cell.set(Some(hook)));
 }
 

@@ -255,7 +255,7 @@ impl Broker {
     }
 
     /// A keyspace notification, fanned out from this shard
-    /// ([`Routing::notify`]).
+    /// (`Routing::notify`).
     pub fn notify(&self, topic: &[u8], message: &[u8]) {
         self.with_post(|routing, post| routing.notify(topic, message, post));
     }

@@ -304,7 +304,7 @@ impl Merged {
     /// `latency-tracking-info-percentiles`), in microseconds.
     pub fn latencystats(&self, text: &mut String) {
         for (name, stat) in &self.commands {
-            let Some(latency) = stat.latency.as_ref().filter(|l| l.len() > 0) else {
+            let Some(latency) = stat.latency.as_ref().filter(|l| !l.is_empty()) else {
                 continue;
             };
             let at = |q: f64| latency.value_at_quantile(q) as f64;

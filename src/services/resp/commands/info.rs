@@ -220,14 +220,12 @@ fn section_text(
         "cluster" => {
             field("cluster_enabled", &u8::from(config.cluster.is_some()));
         }
-        "keyspace" => {
-            if figures.keys > 0 {
-                let line = format!(
-                    "keys={},expires={},avg_ttl=0",
-                    figures.keys, figures.expires
-                );
-                field("db0", &line);
-            }
+        "keyspace" if figures.keys > 0 => {
+            let line = format!(
+                "keys={},expires={},avg_ttl=0",
+                figures.keys, figures.expires
+            );
+            field("db0", &line);
         }
         _ => {}
     }

@@ -1,8 +1,7 @@
-//! The server commands (SPEC 6.2): INFO, TIME, CONFIG, LASTSAVE, SAVE,
-//! BGSAVE, and CLUSTER/READONLY/READWRITE (refused outside cluster mode;
-//! in it, answered by `cluster/`). INFO's
-//! figures over every shard are gathered by the service first
-//! ([`ServerFigures`]); the rest runs on the connection's shard.
+//! The server commands (SPEC 6.2): TIME, CONFIG (`config.rs`), LASTSAVE,
+//! FUNCTION, and CLUSTER/READONLY/READWRITE (refused outside cluster mode;
+//! in it, answered by `cluster/`), run on the connection's shard. INFO is
+//! `info.rs`; SAVE and BGSAVE run on every shard's key space.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
