@@ -281,7 +281,8 @@ impl Observed {
             }
             Cmd::MSet => self.each_set(args, keys),
             Cmd::MSetNx if reply.starts_with(b":1") => self.each_set(args, keys),
-            Cmd::Rename | Cmd::RenameNx if !reply.starts_with(b":0") => {
+            // A key renamed to itself: no event, as in Redis.
+            Cmd::Rename | Cmd::RenameNx if !reply.starts_with(b":0") && key != args.at(2) => {
                 publish(GENERIC, "rename_from", key);
                 new(args.at(2), self.existed.get(1).copied().unwrap_or(false));
                 publish(GENERIC, "rename_to", args.at(2));
