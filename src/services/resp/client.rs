@@ -64,6 +64,11 @@ pub fn received() -> (u64, u64) {
     RECEIVED.with(Cell::get)
 }
 
+/// CONFIG RESETSTAT: the counts start again from zero.
+pub fn reset_received() {
+    RECEIVED.with(|received| received.set((0, 0)));
+}
+
 /// A new connection's id on `shard` of `shards`: increasing per shard,
 /// unique over the server.
 pub fn next_id(shard: usize, shards: usize) -> u64 {
