@@ -380,12 +380,22 @@ fn monitor_sees_the_commands_of_every_shard_in_redis_format() {
     seen.sort();
     expected.sort();
     assert_eq!(seen, expected);
-    // CONFIG is an admin command: not shown. RESET ends monitoring.
+    // CONFIG, CLIENT LIST and CLIENT KILL are admin commands: not shown;
+    // LASTSAVE and CLIENT ID are, as redis shows them. CLIENT LIST marks the
+    // monitor `O`. RESET ends monitoring.
     let mut other = Resp::connect(addr);
     other.cmd("CONFIG GET maxmemory");
+    let list = other.cmd("CLIENT LIST");
+    let monitors = list.lines().filter(|l| l.contains(" flags=O ")).count();
+    assert_eq!(monitors, 1, "{list}");
+    other.cmd("CLIENT KILL ID 999999");
+    other.cmd("LASTSAVE");
+    other.cmd("CLIENT ID");
     other.cmd("GET after");
-    let line = String::from_utf8_lossy(&monitor.reply()).into_owned();
-    assert!(line.ends_with("] \"GET\" \"after\"\r\n"), "{line}");
+    for shown in ["\"LASTSAVE\"", "\"CLIENT\" \"ID\"", "\"GET\" \"after\""] {
+        let line = String::from_utf8_lossy(&monitor.reply()).into_owned();
+        assert!(line.ends_with(&format!("] {shown}\r\n")), "{line}");
+    }
     assert_eq!(monitor.cmd("RESET"), "+RESET\r\n");
     other.cmd("GET unseen");
     assert_eq!(monitor.cmd("PING"), "+PONG\r\n");

@@ -43,7 +43,13 @@ impl From<Cmd> for Key {
 pub fn key(cmd: Cmd, command: &Command<'_>) -> Key {
     let container = matches!(
         cmd,
-        Cmd::Client | Cmd::Config | Cmd::Command | Cmd::PubSub | Cmd::Cluster | Cmd::Function
+        Cmd::Client
+            | Cmd::Config
+            | Cmd::Command
+            | Cmd::PubSub
+            | Cmd::Cluster
+            | Cmd::Function
+            | Cmd::Object
     );
     if container && command.len() >= 2 {
         let sub = command_table::lookup(NAMES[cmd as usize].as_bytes())

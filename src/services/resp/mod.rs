@@ -274,6 +274,7 @@ impl Service for Resp {
             qbuf: 0.into(),
             proto: Proto::Resp2.into(),
             subscriptions: (0, 0, 0).into(),
+            monitoring: false.into(),
             outbox: Rc::new(
                 Outbox::new(self.config.queue_bytes)
                     .counting(self.deliveries.clone(), self.slow_disconnects.clone()),
@@ -292,7 +293,6 @@ impl Service for Resp {
                 tx: transaction::TxState::default(),
                 reply: session::ReplyMode::On,
                 quiet: false,
-                monitoring: false,
             },
             scratch: Scratch {
                 args: protocol::Args::with_max_frame(self.config.max_frame),

@@ -12,24 +12,29 @@
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::commands::Cmd;
+use super::command_table;
+use super::commands::{Cmd, Spec};
 use super::protocol::Command;
 
 /// The internal channel monitors subscribe to.
 pub use crate::services::mq::MONITOR_CHANNEL as CHANNEL;
 
-/// Whether Redis shows `cmd` to monitors: not the admin commands.
-pub fn shown(cmd: Cmd) -> bool {
-    !matches!(
-        cmd,
-        Cmd::Config
-            | Cmd::Shutdown
-            | Cmd::Save
-            | Cmd::BgSave
-            | Cmd::Monitor
-            | Cmd::Cluster
-            | Cmd::LastSave
-    )
+/// Whether Redis shows `command` to monitors: not the commands (or, for a
+/// container, the subcommands: `CLIENT KILL`, `CONFIG SET`) its table
+/// flags `admin` or `skip_monitor`. Asked only while a monitor exists.
+pub fn shown(spec: &Spec, command: &Command<'_>) -> bool {
+    let Some(entry) = command_table::lookup(spec.name.as_bytes()) else {
+        return true;
+    };
+    let entry = if entry.subcommands.is_empty() {
+        entry
+    } else {
+        command_table::lookup_subcommand(entry, command.at(1)).unwrap_or(entry)
+    };
+    !entry
+        .flags
+        .iter()
+        .any(|flag| *flag == "admin" || *flag == "skip_monitor")
 }
 
 /// The line monitors get for `command`, from `peer`, now.

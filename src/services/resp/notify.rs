@@ -15,7 +15,7 @@
 use std::cell::Cell;
 
 use super::commands::Cmd;
-use super::protocol::Command;
+use super::protocol::{parse_reply, Command, Value};
 use crate::services::keyspace::write::Keys;
 use crate::services::mq::Broker;
 
@@ -146,6 +146,9 @@ pub struct Observed {
     existed: Vec<bool>,
     /// Whether its first key had a time to live.
     had_ttl: bool,
+    /// SETBIT's and BITFIELD's key's value before: Redis publishes their
+    /// event only when the string was created, grew or changed.
+    value: Option<Vec<u8>>,
 }
 
 /// The keys a command writes, as argument positions: (first, step), or
@@ -168,6 +171,7 @@ fn written_keys(cmd: Cmd, argc: usize) -> Option<(usize, usize, usize)> {
         | Cmd::Append
         | Cmd::SetRange
         | Cmd::SetBit
+        | Cmd::BitField
         | Cmd::Expire
         | Cmd::PExpire
         | Cmd::ExpireAt
@@ -193,7 +197,15 @@ impl Observed {
             .map(|i| keys.get(args.at(i)).is_some())
             .collect();
         let had_ttl = keys.expiry(args.at(1)).flatten().is_some();
-        Some(Observed { existed, had_ttl })
+        let value = match cmd {
+            Cmd::SetBit | Cmd::BitField => keys.get(args.at(1)).map(<[u8]>::to_vec),
+            _ => None,
+        };
+        Some(Observed {
+            existed,
+            had_ttl,
+            value,
+        })
     }
 
     /// Publishes the events of `cmd`, which answered `reply`.
@@ -260,7 +272,12 @@ impl Observed {
             Cmd::IncrByFloat => string("incrbyfloat"),
             Cmd::Append => string("append"),
             Cmd::SetRange if !args.at(3).is_empty() => string("setrange"),
-            Cmd::SetBit => string("setbit"),
+            Cmd::SetBit if self.value.as_deref() != keys.get(key) => string("setbit"),
+            Cmd::BitField
+                if self.value.as_deref() != keys.get(key) && bitfield_wrote(args, reply) =>
+            {
+                string("setbit")
+            }
             Cmd::Expire | Cmd::PExpire | Cmd::ExpireAt | Cmd::PExpireAt
                 if reply.starts_with(b":1") =>
             {
@@ -304,6 +321,33 @@ impl Observed {
             publish(STRING, "set", key);
         }
     }
+}
+
+/// Whether one of BITFIELD's SET or INCRBY operations ran (its reply is a
+/// number, not the nil of an `OVERFLOW FAIL`): Redis publishes nothing when
+/// none did, even where the string grew.
+fn bitfield_wrote(args: &Command<'_>, reply: &[u8]) -> bool {
+    let Ok(Some((Value::Array(Some(answers)), _))) = parse_reply(reply) else {
+        return false;
+    };
+    let mut answers = answers.iter();
+    let mut i = 2;
+    while i < args.len() {
+        let op = args.at(i);
+        if op.eq_ignore_ascii_case(b"overflow") {
+            i += 2;
+        } else if op.eq_ignore_ascii_case(b"get") {
+            answers.next();
+            i += 3;
+        } else {
+            // SET or INCRBY: the command ran, so its syntax was checked.
+            if matches!(answers.next(), Some(Value::Int(_))) {
+                return true;
+            }
+            i += 4;
+        }
+    }
+    false
 }
 
 #[cfg(test)]

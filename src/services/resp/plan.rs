@@ -126,7 +126,10 @@ impl Resp {
                 return None;
             }
         };
-        if self.broker.monitored() && monitor::shown(spec.cmd) && !session.monitoring {
+        if self.broker.monitored()
+            && monitor::shown(spec, command)
+            && !session.client.monitoring.get()
+        {
             let mut line = Vec::new();
             monitor::line(spec.cmd, command, session.client.peer, &mut line);
             self.broker.notify(monitor::CHANNEL, &line);

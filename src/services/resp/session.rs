@@ -31,8 +31,6 @@ pub struct Session {
     pub reply: ReplyMode,
     /// The command just served is not to be answered (CLIENT REPLY).
     pub quiet: bool,
-    /// MONITOR: this connection gets every command the server serves.
-    pub monitoring: bool,
 }
 
 /// CLIENT REPLY ON | OFF | SKIP.
@@ -98,7 +96,7 @@ impl Session {
         self.client.name.borrow_mut().clear();
         self.authed = config.requirepass.is_none();
         self.reply = ReplyMode::On;
-        self.monitoring = false;
+        self.client.monitoring.set(false);
     }
 }
 

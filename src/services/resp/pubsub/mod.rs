@@ -141,7 +141,7 @@ impl Resp {
         if self.broker.change(conn, Space::Channel, channel, true) {
             self.tell_owners(Space::Channel, 1, &[channel]).await;
         }
-        session.monitoring = true;
+        session.client.monitoring.set(true);
         super::protocol::write::ok(reply);
     }
 
