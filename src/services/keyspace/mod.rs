@@ -10,7 +10,7 @@
 //! the protocol it speaks ([`Protocol`]), so one mesh carries both and the
 //! owner runs each request with that protocol's own handler, in arrival order.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -293,6 +293,20 @@ impl KeySpace {
     }
 }
 
+/// What is told of each key the active expiry frees.
+pub type ExpiredHook = fn(&[u8]);
+
+thread_local! {
+    /// Called with each key the active expiry frees on this shard (resp's
+    /// `expired` keyspace event); set by resp when it starts here.
+    static ON_EXPIRED: Cell<Option<ExpiredHook>> = const { Cell::new(None) };
+}
+
+/// Calls `hook` with every key this shard's active expiry frees from now on.
+pub fn on_expired(hook: ExpiredHook) {
+    ON_EXPIRED.with(|cell| cell.set(Some(hook)));
+}
+
 /// How often a shard frees the keys whose time has passed.
 const SWEEP_EVERY: Duration = Duration::from_millis(100);
 /// Keys freed before the sweep lets the shard's connections run again.
@@ -306,7 +320,16 @@ const SWEEP_BUDGET: usize = 10_000;
 async fn sweep_expired(store: SharedStore, gauges: Gauges) {
     loop {
         glommio::timer::sleep(SWEEP_EVERY).await;
-        while store.borrow_mut().sweep(now_ms(), SWEEP_BUDGET) == SWEEP_BUDGET {
+        let hook = ON_EXPIRED.with(Cell::get);
+        while store
+            .borrow_mut()
+            .sweep_with(now_ms(), SWEEP_BUDGET, |key| {
+                if let Some(hook) = hook {
+                    hook(key);
+                }
+            })
+            == SWEEP_BUDGET
+        {
             glommio::yield_if_needed().await;
         }
         gauges.update(&store.borrow());

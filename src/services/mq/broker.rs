@@ -254,6 +254,17 @@ impl Broker {
         self.with_post(|routing, post| routing.publish_message(space, topic, message, post))
     }
 
+    /// A keyspace notification, fanned out from this shard
+    /// (`Routing::notify`).
+    pub fn notify(&self, topic: &[u8], message: &[u8]) {
+        self.with_post(|routing, post| routing.notify(topic, message, post));
+    }
+
+    /// Whether a MONITOR connection exists on any shard.
+    pub fn monitored(&self) -> bool {
+        self.routing.borrow().monitored()
+    }
+
     /// As owner: `name`'s subscribers over every shard.
     pub fn count(&self, space: Space, name: &[u8]) -> u64 {
         self.routing.borrow().count(space, name)

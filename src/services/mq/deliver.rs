@@ -27,6 +27,9 @@ pub enum Format {
     Resp2,
     /// A resp connection speaking RESP3: push messages.
     Resp3,
+    /// A resp connection in MONITOR: each message is written as it is
+    /// (`resp/monitor.rs` made it a whole reply).
+    Monitor,
 }
 
 /// One shard's buffers for the messages it delivers.

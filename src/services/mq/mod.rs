@@ -41,6 +41,7 @@ pub use broker::Broker;
 pub use deliver::Format;
 pub use plan::BrokerPlan;
 pub use record::Space;
+pub use routing::{told_everywhere, MONITOR_CHANNEL};
 
 use crate::codec::{split_line_ending, Lines};
 use crate::server::outbox::Outbox;

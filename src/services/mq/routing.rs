@@ -54,6 +54,8 @@ pub(super) struct Routing {
     renderer: Renderer,
     /// The shards a fan-out goes to, reused from message to message.
     marks: Vec<bool>,
+    /// MONITOR connections over every shard (every shard is told).
+    monitors: i64,
 }
 
 fn at(space: Space) -> usize {
@@ -76,6 +78,7 @@ impl Routing {
             free_ids: Vec::new(),
             renderer: Renderer::default(),
             marks: Vec::new(),
+            monitors: 0,
         }
     }
 
@@ -147,7 +150,7 @@ impl Routing {
     /// Tells `name`'s owners, one way, that this shard has `delta` more
     /// subscriptions: applied at once where this shard is the owner.
     pub fn tell(&mut self, space: Space, name: &[u8], delta: i32, post: &dyn Post) {
-        if space == Space::Pattern {
+        if told_everywhere(space, name) {
             for shard in (0..self.shards).filter(|&s| s != self.shard) {
                 post.to_owner(shard, Record::Interest { space, name, delta });
             }
@@ -160,6 +163,9 @@ impl Routing {
 
     /// As an owner: shard `from` has `delta` more subscriptions to `name`.
     pub fn apply(&mut self, space: Space, name: &[u8], from: usize, delta: i64) {
+        if space == Space::Channel && name == MONITOR_CHANNEL {
+            self.monitors = (self.monitors + delta).max(0);
+        }
         match space {
             Space::Pattern => self.patterns.apply(name, from, delta),
             _ => self.interest[at(space)].apply(name, from, delta),
@@ -218,6 +224,25 @@ impl Routing {
         }
     }
 
+    /// A keyspace notification (`resp/notify.rs`), published by the key's
+    /// shard itself: every shard knows the subscriptions of these channels
+    /// ([`told_everywhere`]), so no hop to the channel's owner is needed.
+    pub fn notify(&mut self, topic: &[u8], message: &[u8], post: &dyn Post) {
+        self.fan_out(Space::Channel, topic, Payload::Message(message), post);
+    }
+
+    /// Whether a MONITOR connection exists on any shard.
+    pub fn monitored(&self) -> bool {
+        self.monitors > 0
+    }
+
+    /// Whether this shard accounts for `name` in PUBSUB and INFO: the
+    /// names it owns (a name every shard holds is counted by its owner).
+    fn accounts_for(&self, space: Space, name: &[u8]) -> bool {
+        name != MONITOR_CHANNEL
+            && (!told_everywhere(space, name) || owner_of(name, self.shards) == self.shard)
+    }
+
     /// The shard that owns `name` (a channel or shard channel).
     pub fn owner(&self, name: &[u8]) -> usize {
         owner_of(name, self.shards)
@@ -251,7 +276,7 @@ impl Routing {
         if space != Space::Pattern {
             self.interest[at(space)].shards(topic).for_each(&mut mark);
         }
-        if space == Space::Channel {
+        if space == Space::Channel && topic != MONITOR_CHANNEL {
             for counts in self.patterns.matching(topic) {
                 counts.positive().for_each(&mut mark);
             }
@@ -297,11 +322,17 @@ impl Routing {
                 subscriber.outbox.push(renderer.line(topic, payload));
                 continue;
             }
+            if subscriber.format == Format::Monitor {
+                if let Payload::Message(line) = payload {
+                    subscriber.outbox.push(line);
+                }
+                continue;
+            }
             if *frame_made.get_or_insert_with(|| renderer.frame(kind, b"", topic, payload)) {
                 renderer.push_frame(&subscriber.outbox, subscriber.format);
             }
         }
-        if space != Space::Channel {
+        if space != Space::Channel || topic == MONITOR_CHANNEL {
             return;
         }
         for (pattern, conns) in local[2].iter() {
@@ -315,63 +346,25 @@ impl Routing {
             }
         }
     }
-
-    /// Topics (channels) owned here that have subscribers somewhere.
-    pub fn topics(&self) -> usize {
-        self.interest[0].held()
-    }
-
-    /// Channel subscriptions held here (mq's and resp's), one per
-    /// connection and channel.
-    pub fn subscriptions(&self) -> usize {
-        self.local[0].len()
-    }
-
-    /// Names with subscribers that this shard accounts for in INFO: the
-    /// channels and shard channels it owns, the patterns it would own.
-    pub fn owned(&self, space: Space) -> usize {
-        match space {
-            Space::Pattern => self
-                .patterns
-                .names()
-                .filter(|p| owner_of(p, self.shards) == self.shard)
-                .count(),
-            _ => self.interest[at(space)].held(),
-        }
-    }
-
-    /// As owner: `name`'s subscribers over every shard (0 if not the owner).
-    pub fn count(&self, space: Space, name: &[u8]) -> u64 {
-        match space {
-            Space::Pattern => 0,
-            _ => self.interest[at(space)].count(name),
-        }
-    }
-
-    /// The names with subscribers: the channels or shard channels this shard
-    /// owns, or every pattern.
-    pub fn names(&self, space: Space) -> Box<dyn Iterator<Item = &[u8]> + '_> {
-        match space {
-            Space::Pattern => Box::new(self.patterns.names()),
-            _ => Box::new(self.interest[at(space)].names()),
-        }
-    }
-
-    /// What `conn` subscribes to: (channels, patterns, shard channels).
-    pub fn conn_counts(&self, conn: ConnId) -> (usize, usize, usize) {
-        let count = |space| self.local[at(space)].count_of(conn);
-        (
-            count(Space::Channel),
-            count(Space::Pattern),
-            count(Space::Shard),
-        )
-    }
-
-    /// The names `conn` subscribes to in `space`.
-    pub fn conn_names(&self, conn: ConnId, space: Space) -> Vec<Box<[u8]>> {
-        self.local[at(space)].of_conn(conn).to_vec()
-    }
 }
+
+/// Whether every shard is told of subscriptions to `name`, not only its
+/// owner: patterns, and the keyspace notification channels, which the
+/// key's shard publishes to itself (`resp/notify.rs`).
+pub fn told_everywhere(space: Space, name: &[u8]) -> bool {
+    space == Space::Pattern
+        || (space == Space::Channel
+            && (name.starts_with(b"__keyspace@")
+                || name.starts_with(b"__keyevent@")
+                || name == MONITOR_CHANNEL))
+}
+
+/// The channel MONITOR connections subscribe to (`resp/monitor.rs`): no
+/// pattern matches it, and PUBSUB does not list it.
+pub const MONITOR_CHANNEL: &[u8] = b"\0percore:monitor";
+
+#[path = "routing_view.rs"]
+mod view;
 
 #[cfg(test)]
 #[path = "routing_tests.rs"]

@@ -244,3 +244,51 @@ fn a_full_outbox_refuses_and_others_still_get_theirs() {
     assert!(small.has_overflowed());
     assert_eq!(taken(&big).len(), 3 * 41);
 }
+
+#[test]
+fn a_notification_channel_is_known_everywhere_and_counted_once() {
+    // A subscriber on shard 2 of 3 to a key's keyspace channel, and a
+    // monitor there: every shard learns both, so shard 0 (where the key
+    // lives) fans its events out itself, in order, with no hop to the
+    // channel's owner.
+    let channel = b"__keyspace@0__:foo";
+    let mut shards = [Routing::new(0, 3), Routing::new(1, 3), Routing::new(2, 3)];
+    let post = Posted::default();
+    let (resp, monitor) = (outbox(), outbox());
+    let conn = shards[2].connect(resp.clone(), Format::Resp2);
+    let watcher = shards[2].connect(monitor.clone(), Format::Monitor);
+    assert!(shards[2].change(conn, Space::Channel, channel, true));
+    shards[2].tell(Space::Channel, channel, 1, &post);
+    assert!(shards[2].change(watcher, Space::Channel, MONITOR_CHANNEL, true));
+    shards[2].tell(Space::Channel, MONITOR_CHANNEL, 1, &post);
+    to_owners(&post, 2, &mut shards, &post);
+    assert!(shards.iter().all(Routing::monitored));
+    // PUBSUB and INFO count the channel on its owner only; never the
+    // monitors' channel.
+    let owner = owner_of(channel, 3);
+    for (n, shard) in shards.iter().enumerate() {
+        let own = u64::from(n == owner);
+        assert_eq!(shard.count(Space::Channel, channel), own);
+        assert_eq!(shard.owned(Space::Channel) as u64, own);
+        assert_eq!(shard.count(Space::Channel, MONITOR_CHANNEL), 0);
+    }
+    let events = Posted::default();
+    shards[0].notify(channel, b"set", &events);
+    shards[0].notify(channel, b"del", &events);
+    shards[0].notify(
+        MONITOR_CHANNEL,
+        b"+1.000001 [0 ] \"GET\" \"foo\"\r\n",
+        &events,
+    );
+    assert!(events.to_owner.borrow().is_empty());
+    to_subscribers(&events, &mut shards);
+    assert_eq!(
+        taken(&resp),
+        b"*3\r\n$7\r\nmessage\r\n$18\r\n__keyspace@0__:foo\r\n$3\r\nset\r\n\
+          *3\r\n$7\r\nmessage\r\n$18\r\n__keyspace@0__:foo\r\n$3\r\ndel\r\n"
+    );
+    assert_eq!(taken(&monitor), b"+1.000001 [0 ] \"GET\" \"foo\"\r\n");
+    shards[2].disconnect(watcher, &post);
+    to_owners(&post, 2, &mut shards, &post);
+    assert!(!shards.iter().any(Routing::monitored));
+}

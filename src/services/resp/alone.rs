@@ -27,6 +27,7 @@ impl Resp {
         };
         let proto = session.proto();
         let mut reply = Vec::new();
+        let began = Instant::now();
         match spec.cmd {
             Cmd::Info => {
                 let parts = self
@@ -36,30 +37,17 @@ impl Resp {
                 for part in &parts {
                     figures.add(&integers(part));
                 }
-                commands::server::info(&command, &figures, &self.config, proto, &mut reply);
-            }
-            Cmd::Config => {
-                // CONFIG SET maxmemory <bytes>.
-                if command.len() != 4 || !command.at(2).eq_ignore_ascii_case(b"maxmemory") {
-                    let shown = String::from_utf8_lossy(command.at(2));
-                    write::error(
-                        &mut reply,
-                        &format!(
-                            "ERR Unknown option or number of arguments for CONFIG SET - '{shown}'"
-                        ),
-                    );
-                } else {
-                    match commands::server::parse_memory(command.at(3)) {
-                        None => write::error(&mut reply, "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument couldn't be parsed into an integer"),
-                        Some(bytes) => {
-                            self.config.max_memory.store(bytes, Ordering::Relaxed);
-                            let per_shard = (bytes / self.shards as u64).to_string();
-                            self.on_every_shard(Cmd::SetMaxMemory, &[per_shard.as_bytes()], proto, now).await;
-                            write::ok(&mut reply);
-                        }
+                let mut stats = command_stats::Merged::default();
+                for part in self.on_every_shard(Cmd::ShardStats, &[], proto, now).await {
+                    if let Ok(Some((protocol::Value::Bulk(Some(text)), _))) =
+                        protocol::parse_reply(&part)
+                    {
+                        stats.add(text);
                     }
                 }
+                commands::info::info(&command, &figures, &stats, &self.config, proto, &mut reply);
             }
+            Cmd::Config => self.config_change(&command, proto, now, &mut reply).await,
             Cmd::Client if command.at(1).eq_ignore_ascii_case(b"list") => {
                 self.client_list(&command, proto, now, &mut reply).await
             }
@@ -70,8 +58,11 @@ impl Resp {
                 {
                     // CLIENT KILL of the caller itself: closed after its
                     // reply, as redis does.
+                    command_stats::ran(command_stats::key(spec.cmd, &command), began, &reply);
                     batch.served();
-                    batch.out().extend_from_slice(&reply);
+                    if !session.take_quiet() {
+                        batch.out().extend_from_slice(&reply);
+                    }
                     return Flow::Close;
                 }
             }
@@ -98,6 +89,7 @@ impl Resp {
             Cmd::Watch => self.watch(session, &command, proto, now, &mut reply).await,
             Cmd::Exec => self.exec(session, proto, now, &mut reply).await,
             Cmd::PubSub => self.pubsub(&command, proto, now, &mut reply).await,
+            Cmd::Monitor => self.monitor(session, &mut reply).await,
             Cmd::Reset => {
                 self.drop_subscriptions(session).await;
                 commands::connection::run(Cmd::Reset, &command, session, &self.config, &mut reply);
@@ -111,13 +103,57 @@ impl Resp {
                 None => write::error(&mut reply, "ERR internal: not a command served alone"),
             },
         }
+        command_stats::ran(command_stats::key(spec.cmd, &command), began, &reply);
         if reply.first() == Some(&b'-') {
             batch.failed();
         } else {
             batch.served();
         }
-        batch.out().extend_from_slice(&reply);
+        // CLIENT REPLY OFF or SKIP silences it; (un)subscribe confirmations
+        // are pushed all the same, as Redis pushes them.
+        if !session.take_quiet() || pubsub::Change::of(spec.cmd).is_some() {
+            batch.out().extend_from_slice(&reply);
+        }
         Flow::Continue
+    }
+
+    /// CONFIG SET (every parameter given, or none) and CONFIG RESETSTAT,
+    /// applied on every shard.
+    async fn config_change(
+        &self,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        if command.at(1).eq_ignore_ascii_case(b"resetstat") {
+            self.on_every_shard(Cmd::ResetStats, &[], proto, now).await;
+            // Redis counts a command once it ran: RESETSTAT, after it.
+            command_stats::call(command_stats::key(Cmd::Config, command));
+            write::ok(reply);
+            return;
+        }
+        let settings = match commands::config::parse_set(command) {
+            Ok(settings) => settings,
+            Err(error) => return write::error(reply, &error),
+        };
+        for setting in settings {
+            match setting {
+                commands::config::Setting::MaxMemory(bytes) => {
+                    self.config.max_memory.store(bytes, Ordering::Relaxed);
+                    let per_shard = (bytes / self.shards as u64).to_string();
+                    self.on_every_shard(Cmd::SetMaxMemory, &[per_shard.as_bytes()], proto, now)
+                        .await;
+                }
+                commands::config::Setting::NotifyKeyspaceEvents(flags) => {
+                    let flags = flags.to_string();
+                    self.on_every_shard(Cmd::SetNotify, &[flags.as_bytes()], proto, now)
+                        .await;
+                }
+                commands::config::Setting::MaxMemoryPolicy => {}
+            }
+        }
+        write::ok(reply);
     }
 
     /// SCAN: a step on the shard the cursor names, going on to the next
@@ -239,6 +275,20 @@ impl Resp {
         proto: Proto,
         now: u64,
     ) -> Vec<u8> {
+        self.on_shard_as(shard, cmd, args, proto, now, false).await
+    }
+
+    /// [`Resp::on_shard`]; `quiet`: a step of a command that publishes its
+    /// own keyspace events (a RENAME over two shards), so the step's are not.
+    pub(super) async fn on_shard_as(
+        &self,
+        shard: usize,
+        cmd: Cmd,
+        args: &[&[u8]],
+        proto: Proto,
+        now: u64,
+        quiet: bool,
+    ) -> Vec<u8> {
         let name = commands::NAMES[cmd as usize].as_bytes();
         let words: Vec<&[u8]> = std::iter::once(name).chain(args.iter().copied()).collect();
         if shard == self.shard {
@@ -247,7 +297,9 @@ impl Resp {
             {
                 let mut args = self.part_args.borrow_mut();
                 args.set_words(&words);
-                self.execute_here(cmd, &args.view(&[]), proto, now, &mut reply);
+                notify::quietly(quiet, || {
+                    self.execute_here(cmd, &args.view(&[]), proto, now, &mut reply)
+                });
             }
             // `--fsync always`: its writes (made with no await) are on disk
             // before its reply is used, or taken back.
@@ -263,7 +315,7 @@ impl Resp {
         };
         let mut body = tagged_buffer(mesh);
         let start = crate::codec::begin_frame(&mut body);
-        body.push(proto as u8);
+        body.push(proto as u8 | if quiet { QUIET } else { 0 });
         body.push(cmd as u8);
         encode_command(words.iter().copied(), &mut body);
         crate::codec::end_frame(&mut body, start);
@@ -295,6 +347,9 @@ impl Resp {
         replies
     }
 }
+
+/// Set in a forwarded command's protocol byte: publish no keyspace events.
+pub(super) const QUIET: u8 = 0x80;
 
 /// The integers of an array reply (a shard's figures).
 pub(super) fn integers(reply: &[u8]) -> Vec<i64> {

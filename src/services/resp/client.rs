@@ -40,6 +40,9 @@ pub struct ClientInfo {
     pub proto: Cell<Proto>,
     /// Channels, patterns and shard channels subscribed to.
     pub subscriptions: Cell<(usize, usize, usize)>,
+    /// MONITOR: this connection gets every command the server serves
+    /// (`flags=O`).
+    pub monitoring: Cell<bool>,
     /// Where CLIENT KILL ends the connection, and pub/sub delivers.
     pub outbox: Rc<Outbox>,
 }
@@ -62,6 +65,11 @@ pub fn count_commands(commands: u64) {
 /// Connections accepted and commands read on this shard so far.
 pub fn received() -> (u64, u64) {
     RECEIVED.with(Cell::get)
+}
+
+/// CONFIG RESETSTAT: the counts start again from zero.
+pub fn reset_received() {
+    RECEIVED.with(|received| received.set((0, 0)));
 }
 
 /// A new connection's id on `shard` of `shards`: increasing per shard,
@@ -163,7 +171,13 @@ impl ClientInfo {
     pub fn line(&self, out: &mut Vec<u8>) {
         let now = Instant::now();
         let (sub, psub, ssub) = self.subscriptions.get();
-        let flags = if sub + psub + ssub > 0 { "P" } else { "N" };
+        let flags = if self.monitoring.get() {
+            "O"
+        } else if sub + psub + ssub > 0 {
+            "P"
+        } else {
+            "N"
+        };
         let cmd = self
             .last_sub
             .get()

@@ -17,10 +17,13 @@ pub mod client;
 mod client_alone;
 pub mod client_filter;
 pub mod cluster;
+mod command_stats;
 pub mod command_table;
 pub mod commands;
 mod gather;
+mod monitor;
 mod move_keys;
+mod notify;
 mod owner;
 mod plan;
 pub mod protocol;
@@ -49,7 +52,7 @@ use crate::services::mq::{Broker, BrokerPlan};
 use crate::stats::{Counter, Metric};
 use check::{check, cross_protocol, warn_cross_protocol, Rejection};
 use client::ClientInfo;
-use commands::server::ServerFigures;
+use commands::info::ServerFigures;
 use commands::{Cmd, Merge, Route, Spec};
 use plan::Step;
 use protocol::write::{self, Proto};
@@ -171,6 +174,7 @@ impl ServiceFactory for RespFactory {
     async fn start(&self, shard: &ShardContext) -> Result<Resp, StartError> {
         let keys = self.keys.on_shard(shard).await?;
         let broker = self.brokers.on_shard(shard).await?;
+        crate::services::keyspace::on_expired(notify::expired);
         let limits = shard.limits();
         let options = &self.options;
         let views = match options.cluster.as_deref() {
@@ -270,6 +274,7 @@ impl Service for Resp {
             qbuf: 0.into(),
             proto: Proto::Resp2.into(),
             subscriptions: (0, 0, 0).into(),
+            monitoring: false.into(),
             outbox: Rc::new(
                 Outbox::new(self.config.queue_bytes)
                     .counting(self.deliveries.clone(), self.slow_disconnects.clone()),
@@ -286,6 +291,8 @@ impl Service for Resp {
                     opening.local().map(|local| local.port()) == Some(own.me().port)
                 }),
                 tx: transaction::TxState::default(),
+                reply: session::ReplyMode::On,
+                quiet: false,
             },
             scratch: Scratch {
                 args: protocol::Args::with_max_frame(self.config.max_frame),
@@ -311,6 +318,11 @@ impl Service for Resp {
             } else if let Err(reason) = self.keys.commit(logged_from).await {
                 let refused = route::fail_replies(batch.out(), answered, &reason);
                 batch.served_as_failed(refused);
+            }
+            // CLIENT REPLY OFF or SKIP: a silenced command was served in a
+            // round of its own; its reply goes (served alone, it sees to it).
+            if !matches!(step, Step::Alone(_)) && conn.session.take_quiet() {
+                batch.out().truncate(answered);
             }
             match step {
                 Step::Done => break,

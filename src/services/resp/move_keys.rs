@@ -69,27 +69,40 @@ impl Resp {
         let at = int_value(&at).unwrap_or(-1);
         let at_text = at.to_string();
         let set = if at > 0 {
-            self.on_shard(
+            self.on_shard_as(
                 to,
                 Cmd::Set,
                 &[dst, val, b"PXAT", at_text.as_bytes()],
                 proto,
                 now,
+                true,
             )
             .await
         } else {
-            self.on_shard(to, Cmd::Set, &[dst, val], proto, now).await
+            self.on_shard_as(to, Cmd::Set, &[dst, val], proto, now, true)
+                .await
         };
         if set.first() == Some(&b'-') {
             reply.extend_from_slice(&set);
             return;
         }
         if cmd != Cmd::Copy {
-            let del = self.on_shard(from, Cmd::Del, &[src], proto, now).await;
+            let del = self
+                .on_shard_as(from, Cmd::Del, &[src], proto, now, true)
+                .await;
             if del.first() == Some(&b'-') {
                 reply.extend_from_slice(&del);
                 return;
             }
+        }
+        // The steps published nothing: the events are RENAME's and COPY's,
+        // published from here (no `new`: whether the destination was there
+        // is not known here).
+        if cmd == Cmd::Copy {
+            notify::publish(notify::GENERIC, "copy_to", dst);
+        } else {
+            notify::publish(notify::GENERIC, "rename_from", src);
+            notify::publish(notify::GENERIC, "rename_to", dst);
         }
         match cmd {
             Cmd::Rename => write::ok(reply),

@@ -6,8 +6,31 @@ use super::*;
 
 /// Runs a command that concerns this shard's keys (or its part of
 /// every shard's): the same code for a connection of this shard and for a
-/// command another shard forwarded.
+/// command another shard forwarded. A client's command is timed and its
+/// failure counted here (`command_stats.rs`), and its keyspace events
+/// published (`notify.rs`).
 pub fn execute(
+    cmd: Cmd,
+    command: &Command<'_>,
+    keys: &mut Keys<'_>,
+    proto: Proto,
+    shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
+    if cmd as u8 >= Cmd::ShardFigures as u8 {
+        return dispatch(cmd, command, keys, proto, shard, out);
+    }
+    let observed = notify::Observed::before(cmd, command, keys);
+    let start = out.len();
+    command_stats::observe(cmd, out, |out| {
+        dispatch(cmd, command, keys, proto, shard, out)
+    });
+    if let Some(observed) = observed {
+        observed.after(cmd, command, keys, &out[start..]);
+    }
+}
+
+fn dispatch(
     cmd: Cmd,
     command: &Command<'_>,
     keys: &mut Keys<'_>,
@@ -96,6 +119,21 @@ pub fn execute(
         Cmd::Cluster => cluster::slot_keys::shard_part(command, keys, out),
         Cmd::TxExec => transaction::run_exec(command, keys, proto, shard, out),
         Cmd::TxWatch => transaction::watch_state(keys, command.at(1), out),
+        Cmd::ShardStats => {
+            let mut text = Vec::new();
+            command_stats::write_shard(&mut text);
+            write::bulk(out, &text);
+        }
+        Cmd::ResetStats => {
+            command_stats::reset();
+            client::reset_received();
+            write::ok(out);
+        }
+        Cmd::SetNotify => {
+            let flags = commands::strings::parse_i64(command.at(1)).unwrap_or(0);
+            notify::set_flags(flags.max(0) as u32);
+            write::ok(out);
+        }
         Cmd::SetMaxMemory => {
             let cap = commands::strings::parse_i64(command.at(1))
                 .unwrap_or(0)
@@ -132,7 +170,8 @@ pub(crate) fn serve_forwarded(
             let start = crate::codec::begin_frame(replies);
             match frame {
                 [proto, cmd, command @ ..] => {
-                    let proto = if *proto == Proto::Resp3 as u8 {
+                    let quiet = *proto & alone::QUIET != 0;
+                    let proto = if *proto & !alone::QUIET == Proto::Resp3 as u8 {
                         Proto::Resp3
                     } else {
                         Proto::Resp2
@@ -141,9 +180,9 @@ pub(crate) fn serve_forwarded(
                         commands::cmd_from_u8(*cmd),
                         parse_command(command, &mut args),
                     ) {
-                        (Some(cmd), Ok(())) => {
+                        (Some(cmd), Ok(())) => notify::quietly(quiet, || {
                             execute(cmd, &args.view(command), &mut keys, proto, shard, replies)
-                        }
+                        }),
                         _ => write::error(
                             replies,
                             "ERR internal: a forwarded command could not be read",

@@ -45,6 +45,11 @@ impl Resp {
             if full && batch.taken() > taken_before {
                 return Step::Cut;
             }
+            // A reply CLIENT REPLY may silence is made in a round of its
+            // own, so that it alone can be dropped.
+            if session.replies_silenced() && batch.taken() > taken_before {
+                return Step::Cut;
+            }
             // Read under the limits of the connection's state now: an AUTH
             // earlier in the batch lifts them for the commands after it.
             batch.decoder().require_auth(!session.authed);
@@ -53,7 +58,11 @@ impl Resp {
             };
             if let Err(error) = batch.decoder().parsed(frame, args) {
                 let start = batch.out().len();
-                plan.here(batch.out(), |out| error.write_reply(out));
+                plan.here(batch.out(), |out| {
+                    let from = out.len();
+                    error.write_reply(out);
+                    command_stats::error_reply(&out[from..]);
+                });
                 if !plan.is_forwarding() && batch.out().len() > start {
                     batch.failed();
                 }
@@ -64,7 +73,9 @@ impl Resp {
                 continue;
             }
             let start = batch.out().len();
+            let mode = session.reply;
             let step = self.plan_command(session, plan, batch, &command, frame, now);
+            session.after_command(mode);
             if !plan.is_forwarding() {
                 // Answered straight into the output: count it now (a
                 // forwarding round counts its replies once assembled).
@@ -75,6 +86,7 @@ impl Resp {
                 }
             }
             match step {
+                None if session.quiet => return Step::Cut,
                 None => {}
                 Some(step) => return step,
             }
@@ -102,27 +114,49 @@ impl Resp {
                 return Some(Step::Close);
             }
             Err(reply) => {
-                plan.here(out, |out| reply.write(command, out));
+                plan.here(out, |out| {
+                    let from = out.len();
+                    reply.write(command, out);
+                    let cmd = commands::lookup(command.at(0))
+                        .filter(|spec| !spec.internal())
+                        .map(|spec| command_stats::key(spec.cmd, command));
+                    command_stats::rejected(cmd, &out[from..]);
+                });
                 session.tx.refused();
                 return None;
             }
         };
+        if self.broker.monitored()
+            && monitor::shown(spec, command)
+            && !session.client.monitoring.get()
+        {
+            let mut line = Vec::new();
+            monitor::line(spec.cmd, command, session.client.peer, &mut line);
+            self.broker.notify(monitor::CHANNEL, &line);
+        }
         // RESET and QUIT end a transaction and its WATCHes, then run as
         // ever; in MULTI every other command is the transaction's matter.
         if matches!(spec.cmd, Cmd::Reset | Cmd::Quit) {
             session.tx.clear();
         } else if session.tx.in_multi() || transaction::is_transaction_command(spec.cmd) {
+            if transaction::is_transaction_command(spec.cmd) {
+                command_stats::call(spec.cmd);
+            }
             return self.plan_transaction(session, plan, out, spec, command, frame);
         }
+        let stat = command_stats::key(spec.cmd, command);
+        command_stats::call(stat);
         session.client.note_command(spec, command, frame.len());
         let proto = session.proto();
         match spec.route {
             Route::Here => match spec.cmd {
                 Cmd::Command => plan.here(out, |out| {
-                    commands::introspect::command(command, proto, out)
+                    command_stats::observe(stat, out, |out| {
+                        commands::introspect::command(command, proto, out)
+                    })
                 }),
-                Cmd::Info => return Some(Step::Alone(frame)),
-                Cmd::Config if command.at(1).eq_ignore_ascii_case(b"set") => {
+                Cmd::Info | Cmd::Monitor => return Some(Step::Alone(frame)),
+                Cmd::Config if commands::config::served_alone(command) => {
                     return Some(Step::Alone(frame))
                 }
                 Cmd::Client
@@ -159,13 +193,17 @@ impl Resp {
                 | Cmd::ReadOnly
                 | Cmd::ReadWrite
                 | Cmd::Function => plan.here(out, |out| {
-                    commands::server::run(spec.cmd, command, &self.config, proto, out)
+                    command_stats::observe(stat, out, |out| {
+                        commands::server::run(spec.cmd, command, &self.config, proto, out)
+                    })
                 }),
                 // RESET drops the subscriptions, acknowledged: alone.
                 Cmd::Reset if session.pubsub.is_some() => return Some(Step::Alone(frame)),
                 _ => {
                     let flow = plan.here(out, |out| {
-                        commands::connection::run(spec.cmd, command, session, &self.config, out)
+                        command_stats::observe(stat, out, |out| {
+                            commands::connection::run(spec.cmd, command, session, &self.config, out)
+                        })
                     });
                     if spec.cmd == Cmd::Hello {
                         self.follow_protocol(session);

@@ -27,6 +27,20 @@ pub struct Session {
     pub own_port: bool,
     /// MULTI's queue and the WATCHed keys.
     pub tx: super::transaction::TxState,
+    /// CLIENT REPLY's mode.
+    pub reply: ReplyMode,
+    /// The command just served is not to be answered (CLIENT REPLY).
+    pub quiet: bool,
+}
+
+/// CLIENT REPLY ON | OFF | SKIP.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplyMode {
+    #[default]
+    On,
+    Off,
+    /// The next command goes unanswered.
+    Skip,
 }
 
 /// The per-connection buffers, apart from [`Session`] so that a command's
@@ -49,11 +63,40 @@ impl Session {
         channels + patterns + shard_channels > 0
     }
 
+    /// Whether the next command's reply may be silenced, so that it must
+    /// be served in a round of its own.
+    pub fn replies_silenced(&self) -> bool {
+        self.reply != ReplyMode::On
+    }
+
+    /// After a command, given the mode before it (CLIENT REPLY may have
+    /// changed it; its OFF and SKIP write no reply): whether its reply is
+    /// dropped, SKIP then spent.
+    pub fn after_command(&mut self, before: ReplyMode) {
+        self.quiet = match before {
+            ReplyMode::On => false,
+            ReplyMode::Off => self.reply != ReplyMode::On,
+            ReplyMode::Skip => {
+                if self.reply == ReplyMode::Skip {
+                    self.reply = ReplyMode::On;
+                }
+                true
+            }
+        };
+    }
+
+    /// Whether the command just served goes unanswered (once).
+    pub fn take_quiet(&mut self) -> bool {
+        std::mem::take(&mut self.quiet)
+    }
+
     /// RESET: back to a new connection's state.
     pub fn reset(&mut self, config: &RespConfig) {
         self.client.proto.set(Proto::Resp2);
         self.client.name.borrow_mut().clear();
         self.authed = config.requirepass.is_none();
+        self.reply = ReplyMode::On;
+        self.client.monitoring.set(false);
     }
 }
 

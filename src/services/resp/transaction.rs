@@ -300,6 +300,9 @@ pub(super) fn run_exec(
             let cmd = u8::try_from(number(at))
                 .ok()
                 .and_then(commands::cmd_from_u8);
+            if let Some(cmd) = cmd {
+                command_stats::call(cmd);
+            }
             match cmd {
                 Some(Cmd::Ping) if words.len() == 1 => write::simple(out, b"PONG"),
                 Some(Cmd::Ping | Cmd::Echo) => {

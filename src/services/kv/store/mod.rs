@@ -269,6 +269,12 @@ impl Store {
     /// index only, O(log n) a key: never a key that is not expired, never a
     /// scan of the table. Fewer than `budget` removed means none is left.
     pub fn sweep(&mut self, now: u64, budget: usize) -> usize {
+        self.sweep_with(now, budget, |_| {})
+    }
+
+    /// [`Store::sweep`], calling `freed` with each key it frees (resp's
+    /// `expired` keyspace event).
+    pub fn sweep_with(&mut self, now: u64, budget: usize, mut freed: impl FnMut(&[u8])) -> usize {
         let mut removed = 0;
         while removed < budget {
             let Some((_, key)) = self.deadlines.pop_expired(now) else {
@@ -276,6 +282,7 @@ impl Store {
             };
             if let Some(old) = self.table.swap_remove(&key) {
                 self.bytes -= Store::entry_cost(&old);
+                freed(&key);
             }
             removed += 1;
         }

@@ -1093,8 +1093,8 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
     ),
     (
         "client",
-        [0xc3dd9efba01309a1, 0xc0ae05cddba1350d],
-        [0x061e70c10b98f455, 0xc7008748c6851e59],
+        [0x326ad493c753a50c, 0xdcb1d0377f0ba148],
+        [0xeada4183d1e1a4a7, 0x90b49c6ed6fe1969],
     ),
     (
         "client|getname",
@@ -1120,6 +1120,16 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "client|list",
         [0x7d54d8ce03ff539d, 0xb7690039d36aae11],
         [0x6a6487d7505bfbd6, 0xf2cecab56769befe],
+    ),
+    (
+        "client|no-evict",
+        [0x1db45cc78ded5237, 0xf3184f16ef1820e3],
+        [0xdfceca87152f4c5e, 0xfec9ae4fab78e0c1],
+    ),
+    (
+        "client|reply",
+        [0xb468efedbb2c59d0, 0x3d45dd2a50115294],
+        [0x216093c3e76a6c66, 0x82abf8e5a815e965],
     ),
     (
         "client|setinfo",
@@ -1208,13 +1218,23 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
     ),
     (
         "config",
-        [0x5f31527d8c942421, 0xb3ab8caa04ea1631],
-        [0x61db497465cb02e2, 0xd4949a1c71de9ab9],
+        [0x976c15e1660aec42, 0x698911b7f38c4882],
+        [0x38aa66a4a41bb548, 0x89b96849f289460d],
     ),
     (
         "config|get",
         [0xeb34b41f0403bcb4, 0xac98e2187086e870],
         [0x21430e12635d2df6, 0x6d3bfd8f585ad9c4],
+    ),
+    (
+        "config|help",
+        [0x4ce4d40be4b44d9e, 0x85337a589b0f52ea],
+        [0xe0c73e177ab53a51, 0x209bdce21be0cf1a],
+    ),
+    (
+        "config|resetstat",
+        [0x3c28fdf623b8e9d3, 0x1f383cf20aa386cf],
+        [0x069cfe3c1f6eb169, 0xcc486f38db805d64],
     ),
     (
         "config|set",
@@ -1380,6 +1400,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "mget",
         [0x1592585104b6e091, 0x5f495181b1a91349],
         [0xb0f621e8b25d6a1c, 0xe098d36b314fc35c],
+    ),
+    (
+        "monitor",
+        [0xc1cfe6aad240ed61, 0x2df34ec04ba7ab35],
+        [0xe87fec598f244d9c, 0x307795edd04e2d06],
     ),
     (
         "mset",

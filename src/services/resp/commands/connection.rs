@@ -5,7 +5,7 @@
 use super::super::client;
 use super::super::protocol::write::{self, Proto};
 use super::super::protocol::Command;
-use super::super::session::Session;
+use super::super::session::{ReplyMode, Session};
 use super::super::RespConfig;
 use super::strings::parse_i64;
 use super::Cmd;
@@ -193,6 +193,7 @@ fn client_command(args: &Command<'_>, session: &mut Session, out: &mut Vec<u8>) 
         b"id" | b"getname" | b"info" => argc == 2,
         b"setname" => argc == 3,
         b"setinfo" => argc == 4,
+        b"reply" | b"no-evict" => argc == 3,
         b"list" | b"kill" => argc >= 2,
         _ => {
             let shown = String::from_utf8_lossy(args.at(1));
@@ -241,6 +242,29 @@ fn client_command(args: &Command<'_>, session: &mut Session, out: &mut Vec<u8>) 
             let mut line = Vec::new();
             session.client.line(&mut line);
             write::verbatim(out, &line, proto);
+        }
+        // CLIENT REPLY OFF and SKIP are not answered themselves.
+        b"reply" => {
+            let mode = args.at(2);
+            if mode.eq_ignore_ascii_case(b"on") {
+                session.reply = ReplyMode::On;
+                write::ok(out);
+            } else if mode.eq_ignore_ascii_case(b"off") {
+                session.reply = ReplyMode::Off;
+            } else if mode.eq_ignore_ascii_case(b"skip") {
+                session.reply = ReplyMode::Skip;
+            } else {
+                write::error(out, super::strings::SYNTAX);
+            }
+        }
+        // percore never evicts clients: the flag changes nothing.
+        b"no-evict" => {
+            let flag = args.at(2);
+            if flag.eq_ignore_ascii_case(b"on") || flag.eq_ignore_ascii_case(b"off") {
+                write::ok(out);
+            } else {
+                write::error(out, super::strings::SYNTAX);
+            }
         }
         b"list" => {
             let mut lines = Vec::new();

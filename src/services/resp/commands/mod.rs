@@ -12,9 +12,11 @@
 pub mod bitfield;
 pub mod bitop;
 pub mod bits;
+pub mod config;
 pub mod connection;
 pub mod expiry;
 pub mod glob;
+pub mod info;
 pub mod introspect;
 pub mod keyspace;
 pub mod lcs;
@@ -116,6 +118,7 @@ pub enum Cmd {
     Discard,
     Watch,
     Unwatch,
+    Monitor,
     // Internal: the parts of commands over every shard, never looked up by
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
@@ -137,6 +140,12 @@ pub enum Cmd {
     TxExec,
     /// WATCH: what a key is now on its owner, to compare with at EXEC.
     TxWatch,
+    /// A shard's command statistics for INFO (`command_stats.rs`).
+    ShardStats,
+    /// CONFIG RESETSTAT on a shard.
+    ResetStats,
+    /// CONFIG SET notify-keyspace-events: a shard's flags.
+    SetNotify,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -324,6 +333,7 @@ commands! {
     b"DISCARD" => Discard, "discard", 1, Here;
     b"WATCH" => Watch, "watch", -2, Here;
     b"UNWATCH" => Unwatch, "unwatch", 1, Here;
+    b"MONITOR" => Monitor, "monitor", 1, Here;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", -1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", -2, Here;
@@ -333,6 +343,9 @@ commands! {
     b"INTERNAL-CHANNELS" => PubSubChannels, "internal-channels", -2, Here;
     b"INTERNAL-EXEC" => TxExec, "internal-exec", -2, Here;
     b"INTERNAL-WATCH" => TxWatch, "internal-watch", 2, Here;
+    b"INTERNAL-STATS" => ShardStats, "internal-stats", 1, Here;
+    b"INTERNAL-RESETSTAT" => ResetStats, "internal-resetstat", 1, Here;
+    b"INTERNAL-NOTIFY" => SetNotify, "internal-notify", 2, Here;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.

@@ -132,6 +132,19 @@ impl Resp {
             .set(self.broker.conn_counts(conn));
     }
 
+    /// MONITOR: from now on the connection gets every command served, once
+    /// every shard knows it monitors (`monitor.rs`).
+    pub(super) async fn monitor(&self, session: &mut Session, reply: &mut Vec<u8>) {
+        let conn = self.member(session);
+        self.broker.set_format(conn, Format::Monitor);
+        let channel = super::monitor::CHANNEL;
+        if self.broker.change(conn, Space::Channel, channel, true) {
+            self.tell_owners(Space::Channel, 1, &[channel]).await;
+        }
+        session.client.monitoring.set(true);
+        super::protocol::write::ok(reply);
+    }
+
     /// RESET: drops every subscription, without confirmations, once the
     /// owners have acknowledged.
     pub(super) async fn drop_subscriptions(&self, session: &mut Session) {
@@ -189,7 +202,7 @@ impl Resp {
         let me = self.broker.shard();
         let mut remote: Vec<Vec<&[u8]>> = vec![Vec::new(); self.shards];
         for &name in names {
-            if space == Space::Pattern {
+            if crate::services::mq::told_everywhere(space, name) {
                 self.broker.apply(space, name, me, delta);
                 for peer in self.broker.peers() {
                     remote[peer].push(name);

@@ -6,7 +6,7 @@
 //! [`Broker::here`], the handle the broker registers when it starts: the
 //! mesh's handler is the key space's, which knows no broker.
 
-use super::super::commands::server::ServerFigures;
+use super::super::commands::info::ServerFigures;
 use super::super::commands::strings::parse_i64;
 use super::super::commands::{glob, Cmd};
 use super::super::protocol::write;
