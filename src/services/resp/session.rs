@@ -76,12 +76,16 @@ impl Session {
         self.quiet = match before {
             ReplyMode::On => false,
             ReplyMode::Off => self.reply != ReplyMode::On,
-            ReplyMode::Skip => {
-                if self.reply == ReplyMode::Skip {
+            // CLIENT REPLY ON right after SKIP is answered (Redis clears
+            // the skip for it); anything else is the skipped command.
+            ReplyMode::Skip => match self.reply {
+                ReplyMode::On => false,
+                ReplyMode::Skip => {
                     self.reply = ReplyMode::On;
+                    true
                 }
-                true
-            }
+                ReplyMode::Off => true,
+            },
         };
     }
 
