@@ -15,7 +15,26 @@ pub fn execute(
     shard: (usize, usize),
     out: &mut Vec<u8>,
 ) {
+    if commands::types::string_command_on_other_type(cmd, command, keys) {
+        return commands::collections::wrong_type(out);
+    }
     match cmd {
+        Cmd::HSet
+        | Cmd::HSetNx
+        | Cmd::HGet
+        | Cmd::HMGet
+        | Cmd::HMSet
+        | Cmd::HDel
+        | Cmd::HLen
+        | Cmd::HStrLen
+        | Cmd::HExists
+        | Cmd::HKeys
+        | Cmd::HVals
+        | Cmd::HGetAll
+        | Cmd::HIncrBy
+        | Cmd::HIncrByFloat
+        | Cmd::HRandField
+        | Cmd::HScan => commands::hash::run(cmd, command, keys, proto, out),
         Cmd::Expire
         | Cmd::PExpire
         | Cmd::ExpireAt
@@ -78,6 +97,8 @@ pub fn execute(
         Cmd::Cluster => cluster::slot_keys::shard_part(command, keys, out),
         Cmd::TxExec => transaction::run_exec(command, keys, proto, shard, out),
         Cmd::TxWatch => transaction::watch_state(keys, command.at(1), out),
+        Cmd::Dump => commands::dump::dump(command, keys, proto, out),
+        Cmd::Restore => commands::dump::restore(command, keys, out),
         Cmd::SetMaxMemory => {
             let cap = commands::strings::parse_i64(command.at(1))
                 .unwrap_or(0)

@@ -239,12 +239,22 @@ impl Resp {
 /// The owner's side of WATCH: what `key` is now (a bulk string: `0` when
 /// there is no live key, else `1`, its expiry and its value).
 pub(super) fn watch_state(keys: &Keys<'_>, key: &[u8], out: &mut Vec<u8>) {
-    match keys.get(key) {
+    match keys.value(key) {
         None => write::bulk(out, b"0"),
         Some(value) => {
             let expiry = keys.expiry(key).flatten().unwrap_or(0);
             let mut state = format!("1{expiry}:").into_bytes();
-            state.extend_from_slice(value);
+            match value {
+                crate::services::kv::values::ValueRef::Str(value) => state.extend_from_slice(value),
+                // A hash, set, sorted set or list: its elements, as a
+                // snapshot writes them (the same for the same value).
+                value => {
+                    state.push(b'#');
+                    crate::services::kv::durable::ops::snapshot_records(
+                        key, value, None, &mut state,
+                    )
+                }
+            }
             write::bulk(out, &state);
         }
     }

@@ -1322,9 +1322,89 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x9f090a77ca1a607e, 0x687f4e71e5066937],
     ),
     (
+        "hdel",
+        [0x1194d8df5744d9a0, 0x5558ab0da5b35aec],
+        [0x36ebefa388cadaf1, 0xc6257c9803cff083],
+    ),
+    (
         "hello",
         [0xc50c24b3550bbbcd, 0x4b0237214bdfc919],
         [0xbc913591f2ea805b, 0x6ac38c28da3af4db],
+    ),
+    (
+        "hexists",
+        [0x198377933e1bc62b, 0x092be4f581c01a43],
+        [0xeb25458c0ad26384, 0x526bef243d2a86b8],
+    ),
+    (
+        "hget",
+        [0xccf5fc72c5c8c007, 0xd11a86e86b26506f],
+        [0xe528c91d20941fae, 0x3de72186d2be9a8e],
+    ),
+    (
+        "hgetall",
+        [0xd8bc14ec0b9eea98, 0xaed1246fa4182444],
+        [0x82f91cd993ad6594, 0x09e96c0a431f2ae1],
+    ),
+    (
+        "hincrby",
+        [0xa940268dbdcba1ba, 0x3d6fd3f68d2ed0a6],
+        [0xae6732cbfef8a44b, 0x208579ba9504d0ee],
+    ),
+    (
+        "hincrbyfloat",
+        [0x69fb44b8e9c47a90, 0x14974c8d07655a74],
+        [0x25a1e855a5a01970, 0xb034bc822db4157b],
+    ),
+    (
+        "hkeys",
+        [0xb9ae7d864923e269, 0x8348bdd3d75c6889],
+        [0xf8a02b8ce3042af6, 0xa4d8d23c8d80c48b],
+    ),
+    (
+        "hlen",
+        [0x2dfb04ae7d6220b8, 0x5427d51ec271cae8],
+        [0xd7311ff085c2cfc8, 0xecc551f7b550a94d],
+    ),
+    (
+        "hmget",
+        [0x11354e39564aa33a, 0x848f0e6b6e90ed2e],
+        [0x5a2ee4f76db5f46b, 0x62bcff0c184cb9c8],
+    ),
+    (
+        "hmset",
+        [0x136b5e15841a5504, 0x3ec56e11cb4ad4fc],
+        [0x49a2d04a47d3d41d, 0xf8b491d980c83f7e],
+    ),
+    (
+        "hrandfield",
+        [0xdd67265d14aedda6, 0x770b484ee57f8522],
+        [0x5008b389c8915603, 0x0e7877751d0329bb],
+    ),
+    (
+        "hscan",
+        [0xa6ef9d9ab4d04b1f, 0x82fdfaedb8dc4de7],
+        [0x7734e45b2dd2ee3b, 0x9d4cf2c9808f4c07],
+    ),
+    (
+        "hset",
+        [0x8ca694c3fe8e3708, 0x5f1aced84ef89668],
+        [0x22ed6ed36443fac4, 0x6a8b14f0eb11fafd],
+    ),
+    (
+        "hsetnx",
+        [0x31c429f32e498cb1, 0x37a13dd027c52f45],
+        [0x145e12abbdc13687, 0x89e273ec2d0b6f84],
+    ),
+    (
+        "hstrlen",
+        [0x0a93cdad0ce37ac1, 0x7c1126fc75cf2d39],
+        [0xf794c354108ccdaa, 0x094e84d1c45c9868],
+    ),
+    (
+        "hvals",
+        [0x63892476d67f7f99, 0x8b738b1b341b9db9],
+        [0x403621f7ebdf1ad1, 0xb6a098a40778afac],
     ),
     (
         "incr",

@@ -2034,6 +2034,50 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "hdel",
+        arity: -3,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Delete one or more hash fields")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(N) where N is the number of fields to be removed.")),
+            (
+                "history",
+                Set(&[Array(&[Bulk("2.4.0"), Bulk("Accepts multiple `field` arguments.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("field")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "hello",
         arity: -1,
         flags: &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
@@ -2096,6 +2140,617 @@ pub static COMMANDS: &[CommandEntry] = &[
                                 ]),
                             ]),
                         ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hexists",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Determine if a hash field exists")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hget",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the value of a hash field")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hgetall",
+        arity: 2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@slow"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get all the fields and values in a hash")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(N) where N is the size of the hash.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hincrby",
+        arity: 4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Increment the integer value of a hash field by the given number")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("increment")), ("type", Bulk("integer"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hincrbyfloat",
+        arity: 4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Increment the float value of a hash field by the given amount")),
+            ("since", Bulk("2.6.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("increment")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hkeys",
+        arity: 2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@slow"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get all the fields in a hash")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(N) where N is the size of the hash.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hlen",
+        arity: 2,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the number of fields in a hash")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hmget",
+        arity: -3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the values of all the given hash fields")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(N) where N is the number of fields being requested.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("field")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hmset",
+        arity: -4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Set multiple hash fields to multiple values")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(N) where N is the number of fields being set.")),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("4.0.0")),
+            ("replaced_by", Bulk("`HSET` with multiple field-value pairs")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("field_value")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("multiple")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                                Map(&[("name", Bulk("value")), ("type", Bulk("string"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hrandfield",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get one or multiple random fields from a hash")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(N) where N is the number of fields returned")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("options")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                                Map(&[
+                                    ("name", Bulk("withvalues")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("WITHVALUES")),
+                                    ("flags", Set(&[Status("optional")])),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hscan",
+        arity: -3,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Incrementally iterate hash fields and associated values")),
+            ("since", Bulk("2.8.0")),
+            ("group", Bulk("hash")),
+            (
+                "complexity",
+                Bulk("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("cursor")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("pattern")),
+                        ("type", Bulk("pattern")),
+                        ("token", Bulk("MATCH")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("COUNT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hset",
+        arity: -4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Set the string value of a hash field")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            (
+                "complexity",
+                Bulk("O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs."),
+            ),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("4.0.0"),
+                        Bulk("Accepts multiple `field` and `value` arguments."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("field_value")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("multiple")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                                Map(&[("name", Bulk("value")), ("type", Bulk("string"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hsetnx",
+        arity: 4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Set the value of a hash field, only if the field does not exist")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("value")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hstrlen",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the length of the value of a hash field")),
+            ("since", Bulk("3.2.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hvals",
+        arity: 2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@slow"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get all the values in a hash")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(N) where N is the size of the hash.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
                     ]),
                 ]),
             ),

@@ -10,9 +10,12 @@
 //! command; the (un)subscribe commands and PUBSUB are served alone.
 
 pub mod bits;
+pub mod collections;
 pub mod connection;
+pub mod dump;
 pub mod expiry;
 pub mod glob;
+pub mod hash;
 pub mod introspect;
 pub mod keyspace;
 pub mod rename;
@@ -20,6 +23,7 @@ pub mod server;
 pub mod string_float;
 pub mod string_options;
 pub mod strings;
+pub mod types;
 
 /// Every command served, as a number that travels with a forwarded command
 /// so that the owner does not look its name up again.
@@ -107,6 +111,22 @@ pub enum Cmd {
     Discard,
     Watch,
     Unwatch,
+    HSet,
+    HSetNx,
+    HGet,
+    HMGet,
+    HMSet,
+    HDel,
+    HLen,
+    HStrLen,
+    HExists,
+    HKeys,
+    HVals,
+    HGetAll,
+    HIncrBy,
+    HIncrByFloat,
+    HRandField,
+    HScan,
     // Internal: the parts of commands over every shard, never looked up by
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
@@ -128,6 +148,10 @@ pub enum Cmd {
     TxExec,
     /// WATCH: what a key is now on its owner, to compare with at EXEC.
     TxWatch,
+    /// A key's value and expiry as snapshot records (`dump.rs`).
+    Dump,
+    /// Stores a dumped value under a key.
+    Restore,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -310,6 +334,22 @@ commands! {
     b"DISCARD" => Discard, "discard", 1, Here;
     b"WATCH" => Watch, "watch", -2, Here;
     b"UNWATCH" => Unwatch, "unwatch", 1, Here;
+    b"HSET" => HSet, "hset", -4, Key;
+    b"HSETNX" => HSetNx, "hsetnx", 4, Key;
+    b"HGET" => HGet, "hget", 3, Key;
+    b"HMGET" => HMGet, "hmget", -3, Key;
+    b"HMSET" => HMSet, "hmset", -4, Key;
+    b"HDEL" => HDel, "hdel", -3, Key;
+    b"HLEN" => HLen, "hlen", 2, Key;
+    b"HSTRLEN" => HStrLen, "hstrlen", 3, Key;
+    b"HEXISTS" => HExists, "hexists", 3, Key;
+    b"HKEYS" => HKeys, "hkeys", 2, Key;
+    b"HVALS" => HVals, "hvals", 2, Key;
+    b"HGETALL" => HGetAll, "hgetall", 2, Key;
+    b"HINCRBY" => HIncrBy, "hincrby", 4, Key;
+    b"HINCRBYFLOAT" => HIncrByFloat, "hincrbyfloat", 4, Key;
+    b"HRANDFIELD" => HRandField, "hrandfield", -2, Key;
+    b"HSCAN" => HScan, "hscan", -3, Key;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;
@@ -319,6 +359,8 @@ commands! {
     b"INTERNAL-CHANNELS" => PubSubChannels, "internal-channels", -2, Here;
     b"INTERNAL-EXEC" => TxExec, "internal-exec", -2, Here;
     b"INTERNAL-WATCH" => TxWatch, "internal-watch", 2, Here;
+    b"INTERNAL-DUMP" => Dump, "internal-dump", 2, Here;
+    b"INTERNAL-RESTORE" => Restore, "internal-restore", 3, Here;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.
@@ -334,7 +376,7 @@ mod tests {
     fn names_are_found_in_any_case_and_numbered_in_order() {
         assert_eq!(lookup(b"get").map(|s| s.cmd), Some(Cmd::Get));
         assert_eq!(lookup(b"GeTrAnGe").map(|s| s.cmd), Some(Cmd::GetRange));
-        assert!(lookup(b"hset").is_none());
+        assert!(lookup(b"xadd").is_none());
         assert!(lookup(b"averyveryverylongname").is_none());
         for (n, name) in NAMES.iter().enumerate() {
             assert_eq!(
