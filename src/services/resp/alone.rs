@@ -84,6 +84,9 @@ impl Resp {
                 let only = session.own_port.then_some(self.shard);
                 self.scan(&command, only, proto, now, &mut reply).await
             }
+            cmd if gather::keys_of(cmd, &command).is_some() => {
+                self.gather(cmd, &command, proto, now, &mut reply).await
+            }
             Cmd::Watch => self.watch(session, &command, proto, now, &mut reply).await,
             Cmd::Exec => self.exec(session, proto, now, &mut reply).await,
             Cmd::PubSub => self.pubsub(&command, proto, now, &mut reply).await,

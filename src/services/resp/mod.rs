@@ -17,6 +17,7 @@ pub mod client;
 pub mod cluster;
 pub mod command_table;
 pub mod commands;
+mod gather;
 mod move_keys;
 mod owner;
 mod plan;

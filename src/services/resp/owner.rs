@@ -35,6 +35,23 @@ pub fn execute(
         | Cmd::HIncrByFloat
         | Cmd::HRandField
         | Cmd::HScan => commands::hash::run(cmd, command, keys, proto, out),
+        Cmd::SAdd
+        | Cmd::SRem
+        | Cmd::SCard
+        | Cmd::SIsMember
+        | Cmd::SMIsMember
+        | Cmd::SMembers
+        | Cmd::SPop
+        | Cmd::SRandMember
+        | Cmd::SMove
+        | Cmd::SInter
+        | Cmd::SInterCard
+        | Cmd::SUnion
+        | Cmd::SDiff
+        | Cmd::SInterStore
+        | Cmd::SUnionStore
+        | Cmd::SDiffStore
+        | Cmd::SScan => commands::set::run(cmd, command, keys, proto, out),
         Cmd::Expire
         | Cmd::PExpire
         | Cmd::ExpireAt

@@ -222,6 +222,18 @@ impl Resp {
                 }
             }
             Route::Alone => {
+                if let Some(keys) = gather::keys_of(spec.cmd, command) {
+                    // Every key on one shard: run there in one step, as
+                    // Redis does (atomic); else gathered, alone.
+                    let first = keys
+                        .first()
+                        .map_or(self.shard, |k| owner_of(k, self.shards));
+                    if keys.iter().all(|k| owner_of(k, self.shards) == first) {
+                        self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
+                        return None;
+                    }
+                    return Some(Step::Alone(frame));
+                }
                 if matches!(spec.cmd, Cmd::Rename | Cmd::RenameNx | Cmd::Copy) {
                     // Both keys on one shard: run there in one step.
                     let first = owner_of(command.at(1), self.shards);

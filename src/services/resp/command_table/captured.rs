@@ -1572,6 +1572,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x3d137d0d97d071c9, 0xf8bfe0078e4c698e],
     ),
     (
+        "sadd",
+        [0x9fd1b1347c1f57ab, 0x92ca5cfae721bdef],
+        [0xd4fdee2ca70363b5, 0x36d901a61caf3bc5],
+    ),
+    (
         "save",
         [0xf221342578c17fe4, 0xa98f8c2e002ea550],
         [0x422e9ae813bb31e3, 0xc8785d0b704c6c1a],
@@ -1580,6 +1585,21 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "scan",
         [0x4012eaf87fe0005f, 0xfd8471a771bafcdb],
         [0xaf6e63ead54fa4ad, 0xb28da7b2d301f563],
+    ),
+    (
+        "scard",
+        [0x6d921bc6527a0cad, 0xe978301f87c008cd],
+        [0x22c9e9c445778cf5, 0x0d85db7f33b589a8],
+    ),
+    (
+        "sdiff",
+        [0xa45a65400d8b7adf, 0x515181accf305f97],
+        [0xd1735941de52d109, 0xef1fa7ba524771ff],
+    ),
+    (
+        "sdiffstore",
+        [0x4e15c51c22bebc9a, 0x4a843a7336d4761a],
+        [0x42b40d313fad5421, 0x3087a0e46d401fd3],
     ),
     (
         "select",
@@ -1617,9 +1637,64 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x563302c66fececca, 0x4fcc22b8ef70f5a0],
     ),
     (
+        "sinter",
+        [0x5016336ee3da742f, 0x5ad41bc3fdb42127],
+        [0xd69be02518ca9ecc, 0xb2591cc249913a4c],
+    ),
+    (
+        "sintercard",
+        [0xa6945c4efeea35ec, 0x640a7a1a0edbfda0],
+        [0x9f33a824bac22a78, 0x2a8725c005576b0c],
+    ),
+    (
+        "sinterstore",
+        [0xb142192e83d6658f, 0xda507ea1c8198783],
+        [0x34f1d1a87d567955, 0x1d873662fb447bc5],
+    ),
+    (
+        "sismember",
+        [0x604663cf05590510, 0xc57748b1eacd6850],
+        [0x9f20bd919c97caf7, 0xaa5e2981dbfb95f1],
+    ),
+    (
+        "smembers",
+        [0x6a16ab80ec5988ba, 0x7e6b0f0b36210c76],
+        [0x537c65b753a90565, 0x79124afdf77419ea],
+    ),
+    (
+        "smismember",
+        [0xcfe96327b2b1cfe9, 0xefd7289a854d6131],
+        [0xb3329408fd659b78, 0xfab263e3a588715d],
+    ),
+    (
+        "smove",
+        [0x9a38e2c32e2fbc22, 0xf0addea71e6ac732],
+        [0x7e22eb8b4ce18f82, 0x42b25090b272333c],
+    ),
+    (
+        "spop",
+        [0xcaf3407956bc33ce, 0x35d1c1ef3d216e96],
+        [0xa99371576deb84c8, 0xe4bef80e021bfe1f],
+    ),
+    (
         "spublish",
         [0x4501682119cadb36, 0x526103339d311dd6],
         [0xa0614fc1c7913b82, 0xfb43cc745a0cf509],
+    ),
+    (
+        "srandmember",
+        [0xb8fbbd5b098164bc, 0x6f2ad8d78a562018],
+        [0xe8a747cad53a5eb1, 0xf199332f544cf43e],
+    ),
+    (
+        "srem",
+        [0xf1a13cddcf815d60, 0x7a62b7a002c2e86c],
+        [0x7666d2de4ef793a5, 0x5e0d13bc4b19d81f],
+    ),
+    (
+        "sscan",
+        [0x61124a9dbf04d3b0, 0xc47bb5a4e511ce24],
+        [0xb66ad35a21910edb, 0xea6a58a19c2401c1],
     ),
     (
         "ssubscribe",
@@ -1635,6 +1710,16 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "subscribe",
         [0x4e086fa594471306, 0x2e7a4e5f9e1d1dca],
         [0x8e2d53b1102d848d, 0x57d642a5d66ff972],
+    ),
+    (
+        "sunion",
+        [0xef8d4f22ea0ce82e, 0x872190244f94603a],
+        [0x277fbc370c73489b, 0xea73ffb9558d0b65],
+    ),
+    (
+        "sunionstore",
+        [0xa012d033e3639a09, 0x1a7208f065badd89],
+        [0x7086b6eeea9bae60, 0x2ba599c6499c654a],
     ),
     (
         "sunsubscribe",

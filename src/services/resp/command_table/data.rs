@@ -3858,6 +3858,53 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "sadd",
+        arity: -3,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@set", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Add one or more members to a set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+            ),
+            (
+                "history",
+                Set(&[Array(&[Bulk("2.4.0"), Bulk("Accepts multiple `member` arguments.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("member")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "save",
         arity: 1,
         flags: &["admin", "noscript", "no_async_loading", "no_multi"],
@@ -3917,6 +3964,124 @@ pub static COMMANDS: &[CommandEntry] = &[
                         ("token", Bulk("TYPE")),
                         ("since", Bulk("6.0.0")),
                         ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "scard",
+        arity: 2,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the number of members in a set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sdiff",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@slow"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Subtract multiple sets")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(N) where N is the total number of elements in all given sets.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sdiffstore",
+        arity: -3,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@write", "@set", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Subtract multiple sets and store the resulting set in a key")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(N) where N is the total number of elements in all given sets.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                        ("flags", Set(&[Status("multiple")])),
                     ]),
                 ]),
             ),
@@ -4287,6 +4452,350 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "sinter",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@slow"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Intersect multiple sets")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sintercard",
+        arity: -3,
+        flags: &["readonly", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@read", "@set", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Intersect multiple sets and return the cardinality of the result")),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("limit")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sinterstore",
+        arity: -3,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@write", "@set", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Intersect multiple sets and store the resulting set in a key")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sismember",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Determine if a given value is a member of a set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "smembers",
+        arity: 2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@slow"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get all the members in a set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(N) where N is the set cardinality.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "smismember",
+        arity: -3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Returns the membership associated with the given elements for a set"),
+            ),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("O(N) where N is the number of elements being checked for membership"),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("member")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "smove",
+        arity: 4,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@set", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Move a member from one set to another")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("source")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                    Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "spop",
+        arity: -2,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@set", "@fast"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove and return one or multiple random members from a set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("Without the count argument O(1), otherwise O(N) where N is the value of the passed count."),
+            ),
+            ("history", Set(&[Array(&[Bulk("3.2.0"), Bulk("Added the `count` argument.")])])),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("since", Bulk("3.2.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "spublish",
         arity: 3,
         flags: &["pubsub", "loading", "stale", "fast"],
@@ -4317,6 +4826,149 @@ pub static COMMANDS: &[CommandEntry] = &[
                 Array(&[
                     Map(&[("name", Bulk("shardchannel")), ("type", Bulk("string"))]),
                     Map(&[("name", Bulk("message")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "srandmember",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get one or multiple random members from a set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count."),
+            ),
+            (
+                "history",
+                Set(&[Array(&[Bulk("2.6.0"), Bulk("Added the optional `count` argument.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("since", Bulk("2.6.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "srem",
+        arity: -3,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@set", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove one or more members from a set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(N) where N is the number of members to be removed.")),
+            (
+                "history",
+                Set(&[Array(&[Bulk("2.4.0"), Bulk("Accepts multiple `member` arguments.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("member")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sscan",
+        arity: -3,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Incrementally iterate Set elements")),
+            ("since", Bulk("2.8.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("cursor")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("pattern")),
+                        ("type", Bulk("pattern")),
+                        ("token", Bulk("MATCH")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("COUNT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
                 ]),
             ),
         ],
@@ -4413,6 +5065,89 @@ pub static COMMANDS: &[CommandEntry] = &[
                     Map(&[
                         ("name", Bulk("channel")),
                         ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sunion",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@slow"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Add multiple sets")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(N) where N is the total number of elements in all given sets.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sunionstore",
+        arity: -3,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@write", "@set", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Add multiple sets and store the resulting set in a key")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(N) where N is the total number of elements in all given sets.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
                         ("flags", Set(&[Status("multiple")])),
                     ]),
                 ]),

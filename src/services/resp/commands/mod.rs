@@ -20,6 +20,7 @@ pub mod introspect;
 pub mod keyspace;
 pub mod rename;
 pub mod server;
+pub mod set;
 pub mod string_float;
 pub mod string_options;
 pub mod strings;
@@ -127,6 +128,23 @@ pub enum Cmd {
     HIncrByFloat,
     HRandField,
     HScan,
+    SAdd,
+    SRem,
+    SCard,
+    SIsMember,
+    SMIsMember,
+    SMembers,
+    SPop,
+    SRandMember,
+    SMove,
+    SInter,
+    SInterCard,
+    SUnion,
+    SDiff,
+    SInterStore,
+    SUnionStore,
+    SDiffStore,
+    SScan,
     // Internal: the parts of commands over every shard, never looked up by
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
@@ -350,6 +368,23 @@ commands! {
     b"HINCRBYFLOAT" => HIncrByFloat, "hincrbyfloat", 4, Key;
     b"HRANDFIELD" => HRandField, "hrandfield", -2, Key;
     b"HSCAN" => HScan, "hscan", -3, Key;
+    b"SADD" => SAdd, "sadd", -3, Key;
+    b"SREM" => SRem, "srem", -3, Key;
+    b"SCARD" => SCard, "scard", 2, Key;
+    b"SISMEMBER" => SIsMember, "sismember", 3, Key;
+    b"SMISMEMBER" => SMIsMember, "smismember", -3, Key;
+    b"SMEMBERS" => SMembers, "smembers", 2, Key;
+    b"SPOP" => SPop, "spop", -2, Key;
+    b"SRANDMEMBER" => SRandMember, "srandmember", -2, Key;
+    b"SMOVE" => SMove, "smove", 4, Alone;
+    b"SINTER" => SInter, "sinter", -2, Alone;
+    b"SINTERCARD" => SInterCard, "sintercard", -3, Alone;
+    b"SUNION" => SUnion, "sunion", -2, Alone;
+    b"SDIFF" => SDiff, "sdiff", -2, Alone;
+    b"SINTERSTORE" => SInterStore, "sinterstore", -3, Alone;
+    b"SUNIONSTORE" => SUnionStore, "sunionstore", -3, Alone;
+    b"SDIFFSTORE" => SDiffStore, "sdiffstore", -3, Alone;
+    b"SSCAN" => SScan, "sscan", -3, Key;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;

@@ -1,0 +1,166 @@
+//! Commands over several keys of typed values (issue 27) whose keys live on
+//! more than one shard: SMOVE, SINTER, SUNION, SDIFF, SINTERCARD and the
+//! STORE forms. The values are gathered from their owners
+//! (`internal-dump`), combined here, and a result stored on its key's owner
+//! (`internal-restore`). Each step is atomic on its shard; the whole is not
+//! atomic across shards, as cross-shard RENAME is not (README, "What
+//! differs from Redis"). With every key on one shard the command runs there
+//! in one step instead (`plan.rs`), as Redis runs it.
+
+use super::*;
+use crate::services::kv::durable::ops::snapshot_records;
+use crate::services::kv::values::{Aggregate, Kind, OwnedValue, Set};
+use commands::collections::wrong_type;
+use commands::dump::read_payload;
+use commands::set::{algebra, reply_members, set_of, MultiKey};
+
+/// The keys of a command gathered over shards, or `None` if `cmd` is not
+/// one. A command whose arguments are wrong names no key: it runs on this
+/// shard, which answers the error.
+pub(super) fn keys_of<'a>(cmd: Cmd, command: &Command<'a>) -> Option<Vec<&'a [u8]>> {
+    match cmd {
+        Cmd::SMove => Some(vec![command.at(1), command.at(2)]),
+        Cmd::SInter
+        | Cmd::SUnion
+        | Cmd::SDiff
+        | Cmd::SInterStore
+        | Cmd::SUnionStore
+        | Cmd::SDiffStore => Some(command.iter().skip(1).collect()),
+        Cmd::SInterCard => Some(
+            MultiKey::read(cmd, command)
+                .map(|request| request.sources)
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    }
+}
+
+impl Resp {
+    /// A key's value from its owner, as a dump carries it.
+    async fn fetch(&self, key: &[u8], now: u64) -> Option<OwnedValue> {
+        let shard = owner_of(key, self.shards);
+        let got = self
+            .on_shard(shard, Cmd::Dump, &[key], Proto::Resp2, now)
+            .await;
+        let payload = bulk_payload(&got)?;
+        read_payload(payload).map(|(value, _)| value)
+    }
+
+    /// Stores `value` under `key` on its owner (an empty set: the key
+    /// goes); the owner's reply.
+    async fn store(&self, key: &[u8], value: Option<OwnedValue>, now: u64) -> Vec<u8> {
+        let shard = owner_of(key, self.shards);
+        match value {
+            None => {
+                self.on_shard(shard, Cmd::Del, &[key], Proto::Resp2, now)
+                    .await
+            }
+            Some(value) => {
+                let mut payload = Vec::new();
+                snapshot_records(key, value.as_ref(), None, &mut payload);
+                self.on_shard(shard, Cmd::Restore, &[key, &payload], Proto::Resp2, now)
+                    .await
+            }
+        }
+    }
+
+    /// Runs a gathered command; its reply goes to `reply`.
+    pub(super) async fn gather(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        match cmd {
+            Cmd::SMove => self.smove(command, now, reply).await,
+            _ => self.set_algebra(cmd, command, proto, now, reply).await,
+        }
+    }
+
+    async fn smove(&self, command: &Command<'_>, now: u64, reply: &mut Vec<u8>) {
+        let (src, dst, member) = (command.at(1), command.at(2), command.at(3));
+        let from = self.fetch(src, now).await;
+        let to = self.fetch(dst, now).await;
+        let is_set =
+            |v: &Option<OwnedValue>| v.as_ref().is_none_or(|v| v.as_ref().kind() == Kind::Set);
+        if !is_set(&from) || !is_set(&to) {
+            return wrong_type(reply);
+        }
+        let removed = self
+            .on_shard(
+                owner_of(src, self.shards),
+                Cmd::SRem,
+                &[src, member],
+                Proto::Resp2,
+                now,
+            )
+            .await;
+        if removed != b":1\r\n" {
+            reply.extend_from_slice(if removed.first() == Some(&b'-') {
+                &removed
+            } else {
+                b":0\r\n"
+            });
+            return;
+        }
+        let added = self
+            .on_shard(
+                owner_of(dst, self.shards),
+                Cmd::SAdd,
+                &[dst, member],
+                Proto::Resp2,
+                now,
+            )
+            .await;
+        if added.first() == Some(&b'-') {
+            reply.extend_from_slice(&added);
+        } else {
+            write::int(reply, 1);
+        }
+    }
+
+    async fn set_algebra(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        let request = match MultiKey::read(cmd, command) {
+            Ok(request) => request,
+            Err(error) => return write::error(reply, error),
+        };
+        let mut values = Vec::with_capacity(request.sources.len());
+        for key in &request.sources {
+            match self.fetch(key, now).await {
+                None => values.push(None),
+                Some(OwnedValue::Agg(Aggregate::Set(set))) => values.push(Some(set)),
+                Some(_) => return wrong_type(reply),
+            }
+        }
+        let sets: Vec<Option<&Set>> = values.iter().map(Option::as_ref).collect();
+        let members = algebra(request.algebra, &sets, request.card.unwrap_or(0));
+        let Some(dest) = request.dest else {
+            return reply_members(request.card, &members, proto, reply);
+        };
+        let count = members.len() as i64;
+        let value = (count > 0).then(|| set_of(&members));
+        let stored = self.store(dest, value, now).await;
+        if stored.first() == Some(&b'-') {
+            reply.extend_from_slice(&stored);
+        } else {
+            write::int(reply, count);
+        }
+    }
+}
+
+/// The bytes of a RESP2 bulk string reply; None for `$-1`.
+fn bulk_payload(reply: &[u8]) -> Option<&[u8]> {
+    let rest = reply.strip_prefix(b"$")?;
+    let end = rest.iter().position(|&b| b == b'\r')?;
+    let len: usize = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
+    rest.get(end + 2..end + 2 + len)
+}
