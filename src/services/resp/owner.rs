@@ -52,6 +52,29 @@ pub fn execute(
         | Cmd::SUnionStore
         | Cmd::SDiffStore
         | Cmd::SScan => commands::set::run(cmd, command, keys, proto, out),
+        Cmd::ZAdd
+        | Cmd::ZIncrBy
+        | Cmd::ZRem
+        | Cmd::ZCard
+        | Cmd::ZScore
+        | Cmd::ZMScore
+        | Cmd::ZRank
+        | Cmd::ZRevRank
+        | Cmd::ZCount
+        | Cmd::ZLexCount
+        | Cmd::ZRange
+        | Cmd::ZRangeByScore
+        | Cmd::ZRevRangeByScore
+        | Cmd::ZRevRange
+        | Cmd::ZRangeByLex
+        | Cmd::ZRevRangeByLex
+        | Cmd::ZPopMin
+        | Cmd::ZPopMax
+        | Cmd::ZRemRangeByRank
+        | Cmd::ZRemRangeByScore
+        | Cmd::ZRemRangeByLex
+        | Cmd::ZRandMember
+        | Cmd::ZScan => commands::zset::run(cmd, command, keys, proto, out),
         Cmd::Expire
         | Cmd::PExpire
         | Cmd::ExpireAt

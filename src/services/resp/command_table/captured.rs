@@ -1766,4 +1766,119 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x8f1bc8f78e7c41fd, 0x37459cca2904883d],
         [0xb20021647aa91fc3, 0xfff1bf8fcd9b75fd],
     ),
+    (
+        "zadd",
+        [0x21d961700d547040, 0x6cf3eae629aa5be8],
+        [0x6d36d5c1aefe02a6, 0xdefd9c3c610fcb6b],
+    ),
+    (
+        "zcard",
+        [0x90ea3ad6c6fc4f6b, 0xde79122fe836323b],
+        [0x84d0cf293ca97173, 0x5af6400b684e015e],
+    ),
+    (
+        "zcount",
+        [0xc65a292b1432126e, 0xfbd0b37c12488bb2],
+        [0x542fa0e56d3f5667, 0xafc860fcf0fe73ee],
+    ),
+    (
+        "zincrby",
+        [0x3f8c2cb3f121540b, 0x032d8bfa357160b7],
+        [0x04ea9ae32febd35a, 0x232634f9426fb2c3],
+    ),
+    (
+        "zlexcount",
+        [0x0638d61470a663d6, 0xc1d9fdf3e0da6b0a],
+        [0x4288cfd2e0ebfdbc, 0x22b725e3bb1500ed],
+    ),
+    (
+        "zmscore",
+        [0x9b181094a49e2c3d, 0x75e44a8ed20bfea5],
+        [0x6b40c713500081ad, 0x0f97bc4fec9af508],
+    ),
+    (
+        "zpopmax",
+        [0x062c970a5289020e, 0x210d94c1240b1246],
+        [0x9a4f82be6aa2248c, 0x013febd33778565d],
+    ),
+    (
+        "zpopmin",
+        [0xa498a56b2a393d7c, 0x1e7ee258984c8e1c],
+        [0x70b14be8a73c9e6f, 0x8856247998ab4884],
+    ),
+    (
+        "zrandmember",
+        [0x6867289b8c42a80e, 0x34acab68ecb0169a],
+        [0x806b2910d40da8a5, 0xc68094c28273ef91],
+    ),
+    (
+        "zrange",
+        [0xe81d3302469063dd, 0x0462f558591005fd],
+        [0xe79cea3fad71581a, 0x66e85e04e4ab30a3],
+    ),
+    (
+        "zrangebylex",
+        [0x19c96f52d7a310df, 0xd4f2e2d769a49c87],
+        [0xd5c5aa99321f5aff, 0x00e34f9839213ff4],
+    ),
+    (
+        "zrangebyscore",
+        [0x6ff4c90ffdd63a22, 0x9abee73bd9359056],
+        [0x9c10fc3fa413b75d, 0x346b40efb6c4c9bc],
+    ),
+    (
+        "zrank",
+        [0x8cbfe4ea72e58d01, 0x7bf35d723b5073b1],
+        [0xffa4636065899167, 0x0ea4f288ba2da551],
+    ),
+    (
+        "zrem",
+        [0x59297c0461e39686, 0x2a2ed0944973d3b2],
+        [0xea10b0bc0808eee7, 0x03c06386f15cb243],
+    ),
+    (
+        "zremrangebylex",
+        [0x501e40ed8cdc7260, 0xb9cc65fa0fb3bbac],
+        [0x7d5d2682b489fe6a, 0xc76e178db6ed1271],
+    ),
+    (
+        "zremrangebyrank",
+        [0x314b81066ded71f8, 0xea5592415a4d96f4],
+        [0x36877bfdb482e1a6, 0x72fd171d16ae2c17],
+    ),
+    (
+        "zremrangebyscore",
+        [0x01a77da43a49f9eb, 0x55d4aa3aacd68ecb],
+        [0xac9ecdc91a346d81, 0x4028d9b51ce18620],
+    ),
+    (
+        "zrevrange",
+        [0x9030e18b4177b109, 0x4f1ae946405bab51],
+        [0x2422e007e47ec96f, 0x22a658f34bb26af8],
+    ),
+    (
+        "zrevrangebylex",
+        [0xb2b3c3c823d0fda1, 0x70176476f84841d9],
+        [0x3b0dbb6ffb09480a, 0x73e1eca17efed0b7],
+    ),
+    (
+        "zrevrangebyscore",
+        [0x6bdc864d7a5e43a8, 0x89507122d44ab8e4],
+        [0xc3b543cfb82d7a24, 0x33be09b54d9c14cb],
+    ),
+    (
+        "zrevrank",
+        [0xa6455001aee83fe1, 0xccf096e30952bd91],
+        [0x3bfaa4b76fa4771a, 0x2b60f4b98f316414],
+    ),
+    (
+        "zscan",
+        [0x72a62042fa037a36, 0xa464142c08a88612],
+        [0xc10bc28d83d88d59, 0x47390f17f20c31ad],
+    ),
+    (
+        "zscore",
+        [0xa6bfcdc5087d65be, 0xe5a09d5cd9972d82],
+        [0x2828336670b6f844, 0x9895348f5a41de80],
+    ),
 ];

@@ -5450,4 +5450,1183 @@ pub static COMMANDS: &[CommandEntry] = &[
             ),
         ],
     },
+    CommandEntry {
+        name: "zadd",
+        arity: -4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Add one or more members to a sorted set, or update its score if it already exists"),
+            ),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)) for each item added, where N is the number of elements in the sorted set."),
+            ),
+            (
+                "history",
+                Set(&[
+                    Array(&[Bulk("2.4.0"), Bulk("Accepts multiple elements.")]),
+                    Array(&[Bulk("3.0.2"), Bulk("Added the `XX`, `NX`, `CH` and `INCR` options.")]),
+                    Array(&[Bulk("6.2.0"), Bulk("Added the `GT` and `LT` options.")]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("condition")),
+                        ("type", Bulk("oneof")),
+                        ("since", Bulk("3.0.2")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("nx")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("NX")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("xx")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("XX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("comparison")),
+                        ("type", Bulk("oneof")),
+                        ("since", Bulk("6.2.0")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("gt")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("GT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("lt")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("LT")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("change")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("CH")),
+                        ("since", Bulk("3.0.2")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("increment")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("INCR")),
+                        ("since", Bulk("3.0.2")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("score_member")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("multiple")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("score")), ("type", Bulk("double"))]),
+                                Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zcard",
+        arity: 2,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the number of members in a sorted set")),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zcount",
+        arity: 4,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Count the members in a sorted set with scores within the given values"),
+            ),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)) with N being the number of elements in the sorted set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zincrby",
+        arity: 4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Increment the score of a member in a sorted set")),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            ("complexity", Bulk("O(log(N)) where N is the number of elements in the sorted set.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("increment")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zlexcount",
+        arity: 4,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Count the number of members in a sorted set between a given lexicographical range"),
+            ),
+            ("since", Bulk("2.8.9")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)) with N being the number of elements in the sorted set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zmscore",
+        arity: -3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the score associated with the given members in a sorted set")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("sorted-set")),
+            ("complexity", Bulk("O(N) where N is the number of members being requested.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("member")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zpopmax",
+        arity: -2,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove and return members with the highest scores in a sorted set")),
+            ("since", Bulk("5.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zpopmin",
+        arity: -2,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove and return members with the lowest scores in a sorted set")),
+            ("since", Bulk("5.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrandmember",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get one or multiple random elements from a sorted set")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("sorted-set")),
+            ("complexity", Bulk("O(N) where N is the number of elements returned")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("options")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                                Map(&[
+                                    ("name", Bulk("withscores")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("WITHSCORES")),
+                                    ("flags", Set(&[Status("optional")])),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrange",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Return a range of members in a sorted set")),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned."),
+            ),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("6.2.0"),
+                        Bulk("Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("start")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("stop")), ("type", Bulk("string"))]),
+                    Map(&[
+                        ("name", Bulk("sortby")),
+                        ("type", Bulk("oneof")),
+                        ("since", Bulk("6.2.0")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("byscore")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("BYSCORE")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("bylex")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("BYLEX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("rev")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("REV")),
+                        ("since", Bulk("6.2.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("offset_count")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("LIMIT")),
+                        ("since", Bulk("6.2.0")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withscores")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHSCORES")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrangebylex",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Return a range of members in a sorted set, by lexicographical range"),
+            ),
+            ("since", Bulk("2.8.9")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`ZRANGE` with the `BYLEX` argument")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("string"))]),
+                    Map(&[
+                        ("name", Bulk("offset_count")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrangebyscore",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Return a range of members in a sorted set, by score")),
+            ("since", Bulk("1.0.5")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`ZRANGE` with the `BYSCORE` argument")),
+            ("history", Set(&[Array(&[Bulk("2.0.0"), Bulk("Added the `WITHSCORES` modifier.")])])),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("double"))]),
+                    Map(&[
+                        ("name", Bulk("withscores")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHSCORES")),
+                        ("since", Bulk("2.0.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("offset_count")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrank",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Determine the index of a member in a sorted set")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("sorted-set")),
+            ("complexity", Bulk("O(log(N))")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrem",
+        arity: -3,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove one or more members from a sorted set")),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed."),
+            ),
+            ("history", Set(&[Array(&[Bulk("2.4.0"), Bulk("Accepts multiple elements.")])])),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("member")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zremrangebylex",
+        arity: 4,
+        flags: &["write"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Remove all members in a sorted set between the given lexicographical range"),
+            ),
+            ("since", Bulk("2.8.9")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zremrangebyrank",
+        arity: 4,
+        flags: &["write"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove all members in a sorted set within the given indexes")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("start")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("stop")), ("type", Bulk("integer"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zremrangebyscore",
+        arity: 4,
+        flags: &["write"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove all members in a sorted set within the given scores")),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrevrange",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Return a range of members in a sorted set, by index, with scores ordered from high to low"),
+            ),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`ZRANGE` with the `REV` argument")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("start")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("stop")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("withscores")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHSCORES")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrevrangebylex",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings."),
+            ),
+            ("since", Bulk("2.8.9")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`ZRANGE` with the `REV` and `BYLEX` arguments")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("string"))]),
+                    Map(&[
+                        ("name", Bulk("offset_count")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrevrangebyscore",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Return a range of members in a sorted set, by score, with scores ordered from high to low"),
+            ),
+            ("since", Bulk("2.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`ZRANGE` with the `REV` and `BYSCORE` arguments")),
+            ("history", Set(&[Array(&[Bulk("2.1.6"), Bulk("`min` and `max` can be exclusive.")])])),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("double"))]),
+                    Map(&[
+                        ("name", Bulk("withscores")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHSCORES")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("offset_count")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrevrank",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Determine the index of a member in a sorted set, with scores ordered from high to low"),
+            ),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("sorted-set")),
+            ("complexity", Bulk("O(log(N))")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zscan",
+        arity: -3,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Incrementally iterate sorted sets elements and associated scores")),
+            ("since", Bulk("2.8.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("cursor")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("pattern")),
+                        ("type", Bulk("pattern")),
+                        ("token", Bulk("MATCH")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("COUNT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zscore",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the score associated with the given member in a sorted set")),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
 ];

@@ -25,6 +25,8 @@ pub mod string_float;
 pub mod string_options;
 pub mod strings;
 pub mod types;
+pub mod zset;
+pub mod zset_range;
 
 /// Every command served, as a number that travels with a forwarded command
 /// so that the owner does not look its name up again.
@@ -145,6 +147,29 @@ pub enum Cmd {
     SUnionStore,
     SDiffStore,
     SScan,
+    ZAdd,
+    ZIncrBy,
+    ZRem,
+    ZCard,
+    ZScore,
+    ZMScore,
+    ZRank,
+    ZRevRank,
+    ZCount,
+    ZLexCount,
+    ZRange,
+    ZRangeByScore,
+    ZRevRangeByScore,
+    ZRevRange,
+    ZRangeByLex,
+    ZRevRangeByLex,
+    ZPopMin,
+    ZPopMax,
+    ZRemRangeByRank,
+    ZRemRangeByScore,
+    ZRemRangeByLex,
+    ZRandMember,
+    ZScan,
     // Internal: the parts of commands over every shard, never looked up by
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
@@ -240,7 +265,7 @@ impl Spec {
 }
 
 /// Longest command name served.
-const LONGEST_NAME: usize = 12;
+const LONGEST_NAME: usize = 16;
 
 macro_rules! commands {
     ($($upper:literal => $cmd:ident, $lower:literal, $arity:literal, $route:expr;)*) => {
@@ -385,6 +410,29 @@ commands! {
     b"SUNIONSTORE" => SUnionStore, "sunionstore", -3, Alone;
     b"SDIFFSTORE" => SDiffStore, "sdiffstore", -3, Alone;
     b"SSCAN" => SScan, "sscan", -3, Key;
+    b"ZADD" => ZAdd, "zadd", -4, Key;
+    b"ZINCRBY" => ZIncrBy, "zincrby", 4, Key;
+    b"ZREM" => ZRem, "zrem", -3, Key;
+    b"ZCARD" => ZCard, "zcard", 2, Key;
+    b"ZSCORE" => ZScore, "zscore", 3, Key;
+    b"ZMSCORE" => ZMScore, "zmscore", -3, Key;
+    b"ZRANK" => ZRank, "zrank", 3, Key;
+    b"ZREVRANK" => ZRevRank, "zrevrank", 3, Key;
+    b"ZCOUNT" => ZCount, "zcount", 4, Key;
+    b"ZLEXCOUNT" => ZLexCount, "zlexcount", 4, Key;
+    b"ZRANGE" => ZRange, "zrange", -4, Key;
+    b"ZRANGEBYSCORE" => ZRangeByScore, "zrangebyscore", -4, Key;
+    b"ZREVRANGEBYSCORE" => ZRevRangeByScore, "zrevrangebyscore", -4, Key;
+    b"ZREVRANGE" => ZRevRange, "zrevrange", -4, Key;
+    b"ZRANGEBYLEX" => ZRangeByLex, "zrangebylex", -4, Key;
+    b"ZREVRANGEBYLEX" => ZRevRangeByLex, "zrevrangebylex", -4, Key;
+    b"ZPOPMIN" => ZPopMin, "zpopmin", -2, Key;
+    b"ZPOPMAX" => ZPopMax, "zpopmax", -2, Key;
+    b"ZREMRANGEBYRANK" => ZRemRangeByRank, "zremrangebyrank", 4, Key;
+    b"ZREMRANGEBYSCORE" => ZRemRangeByScore, "zremrangebyscore", 4, Key;
+    b"ZREMRANGEBYLEX" => ZRemRangeByLex, "zremrangebylex", 4, Key;
+    b"ZRANDMEMBER" => ZRandMember, "zrandmember", -2, Key;
+    b"ZSCAN" => ZScan, "zscan", -3, Key;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;

@@ -129,24 +129,21 @@ impl ZSet {
         min_excl: bool,
         max: f64,
         max_excl: bool,
-    ) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
+    ) -> Vec<(&[u8], f64)> {
         let lower = Bound::Included((Score(min), least()));
         self.order
             .range((lower, Bound::Unbounded))
             .skip_while(move |(s, _)| min_excl && s.0 == min)
             .take_while(move |(s, _)| if max_excl { s.0 < max } else { s.0 <= max })
             .map(|(s, m)| (&**m, s.0))
-            .collect::<Vec<_>>()
-            .into_iter()
+            .collect()
     }
 
     /// The members from `min` to `max` by bytes (all with one score, as
-    /// Redis's lex ranges assume), lowest first.
-    pub fn by_lex<'s>(
-        &'s self,
-        min: Bound<&'s [u8]>,
-        max: Bound<&'s [u8]>,
-    ) -> impl DoubleEndedIterator<Item = (&'s [u8], f64)> {
+    /// Redis's lex ranges assume), lowest first: from the first member in
+    /// order at or past `min`, while they are within `max`, as a search
+    /// of the ordered set finds them.
+    pub fn by_lex(&self, min: Bound<&[u8]>, max: Bound<&[u8]>) -> Vec<(&[u8], f64)> {
         let above_min = move |m: &[u8]| match min {
             Bound::Unbounded => true,
             Bound::Included(b) => m >= b,
@@ -159,9 +156,9 @@ impl ZSet {
         };
         self.order
             .iter()
-            .filter(move |(_, m)| above_min(m) && below_max(m))
+            .skip_while(move |(_, m)| !above_min(m))
+            .take_while(move |(_, m)| below_max(m))
             .map(|(s, m)| (&**m, s.0))
-            .collect::<Vec<_>>()
-            .into_iter()
+            .collect()
     }
 }
