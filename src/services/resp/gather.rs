@@ -1,6 +1,6 @@
 //! Commands over several keys of typed values (issue 27) whose keys live on
 //! more than one shard: SMOVE, SINTER, SUNION, SDIFF, SINTERCARD and the
-//! STORE forms. The values are gathered from their owners
+//! STORE forms, LMOVE, RPOPLPUSH, LMPOP. The values are gathered from their owners
 //! (`internal-dump`), combined here, and a result stored on its key's owner
 //! (`internal-restore`). Each step is atomic on its shard; the whole is not
 //! atomic across shards, as cross-shard RENAME is not (README, "What
@@ -19,7 +19,12 @@ use commands::set::{algebra, reply_members, set_of, MultiKey};
 /// shard, which answers the error.
 pub(super) fn keys_of<'a>(cmd: Cmd, command: &Command<'a>) -> Option<Vec<&'a [u8]>> {
     match cmd {
-        Cmd::SMove => Some(vec![command.at(1), command.at(2)]),
+        Cmd::SMove | Cmd::LMove | Cmd::RPopLPush => Some(vec![command.at(1), command.at(2)]),
+        Cmd::LMPop => Some(
+            commands::list::lmpop_args(command)
+                .map(|(keys, _, _)| keys)
+                .unwrap_or_default(),
+        ),
         Cmd::SInter
         | Cmd::SUnion
         | Cmd::SDiff
@@ -75,6 +80,8 @@ impl Resp {
     ) {
         match cmd {
             Cmd::SMove => self.smove(command, now, reply).await,
+            Cmd::LMove | Cmd::RPopLPush => self.lmove(cmd, command, proto, now, reply).await,
+            Cmd::LMPop => self.lmpop(command, proto, now, reply).await,
             _ => self.set_algebra(cmd, command, proto, now, reply).await,
         }
     }
@@ -119,6 +126,89 @@ impl Resp {
         } else {
             write::int(reply, 1);
         }
+    }
+
+    /// A key's type on its owner (TYPE's reply).
+    async fn type_of(&self, key: &[u8], now: u64) -> Vec<u8> {
+        let shard = owner_of(key, self.shards);
+        self.on_shard(shard, Cmd::Type, &[key], Proto::Resp2, now)
+            .await
+    }
+
+    /// LMOVE and RPOPLPUSH over two shards: popped on the source's owner,
+    /// pushed on the destination's.
+    async fn lmove(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        let (src, dst) = (command.at(1), command.at(2));
+        let (from_tail, to_tail) = match cmd {
+            Cmd::RPopLPush => (true, false),
+            _ => match (
+                commands::list::side(command.at(3)),
+                commands::list::side(command.at(4)),
+            ) {
+                (Some(from), Some(to)) => (from, to),
+                _ => return write::error(reply, commands::strings::SYNTAX),
+            },
+        };
+        let (from, to) = (self.type_of(src, now).await, self.type_of(dst, now).await);
+        let list_or_none = |t: &[u8]| t == b"+list\r\n" || t == b"+none\r\n";
+        if !list_or_none(&from) || !list_or_none(&to) {
+            return wrong_type(reply);
+        }
+        let pop = if from_tail { Cmd::RPop } else { Cmd::LPop };
+        let popped = self
+            .on_shard(owner_of(src, self.shards), pop, &[src], Proto::Resp2, now)
+            .await;
+        let Some(item) = bulk_payload(&popped) else {
+            if popped.first() == Some(&b'-') {
+                reply.extend_from_slice(&popped);
+            } else {
+                write::null(reply, proto);
+            }
+            return;
+        };
+        let push = if to_tail { Cmd::RPush } else { Cmd::LPush };
+        let pushed = self
+            .on_shard(
+                owner_of(dst, self.shards),
+                push,
+                &[dst, item],
+                Proto::Resp2,
+                now,
+            )
+            .await;
+        if pushed.first() == Some(&b'-') {
+            reply.extend_from_slice(&pushed);
+        } else {
+            write::bulk(reply, item);
+        }
+    }
+
+    /// LMPOP over several shards: each key in turn on its owner, as a
+    /// one-key LMPOP, until one pops.
+    async fn lmpop(&self, command: &Command<'_>, proto: Proto, now: u64, reply: &mut Vec<u8>) {
+        let (keys, tail, count) = match commands::list::lmpop_args(command) {
+            Ok(read) => read,
+            Err(error) => return write::error(reply, error),
+        };
+        let side: &[u8] = if tail { b"RIGHT" } else { b"LEFT" };
+        let count = count.to_string();
+        for key in keys {
+            let shard = owner_of(key, self.shards);
+            let args: [&[u8]; 5] = [b"1", key, side, b"COUNT", count.as_bytes()];
+            let popped = self.on_shard(shard, Cmd::LMPop, &args, proto, now).await;
+            if popped != b"*-1\r\n" && popped != b"_\r\n" {
+                reply.extend_from_slice(&popped);
+                return;
+            }
+        }
+        write::null_array(reply, proto);
     }
 
     async fn set_algebra(

@@ -75,6 +75,23 @@ pub fn execute(
         | Cmd::ZRemRangeByLex
         | Cmd::ZRandMember
         | Cmd::ZScan => commands::zset::run(cmd, command, keys, proto, out),
+        Cmd::LPush
+        | Cmd::RPush
+        | Cmd::LPushX
+        | Cmd::RPushX
+        | Cmd::LPop
+        | Cmd::RPop
+        | Cmd::LLen
+        | Cmd::LIndex
+        | Cmd::LSet
+        | Cmd::LRange
+        | Cmd::LTrim
+        | Cmd::LRem
+        | Cmd::LInsert
+        | Cmd::LPos
+        | Cmd::LMove
+        | Cmd::RPopLPush
+        | Cmd::LMPop => commands::list::run(cmd, command, keys, proto, out),
         Cmd::Expire
         | Cmd::PExpire
         | Cmd::ExpireAt

@@ -1437,6 +1437,71 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x216444ef94ba9b0b, 0x0b38fe4a71f18e80],
     ),
     (
+        "lindex",
+        [0x26833af1ab41f6b1, 0xe8da7a1c20259629],
+        [0xfb287b87eb8e33b5, 0x41d2d284596e518d],
+    ),
+    (
+        "linsert",
+        [0x061e032a9079e65a, 0x404ffb369a00dbda],
+        [0xde4435ddbd8acf95, 0x3a78ea35409baee8],
+    ),
+    (
+        "llen",
+        [0x14d01df77f89dc5c, 0xf2b2b183286af194],
+        [0x8f06717c748af2f9, 0xd2acc7f60132287c],
+    ),
+    (
+        "lmove",
+        [0x94063ffa4cc2a310, 0x94c60b8c19346290],
+        [0x483e6c9d344ed7a9, 0x957a216002f94cea],
+    ),
+    (
+        "lmpop",
+        [0x9bbaff42a95fd696, 0xc69d3b4846122d1e],
+        [0x90b66bf1a93d12c1, 0xd1a7fc6d205e25e3],
+    ),
+    (
+        "lpop",
+        [0x583a173d21708750, 0xac1681f2c3d20ce8],
+        [0xb8246e9633c2b19f, 0xd17f6c6f7bc43d8e],
+    ),
+    (
+        "lpos",
+        [0x884ed2d0f13e39b2, 0x41e15255dec258fe],
+        [0x63c0d1122ca37414, 0x500182ef93b798cf],
+    ),
+    (
+        "lpush",
+        [0x73da6f4038b7d04e, 0x5a2d906b8b36468e],
+        [0xf9caac5e429af7fc, 0x8d2ad6187ce3205e],
+    ),
+    (
+        "lpushx",
+        [0xcd28df51d9671ac1, 0xd88c49949a789bb5],
+        [0xe13717637b7e2ec1, 0x2228c01d4f868c61],
+    ),
+    (
+        "lrange",
+        [0xc6434190771fc7e1, 0x9770931ec2692359],
+        [0xcfc8f01c320d9bbb, 0x1680f4a27f7b0dde],
+    ),
+    (
+        "lrem",
+        [0xc9eb3243457e73eb, 0xb8ed6dff0903e793],
+        [0xf3a5558d88f91229, 0x65225b5919ffa31e],
+    ),
+    (
+        "lset",
+        [0x7ae6c6ac1509a413, 0x12bd89142847fb57],
+        [0x7885ab8a09848457, 0x11f64e5d9186537c],
+    ),
+    (
+        "ltrim",
+        [0x204e3828415bcc12, 0x0c1a9e99fc08172e],
+        [0x371d0b1f721e4a64, 0x479dc9da999cc0c1],
+    ),
+    (
         "mget",
         [0x1592585104b6e091, 0x5f495181b1a91349],
         [0xb0f621e8b25d6a1c, 0xe098d36b314fc35c],
@@ -1570,6 +1635,26 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "reset",
         [0xea4d00515b58cc47, 0x410efac1d9bfb763],
         [0x3d137d0d97d071c9, 0xf8bfe0078e4c698e],
+    ),
+    (
+        "rpop",
+        [0x2da04630873aa87a, 0x902e27cb954febc2],
+        [0x9096e3f98dfc4b60, 0xab9ac154179da3a9],
+    ),
+    (
+        "rpoplpush",
+        [0xd896d5430a866f60, 0x4665ce16eec6cb80],
+        [0x96e2989ad71b8cbf, 0xc0c618af8a8eaa01],
+    ),
+    (
+        "rpush",
+        [0x3ec2e839aed18d7c, 0xfff22c609045eb0c],
+        [0x77eab4048ae96361, 0x36b9b6f0f50a637f],
+    ),
+    (
+        "rpushx",
+        [0xeb4470de9361aae3, 0x5ffbac294d3e4cb7],
+        [0xbee142919f5245ae, 0xcf84d593c8c5782e],
     ),
     (
         "sadd",

@@ -18,6 +18,7 @@ pub mod glob;
 pub mod hash;
 pub mod introspect;
 pub mod keyspace;
+pub mod list;
 pub mod rename;
 pub mod server;
 pub mod set;
@@ -170,6 +171,23 @@ pub enum Cmd {
     ZRemRangeByLex,
     ZRandMember,
     ZScan,
+    LPush,
+    RPush,
+    LPushX,
+    RPushX,
+    LPop,
+    RPop,
+    LLen,
+    LIndex,
+    LSet,
+    LRange,
+    LTrim,
+    LRem,
+    LInsert,
+    LPos,
+    LMove,
+    RPopLPush,
+    LMPop,
     // Internal: the parts of commands over every shard, never looked up by
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
@@ -433,6 +451,23 @@ commands! {
     b"ZREMRANGEBYLEX" => ZRemRangeByLex, "zremrangebylex", 4, Key;
     b"ZRANDMEMBER" => ZRandMember, "zrandmember", -2, Key;
     b"ZSCAN" => ZScan, "zscan", -3, Key;
+    b"LPUSH" => LPush, "lpush", -3, Key;
+    b"RPUSH" => RPush, "rpush", -3, Key;
+    b"LPUSHX" => LPushX, "lpushx", -3, Key;
+    b"RPUSHX" => RPushX, "rpushx", -3, Key;
+    b"LPOP" => LPop, "lpop", -2, Key;
+    b"RPOP" => RPop, "rpop", -2, Key;
+    b"LLEN" => LLen, "llen", 2, Key;
+    b"LINDEX" => LIndex, "lindex", 3, Key;
+    b"LSET" => LSet, "lset", 4, Key;
+    b"LRANGE" => LRange, "lrange", 4, Key;
+    b"LTRIM" => LTrim, "ltrim", 4, Key;
+    b"LREM" => LRem, "lrem", 4, Key;
+    b"LINSERT" => LInsert, "linsert", 5, Key;
+    b"LPOS" => LPos, "lpos", -3, Key;
+    b"LMOVE" => LMove, "lmove", 5, Alone;
+    b"RPOPLPUSH" => RPopLPush, "rpoplpush", 3, Alone;
+    b"LMPOP" => LMPop, "lmpop", -4, Alone;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;
