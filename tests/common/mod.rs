@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod embedded;
 pub mod mq;
 pub mod resp;
+pub mod typed;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
