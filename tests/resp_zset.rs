@@ -1,7 +1,8 @@
 //! resp's sorted sets (issue 27): ZADD (NX XX GT LT CH INCR) ZINCRBY ZREM
 //! ZCARD ZSCORE ZMSCORE ZRANK ZREVRANK ZCOUNT ZLEXCOUNT, ZRANGE (BYSCORE
 //! BYLEX REV LIMIT WITHSCORES) and the older range forms, ZPOPMIN/ZPOPMAX,
-//! ZREMRANGEBY*, ZRANDMEMBER, ZSCAN: replies byte for byte equal to
+//! ZREMRANGEBY*, ZRANDMEMBER, ZSCAN, ZUNION/ZINTER/ZDIFF and their STORE
+//! forms, ZINTERCARD, ZRANGESTORE, ZMPOP: replies byte for byte equal to
 //! redis-server 7.0's on 1 and 4 shards, RESP2 and RESP3 (doubles); durable.
 
 mod common;
@@ -95,6 +96,53 @@ const SEQUENCE: &[&str] = &[
     "ZRANDMEMBER one 1 WITHSCORES",
     "ZREM one m",
     "EXISTS one",
+    // Over several keys (on several shards with 4).
+    "ZADD a 1 x 2 y 3 z",
+    "ZADD b 10 y 20 z 30 w",
+    "SADD s y q",
+    "ZUNION 2 a b WITHSCORES",
+    "ZUNION 2 a b WEIGHTS 2 0.5 WITHSCORES",
+    "ZUNION 2 a b AGGREGATE MIN WITHSCORES",
+    "ZUNION 2 a b AGGREGATE MAX WITHSCORES",
+    "ZINTER 2 a b WITHSCORES",
+    "ZINTER 3 a b s WITHSCORES",
+    "ZINTER 2 a nokey",
+    "ZDIFF 2 a b WITHSCORES",
+    "ZDIFF 2 b s WITHSCORES",
+    "ZUNIONSTORE d 2 a b",
+    "ZRANGE d 0 -1 WITHSCORES",
+    "ZINTERSTORE d2 2 a b WEIGHTS 1 -1",
+    "ZRANGE d2 0 -1 WITHSCORES",
+    "ZDIFFSTORE d3 2 a a",
+    "EXISTS d3",
+    "ZINTERCARD 2 a b",
+    "ZINTERCARD 2 a b LIMIT 1",
+    "ZINTERCARD 0 a",
+    "ZINTERCARD 3 a b",
+    "ZUNIONSTORE d 0 a",
+    "ZUNION 1 a WEIGHTS x",
+    "ZUNION 1 a AGGREGATE foo",
+    "ZDIFF 1 a WEIGHTS 1",
+    "ZUNION 2 a b WEIGHTS 1",
+    "ZRANGESTORE dst a 0 1",
+    "ZRANGE dst 0 -1 WITHSCORES",
+    "ZRANGESTORE dst a (1 +inf BYSCORE LIMIT 0 1",
+    "ZRANGE dst 0 -1 WITHSCORES",
+    "ZRANGESTORE dst nokey 0 -1",
+    "EXISTS dst",
+    "ZRANGESTORE dst a 0 -1 WITHSCORES",
+    "ZMPOP 2 nokey a MIN COUNT 2",
+    "ZMPOP 1 b MAX",
+    "ZMPOP 0 a MIN",
+    "ZMPOP 1 a MIDDLE",
+    "ZMPOP 1 nokey MIN",
+    "ZUNION 2 a str",
+    "ZRANGESTORE dst str 0 -1",
+    "ZMPOP 1 str MIN",
+    "ZADD pinf +inf m",
+    "ZADD ninf -inf m",
+    "ZUNION 2 pinf ninf WITHSCORES",
+    "ZUNION 2 pinf pinf WEIGHTS 0 1 WITHSCORES",
 ];
 
 #[test]
@@ -117,6 +165,8 @@ const WRITES: &[&str] = &[
     "ZREMRANGEBYSCORE r 2 2",
     "ZADD e 1 x",
     "EXPIRE e 1000",
+    "ZUNIONSTORE u 2 z r WEIGHTS 1 10",
+    "ZRANGESTORE rs r 0 0",
 ];
 
 const READS: &[&str] = &[
@@ -124,6 +174,8 @@ const READS: &[&str] = &[
     "ZRANGE r 0 -1 WITHSCORES",
     "ZRANGE e 0 -1",
     "TYPE z",
+    "ZRANGE u 0 -1 WITHSCORES",
+    "ZRANGE rs 0 -1 WITHSCORES",
 ];
 
 #[test]

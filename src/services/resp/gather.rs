@@ -1,6 +1,7 @@
 //! Commands over several keys of typed values (issue 27) whose keys live on
 //! more than one shard: SMOVE, SINTER, SUNION, SDIFF, SINTERCARD and the
-//! STORE forms, LMOVE, RPOPLPUSH, LMPOP. The values are gathered from their owners
+//! STORE forms, LMOVE, RPOPLPUSH, LMPOP, ZUNION, ZINTER, ZDIFF, their STORE
+//! forms, ZINTERCARD, ZRANGESTORE, ZMPOP. The values are gathered from their owners
 //! (`internal-dump`), combined here, and a result stored on its key's owner
 //! (`internal-restore`). Each step is atomic on its shard; the whole is not
 //! atomic across shards, as cross-shard RENAME is not (README, "What
@@ -13,6 +14,7 @@ use crate::services::kv::values::{Aggregate, Kind, OwnedValue, Set};
 use commands::collections::wrong_type;
 use commands::dump::read_payload;
 use commands::set::{algebra, reply_members, set_of, MultiKey};
+use commands::zset_multi;
 
 /// The keys of a command gathered over shards, or `None` if `cmd` is not
 /// one. A command whose arguments are wrong names no key: it runs on this
@@ -23,6 +25,23 @@ pub(super) fn keys_of<'a>(cmd: Cmd, command: &Command<'a>) -> Option<Vec<&'a [u8
         Cmd::LMPop => Some(
             commands::list::lmpop_args(command)
                 .map(|(keys, _, _)| keys)
+                .unwrap_or_default(),
+        ),
+        Cmd::ZMPop => Some(
+            zset_multi::zmpop_args(command)
+                .map(|(keys, _, _)| keys)
+                .unwrap_or_default(),
+        ),
+        Cmd::ZRangeStore => Some(vec![command.at(1), command.at(2)]),
+        Cmd::ZUnion
+        | Cmd::ZInter
+        | Cmd::ZDiff
+        | Cmd::ZUnionStore
+        | Cmd::ZInterStore
+        | Cmd::ZDiffStore
+        | Cmd::ZInterCard => Some(
+            zset_multi::Request::read(cmd, command)
+                .map(|r| r.dest.into_iter().chain(r.sources).collect())
                 .unwrap_or_default(),
         ),
         Cmd::SInter
@@ -82,6 +101,15 @@ impl Resp {
             Cmd::SMove => self.smove(command, now, reply).await,
             Cmd::LMove | Cmd::RPopLPush => self.lmove(cmd, command, proto, now, reply).await,
             Cmd::LMPop => self.lmpop(command, proto, now, reply).await,
+            Cmd::ZMPop => self.zmpop(command, proto, now, reply).await,
+            Cmd::ZRangeStore => self.zrange_store(command, now, reply).await,
+            Cmd::ZUnion
+            | Cmd::ZInter
+            | Cmd::ZDiff
+            | Cmd::ZUnionStore
+            | Cmd::ZInterStore
+            | Cmd::ZDiffStore
+            | Cmd::ZInterCard => self.zset_algebra(cmd, command, proto, now, reply).await,
             _ => self.set_algebra(cmd, command, proto, now, reply).await,
         }
     }
@@ -209,6 +237,90 @@ impl Resp {
             }
         }
         write::null_array(reply, proto);
+    }
+
+    /// ZMPOP over several shards: each key in turn on its owner, as a
+    /// one-key ZMPOP, until one pops.
+    async fn zmpop(&self, command: &Command<'_>, proto: Proto, now: u64, reply: &mut Vec<u8>) {
+        let (keys, max, count) = match zset_multi::zmpop_args(command) {
+            Ok(read) => read,
+            Err(error) => return write::error(reply, error),
+        };
+        let side: &[u8] = if max { b"MAX" } else { b"MIN" };
+        let count = count.to_string();
+        for key in keys {
+            let shard = owner_of(key, self.shards);
+            let args: [&[u8]; 5] = [b"1", key, side, b"COUNT", count.as_bytes()];
+            let popped = self.on_shard(shard, Cmd::ZMPop, &args, proto, now).await;
+            if popped != b"*-1\r\n" && popped != b"_\r\n" {
+                reply.extend_from_slice(&popped);
+                return;
+            }
+        }
+        write::null_array(reply, proto);
+    }
+
+    /// ZRANGESTORE over two shards.
+    async fn zrange_store(&self, command: &Command<'_>, now: u64, reply: &mut Vec<u8>) {
+        let range = match commands::zset::store_range(command) {
+            Ok(range) => range,
+            Err(error) => return write::error(reply, error),
+        };
+        let source = self.fetch(command.at(2), now).await;
+        let found = match &source {
+            None => None,
+            Some(OwnedValue::Agg(Aggregate::ZSet(zset))) => Some(zset),
+            Some(_) => return wrong_type(reply),
+        };
+        let result = zset_multi::selected(&range, found);
+        let count = result.len() as i64;
+        let value = (count > 0).then_some(OwnedValue::Agg(Aggregate::ZSet(result)));
+        let stored = self.store(command.at(1), value, now).await;
+        if stored.first() == Some(&b'-') {
+            reply.extend_from_slice(&stored);
+        } else {
+            write::int(reply, count);
+        }
+    }
+
+    /// ZUNION, ZINTER, ZDIFF, their STORE forms and ZINTERCARD over
+    /// several shards.
+    async fn zset_algebra(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        let request = match zset_multi::Request::read(cmd, command) {
+            Ok(request) => request,
+            Err(error) => return write::error(reply, &error),
+        };
+        let mut values = Vec::with_capacity(request.sources.len());
+        for key in &request.sources {
+            values.push(self.fetch(key, now).await);
+        }
+        let mut inputs = Vec::with_capacity(values.len());
+        for value in &values {
+            match value.as_ref().map(|v| zset_multi::Input::of(v.as_ref())) {
+                None => inputs.push(None),
+                Some(Ok(input)) => inputs.push(Some(input)),
+                Some(Err(())) => return wrong_type(reply),
+            }
+        }
+        let result = zset_multi::combine(&request, &inputs);
+        let Some(dest) = request.dest else {
+            return zset_multi::reply(&request, &result, proto, reply);
+        };
+        let count = result.len() as i64;
+        let value = (count > 0).then_some(OwnedValue::Agg(Aggregate::ZSet(result)));
+        let stored = self.store(dest, value, now).await;
+        if stored.first() == Some(&b'-') {
+            reply.extend_from_slice(&stored);
+        } else {
+            write::int(reply, count);
+        }
     }
 
     async fn set_algebra(

@@ -92,6 +92,15 @@ pub fn execute(
         | Cmd::LMove
         | Cmd::RPopLPush
         | Cmd::LMPop => commands::list::run(cmd, command, keys, proto, out),
+        Cmd::ZUnion
+        | Cmd::ZInter
+        | Cmd::ZDiff
+        | Cmd::ZUnionStore
+        | Cmd::ZInterStore
+        | Cmd::ZDiffStore
+        | Cmd::ZInterCard => commands::zset_multi::run(cmd, command, keys, proto, out),
+        Cmd::ZRangeStore => commands::zset_multi::range_store(command, keys, out),
+        Cmd::ZMPop => commands::zset_multi::zmpop(command, keys, proto, out),
         Cmd::Expire
         | Cmd::PExpire
         | Cmd::ExpireAt

@@ -195,7 +195,12 @@ mod tests {
         store.load(b"c", b"3");
         journal.settle(10);
         assert_eq!(
-            journal.settled(&store, b"a", 0).map(|(v, _)| v.to_vec()),
+            journal
+                .settled(&store, b"a", 0)
+                .and_then(|(v, _)| match v.value() {
+                    ValueRef::Str(val) => Some(val.to_vec()),
+                    ValueRef::Agg(_) => None,
+                }),
             Some(b"x".to_vec())
         );
         journal.note(&Record::Clear, 50, &mut store);

@@ -1867,14 +1867,44 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x542fa0e56d3f5667, 0xafc860fcf0fe73ee],
     ),
     (
+        "zdiff",
+        [0xc8383e8bc6f07e79, 0xba1ea922df72c51d],
+        [0x2bc8028b5e44db3f, 0x8f84acbaf54ebf33],
+    ),
+    (
+        "zdiffstore",
+        [0xb744499d62c238c9, 0x110bc39070f20c95],
+        [0x224cdda333274573, 0x29fa9021f89bc9da],
+    ),
+    (
         "zincrby",
         [0x3f8c2cb3f121540b, 0x032d8bfa357160b7],
         [0x04ea9ae32febd35a, 0x232634f9426fb2c3],
     ),
     (
+        "zinter",
+        [0x15490d569763fbdf, 0x05388a8a6e020db3],
+        [0xe3a6e77f092bedf5, 0xf68ad7a4de96291d],
+    ),
+    (
+        "zintercard",
+        [0x547992a1106c3934, 0x750f1d837336a7f8],
+        [0xb8c51d44b646268f, 0x5899c7a23ee43e1b],
+    ),
+    (
+        "zinterstore",
+        [0xee821e2d32ce20cd, 0x36254bfe62cb44b1],
+        [0x454bc3d64f141c0a, 0xe2a59131df71ef37],
+    ),
+    (
         "zlexcount",
         [0x0638d61470a663d6, 0xc1d9fdf3e0da6b0a],
         [0x4288cfd2e0ebfdbc, 0x22b725e3bb1500ed],
+    ),
+    (
+        "zmpop",
+        [0x7e4356fbe29b2cf5, 0xcfc79a6d04512051],
+        [0xbec9db65e6246968, 0x2e2fd8bf667ba0c4],
     ),
     (
         "zmscore",
@@ -1910,6 +1940,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "zrangebyscore",
         [0x6ff4c90ffdd63a22, 0x9abee73bd9359056],
         [0x9c10fc3fa413b75d, 0x346b40efb6c4c9bc],
+    ),
+    (
+        "zrangestore",
+        [0x1792e27e6049f431, 0x5329087078cbbc79],
+        [0xcf3b8e481ef18ade, 0x79f421f3544251b8],
     ),
     (
         "zrank",
@@ -1965,5 +2000,15 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "zscore",
         [0xa6bfcdc5087d65be, 0xe5a09d5cd9972d82],
         [0x2828336670b6f844, 0x9895348f5a41de80],
+    ),
+    (
+        "zunion",
+        [0x9cbbd7565d240382, 0x98dc7e8600c366ce],
+        [0x699ebbfcbdd1461d, 0x4b961ea44bbc5a95],
+    ),
+    (
+        "zunionstore",
+        [0x0aa44b533c54e7a4, 0x24395168c13a4024],
+        [0x14b988aebe9c84f1, 0x472bf8e1a358d8e2],
     ),
 ];

@@ -6469,6 +6469,106 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "zdiff",
+        arity: -3,
+        flags: &["readonly", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Subtract multiple sorted sets")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withscores")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHSCORES")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zdiffstore",
+        arity: -4,
+        flags: &["write", "denyoom", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Subtract multiple sorted sets and store the resulting sorted set in a new key"),
+            ),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "zincrby",
         arity: 4,
         flags: &["write", "denyoom", "fast"],
@@ -6501,6 +6601,219 @@ pub static COMMANDS: &[CommandEntry] = &[
                     ]),
                     Map(&[("name", Bulk("increment")), ("type", Bulk("integer"))]),
                     Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zinter",
+        arity: -3,
+        flags: &["readonly", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Intersect multiple sorted sets")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("weight")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("WEIGHTS")),
+                        ("flags", Set(&[Status("optional"), Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("aggregate")),
+                        ("type", Bulk("oneof")),
+                        ("token", Bulk("AGGREGATE")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("sum")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("SUM")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("min")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MIN")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("max")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MAX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withscores")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHSCORES")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zintercard",
+        arity: -3,
+        flags: &["readonly", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Intersect multiple sorted sets and return the cardinality of the result"),
+            ),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("limit")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zinterstore",
+        arity: -4,
+        flags: &["write", "denyoom", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Intersect multiple sorted sets and store the resulting sorted set in a new key"),
+            ),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("weight")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("WEIGHTS")),
+                        ("flags", Set(&[Status("optional"), Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("aggregate")),
+                        ("type", Bulk("oneof")),
+                        ("token", Bulk("AGGREGATE")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("sum")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("SUM")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("min")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MIN")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("max")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MAX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
                 ]),
             ),
         ],
@@ -6544,6 +6857,71 @@ pub static COMMANDS: &[CommandEntry] = &[
                     ]),
                     Map(&[("name", Bulk("min")), ("type", Bulk("string"))]),
                     Map(&[("name", Bulk("max")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zmpop",
+        arity: -4,
+        flags: &["write", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove and return members with scores in a sorted set")),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("where")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("min")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MIN")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("max")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MAX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("COUNT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
                 ]),
             ),
         ],
@@ -6927,6 +7305,96 @@ pub static COMMANDS: &[CommandEntry] = &[
                         ("type", Bulk("pure-token")),
                         ("token", Bulk("WITHSCORES")),
                         ("since", Bulk("2.0.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("offset_count")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrangestore",
+        arity: -5,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Store a range of members from sorted set into another key")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("dst")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("src")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("string"))]),
+                    Map(&[
+                        ("name", Bulk("sortby")),
+                        ("type", Bulk("oneof")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("byscore")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("BYSCORE")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("bylex")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("BYLEX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("rev")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("REV")),
                         ("flags", Set(&[Status("optional")])),
                     ]),
                     Map(&[
@@ -7448,6 +7916,170 @@ pub static COMMANDS: &[CommandEntry] = &[
                         ("key_spec_index", Int(0)),
                     ]),
                     Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zunion",
+        arity: -3,
+        flags: &["readonly", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Add multiple sorted sets")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("weight")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("WEIGHTS")),
+                        ("flags", Set(&[Status("optional"), Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("aggregate")),
+                        ("type", Bulk("oneof")),
+                        ("token", Bulk("AGGREGATE")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("sum")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("SUM")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("min")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MIN")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("max")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MAX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withscores")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHSCORES")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zunionstore",
+        arity: -4,
+        flags: &["write", "denyoom", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Add multiple sorted sets and store the resulting sorted set in a new key"),
+            ),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("weight")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("WEIGHTS")),
+                        ("flags", Set(&[Status("optional"), Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("aggregate")),
+                        ("type", Bulk("oneof")),
+                        ("token", Bulk("AGGREGATE")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("sum")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("SUM")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("min")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MIN")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("max")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MAX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
                 ]),
             ),
         ],

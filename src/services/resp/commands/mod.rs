@@ -27,6 +27,7 @@ pub mod string_options;
 pub mod strings;
 pub mod types;
 pub mod zset;
+pub mod zset_multi;
 pub mod zset_range;
 
 /// Every command served, as a number that travels with a forwarded command
@@ -188,6 +189,15 @@ pub enum Cmd {
     LMove,
     RPopLPush,
     LMPop,
+    ZUnion,
+    ZInter,
+    ZDiff,
+    ZUnionStore,
+    ZInterStore,
+    ZDiffStore,
+    ZInterCard,
+    ZRangeStore,
+    ZMPop,
     // Internal: the parts of commands over every shard, never looked up by
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
@@ -468,6 +478,15 @@ commands! {
     b"LMOVE" => LMove, "lmove", 5, Alone;
     b"RPOPLPUSH" => RPopLPush, "rpoplpush", 3, Alone;
     b"LMPOP" => LMPop, "lmpop", -4, Alone;
+    b"ZUNION" => ZUnion, "zunion", -3, Alone;
+    b"ZINTER" => ZInter, "zinter", -3, Alone;
+    b"ZDIFF" => ZDiff, "zdiff", -3, Alone;
+    b"ZUNIONSTORE" => ZUnionStore, "zunionstore", -4, Alone;
+    b"ZINTERSTORE" => ZInterStore, "zinterstore", -4, Alone;
+    b"ZDIFFSTORE" => ZDiffStore, "zdiffstore", -4, Alone;
+    b"ZINTERCARD" => ZInterCard, "zintercard", -3, Alone;
+    b"ZRANGESTORE" => ZRangeStore, "zrangestore", -5, Alone;
+    b"ZMPOP" => ZMPop, "zmpop", -4, Alone;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;

@@ -169,10 +169,12 @@ pub fn read_range<'a>(
     mut rev: bool,
 ) -> Result<(Range<'a>, bool), &'static str> {
     let (mut limit, mut with_scores) = (None, false);
+    // ZRANGESTORE (its ranges start one argument later) takes no WITHSCORES.
+    let store = zrange && first == 5;
     let mut i = first;
     while i < args.len() {
         let arg = args.at(i);
-        if arg.eq_ignore_ascii_case(b"withscores") {
+        if !store && arg.eq_ignore_ascii_case(b"withscores") {
             with_scores = true;
         } else if arg.eq_ignore_ascii_case(b"limit") && i + 2 < args.len() {
             match (parse_i64(args.at(i + 1)), parse_i64(args.at(i + 2))) {
