@@ -306,7 +306,7 @@ impl Resp {
             match value.as_ref().map(|v| zset_multi::Input::of(v.as_ref())) {
                 None => inputs.push(None),
                 Some(Ok(input)) => inputs.push(Some(input)),
-                Some(Err(())) => return wrong_type(reply),
+                Some(Err(_)) => return wrong_type(reply),
             }
         }
         let result = zset_multi::combine(&request, &inputs);

@@ -38,7 +38,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
                 return wrong_arity(out, name);
             }
             let elems: Vec<&[u8]> = args.iter().skip(2).collect();
-            let added = elems.chunks(2).map(|p| pair_cost(p)).sum();
+            let added = elems.chunks(2).map(pair_cost).sum();
             let done = keys.apply(key, Op::HSet, &elems, added);
             answer(out, done, |out, new| {
                 if cmd == Cmd::HSet {

@@ -350,7 +350,7 @@ pub fn lmpop_args<'a>(args: &Command<'a>) -> Result<(Vec<&'a [u8]>, bool, usize)
         Some(n) if n > 0 => n as usize,
         _ => return Err("ERR numkeys should be greater than 0"),
     };
-    if numkeys + 2 >= args.len() + 1 || 2 + numkeys >= args.len() {
+    if 2 + numkeys >= args.len() {
         return Err(SYNTAX);
     }
     let keys: Vec<&[u8]> = args.iter().skip(2).take(numkeys).collect();

@@ -171,7 +171,12 @@ fn zadd(args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>
             "ERR XX and NX options at the same time are not compatible",
         );
     }
-    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    if [flags.gt, flags.lt, flags.nx]
+        .iter()
+        .filter(|&&f| f)
+        .count()
+        > 1
+    {
         return write::error(
             out,
             "ERR GT, LT, and/or NX options at the same time are not compatible",

@@ -13,6 +13,7 @@ use super::collections::{answer, parse_score, wrong_type};
 use super::strings::{parse_i64, NOT_INTEGER, SYNTAX};
 use super::zset::reply_range;
 use super::Cmd;
+use crate::services::keyspace::typed::WrongType;
 use crate::services::keyspace::write::Keys;
 use crate::services::kv::values::{Aggregate, OwnedValue, ValueRef, ZSet};
 use crate::services::resp::protocol::Command;
@@ -123,11 +124,11 @@ pub enum Input<'s> {
 
 impl<'s> Input<'s> {
     /// The input a value is; Err if it is neither a set nor a sorted set.
-    pub fn of(value: ValueRef<'s>) -> Result<Input<'s>, ()> {
+    pub fn of(value: ValueRef<'s>) -> Result<Input<'s>, WrongType> {
         match value {
             ValueRef::Agg(Aggregate::ZSet(z)) => Ok(Input::ZSet(z)),
             ValueRef::Agg(Aggregate::Set(s)) => Ok(Input::Set(s)),
-            _ => Err(()),
+            _ => Err(WrongType),
         }
     }
 
@@ -273,7 +274,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
         match keys.value(key).map(Input::of) {
             None => inputs.push(None),
             Some(Ok(input)) => inputs.push(Some(input)),
-            Some(Err(())) => return wrong_type(out),
+            Some(Err(WrongType)) => return wrong_type(out),
         }
     }
     let result = combine(&request, &inputs);
