@@ -12,6 +12,7 @@
 //! over the topics mq serves, in `pubsub/`.
 
 mod alone;
+mod blocking;
 mod check;
 pub mod client;
 pub mod cluster;

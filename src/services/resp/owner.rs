@@ -101,6 +101,9 @@ pub fn execute(
         | Cmd::ZInterCard => commands::zset_multi::run(cmd, command, keys, proto, out),
         Cmd::ZRangeStore => commands::zset_multi::range_store(command, keys, out),
         Cmd::ZMPop => commands::zset_multi::zmpop(command, keys, proto, out),
+        cmd if blocking::is_blocking(cmd) => {
+            blocking::run_once(cmd, command, keys, proto, shard, out)
+        }
         Cmd::Expire
         | Cmd::PExpire
         | Cmd::ExpireAt
@@ -139,6 +142,7 @@ pub fn execute(
                 clients: client::count() as u64,
                 connections_received,
                 commands,
+                blocked_clients: blocking::blocked(),
                 ..ServerFigures::default()
             };
             pubsub::owner::add_figures(&mut figures);

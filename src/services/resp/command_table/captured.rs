@@ -1077,6 +1077,46 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x6b1a6f70bd5f14dc, 0xfe18c951177122fa],
     ),
     (
+        "blmove",
+        [0x3527c17adaeebe71, 0xda8bb358767b938d],
+        [0xde50494fde9a72d8, 0xf0c33dab37f0ed0e],
+    ),
+    (
+        "blmpop",
+        [0x851b490cdff47d51, 0x0938501d23acc8cd],
+        [0x747cf7553dbfc1dd, 0x077f1a48b0536776],
+    ),
+    (
+        "blpop",
+        [0xf7fccff5de20e89e, 0x47015e21bc948ec6],
+        [0x35db02b8599e2815, 0x8106f3650ebd3ab5],
+    ),
+    (
+        "brpop",
+        [0xac4f99c09d9042f4, 0x588eaa25e6c026c4],
+        [0x7989faeed2b23ff6, 0x6bd3d96e6777d5ee],
+    ),
+    (
+        "brpoplpush",
+        [0x01dd6d544cdd9d50, 0x87beea6b281e8698],
+        [0x9314f774e9609ef2, 0x9b8a883342ab50d8],
+    ),
+    (
+        "bzmpop",
+        [0x1ba29f984dcf9744, 0x69ede05edc935b74],
+        [0x1704acfcc76b24e5, 0x90ac6999d3a6a836],
+    ),
+    (
+        "bzpopmax",
+        [0x3d82932d40106670, 0xc01a399afd1251d8],
+        [0x8c593ad20e33ad32, 0x21458ee97c2b89b8],
+    ),
+    (
+        "bzpopmin",
+        [0x614bdb83915aedf6, 0x7a1b6eebb536f27e],
+        [0x9ea4c0f6a53e3749, 0xe3177e47ab9a158f],
+    ),
+    (
         "client",
         [0xc3dd9efba01309a1, 0xc0ae05cddba1350d],
         [0x061e70c10b98f455, 0xc7008748c6851e59],

@@ -274,6 +274,493 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "blmove",
+        arity: 6,
+        flags: &["write", "denyoom", "noscript", "blocking"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@list", "@slow", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Pop an element from a list, push it to another list and return it; or block until one is available"),
+            ),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("list")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("source")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("wherefrom")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("left")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("LEFT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("right")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("RIGHT")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("whereto")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("left")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("LEFT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("right")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("RIGHT")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "blmpop",
+        arity: -5,
+        flags: &["write", "blocking", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@write", "@list", "@slow", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Pop elements from a list, or block until one is available")),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("list")),
+            (
+                "complexity",
+                Bulk("O(N+M) where N is the number of provided keys and M is the number of elements returned."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("where")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("left")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("LEFT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("right")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("RIGHT")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("COUNT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "blpop",
+        arity: -3,
+        flags: &["write", "noscript", "blocking"],
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        acl_categories: &["@write", "@list", "@slow", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -2, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Remove and get the first element in a list, or block until one is available"),
+            ),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("list")),
+            ("complexity", Bulk("O(N) where N is the number of provided keys.")),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("6.0.0"),
+                        Bulk("`timeout` is interpreted as a double instead of an integer."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "brpop",
+        arity: -3,
+        flags: &["write", "noscript", "blocking"],
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        acl_categories: &["@write", "@list", "@slow", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -2, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Remove and get the last element in a list, or block until one is available"),
+            ),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("list")),
+            ("complexity", Bulk("O(N) where N is the number of provided keys.")),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("6.0.0"),
+                        Bulk("`timeout` is interpreted as a double instead of an integer."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "brpoplpush",
+        arity: 4,
+        flags: &["write", "denyoom", "noscript", "blocking"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@list", "@slow", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Pop an element from a list, push it to another list and return it; or block until one is available"),
+            ),
+            ("since", Bulk("2.2.0")),
+            ("group", Bulk("list")),
+            ("complexity", Bulk("O(1)")),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`BLMOVE` with the `RIGHT` and `LEFT` arguments")),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("6.0.0"),
+                        Bulk("`timeout` is interpreted as a double instead of an integer."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("source")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "bzmpop",
+        arity: -5,
+        flags: &["write", "blocking", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@write", "@sortedset", "@slow", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Remove and return members with scores in a sorted set or block until one is available"),
+            ),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("where")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("min")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MIN")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("max")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MAX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("COUNT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "bzpopmax",
+        arity: -3,
+        flags: &["write", "noscript", "blocking", "fast"],
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -2, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
+            ),
+            ("since", Bulk("5.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)) with N being the number of elements in the sorted set."),
+            ),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("6.0.0"),
+                        Bulk("`timeout` is interpreted as a double instead of an integer."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "bzpopmin",
+        arity: -3,
+        flags: &["write", "noscript", "blocking", "fast"],
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -2, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
+            ),
+            ("since", Bulk("5.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)) with N being the number of elements in the sorted set."),
+            ),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("6.0.0"),
+                        Bulk("`timeout` is interpreted as a double instead of an integer."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "client",
         arity: -2,
         flags: &[],

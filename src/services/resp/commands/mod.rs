@@ -198,6 +198,14 @@ pub enum Cmd {
     ZInterCard,
     ZRangeStore,
     ZMPop,
+    BLPop,
+    BRPop,
+    BLMove,
+    BRPopLPush,
+    BLMPop,
+    BZPopMin,
+    BZPopMax,
+    BZMPop,
     // Internal: the parts of commands over every shard, never looked up by
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
@@ -487,6 +495,14 @@ commands! {
     b"ZINTERCARD" => ZInterCard, "zintercard", -3, Alone;
     b"ZRANGESTORE" => ZRangeStore, "zrangestore", -5, Alone;
     b"ZMPOP" => ZMPop, "zmpop", -4, Alone;
+    b"BLPOP" => BLPop, "blpop", -3, Alone;
+    b"BRPOP" => BRPop, "brpop", -3, Alone;
+    b"BLMOVE" => BLMove, "blmove", 6, Alone;
+    b"BRPOPLPUSH" => BRPopLPush, "brpoplpush", 4, Alone;
+    b"BLMPOP" => BLMPop, "blmpop", -5, Alone;
+    b"BZPOPMIN" => BZPopMin, "bzpopmin", -3, Alone;
+    b"BZPOPMAX" => BZPopMax, "bzpopmax", -3, Alone;
+    b"BZMPOP" => BZMPop, "bzmpop", -5, Alone;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;
