@@ -61,6 +61,26 @@ pub(super) fn is_blocking(cmd: Cmd) -> bool {
     )
 }
 
+/// The keys of a blocking command (none for arguments it refuses), or
+/// `None` if `cmd` does not block.
+pub(super) fn keys_of<'a>(cmd: Cmd, command: &Command<'a>) -> Option<Vec<&'a [u8]>> {
+    let all: Vec<&[u8]> = command.iter().collect();
+    Some(match cmd {
+        Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax => {
+            all[1..all.len().saturating_sub(1).max(1)].to_vec()
+        }
+        Cmd::BLMove | Cmd::BRPopLPush => all[1..3].to_vec(),
+        Cmd::BLMPop | Cmd::BZMPop => {
+            let numkeys = commands::strings::parse_i64(command.at(2)).unwrap_or(0);
+            match usize::try_from(numkeys) {
+                Ok(n) if 3 + n <= all.len() => all[3..3 + n].to_vec(),
+                _ => Vec::new(),
+            }
+        }
+        _ => return None,
+    })
+}
+
 /// A timeout as Redis reads one (seconds, a float); `None`: forever.
 fn read_timeout(arg: &[u8]) -> Result<Option<Duration>, &'static str> {
     let Some(seconds) = parse_score(arg).filter(|s| s.is_finite()) else {

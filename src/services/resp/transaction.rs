@@ -148,6 +148,20 @@ impl Resp {
             Route::Key => 0,
             Route::EachKey { step, .. } => step,
             Route::Alone if spec.cmd == Cmd::MSetNx => 2,
+            // The typed commands over several keys, and the blocking ones
+            // (which do not block in a transaction): their keys' shards.
+            Route::Alone => {
+                let keys = gather::keys_of(spec.cmd, command)
+                    .or_else(|| blocking::keys_of(spec.cmd, command))?;
+                let mut bits = 0u64;
+                let mut wide = false;
+                for key in keys {
+                    let shard = owner_of(key, self.shards);
+                    wide |= shard >= 64;
+                    bits |= 1u64 << (shard % 64);
+                }
+                return Some((bits, wide));
+            }
             // Keyless and stateless: run wherever the rest runs.
             Route::Here if matches!(spec.cmd, Cmd::Ping | Cmd::Echo) => return Some((0, false)),
             Route::AllShards(_) if spec.cmd != Cmd::Save && spec.cmd != Cmd::BgSave => {
