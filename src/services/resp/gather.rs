@@ -33,6 +33,8 @@ pub(super) fn keys_of<'a>(cmd: Cmd, command: &Command<'a>) -> Option<Vec<&'a [u8
                 .unwrap_or_default(),
         ),
         Cmd::ZRangeStore => Some(vec![command.at(1), command.at(2)]),
+        // MEMORY USAGE key: on the key's owner (`plan.rs` runs it there).
+        Cmd::Memory => Some(command.arg(2).into_iter().collect()),
         Cmd::ZUnion
         | Cmd::ZInter
         | Cmd::ZDiff

@@ -168,6 +168,7 @@ SERVED = {
     "bzpopmin": [],
     "bzpopmax": [],
     "bzmpop": [],
+    "memory": ["usage"],
     "expire": [],
     "pexpire": [],
     "expireat": [],

@@ -101,6 +101,7 @@ pub fn execute(
         | Cmd::ZInterCard => commands::zset_multi::run(cmd, command, keys, proto, out),
         Cmd::ZRangeStore => commands::zset_multi::range_store(command, keys, out),
         Cmd::ZMPop => commands::zset_multi::zmpop(command, keys, proto, out),
+        Cmd::Memory => commands::memory::run(command, keys, proto, out),
         cmd if blocking::is_blocking(cmd) => {
             blocking::run_once(cmd, command, keys, proto, shard, out)
         }

@@ -100,6 +100,13 @@ impl Store {
         }
     }
 
+    /// What `key` costs as accounted (MEMORY USAGE): its entry, its TTL,
+    /// its elements; `None` if it is not live.
+    pub fn memory_usage(&self, key: &[u8], now: u64) -> Option<u64> {
+        let entry = self.table.get(key).filter(|e| !e.expired(now))?;
+        Some(Store::entry_cost(&self.slab, entry))
+    }
+
     /// Whether a write that adds `added` accounted bytes to `key` is
     /// refused by the memory cap (or its key is too long for an entry).
     pub fn refuses_growth(&self, key: &[u8], added: u64) -> bool {

@@ -1542,6 +1542,16 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x371d0b1f721e4a64, 0x479dc9da999cc0c1],
     ),
     (
+        "memory",
+        [0xb883312e2196be3c, 0x531a9412dff20894],
+        [0xad9e01d76d741e65, 0x1d254911c1c31c5e],
+    ),
+    (
+        "memory|usage",
+        [0x539ff29b9e021ae4, 0x80c59bbcbec81e44],
+        [0xb7464639cd48a466, 0x803e0a1704941d72],
+    ),
+    (
         "mget",
         [0x1592585104b6e091, 0x5f495181b1a91349],
         [0xb0f621e8b25d6a1c, 0xe098d36b314fc35c],

@@ -4063,6 +4063,66 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "memory",
+        arity: -2,
+        flags: &[],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@slow"],
+        tips: &[],
+        key_specs: &[],
+        subcommands: &[
+            CommandEntry {
+                name: "memory|usage",
+                arity: -3,
+                flags: &["readonly"],
+                first_key: 2,
+                last_key: 2,
+                step: 1,
+                acl_categories: &["@read", "@slow"],
+                tips: &[],
+                key_specs: &[
+                    KeySpec {
+                        notes: None,
+                        flags: &["RO"],
+                        begin_search: BeginSearch::Index { index: 2 },
+                        find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+                    },
+                ],
+                subcommands: &[],
+                docs: &[
+                    ("summary", Bulk("Estimate the memory usage of a key")),
+                    ("since", Bulk("4.0.0")),
+                    ("group", Bulk("server")),
+                    ("complexity", Bulk("O(N) where N is the number of samples.")),
+                    (
+                        "arguments",
+                        Array(&[
+                            Map(&[
+                                ("name", Bulk("key")),
+                                ("type", Bulk("key")),
+                                ("key_spec_index", Int(0)),
+                            ]),
+                            Map(&[
+                                ("name", Bulk("count")),
+                                ("type", Bulk("integer")),
+                                ("token", Bulk("SAMPLES")),
+                                ("flags", Set(&[Status("optional")])),
+                            ]),
+                        ]),
+                    ),
+                ],
+            },
+        ],
+        docs: &[
+            ("summary", Bulk("A container for memory diagnostics commands")),
+            ("since", Bulk("4.0.0")),
+            ("group", Bulk("server")),
+            ("complexity", Bulk("Depends on subcommand.")),
+        ],
+    },
+    CommandEntry {
         name: "mget",
         arity: -2,
         flags: &["readonly", "fast"],

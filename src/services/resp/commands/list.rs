@@ -358,9 +358,11 @@ pub fn lmpop_args<'a>(args: &Command<'a>) -> Result<(Vec<&'a [u8]>, bool, usize)
         return Err(SYNTAX);
     };
     let mut count = 1;
+    let mut counted = false;
     let mut i = 3 + numkeys;
     while i < args.len() {
-        if args.at(i).eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
+        if !counted && args.at(i).eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
+            counted = true;
             count = match parse_i64(args.at(i + 1)) {
                 Some(n) if n > 0 => n as usize,
                 _ => return Err("ERR count should be greater than 0"),

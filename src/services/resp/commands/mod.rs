@@ -19,6 +19,7 @@ pub mod hash;
 pub mod introspect;
 pub mod keyspace;
 pub mod list;
+pub mod memory;
 pub mod rename;
 pub mod server;
 pub mod set;
@@ -206,6 +207,7 @@ pub enum Cmd {
     BZPopMin,
     BZPopMax,
     BZMPop,
+    Memory,
     // Internal: the parts of commands over every shard, never looked up by
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
@@ -503,6 +505,7 @@ commands! {
     b"BZPOPMIN" => BZPopMin, "bzpopmin", -3, Alone;
     b"BZPOPMAX" => BZPopMax, "bzpopmax", -3, Alone;
     b"BZMPOP" => BZMPop, "bzmpop", -5, Alone;
+    b"MEMORY" => Memory, "memory", -2, Alone;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", 1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", 2, Here;

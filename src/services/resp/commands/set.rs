@@ -9,7 +9,7 @@ use super::super::protocol::write::{self, Proto};
 use super::collections::{
     answer, any_position, distinct_positions, rand_count, scan_reply_head, wrong_type, ScanArgs,
 };
-use super::strings::{parse_i64, NOT_INTEGER, SYNTAX};
+use super::strings::{parse_i64, SYNTAX};
 use super::Cmd;
 use crate::services::keyspace::typed::WrongType;
 use crate::services::keyspace::write::Keys;
@@ -262,8 +262,8 @@ fn intercard_args<'a>(args: &Command<'a>) -> Result<(Vec<&'a [u8]>, usize), &'st
     while i < args.len() {
         if args.at(i).eq_ignore_ascii_case(b"limit") && i + 1 < args.len() {
             limit = match parse_i64(args.at(i + 1)) {
-                None => return Err(NOT_INTEGER),
                 Some(n) if n < 0 => return Err("ERR LIMIT can't be negative"),
+                None => return Err("ERR LIMIT can't be negative"),
                 Some(n) => n as usize,
             };
             i += 2;

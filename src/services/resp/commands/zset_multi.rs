@@ -83,7 +83,7 @@ impl<'a> Request<'a> {
             let arg = args.at(i);
             if cmd == Cmd::ZInterCard && arg.eq_ignore_ascii_case(b"limit") && i + 1 < args.len() {
                 match parse_i64(args.at(i + 1)) {
-                    None => return Err(NOT_INTEGER.into()),
+                    None => return Err("ERR LIMIT can't be negative".into()),
                     Some(n) if n < 0 => return Err("ERR LIMIT can't be negative".into()),
                     Some(n) => request.card = Some(n as usize),
                 }
@@ -344,9 +344,11 @@ pub fn zmpop_args<'a>(args: &Command<'a>) -> Result<(Vec<&'a [u8]>, bool, usize)
         _ => return Err(SYNTAX),
     };
     let mut count = 1;
+    let mut counted = false;
     let mut i = 3 + numkeys;
     while i < args.len() {
-        if args.at(i).eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
+        if !counted && args.at(i).eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
+            counted = true;
             count = match parse_i64(args.at(i + 1)) {
                 Some(n) if n > 0 => n as usize,
                 _ => return Err("ERR count should be greater than 0"),
