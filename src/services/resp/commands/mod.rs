@@ -29,6 +29,7 @@ pub mod strings;
 pub mod types;
 pub mod zset;
 pub mod zset_multi;
+pub mod zset_pop;
 pub mod zset_range;
 
 /// Every command served, as a number that travels with a forwarded command

@@ -1,18 +1,16 @@
 //! The sorted set commands (issue 27), run on the key's owner with
 //! redis-server 7.0's replies and errors: ZADD (NX XX GT LT CH INCR)
 //! ZINCRBY ZREM ZCARD ZSCORE ZMSCORE ZRANK ZREVRANK ZCOUNT ZLEXCOUNT, the
-//! ZRANGE family (`zset_range.rs` reads the ranges), ZPOPMIN/ZPOPMAX,
-//! ZREMRANGEBY*, ZRANDMEMBER, ZSCAN. Every write is logged as the ZADD or
-//! ZREM of what it changed.
+//! ZRANGE family (`zset_range.rs` reads the ranges), ZREMRANGEBY*, ZSCAN;
+//! ZPOPMIN, ZPOPMAX and ZRANDMEMBER are in `zset_pop.rs`. Every write is
+//! logged as the ZADD or ZREM of what it changed.
 
 use std::collections::HashMap;
 
 use super::super::protocol::write::{self, Proto};
-use super::collections::{
-    answer, any_position, distinct_positions, parse_score, rand_count, scan_reply_head, score,
-    wrong_type, ScanArgs,
-};
-use super::strings::{parse_i64, SYNTAX};
+use super::collections::{answer, parse_score, scan_reply_head, score, wrong_type, ScanArgs};
+use super::strings::SYNTAX;
+use super::zset_pop;
 use super::zset_range::{read_range, Kind as RangeKind, Range};
 use super::Cmd;
 use crate::services::keyspace::typed::WrongType;
@@ -23,7 +21,6 @@ use crate::services::resp::protocol::Command;
 
 const NOT_FLOAT: &str = "ERR value is not a valid float";
 const NAN: &str = "ERR resulting score is not a number (NaN)";
-const NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
 
 /// `key`'s sorted set: `Ok(None)` if absent.
 pub fn zset<'k>(keys: &'k Keys<'_>, key: &[u8]) -> Result<Option<&'k ZSet>, WrongType> {
@@ -64,7 +61,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
         | Cmd::ZRemRangeByRank
         | Cmd::ZRemRangeByScore
         | Cmd::ZRemRangeByLex => return count_or_remove(cmd, args, keys, out),
-        Cmd::ZPopMin | Cmd::ZPopMax => return pop(cmd, args, keys, proto, out),
+        Cmd::ZPopMin | Cmd::ZPopMax => return zset_pop::pop(cmd, args, keys, proto, out),
         _ => {}
     }
     let key = args.at(1);
@@ -108,7 +105,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
                 None => write::null(out, proto),
             }
         }
-        Cmd::ZRandMember => rand_member(args, found, proto, out),
+        Cmd::ZRandMember => zset_pop::rand_member(args, found, proto, out),
         Cmd::ZScan => {
             let scan = match ScanArgs::read(args) {
                 Ok(scan) => scan,
@@ -294,32 +291,6 @@ fn add(
     answer(out, done, |out, _| reply(out));
 }
 
-/// Writes `picked` as a range reply: members, or members with scores
-/// (RESP3: pairs).
-pub fn reply_range(out: &mut Vec<u8>, picked: &[(&[u8], f64)], with_scores: bool, proto: Proto) {
-    match (with_scores, proto) {
-        (false, _) => {
-            write::array_len(out, picked.len());
-            picked.iter().for_each(|(m, _)| write::bulk(out, m));
-        }
-        (true, Proto::Resp2) => {
-            write::array_len(out, picked.len() * 2);
-            picked.iter().for_each(|(m, s)| {
-                write::bulk(out, m);
-                score(out, *s, proto);
-            });
-        }
-        (true, Proto::Resp3) => {
-            write::array_len(out, picked.len());
-            picked.iter().for_each(|(m, s)| {
-                write::array_len(out, 2);
-                write::bulk(out, m);
-                score(out, *s, proto);
-            });
-        }
-    }
-}
-
 /// How a range command reads its arguments: ZRANGE's options or the fixed
 /// kind and direction of an older form.
 fn range_form(cmd: Cmd) -> (bool, RangeKind, bool) {
@@ -347,7 +318,7 @@ fn range(cmd: Cmd, args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut 
     match zset(keys, args.at(1)) {
         Err(WrongType) => wrong_type(out),
         Ok(None) => write::array_len(out, 0),
-        Ok(Some(zset)) => reply_range(out, &range.select(zset), with_scores, proto),
+        Ok(Some(zset)) => zset_pop::reply_range(out, &range.select(zset), with_scores, proto),
     }
 }
 
@@ -394,83 +365,4 @@ fn count_or_remove(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, out: &mut 
     let members: Vec<&[u8]> = picked.iter().map(Vec::as_slice).collect();
     let done = keys.apply(key, Op::ZRem, &members, 0);
     answer(out, done, write::int);
-}
-
-/// `ZPOPMIN key [count]` and ZPOPMAX.
-fn pop(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
-    if args.len() > 3 {
-        return write::error(out, SYNTAX);
-    }
-    let count = match args.arg(2).map(parse_i64) {
-        None => None,
-        Some(Some(n)) if n >= 0 => Some(n as usize),
-        Some(_) => return write::error(out, NOT_POSITIVE),
-    };
-    let key = args.at(1);
-    let found = match zset(keys, key) {
-        Err(WrongType) => return wrong_type(out),
-        Ok(found) => found,
-    };
-    let popped = pop_from(found, cmd == Cmd::ZPopMax, count.unwrap_or(1));
-    let reply = |out: &mut Vec<u8>| match count {
-        None => {
-            write::array_len(out, popped.len() * 2);
-            popped.iter().for_each(|(m, s)| {
-                write::bulk(out, m);
-                score(out, *s, proto);
-            });
-        }
-        Some(_) => {
-            let borrowed: Vec<(&[u8], f64)> = popped.iter().map(|(m, s)| (&m[..], *s)).collect();
-            reply_range(out, &borrowed, true, proto);
-        }
-    };
-    if popped.is_empty() {
-        return reply(out);
-    }
-    let members: Vec<&[u8]> = popped.iter().map(|(m, _)| &m[..]).collect();
-    let done = keys.apply(key, Op::ZRem, &members, 0);
-    answer(out, done, |out, _| reply(out));
-}
-
-/// The `count` lowest (or highest) members of `found`, owned.
-pub fn pop_from(found: Option<&ZSet>, max: bool, count: usize) -> Vec<(Vec<u8>, f64)> {
-    let Some(zset) = found else {
-        return Vec::new();
-    };
-    let own = |(m, s): (&[u8], f64)| (m.to_vec(), s);
-    if max {
-        zset.iter().rev().take(count).map(own).collect()
-    } else {
-        zset.iter().take(count).map(own).collect()
-    }
-}
-
-/// `ZRANDMEMBER key [count [WITHSCORES]]`.
-fn rand_member(args: &Command<'_>, found: Option<&ZSet>, proto: Proto, out: &mut Vec<u8>) {
-    if args.len() > 4 || (args.len() == 4 && !args.at(3).eq_ignore_ascii_case(b"withscores")) {
-        return write::error(out, SYNTAX);
-    }
-    if args.len() == 2 {
-        return match found.and_then(|z| z.at(any_position(z.len()))) {
-            Some((member, _)) => write::bulk(out, member),
-            None => write::null(out, proto),
-        };
-    }
-    let count = match rand_count(args.at(2)) {
-        Ok(count) => count,
-        Err(error) => return write::error(out, error),
-    };
-    let Some(zset) = found else {
-        return write::array_len(out, 0);
-    };
-    let positions: Vec<usize> = if count >= 0 {
-        distinct_positions(zset.len(), count as usize)
-    } else {
-        (0..count.unsigned_abs())
-            .map(|_| any_position(zset.len()))
-            .collect()
-    };
-    let picked: Vec<(&[u8], f64)> = positions.into_iter().filter_map(|i| zset.at(i)).collect();
-    reply_range(out, &picked, args.len() == 4, proto);
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use super::super::protocol::write::{self, Proto};
 use super::collections::{answer, parse_score, wrong_type};
 use super::strings::{parse_i64, NOT_INTEGER, SYNTAX};
-use super::zset::reply_range;
+use super::zset_pop::reply_range;
 use super::Cmd;
 use crate::services::keyspace::typed::WrongType;
 use crate::services::keyspace::write::Keys;
@@ -373,7 +373,7 @@ pub fn zmpop(args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Ve
             Ok(None) => continue,
             Ok(Some(found)) => found,
         };
-        let popped = super::zset::pop_from(Some(found), max, count);
+        let popped = super::zset_pop::pop_from(Some(found), max, count);
         let members: Vec<&[u8]> = popped.iter().map(|(m, _)| &m[..]).collect();
         let done = keys.apply(
             key,
