@@ -126,6 +126,9 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
             let Some(by) = parse_float(args.at(3)) else {
                 return write::error(out, "ERR value is not a valid float");
             };
+            if !by.is_finite() {
+                return write::error(out, "ERR value is NaN or Infinity");
+            }
             let old = match found.and_then(|h| h.get(args.at(2))) {
                 None => 0.0,
                 Some(val) => match parse_float(val) {
