@@ -112,3 +112,17 @@ fn lists_survive_a_restart_on_another_shard_count() {
 fn lists_survive_a_kill_under_fsync_always() {
     survives_restart(WRITES, READS, true);
 }
+
+/// redis-py's hash, set, sorted set and list calls, blocking ones and a
+/// transaction included (tests/interop/redis_py_types.py asserts each).
+#[test]
+fn redis_py_types_work_in_resp2_and_resp3() {
+    let server = common::Server::start(&[]);
+    let addr = server.addr("resp");
+    let out = common::run_python_client(
+        "redis_py_types.py",
+        &[addr.ip().to_string(), addr.port().to_string()],
+    );
+    assert_eq!(out, "redis-py RESP2 ok\nredis-py RESP3 ok\n");
+    server.stop().assert_clean();
+}
