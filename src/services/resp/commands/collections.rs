@@ -175,12 +175,13 @@ pub fn any_position(len: usize) -> usize {
 
 /// The count of HRANDFIELD, SRANDMEMBER, ZRANDMEMBER: Err, the error.
 /// Redis goes on to build a reply of any length a negative count asks
-/// for; percore refuses one past 2^32 elements as out of range.
+/// for (repeats allowed); percore refuses one past 2^24 elements as out of
+/// range, rather than allocate a reply it cannot hold.
 pub fn rand_count(arg: &[u8]) -> Result<i64, &'static str> {
     match parse_i64(arg) {
         None => Err(NOT_INTEGER),
         Some(i64::MIN) => Err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"),
-        Some(n) if n < -(1 << 32) => Err("ERR value is out of range"),
+        Some(n) if n < -(1 << 24) => Err("ERR value is out of range"),
         Some(n) => Ok(n),
     }
 }
