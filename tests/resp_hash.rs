@@ -177,3 +177,50 @@ fn hashes_survive_a_restart_on_another_shard_count() {
 fn hashes_survive_a_kill_under_fsync_always() {
     survives_restart(WRITES, READS, true);
 }
+
+/// `--max-memory` counts every element: a hash that grows past the cap is
+/// refused its next field with Redis's OOM error, reads and deletes go on,
+/// and MEMORY USAGE grows with the fields.
+#[test]
+fn the_memory_cap_counts_each_element() {
+    let server = Server::start_with(&[
+        "--services",
+        "resp",
+        "--shards",
+        "1",
+        "--max-memory",
+        "20000",
+    ]);
+    let mut resp = Resp::connect(server.addr("resp"));
+    let mut last = 0;
+    let mut refused = None;
+    for i in 0..1000 {
+        let reply = resp.cmd(&format!("HSET big field{i:04} value-of-the-field-{i:04}"));
+        if reply.starts_with("-OOM") {
+            refused = Some(i);
+            break;
+        }
+        assert_eq!(reply, ":1\r\n");
+        let usage = resp.cmd("MEMORY USAGE big");
+        let usage: u64 = usage
+            .trim_start_matches(':')
+            .trim_end()
+            .parse()
+            .expect("bytes");
+        assert!(usage > last, "MEMORY USAGE grows with each field");
+        last = usage;
+    }
+    let refused = refused.expect("the cap refuses a field");
+    assert!(refused > 50, "{refused} fields fit in 20,000 bytes");
+    assert_eq!(
+        resp.cmd("HGET big field0000"),
+        "$23\r\nvalue-of-the-field-0000\r\n"
+    );
+    assert_eq!(
+        resp.cmd("SADD other m"),
+        "-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+    );
+    assert_eq!(resp.cmd("HDEL big field0000"), ":1\r\n");
+    drop(resp);
+    server.stop().assert_clean();
+}
