@@ -170,13 +170,20 @@ impl Resp {
         let deadline = timeout.map(|t| Instant::now() + t);
         let _blocked = Blocked::new();
         let mut wait = Duration::from_millis(1);
+        let mut first = true;
         loop {
             let now = now_ms();
             let got = self.try_once(inner, &try_command, asked, now).await;
-            if got.first() == Some(&b'-') {
+            // A key of another type refuses the command when it first runs;
+            // once blocked, the client waits on (as Redis serves a blocked
+            // client only from a key of its type).
+            let wrong_type = got.starts_with(b"-WRONGTYPE");
+            if got.first() == Some(&b'-') && (first || !wrong_type) {
                 return reply.extend_from_slice(&got);
             }
-            if !is_null(&got) {
+            first = false;
+            // A key of another type then waits as an empty key does.
+            if !wrong_type && !is_null(&got) {
                 return reshape(cmd, &got, proto, reply);
             }
             let expired = deadline.is_some_and(|d| Instant::now() >= d);
