@@ -39,8 +39,13 @@ impl Resp {
                 commands::server::info(&command, &figures, &self.config, proto, &mut reply);
             }
             Cmd::Config => {
-                // CONFIG SET maxmemory <bytes>.
-                if command.len() != 4 || !command.at(2).eq_ignore_ascii_case(b"maxmemory") {
+                // CONFIG SET maxmemory <bytes>, and Redis's encoding
+                // thresholds for hashes, sets, sorted sets and lists,
+                // accepted and ignored: percore has one encoding per type
+                // (README, "What differs from Redis").
+                if command.len() == 4 && commands::types::is_encoding_parameter(command.at(2)) {
+                    write::ok(&mut reply);
+                } else if command.len() != 4 || !command.at(2).eq_ignore_ascii_case(b"maxmemory") {
                     let shown = String::from_utf8_lossy(command.at(2));
                     write::error(
                         &mut reply,
@@ -94,6 +99,12 @@ impl Resp {
                 // of its own: SCAN there walks this shard's keys alone.
                 let only = session.own_port.then_some(self.shard);
                 self.scan(&command, only, proto, now, &mut reply).await
+            }
+            cmd if blocking::is_blocking(cmd) => {
+                self.block(session, cmd, &command, proto, &mut reply).await
+            }
+            cmd if gather::keys_of(cmd, &command).is_some() => {
+                self.gather(cmd, &command, proto, now, &mut reply).await
             }
             Cmd::Watch => self.watch(session, &command, proto, now, &mut reply).await,
             Cmd::Exec => self.exec(session, proto, now, &mut reply).await,

@@ -12,6 +12,7 @@
 //! over the topics mq serves, in `pubsub/`.
 
 mod alone;
+mod blocking;
 mod check;
 pub mod client;
 mod client_alone;
@@ -20,6 +21,7 @@ pub mod cluster;
 pub mod command_table;
 pub mod commands;
 mod gather;
+mod gather_strings;
 mod move_keys;
 mod owner;
 mod plan;

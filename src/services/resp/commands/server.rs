@@ -28,6 +28,7 @@ pub struct ServerFigures {
     pub pubsub_channels: u64,
     pub pubsub_patterns: u64,
     pub pubsubshard_channels: u64,
+    pub blocked_clients: u64,
 }
 
 impl ServerFigures {
@@ -40,7 +41,7 @@ impl ServerFigures {
         }
     }
 
-    fn as_array(&self) -> [u64; 9] {
+    fn as_array(&self) -> [u64; 10] {
         [
             self.keys,
             self.expires,
@@ -51,6 +52,7 @@ impl ServerFigures {
             self.pubsub_channels,
             self.pubsub_patterns,
             self.pubsubshard_channels,
+            self.blocked_clients,
         ]
     }
 
@@ -70,6 +72,7 @@ impl ServerFigures {
             pubsub_channels: all[6],
             pubsub_patterns: all[7],
             pubsubshard_channels: all[8],
+            blocked_clients: all[9],
         };
     }
 }
@@ -144,7 +147,7 @@ fn section_text(section: &str, figures: &ServerFigures, config: &RespConfig, tex
         }
         "clients" => {
             field("connected_clients", &figures.clients);
-            field("blocked_clients", &0);
+            field("blocked_clients", &figures.blocked_clients);
             field("maxclients", &config.max_clients);
         }
         "memory" => {
