@@ -18,7 +18,11 @@ impl Resp {
         };
         let mut values = Vec::with_capacity(command.len() - 3);
         for i in 3..command.len() {
-            values.push(self.value_of(command.at(i), now).await);
+            match self.value_of(command.at(i), now).await {
+                Ok(value) => values.push(value),
+                // WRONGTYPE for a source of another type, as Redis.
+                Err(error) => return reply.extend_from_slice(&error),
+            }
         }
         let sources: Vec<Option<&[u8]>> = values.iter().map(Option::as_deref).collect();
         let result = bitop::compute(op, &sources);
@@ -46,22 +50,31 @@ impl Resp {
         now: u64,
         reply: &mut Vec<u8>,
     ) {
+        // The keys' types before the options, as Redis checks them.
+        let (Ok(a), Ok(b)) = (
+            self.value_of(command.at(1), now).await,
+            self.value_of(command.at(2), now).await,
+        ) else {
+            return write::error(reply, lcs::NOT_STRINGS);
+        };
         let options = match lcs::options(command) {
             Ok(options) => options,
             Err(error) => return write::error(reply, error),
         };
-        let a = self.value_of(command.at(1), now).await;
-        let b = self.value_of(command.at(2), now).await;
         let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
         lcs::reply(&a, &b, options, proto, reply);
     }
 
-    /// `key`'s value, read on its owner; None when it has none.
-    async fn value_of(&self, key: &[u8], now: u64) -> Option<Vec<u8>> {
+    /// `key`'s string value, read on its owner; None when it has none;
+    /// the owner's error reply (WRONGTYPE for a key of another type).
+    async fn value_of(&self, key: &[u8], now: u64) -> Result<Option<Vec<u8>>, Vec<u8>> {
         let owner = owner_of(key, self.shards);
         let got = self
             .on_shard(owner, Cmd::Get, &[key], Proto::Resp2, now)
             .await;
-        bulk_value(&got).map(<[u8]>::to_vec)
+        if got.first() == Some(&b'-') {
+            return Err(got);
+        }
+        Ok(bulk_value(&got).map(<[u8]>::to_vec))
     }
 }

@@ -28,7 +28,9 @@ pub fn string_command_on_other_type(cmd: Cmd, args: &Command<'_>, keys: &Keys<'_
         | Cmd::SetBit
         | Cmd::GetBit
         | Cmd::BitCount
-        | Cmd::BitPos => true,
+        | Cmd::BitPos
+        | Cmd::BitField
+        | Cmd::BitFieldRo => true,
         Cmd::Set => args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")),
         _ => false,
     };
