@@ -12,7 +12,7 @@
 //!
 //! A hash, set, sorted set or list (one representation each in percore)
 //! reports the encoding redis 7.0 gives the same contents under its default
-//! thresholds ([`aggregate_encoding`]); redis never converts back, so after
+//! thresholds (`aggregate_encoding`); redis never converts back, so after
 //! deletes it may still say `hashtable` where this says `listpack`.
 //!
 //! The key (argument 2) is read on its owner ([`run`]); HELP and the
