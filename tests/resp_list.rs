@@ -49,6 +49,8 @@ const SEQUENCE: &[&str] = &[
     "LPOP L -1",
     "LPOP nokey",
     "LPOP nokey 2",
+    "LPOP L 1 1",
+    "RPOP L 2 2",
     "LTRIM L 1 2",
     "LRANGE L 0 -1",
     "LTRIM L 5 1",

@@ -204,7 +204,8 @@ pub fn pop_items(
 /// `LPOP key [count]` and RPOP.
 fn pop(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
     if args.len() > 3 {
-        return write::error(out, SYNTAX);
+        let name = if cmd == Cmd::LPop { "lpop" } else { "rpop" };
+        return super::connection::wrong_arity(out, name);
     }
     let count = match args.arg(2).map(parse_i64) {
         None => None,
