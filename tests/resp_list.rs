@@ -65,6 +65,8 @@ const SEQUENCE: &[&str] = &[
     "SET str v",
     "LMOVE s1 str LEFT LEFT",
     "LMOVE str s1 LEFT LEFT",
+    "LMOVE nokey str LEFT LEFT",
+    "RPOPLPUSH nokey str",
     "LMPOP 2 nokey s2 LEFT COUNT 2",
     "LMPOP 2 nokey nokey2 LEFT",
     "LMPOP 0 s2 LEFT",

@@ -178,7 +178,17 @@ impl Resp {
             // A key of another type refuses the command when it first runs;
             // once blocked, the client waits on (as Redis serves a blocked
             // client only from a key of its type).
-            let wrong_type = got.starts_with(b"-WRONGTYPE");
+            let mut wrong_type = got.starts_with(b"-WRONGTYPE");
+            if wrong_type && !first && matches!(cmd, Cmd::BLMove | Cmd::BRPopLPush) {
+                // The source is a list now: the destination refused the
+                // move, which Redis answers (the item stays in the source).
+                let src = command.at(1);
+                let shard = owner_of(src, self.shards);
+                let kind = self
+                    .on_shard(shard, Cmd::Type, &[src], Proto::Resp2, now)
+                    .await;
+                wrong_type = kind != b"+list\r\n";
+            }
             if got.first() == Some(&b'-') && (first || !wrong_type) {
                 return reply.extend_from_slice(&got);
             }

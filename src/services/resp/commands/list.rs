@@ -324,11 +324,16 @@ fn lmove(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &
             _ => return write::error(out, SYNTAX),
         },
     };
-    let (Ok(from), Ok(_)) = (list(keys, src), list(keys, dst)) else {
+    // As Redis: the source first (absent: null, whatever the
+    // destination), then the destination.
+    let Ok(from) = list(keys, src) else {
         return wrong_type(out);
     };
     if from.is_none() {
         return write::null(out, proto);
+    }
+    if list(keys, dst).is_err() {
+        return wrong_type(out);
     }
     let done = pop_items(keys, src, from_tail, 1).and_then(|items| {
         let Some(item) = items.into_iter().next() else {
