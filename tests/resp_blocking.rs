@@ -77,6 +77,55 @@ fn a_push_wakes_a_blocked_client() {
     server.stop().assert_clean();
 }
 
+/// BRPOPLPUSH blocked on an empty source whose destination is a string
+/// (Redis checks the destination only once there is something to move):
+/// the push it waits for is answered WRONGTYPE and stays in the source.
+#[test]
+fn a_blocked_move_to_a_key_of_another_type_is_refused_when_woken() {
+    let server = Server::start(&["--services", "resp"]);
+    let addr = server.addr("resp");
+    let mut resp = Resp::connect(addr);
+    assert_eq!(resp.cmd("SET target nolist"), "+OK\r\n");
+    let waiter = std::thread::spawn(move || Resp::connect(addr).cmd("BRPOPLPUSH blist target 0"));
+    let give_up = Instant::now() + DEADLINE;
+    while !resp.cmd("INFO clients").contains("blocked_clients:1") {
+        assert!(Instant::now() < give_up, "the client never blocked");
+        std::thread::yield_now();
+    }
+    assert_eq!(resp.cmd("RPUSH blist foo"), ":1\r\n");
+    let woken = waiter.join().expect("the waiter");
+    assert!(woken.starts_with("-WRONGTYPE"), "{woken}");
+    assert_eq!(resp.cmd("LRANGE blist 0 -1"), "*1\r\n$3\r\nfoo\r\n");
+    drop(resp);
+    server.stop().assert_clean();
+}
+
+/// A client that disconnects while blocked (timeout 0) is blocked no more:
+/// INFO stops counting it.
+#[test]
+fn a_client_gone_while_blocked_is_forgotten() {
+    let server = Server::start(&["--services", "resp"]);
+    let addr = server.addr("resp");
+    let mut resp = Resp::connect(addr);
+    let mut blocked = Resp::connect(addr);
+    blocked.send(&[b"BLPOP", b"nothing", b"0"]);
+    let give_up = Instant::now() + DEADLINE;
+    while !resp.cmd("INFO clients").contains("blocked_clients:1") {
+        assert!(Instant::now() < give_up, "the client never blocked");
+        std::thread::yield_now();
+    }
+    drop(blocked);
+    while !resp.cmd("INFO clients").contains("blocked_clients:0") {
+        assert!(
+            Instant::now() < give_up,
+            "the blocked client was never forgotten"
+        );
+        std::thread::yield_now();
+    }
+    drop(resp);
+    server.stop().assert_clean();
+}
+
 /// 16 blockers on 8 keys spread over 4 shards, 4 pushers of 2,000 distinct
 /// elements: every element is popped once, none lost, none twice.
 #[test]

@@ -87,7 +87,9 @@ impl Resp {
                 self.scan(&command, only, proto, now, &mut reply).await
             }
             cmd if blocking::is_blocking(cmd) => {
-                self.block(session, cmd, &command, proto, &mut reply).await
+                let peer_closed = || batch.peer_closed();
+                self.block(session, peer_closed, cmd, &command, proto, &mut reply)
+                    .await
             }
             cmd if gather::keys_of(cmd, &command).is_some() => {
                 self.gather(cmd, &command, proto, now, &mut reply).await

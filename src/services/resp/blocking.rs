@@ -5,7 +5,7 @@
 //! client's command runs; while nothing is there, the connection waits and
 //! tries again, every millisecond at first, backing off to every
 //! [`MAX_WAIT`], until something pops, the timeout passes (a null reply,
-//! as Redis's), the client is killed or the server stops.
+//! as Redis's), the client is killed or disconnects, or the server stops.
 //!
 //! What differs from Redis (README): a push wakes a blocked client at its
 //! next try, not at once, and blocked clients are served in the order they
@@ -145,6 +145,7 @@ impl Resp {
     pub(super) async fn block(
         &self,
         session: &Session,
+        peer_closed: impl Fn() -> bool,
         cmd: Cmd,
         command: &Command<'_>,
         proto: Proto,
@@ -177,7 +178,17 @@ impl Resp {
             // A key of another type refuses the command when it first runs;
             // once blocked, the client waits on (as Redis serves a blocked
             // client only from a key of its type).
-            let wrong_type = got.starts_with(b"-WRONGTYPE");
+            let mut wrong_type = got.starts_with(b"-WRONGTYPE");
+            if wrong_type && !first && matches!(cmd, Cmd::BLMove | Cmd::BRPopLPush) {
+                // The source is a list now: the destination refused the
+                // move, which Redis answers (the item stays in the source).
+                let src = command.at(1);
+                let shard = owner_of(src, self.shards);
+                let kind = self
+                    .on_shard(shard, Cmd::Type, &[src], Proto::Resp2, now)
+                    .await;
+                wrong_type = kind != b"+list\r\n";
+            }
             if got.first() == Some(&b'-') && (first || !wrong_type) {
                 return reply.extend_from_slice(&got);
             }
@@ -187,7 +198,9 @@ impl Resp {
                 return reshape(cmd, &got, proto, reply);
             }
             let expired = deadline.is_some_and(|d| Instant::now() >= d);
-            if expired || session.client.outbox.has_overflowed() || self.stop.server_stopping() {
+            // A client gone (or killed) waits no more: its reply goes nowhere.
+            let gone = session.client.outbox.has_overflowed() || peer_closed();
+            if expired || gone || self.stop.server_stopping() {
                 return write::null_array(reply, proto);
             }
             glommio::timer::sleep(wait).await;

@@ -188,7 +188,13 @@ impl Resp {
                 _ => return write::error(reply, commands::strings::SYNTAX),
             },
         };
-        let (from, to) = (self.type_of(src, now).await, self.type_of(dst, now).await);
+        // As Redis: the source first (absent: null, whatever the
+        // destination), then the destination.
+        let from = self.type_of(src, now).await;
+        if from == b"+none\r\n" {
+            return write::null(reply, proto);
+        }
+        let to = self.type_of(dst, now).await;
         let list_or_none = |t: &[u8]| t == b"+list\r\n" || t == b"+none\r\n";
         if !list_or_none(&from) || !list_or_none(&to) {
             return wrong_type(reply);

@@ -204,7 +204,8 @@ pub fn pop_items(
 /// `LPOP key [count]` and RPOP.
 fn pop(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
     if args.len() > 3 {
-        return write::error(out, SYNTAX);
+        let name = if cmd == Cmd::LPop { "lpop" } else { "rpop" };
+        return super::connection::wrong_arity(out, name);
     }
     let count = match args.arg(2).map(parse_i64) {
         None => None,
@@ -323,11 +324,16 @@ fn lmove(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &
             _ => return write::error(out, SYNTAX),
         },
     };
-    let (Ok(from), Ok(_)) = (list(keys, src), list(keys, dst)) else {
+    // As Redis: the source first (absent: null, whatever the
+    // destination), then the destination.
+    let Ok(from) = list(keys, src) else {
         return wrong_type(out);
     };
     if from.is_none() {
         return write::null(out, proto);
+    }
+    if list(keys, dst).is_err() {
+        return wrong_type(out);
     }
     let done = pop_items(keys, src, from_tail, 1).and_then(|items| {
         let Some(item) = items.into_iter().next() else {
