@@ -26,6 +26,7 @@ mod gather_strings;
 mod monitor;
 mod move_keys;
 mod notify;
+mod notify_typed;
 mod owner;
 mod plan;
 pub mod protocol;
