@@ -1,7 +1,8 @@
 //! resp's BITOP, BITFIELD, BITFIELD_RO, LCS and OBJECT (issue 26): replies
 //! byte for byte equal to redis-server 7.0's, in RESP2 and RESP3, with keys
 //! on one shard and on several (4 shards); their writes survive a restart;
-//! COMMAND knows them; in cluster mode their keys are checked for slots.
+//! COMMAND knows them; in cluster mode their keys are checked for slots;
+//! over keys of other types (issue 27) they answer as Redis.
 
 mod common;
 
@@ -321,4 +322,62 @@ fn redis_py_sees_what_it_sees_from_redis() {
         assert!(ours.contains("b'mytext'"), "{ours}");
     }
     server.stop().assert_clean();
+}
+
+/// Keys of other types (issue 27) met by the commands of issue 26: BITOP's
+/// sources and BITFIELD answer WRONGTYPE, LCS its own error, BITOP's
+/// destination is overwritten, OBJECT reports Redis's encodings; over
+/// keys on one shard and on several.
+#[test]
+fn they_meet_hashes_sets_sorted_sets_and_lists_as_redis() {
+    let keys = ["s", "h", "a", "b", "c", "d", "e"];
+    let owners: Vec<usize> = keys.iter().map(|k| fnv_owner(k.as_bytes(), 4)).collect();
+    assert!(
+        owners.iter().any(|&o| o != owners[0]),
+        "keys on several shards"
+    );
+    let big = "x".repeat(65);
+    let hset_big = format!("HSET hb f {big}");
+    let zadd_big = format!("ZADD zb 1 {big}");
+    let sequence = [
+        "SET s abc",
+        "HSET h f v",
+        "BITOP AND d s h",
+        "BITOP OR d a b c h",
+        "BITOP XOR d h",
+        "BITOP NOT d h",
+        "SET e xyz",
+        "BITOP AND h s e",
+        "TYPE h",
+        "GET h",
+        "DEL h",
+        "HSET h f v",
+        "LCS s h",
+        "LCS h s",
+        "LCS h e BADOPT",
+        "LCS s e LEN",
+        "BITFIELD h GET u8 0",
+        "BITFIELD h SET u8 0 1",
+        "BITFIELD_RO h GET u8 0",
+        "OBJECT ENCODING h",
+        "OBJECT REFCOUNT h",
+        "OBJECT IDLETIME h",
+        "OBJECT FREQ h",
+        &hset_big,
+        "OBJECT ENCODING hb",
+        "SADD a 1 2 3",
+        "OBJECT ENCODING a",
+        "SADD a 007",
+        "OBJECT ENCODING a",
+        "ZADD b 1 m",
+        "OBJECT ENCODING b",
+        &zadd_big,
+        "OBJECT ENCODING zb",
+        "RPUSH c x",
+        "OBJECT ENCODING c",
+        "OBJECT ENCODING nokey",
+    ];
+    for shards in ["1", "4"] {
+        common::typed::same_as_redis(shards, &sequence);
+    }
 }

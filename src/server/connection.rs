@@ -208,7 +208,9 @@ async fn serve_session<S: Service, T: Transport>(
         served_here = true;
         input.filled(received);
 
-        let mut batch = Batch::new(input.data(), &mut decoder, limits.max_frame, &mut output);
+        let peer = std::os::fd::AsRawFd::as_raw_fd(stream.tcp());
+        let mut batch =
+            Batch::new(input.data(), &mut decoder, limits.max_frame, &mut output).with_peer(peer);
         let flow = service.serve(session, &mut batch).await;
         let outcome = batch.outcome();
         input.consume(outcome.consumed);

@@ -8,6 +8,7 @@
 //! before anything more is read. One batch's output is thus at most the budget
 //! plus one reply, whatever a read holds.
 
+use std::os::fd::RawFd;
 use std::time::Duration;
 
 use crate::codec::{Decoder, FrameTooLong};
@@ -29,6 +30,8 @@ pub struct Batch<'a, D> {
     errors: u64,
     taken: u64,
     next_request_within: Option<Duration>,
+    /// The connection's socket, for [`Batch::peer_closed`].
+    peer: Option<RawFd>,
 }
 
 impl<'a, D: Decoder> Batch<'a, D> {
@@ -50,7 +53,36 @@ impl<'a, D: Decoder> Batch<'a, D> {
             errors: 0,
             taken: 0,
             next_request_within: None,
+            peer: None,
         }
+    }
+
+    /// The batch of the connection on socket `fd`.
+    pub(crate) fn with_peer(mut self, fd: RawFd) -> Self {
+        self.peer = Some(fd);
+        self
+    }
+
+    /// Whether the peer has closed its side (a FIN read, nothing buffered
+    /// before it): for a service that waits a long time inside a batch
+    /// (resp's blocking commands) and must not wait for a client gone. One
+    /// non-blocking `recv(MSG_PEEK)`; false when unknown.
+    pub fn peer_closed(&self) -> bool {
+        let Some(fd) = self.peer else {
+            return false;
+        };
+        let mut byte = 0u8;
+        // SAFETY: a one-byte peek into a local buffer, on the connection's
+        // socket, which outlives the batch; it consumes nothing.
+        let n = unsafe {
+            libc::recv(
+                fd,
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        n == 0
     }
 
     /// The next complete request, or `None` when the read holds no more (the

@@ -12,6 +12,7 @@ pub mod embedded;
 pub mod mq;
 pub mod resp;
 mod server;
+pub mod typed;
 
 pub use builder::{Builder, TestServer};
 pub use server::{Exited, Listening, Server, Stopped};

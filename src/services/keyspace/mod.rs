@@ -31,6 +31,7 @@ use crate::stats::{Counter, Metric};
 /// serves other shards.
 pub type SharedStore = Rc<RefCell<Store>>;
 
+pub mod typed;
 pub mod write;
 
 pub use super::kv::now_ms;

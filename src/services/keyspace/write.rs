@@ -44,7 +44,8 @@ impl<'a> Keys<'a> {
         Keys { store, log, now }
     }
 
-    /// The live value of `key`.
+    /// The live string value of `key` (`None` for a key of another type:
+    /// `typed.rs` reads those).
     pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
         self.store.get(key, self.now)
     }
@@ -54,7 +55,7 @@ impl<'a> Keys<'a> {
         self.store.expiry(key, self.now)
     }
 
-    fn writable(&self) -> Result<(), Refused> {
+    pub(super) fn writable(&self) -> Result<(), Refused> {
         match self.log.and_then(ShardLog::refusal) {
             Some(reason) => Err(Refused::Disk(reason.to_string())),
             None => Ok(()),
@@ -64,7 +65,7 @@ impl<'a> Keys<'a> {
     /// Logs a write about to be applied (with `--data-dir`); under `always`
     /// the log also notes what it replaces, to take it back if its record
     /// never reaches the disk.
-    fn log_write(&mut self, record: &Record<'_>) {
+    pub(super) fn log_write(&mut self, record: &Record<'_>) {
         if let Some(log) = self.log {
             log.append_write(record, self.store);
         }
@@ -115,7 +116,7 @@ impl<'a> Keys<'a> {
 
     /// Removes `key`; whether a live key was there.
     pub fn del(&mut self, key: &[u8]) -> Result<bool, Refused> {
-        if self.get(key).is_none() {
+        if !self.exists(key) {
             // An expired key still held goes too, unlogged: a restart drops
             // it anyway, its time being past.
             self.store.del(key, self.now);
@@ -129,7 +130,7 @@ impl<'a> Keys<'a> {
     /// Gives `key` an expiry at `at`; a time already past removes it, as
     /// Redis does. Whether there was a live key.
     pub fn expire_at(&mut self, key: &[u8], at: u64) -> Result<bool, Refused> {
-        if self.get(key).is_none() {
+        if !self.exists(key) {
             return Ok(false);
         }
         if at <= self.now {

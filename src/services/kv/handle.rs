@@ -33,7 +33,17 @@ pub(super) fn apply(keys: &mut Keys<'_>, request: Request<'_>, out: &mut Vec<u8>
         Request::Get { key } => {
             match keys.get(key.as_bytes()) {
                 Some(val) => push_str_frame(out, val),
-                None => push_nil_frame(out),
+                None => match keys.kind(key.as_bytes()) {
+                    // A hash, set, sorted set or list (written over resp):
+                    // kv has no reply for it but an error naming its type.
+                    Some(kind) => {
+                        let reason =
+                            format!("WRONGTYPE the key holds a {}, not a string", kind.name());
+                        push_error_frame(out, &reason);
+                        return Outcome::Refused;
+                    }
+                    None => push_nil_frame(out),
+                },
             }
             return Outcome::Served;
         }

@@ -26,7 +26,7 @@ mod store;
 pub use client::{ClientError, KvClient};
 pub use durable::{DurableError, DurableOptions, Fsync};
 pub use protocol::{Reply, Request};
-pub use store::{now_ms, Store};
+pub use store::{now_ms, values, Store};
 
 use std::cell::RefCell;
 use std::rc::Rc;

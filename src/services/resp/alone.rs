@@ -86,6 +86,14 @@ impl Resp {
                 let only = session.own_port.then_some(self.shard);
                 self.scan(&command, only, proto, now, &mut reply).await
             }
+            cmd if blocking::is_blocking(cmd) => {
+                let peer_closed = || batch.peer_closed();
+                self.block(session, peer_closed, cmd, &command, proto, &mut reply)
+                    .await
+            }
+            cmd if gather::keys_of(cmd, &command).is_some() => {
+                self.gather(cmd, &command, proto, now, &mut reply).await
+            }
             Cmd::Watch => self.watch(session, &command, proto, now, &mut reply).await,
             Cmd::Exec => self.exec(session, proto, now, &mut reply).await,
             Cmd::PubSub => self.pubsub(&command, proto, now, &mut reply).await,
@@ -150,7 +158,8 @@ impl Resp {
                     self.on_every_shard(Cmd::SetNotify, &[flags.as_bytes()], proto, now)
                         .await;
                 }
-                commands::config::Setting::MaxMemoryPolicy => {}
+                commands::config::Setting::MaxMemoryPolicy | commands::config::Setting::Ignored => {
+                }
             }
         }
         write::ok(reply);

@@ -12,6 +12,7 @@
 //! over the topics mq serves, in `pubsub/`.
 
 mod alone;
+mod blocking;
 mod check;
 pub mod client;
 mod client_alone;
@@ -21,9 +22,11 @@ mod command_stats;
 pub mod command_table;
 pub mod commands;
 mod gather;
+mod gather_strings;
 mod monitor;
 mod move_keys;
 mod notify;
+mod notify_typed;
 mod owner;
 mod plan;
 pub mod protocol;

@@ -1,8 +1,9 @@
 //! Whether a command over several keys has them all on one shard
 //! ([`Resp::one_owner`]), and RENAME, RENAMENX and COPY with their two keys
-//! on different shards: the
-//! value and its expiry time are read on the source's shard, written on the
-//! destination's, and (RENAME, RENAMENX) the source deleted last. Each step
+//! on different shards: the value (of any type) and its expiry time are
+//! read on the source's shard (`internal-dump`), written on the
+//! destination's (`internal-restore`), and (RENAME, RENAMENX) the source
+//! deleted last. Each step
 //! is atomic on its shard; the whole is not atomic across shards (README,
 //! "What differs from Redis"): another client may see both keys, or
 //! neither, for the moment between the steps.
@@ -50,38 +51,23 @@ impl Resp {
         let (from, to) = (owner_of(src, self.shards), owner_of(dst, self.shards));
         // The internal steps speak RESP2: a missing key is `$-1`.
         let proto = Proto::Resp2;
-        let got = self.on_shard(from, Cmd::Get, &[src], proto, now).await;
-        let Some(val) = bulk_value(&got) else {
+        let got = self.on_shard(from, Cmd::Dump, &[src], proto, now).await;
+        let Some(payload) = bulk_value(&got) else {
             return match cmd {
                 Cmd::Copy => write::int(reply, 0),
                 _ => write::error(reply, NO_SUCH_KEY),
             };
         };
-        let at = self
-            .on_shard(from, Cmd::PExpireTime, &[src], proto, now)
-            .await;
         if !replace {
             let exists = self.on_shard(to, Cmd::Exists, &[dst], proto, now).await;
             if exists != b":0\r\n" {
                 return write::int(reply, 0);
             }
         }
-        let at = int_value(&at).unwrap_or(-1);
-        let at_text = at.to_string();
-        let set = if at > 0 {
-            self.on_shard_as(
-                to,
-                Cmd::Set,
-                &[dst, val, b"PXAT", at_text.as_bytes()],
-                proto,
-                now,
-                true,
-            )
-            .await
-        } else {
-            self.on_shard_as(to, Cmd::Set, &[dst, val], proto, now, true)
-                .await
-        };
+        // Quiet, as the DEL below: the events are RENAME's and COPY's.
+        let set = self
+            .on_shard_as(to, Cmd::Restore, &[dst, payload], proto, now, true)
+            .await;
         if set.first() == Some(&b'-') {
             reply.extend_from_slice(&set);
             return;
@@ -118,10 +104,4 @@ pub(super) fn bulk_value(reply: &[u8]) -> Option<&[u8]> {
     let end = rest.iter().position(|&b| b == b'\r')?;
     let len: usize = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
     rest.get(end + 2..end + 2 + len)
-}
-
-/// The value of an integer reply.
-fn int_value(reply: &[u8]) -> Option<i64> {
-    let rest = reply.strip_prefix(b":")?.strip_suffix(b"\r\n")?;
-    commands::strings::parse_i64(rest)
 }

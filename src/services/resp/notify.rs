@@ -15,6 +15,7 @@
 use std::cell::Cell;
 
 use super::commands::Cmd;
+use super::notify_typed;
 use super::protocol::{parse_reply, Command, Value};
 use crate::services::keyspace::write::Keys;
 use crate::services::mq::Broker;
@@ -23,10 +24,10 @@ pub const KEYSPACE: u32 = 1 << 0;
 pub const KEYEVENT: u32 = 1 << 1;
 pub const GENERIC: u32 = 1 << 2;
 pub const STRING: u32 = 1 << 3;
-const LIST: u32 = 1 << 4;
-const SET: u32 = 1 << 5;
-const HASH: u32 = 1 << 6;
-const ZSET: u32 = 1 << 7;
+pub const LIST: u32 = 1 << 4;
+pub const SET: u32 = 1 << 5;
+pub const HASH: u32 = 1 << 6;
+pub const ZSET: u32 = 1 << 7;
 pub const EXPIRED: u32 = 1 << 8;
 const EVICTED: u32 = 1 << 9;
 const STREAM: u32 = 1 << 10;
@@ -153,7 +154,8 @@ pub struct Observed {
 
 /// The keys a command writes, as argument positions: (first, step), or
 /// `None` for a command that notifies nothing.
-fn written_keys(cmd: Cmd, argc: usize) -> Option<(usize, usize, usize)> {
+fn written_keys(cmd: Cmd, args: &Command<'_>) -> Option<(usize, usize, usize)> {
+    let argc = args.len();
     let one = Some((1, 1, 2.min(argc)));
     match cmd {
         Cmd::Set
@@ -180,7 +182,7 @@ fn written_keys(cmd: Cmd, argc: usize) -> Option<(usize, usize, usize)> {
         Cmd::Del | Cmd::Unlink => Some((1, 1, argc)),
         Cmd::MSet | Cmd::MSetNx => Some((1, 2, argc)),
         Cmd::Rename | Cmd::RenameNx | Cmd::Copy => Some((1, 1, 3.min(argc))),
-        _ => None,
+        cmd => notify_typed::event(cmd, args).and(one),
     }
 }
 
@@ -191,10 +193,10 @@ impl Observed {
         if flags() & (KEYSPACE | KEYEVENT) == 0 {
             return None;
         }
-        let (first, step, end) = written_keys(cmd, args.len())?;
+        let (first, step, end) = written_keys(cmd, args)?;
         let existed = (first..end)
             .step_by(step)
-            .map(|i| keys.get(args.at(i)).is_some())
+            .map(|i| keys.exists(args.at(i)))
             .collect();
         let had_ttl = keys.expiry(args.at(1)).flatten().is_some();
         let value = match cmd {
@@ -216,7 +218,7 @@ impl Observed {
         let key = args.at(1);
         let existed = self.existed.first().copied().unwrap_or(false);
         let new = |key: &[u8], existed: bool| {
-            if !existed && keys.get(key).is_some() {
+            if !existed && keys.exists(key) {
                 publish(NEW, "new", key);
             }
         };
@@ -260,11 +262,7 @@ impl Observed {
                     .iter()
                     .any(|o| (2..args.len()).any(|i| args.at(i).eq_ignore_ascii_case(o)))
                 {
-                    let event = if keys.get(key).is_some() {
-                        "expire"
-                    } else {
-                        "del"
-                    };
+                    let event = if keys.exists(key) { "expire" } else { "del" };
                     publish(GENERIC, event, key);
                 }
             }
@@ -281,11 +279,7 @@ impl Observed {
             Cmd::Expire | Cmd::PExpire | Cmd::ExpireAt | Cmd::PExpireAt
                 if reply.starts_with(b":1") =>
             {
-                let event = if keys.get(key).is_some() {
-                    "expire"
-                } else {
-                    "del"
-                };
+                let event = if keys.exists(key) { "expire" } else { "del" };
                 publish(GENERIC, event, key);
             }
             Cmd::Persist if reply.starts_with(b":1") => publish(GENERIC, "persist", key),
@@ -308,14 +302,14 @@ impl Observed {
                 new(args.at(2), self.existed.get(1).copied().unwrap_or(false));
                 publish(GENERIC, "copy_to", args.at(2));
             }
-            _ => {}
+            cmd => notify_typed::after(cmd, args, keys, reply, existed),
         }
     }
 
     fn each_set(&self, args: &Command<'_>, keys: &Keys<'_>) {
         for (i, &existed) in self.existed.iter().enumerate() {
             let key = args.at(1 + 2 * i);
-            if !existed && keys.get(key).is_some() {
+            if !existed && keys.exists(key) {
                 publish(NEW, "new", key);
             }
             publish(STRING, "set", key);

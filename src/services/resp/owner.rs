@@ -38,7 +38,96 @@ fn dispatch(
     shard: (usize, usize),
     out: &mut Vec<u8>,
 ) {
+    if commands::types::string_command_on_other_type(cmd, command, keys) {
+        return commands::collections::wrong_type(out);
+    }
     match cmd {
+        Cmd::HSet
+        | Cmd::HSetNx
+        | Cmd::HGet
+        | Cmd::HMGet
+        | Cmd::HMSet
+        | Cmd::HDel
+        | Cmd::HLen
+        | Cmd::HStrLen
+        | Cmd::HExists
+        | Cmd::HKeys
+        | Cmd::HVals
+        | Cmd::HGetAll
+        | Cmd::HIncrBy
+        | Cmd::HIncrByFloat
+        | Cmd::HRandField
+        | Cmd::HScan => commands::hash::run(cmd, command, keys, proto, out),
+        Cmd::SAdd
+        | Cmd::SRem
+        | Cmd::SCard
+        | Cmd::SIsMember
+        | Cmd::SMIsMember
+        | Cmd::SMembers
+        | Cmd::SPop
+        | Cmd::SRandMember
+        | Cmd::SMove
+        | Cmd::SInter
+        | Cmd::SInterCard
+        | Cmd::SUnion
+        | Cmd::SDiff
+        | Cmd::SInterStore
+        | Cmd::SUnionStore
+        | Cmd::SDiffStore
+        | Cmd::SScan => commands::set::run(cmd, command, keys, proto, out),
+        Cmd::ZAdd
+        | Cmd::ZIncrBy
+        | Cmd::ZRem
+        | Cmd::ZCard
+        | Cmd::ZScore
+        | Cmd::ZMScore
+        | Cmd::ZRank
+        | Cmd::ZRevRank
+        | Cmd::ZCount
+        | Cmd::ZLexCount
+        | Cmd::ZRange
+        | Cmd::ZRangeByScore
+        | Cmd::ZRevRangeByScore
+        | Cmd::ZRevRange
+        | Cmd::ZRangeByLex
+        | Cmd::ZRevRangeByLex
+        | Cmd::ZPopMin
+        | Cmd::ZPopMax
+        | Cmd::ZRemRangeByRank
+        | Cmd::ZRemRangeByScore
+        | Cmd::ZRemRangeByLex
+        | Cmd::ZRandMember
+        | Cmd::ZScan => commands::zset::run(cmd, command, keys, proto, out),
+        Cmd::LPush
+        | Cmd::RPush
+        | Cmd::LPushX
+        | Cmd::RPushX
+        | Cmd::LPop
+        | Cmd::RPop
+        | Cmd::LLen
+        | Cmd::LIndex
+        | Cmd::LSet
+        | Cmd::LRange
+        | Cmd::LTrim
+        | Cmd::LRem
+        | Cmd::LInsert
+        | Cmd::LPos
+        | Cmd::LMove
+        | Cmd::RPopLPush
+        | Cmd::LMPop => commands::list::run(cmd, command, keys, proto, out),
+        Cmd::ZUnion
+        | Cmd::ZInter
+        | Cmd::ZDiff
+        | Cmd::ZUnionStore
+        | Cmd::ZInterStore
+        | Cmd::ZDiffStore
+        | Cmd::ZInterCard => commands::zset_multi::run(cmd, command, keys, proto, out),
+        Cmd::ZRangeStore => commands::zset_multi::range_store(command, keys, out),
+        Cmd::ZMPop => commands::zset_multi::zmpop(command, keys, proto, out),
+        Cmd::Memory => commands::memory::run(command, keys, proto, out),
+        cmd if blocking::is_blocking(cmd) => {
+            blocking::run_once(cmd, command, keys, proto, shard, out)
+        }
         Cmd::Expire
         | Cmd::PExpire
         | Cmd::ExpireAt
@@ -81,6 +170,7 @@ fn dispatch(
                 clients: client::count() as u64,
                 connections_received,
                 commands,
+                blocked_clients: blocking::blocked(),
                 ..ServerFigures::default()
             };
             pubsub::owner::add_figures(&mut figures);
@@ -134,6 +224,8 @@ fn dispatch(
             notify::set_flags(flags.max(0) as u32);
             write::ok(out);
         }
+        Cmd::Dump => commands::dump::dump(command, keys, proto, out),
+        Cmd::Restore => commands::dump::restore(command, keys, out),
         Cmd::SetMaxMemory => {
             let cap = commands::strings::parse_i64(command.at(1))
                 .unwrap_or(0)

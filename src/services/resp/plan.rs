@@ -270,6 +270,18 @@ impl Resp {
                     }
                     return None;
                 }
+                if let Some(keys) = gather::keys_of(spec.cmd, command) {
+                    // Every key on one shard: run there in one step, as
+                    // Redis does (atomic); else gathered, alone.
+                    let first = keys
+                        .first()
+                        .map_or(self.shard, |k| owner_of(k, self.shards));
+                    if keys.iter().all(|k| owner_of(k, self.shards) == first) {
+                        self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
+                        return None;
+                    }
+                    return Some(Step::Alone(frame));
+                }
                 if spec.cmd == Cmd::MSetNx && (command.len() - 1) % 2 != 0 {
                     plan.here(out, |out| commands::connection::wrong_arity(out, spec.name));
                     return None;

@@ -153,7 +153,21 @@ impl Resp {
                 Cmd::BitOp => (2..command.len(), 1),
                 // OBJECT HELP has no key: run wherever the rest runs.
                 Cmd::Object => (2..command.len().min(3), 1),
-                _ => return None,
+                // The typed commands over several keys, and the blocking
+                // ones (which do not block in a transaction): their keys'
+                // shards.
+                _ => {
+                    let keys = gather::keys_of(spec.cmd, command)
+                        .or_else(|| blocking::keys_of(spec.cmd, command))?;
+                    let mut bits = 0u64;
+                    let mut wide = false;
+                    for key in keys {
+                        let shard = owner_of(key, self.shards);
+                        wide |= shard >= 64;
+                        bits |= 1u64 << (shard % 64);
+                    }
+                    return Some((bits, wide));
+                }
             },
             // Keyless and stateless: run wherever the rest runs.
             Route::Here if matches!(spec.cmd, Cmd::Ping | Cmd::Echo) => return Some((0, false)),
@@ -245,12 +259,22 @@ impl Resp {
 /// The owner's side of WATCH: what `key` is now (a bulk string: `0` when
 /// there is no live key, else `1`, its expiry and its value).
 pub(super) fn watch_state(keys: &Keys<'_>, key: &[u8], out: &mut Vec<u8>) {
-    match keys.get(key) {
+    match keys.value(key) {
         None => write::bulk(out, b"0"),
         Some(value) => {
             let expiry = keys.expiry(key).flatten().unwrap_or(0);
             let mut state = format!("1{expiry}:").into_bytes();
-            state.extend_from_slice(value);
+            match value {
+                crate::services::kv::values::ValueRef::Str(value) => state.extend_from_slice(value),
+                // A hash, set, sorted set or list: its elements, as a
+                // snapshot writes them (the same for the same value).
+                value => {
+                    state.push(b'#');
+                    crate::services::kv::durable::ops::snapshot_records(
+                        key, value, None, &mut state,
+                    )
+                }
+            }
             write::bulk(out, &state);
         }
     }

@@ -37,7 +37,6 @@ use glommio::io::BufferedFile;
 
 use super::file_io::{create_empty, read_all, write_all_at};
 use super::files::{log_name, snapshot_name};
-use super::load::snapshot_record;
 use super::log::{LogFigures, ShardLog};
 use super::record::{decode, Decoded};
 use crate::services::keyspace::SharedStore;
@@ -161,8 +160,8 @@ impl Compactor {
                     // Under `always`, a write not yet durable may still be
                     // taken back: the snapshot holds what the durable
                     // records made of the key.
-                    if let Some((val, at)) = log.settled(&store.borrow(), key, now) {
-                        snapshot_record(key, &val, at).encode(&mut chunk);
+                    if let Some((value, at)) = log.settled(&store.borrow(), key, now) {
+                        super::ops::snapshot_records(key, value.value(), at, &mut chunk);
                     }
                 }
                 if chunk.len() >= WRITE_CHUNK {

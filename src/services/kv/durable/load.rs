@@ -164,8 +164,8 @@ pub async fn start_shard(
     let snapshot = {
         let store = store.borrow();
         let mut bytes = Vec::with_capacity(store.bytes() as usize);
-        store.for_each(now, |key, val, at| {
-            snapshot_record(key, val, at).encode(&mut bytes)
+        store.for_each(now, |key, value, at| {
+            super::ops::snapshot_records(key, value, at, &mut bytes)
         });
         bytes
     };

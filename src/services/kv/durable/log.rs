@@ -25,7 +25,6 @@
 //!   writes back (`undo.rs`), and every batch that may have written them is
 //!   told its commit failed ([`Mark`]), also one still waiting for its turn.
 
-use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::rc::Rc;
@@ -176,7 +175,7 @@ impl ShardLog {
         store: &'s Store,
         key: &[u8],
         now: u64,
-    ) -> Option<(Cow<'s, [u8]>, Option<u64>)> {
+    ) -> Option<(super::undo::Settled<'s>, Option<u64>)> {
         self.journal.borrow().settled(store, key, now)
     }
 

@@ -10,6 +10,7 @@
 //! - `compact.rs`: replacing a long log by a snapshot, in the background.
 //! - `mark.rs`: which batches a discard of the log concerns (`always`).
 //! - `undo.rs`: under `always`, taking back writes whose log write failed.
+//! - `ops.rs`: the logged operations on hashes, sets, sorted sets, lists.
 
 pub mod compact;
 mod file_io;
@@ -17,6 +18,7 @@ pub mod files;
 pub mod load;
 pub mod log;
 mod mark;
+pub mod ops;
 pub mod record;
 pub mod undo;
 
@@ -50,6 +52,9 @@ pub fn apply_record(store: &mut Store, record: Record<'_>, now: u64) {
             store.persist(key, now);
         }
         Record::Clear => store.clear(),
+        Record::Agg { key, op, body } => {
+            ops::apply_op(store, key, op, body, now);
+        }
     }
 }
 

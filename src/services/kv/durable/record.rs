@@ -11,6 +11,7 @@
 //! | 4 | Expire | the expiry time |
 //! | 5 | Persist | nothing |
 //! | 6 | Clear | nothing (and an empty key) |
+//! | 7 | Agg | an op on a hash, set, sorted set or list (`ops.rs`) |
 //!
 //! Kinds 1 and 2 are the first format's, unchanged, so a data dir written
 //! before TTLs existed loads as it did. Reading tells three things apart: a
@@ -31,6 +32,7 @@ const PUT_EXPIRING: u8 = 3;
 const EXPIRE: u8 = 4;
 const PERSIST: u8 = 5;
 const CLEAR: u8 = 6;
+const AGG: u8 = 7;
 
 /// One logged write. Times are ms since the Unix epoch, absolute, so that a
 /// record means the same whenever it is replayed.
@@ -52,6 +54,13 @@ pub enum Record<'a> {
     Persist { key: &'a [u8] },
     /// Remove every key of the shard that logged it (FLUSHDB, FLUSHALL).
     Clear,
+    /// Do `op` (`ops::Op`, maybe with `ops::REPLACE`) with the elements
+    /// encoded in `body` to `key`'s aggregate.
+    Agg {
+        key: &'a [u8],
+        op: u8,
+        body: &'a [u8],
+    },
 }
 
 impl Record<'_> {
@@ -62,7 +71,8 @@ impl Record<'_> {
             | Record::Del { key }
             | Record::PutExpiring { key, .. }
             | Record::Expire { key, .. }
-            | Record::Persist { key } => Some(key),
+            | Record::Persist { key }
+            | Record::Agg { key, .. } => Some(key),
             Record::Clear => None,
         }
     }
@@ -78,6 +88,7 @@ impl Record<'_> {
             Record::Expire { key, .. } => (EXPIRE, key),
             Record::Persist { key } => (PERSIST, key),
             Record::Clear => (CLEAR, &[][..]),
+            Record::Agg { key, .. } => (AGG, key),
         };
         out.push(kind);
         out.extend_from_slice(&(key.len() as u32).to_le_bytes());
@@ -89,6 +100,10 @@ impl Record<'_> {
                 out.extend_from_slice(val);
             }
             Record::Expire { at, .. } => out.extend_from_slice(&at.to_le_bytes()),
+            Record::Agg { op, body, .. } => {
+                out.push(op);
+                out.extend_from_slice(body);
+            }
             Record::Del { .. } | Record::Persist { .. } | Record::Clear => {}
         }
         let body = &out[start + HEADER..];
@@ -151,6 +166,11 @@ pub fn decode(bytes: &[u8]) -> Decoded<'_> {
         (EXPIRE, Some(at)) if rest.len() == TIME => Record::Expire { key, at },
         (PERSIST, _) if rest.is_empty() => Record::Persist { key },
         (CLEAR, _) if key.is_empty() && rest.is_empty() => Record::Clear,
+        (AGG, _) if super::ops::valid(rest) => Record::Agg {
+            key,
+            op: rest[0],
+            body: &rest[1..],
+        },
         _ => return Decoded::Bad,
     };
     Decoded::Record(record, HEADER + len)
@@ -324,6 +344,9 @@ mod tests {
             &[PERSIST, 1, 0, 0, 0, b'k', b'v'],
             &[CLEAR, 1, 0, 0, 0, b'k'],
             &[7, 0, 0, 0, 0],
+            &[7, 0, 0, 0, 0, 99],                  // an unknown op
+            &[7, 0, 0, 0, 0, 1, 5, 0, 0, 0, b'f'], // an element cut short
+            &[8, 0, 0, 0, 0],
         ] {
             assert_eq!(decode(&framed(body)), Decoded::Bad, "{body:?}");
         }

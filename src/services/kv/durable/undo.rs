@@ -10,10 +10,10 @@
 //! a flush per batch anyway, and under `everysec`/`no` what was applied is
 //! acknowledged and stays.
 
-use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use super::record::Record;
+use crate::services::kv::values::{OwnedValue, ValueRef};
 use crate::services::kv::Store;
 
 /// One write's way back.
@@ -24,7 +24,7 @@ enum Undo {
         /// The log position after the write's record.
         after: u64,
         key: Box<[u8]>,
-        before: Option<(Box<[u8]>, Option<u64>)>,
+        before: Option<(OwnedValue, Option<u64>)>,
     },
     /// A Clear: every key the shard held before it.
     Clear { after: u64, old: Box<Store> },
@@ -45,11 +45,29 @@ pub struct Journal {
 }
 
 /// A key's entry as stored, expired or not: what restoring it puts back.
-fn raw_entry(store: &Store, key: &[u8]) -> Option<(Box<[u8]>, Option<u64>)> {
+/// An aggregate is copied whole: `always` pays that per write to one.
+fn raw_entry(store: &Store, key: &[u8]) -> Option<(OwnedValue, Option<u64>)> {
     // At time 0 every stored entry reads as live.
     store
-        .get_with_expiry(key, 0)
-        .map(|(val, at)| (val.into(), at))
+        .value_with_expiry(key, 0)
+        .map(|(value, at)| (value.to_owned(), at))
+}
+
+/// A key's value as the durable records leave it: the store's now, or
+/// what the journal keeps of it.
+#[derive(Debug)]
+pub enum Settled<'s> {
+    Now(ValueRef<'s>),
+    Before(OwnedValue),
+}
+
+impl Settled<'_> {
+    pub fn value(&self) -> ValueRef<'_> {
+        match self {
+            Settled::Now(value) => *value,
+            Settled::Before(value) => value.as_ref(),
+        }
+    }
 }
 
 impl Journal {
@@ -90,8 +108,7 @@ impl Journal {
                     None => {
                         store.del(&key, 0);
                     }
-                    Some((val, None)) => store.load(&key, &val),
-                    Some((val, Some(at))) => store.load_expiring(&key, &val, at),
+                    Some((value, at)) => store.load_value(&key, value, at),
                 },
                 Undo::Clear { old, .. } => store.put_back(*old),
             }
@@ -106,7 +123,7 @@ impl Journal {
         store: &'s Store,
         key: &[u8],
         now: u64,
-    ) -> Option<(Cow<'s, [u8]>, Option<u64>)> {
+    ) -> Option<(Settled<'s>, Option<u64>)> {
         let live = |at: Option<u64>| at.is_none_or(|at| at > now);
         for undo in &self.entries {
             match undo {
@@ -116,19 +133,19 @@ impl Journal {
                     return before
                         .as_ref()
                         .filter(|(_, at)| live(*at))
-                        .map(|(val, at)| (Cow::Owned(val.to_vec()), *at));
+                        .map(|(value, at)| (Settled::Before(value.clone()), *at));
                 }
                 Undo::Clear { old, .. } => {
                     return old
-                        .get_with_expiry(key, now)
-                        .map(|(val, at)| (Cow::Owned(val.to_vec()), at));
+                        .value_with_expiry(key, now)
+                        .map(|(value, at)| (Settled::Before(value.to_owned()), at));
                 }
                 Undo::Key { .. } => {}
             }
         }
         store
-            .get_with_expiry(key, now)
-            .map(|(val, at)| (Cow::Borrowed(val), at))
+            .value_with_expiry(key, now)
+            .map(|(value, at)| (Settled::Now(value), at))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -178,7 +195,12 @@ mod tests {
         store.load(b"c", b"3");
         journal.settle(10);
         assert_eq!(
-            journal.settled(&store, b"a", 0).map(|(v, _)| v.to_vec()),
+            journal
+                .settled(&store, b"a", 0)
+                .and_then(|(v, _)| match v.value() {
+                    ValueRef::Str(val) => Some(val.to_vec()),
+                    ValueRef::Agg(_) => None,
+                }),
             Some(b"x".to_vec())
         );
         journal.note(&Record::Clear, 50, &mut store);

@@ -1,7 +1,9 @@
 //! One stored key: a single allocation holding the key's length, its expiry
 //! time if it has one, the key and the value. A key without a TTL pays
 //! nothing for expiry: the TTL is a flag bit in the length word and 8 more
-//! bytes only when set.
+//! bytes only when set. A hash, set, sorted set or list (`values/`) is an
+//! entry whose [`AGGREGATE`] bit is set and whose value is the 4-byte slot
+//! of the aggregate in the store's slab.
 
 /// `[header: u32 LE][expiry: u64 LE, only if flagged][key][value]`, the
 /// header the key's length with [`HAS_EXPIRY`] set when a TTL follows.
@@ -12,17 +14,29 @@ const HEADER: usize = size_of::<u32>();
 const EXPIRY: usize = size_of::<u64>();
 /// The header bit that says an expiry time follows it.
 const HAS_EXPIRY: u32 = 1 << 31;
+/// The header bit that says the value is an aggregate's slot number.
+const AGGREGATE: u32 = 1 << 30;
+const FLAGS: u32 = HAS_EXPIRY | AGGREGATE;
 
-/// Longest key an entry holds: the header's other 31 bits. Keys come from
+/// Longest key an entry holds: the header's other 30 bits. Keys come from
 /// frames and records far shorter (`--max-frame`, the log's 1 GiB field
 /// limit), so no caller reaches it.
-pub(super) const MAX_KEY: usize = (HAS_EXPIRY - 1) as usize;
+pub(super) const MAX_KEY: usize = (AGGREGATE - 1) as usize;
 
 impl Entry {
     /// `key` set to `val`, expiring at `at` (ms since the epoch) if given.
     pub fn new(key: &[u8], val: &[u8], at: Option<u64>) -> Entry {
+        Entry::with_flags(key, val, at, 0)
+    }
+
+    /// `key` holding the aggregate in `slot`, expiring at `at` if given.
+    pub fn aggregate(key: &[u8], slot: u32, at: Option<u64>) -> Entry {
+        Entry::with_flags(key, &slot.to_le_bytes(), at, AGGREGATE)
+    }
+
+    fn with_flags(key: &[u8], val: &[u8], at: Option<u64>, flags: u32) -> Entry {
         debug_assert!(key.len() <= MAX_KEY);
-        let mut header = key.len() as u32 & !HAS_EXPIRY;
+        let mut header = (key.len() as u32 & !FLAGS) | flags;
         let expiry = at.map_or(0, |_| EXPIRY);
         let mut bytes = Vec::with_capacity(HEADER + expiry + key.len() + val.len());
         if at.is_some() {
@@ -56,7 +70,22 @@ impl Entry {
 
     #[inline]
     fn key_end(&self) -> usize {
-        self.key_start() + (self.header() & !HAS_EXPIRY) as usize
+        self.key_start() + (self.header() & !FLAGS) as usize
+    }
+
+    /// The slot of the aggregate this entry holds; `None` for a string.
+    #[inline]
+    pub fn slot(&self) -> Option<u32> {
+        if self.header() & AGGREGATE == 0 {
+            return None;
+        }
+        let val: [u8; 4] = self.value().try_into().ok()?;
+        Some(u32::from_le_bytes(val))
+    }
+
+    #[inline]
+    pub fn is_aggregate(&self) -> bool {
+        self.header() & AGGREGATE != 0
     }
 
     #[inline]
@@ -95,7 +124,10 @@ impl Entry {
                 self.0[HEADER..HEADER + EXPIRY].copy_from_slice(&at.to_le_bytes())
             }
             (None, None) => {}
-            _ => *self = Entry::new(self.key(), self.value(), at),
+            _ => {
+                let flags = self.header() & AGGREGATE;
+                *self = Entry::with_flags(self.key(), self.value(), at, flags)
+            }
         }
     }
 }

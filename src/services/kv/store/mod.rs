@@ -6,6 +6,8 @@
 //! - `entry.rs`: one key, value and expiry time in a single allocation.
 //! - `table.rs`: the entries, dense, found by key: the order SCAN walks.
 //! - `deadlines.rs`: the keys with a TTL by expiry time, for the sweep.
+//! - `values/`: hashes, sets, sorted sets and lists, and the slab they live
+//!   in; `typed.rs`: the store's side of them.
 //!
 //! Expiry (docs/PROTOCOLS.md §6.2): a key whose time `at` is at or before `now` is gone
 //! for every reader at once (lazy), and stays stored, counted by [`Store::len`]
@@ -25,12 +27,15 @@ mod scan;
 mod table;
 #[cfg(test)]
 mod tests;
+mod typed;
+pub mod values;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use deadlines::Deadlines;
 use entry::{Entry, MAX_KEY};
 use table::Table;
+use values::Slab;
 
 /// Milliseconds since the Unix epoch, the unit of every expiry time (what
 /// Redis's PEXPIREAT takes). 0 if the clock is before the epoch.
@@ -52,6 +57,9 @@ pub struct Store {
     /// Past this, writes that add data are refused (`--max-memory`, this
     /// shard's share); `None`: no cap.
     cap: Option<u64>,
+    /// The hashes, sets, sorted sets and lists, by the slot their entries
+    /// hold.
+    slab: Slab,
 }
 
 /// A write refused for `--max-memory`.
@@ -87,23 +95,29 @@ impl Store {
         key.len() as u64 + TTL_OVERHEAD
     }
 
-    fn entry_cost(entry: &Entry) -> u64 {
+    fn entry_cost(slab: &Slab, entry: &Entry) -> u64 {
         let ttl = entry.expiry().map_or(0, |_| Store::ttl_cost(entry.key()));
-        Store::cost(entry.key(), entry.value()) + ttl
+        let elements = entry
+            .slot()
+            .and_then(|slot| slab.get(slot))
+            .map_or(0, values::Aggregate::bytes);
+        Store::cost(entry.key(), entry.value()) + ttl + elements
     }
 
-    /// `key`'s value, unless it is absent or expired at `now`. One hash
-    /// lookup; the time is compared only for a key with a TTL.
+    /// `key`'s string value, unless it is absent, expired at `now`, or not a
+    /// string. One hash lookup; the time is compared only for a key with a
+    /// TTL.
     #[inline]
     pub fn get(&self, key: &[u8], now: u64) -> Option<&[u8]> {
         let entry = self.table.get(key)?;
-        (!entry.expired(now)).then(|| entry.value())
+        (!entry.expired(now) && !entry.is_aggregate()).then(|| entry.value())
     }
 
-    /// `key`'s value and expiry time, unless it is absent or expired.
+    /// `key`'s string value and expiry time, unless it is absent, expired or
+    /// not a string.
     pub fn get_with_expiry(&self, key: &[u8], now: u64) -> Option<(&[u8], Option<u64>)> {
         let entry = self.table.get(key)?;
-        (!entry.expired(now)).then(|| (entry.value(), entry.expiry()))
+        (!entry.expired(now) && !entry.is_aggregate()).then(|| (entry.value(), entry.expiry()))
     }
 
     /// Whether setting `key` to `val` (with a TTL if `ttl`) is refused by
@@ -118,7 +132,10 @@ impl Store {
         let Some(cap) = self.cap else {
             return false;
         };
-        let old = self.table.get(key).map_or(0, Store::entry_cost);
+        let old = self
+            .table
+            .get(key)
+            .map_or(0, |e| Store::entry_cost(&self.slab, e));
         let new = Store::cost(key, val) + if ttl { Store::ttl_cost(key) } else { 0 };
         new > old && self.bytes - old + new > cap
     }
@@ -133,7 +150,10 @@ impl Store {
             if key.len() > MAX_KEY {
                 return true;
             }
-            let old = self.table.get(key).map_or(0, Store::entry_cost);
+            let old = self
+                .table
+                .get(key)
+                .map_or(0, |e| Store::entry_cost(&self.slab, e));
             added += Store::cost(key, val).saturating_sub(old);
         }
         self.cap
@@ -182,8 +202,14 @@ impl Store {
     }
 
     fn set(&mut self, key: &[u8], val: &[u8], at: Option<u64>) {
-        let entry = Entry::new(key, val, at);
-        let cost = Store::entry_cost(&entry);
+        self.insert_entry(key, Entry::new(key, val, at));
+    }
+
+    /// Stores `entry` (of `key`), replacing (and forgetting) any entry of
+    /// its key.
+    fn insert_entry(&mut self, key: &[u8], entry: Entry) {
+        let cost = Store::entry_cost(&self.slab, &entry);
+        let at = entry.expiry();
         if let Some(old) = self.table.insert(entry) {
             self.forget(&old);
         }
@@ -193,11 +219,15 @@ impl Store {
         self.bytes += cost;
     }
 
-    /// Takes a removed entry out of the accounting and the deadlines.
+    /// Takes a removed entry out of the accounting and the deadlines, and
+    /// frees its aggregate.
     fn forget(&mut self, old: &Entry) {
-        self.bytes -= Store::entry_cost(old);
+        self.bytes -= Store::entry_cost(&self.slab, old);
         if let Some(at) = old.expiry() {
             self.deadlines.remove(at, old.key());
+        }
+        if let Some(slot) = old.slot() {
+            self.slab.remove(slot);
         }
     }
 
@@ -244,9 +274,9 @@ impl Store {
     fn set_expiry(&mut self, key: &[u8], at: Option<u64>, now: u64) -> Option<Option<u64>> {
         let position = self.live_position(key, now)?;
         let entry = self.table.at_mut(position)?;
-        let (old_at, old_cost) = (entry.expiry(), Store::entry_cost(entry));
+        let (old_at, old_cost) = (entry.expiry(), Store::entry_cost(&self.slab, entry));
         entry.set_expiry(at);
-        let new_cost = Store::entry_cost(entry);
+        let new_cost = Store::entry_cost(&self.slab, entry);
         if let Some(old_at) = old_at {
             self.deadlines.remove(old_at, key);
         }
@@ -281,7 +311,10 @@ impl Store {
                 break;
             };
             if let Some(old) = self.table.swap_remove(&key) {
-                self.bytes -= Store::entry_cost(&old);
+                self.bytes -= Store::entry_cost(&self.slab, &old);
+                if let Some(slot) = old.slot() {
+                    self.slab.remove(slot);
+                }
                 freed(&key);
             }
             removed += 1;
@@ -320,6 +353,7 @@ impl Store {
     pub fn clear(&mut self) {
         self.table.clear();
         self.deadlines.clear();
+        self.slab.clear();
         self.bytes = 0;
     }
 
@@ -342,14 +376,17 @@ impl Store {
     /// does to the keys one old shard of a start with another shard count
     /// held.
     pub fn retain(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
-        let (deadlines, bytes) = (&mut self.deadlines, &mut self.bytes);
+        let (deadlines, bytes, slab) = (&mut self.deadlines, &mut self.bytes, &mut self.slab);
         self.table.retain(|entry| {
             if keep(entry.key()) {
                 return true;
             }
-            *bytes -= Store::entry_cost(entry);
+            *bytes -= Store::entry_cost(slab, entry);
             if let Some(at) = entry.expiry() {
                 deadlines.remove(at, entry.key());
+            }
+            if let Some(slot) = entry.slot() {
+                slab.remove(slot);
             }
             false
         });
@@ -360,10 +397,12 @@ impl Store {
     pub fn for_each<'s>(
         &'s self,
         now: u64,
-        mut visit: impl FnMut(&'s [u8], &'s [u8], Option<u64>),
+        mut visit: impl FnMut(&'s [u8], values::ValueRef<'s>, Option<u64>),
     ) {
         for entry in self.table.iter().filter(|entry| !entry.expired(now)) {
-            visit(entry.key(), entry.value(), entry.expiry());
+            if let Some(value) = self.value_of(entry) {
+                visit(entry.key(), value, entry.expiry());
+            }
         }
     }
 

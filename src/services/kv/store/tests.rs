@@ -301,7 +301,7 @@ proptest! {
             let mut held: Model = Model::new();
             store.table.iter().for_each(|e| {
                 held.insert(e.key().to_vec(), (e.value().to_vec(), e.expiry()));
-                stored += Store::entry_cost(e);
+                stored += Store::entry_cost(&store.slab, e);
             });
             prop_assert_eq!(store.bytes(), stored);
             prop_assert_eq!(store.expiring_len(), held.values().filter(|(_, at)| at.is_some()).count());

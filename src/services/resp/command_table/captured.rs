@@ -1092,6 +1092,46 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x6b1a6f70bd5f14dc, 0xfe18c951177122fa],
     ),
     (
+        "blmove",
+        [0x3527c17adaeebe71, 0xda8bb358767b938d],
+        [0xde50494fde9a72d8, 0xf0c33dab37f0ed0e],
+    ),
+    (
+        "blmpop",
+        [0x851b490cdff47d51, 0x0938501d23acc8cd],
+        [0x747cf7553dbfc1dd, 0x077f1a48b0536776],
+    ),
+    (
+        "blpop",
+        [0xf7fccff5de20e89e, 0x47015e21bc948ec6],
+        [0x35db02b8599e2815, 0x8106f3650ebd3ab5],
+    ),
+    (
+        "brpop",
+        [0xac4f99c09d9042f4, 0x588eaa25e6c026c4],
+        [0x7989faeed2b23ff6, 0x6bd3d96e6777d5ee],
+    ),
+    (
+        "brpoplpush",
+        [0x01dd6d544cdd9d50, 0x87beea6b281e8698],
+        [0x9314f774e9609ef2, 0x9b8a883342ab50d8],
+    ),
+    (
+        "bzmpop",
+        [0x1ba29f984dcf9744, 0x69ede05edc935b74],
+        [0x1704acfcc76b24e5, 0x90ac6999d3a6a836],
+    ),
+    (
+        "bzpopmax",
+        [0x3d82932d40106670, 0xc01a399afd1251d8],
+        [0x8c593ad20e33ad32, 0x21458ee97c2b89b8],
+    ),
+    (
+        "bzpopmin",
+        [0x614bdb83915aedf6, 0x7a1b6eebb536f27e],
+        [0x9ea4c0f6a53e3749, 0xe3177e47ab9a158f],
+    ),
+    (
         "client",
         [0x326ad493c753a50c, 0xdcb1d0377f0ba148],
         [0xeada4183d1e1a4a7, 0x90b49c6ed6fe1969],
@@ -1357,9 +1397,89 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x9f090a77ca1a607e, 0x687f4e71e5066937],
     ),
     (
+        "hdel",
+        [0x1194d8df5744d9a0, 0x5558ab0da5b35aec],
+        [0x36ebefa388cadaf1, 0xc6257c9803cff083],
+    ),
+    (
         "hello",
         [0xc50c24b3550bbbcd, 0x4b0237214bdfc919],
         [0xbc913591f2ea805b, 0x6ac38c28da3af4db],
+    ),
+    (
+        "hexists",
+        [0x198377933e1bc62b, 0x092be4f581c01a43],
+        [0xeb25458c0ad26384, 0x526bef243d2a86b8],
+    ),
+    (
+        "hget",
+        [0xccf5fc72c5c8c007, 0xd11a86e86b26506f],
+        [0xe528c91d20941fae, 0x3de72186d2be9a8e],
+    ),
+    (
+        "hgetall",
+        [0xd8bc14ec0b9eea98, 0xaed1246fa4182444],
+        [0x82f91cd993ad6594, 0x09e96c0a431f2ae1],
+    ),
+    (
+        "hincrby",
+        [0xa940268dbdcba1ba, 0x3d6fd3f68d2ed0a6],
+        [0xae6732cbfef8a44b, 0x208579ba9504d0ee],
+    ),
+    (
+        "hincrbyfloat",
+        [0x69fb44b8e9c47a90, 0x14974c8d07655a74],
+        [0x25a1e855a5a01970, 0xb034bc822db4157b],
+    ),
+    (
+        "hkeys",
+        [0xb9ae7d864923e269, 0x8348bdd3d75c6889],
+        [0xf8a02b8ce3042af6, 0xa4d8d23c8d80c48b],
+    ),
+    (
+        "hlen",
+        [0x2dfb04ae7d6220b8, 0x5427d51ec271cae8],
+        [0xd7311ff085c2cfc8, 0xecc551f7b550a94d],
+    ),
+    (
+        "hmget",
+        [0x11354e39564aa33a, 0x848f0e6b6e90ed2e],
+        [0x5a2ee4f76db5f46b, 0x62bcff0c184cb9c8],
+    ),
+    (
+        "hmset",
+        [0x136b5e15841a5504, 0x3ec56e11cb4ad4fc],
+        [0x49a2d04a47d3d41d, 0xf8b491d980c83f7e],
+    ),
+    (
+        "hrandfield",
+        [0xdd67265d14aedda6, 0x770b484ee57f8522],
+        [0x5008b389c8915603, 0x0e7877751d0329bb],
+    ),
+    (
+        "hscan",
+        [0xa6ef9d9ab4d04b1f, 0x82fdfaedb8dc4de7],
+        [0x7734e45b2dd2ee3b, 0x9d4cf2c9808f4c07],
+    ),
+    (
+        "hset",
+        [0x8ca694c3fe8e3708, 0x5f1aced84ef89668],
+        [0x22ed6ed36443fac4, 0x6a8b14f0eb11fafd],
+    ),
+    (
+        "hsetnx",
+        [0x31c429f32e498cb1, 0x37a13dd027c52f45],
+        [0x145e12abbdc13687, 0x89e273ec2d0b6f84],
+    ),
+    (
+        "hstrlen",
+        [0x0a93cdad0ce37ac1, 0x7c1126fc75cf2d39],
+        [0xf794c354108ccdaa, 0x094e84d1c45c9868],
+    ),
+    (
+        "hvals",
+        [0x63892476d67f7f99, 0x8b738b1b341b9db9],
+        [0x403621f7ebdf1ad1, 0xb6a098a40778afac],
     ),
     (
         "incr",
@@ -1395,6 +1515,81 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "lcs",
         [0x3912f48cb79152a0, 0xb9a2091b5dfb7150],
         [0x1ad53c3032d6ebdd, 0x2b8f4a5d2375ab04],
+    ),
+    (
+        "lindex",
+        [0x26833af1ab41f6b1, 0xe8da7a1c20259629],
+        [0xfb287b87eb8e33b5, 0x41d2d284596e518d],
+    ),
+    (
+        "linsert",
+        [0x061e032a9079e65a, 0x404ffb369a00dbda],
+        [0xde4435ddbd8acf95, 0x3a78ea35409baee8],
+    ),
+    (
+        "llen",
+        [0x14d01df77f89dc5c, 0xf2b2b183286af194],
+        [0x8f06717c748af2f9, 0xd2acc7f60132287c],
+    ),
+    (
+        "lmove",
+        [0x94063ffa4cc2a310, 0x94c60b8c19346290],
+        [0x483e6c9d344ed7a9, 0x957a216002f94cea],
+    ),
+    (
+        "lmpop",
+        [0x9bbaff42a95fd696, 0xc69d3b4846122d1e],
+        [0x90b66bf1a93d12c1, 0xd1a7fc6d205e25e3],
+    ),
+    (
+        "lpop",
+        [0x583a173d21708750, 0xac1681f2c3d20ce8],
+        [0xb8246e9633c2b19f, 0xd17f6c6f7bc43d8e],
+    ),
+    (
+        "lpos",
+        [0x884ed2d0f13e39b2, 0x41e15255dec258fe],
+        [0x63c0d1122ca37414, 0x500182ef93b798cf],
+    ),
+    (
+        "lpush",
+        [0x73da6f4038b7d04e, 0x5a2d906b8b36468e],
+        [0xf9caac5e429af7fc, 0x8d2ad6187ce3205e],
+    ),
+    (
+        "lpushx",
+        [0xcd28df51d9671ac1, 0xd88c49949a789bb5],
+        [0xe13717637b7e2ec1, 0x2228c01d4f868c61],
+    ),
+    (
+        "lrange",
+        [0xc6434190771fc7e1, 0x9770931ec2692359],
+        [0xcfc8f01c320d9bbb, 0x1680f4a27f7b0dde],
+    ),
+    (
+        "lrem",
+        [0xc9eb3243457e73eb, 0xb8ed6dff0903e793],
+        [0xf3a5558d88f91229, 0x65225b5919ffa31e],
+    ),
+    (
+        "lset",
+        [0x7ae6c6ac1509a413, 0x12bd89142847fb57],
+        [0x7885ab8a09848457, 0x11f64e5d9186537c],
+    ),
+    (
+        "ltrim",
+        [0x204e3828415bcc12, 0x0c1a9e99fc08172e],
+        [0x371d0b1f721e4a64, 0x479dc9da999cc0c1],
+    ),
+    (
+        "memory",
+        [0xb883312e2196be3c, 0x531a9412dff20894],
+        [0xad9e01d76d741e65, 0x1d254911c1c31c5e],
+    ),
+    (
+        "memory|usage",
+        [0x539ff29b9e021ae4, 0x80c59bbcbec81e44],
+        [0xb7464639cd48a466, 0x803e0a1704941d72],
     ),
     (
         "mget",
@@ -1567,6 +1762,31 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x3d137d0d97d071c9, 0xf8bfe0078e4c698e],
     ),
     (
+        "rpop",
+        [0x2da04630873aa87a, 0x902e27cb954febc2],
+        [0x9096e3f98dfc4b60, 0xab9ac154179da3a9],
+    ),
+    (
+        "rpoplpush",
+        [0xd896d5430a866f60, 0x4665ce16eec6cb80],
+        [0x96e2989ad71b8cbf, 0xc0c618af8a8eaa01],
+    ),
+    (
+        "rpush",
+        [0x3ec2e839aed18d7c, 0xfff22c609045eb0c],
+        [0x77eab4048ae96361, 0x36b9b6f0f50a637f],
+    ),
+    (
+        "rpushx",
+        [0xeb4470de9361aae3, 0x5ffbac294d3e4cb7],
+        [0xbee142919f5245ae, 0xcf84d593c8c5782e],
+    ),
+    (
+        "sadd",
+        [0x9fd1b1347c1f57ab, 0x92ca5cfae721bdef],
+        [0xd4fdee2ca70363b5, 0x36d901a61caf3bc5],
+    ),
+    (
         "save",
         [0xf221342578c17fe4, 0xa98f8c2e002ea550],
         [0x422e9ae813bb31e3, 0xc8785d0b704c6c1a],
@@ -1575,6 +1795,21 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "scan",
         [0x4012eaf87fe0005f, 0xfd8471a771bafcdb],
         [0xaf6e63ead54fa4ad, 0xb28da7b2d301f563],
+    ),
+    (
+        "scard",
+        [0x6d921bc6527a0cad, 0xe978301f87c008cd],
+        [0x22c9e9c445778cf5, 0x0d85db7f33b589a8],
+    ),
+    (
+        "sdiff",
+        [0xa45a65400d8b7adf, 0x515181accf305f97],
+        [0xd1735941de52d109, 0xef1fa7ba524771ff],
+    ),
+    (
+        "sdiffstore",
+        [0x4e15c51c22bebc9a, 0x4a843a7336d4761a],
+        [0x42b40d313fad5421, 0x3087a0e46d401fd3],
     ),
     (
         "select",
@@ -1612,9 +1847,64 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x563302c66fececca, 0x4fcc22b8ef70f5a0],
     ),
     (
+        "sinter",
+        [0x5016336ee3da742f, 0x5ad41bc3fdb42127],
+        [0xd69be02518ca9ecc, 0xb2591cc249913a4c],
+    ),
+    (
+        "sintercard",
+        [0xa6945c4efeea35ec, 0x640a7a1a0edbfda0],
+        [0x9f33a824bac22a78, 0x2a8725c005576b0c],
+    ),
+    (
+        "sinterstore",
+        [0xb142192e83d6658f, 0xda507ea1c8198783],
+        [0x34f1d1a87d567955, 0x1d873662fb447bc5],
+    ),
+    (
+        "sismember",
+        [0x604663cf05590510, 0xc57748b1eacd6850],
+        [0x9f20bd919c97caf7, 0xaa5e2981dbfb95f1],
+    ),
+    (
+        "smembers",
+        [0x6a16ab80ec5988ba, 0x7e6b0f0b36210c76],
+        [0x537c65b753a90565, 0x79124afdf77419ea],
+    ),
+    (
+        "smismember",
+        [0xcfe96327b2b1cfe9, 0xefd7289a854d6131],
+        [0xb3329408fd659b78, 0xfab263e3a588715d],
+    ),
+    (
+        "smove",
+        [0x9a38e2c32e2fbc22, 0xf0addea71e6ac732],
+        [0x7e22eb8b4ce18f82, 0x42b25090b272333c],
+    ),
+    (
+        "spop",
+        [0xcaf3407956bc33ce, 0x35d1c1ef3d216e96],
+        [0xa99371576deb84c8, 0xe4bef80e021bfe1f],
+    ),
+    (
         "spublish",
         [0x4501682119cadb36, 0x526103339d311dd6],
         [0xa0614fc1c7913b82, 0xfb43cc745a0cf509],
+    ),
+    (
+        "srandmember",
+        [0xb8fbbd5b098164bc, 0x6f2ad8d78a562018],
+        [0xe8a747cad53a5eb1, 0xf199332f544cf43e],
+    ),
+    (
+        "srem",
+        [0xf1a13cddcf815d60, 0x7a62b7a002c2e86c],
+        [0x7666d2de4ef793a5, 0x5e0d13bc4b19d81f],
+    ),
+    (
+        "sscan",
+        [0x61124a9dbf04d3b0, 0xc47bb5a4e511ce24],
+        [0xb66ad35a21910edb, 0xea6a58a19c2401c1],
     ),
     (
         "ssubscribe",
@@ -1630,6 +1920,16 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "subscribe",
         [0x4e086fa594471306, 0x2e7a4e5f9e1d1dca],
         [0x8e2d53b1102d848d, 0x57d642a5d66ff972],
+    ),
+    (
+        "sunion",
+        [0xef8d4f22ea0ce82e, 0x872190244f94603a],
+        [0x277fbc370c73489b, 0xea73ffb9558d0b65],
+    ),
+    (
+        "sunionstore",
+        [0xa012d033e3639a09, 0x1a7208f065badd89],
+        [0x7086b6eeea9bae60, 0x2ba599c6499c654a],
     ),
     (
         "sunsubscribe",
@@ -1675,5 +1975,165 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "watch",
         [0x8f1bc8f78e7c41fd, 0x37459cca2904883d],
         [0xb20021647aa91fc3, 0xfff1bf8fcd9b75fd],
+    ),
+    (
+        "zadd",
+        [0x21d961700d547040, 0x6cf3eae629aa5be8],
+        [0x6d36d5c1aefe02a6, 0xdefd9c3c610fcb6b],
+    ),
+    (
+        "zcard",
+        [0x90ea3ad6c6fc4f6b, 0xde79122fe836323b],
+        [0x84d0cf293ca97173, 0x5af6400b684e015e],
+    ),
+    (
+        "zcount",
+        [0xc65a292b1432126e, 0xfbd0b37c12488bb2],
+        [0x542fa0e56d3f5667, 0xafc860fcf0fe73ee],
+    ),
+    (
+        "zdiff",
+        [0xc8383e8bc6f07e79, 0xba1ea922df72c51d],
+        [0x2bc8028b5e44db3f, 0x8f84acbaf54ebf33],
+    ),
+    (
+        "zdiffstore",
+        [0xb744499d62c238c9, 0x110bc39070f20c95],
+        [0x224cdda333274573, 0x29fa9021f89bc9da],
+    ),
+    (
+        "zincrby",
+        [0x3f8c2cb3f121540b, 0x032d8bfa357160b7],
+        [0x04ea9ae32febd35a, 0x232634f9426fb2c3],
+    ),
+    (
+        "zinter",
+        [0x15490d569763fbdf, 0x05388a8a6e020db3],
+        [0xe3a6e77f092bedf5, 0xf68ad7a4de96291d],
+    ),
+    (
+        "zintercard",
+        [0x547992a1106c3934, 0x750f1d837336a7f8],
+        [0xb8c51d44b646268f, 0x5899c7a23ee43e1b],
+    ),
+    (
+        "zinterstore",
+        [0xee821e2d32ce20cd, 0x36254bfe62cb44b1],
+        [0x454bc3d64f141c0a, 0xe2a59131df71ef37],
+    ),
+    (
+        "zlexcount",
+        [0x0638d61470a663d6, 0xc1d9fdf3e0da6b0a],
+        [0x4288cfd2e0ebfdbc, 0x22b725e3bb1500ed],
+    ),
+    (
+        "zmpop",
+        [0x7e4356fbe29b2cf5, 0xcfc79a6d04512051],
+        [0xbec9db65e6246968, 0x2e2fd8bf667ba0c4],
+    ),
+    (
+        "zmscore",
+        [0x9b181094a49e2c3d, 0x75e44a8ed20bfea5],
+        [0x6b40c713500081ad, 0x0f97bc4fec9af508],
+    ),
+    (
+        "zpopmax",
+        [0x062c970a5289020e, 0x210d94c1240b1246],
+        [0x9a4f82be6aa2248c, 0x013febd33778565d],
+    ),
+    (
+        "zpopmin",
+        [0xa498a56b2a393d7c, 0x1e7ee258984c8e1c],
+        [0x70b14be8a73c9e6f, 0x8856247998ab4884],
+    ),
+    (
+        "zrandmember",
+        [0x6867289b8c42a80e, 0x34acab68ecb0169a],
+        [0x806b2910d40da8a5, 0xc68094c28273ef91],
+    ),
+    (
+        "zrange",
+        [0xe81d3302469063dd, 0x0462f558591005fd],
+        [0xe79cea3fad71581a, 0x66e85e04e4ab30a3],
+    ),
+    (
+        "zrangebylex",
+        [0x19c96f52d7a310df, 0xd4f2e2d769a49c87],
+        [0xd5c5aa99321f5aff, 0x00e34f9839213ff4],
+    ),
+    (
+        "zrangebyscore",
+        [0x6ff4c90ffdd63a22, 0x9abee73bd9359056],
+        [0x9c10fc3fa413b75d, 0x346b40efb6c4c9bc],
+    ),
+    (
+        "zrangestore",
+        [0x1792e27e6049f431, 0x5329087078cbbc79],
+        [0xcf3b8e481ef18ade, 0x79f421f3544251b8],
+    ),
+    (
+        "zrank",
+        [0x8cbfe4ea72e58d01, 0x7bf35d723b5073b1],
+        [0xffa4636065899167, 0x0ea4f288ba2da551],
+    ),
+    (
+        "zrem",
+        [0x59297c0461e39686, 0x2a2ed0944973d3b2],
+        [0xea10b0bc0808eee7, 0x03c06386f15cb243],
+    ),
+    (
+        "zremrangebylex",
+        [0x501e40ed8cdc7260, 0xb9cc65fa0fb3bbac],
+        [0x7d5d2682b489fe6a, 0xc76e178db6ed1271],
+    ),
+    (
+        "zremrangebyrank",
+        [0x314b81066ded71f8, 0xea5592415a4d96f4],
+        [0x36877bfdb482e1a6, 0x72fd171d16ae2c17],
+    ),
+    (
+        "zremrangebyscore",
+        [0x01a77da43a49f9eb, 0x55d4aa3aacd68ecb],
+        [0xac9ecdc91a346d81, 0x4028d9b51ce18620],
+    ),
+    (
+        "zrevrange",
+        [0x9030e18b4177b109, 0x4f1ae946405bab51],
+        [0x2422e007e47ec96f, 0x22a658f34bb26af8],
+    ),
+    (
+        "zrevrangebylex",
+        [0xb2b3c3c823d0fda1, 0x70176476f84841d9],
+        [0x3b0dbb6ffb09480a, 0x73e1eca17efed0b7],
+    ),
+    (
+        "zrevrangebyscore",
+        [0x6bdc864d7a5e43a8, 0x89507122d44ab8e4],
+        [0xc3b543cfb82d7a24, 0x33be09b54d9c14cb],
+    ),
+    (
+        "zrevrank",
+        [0xa6455001aee83fe1, 0xccf096e30952bd91],
+        [0x3bfaa4b76fa4771a, 0x2b60f4b98f316414],
+    ),
+    (
+        "zscan",
+        [0x72a62042fa037a36, 0xa464142c08a88612],
+        [0xc10bc28d83d88d59, 0x47390f17f20c31ad],
+    ),
+    (
+        "zscore",
+        [0xa6bfcdc5087d65be, 0xe5a09d5cd9972d82],
+        [0x2828336670b6f844, 0x9895348f5a41de80],
+    ),
+    (
+        "zunion",
+        [0x9cbbd7565d240382, 0x98dc7e8600c366ce],
+        [0x699ebbfcbdd1461d, 0x4b961ea44bbc5a95],
+    ),
+    (
+        "zunionstore",
+        [0x0aa44b533c54e7a4, 0x24395168c13a4024],
+        [0x14b988aebe9c84f1, 0x472bf8e1a358d8e2],
     ),
 ];

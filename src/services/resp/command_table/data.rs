@@ -534,6 +534,493 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "blmove",
+        arity: 6,
+        flags: &["write", "denyoom", "noscript", "blocking"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@list", "@slow", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Pop an element from a list, push it to another list and return it; or block until one is available"),
+            ),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("list")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("source")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("wherefrom")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("left")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("LEFT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("right")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("RIGHT")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("whereto")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("left")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("LEFT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("right")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("RIGHT")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "blmpop",
+        arity: -5,
+        flags: &["write", "blocking", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@write", "@list", "@slow", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Pop elements from a list, or block until one is available")),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("list")),
+            (
+                "complexity",
+                Bulk("O(N+M) where N is the number of provided keys and M is the number of elements returned."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("where")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("left")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("LEFT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("right")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("RIGHT")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("COUNT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "blpop",
+        arity: -3,
+        flags: &["write", "noscript", "blocking"],
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        acl_categories: &["@write", "@list", "@slow", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -2, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Remove and get the first element in a list, or block until one is available"),
+            ),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("list")),
+            ("complexity", Bulk("O(N) where N is the number of provided keys.")),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("6.0.0"),
+                        Bulk("`timeout` is interpreted as a double instead of an integer."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "brpop",
+        arity: -3,
+        flags: &["write", "noscript", "blocking"],
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        acl_categories: &["@write", "@list", "@slow", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -2, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Remove and get the last element in a list, or block until one is available"),
+            ),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("list")),
+            ("complexity", Bulk("O(N) where N is the number of provided keys.")),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("6.0.0"),
+                        Bulk("`timeout` is interpreted as a double instead of an integer."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "brpoplpush",
+        arity: 4,
+        flags: &["write", "denyoom", "noscript", "blocking"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@list", "@slow", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Pop an element from a list, push it to another list and return it; or block until one is available"),
+            ),
+            ("since", Bulk("2.2.0")),
+            ("group", Bulk("list")),
+            ("complexity", Bulk("O(1)")),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`BLMOVE` with the `RIGHT` and `LEFT` arguments")),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("6.0.0"),
+                        Bulk("`timeout` is interpreted as a double instead of an integer."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("source")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "bzmpop",
+        arity: -5,
+        flags: &["write", "blocking", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@write", "@sortedset", "@slow", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Remove and return members with scores in a sorted set or block until one is available"),
+            ),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("where")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("min")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MIN")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("max")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MAX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("COUNT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "bzpopmax",
+        arity: -3,
+        flags: &["write", "noscript", "blocking", "fast"],
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -2, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
+            ),
+            ("since", Bulk("5.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)) with N being the number of elements in the sorted set."),
+            ),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("6.0.0"),
+                        Bulk("`timeout` is interpreted as a double instead of an integer."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "bzpopmin",
+        arity: -3,
+        flags: &["write", "noscript", "blocking", "fast"],
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast", "@blocking"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -2, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
+            ),
+            ("since", Bulk("5.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)) with N being the number of elements in the sorted set."),
+            ),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("6.0.0"),
+                        Bulk("`timeout` is interpreted as a double instead of an integer."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "client",
         arity: -2,
         flags: &[],
@@ -2419,6 +2906,50 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "hdel",
+        arity: -3,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Delete one or more hash fields")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(N) where N is the number of fields to be removed.")),
+            (
+                "history",
+                Set(&[Array(&[Bulk("2.4.0"), Bulk("Accepts multiple `field` arguments.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("field")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "hello",
         arity: -1,
         flags: &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
@@ -2481,6 +3012,617 @@ pub static COMMANDS: &[CommandEntry] = &[
                                 ]),
                             ]),
                         ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hexists",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Determine if a hash field exists")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hget",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the value of a hash field")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hgetall",
+        arity: 2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@slow"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get all the fields and values in a hash")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(N) where N is the size of the hash.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hincrby",
+        arity: 4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Increment the integer value of a hash field by the given number")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("increment")), ("type", Bulk("integer"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hincrbyfloat",
+        arity: 4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Increment the float value of a hash field by the given amount")),
+            ("since", Bulk("2.6.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("increment")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hkeys",
+        arity: 2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@slow"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get all the fields in a hash")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(N) where N is the size of the hash.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hlen",
+        arity: 2,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the number of fields in a hash")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hmget",
+        arity: -3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the values of all the given hash fields")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(N) where N is the number of fields being requested.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("field")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hmset",
+        arity: -4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Set multiple hash fields to multiple values")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(N) where N is the number of fields being set.")),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("4.0.0")),
+            ("replaced_by", Bulk("`HSET` with multiple field-value pairs")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("field_value")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("multiple")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                                Map(&[("name", Bulk("value")), ("type", Bulk("string"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hrandfield",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get one or multiple random fields from a hash")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(N) where N is the number of fields returned")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("options")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                                Map(&[
+                                    ("name", Bulk("withvalues")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("WITHVALUES")),
+                                    ("flags", Set(&[Status("optional")])),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hscan",
+        arity: -3,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Incrementally iterate hash fields and associated values")),
+            ("since", Bulk("2.8.0")),
+            ("group", Bulk("hash")),
+            (
+                "complexity",
+                Bulk("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("cursor")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("pattern")),
+                        ("type", Bulk("pattern")),
+                        ("token", Bulk("MATCH")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("COUNT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hset",
+        arity: -4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Set the string value of a hash field")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            (
+                "complexity",
+                Bulk("O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs."),
+            ),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("4.0.0"),
+                        Bulk("Accepts multiple `field` and `value` arguments."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("field_value")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("multiple")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                                Map(&[("name", Bulk("value")), ("type", Bulk("string"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hsetnx",
+        arity: 4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Set the value of a hash field, only if the field does not exist")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("value")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hstrlen",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the length of the value of a hash field")),
+            ("since", Bulk("3.2.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("field")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "hvals",
+        arity: 2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@hash", "@slow"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get all the values in a hash")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("hash")),
+            ("complexity", Bulk("O(N) where N is the size of the hash.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
                     ]),
                 ]),
             ),
@@ -2732,6 +3874,701 @@ pub static COMMANDS: &[CommandEntry] = &[
                     ]),
                 ]),
             ),
+        ],
+    },
+    CommandEntry {
+        name: "lindex",
+        arity: 3,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@list", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get an element from a list by its index")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("list")),
+            (
+                "complexity",
+                Bulk("O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1)."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("index")), ("type", Bulk("integer"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "linsert",
+        arity: 5,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@list", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Insert an element before or after another element in a list")),
+            ("since", Bulk("2.2.0")),
+            ("group", Bulk("list")),
+            (
+                "complexity",
+                Bulk("O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N)."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("where")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("before")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("BEFORE")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("after")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("AFTER")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[("name", Bulk("pivot")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("element")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "llen",
+        arity: 2,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@list", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the length of a list")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("list")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "lmove",
+        arity: 5,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@list", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Pop an element from a list, push it to another list and return it")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("list")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("source")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("wherefrom")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("left")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("LEFT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("right")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("RIGHT")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("whereto")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("left")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("LEFT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("right")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("RIGHT")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "lmpop",
+        arity: -4,
+        flags: &["write", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@write", "@list", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Pop elements from a list")),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("list")),
+            (
+                "complexity",
+                Bulk("O(N+M) where N is the number of provided keys and M is the number of elements returned."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("where")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("left")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("LEFT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("right")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("RIGHT")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("COUNT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "lpop",
+        arity: -2,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@list", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove and get the first elements in a list")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("list")),
+            ("complexity", Bulk("O(N) where N is the number of elements returned")),
+            ("history", Set(&[Array(&[Bulk("6.2.0"), Bulk("Added the `count` argument.")])])),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("since", Bulk("6.2.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "lpos",
+        arity: -3,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@list", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Return the index of matching elements on a list")),
+            ("since", Bulk("6.0.6")),
+            ("group", Bulk("list")),
+            (
+                "complexity",
+                Bulk("O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("element")), ("type", Bulk("string"))]),
+                    Map(&[
+                        ("name", Bulk("rank")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("RANK")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("num-matches")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("COUNT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("len")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("MAXLEN")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "lpush",
+        arity: -3,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@list", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Prepend one or multiple elements to a list")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("list")),
+            (
+                "complexity",
+                Bulk("O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+            ),
+            (
+                "history",
+                Set(&[Array(&[Bulk("2.4.0"), Bulk("Accepts multiple `element` arguments.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("element")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "lpushx",
+        arity: -3,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@list", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Prepend an element to a list, only if the list exists")),
+            ("since", Bulk("2.2.0")),
+            ("group", Bulk("list")),
+            (
+                "complexity",
+                Bulk("O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+            ),
+            (
+                "history",
+                Set(&[Array(&[Bulk("4.0.0"), Bulk("Accepts multiple `element` arguments.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("element")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "lrange",
+        arity: 4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@list", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get a range of elements from a list")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("list")),
+            (
+                "complexity",
+                Bulk("O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("start")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("stop")), ("type", Bulk("integer"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "lrem",
+        arity: 4,
+        flags: &["write"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@list", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove elements from a list")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("list")),
+            (
+                "complexity",
+                Bulk("O(N+M) where N is the length of the list and M is the number of elements removed."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("element")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "lset",
+        arity: 4,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@list", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Set the value of an element in a list by its index")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("list")),
+            (
+                "complexity",
+                Bulk("O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1)."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("index")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("element")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "ltrim",
+        arity: 4,
+        flags: &["write"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@list", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Trim a list to the specified range")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("list")),
+            (
+                "complexity",
+                Bulk("O(N) where N is the number of elements to be removed by the operation."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("start")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("stop")), ("type", Bulk("integer"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "memory",
+        arity: -2,
+        flags: &[],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@slow"],
+        tips: &[],
+        key_specs: &[],
+        subcommands: &[
+            CommandEntry {
+                name: "memory|usage",
+                arity: -3,
+                flags: &["readonly"],
+                first_key: 2,
+                last_key: 2,
+                step: 1,
+                acl_categories: &["@read", "@slow"],
+                tips: &[],
+                key_specs: &[
+                    KeySpec {
+                        notes: None,
+                        flags: &["RO"],
+                        begin_search: BeginSearch::Index { index: 2 },
+                        find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+                    },
+                ],
+                subcommands: &[],
+                docs: &[
+                    ("summary", Bulk("Estimate the memory usage of a key")),
+                    ("since", Bulk("4.0.0")),
+                    ("group", Bulk("server")),
+                    ("complexity", Bulk("O(N) where N is the number of samples.")),
+                    (
+                        "arguments",
+                        Array(&[
+                            Map(&[
+                                ("name", Bulk("key")),
+                                ("type", Bulk("key")),
+                                ("key_spec_index", Int(0)),
+                            ]),
+                            Map(&[
+                                ("name", Bulk("count")),
+                                ("type", Bulk("integer")),
+                                ("token", Bulk("SAMPLES")),
+                                ("flags", Set(&[Status("optional")])),
+                            ]),
+                        ]),
+                    ),
+                ],
+            },
+        ],
+        docs: &[
+            ("summary", Bulk("A container for memory diagnostics commands")),
+            ("since", Bulk("4.0.0")),
+            ("group", Bulk("server")),
+            ("complexity", Bulk("Depends on subcommand.")),
         ],
     },
     CommandEntry {
@@ -3849,6 +5686,241 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "rpop",
+        arity: -2,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@list", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove and get the last elements in a list")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("list")),
+            ("complexity", Bulk("O(N) where N is the number of elements returned")),
+            ("history", Set(&[Array(&[Bulk("6.2.0"), Bulk("Added the `count` argument.")])])),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("since", Bulk("6.2.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "rpoplpush",
+        arity: 3,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@list", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Remove the last element in a list, prepend it to another list and return it"),
+            ),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("list")),
+            ("complexity", Bulk("O(1)")),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`LMOVE` with the `RIGHT` and `LEFT` arguments")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("source")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "rpush",
+        arity: -3,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@list", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Append one or multiple elements to a list")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("list")),
+            (
+                "complexity",
+                Bulk("O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+            ),
+            (
+                "history",
+                Set(&[Array(&[Bulk("2.4.0"), Bulk("Accepts multiple `element` arguments.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("element")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "rpushx",
+        arity: -3,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@list", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Append an element to a list, only if the list exists")),
+            ("since", Bulk("2.2.0")),
+            ("group", Bulk("list")),
+            (
+                "complexity",
+                Bulk("O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+            ),
+            (
+                "history",
+                Set(&[Array(&[Bulk("4.0.0"), Bulk("Accepts multiple `element` arguments.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("element")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sadd",
+        arity: -3,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@set", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Add one or more members to a set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+            ),
+            (
+                "history",
+                Set(&[Array(&[Bulk("2.4.0"), Bulk("Accepts multiple `member` arguments.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("member")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "save",
         arity: 1,
         flags: &["admin", "noscript", "no_async_loading", "no_multi"],
@@ -3908,6 +5980,124 @@ pub static COMMANDS: &[CommandEntry] = &[
                         ("token", Bulk("TYPE")),
                         ("since", Bulk("6.0.0")),
                         ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "scard",
+        arity: 2,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the number of members in a set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sdiff",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@slow"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Subtract multiple sets")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(N) where N is the total number of elements in all given sets.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sdiffstore",
+        arity: -3,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@write", "@set", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Subtract multiple sets and store the resulting set in a key")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(N) where N is the total number of elements in all given sets.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                        ("flags", Set(&[Status("multiple")])),
                     ]),
                 ]),
             ),
@@ -4278,6 +6468,350 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "sinter",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@slow"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Intersect multiple sets")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sintercard",
+        arity: -3,
+        flags: &["readonly", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@read", "@set", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Intersect multiple sets and return the cardinality of the result")),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("limit")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sinterstore",
+        arity: -3,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@write", "@set", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Intersect multiple sets and store the resulting set in a key")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sismember",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Determine if a given value is a member of a set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "smembers",
+        arity: 2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@slow"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get all the members in a set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(N) where N is the set cardinality.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "smismember",
+        arity: -3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Returns the membership associated with the given elements for a set"),
+            ),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("O(N) where N is the number of elements being checked for membership"),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("member")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "smove",
+        arity: 4,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@set", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Move a member from one set to another")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("source")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                    Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "spop",
+        arity: -2,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@set", "@fast"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove and return one or multiple random members from a set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("Without the count argument O(1), otherwise O(N) where N is the value of the passed count."),
+            ),
+            ("history", Set(&[Array(&[Bulk("3.2.0"), Bulk("Added the `count` argument.")])])),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("since", Bulk("3.2.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "spublish",
         arity: 3,
         flags: &["pubsub", "loading", "stale", "fast"],
@@ -4308,6 +6842,149 @@ pub static COMMANDS: &[CommandEntry] = &[
                 Array(&[
                     Map(&[("name", Bulk("shardchannel")), ("type", Bulk("string"))]),
                     Map(&[("name", Bulk("message")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "srandmember",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get one or multiple random members from a set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count."),
+            ),
+            (
+                "history",
+                Set(&[Array(&[Bulk("2.6.0"), Bulk("Added the optional `count` argument.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("since", Bulk("2.6.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "srem",
+        arity: -3,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@set", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove one or more members from a set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(N) where N is the number of members to be removed.")),
+            (
+                "history",
+                Set(&[Array(&[Bulk("2.4.0"), Bulk("Accepts multiple `member` arguments.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("member")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sscan",
+        arity: -3,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Incrementally iterate Set elements")),
+            ("since", Bulk("2.8.0")),
+            ("group", Bulk("set")),
+            (
+                "complexity",
+                Bulk("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("cursor")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("pattern")),
+                        ("type", Bulk("pattern")),
+                        ("token", Bulk("MATCH")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("COUNT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
                 ]),
             ),
         ],
@@ -4404,6 +7081,89 @@ pub static COMMANDS: &[CommandEntry] = &[
                     Map(&[
                         ("name", Bulk("channel")),
                         ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sunion",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@slow"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Add multiple sets")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(N) where N is the total number of elements in all given sets.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sunionstore",
+        arity: -3,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@write", "@set", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Add multiple sets and store the resulting set in a key")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("set")),
+            ("complexity", Bulk("O(N) where N is the total number of elements in all given sets.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
                         ("flags", Set(&[Status("multiple")])),
                     ]),
                 ]),
@@ -4701,6 +7461,1817 @@ pub static COMMANDS: &[CommandEntry] = &[
                         ("type", Bulk("key")),
                         ("key_spec_index", Int(0)),
                         ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zadd",
+        arity: -4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Add one or more members to a sorted set, or update its score if it already exists"),
+            ),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)) for each item added, where N is the number of elements in the sorted set."),
+            ),
+            (
+                "history",
+                Set(&[
+                    Array(&[Bulk("2.4.0"), Bulk("Accepts multiple elements.")]),
+                    Array(&[Bulk("3.0.2"), Bulk("Added the `XX`, `NX`, `CH` and `INCR` options.")]),
+                    Array(&[Bulk("6.2.0"), Bulk("Added the `GT` and `LT` options.")]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("condition")),
+                        ("type", Bulk("oneof")),
+                        ("since", Bulk("3.0.2")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("nx")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("NX")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("xx")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("XX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("comparison")),
+                        ("type", Bulk("oneof")),
+                        ("since", Bulk("6.2.0")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("gt")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("GT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("lt")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("LT")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("change")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("CH")),
+                        ("since", Bulk("3.0.2")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("increment")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("INCR")),
+                        ("since", Bulk("3.0.2")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("score_member")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("multiple")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("score")), ("type", Bulk("double"))]),
+                                Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zcard",
+        arity: 2,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the number of members in a sorted set")),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zcount",
+        arity: 4,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Count the members in a sorted set with scores within the given values"),
+            ),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)) with N being the number of elements in the sorted set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zdiff",
+        arity: -3,
+        flags: &["readonly", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Subtract multiple sorted sets")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withscores")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHSCORES")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zdiffstore",
+        arity: -4,
+        flags: &["write", "denyoom", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Subtract multiple sorted sets and store the resulting sorted set in a new key"),
+            ),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zincrby",
+        arity: 4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Increment the score of a member in a sorted set")),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            ("complexity", Bulk("O(log(N)) where N is the number of elements in the sorted set.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("increment")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zinter",
+        arity: -3,
+        flags: &["readonly", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Intersect multiple sorted sets")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("weight")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("WEIGHTS")),
+                        ("flags", Set(&[Status("optional"), Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("aggregate")),
+                        ("type", Bulk("oneof")),
+                        ("token", Bulk("AGGREGATE")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("sum")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("SUM")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("min")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MIN")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("max")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MAX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withscores")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHSCORES")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zintercard",
+        arity: -3,
+        flags: &["readonly", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Intersect multiple sorted sets and return the cardinality of the result"),
+            ),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("limit")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zinterstore",
+        arity: -4,
+        flags: &["write", "denyoom", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Intersect multiple sorted sets and store the resulting sorted set in a new key"),
+            ),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("weight")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("WEIGHTS")),
+                        ("flags", Set(&[Status("optional"), Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("aggregate")),
+                        ("type", Bulk("oneof")),
+                        ("token", Bulk("AGGREGATE")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("sum")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("SUM")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("min")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MIN")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("max")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MAX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zlexcount",
+        arity: 4,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Count the number of members in a sorted set between a given lexicographical range"),
+            ),
+            ("since", Bulk("2.8.9")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)) with N being the number of elements in the sorted set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zmpop",
+        arity: -4,
+        flags: &["write", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove and return members with scores in a sorted set")),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("where")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("min")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MIN")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("max")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MAX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("COUNT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zmscore",
+        arity: -3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the score associated with the given members in a sorted set")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("sorted-set")),
+            ("complexity", Bulk("O(N) where N is the number of members being requested.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("member")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zpopmax",
+        arity: -2,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove and return members with the highest scores in a sorted set")),
+            ("since", Bulk("5.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zpopmin",
+        arity: -2,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove and return members with the lowest scores in a sorted set")),
+            ("since", Bulk("5.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrandmember",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get one or multiple random elements from a sorted set")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("sorted-set")),
+            ("complexity", Bulk("O(N) where N is the number of elements returned")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("options")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                                Map(&[
+                                    ("name", Bulk("withscores")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("WITHSCORES")),
+                                    ("flags", Set(&[Status("optional")])),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrange",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Return a range of members in a sorted set")),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned."),
+            ),
+            (
+                "history",
+                Set(&[
+                    Array(&[
+                        Bulk("6.2.0"),
+                        Bulk("Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options."),
+                    ]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("start")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("stop")), ("type", Bulk("string"))]),
+                    Map(&[
+                        ("name", Bulk("sortby")),
+                        ("type", Bulk("oneof")),
+                        ("since", Bulk("6.2.0")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("byscore")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("BYSCORE")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("bylex")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("BYLEX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("rev")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("REV")),
+                        ("since", Bulk("6.2.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("offset_count")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("LIMIT")),
+                        ("since", Bulk("6.2.0")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withscores")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHSCORES")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrangebylex",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Return a range of members in a sorted set, by lexicographical range"),
+            ),
+            ("since", Bulk("2.8.9")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`ZRANGE` with the `BYLEX` argument")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("string"))]),
+                    Map(&[
+                        ("name", Bulk("offset_count")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrangebyscore",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Return a range of members in a sorted set, by score")),
+            ("since", Bulk("1.0.5")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`ZRANGE` with the `BYSCORE` argument")),
+            ("history", Set(&[Array(&[Bulk("2.0.0"), Bulk("Added the `WITHSCORES` modifier.")])])),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("double"))]),
+                    Map(&[
+                        ("name", Bulk("withscores")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHSCORES")),
+                        ("since", Bulk("2.0.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("offset_count")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrangestore",
+        arity: -5,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Store a range of members from sorted set into another key")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("dst")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("src")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("string"))]),
+                    Map(&[
+                        ("name", Bulk("sortby")),
+                        ("type", Bulk("oneof")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("byscore")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("BYSCORE")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("bylex")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("BYLEX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("rev")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("REV")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("offset_count")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrank",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Determine the index of a member in a sorted set")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("sorted-set")),
+            ("complexity", Bulk("O(log(N))")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrem",
+        arity: -3,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove one or more members from a sorted set")),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed."),
+            ),
+            ("history", Set(&[Array(&[Bulk("2.4.0"), Bulk("Accepts multiple elements.")])])),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("member")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zremrangebylex",
+        arity: 4,
+        flags: &["write"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Remove all members in a sorted set between the given lexicographical range"),
+            ),
+            ("since", Bulk("2.8.9")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zremrangebyrank",
+        arity: 4,
+        flags: &["write"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove all members in a sorted set within the given indexes")),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("start")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("stop")), ("type", Bulk("integer"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zremrangebyscore",
+        arity: 4,
+        flags: &["write"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "delete"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Remove all members in a sorted set within the given scores")),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("double"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrevrange",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Return a range of members in a sorted set, by index, with scores ordered from high to low"),
+            ),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`ZRANGE` with the `REV` argument")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("start")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("stop")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("withscores")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHSCORES")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrevrangebylex",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings."),
+            ),
+            ("since", Bulk("2.8.9")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`ZRANGE` with the `REV` and `BYLEX` arguments")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("string"))]),
+                    Map(&[
+                        ("name", Bulk("offset_count")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrevrangebyscore",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Return a range of members in a sorted set, by score, with scores ordered from high to low"),
+            ),
+            ("since", Bulk("2.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`ZRANGE` with the `REV` and `BYSCORE` arguments")),
+            ("history", Set(&[Array(&[Bulk("2.1.6"), Bulk("`min` and `max` can be exclusive.")])])),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("max")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("min")), ("type", Bulk("double"))]),
+                    Map(&[
+                        ("name", Bulk("withscores")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHSCORES")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("offset_count")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zrevrank",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Determine the index of a member in a sorted set, with scores ordered from high to low"),
+            ),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("sorted-set")),
+            ("complexity", Bulk("O(log(N))")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zscan",
+        arity: -3,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Incrementally iterate sorted sets elements and associated scores")),
+            ("since", Bulk("2.8.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("cursor")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("pattern")),
+                        ("type", Bulk("pattern")),
+                        ("token", Bulk("MATCH")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("COUNT")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zscore",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get the score associated with the given member in a sorted set")),
+            ("since", Bulk("1.2.0")),
+            ("group", Bulk("sorted-set")),
+            ("complexity", Bulk("O(1)")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zunion",
+        arity: -3,
+        flags: &["readonly", "movablekeys"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Add multiple sorted sets")),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("weight")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("WEIGHTS")),
+                        ("flags", Set(&[Status("optional"), Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("aggregate")),
+                        ("type", Bulk("oneof")),
+                        ("token", Bulk("AGGREGATE")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("sum")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("SUM")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("min")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MIN")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("max")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MAX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withscores")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHSCORES")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "zunionstore",
+        arity: -4,
+        flags: &["write", "denyoom", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Add multiple sorted sets and store the resulting sorted set in a new key"),
+            ),
+            ("since", Bulk("2.0.0")),
+            ("group", Bulk("sorted-set")),
+            (
+                "complexity",
+                Bulk("O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("numkeys")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("weight")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("WEIGHTS")),
+                        ("flags", Set(&[Status("optional"), Status("multiple")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("aggregate")),
+                        ("type", Bulk("oneof")),
+                        ("token", Bulk("AGGREGATE")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("sum")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("SUM")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("min")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MIN")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("max")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MAX")),
+                                ]),
+                            ]),
+                        ),
                     ]),
                 ]),
             ),

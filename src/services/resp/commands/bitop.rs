@@ -9,7 +9,9 @@
 
 use super::super::protocol::write;
 use super::strings::{refusal, SYNTAX};
+use crate::services::keyspace::typed::WRONGTYPE;
 use crate::services::keyspace::write::{Keys, Ttl};
+use crate::services::kv::values::Kind;
 use crate::services::resp::protocol::Command;
 
 const NOT_ONE_SOURCE: &str = "ERR BITOP NOT must be called with a single source key.";
@@ -68,6 +70,11 @@ pub fn run(args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
         Ok(op) => op,
         Err(error) => return write::error(out, error),
     };
+    // A source of another type: WRONGTYPE, as Redis (the destination is
+    // overwritten whatever it holds).
+    if (3..args.len()).any(|i| keys.wrong_type(args.at(i), Kind::String)) {
+        return write::error(out, WRONGTYPE);
+    }
     let result = {
         let sources: Vec<Option<&[u8]>> = (3..args.len()).map(|i| keys.get(args.at(i))).collect();
         compute(op, &sources)

@@ -20,6 +20,11 @@ pub enum Setting {
     NotifyKeyspaceEvents(u32),
     /// `maxmemory-policy`: only `noeviction` is served.
     MaxMemoryPolicy,
+    /// `save` and Redis's encoding thresholds for hashes, sets, sorted sets
+    /// and lists ([`super::types::is_encoding_parameter`]): accepted and
+    /// ignored, as percore has one encoding per type (README, "What differs
+    /// from Redis").
+    Ignored,
 }
 
 /// The parameters CONFIG SET accepts.
@@ -39,9 +44,19 @@ pub fn parse_set(args: &Command<'_>) -> Result<Vec<Setting>, String> {
         return Err(super::strings::SYNTAX.into());
     }
     let mut names: Vec<&str> = Vec::new();
+    let mut ignored: Vec<Vec<u8>> = Vec::new();
     let mut settings = Vec::new();
     for i in (2..args.len()).step_by(2) {
         let asked = args.at(i).to_ascii_lowercase();
+        if super::types::is_encoding_parameter(&asked) {
+            if ignored.contains(&asked) {
+                let shown = String::from_utf8_lossy(&asked).into_owned();
+                return Err(failed(&shown, "duplicate parameter"));
+            }
+            ignored.push(asked);
+            settings.push(Setting::Ignored);
+            continue;
+        }
         let Some(&name) = SETTABLE.iter().find(|name| name.as_bytes() == asked) else {
             let shown = String::from_utf8_lossy(args.at(i));
             return Err(format!(

@@ -25,6 +25,8 @@ pub struct ServerFigures {
     pub pubsub_channels: u64,
     pub pubsub_patterns: u64,
     pub pubsubshard_channels: u64,
+    /// Connections waiting in a blocking command (BLPOP, BZPOPMIN, ...).
+    pub blocked_clients: u64,
 }
 
 impl ServerFigures {
@@ -37,7 +39,7 @@ impl ServerFigures {
         }
     }
 
-    fn as_array(&self) -> [u64; 9] {
+    fn as_array(&self) -> [u64; 10] {
         [
             self.keys,
             self.expires,
@@ -48,6 +50,7 @@ impl ServerFigures {
             self.pubsub_channels,
             self.pubsub_patterns,
             self.pubsubshard_channels,
+            self.blocked_clients,
         ]
     }
 
@@ -67,6 +70,7 @@ impl ServerFigures {
             pubsub_channels: all[6],
             pubsub_patterns: all[7],
             pubsubshard_channels: all[8],
+            blocked_clients: all[9],
         };
     }
 }
@@ -165,7 +169,7 @@ fn section_text(
             field("connected_clients", &figures.clients);
             field("cluster_connections", &0);
             field("maxclients", &config.max_clients);
-            field("blocked_clients", &0);
+            field("blocked_clients", &figures.blocked_clients);
             field("tracking_clients", &0);
         }
         "memory" => {

@@ -8,6 +8,7 @@ use super::glob;
 use super::strings::{parse_i64, refusal, NOT_INTEGER, SYNTAX};
 use super::Cmd;
 use crate::services::keyspace::write::Keys;
+use crate::services::kv::values::Kind;
 use crate::services::resp::protocol::Command;
 
 /// A SCAN cursor: the shard in its high bits, the place in that shard's
@@ -94,7 +95,9 @@ fn scan(args: &Command<'_>, keys: &Keys<'_>, (shard, shards): (usize, usize), ou
         write::error(out, "ERR invalid cursor");
         return;
     };
-    let (mut pattern, mut count, mut only_strings) = (None, 10usize, true);
+    // TYPE: only keys of that type (none at all for a name of no type, as
+    // redis 7.0 answers).
+    let (mut pattern, mut count, mut only) = (None, 10usize, None);
     let mut i = 2;
     while i < args.len() {
         let (opt, value) = (args.at(i), (i + 1 < args.len()).then(|| args.at(i + 1)));
@@ -105,9 +108,7 @@ fn scan(args: &Command<'_>, keys: &Keys<'_>, (shard, shards): (usize, usize), ou
                 Some(n) if n < 1 => return write::error(out, SYNTAX),
                 Some(n) => count = n as usize,
             },
-            Some(value) if opt.eq_ignore_ascii_case(b"type") => {
-                only_strings = value.eq_ignore_ascii_case(b"string")
-            }
+            Some(value) if opt.eq_ignore_ascii_case(b"type") => only = Some(Kind::from_name(value)),
             _ => return write::error(out, SYNTAX),
         }
         i += 2;
@@ -116,7 +117,8 @@ fn scan(args: &Command<'_>, keys: &Keys<'_>, (shard, shards): (usize, usize), ou
     let now = keys.now;
     let store = &*keys.store;
     let next_inner = store.scan(cursor & INNER_MASK, count, now, |key| {
-        if only_strings && pattern.is_none_or(|p| glob::matches(p, key)) {
+        let typed = only.is_none_or(|kind| kind.is_some() && store.kind(key, now) == kind);
+        if typed && pattern.is_none_or(|p| glob::matches(p, key)) {
             found.push(key);
         }
     });

@@ -9,8 +9,11 @@
 use super::super::protocol::write::{self, Proto};
 use super::strings::{parse_i64, NOT_INTEGER, SYNTAX};
 use crate::services::keyspace::write::Keys;
+use crate::services::kv::values::Kind;
 use crate::services::resp::protocol::Command;
 
+/// Redis's reply to LCS over a key of another type (not WRONGTYPE).
+pub const NOT_STRINGS: &str = "ERR The specified keys must contain string values";
 const BOTH: &str = "ERR If you want both the length and indexes, please just use IDX.";
 const TOO_LONG: &str = "ERR String too long for LCS";
 const TOO_MUCH_MEMORY: &str =
@@ -58,6 +61,10 @@ pub fn options(args: &Command<'_>) -> Result<Options, &'static str> {
 
 /// `LCS a b ...` with both keys on this shard.
 pub fn run(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+    // The keys' types are checked before the options, as Redis does.
+    if (1..3).any(|i| keys.wrong_type(args.at(i), Kind::String)) {
+        return write::error(out, NOT_STRINGS);
+    }
     match options(args) {
         Err(error) => write::error(out, error),
         Ok(options) => {

@@ -12,20 +12,31 @@
 pub mod bitfield;
 pub mod bitop;
 pub mod bits;
+pub mod collections;
 pub mod config;
 pub mod connection;
+pub mod dump;
 pub mod expiry;
 pub mod glob;
+pub mod hash;
 pub mod info;
 pub mod introspect;
 pub mod keyspace;
 pub mod lcs;
+pub mod list;
+pub mod memory;
 pub mod object;
 pub mod rename;
 pub mod server;
+pub mod set;
 pub mod string_float;
 pub mod string_options;
 pub mod strings;
+pub mod types;
+pub mod zset;
+pub mod zset_multi;
+pub mod zset_pop;
+pub mod zset_range;
 
 /// Every command served, as a number that travels with a forwarded command
 /// so that the owner does not look its name up again.
@@ -119,6 +130,97 @@ pub enum Cmd {
     Watch,
     Unwatch,
     Monitor,
+    HSet,
+    HSetNx,
+    HGet,
+    HMGet,
+    HMSet,
+    HDel,
+    HLen,
+    HStrLen,
+    HExists,
+    HKeys,
+    HVals,
+    HGetAll,
+    HIncrBy,
+    HIncrByFloat,
+    HRandField,
+    HScan,
+    SAdd,
+    SRem,
+    SCard,
+    SIsMember,
+    SMIsMember,
+    SMembers,
+    SPop,
+    SRandMember,
+    SMove,
+    SInter,
+    SInterCard,
+    SUnion,
+    SDiff,
+    SInterStore,
+    SUnionStore,
+    SDiffStore,
+    SScan,
+    ZAdd,
+    ZIncrBy,
+    ZRem,
+    ZCard,
+    ZScore,
+    ZMScore,
+    ZRank,
+    ZRevRank,
+    ZCount,
+    ZLexCount,
+    ZRange,
+    ZRangeByScore,
+    ZRevRangeByScore,
+    ZRevRange,
+    ZRangeByLex,
+    ZRevRangeByLex,
+    ZPopMin,
+    ZPopMax,
+    ZRemRangeByRank,
+    ZRemRangeByScore,
+    ZRemRangeByLex,
+    ZRandMember,
+    ZScan,
+    LPush,
+    RPush,
+    LPushX,
+    RPushX,
+    LPop,
+    RPop,
+    LLen,
+    LIndex,
+    LSet,
+    LRange,
+    LTrim,
+    LRem,
+    LInsert,
+    LPos,
+    LMove,
+    RPopLPush,
+    LMPop,
+    ZUnion,
+    ZInter,
+    ZDiff,
+    ZUnionStore,
+    ZInterStore,
+    ZDiffStore,
+    ZInterCard,
+    ZRangeStore,
+    ZMPop,
+    BLPop,
+    BRPop,
+    BLMove,
+    BRPopLPush,
+    BLMPop,
+    BZPopMin,
+    BZPopMax,
+    BZMPop,
+    Memory,
     // Internal: the parts of commands over every shard, never looked up by
     // a client (their names are longer than any served command's).
     /// A shard's figures for INFO.
@@ -146,6 +248,10 @@ pub enum Cmd {
     ResetStats,
     /// CONFIG SET notify-keyspace-events: a shard's flags.
     SetNotify,
+    /// A key's value and expiry as snapshot records (`dump.rs`).
+    Dump,
+    /// Stores a dumped value under a key.
+    Restore,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -216,7 +322,7 @@ impl Spec {
 }
 
 /// Longest command name served.
-const LONGEST_NAME: usize = 12;
+const LONGEST_NAME: usize = 16;
 
 macro_rules! commands {
     ($($upper:literal => $cmd:ident, $lower:literal, $arity:literal, $route:expr;)*) => {
@@ -334,6 +440,97 @@ commands! {
     b"WATCH" => Watch, "watch", -2, Here;
     b"UNWATCH" => Unwatch, "unwatch", 1, Here;
     b"MONITOR" => Monitor, "monitor", 1, Here;
+    b"HSET" => HSet, "hset", -4, Key;
+    b"HSETNX" => HSetNx, "hsetnx", 4, Key;
+    b"HGET" => HGet, "hget", 3, Key;
+    b"HMGET" => HMGet, "hmget", -3, Key;
+    b"HMSET" => HMSet, "hmset", -4, Key;
+    b"HDEL" => HDel, "hdel", -3, Key;
+    b"HLEN" => HLen, "hlen", 2, Key;
+    b"HSTRLEN" => HStrLen, "hstrlen", 3, Key;
+    b"HEXISTS" => HExists, "hexists", 3, Key;
+    b"HKEYS" => HKeys, "hkeys", 2, Key;
+    b"HVALS" => HVals, "hvals", 2, Key;
+    b"HGETALL" => HGetAll, "hgetall", 2, Key;
+    b"HINCRBY" => HIncrBy, "hincrby", 4, Key;
+    b"HINCRBYFLOAT" => HIncrByFloat, "hincrbyfloat", 4, Key;
+    b"HRANDFIELD" => HRandField, "hrandfield", -2, Key;
+    b"HSCAN" => HScan, "hscan", -3, Key;
+    b"SADD" => SAdd, "sadd", -3, Key;
+    b"SREM" => SRem, "srem", -3, Key;
+    b"SCARD" => SCard, "scard", 2, Key;
+    b"SISMEMBER" => SIsMember, "sismember", 3, Key;
+    b"SMISMEMBER" => SMIsMember, "smismember", -3, Key;
+    b"SMEMBERS" => SMembers, "smembers", 2, Key;
+    b"SPOP" => SPop, "spop", -2, Key;
+    b"SRANDMEMBER" => SRandMember, "srandmember", -2, Key;
+    b"SMOVE" => SMove, "smove", 4, Alone;
+    b"SINTER" => SInter, "sinter", -2, Alone;
+    b"SINTERCARD" => SInterCard, "sintercard", -3, Alone;
+    b"SUNION" => SUnion, "sunion", -2, Alone;
+    b"SDIFF" => SDiff, "sdiff", -2, Alone;
+    b"SINTERSTORE" => SInterStore, "sinterstore", -3, Alone;
+    b"SUNIONSTORE" => SUnionStore, "sunionstore", -3, Alone;
+    b"SDIFFSTORE" => SDiffStore, "sdiffstore", -3, Alone;
+    b"SSCAN" => SScan, "sscan", -3, Key;
+    b"ZADD" => ZAdd, "zadd", -4, Key;
+    b"ZINCRBY" => ZIncrBy, "zincrby", 4, Key;
+    b"ZREM" => ZRem, "zrem", -3, Key;
+    b"ZCARD" => ZCard, "zcard", 2, Key;
+    b"ZSCORE" => ZScore, "zscore", 3, Key;
+    b"ZMSCORE" => ZMScore, "zmscore", -3, Key;
+    b"ZRANK" => ZRank, "zrank", 3, Key;
+    b"ZREVRANK" => ZRevRank, "zrevrank", 3, Key;
+    b"ZCOUNT" => ZCount, "zcount", 4, Key;
+    b"ZLEXCOUNT" => ZLexCount, "zlexcount", 4, Key;
+    b"ZRANGE" => ZRange, "zrange", -4, Key;
+    b"ZRANGEBYSCORE" => ZRangeByScore, "zrangebyscore", -4, Key;
+    b"ZREVRANGEBYSCORE" => ZRevRangeByScore, "zrevrangebyscore", -4, Key;
+    b"ZREVRANGE" => ZRevRange, "zrevrange", -4, Key;
+    b"ZRANGEBYLEX" => ZRangeByLex, "zrangebylex", -4, Key;
+    b"ZREVRANGEBYLEX" => ZRevRangeByLex, "zrevrangebylex", -4, Key;
+    b"ZPOPMIN" => ZPopMin, "zpopmin", -2, Key;
+    b"ZPOPMAX" => ZPopMax, "zpopmax", -2, Key;
+    b"ZREMRANGEBYRANK" => ZRemRangeByRank, "zremrangebyrank", 4, Key;
+    b"ZREMRANGEBYSCORE" => ZRemRangeByScore, "zremrangebyscore", 4, Key;
+    b"ZREMRANGEBYLEX" => ZRemRangeByLex, "zremrangebylex", 4, Key;
+    b"ZRANDMEMBER" => ZRandMember, "zrandmember", -2, Key;
+    b"ZSCAN" => ZScan, "zscan", -3, Key;
+    b"LPUSH" => LPush, "lpush", -3, Key;
+    b"RPUSH" => RPush, "rpush", -3, Key;
+    b"LPUSHX" => LPushX, "lpushx", -3, Key;
+    b"RPUSHX" => RPushX, "rpushx", -3, Key;
+    b"LPOP" => LPop, "lpop", -2, Key;
+    b"RPOP" => RPop, "rpop", -2, Key;
+    b"LLEN" => LLen, "llen", 2, Key;
+    b"LINDEX" => LIndex, "lindex", 3, Key;
+    b"LSET" => LSet, "lset", 4, Key;
+    b"LRANGE" => LRange, "lrange", 4, Key;
+    b"LTRIM" => LTrim, "ltrim", 4, Key;
+    b"LREM" => LRem, "lrem", 4, Key;
+    b"LINSERT" => LInsert, "linsert", 5, Key;
+    b"LPOS" => LPos, "lpos", -3, Key;
+    b"LMOVE" => LMove, "lmove", 5, Alone;
+    b"RPOPLPUSH" => RPopLPush, "rpoplpush", 3, Alone;
+    b"LMPOP" => LMPop, "lmpop", -4, Alone;
+    b"ZUNION" => ZUnion, "zunion", -3, Alone;
+    b"ZINTER" => ZInter, "zinter", -3, Alone;
+    b"ZDIFF" => ZDiff, "zdiff", -3, Alone;
+    b"ZUNIONSTORE" => ZUnionStore, "zunionstore", -4, Alone;
+    b"ZINTERSTORE" => ZInterStore, "zinterstore", -4, Alone;
+    b"ZDIFFSTORE" => ZDiffStore, "zdiffstore", -4, Alone;
+    b"ZINTERCARD" => ZInterCard, "zintercard", -3, Alone;
+    b"ZRANGESTORE" => ZRangeStore, "zrangestore", -5, Alone;
+    b"ZMPOP" => ZMPop, "zmpop", -4, Alone;
+    b"BLPOP" => BLPop, "blpop", -3, Alone;
+    b"BRPOP" => BRPop, "brpop", -3, Alone;
+    b"BLMOVE" => BLMove, "blmove", 6, Alone;
+    b"BRPOPLPUSH" => BRPopLPush, "brpoplpush", 4, Alone;
+    b"BLMPOP" => BLMPop, "blmpop", -5, Alone;
+    b"BZPOPMIN" => BZPopMin, "bzpopmin", -3, Alone;
+    b"BZPOPMAX" => BZPopMax, "bzpopmax", -3, Alone;
+    b"BZMPOP" => BZMPop, "bzmpop", -5, Alone;
+    b"MEMORY" => Memory, "memory", -2, Alone;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", -1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", -2, Here;
@@ -346,6 +543,8 @@ commands! {
     b"INTERNAL-STATS" => ShardStats, "internal-stats", 1, Here;
     b"INTERNAL-RESETSTAT" => ResetStats, "internal-resetstat", 1, Here;
     b"INTERNAL-NOTIFY" => SetNotify, "internal-notify", 2, Here;
+    b"INTERNAL-DUMP" => Dump, "internal-dump", 2, Here;
+    b"INTERNAL-RESTORE" => Restore, "internal-restore", 3, Here;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.
@@ -361,7 +560,7 @@ mod tests {
     fn names_are_found_in_any_case_and_numbered_in_order() {
         assert_eq!(lookup(b"get").map(|s| s.cmd), Some(Cmd::Get));
         assert_eq!(lookup(b"GeTrAnGe").map(|s| s.cmd), Some(Cmd::GetRange));
-        assert!(lookup(b"hset").is_none());
+        assert!(lookup(b"xadd").is_none());
         assert!(lookup(b"averyveryverylongname").is_none());
         for (n, name) in NAMES.iter().enumerate() {
             assert_eq!(

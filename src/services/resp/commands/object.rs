@@ -10,6 +10,11 @@
 //!   differs from Redis");
 //! - FREQ: refused, as redis refuses it unless an LFU policy is set.
 //!
+//! A hash, set, sorted set or list (one representation each in percore)
+//! reports the encoding redis 7.0 gives the same contents under its default
+//! thresholds (`aggregate_encoding`); redis never converts back, so after
+//! deletes it may still say `hashtable` where this says `listpack`.
+//!
 //! The key (argument 2) is read on its owner ([`run`]); HELP and the
 //! errors of a wrong subcommand are answered where the command was read
 //! ([`without_key`]).
@@ -18,6 +23,7 @@ use super::super::command_table;
 use super::super::protocol::write::{self, Proto};
 use super::strings::parse_i64;
 use crate::services::keyspace::write::Keys;
+use crate::services::kv::values::{Aggregate, ValueRef};
 use crate::services::resp::protocol::Command;
 
 const HELP: &[&str] = &[
@@ -44,6 +50,11 @@ const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 const SHARED_INTEGERS: i64 = 10_000;
 /// The longest string redis keeps as `embstr`.
 const EMBSTR_MAX: usize = 44;
+/// Redis 7.0's defaults: `hash-max-listpack-entries`/`-value`,
+/// `zset-max-listpack-entries`/`-value`, `set-max-intset-entries`.
+const LISTPACK_ENTRIES: usize = 128;
+const LISTPACK_VALUE: usize = 64;
+const INTSET_ENTRIES: usize = 512;
 
 /// Whether `OBJECT sub key` is to be run on the key's owner: a known
 /// subcommand over a key, with its count of arguments.
@@ -82,14 +93,21 @@ pub fn without_key(args: &Command<'_>, out: &mut Vec<u8>) {
 /// `OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key` on the key's owner: null
 /// for a missing key, as redis answers before anything else.
 pub fn run(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
-    let Some(val) = keys.get(args.at(2)) else {
+    let Some(value) = keys.value(args.at(2)) else {
         return write::null(out, proto);
     };
     let sub = args.at(1);
     if sub.eq_ignore_ascii_case(b"encoding") {
-        write::bulk(out, encoding(val).as_bytes());
+        let name = match value {
+            ValueRef::Str(val) => encoding(val),
+            ValueRef::Agg(agg) => aggregate_encoding(agg),
+        };
+        write::bulk(out, name.as_bytes());
     } else if sub.eq_ignore_ascii_case(b"refcount") {
-        let shared = integer(val).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n));
+        let shared = match value {
+            ValueRef::Str(val) => integer(val).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)),
+            ValueRef::Agg(_) => false,
+        };
         write::int(out, if shared { SHARED_REFCOUNT } else { 1 });
     } else if sub.eq_ignore_ascii_case(b"idletime") {
         write::int(out, 0);
@@ -116,6 +134,40 @@ fn encoding(val: &[u8]) -> &'static str {
         "embstr"
     } else {
         "raw"
+    }
+}
+
+/// The encoding redis 7.0 gives a hash, set, sorted set or list holding
+/// what `agg` holds, under its default thresholds.
+fn aggregate_encoding(agg: &Aggregate) -> &'static str {
+    // A listpack holds at most so many entries, none longer than so much.
+    let listpack = |len: usize, longest: Option<usize>| {
+        len <= LISTPACK_ENTRIES && longest.unwrap_or(0) <= LISTPACK_VALUE
+    };
+    match agg {
+        Aggregate::Hash(hash) => {
+            let longest = hash.iter().map(|(f, v)| f.len().max(v.len())).max();
+            if listpack(hash.len(), longest) {
+                "listpack"
+            } else {
+                "hashtable"
+            }
+        }
+        Aggregate::Set(set) => {
+            if set.len() <= INTSET_ENTRIES && set.iter().all(|m| integer(m).is_some()) {
+                "intset"
+            } else {
+                "hashtable"
+            }
+        }
+        Aggregate::ZSet(zset) => {
+            if listpack(zset.len(), zset.iter().map(|(m, _)| m.len()).max()) {
+                "listpack"
+            } else {
+                "skiplist"
+            }
+        }
+        Aggregate::List(_) => "quicklist",
     }
 }
 

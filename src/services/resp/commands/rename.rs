@@ -7,6 +7,7 @@ use super::super::protocol::write;
 use super::strings::{parse_i64, refusal, SYNTAX};
 use super::Cmd;
 use crate::services::keyspace::write::{Keys, Refused, Ttl};
+use crate::services::kv::values::{OwnedValue, ValueRef};
 use crate::services::resp::protocol::Command;
 
 pub const NO_SUCH_KEY: &str = "ERR no such key";
@@ -51,7 +52,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>)
     if cmd == Cmd::Copy && src == dst {
         return write::error(out, SAME_OBJECT);
     }
-    let Some(val) = keys.get(src).map(<[u8]>::to_vec) else {
+    let Some(value) = keys.value(src).map(ValueRef::to_owned) else {
         return match cmd {
             Cmd::Copy => write::int(out, 0),
             _ => write::error(out, NO_SUCH_KEY),
@@ -64,14 +65,18 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>)
             _ => write::int(out, 0),
         };
     }
-    if !replace && keys.get(dst).is_some() {
+    if !replace && keys.exists(dst) {
         return write::int(out, 0);
     }
     let ttl = match keys.expiry(src) {
         Some(Some(at)) => Ttl::At(at),
         _ => Ttl::Clear,
     };
-    let done: Result<(), Refused> = keys.set(dst, &val, ttl).and_then(|()| {
+    let put = match value {
+        OwnedValue::Str(val) => keys.set(dst, &val, ttl),
+        value => keys.put_value(dst, value, keys.expiry(src).flatten()),
+    };
+    let done: Result<(), Refused> = put.and_then(|()| {
         if cmd == Cmd::Copy {
             Ok(())
         } else {

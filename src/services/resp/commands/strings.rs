@@ -29,7 +29,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
         }
         Cmd::Set => set(args, keys, proto, out),
         Cmd::SetNx => {
-            let fresh = keys.get(key).is_none();
+            let fresh = !keys.exists(key);
             if fresh {
                 keys.set(key, args.at(2), Ttl::Clear)
                     .map(|()| write::int(out, 1))
@@ -106,14 +106,8 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
         }
         Cmd::SetRange => set_range(args, keys, out),
         Cmd::Type => {
-            write::simple(
-                out,
-                if keys.get(key).is_some() {
-                    b"string"
-                } else {
-                    b"none"
-                },
-            );
+            let kind = keys.kind(key).map_or("none", |kind| kind.name());
+            write::simple(out, kind.as_bytes());
             Ok(())
         }
         Cmd::Del | Cmd::Unlink => {
@@ -143,10 +137,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
         Cmd::MSet => set_pairs(args, keys).map(|()| write::ok(out)),
         Cmd::MSetNx => {
             // Every key on this shard: checked and set with nothing between.
-            if (1..args.len())
-                .step_by(2)
-                .any(|i| keys.get(args.at(i)).is_some())
-            {
+            if (1..args.len()).step_by(2).any(|i| keys.exists(args.at(i))) {
                 write::int(out, 0);
                 Ok(())
             } else {
@@ -156,9 +147,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
         // TOUCH counts the keys that exist, as EXISTS (percore keeps no
         // access times to update).
         Cmd::Exists | Cmd::Touch => {
-            let found = (1..args.len())
-                .filter(|&i| keys.get(args.at(i)).is_some())
-                .count();
+            let found = (1..args.len()).filter(|&i| keys.exists(args.at(i))).count();
             write::int(out, found as i64);
             Ok(())
         }
@@ -217,7 +206,7 @@ fn set(
         }
     };
     let key = args.at(1);
-    let found = keys.get(key).is_some();
+    let found = keys.exists(key);
     let written = out.len();
     if get {
         match keys.get(key) {
