@@ -241,6 +241,26 @@ fn config_set_of_several_parameters_is_all_or_nothing_as_redis() {
         ],
         &[b"CONFIG", b"GET", b"notify-keyspace-events"],
         &[b"CONFIG", b"GET", b"maxmemory"],
+        // Redis's encoding thresholds (accepted and ignored here) among
+        // other parameters, and twice.
+        &[
+            b"CONFIG",
+            b"SET",
+            b"hash-max-listpack-entries",
+            b"128",
+            b"maxmemory",
+            b"5mb",
+        ],
+        &[b"CONFIG", b"GET", b"maxmemory"],
+        &[
+            b"CONFIG",
+            b"SET",
+            b"zset-max-listpack-value",
+            b"64",
+            b"zset-max-listpack-value",
+            b"64",
+        ],
+        &[b"CONFIG", b"SET", b"maxmemory", b"0"],
         &[b"CONFIG", b"RESETSTAT", b"extra"],
         &[b"CONFIG", b"NOSUCH"],
         &[b"CONFIG", b"GET"],
