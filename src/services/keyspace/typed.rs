@@ -52,6 +52,10 @@ impl Keys<'_> {
 
     /// Whether `key` holds a live value of a type other than `kind`.
     pub fn wrong_type(&self, key: &[u8], kind: Kind) -> bool {
+        // A string workload pays no look-up for it (resp GET -P 16: ~5 %).
+        if kind == Kind::String && !self.store.holds_aggregates() {
+            return false;
+        }
         self.kind(key).is_some_and(|k| k != kind)
     }
 

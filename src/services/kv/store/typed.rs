@@ -35,6 +35,13 @@ impl Store {
     }
 
     /// `key`'s type, if it is live.
+    /// Whether any key of this shard holds a hash, set, sorted set or list:
+    /// when none does, every live key is a string, and a string command
+    /// needs no second look-up to know it.
+    pub fn holds_aggregates(&self) -> bool {
+        !self.slab.is_empty()
+    }
+
     pub fn kind(&self, key: &[u8], now: u64) -> Option<Kind> {
         self.value(key, now).map(|value| value.kind())
     }

@@ -48,6 +48,11 @@ impl Slab {
         self.slots.get_mut(slot as usize)?.replace(agg)
     }
 
+    /// Whether no aggregate is stored: every slot is free.
+    pub fn is_empty(&self) -> bool {
+        self.slots.len() == self.free.len()
+    }
+
     pub fn clear(&mut self) {
         self.slots = Vec::new();
         self.free = Vec::new();
