@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::resp::{RedisServer, Resp};
+use common::resp::{assert_same_replies, words, RedisServer, Resp};
 use common::*;
 use percore::cross_shard::owner::fnv_owner;
 use percore::services::resp::cluster::slot::key_slot;
@@ -140,10 +140,6 @@ const SEQUENCE: &[&str] = &[
     "OBJECT",
 ];
 
-fn words(line: &str) -> Vec<&[u8]> {
-    line.split(' ').map(str::as_bytes).collect()
-}
-
 #[test]
 fn bit_lcs_and_object_commands_equal_redis_byte_for_byte() {
     let server = Server::start(&[]);
@@ -174,21 +170,20 @@ fn command_info_and_getkeys_equal_redis() {
     let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
-    for line in [
-        "COMMAND INFO bitop bitfield bitfield_ro lcs",
-        "COMMAND INFO object|encoding object|help object|freq object|refcount object|idletime",
-        "COMMAND GETKEYS BITOP AND d a b c",
-        "COMMAND GETKEYS BITFIELD k GET u8 0",
-        "COMMAND GETKEYS BITFIELD_RO k GET u8 0",
-        "COMMAND GETKEYS LCS a b IDX",
-        "COMMAND DOCS lcs",
-    ] {
-        assert_eq!(
-            String::from_utf8_lossy(&ours.call(&words(line))),
-            String::from_utf8_lossy(&theirs.call(&words(line))),
-            "{line}"
-        );
-    }
+    assert_same_replies(
+        &mut ours,
+        &mut theirs,
+        &[
+            "COMMAND INFO bitop bitfield bitfield_ro lcs",
+            "COMMAND INFO object|encoding object|help object|freq object|refcount object|idletime",
+            "COMMAND GETKEYS BITOP AND d a b c",
+            "COMMAND GETKEYS BITFIELD k GET u8 0",
+            "COMMAND GETKEYS BITFIELD_RO k GET u8 0",
+            "COMMAND GETKEYS LCS a b IDX",
+            "COMMAND DOCS lcs",
+        ],
+        "",
+    );
     server.stop().assert_clean();
 }
 

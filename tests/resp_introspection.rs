@@ -8,12 +8,8 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::resp::{RedisServer, Resp};
+use common::resp::{assert_same_replies, RedisServer, Resp};
 use common::*;
-
-fn words(line: &str) -> Vec<&[u8]> {
-    line.split(' ').map(str::as_bytes).collect()
-}
 
 /// Errors and empty replies, byte for byte as redis's.
 #[test]
@@ -25,49 +21,48 @@ fn filters_and_errors_equal_redis() {
         let mut theirs = Resp::connect(redis.addr);
         ours.call(&[b"HELLO", proto.as_bytes()]);
         theirs.call(&[b"HELLO", proto.as_bytes()]);
-        for line in [
-            "CLIENT KILL",
-            "CLIENT KILL ID",
-            "CLIENT KILL ID 10 wrong_arg",
-            "CLIENT KILL ID str",
-            "CLIENT KILL ID -1",
-            "CLIENT KILL ID 0",
-            "CLIENT KILL ID 99999",
-            "CLIENT KILL TYPE wrong_type",
-            "CLIENT KILL USER wrong_user",
-            "CLIENT KILL SKIPME yes_or_no",
-            "CLIENT KILL 1.2.3.4:5",
-            "CLIENT KILL ADDR 1.2.3.4:5",
-            "CLIENT KILL LADDR 1.2.3.4:5 TYPE master",
-            "CLIENT KILL TYPE pubsub",
-            "CLIENT KILL MAXAGE 10",
-            "CLIENT LIST ID 99999",
-            "CLIENT LIST ID 99999 -5 0",
-            "CLIENT LIST TYPE bogus",
-            "CLIENT LIST TYPE pubsub",
-            "CLIENT LIST TYPE replica",
-            "CLIENT LIST ID abc",
-            "CLIENT LIST ID 1 abc",
-            "CLIENT LIST ID",
-            "CLIENT LIST TYPE",
-            "CLIENT LIST bogus",
-            "COMMAND LIST FILTERBY PATTERN getr*",
-            "COMMAND LIST FILTERBY pattern GETR*",
-            "COMMAND LIST FILTERBY PATTERN nomatch*",
-            "COMMAND LIST FILTERBY MODULE foo",
-            "COMMAND LIST FILTERBY ACLCAT nosuchcategory",
-            "COMMAND LIST bad_arg",
-            "COMMAND LIST FILTERBY",
-            "COMMAND LIST FILTERBY PATTERN",
-            "COMMAND LIST FILTERBY bogus x",
-            "COMMAND LIST FILTERBY PATTERN a b",
-        ] {
-            assert_eq!(
-                String::from_utf8_lossy(&ours.call(&words(line))),
-                String::from_utf8_lossy(&theirs.call(&words(line))),
-                "RESP{proto}: {line}"
-            );
-        }
+        assert_same_replies(
+            &mut ours,
+            &mut theirs,
+            &[
+                "CLIENT KILL",
+                "CLIENT KILL ID",
+                "CLIENT KILL ID 10 wrong_arg",
+                "CLIENT KILL ID str",
+                "CLIENT KILL ID -1",
+                "CLIENT KILL ID 0",
+                "CLIENT KILL ID 99999",
+                "CLIENT KILL TYPE wrong_type",
+                "CLIENT KILL USER wrong_user",
+                "CLIENT KILL SKIPME yes_or_no",
+                "CLIENT KILL 1.2.3.4:5",
+                "CLIENT KILL ADDR 1.2.3.4:5",
+                "CLIENT KILL LADDR 1.2.3.4:5 TYPE master",
+                "CLIENT KILL TYPE pubsub",
+                "CLIENT KILL MAXAGE 10",
+                "CLIENT LIST ID 99999",
+                "CLIENT LIST ID 99999 -5 0",
+                "CLIENT LIST TYPE bogus",
+                "CLIENT LIST TYPE pubsub",
+                "CLIENT LIST TYPE replica",
+                "CLIENT LIST ID abc",
+                "CLIENT LIST ID 1 abc",
+                "CLIENT LIST ID",
+                "CLIENT LIST TYPE",
+                "CLIENT LIST bogus",
+                "COMMAND LIST FILTERBY PATTERN getr*",
+                "COMMAND LIST FILTERBY pattern GETR*",
+                "COMMAND LIST FILTERBY PATTERN nomatch*",
+                "COMMAND LIST FILTERBY MODULE foo",
+                "COMMAND LIST FILTERBY ACLCAT nosuchcategory",
+                "COMMAND LIST bad_arg",
+                "COMMAND LIST FILTERBY",
+                "COMMAND LIST FILTERBY PATTERN",
+                "COMMAND LIST FILTERBY bogus x",
+                "COMMAND LIST FILTERBY PATTERN a b",
+            ],
+            &format!("RESP{proto}: "),
+        );
     }
     server.stop().assert_clean();
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::resp::{words, RedisServer, Resp};
+use common::resp::{assert_same_replies, words, RedisServer, Resp};
 use common::*;
 
 /// Commands whose replies do not depend on time, ids or hash order.
@@ -200,23 +200,22 @@ fn command_info_and_getkeys_equal_redis() {
     let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
-    for line in [
-        "COMMAND INFO incrbyfloat getset setbit getbit bitcount bitpos",
-        "COMMAND INFO touch expiretime pexpiretime",
-        "COMMAND INFO rename renamenx copy",
-        "COMMAND GETKEYS COPY a b REPLACE",
-        "COMMAND GETKEYS RENAME a b",
-        "COMMAND GETKEYS TOUCH a b c",
-        "COMMAND GETKEYS SETBIT a 1 1",
-        "COMMAND GETKEYS BITPOS a 1",
-        "COMMAND GETKEYS EXPIRETIME a",
-    ] {
-        assert_eq!(
-            String::from_utf8_lossy(&ours.call(&words(line))),
-            String::from_utf8_lossy(&theirs.call(&words(line))),
-            "{line}"
-        );
-    }
+    assert_same_replies(
+        &mut ours,
+        &mut theirs,
+        &[
+            "COMMAND INFO incrbyfloat getset setbit getbit bitcount bitpos",
+            "COMMAND INFO touch expiretime pexpiretime",
+            "COMMAND INFO rename renamenx copy",
+            "COMMAND GETKEYS COPY a b REPLACE",
+            "COMMAND GETKEYS RENAME a b",
+            "COMMAND GETKEYS TOUCH a b c",
+            "COMMAND GETKEYS SETBIT a 1 1",
+            "COMMAND GETKEYS BITPOS a 1",
+            "COMMAND GETKEYS EXPIRETIME a",
+        ],
+        "",
+    );
     server.stop().assert_clean();
 }
 

@@ -119,6 +119,19 @@ impl Drop for RedisServer {
 
 /// A command line's words, split at single spaces, as the byte-for-byte
 /// comparisons with redis-server send them.
+/// Sends each of `lines` (words split on spaces) to both servers and
+/// asserts the replies are the same bytes; `context` names the case.
+#[allow(dead_code)]
+pub fn assert_same_replies(ours: &mut Resp, theirs: &mut Resp, lines: &[&str], context: &str) {
+    for line in lines {
+        assert_eq!(
+            String::from_utf8_lossy(&ours.call(&words(line))),
+            String::from_utf8_lossy(&theirs.call(&words(line))),
+            "{context}{line}"
+        );
+    }
+}
+
 pub fn words(line: &str) -> Vec<&[u8]> {
     line.split(' ').map(str::as_bytes).collect()
 }
