@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::resp::{words, RedisServer, Resp};
+use common::resp::{assert_same_replies, RedisServer, Resp};
 use common::*;
 use percore::services::kv::{KvClient, Reply};
 
@@ -163,14 +163,7 @@ fn replies_equal_redis_byte_for_byte_in_resp2_and_resp3() {
         // HELLO's reply names the server and the connection: not compared.
         ours.call(&[b"HELLO", proto.as_bytes()]);
         theirs.call(&[b"HELLO", proto.as_bytes()]);
-        for line in SEQUENCE {
-            let (a, b) = (ours.call(&words(line)), theirs.call(&words(line)));
-            assert_eq!(
-                String::from_utf8_lossy(&a),
-                String::from_utf8_lossy(&b),
-                "RESP{proto}: {line}"
-            );
-        }
+        assert_same_replies(&mut ours, &mut theirs, SEQUENCE, &format!("RESP{proto}: "));
     }
     server.stop().assert_clean();
 }

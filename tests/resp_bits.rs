@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::resp::{assert_same_replies, words, RedisServer, Resp};
+use common::resp::{assert_same_replies, RedisServer, Resp};
 use common::*;
 use percore::cross_shard::owner::fnv_owner;
 use percore::services::resp::cluster::slot::key_slot;
@@ -151,14 +151,7 @@ fn bit_lcs_and_object_commands_equal_redis_byte_for_byte() {
         theirs.call(&[b"HELLO", proto.as_bytes()]);
         ours.cmd("FLUSHALL");
         theirs.cmd("FLUSHALL");
-        for line in SEQUENCE {
-            let (a, b) = (ours.call(&words(line)), theirs.call(&words(line)));
-            assert_eq!(
-                String::from_utf8_lossy(&a),
-                String::from_utf8_lossy(&b),
-                "RESP{proto}: {line}"
-            );
-        }
+        assert_same_replies(&mut ours, &mut theirs, SEQUENCE, &format!("RESP{proto}: "));
     }
     server.stop().assert_clean();
 }

@@ -20,9 +20,8 @@ use glommio::timer::sleep;
 
 use super::connection::{self, Leaving};
 use super::moving::Arrival;
-use super::shard::Shard;
+use super::registration::Place;
 use crate::service::Service;
-use crate::stats::LiveStats;
 use crate::tls::{ShardTls, TlsStream};
 
 /// Pause before accepting again after the process ran out of descriptors.
@@ -30,24 +29,18 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 /// How long a TLS client has, from accept, to finish its handshake (docs/PROTOCOLS.md §9).
 const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 
-/// A service running on one shard, as its connections' tasks need it.
+/// A service running on one shard, as its connections' tasks need it: the
+/// service and where it runs.
 pub(crate) struct Serving<S> {
-    pub name: &'static str,
     pub service: Rc<S>,
-    /// The service's place in the server's list: its inbox on every shard.
-    pub index: usize,
-    pub shard: Rc<Shard>,
-    pub stats: Rc<LiveStats>,
+    pub place: Place,
 }
 
 impl<S> Clone for Serving<S> {
     fn clone(&self) -> Self {
         Serving {
-            name: self.name,
             service: self.service.clone(),
-            index: self.index,
-            shard: self.shard.clone(),
-            stats: self.stats.clone(),
+            place: self.place.clone(),
         }
     }
 }
@@ -58,7 +51,9 @@ pub(crate) async fn accept_loop<S: Service>(
     listener: TcpListener,
     tls: Option<Rc<ShardTls>>,
 ) {
-    let (name, shard, stats) = (serving.name, &serving.shard, &serving.stats);
+    let Place {
+        name, shard, stats, ..
+    } = &serving.place;
     let mut last_complaint: Option<Instant> = None;
     // Which of the service's listeners a connection came in on, read once
     // here rather than with a getsockname per accepted connection.
@@ -109,7 +104,7 @@ pub(crate) async fn arrivals_loop<S: Service>(
 ) {
     loop {
         let arrived = async {
-            serving.shard.stopped().await;
+            serving.place.shard.stopped().await;
             None
         }
         .or(async { inbox.recv_async().await.ok() })
@@ -149,11 +144,15 @@ struct Entry {
 /// Serves one connection in a task of its own, where a panic ends that
 /// connection alone; hands it to another shard if it leaves.
 fn spawn_connection<S: Service>(serving: Serving<S>, stream: TcpStream, entry: Entry) {
-    let registration = serving.shard.connections.register(stream.as_raw_fd());
-    serving.stats.recorded.borrow_mut().counters.open += 1;
+    let registration = serving.place.shard.connections.register(stream.as_raw_fd());
+    serving.place.stats.recorded.borrow_mut().counters.open += 1;
     glommio::spawn_local(async move {
         let Entry { local, tls, unread } = entry;
-        let (service, shard, stats) = (&*serving.service, &*serving.shard, &*serving.stats);
+        let (service, shard, stats) = (
+            &*serving.service,
+            &*serving.place.shard,
+            &*serving.place.stats,
+        );
         let connection = async {
             let Some(config) = tls else {
                 return connection::serve(service, stream, local, shard, stats, unread).await;
@@ -193,7 +192,7 @@ async fn hand_off<S: Service>(
     leaving: Leaving<TcpStream>,
     local: Option<SocketAddr>,
 ) {
-    let Some(exchange) = serving.shard.exchange.clone() else {
+    let Some(exchange) = serving.place.shard.exchange.clone() else {
         return;
     };
     // Only a send still going out can fail: the connection is broken then.
@@ -205,7 +204,7 @@ async fn hand_off<S: Service>(
         unread,
         listener: local,
     };
-    if let Err(arrival) = exchange.send(leaving.to, serving.index, arrival) {
+    if let Err(arrival) = exchange.send(leaving.to, serving.place.index, arrival) {
         let entry = Entry {
             local,
             tls: None,

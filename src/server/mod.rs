@@ -22,6 +22,7 @@ mod registry;
 mod reserve;
 mod shard;
 mod starting;
+mod writing;
 
 pub use builder::{BuildError, Server, ServerBuilder, StopHandle};
 pub use context::{ShardContext, StopWatch};

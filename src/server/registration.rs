@@ -84,6 +84,7 @@ impl<F: ServiceFactory> AnyFactory for F {
 }
 
 /// Which service, on which shard: what its loops are given.
+#[derive(Clone)]
 pub(crate) struct Place {
     pub name: &'static str,
     /// The service's place in the server's list of services.
@@ -117,11 +118,8 @@ struct Running<S>(Rc<S>);
 impl<S: Service> Running<S> {
     fn serving(&self, place: &Place) -> Serving<S> {
         Serving {
-            name: place.name,
             service: self.0.clone(),
-            index: place.index,
-            shard: place.shard.clone(),
-            stats: place.stats.clone(),
+            place: place.clone(),
         }
     }
 }

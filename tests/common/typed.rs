@@ -6,12 +6,8 @@
 //! reply's order is the hash table's (SMEMBERS, HGETALL), which Redis does
 //! not fix either.
 
-use super::resp::{RedisServer, Resp};
+use super::resp::{words, RedisServer, Resp};
 use super::{Server, TempDir};
-
-fn words(line: &str) -> Vec<&[u8]> {
-    line.split(' ').map(str::as_bytes).collect()
-}
 
 /// The reply, and whether it is compared in any order.
 fn call(resp: &mut Resp, line: &str) -> (String, bool) {
