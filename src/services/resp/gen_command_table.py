@@ -211,7 +211,7 @@ SERVED = {
     "pubsub": ["channels", "numsub", "numpat", "shardchannels", "shardnumsub"],
     "info": [],
     "time": [],
-    "command": ["count", "info", "docs", "list", "getkeys"],
+    "command": ["count", "info", "docs", "list", "getkeys", "getkeysandflags"],
     "config": ["get", "set", "resetstat", "help"],
     "monitor": [],
     "lastsave": [],

@@ -1228,8 +1228,8 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
     ),
     (
         "command",
-        [0xeb2c9a7ef0f38574, 0x85915ad19ad2d880],
-        [0x3ac2c87cbdb1a4ac, 0x8de1e33ecf610b51],
+        [0x7144eaefc0681c9b, 0x7e3ecd7e3f1e44b3],
+        [0x62745202f029924c, 0xcbd2304fa300ef15],
     ),
     (
         "command|count",
@@ -1245,6 +1245,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "command|getkeys",
         [0x65e30778a88b9554, 0xf29d1dedc95c84d8],
         [0xf441728568e6413a, 0xf749d252e688561d],
+    ),
+    (
+        "command|getkeysandflags",
+        [0xfe315ddfdea5a311, 0xa6543344ec809685],
+        [0x760350421ec79e58, 0xe470ef412fb7bb83],
     ),
     (
         "command|info",

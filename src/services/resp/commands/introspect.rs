@@ -21,8 +21,9 @@ pub fn command(args: &Command<'_>, proto: Proto, out: &mut Vec<u8>) {
         (b"list", _) => list_filtered(args, out),
         (b"info", _) => table::write_command_info_reply(&names, resp3, out),
         (b"docs", _) => table::write_command_docs(&names, resp3, out),
-        (b"getkeys", n) if n >= 4 => get_keys(args, out),
-        (b"count" | b"getkeys", _) => {
+        (b"getkeys", n) if n >= 4 => super::getkeys::get_keys(args, false, proto, out),
+        (b"getkeysandflags", n) if n >= 4 => super::getkeys::get_keys(args, true, proto, out),
+        (b"count" | b"getkeys" | b"getkeysandflags", _) => {
             let name = format!("command|{}", String::from_utf8_lossy(&sub));
             super::connection::wrong_arity(out, &name);
         }
@@ -68,37 +69,5 @@ fn list_filtered(args: &Command<'_>, out: &mut Vec<u8>) {
     write::array_len(out, names.len());
     for name in names {
         write::bulk(out, name.as_bytes());
-    }
-}
-
-/// `COMMAND GETKEYS command arg...`: the keys among the arguments, found as
-/// cluster clients find them, from the table's first key, last key and step.
-fn get_keys(args: &Command<'_>, out: &mut Vec<u8>) {
-    let Some(entry) = table::lookup(args.at(2)).filter(|_| !args.at(2).contains(&b'|')) else {
-        write::error(out, "ERR Invalid command specified");
-        return;
-    };
-    let argc = args.len() - 2;
-    if !table::arity_ok(entry, argc) {
-        write::error(out, "ERR Invalid number of arguments specified for command");
-        return;
-    }
-    if entry.first_key <= 0 {
-        write::error(out, "ERR The command has no key arguments");
-        return;
-    }
-    let last = if entry.last_key < 0 {
-        argc as i64 + i64::from(entry.last_key)
-    } else {
-        i64::from(entry.last_key)
-    };
-    let step = i64::from(entry.step.max(1));
-    let keys: Vec<&[u8]> = (i64::from(entry.first_key)..=last.min(argc as i64 - 1))
-        .step_by(step as usize)
-        .map(|i| args.at(i as usize + 2))
-        .collect();
-    write::array_len(out, keys.len());
-    for key in keys {
-        write::bulk(out, key);
     }
 }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod connection;
 pub mod dump;
 pub mod expiry;
+pub mod getkeys;
 pub mod glob;
 pub mod hash;
 pub mod info;
