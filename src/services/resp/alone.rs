@@ -72,6 +72,7 @@ impl Resp {
             }
             Cmd::BitOp => self.bit_op(&command, now, &mut reply).await,
             Cmd::Lcs => self.lcs(&command, proto, now, &mut reply).await,
+            Cmd::Sort | Cmd::SortRo => self.sort(spec.cmd, &command, proto, now, &mut reply).await,
             Cmd::Cluster => match cluster::slot_keys::SlotKeys::parse(&command) {
                 Err(error) => write::error(&mut reply, error),
                 Ok(request) => {

@@ -65,7 +65,7 @@ pub(super) fn keys_of<'a>(cmd: Cmd, command: &Command<'a>) -> Option<Vec<&'a [u8
 
 impl Resp {
     /// A key's value from its owner, as a dump carries it.
-    async fn fetch(&self, key: &[u8], now: u64) -> Option<OwnedValue> {
+    pub(super) async fn fetch(&self, key: &[u8], now: u64) -> Option<OwnedValue> {
         let shard = owner_of(key, self.shards);
         let got = self
             .on_shard(shard, Cmd::Dump, &[key], Proto::Resp2, now)

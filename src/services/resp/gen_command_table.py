@@ -227,6 +227,8 @@ SERVED = {
         "countkeysinslot",
         "getkeysinslot",
     ],
+    "sort": [],
+    "sort_ro": [],
     "readonly": [],
     "readwrite": [],
     "shutdown": [],

@@ -33,6 +33,7 @@ pub mod protocol;
 mod pubsub;
 mod route;
 mod session;
+mod sort;
 mod transaction;
 
 use std::cell::RefCell;

@@ -1887,6 +1887,16 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x7e22eb8b4ce18f82, 0x42b25090b272333c],
     ),
     (
+        "sort",
+        [0xb6f723f5504a5570, 0xb7caea9ac40ed078],
+        [0xb90f047fad00f680, 0x00022a17f01b1665],
+    ),
+    (
+        "sort_ro",
+        [0xd6b1fa006908dfa8, 0xacdbc1ff087f88e7],
+        [0x91cd3dd31d10f1a9, 0xb2e6f982684a78e1],
+    ),
+    (
         "spop",
         [0xcaf3407956bc33ce, 0x35d1c1ef3d216e96],
         [0xa99371576deb84c8, 0xe4bef80e021bfe1f],

@@ -6785,6 +6785,230 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "sort",
+        arity: -2,
+        flags: &["write", "denyoom", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@set", "@sortedset", "@list", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: Some("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"),
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Unknown,
+                find_keys: FindKeys::Unknown,
+            },
+            KeySpec {
+                notes: Some("For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array"),
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Unknown,
+                find_keys: FindKeys::Unknown,
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Sort the elements in a list, set or sorted set")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("generic")),
+            (
+                "complexity",
+                Bulk("O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N)."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("pattern")),
+                        ("type", Bulk("pattern")),
+                        ("key_spec_index", Int(1)),
+                        ("token", Bulk("BY")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("offset_count")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("pattern")),
+                        ("type", Bulk("pattern")),
+                        ("key_spec_index", Int(1)),
+                        ("token", Bulk("GET")),
+                        (
+                            "flags",
+                            Set(&[
+                                Status("optional"),
+                                Status("multiple"),
+                                Status("multiple_token"),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("order")),
+                        ("type", Bulk("oneof")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("asc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("ASC")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("desc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("DESC")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("sorting")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("ALPHA")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(2)),
+                        ("token", Bulk("STORE")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "sort_ro",
+        arity: -2,
+        flags: &["readonly", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@sortedset", "@list", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: Some("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"),
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Unknown,
+                find_keys: FindKeys::Unknown,
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Sort the elements in a list, set or sorted set. Read-only variant of SORT."),
+            ),
+            ("since", Bulk("7.0.0")),
+            ("group", Bulk("generic")),
+            (
+                "complexity",
+                Bulk("O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N)."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("pattern")),
+                        ("type", Bulk("pattern")),
+                        ("key_spec_index", Int(1)),
+                        ("token", Bulk("BY")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("offset_count")),
+                        ("type", Bulk("block")),
+                        ("token", Bulk("LIMIT")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("offset")), ("type", Bulk("integer"))]),
+                                Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("pattern")),
+                        ("type", Bulk("pattern")),
+                        ("key_spec_index", Int(1)),
+                        ("token", Bulk("GET")),
+                        (
+                            "flags",
+                            Set(&[
+                                Status("optional"),
+                                Status("multiple"),
+                                Status("multiple_token"),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("order")),
+                        ("type", Bulk("oneof")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("asc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("ASC")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("desc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("DESC")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("sorting")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("ALPHA")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "spop",
         arity: -2,
         flags: &["write", "fast"],

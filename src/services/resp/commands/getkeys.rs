@@ -5,8 +5,9 @@
 //! `numkeys` argument (ZUNIONSTORE, LMPOP, SINTERCARD, ...) and a keyword
 //! (`STORE`, `STREAMS`) are followed, and a subcommand (`MEMORY USAGE`) is
 //! looked up under its container. Where redis uses a command's own key
-//! finder instead (a specification marked `variable_flags`: SET and
-//! BITFIELD among the commands percore serves), so does percore.
+//! finder instead (SET and BITFIELD, whose specifications are marked
+//! `variable_flags`; SORT, whose STORE they do not describe), so does
+//! percore.
 
 use super::super::command_table::{self as table, BeginSearch, CommandEntry, FindKeys, KeySpec};
 use super::super::protocol::write::{self, Proto};
@@ -92,10 +93,13 @@ fn find_keys(entry: &'static CommandEntry, argv: &[&[u8]]) -> Vec<FoundKey> {
             .iter()
             .any(|spec| spec.flags.contains(&"variable_flags"));
     if reliable {
-        // Arguments the specifications do not fit have no keys (redis's own
-        // finders, where it falls back, refuse them too).
-        return keys_by_specs(entry.key_specs, argv).unwrap_or_default();
+        if let Some(keys) = keys_by_specs(entry.key_specs, argv) {
+            return keys;
+        }
     }
+    // Arguments the specifications do not fit, or specifications redis
+    // does not use: the command's own finder, where redis has one; none
+    // finds no key (redis's own finders refuse such arguments too).
     keys_by_own_finder(entry, argv)
 }
 
@@ -191,31 +195,51 @@ fn keyword_position(argv: &[&[u8]], keyword: &str, startfrom: i32) -> Option<i64
     None
 }
 
-/// The keys of a command whose key flags depend on its arguments (its
-/// specification is marked `variable_flags`), as redis's own finders
-/// (`setGetKeys`, `bitfieldGetKeys` in db.c) give them: the key is always
-/// the first argument.
+/// The keys as redis's own finders for SET, BITFIELD (whose key flags
+/// depend on the arguments: `setGetKeys`, `bitfieldGetKeys` in db.c) and
+/// SORT (whose STORE key is found by a keyword its specification does not
+/// describe: `sortGetKeys`) find them; none for any other command.
 fn keys_by_own_finder(entry: &CommandEntry, argv: &[&[u8]]) -> Vec<FoundKey> {
     const READS: &[&str] = &["RO", "access"];
     const OVERWRITES: &[&str] = &["OW", "update"];
     const UPDATES: &[&str] = &["RW", "access", "update"];
-    let flags = match entry.name {
+    let key = |flags| FoundKey { position: 1, flags };
+    match entry.name {
         // SET ... GET reads the value it replaces.
         "set" => {
             let get = argv
                 .iter()
                 .skip(3)
                 .any(|arg| arg.eq_ignore_ascii_case(b"get"));
-            if get {
-                UPDATES
-            } else {
-                OVERWRITES
-            }
+            vec![key(if get { UPDATES } else { OVERWRITES })]
         }
-        "bitfield" if bitfield_only_reads(argv) => READS,
-        _ => UPDATES,
-    };
-    vec![FoundKey { position: 1, flags }]
+        "bitfield" if bitfield_only_reads(argv) => vec![key(READS)],
+        "bitfield" => vec![key(UPDATES)],
+        "sort" | "sort_ro" => {
+            let mut keys = vec![key(READS)];
+            // The last STORE's key, options with arguments skipped.
+            let mut store = None;
+            let mut at = 2;
+            while at < argv.len() {
+                let option = argv[at];
+                if option.eq_ignore_ascii_case(b"limit") {
+                    at += 2;
+                } else if option.eq_ignore_ascii_case(b"get") || option.eq_ignore_ascii_case(b"by")
+                {
+                    at += 1;
+                } else if option.eq_ignore_ascii_case(b"store") && at + 1 < argv.len() {
+                    store = Some(at + 1);
+                }
+                at += 1;
+            }
+            keys.extend(store.map(|position| FoundKey {
+                position,
+                flags: OVERWRITES,
+            }));
+            keys
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Whether BITFIELD's operations are all GETs (with OVERFLOWs), read as
@@ -258,6 +282,16 @@ mod tests {
         assert_eq!(keys(&["memory", "usage", "k"]), ["k"]);
         assert_eq!(keys(&["lcs", "a", "b"]), ["a", "b"]);
         assert_eq!(keys(&["bitfield", "k", "get", "u8", "0"]), ["k"]);
+        assert_eq!(keys(&["sort", "abc", "store", "def"]), ["abc", "def"]);
+        assert_eq!(
+            keys(&["sort", "abc", "store", "x", "store", "y", "store", "def"]),
+            ["abc", "def"]
+        );
+        assert_eq!(
+            keys(&["sort", "abc", "get", "store", "limit", "0", "1"]),
+            ["abc"]
+        );
+        assert_eq!(keys(&["sort_ro", "abc"]), ["abc"]);
     }
 
     #[test]

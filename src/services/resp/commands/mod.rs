@@ -30,6 +30,7 @@ pub mod object;
 pub mod rename;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string_float;
 pub mod string_options;
 pub mod strings;
@@ -253,6 +254,8 @@ pub enum Cmd {
     Dump,
     /// Stores a dumped value under a key.
     Restore,
+    Sort,
+    SortRo,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -546,6 +549,8 @@ commands! {
     b"INTERNAL-NOTIFY" => SetNotify, "internal-notify", 2, Here;
     b"INTERNAL-DUMP" => Dump, "internal-dump", 2, Here;
     b"INTERNAL-RESTORE" => Restore, "internal-restore", 3, Here;
+    b"SORT" => Sort, "sort", -2, Alone;
+    b"SORT_RO" => SortRo, "sort_ro", -2, Alone;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.
