@@ -93,6 +93,8 @@ pub struct RespFactory {
     options: Arc<RespOptions>,
     /// The memory cap now, over all shards (CONFIG SET maxmemory).
     max_memory: Arc<AtomicU64>,
+    /// The values CONFIG SET keeps, the same for every shard.
+    stored: commands::config::Stored,
     port: u16,
     /// The topics, shared with mq (docs/PROTOCOLS.md §6.3).
     brokers: BrokerPlan,
@@ -105,6 +107,7 @@ impl RespFactory {
         RespFactory {
             keys,
             max_memory: Arc::new(AtomicU64::new(options.max_memory)),
+            stored: commands::config::stored_defaults(),
             options: Arc::new(options),
             port,
             brokers: BrokerPlan::default(),
@@ -140,6 +143,8 @@ pub struct RespConfig {
     pub started: Instant,
     pub started_unix: u64,
     max_memory: Arc<AtomicU64>,
+    /// The parameters CONFIG SET keeps, shared by every shard.
+    pub stored: commands::config::Stored,
     /// Wrong passwords given (docs/PROTOCOLS.md §6.5).
     pub auth_failures: Counter,
     queue_bytes: usize,
@@ -206,6 +211,7 @@ impl ServiceFactory for RespFactory {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             max_memory: self.max_memory.clone(),
+            stored: self.stored.clone(),
             auth_failures: shard.counter("auth_failures"),
             queue_bytes: options.queue_bytes,
             cluster: views.0.map(Rc::new),
