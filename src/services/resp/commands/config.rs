@@ -51,7 +51,10 @@ pub fn stored_defaults() -> Stored {
 
 fn stored(config: &RespConfig) -> std::sync::MutexGuard<'_, Vec<String>> {
     // A poisoned lock still holds whole strings.
-    config.stored.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    config
+        .stored
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The parameters percore reads from its command line, with the option
@@ -143,7 +146,9 @@ pub fn parse_set(args: &Command<'_>, config: &RespConfig) -> Result<Vec<Setting>
         let param = &PARAMS[at];
         let raw = args.at(i + 1);
         let current = value(at, config);
-        let new = param.check(raw, &current).map_err(|why| failed(name, &why))?;
+        let new = param
+            .check(raw, &current)
+            .map_err(|why| failed(name, &why))?;
         settings.push(match param.name {
             "maxmemory" => Setting::MaxMemory(new.parse().unwrap_or(u64::MAX)),
             "notify-keyspace-events" => Setting::NotifyKeyspaceEvents(

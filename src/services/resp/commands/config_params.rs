@@ -246,11 +246,15 @@ fn strtoll_whole(word: &str) -> Option<i64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(trimmed.parse::<i64>().unwrap_or(if trimmed.starts_with('-') {
-        i64::MIN
-    } else {
-        i64::MAX
-    }))
+    Some(
+        trimmed
+            .parse::<i64>()
+            .unwrap_or(if trimmed.starts_with('-') {
+                i64::MIN
+            } else {
+                i64::MAX
+            }),
+    )
 }
 
 /// The words of a MULTI_ARG value, split at each space as Redis's
@@ -298,10 +302,13 @@ fn special_value(special: Special, text: &str) -> Result<String, String> {
                 .iter()
                 .map(|w| strtoll_whole(w).filter(|v| (-2000..=2000).contains(v)))
                 .collect();
-            let values = values.ok_or(
-                "Invalid oom-score-adj-values, elements must be between -2000 and 2000.",
-            )?;
-            Ok(values.iter().map(i64::to_string).collect::<Vec<_>>().join(" "))
+            let values = values
+                .ok_or("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")?;
+            Ok(values
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(" "))
         }
         Special::Percentiles => {
             let mut shown = Vec::new();
@@ -318,7 +325,12 @@ fn special_value(special: Special, text: &str) -> Result<String, String> {
                     );
                 }
                 let fixed = format!("{p:.6}");
-                shown.push(fixed.trim_end_matches('0').trim_end_matches('.').to_string());
+                shown.push(
+                    fixed
+                        .trim_end_matches('0')
+                        .trim_end_matches('.')
+                        .to_string(),
+                );
             }
             Ok(shown.join(" "))
         }
@@ -354,8 +366,7 @@ pub fn output_buffer_limit(current: &str, text: &str) -> Result<String, String> 
         let seconds = strtoll_whole(limit[3]).filter(|s| *s as i32 >= 0);
         let (Some(hard), Some(soft), Some(seconds)) = (hard, soft, seconds) else {
             return Err(
-                "Error in hard, soft or soft_seconds setting in buffer limit configuration."
-                    .into(),
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into(),
             );
         };
         if let Some(entry) = classes.get_mut(class) {
