@@ -109,8 +109,8 @@ fn failed(name: &str, why: &str) -> String {
 
 /// `CONFIG SET name value [name value ...]`: every setting, or the error
 /// Redis gives for the first one that cannot be set (then none is), in
-/// Redis's order: unknown names first, then immutable, protected and
-/// duplicate ones, then each value.
+/// Redis's order: the first unknown, immutable, protected or duplicate
+/// name, then the first value refused.
 pub fn parse_set(args: &Command<'_>, config: &RespConfig) -> Result<Vec<Setting>, String> {
     if args.len() < 4 {
         return Err("ERR wrong number of arguments for 'config|set' command".into());
@@ -119,16 +119,14 @@ pub fn parse_set(args: &Command<'_>, config: &RespConfig) -> Result<Vec<Setting>
         return Err(super::strings::SYNTAX.into());
     }
     let pairs: Vec<usize> = (2..args.len()).step_by(2).collect();
-    if let Some(&i) = pairs.iter().find(|&&i| lookup(args.at(i)).is_none()) {
-        let shown = String::from_utf8_lossy(args.at(i));
-        return Err(format!(
-            "ERR Unknown option or number of arguments for CONFIG SET - '{shown}'"
-        ));
-    }
     let mut found: Vec<&str> = Vec::new();
     for &i in &pairs {
         let shown = String::from_utf8_lossy(args.at(i));
-        let (at, name) = lookup(args.at(i)).ok_or_else(|| failed(&shown, "no such parameter"))?;
+        let Some((at, name)) = lookup(args.at(i)) else {
+            return Err(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{shown}'"
+            ));
+        };
         if PARAMS[at].is(IMMUTABLE) {
             return Err(failed(&shown, "can't set immutable config"));
         }
