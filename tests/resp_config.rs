@@ -56,17 +56,13 @@ fn config_get_lists_every_parameter_as_redis() {
     );
     assert_eq!(mine.len(), 192, "Redis 7.0's names and aliases");
     // Where the two differ: how each was started (percore's from its own
-    // command line, README "What differs from Redis"), and bind, which
-    // percore keeps with no effect (it listens where --resp says).
+    // command line, README "What differs from Redis").
     let differ: Vec<&str> = mine
         .iter()
         .filter(|(name, value)| reference.get(*name) != Some(value))
         .map(|(name, _)| name.as_str())
         .collect();
-    assert_eq!(
-        differ,
-        ["bind", "dir", "maxclients", "port", "proto-max-bulk-len"]
-    );
+    assert_eq!(differ, ["dir", "maxclients", "port", "proto-max-bulk-len"]);
     assert_same_replies(
         &mut ours,
         &mut theirs,
@@ -279,6 +275,7 @@ fn command_line_parameters_take_only_the_value_they_have() {
         ("appendonly", "no"),
         ("appendfsync", "everysec"),
         ("requirepass", ""),
+        ("bind", "127.0.0.1"),
         ("maxmemory-policy", "noeviction"),
     ] {
         let reply = conn.call(&[b"CONFIG", b"SET", name.as_bytes(), value.as_bytes()]);
@@ -286,6 +283,7 @@ fn command_line_parameters_take_only_the_value_they_have() {
     }
     for (name, value, flag) in [
         ("port", "1", "--resp"),
+        ("bind", "0.0.0.0", "--resp"),
         ("timeout", "0", "--idle-timeout"),
         ("appendonly", "yes", "--data-dir"),
         ("appendfsync", "always", "--fsync"),

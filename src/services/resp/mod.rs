@@ -96,6 +96,7 @@ pub struct RespFactory {
     /// The values CONFIG SET keeps, the same for every shard.
     stored: commands::config::Stored,
     port: u16,
+    bind: String,
     /// The topics, shared with mq (docs/PROTOCOLS.md §6.3).
     brokers: BrokerPlan,
 }
@@ -108,6 +109,7 @@ impl RespFactory {
             keys,
             max_memory: Arc::new(AtomicU64::new(options.max_memory)),
             stored: commands::config::stored_defaults(),
+            bind: "127.0.0.1".into(),
             options: Arc::new(options),
             port,
             brokers: BrokerPlan::default(),
@@ -115,6 +117,13 @@ impl RespFactory {
     }
 
     /// Serves the topics of `brokers`, the plan mq shares (docs/PROTOCOLS.md §6.3).
+    /// The addresses of the `--resp` listeners, as CONFIG GET bind shows
+    /// them (Redis's `bind`: every address, space-separated).
+    pub fn with_bind(mut self, bind: String) -> RespFactory {
+        self.bind = bind;
+        self
+    }
+
     pub fn with_brokers(mut self, brokers: BrokerPlan) -> RespFactory {
         self.brokers = brokers;
         self
@@ -133,6 +142,8 @@ impl Default for RespFactory {
 pub struct RespConfig {
     pub requirepass: Option<String>,
     pub port: u16,
+    /// `--resp`'s addresses, for CONFIG GET bind.
+    pub bind: String,
     pub shards: usize,
     pub max_clients: usize,
     pub max_frame: usize,
@@ -195,6 +206,7 @@ impl ServiceFactory for RespFactory {
         let config = RespConfig {
             requirepass: options.requirepass.clone(),
             port: self.port,
+            bind: self.bind.clone(),
             shards: shard.shards(),
             max_clients: limits.max_conns * shard.shards(),
             max_frame: limits.max_frame,

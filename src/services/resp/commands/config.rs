@@ -59,8 +59,9 @@ fn stored(config: &RespConfig) -> std::sync::MutexGuard<'_, Vec<String>> {
 
 /// The parameters percore reads from its command line, with the option
 /// that sets each: CONFIG SET takes only the value they have.
-const FROM_COMMAND_LINE: [(&str, &str); 10] = [
+const FROM_COMMAND_LINE: [(&str, &str); 11] = [
     ("port", "--resp"),
+    ("bind", "--resp"),
     ("dir", "--data-dir"),
     ("appendonly", "--data-dir"),
     ("appendfsync", "--fsync"),
@@ -88,6 +89,7 @@ fn value(at: usize, config: &RespConfig) -> String {
     let yes_no = |on: bool| if on { "yes" } else { "no" }.to_string();
     match PARAMS[at].name {
         "port" => config.port.to_string(),
+        "bind" => config.bind.clone(),
         "dir" => config.dir.clone(),
         "appendonly" => yes_no(config.data_dir),
         "appendfsync" => config.fsync.clone(),
