@@ -3,7 +3,7 @@
 //! value is checked before any is applied), RESETSTAT, REWRITE, HELP, over
 //! every parameter of Redis 7.0 (`config_table.rs`). percore acts on
 //! maxmemory, notify-keyspace-events and maxmemory-policy; reads the
-//! parameters its command line sets from there ([`FROM_COMMAND_LINE`]);
+//! parameters its command line sets from there (`FROM_COMMAND_LINE`);
 //! keeps every other value it is given, with no effect. GET and HELP
 //! run on the connection's shard; SET and RESETSTAT change every shard, so
 //! the service serves them alone (`alone.rs`) with what [`parse_set`] read.
