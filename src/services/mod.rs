@@ -63,7 +63,7 @@ pub const BUILT_IN: [BuiltIn; 6] = [
     BuiltIn { name: "chat", default_addr: "127.0.0.1:8007", about: "chat listener (repeatable)", add: |s, a, _| s.service("chat", a, Chat) },
     BuiltIn { name: "mq", default_addr: "127.0.0.1:7777", about: "MQ listener (repeatable)", add: |s, a, o| s.service("mq", a, MqFactory::new(o.mq_queue_bytes).with_brokers(o.topics.clone())) },
     BuiltIn { name: "kv", default_addr: "127.0.0.1:8888", about: "KV listener (repeatable)", add: |s, a, o| s.service("kv", a, KvFactory::new(o.keys.clone())) },
-    BuiltIn { name: "resp", default_addr: "127.0.0.1:6379", about: "Redis-protocol listener (repeatable)", add: |s, a, o| { let port = a.first().map_or(6379, |e| e.addr.port()); s.service("resp", a, RespFactory::new(o.keys.clone(), o.resp.clone(), port).with_brokers(o.topics.clone())) } },
+    BuiltIn { name: "resp", default_addr: "127.0.0.1:6379", about: "Redis-protocol listener (repeatable)", add: |s, a, o| { let port = a.first().map_or(6379, |e| e.addr.port()); let bind = a.iter().map(|e| e.addr.ip().to_string()).collect::<Vec<_>>().join(" "); s.service("resp", a, RespFactory::new(o.keys.clone(), o.resp.clone(), port).with_bind(bind).with_brokers(o.topics.clone())) } },
 ];
 
 /// The built-in service called `name`.

@@ -142,7 +142,7 @@ impl Resp {
             write::ok(reply);
             return;
         }
-        let settings = match commands::config::parse_set(command) {
+        let settings = match commands::config::parse_set(command, &self.config) {
             Ok(settings) => settings,
             Err(error) => return write::error(reply, &error),
         };
@@ -159,7 +159,8 @@ impl Resp {
                     self.on_every_shard(Cmd::SetNotify, &[flags.as_bytes()], proto, now)
                         .await;
                 }
-                commands::config::Setting::MaxMemoryPolicy | commands::config::Setting::Ignored => {
+                commands::config::Setting::Store(at, value) => {
+                    commands::config::store(&self.config, at, value);
                 }
             }
         }

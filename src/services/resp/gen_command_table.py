@@ -212,7 +212,7 @@ SERVED = {
     "info": [],
     "time": [],
     "command": ["count", "info", "docs", "list", "getkeys", "getkeysandflags"],
-    "config": ["get", "set", "resetstat", "help"],
+    "config": ["get", "set", "resetstat", "rewrite", "help"],
     "monitor": [],
     "lastsave": [],
     "save": [],

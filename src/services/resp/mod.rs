@@ -94,7 +94,10 @@ pub struct RespFactory {
     options: Arc<RespOptions>,
     /// The memory cap now, over all shards (CONFIG SET maxmemory).
     max_memory: Arc<AtomicU64>,
+    /// The values CONFIG SET keeps, the same for every shard.
+    stored: commands::config::Stored,
     port: u16,
+    bind: String,
     /// The topics, shared with mq (docs/PROTOCOLS.md §6.3).
     brokers: BrokerPlan,
 }
@@ -106,6 +109,8 @@ impl RespFactory {
         RespFactory {
             keys,
             max_memory: Arc::new(AtomicU64::new(options.max_memory)),
+            stored: commands::config::stored_defaults(),
+            bind: "127.0.0.1".into(),
             options: Arc::new(options),
             port,
             brokers: BrokerPlan::default(),
@@ -113,6 +118,13 @@ impl RespFactory {
     }
 
     /// Serves the topics of `brokers`, the plan mq shares (docs/PROTOCOLS.md §6.3).
+    /// The addresses of the `--resp` listeners, as CONFIG GET bind shows
+    /// them (Redis's `bind`: every address, space-separated).
+    pub fn with_bind(mut self, bind: String) -> RespFactory {
+        self.bind = bind;
+        self
+    }
+
     pub fn with_brokers(mut self, brokers: BrokerPlan) -> RespFactory {
         self.brokers = brokers;
         self
@@ -131,6 +143,8 @@ impl Default for RespFactory {
 pub struct RespConfig {
     pub requirepass: Option<String>,
     pub port: u16,
+    /// `--resp`'s addresses, for CONFIG GET bind.
+    pub bind: String,
     pub shards: usize,
     pub max_clients: usize,
     pub max_frame: usize,
@@ -141,6 +155,8 @@ pub struct RespConfig {
     pub started: Instant,
     pub started_unix: u64,
     max_memory: Arc<AtomicU64>,
+    /// The parameters CONFIG SET keeps, shared by every shard.
+    pub stored: commands::config::Stored,
     /// Wrong passwords given (docs/PROTOCOLS.md §6.5).
     pub auth_failures: Counter,
     queue_bytes: usize,
@@ -191,6 +207,7 @@ impl ServiceFactory for RespFactory {
         let config = RespConfig {
             requirepass: options.requirepass.clone(),
             port: self.port,
+            bind: self.bind.clone(),
             shards: shard.shards(),
             max_clients: limits.max_conns * shard.shards(),
             max_frame: limits.max_frame,
@@ -207,6 +224,7 @@ impl ServiceFactory for RespFactory {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             max_memory: self.max_memory.clone(),
+            stored: self.stored.clone(),
             auth_failures: shard.counter("auth_failures"),
             queue_bytes: options.queue_bytes,
             cluster: views.0.map(Rc::new),

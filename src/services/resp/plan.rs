@@ -156,7 +156,7 @@ impl Resp {
                     })
                 }),
                 Cmd::Info | Cmd::Monitor => return Some(Step::Alone(frame)),
-                Cmd::Config if commands::config::served_alone(command) => {
+                Cmd::Config if commands::config::served_alone(command, &self.config) => {
                     return Some(Step::Alone(frame))
                 }
                 Cmd::Client

@@ -1263,8 +1263,8 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
     ),
     (
         "config",
-        [0x976c15e1660aec42, 0x698911b7f38c4882],
-        [0x38aa66a4a41bb548, 0x89b96849f289460d],
+        [0xc6db062e24c3f0a2, 0xbd849f7b299bffd6],
+        [0xe8db847767f16266, 0xfe3e71e8f9c57a32],
     ),
     (
         "config|get",
@@ -1280,6 +1280,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "config|resetstat",
         [0x3c28fdf623b8e9d3, 0x1f383cf20aa386cf],
         [0x069cfe3c1f6eb169, 0xcc486f38db805d64],
+    ),
+    (
+        "config|rewrite",
+        [0x5af083188c7fb1c6, 0x009f5d52b6753172],
+        [0x397c86f1dc481cb7, 0x2d7309450fae4900],
     ),
     (
         "config|set",

@@ -1952,6 +1952,27 @@ pub static COMMANDS: &[CommandEntry] = &[
                 ],
             },
             CommandEntry {
+                name: "config|rewrite",
+                arity: 2,
+                flags: &["admin", "noscript", "loading", "stale"],
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl_categories: &["@admin", "@slow", "@dangerous"],
+                tips: &[],
+                key_specs: &[],
+                subcommands: &[],
+                docs: &[
+                    (
+                        "summary",
+                        Bulk("Rewrite the configuration file with the in memory configuration"),
+                    ),
+                    ("since", Bulk("2.8.0")),
+                    ("group", Bulk("server")),
+                    ("complexity", Bulk("O(1)")),
+                ],
+            },
+            CommandEntry {
                 name: "config|set",
                 arity: -4,
                 flags: &["admin", "noscript", "loading", "stale"],

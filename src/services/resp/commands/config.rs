@@ -1,6 +1,10 @@
 //! CONFIG (docs/PROTOCOLS.md §6.2, issue 26): GET with one or more glob patterns, SET of
 //! one or more parameters at once (all or nothing, as Redis 7.0: every
-//! value is checked before any is applied), RESETSTAT, HELP. GET and HELP
+//! value is checked before any is applied), RESETSTAT, REWRITE, HELP, over
+//! every parameter of Redis 7.0 (`config_table.rs`). percore acts on
+//! maxmemory, notify-keyspace-events and maxmemory-policy; reads the
+//! parameters its command line sets from there (`FROM_COMMAND_LINE`);
+//! keeps every other value it is given, with no effect. GET and HELP
 //! run on the connection's shard; SET and RESETSTAT change every shard, so
 //! the service serves them alone (`alone.rs`) with what [`parse_set`] read.
 
@@ -8,87 +12,177 @@ use super::super::notify;
 use super::super::protocol::write::{self, Proto};
 use super::super::protocol::Command;
 use super::super::RespConfig;
+use super::config_params::{HIDDEN, IMMUTABLE, PROTECTED};
+use super::config_table::PARAMS;
 use super::glob;
-use super::server::parse_memory;
+use std::sync::{Arc, Mutex};
 
 /// One parameter CONFIG SET changes, with its new value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Setting {
     /// `maxmemory`, over all shards, in bytes.
     MaxMemory(u64),
     /// `notify-keyspace-events`, as flags (`notify.rs`).
     NotifyKeyspaceEvents(u32),
-    /// `maxmemory-policy`: only `noeviction` is served.
-    MaxMemoryPolicy,
-    /// `save` and Redis's encoding thresholds for hashes, sets, sorted sets
-    /// and lists ([`super::types::is_encoding_parameter`]): accepted and
-    /// ignored, as percore has one encoding per type (README, "What differs
-    /// from Redis").
-    Ignored,
+    /// Any other parameter percore keeps: its place in [`PARAMS`] and the
+    /// value CONFIG GET will show. It changes nothing else (README, "What
+    /// differs from Redis").
+    Store(usize, String),
 }
 
-/// The parameters CONFIG SET accepts.
-const SETTABLE: [&str; 3] = ["maxmemory", "notify-keyspace-events", "maxmemory-policy"];
+/// The values CONFIG SET stored, one per [`PARAMS`] entry, shared by every
+/// shard (CONFIG SET is served alone and writes it once), as the memory cap
+/// is.
+pub type Stored = Arc<Mutex<Vec<String>>>;
+
+/// Redis's defaults, but `save`: percore writes no RDB snapshots
+/// (`--data-dir` is its persistence), so it shows none, as a redis started
+/// with `--save ''`.
+pub fn stored_defaults() -> Stored {
+    let values = PARAMS
+        .iter()
+        .map(|p| match p.name {
+            "save" => String::new(),
+            _ => p.default.to_string(),
+        })
+        .collect();
+    Arc::new(Mutex::new(values))
+}
+
+fn stored(config: &RespConfig) -> std::sync::MutexGuard<'_, Vec<String>> {
+    // A poisoned lock still holds whole strings.
+    config
+        .stored
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The parameters percore reads from its command line, with the option
+/// that sets each: CONFIG SET takes only the value they have.
+const FROM_COMMAND_LINE: [(&str, &str); 11] = [
+    ("port", "--resp"),
+    ("bind", "--resp"),
+    ("dir", "--data-dir"),
+    ("appendonly", "--data-dir"),
+    ("appendfsync", "--fsync"),
+    ("databases", "(percore has one database)"),
+    ("cluster-enabled", "--cluster-nodes"),
+    ("timeout", "--idle-timeout"),
+    ("proto-max-bulk-len", "--max-frame"),
+    ("maxclients", "--max-conns"),
+    ("requirepass", "--requirepass"),
+];
+
+/// The entry of [`PARAMS`] named `name` (or with that alias), any case,
+/// and the name it was found by.
+fn lookup(name: &[u8]) -> Option<(usize, &'static str)> {
+    PARAMS.iter().enumerate().find_map(|(i, p)| {
+        std::iter::once(p.name)
+            .chain(p.alias)
+            .find(|n| n.as_bytes().eq_ignore_ascii_case(name))
+            .map(|n| (i, n))
+    })
+}
+
+/// A parameter's value now, as CONFIG GET shows it.
+fn value(at: usize, config: &RespConfig) -> String {
+    let yes_no = |on: bool| if on { "yes" } else { "no" }.to_string();
+    match PARAMS[at].name {
+        "port" => config.port.to_string(),
+        "bind" => config.bind.clone(),
+        "dir" => config.dir.clone(),
+        "appendonly" => yes_no(config.data_dir),
+        "appendfsync" => config.fsync.clone(),
+        "databases" => "1".into(),
+        "cluster-enabled" => yes_no(config.cluster.is_some()),
+        "timeout" => config.idle_timeout.to_string(),
+        "proto-max-bulk-len" => config.max_frame.to_string(),
+        "maxclients" => config.max_clients.to_string(),
+        "requirepass" => config.requirepass.clone().unwrap_or_default(),
+        "maxmemory" => config.max_memory().to_string(),
+        "notify-keyspace-events" => notify::format_flags(notify::flags()),
+        _ => stored(config).get(at).cloned().unwrap_or_default(),
+    }
+}
 
 fn failed(name: &str, why: &str) -> String {
     format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
 }
 
 /// `CONFIG SET name value [name value ...]`: every setting, or the error
-/// Redis gives for the first one that cannot be set (then none is).
-pub fn parse_set(args: &Command<'_>) -> Result<Vec<Setting>, String> {
+/// Redis gives for the first one that cannot be set (then none is), in
+/// Redis's order: the first unknown, immutable, protected or duplicate
+/// name, then the first value refused.
+pub fn parse_set(args: &Command<'_>, config: &RespConfig) -> Result<Vec<Setting>, String> {
     if args.len() < 4 {
         return Err("ERR wrong number of arguments for 'config|set' command".into());
     }
     if args.len() % 2 != 0 {
         return Err(super::strings::SYNTAX.into());
     }
-    let mut names: Vec<&str> = Vec::new();
-    let mut ignored: Vec<Vec<u8>> = Vec::new();
-    let mut settings = Vec::new();
-    for i in (2..args.len()).step_by(2) {
-        let asked = args.at(i).to_ascii_lowercase();
-        if super::types::is_encoding_parameter(&asked) {
-            if ignored.contains(&asked) {
-                let shown = String::from_utf8_lossy(&asked).into_owned();
-                return Err(failed(&shown, "duplicate parameter"));
-            }
-            ignored.push(asked);
-            settings.push(Setting::Ignored);
-            continue;
-        }
-        let Some(&name) = SETTABLE.iter().find(|name| name.as_bytes() == asked) else {
-            let shown = String::from_utf8_lossy(args.at(i));
+    let pairs: Vec<usize> = (2..args.len()).step_by(2).collect();
+    let mut found: Vec<&str> = Vec::new();
+    for &i in &pairs {
+        let shown = String::from_utf8_lossy(args.at(i));
+        let Some((at, name)) = lookup(args.at(i)) else {
             return Err(format!(
                 "ERR Unknown option or number of arguments for CONFIG SET - '{shown}'"
             ));
         };
-        if names.contains(&name) {
-            return Err(failed(name, "duplicate parameter"));
+        if PARAMS[at].is(IMMUTABLE) {
+            return Err(failed(&shown, "can't set immutable config"));
         }
-        names.push(name);
-        let value = args.at(i + 1);
-        settings.push(match name {
-            "maxmemory" => Setting::MaxMemory(
-                parse_memory(value).ok_or_else(|| failed(name, "argument must be a memory value"))?,
-            ),
+        if PARAMS[at].is(PROTECTED) {
+            return Err(failed(&shown, "can't set protected config"));
+        }
+        if found.contains(&name) {
+            return Err(failed(&shown, "duplicate parameter"));
+        }
+        found.push(name);
+    }
+    let mut settings = Vec::new();
+    for (&i, name) in pairs.iter().zip(found) {
+        let (at, _) = lookup(args.at(i)).ok_or_else(|| failed(name, "no such parameter"))?;
+        let param = &PARAMS[at];
+        let raw = args.at(i + 1);
+        let current = value(at, config);
+        let new = param
+            .check(raw, &current)
+            .map_err(|why| failed(name, &why))?;
+        settings.push(match param.name {
+            "maxmemory" => Setting::MaxMemory(new.parse().unwrap_or(u64::MAX)),
             "notify-keyspace-events" => Setting::NotifyKeyspaceEvents(
-                notify::parse_flags(value).ok_or_else(|| {
+                notify::parse_flags(raw).ok_or_else(|| {
                     failed(name, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
                 })?,
             ),
-            _ => {
-                if !value.eq_ignore_ascii_case(b"noeviction") {
+            "maxmemory-policy" if new != "noeviction" => {
+                return Err(failed(
+                    name,
+                    "percore serves only noeviction (docs/PROTOCOLS.md §7.3: writes past the cap are refused)",
+                ));
+            }
+            _ => match FROM_COMMAND_LINE.iter().find(|(n, _)| *n == param.name) {
+                Some(_) if new == current => continue,
+                Some((_, flag)) => {
                     return Err(failed(
                         name,
-                        "percore serves only noeviction (docs/PROTOCOLS.md §7.3: writes past the cap are refused)",
-                    ));
+                        &format!("percore sets {} at start, with {flag}", param.name),
+                    ))
                 }
-                Setting::MaxMemoryPolicy
-            }
+                None => Setting::Store(at, new),
+            },
         });
     }
     Ok(settings)
+}
+
+/// Stores what [`parse_set`] read; run by the service on one shard for all
+/// (`alone.rs`), every shard reading the same values.
+pub fn store(config: &RespConfig, at: usize, new: String) {
+    if let Some(slot) = stored(config).get_mut(at) {
+        *slot = new;
+    }
 }
 
 /// CONFIG GET, HELP, and the checks of SET and RESETSTAT's arguments (run
@@ -97,10 +191,19 @@ pub fn run(args: &Command<'_>, config: &RespConfig, proto: Proto, out: &mut Vec<
     let sub = args.at(1).to_ascii_lowercase();
     match sub.as_slice() {
         b"get" => get(args, config, proto, out),
-        b"set" => match parse_set(args) {
+        b"set" => match parse_set(args, config) {
             Err(error) => write::error(out, &error),
             Ok(_) => write::error(out, "ERR internal: CONFIG SET is served alone"),
         },
+        // Redis's reply when it was started without a config file, as
+        // percore always is.
+        b"rewrite" if args.len() == 2 => {
+            write::error(out, "ERR The server is running without a config file")
+        }
+        b"rewrite" => write::error(
+            out,
+            "ERR wrong number of arguments for 'config|rewrite' command",
+        ),
         b"resetstat" => write::error(
             out,
             "ERR wrong number of arguments for 'config|resetstat' command",
@@ -134,14 +237,16 @@ pub fn run(args: &Command<'_>, config: &RespConfig, proto: Proto, out: &mut Vec<
 
 /// Whether `args` is a CONFIG command the service serves alone: SET with
 /// valid settings, or RESETSTAT.
-pub fn served_alone(args: &Command<'_>) -> bool {
+pub fn served_alone(args: &Command<'_>, config: &RespConfig) -> bool {
     let sub = args.at(1);
-    (sub.eq_ignore_ascii_case(b"set") && parse_set(args).is_ok())
+    (sub.eq_ignore_ascii_case(b"set") && parse_set(args, config).is_ok())
         || (sub.eq_ignore_ascii_case(b"resetstat") && args.len() == 2)
 }
 
-/// `CONFIG GET pattern [pattern ...]`: each parameter once, in the table's
-/// order, if any pattern matches it.
+/// `CONFIG GET pattern [pattern ...]`: each parameter once, under each
+/// name that matches (a name and its alias both). A word without `*`, `?`
+/// or `[` is a name, shown as asked; only such a word finds a HIDDEN
+/// parameter, as in Redis 7.0's configGetCommand.
 fn get(args: &Command<'_>, config: &RespConfig, proto: Proto, out: &mut Vec<u8>) {
     if args.len() < 3 {
         write::error(
@@ -150,36 +255,34 @@ fn get(args: &Command<'_>, config: &RespConfig, proto: Proto, out: &mut Vec<u8>)
         );
         return;
     }
-    let data_dir = config.data_dir;
-    let yes_no = |on: bool| if on { "yes" } else { "no" }.to_string();
-    let parameters: [(&str, String); 13] = [
-        ("save", String::new()),
-        ("appendonly", yes_no(data_dir)),
-        ("appendfsync", config.fsync.clone()),
-        ("maxmemory", config.max_memory().to_string()),
-        ("maxmemory-policy", "noeviction".into()),
-        ("databases", "1".into()),
-        ("cluster-enabled", yes_no(config.cluster.is_some())),
-        ("port", config.port.to_string()),
-        ("timeout", config.idle_timeout.to_string()),
-        ("proto-max-bulk-len", config.max_frame.to_string()),
-        ("maxclients", config.max_clients.to_string()),
-        ("dir", config.dir.clone()),
-        (
-            "notify-keyspace-events",
-            notify::format_flags(notify::flags()),
-        ),
-    ];
-    let found: Vec<&(&str, String)> = parameters
-        .iter()
-        .filter(|(name, _)| {
-            (2..args.len())
-                .any(|i| glob::matches(&args.at(i).to_ascii_lowercase(), name.as_bytes()))
-        })
-        .collect();
+    let mut found: Vec<(String, usize)> = Vec::new();
+    let seen = |found: &[(String, usize)], name: &str| {
+        found.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    for i in 2..args.len() {
+        let asked = args.at(i);
+        if !asked.iter().any(|b| matches!(b, b'*' | b'?' | b'[')) {
+            let shown = String::from_utf8_lossy(asked).into_owned();
+            if let Some((at, _)) = lookup(asked).filter(|_| !seen(&found, &shown)) {
+                found.push((shown, at));
+            }
+            continue;
+        }
+        let pattern = asked.to_ascii_lowercase();
+        for (at, param) in PARAMS.iter().enumerate() {
+            if param.is(HIDDEN) {
+                continue;
+            }
+            for name in std::iter::once(param.name).chain(param.alias) {
+                if !seen(&found, name) && glob::matches(&pattern, name.as_bytes()) {
+                    found.push((name.to_string(), at));
+                }
+            }
+        }
+    }
     write::map_len(out, found.len(), proto);
-    for (name, value) in found {
+    for (name, at) in found {
         write::bulk(out, name.as_bytes());
-        write::bulk(out, value.as_bytes());
+        write::bulk(out, value(at, config).as_bytes());
     }
 }

@@ -14,6 +14,8 @@ pub mod bitop;
 pub mod bits;
 pub mod collections;
 pub mod config;
+pub mod config_params;
+pub mod config_table;
 pub mod connection;
 pub mod dump;
 pub mod expiry;

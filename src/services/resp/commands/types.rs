@@ -36,31 +36,3 @@ pub fn string_command_on_other_type(cmd: Cmd, args: &Command<'_>, keys: &Keys<'_
     };
     reads_string && keys.wrong_type(args.at(1), Kind::String)
 }
-
-/// Redis's encoding thresholds (`hash-max-listpack-entries`,
-/// `set-max-intset-entries`, ...): CONFIG SET takes them and changes
-/// nothing, percore keeping one encoding per type. `save` too (RDB
-/// snapshot points: percore writes none; `--data-dir` is its persistence),
-/// which Redis's test suite sets before its list tests.
-pub fn is_encoding_parameter(name: &[u8]) -> bool {
-    const NAMES: &[&str] = &[
-        "save",
-        "hash-max-ziplist-entries",
-        "hash-max-ziplist-value",
-        "hash-max-listpack-entries",
-        "hash-max-listpack-value",
-        "set-max-intset-entries",
-        "set-max-listpack-entries",
-        "set-max-listpack-value",
-        "zset-max-ziplist-entries",
-        "zset-max-ziplist-value",
-        "zset-max-listpack-entries",
-        "zset-max-listpack-value",
-        "list-max-ziplist-size",
-        "list-max-listpack-size",
-        "list-compress-depth",
-    ];
-    NAMES
-        .iter()
-        .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
-}
