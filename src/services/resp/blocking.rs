@@ -1,24 +1,31 @@
 //! The blocking list and sorted set commands (issue 27): BLPOP, BRPOP,
 //! BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, served alone on
-//! the connection's shard. Each try runs the command's non-blocking form
-//! (LMPOP, LMOVE, ZMPOP...) where its keys live, one shard or several, as a
-//! client's command runs; while nothing is there, the connection waits and
-//! tries again, every millisecond at first, backing off to every
-//! [`MAX_WAIT`], until something pops, the timeout passes (a null reply,
-//! as Redis's), the client is killed or disconnects, or the server stops.
+//! the connection's shard. The command's non-blocking form (LMPOP, LMOVE,
+//! ZMPOP...) runs first where its keys live; if nothing is there, the
+//! client blocks: its waiter (`waiter.rs`) is queued on each key's owner
+//! (`blocked_keys.rs`), which serves it in the order clients blocked, right
+//! after a write fills the key, and sends the reply over the waiter's
+//! channel. The connection waits on that channel until the reply comes, the
+//! timeout passes (a null reply, as Redis's), the client is killed or
+//! disconnects, or the server stops, then leaves the owners' queues.
 //!
-//! What differs from Redis (README): a push wakes a blocked client at its
-//! next try, not at once, and blocked clients are served in the order they
-//! try, not in the order they blocked.
+//! What differs from Redis (README): BLMOVE and BRPOPLPUSH whose keys live
+//! on two shards pop on the source's owner and push on the destination's,
+//! as LMOVE over two shards does, so another client may see the item in
+//! neither list for that moment; a destination of another type sends the
+//! item back to the source's end it came from, with the WRONGTYPE reply.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
+use super::waiter::{Form, Served, Waiter};
 use super::*;
+use crate::services::kv::values::Kind;
 use commands::collections::{parse_score, score};
 
-/// The longest wait between two tries.
-const MAX_WAIT: Duration = Duration::from_millis(10);
+/// How often a blocked connection looks whether its client is gone or
+/// the server stops (its element comes at once, over its channel).
+const MAX_WAIT: Duration = Duration::from_millis(100);
 
 thread_local! {
     /// Connections of this shard blocked now (INFO's `blocked_clients`).
@@ -165,47 +172,142 @@ impl Resp {
             Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax => Proto::Resp2,
             _ => proto,
         };
-        let mut args = protocol::Args::unbounded();
-        args.set_words(&words);
-        let try_command = args.view(&[]);
         let deadline = timeout.map(|t| Instant::now() + t);
-        let _blocked = Blocked::new();
-        let mut wait = Duration::from_millis(1);
-        let mut first = true;
-        loop {
-            let now = now_ms();
-            let got = self.try_once(inner, &try_command, asked, now).await;
-            // A key of another type refuses the command when it first runs;
-            // once blocked, the client waits on (as Redis serves a blocked
-            // client only from a key of its type).
-            let mut wrong_type = got.starts_with(b"-WRONGTYPE");
-            if wrong_type && !first && matches!(cmd, Cmd::BLMove | Cmd::BRPopLPush) {
-                // The source is a list now: the destination refused the
-                // move, which Redis answers (the item stays in the source).
-                let src = command.at(1);
-                let shard = owner_of(src, self.shards);
-                let kind = self
-                    .on_shard(shard, Cmd::Type, &[src], Proto::Resp2, now)
-                    .await;
-                wrong_type = kind != b"+list\r\n";
-            }
-            if got.first() == Some(&b'-') && (first || !wrong_type) {
-                return reply.extend_from_slice(&got);
-            }
-            first = false;
-            // A key of another type then waits as an empty key does.
-            if !wrong_type && !is_null(&got) {
-                return reshape(cmd, &got, proto, reply);
+        // Something there: served at once, or refused (a key of another
+        // type, a syntax error), as Redis does before blocking.
+        let got = {
+            let mut args = protocol::Args::unbounded();
+            args.set_words(&words);
+            self.try_once(inner, &args.view(&[]), asked, now_ms()).await
+        };
+        if got.first() == Some(&b'-') {
+            return reply.extend_from_slice(&got);
+        }
+        if !is_null(&got) {
+            return reshape(cmd, &got, proto, reply);
+        }
+        let keys = distinct(keys_of(cmd, command).unwrap_or_default());
+        let form = self.form(cmd, inner, &words, keys.len());
+        let (waiter, replies) = Waiter::register(cmd, proto, form);
+        let id = waiter.id.to_string();
+        for key in &keys {
+            let owner = owner_of(key, self.shards);
+            let args = [id.as_bytes(), key];
+            self.on_shard(owner, Cmd::BlockOn, &args, Proto::Resp2, now_ms())
+                .await;
+        }
+        let blocked = Blocked::new();
+        let served = loop {
+            let now = Instant::now();
+            let left = deadline.map_or(MAX_WAIT, |d| d.saturating_duration_since(now));
+            let tick = left.min(MAX_WAIT);
+            let got = futures_lite::future::or(async { replies.recv_async().await.ok() }, async {
+                glommio::timer::sleep(tick).await;
+                None
+            })
+            .await;
+            if got.is_some() {
+                break got;
             }
             let expired = deadline.is_some_and(|d| Instant::now() >= d);
             // A client gone (or killed) waits no more: its reply goes nowhere.
             let gone = session.client.outbox.has_overflowed() || peer_closed();
-            if expired || gone || self.stop.server_stopping() {
-                return write::null_array(reply, proto);
+            let stopping = self.stop.server_stopping();
+            if expired || gone || stopping {
+                // An owner that claimed it first has sent, or is sending,
+                // its element: take it rather than lose it.
+                break if waiter.claim() {
+                    None
+                } else {
+                    replies.recv_async().await.ok()
+                };
             }
-            glommio::timer::sleep(wait).await;
-            wait = (wait * 2).min(MAX_WAIT);
+        };
+        drop(blocked);
+        waiter.forget();
+        if !self.stop.server_stopping() {
+            for key in &keys {
+                let owner = owner_of(key, self.shards);
+                let args = [id.as_bytes(), key];
+                self.on_shard(owner, Cmd::Unblock, &args, Proto::Resp2, now_ms())
+                    .await;
+            }
         }
+        match served {
+            None => write::null_array(reply, proto),
+            Some(Served::Reply(got)) => reply.extend_from_slice(&got),
+            Some(Served::Moved(item)) => self.finish_move(cmd, command, &item, reply).await,
+        }
+    }
+
+    /// The one-key form an owner runs to serve this client (`waiter.rs`):
+    /// `words` is the non-blocking command over its `numkeys` keys.
+    fn form(&self, cmd: Cmd, inner: Cmd, words: &[&[u8]], numkeys: usize) -> Form {
+        let owned = |words: &[&[u8]]| words.iter().map(|w| w.to_vec()).collect();
+        match inner {
+            Cmd::LMPop | Cmd::ZMPop => {
+                let rest = &words[2 + numkeys..];
+                let one: Vec<&[u8]> = [&words[..1], &[b"1", b""], rest].concat();
+                Form {
+                    inner,
+                    words: owned(&one),
+                    key_at: 2,
+                    kind: if inner == Cmd::LMPop { Kind::List } else { Kind::ZSet },
+                }
+            }
+            _ => {
+                let (src, dst) = (words[1], words[2]);
+                let same_owner = owner_of(src, self.shards) == owner_of(dst, self.shards);
+                if same_owner {
+                    return Form {
+                        inner,
+                        words: owned(words),
+                        key_at: 1,
+                        kind: Kind::List,
+                    };
+                }
+                // The destination is another shard's: the source's owner
+                // pops, this connection pushes (as LMOVE over two shards
+                // does, `gather.rs`).
+                let (from_tail, _) = move_sides(cmd, words);
+                Form {
+                    inner: if from_tail { Cmd::RPop } else { Cmd::LPop },
+                    words: owned(&[if from_tail { b"rpop" } else { b"lpop" }, b""]),
+                    key_at: 1,
+                    kind: Kind::List,
+                }
+            }
+        }
+    }
+
+    /// BLMOVE or BRPOPLPUSH whose destination another shard owns: `item`,
+    /// popped for it from the source, goes to the destination. A
+    /// destination of another type refuses it (WRONGTYPE, as Redis answers
+    /// a client woken to a destination of another type) and the item goes
+    /// back where it came from.
+    async fn finish_move(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        item: &[u8],
+        reply: &mut Vec<u8>,
+    ) {
+        let words: Vec<&[u8]> = command.iter().collect();
+        let (src, dst) = (words[1], words[2]);
+        let (from_tail, to_tail) = move_sides(cmd, &words);
+        let push = if to_tail { Cmd::RPush } else { Cmd::LPush };
+        let owner = owner_of(dst, self.shards);
+        let pushed = self
+            .on_shard(owner, push, &[dst, item], Proto::Resp2, now_ms())
+            .await;
+        if pushed.first() != Some(&b'-') {
+            return write::bulk(reply, item);
+        }
+        let back = if from_tail { Cmd::RPush } else { Cmd::LPush };
+        let owner = owner_of(src, self.shards);
+        self.on_shard(owner, back, &[src, item], Proto::Resp2, now_ms())
+            .await;
+        reply.extend_from_slice(&pushed);
     }
 
     /// One try of the non-blocking form, where its keys live.
@@ -224,10 +326,35 @@ impl Resp {
     }
 }
 
+/// `keys` without repeats, in order (`BLPOP a b a` waits on a and b once, as
+/// Redis's `blockForKeys` does).
+fn distinct(keys: Vec<&[u8]>) -> Vec<&[u8]> {
+    let mut seen = Vec::with_capacity(keys.len());
+    for key in keys {
+        if !seen.contains(&key) {
+            seen.push(key);
+        }
+    }
+    seen
+}
+
+/// A move's sides (whether from the tail, whether to the tail), from its
+/// words (the blocking command's or its non-blocking form's: the sides sit
+/// at 3 and 4 in both).
+fn move_sides(cmd: Cmd, words: &[&[u8]]) -> (bool, bool) {
+    match cmd {
+        Cmd::BRPopLPush => (true, false),
+        _ => (
+            words.get(3).and_then(|w| commands::list::side(w)).unwrap_or(false),
+            words.get(4).and_then(|w| commands::list::side(w)).unwrap_or(false),
+        ),
+    }
+}
+
 /// BLPOP's `[key, item]` from LMPOP's `[key, [item]]`; BZPOPMIN's `[key,
 /// member, score]` from ZMPOP's `[key, [[member, score]]]`; the others'
 /// replies are their non-blocking form's.
-fn reshape(cmd: Cmd, got: &[u8], proto: Proto, out: &mut Vec<u8>) {
+pub(super) fn reshape(cmd: Cmd, got: &[u8], proto: Proto, out: &mut Vec<u8>) {
     use protocol::Value;
     if !matches!(cmd, Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax) {
         return out.extend_from_slice(got);

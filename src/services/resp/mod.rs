@@ -12,6 +12,7 @@
 //! over the topics mq serves, in `pubsub/`.
 
 mod alone;
+mod blocked_keys;
 mod blocking;
 mod check;
 pub mod client;
@@ -34,6 +35,7 @@ mod pubsub;
 mod route;
 mod session;
 mod transaction;
+mod waiter;
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -178,6 +180,7 @@ impl ServiceFactory for RespFactory {
         let keys = self.keys.on_shard(shard).await?;
         let broker = self.brokers.on_shard(shard).await?;
         crate::services::keyspace::on_expired(notify::expired);
+        crate::services::keyspace::on_filled(blocked_keys::filled);
         let limits = shard.limits();
         let options = &self.options;
         let views = match options.cluster.as_deref() {

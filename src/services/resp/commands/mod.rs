@@ -252,6 +252,10 @@ pub enum Cmd {
     Dump,
     /// Stores a dumped value under a key.
     Restore,
+    /// A blocking command's client queued on a key's owner (`blocked_keys.rs`).
+    BlockOn,
+    /// ... and out of that queue.
+    Unblock,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -545,6 +549,8 @@ commands! {
     b"INTERNAL-NOTIFY" => SetNotify, "internal-notify", 2, Here;
     b"INTERNAL-DUMP" => Dump, "internal-dump", 2, Here;
     b"INTERNAL-RESTORE" => Restore, "internal-restore", 3, Here;
+    b"INTERNAL-BLOCK-ON" => BlockOn, "internal-block-on", 3, Here;
+    b"INTERNAL-UNBLOCKED" => Unblock, "internal-unblocked", 3, Here;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.
