@@ -21,7 +21,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use super::blocking::reshape;
+use super::blocking_forms::reshape;
 use super::move_keys::bulk_value;
 use super::waiter::{Served, Waiter};
 use super::*;

@@ -14,6 +14,7 @@
 mod alone;
 mod blocked_keys;
 mod blocking;
+mod blocking_forms;
 mod check;
 pub mod client;
 mod client_alone;

@@ -150,7 +150,7 @@ fn dispatch(
         Cmd::ZMPop => commands::zset_multi::zmpop(command, keys, proto, out),
         Cmd::Memory => commands::memory::run(command, keys, proto, out),
         cmd if blocking::is_blocking(cmd) => {
-            blocking::run_once(cmd, command, keys, proto, shard, out)
+            blocking_forms::run_once(cmd, command, keys, proto, shard, out)
         }
         Cmd::Expire
         | Cmd::PExpire
