@@ -311,7 +311,9 @@ fn a_client_blocked_on_every_shard_is_served_once() {
     let mut blocker = connect_on(addr, 0);
     let mut pushers: Vec<Resp> = (0..SHARDS).map(|s| connect_on(addr, s)).collect();
     for round in 0..10 {
-        let keys: Vec<String> = (0..SHARDS).map(|s| key_on(s, &format!("r{round}k"))).collect();
+        let keys: Vec<String> = (0..SHARDS)
+            .map(|s| key_on(s, &format!("r{round}k")))
+            .collect();
         blocker.send(&words_of(&format!("BLPOP {} 0", keys.join(" "))));
         wait_blocked(&mut control, 1);
         let threads: Vec<_> = std::mem::take(&mut pushers)
@@ -324,7 +326,10 @@ fn a_client_blocked_on_every_shard_is_served_once() {
                 })
             })
             .collect();
-        pushers = threads.into_iter().map(|t| t.join().expect("a pusher")).collect();
+        pushers = threads
+            .into_iter()
+            .map(|t| t.join().expect("a pusher"))
+            .collect();
         let got = String::from_utf8_lossy(&blocker.reply()).into_owned();
         let left: usize = keys
             .iter()
@@ -332,7 +337,9 @@ fn a_client_blocked_on_every_shard_is_served_once() {
             .filter(|len| len == ":1\r\n")
             .count();
         assert_eq!(left, SHARDS - 1, "one taken: {got}");
-        let taken = keys.iter().find(|k| got == bulks(&[k.as_str(), k.as_str()]));
+        let taken = keys
+            .iter()
+            .find(|k| got == bulks(&[k.as_str(), k.as_str()]));
         assert!(taken.is_some(), "{got}");
         wait_blocked(&mut control, 0);
     }

@@ -151,7 +151,10 @@ fn blmove_pipelines_across_shards_lose_and_duplicate_nothing() {
         format!("BLPOP {} {} 0.02", o[b % 4], o[(b + 1) % 4])
     });
     push_all(addr, &ins, PUSHERS, EACH);
-    let moved: Vec<_> = movers.into_iter().map(|h| h.join().expect("a mover")).collect();
+    let moved: Vec<_> = movers
+        .into_iter()
+        .map(|h| h.join().expect("a mover"))
+        .collect();
     assert_exactly_once(moved, TOTAL, "movers");
     let received = consumers.into_iter().map(|h| h.join().expect("a consumer"));
     assert_exactly_once(received.collect(), TOTAL, "consumers");

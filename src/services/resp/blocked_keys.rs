@@ -26,11 +26,12 @@ use super::move_keys::bulk_value;
 use super::waiter::{Served, Waiter};
 use super::*;
 
+/// This shard's waited keys, each with its waiters in the order they
+/// blocked.
+type Queues = HashMap<Box<[u8]>, VecDeque<Arc<Waiter>>>;
+
 thread_local! {
-    /// This shard's waited keys, each with its waiters in the order they
-    /// blocked.
-    static QUEUES: RefCell<HashMap<Box<[u8]>, VecDeque<Arc<Waiter>>>> =
-        RefCell::default();
+    static QUEUES: RefCell<Queues> = RefCell::default();
     /// Waited keys a write may have filled, in the order they were.
     static READY: RefCell<Vec<Box<[u8]>>> = const { RefCell::new(Vec::new()) };
     /// How deep in `execute` this shard is (an EXEC runs its queue inside).

@@ -18,10 +18,10 @@
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
+use super::blocking_forms::{is_null, non_blocking, reshape};
 use super::waiter::{Form, Served, Waiter};
 use super::*;
 use crate::services::kv::values::Kind;
-use super::blocking_forms::{is_null, non_blocking, reshape};
 use commands::collections::parse_score;
 
 /// How often a blocked connection looks whether its client is gone or
@@ -182,7 +182,7 @@ impl Resp {
             }
         };
         drop(blocked);
-        waiter.forget();
+        drop(waiter);
         if !self.stop.server_stopping() {
             for key in &keys {
                 let owner = owner_of(key, self.shards);
@@ -210,7 +210,11 @@ impl Resp {
                     inner,
                     words: owned(&one),
                     key_at: 2,
-                    kind: if inner == Cmd::LMPop { Kind::List } else { Kind::ZSet },
+                    kind: if inner == Cmd::LMPop {
+                        Kind::List
+                    } else {
+                        Kind::ZSet
+                    },
                 }
             }
             _ => {
@@ -243,13 +247,7 @@ impl Resp {
     /// destination of another type refuses it (WRONGTYPE, as Redis answers
     /// a client woken to a destination of another type) and the item goes
     /// back where it came from.
-    async fn finish_move(
-        &self,
-        cmd: Cmd,
-        command: &Command<'_>,
-        item: &[u8],
-        reply: &mut Vec<u8>,
-    ) {
+    async fn finish_move(&self, cmd: Cmd, command: &Command<'_>, item: &[u8], reply: &mut Vec<u8>) {
         let words: Vec<&[u8]> = command.iter().collect();
         let (src, dst) = (words[1], words[2]);
         let (from_tail, to_tail) = move_sides(cmd, &words);
@@ -303,8 +301,14 @@ fn move_sides(cmd: Cmd, words: &[&[u8]]) -> (bool, bool) {
     match cmd {
         Cmd::BRPopLPush => (true, false),
         _ => (
-            words.get(3).and_then(|w| commands::list::side(w)).unwrap_or(false),
-            words.get(4).and_then(|w| commands::list::side(w)).unwrap_or(false),
+            words
+                .get(3)
+                .and_then(|w| commands::list::side(w))
+                .unwrap_or(false),
+            words
+                .get(4)
+                .and_then(|w| commands::list::side(w))
+                .unwrap_or(false),
         ),
     }
 }

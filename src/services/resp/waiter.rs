@@ -80,7 +80,7 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
 
 impl Waiter {
     /// A waiter, registered, and the channel its reply comes on.
-    pub fn register(cmd: Cmd, proto: Proto, form: Form) -> (Arc<Waiter>, flume::Receiver<Served>) {
+    pub fn register(cmd: Cmd, proto: Proto, form: Form) -> (Registered, flume::Receiver<Served>) {
         let (reply, replies) = flume::unbounded();
         let waiter = Arc::new(Waiter {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -91,7 +91,7 @@ impl Waiter {
             reply,
         });
         registry().insert(waiter.id, waiter.clone());
-        (waiter, replies)
+        (Registered(waiter), replies)
     }
 
     /// The registered waiter numbered `id`.
@@ -116,10 +116,25 @@ impl Waiter {
     pub fn serve(&self, served: Served) {
         let _ = self.reply.send(served);
     }
+}
 
-    /// Out of the registry: no owner finds it any more.
-    pub fn forget(&self) {
-        registry().remove(&self.id);
+/// A waiter while its connection waits. Dropped (its command answered, or
+/// the connection's task dropped at shutdown), it is out of the registry,
+/// and claimed, so that no owner serves it any more.
+pub(super) struct Registered(Arc<Waiter>);
+
+impl std::ops::Deref for Registered {
+    type Target = Waiter;
+
+    fn deref(&self) -> &Waiter {
+        &self.0
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.0.claim();
+        registry().remove(&self.0.id);
     }
 }
 
