@@ -70,9 +70,9 @@ pub(super) fn leave(outermost: bool, keys: &mut Keys<'_>, shard: (usize, usize))
     DEPTH.with(|depth| depth.set(depth.get().saturating_sub(1)));
 }
 
-/// `INTERNAL-BLOCK id key`: queues waiter `id` on `key`, last. A key that
-/// holds elements already (a push came between the client's try and this)
-/// is served at once, after this command.
+/// `INTERNAL-BLOCK-ON id key`: queues waiter `id` on `key`, last. A key
+/// that holds elements already is served at once, after this command; one
+/// of another type answers WRONGTYPE.
 pub(super) fn block_on(command: &Command<'_>, keys: &Keys<'_>, out: &mut Vec<u8>) {
     let key = command.at(2);
     let waiter = std::str::from_utf8(command.at(1))
@@ -82,7 +82,16 @@ pub(super) fn block_on(command: &Command<'_>, keys: &Keys<'_>, out: &mut Vec<u8>
     let Some(waiter) = waiter else {
         return write::error(out, "ERR internal: no such blocked client");
     };
-    if !waiter.claimed() {
+    let kind = keys.kind(key);
+    if kind.is_some_and(|kind| kind != waiter.form.kind) {
+        // As Redis before blocking: a key of another type refuses the
+        // command (once blocked, such a key is passed over instead).
+        if waiter.claim() {
+            let mut refused = Vec::new();
+            commands::collections::wrong_type(&mut refused);
+            waiter.serve(Served::Reply(refused));
+        }
+    } else if !waiter.claimed() {
         QUEUES.with(|queues| {
             queues
                 .borrow_mut()
@@ -90,7 +99,7 @@ pub(super) fn block_on(command: &Command<'_>, keys: &Keys<'_>, out: &mut Vec<u8>
                 .or_default()
                 .push_back(waiter)
         });
-        if keys.exists(key) {
+        if kind.is_some() {
             filled(key);
         }
     }

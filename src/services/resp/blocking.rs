@@ -18,7 +18,7 @@
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
-use super::blocking_forms::{is_null, non_blocking, reshape};
+use super::blocking_forms::{check, non_blocking};
 use super::waiter::{Form, Served, Waiter};
 use super::*;
 use crate::services::kv::values::Kind;
@@ -113,48 +113,50 @@ impl Resp {
         reply: &mut Vec<u8>,
     ) {
         let (inner, mut words, timeout) = non_blocking(cmd, command);
-        let timeout = match read_timeout(timeout) {
-            Ok(timeout) => timeout,
-            Err(error) => return write::error(reply, error),
-        };
         let numkeys = (words.len() - 3).to_string();
         if matches!(cmd, Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax) {
             words[1] = numkeys.as_bytes();
         }
-        // BLPOP and BZPOP* ask for RESP2 and reshape the reply.
-        let asked = match cmd {
-            Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax => Proto::Resp2,
-            _ => proto,
+        // As Redis: BLMOVE reads its sides before its timeout, BLMPOP and
+        // BZMPOP their timeout before the rest.
+        let checked = match cmd {
+            Cmd::BLMove => check(inner, &words).and_then(|()| read_timeout(timeout)),
+            _ => read_timeout(timeout).and_then(|t| check(inner, &words).map(|()| t)),
+        };
+        let timeout = match checked {
+            Ok(timeout) => timeout,
+            Err(error) => return write::error(reply, error),
         };
         let deadline = timeout.map(|t| Instant::now() + t);
-        // Something there: served at once, or refused (a key of another
-        // type, a syntax error), as Redis does before blocking.
-        let got = {
-            let mut args = protocol::Args::unbounded();
-            args.set_words(&words);
-            self.try_once(inner, &args.view(&[]), asked, now_ms()).await
-        };
-        if got.first() == Some(&b'-') {
-            return reply.extend_from_slice(&got);
-        }
-        if !is_null(&got) {
-            return reshape(cmd, &got, proto, reply);
-        }
-        let mut keys = distinct(keys_of(cmd, command).unwrap_or_default());
+        let mut keys = keys_of(cmd, command).unwrap_or_default();
+        let form = self.form(cmd, inner, &words, keys.len());
+        keys = distinct(keys);
         if matches!(cmd, Cmd::BLMove | Cmd::BRPopLPush) {
             // A move waits on its source only.
             keys.truncate(1);
         }
-        let form = self.form(cmd, inner, &words, keys.len());
+        // The client queues on each key's owner in turn; an owner whose key
+        // holds something (or a value of another type: WRONGTYPE, as
+        // Redis checks each key in order before blocking) serves it at
+        // once, and the keys after are not asked.
         let (waiter, replies) = Waiter::register(cmd, proto, form);
         let id = waiter.id.to_string();
+        let mut queued = Vec::with_capacity(keys.len());
         for key in &keys {
+            if waiter.claimed() {
+                break;
+            }
             let owner = owner_of(key, self.shards);
             let args = [id.as_bytes(), key];
             self.on_shard(owner, Cmd::BlockOn, &args, Proto::Resp2, now_ms())
                 .await;
+            queued.push(*key);
         }
-        let blocked = Blocked::new();
+        if keys.len() == 1 && waiter.claimed() {
+            // Its one owner served it, and left it out of the key's queue.
+            queued.clear();
+        }
+        let blocked = (!waiter.claimed()).then(Blocked::new);
         let served = loop {
             let now = Instant::now();
             let left = deadline.map_or(MAX_WAIT, |d| d.saturating_duration_since(now));
@@ -184,7 +186,7 @@ impl Resp {
         drop(blocked);
         drop(waiter);
         if !self.stop.server_stopping() {
-            for key in &keys {
+            for key in &queued {
                 let owner = owner_of(key, self.shards);
                 let args = [id.as_bytes(), key];
                 self.on_shard(owner, Cmd::Unblock, &args, Proto::Resp2, now_ms())
@@ -264,21 +266,6 @@ impl Resp {
         self.on_shard(owner, back, &[src, item], Proto::Resp2, now_ms())
             .await;
         reply.extend_from_slice(&pushed);
-    }
-
-    /// One try of the non-blocking form, where its keys live.
-    async fn try_once(&self, cmd: Cmd, command: &Command<'_>, proto: Proto, now: u64) -> Vec<u8> {
-        let keys = gather::keys_of(cmd, command).unwrap_or_default();
-        let first = keys
-            .first()
-            .map_or(self.shard, |k| owner_of(k, self.shards));
-        if keys.iter().all(|k| owner_of(k, self.shards) == first) {
-            let words: Vec<&[u8]> = command.iter().skip(1).collect();
-            return self.on_shard(first, cmd, &words, proto, now).await;
-        }
-        let mut reply = Vec::new();
-        self.gather(cmd, command, proto, now, &mut reply).await;
-        reply
     }
 }
 

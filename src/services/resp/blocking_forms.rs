@@ -49,6 +49,27 @@ pub(super) fn non_blocking<'a>(cmd: Cmd, command: &Command<'a>) -> (Cmd, Vec<&'a
     }
 }
 
+/// The errors the non-blocking form `inner` answers to its arguments
+/// `words` whatever its keys hold (a side, a count, numkeys), checked
+/// before the client blocks.
+pub(super) fn check(inner: Cmd, words: &[&[u8]]) -> Result<(), &'static str> {
+    let mut args = protocol::Args::unbounded();
+    args.set_words(words);
+    let command = args.view(&[]);
+    match inner {
+        Cmd::LMPop => commands::list::lmpop_args(&command).map(|_| ()),
+        Cmd::ZMPop => commands::zset_multi::zmpop_args(&command).map(|_| ()),
+        Cmd::LMove => match (
+            commands::list::side(command.at(3)),
+            commands::list::side(command.at(4)),
+        ) {
+            (Some(_), Some(_)) => Ok(()),
+            _ => Err(commands::strings::SYNTAX),
+        },
+        _ => Ok(()),
+    }
+}
+
 pub(super) fn is_null(reply: &[u8]) -> bool {
     matches!(reply, b"*-1\r\n" | b"_\r\n" | b"$-1\r\n")
 }
