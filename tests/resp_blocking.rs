@@ -353,3 +353,35 @@ fn a_client_blocked_on_every_shard_is_served_once() {
     drop((control, blocker, pushers));
     server.stop().assert_clean();
 }
+
+/// CLIENT UNBLOCK from a connection of another shard: null as at a
+/// timeout, or UNBLOCKED with ERROR; 0 for a client that does not block.
+#[test]
+fn client_unblock_reaches_a_client_blocked_on_another_shard() {
+    let server = Server::start(&["--services", "resp"]);
+    let addr = server.addr("resp");
+    let mut control = connect_on(addr, 2);
+    let mut blocker = connect_on(addr, 1);
+    let id = blocker.cmd("CLIENT ID");
+    let id = id.trim_start_matches(':').trim();
+    let key = key_on(3, "unblocked");
+    for (how, reply) in [
+        ("", "*-1\r\n"),
+        (" TIMEOUT", "*-1\r\n"),
+        (
+            " ERROR",
+            "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n",
+        ),
+    ] {
+        blocker.send(&words_of(&format!("BLPOP {key} 0")));
+        wait_blocked(&mut control, 1);
+        assert_eq!(control.cmd(&format!("CLIENT UNBLOCK {id}{how}")), ":1\r\n");
+        assert_eq!(String::from_utf8_lossy(&blocker.reply()), reply);
+        wait_blocked(&mut control, 0);
+    }
+    assert_eq!(control.cmd(&format!("CLIENT UNBLOCK {id}")), ":0\r\n");
+    assert_eq!(control.cmd(&format!("RPUSH {key} x")), ":1\r\n");
+    assert_eq!(blocker.cmd(&format!("BLPOP {key} 0")), bulks(&[&key, "x"]));
+    drop((control, blocker));
+    server.stop().assert_clean();
+}

@@ -139,7 +139,7 @@ impl Resp {
         // holds something (or a value of another type: WRONGTYPE, as
         // Redis checks each key in order before blocking) serves it at
         // once, and the keys after are not asked.
-        let (waiter, replies) = Waiter::register(cmd, proto, form);
+        let (waiter, replies) = Waiter::register(session.client.id, cmd, proto, form);
         let id = waiter.id.to_string();
         let mut queued = Vec::with_capacity(keys.len());
         for key in &keys {

@@ -64,6 +64,8 @@ impl Form {
 /// One blocked client.
 pub(super) struct Waiter {
     pub id: u64,
+    /// Its client's id (CLIENT ID), for CLIENT UNBLOCK.
+    pub client: u64,
     /// The blocking command (its reply's shape).
     pub cmd: Cmd,
     /// The protocol the client speaks.
@@ -80,10 +82,16 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
 
 impl Waiter {
     /// A waiter, registered, and the channel its reply comes on.
-    pub fn register(cmd: Cmd, proto: Proto, form: Form) -> (Registered, flume::Receiver<Served>) {
+    pub fn register(
+        client: u64,
+        cmd: Cmd,
+        proto: Proto,
+        form: Form,
+    ) -> (Registered, flume::Receiver<Served>) {
         let (reply, replies) = flume::unbounded();
         let waiter = Arc::new(Waiter {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            client,
             cmd,
             proto,
             form,
@@ -97,6 +105,19 @@ impl Waiter {
     /// The registered waiter numbered `id`.
     pub fn find(id: u64) -> Option<Arc<Waiter>> {
         registry().get(&id).cloned()
+    }
+
+    /// CLIENT UNBLOCK: client `client`'s waiter, if it waits and nobody
+    /// took it yet, answers `reply` (null, as at its timeout, or an error).
+    pub fn unblock_client(client: u64, reply: impl FnOnce(Proto) -> Vec<u8>) -> bool {
+        let waiter = registry().values().find(|w| w.client == client).cloned();
+        match waiter {
+            Some(waiter) if waiter.claim() => {
+                waiter.serve(Served::Reply(reply(waiter.proto)));
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Takes the waiter: true for the one caller that does.
