@@ -1,19 +1,62 @@
 //! resp's blocking list and sorted set commands (issue 27): BLPOP, BRPOP,
 //! BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP. Replies equal to
 //! redis-server 7.0's where nothing waits; a blocked client is woken by a
-//! push from a connection of another shard, and under load (many blockers
-//! and pushers over 4 shards) every element is popped exactly once.
+//! push from a connection of another shard, in the order clients blocked,
+//! exactly once, or answered null at its timeout. The stress tests (many
+//! blockers and pushers over 4 shards) are in `resp_blocking_load.rs`.
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::resp::Resp;
 use common::typed::same_as_redis;
 use common::*;
+use percore::cross_shard::owner_of;
+use percore::services::resp::client::shard_of;
+
+/// `Server::start`'s shard count.
+const SHARDS: usize = 4;
+
+/// A connection that shard `shard` serves (a client id tells its shard).
+fn connect_on(addr: std::net::SocketAddr, shard: usize) -> Resp {
+    let give_up = Instant::now() + DEADLINE;
+    loop {
+        let mut resp = Resp::connect(addr);
+        let id = resp.cmd("CLIENT ID");
+        let id: u64 = id.trim_start_matches(':').trim().parse().expect("an id");
+        if shard_of(id, SHARDS) == shard {
+            return resp;
+        }
+        assert!(Instant::now() < give_up, "no connection on shard {shard}");
+    }
+}
+
+/// A key that shard `shard` owns.
+fn key_on(shard: usize, prefix: &str) -> String {
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|key| owner_of(key.as_bytes(), SHARDS) == shard)
+        .expect("a key")
+}
+
+/// Waits until INFO counts `n` blocked clients.
+fn wait_blocked(resp: &mut Resp, n: usize) {
+    let give_up = Instant::now() + DEADLINE;
+    let want = format!("blocked_clients:{n}\r\n");
+    while !resp.cmd("INFO clients").contains(&want) {
+        assert!(Instant::now() < give_up, "never {n} blocked clients");
+        std::thread::yield_now();
+    }
+}
+
+fn bulks(items: &[&str]) -> String {
+    let mut out = format!("*{}\r\n", items.len());
+    for item in items {
+        out += &format!("${}\r\n{item}\r\n", item.len());
+    }
+    out
+}
 
 const SEQUENCE: &[&str] = &[
     "RPUSH l1 a b c",
@@ -126,69 +169,219 @@ fn a_client_gone_while_blocked_is_forgotten() {
     server.stop().assert_clean();
 }
 
-/// 16 blockers on 8 keys spread over 4 shards, 4 pushers of 2,000 distinct
-/// elements: every element is popped once, none lost, none twice.
+/// Five clients on shards 1 to 3 block in turn on a key shard 0 owns; one
+/// RPUSH of three elements and two of one serve them first blocked first
+/// served, each its own element, and the list is empty after.
 #[test]
-fn many_blockers_and_pushers_lose_and_duplicate_nothing() {
+fn blocked_clients_are_served_in_the_order_they_blocked() {
     let server = Server::start(&["--services", "resp"]);
     let addr = server.addr("resp");
-    const PUSHERS: usize = 4;
-    const EACH: usize = 500;
-    const TOTAL: usize = PUSHERS * EACH;
-    let keys: Vec<String> = (0..8).map(|k| format!("queue{k}")).collect();
-    let popped = Arc::new(AtomicUsize::new(0));
-    let blockers: Vec<_> = (0..16)
-        .map(|b| {
-            let (keys, popped) = (keys.clone(), popped.clone());
-            std::thread::spawn(move || {
-                let mut resp = Resp::connect(addr);
-                let mut got = Vec::new();
-                // Each blocker lists the keys from its own start.
-                let mut order: Vec<&str> = keys.iter().map(String::as_str).collect();
-                order.rotate_left(b % keys.len());
-                let line = format!("BLPOP {} 1", order.join(" "));
-                while popped.load(Ordering::SeqCst) < TOTAL {
-                    let reply = resp.cmd(&line);
-                    if reply.starts_with("*2") {
-                        let item = reply.split("\r\n").nth(4).expect("an item").to_string();
-                        got.push(item);
-                        popped.fetch_add(1, Ordering::SeqCst);
-                    } else {
-                        assert_eq!(reply, "*-1\r\n", "a timeout, or an item");
-                    }
-                }
-                got
+    let key = key_on(0, "fifo");
+    let mut control = Resp::connect(addr);
+    let mut blockers = Vec::new();
+    for (n, shard) in [1, 2, 3, 1, 2].into_iter().enumerate() {
+        let mut blocker = connect_on(addr, shard);
+        blocker.send(&[b"BLPOP", key.as_bytes(), b"0"]);
+        wait_blocked(&mut control, n + 1);
+        blockers.push(blocker);
+    }
+    let mut pusher = connect_on(addr, 3);
+    // Redis serves after the whole command: RPUSH answers the length it made.
+    assert_eq!(pusher.cmd(&format!("RPUSH {key} e0 e1 e2")), ":3\r\n");
+    assert_eq!(pusher.cmd(&format!("RPUSH {key} e3")), ":1\r\n");
+    assert_eq!(pusher.cmd(&format!("RPUSH {key} e4")), ":1\r\n");
+    for (n, blocker) in blockers.iter_mut().enumerate() {
+        let got = String::from_utf8_lossy(&blocker.reply()).into_owned();
+        assert_eq!(got, bulks(&[&key, &format!("e{n}")]), "blocker {n}");
+    }
+    assert_eq!(control.cmd(&format!("LLEN {key}")), ":0\r\n");
+    wait_blocked(&mut control, 0);
+    drop((control, pusher, blockers));
+    server.stop().assert_clean();
+}
+
+/// A client on shard 1 blocked on shard 2's key is served while shard 3's
+/// connection pushes: the element is gone from the list before RPUSH
+/// answers (no polling), and the reply follows at once.
+#[test]
+fn a_push_on_another_shard_wakes_the_blocked_client_at_once() {
+    let server = Server::start(&["--services", "resp"]);
+    let addr = server.addr("resp");
+    let key = key_on(2, "prompt");
+    let mut control = Resp::connect(addr);
+    let mut blocker = connect_on(addr, 1);
+    let mut pusher = connect_on(addr, 3);
+    for round in 0..20 {
+        blocker.send(&[b"BRPOP", key.as_bytes(), b"10"]);
+        wait_blocked(&mut control, 1);
+        let item = format!("r{round}");
+        assert_eq!(pusher.cmd(&format!("LPUSH {key} {item}")), ":1\r\n");
+        let pushed = Instant::now();
+        assert_eq!(pusher.cmd(&format!("LLEN {key}")), ":0\r\n");
+        let got = String::from_utf8_lossy(&blocker.reply()).into_owned();
+        assert_eq!(got, bulks(&[&key, &item]));
+        let waited = pushed.elapsed();
+        assert!(waited < Duration::from_secs(1), "woken after {waited:?}");
+        wait_blocked(&mut control, 0);
+    }
+    drop((control, blocker, pusher));
+    server.stop().assert_clean();
+}
+
+/// Timeouts: a null reply after the time asked (RESP2 and RESP3), the
+/// client no longer blocked, and an element pushed after it is left alone.
+#[test]
+fn a_blocked_client_times_out_and_takes_nothing_after() {
+    let server = Server::start(&["--services", "resp"]);
+    let addr = server.addr("resp");
+    let (list, zset) = (key_on(2, "tl"), key_on(3, "tz"));
+    let mut control = Resp::connect(addr);
+    let mut blocker = connect_on(addr, 1);
+    for (line, null) in [
+        (format!("BLPOP {list} 0.2"), "*-1\r\n"),
+        (format!("BZPOPMIN {zset} 0.2"), "*-1\r\n"),
+        // Redis 7.0 answers a timed out BLMOVE with a null array too.
+        (format!("BLMOVE {list} {zset} LEFT LEFT 0.2"), "*-1\r\n"),
+        (format!("BLMPOP 0.2 2 {list} {zset} LEFT"), "*-1\r\n"),
+    ] {
+        let began = Instant::now();
+        assert_eq!(blocker.cmd(&line), null, "{line}");
+        let waited = began.elapsed();
+        assert!(waited >= Duration::from_millis(200), "{line}: {waited:?}");
+        assert!(waited < Duration::from_secs(5), "{line}: {waited:?}");
+    }
+    assert!(blocker.cmd("HELLO 3").starts_with('%'));
+    assert_eq!(blocker.cmd(&format!("BZPOPMAX {zset} 0.05")), "_\r\n");
+    wait_blocked(&mut control, 0);
+    assert_eq!(control.cmd(&format!("RPUSH {list} x")), ":1\r\n");
+    assert_eq!(control.cmd(&format!("LRANGE {list} 0 -1")), bulks(&["x"]));
+    drop((control, blocker));
+    server.stop().assert_clean();
+}
+
+/// BLMOVE from shard 1's key to shard 2's, with a client BLPOPing the
+/// destination: the push serves the mover, whose push serves the popper.
+/// BRPOPLPUSH to a destination of another type on another shard is refused
+/// and the source keeps its elements in order.
+#[test]
+fn blmove_across_shards_serves_the_chain_and_refuses_a_wrong_destination() {
+    let server = Server::start(&["--services", "resp"]);
+    let addr = server.addr("resp");
+    let (src, dst) = (key_on(1, "src"), key_on(2, "dst"));
+    let mut control = Resp::connect(addr);
+    let mut popper = connect_on(addr, 3);
+    popper.send(&[b"BLPOP", dst.as_bytes(), b"0"]);
+    wait_blocked(&mut control, 1);
+    let mut mover = connect_on(addr, 0);
+    let line = format!("BLMOVE {src} {dst} RIGHT LEFT 0");
+    mover.send(&words_of(&line));
+    wait_blocked(&mut control, 2);
+    assert_eq!(control.cmd(&format!("RPUSH {src} a b")), ":2\r\n");
+    assert_eq!(mover.reply(), b"$1\r\nb\r\n");
+    assert_eq!(popper.reply(), bulks(&[&dst, "b"]).as_bytes());
+    assert_eq!(control.cmd(&format!("LRANGE {src} 0 -1")), bulks(&["a"]));
+    assert_eq!(control.cmd(&format!("EXISTS {dst}")), ":0\r\n");
+
+    let target = key_on(2, "target");
+    let blist = key_on(1, "blist");
+    assert_eq!(control.cmd(&format!("SET {target} nolist")), "+OK\r\n");
+    mover.send(&words_of(&format!("BRPOPLPUSH {blist} {target} 0")));
+    wait_blocked(&mut control, 1);
+    assert_eq!(control.cmd(&format!("RPUSH {blist} a b c")), ":3\r\n");
+    let refused = String::from_utf8_lossy(&mover.reply()).into_owned();
+    assert!(refused.starts_with("-WRONGTYPE"), "{refused}");
+    let kept = control.cmd(&format!("LRANGE {blist} 0 -1"));
+    assert_eq!(kept, bulks(&["a", "b", "c"]));
+    drop((control, popper, mover));
+    server.stop().assert_clean();
+}
+
+fn words_of(line: &str) -> Vec<&[u8]> {
+    line.split(' ').map(str::as_bytes).collect()
+}
+
+/// A client blocked on four keys, one per shard, while four connections
+/// push to all four at once: it takes exactly one element, the other three
+/// stay. BZPOPMIN passes over a key of another type and waits on.
+#[test]
+fn a_client_blocked_on_every_shard_is_served_once() {
+    let server = Server::start(&["--services", "resp"]);
+    let addr = server.addr("resp");
+    let mut control = Resp::connect(addr);
+    let mut blocker = connect_on(addr, 0);
+    let mut pushers: Vec<Resp> = (0..SHARDS).map(|s| connect_on(addr, s)).collect();
+    for round in 0..10 {
+        let keys: Vec<String> = (0..SHARDS)
+            .map(|s| key_on(s, &format!("r{round}k")))
+            .collect();
+        blocker.send(&words_of(&format!("BLPOP {} 0", keys.join(" "))));
+        wait_blocked(&mut control, 1);
+        let threads: Vec<_> = std::mem::take(&mut pushers)
+            .into_iter()
+            .zip(keys.clone())
+            .map(|(mut pusher, key)| {
+                std::thread::spawn(move || {
+                    assert!(pusher.cmd(&format!("RPUSH {key} {key}")).starts_with(':'));
+                    pusher
+                })
             })
-        })
-        .collect();
-    let pushers: Vec<_> = (0..PUSHERS)
-        .map(|p| {
-            let keys = keys.clone();
-            std::thread::spawn(move || {
-                let mut resp = Resp::connect(addr);
-                for i in 0..EACH {
-                    let key = &keys[(p * 7 + i * 3) % keys.len()];
-                    let reply = resp.cmd(&format!("RPUSH {key} p{p}-{i}"));
-                    assert!(reply.starts_with(':'), "{reply}");
-                }
-            })
-        })
-        .collect();
-    for pusher in pushers {
-        pusher.join().expect("a pusher");
+            .collect();
+        pushers = threads
+            .into_iter()
+            .map(|t| t.join().expect("a pusher"))
+            .collect();
+        let got = String::from_utf8_lossy(&blocker.reply()).into_owned();
+        let left: usize = keys
+            .iter()
+            .map(|key| control.cmd(&format!("LLEN {key}")))
+            .filter(|len| len == ":1\r\n")
+            .count();
+        assert_eq!(left, SHARDS - 1, "one taken: {got}");
+        let taken = keys
+            .iter()
+            .find(|k| got == bulks(&[k.as_str(), k.as_str()]));
+        assert!(taken.is_some(), "{got}");
+        wait_blocked(&mut control, 0);
     }
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for blocker in blockers {
-        for item in blocker.join().expect("a blocker") {
-            *seen.entry(item).or_default() += 1;
-        }
+    let z = key_on(1, "typed");
+    blocker.send(&words_of(&format!("BZPOPMIN {z} 0")));
+    wait_blocked(&mut control, 1);
+    assert_eq!(control.cmd(&format!("LPUSH {z} item")), ":1\r\n");
+    assert_eq!(control.cmd(&format!("DEL {z}")), ":1\r\n");
+    assert_eq!(control.cmd(&format!("ZADD {z} 1 m")), ":1\r\n");
+    assert_eq!(blocker.reply(), bulks(&[&z, "m", "1"]).as_bytes());
+    drop((control, blocker, pushers));
+    server.stop().assert_clean();
+}
+
+/// CLIENT UNBLOCK from a connection of another shard: null as at a
+/// timeout, or UNBLOCKED with ERROR; 0 for a client that does not block.
+#[test]
+fn client_unblock_reaches_a_client_blocked_on_another_shard() {
+    let server = Server::start(&["--services", "resp"]);
+    let addr = server.addr("resp");
+    let mut control = connect_on(addr, 2);
+    let mut blocker = connect_on(addr, 1);
+    let id = blocker.cmd("CLIENT ID");
+    let id = id.trim_start_matches(':').trim();
+    let key = key_on(3, "unblocked");
+    for (how, reply) in [
+        ("", "*-1\r\n"),
+        (" TIMEOUT", "*-1\r\n"),
+        (
+            " ERROR",
+            "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n",
+        ),
+    ] {
+        blocker.send(&words_of(&format!("BLPOP {key} 0")));
+        wait_blocked(&mut control, 1);
+        assert_eq!(control.cmd(&format!("CLIENT UNBLOCK {id}{how}")), ":1\r\n");
+        assert_eq!(String::from_utf8_lossy(&blocker.reply()), reply);
+        wait_blocked(&mut control, 0);
     }
-    assert_eq!(seen.len(), TOTAL, "every element popped");
-    assert!(seen.values().all(|&n| n == 1), "none popped twice");
-    let mut resp = Resp::connect(addr);
-    for key in &keys {
-        assert_eq!(resp.cmd(&format!("LLEN {key}")), ":0\r\n");
-    }
-    drop(resp);
+    assert_eq!(control.cmd(&format!("CLIENT UNBLOCK {id}")), ":0\r\n");
+    assert_eq!(control.cmd(&format!("RPUSH {key} x")), ":1\r\n");
+    assert_eq!(blocker.cmd(&format!("BLPOP {key} 0")), bulks(&[&key, "x"]));
+    drop((control, blocker));
     server.stop().assert_clean();
 }

@@ -31,8 +31,11 @@ use crate::stats::{Counter, Metric};
 /// serves other shards.
 pub type SharedStore = Rc<RefCell<Store>>;
 
+mod filled;
 pub mod typed;
 pub mod write;
+
+pub use filled::{on_filled, FilledHook};
 
 pub use super::kv::now_ms;
 

@@ -85,7 +85,11 @@ impl Keys<'_> {
                 op: op as u8,
                 body: &body,
             });
-            Ok(apply_op(self.store, key, op as u8, &body, self.now))
+            let count = apply_op(self.store, key, op as u8, &body, self.now);
+            if matches!(op, Op::LPush | Op::RPush | Op::ZAdd) {
+                super::filled::filled(key);
+            }
+            Ok(count)
         })
     }
 
@@ -123,6 +127,7 @@ impl Keys<'_> {
             });
         }
         self.store.load_value(key, value, at);
+        super::filled::filled(key);
         Ok(())
     }
 }

@@ -1,24 +1,32 @@
 //! The blocking list and sorted set commands (issue 27): BLPOP, BRPOP,
 //! BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, served alone on
-//! the connection's shard. Each try runs the command's non-blocking form
-//! (LMPOP, LMOVE, ZMPOP...) where its keys live, one shard or several, as a
-//! client's command runs; while nothing is there, the connection waits and
-//! tries again, every millisecond at first, backing off to every
-//! [`MAX_WAIT`], until something pops, the timeout passes (a null reply,
-//! as Redis's), the client is killed or disconnects, or the server stops.
+//! the connection's shard. The command's non-blocking form (LMPOP, LMOVE,
+//! ZMPOP...) runs first where its keys live; if nothing is there, the
+//! client blocks: its waiter (`waiter.rs`) is queued on each key's owner
+//! (`blocked_keys.rs`), which serves it in the order clients blocked, right
+//! after a write fills the key, and sends the reply over the waiter's
+//! channel. The connection waits on that channel until the reply comes, the
+//! timeout passes (a null reply, as Redis's), the client is killed or
+//! disconnects, or the server stops, then leaves the owners' queues.
 //!
-//! What differs from Redis (README): a push wakes a blocked client at its
-//! next try, not at once, and blocked clients are served in the order they
-//! try, not in the order they blocked.
+//! What differs from Redis (README): BLMOVE and BRPOPLPUSH whose keys live
+//! on two shards pop on the source's owner and push on the destination's,
+//! as LMOVE over two shards does, so another client may see the item in
+//! neither list for that moment; a destination of another type sends the
+//! item back to the source's end it came from, with the WRONGTYPE reply.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
+use super::blocking_forms::{check, non_blocking};
+use super::waiter::{Form, Served, Waiter};
 use super::*;
-use commands::collections::{parse_score, score};
+use crate::services::kv::values::Kind;
+use commands::collections::parse_score;
 
-/// The longest wait between two tries.
-const MAX_WAIT: Duration = Duration::from_millis(10);
+/// How often a blocked connection looks whether its client is gone or
+/// the server stops (its element comes at once, over its channel).
+const MAX_WAIT: Duration = Duration::from_millis(100);
 
 thread_local! {
     /// Connections of this shard blocked now (INFO's `blocked_clients`).
@@ -93,53 +101,6 @@ fn read_timeout(arg: &[u8]) -> Result<Option<Duration>, &'static str> {
     Ok((ms > 0).then(|| Duration::from_millis(ms)))
 }
 
-/// The non-blocking command a blocking one tries, as words, and its
-/// timeout argument.
-fn non_blocking<'a>(cmd: Cmd, command: &Command<'a>) -> (Cmd, Vec<&'a [u8]>, &'a [u8]) {
-    let all: Vec<&[u8]> = command.iter().collect();
-    let last = all.len() - 1;
-    match cmd {
-        Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax => {
-            let (inner, side): (Cmd, &[u8]) = match cmd {
-                Cmd::BLPop => (Cmd::LMPop, b"LEFT"),
-                Cmd::BRPop => (Cmd::LMPop, b"RIGHT"),
-                Cmd::BZPopMin => (Cmd::ZMPop, b"MIN"),
-                _ => (Cmd::ZMPop, b"MAX"),
-            };
-            let keys = &all[1..last];
-            let mut words: Vec<&[u8]> = vec![commands::NAMES[inner as usize].as_bytes()];
-            words.push(b"");
-            words.extend_from_slice(keys);
-            words.push(side);
-            (inner, words, all[last])
-        }
-        Cmd::BLMove => (
-            Cmd::LMove,
-            [&[&b"lmove"[..]][..], &all[1..last]].concat(),
-            all[last],
-        ),
-        Cmd::BRPopLPush => (
-            Cmd::RPopLPush,
-            [&[&b"rpoplpush"[..]][..], &all[1..last]].concat(),
-            all[last],
-        ),
-        Cmd::BLMPop => (
-            Cmd::LMPop,
-            [&[&b"lmpop"[..]][..], &all[2..]].concat(),
-            all[1],
-        ),
-        _ => (
-            Cmd::ZMPop,
-            [&[&b"zmpop"[..]][..], &all[2..]].concat(),
-            all[1],
-        ),
-    }
-}
-
-fn is_null(reply: &[u8]) -> bool {
-    matches!(reply, b"*-1\r\n" | b"_\r\n" | b"$-1\r\n")
-}
-
 impl Resp {
     /// Serves a blocking command; its reply goes to `reply`.
     pub(super) async fn block(
@@ -152,144 +113,189 @@ impl Resp {
         reply: &mut Vec<u8>,
     ) {
         let (inner, mut words, timeout) = non_blocking(cmd, command);
-        let timeout = match read_timeout(timeout) {
-            Ok(timeout) => timeout,
-            Err(error) => return write::error(reply, error),
-        };
         let numkeys = (words.len() - 3).to_string();
         if matches!(cmd, Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax) {
             words[1] = numkeys.as_bytes();
         }
-        // BLPOP and BZPOP* ask for RESP2 and reshape the reply.
-        let asked = match cmd {
-            Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax => Proto::Resp2,
-            _ => proto,
+        // As Redis: BLMOVE reads its sides before its timeout, BLMPOP and
+        // BZMPOP their timeout before the rest.
+        let checked = match cmd {
+            Cmd::BLMove => check(inner, &words).and_then(|()| read_timeout(timeout)),
+            _ => read_timeout(timeout).and_then(|t| check(inner, &words).map(|()| t)),
         };
-        let mut args = protocol::Args::unbounded();
-        args.set_words(&words);
-        let try_command = args.view(&[]);
+        let timeout = match checked {
+            Ok(timeout) => timeout,
+            Err(error) => return write::error(reply, error),
+        };
         let deadline = timeout.map(|t| Instant::now() + t);
-        let _blocked = Blocked::new();
-        let mut wait = Duration::from_millis(1);
-        let mut first = true;
-        loop {
-            let now = now_ms();
-            let got = self.try_once(inner, &try_command, asked, now).await;
-            // A key of another type refuses the command when it first runs;
-            // once blocked, the client waits on (as Redis serves a blocked
-            // client only from a key of its type).
-            let mut wrong_type = got.starts_with(b"-WRONGTYPE");
-            if wrong_type && !first && matches!(cmd, Cmd::BLMove | Cmd::BRPopLPush) {
-                // The source is a list now: the destination refused the
-                // move, which Redis answers (the item stays in the source).
-                let src = command.at(1);
-                let shard = owner_of(src, self.shards);
-                let kind = self
-                    .on_shard(shard, Cmd::Type, &[src], Proto::Resp2, now)
-                    .await;
-                wrong_type = kind != b"+list\r\n";
+        let mut keys = keys_of(cmd, command).unwrap_or_default();
+        let form = self.form(cmd, inner, &words, keys.len());
+        keys = distinct(keys);
+        if matches!(cmd, Cmd::BLMove | Cmd::BRPopLPush) {
+            // A move waits on its source only.
+            keys.truncate(1);
+        }
+        // The client queues on each key's owner in turn; an owner whose key
+        // holds something (or a value of another type: WRONGTYPE, as
+        // Redis checks each key in order before blocking) serves it at
+        // once, and the keys after are not asked.
+        let (waiter, replies) = Waiter::register(session.client.id, cmd, proto, form);
+        let id = waiter.id.to_string();
+        let mut queued = Vec::with_capacity(keys.len());
+        for key in &keys {
+            if waiter.claimed() {
+                break;
             }
-            if got.first() == Some(&b'-') && (first || !wrong_type) {
-                return reply.extend_from_slice(&got);
-            }
-            first = false;
-            // A key of another type then waits as an empty key does.
-            if !wrong_type && !is_null(&got) {
-                return reshape(cmd, &got, proto, reply);
+            let owner = owner_of(key, self.shards);
+            let args = [id.as_bytes(), key];
+            self.on_shard(owner, Cmd::BlockOn, &args, Proto::Resp2, now_ms())
+                .await;
+            queued.push(*key);
+        }
+        if keys.len() == 1 && waiter.claimed() {
+            // Its one owner served it, and left it out of the key's queue.
+            queued.clear();
+        }
+        let blocked = (!waiter.claimed()).then(Blocked::new);
+        let served = loop {
+            let now = Instant::now();
+            let left = deadline.map_or(MAX_WAIT, |d| d.saturating_duration_since(now));
+            let tick = left.min(MAX_WAIT);
+            let got = futures_lite::future::or(async { replies.recv_async().await.ok() }, async {
+                glommio::timer::sleep(tick).await;
+                None
+            })
+            .await;
+            if got.is_some() {
+                break got;
             }
             let expired = deadline.is_some_and(|d| Instant::now() >= d);
             // A client gone (or killed) waits no more: its reply goes nowhere.
             let gone = session.client.outbox.has_overflowed() || peer_closed();
-            if expired || gone || self.stop.server_stopping() {
-                return write::null_array(reply, proto);
+            let stopping = self.stop.server_stopping();
+            if expired || gone || stopping {
+                // An owner that claimed it first has sent, or is sending,
+                // its element: take it rather than lose it.
+                break if waiter.claim() {
+                    None
+                } else {
+                    replies.recv_async().await.ok()
+                };
             }
-            glommio::timer::sleep(wait).await;
-            wait = (wait * 2).min(MAX_WAIT);
+        };
+        drop(blocked);
+        drop(waiter);
+        if !self.stop.server_stopping() {
+            for key in &queued {
+                let owner = owner_of(key, self.shards);
+                let args = [id.as_bytes(), key];
+                self.on_shard(owner, Cmd::Unblock, &args, Proto::Resp2, now_ms())
+                    .await;
+            }
+        }
+        match served {
+            None => write::null_array(reply, proto),
+            Some(Served::Reply(got)) => reply.extend_from_slice(&got),
+            Some(Served::Moved(item)) => self.finish_move(cmd, command, &item, reply).await,
         }
     }
 
-    /// One try of the non-blocking form, where its keys live.
-    async fn try_once(&self, cmd: Cmd, command: &Command<'_>, proto: Proto, now: u64) -> Vec<u8> {
-        let keys = gather::keys_of(cmd, command).unwrap_or_default();
-        let first = keys
-            .first()
-            .map_or(self.shard, |k| owner_of(k, self.shards));
-        if keys.iter().all(|k| owner_of(k, self.shards) == first) {
-            let words: Vec<&[u8]> = command.iter().skip(1).collect();
-            return self.on_shard(first, cmd, &words, proto, now).await;
+    /// The one-key form an owner runs to serve this client (`waiter.rs`):
+    /// `words` is the non-blocking command over its `numkeys` keys.
+    fn form(&self, cmd: Cmd, inner: Cmd, words: &[&[u8]], numkeys: usize) -> Form {
+        let owned = |words: &[&[u8]]| words.iter().map(|w| w.to_vec()).collect();
+        match inner {
+            Cmd::LMPop | Cmd::ZMPop => {
+                let rest = &words[2 + numkeys..];
+                let one: Vec<&[u8]> = [&words[..1], &[b"1", b""], rest].concat();
+                Form {
+                    inner,
+                    words: owned(&one),
+                    key_at: 2,
+                    kind: if inner == Cmd::LMPop {
+                        Kind::List
+                    } else {
+                        Kind::ZSet
+                    },
+                }
+            }
+            _ => {
+                let (src, dst) = (words[1], words[2]);
+                let same_owner = owner_of(src, self.shards) == owner_of(dst, self.shards);
+                if same_owner {
+                    return Form {
+                        inner,
+                        words: owned(words),
+                        key_at: 1,
+                        kind: Kind::List,
+                    };
+                }
+                // The destination is another shard's: the source's owner
+                // pops, this connection pushes (as LMOVE over two shards
+                // does, `gather.rs`).
+                let (from_tail, _) = move_sides(cmd, words);
+                Form {
+                    inner: if from_tail { Cmd::RPop } else { Cmd::LPop },
+                    words: owned(&[if from_tail { b"rpop" } else { b"lpop" }, b""]),
+                    key_at: 1,
+                    kind: Kind::List,
+                }
+            }
         }
-        let mut reply = Vec::new();
-        self.gather(cmd, command, proto, now, &mut reply).await;
-        reply
+    }
+
+    /// BLMOVE or BRPOPLPUSH whose destination another shard owns: `item`,
+    /// popped for it from the source, goes to the destination. A
+    /// destination of another type refuses it (WRONGTYPE, as Redis answers
+    /// a client woken to a destination of another type) and the item goes
+    /// back where it came from.
+    async fn finish_move(&self, cmd: Cmd, command: &Command<'_>, item: &[u8], reply: &mut Vec<u8>) {
+        let words: Vec<&[u8]> = command.iter().collect();
+        let (src, dst) = (words[1], words[2]);
+        let (from_tail, to_tail) = move_sides(cmd, &words);
+        let push = if to_tail { Cmd::RPush } else { Cmd::LPush };
+        let owner = owner_of(dst, self.shards);
+        let pushed = self
+            .on_shard(owner, push, &[dst, item], Proto::Resp2, now_ms())
+            .await;
+        if pushed.first() != Some(&b'-') {
+            return write::bulk(reply, item);
+        }
+        let back = if from_tail { Cmd::RPush } else { Cmd::LPush };
+        let owner = owner_of(src, self.shards);
+        self.on_shard(owner, back, &[src, item], Proto::Resp2, now_ms())
+            .await;
+        reply.extend_from_slice(&pushed);
     }
 }
 
-/// BLPOP's `[key, item]` from LMPOP's `[key, [item]]`; BZPOPMIN's `[key,
-/// member, score]` from ZMPOP's `[key, [[member, score]]]`; the others'
-/// replies are their non-blocking form's.
-fn reshape(cmd: Cmd, got: &[u8], proto: Proto, out: &mut Vec<u8>) {
-    use protocol::Value;
-    if !matches!(cmd, Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax) {
-        return out.extend_from_slice(got);
-    }
-    let Ok(Some((Value::Array(Some(parts)), _))) = protocol::parse_reply(got) else {
-        return write::error(out, "ERR internal: a pop's reply could not be read");
-    };
-    let (Some(Value::Bulk(Some(key))), Some(Value::Array(Some(items)))) =
-        (parts.first(), parts.get(1))
-    else {
-        return write::error(out, "ERR internal: a pop's reply could not be read");
-    };
-    match items.first() {
-        Some(Value::Bulk(Some(item))) => {
-            write::array_len(out, 2);
-            write::bulk(out, key);
-            write::bulk(out, item);
+/// `keys` without repeats, in order (`BLPOP a b a` waits on a and b once, as
+/// Redis's `blockForKeys` does).
+fn distinct(keys: Vec<&[u8]>) -> Vec<&[u8]> {
+    let mut seen = Vec::with_capacity(keys.len());
+    for key in keys {
+        if !seen.contains(&key) {
+            seen.push(key);
         }
-        Some(Value::Array(Some(pair))) => {
-            let (Some(Value::Bulk(Some(member))), Some(Value::Bulk(Some(text)))) =
-                (pair.first(), pair.get(1))
-            else {
-                return write::error(out, "ERR internal: a pop's reply could not be read");
-            };
-            write::array_len(out, 3);
-            write::bulk(out, key);
-            write::bulk(out, member);
-            match parse_score(text) {
-                Some(s) => score(out, s, proto),
-                None => write::bulk(out, text),
-            }
-        }
-        _ => write::error(out, "ERR internal: a pop's reply could not be read"),
     }
+    seen
 }
 
-/// A blocking command inside MULTI/EXEC, run on its keys' owner: it does
-/// not block, as in Redis: it pops what is there, or answers null.
-pub(super) fn run_once(
-    cmd: Cmd,
-    command: &Command<'_>,
-    keys: &mut Keys<'_>,
-    proto: Proto,
-    shard: (usize, usize),
-    out: &mut Vec<u8>,
-) {
-    let (inner, mut words, _) = non_blocking(cmd, command);
-    let numkeys = (words.len() - 3).to_string();
-    let reshaped = matches!(cmd, Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax);
-    if reshaped {
-        words[1] = numkeys.as_bytes();
-    }
-    let mut args = protocol::Args::unbounded();
-    args.set_words(&words);
-    let mut got = Vec::new();
-    let asked = if reshaped { Proto::Resp2 } else { proto };
-    execute(inner, &args.view(&[]), keys, asked, shard, &mut got);
-    if got.first() == Some(&b'-') {
-        out.extend_from_slice(&got);
-    } else if is_null(&got) {
-        write::null_array(out, proto);
-    } else {
-        reshape(cmd, &got, proto, out);
+/// A move's sides (whether from the tail, whether to the tail), from its
+/// words (the blocking command's or its non-blocking form's: the sides sit
+/// at 3 and 4 in both).
+fn move_sides(cmd: Cmd, words: &[&[u8]]) -> (bool, bool) {
+    match cmd {
+        Cmd::BRPopLPush => (true, false),
+        _ => (
+            words
+                .get(3)
+                .and_then(|w| commands::list::side(w))
+                .unwrap_or(false),
+            words
+                .get(4)
+                .and_then(|w| commands::list::side(w))
+                .unwrap_or(false),
+        ),
     }
 }

@@ -12,7 +12,9 @@
 //! over the topics mq serves, in `pubsub/`.
 
 mod alone;
+mod blocked_keys;
 mod blocking;
+mod blocking_forms;
 mod check;
 pub mod client;
 mod client_alone;
@@ -35,6 +37,7 @@ mod route;
 mod session;
 mod sort;
 mod transaction;
+mod waiter;
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -195,6 +198,7 @@ impl ServiceFactory for RespFactory {
         let keys = self.keys.on_shard(shard).await?;
         let broker = self.brokers.on_shard(shard).await?;
         crate::services::keyspace::on_expired(notify::expired);
+        crate::services::keyspace::on_filled(blocked_keys::filled);
         let limits = shard.limits();
         let options = &self.options;
         let views = match options.cluster.as_deref() {

@@ -17,14 +17,38 @@ pub fn execute(
     shard: (usize, usize),
     out: &mut Vec<u8>,
 ) {
+    let outermost = blocked_keys::enter();
     if cmd as u8 >= Cmd::ShardFigures as u8 {
-        return dispatch(cmd, command, keys, proto, shard, out);
+        dispatch(cmd, command, keys, proto, shard, out);
+    } else {
+        let observed = notify::Observed::before(cmd, command, keys);
+        let start = out.len();
+        command_stats::observe(cmd, out, |out| {
+            dispatch(cmd, command, keys, proto, shard, out)
+        });
+        if let Some(observed) = observed {
+            observed.after(cmd, command, keys, &out[start..]);
+        }
     }
+    // Clients blocked on keys this command filled are served now, before
+    // any other command runs here (`blocked_keys.rs`).
+    blocked_keys::leave(outermost, keys, shard);
+}
+
+/// A blocked client's one-key form, run for it by the key's owner: its
+/// keyspace events published as the command's, but not counted as a
+/// command of its own (the blocking command was, when the client sent it).
+pub(super) fn execute_for_waiter(
+    cmd: Cmd,
+    command: &Command<'_>,
+    keys: &mut Keys<'_>,
+    proto: Proto,
+    shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
     let observed = notify::Observed::before(cmd, command, keys);
     let start = out.len();
-    command_stats::observe(cmd, out, |out| {
-        dispatch(cmd, command, keys, proto, shard, out)
-    });
+    dispatch(cmd, command, keys, proto, shard, out);
     if let Some(observed) = observed {
         observed.after(cmd, command, keys, &out[start..]);
     }
@@ -126,7 +150,7 @@ fn dispatch(
         Cmd::ZMPop => commands::zset_multi::zmpop(command, keys, proto, out),
         Cmd::Memory => commands::memory::run(command, keys, proto, out),
         cmd if blocking::is_blocking(cmd) => {
-            blocking::run_once(cmd, command, keys, proto, shard, out)
+            blocking_forms::run_once(cmd, command, keys, proto, shard, out)
         }
         Cmd::Expire
         | Cmd::PExpire
@@ -224,6 +248,8 @@ fn dispatch(
             notify::set_flags(flags.max(0) as u32);
             write::ok(out);
         }
+        Cmd::BlockOn => blocked_keys::block_on(command, keys, out),
+        Cmd::Unblock => blocked_keys::unblock(command, out),
         Cmd::Dump => commands::dump::dump(command, keys, proto, out),
         Cmd::Restore => commands::dump::restore(command, keys, out),
         Cmd::SetMaxMemory => {

@@ -183,6 +183,34 @@ fn valid_name(name: &[u8]) -> bool {
     name.iter().all(|&b| (b'!'..=b'~').contains(&b))
 }
 
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: a client blocked on keys, on any
+/// shard (blocked clients are found in one registry, `waiter.rs`), answers
+/// null as at its timeout, or Redis's UNBLOCKED error; 1 if it was blocked.
+fn unblock(args: &Command<'_>, out: &mut Vec<u8>) {
+    let Some(id) = super::strings::parse_i64(args.at(2)) else {
+        return write::error(out, "ERR value is not an integer or out of range");
+    };
+    let error = match args.len() {
+        3 => false,
+        _ if args.at(3).eq_ignore_ascii_case(b"timeout") => false,
+        _ if args.at(3).eq_ignore_ascii_case(b"error") => true,
+        _ => {
+            let reason = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
+            return write::error(out, reason);
+        }
+    };
+    let unblocked = super::super::waiter::Waiter::unblock_client(id as u64, |proto| {
+        let mut reply = Vec::new();
+        if error {
+            write::error(&mut reply, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        } else {
+            write::null_array(&mut reply, proto);
+        }
+        reply
+    });
+    write::int(out, i64::from(unblocked));
+}
+
 /// `CLIENT ID | GETNAME | SETNAME | SETINFO | INFO | LIST | KILL` on this
 /// connection's shard (LIST and KILL over every shard are routed by the
 /// service before they come here).
@@ -194,6 +222,7 @@ fn client_command(args: &Command<'_>, session: &mut Session, out: &mut Vec<u8>) 
         b"setname" => argc == 3,
         b"setinfo" => argc == 4,
         b"reply" | b"no-evict" => argc == 3,
+        b"unblock" => argc == 3 || argc == 4,
         b"list" | b"kill" => argc >= 2,
         _ => {
             let shown = String::from_utf8_lossy(args.at(1));
@@ -243,6 +272,7 @@ fn client_command(args: &Command<'_>, session: &mut Session, out: &mut Vec<u8>) 
             session.client.line(&mut line);
             write::verbatim(out, &line, proto);
         }
+        b"unblock" => unblock(args, out),
         // CLIENT REPLY OFF and SKIP are not answered themselves.
         b"reply" => {
             let mode = args.at(2);

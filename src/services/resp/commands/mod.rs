@@ -256,6 +256,10 @@ pub enum Cmd {
     Dump,
     /// Stores a dumped value under a key.
     Restore,
+    /// A blocking command's client queued on a key's owner (`blocked_keys.rs`).
+    BlockOn,
+    /// ... and out of that queue.
+    Unblock,
     Sort,
     SortRo,
 }
@@ -551,6 +555,8 @@ commands! {
     b"INTERNAL-NOTIFY" => SetNotify, "internal-notify", 2, Here;
     b"INTERNAL-DUMP" => Dump, "internal-dump", 2, Here;
     b"INTERNAL-RESTORE" => Restore, "internal-restore", 3, Here;
+    b"INTERNAL-BLOCK-ON" => BlockOn, "internal-block-on", 3, Here;
+    b"INTERNAL-UNBLOCKED" => Unblock, "internal-unblocked", 3, Here;
     b"SORT" => Sort, "sort", -2, Alone;
     b"SORT_RO" => SortRo, "sort_ro", -2, Alone;
 }
