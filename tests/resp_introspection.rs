@@ -225,3 +225,40 @@ fn command_list_filterby_equals_redis_for_redis_cli() {
     }
     server.stop().assert_clean();
 }
+
+/// CLIENT HELP and CONFIG HELP answer as redis's `addReplyHelp` writes
+/// them (the unknown-subcommand error sends users there): CONFIG's exactly
+/// as redis's, CLIENT's with redis's lines for the subcommands served.
+#[test]
+fn help_subcommands_answer_as_redis() {
+    let server = Server::start(&[]);
+    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let mut ours = Resp::connect(server.addr("resp"));
+    let mut theirs = Resp::connect(redis.addr);
+    assert_same_replies(&mut ours, &mut theirs, &["CONFIG HELP", "config help"], "");
+    let help = String::from_utf8_lossy(&ours.call(&[b"client", b"help"])).into_owned();
+    assert!(
+        help.starts_with(
+            "*39\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+        ),
+        "{help}"
+    );
+    assert!(
+        help.ends_with("+HELP\r\n+    Prints this help.\r\n"),
+        "{help}"
+    );
+    let redis_help = String::from_utf8_lossy(&theirs.call(&[b"client", b"help"])).into_owned();
+    for served in [
+        "GETNAME",
+        "ID",
+        "LIST [options ...]",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    ] {
+        let line = format!("\r\n+{served}\r\n");
+        assert!(
+            help.contains(&line) && redis_help.contains(&line),
+            "{served}"
+        );
+    }
+    server.stop().assert_clean();
+}

@@ -28,6 +28,11 @@ pub fn run(cluster: &Cluster, cmd: Cmd, args: &Command<'_>, proto: Proto, out: &
             Some("cluster|nodes") => write::verbatim(out, nodes_text(cluster).as_bytes(), proto),
             Some("cluster|info") => write::verbatim(out, info_text(cluster).as_bytes(), proto),
             Some("cluster|myid") => write::bulk(out, cluster.me().id.as_bytes()),
+            Some("cluster|help") => super::super::commands::help::write_help(
+                out,
+                args.at(0),
+                super::super::commands::help::CLUSTER,
+            ),
             Some("cluster|keyslot") => write::int(out, i64::from(key_slot(args.at(2)))),
             Some(_) => write::error(out, "ERR internal: a CLUSTER subcommand over every shard"),
             None => {}

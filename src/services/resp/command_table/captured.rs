@@ -1133,13 +1133,18 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
     ),
     (
         "client",
-        [0x326ad493c753a50c, 0xdcb1d0377f0ba148],
-        [0xeada4183d1e1a4a7, 0x90b49c6ed6fe1969],
+        [0x83255bf330eb79f9, 0x004cdd00c5bfd045],
+        [0x8b42c90d2632f465, 0x75e1c2f88fa92287],
     ),
     (
         "client|getname",
         [0x895637cd0f6f285e, 0x14c70194e6558e12],
         [0xded4d6f099ccf6de, 0x0bd5588036fdf36f],
+    ),
+    (
+        "client|help",
+        [0xd2a2d73aff994a50, 0xe78a82aae6ca998c],
+        [0x1503fdf03d520726, 0x0a8d32de12b4920b],
     ),
     (
         "client|id",
@@ -1182,9 +1187,14 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0xa70299763c093fcf, 0x61e9be9003ab168d],
     ),
     (
+        "client|unblock",
+        [0x9227ce7b01db2664, 0x0a787e3d8c104230],
+        [0x81165295b19c858b, 0x8da6534fd8a29394],
+    ),
+    (
         "cluster",
-        [0x1be7c4da00ef2f26, 0xbc2d3774725b82be],
-        [0x2f55f008556d522e, 0x87e9f6dc00c779ca],
+        [0x1ce41610dcf44a57, 0xd98cfdb091d63fdb],
+        [0xd6f33aef5bb45ffa, 0xbfdb6cb5568db734],
     ),
     (
         "cluster|countkeysinslot",
@@ -1195,6 +1205,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "cluster|getkeysinslot",
         [0x0772da4138f8bea9, 0x04d5cbd154782045],
         [0x2e290bb0b3167265, 0x81a634000e5e9cd0],
+    ),
+    (
+        "cluster|help",
+        [0x3d3c58aaf354449b, 0x08b7c0c620e7f177],
+        [0xe4ae324844175e70, 0x78defc7d164b5591],
     ),
     (
         "cluster|info",

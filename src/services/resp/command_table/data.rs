@@ -1050,6 +1050,24 @@ pub static COMMANDS: &[CommandEntry] = &[
                 ],
             },
             CommandEntry {
+                name: "client|help",
+                arity: 2,
+                flags: &["loading", "stale"],
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl_categories: &["@slow", "@connection"],
+                tips: &[],
+                key_specs: &[],
+                subcommands: &[],
+                docs: &[
+                    ("summary", Bulk("Show helpful text about the different subcommands")),
+                    ("since", Bulk("5.0.0")),
+                    ("group", Bulk("connection")),
+                    ("complexity", Bulk("O(1)")),
+                ],
+            },
+            CommandEntry {
                 name: "client|id",
                 arity: 2,
                 flags: &["noscript", "loading", "stale"],
@@ -1466,6 +1484,53 @@ pub static COMMANDS: &[CommandEntry] = &[
                     ),
                 ],
             },
+            CommandEntry {
+                name: "client|unblock",
+                arity: -3,
+                flags: &["admin", "noscript", "loading", "stale"],
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl_categories: &["@admin", "@slow", "@dangerous", "@connection"],
+                tips: &[],
+                key_specs: &[],
+                subcommands: &[],
+                docs: &[
+                    (
+                        "summary",
+                        Bulk("Unblock a client blocked in a blocking command from a different connection"),
+                    ),
+                    ("since", Bulk("5.0.0")),
+                    ("group", Bulk("connection")),
+                    ("complexity", Bulk("O(log N) where N is the number of client connections")),
+                    (
+                        "arguments",
+                        Array(&[
+                            Map(&[("name", Bulk("client-id")), ("type", Bulk("integer"))]),
+                            Map(&[
+                                ("name", Bulk("timeout_error")),
+                                ("type", Bulk("oneof")),
+                                ("flags", Set(&[Status("optional")])),
+                                (
+                                    "arguments",
+                                    Array(&[
+                                        Map(&[
+                                            ("name", Bulk("timeout")),
+                                            ("type", Bulk("pure-token")),
+                                            ("token", Bulk("TIMEOUT")),
+                                        ]),
+                                        Map(&[
+                                            ("name", Bulk("error")),
+                                            ("type", Bulk("pure-token")),
+                                            ("token", Bulk("ERROR")),
+                                        ]),
+                                    ]),
+                                ),
+                            ]),
+                        ]),
+                    ),
+                ],
+            },
         ],
         docs: &[
             ("summary", Bulk("A container for client connection commands")),
@@ -1530,6 +1595,24 @@ pub static COMMANDS: &[CommandEntry] = &[
                             Map(&[("name", Bulk("count")), ("type", Bulk("integer"))]),
                         ]),
                     ),
+                ],
+            },
+            CommandEntry {
+                name: "cluster|help",
+                arity: 2,
+                flags: &["loading", "stale"],
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl_categories: &["@slow"],
+                tips: &[],
+                key_specs: &[],
+                subcommands: &[],
+                docs: &[
+                    ("summary", Bulk("Show helpful text about the different subcommands")),
+                    ("since", Bulk("5.0.0")),
+                    ("group", Bulk("cluster")),
+                    ("complexity", Bulk("O(1)")),
                 ],
             },
             CommandEntry {

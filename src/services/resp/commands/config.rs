@@ -208,23 +208,7 @@ pub fn run(args: &Command<'_>, config: &RespConfig, proto: Proto, out: &mut Vec<
             out,
             "ERR wrong number of arguments for 'config|resetstat' command",
         ),
-        b"help" => {
-            let lines: [&[u8]; 11] = [
-                b"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                b"GET <pattern>",
-                b"    Return parameters matching the glob-like <pattern> and their values.",
-                b"SET <directive> <value>",
-                b"    Set the configuration <directive> to <value>.",
-                b"RESETSTAT",
-                b"    Reset statistics reported by the INFO command.",
-                b"REWRITE",
-                b"    Rewrite the configuration file.",
-                b"HELP",
-                b"    Prints this help.",
-            ];
-            write::array_len(out, lines.len());
-            lines.iter().for_each(|line| write::simple(out, line));
-        }
+        b"help" => super::help::write_help(out, args.at(0), super::help::CONFIG),
         _ => {
             let shown = String::from_utf8_lossy(args.at(1));
             write::error(

@@ -224,6 +224,7 @@ fn client_command(args: &Command<'_>, session: &mut Session, out: &mut Vec<u8>) 
         b"reply" | b"no-evict" => argc == 3,
         b"unblock" => argc == 3 || argc == 4,
         b"list" | b"kill" => argc >= 2,
+        b"help" => argc == 2,
         _ => {
             let shown = String::from_utf8_lossy(args.at(1));
             write::error(
@@ -273,6 +274,7 @@ fn client_command(args: &Command<'_>, session: &mut Session, out: &mut Vec<u8>) 
             write::verbatim(out, &line, proto);
         }
         b"unblock" => unblock(args, out),
+        b"help" => super::help::write_help(out, args.at(0), super::help::CLIENT),
         // CLIENT REPLY OFF and SKIP are not answered themselves.
         b"reply" => {
             let mode = args.at(2);

@@ -22,6 +22,7 @@ pub mod expiry;
 pub mod getkeys;
 pub mod glob;
 pub mod hash;
+pub mod help;
 pub mod info;
 pub mod introspect;
 pub mod keyspace;
