@@ -1,6 +1,7 @@
 //! Connections that move between shards (src/server/moving.rs): a shard on
-//! a crowded core hands connections of yell, echo and kv to a shard with CPU
-//! to spare, between two batches. Here every shard hands its connections to
+//! a crowded core hands connections of yell, echo and kv, and resp
+//! connections that are as new, to a shard with CPU to spare, between two
+//! batches. Here every shard hands its connections to
 //! the next one every control period (`PERCORE_TEST_MOVE_ALWAYS`, for tests
 //! only), and clients that keep pipelines full must see every reply, in
 //! order, byte for byte, while their connections bounce between shards.
@@ -165,10 +166,77 @@ fn kv_pipelines_across_moves_read_their_own_writes() {
     assert!(per_shard.iter().all(|&m| m > 0), "{per_shard:?}");
 }
 
+/// A resp connection that only reads and writes keys (as redis-benchmark's
+/// and pooled clients' connections do) moves: its pipelines of SET and GET
+/// read their own writes, in order, on whichever shard serves them.
 #[test]
-fn resp_connections_stay_where_they_were_accepted() {
-    // resp keeps per-connection state (client id, database, MULTI): its
-    // connections never move, even when told to.
+fn resp_pipelines_across_moves_read_their_own_writes() {
+    let server = start_moving(2);
+    let addr = server.addr("resp");
+    let clients: Vec<_> = (0..1)
+        .map(|client| {
+            thread::spawn(move || {
+                let mut conn = TcpStream::connect(addr).expect("connect");
+                conn.set_read_timeout(Some(DEADLINE)).unwrap();
+                let began = Instant::now();
+                let mut round = 0u64;
+                while began.elapsed() < RUN_FOR {
+                    let mut pipeline = Vec::new();
+                    let mut expected = Vec::new();
+                    for k in 0..16 {
+                        let (key, val) = (format!("c{client}k{k}"), format!("r{round}v{k}"));
+                        pipeline.extend_from_slice(
+                            format!(
+                                "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n{val}\r\n",
+                                key.len(),
+                                val.len()
+                            )
+                            .as_bytes(),
+                        );
+                        pipeline.extend_from_slice(
+                            format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).as_bytes(),
+                        );
+                        expected.extend_from_slice(b"+OK\r\n");
+                        expected
+                            .extend_from_slice(format!("${}\r\n{val}\r\n", val.len()).as_bytes());
+                    }
+                    conn.write_all(&pipeline).unwrap();
+                    let mut replies = vec![0; expected.len()];
+                    conn.read_exact(&mut replies).unwrap();
+                    assert!(
+                        replies == expected,
+                        "client {client} round {round}: {}",
+                        String::from_utf8_lossy(&replies)
+                    );
+                    round += 1;
+                }
+                round
+            })
+        })
+        .collect();
+    for client in clients {
+        assert!(client.join().unwrap() > 0);
+    }
+    let stopped = server.stop();
+    stopped.assert_clean();
+    assert_eq!(
+        stopped.json["services"]["resp"]["connections"], 1,
+        "a move is not an accept"
+    );
+    assert_eq!(stopped.json["services"]["resp"]["errors"], 0);
+    // The one connection was served on both shards: it moved.
+    let per_shard = per_shard_messages(&stopped.json, "resp");
+    assert!(
+        per_shard.iter().all(|&m| m > 0),
+        "served on every shard: {per_shard:?}"
+    );
+}
+
+#[test]
+fn resp_connections_that_learnt_their_id_stay_where_they_were_accepted() {
+    // A resp client that asked its client id (or named itself, switched
+    // protocol, subscribed...) keeps its session on its shard: CLIENT ID
+    // answers the same id every time.
     let server = start_moving(2);
     let mut conn = server.connect("resp");
     conn.set_read_timeout(Some(DEADLINE)).unwrap();

@@ -140,7 +140,7 @@ async fn serve_session<S: Service, T: Transport>(
             && served_here
             && !buffered_requests
             && input.data().is_empty()
-            && outbox.is_none()
+            && outbox.as_deref().is_none_or(Outbox::is_idle)
             && !shard.is_stopping()
             && service.movable(session)
         {

@@ -142,6 +142,14 @@ impl Outbox {
         .await
     }
 
+    /// Nothing waits to be written or is being written, and it was not
+    /// closed: the connection may leave with nothing lost (moving.rs; the
+    /// service says that nothing will push to it).
+    pub fn is_idle(&self) -> bool {
+        let state = self.state.borrow();
+        state.pending.is_empty() && state.in_flight == 0 && !state.overflowed && !state.closed
+    }
+
     /// Whether output is waiting to be taken.
     pub fn has_output(&self) -> bool {
         !self.state.borrow().pending.is_empty()

@@ -319,6 +319,7 @@ impl Service for Resp {
                 tx: transaction::TxState::default(),
                 reply: session::ReplyMode::On,
                 quiet: false,
+                introduced: false,
             },
             scratch: Scratch {
                 args: protocol::Args::with_max_frame(self.config.max_frame),
@@ -383,6 +384,12 @@ impl Service for Resp {
 
     fn outbox(&self, conn: &Connection) -> Option<Rc<Outbox>> {
         Some(conn.session.client.outbox.clone())
+    }
+
+    /// A plain connection may move between batches (`Session::movable`);
+    /// its outbox is then empty, as nothing pushes to it.
+    fn movable(&self, conn: &Connection) -> bool {
+        conn.session.movable(self.config.requirepass.is_some())
     }
 
     async fn stop(&self) {

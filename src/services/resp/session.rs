@@ -31,6 +31,10 @@ pub struct Session {
     pub reply: ReplyMode,
     /// The command just served is not to be answered (CLIENT REPLY).
     pub quiet: bool,
+    /// It ran a command that shows or changes who it is or how it is
+    /// served (CLIENT, HELLO, AUTH, RESET, MONITOR, SUBSCRIBE...): it stays
+    /// on its shard from then on ([`Session::movable`]).
+    pub introduced: bool,
 }
 
 /// CLIENT REPLY ON | OFF | SKIP.
@@ -61,6 +65,25 @@ impl Session {
     pub fn subscribed(&self) -> bool {
         let (channels, patterns, shard_channels) = self.client.subscriptions.get();
         channels + patterns + shard_channels > 0
+    }
+
+    /// Whether the connection may continue on another shard between two
+    /// batches (`Service::movable`, docs/ARCHITECTURE.md "Crowded cores"):
+    /// as a new connection there it is the same to its client. So it never
+    /// learnt its client id or changed its session (`introduced`), came in
+    /// on the shared port (not a shard's own cluster port), is
+    /// authenticated without a password to give again, has no
+    /// subscriptions, and has no MULTI open and no key WATCHed. CLIENT LIST
+    /// from other connections shows it with a new id and age once moved.
+    pub fn movable(&self, requirepass: bool) -> bool {
+        !self.introduced
+            && !self.own_port
+            && !requirepass
+            && self.pubsub.is_none()
+            && !self.subscribed()
+            && self.tx.is_idle()
+            && self.reply == ReplyMode::On
+            && !self.client.monitoring.get()
     }
 
     /// Whether the next command's reply may be silenced, so that it must

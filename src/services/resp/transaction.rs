@@ -45,6 +45,11 @@ struct Queue {
 }
 
 impl TxState {
+    /// No MULTI open and no key WATCHed.
+    pub fn is_idle(&self) -> bool {
+        self.queue.is_none() && self.watched.is_empty()
+    }
+
     pub fn in_multi(&self) -> bool {
         self.queue.is_some()
     }
