@@ -22,7 +22,7 @@ use super::kv::durable::load::{start_shard, Switch};
 use super::kv::durable::log::{LogFigures, Mark, ShardLog};
 use super::kv::durable::{DurableError, DurableOptions, Fsync};
 use super::kv::Store;
-use crate::cross_shard::{Mesh, MeshPlan};
+use crate::cross_shard::{Hold, Mesh, MeshPlan};
 use crate::server::ShardContext;
 use crate::service::StartError;
 use crate::stats::{Counter, Metric};
@@ -31,8 +31,12 @@ use crate::stats::{Counter, Metric};
 /// serves other shards.
 pub type SharedStore = Rc<RefCell<Store>>;
 
+mod holds;
+pub mod touched;
 pub mod typed;
 pub mod write;
+
+pub use holds::{new_token, HOLD_LOST};
 
 pub use super::kv::now_ms;
 
@@ -60,9 +64,10 @@ struct Plan {
     /// `--max-memory`, over all shards.
     max_memory: Option<u64>,
     /// Planned by the first service's `prepare` (the outer `None`: not yet;
-    /// the inner: one shard, no mesh). A mutex because a plan is `Send` but
-    /// not `Sync`; it is only taken while the server starts.
-    mesh: Mutex<Option<Option<MeshPlan>>>,
+    /// the inner: one shard, no mesh): the request mesh, and the hold mesh
+    /// (`holds.rs`). A mutex because a plan is `Send` but not `Sync`; it is
+    /// only taken while the server starts.
+    mesh: Mutex<Option<Option<(MeshPlan, MeshPlan)>>>,
 }
 
 impl KeySpacePlan {
@@ -96,7 +101,9 @@ impl KeySpacePlan {
             .mesh
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        mesh.get_or_insert_with(|| (shards > 1).then(|| MeshPlan::new(shards)));
+        mesh.get_or_insert_with(|| {
+            (shards > 1).then(|| (MeshPlan::new(shards), MeshPlan::new(shards)))
+        });
     }
 
     /// This shard's key space: built (and loaded) by the first service to
@@ -120,8 +127,14 @@ thread_local! {
 /// One shard's part of the key space.
 pub struct KeySpace {
     pub store: SharedStore,
+    /// This shard.
+    shard: usize,
     /// None with a single shard: every key is local.
     pub mesh: Option<Rc<Mesh>>,
+    /// Whether a transaction across shards holds this shard (`holds.rs`).
+    pub hold: Rc<Hold>,
+    /// The hold mesh: how transactions hold shards and run on them.
+    holds: Option<Rc<Mesh>>,
     /// With `--data-dir`: where this shard's writes are logged, and what
     /// compacts that log.
     pub log: Option<Rc<ShardLog>>,
@@ -195,24 +208,32 @@ impl KeySpace {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let mesh = match planned.flatten() {
-            None => None,
-            Some(mesh_plan) => {
-                let owner = Owner {
+        let hold = Rc::new(Hold::default());
+        let (mesh, holds) = match planned.flatten() {
+            None => (None, None),
+            Some((mesh_plan, holds_plan)) => {
+                let owner = Rc::new(Owner {
                     shard: (shard.id(), shard.shards()),
                     store: store.clone(),
                     log: log.clone(),
                     compactor: compactor.clone(),
                     gauges: gauges.clone(),
-                };
-                let serve = move |message: &[u8], replies: Vec<u8>| owner.serve(message, replies);
-                Some(Mesh::join(mesh_plan, shard.id(), serve).await?)
+                });
+                let serving = owner.clone();
+                let serve = move |message: &[u8], replies: Vec<u8>| serving.serve(message, replies);
+                let gate = Some(hold.clone());
+                let mesh = Mesh::join(mesh_plan, shard.id(), gate, serve).await?;
+                let holds = holds::join(holds_plan, shard.id(), hold.clone(), owner).await?;
+                (Some(mesh), Some(holds))
             }
         };
         shard.spawn(sweep_expired(store.clone(), gauges.clone()));
         Ok(Rc::new(KeySpace {
             store,
+            shard: shard.id(),
             mesh,
+            hold,
+            holds,
             log,
             compactor,
             gauges,

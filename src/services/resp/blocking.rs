@@ -136,6 +136,30 @@ fn non_blocking<'a>(cmd: Cmd, command: &Command<'a>) -> (Cmd, Vec<&'a [u8]>, &'a
     }
 }
 
+/// The non-blocking form of a blocking command, ready to try: its
+/// command, its words, the protocol it asks in (BLPOP and BZPOP* ask for
+/// RESP2 and reshape the reply), and the timeout argument.
+fn try_form<'a>(
+    cmd: Cmd,
+    command: &Command<'a>,
+    proto: Proto,
+) -> (Cmd, protocol::Args, Proto, &'a [u8]) {
+    let (inner, mut words, timeout) = non_blocking(cmd, command);
+    let numkeys = (words.len() - 3).to_string();
+    let pops = matches!(cmd, Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax);
+    if pops {
+        words[1] = numkeys.as_bytes();
+    }
+    let mut args = protocol::Args::unbounded();
+    args.set_words(&words);
+    (
+        inner,
+        args,
+        if pops { Proto::Resp2 } else { proto },
+        timeout,
+    )
+}
+
 fn is_null(reply: &[u8]) -> bool {
     matches!(reply, b"*-1\r\n" | b"_\r\n" | b"$-1\r\n")
 }
@@ -151,22 +175,11 @@ impl Resp {
         proto: Proto,
         reply: &mut Vec<u8>,
     ) {
-        let (inner, mut words, timeout) = non_blocking(cmd, command);
+        let (inner, args, asked, timeout) = try_form(cmd, command, proto);
         let timeout = match read_timeout(timeout) {
             Ok(timeout) => timeout,
             Err(error) => return write::error(reply, error),
         };
-        let numkeys = (words.len() - 3).to_string();
-        if matches!(cmd, Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax) {
-            words[1] = numkeys.as_bytes();
-        }
-        // BLPOP and BZPOP* ask for RESP2 and reshape the reply.
-        let asked = match cmd {
-            Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax => Proto::Resp2,
-            _ => proto,
-        };
-        let mut args = protocol::Args::unbounded();
-        args.set_words(&words);
         let try_command = args.view(&[]);
         let deadline = timeout.map(|t| Instant::now() + t);
         let _blocked = Blocked::new();
@@ -205,6 +218,29 @@ impl Resp {
             }
             glommio::timer::sleep(wait).await;
             wait = (wait * 2).min(MAX_WAIT);
+        }
+    }
+
+    /// A blocking command in a transaction: its non-blocking form, tried
+    /// once, as Redis runs it inside MULTI.
+    pub(super) async fn block_once(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        let (inner, args, asked, _) = try_form(cmd, command, proto);
+        let got = self.try_once(inner, &args.view(&[]), asked, now).await;
+        if got.first() == Some(&b'-') {
+            reply.extend_from_slice(&got);
+        } else if is_null(&got) && matches!(cmd, Cmd::BLMove | Cmd::BRPopLPush) {
+            write::null(reply, proto);
+        } else if is_null(&got) {
+            write::null_array(reply, proto);
+        } else {
+            reshape(cmd, &got, proto, reply);
         }
     }
 

@@ -231,6 +231,10 @@ impl Resp {
                 let first = owner_of(command.at(1), self.shards);
                 if owners.clone().all(|owner| owner == first) {
                     self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
+                } else if spec.cmd == Cmd::MSet {
+                    // Over several shards: atomic, holding them
+                    // (`exec_across.rs`).
+                    return Some(Step::Alone(frame));
                 } else {
                     plan.merge(merge, (command.len() - 1) / step, proto);
                     for i in (1..command.len()).step_by(step) {
