@@ -67,11 +67,13 @@ impl Resp {
                 }
             }
             // Over several shards: atomic, holding them.
-            Cmd::MSet | Cmd::MSetNx | Cmd::Rename | Cmd::RenameNx | Cmd::Copy => {
-                self.atomically(spec, &command, proto, &mut reply).await
-            }
-            Cmd::BitOp => self.bit_op(&command, now, &mut reply).await,
-            Cmd::Lcs => self.lcs(&command, proto, now, &mut reply).await,
+            Cmd::MSet
+            | Cmd::MSetNx
+            | Cmd::Rename
+            | Cmd::RenameNx
+            | Cmd::Copy
+            | Cmd::BitOp
+            | Cmd::Lcs => self.atomically(spec, &command, proto, &mut reply).await,
             Cmd::Cluster => match cluster::slot_keys::SlotKeys::parse(&command) {
                 Err(error) => write::error(&mut reply, error),
                 Ok(request) => {
@@ -92,7 +94,7 @@ impl Resp {
                     .await
             }
             cmd if gather::keys_of(cmd, &command).is_some() => {
-                self.gather(cmd, &command, proto, now, &mut reply).await
+                self.atomically(spec, &command, proto, &mut reply).await
             }
             Cmd::Watch => self.watch(session, &command, proto, now, &mut reply).await,
             Cmd::Exec => self.exec(session, proto, now, &mut reply).await,

@@ -1,6 +1,7 @@
 //! Transactions whose keys live on several shards (README "Transactions
-//! across shards"): EXEC of such a MULTI, and MSET, MSETNX, RENAME,
-//! RENAMENX and COPY over several shards. Every shard concerned is held
+//! across shards"): EXEC of such a MULTI, and every command over keys of
+//! several shards but the blocking ones (MSET, MSETNX, RENAME, RENAMENX,
+//! COPY, BITOP, LCS, the typed ones of `gather.rs`). Every shard concerned is held
 //! (`holding.rs`) for the whole of it, so it is atomic with respect to
 //! every other client; then each command runs as it runs outside a
 //! transaction ([`Resp::run_one`]), its steps on the held shards. A
@@ -57,8 +58,9 @@ impl Resp {
         }
     }
 
-    /// MSET, MSETNX, RENAME, RENAMENX or COPY whose keys live on several
-    /// shards, run holding them: atomic, as in Redis.
+    /// A command over keys of several shards (MSET, MSETNX, RENAME,
+    /// RENAMENX, COPY, BITOP, LCS, and the typed ones `gather.rs` serves),
+    /// run holding them: atomic, as in Redis.
     pub(super) async fn atomically(
         &self,
         spec: &Spec,
@@ -71,7 +73,11 @@ impl Resp {
                 .step_by(2)
                 .map(|i| command.at(i))
                 .collect(),
-            _ => vec![command.at(1), command.at(2)],
+            Cmd::Rename | Cmd::RenameNx | Cmd::Copy | Cmd::Lcs => {
+                vec![command.at(1), command.at(2)]
+            }
+            Cmd::BitOp => command.iter().skip(2).collect(),
+            cmd => gather::keys_of(cmd, command).unwrap_or_default(),
         };
         let shards = self.shards_of(keys);
         let run = async { self.run_one(spec, command, proto, now_ms()).await };
