@@ -142,7 +142,7 @@ mod tests {
         test: impl FnOnce() -> F + Send + 'static,
     ) {
         LocalExecutorBuilder::default()
-            .spawn(move || test())
+            .spawn(test)
             .expect("start an executor")
             .join()
             .expect("the test runs to its end");

@@ -69,7 +69,7 @@ impl Mesh {
             let (mesh, handler, gate) = (answering.clone(), handler.clone(), gate.clone());
             async move {
                 // Ready at once while no transaction holds the shard.
-                if let Some(gate) = &gate {
+                if let Some(gate) = gate.as_ref().filter(|gate| gate.is_held()) {
                     gate.until_free().await;
                 }
                 let reply = mesh.buffer();
