@@ -378,3 +378,28 @@ fn mset_msetnx_rename_and_copy_across_shards_are_atomic() {
     assert!((1..=100).contains(&ttl), "{ttl}");
     server.stop().assert_clean();
 }
+
+/// What transactions across shards wrote is on disk under `--fsync always`
+/// once EXEC (or MSET, RENAME) answered: it survives a kill -9, and a
+/// restart on another shard count.
+#[test]
+fn transactions_across_shards_survive_a_kill_under_fsync_always() {
+    const WRITES: &[&str] = &[
+        "MULTI",
+        "SET dur-a 1",
+        "SET dur-b 2",
+        "RPUSH dur-list x y z",
+        "INCRBY dur-c 7",
+        "RENAME dur-a dur-renamed",
+        "EXEC",
+        "MSET dur-m1 1 dur-m2 2 dur-m3 3 dur-m4 4",
+        "RENAME dur-m1 dur-m5",
+        "COPY dur-list dur-list-copy",
+    ];
+    const READS: &[&str] = &[
+        "MGET dur-a dur-b dur-c dur-renamed dur-m1 dur-m2 dur-m3 dur-m4 dur-m5",
+        "LRANGE dur-list 0 -1",
+        "LRANGE dur-list-copy 0 -1",
+    ];
+    common::typed::survives_restart(WRITES, READS, true);
+}
