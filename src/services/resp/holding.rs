@@ -25,7 +25,7 @@ use crate::services::keyspace::new_token;
 const HOLD_PATIENCE: Duration = Duration::from_secs(10);
 /// The first wait after a busy shard; doubled each time up to the most.
 const FIRST_WAIT: Duration = Duration::from_micros(20);
-const MOST_WAIT: Duration = Duration::from_millis(2);
+const MOST_WAIT: Duration = Duration::from_micros(500);
 
 /// Why a transaction could not hold its shards.
 pub(super) const NOT_HELD: &str = "ERR percore could not hold the shards of a transaction across shards in time (README: Transactions across shards)";
