@@ -130,6 +130,12 @@ impl Mesh {
         }
     }
 
+    /// Gives up on a sent request's reply (a release that needs no
+    /// answer): it is dropped when it comes, leaving no slot behind.
+    pub fn forget(&self, ticket: Ticket) {
+        self.tickets.borrow_mut().abandon(ticket.id);
+    }
+
     /// Waits for the reply to a sent request. Dropping the future before the
     /// reply comes (a connection ended mid-batch) leaves no slot behind.
     pub async fn reply(&self, ticket: Ticket) -> Vec<u8> {

@@ -92,12 +92,21 @@ impl KeySpace {
         self.hold_step(shard, TAKE, token, |_| {}).await == [1]
     }
 
-    /// Lets `shard`'s hold for `token` go.
+    /// Lets `shard`'s hold for `token` go: sent, its answer not awaited
+    /// (a later message of this shard to `shard` comes after it).
     pub async fn release_hold(&self, shard: usize, token: u64) {
         if shard == self.shard {
             return self.hold.release(token);
         }
-        self.hold_step(shard, RELEASE, token, |_| {}).await;
+        let Some(holds) = &self.holds else {
+            return;
+        };
+        let mut body = holds.buffer();
+        body.push(RELEASE);
+        body.extend_from_slice(&token.to_le_bytes());
+        if let Ok(ticket) = holds.send(shard, body).await {
+            holds.forget(ticket);
+        }
     }
 
     /// Runs a key space message (`write` appends its protocol's tag and
@@ -109,6 +118,11 @@ impl KeySpace {
         write: impl FnOnce(&mut Vec<u8>),
     ) -> Vec<u8> {
         self.hold_step(shard, RUN, token, write).await
+    }
+
+    /// This shard.
+    pub fn shard(&self) -> usize {
+        self.shard
     }
 
     /// Ready once no transaction holds this shard: at once, with no yield,

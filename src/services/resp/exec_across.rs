@@ -119,11 +119,27 @@ impl Resp {
                 {
                     return self.on_shard(first, cmd, &args, proto, now).await;
                 }
-                let mut parts = Vec::new();
-                for i in (1..command.len()).step_by(step) {
-                    let pair = [command.at(i), command.at(i + 1)];
-                    let shard = owner(command.at(i));
-                    parts.push(self.on_shard(shard, part, &pair[..step], proto, now).await);
+                // Each key's part on its shard: one message per shard.
+                let keys: Vec<usize> = (1..command.len()).step_by(step).collect();
+                let mut parts = vec![Vec::new(); keys.len()];
+                let mut shards: Vec<usize> = keys.iter().map(|&i| owner(command.at(i))).collect();
+                shards.sort_unstable();
+                shards.dedup();
+                for shard in shards {
+                    let mine: Vec<usize> = (0..keys.len())
+                        .filter(|&k| owner(command.at(keys[k])) == shard)
+                        .collect();
+                    let words: Vec<Vec<&[u8]>> = mine
+                        .iter()
+                        .map(|&k| {
+                            let i = keys[k];
+                            (i..i + step).map(|at| command.at(at)).collect()
+                        })
+                        .collect();
+                    let replies = self.on_shard_parts(shard, part, &words, proto, now).await;
+                    for (k, reply) in mine.into_iter().zip(replies) {
+                        parts[k] = reply;
+                    }
                 }
                 let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
                 route::merge_replies(merge, &parts, proto, &mut out);
@@ -144,6 +160,89 @@ impl Resp {
             }
         }
         out
+    }
+
+    /// Runs `cmd` once for each of `parts` (its arguments) on `shard`, as
+    /// one message (one step of a transaction, or one forwarded message):
+    /// their replies, in order.
+    async fn on_shard_parts(
+        &self,
+        shard: usize,
+        cmd: Cmd,
+        parts: &[Vec<&[u8]>],
+        proto: Proto,
+        now: u64,
+    ) -> Vec<Vec<u8>> {
+        let name = commands::NAMES[cmd as usize].as_bytes();
+        let held = holding::current();
+        let mut replies = Vec::with_capacity(parts.len());
+        if shard == self.shard {
+            if held.is_none() {
+                self.keys.until_unheld().await;
+            }
+            let logged_from = self.keys.log_position();
+            for args in parts {
+                let words: Vec<&[u8]> = std::iter::once(name).chain(args.iter().copied()).collect();
+                let mut reply = Vec::new();
+                let mut part_args = self.part_args.borrow_mut();
+                part_args.set_words(&words);
+                self.execute_here(cmd, &part_args.view(&[]), proto, now, &mut reply);
+                replies.push(reply);
+            }
+            // `--fsync always`: on disk before any reply is used, or all
+            // taken back.
+            if let Err(reason) = self.keys.commit(logged_from).await {
+                let refused = crate::services::keyspace::write::Refused::Disk(reason);
+                for reply in &mut replies {
+                    reply.clear();
+                    commands::strings::refusal(reply, &refused);
+                }
+            }
+            return replies;
+        }
+        let Some(mesh) = &self.keys.mesh else {
+            return vec![Vec::new(); parts.len()];
+        };
+        let write = |body: &mut Vec<u8>| {
+            for args in parts {
+                let start = crate::codec::begin_frame(body);
+                body.push(proto as u8);
+                body.push(cmd as u8);
+                let words: Vec<&[u8]> = std::iter::once(name).chain(args.iter().copied()).collect();
+                encode_command(words.iter().copied(), body);
+                crate::codec::end_frame(body, start);
+            }
+        };
+        self.forwarded.add(parts.len() as u64);
+        let got = match held {
+            Some(token) => {
+                let tagged = |body: &mut Vec<u8>| {
+                    body.push(Protocol::Resp as u8);
+                    write(body)
+                };
+                self.keys.run_held(shard, token, tagged).await
+            }
+            None => {
+                let mut body = tagged_buffer(mesh);
+                write(&mut body);
+                match mesh.send(shard, body).await {
+                    Ok(ticket) => mesh.reply(ticket).await,
+                    Err(_) => Vec::new(),
+                }
+            }
+        };
+        let mut rest = &got[..];
+        for _ in parts {
+            match split_frame(rest) {
+                Some((reply, next)) => {
+                    replies.push(reply.to_vec());
+                    rest = next;
+                }
+                None => replies.push(b"-ERR the key's shard is unavailable\r\n".to_vec()),
+            }
+        }
+        mesh.recycle(got);
+        replies
     }
 
     /// [`Resp::run_one`] of a command served alone outside a transaction.

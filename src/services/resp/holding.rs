@@ -81,7 +81,7 @@ impl Held {
         self.token
     }
 
-    /// Lets every hold go, in descending order.
+    /// Lets every hold go, this shard's first (no hop).
     pub(super) async fn release(mut self) {
         let shards = std::mem::take(&mut self.shards);
         release(&self.keys, &shards, self.token).await;
@@ -103,7 +103,11 @@ impl Drop for Held {
 }
 
 async fn release(keys: &KeySpace, shards: &[usize], token: u64) {
-    for &shard in shards.iter().rev() {
+    let here = keys.shard();
+    if shards.contains(&here) {
+        keys.release_hold(here, token).await;
+    }
+    for &shard in shards.iter().filter(|&&shard| shard != here) {
         keys.release_hold(shard, token).await;
     }
 }
