@@ -316,7 +316,7 @@ fn main() {
                     ids[shard].publish();
                     // The owner's side, as the key space's Owner::serve does it.
                     let store = Rc::new(RefCell::new(Store::with_cap(None)));
-                    let mesh = Mesh::join(plan, shard, move |message: &[u8], mut replies| {
+                    let mesh = Mesh::join(plan, shard, None, move |message: &[u8], mut replies| {
                         let body = message.get(1..).unwrap_or_default();
                         assert_eq!(message.first(), Some(&(Protocol::Kv as u8)));
                         serve_forwarded(&store, None, body, &mut replies);

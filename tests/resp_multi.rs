@@ -1,8 +1,8 @@
 //! resp's MULTI / EXEC / DISCARD / WATCH / UNWATCH (issue 26) on 4 shards:
 //! replies byte for byte as redis-server 7.0's (queuing, EXECABORT, runtime
 //! errors, nested MULTI, WATCH aborts, RESET), atomic transfers under load
-//! with readers and WATCH retries, and a transaction over several shards
-//! refused whole, never run in part.
+//! with readers and WATCH retries. Transactions over several shards:
+//! `resp_multi_across.rs`.
 
 mod common;
 
@@ -29,16 +29,6 @@ fn keys_on_one_shard(prefix: &str, n: usize) -> Vec<String> {
         i += 1;
     }
     keys
-}
-
-/// Two keys on different shards.
-fn keys_on_two_shards() -> (String, String) {
-    let a = "xa".to_string();
-    let b = (0..)
-        .map(|i| format!("xb{i}"))
-        .find(|b| owner_of(b.as_bytes(), SHARDS) != owner_of(a.as_bytes(), SHARDS))
-        .expect("a key on another shard");
-    (a, b)
 }
 
 /// The sequence both servers get; `{a}` and `{b}` are two keys one shard
@@ -169,34 +159,6 @@ fn a_watched_key_that_expires_aborts_exec() {
     assert_eq!(client.cmd("SET wk w"), "+QUEUED\r\n");
     assert_eq!(client.cmd("EXEC"), "*-1\r\n");
     assert_eq!(client.cmd("GET wk"), "$-1\r\n");
-    server.stop().assert_clean();
-}
-
-/// A transaction over keys of several shards is refused at EXEC, and none
-/// of its commands runs (never silently non-atomic).
-#[test]
-fn a_transaction_over_several_shards_is_refused_whole() {
-    let server = TestServer::builder().services(&["resp"]).start();
-    let (a, b) = keys_on_two_shards();
-    let mut client = Resp::connect(server.addr("resp"));
-    assert_eq!(client.cmd("MULTI"), "+OK\r\n");
-    assert_eq!(client.cmd(&format!("SET {a} 1")), "+QUEUED\r\n");
-    assert_eq!(client.cmd(&format!("SET {b} 1")), "+QUEUED\r\n");
-    let reply = client.cmd("EXEC");
-    assert!(
-        reply.starts_with("-ERR percore runs a transaction only when all its keys"),
-        "{reply}"
-    );
-    assert_eq!(client.cmd(&format!("EXISTS {a} {b}")), ":0\r\n");
-    // The connection is out of MULTI again.
-    assert_eq!(client.cmd("EXEC"), "-ERR EXEC without MULTI\r\n");
-    // A watched key elsewhere counts too.
-    assert_eq!(client.cmd(&format!("WATCH {b}")), "+OK\r\n");
-    assert_eq!(client.cmd("MULTI"), "+OK\r\n");
-    assert_eq!(client.cmd(&format!("SET {a} 1")), "+QUEUED\r\n");
-    let reply = client.cmd("EXEC");
-    assert!(reply.starts_with("-ERR percore runs"), "{reply}");
-    assert_eq!(client.cmd(&format!("EXISTS {a}")), ":0\r\n");
     server.stop().assert_clean();
 }
 

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
+use super::hold::Hold;
 use super::lane::{report_panic, Lane, LanePlan};
 use super::tickets::{Ticket, Tickets};
 use super::{MeshError, Pool};
@@ -36,13 +37,19 @@ pub struct Mesh {
 }
 
 impl Mesh {
-    /// Joins the mesh (a barrier: every shard must join), and starts
-    /// answering other shards' requests with `handler(request, reply)`.
-    /// Joins the mesh (a barrier every shard must reach). `handler` answers
-    /// one message: given its body and an empty reply buffer, it fills the
-    /// buffer and returns a future that yields it, which may wait (for the
-    /// requests' writes to reach the disk) before the reply is sent.
-    pub async fn join<H, F>(plan: MeshPlan, shard: usize, handler: H) -> Result<Rc<Mesh>, MeshError>
+    /// Joins the mesh (a barrier every shard must reach), and starts
+    /// answering other shards' requests. `handler` answers one message:
+    /// given its body and an empty reply buffer, it fills the buffer and
+    /// returns a future that yields it, which may wait (for the requests'
+    /// writes to reach the disk) before the reply is sent. With a `gate`,
+    /// no message is handled while the shard is held (`hold.rs`): they wait
+    /// for its release.
+    pub async fn join<H, F>(
+        plan: MeshPlan,
+        shard: usize,
+        gate: Option<Rc<Hold>>,
+        handler: H,
+    ) -> Result<Rc<Mesh>, MeshError>
     where
         H: Fn(&[u8], Vec<u8>) -> F + 'static,
         F: Future<Output = Vec<u8>> + 'static,
@@ -59,8 +66,12 @@ impl Mesh {
         let answering = mesh.clone();
         let handler = Rc::new(handler);
         request_inbox.serve_envelopes(move |request| {
-            let (mesh, handler) = (answering.clone(), handler.clone());
+            let (mesh, handler, gate) = (answering.clone(), handler.clone(), gate.clone());
             async move {
+                // Ready at once while no transaction holds the shard.
+                if let Some(gate) = gate.as_ref().filter(|gate| gate.is_held()) {
+                    gate.until_free().await;
+                }
                 let reply = mesh.buffer();
                 let answering =
                     std::panic::catch_unwind(AssertUnwindSafe(|| handler(&request.body, reply)));
@@ -119,6 +130,12 @@ impl Mesh {
         }
     }
 
+    /// Gives up on a sent request's reply (a release that needs no
+    /// answer): it is dropped when it comes, leaving no slot behind.
+    pub fn forget(&self, ticket: Ticket) {
+        self.tickets.borrow_mut().abandon(ticket.id);
+    }
+
     /// Waits for the reply to a sent request. Dropping the future before the
     /// reply comes (a connection ended mid-batch) leaves no slot behind.
     pub async fn reply(&self, ticket: Ticket) -> Vec<u8> {
@@ -159,7 +176,7 @@ mod tests {
                 let (plan, done) = (plan.clone(), done.clone());
                 LocalExecutorBuilder::default()
                     .spawn(move || async move {
-                        let mesh = Mesh::join(plan, shard, |request, mut reply: Vec<u8>| {
+                        let mesh = Mesh::join(plan, shard, None, |request, mut reply: Vec<u8>| {
                             assert_ne!(request, b"boom", "test fault injection");
                             reply.extend_from_slice(request);
                             std::future::ready(reply)

@@ -20,14 +20,17 @@
 //!
 //! One file per piece: `owner` (the hash), `pool` (spare buffers), `lane`
 //! (the one-way lane: its courier per peer and its receiving end), `mesh`
-//! (request and reply) and `tickets` (replies awaited by a mesh).
+//! (request and reply), `tickets` (replies awaited by a mesh) and `hold`
+//! (a shard held by a transaction across shards: its mesh inbox waits).
 
+pub mod hold;
 mod lane;
 mod mesh;
 pub mod owner;
 mod pool;
 mod tickets;
 
+pub use hold::Hold;
 pub use lane::{Envelope, Lane, LaneInbox, LanePlan};
 pub use mesh::{Mesh, MeshPlan};
 pub use owner::owner_of;

@@ -22,7 +22,7 @@ use super::kv::durable::load::{start_shard, Switch};
 use super::kv::durable::log::{LogFigures, Mark, ShardLog};
 use super::kv::durable::{DurableError, DurableOptions, Fsync};
 use super::kv::Store;
-use crate::cross_shard::{Mesh, MeshPlan};
+use crate::cross_shard::{Hold, Mesh, MeshPlan};
 use crate::server::ShardContext;
 use crate::service::StartError;
 use crate::stats::{Counter, Metric};
@@ -32,10 +32,15 @@ use crate::stats::{Counter, Metric};
 pub type SharedStore = Rc<RefCell<Store>>;
 
 mod filled;
+mod holds;
+mod owner;
+pub mod touched;
 pub mod typed;
 pub mod write;
 
 pub use filled::{on_filled, FilledHook};
+pub use holds::{new_token, HOLD_LOST};
+use owner::Owner;
 
 pub use super::kv::now_ms;
 
@@ -63,9 +68,10 @@ struct Plan {
     /// `--max-memory`, over all shards.
     max_memory: Option<u64>,
     /// Planned by the first service's `prepare` (the outer `None`: not yet;
-    /// the inner: one shard, no mesh). A mutex because a plan is `Send` but
-    /// not `Sync`; it is only taken while the server starts.
-    mesh: Mutex<Option<Option<MeshPlan>>>,
+    /// the inner: one shard, no mesh): the request mesh, and the hold mesh
+    /// (`holds.rs`). A mutex because a plan is `Send` but not `Sync`; it is
+    /// only taken while the server starts.
+    mesh: Mutex<Option<Option<(MeshPlan, MeshPlan)>>>,
 }
 
 impl KeySpacePlan {
@@ -99,7 +105,9 @@ impl KeySpacePlan {
             .mesh
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        mesh.get_or_insert_with(|| (shards > 1).then(|| MeshPlan::new(shards)));
+        mesh.get_or_insert_with(|| {
+            (shards > 1).then(|| (MeshPlan::new(shards), MeshPlan::new(shards)))
+        });
     }
 
     /// This shard's key space: built (and loaded) by the first service to
@@ -123,8 +131,14 @@ thread_local! {
 /// One shard's part of the key space.
 pub struct KeySpace {
     pub store: SharedStore,
+    /// This shard.
+    shard: usize,
     /// None with a single shard: every key is local.
     pub mesh: Option<Rc<Mesh>>,
+    /// Whether a transaction across shards holds this shard (`holds.rs`).
+    pub hold: Rc<Hold>,
+    /// The hold mesh: how transactions hold shards and run on them.
+    holds: Option<Rc<Mesh>>,
     /// With `--data-dir`: where this shard's writes are logged, and what
     /// compacts that log.
     pub log: Option<Rc<ShardLog>>,
@@ -198,24 +212,32 @@ impl KeySpace {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let mesh = match planned.flatten() {
-            None => None,
-            Some(mesh_plan) => {
-                let owner = Owner {
+        let hold = Rc::new(Hold::default());
+        let (mesh, holds) = match planned.flatten() {
+            None => (None, None),
+            Some((mesh_plan, holds_plan)) => {
+                let owner = Rc::new(Owner {
                     shard: (shard.id(), shard.shards()),
                     store: store.clone(),
                     log: log.clone(),
                     compactor: compactor.clone(),
                     gauges: gauges.clone(),
-                };
-                let serve = move |message: &[u8], replies: Vec<u8>| owner.serve(message, replies);
-                Some(Mesh::join(mesh_plan, shard.id(), serve).await?)
+                });
+                let serving = owner.clone();
+                let serve = move |message: &[u8], replies: Vec<u8>| serving.serve(message, replies);
+                let gate = Some(hold.clone());
+                let mesh = Mesh::join(mesh_plan, shard.id(), gate, serve).await?;
+                let holds = holds::join(holds_plan, shard.id(), hold.clone(), owner).await?;
+                (Some(mesh), Some(holds))
             }
         };
-        shard.spawn(sweep_expired(store.clone(), gauges.clone()));
+        shard.spawn(sweep_expired(store.clone(), gauges.clone(), hold.clone()));
         Ok(Rc::new(KeySpace {
             store,
+            shard: shard.id(),
             mesh,
+            hold,
+            holds,
             log,
             compactor,
             gauges,
@@ -321,92 +343,25 @@ const SWEEP_BUDGET: usize = 10_000;
 /// of [`SWEEP_BUDGET`] that yield to the connections in between, so a
 /// million keys expiring at once never stall the shard. Readers never see
 /// an expired key meanwhile: every read checks the time.
-async fn sweep_expired(store: SharedStore, gauges: Gauges) {
+///
+/// While a transaction across shards holds the shard, it sweeps nothing:
+/// the transaction reads its keys at one time, start to end.
+async fn sweep_expired(store: SharedStore, gauges: Gauges, hold: Rc<Hold>) {
     loop {
         glommio::timer::sleep(SWEEP_EVERY).await;
         let hook = ON_EXPIRED.with(Cell::get);
-        while store
-            .borrow_mut()
-            .sweep_with(now_ms(), SWEEP_BUDGET, |key| {
-                if let Some(hook) = hook {
-                    hook(key);
-                }
-            })
-            == SWEEP_BUDGET
+        while !hold.is_held()
+            && store
+                .borrow_mut()
+                .sweep_with(now_ms(), SWEEP_BUDGET, |key| {
+                    if let Some(hook) = hook {
+                        hook(key);
+                    }
+                })
+                == SWEEP_BUDGET
         {
             glommio::yield_if_needed().await;
         }
         gauges.update(&store.borrow());
-    }
-}
-
-/// What answers the mesh's messages on the shard that owns their keys.
-struct Owner {
-    /// This shard, and how many there are.
-    shard: (usize, usize),
-    store: SharedStore,
-    log: Option<Rc<ShardLog>>,
-    compactor: Option<Rc<Compactor>>,
-    gauges: Gauges,
-}
-
-impl Owner {
-    /// Answers one message with its protocol's handler; under `--fsync
-    /// always` the replies leave once the message's writes are on disk, and
-    /// otherwise each becomes that protocol's disk error.
-    fn serve(&self, message: &[u8], mut replies: Vec<u8>) -> impl Future<Output = Vec<u8>> {
-        // Marked before the message's writes: its commit covers them.
-        let mark = self.log.as_ref().map(ShardLog::mark);
-        let log = self.log.as_deref();
-        let protocol = message.first().copied();
-        let body = message.get(1..).unwrap_or_default();
-        let requests = if protocol == Some(Protocol::Kv as u8) {
-            super::kv::serve_forwarded(&self.store, log, body, &mut replies)
-        } else if protocol == Some(Protocol::Resp as u8) {
-            super::resp::serve_forwarded(&self.store, log, self.shard, body, &mut replies)
-        } else {
-            0
-        };
-        // Where the message's writes end: read before any await.
-        let target = self.log.as_ref().map_or(0, |log| log.position());
-        self.gauges.update(&self.store.borrow());
-        if let (Some(log), Some(compactor)) = (&self.log, &self.compactor) {
-            compactor.maybe_start(log, &self.store);
-        }
-        let log = self.log.clone();
-        let (store, gauges) = (self.store.clone(), self.gauges.clone());
-        // resp's messages may hold PUBLISHes, fanned out over this shard's
-        // broker lanes: the reply waits while those are behind, which is
-        // how a publisher on another shard slows down. Safe for an owner to
-        // wait on: deliveries drain without waiting on anything.
-        let broker = (protocol == Some(Protocol::Resp as u8))
-            .then(crate::services::mq::Broker::here)
-            .flatten();
-        async move {
-            if let Some(broker) = broker {
-                broker.delivery_room().await;
-            }
-            let commit = match (&log, &mark) {
-                (Some(log), Some(mark))
-                    if log.policy() == Fsync::Always && log.appended_since(mark) =>
-                {
-                    log.commit(mark, target).await
-                }
-                _ => Ok(()),
-            };
-            if let Err(reason) = commit {
-                // None of the message's writes was kept.
-                gauges.update(&store.borrow());
-                replies.clear();
-                for _ in 0..requests {
-                    if protocol == Some(Protocol::Kv as u8) {
-                        super::kv::push_disk_error(&mut replies, &reason);
-                    } else {
-                        super::resp::push_disk_error(&mut replies, &reason);
-                    }
-                }
-            }
-            replies
-        }
     }
 }

@@ -65,7 +65,10 @@ impl<'a> Keys<'a> {
     /// Logs a write about to be applied (with `--data-dir`); under `always`
     /// the log also notes what it replaces, to take it back if its record
     /// never reaches the disk.
+    /// Every write comes this way: it also moves the key's version for
+    /// WATCH (`touched.rs`).
     pub(super) fn log_write(&mut self, record: &Record<'_>) {
+        super::touched::touch(record.key());
         if let Some(log) = self.log {
             log.append_write(record, self.store);
         }

@@ -192,6 +192,9 @@ impl Kv {
         plan: &mut RoundPlan,
         batch: &mut Batch<'_, LengthPrefixed>,
     ) -> Round {
+        // While a transaction across shards (resp's) holds this shard,
+        // nothing else runs on it: ready at once when none does.
+        self.keys.until_unheld().await;
         let (here, shards) = (mesh.shard(), mesh.shards());
         // This round's writes on this shard, made with no await in between:
         // their commit is exact, and its failure concerns their replies

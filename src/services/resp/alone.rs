@@ -66,12 +66,10 @@ impl Resp {
                     return Flow::Close;
                 }
             }
-            Cmd::MSetNx => self.mset_nx(&command, proto, now, &mut reply).await,
-            Cmd::Rename | Cmd::RenameNx | Cmd::Copy => {
-                self.move_key(spec.cmd, &command, now, &mut reply).await
+            // Over several shards: atomic, holding them.
+            Cmd::MSetNx | Cmd::Rename | Cmd::RenameNx | Cmd::Copy | Cmd::BitOp | Cmd::Lcs => {
+                self.atomically(spec, &command, proto, &mut reply).await
             }
-            Cmd::BitOp => self.bit_op(&command, now, &mut reply).await,
-            Cmd::Lcs => self.lcs(&command, proto, now, &mut reply).await,
             Cmd::Sort | Cmd::SortRo => self.sort(spec.cmd, &command, proto, now, &mut reply).await,
             Cmd::Cluster => match cluster::slot_keys::SlotKeys::parse(&command) {
                 Err(error) => write::error(&mut reply, error),
@@ -93,7 +91,7 @@ impl Resp {
                     .await
             }
             cmd if gather::keys_of(cmd, &command).is_some() => {
-                self.gather(cmd, &command, proto, now, &mut reply).await
+                self.atomically(spec, &command, proto, &mut reply).await
             }
             Cmd::Watch => self.watch(session, &command, proto, now, &mut reply).await,
             Cmd::Exec => self.exec(session, proto, now, &mut reply).await,
@@ -302,7 +300,14 @@ impl Resp {
     ) -> Vec<u8> {
         let name = commands::NAMES[cmd as usize].as_bytes();
         let words: Vec<&[u8]> = std::iter::once(name).chain(args.iter().copied()).collect();
+        // A step of a transaction across shards runs on the shards it
+        // holds, over the hold mesh (`holding.rs`); any other step waits
+        // while a transaction holds this shard.
+        let held = holding::current();
         if shard == self.shard {
+            if held.is_none() {
+                self.keys.until_unheld().await;
+            }
             let mut reply = Vec::new();
             let logged_from = self.keys.log_position();
             {
@@ -324,16 +329,30 @@ impl Resp {
         let Some(mesh) = &self.keys.mesh else {
             return Vec::new();
         };
-        let mut body = tagged_buffer(mesh);
-        let start = crate::codec::begin_frame(&mut body);
-        body.push(proto as u8 | if quiet { QUIET } else { 0 });
-        body.push(cmd as u8);
-        encode_command(words.iter().copied(), &mut body);
-        crate::codec::end_frame(&mut body, start);
+        let write = |body: &mut Vec<u8>| {
+            let start = crate::codec::begin_frame(body);
+            body.push(proto as u8 | if quiet { QUIET } else { 0 });
+            body.push(cmd as u8);
+            encode_command(words.iter().copied(), body);
+            crate::codec::end_frame(body, start);
+        };
         self.forwarded.add(1);
-        let replies = match mesh.send(shard, body).await {
-            Ok(ticket) => mesh.reply(ticket).await,
-            Err(_) => Vec::new(),
+        let replies = match held {
+            Some(token) => {
+                let tagged = |body: &mut Vec<u8>| {
+                    body.push(Protocol::Resp as u8);
+                    write(body)
+                };
+                self.keys.run_held(shard, token, tagged).await
+            }
+            None => {
+                let mut body = tagged_buffer(mesh);
+                write(&mut body);
+                match mesh.send(shard, body).await {
+                    Ok(ticket) => mesh.reply(ticket).await,
+                    Err(_) => Vec::new(),
+                }
+            }
         };
         let reply = split_frame(&replies).map_or_else(
             || b"-ERR the key's shard is unavailable\r\n".to_vec(),

@@ -143,3 +143,49 @@ pub(super) fn run_once(
         reshape(cmd, &got, proto, out);
     }
 }
+
+impl Resp {
+    /// A blocking command inside a MULTI/EXEC whose keys span shards
+    /// (`exec_across.rs`): its non-blocking form, tried once where its keys
+    /// live, as Redis runs it inside MULTI.
+    pub(super) async fn block_once(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        let (inner, mut words, _) = non_blocking(cmd, command);
+        let numkeys = (words.len() - 3).to_string();
+        let reshaped = matches!(cmd, Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax);
+        if reshaped {
+            words[1] = numkeys.as_bytes();
+        }
+        let mut args = protocol::Args::unbounded();
+        args.set_words(&words);
+        let asked = if reshaped { Proto::Resp2 } else { proto };
+        let try_command = args.view(&[]);
+        let keys = gather::keys_of(inner, &try_command).unwrap_or_default();
+        let first = keys
+            .first()
+            .map_or(self.shard, |k| owner_of(k, self.shards));
+        let got = if keys.iter().all(|k| owner_of(k, self.shards) == first) {
+            let words: Vec<&[u8]> = try_command.iter().skip(1).collect();
+            self.on_shard(first, inner, &words, asked, now).await
+        } else {
+            let mut got = Vec::new();
+            self.gather(inner, &try_command, asked, now, &mut got).await;
+            got
+        };
+        if got.first() == Some(&b'-') {
+            reply.extend_from_slice(&got);
+        } else if is_null(&got) && matches!(cmd, Cmd::BLMove | Cmd::BRPopLPush) {
+            write::null(reply, proto);
+        } else if is_null(&got) {
+            write::null_array(reply, proto);
+        } else {
+            reshape(cmd, &got, proto, reply);
+        }
+    }
+}

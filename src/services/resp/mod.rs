@@ -23,8 +23,10 @@ pub mod cluster;
 mod command_stats;
 pub mod command_table;
 pub mod commands;
+mod exec_across;
 mod gather;
 mod gather_strings;
+mod holding;
 mod monitor;
 mod move_keys;
 mod notify;
@@ -69,7 +71,7 @@ use session::{Scratch, Session};
 
 use alone::integers;
 pub use owner::execute;
-pub(crate) use owner::{push_disk_error, serve_forwarded};
+pub(crate) use owner::{push_disk_error, push_error, serve_forwarded};
 use plan::{exchange, tagged_buffer};
 
 /// What the command line sets for resp.
@@ -333,6 +335,9 @@ impl Service for Resp {
         conn.session.client.last_active.set(Instant::now());
         let mut flow = Flow::Continue;
         loop {
+            // While a transaction across shards holds this shard, nothing
+            // else runs on it (`holding.rs`): ready at once when none does.
+            self.keys.until_unheld().await;
             // `--fsync always`: a round's writes on this shard are made with
             // no await, so their commit is exact, and its failure concerns
             // the replies made here only (owners answer for the others).

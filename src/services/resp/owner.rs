@@ -322,7 +322,12 @@ pub(crate) fn serve_forwarded(
 
 /// resp's reply to a command whose write could not reach the disk.
 pub(crate) fn push_disk_error(replies: &mut Vec<u8>, reason: &str) {
+    push_error(replies, &format!("MISCONF disk: {reason}"));
+}
+
+/// One reply frame holding the error `text`.
+pub(crate) fn push_error(replies: &mut Vec<u8>, text: &str) {
     let start = crate::codec::begin_frame(replies);
-    write::error(replies, &format!("MISCONF disk: {reason}"));
+    write::error(replies, text);
     crate::codec::end_frame(replies, start);
 }

@@ -235,6 +235,10 @@ impl Resp {
                 if owners.clone().all(|owner| owner == first) {
                     self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
                 } else {
+                    // MSET over several shards: each shard's part atomic,
+                    // not the whole (README "What differs from Redis";
+                    // inside MULTI it is atomic): holding the shards would
+                    // serialise every MSET and stall the shards meanwhile.
                     plan.merge(merge, (command.len() - 1) / step, proto);
                     for i in (1..command.len()).step_by(step) {
                         let owner = owner_of(command.at(i), self.shards);

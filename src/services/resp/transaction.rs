@@ -8,19 +8,16 @@
 //! the queue with no await in between, so the transaction is atomic with
 //! respect to every other client (no other command of that shard, local or
 //! forwarded, can run in between). A transaction whose keys live on several
-//! shards is refused at EXEC with a clear error (README "What differs from
-//! Redis"), never run non-atomically.
+//! shards holds every one of them for its whole run (`exec_across.rs`,
+//! README "Transactions across shards"): atomic as well.
 //!
-//! WATCH reads each key's state on its owner (live or not, its expiry and
-//! value); EXEC's owner compares it again under the same no-await run. A
-//! write that leaves a watched key exactly as it was (SET to the same value)
-//! does not abort EXEC, unlike Redis (README). Nothing here costs
-//! non-transaction traffic anything: no hook on the write path.
+//! WATCH reads each key's state on its owner (its writes' version, live or
+//! not, its expiry and value); EXEC's owner compares it again under the
+//! same no-await run. Any write to a watched key aborts EXEC, as in Redis
+//! (the version, `keyspace/touched.rs`, costs the write path a hash and an
+//! increment); so does its expiry.
 
 use super::*;
-
-/// Why EXEC is refused when its keys live on several shards.
-pub(super) const CROSS_SHARD: &str = "ERR percore runs a transaction only when all its keys (watched ones included) live on one shard; this one spans several (README: What differs from Redis)";
 
 /// A connection's transaction state.
 #[derive(Default)]
@@ -213,8 +210,8 @@ impl Resp {
         write::ok(reply);
     }
 
-    /// EXEC: the queue run on its owner as one command, or EXECABORT, or
-    /// refused when its keys live on several shards.
+    /// EXEC: the queue run on its owner as one command, or over several
+    /// shards holding them all (`exec_across.rs`), or EXECABORT.
     pub(super) async fn exec(
         &self,
         session: &mut Session,
@@ -242,8 +239,13 @@ impl Resp {
             shards |= 1u64 << (shard % 64);
         }
         if wide || shards.count_ones() > 1 {
-            write::error(reply, CROSS_SHARD);
-            return;
+            // Over several shards: every one of them held for the whole.
+            let shards: Vec<usize> = (0..self.shards)
+                .filter(|&shard| wide || shards & (1u64 << shard) != 0)
+                .collect();
+            return self
+                .exec_across(&tx.watched, &queue.words, &shards, proto, reply)
+                .await;
         }
         let owner = if shards == 0 {
             self.shard
@@ -264,11 +266,14 @@ impl Resp {
 /// The owner's side of WATCH: what `key` is now (a bulk string: `0` when
 /// there is no live key, else `1`, its expiry and its value).
 pub(super) fn watch_state(keys: &Keys<'_>, key: &[u8], out: &mut Vec<u8>) {
+    // Its writes' version first (`keyspace/touched.rs`): any write since
+    // aborts EXEC, as in Redis, even one that left the value as it was.
+    let version = format!("{}|", crate::services::keyspace::touched::version(key));
     match keys.value(key) {
-        None => write::bulk(out, b"0"),
+        None => write::bulk(out, format!("{version}0").as_bytes()),
         Some(value) => {
             let expiry = keys.expiry(key).flatten().unwrap_or(0);
-            let mut state = format!("1{expiry}:").into_bytes();
+            let mut state = format!("{version}1{expiry}:").into_bytes();
             match value {
                 crate::services::kv::values::ValueRef::Str(value) => state.extend_from_slice(value),
                 // A hash, set, sorted set or list: its elements, as a

@@ -1,0 +1,69 @@
+//! Which keys were written since resp's WATCH read them: a count of
+//! writes per slot of a small table, bumped by every logged write
+//! ([`super::write::Keys`]'s one way in). A FLUSH bumps nothing: a watched
+//! key it removed is seen gone (WATCH also notes whether the key is live),
+//! and one that was not there is untouched, as Redis has it.
+//!
+//! WATCH notes a key's slot's count on its owner; EXEC aborts if it moved,
+//! as Redis aborts on any write to a watched key, even one that leaves the
+//! value as it was, or that another write put back in between (comparing
+//! values alone missed those: a transfer out and back between a WATCH and
+//! its EXEC let a check-and-set overwrite a value it never read). Two keys
+//! may share a slot: a write to the other aborts too, which a retry
+//! absorbs, as it absorbs Redis's own FLUSHALL aborts.
+//!
+//! One table per shard (a shard is one thread); its cost on the write path
+//! is a hash of the key and an increment.
+
+use std::cell::Cell;
+
+/// Slots of the table: collisions are rare at a few hundred watched keys.
+const SLOTS: usize = 4096;
+
+thread_local! {
+    static WRITES: [Cell<u64>; SLOTS] = const { [const { Cell::new(0) }; SLOTS] };
+}
+
+fn slot(key: &[u8]) -> usize {
+    // FNV-1a: short keys hash in a few nanoseconds.
+    let hash = key.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash as usize) % SLOTS
+}
+
+/// A write to `key`; `None`: every key (FLUSHDB, FLUSHALL), which moves
+/// no version (see above).
+pub fn touch(key: Option<&[u8]>) {
+    if let Some(key) = key {
+        WRITES.with(|writes| {
+            let count = &writes[slot(key)];
+            count.set(count.get().wrapping_add(1));
+        });
+    }
+}
+
+/// Where `key`'s writes stand on this shard: it changes at each write to
+/// the key (or to a key of its slot).
+pub fn version(key: &[u8]) -> u64 {
+    WRITES.with(|writes| writes[slot(key)].get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_moves_its_keys_version_only() {
+        let before = version(b"k");
+        let other = version(b"other-key-far-away");
+        touch(Some(b"k"));
+        assert_ne!(version(b"k"), before);
+        if slot(b"k") != slot(b"other-key-far-away") {
+            assert_eq!(version(b"other-key-far-away"), other);
+        }
+        let now = version(b"k");
+        touch(None);
+        assert_eq!(version(b"k"), now);
+    }
+}
