@@ -161,6 +161,14 @@ const SEQUENCE: &[&str] = &[
     "TTL e4",
     "RENAME nokey x",
     "RENAMENX nokey x",
+    // MGET over keys of several shards (and of several types): nil for a
+    // value that is not a string, as on one shard.
+    "RPUSH mg-l1 a",
+    "SADD mg-s1 a",
+    "SET mg-1 one",
+    "SET mg-2 two",
+    "MGET mg-1 mg-l1 mg-2 mg-s1 mg-nokey mg-1",
+    "MGET mg-l1",
     // Scripting is not served: refused, with the error that says so.
     "FUNCTION RESTORE x",
 ];

@@ -263,6 +263,9 @@ pub enum Cmd {
     Unblock,
     Sort,
     SortRo,
+    /// One key of an MGET over several shards: GET, but nil for a value
+    /// of another type (as MGET answers), not WRONGTYPE.
+    MGetPart,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -371,7 +374,7 @@ commands! {
     b"PSETEX" => PSetEx, "psetex", 4, Key;
     b"GETDEL" => GetDel, "getdel", 2, Key;
     b"GETEX" => GetEx, "getex", -2, Key;
-    b"MGET" => MGet, "mget", -2, EachKey { step: 1, part: Cmd::Get, merge: Array };
+    b"MGET" => MGet, "mget", -2, EachKey { step: 1, part: Cmd::MGetPart, merge: Array };
     b"MSET" => MSet, "mset", -3, EachKey { step: 2, part: Cmd::Set, merge: AllOk };
     b"MSETNX" => MSetNx, "msetnx", -3, Alone;
     b"DEL" => Del, "del", -2, EachKey { step: 1, part: Cmd::Del, merge: Sum };
@@ -560,6 +563,7 @@ commands! {
     b"INTERNAL-UNBLOCKED" => Unblock, "internal-unblocked", 3, Here;
     b"SORT" => Sort, "sort", -2, Alone;
     b"SORT_RO" => SortRo, "sort_ro", -2, Alone;
+    b"INTERNAL-MGET-PART" => MGetPart, "internal-mget-part", 2, Here;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.

@@ -20,7 +20,9 @@ const MAX_STRING: u64 = 512 * 1024 * 1024;
 pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
     let key = args.at(1);
     let done = match cmd {
-        Cmd::Get => {
+        // A string's value; nil for none, and (MGET's part) for another
+        // type: GET itself answers WRONGTYPE before it gets here (`types.rs`).
+        Cmd::Get | Cmd::MGetPart => {
             match keys.get(key) {
                 Some(val) => write::bulk(out, val),
                 None => write::null(out, proto),
