@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::resp::{assert_same_replies, RedisServer, Resp};
+use common::resp::{assert_same_replies, assert_sequence_same_as_redis, RedisServer, Resp};
 use common::*;
 use percore::cross_shard::owner::fnv_owner;
 use percore::services::resp::cluster::slot::key_slot;
@@ -144,15 +144,7 @@ const SEQUENCE: &[&str] = &[
 fn bit_lcs_and_object_commands_equal_redis_byte_for_byte() {
     let server = Server::start(&[]);
     let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
-    for proto in ["2", "3"] {
-        let mut ours = Resp::connect(server.addr("resp"));
-        let mut theirs = Resp::connect(redis.addr);
-        ours.call(&[b"HELLO", proto.as_bytes()]);
-        theirs.call(&[b"HELLO", proto.as_bytes()]);
-        ours.cmd("FLUSHALL");
-        theirs.cmd("FLUSHALL");
-        assert_same_replies(&mut ours, &mut theirs, SEQUENCE, &format!("RESP{proto}: "));
-    }
+    assert_sequence_same_as_redis(server.addr("resp"), &redis, SEQUENCE);
     server.stop().assert_clean();
 }
 

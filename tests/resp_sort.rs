@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::resp::{assert_same_replies, RedisServer, Resp};
+use common::resp::{assert_same_replies, assert_sequence_same_as_redis, RedisServer, Resp};
 use common::*;
 
 /// Commands whose replies do not depend on time, ids or hash order (a set
@@ -83,15 +83,7 @@ const SEQUENCE: &[&str] = &[
 fn sort_equals_redis_byte_for_byte_across_shards() {
     let server = Server::start(&[]);
     let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
-    for proto in ["2", "3"] {
-        let mut ours = Resp::connect(server.addr("resp"));
-        let mut theirs = Resp::connect(redis.addr);
-        ours.call(&[b"HELLO", proto.as_bytes()]);
-        theirs.call(&[b"HELLO", proto.as_bytes()]);
-        ours.cmd("FLUSHALL");
-        theirs.cmd("FLUSHALL");
-        assert_same_replies(&mut ours, &mut theirs, SEQUENCE, &format!("RESP{proto}: "));
-    }
+    assert_sequence_same_as_redis(server.addr("resp"), &redis, SEQUENCE);
     server.stop().assert_clean();
 }
 

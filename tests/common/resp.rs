@@ -122,6 +122,22 @@ impl Drop for RedisServer {
 /// Sends each of `lines` (words split on spaces) to both servers and
 /// asserts the replies are the same bytes; `context` names the case.
 #[allow(dead_code)]
+/// Runs `lines` on the percore at `ours` and on `redis`, in RESP2 then in
+/// RESP3, each time from an empty key space, and asserts that every reply
+/// is the same, byte for byte.
+pub fn assert_sequence_same_as_redis(ours: SocketAddr, redis: &RedisServer, lines: &[&str]) {
+    for proto in ["2", "3"] {
+        let mut our_conn = Resp::connect(ours);
+        let mut their_conn = Resp::connect(redis.addr);
+        our_conn.call(&[b"HELLO", proto.as_bytes()]);
+        their_conn.call(&[b"HELLO", proto.as_bytes()]);
+        our_conn.cmd("FLUSHALL");
+        their_conn.cmd("FLUSHALL");
+        let context = format!("RESP{proto}: ");
+        assert_same_replies(&mut our_conn, &mut their_conn, lines, &context);
+    }
+}
+
 pub fn assert_same_replies(ours: &mut Resp, theirs: &mut Resp, lines: &[&str], context: &str) {
     for line in lines {
         assert_eq!(

@@ -287,6 +287,36 @@ impl Resp {
         self.on_shard_as(shard, cmd, args, proto, now, false).await
     }
 
+    /// Sends the frames `write` writes to `shard` as one message and
+    /// returns its reply (empty if the shard is gone): over the hold mesh
+    /// when this task's transaction holds it (`holding.rs`), else over the
+    /// key space's mesh.
+    pub(super) async fn send_frames(
+        &self,
+        mesh: &Mesh,
+        shard: usize,
+        held: Option<u64>,
+        write: impl Fn(&mut Vec<u8>),
+    ) -> Vec<u8> {
+        match held {
+            Some(token) => {
+                let tagged = |body: &mut Vec<u8>| {
+                    body.push(Protocol::Resp as u8);
+                    write(body)
+                };
+                self.keys.run_held(shard, token, tagged).await
+            }
+            None => {
+                let mut body = tagged_buffer(mesh);
+                write(&mut body);
+                match mesh.send(shard, body).await {
+                    Ok(ticket) => mesh.reply(ticket).await,
+                    Err(_) => Vec::new(),
+                }
+            }
+        }
+    }
+
     /// [`Resp::on_shard`]; `quiet`: a step of a command that publishes its
     /// own keyspace events (a RENAME over two shards), so the step's are not.
     pub(super) async fn on_shard_as(
@@ -337,23 +367,7 @@ impl Resp {
             crate::codec::end_frame(body, start);
         };
         self.forwarded.add(1);
-        let replies = match held {
-            Some(token) => {
-                let tagged = |body: &mut Vec<u8>| {
-                    body.push(Protocol::Resp as u8);
-                    write(body)
-                };
-                self.keys.run_held(shard, token, tagged).await
-            }
-            None => {
-                let mut body = tagged_buffer(mesh);
-                write(&mut body);
-                match mesh.send(shard, body).await {
-                    Ok(ticket) => mesh.reply(ticket).await,
-                    Err(_) => Vec::new(),
-                }
-            }
-        };
+        let replies = self.send_frames(mesh, shard, held, write).await;
         let reply = split_frame(&replies).map_or_else(
             || b"-ERR the key's shard is unavailable\r\n".to_vec(),
             |(body, _)| body.to_vec(),

@@ -214,23 +214,7 @@ impl Resp {
             }
         };
         self.forwarded.add(parts.len() as u64);
-        let got = match held {
-            Some(token) => {
-                let tagged = |body: &mut Vec<u8>| {
-                    body.push(Protocol::Resp as u8);
-                    write(body)
-                };
-                self.keys.run_held(shard, token, tagged).await
-            }
-            None => {
-                let mut body = tagged_buffer(mesh);
-                write(&mut body);
-                match mesh.send(shard, body).await {
-                    Ok(ticket) => mesh.reply(ticket).await,
-                    Err(_) => Vec::new(),
-                }
-            }
-        };
+        let got = self.send_frames(mesh, shard, held, write).await;
         let mut rest = &got[..];
         for _ in parts {
             match split_frame(rest) {
