@@ -153,19 +153,37 @@ pub fn scan_reply_head(out: &mut Vec<u8>, next: u64, items: usize) {
 }
 
 /// `count` distinct positions of `0..len` at random (all of them when
-/// `count >= len`, in order).
+/// `count >= len`, in order), in O(count): SPOP and the RAND* commands
+/// of one member must not pay for the whole value.
 pub fn distinct_positions(len: usize, count: usize) -> Vec<usize> {
     if count >= len {
         return (0..len).collect();
     }
-    // A partial Fisher-Yates over the positions.
-    let mut all: Vec<usize> = (0..len).collect();
-    for i in 0..count {
-        let j = fastrand::usize(i..len);
-        all.swap(i, j);
+    if count == 1 {
+        return vec![any_position(len)];
     }
-    all.truncate(count);
-    all
+    if count > len / 2 {
+        // Most of them: a partial Fisher-Yates over every position.
+        let mut all: Vec<usize> = (0..len).collect();
+        for i in 0..count {
+            let j = fastrand::usize(i..len);
+            all.swap(i, j);
+        }
+        all.truncate(count);
+        return all;
+    }
+    // Floyd's sampling: each of `len - count..len` adds one new position,
+    // then a shuffle (Floyd's order is not uniform).
+    let mut seen = std::collections::HashSet::with_capacity(count);
+    let mut chosen = Vec::with_capacity(count);
+    for j in len - count..len {
+        let t = fastrand::usize(..=j);
+        let pick = if seen.contains(&t) { j } else { t };
+        seen.insert(pick);
+        chosen.push(pick);
+    }
+    fastrand::shuffle(&mut chosen);
+    chosen
 }
 
 /// A random position of `0..len` (len > 0).
@@ -188,6 +206,28 @@ pub fn rand_count(arg: &[u8]) -> Result<i64, &'static str> {
 
 #[cfg(test)]
 mod tests {
+    use super::distinct_positions;
+
+    #[test]
+    fn distinct_positions_are_distinct_and_in_range() {
+        for (len, count) in [
+            (10, 1),
+            (10, 3),
+            (10, 6),
+            (10, 10),
+            (10, 20),
+            (1000, 37),
+            (5, 0),
+        ] {
+            let mut got = distinct_positions(len, count);
+            assert_eq!(got.len(), count.min(len), "{len} {count}");
+            assert!(got.iter().all(|&p| p < len));
+            got.sort_unstable();
+            got.dedup();
+            assert_eq!(got.len(), count.min(len), "{len} {count}: repeats");
+        }
+    }
+
     use super::*;
 
     #[test]
