@@ -332,3 +332,43 @@ fn a_stored_value_is_the_same_on_every_shard() {
     }
     server.stop().assert_clean();
 }
+
+/// CONFIG inside MULTI is queued and run by EXEC, in order with the rest,
+/// as Redis runs it (SET changing every shard), on 1 shard and on 4; the
+/// replies equal redis-server's byte for byte.
+#[test]
+fn config_inside_multi_runs_at_exec_as_redis() {
+    let redis = redis();
+    for shards in [1, 4] {
+        let server = TestServer::builder()
+            .services(&["resp"])
+            .shards(shards)
+            .start();
+        let mut ours = Resp::connect(server.addr("resp"));
+        let mut theirs = Resp::connect(redis.addr);
+        let lines = [
+            "MULTI",
+            "SET cfg-k v",
+            "CONFIG SET maxmemory 10000001 hz 33",
+            "CONFIG GET maxmemory",
+            "CONFIG SET nosuch 1",
+            "GET cfg-k",
+            "EXEC",
+            "CONFIG GET hz",
+            "MULTI",
+            "CONFIG SET",
+            "EXEC",
+            "CONFIG SET maxmemory 0 hz 10",
+        ];
+        assert_same_replies(
+            &mut ours,
+            &mut theirs,
+            &lines,
+            &format!("{shards} shards: "),
+        );
+        // Every shard took it: a new connection (any shard) sees it.
+        let mut other = Resp::connect(server.addr("resp"));
+        assert_eq!(other.cmd("CONFIG GET hz"), "*2\r\n$2\r\nhz\r\n$2\r\n10\r\n");
+        server.stop().assert_clean();
+    }
+}

@@ -126,7 +126,7 @@ impl Resp {
 
     /// CONFIG SET (every parameter given, or none) and CONFIG RESETSTAT,
     /// applied on every shard.
-    async fn config_change(
+    pub(super) async fn config_change(
         &self,
         command: &Command<'_>,
         proto: Proto,

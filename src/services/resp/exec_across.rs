@@ -152,6 +152,10 @@ impl Resp {
             Route::Here => match cmd {
                 Cmd::Ping if command.len() == 1 => write::simple(&mut out, b"PONG"),
                 Cmd::Ping | Cmd::Echo => write::bulk(&mut out, command.at(1)),
+                Cmd::Config if commands::config::served_alone(command, &self.config) => {
+                    self.config_change(command, proto, now, &mut out).await
+                }
+                Cmd::Config => commands::server::run(cmd, command, &self.config, proto, &mut out),
                 _ => write::error(&mut out, "ERR internal: not a command of a transaction"),
             },
             Route::Alone => {

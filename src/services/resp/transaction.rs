@@ -39,6 +39,9 @@ struct Queue {
     /// beyond, `wide`).
     shards: u64,
     wide: bool,
+    /// A queued command runs on the EXEC-ing shard and may reach every
+    /// shard (CONFIG): EXEC then holds every shard (`exec_across.rs`).
+    everywhere: bool,
 }
 
 impl TxState {
@@ -120,6 +123,10 @@ impl Resp {
                 tx.clear();
                 reply("+OK");
             }
+            Cmd::Config if subcommand_refused(command).is_some() => {
+                tx.refused();
+                reply(&subcommand_refused(command).unwrap_or_default());
+            }
             _ => match self.key_shards(spec, command) {
                 None => {
                     tx.refused();
@@ -132,6 +139,7 @@ impl Resp {
                     if let Some(queue) = &mut tx.queue {
                         queue.shards |= shards;
                         queue.wide |= wide;
+                        queue.everywhere |= spec.cmd == Cmd::Config;
                         queue.words.push((spec.cmd as u8).to_string().into_bytes());
                         queue.words.push(command.len().to_string().into_bytes());
                         queue.words.extend(command.iter().map(<[u8]>::to_vec));
@@ -173,6 +181,17 @@ impl Resp {
             },
             // Keyless and stateless: run wherever the rest runs.
             Route::Here if matches!(spec.cmd, Cmd::Ping | Cmd::Echo) => return Some((0, false)),
+            // CONFIG (GET, and SET, which changes every shard): run by the
+            // EXEC-ing shard holding every shard, as Redis runs it inside
+            // MULTI.
+            Route::Here if spec.cmd == Cmd::Config => {
+                let all = if self.shards >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << self.shards) - 1
+                };
+                return Some((all, self.shards > 64));
+            }
             Route::AllShards(_) if spec.cmd != Cmd::Save && spec.cmd != Cmd::BgSave => {
                 let all = if self.shards >= 64 {
                     u64::MAX
@@ -238,7 +257,7 @@ impl Resp {
             wide |= shard >= 64;
             shards |= 1u64 << (shard % 64);
         }
-        if wide || shards.count_ones() > 1 {
+        if wide || shards.count_ones() > 1 || queue.everywhere {
             // Over several shards: every one of them held for the whole.
             let shards: Vec<usize> = (0..self.shards)
                 .filter(|&shard| wide || shards & (1u64 << shard) != 0)
@@ -356,4 +375,24 @@ pub(super) fn run_exec(
             at += 2 + argc;
         }
     });
+}
+
+/// The error Redis answers at queue time for a container's subcommand
+/// (CONFIG's) it does not know or whose arguments it cannot count.
+fn subcommand_refused(command: &Command<'_>) -> Option<String> {
+    let parent = command_table::lookup(command.at(0))?;
+    match command_table::lookup_subcommand(parent, command.at(1)) {
+        None => {
+            let shown = String::from_utf8_lossy(command.at(1));
+            let name = parent.name.to_ascii_uppercase();
+            Some(format!(
+                "ERR unknown subcommand '{shown}'. Try {name} HELP."
+            ))
+        }
+        Some(sub) if !command_table::arity_ok(sub, command.len()) => Some(format!(
+            "ERR wrong number of arguments for '{}' command",
+            sub.name
+        )),
+        Some(_) => None,
+    }
 }
