@@ -77,6 +77,13 @@ const SEQUENCE: &[&str] = &[
     "SORT l BOGUS",
     "SORT l LIMIT 1",
     "SORT",
+    // Inside MULTI: queued, run at EXEC in order with the rest.
+    "MULTI",
+    "ZADD z 4 d",
+    "SORT z BY nosort",
+    "SORT l BY w_* GET o_*->name STORE dest3",
+    "LRANGE dest3 0 -1",
+    "EXEC",
 ];
 
 #[test]

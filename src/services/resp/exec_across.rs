@@ -288,6 +288,7 @@ impl Resp {
             Cmd::Rename | Cmd::RenameNx | Cmd::Copy => self.move_key(cmd, command, now, out).await,
             Cmd::BitOp => self.bit_op(command, now, out).await,
             Cmd::Lcs => self.lcs(command, proto, now, out).await,
+            Cmd::Sort | Cmd::SortRo => self.sort(cmd, command, proto, now, out).await,
             _ => write::error(out, "ERR internal: not a command of a transaction"),
         }
     }

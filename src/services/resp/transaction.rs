@@ -139,7 +139,7 @@ impl Resp {
                     if let Some(queue) = &mut tx.queue {
                         queue.shards |= shards;
                         queue.wide |= wide;
-                        queue.everywhere |= spec.cmd == Cmd::Config;
+                        queue.everywhere |= matches!(spec.cmd, Cmd::Config | Cmd::Sort | Cmd::SortRo);
                         queue.words.push((spec.cmd as u8).to_string().into_bytes());
                         queue.words.push(command.len().to_string().into_bytes());
                         queue.words.extend(command.iter().map(<[u8]>::to_vec));
@@ -149,6 +149,16 @@ impl Resp {
             },
         }
         None
+    }
+
+    /// Every shard, as [`Resp::key_shards`] gives shards.
+    fn every_shard(&self) -> (u64, bool) {
+        let all = if self.shards >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.shards) - 1
+        };
+        (all, self.shards > 64)
     }
 
     /// The shards a queueable command touches, as bits (and whether one is
@@ -163,6 +173,9 @@ impl Resp {
                 Cmd::BitOp => (2..command.len(), 1),
                 // OBJECT HELP has no key: run wherever the rest runs.
                 Cmd::Object => (2..command.len().min(3), 1),
+                // SORT's BY and GET patterns may name keys on any shard:
+                // every shard, run by the EXEC-ing shard (`everywhere`).
+                Cmd::Sort | Cmd::SortRo => return Some(self.every_shard()),
                 // The typed commands over several keys, and the blocking
                 // ones (which do not block in a transaction): their keys'
                 // shards.
@@ -184,21 +197,9 @@ impl Resp {
             // CONFIG (GET, and SET, which changes every shard): run by the
             // EXEC-ing shard holding every shard, as Redis runs it inside
             // MULTI.
-            Route::Here if spec.cmd == Cmd::Config => {
-                let all = if self.shards >= 64 {
-                    u64::MAX
-                } else {
-                    (1u64 << self.shards) - 1
-                };
-                return Some((all, self.shards > 64));
-            }
+            Route::Here if spec.cmd == Cmd::Config => return Some(self.every_shard()),
             Route::AllShards(_) if spec.cmd != Cmd::Save && spec.cmd != Cmd::BgSave => {
-                let all = if self.shards >= 64 {
-                    u64::MAX
-                } else {
-                    (1u64 << self.shards) - 1
-                };
-                return Some((all, self.shards > 64));
+                return Some(self.every_shard())
             }
             _ => return None,
         };
