@@ -139,7 +139,8 @@ impl Resp {
                     if let Some(queue) = &mut tx.queue {
                         queue.shards |= shards;
                         queue.wide |= wide;
-                        queue.everywhere |= matches!(spec.cmd, Cmd::Config | Cmd::Sort | Cmd::SortRo);
+                        queue.everywhere |=
+                            matches!(spec.cmd, Cmd::Config | Cmd::Sort | Cmd::SortRo);
                         queue.words.push((spec.cmd as u8).to_string().into_bytes());
                         queue.words.push(command.len().to_string().into_bytes());
                         queue.words.extend(command.iter().map(<[u8]>::to_vec));
