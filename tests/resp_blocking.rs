@@ -85,6 +85,14 @@ const SEQUENCE: &[&str] = &[
     "MULTI",
     "BLPOP nokey 0",
     "EXEC",
+    // A move that may not block answers a null bulk, a pop a null array,
+    // whether its keys share a shard or not.
+    "MULTI",
+    "BLMOVE nokey l2 LEFT LEFT 0",
+    "BRPOPLPUSH nokey nokey 0",
+    "BLMOVE {t}a {t}b LEFT LEFT 0",
+    "BLPOP {t}a 0",
+    "EXEC",
 ];
 
 #[test]

@@ -114,6 +114,36 @@ pub(super) fn reshape(cmd: Cmd, got: &[u8], proto: Proto, out: &mut Vec<u8>) {
     }
 }
 
+/// The non-blocking form of a blocking command, ready to run: its
+/// command, its arguments, and the protocol it is asked in (BLPOP's and
+/// BZPOP*'s replies are reshaped from RESP2).
+fn once_form(cmd: Cmd, command: &Command<'_>, proto: Proto) -> (Cmd, protocol::Args, Proto) {
+    let (inner, mut words, _) = non_blocking(cmd, command);
+    let numkeys = (words.len() - 3).to_string();
+    let reshaped = matches!(cmd, Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax);
+    if reshaped {
+        words[1] = numkeys.as_bytes();
+    }
+    let mut args = protocol::Args::unbounded();
+    args.set_words(&words);
+    (inner, args, if reshaped { Proto::Resp2 } else { proto })
+}
+
+/// The blocking command's reply from its non-blocking form's, `got`: an
+/// error as it is, nothing popped as Redis answers a blocking command that
+/// may not block (a null bulk for the moves, a null array for the pops).
+fn answer_once(cmd: Cmd, got: &[u8], proto: Proto, out: &mut Vec<u8>) {
+    if got.first() == Some(&b'-') {
+        out.extend_from_slice(got);
+    } else if is_null(got) && matches!(cmd, Cmd::BLMove | Cmd::BRPopLPush) {
+        write::null(out, proto);
+    } else if is_null(got) {
+        write::null_array(out, proto);
+    } else {
+        reshape(cmd, got, proto, out);
+    }
+}
+
 /// A blocking command inside MULTI/EXEC, run on its keys' owner: it does
 /// not block, as in Redis: it pops what is there, or answers null.
 pub(super) fn run_once(
@@ -124,24 +154,10 @@ pub(super) fn run_once(
     shard: (usize, usize),
     out: &mut Vec<u8>,
 ) {
-    let (inner, mut words, _) = non_blocking(cmd, command);
-    let numkeys = (words.len() - 3).to_string();
-    let reshaped = matches!(cmd, Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax);
-    if reshaped {
-        words[1] = numkeys.as_bytes();
-    }
-    let mut args = protocol::Args::unbounded();
-    args.set_words(&words);
+    let (inner, args, asked) = once_form(cmd, command, proto);
     let mut got = Vec::new();
-    let asked = if reshaped { Proto::Resp2 } else { proto };
     execute(inner, &args.view(&[]), keys, asked, shard, &mut got);
-    if got.first() == Some(&b'-') {
-        out.extend_from_slice(&got);
-    } else if is_null(&got) {
-        write::null_array(out, proto);
-    } else {
-        reshape(cmd, &got, proto, out);
-    }
+    answer_once(cmd, &got, proto, out);
 }
 
 impl Resp {
@@ -156,15 +172,7 @@ impl Resp {
         now: u64,
         reply: &mut Vec<u8>,
     ) {
-        let (inner, mut words, _) = non_blocking(cmd, command);
-        let numkeys = (words.len() - 3).to_string();
-        let reshaped = matches!(cmd, Cmd::BLPop | Cmd::BRPop | Cmd::BZPopMin | Cmd::BZPopMax);
-        if reshaped {
-            words[1] = numkeys.as_bytes();
-        }
-        let mut args = protocol::Args::unbounded();
-        args.set_words(&words);
-        let asked = if reshaped { Proto::Resp2 } else { proto };
+        let (inner, args, asked) = once_form(cmd, command, proto);
         let try_command = args.view(&[]);
         let keys = gather::keys_of(inner, &try_command).unwrap_or_default();
         let first = keys
@@ -178,14 +186,6 @@ impl Resp {
             self.gather(inner, &try_command, asked, now, &mut got).await;
             got
         };
-        if got.first() == Some(&b'-') {
-            reply.extend_from_slice(&got);
-        } else if is_null(&got) && matches!(cmd, Cmd::BLMove | Cmd::BRPopLPush) {
-            write::null(reply, proto);
-        } else if is_null(&got) {
-            write::null_array(reply, proto);
-        } else {
-            reshape(cmd, &got, proto, reply);
-        }
+        answer_once(cmd, &got, proto, reply);
     }
 }
