@@ -147,9 +147,7 @@ impl Resp {
         let stat = command_stats::key(spec.cmd, command);
         command_stats::call(stat);
         session.client.note_command(spec, command, frame.len());
-        if introduces(spec.cmd) {
-            session.introduced = true;
-        }
+        session.introduced |= session::introduces(spec.cmd);
         let proto = session.proto();
         match spec.route {
             Route::Here => match spec.cmd {
@@ -479,23 +477,4 @@ pub(super) async fn exchange(mesh: &Mesh, outboxes: &mut [Vec<u8>]) -> Vec<Vec<u
         });
     }
     replies
-}
-
-/// Whether `cmd` shows a connection who it is or changes how it is served,
-/// so that it stays on its shard from then on (`Session::movable`).
-fn introduces(cmd: Cmd) -> bool {
-    matches!(
-        cmd,
-        Cmd::Client
-            | Cmd::Hello
-            | Cmd::Auth
-            | Cmd::Reset
-            | Cmd::Monitor
-            | Cmd::Subscribe
-            | Cmd::PSubscribe
-            | Cmd::SSubscribe
-            | Cmd::Unsubscribe
-            | Cmd::PUnsubscribe
-            | Cmd::SUnsubscribe
-    )
 }

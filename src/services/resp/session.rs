@@ -6,6 +6,7 @@
 use std::rc::Rc;
 
 use super::client::{self, ClientInfo};
+use super::commands::Cmd;
 use super::protocol::{Args, Proto};
 use super::pubsub::Member;
 use super::route::RoundPlan;
@@ -131,4 +132,23 @@ impl Drop for Session {
     fn drop(&mut self) {
         client::unregister(self.client.id);
     }
+}
+
+/// Whether `cmd` shows a connection who it is or changes how it is served,
+/// so that it stays on its shard from then on (`Session::movable`).
+pub fn introduces(cmd: Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::Client
+            | Cmd::Hello
+            | Cmd::Auth
+            | Cmd::Reset
+            | Cmd::Monitor
+            | Cmd::Subscribe
+            | Cmd::PSubscribe
+            | Cmd::SSubscribe
+            | Cmd::Unsubscribe
+            | Cmd::PUnsubscribe
+            | Cmd::SUnsubscribe
+    )
 }

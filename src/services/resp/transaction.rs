@@ -123,10 +123,6 @@ impl Resp {
                 tx.clear();
                 reply("+OK");
             }
-            Cmd::Config if subcommand_refused(command).is_some() => {
-                tx.refused();
-                reply(&subcommand_refused(command).unwrap_or_default());
-            }
             _ => match self.key_shards(spec, command) {
                 None => {
                     tx.refused();
@@ -134,6 +130,10 @@ impl Resp {
                     reply(&format!(
                         "ERR percore does not run '{name}' inside MULTI (README: What differs from Redis)"
                     ));
+                }
+                Some(_) if let Some(error) = config_refused(spec.cmd, command) => {
+                    tx.refused();
+                    reply(&error);
                 }
                 Some((shards, wide)) => {
                     if let Some(queue) = &mut tx.queue {
@@ -379,9 +379,12 @@ pub(super) fn run_exec(
     });
 }
 
-/// The error Redis answers at queue time for a container's subcommand
-/// (CONFIG's) it does not know or whose arguments it cannot count.
-fn subcommand_refused(command: &Command<'_>) -> Option<String> {
+/// The error Redis answers at queue time for a CONFIG subcommand it does
+/// not know or whose arguments it cannot count.
+fn config_refused(cmd: Cmd, command: &Command<'_>) -> Option<String> {
+    if cmd != Cmd::Config {
+        return None;
+    }
     let parent = command_table::lookup(command.at(0))?;
     match command_table::lookup_subcommand(parent, command.at(1)) {
         None => {
