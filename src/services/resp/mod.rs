@@ -35,6 +35,7 @@ mod owner;
 mod plan;
 pub mod protocol;
 mod pubsub;
+pub mod rdb;
 mod route;
 mod session;
 mod sort;
