@@ -113,36 +113,90 @@ impl Typed {
     }
 
     /// A random write on `key` and the value it leaves; `unique` is a value
-    /// no other write makes.
+    /// no other write makes. Besides the element writes, the writes that
+    /// are not blind (pushes and pops at either end, LTRIM, LREM, LSET,
+    /// LINSERT, HINCRBY, ZINCRBY): replayed twice or out of order, they
+    /// would leave another value. A write Redis refuses (LSET past the end)
+    /// leaves the value as it was, as the model then does.
     pub fn write(&self, key: &[u8], unique: Vec<u8>, rng: &mut Rng) -> (Vec<Vec<u8>>, Typed) {
         let mut after = self.clone();
         let mut pick =
             |prefix: &[u8], n: u64| [prefix, rng.below(n).to_string().as_bytes()].concat();
-        let add = pick(b"", 3) != b"0";
+        let roll = pick(b"", 10)[0] - b'0';
         let command = |words: &[&[u8]]| words.iter().map(|w| w.to_vec()).collect();
         let args = match &mut after {
             Typed::Hash(hash) => {
                 let field = pick(b"f", 6);
-                if add {
+                if roll < 5 {
                     hash.insert(field.clone(), unique.clone());
                     command(&[b"HSET", key, &field, &unique])
-                } else {
+                } else if roll < 8 {
                     hash.remove(&field);
                     command(&[b"HDEL", key, &field])
+                } else {
+                    let delta = pick(b"", 5);
+                    let now = hash.get(&b"count"[..]).map_or(0, |v| number(v));
+                    let next = now + number(&delta);
+                    hash.insert(b"count".to_vec(), next.to_string().into_bytes());
+                    command(&[b"HINCRBY", key, b"count", &delta])
                 }
             }
             Typed::List(list) => {
-                if add {
-                    list.push_back(unique.clone());
-                    command(&[b"RPUSH", key, &unique])
-                } else {
-                    list.pop_front();
-                    command(&[b"LPOP", key])
+                let len = list.len() as u64;
+                let index = pick(b"", len.max(1)).to_vec();
+                let at = number(&index) as usize;
+                match roll {
+                    0..=2 => {
+                        list.push_back(unique.clone());
+                        command(&[b"RPUSH", key, &unique])
+                    }
+                    3 | 4 => {
+                        list.push_front(unique.clone());
+                        command(&[b"LPUSH", key, &unique])
+                    }
+                    5 => {
+                        list.pop_front();
+                        command(&[b"LPOP", key])
+                    }
+                    6 => {
+                        list.pop_back();
+                        command(&[b"RPOP", key])
+                    }
+                    7 => {
+                        // Keep all but the first `at` items.
+                        let kept: VecDeque<Vec<u8>> = list.iter().skip(at).cloned().collect();
+                        *list = kept;
+                        command(&[b"LTRIM", key, &index, b"-1"])
+                    }
+                    8 if at < list.len() => {
+                        // An item that is there: LSET in range, then
+                        // LINSERT before it or LREM of it, by turns.
+                        let item = list[at].clone();
+                        match rng_turn(&unique) {
+                            0 => {
+                                list[at] = unique.clone();
+                                command(&[b"LSET", key, &index, &unique])
+                            }
+                            1 => {
+                                list.insert(at, unique.clone());
+                                command(&[b"LINSERT", key, b"BEFORE", &item, &unique])
+                            }
+                            _ => {
+                                list.retain(|x| *x != item);
+                                command(&[b"LREM", key, b"0", &item])
+                            }
+                        }
+                    }
+                    _ => {
+                        // Past the end: refused, nothing changes.
+                        let past = (len + 1).to_string().into_bytes();
+                        command(&[b"LSET", key, &past, &unique])
+                    }
                 }
             }
             Typed::Set(set) => {
                 let member = pick(b"m", 10);
-                if add {
+                if roll < 6 {
                     set.insert(member.clone());
                     command(&[b"SADD", key, &member])
                 } else {
@@ -153,18 +207,32 @@ impl Typed {
             Typed::ZSet(zset) => {
                 let member = pick(b"m", 8);
                 let score = pick(b"", 2_000_000);
-                if add {
-                    let parsed = String::from_utf8_lossy(&score).parse().unwrap_or(0);
-                    zset.insert(member.clone(), parsed);
+                if roll < 4 {
+                    zset.insert(member.clone(), number(&score));
                     command(&[b"ZADD", key, &score, &member])
-                } else {
+                } else if roll < 7 {
                     zset.remove(&member);
                     command(&[b"ZREM", key, &member])
+                } else {
+                    let delta = pick(b"", 1000);
+                    *zset.entry(member.clone()).or_insert(0) += number(&delta);
+                    command(&[b"ZINCRBY", key, &delta, &member])
                 }
             }
         };
         (args, after)
     }
+}
+
+/// A decimal the campaign wrote.
+fn number(text: &[u8]) -> i64 {
+    String::from_utf8_lossy(text).parse().unwrap_or(0)
+}
+
+/// One of three turns, from a unique value's sequence number.
+fn rng_turn(unique: &[u8]) -> u64 {
+    let seq = unique.split(|&b| b == b'.').nth(1).unwrap_or_default();
+    number(seq).unsigned_abs() % 3
 }
 
 /// The canonical text of a value a DUMP payload holds, as
