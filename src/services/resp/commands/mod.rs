@@ -31,6 +31,7 @@ pub mod list;
 pub mod memory;
 pub mod object;
 pub mod rename;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -266,6 +267,16 @@ pub enum Cmd {
     /// One key of an MGET over several shards: GET, but nil for a value
     /// of another type (as MGET answers), not WRONGTYPE.
     MGetPart,
+    /// Scripting and WAIT, refused or answered as a redis with no scripts
+    /// and no replicas (`scripting.rs`).
+    Eval,
+    EvalSha,
+    EvalRo,
+    EvalShaRo,
+    FCall,
+    FCallRo,
+    Script,
+    Wait,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -564,6 +575,14 @@ commands! {
     b"SORT" => Sort, "sort", -2, Alone;
     b"SORT_RO" => SortRo, "sort_ro", -2, Alone;
     b"INTERNAL-MGET-PART" => MGetPart, "internal-mget-part", 2, Here;
+    b"EVAL" => Eval, "eval", -3, Here;
+    b"EVALSHA" => EvalSha, "evalsha", -3, Here;
+    b"EVAL_RO" => EvalRo, "eval_ro", -3, Here;
+    b"EVALSHA_RO" => EvalShaRo, "evalsha_ro", -3, Here;
+    b"FCALL" => FCall, "fcall", -3, Here;
+    b"FCALL_RO" => FCallRo, "fcall_ro", -3, Here;
+    b"SCRIPT" => Script, "script", -2, Here;
+    b"WAIT" => Wait, "wait", 3, Here;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.
@@ -594,7 +613,9 @@ mod tests {
             assert_eq!(spec.cmd as usize, n, "{name} out of order");
             assert!(name.len() <= LONGEST_NAME || spec.internal());
         }
-        assert_eq!(cmd_from_u8(200), None);
+        // Numbers fit a byte, and the first past the last names none.
+        assert!(ALL.len() < 256);
+        assert_eq!(cmd_from_u8(ALL.len() as u8), None);
     }
 
     #[test]
