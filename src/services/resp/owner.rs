@@ -180,6 +180,7 @@ fn dispatch(
             if let Some(keys) = crate::services::keyspace::KeySpace::here() {
                 keys.save();
             }
+            crate::services::keyspace::touched::saved();
             match cmd {
                 Cmd::Save => write::ok(out),
                 _ => write::simple(out, b"Background saving started"),
@@ -195,6 +196,7 @@ fn dispatch(
                 connections_received,
                 commands,
                 blocked_clients: blocking::blocked(),
+                changes: crate::services::keyspace::touched::changes(),
                 ..ServerFigures::default()
             };
             pubsub::owner::add_figures(&mut figures);
