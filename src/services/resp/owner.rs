@@ -122,6 +122,9 @@ fn dispatch(
         | Cmd::ZRemRangeByLex
         | Cmd::ZRandMember
         | Cmd::ZScan => commands::zset::run(cmd, command, keys, proto, out),
+        Cmd::GeoAdd | Cmd::GeoPos | Cmd::GeoDist => {
+            commands::geo::run(cmd, command, keys, proto, out)
+        }
         Cmd::LPush
         | Cmd::RPush
         | Cmd::LPushX

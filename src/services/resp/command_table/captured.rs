@@ -1457,6 +1457,21 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x065959b29de778e1, 0x15a0de470fe78edc],
     ),
     (
+        "geoadd",
+        [0x238b395df8c2d828, 0xd802f83fe61b4498],
+        [0xabb6ec637c8494fe, 0xa0be49bc593f9064],
+    ),
+    (
+        "geodist",
+        [0xc169a00eae77cb60, 0x3738fcb527ebd4a4],
+        [0xc06011c4f6d816d5, 0xacdbc0877bf24e0b],
+    ),
+    (
+        "geopos",
+        [0x277e87393514ad97, 0x63e3f3974fd3e41f],
+        [0x04f58df027a25e7f, 0xdf346eb73b8df234],
+    ),
+    (
         "get",
         [0xd8233b6077f59b44, 0x527949125868bd58],
         [0x4499dfb15d9f8dbc, 0x268004e47aa00d59],

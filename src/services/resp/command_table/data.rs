@@ -3235,6 +3235,199 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "geoadd",
+        arity: -5,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@geo", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Add one or more geospatial items in the geospatial index represented using a sorted set"),
+            ),
+            ("since", Bulk("3.2.0")),
+            ("group", Bulk("geo")),
+            (
+                "complexity",
+                Bulk("O(log(N)) for each item added, where N is the number of elements in the sorted set."),
+            ),
+            (
+                "history",
+                Set(&[Array(&[Bulk("6.2.0"), Bulk("Added the `CH`, `NX` and `XX` options.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("condition")),
+                        ("type", Bulk("oneof")),
+                        ("since", Bulk("6.2.0")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("nx")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("NX")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("xx")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("XX")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("change")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("CH")),
+                        ("since", Bulk("6.2.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("longitude_latitude_member")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("multiple")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[("name", Bulk("longitude")), ("type", Bulk("double"))]),
+                                Map(&[("name", Bulk("latitude")), ("type", Bulk("double"))]),
+                                Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "geodist",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@geo", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Returns the distance between two members of a geospatial index")),
+            ("since", Bulk("3.2.0")),
+            ("group", Bulk("geo")),
+            ("complexity", Bulk("O(log(N))")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("member1")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("member2")), ("type", Bulk("string"))]),
+                    Map(&[
+                        ("name", Bulk("unit")),
+                        ("type", Bulk("oneof")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("m")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("M")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("km")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("KM")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("ft")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("FT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("mi")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MI")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "geopos",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@geo", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Returns longitude and latitude of members of a geospatial index")),
+            ("since", Bulk("3.2.0")),
+            ("group", Bulk("geo")),
+            ("complexity", Bulk("O(N) where N is the number of members requested.")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("member")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "get",
         arity: 2,
         flags: &["readonly", "fast"],

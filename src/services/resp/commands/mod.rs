@@ -19,6 +19,7 @@ pub mod config_table;
 pub mod connection;
 pub mod dump;
 pub mod expiry;
+pub mod geo;
 pub mod getkeys;
 pub mod glob;
 pub mod hash;
@@ -277,6 +278,9 @@ pub enum Cmd {
     FCallRo,
     Script,
     Wait,
+    GeoAdd,
+    GeoPos,
+    GeoDist,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -583,6 +587,9 @@ commands! {
     b"FCALL_RO" => FCallRo, "fcall_ro", -3, Here;
     b"SCRIPT" => Script, "script", -2, Here;
     b"WAIT" => Wait, "wait", 3, Here;
+    b"GEOADD" => GeoAdd, "geoadd", -5, Key;
+    b"GEOPOS" => GeoPos, "geopos", -2, Key;
+    b"GEODIST" => GeoDist, "geodist", -4, Key;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.
