@@ -55,3 +55,24 @@ fn points_are_stored_and_read_as_redis() {
         ],
     );
 }
+
+#[test]
+fn geoadd_is_counted_as_itself_in_commandstats() {
+    // unit/introspection-2's "errors stats for GEOADD": a refused GEOADD is
+    // a call of geoadd that failed, not a ZADD.
+    let server = Server::start(&["--services", "resp", "--shards", "2"]);
+    let mut conn = common::resp::Resp::connect(server.addr("resp"));
+    assert_eq!(conn.cmd("SET foo 1"), "+OK\r\n");
+    assert!(conn.cmd("GEOADD foo 0 0 bar").starts_with("-WRONGTYPE"));
+    let stats = conn.cmd("INFO commandstats");
+    let line = stats
+        .lines()
+        .find(|line| line.starts_with("cmdstat_geoadd:"))
+        .unwrap_or_else(|| panic!("no geoadd in {stats}"));
+    assert!(
+        line.starts_with("cmdstat_geoadd:calls=1,")
+            && line.ends_with(",rejected_calls=0,failed_calls=1"),
+        "{line}"
+    );
+    assert!(!stats.contains("cmdstat_zadd:"), "{stats}");
+}

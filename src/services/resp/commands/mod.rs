@@ -228,8 +228,23 @@ pub enum Cmd {
     BZPopMax,
     BZMPop,
     Memory,
+    /// Scripting and WAIT, refused or answered as a redis with no scripts
+    /// and no replicas (`scripting.rs`).
+    Eval,
+    EvalSha,
+    EvalRo,
+    EvalShaRo,
+    FCall,
+    FCallRo,
+    Script,
+    Wait,
+    GeoAdd,
+    GeoPos,
+    GeoDist,
     // Internal: the parts of commands over every shard, never looked up by
-    // a client (their names are longer than any served command's).
+    // a client (their names are longer than any served command's). A
+    // client's command goes above: from ShardFigures on, the owner does not
+    // count a command in the statistics (`owner.rs`).
     /// A shard's figures for INFO.
     ShardFigures,
     /// A shard's CLIENT LIST lines (all, or `TYPE t`, or `ID n`).
@@ -268,19 +283,6 @@ pub enum Cmd {
     /// One key of an MGET over several shards: GET, but nil for a value
     /// of another type (as MGET answers), not WRONGTYPE.
     MGetPart,
-    /// Scripting and WAIT, refused or answered as a redis with no scripts
-    /// and no replicas (`scripting.rs`).
-    Eval,
-    EvalSha,
-    EvalRo,
-    EvalShaRo,
-    FCall,
-    FCallRo,
-    Script,
-    Wait,
-    GeoAdd,
-    GeoPos,
-    GeoDist,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -560,6 +562,17 @@ commands! {
     b"BZPOPMAX" => BZPopMax, "bzpopmax", -3, Alone;
     b"BZMPOP" => BZMPop, "bzmpop", -5, Alone;
     b"MEMORY" => Memory, "memory", -2, Alone;
+    b"EVAL" => Eval, "eval", -3, Here;
+    b"EVALSHA" => EvalSha, "evalsha", -3, Here;
+    b"EVAL_RO" => EvalRo, "eval_ro", -3, Here;
+    b"EVALSHA_RO" => EvalShaRo, "evalsha_ro", -3, Here;
+    b"FCALL" => FCall, "fcall", -3, Here;
+    b"FCALL_RO" => FCallRo, "fcall_ro", -3, Here;
+    b"SCRIPT" => Script, "script", -2, Here;
+    b"WAIT" => Wait, "wait", 3, Here;
+    b"GEOADD" => GeoAdd, "geoadd", -5, Key;
+    b"GEOPOS" => GeoPos, "geopos", -2, Key;
+    b"GEODIST" => GeoDist, "geodist", -4, Key;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", -1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", -2, Here;
@@ -579,17 +592,6 @@ commands! {
     b"SORT" => Sort, "sort", -2, Alone;
     b"SORT_RO" => SortRo, "sort_ro", -2, Alone;
     b"INTERNAL-MGET-PART" => MGetPart, "internal-mget-part", 2, Here;
-    b"EVAL" => Eval, "eval", -3, Here;
-    b"EVALSHA" => EvalSha, "evalsha", -3, Here;
-    b"EVAL_RO" => EvalRo, "eval_ro", -3, Here;
-    b"EVALSHA_RO" => EvalShaRo, "evalsha_ro", -3, Here;
-    b"FCALL" => FCall, "fcall", -3, Here;
-    b"FCALL_RO" => FCallRo, "fcall_ro", -3, Here;
-    b"SCRIPT" => Script, "script", -2, Here;
-    b"WAIT" => Wait, "wait", 3, Here;
-    b"GEOADD" => GeoAdd, "geoadd", -5, Key;
-    b"GEOPOS" => GeoPos, "geopos", -2, Key;
-    b"GEODIST" => GeoDist, "geodist", -4, Key;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.
