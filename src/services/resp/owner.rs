@@ -122,6 +122,9 @@ fn dispatch(
         | Cmd::ZRemRangeByLex
         | Cmd::ZRandMember
         | Cmd::ZScan => commands::zset::run(cmd, command, keys, proto, out),
+        Cmd::GeoAdd | Cmd::GeoPos | Cmd::GeoDist => {
+            commands::geo::run(cmd, command, keys, proto, out)
+        }
         Cmd::LPush
         | Cmd::RPush
         | Cmd::LPushX
@@ -182,6 +185,7 @@ fn dispatch(
             if let Some(keys) = crate::services::keyspace::KeySpace::here() {
                 keys.save();
             }
+            crate::services::keyspace::touched::saved();
             match cmd {
                 Cmd::Save => write::ok(out),
                 _ => write::simple(out, b"Background saving started"),
@@ -197,6 +201,7 @@ fn dispatch(
                 connections_received,
                 commands,
                 blocked_clients: blocking::blocked(),
+                changes: crate::services::keyspace::touched::changes(),
                 ..ServerFigures::default()
             };
             pubsub::owner::add_figures(&mut figures);
