@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use super::blocking_forms::reshape;
 use super::move_keys::bulk_value;
+use super::moves_in_flight::Moving;
 use super::waiter::{Served, Waiter};
 use super::*;
 
@@ -195,7 +196,7 @@ fn serve(waiter: &Waiter, key: &[u8], keys: &mut Keys<'_>, shard: (usize, usize)
         Served::Reply(got)
     } else if form.moves() {
         match bulk_value(&got) {
-            Some(item) => Served::Moved(item.to_vec()),
+            Some(item) => Served::Moved(item.to_vec(), Moving::start()),
             None => Served::Reply(got),
         }
     } else {

@@ -196,7 +196,12 @@ impl Resp {
         match served {
             None => write::null_array(reply, proto),
             Some(Served::Reply(got)) => reply.extend_from_slice(&got),
-            Some(Served::Moved(item)) => self.finish_move(cmd, command, &item, reply).await,
+            Some(Served::Moved(item, moving)) => {
+                self.finish_move(cmd, command, &item, reply).await;
+                // In its destination (or back in its source): the push that
+                // woke this client may answer.
+                drop(moving);
+            }
         }
     }
 
