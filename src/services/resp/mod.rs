@@ -335,6 +335,7 @@ impl Service for Resp {
         let now = now_ms();
         conn.session.client.last_active.set(Instant::now());
         let mut flow = Flow::Continue;
+        let mut moves_since = moves_in_flight::started();
         loop {
             // While a transaction across shards holds this shard, nothing
             // else runs on it (`holding.rs`): ready at once when none does.
@@ -342,7 +343,8 @@ impl Service for Resp {
             // A push of the round before that woke a blocked move over two
             // shards: the commands after it see the item in its destination
             // (`moves_in_flight.rs`).
-            moves_in_flight::settled().await;
+            moves_in_flight::settled_since(moves_since).await;
+            moves_since = moves_in_flight::started();
             // `--fsync always`: a round's writes on this shard are made with
             // no await, so their commit is exact, and its failure concerns
             // the replies made here only (owners answer for the others).
@@ -378,7 +380,7 @@ impl Service for Resp {
             }
         }
         // And the batch's replies go once it is there.
-        moves_in_flight::settled().await;
+        moves_in_flight::settled_since(moves_since).await;
         client::count_commands(batch.taken());
         // A connection that published waits while the lanes its messages
         // took are behind, as an mq sender does.

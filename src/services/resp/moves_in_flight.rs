@@ -9,16 +9,21 @@
 //! and its connection pushes it to the destination (`blocking.rs`). The
 //! owner hands the item over with a [`Moving`] token, dropped once the push
 //! has run (a push that wakes a move of its own makes that one's token
-//! first). A connection's batch whose reply may follow such a pop waits,
-//! before its reply goes, until no token is left ([`settled`]): one atomic
-//! read when none is.
+//! first). A connection's round of commands during which such a move began
+//! (its push may have woken it) waits, before the next round and before
+//! its replies go, until no token is left ([`settled_since`]); other rounds
+//! do not wait (a client that reads meanwhile may find the item in neither
+//! list, README). One atomic read per round when no move began.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// Tokens alive, over every shard.
 static IN_FLIGHT: AtomicU32 = AtomicU32::new(0);
+
+/// Tokens made so far, over every shard.
+static STARTED: AtomicU64 = AtomicU64::new(0);
 
 /// Batches waiting for the count to come to zero.
 static SETTLED: Mutex<Vec<flume::Sender<()>>> = Mutex::new(Vec::new());
@@ -35,6 +40,7 @@ pub(super) struct Moving(());
 impl Moving {
     pub fn start() -> Moving {
         IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
+        STARTED.fetch_add(1, Ordering::AcqRel);
         Moving(())
     }
 }
@@ -52,8 +58,21 @@ impl Drop for Moving {
     }
 }
 
+/// How many moves began so far: taken when a round begins.
+pub(super) fn started() -> u64 {
+    STARTED.load(Ordering::Acquire)
+}
+
+/// After a round that began at [`started`] `since`: returns at once if no
+/// move began meanwhile, else once no item is on its way between shards.
+pub(super) async fn settled_since(since: u64) {
+    if started() != since {
+        settled().await;
+    }
+}
+
 /// Returns once no item is on its way between shards.
-pub(super) async fn settled() {
+async fn settled() {
     if IN_FLIGHT.load(Ordering::Acquire) == 0 {
         return;
     }
