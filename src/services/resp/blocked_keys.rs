@@ -67,6 +67,8 @@ pub(super) fn enter() -> bool {
 pub(super) fn leave(outermost: bool, keys: &mut Keys<'_>, shard: (usize, usize)) {
     if outermost {
         serve_ready(keys, shard);
+        // An `INTERNAL-MOVE-PUSH`'s chain ends with it here.
+        super::moves_in_flight::ended();
     }
     DEPTH.with(|depth| depth.set(depth.get().saturating_sub(1)));
 }

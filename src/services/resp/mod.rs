@@ -335,7 +335,7 @@ impl Service for Resp {
         let now = now_ms();
         conn.session.client.last_active.set(Instant::now());
         let mut flow = Flow::Continue;
-        let mut moves_since = moves_in_flight::started();
+        let mut moves_since = moves_in_flight::made();
         loop {
             // While a transaction across shards holds this shard, nothing
             // else runs on it (`holding.rs`): ready at once when none does.
@@ -344,7 +344,7 @@ impl Service for Resp {
             // shards: the commands after it see the item in its destination
             // (`moves_in_flight.rs`).
             moves_in_flight::settled_since(moves_since).await;
-            moves_since = moves_in_flight::started();
+            moves_since = moves_in_flight::made();
             // `--fsync always`: a round's writes on this shard are made with
             // no await, so their commit is exact, and its failure concerns
             // the replies made here only (owners answer for the others).

@@ -6,94 +6,184 @@
 //!
 //! A move whose destination another shard owns is made in two steps: the
 //! source's owner pops the item for the blocked client (`blocked_keys.rs`)
-//! and its connection pushes it to the destination (`blocking.rs`). The
-//! owner hands the item over with a [`Moving`] token, dropped once the push
-//! has run (a push that wakes a move of its own makes that one's token
-//! first). A connection's round of commands during which such a move began
-//! (its push may have woken it) waits, before the next round and before
-//! its replies go, until no token is left ([`settled_since`]); other rounds
-//! do not wait (a client that reads meanwhile may find the item in neither
-//! list, README). One atomic read per round when no move began.
+//! and its connection pushes it to the destination (`blocking.rs`), with
+//! `INTERNAL-MOVE-PUSH` ([`push`]). The owner hands the item over with a
+//! [`Moving`] token, dropped once that push has run. Tokens are numbered
+//! as they are made; a move woken by such a push continues its chain (the
+//! chain keeps the number of its first token), so the chain is done when
+//! its last token is. A connection's round of commands during which a
+//! token was made (its push may have woken a move) waits, before the next
+//! round and before its replies go, until every chain with a token made in
+//! that time is done ([`settled_since`]); a chain begun later is not waited
+//! for, and other rounds do not wait (a client that reads meanwhile may
+//! find the item in neither list, README). One atomic read per round when
+//! no move began.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-/// Tokens alive, over every shard.
-static IN_FLIGHT: AtomicU32 = AtomicU32::new(0);
+use super::*;
 
-/// Tokens made so far, over every shard.
-static STARTED: AtomicU64 = AtomicU64::new(0);
+/// Tokens made so far, over every shard: the last one's number.
+static MADE: AtomicU64 = AtomicU64::new(0);
 
-/// Batches waiting for the count to come to zero.
-static SETTLED: Mutex<Vec<flume::Sender<()>>> = Mutex::new(Vec::new());
+/// Chains with a token alive, by their first token's number, and the
+/// rounds waiting for some of them.
+static CHAINS: Mutex<Chains> = Mutex::new(Chains {
+    alive: None,
+    waiting: Vec::new(),
+});
 
-/// How long a batch waits at most: a token is dropped with its item in
+struct Chains {
+    alive: Option<HashMap<u64, Chain>>,
+    waiting: Vec<flume::Sender<()>>,
+}
+
+/// A chain's tokens alive, and its last token's number.
+struct Chain {
+    tokens: u32,
+    last: u64,
+}
+
+thread_local! {
+    /// The chain an `INTERNAL-MOVE-PUSH` running here continues: the moves
+    /// it wakes join it.
+    static CONTINUING: Cell<Option<u64>> = const { Cell::new(None) };
+    /// Where the push is held to run, reused.
+    static ARGS: RefCell<protocol::Args> = RefCell::new(protocol::Args::unbounded());
+}
+
+/// How long a round waits at most: a token is dropped with its item in
 /// every case (pushed, refused, or its connection's task gone), so this
 /// only bounds the wait should one be kept by a fault.
 const MOST: Duration = Duration::from_secs(1);
 
 /// One item popped for a blocked move, not yet in its destination.
 #[derive(Debug)]
-pub(super) struct Moving(());
+pub(super) struct Moving {
+    chain: u64,
+}
 
 impl Moving {
     pub fn start() -> Moving {
-        IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
-        STARTED.fetch_add(1, Ordering::AcqRel);
-        Moving(())
+        let number = MADE.fetch_add(1, Ordering::AcqRel) + 1;
+        let chain = CONTINUING.with(Cell::get).unwrap_or(number);
+        let mut chains = chains();
+        let entry = chains
+            .alive
+            .get_or_insert_with(HashMap::new)
+            .entry(chain)
+            .or_insert(Chain {
+                tokens: 0,
+                last: number,
+            });
+        entry.tokens += 1;
+        entry.last = number;
+        Moving { chain }
+    }
+
+    /// The chain it belongs to, for the push that ends it.
+    pub fn chain(&self) -> u64 {
+        self.chain
     }
 }
 
 impl Drop for Moving {
     fn drop(&mut self) {
-        if IN_FLIGHT.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // Under the lock, so that a batch that found one in flight and
-            // is about to wait is told (it looks again under the lock).
-            let waiting = std::mem::take(&mut *settled_list());
-            for batch in waiting {
-                let _ = batch.send(());
+        let mut chains = chains();
+        let Some(alive) = chains.alive.as_mut() else {
+            return;
+        };
+        let done = alive.get_mut(&self.chain).is_some_and(|chain| {
+            chain.tokens -= 1;
+            chain.tokens == 0
+        });
+        if done {
+            alive.remove(&self.chain);
+            // Under the lock: a round about to wait looked under it too.
+            for round in std::mem::take(&mut chains.waiting) {
+                let _ = round.send(());
             }
         }
     }
 }
 
-/// How many moves began so far: taken when a round begins.
-pub(super) fn started() -> u64 {
-    STARTED.load(Ordering::Acquire)
+/// How many tokens were made so far: taken when a round begins.
+pub(super) fn made() -> u64 {
+    MADE.load(Ordering::Acquire)
 }
 
-/// After a round that began at [`started`] `since`: returns at once if no
-/// move began meanwhile, else once no item is on its way between shards.
+/// After a round that began when [`made`] was `since`: returns at once if
+/// no token was made meanwhile, else once every chain with a token made
+/// meanwhile is done.
 pub(super) async fn settled_since(since: u64) {
-    if started() != since {
-        settled().await;
-    }
-}
-
-/// Returns once no item is on its way between shards.
-async fn settled() {
-    if IN_FLIGHT.load(Ordering::Acquire) == 0 {
+    let until = made();
+    if until == since {
         return;
     }
-    let tell = {
-        let mut waiting = settled_list();
-        if IN_FLIGHT.load(Ordering::Acquire) == 0 {
+    loop {
+        let told = {
+            let mut chains = chains();
+            let waited = chains.alive.as_ref().is_some_and(|alive| {
+                alive
+                    .iter()
+                    .any(|(&first, chain)| first <= until && chain.last > since)
+            });
+            if !waited {
+                return;
+            }
+            let (tell, told) = flume::bounded(1);
+            chains.waiting.push(tell);
+            told
+        };
+        let woken = futures_lite::future::or(async { told.recv_async().await.is_ok() }, async {
+            glommio::timer::sleep(MOST).await;
+            false
+        })
+        .await;
+        if !woken {
             return;
         }
-        let (tx, rx) = flume::bounded(1);
-        waiting.push(tx);
-        rx
-    };
-    futures_lite::future::or(
-        async {
-            let _ = tell.recv_async().await;
-        },
-        glommio::timer::sleep(MOST),
-    )
-    .await;
+    }
 }
 
-fn settled_list() -> std::sync::MutexGuard<'static, Vec<flume::Sender<()>>> {
-    SETTLED.lock().unwrap_or_else(PoisonError::into_inner)
+/// `INTERNAL-MOVE-PUSH chain LPUSH|RPUSH key item`: the push that ends a
+/// move of chain `chain`, answered as the push; the moves it wakes (served
+/// when this command has run, `blocked_keys.rs`) continue the chain.
+pub(super) fn push(
+    command: &Command<'_>,
+    keys: &mut Keys<'_>,
+    proto: Proto,
+    shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
+    let chain = std::str::from_utf8(command.at(1))
+        .ok()
+        .and_then(|n| n.parse().ok());
+    let push = if command.at(2).eq_ignore_ascii_case(b"rpush") {
+        Cmd::RPush
+    } else {
+        Cmd::LPush
+    };
+    CONTINUING.with(|continuing| continuing.set(chain));
+    ARGS.with(|args| {
+        let Ok(mut args) = args.try_borrow_mut() else {
+            return write::error(out, "ERR internal: a move pushed twice at once");
+        };
+        args.set_words(&[command.at(2), command.at(3), command.at(4)]);
+        owner::execute_for_waiter(push, &args.view(&[]), keys, proto, shard, out);
+    });
+}
+
+/// The command that ran here has served what it filled: the next one
+/// continues no chain.
+pub(super) fn ended() {
+    CONTINUING.with(|continuing| continuing.set(None));
+}
+
+fn chains() -> std::sync::MutexGuard<'static, Chains> {
+    CHAINS.lock().unwrap_or_else(PoisonError::into_inner)
 }
