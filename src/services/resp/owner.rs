@@ -257,6 +257,7 @@ fn dispatch(
         }
         Cmd::BlockOn => blocked_keys::block_on(command, keys, out),
         Cmd::Unblock => blocked_keys::unblock(command, out),
+        Cmd::MovePush => moves_in_flight::push(command, keys, proto, shard, out),
         Cmd::Dump => commands::dump::dump(command, keys, proto, out),
         Cmd::Restore => commands::dump::restore(command, keys, out),
         Cmd::SetMaxMemory => {

@@ -282,6 +282,9 @@ pub enum Cmd {
     BlockOn,
     /// ... and out of that queue.
     Unblock,
+    /// The push that ends a blocked move over two shards, in its chain
+    /// (`moves_in_flight.rs`).
+    MovePush,
     Sort,
     SortRo,
     /// One key of an MGET over several shards: GET, but nil for a value
@@ -595,6 +598,7 @@ commands! {
     b"INTERNAL-RESTORE" => Restore, "internal-restore", 3, Here;
     b"INTERNAL-BLOCK-ON" => BlockOn, "internal-block-on", 3, Here;
     b"INTERNAL-UNBLOCKED" => Unblock, "internal-unblocked", 3, Here;
+    b"INTERNAL-MOVE-PUSH" => MovePush, "internal-move-push", 5, Here;
     b"SORT" => Sort, "sort", -2, Alone;
     b"SORT_RO" => SortRo, "sort_ro", -2, Alone;
     b"INTERNAL-MGET-PART" => MGetPart, "internal-mget-part", 2, Here;
