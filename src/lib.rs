@@ -72,6 +72,7 @@ pub mod cross_shard;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod load;
+pub mod resp_wire;
 pub mod server;
 pub mod service;
 pub mod services;

@@ -28,6 +28,7 @@ mod lane;
 mod mesh;
 pub mod owner;
 mod pool;
+pub mod slot;
 mod tickets;
 
 pub use hold::Hold;

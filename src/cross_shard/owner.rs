@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::services::resp::cluster::slot::{key_slot, SLOTS};
+use super::slot::{key_slot, SLOTS};
 
 /// 0: keys are placed by FNV-1a. n > 0: by slot, in a cluster of n nodes
 /// whose every node runs the same number of shards. Written once by the
@@ -68,7 +68,7 @@ pub fn entry_of_slot(slot: u16, entries: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::resp::cluster::slot_range;
+    use crate::cross_shard::slot::slot_range;
 
     #[test]
     fn owners_are_stable_and_spread() {

@@ -73,7 +73,10 @@ pub(super) async fn join(
             }
             RUN if hold.renew(token) => Box::pin(owner.serve(body, reply)),
             _ => {
-                super::super::resp::push_error(&mut reply, HOLD_LOST);
+                // In the framing of the protocol the step speaks.
+                if let Some(handler) = owner.handler(body) {
+                    (handler.push_error)(&mut reply, HOLD_LOST);
+                }
                 Box::pin(std::future::ready(reply))
             }
         };

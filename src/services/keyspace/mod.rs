@@ -8,7 +8,9 @@
 //! on a shard builds it (loading the shard's keys from disk); the others find
 //! it with [`ShardContext::shared`]. A mesh message starts with the tag of
 //! the protocol it speaks ([`Protocol`]), so one mesh carries both and the
-//! owner runs each request with that protocol's own handler, in arrival order.
+//! owner runs each request with that protocol's own handler, in arrival
+//! order: the [`OwnerHandler`] the protocol registered on the plan
+//! ([`KeySpacePlan::register`]), for the key space names no protocol's code.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -40,7 +42,8 @@ pub mod write;
 
 pub use filled::{on_filled, FilledHook};
 pub use holds::{new_token, HOLD_LOST};
-use owner::Owner;
+use owner::{Handlers, Owner};
+pub use owner::{OwnerHandler, ServeFn, Wait};
 
 pub use super::kv::now_ms;
 
@@ -52,6 +55,11 @@ pub enum Protocol {
     Kv = 1,
     /// resp commands (`crate::services::resp`).
     Resp = 2,
+}
+
+impl Protocol {
+    /// One past the largest tag: the size of a table indexed by tag.
+    pub const COUNT: usize = 3;
 }
 
 /// The key space's plan: made once from the command line, cloned into every
@@ -72,6 +80,9 @@ struct Plan {
     /// (`holds.rs`). A mutex because a plan is `Send` but not `Sync`; it is
     /// only taken while the server starts.
     mesh: Mutex<Option<Option<(MeshPlan, MeshPlan)>>>,
+    /// What each protocol runs on an owner ([`KeySpacePlan::register`]),
+    /// copied into each shard's owner when it starts.
+    handlers: Mutex<Handlers>,
 }
 
 impl KeySpacePlan {
@@ -94,8 +105,22 @@ impl KeySpacePlan {
                 durable,
                 max_memory,
                 mesh: Mutex::new(None),
+                handlers: Mutex::default(),
             }),
         })
+    }
+
+    /// Registers what `protocol`'s messages run on the shard that owns their
+    /// keys. Each protocol serving this key space registers before the
+    /// server starts (as its factory is made), so that every shard's owner
+    /// knows every protocol before any message can reach it.
+    pub fn register(&self, protocol: Protocol, handler: OwnerHandler) {
+        let mut handlers = self
+            .inner
+            .handlers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        handlers[protocol as usize] = Some(handler);
     }
 
     /// Plans the mesh for `shards` shards (once, whoever calls first).
@@ -216,7 +241,9 @@ impl KeySpace {
         let (mesh, holds) = match planned.flatten() {
             None => (None, None),
             Some((mesh_plan, holds_plan)) => {
+                let handlers = *plan.handlers.lock().unwrap_or_else(PoisonError::into_inner);
                 let owner = Rc::new(Owner {
+                    handlers,
                     shard: (shard.id(), shard.shards()),
                     store: store.clone(),
                     log: log.clone(),

@@ -1,13 +1,58 @@
 //! What answers the key space's mesh messages (and a transaction's RUN
 //! steps, `holds.rs`) on the shard that owns their keys.
+//!
+//! The key space names no protocol: each protocol that serves it registers,
+//! on the [`KeySpacePlan`](super::KeySpacePlan) before any shard starts, an
+//! [`OwnerHandler`] under its message tag ([`Protocol`]), and the owner runs
+//! a message with the handler its first byte names. One indirect call per
+//! message, never per request.
 
+use std::cell::RefCell;
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use super::super::kv::durable::compact::Compactor;
 use super::super::kv::durable::log::ShardLog;
 use super::super::kv::durable::Fsync;
+use super::super::kv::Store;
 use super::{Gauges, Protocol, SharedStore};
+
+/// What a protocol runs on the shard that owns a message's keys: plain
+/// functions, so that the plan holding them is `Send` and `Sync` and a
+/// handler costs one indirect call per message.
+#[derive(Clone, Copy)]
+pub struct OwnerHandler {
+    /// Runs a message's requests ([`ServeFn`]).
+    pub serve: ServeFn,
+    /// Appends one reply frame holding the error `text`.
+    pub push_error: fn(replies: &mut Vec<u8>, text: &str),
+    /// Appends the reply to a request whose write could not reach the disk
+    /// (`reason`: why).
+    pub push_disk_error: fn(replies: &mut Vec<u8>, reason: &str),
+    /// What the replies wait for once the message has run, if anything: a
+    /// protocol whose requests fan out over other lanes (resp's PUBLISH)
+    /// makes the sender wait while those are behind. Called once per
+    /// message; `None` when there is nothing to wait for.
+    pub before_reply: Option<fn() -> Option<Wait>>,
+}
+
+/// Runs a message's requests (`body`: what follows its tag) in order on
+/// this shard (`shard`: this shard and how many there are), appending one
+/// reply frame each to `replies`; returns how many it answered.
+pub type ServeFn = fn(
+    store: &RefCell<Store>,
+    log: Option<&ShardLog>,
+    shard: (usize, usize),
+    body: &[u8],
+    replies: &mut Vec<u8>,
+) -> usize;
+
+/// What a message's replies wait for ([`OwnerHandler::before_reply`]).
+pub type Wait = Pin<Box<dyn Future<Output = ()>>>;
+
+/// The handlers registered for each message tag, indexed by the tag.
+pub(super) type Handlers = [Option<OwnerHandler>; Protocol::COUNT];
 
 /// What answers the mesh's messages on the shard that owns their keys.
 pub(super) struct Owner {
@@ -17,6 +62,8 @@ pub(super) struct Owner {
     pub(super) log: Option<Rc<ShardLog>>,
     pub(super) compactor: Option<Rc<Compactor>>,
     pub(super) gauges: Gauges,
+    /// What each protocol runs here, by its tag.
+    pub(super) handlers: Handlers,
 }
 
 impl Owner {
@@ -31,15 +78,11 @@ impl Owner {
         // Marked before the message's writes: its commit covers them.
         let mark = self.log.as_ref().map(ShardLog::mark);
         let log = self.log.as_deref();
-        let protocol = message.first().copied();
         let body = message.get(1..).unwrap_or_default();
-        let requests = if protocol == Some(Protocol::Kv as u8) {
-            super::super::kv::serve_forwarded(&self.store, log, body, &mut replies)
-        } else if protocol == Some(Protocol::Resp as u8) {
-            super::super::resp::serve_forwarded(&self.store, log, self.shard, body, &mut replies)
-        } else {
-            0
-        };
+        let handler = self.handler(message);
+        let requests = handler.map_or(0, |handler| {
+            (handler.serve)(&self.store, log, self.shard, body, &mut replies)
+        });
         // Where the message's writes end: read before any await.
         let target = self.log.as_ref().map_or(0, |log| log.position());
         self.gauges.update(&self.store.borrow());
@@ -52,12 +95,12 @@ impl Owner {
         // broker lanes: the reply waits while those are behind, which is
         // how a publisher on another shard slows down. Safe for an owner to
         // wait on: deliveries drain without waiting on anything.
-        let broker = (protocol == Some(Protocol::Resp as u8))
-            .then(crate::services::mq::Broker::here)
-            .flatten();
+        let room = handler
+            .and_then(|handler| handler.before_reply)
+            .and_then(|before_reply| before_reply());
         async move {
-            if let Some(broker) = broker {
-                broker.delivery_room().await;
+            if let Some(room) = room {
+                room.await;
             }
             let commit = match (&log, &mark) {
                 (Some(log), Some(mark))
@@ -71,15 +114,19 @@ impl Owner {
                 // None of the message's writes was kept.
                 gauges.update(&store.borrow());
                 replies.clear();
-                for _ in 0..requests {
-                    if protocol == Some(Protocol::Kv as u8) {
-                        super::super::kv::push_disk_error(&mut replies, &reason);
-                    } else {
-                        super::super::resp::push_disk_error(&mut replies, &reason);
+                if let Some(handler) = handler {
+                    for _ in 0..requests {
+                        (handler.push_disk_error)(&mut replies, &reason);
                     }
                 }
             }
             replies
         }
+    }
+
+    /// The handler registered for a message's tag (its first byte).
+    pub(super) fn handler(&self, message: &[u8]) -> Option<OwnerHandler> {
+        let tag = usize::from(*message.first()?);
+        self.handlers.get(tag).copied().flatten()
     }
 }

@@ -32,7 +32,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::keyspace::write::Keys;
-use super::keyspace::{KeySpace, KeySpacePlan, Protocol};
+use super::keyspace::{KeySpace, KeySpacePlan, OwnerHandler, Protocol};
 use crate::codec::{split_frame, LengthPrefixed};
 use crate::cross_shard::{Mesh, Ticket};
 use crate::server::ShardContext;
@@ -43,10 +43,19 @@ use handle::{apply, Outcome};
 use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
 use route::{Here, OwnerReplies, Round, RoundPlan};
 
+/// What kv runs on the shard that owns a forwarded message's keys,
+/// registered on the key space's plan ([`KeySpacePlan::register`]).
+const OWNER_HANDLER: OwnerHandler = OwnerHandler {
+    serve: |store, log, _shard, frames, replies| serve_forwarded(store, log, frames, replies),
+    push_error: push_error_frame,
+    push_disk_error,
+    before_reply: None,
+};
+
 /// Makes the kv service on every shard, over the shard's part of the key
 /// space ([`KeySpace`]): with more than one shard, requests for keys another
 /// shard owns go over the key space's mesh.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct KvFactory {
     keys: KeySpacePlan,
 }
@@ -54,7 +63,15 @@ pub struct KvFactory {
 impl KvFactory {
     /// kv over the key space `keys` (which resp may serve too).
     pub fn new(keys: KeySpacePlan) -> KvFactory {
+        keys.register(Protocol::Kv, OWNER_HANDLER);
         KvFactory { keys }
+    }
+}
+
+impl Default for KvFactory {
+    /// kv over a key space of its own (or the shard's, if resp made it first).
+    fn default() -> Self {
+        KvFactory::new(KeySpacePlan::default())
     }
 }
 

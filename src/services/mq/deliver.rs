@@ -15,8 +15,8 @@
 use super::command::{self, SendScratch};
 use super::record::Payload;
 use crate::codec::split_line_ending;
+use crate::resp_wire::write;
 use crate::server::outbox::Outbox;
-use crate::services::resp::protocol::write;
 
 /// The form a subscriber takes its messages in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

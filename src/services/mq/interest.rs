@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use crate::services::resp::commands::glob;
+use super::glob;
 
 /// One name's subscriber counts, by shard; zeros are dropped.
 #[derive(Default)]

@@ -29,6 +29,7 @@
 mod broker;
 pub mod command;
 mod deliver;
+pub mod glob;
 mod interest;
 mod plan;
 pub mod record;

@@ -17,12 +17,12 @@
 use std::rc::Rc;
 
 use super::deliver::{Format, Kind, Renderer};
+use super::glob;
 use super::interest::{Interest, Patterns};
 use super::record::{records, Payload, Record, Space};
 use super::topics::{ConnId, Subscriptions};
 use crate::cross_shard::owner_of;
 use crate::server::outbox::Outbox;
-use crate::services::resp::commands::glob;
 
 /// Where records for other shards go.
 pub(super) trait Post {

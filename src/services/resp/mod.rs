@@ -33,7 +33,8 @@ mod notify;
 mod notify_typed;
 mod owner;
 mod plan;
-pub mod protocol;
+/// The wire format, a library of its own below the protocols (`crate::resp_wire`).
+pub use crate::resp_wire as protocol;
 mod pubsub;
 mod route;
 mod session;
@@ -71,7 +72,6 @@ use session::{Scratch, Session};
 
 use alone::integers;
 pub use owner::execute;
-pub(crate) use owner::{push_disk_error, push_error, serve_forwarded};
 use plan::{exchange, tagged_buffer};
 
 /// What the command line sets for resp.
@@ -111,6 +111,7 @@ impl RespFactory {
     /// resp over the key space `keys`; `port` is the first listener's, for
     /// INFO and CONFIG GET.
     pub fn new(keys: KeySpacePlan, options: RespOptions, port: u16) -> RespFactory {
+        keys.register(Protocol::Resp, owner::OWNER_HANDLER);
         RespFactory {
             keys,
             max_memory: Arc::new(AtomicU64::new(options.max_memory)),

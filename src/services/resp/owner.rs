@@ -3,6 +3,7 @@
 //! forwarded it over the key space's mesh.
 
 use super::*;
+use crate::services::keyspace::{OwnerHandler, Wait};
 
 /// Runs a command that concerns this shard's keys (or its part of
 /// every shard's): the same code for a connection of this shard and for a
@@ -263,10 +264,28 @@ fn dispatch(
     }
 }
 
+/// What resp runs on the shard that owns a forwarded message's keys,
+/// registered on the key space's plan ([`KeySpacePlan::register`]).
+///
+/// [`KeySpacePlan::register`]: crate::services::keyspace::KeySpacePlan::register
+pub(crate) const OWNER_HANDLER: OwnerHandler = OwnerHandler {
+    serve: serve_forwarded,
+    push_error,
+    push_disk_error,
+    before_reply: Some(delivery_room),
+};
+
+/// A forwarded message may hold PUBLISHes, fanned out over this shard's
+/// broker lanes: its replies wait while those are behind.
+fn delivery_room() -> Option<Wait> {
+    let broker = crate::services::mq::Broker::here()?;
+    Some(Box::pin(async move { broker.delivery_room().await }))
+}
+
 /// Answers the commands another shard forwarded: each frame of `commands`
 /// is `[protocol version][command number][RESP command]`; `replies` gets
 /// one reply frame each. Returns how many.
-pub(crate) fn serve_forwarded(
+fn serve_forwarded(
     store: &RefCell<Store>,
     log: Option<&ShardLog>,
     shard: (usize, usize),
@@ -321,12 +340,12 @@ pub(crate) fn serve_forwarded(
 }
 
 /// resp's reply to a command whose write could not reach the disk.
-pub(crate) fn push_disk_error(replies: &mut Vec<u8>, reason: &str) {
+fn push_disk_error(replies: &mut Vec<u8>, reason: &str) {
     push_error(replies, &format!("MISCONF disk: {reason}"));
 }
 
 /// One reply frame holding the error `text`.
-pub(crate) fn push_error(replies: &mut Vec<u8>, text: &str) {
+fn push_error(replies: &mut Vec<u8>, text: &str) {
     let start = crate::codec::begin_frame(replies);
     write::error(replies, text);
     crate::codec::end_frame(replies, start);

@@ -18,8 +18,11 @@
 mod nodes;
 mod redirect;
 mod replies;
-pub mod slot;
 pub mod slot_keys;
+
+/// Hash slots are how owners are computed in cluster placement: they live
+/// with the owners (`crate::cross_shard::slot`).
+pub use crate::cross_shard::slot;
 
 #[cfg(test)]
 mod measure;

@@ -9,7 +9,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
 
-use super::slot::SLOTS;
+pub use crate::cross_shard::slot::slot_range;
+use crate::cross_shard::slot::SLOTS;
 
 /// What is wrong with the cluster options: one line, naming the option.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
@@ -171,15 +172,6 @@ pub fn split_by_shard(table: &[Node], shards: usize) -> Result<Vec<Node>, Cluste
         }
     }
     Ok(split)
-}
-
-/// Node `i` of `n`'s slots (docs/PROTOCOLS.md §6.4): `[i*16384/n, (i+1)*16384/n)`, as
-/// first and last. Contiguous, in the listed order, covering every slot,
-/// sizes differing by at most one; never empty while `n <= 16384`.
-pub fn slot_range(i: usize, n: usize) -> (u16, u16) {
-    let start = |i: usize| i * usize::from(SLOTS) / n;
-    let (first, end) = (start(i), start(i + 1));
-    (first as u16, (end - 1) as u16)
 }
 
 /// A node id as Redis writes one: 40 lowercase hex characters.

@@ -20,7 +20,8 @@ pub mod connection;
 pub mod dump;
 pub mod expiry;
 pub mod getkeys;
-pub mod glob;
+/// Redis's glob matcher lives with the topics, whose patterns it matches.
+pub use crate::services::mq::glob;
 pub mod hash;
 pub mod help;
 pub mod info;

@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use percore::codec::Decoder;
-//! use percore::services::resp::protocol::{parse_command, Args, RespDecoder};
+//! use percore::resp_wire::{parse_command, Args, RespDecoder};
 //!
 //! let input = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n";
 //! let (mut decoder, mut args) = (RespDecoder::default(), Args::default());

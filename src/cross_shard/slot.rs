@@ -91,6 +91,15 @@ const fn crc16_table() -> [u16; 256] {
     table
 }
 
+/// Node `i` of `n`'s slots (docs/PROTOCOLS.md §6.4): `[i*16384/n, (i+1)*16384/n)`, as
+/// first and last. Contiguous, in the listed order, covering every slot,
+/// sizes differing by at most one; never empty while `n <= 16384`.
+pub fn slot_range(i: usize, n: usize) -> (u16, u16) {
+    let start = |i: usize| i * usize::from(SLOTS) / n;
+    let (first, end) = (start(i), start(i + 1));
+    (first as u16, (end - 1) as u16)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
