@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 
 use glommio::{LocalExecutorBuilder, Placement};
 use percore::cross_shard::{owner_of, Mesh, MeshPlan};
-use percore::services::keyspace::Protocol;
-use percore::services::kv::protocol::{push_request_frame, Request};
-use percore::services::kv::{serve_forwarded, Store};
+use percore_keyspace::Protocol;
+use percore_protocols::kv::protocol::{push_request_frame, Request};
+use percore_protocols::kv::{serve_forwarded, Store};
 
 /// Keys shard 1 owns, stored before the run, read by every request.
 const KEYS: usize = 1024;

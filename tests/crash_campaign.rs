@@ -40,7 +40,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clients::{run_all, Client, Speaks};
 use common::TempDir;
 use model::Observed;
-use percore::services::kv::now_ms;
+use percore_protocols::kv::now_ms;
 use resp_conn::{RespConn, RespReply};
 use rng::Rng;
 use server::{

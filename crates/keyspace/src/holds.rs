@@ -1,7 +1,7 @@
 //! The hold mesh: how a shard running a transaction across shards (resp's
 //! MULTI/EXEC, MSET, RENAME... whose keys live on several shards) holds the
 //! owners it needs, runs its commands on them, and lets them go
-//! (`crate::cross_shard::hold`, README "Transactions across shards").
+//! (`percore::cross_shard::hold`, README "Transactions across shards").
 //!
 //! A mesh of its own, apart from the key space's request mesh: a held
 //! owner's request inbox waits for the release, and the holder's steps must
@@ -19,8 +19,8 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use super::{KeySpace, Owner};
-use crate::cross_shard::{Hold, Mesh, MeshPlan};
-use crate::service::StartError;
+use percore::cross_shard::{Hold, Mesh, MeshPlan};
+use percore::service::StartError;
 
 const TAKE: u8 = 1;
 const RUN: u8 = 2;

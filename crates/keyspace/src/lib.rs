@@ -1,5 +1,6 @@
-//! The key space: one per server, split over the shards by key
-//! ([`owner_of`](crate::cross_shard::owner_of)), shared by the protocols that
+//! percore's key space (the `percore-keyspace` crate, below the protocols
+//! and above the framework alone; docs/ARCHITECTURE.md "Crates"): one per server, split over the shards by key
+//! ([`owner_of`](percore::cross_shard::owner_of)), shared by the protocols that
 //! serve it (kv's MessagePack, resp's Redis protocol; docs/PROTOCOLS.md §6.3).
 //!
 //! Each shard holds one [`KeySpace`]: its keys ([`Store`]), its log and
@@ -18,24 +19,25 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use super::kv::durable::compact::Compactor;
-use super::kv::durable::files::{self, Layout};
-use super::kv::durable::load::{start_shard, Switch};
-use super::kv::durable::log::{LogFigures, Mark, ShardLog};
-use super::kv::durable::{DurableError, DurableOptions, Fsync};
-use super::kv::Store;
-use crate::cross_shard::{Hold, Mesh, MeshPlan};
-use crate::server::ShardContext;
-use crate::service::StartError;
-use crate::stats::{Counter, Metric};
+use crate::durable::compact::Compactor;
+use crate::durable::files::{self, Layout};
+use crate::durable::load::{start_shard, Switch};
+use crate::durable::log::{LogFigures, Mark, ShardLog};
+use crate::durable::{DurableError, DurableOptions, Fsync};
+use percore::cross_shard::{Hold, Mesh, MeshPlan};
+use percore::server::ShardContext;
+use percore::service::StartError;
+use percore::stats::{Counter, Metric};
 
 /// This shard's store, shared by its connections and the mesh task that
 /// serves other shards.
 pub type SharedStore = Rc<RefCell<Store>>;
 
+pub mod durable;
 mod filled;
 mod holds;
 mod owner;
+mod store;
 pub mod touched;
 pub mod typed;
 pub mod write;
@@ -45,7 +47,7 @@ pub use holds::{new_token, HOLD_LOST};
 use owner::{Handlers, Owner};
 pub use owner::{OwnerHandler, ServeFn, Wait};
 
-pub use super::kv::now_ms;
+pub use store::{now_ms, values, Store};
 
 /// The protocol a mesh message speaks: its first byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

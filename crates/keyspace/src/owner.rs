@@ -12,11 +12,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use super::super::kv::durable::compact::Compactor;
-use super::super::kv::durable::log::ShardLog;
-use super::super::kv::durable::Fsync;
-use super::super::kv::Store;
 use super::{Gauges, Protocol, SharedStore};
+use crate::durable::compact::Compactor;
+use crate::durable::log::ShardLog;
+use crate::durable::Fsync;
+use crate::Store;
 
 /// What a protocol runs on the shard that owns a message's keys: plain
 /// functions, so that the plan holding them is `Send` and `Sync` and a

@@ -7,10 +7,10 @@
 
 use std::cell::RefCell;
 
-use super::super::kv::durable::ops::{self, apply_op, push_elem, Op};
-use super::super::kv::durable::record::Record;
-use super::super::kv::values::{Aggregate, Kind, OwnedValue, ValueRef};
 use super::write::{Keys, Refused};
+use crate::durable::ops::{self, apply_op, push_elem, Op};
+use crate::durable::record::Record;
+use crate::values::{Aggregate, Kind, OwnedValue, ValueRef};
 
 /// A command met a key holding another type of value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,8 +114,8 @@ impl Keys<'_> {
             ops::snapshot_records(key, value.as_ref(), at, &mut records);
             // The snapshot's records, each logged as written.
             let mut rest = &records[..];
-            while let super::super::kv::durable::record::Decoded::Record(record, used) =
-                super::super::kv::durable::record::decode(rest)
+            while let crate::durable::record::Decoded::Record(record, used) =
+                crate::durable::record::decode(rest)
             {
                 self.log_write(&record);
                 rest = &rest[used..];

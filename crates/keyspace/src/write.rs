@@ -7,9 +7,9 @@
 //! told is done is what a restart finds. Expiry times are absolute Unix
 //! milliseconds, logged as such.
 
-use super::super::kv::durable::log::ShardLog;
-use super::super::kv::durable::record::Record;
-use super::super::kv::Store;
+use crate::durable::log::ShardLog;
+use crate::durable::record::Record;
+use crate::Store;
 
 /// Why a write was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]

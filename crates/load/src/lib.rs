@@ -3,7 +3,8 @@
 //! connections, closed loop or open loop at a target rate; every reply is
 //! checked; latency goes into an HdrHistogram per thread, merged at the end.
 //!
-//! This module runs the client threads and follows their progress. The rest:
+//! The `percore-load` crate, over the protocols' encoders and the RESP
+//! wire format (docs/ARCHITECTURE.md "Crates"). Its root runs the client threads and follows their progress. The rest:
 //! `target` (the services it can drive), `plan` (the run and each
 //! connection's part of it), `workload` (what is sent, as parameters),
 //! `drivers` (what one connection does, per protocol), `stats` (what a
@@ -31,8 +32,8 @@ use glommio::net::TcpStream;
 use rustls::ClientConnection;
 use thiserror::Error;
 
-use crate::tls::client::server_name;
-use crate::tls::TlsStream;
+use percore::tls::client::server_name;
+use percore::tls::TlsStream;
 
 use drivers::mq;
 use plan::{share, ConnPlan};

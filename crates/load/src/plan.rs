@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::workload::{MqMix, Workload};
-use crate::load::target::ServiceKind;
+use crate::target::ServiceKind;
 
 /// A validated load run.
 #[derive(Clone, Debug)]

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::stats::new_latency_histogram;
+use percore::stats::new_latency_histogram;
 
 /// What one client thread measured.
 #[derive(Clone, Debug)]

@@ -2,9 +2,9 @@
 //! for every connection. What the bytes are and how replies are checked is
 //! the drivers' business (`drivers/`).
 
-use crate::load::target::ServiceKind;
-use crate::services::kv::protocol::{self, Request};
-use crate::services::resp::protocol::encode_command;
+use crate::target::ServiceKind;
+use percore_protocols::kv::protocol::{self, Request};
+use percore_protocols::resp::protocol::encode_command;
 
 /// A protocol and its parameters, the same for every connection.
 #[derive(Clone, Copy, Debug, PartialEq)]

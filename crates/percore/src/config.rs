@@ -160,7 +160,7 @@ pub struct ServerConfig {
     /// Where live metrics are served (docs/PROTOCOLS.md §8).
     pub metrics: Option<SocketAddr>,
     /// Whether a pinned shard whose core is crowded by other threads may
-    /// hand connections to a shard with CPU to spare (src/server/moving.rs);
+    /// hand connections to a shard with CPU to spare (crates/percore/src/server/moving.rs);
     /// `--keep-connections` turns it off.
     pub move_crowded: bool,
 }

@@ -51,10 +51,15 @@
 //! - [`cross_shard`]: who owns a key or topic, and the channels to reach it.
 //! - [`stats`]: per-shard counters and latency histograms, merged into reports.
 //! - [`tls`]: TLS for any service's `tls://` listeners (rustls).
-//! - [`services`]: the built-in services (yell, echo, chat, mq, kv), one file
-//!   or folder each, written on the same API.
-//! - [`load`]: `percore load`, the load generator.
-//! - [`cli`] and [`config`]: the command line and what it configures.
+//! - [`config`]: what a server is configured with (limits, placement,
+//!   endpoints).
+//! - [`transport`]: a plain or TLS stream, as the connection loop and a
+//!   client (the load generator) read and write it.
+//!
+//! This crate is the framework alone: it depends on no service. The
+//! built-in services are `percore_protocols`, over the key space
+//! (`percore_keyspace`) and the topics (`percore_topics`); the binary and
+//! the load generator sit on top (docs/ARCHITECTURE.md "Crates").
 
 pub use codec::{Decoder, LengthPrefixed, Lines, Raw};
 pub use config::Endpoint;
@@ -64,18 +69,14 @@ pub use service::{
 };
 pub use stats::Counter;
 
-pub mod cli;
 pub mod codec;
 pub mod config;
 pub mod cross_shard;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
-pub mod load;
-pub mod resp_wire;
 pub mod server;
 pub mod service;
-pub mod services;
 pub mod stats;
 pub mod tls;
-mod transport;
+pub mod transport;

@@ -12,7 +12,7 @@ use glommio::net::TcpStream;
 use crate::tls::TlsStream;
 
 /// A connection's byte stream.
-pub(crate) trait Transport {
+pub trait Transport {
     /// Reads what arrived (plaintext); 0 at the end of the stream.
     fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>>;
     /// Writes all of `bytes` in one go.
@@ -23,7 +23,7 @@ pub(crate) trait Transport {
     /// bytes a closing connection reads and discards.
     fn tcp(&mut self) -> &mut TcpStream;
     /// Whether this is a plain TCP stream: only those move to another
-    /// shard (src/server/moving.rs); TLS state stays where it is.
+    /// shard (crates/percore/src/server/moving.rs); TLS state stays where it is.
     const PLAIN: bool;
 }
 

@@ -8,8 +8,8 @@
 //!     writer.close()
 //! ```
 
-use crate::codec::{split_line_ending, Lines};
-use crate::service::{Batch, Flow, Opening, Service};
+use percore::codec::{split_line_ending, Lines};
+use percore::service::{Batch, Flow, Opening, Service};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Chat;

@@ -7,8 +7,8 @@
 //!         writer.write(data)
 //! ```
 
-use crate::codec::Raw;
-use crate::service::{Batch, Flow, Opening, Service};
+use percore::codec::Raw;
+use percore::service::{Batch, Flow, Opening, Service};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Echo;

@@ -9,97 +9,12 @@
 //! depend on how the stream was cut into reads. The request decoders are also
 //! checked to give back what they were given when a request is re-encoded.
 
-use crate::codec::{frame_body, split_line_ending, Decoder, FrameTooLong, LengthPrefixed, Lines};
-use crate::services::kv::protocol::{decode_request, push_request_frame};
-use crate::services::mq::command;
-
-/// Cut points read from the header, at most.
-const MAX_CUTS: usize = 16;
-
-/// The fuzzer's bytes, taken apart.
-struct Case<'a> {
-    max_frame: usize,
-    cuts: Vec<usize>,
-    stream: &'a [u8],
-}
-
-impl<'a> Case<'a> {
-    /// Byte 0: the frame limit, 1 to 256 bytes; byte 1: how many cuts;
-    /// then two bytes per cut; the rest is the stream.
-    fn new(data: &'a [u8]) -> Case<'a> {
-        let max_frame = usize::from(data.first().copied().unwrap_or(0)) + 1;
-        let count = usize::from(data.get(1).copied().unwrap_or(0)) % (MAX_CUTS + 1);
-        let rest = data.get(2..).unwrap_or_default();
-        let header = (count * 2).min(rest.len());
-        let cuts = rest[..header]
-            .chunks(2)
-            .map(|pair| pair.iter().fold(0usize, |n, &b| n << 8 | usize::from(b)))
-            .collect();
-        Case {
-            max_frame,
-            cuts,
-            stream: &rest[header..],
-        }
-    }
-}
-
-/// What the connection loop sees: the frames in order, and whether the
-/// stream ended on a frame longer than the limit.
-pub type Frames = (Vec<Vec<u8>>, bool);
-
-/// Feeds `input` to a decoder in reads cut at `cuts` (taken modulo the
-/// length), consuming frames as the connection loop does: the buffer always
-/// starts at the next frame, and the decoder keeps its state between reads.
-pub fn decode_in_reads<D: Decoder>(input: &[u8], cuts: &[usize], max_frame: usize) -> Frames {
-    let mut decoder = D::default();
-    let mut buffer = Vec::new();
-    let mut frames = Vec::new();
-    let mut ends: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
-    ends.push(input.len());
-    ends.sort_unstable();
-    let mut fed = 0;
-    for end in ends {
-        buffer.extend_from_slice(&input[fed..end]);
-        fed = end;
-        loop {
-            match decoder.decode(&buffer, max_frame) {
-                Ok(Some(span)) => {
-                    frames.push(buffer[span.start..span.end].to_vec());
-                    buffer.drain(..span.wire_len);
-                }
-                Ok(None) => break,
-                Err(FrameTooLong { .. }) => return (frames, true),
-            }
-        }
-    }
-    (frames, false)
-}
-
-/// The frames of a stream read whole, after checking that reads cut
-/// anywhere find the same ones.
-fn frames_of<D: Decoder>(data: &[u8]) -> Frames {
-    let case = Case::new(data);
-    let whole = decode_in_reads::<D>(case.stream, &[], case.max_frame);
-    let split = decode_in_reads::<D>(case.stream, &case.cuts, case.max_frame);
-    assert_eq!(whole, split, "frames depend on read boundaries");
-    for frame in &whole.0 {
-        assert!(
-            frame.len() <= case.max_frame + 2,
-            "a frame passed the limit"
-        );
-    }
-    whole
-}
-
-/// yell, echo, chat and mq's framing.
-pub fn lines(data: &[u8]) {
-    frames_of::<Lines>(data);
-}
-
-/// kv's framing: a 4-byte big-endian length, then the body.
-pub fn length_prefixed(data: &[u8]) {
-    frames_of::<LengthPrefixed>(data);
-}
+use crate::kv::protocol::{decode_request, push_request_frame};
+use crate::mq::command;
+use percore::codec::{frame_body, split_line_ending, LengthPrefixed, Lines};
+use percore::fuzz::{decode_in_reads, frames_of, Case};
+/// The framework's own targets, so that every target is found here.
+pub use percore::fuzz::{length_prefixed, lines};
 
 /// kv requests: each frame of the stream decoded as a request; a request
 /// that decodes comes back the same from its own encoding.
@@ -139,7 +54,7 @@ pub fn mq_commands(data: &[u8]) {
 /// command or the error redis finds in it, and a command written again as
 /// multibulk (as an inline one is forwarded) parses to the same arguments.
 pub fn resp_requests(data: &[u8]) {
-    use crate::services::resp::protocol::{
+    use crate::resp::protocol::{
         command_limit, encode_command, parse_command, Args, ProtocolError, RespDecoder, MAX_LINE,
     };
     let case = Case::new(data);
@@ -174,7 +89,7 @@ pub fn resp_requests(data: &[u8]) {
 /// tail or corruption point inside the file; a clean scan of the valid
 /// prefix, re-encoded, gives back the same bytes.
 pub fn kv_log(data: &[u8]) {
-    use crate::services::kv::durable::record::{scan, Scan};
+    use percore_keyspace::durable::record::{scan, Scan};
     let mut valid = Vec::new();
     let scanned = scan(data, |record| record.encode(&mut valid));
     match scanned {
@@ -202,7 +117,7 @@ mod smoke {
     /// Runs `target` on every file under `fuzz/seeds/NAME`.
     fn seeds(name: &str, target: fn(&[u8])) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fuzz/seeds")
+            .join("../../fuzz/seeds")
             .join(name);
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}"));
         let mut count = 0;

@@ -1,6 +1,8 @@
-//! The built-in services, one file or folder each, every one a small layer
+//! The built-in services (the `percore-protocols` crate, over the key space,
+//! the topics and the RESP wire format; docs/ARCHITECTURE.md "Crates"), one
+//! file or folder each, every one a small layer
 //! over the framework's connection loop, written against the same public API
-//! as a user's service ([`crate::service`]). Each reads like the Python
+//! as a user's service ([`percore::service`]). Each reads like the Python
 //! asyncio example it came from.
 //!
 //! [`BUILT_IN`] is the one place that lists them: `percore serve` takes its
@@ -9,7 +11,9 @@
 
 pub mod chat;
 pub mod echo;
-pub mod keyspace;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod kv;
 pub mod mq;
 pub mod resp;
@@ -22,10 +26,10 @@ pub use mq::{Mq, MqFactory};
 pub use resp::{Resp, RespFactory};
 pub use yell::Yell;
 
-use crate::config::Endpoint;
-use crate::server::ServerBuilder;
-use keyspace::KeySpacePlan;
 use mq::BrokerPlan;
+use percore::config::Endpoint;
+use percore::server::ServerBuilder;
+use percore_keyspace::KeySpacePlan;
 use resp::RespOptions;
 
 /// A built-in service as the command line offers it.

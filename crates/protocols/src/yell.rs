@@ -7,8 +7,8 @@
 //!         writer.write(line.upper())
 //! ```
 
-use crate::codec::Lines;
-use crate::service::{Batch, Flow, Opening, Service};
+use percore::codec::Lines;
+use percore::service::{Batch, Flow, Opening, Service};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Yell;

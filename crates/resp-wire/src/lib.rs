@@ -1,5 +1,8 @@
 //! The Redis serialization protocol: requests as clients send them, replies
-//! as the server writes them.
+//! as the server writes them. A library with no server in it (the
+//! `percore-resp-wire` crate; only the framework's `Decoder` trait, which
+//! [`RespDecoder`] implements): resp, the topics' deliveries and the load
+//! generator all write and read RESP with it.
 //!
 //! - `request`: [`RespDecoder`] cuts a connection's input into commands,
 //!   [`parse_command`] takes one apart, [`encode_command`] writes one.
@@ -13,7 +16,7 @@
 //!
 //! ```
 //! use percore::codec::Decoder;
-//! use percore::resp_wire::{parse_command, Args, RespDecoder};
+//! use percore_resp_wire::{parse_command, Args, RespDecoder};
 //!
 //! let input = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n";
 //! let (mut decoder, mut args) = (RespDecoder::default(), Args::default());

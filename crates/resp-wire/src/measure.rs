@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use super::*;
-use crate::codec::Decoder;
+use percore::codec::Decoder;
 
 #[test]
 #[ignore = "a measure; run by hand in release"]

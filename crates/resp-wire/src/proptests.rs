@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::fuzz::decode_in_reads;
+use percore::fuzz::decode_in_reads;
 
 /// Arguments, binary: any byte, CR and LF and NUL included.
 fn arguments() -> impl Strategy<Value = Vec<Vec<u8>>> {
@@ -56,7 +56,7 @@ fn cuts() -> impl Strategy<Value = Vec<usize>> {
 /// loop does, and checks each frame's arguments as the decoder kept them
 /// against a fresh parse of the frame.
 fn decoder_parse_agrees(input: &[u8], cuts: &[usize], max_frame: usize) {
-    use crate::codec::Decoder;
+    use percore::codec::Decoder;
     let mut ends: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
     ends.push(input.len());
     ends.sort_unstable();

@@ -27,7 +27,7 @@ use super::args::RETAIN_SPANS;
 use super::inline::split_inline;
 use super::multibulk::{command_limit, find_line, Limits, Line, Progress, Step, MAX_LINE};
 use super::{Args, ProtocolError};
-use crate::codec::{Decoder, FrameSpan, FrameTooLong};
+use percore::codec::{Decoder, FrameSpan, FrameTooLong};
 
 /// The request decoder: one per connection. Its `max_frame` bounds one
 /// argument (what redis' `proto-max-bulk-len` bounds), and through
@@ -50,7 +50,7 @@ pub struct RespDecoder {
     refused: Option<(usize, ProtocolError)>,
     /// Whether the next command is read under redis' unauthenticated limits.
     /// A `Cell`, so that the service can set it through the shared borrow
-    /// [`Batch::decoder`](crate::service::Batch::decoder) lends.
+    /// [`Batch::decoder`](percore::service::Batch::decoder) lends.
     unauthenticated: Cell<bool>,
 }
 

@@ -54,8 +54,8 @@
 //! ```
 
 use super::*;
-use crate::codec::{Decoder, FrameTooLong};
-use crate::fuzz::decode_in_reads;
+use percore::codec::{Decoder, FrameTooLong};
+use percore::fuzz::decode_in_reads;
 
 const MAX: usize = 1 << 20;
 

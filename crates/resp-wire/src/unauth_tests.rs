@@ -5,7 +5,7 @@
 //! (checked against it in `tests/resp_unauth.rs`).
 
 use super::{Args, ProtocolError, RespDecoder};
-use crate::codec::Decoder;
+use percore::codec::Decoder;
 
 const MAX_FRAME: usize = 1 << 20;
 

@@ -21,10 +21,10 @@ use super::deliver::Format;
 use super::record::{Record, Space};
 use super::routing::{Post, Routing};
 use super::topics::ConnId;
-use crate::cross_shard::{Lane, LanePlan, MeshError, Pool};
-use crate::server::outbox::Outbox;
-use crate::server::StopWatch;
-use crate::stats::Counter;
+use percore::cross_shard::{Lane, LanePlan, MeshError, Pool};
+use percore::server::outbox::Outbox;
+use percore::server::StopWatch;
+use percore::stats::Counter;
 
 /// The lanes of the brokers, built once for every shard.
 #[derive(Clone, Debug)]
@@ -92,7 +92,7 @@ pub struct Broker {
 }
 
 /// mq's gauges on one shard.
-pub(super) struct Gauges {
+pub struct Gauges {
     /// Topics owned here that have subscribers.
     pub topics: Counter,
     /// Channel subscriptions held here, one per connection and topic.
@@ -103,7 +103,7 @@ impl Broker {
     /// Joins the lanes (with more than one shard: a barrier every shard must
     /// reach), starts handling what other shards send, and registers the
     /// broker as this shard's ([`Broker::here`]).
-    pub(super) async fn start(
+    pub(crate) async fn start(
         plan: Option<MqPlan>,
         shard: usize,
         shards: usize,
@@ -160,7 +160,7 @@ impl Broker {
     }
 
     /// mq keeps its gauges of topics and subscribers up to date from now on.
-    pub(super) fn attach_gauges(&self, gauges: Gauges) {
+    pub fn attach_gauges(&self, gauges: Gauges) {
         *self.gauges.borrow_mut() = Some(gauges);
     }
 
@@ -223,16 +223,16 @@ impl Broker {
     }
 
     /// mq's subscribe: the owner is told over the lane, unacknowledged.
-    pub(super) fn subscribe(&self, conn: ConnId, topic: &str) {
+    pub fn subscribe(&self, conn: ConnId, topic: &str) {
         self.with_routing(|routing, post| routing.subscribe(conn, topic.as_bytes(), post));
     }
 
-    pub(super) fn unsubscribe(&self, conn: ConnId, topic: &str) {
+    pub fn unsubscribe(&self, conn: ConnId, topic: &str) {
         self.with_routing(|routing, post| routing.unsubscribe(conn, topic.as_bytes(), post));
     }
 
     /// An mq sender's line: to the topic's owner, which fans it out.
-    pub(super) fn publish(&self, topic: &str, line: &[u8]) {
+    pub fn publish(&self, topic: &str, line: &[u8]) {
         self.with_post(|routing, post| routing.publish(topic.as_bytes(), line, post));
     }
 

@@ -14,9 +14,9 @@
 
 use super::command::{self, SendScratch};
 use super::record::Payload;
-use crate::codec::split_line_ending;
-use crate::resp_wire::write;
-use crate::server::outbox::Outbox;
+use percore::codec::split_line_ending;
+use percore::server::outbox::Outbox;
+use percore_resp_wire::write;
 
 /// The form a subscriber takes its messages in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

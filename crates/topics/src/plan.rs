@@ -8,8 +8,8 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::broker::{Broker, MqPlan};
-use crate::server::ShardContext;
-use crate::service::StartError;
+use percore::server::ShardContext;
+use percore::service::StartError;
 
 /// The brokers' plan: their lanes, planned by the first service's
 /// `prepare` (the outer `None`: not yet; the inner: one shard, no lanes). A

@@ -21,11 +21,11 @@ use super::glob;
 use super::interest::{Interest, Patterns};
 use super::record::{records, Payload, Record, Space};
 use super::topics::{ConnId, Subscriptions};
-use crate::cross_shard::owner_of;
-use crate::server::outbox::Outbox;
+use percore::cross_shard::owner_of;
+use percore::server::outbox::Outbox;
 
 /// Where records for other shards go.
-pub(super) trait Post {
+pub(crate) trait Post {
     /// To `owner`, the name's owner: mq's sends and subscription changes.
     fn to_owner(&self, owner: usize, record: Record<'_>);
     /// From the owner to `shard`, which has subscribers of the name.
@@ -39,7 +39,7 @@ struct Subscriber {
 }
 
 /// One shard's routing state.
-pub(super) struct Routing {
+pub(crate) struct Routing {
     shard: usize,
     shards: usize,
     /// This shard's subscriptions: channels, shard channels, patterns.

@@ -39,8 +39,8 @@ use super::file_io::{create_empty, read_all, write_all_at};
 use super::files::{log_name, snapshot_name};
 use super::log::{LogFigures, ShardLog};
 use super::record::{decode, Decoded};
-use crate::services::keyspace::SharedStore;
-use crate::services::kv::store::now_ms;
+use crate::store::now_ms;
+use crate::SharedStore;
 
 /// No compaction below this log size: small logs load fast anyway.
 const MIN_LOG: u64 = 1 << 20;

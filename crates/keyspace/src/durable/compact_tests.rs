@@ -6,9 +6,9 @@ use std::path::Path;
 use glommio::LocalExecutorBuilder;
 
 use super::*;
-use crate::services::kv::durable::record::{scan, Record, Scan};
-use crate::services::kv::durable::{apply_record, Fsync};
-use crate::services::kv::Store;
+use crate::durable::record::{scan, Record, Scan};
+use crate::durable::{apply_record, Fsync};
+use crate::Store;
 
 fn figures() -> LogFigures {
     LogFigures {

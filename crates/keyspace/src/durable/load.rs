@@ -24,9 +24,9 @@ use super::files::{log_name, snapshot_name, Layout};
 use super::log::{LogFigures, ShardLog};
 use super::record::{scan, Record, Scan};
 use super::{apply_record, DurableError, DurableOptions};
-use crate::cross_shard::owner_of;
-use crate::services::kv::store::now_ms;
-use crate::services::kv::Store;
+use crate::store::now_ms;
+use crate::Store;
+use percore::cross_shard::owner_of;
 
 /// The time a replay applies records at: before any expiry, so that every
 /// key a record names counts as live ([`apply_record`]).
@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn a_clear_removes_only_what_its_old_shard_held() {
-        use crate::cross_shard::owner_of;
+        use percore::cross_shard::owner_of;
         // Keys of each of two old shards, replayed by one new shard.
         let of = |shard: usize| {
             (0..)

@@ -40,8 +40,8 @@ pub use super::mark::Mark;
 use super::record::Record;
 use super::undo::Journal;
 use super::Fsync;
-use crate::services::kv::Store;
-use crate::stats::Counter;
+use crate::Store;
+use percore::stats::Counter;
 
 /// Opens a log file, empty. Under `always` it is opened O_DSYNC: each write
 /// completes once it is on stable storage, so a group commit is one io_uring

@@ -28,7 +28,7 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
-use crate::services::kv::Store;
+use crate::Store;
 use record::Record;
 
 /// Does what `record` says to `store`, as of `now` (ms since the epoch).

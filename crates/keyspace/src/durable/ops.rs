@@ -14,8 +14,8 @@
 //! [bytes]`; numbers are 8-byte LE elements (i64, or f64 for scores).
 
 use super::record::{Record, MAX_FIELD};
-use crate::services::kv::values::{Aggregate, Kind, ValueRef};
-use crate::services::kv::Store;
+use crate::values::{Aggregate, Kind, ValueRef};
+use crate::Store;
 
 /// Set on an op: the key's old value goes first (a snapshot's record).
 pub const REPLACE: u8 = 0x80;

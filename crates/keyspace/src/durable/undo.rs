@@ -13,8 +13,8 @@
 use std::collections::VecDeque;
 
 use super::record::Record;
-use crate::services::kv::values::{OwnedValue, ValueRef};
-use crate::services::kv::Store;
+use crate::values::{OwnedValue, ValueRef};
+use crate::Store;
 
 /// One write's way back.
 #[derive(Debug)]

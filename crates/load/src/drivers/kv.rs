@@ -6,10 +6,10 @@
 
 use std::collections::VecDeque;
 
-use crate::codec::split_frame;
-use crate::load::workload::{KvMix, Workload};
-use crate::services::kv::protocol::{self, Request};
-use crate::services::resp::protocol::{encode_command, reply_len, write};
+use crate::workload::{KvMix, Workload};
+use percore::codec::split_frame;
+use percore_protocols::kv::protocol::{self, Request};
+use percore_protocols::resp::protocol::{encode_command, reply_len, write};
 
 /// The protocol the mix is spoken in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,7 +191,7 @@ mod tests {
 
     #[test]
     fn resp_gets_expect_what_this_connection_set_last() {
-        use crate::services::resp::protocol::{parse_command, Args};
+        use percore_protocols::resp::protocol::{parse_command, Args};
         let mix = KvMix {
             keys: 2,
             get_ratio: 0.5,
@@ -205,13 +205,13 @@ mod tests {
         // Answer like a server would, from a map of what was set.
         let mut values = std::collections::HashMap::new();
         let (mut decoder, mut args) = (
-            crate::services::resp::protocol::RespDecoder::default(),
+            percore_protocols::resp::protocol::RespDecoder::default(),
             Args::default(),
         );
         let mut replies = Vec::new();
         let mut rest = &requests[..];
         while !rest.is_empty() {
-            use crate::codec::Decoder;
+            use percore::codec::Decoder;
             let span = decoder.decode(rest, 1 << 20).unwrap().unwrap();
             let frame = &rest[..span.wire_len];
             parse_command(frame, &mut args).unwrap();
@@ -248,7 +248,7 @@ mod tests {
         };
         let mut exchange = KvExchange::new(mix, 1, 2, Wire::Kv);
         assert_eq!(exchange.versions.len(), 2); // keys 1 and 3
-        let mut store = crate::services::kv::Store::default();
+        let mut store = percore_protocols::kv::Store::default();
         let mut requests = Vec::new();
         for _ in 0..200 {
             exchange.push_request(&mut requests);

@@ -3,8 +3,8 @@
 
 use std::collections::VecDeque;
 
-use crate::load::target::ServiceKind;
-use crate::load::workload::LineWorkload;
+use crate::target::ServiceKind;
+use crate::workload::LineWorkload;
 
 /// What chat puts before every line it sends back (and `\r\n` after).
 const CHAT_PREFIX: &[u8] = b"You sent: ";
@@ -102,7 +102,7 @@ fn push_letters(seq: u64, width: usize, base: u8, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::Workload;
+    use crate::Workload;
 
     fn lines(service: ServiceKind, size: usize) -> LineWorkload {
         match Workload::lines(service, size) {

@@ -6,7 +6,7 @@
 //! - `mq`: publishers and subscribers, which check deliveries instead.
 //!
 //! Every driver reads into a [`ReplyBuffer`] and records into
-//! [`LoadStats`](crate::load::LoadStats).
+//! [`LoadStats`](crate::LoadStats).
 
 mod kv;
 mod lines;

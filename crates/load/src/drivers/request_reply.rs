@@ -11,16 +11,16 @@ use std::time::{Duration, Instant};
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
-use crate::transport::Transport;
 use glommio::sync::Semaphore;
 use glommio::timer::sleep;
+use percore::transport::Transport;
 
 use super::kv::{KvExchange, Wire};
 use super::lines::LineExchange;
 use super::ReplyBuffer;
-use crate::load::plan::ConnPlan;
-use crate::load::stats::LoadStats;
-use crate::load::workload::Workload;
+use crate::plan::ConnPlan;
+use crate::stats::LoadStats;
+use crate::workload::Workload;
 
 /// How long a finished connection waits for its outstanding replies.
 const DRAIN: Duration = Duration::from_secs(5);

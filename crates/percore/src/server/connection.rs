@@ -35,7 +35,7 @@ use crate::service::{Batch, Flow, Opening, Service};
 use crate::stats::LiveStats;
 use crate::transport::Transport;
 
-/// A connection that leaves this shard for shard `to` (src/server/moving.rs):
+/// A connection that leaves this shard for shard `to` (crates/percore/src/server/moving.rs):
 /// its stream, between two batches, every request read answered.
 pub(crate) struct Leaving<T> {
     pub stream: T,

@@ -35,7 +35,10 @@ pub struct Batch<'a, D> {
 }
 
 impl<'a, D: Decoder> Batch<'a, D> {
-    pub(crate) fn new(
+    /// A batch over `input`, as the connection loop makes one per read;
+    /// public so that a service's own tests can run it on bytes of theirs.
+    #[doc(hidden)]
+    pub fn new(
         input: &'a [u8],
         decoder: &'a mut D,
         max_frame: usize,

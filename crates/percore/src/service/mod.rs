@@ -79,7 +79,7 @@ pub trait Service: 'static {
     fn close_session(&self, _session: Self::Session) {}
 
     /// Whether this connection may now continue on another shard, between
-    /// two batches (src/server/moving.rs: a shard on a crowded core hands
+    /// two batches (crates/percore/src/server/moving.rs: a shard on a crowded core hands
     /// connections to one with CPU to spare). Say `true` only when closing
     /// the session here and opening a new one there loses nothing the
     /// client could see: no greeting, no state kept between batches, no

@@ -130,7 +130,9 @@ impl ServiceStats {
     }
 }
 
-pub(crate) fn new_latency_histogram() -> Histogram<u64> {
+/// A latency histogram as every report keeps one (the protocols' per-command
+/// figures too), so that histograms merge.
+pub fn new_latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, LATENCY_MAX_US, LATENCY_SIGFIG)
         .expect("constant histogram bounds are valid")
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use thiserror::Error;
 
-use crate::tls::client::server_name;
+use percore::tls::client::server_name;
 
-use crate::codec::{body_len, HEADER_LEN};
+use percore::codec::{body_len, HEADER_LEN};
 
 use super::protocol::{decode_reply, push_request_frame, Reply, ReplyError, Request};
 

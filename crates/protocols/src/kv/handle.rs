@@ -14,7 +14,7 @@ use super::protocol::{
     begin_frame, end_frame, push_array_len, push_error_frame, push_nil_frame, push_str_frame,
     push_text, Request,
 };
-use crate::services::keyspace::write::{Keys, Refused, Ttl};
+use percore_keyspace::write::{Keys, Refused, Ttl};
 
 /// docs/PROTOCOLS.md §7.3's refusal.
 pub(super) const OUT_OF_MEMORY: &str = "out of memory";

@@ -17,29 +17,28 @@
 //! pipelined Put then Get of one key always sees its own Put.
 
 pub mod client;
-pub mod durable;
 mod handle;
 pub mod protocol;
 mod route;
-mod store;
 
 pub use client::{ClientError, KvClient};
 pub use durable::{DurableError, DurableOptions, Fsync};
+/// The store and its durability are the key space's (`percore_keyspace`).
+pub use percore_keyspace::{durable, now_ms, values, Store};
 pub use protocol::{Reply, Request};
-pub use store::{now_ms, values, Store};
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::keyspace::write::Keys;
-use super::keyspace::{KeySpace, KeySpacePlan, OwnerHandler, Protocol};
-use crate::codec::{split_frame, LengthPrefixed};
-use crate::cross_shard::{Mesh, Ticket};
-use crate::server::ShardContext;
-use crate::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
-use crate::stats::{Counter, Metric};
 use durable::log::ShardLog;
 use handle::{apply, Outcome};
+use percore::codec::{split_frame, LengthPrefixed};
+use percore::cross_shard::{Mesh, Ticket};
+use percore::server::ShardContext;
+use percore::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
+use percore::stats::{Counter, Metric};
+use percore_keyspace::write::Keys;
+use percore_keyspace::{KeySpace, KeySpacePlan, OwnerHandler, Protocol};
 use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
 use route::{Here, OwnerReplies, Round, RoundPlan};
 
@@ -140,7 +139,7 @@ impl Service for Kv {
     }
 
     /// A session is only the scratch space of one batch: between two, a
-    /// connection may move to another shard (src/server/moving.rs).
+    /// connection may move to another shard (crates/percore/src/server/moving.rs).
     fn movable(&self, _: &RoundPlan) -> bool {
         true
     }

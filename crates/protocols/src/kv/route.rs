@@ -17,11 +17,11 @@ use std::ops::Range;
 use super::durable::log::ShardLog;
 use super::handle::{apply, push_keys_frame, Outcome};
 use super::protocol::{decode_request, push_error_frame, str_array, Request};
-use super::store::Store;
-use crate::codec::{encode_frame, split_frame, LengthPrefixed};
-use crate::cross_shard::owner_of;
-use crate::service::Batch;
-use crate::services::keyspace::write::Keys;
+use super::Store;
+use percore::codec::{encode_frame, split_frame, LengthPrefixed};
+use percore::cross_shard::owner_of;
+use percore::service::Batch;
+use percore_keyspace::write::Keys;
 
 /// Forwarded Gets (or one ListKeys) per round: their replies' size is only
 /// known once they come back, and a Get may return a value as long as

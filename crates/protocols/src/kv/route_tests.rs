@@ -1,7 +1,7 @@
 //! kv's routing of a round, as pure state (`route.rs`).
 
 use super::*;
-use crate::services::kv::protocol::{push_nil_frame, push_request_frame};
+use crate::kv::protocol::{push_nil_frame, push_request_frame};
 
 fn requests(list: &[Request<'_>]) -> Vec<u8> {
     let mut wire = Vec::new();
@@ -136,9 +136,9 @@ fn a_failed_commit_fails_the_replies_made_here_and_keeps_the_owners() {
     let mut answer = Vec::new();
     assert_eq!(plan.assemble(&mut replies, 0, &mut answer), 0);
     let mut expected = Vec::new();
-    crate::services::kv::push_disk_error(&mut expected, "full");
+    crate::kv::push_disk_error(&mut expected, "full");
     push_nil_frame(&mut expected);
-    crate::services::kv::push_disk_error(&mut expected, "full");
+    crate::kv::push_disk_error(&mut expected, "full");
     assert_eq!(answer, expected);
 }
 

@@ -26,32 +26,22 @@
 //! decision, as plain state), `deliver` (each protocol's bytes), `broker`
 //! (routing on its lanes), `plan` (one broker per shard, shared).
 
-mod broker;
-pub mod command;
-mod deliver;
-pub mod glob;
-mod interest;
-mod plan;
-pub mod record;
-mod routing;
-pub mod topics;
+use percore_topics::Gauges;
+/// The topics mq serves, and their wire format: `percore_topics`, which
+/// resp's pub/sub shares.
+pub use percore_topics::{command, glob, record, topics};
 
 use std::rc::Rc;
 
-pub use broker::Broker;
-pub use deliver::Format;
-pub use plan::BrokerPlan;
-pub use record::Space;
-pub use routing::{told_everywhere, MONITOR_CHANNEL};
+pub use percore_topics::{told_everywhere, Broker, BrokerPlan, Format, Space, MONITOR_CHANNEL};
 
-use crate::codec::{split_line_ending, Lines};
-use crate::server::outbox::Outbox;
-use crate::server::ShardContext;
-use crate::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
-use crate::stats::Counter;
-use crate::stats::Metric::{Counter as MetricCounter, Gauge};
-use broker::Gauges;
 use command::Command;
+use percore::codec::{split_line_ending, Lines};
+use percore::server::outbox::Outbox;
+use percore::server::ShardContext;
+use percore::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
+use percore::stats::Counter;
+use percore::stats::Metric::{Counter as MetricCounter, Gauge};
 use topics::ConnId;
 
 /// Cap on one connection's queued deliveries by default (docs/PROTOCOLS.md §2 `--mq-queue-bytes`).

@@ -351,7 +351,7 @@ impl Resp {
             // before its reply is used, or taken back.
             if let Err(reason) = self.keys.commit(logged_from).await {
                 reply.clear();
-                let refused = crate::services::keyspace::write::Refused::Disk(reason);
+                let refused = percore_keyspace::write::Refused::Disk(reason);
                 commands::strings::refusal(&mut reply, &refused);
             }
             return reply;
@@ -360,11 +360,11 @@ impl Resp {
             return Vec::new();
         };
         let write = |body: &mut Vec<u8>| {
-            let start = crate::codec::begin_frame(body);
+            let start = percore::codec::begin_frame(body);
             body.push(proto as u8 | if quiet { QUIET } else { 0 });
             body.push(cmd as u8);
             encode_command(words.iter().copied(), body);
-            crate::codec::end_frame(body, start);
+            percore::codec::end_frame(body, start);
         };
         self.forwarded.add(1);
         let replies = self.send_frames(mesh, shard, held, write).await;

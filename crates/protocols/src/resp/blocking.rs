@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use super::blocking_forms::{check, non_blocking};
 use super::waiter::{Form, Served, Waiter};
 use super::*;
-use crate::services::kv::values::Kind;
+use crate::kv::values::Kind;
 use commands::collections::parse_score;
 
 /// How often a blocked connection looks whether its client is gone or

@@ -15,7 +15,7 @@ use super::command_table;
 use super::commands::{Cmd, Spec, NAMES};
 use super::protocol::Command;
 use super::protocol::Proto;
-use crate::server::outbox::Outbox;
+use percore::server::outbox::Outbox;
 
 /// One resp connection.
 pub struct ClientInfo {

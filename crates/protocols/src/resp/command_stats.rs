@@ -216,7 +216,7 @@ fn record(cmd: Key, began: Option<Instant>, reply: &[u8]) {
             stat.timed_usec += usec;
             let latency = stat
                 .latency
-                .get_or_insert_with(|| Box::new(crate::stats::new_latency_histogram()));
+                .get_or_insert_with(|| Box::new(percore::stats::new_latency_histogram()));
             latency.saturating_record(usec.max(1));
         }
         if failed {
@@ -328,7 +328,7 @@ impl Merged {
             let (value, count) = (number(&pair[..colon]), number(&pair[colon + 1..]));
             let latency = stat
                 .latency
-                .get_or_insert_with(|| Box::new(crate::stats::new_latency_histogram()));
+                .get_or_insert_with(|| Box::new(percore::stats::new_latency_histogram()));
             let _ = latency.record_n(value.max(1), count);
         }
     }

@@ -196,7 +196,7 @@ impl Resp {
             // `--fsync always`: on disk before any reply is used, or all
             // taken back.
             if let Err(reason) = self.keys.commit(logged_from).await {
-                let refused = crate::services::keyspace::write::Refused::Disk(reason);
+                let refused = percore_keyspace::write::Refused::Disk(reason);
                 for reply in &mut replies {
                     reply.clear();
                     commands::strings::refusal(reply, &refused);
@@ -209,12 +209,12 @@ impl Resp {
         };
         let write = |body: &mut Vec<u8>| {
             for args in parts {
-                let start = crate::codec::begin_frame(body);
+                let start = percore::codec::begin_frame(body);
                 body.push(proto as u8);
                 body.push(cmd as u8);
                 let words: Vec<&[u8]> = std::iter::once(name).chain(args.iter().copied()).collect();
                 encode_command(words.iter().copied(), body);
-                crate::codec::end_frame(body, start);
+                percore::codec::end_frame(body, start);
             }
         };
         self.forwarded.add(parts.len() as u64);

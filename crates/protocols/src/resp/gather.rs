@@ -11,8 +11,8 @@
 
 use super::move_keys::bulk_value;
 use super::*;
-use crate::services::kv::durable::ops::snapshot_records;
-use crate::services::kv::values::{Aggregate, Kind, OwnedValue, Set};
+use crate::kv::durable::ops::snapshot_records;
+use crate::kv::values::{Aggregate, Kind, OwnedValue, Set};
 use commands::collections::wrong_type;
 use commands::dump::read_payload;
 use commands::set::{algebra, reply_members, set_of, MultiKey};

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Writes src/services/resp/commands/config_table.rs: every configuration
+"""Writes crates/protocols/src/resp/commands/config_table.rs: every configuration
 parameter of Redis 7.0 (issue 26), read from Redis's own config table.
 
-    python3 src/services/resp/gen_config_table.py [--redis-src DIR]
+    python3 crates/protocols/src/resp/gen_config_table.py [--redis-src DIR]
 
 Names, aliases, types, enum values, numeric bounds and units (memory,
 percent, octal) and the IMMUTABLE, PROTECTED, HIDDEN and MULTI_ARG flags
@@ -180,7 +180,7 @@ def main():
     lines = [
         "//! Every configuration parameter of Redis 7.0, from `static_configs[]` in",
         "//! Redis's src/config.c and the defaults a redis-server 7.0 shows (issue 26).",
-        "//! Written by src/services/resp/gen_config_table.py: do not edit; rerun it.",
+        "//! Written by crates/protocols/src/resp/gen_config_table.py: do not edit; rerun it.",
         "",
         "use super::config_params::{Kind, Param, Special, Unit, HIDDEN, IMMUTABLE, MULTI_ARG, PROTECTED};",
         "",

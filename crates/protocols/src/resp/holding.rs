@@ -1,6 +1,6 @@
 //! Holding the owner shards of a transaction across shards (README
 //! "Transactions across shards"; the hold itself is
-//! `crate::cross_shard::hold`, its messages `keyspace/holds.rs`).
+//! `percore::cross_shard::hold`, its messages `keyspace/holds.rs`).
 //!
 //! The shard that runs the transaction takes the hold of every shard its
 //! keys live on, in ascending shard order; a shard already held answers
@@ -19,7 +19,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::services::keyspace::new_token;
+use percore_keyspace::new_token;
 
 /// How long a transaction tries to hold its shards before it gives up.
 const HOLD_PATIENCE: Duration = Duration::from_secs(10);

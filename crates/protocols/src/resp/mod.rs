@@ -33,8 +33,8 @@ mod notify;
 mod notify_typed;
 mod owner;
 mod plan;
-/// The wire format, a library of its own below the protocols (`crate::resp_wire`).
-pub use crate::resp_wire as protocol;
+/// The wire format, a library of its own below the protocols (`percore_resp_wire`).
+pub use percore_resp_wire as protocol;
 mod pubsub;
 mod route;
 mod session;
@@ -49,21 +49,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::keyspace::write::Keys;
-use super::keyspace::{now_ms, KeySpace, KeySpacePlan, Protocol};
 use super::kv::durable::log::{Mark, ShardLog};
 use super::kv::Store;
-use crate::codec::split_frame;
-use crate::cross_shard::{owner_of, Mesh, Ticket};
-use crate::server::outbox::Outbox;
-use crate::server::{ShardContext, StopWatch};
-use crate::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
-use crate::services::mq::{Broker, BrokerPlan};
-use crate::stats::{Counter, Metric};
+use crate::mq::{Broker, BrokerPlan};
 use check::{check, cross_protocol, warn_cross_protocol, Rejection};
 use client::ClientInfo;
 use commands::info::ServerFigures;
 use commands::{Cmd, Merge, Route, Spec};
+use percore::codec::split_frame;
+use percore::cross_shard::{owner_of, Mesh, Ticket};
+use percore::server::outbox::Outbox;
+use percore::server::{ShardContext, StopWatch};
+use percore::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
+use percore::stats::{Counter, Metric};
+use percore_keyspace::write::Keys;
+use percore_keyspace::{now_ms, KeySpace, KeySpacePlan, Protocol};
 use plan::Step;
 use protocol::write::{self, Proto};
 use protocol::{encode_command, parse_command, Command, RespDecoder};
@@ -200,8 +200,8 @@ impl ServiceFactory for RespFactory {
     async fn start(&self, shard: &ShardContext) -> Result<Resp, StartError> {
         let keys = self.keys.on_shard(shard).await?;
         let broker = self.brokers.on_shard(shard).await?;
-        crate::services::keyspace::on_expired(notify::expired);
-        crate::services::keyspace::on_filled(blocked_keys::filled);
+        percore_keyspace::on_expired(notify::expired);
+        percore_keyspace::on_filled(blocked_keys::filled);
         let limits = shard.limits();
         let options = &self.options;
         let views = match options.cluster.as_deref() {

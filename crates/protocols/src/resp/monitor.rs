@@ -17,7 +17,7 @@ use super::commands::{Cmd, Spec};
 use super::protocol::Command;
 
 /// The internal channel monitors subscribe to.
-pub use crate::services::mq::MONITOR_CHANNEL as CHANNEL;
+pub use crate::mq::MONITOR_CHANNEL as CHANNEL;
 
 /// Whether Redis shows `command` to monitors: not the commands (or, for a
 /// container, the subcommands: `CLIENT KILL`, `CONFIG SET`) its table

@@ -17,8 +17,8 @@ use std::cell::Cell;
 use super::commands::Cmd;
 use super::notify_typed;
 use super::protocol::{parse_reply, Command, Value};
-use crate::services::keyspace::write::Keys;
-use crate::services::mq::Broker;
+use crate::mq::Broker;
+use percore_keyspace::write::Keys;
 
 pub const KEYSPACE: u32 = 1 << 0;
 pub const KEYEVENT: u32 = 1 << 1;

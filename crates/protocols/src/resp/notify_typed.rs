@@ -9,7 +9,7 @@
 use super::commands::Cmd;
 use super::notify::{publish, GENERIC, HASH, LIST, NEW, SET, ZSET};
 use super::protocol::Command;
-use crate::services::keyspace::write::Keys;
+use percore_keyspace::write::Keys;
 
 /// When a command's event is published, read from its reply.
 #[derive(Clone, Copy)]

@@ -3,7 +3,7 @@
 //! forwarded it over the key space's mesh.
 
 use super::*;
-use crate::services::keyspace::{OwnerHandler, Wait};
+use percore_keyspace::{OwnerHandler, Wait};
 
 /// Runs a command that concerns this shard's keys (or its part of
 /// every shard's): the same code for a connection of this shard and for a
@@ -178,7 +178,7 @@ fn dispatch(
         Cmd::Save | Cmd::BgSave => {
             // SAVE and BGSAVE both start the snapshots; neither waits for
             // them (README).
-            if let Some(keys) = crate::services::keyspace::KeySpace::here() {
+            if let Some(keys) = percore_keyspace::KeySpace::here() {
                 keys.save();
             }
             match cmd {
@@ -267,7 +267,7 @@ fn dispatch(
 /// What resp runs on the shard that owns a forwarded message's keys,
 /// registered on the key space's plan ([`KeySpacePlan::register`]).
 ///
-/// [`KeySpacePlan::register`]: crate::services::keyspace::KeySpacePlan::register
+/// [`KeySpacePlan::register`]: percore_keyspace::KeySpacePlan::register
 pub(crate) const OWNER_HANDLER: OwnerHandler = OwnerHandler {
     serve: serve_forwarded,
     push_error,
@@ -278,7 +278,7 @@ pub(crate) const OWNER_HANDLER: OwnerHandler = OwnerHandler {
 /// A forwarded message may hold PUBLISHes, fanned out over this shard's
 /// broker lanes: its replies wait while those are behind.
 fn delivery_room() -> Option<Wait> {
-    let broker = crate::services::mq::Broker::here()?;
+    let broker = crate::mq::Broker::here()?;
     Some(Box::pin(async move { broker.delivery_room().await }))
 }
 
@@ -304,7 +304,7 @@ fn serve_forwarded(
         let mut rest = commands;
         let mut count = 0;
         while let Some((frame, next)) = split_frame(rest) {
-            let start = crate::codec::begin_frame(replies);
+            let start = percore::codec::begin_frame(replies);
             match frame {
                 [proto, cmd, command @ ..] => {
                     let quiet = *proto & alone::QUIET != 0;
@@ -331,7 +331,7 @@ fn serve_forwarded(
                     "ERR internal: a forwarded command could not be read",
                 ),
             }
-            crate::codec::end_frame(replies, start);
+            percore::codec::end_frame(replies, start);
             count += 1;
             rest = next;
         }
@@ -346,7 +346,7 @@ fn push_disk_error(replies: &mut Vec<u8>, reason: &str) {
 
 /// One reply frame holding the error `text`.
 fn push_error(replies: &mut Vec<u8>, text: &str) {
-    let start = crate::codec::begin_frame(replies);
+    let start = percore::codec::begin_frame(replies);
     write::error(replies, text);
-    crate::codec::end_frame(replies, start);
+    percore::codec::end_frame(replies, start);
 }

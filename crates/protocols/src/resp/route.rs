@@ -16,7 +16,7 @@ use std::ops::Range;
 use super::commands::Merge;
 use super::protocol::write::{self, Proto};
 use super::protocol::{parse_reply, Value};
-use crate::codec::{begin_frame, end_frame, split_frame};
+use percore::codec::{begin_frame, end_frame, split_frame};
 
 /// One connection's round, its buffers reused from round to round.
 #[derive(Default)]

@@ -7,8 +7,8 @@
 //! README "What differs from Redis").
 
 use super::*;
-use crate::services::kv::durable::ops::snapshot_records;
-use crate::services::kv::values::{Aggregate, List, OwnedValue};
+use crate::kv::durable::ops::snapshot_records;
+use crate::kv::values::{Aggregate, List, OwnedValue};
 use commands::collections::wrong_type;
 use commands::sort::{lookup, score_of, sort, Lookup, SortRequest, Sortable, NOT_A_DOUBLE};
 

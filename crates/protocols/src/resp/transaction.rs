@@ -289,21 +289,19 @@ impl Resp {
 pub(super) fn watch_state(keys: &Keys<'_>, key: &[u8], out: &mut Vec<u8>) {
     // Its writes' version first (`keyspace/touched.rs`): any write since
     // aborts EXEC, as in Redis, even one that left the value as it was.
-    let version = format!("{}|", crate::services::keyspace::touched::version(key));
+    let version = format!("{}|", percore_keyspace::touched::version(key));
     match keys.value(key) {
         None => write::bulk(out, format!("{version}0").as_bytes()),
         Some(value) => {
             let expiry = keys.expiry(key).flatten().unwrap_or(0);
             let mut state = format!("{version}1{expiry}:").into_bytes();
             match value {
-                crate::services::kv::values::ValueRef::Str(value) => state.extend_from_slice(value),
+                crate::kv::values::ValueRef::Str(value) => state.extend_from_slice(value),
                 // A hash, set, sorted set or list: its elements, as a
                 // snapshot writes them (the same for the same value).
                 value => {
                     state.push(b'#');
-                    crate::services::kv::durable::ops::snapshot_records(
-                        key, value, None, &mut state,
-                    )
+                    crate::kv::durable::ops::snapshot_records(key, value, None, &mut state)
                 }
             }
             write::bulk(out, &state);

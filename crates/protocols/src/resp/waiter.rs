@@ -21,7 +21,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use super::commands::Cmd;
 use super::protocol::write::Proto;
-use crate::services::kv::values::Kind;
+use crate::kv::values::Kind;
 
 /// What an owner sends the blocked connection.
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! The lines of a load run's mq connections: the commands they write, and
 //! what a subscriber makes of the `msg` of a delivered line.
 
-use crate::load::drivers::ReplyBuffer;
+use crate::drivers::ReplyBuffer;
 
 /// What a subscriber makes of a delivered line's `msg`.
 pub(super) enum Delivery {

@@ -28,9 +28,9 @@ use glommio::timer::sleep;
 
 use self::messages::{for_each_line, msg_of, push_command, Delivery};
 use super::ReplyBuffer;
-use crate::load::plan::ConnPlan;
-use crate::load::stats::LoadStats;
-use crate::load::workload::MqMix;
+use crate::plan::ConnPlan;
+use crate::stats::LoadStats;
+use crate::workload::MqMix;
 
 /// How long a subscriber waits for more once publishers should be done.
 const DRAIN: Duration = Duration::from_secs(5);

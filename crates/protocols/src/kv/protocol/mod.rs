@@ -8,17 +8,17 @@
 //! - `client_reply`: a reply as the client reads it.
 //! - `msgpack`: the MessagePack cursor and value writers they share.
 //!
-//! The 4-byte length before every frame is `crate::codec`'s business.
+//! The 4-byte length before every frame is `percore::codec`'s business.
 
 mod client_reply;
 mod msgpack;
 mod reply;
 mod request;
 
-/// The frame's length header is the codec's; here for the replies kv builds in place.
-pub use crate::codec::{begin_frame, end_frame};
 pub use client_reply::{decode_reply, Reply, ReplyError};
 pub use msgpack::{push_array_len, push_nil, push_str, push_text};
+/// The frame's length header is the codec's; here for the replies kv builds in place.
+pub use percore::codec::{begin_frame, end_frame};
 pub use reply::{push_error_frame, push_nil_frame, push_str_frame, str_array, FRAME_TOO_LONG};
 pub use request::{decode_request, push_request_frame, Request};
 

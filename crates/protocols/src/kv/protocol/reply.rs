@@ -5,7 +5,7 @@
 use rmp::Marker;
 
 use super::msgpack::{push_str, push_text, Reader};
-use crate::codec::{begin_frame, encode_frame, end_frame};
+use percore::codec::{begin_frame, encode_frame, end_frame};
 
 /// The text of a frame's `{"error": ...}` reply when the frame is too long.
 pub const FRAME_TOO_LONG: &str = "Frame longer than --max-frame";
@@ -52,7 +52,7 @@ pub fn str_array(frame: &[u8]) -> Option<Vec<&[u8]>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::kv::protocol::{decode_reply, Reply};
+    use crate::kv::protocol::{decode_reply, Reply};
 
     #[test]
     fn replies_use_the_shortest_forms() {

@@ -10,7 +10,7 @@ use rmp::Marker;
 
 use super::msgpack::{push_str, type_name, MaybeStr, Reader};
 use super::RequestError;
-use crate::codec::{begin_frame, end_frame};
+use percore::codec::{begin_frame, end_frame};
 
 /// One decoded request; keys and values borrow from the frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,7 +124,7 @@ pub fn push_request_frame(out: &mut Vec<u8>, request: &Request<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::frame_body;
+    use percore::codec::frame_body;
 
     fn map(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut out = vec![0x80 | entries.len() as u8];
@@ -226,7 +226,7 @@ mod tests {
 
     mod properties {
         use super::super::*;
-        use crate::codec::frame_body;
+        use percore::codec::frame_body;
         use proptest::collection::vec;
         use proptest::prelude::*;
 

@@ -12,7 +12,7 @@
 //! hop. Inside a node, keys live on shards by docs/PROTOCOLS.md §3.5's hash; in
 //! shard-aware mode (`--cluster-shard-aware`) each shard is a node of the
 //! cluster of its own, with its own port and slot range, and keys live on
-//! shards by slot ([`crate::cross_shard::owner`]), so that a cluster client
+//! shards by slot ([`percore::cross_shard::owner`]), so that a cluster client
 //! reaches the owning core with no hop.
 
 mod nodes;
@@ -21,8 +21,8 @@ mod replies;
 pub mod slot_keys;
 
 /// Hash slots are how owners are computed in cluster placement: they live
-/// with the owners (`crate::cross_shard::slot`).
-pub use crate::cross_shard::slot;
+/// with the owners (`percore::cross_shard::slot`).
+pub use percore::cross_shard::slot;
 
 #[cfg(test)]
 mod measure;
@@ -193,7 +193,7 @@ mod tests {
         // Each shard's slots are the ones placement puts on it.
         for slot in 0..slot::SLOTS {
             let node = own.owner(slot);
-            let entry = crate::cross_shard::owner::entry_of_slot(slot, 4);
+            let entry = percore::cross_shard::owner::entry_of_slot(slot, 4);
             assert_eq!(node.name, cluster.nodes()[entry].name);
         }
     }

@@ -10,7 +10,7 @@ use super::super::command_table;
 use super::super::commands::strings::parse_i64;
 use super::super::protocol::{self, write, Command, Value};
 use super::slot::{key_slot, SLOTS};
-use crate::services::keyspace::write::Keys;
+use percore_keyspace::write::Keys;
 
 const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 
@@ -120,7 +120,7 @@ pub fn shard_part(args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
 mod tests {
     use super::super::super::protocol::{encode_command, parse_command, Args};
     use super::*;
-    use crate::services::kv::Store;
+    use crate::kv::Store;
 
     fn with_command<T>(line: &str, f: impl FnOnce(&Command<'_>) -> T) -> T {
         let mut frame = Vec::new();

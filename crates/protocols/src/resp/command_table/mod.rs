@@ -8,7 +8,7 @@
 //! last key, step and the key specifications; whether a command writes), so a
 //! reply that differs from redis's sends requests to the wrong node. The
 //! table ([`COMMANDS`], in `data.rs`) is generated from a live
-//! redis-server 7.0.15 by `src/services/resp/gen_command_table.py`, which
+//! redis-server 7.0.15 by `crates/protocols/src/resp/gen_command_table.py`, which
 //! says how to rerun it; the tests compare the writers' bytes with redis's
 //! replies (`captured.rs`, from the same script).
 //!

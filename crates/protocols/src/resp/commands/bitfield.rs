@@ -9,8 +9,8 @@
 use super::super::protocol::write::{self, Proto};
 use super::strings::{parse_i64, refusal, NOT_INTEGER, SYNTAX};
 use super::Cmd;
-use crate::services::keyspace::write::{Keys, Ttl};
-use crate::services::resp::protocol::Command;
+use crate::resp::protocol::Command;
+use percore_keyspace::write::{Keys, Ttl};
 
 const BAD_TYPE: &str =
     "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";

@@ -9,10 +9,10 @@
 
 use super::super::protocol::write;
 use super::strings::{refusal, SYNTAX};
-use crate::services::keyspace::typed::WRONGTYPE;
-use crate::services::keyspace::write::{Keys, Ttl};
-use crate::services::kv::values::Kind;
-use crate::services::resp::protocol::Command;
+use crate::kv::values::Kind;
+use crate::resp::protocol::Command;
+use percore_keyspace::typed::WRONGTYPE;
+use percore_keyspace::write::{Keys, Ttl};
 
 const NOT_ONE_SOURCE: &str = "ERR BITOP NOT must be called with a single source key.";
 

@@ -6,8 +6,8 @@
 use super::super::protocol::write;
 use super::strings::{parse_i64, refusal, NOT_INTEGER, SYNTAX};
 use super::Cmd;
-use crate::services::keyspace::write::{Keys, Ttl};
-use crate::services::resp::protocol::Command;
+use crate::resp::protocol::Command;
+use percore_keyspace::write::{Keys, Ttl};
 
 const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 const BAD_BIT: &str = "ERR bit is not an integer or out of range";

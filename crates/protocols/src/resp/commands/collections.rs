@@ -6,9 +6,9 @@ use super::super::protocol::write::{self, Proto};
 use super::glob;
 use super::keyspace::parse_cursor;
 use super::strings::{parse_i64, refusal, NOT_INTEGER, SYNTAX};
-use crate::services::keyspace::typed::WRONGTYPE;
-use crate::services::keyspace::write::Refused;
-use crate::services::resp::protocol::Command;
+use crate::resp::protocol::Command;
+use percore_keyspace::typed::WRONGTYPE;
+use percore_keyspace::write::Refused;
 
 pub fn wrong_type(out: &mut Vec<u8>) {
     write::error(out, WRONGTYPE);

@@ -1,6 +1,6 @@
 //! Every configuration parameter of Redis 7.0, from `static_configs[]` in
 //! Redis's src/config.c and the defaults a redis-server 7.0 shows (issue 26).
-//! Written by src/services/resp/gen_config_table.py: do not edit; rerun it.
+//! Written by crates/protocols/src/resp/gen_config_table.py: do not edit; rerun it.
 
 use super::config_params::{Kind, Param, Special, Unit, HIDDEN, IMMUTABLE, MULTI_ARG, PROTECTED};
 

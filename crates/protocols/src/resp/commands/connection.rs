@@ -9,7 +9,7 @@ use super::super::session::{ReplyMode, Session};
 use super::super::RespConfig;
 use super::strings::parse_i64;
 use super::Cmd;
-use crate::service::Flow;
+use percore::service::Flow;
 
 pub const NOAUTH: &str = "NOAUTH Authentication required.";
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";

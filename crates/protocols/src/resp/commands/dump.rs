@@ -6,12 +6,12 @@
 
 use super::super::protocol::write::{self, Proto};
 use super::strings::refusal;
-use crate::services::keyspace::write::Keys;
-use crate::services::kv::durable::apply_record;
-use crate::services::kv::durable::ops::snapshot_records;
-use crate::services::kv::durable::record::{decode, Decoded};
-use crate::services::kv::Store;
-use crate::services::resp::protocol::Command;
+use crate::kv::durable::apply_record;
+use crate::kv::durable::ops::snapshot_records;
+use crate::kv::durable::record::{decode, Decoded};
+use crate::kv::Store;
+use crate::resp::protocol::Command;
+use percore_keyspace::write::Keys;
 
 /// `internal-dump key`.
 pub fn dump(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
@@ -27,9 +27,7 @@ pub fn dump(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>
 }
 
 /// The value a dump's payload holds, and its expiry time.
-pub fn read_payload(
-    payload: &[u8],
-) -> Option<(crate::services::kv::values::OwnedValue, Option<u64>)> {
+pub fn read_payload(payload: &[u8]) -> Option<(crate::kv::values::OwnedValue, Option<u64>)> {
     let mut store = Store::default();
     let mut rest = payload;
     let mut named: Option<Vec<u8>> = None;

@@ -6,8 +6,8 @@
 use super::super::protocol::write;
 use super::strings::{parse_i64, refusal, NOT_INTEGER};
 use super::Cmd;
-use crate::services::keyspace::write::Keys;
-use crate::services::resp::protocol::Command;
+use crate::resp::protocol::Command;
+use percore_keyspace::write::Keys;
 
 /// Which expire option of SET or GETEX.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

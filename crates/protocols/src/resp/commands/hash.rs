@@ -10,11 +10,11 @@ use super::connection::wrong_arity;
 use super::string_float::parse_float;
 use super::strings::{parse_i64, NOT_INTEGER, SYNTAX};
 use super::Cmd;
-use crate::services::keyspace::typed::WrongType;
-use crate::services::keyspace::write::Keys;
-use crate::services::kv::durable::ops::Op;
-use crate::services::kv::values::{Aggregate, Hash, Kind, HASH_ELEMENT};
-use crate::services::resp::protocol::Command;
+use crate::kv::durable::ops::Op;
+use crate::kv::values::{Aggregate, Hash, Kind, HASH_ELEMENT};
+use crate::resp::protocol::Command;
+use percore_keyspace::typed::WrongType;
+use percore_keyspace::write::Keys;
 
 /// `key`'s hash: `Ok(None)` if absent.
 fn hash<'k>(keys: &'k Keys<'_>, key: &[u8]) -> Result<Option<&'k Hash>, WrongType> {

@@ -194,8 +194,7 @@ fn section_text(
             field("loading", &0);
             field("async_loading", &0);
             field("rdb_bgsave_in_progress", &0);
-            let saved =
-                crate::services::keyspace::KeySpace::here().map_or(0, |keys| keys.last_save());
+            let saved = percore_keyspace::KeySpace::here().map_or(0, |keys| keys.last_save());
             field("rdb_last_save_time", &saved.max(config.started_unix));
             field("aof_enabled", &u8::from(config.data_dir));
             field("aof_rewrite_in_progress", &0);

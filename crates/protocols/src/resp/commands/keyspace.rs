@@ -7,9 +7,9 @@ use super::super::protocol::write::{self, Proto};
 use super::glob;
 use super::strings::{parse_i64, refusal, NOT_INTEGER, SYNTAX};
 use super::Cmd;
-use crate::services::keyspace::write::Keys;
-use crate::services::kv::values::Kind;
-use crate::services::resp::protocol::Command;
+use crate::kv::values::Kind;
+use crate::resp::protocol::Command;
+use percore_keyspace::write::Keys;
 
 /// A SCAN cursor: the shard in its high bits, the place in that shard's
 /// keys below (0 there: the shard's start). 0 overall is the start of shard

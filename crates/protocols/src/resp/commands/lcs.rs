@@ -8,9 +8,9 @@
 
 use super::super::protocol::write::{self, Proto};
 use super::strings::{parse_i64, NOT_INTEGER, SYNTAX};
-use crate::services::keyspace::write::Keys;
-use crate::services::kv::values::Kind;
-use crate::services::resp::protocol::Command;
+use crate::kv::values::Kind;
+use crate::resp::protocol::Command;
+use percore_keyspace::write::Keys;
 
 /// Redis's reply to LCS over a key of another type (not WRONGTYPE).
 pub const NOT_STRINGS: &str = "ERR The specified keys must contain string values";

@@ -9,11 +9,11 @@ use super::super::protocol::write::{self, Proto};
 use super::collections::{answer, wrong_type};
 use super::strings::{parse_i64, NOT_INTEGER, SYNTAX};
 use super::Cmd;
-use crate::services::keyspace::typed::WrongType;
-use crate::services::keyspace::write::{Keys, Refused};
-use crate::services::kv::durable::ops::Op;
-use crate::services::kv::values::{Aggregate, Kind, List, LIST_ELEMENT};
-use crate::services::resp::protocol::Command;
+use crate::kv::durable::ops::Op;
+use crate::kv::values::{Aggregate, Kind, List, LIST_ELEMENT};
+use crate::resp::protocol::Command;
+use percore_keyspace::typed::WrongType;
+use percore_keyspace::write::{Keys, Refused};
 
 const NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
 

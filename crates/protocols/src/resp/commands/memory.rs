@@ -5,8 +5,8 @@
 
 use super::super::protocol::write::{self, Proto};
 use super::strings::{parse_i64, NOT_INTEGER, SYNTAX};
-use crate::services::keyspace::write::Keys;
-use crate::services::resp::protocol::Command;
+use crate::resp::protocol::Command;
+use percore_keyspace::write::Keys;
 
 /// `MEMORY USAGE key [SAMPLES n]`; other subcommands are refused.
 pub fn run(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) {

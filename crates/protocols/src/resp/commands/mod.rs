@@ -21,7 +21,7 @@ pub mod dump;
 pub mod expiry;
 pub mod getkeys;
 /// Redis's glob matcher lives with the topics, whose patterns it matches.
-pub use crate::services::mq::glob;
+pub use crate::mq::glob;
 pub mod hash;
 pub mod help;
 pub mod info;
@@ -602,7 +602,7 @@ mod tests {
     fn arities_are_those_command_reports() {
         for name in NAMES.iter().filter(|name| !name.starts_with("internal")) {
             let spec = lookup(name.as_bytes()).expect("served");
-            let entry = crate::services::resp::command_table::lookup(name.as_bytes())
+            let entry = crate::resp::command_table::lookup(name.as_bytes())
                 .unwrap_or_else(|| panic!("{name} is in the COMMAND table"));
             assert_eq!(spec.arity, entry.arity, "{name}");
         }

@@ -22,9 +22,9 @@
 use super::super::command_table;
 use super::super::protocol::write::{self, Proto};
 use super::strings::parse_i64;
-use crate::services::keyspace::write::Keys;
-use crate::services::kv::values::{Aggregate, ValueRef};
-use crate::services::resp::protocol::Command;
+use crate::kv::values::{Aggregate, ValueRef};
+use crate::resp::protocol::Command;
+use percore_keyspace::write::Keys;
 
 const HELP: &[&str] = &[
     "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

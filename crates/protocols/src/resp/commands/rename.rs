@@ -6,9 +6,9 @@
 use super::super::protocol::write;
 use super::strings::{parse_i64, refusal, SYNTAX};
 use super::Cmd;
-use crate::services::keyspace::write::{Keys, Refused, Ttl};
-use crate::services::kv::values::{OwnedValue, ValueRef};
-use crate::services::resp::protocol::Command;
+use crate::kv::values::{OwnedValue, ValueRef};
+use crate::resp::protocol::Command;
+use percore_keyspace::write::{Keys, Refused, Ttl};
 
 pub const NO_SUCH_KEY: &str = "ERR no such key";
 pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";

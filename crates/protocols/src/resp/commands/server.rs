@@ -42,12 +42,11 @@ pub fn run(cmd: Cmd, args: &Command<'_>, config: &RespConfig, proto: Proto, out:
             write::bulk(out, (micros % 1_000_000).to_string().as_bytes());
         }
         Cmd::LastSave => {
-            let saved =
-                crate::services::keyspace::KeySpace::here().map_or(0, |keys| keys.last_save());
+            let saved = percore_keyspace::KeySpace::here().map_or(0, |keys| keys.last_save());
             write::int(out, saved.max(config.started_unix) as i64)
         }
         Cmd::Cluster | Cmd::ReadOnly | Cmd::ReadWrite => match &config.cluster {
-            Some(cluster) => crate::services::resp::cluster::run(cluster, cmd, args, proto, out),
+            Some(cluster) => crate::resp::cluster::run(cluster, cmd, args, proto, out),
             None => write::error(out, "ERR This instance has cluster support disabled"),
         },
         Cmd::Config => super::config::run(args, config, proto, out),

@@ -11,11 +11,11 @@ use super::collections::{
 };
 use super::strings::{parse_i64, SYNTAX};
 use super::Cmd;
-use crate::services::keyspace::typed::WrongType;
-use crate::services::keyspace::write::Keys;
-use crate::services::kv::durable::ops::Op;
-use crate::services::kv::values::{Aggregate, Kind, OwnedValue, Set, SET_ELEMENT};
-use crate::services::resp::protocol::Command;
+use crate::kv::durable::ops::Op;
+use crate::kv::values::{Aggregate, Kind, OwnedValue, Set, SET_ELEMENT};
+use crate::resp::protocol::Command;
+use percore_keyspace::typed::WrongType;
+use percore_keyspace::write::Keys;
 
 /// `key`'s set: `Ok(None)` if absent.
 pub fn set<'k>(keys: &'k Keys<'_>, key: &[u8]) -> Result<Option<&'k Set>, WrongType> {

@@ -6,8 +6,8 @@
 
 use super::super::protocol::write::{self, Proto};
 use super::strings::refusal;
-use crate::services::keyspace::write::{Keys, Ttl};
-use crate::services::resp::protocol::Command;
+use crate::resp::protocol::Command;
+use percore_keyspace::write::{Keys, Ttl};
 
 const NOT_FLOAT: &str = "ERR value is not a valid float";
 const NAN_OR_INF: &str = "ERR increment would produce NaN or Infinity";

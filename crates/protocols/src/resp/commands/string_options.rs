@@ -4,7 +4,7 @@
 
 use super::expiry::ExpireArg;
 use super::strings::SYNTAX;
-use crate::services::resp::protocol::Command;
+use crate::resp::protocol::Command;
 
 /// SET's options (`NX`, `XX`, `GET`, `KEEPTTL`, an expire) or GETEX's (an
 /// expire, `PERSIST`), with the expire resolved to an absolute time.

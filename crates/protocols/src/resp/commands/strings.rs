@@ -6,8 +6,8 @@ use super::super::protocol::write::{self, Proto};
 use super::expiry::expire_arg;
 use super::string_options::Extended;
 use super::Cmd;
-use crate::services::keyspace::write::{Keys, Refused, Ttl};
-use crate::services::resp::protocol::Command;
+use crate::resp::protocol::Command;
+use percore_keyspace::write::{Keys, Refused, Ttl};
 
 pub const SYNTAX: &str = "ERR syntax error";
 pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
@@ -351,7 +351,7 @@ fn set_range(args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) -> Resu
 /// `-`, then digits, no leading zero, no spaces, no `+` (the protocol's own
 /// reading of counts and lengths, used for every numeric argument too).
 pub fn parse_i64(bytes: &[u8]) -> Option<i64> {
-    crate::services::resp::protocol::string2ll(bytes)
+    crate::resp::protocol::string2ll(bytes)
 }
 
 #[cfg(test)]

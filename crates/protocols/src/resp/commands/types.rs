@@ -3,9 +3,9 @@
 //! commands' own code reads strings only.
 
 use super::Cmd;
-use crate::services::keyspace::write::Keys;
-use crate::services::kv::values::Kind;
-use crate::services::resp::protocol::Command;
+use crate::kv::values::Kind;
+use crate::resp::protocol::Command;
+use percore_keyspace::write::Keys;
 
 /// Whether `cmd` (as `args`) must answer WRONGTYPE: it reads or changes
 /// its key as a string and the key holds another type. SET overwrites any

@@ -13,11 +13,11 @@ use super::strings::SYNTAX;
 use super::zset_pop;
 use super::zset_range::{read_range, Kind as RangeKind, Range};
 use super::Cmd;
-use crate::services::keyspace::typed::WrongType;
-use crate::services::keyspace::write::Keys;
-use crate::services::kv::durable::ops::Op;
-use crate::services::kv::values::{Aggregate, Kind, ZSet, ZSET_ELEMENT};
-use crate::services::resp::protocol::Command;
+use crate::kv::durable::ops::Op;
+use crate::kv::values::{Aggregate, Kind, ZSet, ZSET_ELEMENT};
+use crate::resp::protocol::Command;
+use percore_keyspace::typed::WrongType;
+use percore_keyspace::write::Keys;
 
 const NOT_FLOAT: &str = "ERR value is not a valid float";
 const NAN: &str = "ERR resulting score is not a number (NaN)";

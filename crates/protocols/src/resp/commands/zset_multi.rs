@@ -13,10 +13,10 @@ use super::collections::{answer, parse_score, wrong_type};
 use super::strings::{parse_i64, NOT_INTEGER, SYNTAX};
 use super::zset_pop::reply_range;
 use super::Cmd;
-use crate::services::keyspace::typed::WrongType;
-use crate::services::keyspace::write::Keys;
-use crate::services::kv::values::{Aggregate, OwnedValue, ValueRef, ZSet};
-use crate::services::resp::protocol::Command;
+use crate::kv::values::{Aggregate, OwnedValue, ValueRef, ZSet};
+use crate::resp::protocol::Command;
+use percore_keyspace::typed::WrongType;
+use percore_keyspace::write::Keys;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum How {
@@ -119,7 +119,7 @@ impl<'a> Request<'a> {
 #[derive(Clone, Copy)]
 pub enum Input<'s> {
     ZSet(&'s ZSet),
-    Set(&'s crate::services::kv::values::Set),
+    Set(&'s crate::kv::values::Set),
 }
 
 impl<'s> Input<'s> {
@@ -375,12 +375,7 @@ pub fn zmpop(args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Ve
         };
         let popped = super::zset_pop::pop_from(Some(found), max, count);
         let members: Vec<&[u8]> = popped.iter().map(|(m, _)| &m[..]).collect();
-        let done = keys.apply(
-            key,
-            crate::services::kv::durable::ops::Op::ZRem,
-            &members,
-            0,
-        );
+        let done = keys.apply(key, crate::kv::durable::ops::Op::ZRem, &members, 0);
         return answer(out, done, |out, _| {
             write::array_len(out, 2);
             write::bulk(out, key);

@@ -7,11 +7,11 @@ use super::collections::{answer, any_position, distinct_positions, rand_count, s
 use super::strings::{parse_i64, SYNTAX};
 use super::zset::zset;
 use super::Cmd;
-use crate::services::keyspace::typed::WrongType;
-use crate::services::keyspace::write::Keys;
-use crate::services::kv::durable::ops::Op;
-use crate::services::kv::values::ZSet;
-use crate::services::resp::protocol::Command;
+use crate::kv::durable::ops::Op;
+use crate::kv::values::ZSet;
+use crate::resp::protocol::Command;
+use percore_keyspace::typed::WrongType;
+use percore_keyspace::write::Keys;
 
 const NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
 

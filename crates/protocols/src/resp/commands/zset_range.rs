@@ -8,8 +8,8 @@ use std::ops::Bound;
 
 use super::collections::parse_score;
 use super::strings::{parse_i64, NOT_INTEGER, SYNTAX};
-use crate::services::kv::values::ZSet;
-use crate::services::resp::protocol::Command;
+use crate::kv::values::ZSet;
+use crate::resp::protocol::Command;
 
 pub const NOT_FLOAT_RANGE: &str = "ERR min or max is not a float";
 pub const NOT_LEX_RANGE: &str = "ERR min or max not valid string range item";

@@ -10,7 +10,7 @@ use super::super::protocol::Command;
 use super::super::{integers, route, Resp};
 use super::owner::space_code;
 use super::reply;
-use crate::services::mq::Space;
+use crate::mq::Space;
 
 impl Resp {
     /// Serves one PUBSUB command.

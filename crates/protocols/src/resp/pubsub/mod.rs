@@ -1,5 +1,5 @@
 //! Pub/sub over resp (docs/PROTOCOLS.md §6.2, §6.3), on mq's topics: one broker per shard
-//! serves both protocols (`crate::services::mq`), so an mq send reaches resp
+//! serves both protocols (`crate::mq`), so an mq send reaches resp
 //! subscribers and a PUBLISH reaches mq subscribers, each in its own bytes.
 //!
 //! - PUBLISH and SPUBLISH run on the channel's owner like a key's command
@@ -27,9 +27,9 @@ use super::protocol::write::Proto;
 use super::protocol::{encode_command, Command};
 use super::session::Session;
 use super::{exchange, tagged_buffer, Resp};
-use crate::codec::{begin_frame, end_frame};
-use crate::services::mq::topics::ConnId;
-use crate::services::mq::{Broker, Format, Space};
+use crate::mq::topics::ConnId;
+use crate::mq::{Broker, Format, Space};
+use percore::codec::{begin_frame, end_frame};
 
 /// A resp connection's place in its shard's broker, taken at its first
 /// (un)subscribe command. Dropping it (the connection ended, however) drops
@@ -202,7 +202,7 @@ impl Resp {
         let me = self.broker.shard();
         let mut remote: Vec<Vec<&[u8]>> = vec![Vec::new(); self.shards];
         for &name in names {
-            if crate::services::mq::told_everywhere(space, name) {
+            if crate::mq::told_everywhere(space, name) {
                 self.broker.apply(space, name, me, delta);
                 for peer in self.broker.peers() {
                     remote[peer].push(name);

@@ -11,7 +11,7 @@ use super::super::commands::strings::parse_i64;
 use super::super::commands::{glob, Cmd};
 use super::super::protocol::write;
 use super::super::protocol::Command;
-use crate::services::mq::{Broker, Space};
+use crate::mq::{Broker, Space};
 
 /// How a name space travels in an internal command.
 pub fn space_code(space: Space) -> &'static [u8] {
