@@ -49,19 +49,22 @@ pub use owner::{OwnerHandler, ServeFn, Wait};
 
 pub use store::{now_ms, values, Store};
 
-/// The protocol a mesh message speaks: its first byte.
+/// The protocol a mesh message speaks: its first byte, the tag under which
+/// that protocol registered what it runs on an owner
+/// ([`KeySpacePlan::register`]). Each protocol picks its own (kv's and
+/// resp's are `percore_protocols::kv::PROTOCOL` and `resp::PROTOCOL`),
+/// below [`Protocol::COUNT`]; the key space knows none of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Protocol {
-    /// kv request frames, as they came off the wire.
-    Kv = 1,
-    /// resp commands (`crate::services::resp`).
-    Resp = 2,
-}
+pub struct Protocol(pub u8);
 
 impl Protocol {
     /// One past the largest tag: the size of a table indexed by tag.
-    pub const COUNT: usize = 3;
+    pub const COUNT: usize = 4;
+
+    /// The tag, as a message's first byte.
+    pub const fn tag(self) -> u8 {
+        self.0
+    }
 }
 
 /// The key space's plan: made once from the command line, cloned into every
@@ -122,7 +125,7 @@ impl KeySpacePlan {
             .handlers
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        handlers[protocol as usize] = Some(handler);
+        handlers[usize::from(protocol.tag())] = Some(handler);
     }
 
     /// Plans the mesh for `shards` shards (once, whoever calls first).

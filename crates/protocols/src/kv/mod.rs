@@ -42,6 +42,10 @@ use percore_keyspace::{KeySpace, KeySpacePlan, OwnerHandler, Protocol};
 use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
 use route::{Here, OwnerReplies, Round, RoundPlan};
 
+/// kv's tag on the key space's mesh: its messages are request frames, as
+/// they came off the wire.
+pub const PROTOCOL: Protocol = Protocol(1);
+
 /// What kv runs on the shard that owns a forwarded message's keys,
 /// registered on the key space's plan ([`KeySpacePlan::register`]).
 const OWNER_HANDLER: OwnerHandler = OwnerHandler {
@@ -62,7 +66,7 @@ pub struct KvFactory {
 impl KvFactory {
     /// kv over the key space `keys` (which resp may serve too).
     pub fn new(keys: KeySpacePlan) -> KvFactory {
-        keys.register(Protocol::Kv, OWNER_HANDLER);
+        keys.register(PROTOCOL, OWNER_HANDLER);
         KvFactory { keys }
     }
 }
@@ -225,7 +229,7 @@ impl Kv {
         };
         let planned = plan.plan(batch, shard, || {
             let mut buffer = mesh.buffer();
-            buffer.push(Protocol::Kv as u8);
+            buffer.push(PROTOCOL.tag());
             buffer
         });
         // The end of this round's writes here is read now, before any await.

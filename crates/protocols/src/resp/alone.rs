@@ -301,7 +301,7 @@ impl Resp {
         match held {
             Some(token) => {
                 let tagged = |body: &mut Vec<u8>| {
-                    body.push(Protocol::Resp as u8);
+                    body.push(super::PROTOCOL.tag());
                     write(body)
                 };
                 self.keys.run_held(shard, token, tagged).await

@@ -91,6 +91,10 @@ pub struct RespOptions {
     pub cluster: Option<Arc<cluster::Cluster>>,
 }
 
+/// resp's tag on the key space's mesh: its messages are commands as
+/// `[protocol version][command number][RESP command]` (`owner.rs`).
+pub const PROTOCOL: Protocol = Protocol(2);
+
 /// Makes the resp service on every shard, over the key space it shares
 /// with kv.
 #[derive(Clone)]
@@ -111,7 +115,7 @@ impl RespFactory {
     /// resp over the key space `keys`; `port` is the first listener's, for
     /// INFO and CONFIG GET.
     pub fn new(keys: KeySpacePlan, options: RespOptions, port: u16) -> RespFactory {
-        keys.register(Protocol::Resp, owner::OWNER_HANDLER);
+        keys.register(PROTOCOL, owner::OWNER_HANDLER);
         RespFactory {
             keys,
             max_memory: Arc::new(AtomicU64::new(options.max_memory)),

@@ -455,7 +455,7 @@ impl Resp {
 /// An empty mesh buffer with resp's protocol tag in place.
 pub(super) fn tagged_buffer(mesh: &Mesh) -> Vec<u8> {
     let mut buffer = mesh.buffer();
-    buffer.push(Protocol::Resp as u8);
+    buffer.push(super::PROTOCOL.tag());
     buffer
 }
 
