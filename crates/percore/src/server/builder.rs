@@ -1,7 +1,7 @@
 //! How a program gets a server: name its services with their addresses and
 //! factories, set limits if the defaults do not suit, build (which checks
 //! that every address is free), run. `percore serve` is one such program;
-//! `examples/json_echo.rs` is another.
+//! `crates/percore/examples/json_echo.rs` is another.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
