@@ -305,6 +305,17 @@ impl Broker {
         }
     }
 
+    /// Whether [`Broker::delivery_room`] would be ready at once: every
+    /// other shard's delivery lane below its high-water mark now.
+    pub fn delivery_has_room(&self) -> bool {
+        let Some(lanes) = &self.lanes else {
+            return true;
+        };
+        (0..lanes.to_subscribers.shards())
+            .filter(|&s| s != self.shard)
+            .all(|shard| lanes.to_subscribers.has_room(shard))
+    }
+
     /// [`Broker::room`] for the owner's fan-out only: what an owner may wait
     /// on while handling another shard's message (mq's lane, resp's mesh).
     /// An owner handling a message must never wait on `to_owner`: two owners

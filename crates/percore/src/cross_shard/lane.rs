@@ -141,6 +141,12 @@ impl Lane {
         .await
     }
 
+    /// Whether [`Lane::room`] for `to` would be ready at once, asked
+    /// without a future (so without an allocation where one would be boxed).
+    pub fn has_room(&self, to: usize) -> bool {
+        self.queued.borrow()[to].buffer.len() < QUEUED_HIGH_WATER
+    }
+
     /// Sends whatever has gathered for `to`, one message at a time, until the
     /// peer is gone (shutdown).
     async fn courier(self: Rc<Self>, to: usize) {

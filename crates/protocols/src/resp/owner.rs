@@ -279,6 +279,10 @@ pub(crate) const OWNER_HANDLER: OwnerHandler = OwnerHandler {
 /// broker lanes: its replies wait while those are behind.
 fn delivery_room() -> Option<Wait> {
     let broker = crate::mq::Broker::here()?;
+    // Boxed only when there is something to wait for.
+    if broker.delivery_has_room() {
+        return None;
+    }
     Some(Box::pin(async move { broker.delivery_room().await }))
 }
 
