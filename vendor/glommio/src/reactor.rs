@@ -560,6 +560,13 @@ impl Reactor {
         source
     }
 
+    /// percore: `send_owned` again on `source`, whose last operation has
+    /// completed (`Source::is_done`): a stream's sends share one source.
+    pub(crate) fn resend_owned(&self, source: &Source, buf: Vec<u8>) {
+        source.rearm(SourceType::SockSendOwned(buf));
+        self.sys.send_owned(source);
+    }
+
     pub(crate) fn recv(&self, fd: RawFd, size: usize, flags: MsgFlags) -> Source {
         let source = self.new_source(fd, SourceType::SockRecv(None), None);
         self.sys.recv(&source, size, flags);

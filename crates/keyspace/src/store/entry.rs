@@ -115,6 +115,18 @@ impl Entry {
         self.expiry().is_some_and(|at| at <= now)
     }
 
+    /// Overwrites the value in place when the entry is a string with no
+    /// TTL whose value has `val`'s length (the layout stays, and so does
+    /// its cost); false, and nothing changed, otherwise.
+    pub fn overwrite_value(&mut self, val: &[u8]) -> bool {
+        if self.header() & FLAGS != 0 || self.value().len() != val.len() {
+            return false;
+        }
+        let start = self.key_end();
+        self.0[start..].copy_from_slice(val);
+        true
+    }
+
     /// Sets the expiry time: in place when the entry has one already (the
     /// key, and so its hash, is unchanged), else by a new entry with room
     /// for it (a copy of the key and value).
@@ -167,5 +179,21 @@ mod tests {
             (plain.key(), plain.value(), plain.expiry()),
             (&b"key"[..], &b"value"[..], Some(1))
         );
+    }
+
+    #[test]
+    fn a_value_is_overwritten_in_place_only_when_the_layout_stays() {
+        let mut plain = Entry::new(b"key", b"abc", None);
+        assert!(plain.overwrite_value(b"xyz"));
+        assert_eq!((plain.key(), plain.value()), (&b"key"[..], &b"xyz"[..]));
+        assert!(!plain.overwrite_value(b"long"), "another length");
+        assert!(!plain.overwrite_value(b""), "another length");
+        assert_eq!(plain.value(), b"xyz");
+        let mut timed = Entry::new(b"key", b"abc", Some(9));
+        assert!(!timed.overwrite_value(b"xyz"), "a TTL to clear");
+        assert_eq!((timed.value(), timed.expiry()), (&b"abc"[..], Some(9)));
+        let mut aggregate = Entry::aggregate(b"key", 7, None);
+        assert!(!aggregate.overwrite_value(b"abcd"), "a hash, set or list");
+        assert_eq!(aggregate.slot(), Some(7));
     }
 }

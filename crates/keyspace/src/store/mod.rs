@@ -202,15 +202,33 @@ impl Store {
     }
 
     fn set(&mut self, key: &[u8], val: &[u8], at: Option<u64>) {
-        self.insert_entry(key, Entry::new(key, val, at));
+        let hash = self.table.hash(key);
+        // An overwrite that keeps the entry's layout (a string of the same
+        // length, no TTL before or after: redis-benchmark's SET, a record
+        // of fixed size updated) writes the value in place: no allocation,
+        // and the accounting is unchanged.
+        if at.is_none() {
+            let found = self.table.find_hashed(hash, key);
+            if let Some(entry) = found.and_then(|at| self.table.at_mut(at)) {
+                if entry.overwrite_value(val) {
+                    return;
+                }
+            }
+        }
+        self.insert_entry_hashed(hash, key, Entry::new(key, val, at));
     }
 
     /// Stores `entry` (of `key`), replacing (and forgetting) any entry of
     /// its key.
     fn insert_entry(&mut self, key: &[u8], entry: Entry) {
+        self.insert_entry_hashed(self.table.hash(key), key, entry)
+    }
+
+    /// [`Store::insert_entry`] with the key's hash already made.
+    fn insert_entry_hashed(&mut self, hash: u64, key: &[u8], entry: Entry) {
         let cost = Store::entry_cost(&self.slab, &entry);
         let at = entry.expiry();
-        if let Some(old) = self.table.insert(entry) {
+        if let Some(old) = self.table.insert_hashed(hash, entry) {
             self.forget(&old);
         }
         if let Some(at) = at {

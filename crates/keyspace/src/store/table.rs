@@ -31,7 +31,7 @@ pub(super) struct Table {
 
 impl Table {
     #[inline]
-    fn hash(&self, key: &[u8]) -> u64 {
+    pub fn hash(&self, key: &[u8]) -> u64 {
         self.hasher.hash_one(key)
     }
 
@@ -41,8 +41,9 @@ impl Table {
         self.find_hashed(self.hash(key), key)
     }
 
+    /// [`Table::find`] with the key's [`Table::hash`] already made.
     #[inline]
-    fn find_hashed(&self, hash: u64, key: &[u8]) -> Option<usize> {
+    pub fn find_hashed(&self, hash: u64, key: &[u8]) -> Option<usize> {
         let entries = &self.entries;
         let matches = |&i: &usize| entries.get(i).is_some_and(|e| e.key() == key);
         self.positions.find(hash, matches).copied()
@@ -65,10 +66,9 @@ impl Table {
     }
 
     /// Stores `entry`: in its key's position if the key is there (returning
-    /// the entry it replaces), else appended at position `len`. One hash of
-    /// the key.
-    pub fn insert(&mut self, entry: Entry) -> Option<Entry> {
-        let hash = self.hash(entry.key());
+    /// the entry it replaces), else appended at position `len`. `hash` is
+    /// the key's [`Table::hash`], made once by the caller.
+    pub fn insert_hashed(&mut self, hash: u64, entry: Entry) -> Option<Entry> {
         if let Some(i) = self.find_hashed(hash, entry.key()) {
             if let Some(slot) = self.entries.get_mut(i) {
                 return Some(std::mem::replace(slot, entry));
@@ -145,10 +145,17 @@ mod tests {
     fn positions_stay_dense_and_findable_through_growth_and_removals() {
         let mut table = Table::default();
         for i in 0..10_000 {
-            assert!(table.insert(entry(i)).is_none());
+            assert!(table
+                .insert_hashed(table.hash(entry(i).key()), entry(i))
+                .is_none());
         }
         let before = table.find(b"key17");
-        assert!(table.insert(entry(17)).is_some(), "a replace");
+        assert!(
+            table
+                .insert_hashed(table.hash(entry(17).key()), entry(17))
+                .is_some(),
+            "a replace"
+        );
         assert_eq!(table.find(b"key17"), before, "keeps its position");
         for i in (0..10_000).filter(|i| i % 3 != 0) {
             let last = table.at(table.len() - 1).map(|e| e.key().to_vec());

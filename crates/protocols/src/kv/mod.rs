@@ -33,7 +33,7 @@ use std::rc::Rc;
 use durable::log::ShardLog;
 use handle::{apply, Outcome};
 use percore::codec::{split_frame, LengthPrefixed};
-use percore::cross_shard::{Mesh, Ticket};
+use percore::cross_shard::Mesh;
 use percore::server::ShardContext;
 use percore::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
 use percore::stats::{Counter, Metric};
@@ -244,7 +244,7 @@ impl Kv {
         self.forwarded.add(planned.forwarded);
 
         // One message per owner, all in flight before any reply is awaited.
-        let mut tickets: Vec<Option<Ticket>> = Vec::with_capacity(shards);
+        let mut tickets = std::mem::take(&mut plan.tickets);
         for (shard, outbox) in plan.outboxes.iter_mut().enumerate() {
             tickets.push(if outbox.is_empty() {
                 None
@@ -254,22 +254,24 @@ impl Kv {
         }
         // This shard's writes reach the disk while the owners work.
         let committed = committed.await;
-        let mut replies: Vec<OwnerReplies> = Vec::with_capacity(shards);
-        for ticket in tickets {
+        let mut replies = std::mem::take(&mut plan.replies);
+        for ticket in tickets.drain(..) {
             replies.push(OwnerReplies::new(match ticket {
                 Some(ticket) => mesh.reply(ticket).await,
                 None => Vec::new(),
             }));
         }
+        plan.tickets = tickets;
         if let Err(reason) = committed {
             batch.served_as_failed(plan.fail_local(&reason));
         }
         let refused = plan.assemble(&mut replies, here, batch.out());
         // Counted as served when forwarded: their owners refused them.
         batch.served_as_failed(refused);
-        for reply in replies {
+        for reply in replies.drain(..) {
             mesh.recycle(reply.buffer);
         }
+        plan.replies = replies;
         planned.round
     }
 }

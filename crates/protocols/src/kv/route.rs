@@ -19,7 +19,7 @@ use super::handle::{apply, push_keys_frame, Outcome};
 use super::protocol::{decode_request, push_error_frame, str_array, Request};
 use super::Store;
 use percore::codec::{encode_frame, split_frame, LengthPrefixed};
-use percore::cross_shard::owner_of;
+use percore::cross_shard::{owner_of, Ticket};
 use percore::service::Batch;
 use percore_keyspace::write::Keys;
 
@@ -37,6 +37,10 @@ pub struct RoundPlan {
     slots: Vec<ReplySource>,
     /// Requests gathered for each other shard.
     pub(super) outboxes: Vec<Vec<u8>>,
+    /// The round's messages in flight, and then their replies, one per
+    /// shard: kept here so that a round allocates neither.
+    pub(super) tickets: Vec<Option<Ticket>>,
+    pub(super) replies: Vec<OwnerReplies>,
 }
 
 /// Where one request's reply comes from.
@@ -103,6 +107,7 @@ impl RoundPlan {
             local,
             slots,
             outboxes,
+            ..
         } = self;
         local.clear();
         slots.clear();

@@ -430,8 +430,11 @@ impl Resp {
             return;
         };
         self.forwarded.add(plan.forwarded());
-        let replies = exchange(mesh, &mut plan.outboxes).await;
-        let mut replies: Vec<OwnerReplies> = replies.into_iter().map(OwnerReplies::new).collect();
+        let mut replies = std::mem::take(&mut plan.replies);
+        exchange_into(mesh, &mut plan.outboxes, &mut plan.tickets, |reply| {
+            replies.push(OwnerReplies::new(reply))
+        })
+        .await;
         let mut counts = (0, 0);
         plan.assemble(&mut replies, batch.out(), |failed| {
             if failed {
@@ -446,9 +449,10 @@ impl Resp {
         for _ in 0..counts.1 {
             batch.failed();
         }
-        for reply in replies {
+        for reply in replies.drain(..) {
             mesh.recycle(reply.buffer);
         }
+        plan.replies = replies;
     }
 }
 
@@ -461,7 +465,21 @@ pub(super) fn tagged_buffer(mesh: &Mesh) -> Vec<u8> {
 
 /// Sends every non-empty outbox to its shard, then waits for each reply.
 pub(super) async fn exchange(mesh: &Mesh, outboxes: &mut [Vec<u8>]) -> Vec<Vec<u8>> {
-    let mut tickets: Vec<Option<Ticket>> = Vec::with_capacity(outboxes.len());
+    let mut replies = Vec::with_capacity(outboxes.len());
+    exchange_into(mesh, outboxes, &mut Vec::new(), |reply| replies.push(reply)).await;
+    replies
+}
+
+/// [`exchange`] for the data path: each shard's reply, in shard order (empty
+/// for a shard sent nothing), goes to `put`, and `tickets` is the caller's
+/// to reuse, so that a round allocates nothing here.
+pub(super) async fn exchange_into(
+    mesh: &Mesh,
+    outboxes: &mut [Vec<u8>],
+    tickets: &mut Vec<Option<Ticket>>,
+    mut put: impl FnMut(Vec<u8>),
+) {
+    tickets.clear();
     for (shard, outbox) in outboxes.iter_mut().enumerate() {
         tickets.push(if outbox.is_empty() {
             None
@@ -469,12 +487,10 @@ pub(super) async fn exchange(mesh: &Mesh, outboxes: &mut [Vec<u8>]) -> Vec<Vec<u
             mesh.send(shard, std::mem::take(outbox)).await.ok()
         });
     }
-    let mut replies = Vec::with_capacity(tickets.len());
-    for ticket in tickets {
-        replies.push(match ticket {
+    for ticket in tickets.drain(..) {
+        put(match ticket {
             Some(ticket) => mesh.reply(ticket).await,
             None => Vec::new(),
         });
     }
-    replies
 }

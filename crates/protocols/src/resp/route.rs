@@ -17,6 +17,7 @@ use super::commands::Merge;
 use super::protocol::write::{self, Proto};
 use super::protocol::{parse_reply, Value};
 use percore::codec::{begin_frame, end_frame, split_frame};
+use percore::cross_shard::Ticket;
 
 /// One connection's round, its buffers reused from round to round.
 #[derive(Default)]
@@ -33,6 +34,10 @@ pub struct RoundPlan {
     forwarding: bool,
     /// Commands sent to other shards this round.
     forwarded: u64,
+    /// The round's messages in flight, and then their replies, one per
+    /// shard: kept here so that a round allocates neither.
+    pub tickets: Vec<Option<Ticket>>,
+    pub replies: Vec<OwnerReplies>,
 }
 
 /// Where one reply comes from.

@@ -242,6 +242,9 @@ pub(crate) struct NonBufferedStream<S> {
     /// io_uring (then `source_tx` is unused), and the buffer it gives back.
     send: Option<Source>,
     send_buffer: Vec<u8>,
+    /// percore: the source of the last send, completed, kept to carry the
+    /// next one (`Reactor::resend_owned`): no allocation per send.
+    send_done: Option<Source>,
     /// percore: reads with `multishot` and writes with `send`, decided once
     /// when the stream is made (the reactor has provided buffers).
     completion_io: bool,
@@ -433,7 +436,7 @@ impl<S: AsRawFd> NonBufferedStream<S> {
                 }
                 Some(result) => {
                     let source = self.send.take().expect("checked above");
-                    if let SourceType::SockSendOwned(buffer) = source.extract_source_type() {
+                    if let SourceType::SockSendOwned(buffer) = source.take_source_type() {
                         // Kept for the next write, unless a large write
                         // grew it: an idle connection holds at most this.
                         const KEEP_SEND_BUFFER: usize = 16 * 1024;
@@ -441,6 +444,7 @@ impl<S: AsRawFd> NonBufferedStream<S> {
                             self.send_buffer = buffer;
                         }
                     }
+                    self.send_done = Some(source);
                     self.write_timeout.cancel_timer(reactor);
                     return Poll::Ready(result);
                 }
@@ -452,7 +456,13 @@ impl<S: AsRawFd> NonBufferedStream<S> {
         let mut buffer = std::mem::take(&mut self.send_buffer);
         buffer.clear();
         buffer.extend_from_slice(&buf[..buf.len().min(SEND_CHUNK)]);
-        let source = reactor.send_owned(self.stream.as_raw_fd(), buffer);
+        let source = match self.send_done.take() {
+            Some(source) if source.is_done() => {
+                reactor.resend_owned(&source, buffer);
+                source
+            }
+            _ => reactor.send_owned(self.stream.as_raw_fd(), buffer),
+        };
         source.add_waiter_single(cx.waker());
         self.write_timeout.maybe_set_timer(reactor, cx.waker());
         self.send = Some(source);
@@ -576,6 +586,7 @@ where
             multishot: None,
             send: None,
             send_buffer: Vec::new(),
+            send_done: None,
             completion_io: reactor.multishot_recv_supported(),
             write_timeout: Timeout::new(reactor.register_timer()),
             read_timeout: Timeout::new(reactor.register_timer()),

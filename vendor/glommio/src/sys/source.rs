@@ -253,6 +253,32 @@ impl Source {
             .update_source_type(SourceType::Invalid)
     }
 
+    /// percore: takes the source type out, leaving `Invalid` (as
+    /// `extract_source_type`), and keeps the source for `rearm`.
+    pub(crate) fn take_source_type(&self) -> SourceType {
+        self.inner
+            .borrow_mut()
+            .update_source_type(SourceType::Invalid)
+    }
+
+    /// percore: whether this source's operation has completed and the
+    /// reactor no longer holds it, so that `rearm` may reuse it.
+    pub(crate) fn is_done(&self) -> bool {
+        let inner = self.inner.borrow();
+        inner.enqueued.is_none() && inner.wakers.result.is_some()
+    }
+
+    /// percore: readies a source whose operation has completed
+    /// (`is_done`) to carry another one of `source_type`, as a new source
+    /// would: no result, no waiters, no timestamps. A stream's sends reuse
+    /// one source this way instead of allocating one each.
+    pub(crate) fn rearm(&self, source_type: SourceType) {
+        let mut inner = self.inner.borrow_mut();
+        debug_assert!(inner.enqueued.is_none(), "rearm of a source in flight");
+        inner.wakers = Wakers::new();
+        inner.source_type = source_type;
+    }
+
     pub(crate) fn extract_buffer(self) -> IoBuffer {
         let stype = self.extract_source_type();
         match stype {
