@@ -190,6 +190,8 @@ SERVED = {
     "persist": [],
     "expiretime": [],
     "pexpiretime": [],
+    "dump": [],
+    "restore": [],
     "touch": [],
     "rename": [],
     "renamenx": [],

@@ -36,6 +36,7 @@ mod plan;
 /// The wire format, a library of its own below the protocols (`percore_resp_wire`).
 pub use percore_resp_wire as protocol;
 mod pubsub;
+pub mod rdb;
 mod route;
 mod session;
 mod sort;

@@ -178,7 +178,8 @@ fn written_keys(cmd: Cmd, args: &Command<'_>) -> Option<(usize, usize, usize)> {
         | Cmd::PExpire
         | Cmd::ExpireAt
         | Cmd::PExpireAt
-        | Cmd::Persist => one,
+        | Cmd::Persist
+        | Cmd::RestorePayload => one,
         Cmd::Del | Cmd::Unlink => Some((1, 1, argc)),
         Cmd::MSet | Cmd::MSetNx => Some((1, 2, argc)),
         Cmd::Rename | Cmd::RenameNx | Cmd::Copy => Some((1, 1, 3.min(argc))),
@@ -297,6 +298,16 @@ impl Observed {
                 publish(GENERIC, "rename_from", key);
                 new(args.at(2), self.existed.get(1).copied().unwrap_or(false));
                 publish(GENERIC, "rename_to", args.at(2));
+            }
+            // RESTORE: the key made, or, restored already expired with
+            // REPLACE, the key it held removed.
+            Cmd::RestorePayload if reply.starts_with(b"+OK") => {
+                if keys.exists(key) {
+                    new(key, existed);
+                    publish(GENERIC, "restore", key);
+                } else if existed {
+                    publish(GENERIC, "del", key);
+                }
             }
             Cmd::Copy if reply.starts_with(b":1") => {
                 new(args.at(2), self.existed.get(1).copied().unwrap_or(false));

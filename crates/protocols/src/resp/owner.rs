@@ -170,6 +170,8 @@ fn dispatch(
         Cmd::BitField | Cmd::BitFieldRo => commands::bitfield::run(cmd, command, keys, proto, out),
         Cmd::Lcs => commands::lcs::run(command, keys, proto, out),
         Cmd::Object => commands::object::run(command, keys, proto, out),
+        Cmd::DumpPayload => commands::payload::dump(command, keys, proto, out),
+        Cmd::RestorePayload => commands::payload::restore(command, keys, out),
         Cmd::IncrByFloat => commands::string_float::incr_by_float(command, keys, out),
         Cmd::GetSet => commands::string_float::get_set(command, keys, proto, out),
         Cmd::Keys | Cmd::Scan | Cmd::DbSize | Cmd::FlushDb | Cmd::FlushAll | Cmd::RandomKey => {

@@ -1337,6 +1337,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x1bba6d3c38cf29cc, 0xf512ac92b5981901],
     ),
     (
+        "dump",
+        [0x2de9305d06e6f604, 0x061ae906cc2d0a08],
+        [0xbb918e202b5c71be, 0x9ef145e90eb7ed91],
+    ),
+    (
         "echo",
         [0x02a2e9722b84e3db, 0x2405a0a9389f5e97],
         [0x2f9d87859a51c32b, 0x3f99fecec8efbac9],
@@ -1785,6 +1790,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "reset",
         [0xea4d00515b58cc47, 0x410efac1d9bfb763],
         [0x3d137d0d97d071c9, 0xf8bfe0078e4c698e],
+    ),
+    (
+        "restore",
+        [0xdf3e7d3423b0fd9a, 0xcf2e8ff07d8a9576],
+        [0x680a771b3f2b0c45, 0x77a876263fe73687],
     ),
     (
         "rpop",

@@ -2321,6 +2321,47 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "dump",
+        arity: 2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@keyspace", "@read", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Return a serialized version of the value stored at the specified key."),
+            ),
+            ("since", Bulk("2.6.0")),
+            ("group", Bulk("generic")),
+            (
+                "complexity",
+                Bulk("O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1)."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "echo",
         arity: 2,
         flags: &["loading", "stale", "fast"],
@@ -5805,6 +5846,85 @@ pub static COMMANDS: &[CommandEntry] = &[
             ("since", Bulk("6.2.0")),
             ("group", Bulk("connection")),
             ("complexity", Bulk("O(1)")),
+        ],
+    },
+    CommandEntry {
+        name: "restore",
+        arity: -4,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@keyspace", "@write", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Create a key using the provided serialized value, previously obtained using DUMP."),
+            ),
+            ("since", Bulk("2.6.0")),
+            ("group", Bulk("generic")),
+            (
+                "complexity",
+                Bulk("O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N))."),
+            ),
+            (
+                "history",
+                Set(&[
+                    Array(&[Bulk("3.0.0"), Bulk("Added the `REPLACE` modifier.")]),
+                    Array(&[Bulk("5.0.0"), Bulk("Added the `ABSTTL` modifier.")]),
+                    Array(&[Bulk("5.0.0"), Bulk("Added the `IDLETIME` and `FREQ` options.")]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("ttl")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("serialized-value")), ("type", Bulk("string"))]),
+                    Map(&[
+                        ("name", Bulk("replace")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("REPLACE")),
+                        ("since", Bulk("3.0.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("absttl")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("ABSTTL")),
+                        ("since", Bulk("5.0.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("seconds")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("IDLETIME")),
+                        ("since", Bulk("5.0.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("frequency")),
+                        ("type", Bulk("integer")),
+                        ("token", Bulk("FREQ")),
+                        ("since", Bulk("5.0.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
         ],
     },
     CommandEntry {

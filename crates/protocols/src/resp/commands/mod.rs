@@ -31,6 +31,7 @@ pub mod lcs;
 pub mod list;
 pub mod memory;
 pub mod object;
+pub mod payload;
 pub mod rename;
 pub mod server;
 pub mod set;
@@ -80,6 +81,9 @@ pub enum Cmd {
     Persist,
     ExpireTime,
     PExpireTime,
+    /// DUMP and RESTORE: a key's value as Redis's payload (`payload.rs`).
+    DumpPayload,
+    RestorePayload,
     Touch,
     Rename,
     RenameNx,
@@ -399,6 +403,8 @@ commands! {
     b"PERSIST" => Persist, "persist", 2, Key;
     b"EXPIRETIME" => ExpireTime, "expiretime", 2, Key;
     b"PEXPIRETIME" => PExpireTime, "pexpiretime", 2, Key;
+    b"DUMP" => DumpPayload, "dump", 2, Key;
+    b"RESTORE" => RestorePayload, "restore", -4, Key;
     b"TOUCH" => Touch, "touch", -2, EachKey { step: 1, part: Cmd::Exists, merge: Sum };
     b"RENAME" => Rename, "rename", 3, Alone;
     b"RENAMENX" => RenameNx, "renamenx", 3, Alone;
