@@ -29,6 +29,8 @@ mod resp_conn;
 mod rng;
 #[path = "crash_campaign/server.rs"]
 mod server;
+#[path = "crash_campaign/typed.rs"]
+mod typed;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -114,11 +116,11 @@ fn crash_campaign() {
     let mut rng = Rng::new(seed);
     let mut tally = Tally::default();
     let mut clients = vec![
-        Client::new(0, Speaks::Kv, 150, 0),
-        Client::new(1, Speaks::Kv, 150, 0),
-        Client::new(2, Speaks::Resp, 48, 4),
-        Client::new(3, Speaks::Resp, 48, 4),
-        Client::new(4, Speaks::Resp, 48, 4),
+        Client::new(0, Speaks::Kv, 150, 0, 0),
+        Client::new(1, Speaks::Kv, 150, 0, 0),
+        Client::new(2, Speaks::Resp, 48, 4, 16),
+        Client::new(3, Speaks::Resp, 48, 4, 16),
+        Client::new(4, Speaks::Resp, 48, 4, 16),
     ];
     // Writes acknowledged before this (ms) may not be lost; None: none may.
     let mut lost_before: Option<u64> = None;
@@ -291,8 +293,9 @@ fn wait_until(deadline: Duration, done: impl Fn() -> bool) -> bool {
     false
 }
 
-/// Reads every key (GET and PTTL, pipelined) and checks it against its
-/// history; from then on each key's history starts from what was read.
+/// Reads every key (GET, or DUMP for a typed key, and PTTL, pipelined) and
+/// checks it against its history; from then on each key's history starts
+/// from what was read.
 fn check(
     proc: &Proc,
     clients: &mut [Client],
@@ -306,11 +309,18 @@ fn check(
     };
     let mut keys: Vec<_> = clients
         .iter_mut()
-        .flat_map(|c| c.keys.iter_mut().chain(c.counters.iter_mut()))
+        .flat_map(|c| {
+            c.keys
+                .iter_mut()
+                .chain(c.counters.iter_mut())
+                .chain(c.typed.iter_mut())
+        })
         .collect();
+    let is_typed = |name: &str| name.contains(":t");
     for batch in keys.chunks_mut(CHECK_BATCH) {
         for (name, _) in batch.iter() {
-            conn.queue(&[b"GET", name.as_bytes()]);
+            let read: &[u8] = if is_typed(name) { b"DUMP" } else { b"GET" };
+            conn.queue(&[read, name.as_bytes()]);
             conn.queue(&[b"PTTL", name.as_bytes()]);
         }
         let sent = now_ms();
@@ -325,6 +335,19 @@ fn check(
                 }
             };
             let received = now_ms();
+            // A typed key's payload, as its canonical text (`typed.rs`).
+            let val = match val {
+                RespReply::Bulk(Some(payload)) if is_typed(name) => {
+                    match percore_protocols::resp::rdb::read_payload(&payload) {
+                        Ok(value) => RespReply::Bulk(Some(typed::canonical_of(&value))),
+                        Err(e) => {
+                            tally.violation(iteration, format!("check {name}: DUMP: {e}"));
+                            continue;
+                        }
+                    }
+                }
+                val => val,
+            };
             let observed = match (val, pttl) {
                 (RespReply::Bulk(None), _) | (_, RespReply::Int(-2)) => Observed::Absent,
                 (RespReply::Bulk(Some(val)), RespReply::Int(pttl)) => Observed::Present {

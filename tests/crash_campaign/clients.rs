@@ -13,6 +13,7 @@ use percore_protocols::kv::{now_ms, KvClient, Reply, Request};
 use super::model::{History, State};
 use super::resp_conn::{RespConn, RespReply, READ_TIMEOUT};
 use super::rng::Rng;
+use super::typed::Typed;
 
 /// Which protocol a client speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +29,9 @@ pub struct Client {
     /// Its keys; under resp, `counters` are written by INCR and DEL only.
     pub keys: Vec<(String, History)>,
     pub counters: Vec<(String, History)>,
+    /// Under resp, hashes, lists, sets and sorted sets (`typed.rs`): the
+    /// key `c<id>:t<i>` holds the type [`super::typed::kind_of`] gives `i`.
+    pub typed: Vec<(String, History)>,
     /// Makes each value it writes unique.
     pub seq: u64,
     pub acked: u64,
@@ -41,7 +45,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(id: usize, speaks: Speaks, keys: usize, counters: usize) -> Client {
+    pub fn new(id: usize, speaks: Speaks, keys: usize, counters: usize, typed: usize) -> Client {
         let named = |what: &str, n: usize| {
             (0..n)
                 .map(|i| (format!("c{id}:{what}{i}"), History::default()))
@@ -52,6 +56,7 @@ impl Client {
             speaks,
             keys: named("k", keys),
             counters: named("n", counters),
+            typed: named("t", typed),
             seq: 0,
             acked: 0,
             refused: 0,
@@ -128,6 +133,10 @@ impl Client {
             let roll = rng.below(100);
             if roll < 15 && !self.counters.is_empty() {
                 self.counter(&mut conn, rng, roll < 12)?;
+                continue;
+            }
+            if roll < 40 && !self.typed.is_empty() && rng.below(2) == 0 {
+                self.typed_write(&mut conn, rng)?;
                 continue;
             }
             if roll >= 92 {
@@ -264,6 +273,30 @@ impl Client {
             }
             Err(_) => {
                 history.in_flight(state);
+                return Err(());
+            }
+        }
+        Ok(())
+    }
+
+    /// One write of a hash, list, set or sorted set; the state it leaves
+    /// follows from the last acknowledged one, as a counter's does.
+    fn typed_write(&mut self, conn: &mut RespConn, rng: &mut Rng) -> Result<(), ()> {
+        let t = rng.below(self.typed.len() as u64) as usize;
+        let unique = self.value(rng, 40);
+        let (name, history) = &self.typed[t];
+        let before = Typed::from_state(t, history.current());
+        let (args, after) = before.write(name.as_bytes(), unique, rng);
+        let state = after.state();
+        let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        match conn.call(&refs) {
+            Ok(RespReply::Error(reason)) => self.refuse(&reason),
+            Ok(_) => {
+                self.acked += 1;
+                self.typed[t].1.acknowledged(now_ms(), state);
+            }
+            Err(_) => {
+                self.typed[t].1.in_flight(state);
                 return Err(());
             }
         }

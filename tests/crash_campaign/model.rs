@@ -11,6 +11,10 @@
 
 use std::fmt;
 
+/// How much of a value a report shows: a typed key's whole canonical text
+/// (its elements are short), a string's start.
+const SHOWN: usize = 160;
+
 /// A key's value and expiry as the model knows them. Times are ms since the
 /// Unix epoch; an expiry is known to lie in `lo..=hi` (the server sets it
 /// between the request's sending and its reply's arrival).
@@ -33,7 +37,7 @@ impl State {
 
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let short = |val: &[u8]| String::from_utf8_lossy(&val[..val.len().min(24)]).into_owned();
+        let short = |val: &[u8]| String::from_utf8_lossy(&val[..val.len().min(SHOWN)]).into_owned();
         match self {
             State::Absent => f.write_str("absent"),
             State::Plain(val) => write!(f, "{:?}", short(val)),
@@ -63,7 +67,7 @@ impl fmt::Display for Observed {
             Observed::Present { val, pttl, .. } => write!(
                 f,
                 "{:?} pttl {pttl:?}",
-                String::from_utf8_lossy(&val[..val.len().min(24)])
+                String::from_utf8_lossy(&val[..val.len().min(SHOWN)])
             ),
         }
     }

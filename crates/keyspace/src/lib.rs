@@ -195,7 +195,10 @@ impl Gauges {
 
 impl KeySpace {
     async fn start(plan: &Plan, shard: &ShardContext) -> Result<Rc<KeySpace>, StartError> {
-        let cap = plan.max_memory.map(|bytes| bytes / shard.shards() as u64);
+        // Each shard's share, at least a byte: a cap is never "none".
+        let cap = plan
+            .max_memory
+            .map(|bytes| (bytes / shard.shards() as u64).max(1));
         let store: SharedStore = Rc::new(RefCell::new(Store::with_cap(cap)));
         let log = match &plan.durable {
             None => None,

@@ -14,6 +14,11 @@
 //!
 //! One table per shard (a shard is one thread); its cost on the write path
 //! is a hash of the key and an increment.
+//!
+//! The same way in also counts the shard's writes since its last SAVE or
+//! BGSAVE: INFO's `rdb_changes_since_last_save`, summed over the shards
+//! (Redis's dirty count; a write that changes nothing, such as a SETBIT to
+//! the bit already there, is never logged, so never counted, as in Redis).
 
 use std::cell::Cell;
 
@@ -22,6 +27,8 @@ const SLOTS: usize = 4096;
 
 thread_local! {
     static WRITES: [Cell<u64>; SLOTS] = const { [const { Cell::new(0) }; SLOTS] };
+    /// Writes since this shard's last snapshot started.
+    static CHANGES: Cell<u64> = const { Cell::new(0) };
 }
 
 fn slot(key: &[u8]) -> usize {
@@ -35,12 +42,23 @@ fn slot(key: &[u8]) -> usize {
 /// A write to `key`; `None`: every key (FLUSHDB, FLUSHALL), which moves
 /// no version (see above).
 pub fn touch(key: Option<&[u8]>) {
+    CHANGES.with(|changes| changes.set(changes.get().wrapping_add(1)));
     if let Some(key) = key {
         WRITES.with(|writes| {
             let count = &writes[slot(key)];
             count.set(count.get().wrapping_add(1));
         });
     }
+}
+
+/// This shard's writes since its last SAVE or BGSAVE ([`saved`]).
+pub fn changes() -> u64 {
+    CHANGES.with(Cell::get)
+}
+
+/// A SAVE or BGSAVE started on this shard: its changes are in it.
+pub fn saved() {
+    CHANGES.with(|changes| changes.set(0));
 }
 
 /// Where `key`'s writes stand on this shard: it changes at each write to

@@ -5,26 +5,25 @@
 //!
 //! The pause is the switch alone (one flush). The snapshot is written from
 //! the old files, not by walking the store: for each key they name, in
-//! chunks with yields between, it takes the key's value and expiry time as
-//! they are now (or none, if deleted or expired since): a Put, or a
-//! PutExpiring for a key with a TTL. A value may thus be newer than the
-//! switch; that is sound because the new log holds every write since the
-//! switch, and replaying it over the snapshot ends at the same state: Put,
-//! PutExpiring, Del and Clear are blind writes, and an Expire or Persist,
-//! logged only while its key was live, either finds the key in the snapshot
-//! (which then already holds the value it applied to) or follows a blind
-//! write that removed it, or names a key whose time passed by the snapshot
-//! and whose last TTL had passed too.
+//! chunks with yields between, it writes the key's value and expiry time
+//! as they were at the switch (a Put, a PutExpiring, or an aggregate's
+//! records), or nothing for a key that was not there or whose time has
+//! passed since. Writes go on meanwhile: the log's switch journal
+//! (`switch.rs`) keeps what each key written since the switch held at it,
+//! and a key not written since is read from the store as it is. So the
+//! snapshot is the key space at the switch, the new log holds every write
+//! since, and replaying the one over the other ends at the shard's state
+//! whatever the writes are: a list's push or pop, which replayed twice
+//! would leave an item twice or take one too many, included (the crash
+//! campaign found that, when snapshots took values as they were at the
+//! read). Under `always` the switch made every record before it durable,
+//! so the values at the switch are the durable records' too. A Clear
+//! (FLUSHDB) while a compaction runs spoils it: it fails and leaves the
+//! files, as below.
 //!
-//! That holds for a replay of the new log up to any point at or past the
-//! last record appended before the snapshot read its key, not for a shorter
-//! one: after a crash, a snapshot holding a write that the log lost, with an
-//! Expire logged before it, would replay into a value with a TTL that no
-//! write gave it. So the new log is flushed up to where it was when the
-//! last key was read before the snapshot is renamed into place. The
-//! snapshot goes under a temporary name and is renamed when whole; a crash
-//! before leaves the old snapshot and both logs, which loading reads in
-//! order (`files.rs`). A compaction that fails (a full disk) leaves them
+//! The snapshot goes under a temporary name and is renamed when whole; a
+//! crash before leaves the old snapshot and both logs, which loading reads
+//! in order (`files.rs`). A compaction that fails (a full disk) leaves them
 //! too, and the next one reads from that snapshot on, every log since.
 
 use std::cell::Cell;
@@ -133,6 +132,8 @@ impl Compactor {
         let next = old + 1;
         log.rotate(&self.dir.join(log_name(shard, next))).await?;
         self.epoch.set(next);
+        // The switch journal ends with this compaction, whichever way.
+        let _switch = EndSwitch(log);
 
         let staged = |epoch| {
             self.dir
@@ -157,12 +158,13 @@ impl Compactor {
                 // written after it, is named by a later record.
                 if let Some(key) = record.key().filter(|key| !emitted.contains(*key)) {
                     emitted.insert(key.into());
-                    // Under `always`, a write not yet durable may still be
-                    // taken back: the snapshot holds what the durable
-                    // records made of the key.
-                    if let Some((value, at)) = log.settled(&store.borrow(), key, now) {
-                        super::ops::snapshot_records(key, value.value(), at, &mut chunk);
-                    }
+                    let store = store.borrow();
+                    log.with_switch(|switch| {
+                        let at_switch = switch.and_then(|s| s.at_switch(&store, key, now));
+                        if let Some((value, at)) = at_switch {
+                            super::ops::snapshot_records(key, value.value(), at, &mut chunk);
+                        }
+                    });
                 }
                 if chunk.len() >= WRITE_CHUNK {
                     write_all_at(&file, &chunk, file_len).await?;
@@ -177,14 +179,11 @@ impl Compactor {
                 }
             }
         }
-        // The new log up to here holds every write the snapshot's values may
-        // hold: on stable storage before the snapshot replaces the old files.
         write_all_at(&file, &chunk, file_len).await?;
         file.fdatasync().await.map_err(|e| e.to_string())?;
-        // Everything appended by now (the last key read included) is
-        // written and synced; under `always` a failure here discards the
-        // writes not yet durable, which the snapshot does not hold either.
-        log.flush(true).await?;
+        if log.end_switch().is_none_or(|switch| switch.spoiled()) {
+            return Err("a FLUSHDB or FLUSHALL came while the snapshot was written; the next compaction starts over".into());
+        }
         let mut file = file;
         file.rename(self.dir.join(snapshot_name(shard, next)))
             .await
@@ -207,6 +206,15 @@ impl Compactor {
             }
         }
         Ok(())
+    }
+}
+
+/// Ends the log's switch journal when a compaction ends, however it ends.
+struct EndSwitch<'a>(&'a ShardLog);
+
+impl Drop for EndSwitch<'_> {
+    fn drop(&mut self) {
+        self.0.end_switch();
     }
 }
 

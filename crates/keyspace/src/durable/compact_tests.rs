@@ -206,3 +206,74 @@ fn a_crash_after_a_compaction_replays_no_state_that_no_write_made() {
         state.map(|(val, at)| (String::from_utf8_lossy(val).into_owned(), at))
     );
 }
+
+/// A list pushed to while the snapshot is written: the snapshot holds the
+/// list as it was at the switch, so the new log's push, replayed over it,
+/// is there once. (A snapshot that read the list after the push, as one
+/// did before the switch journal, replays the push twice: `[a, b, b]`.)
+#[test]
+fn a_push_while_the_snapshot_is_written_replays_once() {
+    use crate::durable::ops::{push_elem, Op};
+    use crate::values::{Aggregate, ValueRef};
+
+    let dir = temp_dir("compact-push");
+    let files = dir.clone();
+    LocalExecutorBuilder::default()
+        .preempt_timer(std::time::Duration::from_millis(1))
+        .spawn(move || async move {
+            let dir = files;
+            let figures = figures();
+            std::fs::write(dir.join(snapshot_name(0, 1)), b"").expect("epoch 1's snapshot");
+            let log = ShardLog::create(&dir.join(log_name(0, 1)), Fsync::EverySec, figures.clone())
+                .await
+                .expect("epoch 1's log");
+            let store: SharedStore = Rc::new(RefCell::new(Store::default()));
+            let write = |record: Record<'_>| {
+                log.append_write(&record, &mut store.borrow_mut());
+                apply_record(&mut store.borrow_mut(), record, now_ms());
+            };
+            // Filler before the list, so that the compaction reads it late.
+            for i in 0..5_000u32 {
+                let key = format!("filler-{i}");
+                write(Record::Put {
+                    key: key.as_bytes(),
+                    val: b"f",
+                });
+            }
+            let push = |item: &[u8]| {
+                let mut body = Vec::new();
+                push_elem(&mut body, item);
+                body
+            };
+            let a = push(b"a");
+            write(Record::Agg {
+                key: b"l",
+                op: Op::RPush as u8,
+                body: &a,
+            });
+            let compactor = Compactor::new(dir.clone(), 0, figures.clone());
+            compactor.start(&log, &store);
+            // Once the compaction has switched logs, a push to the new log.
+            glommio::yield_if_needed().await;
+            glommio::executor().yield_now().await;
+            let b = push(b"b");
+            write(Record::Agg {
+                key: b"l",
+                op: Op::RPush as u8,
+                body: &b,
+            });
+            settled(&compactor).await;
+            assert_eq!(figures.compactions.get(), 1, "the compaction succeeds");
+            log.flush(true).await.expect("flush");
+        })
+        .expect("an executor")
+        .join()
+        .expect("the test's executor");
+    let store = replay(&dir, &[snapshot_name(0, 2), log_name(0, 2)]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let Some(ValueRef::Agg(Aggregate::List(list))) = store.value(b"l", 0) else {
+        panic!("the list is there");
+    };
+    let items: Vec<&[u8]> = list.iter().collect();
+    assert_eq!(items, [&b"a"[..], b"b"]);
+}

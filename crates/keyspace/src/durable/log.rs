@@ -38,6 +38,7 @@ use glommio::sync::Semaphore;
 use super::mark::Discards;
 pub use super::mark::Mark;
 use super::record::Record;
+use super::switch::SwitchJournal;
 use super::undo::Journal;
 use super::Fsync;
 use crate::Store;
@@ -85,6 +86,9 @@ pub struct ShardLog {
     /// writes not yet durable replaced there.
     store: RefCell<Option<Rc<RefCell<Store>>>>,
     journal: RefCell<Journal>,
+    /// While a compaction runs: what the keys written since its switch
+    /// held at it (`switch.rs`).
+    switch: RefCell<Option<SwitchJournal>>,
     discards: RefCell<Discards>,
     /// The current file's length, once a discard could not truncate it yet.
     truncate_to: Cell<Option<u64>>,
@@ -114,6 +118,7 @@ impl ShardLog {
             figures,
             store: RefCell::new(None),
             journal: RefCell::default(),
+            switch: RefCell::default(),
             discards: RefCell::default(),
             truncate_to: Cell::new(None),
         });
@@ -164,7 +169,21 @@ impl ShardLog {
         if self.policy == Fsync::Always {
             self.journal.borrow_mut().note(record, after, store);
         }
+        if let Some(switch) = self.switch.borrow_mut().as_mut() {
+            switch.note(record, store);
+        }
         after
+    }
+
+    /// Runs `read` with the switch journal of the compaction under way, if
+    /// one is (see [`ShardLog::rotate`]).
+    pub fn with_switch<R>(&self, read: impl FnOnce(Option<&SwitchJournal>) -> R) -> R {
+        read(self.switch.borrow().as_ref())
+    }
+
+    /// Ends the switch journal [`ShardLog::rotate`] began; what it kept.
+    pub fn end_switch(&self) -> Option<SwitchJournal> {
+        self.switch.borrow_mut().take()
     }
 
     /// `key`'s value and expiry time as the durable records leave it (live
@@ -245,7 +264,7 @@ impl ShardLog {
         if self.durable.get() >= target {
             return Ok(());
         }
-        self.flush_locked(true).await
+        self.flush_locked(true, false).await
     }
 
     /// Why the records a batch may have appended (after `mark`, up to
@@ -261,15 +280,21 @@ impl ShardLog {
             .acquire_permit(1)
             .await
             .map_err(|e| e.to_string())?;
-        self.flush_locked(sync).await
+        self.flush_locked(sync, false).await
     }
 
-    async fn flush_locked(&self, sync: bool) -> Result<(), String> {
+    /// [`ShardLog::flush`] with the permit held; with `switching`, the
+    /// switch journal begins as the last bytes for the current file are
+    /// taken (`rotate`): every record after them goes to the next file.
+    async fn flush_locked(&self, sync: bool, switching: bool) -> Result<(), String> {
         if let Some(len) = self.truncate_to.get() {
             self.truncate(len).await?;
         }
         let target = self.appended.get();
         let buffer = std::mem::take(&mut *self.pending.borrow_mut());
+        if switching {
+            *self.switch.borrow_mut() = Some(SwitchJournal::default());
+        }
         if !buffer.is_empty() {
             let len = buffer.len();
             let at = self.written.get();
@@ -395,14 +420,23 @@ impl ShardLog {
     /// Switches to a new file at `path`: everything appended so far goes to
     /// the current file and is flushed first, so the old file holds exactly
     /// the writes before the switch and the new one every write after it.
+    /// From the switch on, a switch journal notes what each key written
+    /// held at it, until [`ShardLog::end_switch`] (a failed rotation ends
+    /// it).
     pub async fn rotate(&self, path: &Path) -> Result<(), String> {
         let _turn = self
             .flushing
             .acquire_permit(1)
             .await
             .map_err(|e| e.to_string())?;
-        self.flush_locked(true).await?;
-        let file = open_log(path, self.policy).await?;
+        let switched = self.flush_locked(true, true).await;
+        let file = match switched {
+            Ok(()) => open_log(path, self.policy).await,
+            Err(reason) => Err(reason),
+        };
+        let file = file.inspect_err(|_| {
+            self.end_switch();
+        })?;
         *self.file.borrow_mut() = Rc::new(file);
         self.file_start.set(self.written.get());
         Ok(())

@@ -10,6 +10,7 @@
 //! - `compact.rs`: replacing a long log by a snapshot, in the background.
 //! - `mark.rs`: which batches a discard of the log concerns (`always`).
 //! - `undo.rs`: under `always`, taking back writes whose log write failed.
+//! - `switch.rs`: while a compaction runs, what keys held at its switch.
 //! - `ops.rs`: the logged operations on hashes, sets, sorted sets, lists.
 
 pub mod compact;
@@ -20,6 +21,7 @@ pub mod log;
 mod mark;
 pub mod ops;
 pub mod record;
+pub mod switch;
 pub mod undo;
 
 use std::fmt;

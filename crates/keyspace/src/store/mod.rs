@@ -160,6 +160,15 @@ impl Store {
             .is_some_and(|cap| added > 0 && self.bytes + added > cap)
     }
 
+    /// Whether the memory cap leaves no room for even the smallest new key
+    /// (an empty name and value): the store is full. resp's MULTI asks it
+    /// where Redis asks whether its used memory is past `maxmemory`
+    /// (queuing, and EXEC, of a command that may add data).
+    pub fn full(&self) -> bool {
+        self.cap
+            .is_some_and(|cap| self.bytes.saturating_add(ENTRY_OVERHEAD) > cap)
+    }
+
     /// Changes the memory cap (CONFIG SET maxmemory); `None`: no cap. Keys
     /// already held stay: only later writes that add data are refused.
     pub fn set_cap(&mut self, cap: Option<u64>) {

@@ -148,7 +148,14 @@ impl Resp {
             match setting {
                 commands::config::Setting::MaxMemory(bytes) => {
                     self.config.max_memory.store(bytes, Ordering::Relaxed);
-                    let per_shard = (bytes / self.shards as u64).to_string();
+                    // A cap below one byte a shard is still a cap (maxmemory
+                    // 1 refuses every write that adds data), not "none".
+                    let per_shard = if bytes == 0 {
+                        0
+                    } else {
+                        (bytes / self.shards as u64).max(1)
+                    };
+                    let per_shard = per_shard.to_string();
                     self.on_every_shard(Cmd::SetMaxMemory, &[per_shard.as_bytes()], proto, now)
                         .await;
                 }

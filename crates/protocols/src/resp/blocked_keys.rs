@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use super::blocking_forms::reshape;
 use super::move_keys::bulk_value;
+use super::moves_in_flight::Moving;
 use super::waiter::{Served, Waiter};
 use super::*;
 
@@ -66,6 +67,8 @@ pub(super) fn enter() -> bool {
 pub(super) fn leave(outermost: bool, keys: &mut Keys<'_>, shard: (usize, usize)) {
     if outermost {
         serve_ready(keys, shard);
+        // An `INTERNAL-MOVE-PUSH`'s chain ends with it here.
+        super::moves_in_flight::ended();
     }
     DEPTH.with(|depth| depth.set(depth.get().saturating_sub(1)));
 }
@@ -195,7 +198,7 @@ fn serve(waiter: &Waiter, key: &[u8], keys: &mut Keys<'_>, shard: (usize, usize)
         Served::Reply(got)
     } else if form.moves() {
         match bulk_value(&got) {
-            Some(item) => Served::Moved(item.to_vec()),
+            Some(item) => Served::Moved(item.to_vec(), Moving::start()),
             None => Served::Reply(got),
         }
     } else {

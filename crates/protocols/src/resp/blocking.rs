@@ -196,7 +196,13 @@ impl Resp {
         match served {
             None => write::null_array(reply, proto),
             Some(Served::Reply(got)) => reply.extend_from_slice(&got),
-            Some(Served::Moved(item)) => self.finish_move(cmd, command, &item, reply).await,
+            Some(Served::Moved(item, moving)) => {
+                let chain = moving.chain().to_string();
+                self.finish_move(cmd, command, &item, &chain, reply).await;
+                // In its destination (or back in its source): the push that
+                // woke this client may answer.
+                drop(moving);
+            }
         }
     }
 
@@ -249,21 +255,32 @@ impl Resp {
     /// destination of another type refuses it (WRONGTYPE, as Redis answers
     /// a client woken to a destination of another type) and the item goes
     /// back where it came from.
-    async fn finish_move(&self, cmd: Cmd, command: &Command<'_>, item: &[u8], reply: &mut Vec<u8>) {
+    ///
+    /// Both pushes are `INTERNAL-MOVE-PUSH`es of the move's `chain`, so that
+    /// the moves they wake belong to it (`moves_in_flight.rs`).
+    async fn finish_move(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        item: &[u8],
+        chain: &str,
+        reply: &mut Vec<u8>,
+    ) {
         let words: Vec<&[u8]> = command.iter().collect();
         let (src, dst) = (words[1], words[2]);
         let (from_tail, to_tail) = move_sides(cmd, &words);
-        let push = if to_tail { Cmd::RPush } else { Cmd::LPush };
+        let side = |tail: bool| if tail { &b"rpush"[..] } else { &b"lpush"[..] };
         let owner = owner_of(dst, self.shards);
+        let args = [chain.as_bytes(), side(to_tail), dst, item];
         let pushed = self
-            .on_shard(owner, push, &[dst, item], Proto::Resp2, now_ms())
+            .on_shard(owner, Cmd::MovePush, &args, Proto::Resp2, now_ms())
             .await;
         if pushed.first() != Some(&b'-') {
             return write::bulk(reply, item);
         }
-        let back = if from_tail { Cmd::RPush } else { Cmd::LPush };
         let owner = owner_of(src, self.shards);
-        self.on_shard(owner, back, &[src, item], Proto::Resp2, now_ms())
+        let args = [chain.as_bytes(), side(from_tail), src, item];
+        self.on_shard(owner, Cmd::MovePush, &args, Proto::Resp2, now_ms())
             .await;
         reply.extend_from_slice(&pushed);
     }

@@ -145,6 +145,7 @@ impl ClientInfo {
             | Cmd::Command
             | Cmd::Cluster
             | Cmd::Function
+            | Cmd::Script
             | Cmd::Object
             | Cmd::PubSub => command_table::lookup(spec.name.as_bytes())
                 .and_then(|parent| command_table::lookup_subcommand(parent, command.at(1)))

@@ -49,6 +49,7 @@ pub fn key(cmd: Cmd, command: &Command<'_>) -> Key {
             | Cmd::PubSub
             | Cmd::Cluster
             | Cmd::Function
+            | Cmd::Script
             | Cmd::Object
     );
     if container && command.len() >= 2 {

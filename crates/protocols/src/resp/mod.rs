@@ -29,6 +29,7 @@ mod gather_strings;
 mod holding;
 mod monitor;
 mod move_keys;
+mod moves_in_flight;
 mod notify;
 mod notify_typed;
 mod owner;
@@ -340,10 +341,16 @@ impl Service for Resp {
         let now = now_ms();
         conn.session.client.last_active.set(Instant::now());
         let mut flow = Flow::Continue;
+        let mut moves_since = moves_in_flight::made();
         loop {
             // While a transaction across shards holds this shard, nothing
             // else runs on it (`holding.rs`): ready at once when none does.
             self.keys.until_unheld().await;
+            // A push of the round before that woke a blocked move over two
+            // shards: the commands after it see the item in its destination
+            // (`moves_in_flight.rs`).
+            moves_in_flight::settled_since(moves_since).await;
+            moves_since = moves_in_flight::made();
             // `--fsync always`: a round's writes on this shard are made with
             // no await, so their commit is exact, and its failure concerns
             // the replies made here only (owners answer for the others).
@@ -378,6 +385,8 @@ impl Service for Resp {
                 }
             }
         }
+        // And the batch's replies go once it is there.
+        moves_in_flight::settled_since(moves_since).await;
         client::count_commands(batch.taken());
         // A connection that published waits while the lanes its messages
         // took are behind, as an mq sender does.

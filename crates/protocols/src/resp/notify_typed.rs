@@ -41,6 +41,8 @@ pub(super) fn event(cmd: Cmd, args: &Command<'_>) -> Option<(u32, &'static str, 
             (ZSET, if incr { "zincr" } else { "zadd" }, Changed)
         }
         Cmd::ZIncrBy => (ZSET, "zincr", Always),
+        // GEOADD is ZADD of geohash scores in Redis too.
+        Cmd::GeoAdd => (ZSET, "zadd", Changed),
         Cmd::ZRem => (ZSET, "zrem", Changed),
         Cmd::ZPopMin => (ZSET, "zpopmin", Popped),
         Cmd::ZPopMax => (ZSET, "zpopmax", Popped),

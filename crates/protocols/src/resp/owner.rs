@@ -123,6 +123,9 @@ fn dispatch(
         | Cmd::ZRemRangeByLex
         | Cmd::ZRandMember
         | Cmd::ZScan => commands::zset::run(cmd, command, keys, proto, out),
+        Cmd::GeoAdd | Cmd::GeoPos | Cmd::GeoDist => {
+            commands::geo::run(cmd, command, keys, proto, out)
+        }
         Cmd::LPush
         | Cmd::RPush
         | Cmd::LPushX
@@ -183,6 +186,7 @@ fn dispatch(
             if let Some(keys) = percore_keyspace::KeySpace::here() {
                 keys.save();
             }
+            percore_keyspace::touched::saved();
             match cmd {
                 Cmd::Save => write::ok(out),
                 _ => write::simple(out, b"Background saving started"),
@@ -198,6 +202,7 @@ fn dispatch(
                 connections_received,
                 commands,
                 blocked_clients: blocking::blocked(),
+                changes: percore_keyspace::touched::changes(),
                 ..ServerFigures::default()
             };
             pubsub::owner::add_figures(&mut figures);
@@ -253,6 +258,7 @@ fn dispatch(
         }
         Cmd::BlockOn => blocked_keys::block_on(command, keys, out),
         Cmd::Unblock => blocked_keys::unblock(command, out),
+        Cmd::MovePush => moves_in_flight::push(command, keys, proto, shard, out),
         Cmd::Dump => commands::dump::dump(command, keys, proto, out),
         Cmd::Restore => commands::dump::restore(command, keys, out),
         Cmd::SetMaxMemory => {

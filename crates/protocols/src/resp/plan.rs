@@ -193,7 +193,15 @@ impl Resp {
                 | Cmd::Cluster
                 | Cmd::ReadOnly
                 | Cmd::ReadWrite
-                | Cmd::Function => plan.here(out, |out| {
+                | Cmd::Function
+                | Cmd::Script
+                | Cmd::Eval
+                | Cmd::EvalSha
+                | Cmd::EvalRo
+                | Cmd::EvalShaRo
+                | Cmd::FCall
+                | Cmd::FCallRo
+                | Cmd::Wait => plan.here(out, |out| {
                     command_stats::observe(stat, out, |out| {
                         commands::server::run(spec.cmd, command, &self.config, proto, out)
                     })

@@ -42,6 +42,9 @@ struct Queue {
     /// A queued command runs on the EXEC-ing shard and may reach every
     /// shard (CONFIG): EXEC then holds every shard (`exec_across.rs`).
     everywhere: bool,
+    /// A queued command may add data (`denyoom` in the command table):
+    /// EXEC is refused while the memory cap is reached ([`out_of_memory`]).
+    denyoom: bool,
 }
 
 impl TxState {
@@ -115,6 +118,20 @@ impl Resp {
             }
             return None;
         }
+        // Inside MULTI, Redis refuses every command but EXEC and DISCARD
+        // (QUIT and RESET are served before) while its memory is past
+        // `maxmemory`: queuing takes memory too. EXEC then aborts.
+        if !matches!(spec.cmd, Cmd::Exec | Cmd::Discard) && out_of_memory() {
+            tx.refused();
+            reply(OOM);
+            return None;
+        }
+        // SAVE and SHUTDOWN (`no_multi` in the command table).
+        if has_flag(spec, "no_multi") {
+            tx.refused();
+            reply("ERR Command not allowed inside a transaction");
+            return None;
+        }
         match spec.cmd {
             Cmd::Multi => reply("ERR MULTI calls can not be nested"),
             Cmd::Watch => reply("ERR WATCH inside MULTI is not allowed"),
@@ -141,6 +158,7 @@ impl Resp {
                         queue.wide |= wide;
                         queue.everywhere |=
                             matches!(spec.cmd, Cmd::Config | Cmd::Sort | Cmd::SortRo);
+                        queue.denyoom |= may_add_data(spec);
                         queue.words.push((spec.cmd as u8).to_string().into_bytes());
                         queue.words.push(command.len().to_string().into_bytes());
                         queue.words.extend(command.iter().map(<[u8]>::to_vec));
@@ -245,6 +263,15 @@ impl Resp {
             write::error(reply, "ERR EXEC without MULTI");
             return;
         };
+        // As Redis checks EXEC itself when a queued command may add data
+        // (before its own checks, as Redis's command checks come first).
+        if queue.denyoom && out_of_memory() {
+            write::error(
+                reply,
+                &format!("EXECABORT Transaction discarded because of: {OOM}"),
+            );
+            return;
+        }
         if queue.errored {
             write::error(
                 reply,
@@ -375,6 +402,28 @@ pub(super) fn run_exec(
             at += 2 + argc;
         }
     });
+}
+
+/// Redis's refusal of a command that may add data past `maxmemory`.
+const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+
+/// Whether `spec` may add data: Redis's `denyoom` flag.
+fn may_add_data(spec: &Spec) -> bool {
+    has_flag(spec, "denyoom")
+}
+
+/// Whether the command table gives `spec` the flag `flag`.
+fn has_flag(spec: &Spec, flag: &str) -> bool {
+    command_table::lookup(spec.name.as_bytes()).is_some_and(|entry| entry.flags.contains(&flag))
+}
+
+/// Whether the memory cap is reached, as this shard sees it: its store has
+/// no room for the smallest new key. Redis compares its whole used memory
+/// with `maxmemory`; the keys spread evenly over the shards, each with its
+/// share of the cap, so the connection's shard stands for the rest
+/// (README "What differs from Redis").
+fn out_of_memory() -> bool {
+    percore_keyspace::KeySpace::here().is_some_and(|keys| keys.store.borrow().full())
 }
 
 /// The error Redis answers at queue time for a CONFIG subcommand it does

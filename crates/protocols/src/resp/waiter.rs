@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use super::commands::Cmd;
+use super::moves_in_flight::Moving;
 use super::protocol::write::Proto;
 use crate::kv::values::Kind;
 
@@ -29,8 +30,9 @@ pub(super) enum Served {
     /// The reply, whole.
     Reply(Vec<u8>),
     /// BLMOVE or BRPOPLPUSH with the destination on another shard: the item
-    /// popped from the source, for the connection to push there.
-    Moved(Vec<u8>),
+    /// popped from the source, for the connection to push there; the push
+    /// that woke it answers once it is there (`moves_in_flight.rs`).
+    Moved(Vec<u8>, Moving),
 }
 
 /// The non-blocking command that serves a waiter from one of its keys.

@@ -1347,6 +1347,26 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x2f9d87859a51c32b, 0x3f99fecec8efbac9],
     ),
     (
+        "eval",
+        [0xf00ff523dfc4fb0c, 0x9af1f0c45955aaf3],
+        [0x371abc95a545c262, 0xfae04630bb07d662],
+    ),
+    (
+        "eval_ro",
+        [0xc30e1822a1fcea69, 0xd88a5a23717e29d0],
+        [0x9e84e2190e9ed12a, 0xece9bccddc15cc50],
+    ),
+    (
+        "evalsha",
+        [0x03e0daa05e43d1fc, 0xe13f4e6fb7f75e30],
+        [0x38e27f8aff0d9a63, 0x163b5fd5b86e5861],
+    ),
+    (
+        "evalsha_ro",
+        [0x87f556271dee662d, 0xca42549a3156292d],
+        [0x6c600ab5188b9f04, 0x14c17f66ead9ccf2],
+    ),
+    (
         "exec",
         [0x6cde2be8a84a7f0d, 0x86020b7c296d6691],
         [0x2da8eb4ed444b324, 0xd231aba27d55bb33],
@@ -1372,6 +1392,16 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0xe0cd33b02030a7f8, 0x96c2dde564d72cd9],
     ),
     (
+        "fcall",
+        [0xc3607793fad6f6a9, 0x6288e3ec1660b086],
+        [0x095c48da88262698, 0xf9fa64fd90ba9298],
+    ),
+    (
+        "fcall_ro",
+        [0x2a7a73118405335a, 0x926fd717ad5323db],
+        [0x1439c8821d3a928b, 0xde64effcd39b8125],
+    ),
+    (
         "flushall",
         [0xaaa0d13f8436ebe2, 0x287cc235b81bbbd6],
         [0x919d884841652908, 0x7d40b2bfc3ff00d7],
@@ -1383,8 +1413,18 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
     ),
     (
         "function",
-        [0x4da03a0403e5d2f2, 0xba866864ac14899a],
-        [0x5aa080d846722e09, 0xdeb43e399c5a37b6],
+        [0xca22b694eca882df, 0x6648403fb9ae3793],
+        [0x4a3b26eee2defc39, 0x1d3440364ef53a70],
+    ),
+    (
+        "function|delete",
+        [0xa13c5fa46774e657, 0xcd778816cde8b1d3],
+        [0xf3a43affebbcb502, 0x97d49d0a57fa9b58],
+    ),
+    (
+        "function|dump",
+        [0x8addbfbe4b219855, 0x210bd312be87c521],
+        [0xef1d6dde7e32112f, 0xc851b5f31ccfcdfa],
     ),
     (
         "function|flush",
@@ -1392,9 +1432,49 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0xee61b272467a4d37, 0xdfc646dc9e77dc35],
     ),
     (
+        "function|help",
+        [0x24fe76761f6da254, 0x121d845e251f0680],
+        [0x5eea53378d4fa536, 0x90e8bbc2574256a7],
+    ),
+    (
+        "function|kill",
+        [0x730614207d588b5c, 0x58beee058525dc28],
+        [0x2b815a8a83d7e1e8, 0xebeac94ad892679d],
+    ),
+    (
         "function|list",
         [0x2f433a77314a5cd0, 0x7dc8ad88b8add7ec],
         [0x695fbae364b2c214, 0x734de653da37607b],
+    ),
+    (
+        "function|load",
+        [0x24463094ba1594e5, 0x90f4a35ab9308d09],
+        [0x57d622c82a0d6af7, 0x3b8b8e3d1c4d3704],
+    ),
+    (
+        "function|restore",
+        [0x7d1caf723e91eabc, 0xd673c3b0b42b3cc8],
+        [0x2233282b9832045e, 0xf93dd11eaafd6887],
+    ),
+    (
+        "function|stats",
+        [0x1fc9696e64cec500, 0x6f2ba52532a97574],
+        [0x065959b29de778e1, 0x15a0de470fe78edc],
+    ),
+    (
+        "geoadd",
+        [0x238b395df8c2d828, 0xd802f83fe61b4498],
+        [0xabb6ec637c8494fe, 0xa0be49bc593f9064],
+    ),
+    (
+        "geodist",
+        [0xc169a00eae77cb60, 0x3738fcb527ebd4a4],
+        [0xc06011c4f6d816d5, 0xacdbc0877bf24e0b],
+    ),
+    (
+        "geopos",
+        [0x277e87393514ad97, 0x63e3f3974fd3e41f],
+        [0x04f58df027a25e7f, 0xdf346eb73b8df234],
     ),
     (
         "get",
@@ -1837,6 +1917,36 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x22c9e9c445778cf5, 0x0d85db7f33b589a8],
     ),
     (
+        "script",
+        [0x741ae13d4c8cf2ec, 0xe88d3a4e5dc30fe8],
+        [0x6276858603d86357, 0xb449437b6354a4b1],
+    ),
+    (
+        "script|exists",
+        [0xb5198e5b2abdc979, 0x374e3e4bbffcd75d],
+        [0x3aad635af7028a41, 0xed2514055aaa796a],
+    ),
+    (
+        "script|flush",
+        [0x397ff05e039bf951, 0xd7f87a79e9edf8b5],
+        [0x8f415196c801786a, 0x573c1fcbfda8db01],
+    ),
+    (
+        "script|help",
+        [0x3ae0ccc5d69c1441, 0x9e5194215cb53c5d],
+        [0xc5902af071d61627, 0x48f612ab2dec798e],
+    ),
+    (
+        "script|kill",
+        [0x9749d2023416887d, 0x6c7db441d50ca671],
+        [0xa9937eded24a1f76, 0x59982c420bdd3667],
+    ),
+    (
+        "script|load",
+        [0xebe4208a3ad0052c, 0x36ca1cf7fca17498],
+        [0x928d1765be494760, 0xc57b5fe572d5e31c],
+    ),
+    (
         "sdiff",
         [0xa45a65400d8b7adf, 0x515181accf305f97],
         [0xd1735941de52d109, 0xef1fa7ba524771ff],
@@ -2015,6 +2125,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "unwatch",
         [0x0533d77352e30a3d, 0xc5d689db3b55a771],
         [0x162fd20d88f0cea7, 0x03b0845b0d638d96],
+    ),
+    (
+        "wait",
+        [0x2acaec72a789d75f, 0xdf04d851fb0ac63b],
+        [0xd44d85cf4d3afe4b, 0xc199cce2297946b0],
     ),
     (
         "watch",

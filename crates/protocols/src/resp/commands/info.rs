@@ -27,6 +27,8 @@ pub struct ServerFigures {
     pub pubsubshard_channels: u64,
     /// Connections waiting in a blocking command (BLPOP, BZPOPMIN, ...).
     pub blocked_clients: u64,
+    /// Writes since the last SAVE or BGSAVE (`keyspace/touched.rs`).
+    pub changes: u64,
 }
 
 impl ServerFigures {
@@ -39,7 +41,7 @@ impl ServerFigures {
         }
     }
 
-    fn as_array(&self) -> [u64; 10] {
+    fn as_array(&self) -> [u64; 11] {
         [
             self.keys,
             self.expires,
@@ -51,6 +53,7 @@ impl ServerFigures {
             self.pubsub_patterns,
             self.pubsubshard_channels,
             self.blocked_clients,
+            self.changes,
         ]
     }
 
@@ -71,6 +74,7 @@ impl ServerFigures {
             pubsub_patterns: all[7],
             pubsubshard_channels: all[8],
             blocked_clients: all[9],
+            changes: all[10],
         };
     }
 }
@@ -193,6 +197,7 @@ fn section_text(
         "persistence" => {
             field("loading", &0);
             field("async_loading", &0);
+            field("rdb_changes_since_last_save", &figures.changes);
             field("rdb_bgsave_in_progress", &0);
             let saved = percore_keyspace::KeySpace::here().map_or(0, |keys| keys.last_save());
             field("rdb_last_save_time", &saved.max(config.started_unix));

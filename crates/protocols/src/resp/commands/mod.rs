@@ -19,6 +19,7 @@ pub mod config_table;
 pub mod connection;
 pub mod dump;
 pub mod expiry;
+pub mod geo;
 pub mod getkeys;
 /// Redis's glob matcher lives with the topics, whose patterns it matches.
 pub use crate::mq::glob;
@@ -33,6 +34,7 @@ pub mod memory;
 pub mod object;
 pub mod payload;
 pub mod rename;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -231,8 +233,23 @@ pub enum Cmd {
     BZPopMax,
     BZMPop,
     Memory,
+    /// Scripting and WAIT, refused or answered as a redis with no scripts
+    /// and no replicas (`scripting.rs`).
+    Eval,
+    EvalSha,
+    EvalRo,
+    EvalShaRo,
+    FCall,
+    FCallRo,
+    Script,
+    Wait,
+    GeoAdd,
+    GeoPos,
+    GeoDist,
     // Internal: the parts of commands over every shard, never looked up by
-    // a client (their names are longer than any served command's).
+    // a client (their names are longer than any served command's). A
+    // client's command goes above: from ShardFigures on, the owner does not
+    // count a command in the statistics (`owner.rs`).
     /// A shard's figures for INFO.
     ShardFigures,
     /// A shard's CLIENT LIST lines (all, or `TYPE t`, or `ID n`).
@@ -266,6 +283,9 @@ pub enum Cmd {
     BlockOn,
     /// ... and out of that queue.
     Unblock,
+    /// The push that ends a blocked move over two shards, in its chain
+    /// (`moves_in_flight.rs`).
+    MovePush,
     Sort,
     SortRo,
     /// One key of an MGET over several shards: GET, but nil for a value
@@ -552,6 +572,17 @@ commands! {
     b"BZPOPMAX" => BZPopMax, "bzpopmax", -3, Alone;
     b"BZMPOP" => BZMPop, "bzmpop", -5, Alone;
     b"MEMORY" => Memory, "memory", -2, Alone;
+    b"EVAL" => Eval, "eval", -3, Here;
+    b"EVALSHA" => EvalSha, "evalsha", -3, Here;
+    b"EVAL_RO" => EvalRo, "eval_ro", -3, Here;
+    b"EVALSHA_RO" => EvalShaRo, "evalsha_ro", -3, Here;
+    b"FCALL" => FCall, "fcall", -3, Here;
+    b"FCALL_RO" => FCallRo, "fcall_ro", -3, Here;
+    b"SCRIPT" => Script, "script", -2, Here;
+    b"WAIT" => Wait, "wait", 3, Here;
+    b"GEOADD" => GeoAdd, "geoadd", -5, Key;
+    b"GEOPOS" => GeoPos, "geopos", -2, Key;
+    b"GEODIST" => GeoDist, "geodist", -4, Key;
     b"INTERNAL-FIGURES" => ShardFigures, "internal-figures", 1, Here;
     b"INTERNAL-CLIENTS" => ClientList, "internal-clients", -1, Here;
     b"INTERNAL-KILL" => ClientKill, "internal-kill", -2, Here;
@@ -568,6 +599,7 @@ commands! {
     b"INTERNAL-RESTORE" => Restore, "internal-restore", 3, Here;
     b"INTERNAL-BLOCK-ON" => BlockOn, "internal-block-on", 3, Here;
     b"INTERNAL-UNBLOCKED" => Unblock, "internal-unblocked", 3, Here;
+    b"INTERNAL-MOVE-PUSH" => MovePush, "internal-move-push", 5, Here;
     b"SORT" => Sort, "sort", -2, Alone;
     b"SORT_RO" => SortRo, "sort_ro", -2, Alone;
     b"INTERNAL-MGET-PART" => MGetPart, "internal-mget-part", 2, Here;
@@ -601,7 +633,9 @@ mod tests {
             assert_eq!(spec.cmd as usize, n, "{name} out of order");
             assert!(name.len() <= LONGEST_NAME || spec.internal());
         }
-        assert_eq!(cmd_from_u8(200), None);
+        // Numbers fit a byte, and the first past the last names none.
+        assert!(ALL.len() < 256);
+        assert_eq!(cmd_from_u8(ALL.len() as u8), None);
     }
 
     #[test]

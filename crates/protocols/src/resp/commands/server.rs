@@ -1,5 +1,5 @@
 //! The server commands (docs/PROTOCOLS.md §6.2): TIME, CONFIG (`config.rs`), LASTSAVE,
-//! FUNCTION, and CLUSTER/READONLY/READWRITE (refused outside cluster mode;
+//! scripting and WAIT (`scripting.rs`), and CLUSTER/READONLY/READWRITE (refused outside cluster mode;
 //! in it, answered by `cluster/`), run on the connection's shard. INFO is
 //! `info.rs`; SAVE and BGSAVE run on every shard's key space.
 
@@ -50,34 +50,16 @@ pub fn run(cmd: Cmd, args: &Command<'_>, config: &RespConfig, proto: Proto, out:
             None => write::error(out, "ERR This instance has cluster support disabled"),
         },
         Cmd::Config => super::config::run(args, config, proto, out),
-        Cmd::Function => function(args, out),
+        Cmd::Function
+        | Cmd::Script
+        | Cmd::Eval
+        | Cmd::EvalSha
+        | Cmd::EvalRo
+        | Cmd::EvalShaRo
+        | Cmd::FCall
+        | Cmd::FCallRo
+        | Cmd::Wait => super::scripting::run(cmd, args, out),
         _ => write::error(out, "ERR internal: not a server command"),
-    }
-}
-
-/// `FUNCTION FLUSH` and `FUNCTION LIST`, answered as a redis with no
-/// functions loaded (percore runs no scripts: docs/PROTOCOLS.md §6.2); every other
-/// subcommand is refused with an error that says so.
-fn function(args: &Command<'_>, out: &mut Vec<u8>) {
-    let sub = args.at(1);
-    if sub.eq_ignore_ascii_case(b"flush") {
-        let mode_ok = args.len() == 2
-            || (args.len() == 3
-                && (args.at(2).eq_ignore_ascii_case(b"async")
-                    || args.at(2).eq_ignore_ascii_case(b"sync")));
-        if mode_ok {
-            write::ok(out);
-        } else {
-            write::error(out, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
-        }
-    } else if sub.eq_ignore_ascii_case(b"list") {
-        write::array_len(out, 0);
-    } else {
-        let shown = String::from_utf8_lossy(sub);
-        write::error(
-            out,
-            &format!("ERR FUNCTION {shown} is not served: percore runs no scripts"),
-        );
     }
 }
 

@@ -130,14 +130,15 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
     }
 }
 
+/// ZADD's options (GEOADD's NX, XX and CH too: `geo.rs`).
 #[derive(Clone, Copy, Debug, Default)]
-struct Flags {
-    nx: bool,
-    xx: bool,
-    gt: bool,
-    lt: bool,
-    ch: bool,
-    incr: bool,
+pub(super) struct Flags {
+    pub nx: bool,
+    pub xx: bool,
+    pub gt: bool,
+    pub lt: bool,
+    pub ch: bool,
+    pub incr: bool,
 }
 
 /// `ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]`.
@@ -196,9 +197,9 @@ fn zadd(args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>
     add(args.at(1), &pairs, flags, keys, proto, out);
 }
 
-/// ZADD's and ZINCRBY's work: decides each pair against the set (and the
-/// pairs before it), then logs and applies the changes as one ZADD.
-fn add(
+/// ZADD's, ZINCRBY's and GEOADD's work: decides each pair against the set
+/// (and the pairs before it), then logs and applies the changes as one ZADD.
+pub(super) fn add(
     key: &[u8],
     pairs: &[(f64, &[u8])],
     flags: Flags,
