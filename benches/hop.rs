@@ -2,7 +2,7 @@
 //! shards (glommio executors) pinned to CPUs 0 and 1, no sockets: shard 0
 //! forwards kv requests to shard 1 through the key space's own plumbing (a
 //! [`Mesh`] whose owner answers with kv's `serve_forwarded`, as
-//! `Owner::serve` does, messages tagged [`Protocol::Kv`] as `serve_round`
+//! `Owner::serve` does, messages tagged kv's tag ([`kv::PROTOCOL`](percore_protocols::kv::PROTOCOL)) as `serve_round`
 //! tags them), one message in flight, at batches of 1, 16 and 256 requests
 //! per message. It prints, per forwarded request, the CPU time of both
 //! shards (each thread's CPU clock, so a shard's sleeping costs nothing and
@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 
 use glommio::{LocalExecutorBuilder, Placement};
 use percore::cross_shard::{owner_of, Mesh, MeshPlan};
-use percore::services::keyspace::Protocol;
-use percore::services::kv::protocol::{push_request_frame, Request};
-use percore::services::kv::{serve_forwarded, Store};
+use percore_protocols::kv::protocol::{push_request_frame, Request};
+use percore_protocols::kv::PROTOCOL;
+use percore_protocols::kv::{serve_forwarded, Store};
 
 /// Keys shard 1 owns, stored before the run, read by every request.
 const KEYS: usize = 1024;
@@ -180,7 +180,7 @@ async fn drive(
     // Store the keys first, so that the Gets find them.
     for chunk in keys.chunks(64) {
         let mut body = mesh.buffer();
-        body.push(Protocol::Kv as u8);
+        body.push(PROTOCOL.tag());
         for key in chunk {
             push_request_frame(&mut body, &Request::Put { key, val: "value" });
         }
@@ -239,7 +239,7 @@ async fn run_senders(
                         return messages;
                     }
                     let mut message = mesh.buffer();
-                    message.push(Protocol::Kv as u8);
+                    message.push(PROTOCOL.tag());
                     message.extend_from_slice(&templates[n % templates.len()]);
                     let ticket = mesh.send(1, message).await.expect("send");
                     let reply = mesh.reply(ticket).await;
@@ -318,7 +318,7 @@ fn main() {
                     let store = Rc::new(RefCell::new(Store::with_cap(None)));
                     let mesh = Mesh::join(plan, shard, None, move |message: &[u8], mut replies| {
                         let body = message.get(1..).unwrap_or_default();
-                        assert_eq!(message.first(), Some(&(Protocol::Kv as u8)));
+                        assert_eq!(message.first(), Some(&(PROTOCOL.tag())));
                         serve_forwarded(&store, None, body, &mut replies);
                         std::future::ready(replies)
                     })

@@ -7,7 +7,7 @@
 //! keys. The figures behind README "kv memory" and `ENTRY_OVERHEAD` /
 //! `TTL_OVERHEAD`.
 
-use percore::services::kv::{now_ms, Store};
+use percore_protocols::kv::{now_ms, Store};
 
 const KEYS: usize = 1_000_000;
 

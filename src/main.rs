@@ -1,12 +1,14 @@
 //! The `percore` binary: parses the command line and runs the subcommand.
 //! Usage errors and bind failures exit with status 2, other failures with 1.
 
+mod cli;
+
 use std::process::ExitCode;
 
 use clap::Parser;
-use percore::cli::{Action, Cli, KvArgs, KvRequest, LoadArgs, ServeArgs};
-use percore::services::kv::client::display_reply;
-use percore::services::kv::{KvClient, Reply};
+use cli::{Action, Cli, KvArgs, KvRequest, LoadArgs, ServeArgs};
+use percore_protocols::kv::client::display_reply;
+use percore_protocols::kv::{KvClient, Reply};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -60,7 +62,7 @@ fn load(args: LoadArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = match percore::load::run(&plan) {
+    let report = match percore_load::run(&plan) {
         Ok(report) => report,
         Err(error) => {
             eprintln!("percore load: {error}");

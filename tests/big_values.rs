@@ -15,8 +15,8 @@ use common::resp::Resp;
 use common::*;
 use percore::codec::{body_len, HEADER_LEN};
 use percore::cross_shard::owner_of;
-use percore::services::kv::protocol::{decode_reply, push_request_frame};
-use percore::services::kv::{KvClient, Reply, Request};
+use percore_protocols::kv::protocol::{decode_reply, push_request_frame};
+use percore_protocols::kv::{KvClient, Reply, Request};
 
 const MIB: usize = 1 << 20;
 /// What APPEND adds at a time: under the default `--max-frame` (1 MiB).

@@ -14,7 +14,7 @@ use std::time::Instant;
 use common::cluster::{owner, Nodes};
 use common::resp::Resp;
 use common::*;
-use percore::services::resp::cluster::slot::key_slot;
+use percore_protocols::resp::cluster::slot::key_slot;
 
 #[test]
 fn redis_py_cluster_writes_and_reads_10000_keys_each_on_its_node() {

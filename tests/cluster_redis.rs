@@ -10,7 +10,7 @@ use std::time::Instant;
 use common::cluster::{distinct_free_ports, Nodes};
 use common::resp::{RedisServer, Resp};
 use common::*;
-use percore::services::resp::protocol::reply_len;
+use percore_protocols::resp::protocol::reply_len;
 
 /// Three redis-server 7.0 cluster nodes holding docs/PROTOCOLS.md §6.4's slot ranges,
 /// once they all agree (`cluster_state:ok`, three nodes known).

@@ -17,8 +17,8 @@ use std::process::{Command, Stdio};
 use common::cluster::distinct_free_ports;
 use common::resp::Resp;
 use common::*;
-use percore::services::resp::cluster::slot::key_slot;
-use percore::services::resp::cluster::slot_range;
+use percore_protocols::resp::cluster::slot::key_slot;
+use percore_protocols::resp::cluster::slot_range;
 
 /// One percore node in shard-aware mode on loopback: `--resp` on `port`,
 /// shard i on `port + 1 + i`.

@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 
 use common::resp::Resp;
 use common::*;
-use percore::services::kv::{KvClient, Reply};
+use percore_protocols::kv::{KvClient, Reply};
 
 /// Writes 1 kB values over one connection until 30 in a row were refused,
 /// then 2 more; returns how many replies were refusals.

@@ -42,7 +42,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clients::{run_all, Client, Speaks};
 use common::TempDir;
 use model::Observed;
-use percore::services::kv::now_ms;
+use percore_protocols::kv::now_ms;
 use resp_conn::{RespConn, RespReply};
 use rng::Rng;
 use server::{
@@ -338,7 +338,7 @@ fn check(
             // A typed key's payload, as its canonical text (`typed.rs`).
             let val = match val {
                 RespReply::Bulk(Some(payload)) if is_typed(name) => {
-                    match percore::services::resp::rdb::read_payload(&payload) {
+                    match percore_protocols::resp::rdb::read_payload(&payload) {
                         Ok(value) => RespReply::Bulk(Some(typed::canonical_of(&value))),
                         Err(e) => {
                             tally.violation(iteration, format!("check {name}: DUMP: {e}"));

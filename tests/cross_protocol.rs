@@ -12,8 +12,8 @@ use std::net::TcpStream;
 use common::mq::Client;
 use common::resp::{RedisServer, Resp};
 use common::*;
-use percore::services::kv::protocol::push_request_frame;
-use percore::services::kv::{KvClient, Reply, Request};
+use percore_protocols::kv::protocol::push_request_frame;
+use percore_protocols::kv::{KvClient, Reply, Request};
 
 /// A browser's POST with `body` (as a `text/plain` form sends it).
 fn http_post(body: &[u8]) -> Vec<u8> {

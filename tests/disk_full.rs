@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::resp::Resp;
 use common::*;
-use percore::services::kv::{KvClient, Reply, Request};
+use percore_protocols::kv::{KvClient, Reply, Request};
 
 /// A 32 MiB tmpfs mounted on a fresh directory in a mount namespace held by
 /// a `sleep`; servers run inside it (`nsenter`), the test reaches its files

@@ -15,9 +15,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use percore::services::kv::durable::record::{self, Record};
-use percore::services::kv::protocol::push_request_frame;
-use percore::services::kv::{now_ms, KvClient, Reply, Request};
+use percore_keyspace::durable::record::{self, Record};
+use percore_protocols::kv::protocol::push_request_frame;
+use percore_protocols::kv::{now_ms, KvClient, Reply, Request};
 
 fn client(addr: SocketAddr) -> KvClient {
     KvClient::connect(addr, DEADLINE).expect("connect to kv")

@@ -12,9 +12,9 @@ use common::*;
 use percore::server::outbox::Outbox;
 use percore::server::ShardContext;
 use percore::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
-use percore::services::kv::protocol::push_request_frame;
-use percore::services::kv::Request;
-use percore::services::{Chat, Echo, KvFactory, MqFactory, RespFactory, Yell};
+use percore_protocols::kv::protocol::push_request_frame;
+use percore_protocols::kv::Request;
+use percore_protocols::{Chat, Echo, KvFactory, MqFactory, RespFactory, Yell};
 use std::rc::Rc;
 
 /// Runs `percore serve ARGS`, expecting it to fail fast; returns its stderr.

@@ -11,7 +11,7 @@ use std::thread;
 
 use common::*;
 use percore::cross_shard::owner_of;
-use percore::services::kv::{KvClient, Reply, Request};
+use percore_protocols::kv::{KvClient, Reply, Request};
 
 fn client(addr: SocketAddr) -> KvClient {
     KvClient::connect(addr, DEADLINE).expect("connect to kv")

@@ -1,4 +1,4 @@
-//! Connections that move between shards (src/server/moving.rs): a shard on
+//! Connections that move between shards (crates/percore/src/server/moving.rs): a shard on
 //! a crowded core hands connections of yell, echo and kv, and resp
 //! connections that are as new, to a shard with CPU to spare, between two
 //! batches. Here every shard hands its connections to
@@ -14,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use percore::services::kv::{Reply, Request};
+use percore_protocols::kv::{Reply, Request};
 
 /// How long each client keeps its pipeline full: many control periods
 /// (20 ms), so its connection moves many times.
@@ -134,7 +134,7 @@ fn kv_pipelines_across_moves_read_their_own_writes() {
         .map(|client| {
             thread::spawn(move || {
                 let mut kv =
-                    percore::services::kv::KvClient::connect(addr, DEADLINE).expect("connect");
+                    percore_protocols::kv::KvClient::connect(addr, DEADLINE).expect("connect");
                 let began = Instant::now();
                 let mut round = 0u64;
                 while began.elapsed() < RUN_FOR {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::resp::{assert_same_replies, RedisServer, Resp};
 use common::*;
-use percore::services::kv::{KvClient, Reply};
+use percore_protocols::kv::{KvClient, Reply};
 
 /// Commands whose replies do not depend on time, ids or hash order, so
 /// that percore's must equal redis-server's byte for byte.
@@ -316,7 +316,7 @@ fn the_active_sweep_frees_expired_keys_nobody_reads() {
     let mut wire = Vec::new();
     for i in 0..100_000 {
         let key = format!("sweep:{i}");
-        percore::services::resp::protocol::encode_command(
+        percore_protocols::resp::protocol::encode_command(
             [b"SET".as_slice(), key.as_bytes(), b"v", b"PX", b"200"],
             &mut wire,
         );
@@ -418,7 +418,7 @@ fn redis_cli_runs_commands_and_mass_inserts_with_pipe() {
     let mut wire = Vec::new();
     for i in 0..10_000 {
         let key = format!("mass:{i}");
-        percore::services::resp::protocol::encode_command(
+        percore_protocols::resp::protocol::encode_command(
             [b"SET".as_slice(), key.as_bytes(), b"value"],
             &mut wire,
         );
@@ -567,7 +567,7 @@ fn info_config_and_client_see_every_shard() {
 /// headers, inside arguments, between CR and LF), get the same replies.
 #[test]
 fn replies_do_not_depend_on_how_commands_are_cut_into_reads() {
-    use percore::services::resp::protocol::encode_command as encode;
+    use percore_protocols::resp::protocol::encode_command as encode;
     let server = TestServer::builder().services(&["resp", "kv"]).start();
     let script = |prefix: &str| {
         let mut wire = Vec::new();

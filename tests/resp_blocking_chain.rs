@@ -12,7 +12,7 @@ use std::time::Instant;
 use common::resp::Resp;
 use common::*;
 use percore::cross_shard::owner_of;
-use percore::services::resp::client::shard_of;
+use percore_protocols::resp::client::shard_of;
 
 /// `Server::start`'s shard count.
 const SHARDS: usize = 4;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use common::resp::Resp;
 use common::*;
-use percore::services::resp::protocol::{parse_reply, Value};
+use percore_protocols::resp::protocol::{parse_reply, Value};
 
 /// The elements of a blocking pop's reply (BLPOP's `[key, item]`,
 /// BLMPOP's `[key, [items]]`, BLMOVE's item); none for a timeout.

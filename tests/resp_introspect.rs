@@ -357,7 +357,7 @@ fn client_reply_and_no_evict_answer_as_redis() {
         let mut conn = Resp::connect(addr);
         let mut wire = Vec::new();
         for command in pipeline {
-            percore::services::resp::protocol::encode_command(command.iter().copied(), &mut wire);
+            percore_protocols::resp::protocol::encode_command(command.iter().copied(), &mut wire);
         }
         std::io::Write::write_all(&mut conn.stream, &wire).expect("send");
         let mut got = Vec::new();

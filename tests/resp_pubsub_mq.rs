@@ -11,7 +11,7 @@ use std::io::Write;
 use common::mq::Client as Mq;
 use common::resp::Resp;
 use common::*;
-use percore::services::resp::protocol::encode_command;
+use percore_protocols::resp::protocol::encode_command;
 
 /// `message` (or `pmessage` for `pattern`) as a RESP2 array or RESP3 push.
 fn message(push: bool, pattern: Option<&str>, channel: &str, payload: &[u8]) -> Vec<u8> {

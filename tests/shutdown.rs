@@ -9,8 +9,8 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::*;
-use percore::services::kv::protocol::push_request_frame;
-use percore::services::kv::Request;
+use percore_protocols::kv::protocol::push_request_frame;
+use percore_protocols::kv::Request;
 
 #[test]
 fn sigint_with_a_thousand_open_connections_exits_0_within_5_s() {

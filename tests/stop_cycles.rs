@@ -25,9 +25,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use percore::services::kv::protocol::push_request_frame;
-use percore::services::kv::Request;
-use percore::services::resp::protocol::encode_command;
+use percore_protocols::kv::protocol::push_request_frame;
+use percore_protocols::kv::Request;
+use percore_protocols::resp::protocol::encode_command;
 
 /// How long a stop may take before the cycle counts as a hang: the 5 s of docs/PROTOCOLS.md §2,
 /// plus slack for a machine shared with other builds.

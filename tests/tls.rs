@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use common::certs::{tls_connect, Certs, TlsClient};
 use common::*;
-use percore::services::kv::protocol::push_request_frame;
-use percore::services::kv::Request;
+use percore_protocols::kv::protocol::push_request_frame;
+use percore_protocols::kv::Request;
 
 /// A server with every service on its plain address and on a TLS one.
 struct TlsServer {

@@ -1,4 +1,4 @@
-//! `cargo fuzz run lines`: see [`percore::fuzz::lines`].
+//! `cargo fuzz run lines`: see [`percore_protocols::fuzz::lines`].
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| percore::fuzz::lines(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| percore_protocols::fuzz::lines(data));

@@ -1,4 +1,4 @@
-//! `cargo fuzz run mq_commands`: see [`percore::fuzz::mq_commands`].
+//! `cargo fuzz run mq_commands`: see [`percore_protocols::fuzz::mq_commands`].
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| percore::fuzz::mq_commands(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| percore_protocols::fuzz::mq_commands(data));

@@ -1,4 +1,4 @@
-//! `cargo fuzz run rdb_payloads`: see [`percore::fuzz::rdb_payloads`].
+//! `cargo fuzz run rdb_payloads`: see [`percore_protocols::fuzz::rdb_payloads`].
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| percore::fuzz::rdb_payloads(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| percore_protocols::fuzz::rdb_payloads(data));

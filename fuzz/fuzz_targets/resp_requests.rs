@@ -1,4 +1,4 @@
-//! `cargo fuzz run resp_requests`: see [`percore::fuzz::resp_requests`].
+//! `cargo fuzz run resp_requests`: see [`percore_protocols::fuzz::resp_requests`].
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| percore::fuzz::resp_requests(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| percore_protocols::fuzz::resp_requests(data));

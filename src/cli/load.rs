@@ -8,8 +8,8 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{parse_seconds, parse_server_addr, UsageError};
-use crate::load::target::ServiceKind;
-use crate::load::{KvMix, LoadPlan, MqMix, RunLength, Workload};
+use percore_load::target::ServiceKind;
+use percore_load::{KvMix, LoadPlan, MqMix, RunLength, Workload};
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
@@ -221,7 +221,7 @@ impl LoadArgs {
                 )
             }
             true => Some(
-                crate::tls::client::client_config(self.tls_ca.as_deref())
+                percore::tls::client::client_config(self.tls_ca.as_deref())
                     .map_err(|e| UsageError::Load(e.to_string()))?,
             ),
         };
@@ -243,7 +243,7 @@ impl LoadArgs {
 
 /// Where `percore serve` listens for `service` by default.
 fn default_addr(service: ServiceKind) -> SocketAddr {
-    crate::services::built_in(service.name())
+    percore_protocols::built_in(service.name())
         .and_then(|built_in| built_in.default_addr.parse().ok())
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
 }

@@ -6,7 +6,7 @@ mod load;
 mod serve;
 
 pub use load::LoadArgs;
-pub use serve::{ServeArgs, ServiceAddrs};
+pub use serve::ServeArgs;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
@@ -67,8 +67,8 @@ pub enum KvRequest {
 }
 
 impl KvRequest {
-    pub fn as_request(&self) -> crate::services::kv::Request<'_> {
-        use crate::services::kv::Request;
+    pub fn as_request(&self) -> percore_protocols::kv::Request<'_> {
+        use percore_protocols::kv::Request;
         match self {
             KvRequest::Get { key } => Request::Get { key },
             KvRequest::Put { key, val } => Request::Put { key, val },
@@ -110,11 +110,11 @@ pub enum UsageError {
     #[error("{0}")]
     Load(String),
     #[error(transparent)]
-    Cluster(#[from] crate::services::resp::cluster::ClusterError),
+    Cluster(#[from] percore_protocols::resp::cluster::ClusterError),
 }
 
 /// `percore --help`'s first line: what percore is, naming every built-in
-/// service (from [`crate::services::BUILT_IN`], so a new one is named too).
+/// service (from [`percore_protocols::BUILT_IN`], so a new one is named too).
 fn about() -> String {
     format!(
         "A thread-per-core TCP server on io_uring ({}), its load generator and a kv client",
@@ -124,7 +124,7 @@ fn about() -> String {
 
 /// The built-in services' names, for messages.
 fn known_services() -> String {
-    let names: Vec<&str> = crate::services::BUILT_IN.iter().map(|s| s.name).collect();
+    let names: Vec<&str> = percore_protocols::BUILT_IN.iter().map(|s| s.name).collect();
     names.join(", ")
 }
 
@@ -155,10 +155,10 @@ pub(crate) fn parse_server_addr(text: &str) -> Result<SocketAddr, String> {
 }
 
 /// A listening endpoint: an address, or `tls://` and an address (docs/PROTOCOLS.md §9).
-pub(crate) fn parse_endpoint(text: &str) -> Result<crate::config::Endpoint, String> {
+pub(crate) fn parse_endpoint(text: &str) -> Result<percore::config::Endpoint, String> {
     match text.strip_prefix("tls://") {
-        Some(addr) => parse_listen_addr(addr).map(crate::config::Endpoint::tls),
-        None => parse_listen_addr(text).map(crate::config::Endpoint::plain),
+        Some(addr) => parse_listen_addr(addr).map(percore::config::Endpoint::tls),
+        None => parse_listen_addr(text).map(percore::config::Endpoint::plain),
     }
 }
 
@@ -166,7 +166,7 @@ pub(crate) fn parse_endpoint(text: &str) -> Result<crate::config::Endpoint, Stri
 /// are powers of 1000, kb, mb, gb of 1024), the parser `CONFIG SET
 /// maxmemory` uses, so both take the same values.
 pub(crate) fn parse_bytes(text: &str) -> Result<u64, String> {
-    crate::services::resp::commands::server::parse_memory(text.as_bytes()).ok_or_else(|| {
+    percore_protocols::resp::commands::server::parse_memory(text.as_bytes()).ok_or_else(|| {
         format!("'{text}' is not a number of bytes (bytes, or with a unit: 100mb, 1gb, 512kb)")
     })
 }
@@ -190,7 +190,7 @@ mod tests {
     #[test]
     fn about_names_every_built_in_service() {
         let about = about();
-        for service in crate::services::BUILT_IN {
+        for service in percore_protocols::BUILT_IN {
             assert!(about.contains(service.name), "{about}");
         }
     }

@@ -1,6 +1,6 @@
 //! `percore serve`'s options: the server's limits and statistics, which
 //! built-in services run, and where each listens. The address options come
-//! from the list of built-in services ([`crate::services::BUILT_IN`]), so a
+//! from the list of built-in services ([`percore_protocols::BUILT_IN`]), so a
 //! new service gets its `--NAME ADDR` option without an edit here.
 
 use std::path::PathBuf;
@@ -12,14 +12,14 @@ use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches};
 use std::net::SocketAddr;
 
 use super::{non_zero, parse_bytes, parse_endpoint, parse_listen_addr, parse_seconds, UsageError};
-use crate::config::{Endpoint, Limits, Placement, ServerConfig};
-use crate::server::ServerBuilder;
-use crate::services::keyspace::KeySpacePlan;
-use crate::services::kv::{DurableOptions, Fsync};
-use crate::services::resp::cluster::{Cluster, ClusterError};
-use crate::services::resp::RespOptions;
-use crate::services::{Options, BUILT_IN};
-use crate::tls::TlsFiles;
+use percore::config::{Endpoint, Limits, Placement, ServerConfig};
+use percore::server::ServerBuilder;
+use percore::tls::TlsFiles;
+use percore_keyspace::KeySpacePlan;
+use percore_protocols::kv::{DurableOptions, Fsync};
+use percore_protocols::resp::cluster::{Cluster, ClusterError};
+use percore_protocols::resp::RespOptions;
+use percore_protocols::{Options, BUILT_IN};
 
 /// Shards per CPU at most. Measured on 2 CPUs (debug build, every service):
 /// each shard takes about 11 MiB and two threads, and the start joins
@@ -262,7 +262,7 @@ impl ServeArgs {
     fn cluster(
         &self,
         shards: usize,
-        services: &mut [(&'static crate::services::BuiltIn, Vec<Endpoint>)],
+        services: &mut [(&'static percore_protocols::BuiltIn, Vec<Endpoint>)],
     ) -> Result<Option<Cluster>, UsageError> {
         let resp = services
             .iter_mut()
@@ -310,7 +310,7 @@ impl ServeArgs {
                 })?;
             resp.push(Endpoint::on_shard(SocketAddr::new(first.ip(), port), shard));
         }
-        crate::cross_shard::owner::place_by_slot(cluster.listed_nodes());
+        percore::cross_shard::owner::place_by_slot(cluster.listed_nodes());
         Ok(Some(cluster))
     }
 
@@ -319,7 +319,7 @@ impl ServeArgs {
     /// TLS with client certificates.
     fn check_unauthenticated_listeners(
         &self,
-        services: &[(&'static crate::services::BuiltIn, Vec<Endpoint>)],
+        services: &[(&'static percore_protocols::BuiltIn, Vec<Endpoint>)],
     ) -> Result<(), UsageError> {
         let client_certs = self.tls_client_ca.is_some();
         for (service, endpoints) in services {
@@ -375,7 +375,7 @@ impl ServeArgs {
     /// each with its addresses; no address may serve two.
     fn services(
         &self,
-    ) -> Result<Vec<(&'static crate::services::BuiltIn, Vec<Endpoint>)>, UsageError> {
+    ) -> Result<Vec<(&'static percore_protocols::BuiltIn, Vec<Endpoint>)>, UsageError> {
         let named: Vec<&str> = self
             .services
             .iter()
@@ -384,11 +384,11 @@ impl ServeArgs {
             .collect();
         if let Some(unknown) = named
             .iter()
-            .find(|name| crate::services::built_in(name).is_none())
+            .find(|name| percore_protocols::built_in(name).is_none())
         {
             return Err(UsageError::UnknownService(unknown.to_string()));
         }
-        let mut chosen: Vec<(&'static crate::services::BuiltIn, Vec<Endpoint>)> = Vec::new();
+        let mut chosen: Vec<(&'static percore_protocols::BuiltIn, Vec<Endpoint>)> = Vec::new();
         for service in BUILT_IN.iter().filter(|s| named.contains(&s.name)) {
             let mut endpoints: Vec<Endpoint> = Vec::new();
             for &endpoint in self.addrs.of(service.name) {
@@ -423,8 +423,8 @@ impl ServeArgs {
 mod tests {
     use super::*;
     use crate::cli::{Action, Cli};
-    use crate::services::resp::cluster::ClusterError;
     use clap::Parser;
+    use percore_protocols::resp::cluster::ClusterError;
 
     fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
         let mut argv = vec!["percore", "serve"];
@@ -449,7 +449,7 @@ mod tests {
         assert_eq!(config.stats_interval, None);
         assert_eq!(
             args.mq_queue_bytes as usize,
-            crate::services::mq::DEFAULT_QUEUE_BYTES
+            percore_protocols::mq::DEFAULT_QUEUE_BYTES
         );
     }
 

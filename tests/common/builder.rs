@@ -110,7 +110,7 @@ impl Builder {
         self
     }
 
-    /// Runs `examples/NAME` instead of `percore serve`: its first argument
+    /// Runs `crates/percore/examples/NAME` instead of `percore serve`: its first argument
     /// is `127.0.0.1:0`, then the builder's arguments.
     pub fn example(mut self, name: &str) -> Self {
         self.program = Program::Example(name.into());

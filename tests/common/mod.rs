@@ -256,9 +256,9 @@ pub fn probe(service: &str) -> (Vec<u8>, Vec<u8>) {
         ),
         "kv" => {
             let mut get = Vec::new();
-            percore::services::kv::protocol::push_request_frame(
+            percore_protocols::kv::protocol::push_request_frame(
                 &mut get,
-                &percore::services::kv::Request::Get { key: "probe" },
+                &percore_protocols::kv::Request::Get { key: "probe" },
             );
             (get, b"\0\0\0\x01\xc0".to_vec())
         }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use percore::services::resp::protocol::{encode_command, reply_len};
+use percore_protocols::resp::protocol::{encode_command, reply_len};
 
 use super::{connect, free_port, DEADLINE};
 

@@ -109,7 +109,7 @@ impl Server {
         builder.start()
     }
 
-    /// Runs `examples/NAME` (built by `cargo test`) on port 0 for its
+    /// Runs `crates/percore/examples/NAME` (built by `cargo test`) on port 0 for its
     /// service, then `args`. Prefer [`TestServer::builder`]`().example(..)`.
     pub fn start_example(name: &str, _service: &str, args: &[&str]) -> Server {
         TestServer::builder().example(name).args(args).start()

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use percore::services::kv::{now_ms, KvClient, Reply, Request};
+use percore_protocols::kv::{now_ms, KvClient, Reply, Request};
 
 use super::model::{History, State};
 use super::resp_conn::{RespConn, RespReply, READ_TIMEOUT};

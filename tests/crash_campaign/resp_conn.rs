@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use percore::services::resp::protocol::{encode_command, reply_len};
+use percore_protocols::resp::protocol::{encode_command, reply_len};
 
 /// No reply in this long: the connection is taken as broken.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);

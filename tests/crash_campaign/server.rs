@@ -254,7 +254,7 @@ pub fn compacting(dir: &Path) -> bool {
 }
 
 /// Where a kill of a start landed, read from the files it left under DIR
-/// (the layout of `src/services/kv/durable/files.rs`); `next` and `stale`
+/// (the layout of `crates/keyspace/src/durable/files.rs`); `next` and `stale`
 /// are what [`next_generation`] said before the start.
 pub fn phase_of_start_kill(
     dir: &Path,

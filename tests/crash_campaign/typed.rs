@@ -4,12 +4,12 @@
 //! its elements one a line, sorted where the type has no order), so the
 //! model's histories and checks serve it unchanged. The check reads a typed
 //! key with DUMP and decodes the payload with percore's own reader
-//! (`percore::services::resp::rdb`), which `tests/resp_dump.rs` holds to
+//! (`percore_protocols::resp::rdb`), which `tests/resp_dump.rs` holds to
 //! redis-server's.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use percore::services::kv::values::{Aggregate, OwnedValue};
+use percore_protocols::kv::values::{Aggregate, OwnedValue};
 
 use super::model::State;
 use super::rng::Rng;

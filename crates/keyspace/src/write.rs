@@ -1,0 +1,164 @@
+//! The one way into a shard's keys for every protocol: reads that see only
+//! live keys, and writes that are checked, logged and applied, in that order.
+//!
+//! A write is refused while the shard's log cannot take it (`--data-dir` on a
+//! failing disk) or when it would add data past `--max-memory`; otherwise it
+//! is logged (with `--data-dir`) before it is applied, so what a client was
+//! told is done is what a restart finds. Expiry times are absolute Unix
+//! milliseconds, logged as such.
+
+use crate::durable::log::ShardLog;
+use crate::durable::record::Record;
+use crate::Store;
+
+/// Why a write was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The log cannot take writes now: why.
+    Disk(String),
+    /// It would add data past `--max-memory` (docs/PROTOCOLS.md §7.3).
+    OutOfMemory,
+}
+
+/// What a set does to the key's time to live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ttl {
+    /// No expiry (a plain SET, a kv Put).
+    Clear,
+    /// Whatever the key had (INCR, APPEND, SET KEEPTTL).
+    Keep,
+    /// Expire at this Unix time in milliseconds.
+    At(u64),
+}
+
+/// A shard's keys, as one request sees them at `now` (Unix milliseconds,
+/// read once per batch).
+pub struct Keys<'a> {
+    pub store: &'a mut Store,
+    log: Option<&'a ShardLog>,
+    pub now: u64,
+}
+
+impl<'a> Keys<'a> {
+    pub fn new(store: &'a mut Store, log: Option<&'a ShardLog>, now: u64) -> Keys<'a> {
+        Keys { store, log, now }
+    }
+
+    /// The live string value of `key` (`None` for a key of another type:
+    /// `typed.rs` reads those).
+    pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
+        self.store.get(key, self.now)
+    }
+
+    /// `None`: no live key; `Some(None)`: no expiry; `Some(Some(at))`.
+    pub fn expiry(&self, key: &[u8]) -> Option<Option<u64>> {
+        self.store.expiry(key, self.now)
+    }
+
+    pub(super) fn writable(&self) -> Result<(), Refused> {
+        match self.log.and_then(ShardLog::refusal) {
+            Some(reason) => Err(Refused::Disk(reason.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// Logs a write about to be applied (with `--data-dir`); under `always`
+    /// the log also notes what it replaces, to take it back if its record
+    /// never reaches the disk.
+    /// Every write comes this way: it also moves the key's version for
+    /// WATCH (`touched.rs`).
+    pub(super) fn log_write(&mut self, record: &Record<'_>) {
+        super::touched::touch(record.key());
+        if let Some(log) = self.log {
+            log.append_write(record, self.store);
+        }
+    }
+
+    /// Sets `key` to `val`, its time to live as `ttl` says; a time already
+    /// past removes the key instead, as redis 7.0's SET does.
+    pub fn set(&mut self, key: &[u8], val: &[u8], ttl: Ttl) -> Result<(), Refused> {
+        if matches!(ttl, Ttl::At(at) if at <= self.now) {
+            return self.del(key).map(|_| ());
+        }
+        self.writable()?;
+        let at = match ttl {
+            Ttl::Clear => None,
+            Ttl::At(at) => Some(at),
+            Ttl::Keep => self.expiry(key).flatten(),
+        };
+        if self.store.refuses(key, val, at.is_some()) {
+            return Err(Refused::OutOfMemory);
+        }
+        self.log_write(&match at {
+            None => Record::Put { key, val },
+            Some(at) => Record::PutExpiring { key, val, at },
+        });
+        match at {
+            None => self.store.load(key, val),
+            Some(at) => self.store.load_expiring(key, val, at),
+        }
+        Ok(())
+    }
+
+    /// Sets every pair with no TTL, or none of them: refused as a whole
+    /// when the log cannot take writes or when the pairs together would add
+    /// data past `--max-memory`, so a refused MSET leaves none of its keys on
+    /// this shard (Redis refuses a whole command for OOM too).
+    pub fn set_all<'k>(
+        &mut self,
+        pairs: impl Iterator<Item = (&'k [u8], &'k [u8])> + Clone,
+    ) -> Result<(), Refused> {
+        self.writable()?;
+        if self.store.refuses_all(pairs.clone()) {
+            return Err(Refused::OutOfMemory);
+        }
+        pairs
+            .into_iter()
+            .try_for_each(|(key, val)| self.set(key, val, Ttl::Clear))
+    }
+
+    /// Removes `key`; whether a live key was there.
+    pub fn del(&mut self, key: &[u8]) -> Result<bool, Refused> {
+        if !self.exists(key) {
+            // An expired key still held goes too, unlogged: a restart drops
+            // it anyway, its time being past.
+            self.store.del(key, self.now);
+            return Ok(false);
+        }
+        self.writable()?;
+        self.log_write(&Record::Del { key });
+        Ok(self.store.del(key, self.now))
+    }
+
+    /// Gives `key` an expiry at `at`; a time already past removes it, as
+    /// Redis does. Whether there was a live key.
+    pub fn expire_at(&mut self, key: &[u8], at: u64) -> Result<bool, Refused> {
+        if !self.exists(key) {
+            return Ok(false);
+        }
+        if at <= self.now {
+            return self.del(key);
+        }
+        self.writable()?;
+        self.log_write(&Record::Expire { key, at });
+        Ok(self.store.expire_at(key, at, self.now))
+    }
+
+    /// Removes `key`'s expiry; whether it had one.
+    pub fn persist(&mut self, key: &[u8]) -> Result<bool, Refused> {
+        if self.expiry(key).flatten().is_none() {
+            return Ok(false);
+        }
+        self.writable()?;
+        self.log_write(&Record::Persist { key });
+        Ok(self.store.persist(key, self.now))
+    }
+
+    /// Removes every key of this shard.
+    pub fn clear(&mut self) -> Result<(), Refused> {
+        self.writable()?;
+        self.log_write(&Record::Clear);
+        self.store.clear();
+        Ok(())
+    }
+}

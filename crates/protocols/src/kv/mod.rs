@@ -1,0 +1,277 @@
+//! kv (docs/PROTOCOLS.md §3.5): the Python original msgspec key-value server (§0), with its dict split
+//! over the shards by key.
+//!
+//! ```python
+//! def handle_request(self, req):
+//!     match req:
+//!         case Get(key): return self.kv.get(key)
+//!         case Put(key, val): self.kv[key] = val; return None
+//!         case Del(key): self.kv.pop(key, None); return None
+//!         case ListKeys(): return sorted(self.kv)
+//! ```
+//!
+//! A request for a key this shard owns is answered at once. The others are
+//! gathered per owner while the batch is read (`route.rs`), sent as one
+//! message per owner, and their replies are put back in request order. Each
+//! owner runs a message's requests in order (`handle.rs`), so a connection's
+//! pipelined Put then Get of one key always sees its own Put.
+
+pub mod client;
+mod handle;
+pub mod protocol;
+mod route;
+
+pub use client::{ClientError, KvClient};
+pub use durable::{DurableError, DurableOptions, Fsync};
+/// The store and its durability are the key space's (`percore_keyspace`).
+pub use percore_keyspace::{durable, now_ms, values, Store};
+pub use protocol::{Reply, Request};
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use durable::log::ShardLog;
+use handle::{apply, Outcome};
+use percore::codec::{split_frame, LengthPrefixed};
+use percore::cross_shard::Mesh;
+use percore::server::ShardContext;
+use percore::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
+use percore::stats::{Counter, Metric};
+use percore_keyspace::write::Keys;
+use percore_keyspace::{KeySpace, KeySpacePlan, OwnerHandler, Protocol};
+use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
+use route::{Here, OwnerReplies, Round, RoundPlan};
+
+/// kv's tag on the key space's mesh: its messages are request frames, as
+/// they came off the wire.
+pub const PROTOCOL: Protocol = Protocol(1);
+
+/// What kv runs on the shard that owns a forwarded message's keys,
+/// registered on the key space's plan ([`KeySpacePlan::register`]).
+const OWNER_HANDLER: OwnerHandler = OwnerHandler {
+    serve: |store, log, _shard, frames, replies| serve_forwarded(store, log, frames, replies),
+    push_error: push_error_frame,
+    push_disk_error,
+    before_reply: None,
+};
+
+/// Makes the kv service on every shard, over the shard's part of the key
+/// space ([`KeySpace`]): with more than one shard, requests for keys another
+/// shard owns go over the key space's mesh.
+#[derive(Clone)]
+pub struct KvFactory {
+    keys: KeySpacePlan,
+}
+
+impl KvFactory {
+    /// kv over the key space `keys` (which resp may serve too).
+    pub fn new(keys: KeySpacePlan) -> KvFactory {
+        keys.register(PROTOCOL, OWNER_HANDLER);
+        KvFactory { keys }
+    }
+}
+
+impl Default for KvFactory {
+    /// kv over a key space of its own (or the shard's, if resp made it first).
+    fn default() -> Self {
+        KvFactory::new(KeySpacePlan::default())
+    }
+}
+
+impl ServiceFactory for KvFactory {
+    type Service = Kv;
+
+    fn prepare(&mut self, shards: usize) {
+        self.keys.prepare(shards);
+    }
+
+    async fn start(&self, shard: &ShardContext) -> Result<Kv, StartError> {
+        Ok(Kv {
+            keys: self.keys.on_shard(shard).await?,
+            forwarded: shard
+                .metric_counter("forwarded", Metric::Counter("percore_forwarded_total")),
+        })
+    }
+}
+
+/// The kv service on one shard.
+pub struct Kv {
+    keys: Rc<KeySpace>,
+    /// Requests sent to their key's owner on another shard.
+    forwarded: Counter,
+}
+
+/// Answers the requests another shard forwarded: `frames` holds them as they
+/// came off the wire, `replies` gets one reply frame each. Returns how many.
+/// The clock is read once for the whole message. Public for
+/// `benches/hop.rs`, which forwards through it as the key space's owner does.
+#[doc(hidden)]
+pub fn serve_forwarded(
+    store: &RefCell<Store>,
+    log: Option<&ShardLog>,
+    frames: &[u8],
+    replies: &mut Vec<u8>,
+) -> usize {
+    let mut rest = frames;
+    let mut requests = 0;
+    let mut store = store.borrow_mut();
+    let mut keys = Keys::new(&mut store, log, now_ms());
+    while let Some((frame, next)) = split_frame(rest) {
+        match decode_request(frame) {
+            Ok(request) => {
+                apply(&mut keys, request, replies);
+            }
+            Err(error) => push_error_frame(replies, &error.to_string()),
+        }
+        requests += 1;
+        rest = next;
+    }
+    requests
+}
+
+/// kv's reply to a request whose write could not reach the disk.
+pub(super) fn push_disk_error(replies: &mut Vec<u8>, reason: &str) {
+    push_error_frame(replies, &format!("disk: {reason}"));
+}
+
+impl Service for Kv {
+    type Decoder = LengthPrefixed;
+    type Session = RoundPlan;
+
+    fn open_session(&self, _: &mut Opening<'_>) -> RoundPlan {
+        RoundPlan::default()
+    }
+
+    /// A session is only the scratch space of one batch: between two, a
+    /// connection may move to another shard (crates/percore/src/server/moving.rs).
+    fn movable(&self, _: &RoundPlan) -> bool {
+        true
+    }
+
+    async fn serve(&self, plan: &mut RoundPlan, batch: &mut Batch<'_, LengthPrefixed>) -> Flow {
+        let logged_from = match &self.keys.mesh {
+            None => {
+                let from = self.keys.log_position();
+                self.serve_alone(batch);
+                from
+            }
+            Some(mesh) => {
+                // Each round commits its own writes.
+                while self.serve_round(mesh, plan, batch).await == Round::Cut {}
+                None
+            }
+        };
+        // `--fsync always`: the batch's replies leave once its writes are on
+        // disk, one flush shared with every batch waiting.
+        if let Err(reason) = self.keys.after_batch(logged_from).await {
+            let requests = batch.taken();
+            let out = batch.out();
+            out.clear();
+            for _ in 0..requests {
+                push_disk_error(out, &reason);
+            }
+            batch.all_failed();
+        }
+        Flow::Continue
+    }
+
+    fn frame_too_long(&self, out: &mut Vec<u8>) {
+        push_error_frame(out, FRAME_TOO_LONG);
+    }
+
+    async fn stop(&self) {
+        self.keys.close().await;
+    }
+}
+
+impl Kv {
+    /// A batch on the only shard: the clock is read once for all of it.
+    fn serve_alone(&self, batch: &mut Batch<'_, LengthPrefixed>) {
+        let mut store = self.keys.store.borrow_mut();
+        let mut keys = Keys::new(&mut store, self.keys.log.as_deref(), now_ms());
+        while let Some(frame) = batch.next_request() {
+            match decode_request(frame) {
+                Ok(request) => match apply(&mut keys, request, batch.out()) {
+                    Outcome::Served => batch.served(),
+                    Outcome::Refused => batch.failed(),
+                },
+                Err(error) => {
+                    push_error_frame(batch.out(), &error.to_string());
+                    batch.failed();
+                }
+            }
+        }
+    }
+
+    /// One round of a sharded batch: plan it (local keys answered now, the
+    /// rest gathered per owner), send one message per owner, and put the
+    /// replies back in request order. The clock is read once a round.
+    async fn serve_round(
+        &self,
+        mesh: &Mesh,
+        plan: &mut RoundPlan,
+        batch: &mut Batch<'_, LengthPrefixed>,
+    ) -> Round {
+        // While a transaction across shards (resp's) holds this shard,
+        // nothing else runs on it: ready at once when none does.
+        self.keys.until_unheld().await;
+        let (here, shards) = (mesh.shard(), mesh.shards());
+        // This round's writes on this shard, made with no await in between:
+        // their commit is exact, and its failure concerns their replies
+        // only (the owners of the others answer for theirs).
+        let logged_from = self.keys.log_position();
+        let shard = Here {
+            store: &self.keys.store,
+            log: self.keys.log.as_deref(),
+            now: now_ms(),
+            here,
+            shards,
+        };
+        let planned = plan.plan(batch, shard, || {
+            let mut buffer = mesh.buffer();
+            buffer.push(PROTOCOL.tag());
+            buffer
+        });
+        // The end of this round's writes here is read now, before any await.
+        let committed = self.keys.commit(logged_from);
+        if planned.forwarded == 0 {
+            if let Err(reason) = committed.await {
+                batch.served_as_failed(plan.fail_local(&reason));
+            }
+            batch.out().extend_from_slice(plan.local());
+            return planned.round;
+        }
+        self.forwarded.add(planned.forwarded);
+
+        // One message per owner, all in flight before any reply is awaited.
+        let mut tickets = std::mem::take(&mut plan.tickets);
+        for (shard, outbox) in plan.outboxes.iter_mut().enumerate() {
+            tickets.push(if outbox.is_empty() {
+                None
+            } else {
+                mesh.send(shard, std::mem::take(outbox)).await.ok()
+            });
+        }
+        // This shard's writes reach the disk while the owners work.
+        let committed = committed.await;
+        let mut replies = std::mem::take(&mut plan.replies);
+        for ticket in tickets.drain(..) {
+            replies.push(OwnerReplies::new(match ticket {
+                Some(ticket) => mesh.reply(ticket).await,
+                None => Vec::new(),
+            }));
+        }
+        plan.tickets = tickets;
+        if let Err(reason) = committed {
+            batch.served_as_failed(plan.fail_local(&reason));
+        }
+        let refused = plan.assemble(&mut replies, here, batch.out());
+        // Counted as served when forwarded: their owners refused them.
+        batch.served_as_failed(refused);
+        for reply in replies.drain(..) {
+            mesh.recycle(reply.buffer);
+        }
+        plan.replies = replies;
+        planned.round
+    }
+}

@@ -1,0 +1,166 @@
+//! kv's routing of a round, as pure state (`route.rs`).
+
+use super::*;
+use crate::kv::protocol::{push_nil_frame, push_request_frame};
+
+fn requests(list: &[Request<'_>]) -> Vec<u8> {
+    let mut wire = Vec::new();
+    for request in list {
+        push_request_frame(&mut wire, request);
+    }
+    wire
+}
+
+/// Shard 0 of `shards`, at time 0, with no log.
+fn alone(store: &RefCell<Store>, shards: usize) -> Here<'_> {
+    Here {
+        store,
+        log: None,
+        now: 0,
+        here: 0,
+        shards,
+    }
+}
+
+/// A key that `shard` of `shards` owns.
+fn key_of(shard: usize, shards: usize) -> String {
+    (0..)
+        .map(|i| format!("k{i}"))
+        .find(|key| owner_of(key.as_bytes(), shards) == shard)
+        .unwrap()
+}
+
+#[test]
+fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
+    let (mine, theirs) = (key_of(0, 2), key_of(1, 2));
+    let wire = requests(&[
+        Request::Put {
+            key: &mine,
+            val: "a",
+        },
+        Request::Get { key: &theirs },
+        Request::Get { key: &mine },
+    ]);
+    let store = RefCell::new(Store::default());
+    let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
+    let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
+    let mut plan = RoundPlan::default();
+    let planned = plan.plan(&mut batch, alone(&store, 2), Vec::new);
+    assert_eq!(
+        planned,
+        Planned {
+            round: Round::Whole,
+            forwarded: 1
+        }
+    );
+    assert!(plan.outboxes[0].is_empty());
+    assert_eq!(plan.outboxes[1], requests(&[Request::Get { key: &theirs }]));
+
+    // The owner answers; the replies come back in request order.
+    let mut owner_reply = Vec::new();
+    apply(
+        &mut Keys::new(&mut Store::default(), None, 0),
+        Request::Get { key: &theirs },
+        &mut owner_reply,
+    );
+    let mut replies = [
+        OwnerReplies::new(Vec::new()),
+        OwnerReplies::new(owner_reply.clone()),
+    ];
+    let mut answer = Vec::new();
+    assert_eq!(plan.assemble(&mut replies, 0, &mut answer), 0);
+    let mut expected = Vec::new();
+    apply(
+        &mut Keys::new(&mut Store::default(), None, 0),
+        Request::Put { key: "x", val: "a" },
+        &mut expected,
+    );
+    expected.extend_from_slice(&owner_reply);
+    apply(
+        &mut Keys::new(&mut store.borrow_mut(), None, 0),
+        Request::Get { key: &mine },
+        &mut expected,
+    );
+    assert_eq!(answer, expected);
+}
+
+#[test]
+fn a_round_is_cut_after_its_share_of_unsized_replies() {
+    let theirs = key_of(1, 2);
+    let gets: Vec<Request<'_>> = (0..UNSIZED_REPLIES_PER_ROUND + 5)
+        .map(|_| Request::Get { key: &theirs })
+        .collect();
+    let wire = requests(&gets);
+    let store = RefCell::new(Store::default());
+    let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
+    let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
+    let mut plan = RoundPlan::default();
+    let first = plan.plan(&mut batch, alone(&store, 2), Vec::new);
+    assert_eq!(first.round, Round::Cut);
+    assert_eq!(first.forwarded, UNSIZED_REPLIES_PER_ROUND as u64);
+    let second = plan.plan(&mut batch, alone(&store, 2), Vec::new);
+    assert_eq!(
+        second,
+        Planned {
+            round: Round::Whole,
+            forwarded: 5
+        }
+    );
+}
+
+#[test]
+fn a_failed_commit_fails_the_replies_made_here_and_keeps_the_owners() {
+    let (mine, theirs) = (key_of(0, 2), key_of(1, 2));
+    let wire = requests(&[
+        Request::Put {
+            key: &mine,
+            val: "a",
+        },
+        Request::Put {
+            key: &theirs,
+            val: "b",
+        },
+        Request::ListKeys,
+    ]);
+    let store = RefCell::new(Store::default());
+    let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
+    let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
+    let mut plan = RoundPlan::default();
+    plan.plan(&mut batch, alone(&store, 2), Vec::new);
+    // The Put and the ListKeys were answered here.
+    assert_eq!(plan.fail_local("full"), 2);
+    let mut owner = Vec::new();
+    push_nil_frame(&mut owner);
+    push_keys_frame(&mut owner, vec![theirs.as_bytes()]);
+    let mut replies = [OwnerReplies::new(Vec::new()), OwnerReplies::new(owner)];
+    let mut answer = Vec::new();
+    assert_eq!(plan.assemble(&mut replies, 0, &mut answer), 0);
+    let mut expected = Vec::new();
+    crate::kv::push_disk_error(&mut expected, "full");
+    push_nil_frame(&mut expected);
+    crate::kv::push_disk_error(&mut expected, "full");
+    assert_eq!(answer, expected);
+}
+
+#[test]
+fn list_keys_merges_every_shard_sorted() {
+    let wire = requests(&[Request::ListKeys]);
+    let store = RefCell::new(Store::default());
+    store.borrow_mut().load(b"b", b"1");
+    let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
+    let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
+    let mut plan = RoundPlan::default();
+    let planned = plan.plan(&mut batch, alone(&store, 3), Vec::new);
+    assert_eq!(planned.forwarded, 1);
+    let reply_with = |keys: &[&[u8]]| {
+        let mut frame = Vec::new();
+        push_keys_frame(&mut frame, keys.to_vec());
+        OwnerReplies::new(frame)
+    };
+    let mut replies = [reply_with(&[]), reply_with(&[b"c"]), reply_with(&[b"a"])];
+    let mut answer = Vec::new();
+    plan.assemble(&mut replies, 0, &mut answer);
+    let mut expected = Vec::new();
+    push_keys_frame(&mut expected, vec![b"a", b"b", b"c"]);
+    assert_eq!(answer, expected);
+}

@@ -1,0 +1,206 @@
+//! The resp connections of a shard, as CLIENT LIST, CLIENT KILL and INFO
+//! see them. Each connection's [`ClientInfo`] is held by its session and by
+//! this shard's registry (a thread-local: a shard is one thread, and the
+//! registry is read both by the shard's connections and by the mesh task
+//! that answers other shards' CLIENT LIST and KILL).
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Instant;
+
+use super::client_filter::{ClientType, KillFilter};
+use super::command_table;
+use super::commands::{Cmd, Spec, NAMES};
+use super::protocol::Command;
+use super::protocol::Proto;
+use percore::server::outbox::Outbox;
+
+/// One resp connection.
+pub struct ClientInfo {
+    /// Unique in the server: the shard is `(id - 1) % shards`.
+    pub id: u64,
+    pub peer: Option<SocketAddr>,
+    /// The listener's address (`laddr=`).
+    pub local: Option<SocketAddr>,
+    /// The connection's socket descriptor (`fd=`).
+    pub fd: i32,
+    pub name: RefCell<Vec<u8>>,
+    pub created: Instant,
+    pub last_active: Cell<Instant>,
+    pub last_cmd: Cell<Option<Cmd>>,
+    /// The last command's subcommand as redis names it (`client|list`),
+    /// for a command with subcommands.
+    pub last_sub: Cell<Option<&'static str>>,
+    /// The bytes of the command being run, for the caller's own line of
+    /// CLIENT LIST and CLIENT INFO (`qbuf=`: redis still holds the command
+    /// in its query buffer then); 0 between commands.
+    pub qbuf: Cell<usize>,
+    pub proto: Cell<Proto>,
+    /// Channels, patterns and shard channels subscribed to.
+    pub subscriptions: Cell<(usize, usize, usize)>,
+    /// MONITOR: this connection gets every command the server serves
+    /// (`flags=O`).
+    pub monitoring: Cell<bool>,
+    /// Where CLIENT KILL ends the connection, and pub/sub delivers.
+    pub outbox: Rc<Outbox>,
+}
+
+thread_local! {
+    static CLIENTS: RefCell<BTreeMap<u64, Rc<ClientInfo>>> = RefCell::default();
+    static NEXT: Cell<u64> = const { Cell::new(0) };
+    /// Connections accepted and commands read on this shard (INFO stats).
+    static RECEIVED: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// Counts `commands` read on this shard.
+pub fn count_commands(commands: u64) {
+    RECEIVED.with(|received| {
+        let (connections, total) = received.get();
+        received.set((connections, total + commands));
+    });
+}
+
+/// Connections accepted and commands read on this shard so far.
+pub fn received() -> (u64, u64) {
+    RECEIVED.with(Cell::get)
+}
+
+/// CONFIG RESETSTAT: the counts start again from zero.
+pub fn reset_received() {
+    RECEIVED.with(|received| received.set((0, 0)));
+}
+
+/// A new connection's id on `shard` of `shards`: increasing per shard,
+/// unique over the server.
+pub fn next_id(shard: usize, shards: usize) -> u64 {
+    NEXT.with(|next| {
+        let n = next.get();
+        next.set(n + 1);
+        n * shards as u64 + shard as u64 + 1
+    })
+}
+
+/// The shard a client id belongs to.
+pub fn shard_of(id: u64, shards: usize) -> usize {
+    (id.saturating_sub(1) % shards as u64) as usize
+}
+
+pub fn register(client: Rc<ClientInfo>) {
+    RECEIVED.with(|received| {
+        let (connections, commands) = received.get();
+        received.set((connections + 1, commands));
+    });
+    CLIENTS.with(|clients| clients.borrow_mut().insert(client.id, client));
+}
+
+pub fn unregister(id: u64) {
+    CLIENTS.with(|clients| clients.borrow_mut().remove(&id));
+}
+
+/// How many resp connections this shard has open.
+pub fn count() -> usize {
+    CLIENTS.with(|clients| clients.borrow().len())
+}
+
+/// Ends every connection of this shard that `filter` means, except
+/// `caller` (spared here whatever SKIPME says: the caller's own shard
+/// answers for it after its reply). How many.
+pub fn kill(filter: &KillFilter<'_>, caller: u64) -> usize {
+    CLIENTS.with(|clients| {
+        let mut killed = 0;
+        for client in clients.borrow().values() {
+            if client.id != caller && filter.matches(client) {
+                client.outbox.close();
+                killed += 1;
+            }
+        }
+        killed
+    })
+}
+
+/// Appends one CLIENT LIST line per connection of this shard: all of them,
+/// those of `kind`, or only `id`.
+pub fn list(kind: Option<ClientType>, only: Option<u64>, out: &mut Vec<u8>) {
+    CLIENTS.with(|clients| {
+        for client in clients.borrow().values() {
+            if only.is_none_or(|id| id == client.id) && kind.is_none_or(|kind| kind.of(client)) {
+                client.line(out);
+            }
+        }
+    });
+}
+
+impl ClientInfo {
+    /// Notes the command about to run, as CLIENT LIST shows it: its
+    /// subcommand's name (looked up only for the few commands that have
+    /// subcommands), and for CLIENT itself its size (`qbuf=`, the bytes
+    /// redis would still hold of it).
+    pub fn note_command(&self, spec: &Spec, command: &Command<'_>, size: usize) {
+        self.last_cmd.set(Some(spec.cmd));
+        let sub = match spec.cmd {
+            Cmd::Client
+            | Cmd::Config
+            | Cmd::Command
+            | Cmd::Cluster
+            | Cmd::Function
+            | Cmd::Script
+            | Cmd::Object
+            | Cmd::PubSub => command_table::lookup(spec.name.as_bytes())
+                .and_then(|parent| command_table::lookup_subcommand(parent, command.at(1)))
+                .map(|sub| sub.name),
+            _ => None,
+        };
+        self.last_sub.set(sub);
+        self.qbuf
+            .set(if spec.cmd == Cmd::Client { size } else { 0 });
+    }
+
+    /// The peer's address as CLIENT LIST writes it (`ip:port`).
+    pub fn addr(&self) -> String {
+        self.peer.map(|p| p.to_string()).unwrap_or_default()
+    }
+
+    /// The listener's address as CLIENT LIST writes it.
+    pub fn laddr(&self) -> String {
+        self.local.map(|p| p.to_string()).unwrap_or_default()
+    }
+
+    /// Its CLIENT LIST line, in redis 7.0's format (figures percore does
+    /// not keep, such as buffer sizes, are 0).
+    pub fn line(&self, out: &mut Vec<u8>) {
+        let now = Instant::now();
+        let (sub, psub, ssub) = self.subscriptions.get();
+        let flags = if self.monitoring.get() {
+            "O"
+        } else if sub + psub + ssub > 0 {
+            "P"
+        } else {
+            "N"
+        };
+        let cmd = self
+            .last_sub
+            .get()
+            .or_else(|| {
+                self.last_cmd
+                    .get()
+                    .and_then(|cmd| NAMES.get(cmd as usize))
+                    .copied()
+            })
+            .unwrap_or("NULL");
+        let line = format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db=0 sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={}\n",
+            self.id,
+            self.addr(),
+            self.laddr(),
+            self.fd,
+            String::from_utf8_lossy(&self.name.borrow()),
+            now.duration_since(self.created).as_secs(),
+            now.duration_since(self.last_active.get()).as_secs(),
+            self.qbuf.get(),
+            self.proto.get().number(),
+        );
+        out.extend_from_slice(line.as_bytes());
+    }
+}

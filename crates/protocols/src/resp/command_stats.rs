@@ -1,0 +1,441 @@
+//! Per-shard command statistics for INFO's commandstats, errorstats and
+//! latencystats sections (issue 26), as Redis 7.0 keeps them: per command,
+//! calls, microseconds, calls rejected before they ran and calls that ran
+//! and answered an error; per error prefix (`ERR`, `WRONGTYPE`...), the
+//! error replies; per command, a latency histogram.
+//!
+//! Each shard keeps its own in a thread-local (a shard is one thread): an
+//! array indexed by the command's number, so counting costs an index and
+//! two adds, no lock and no shared memory. INFO gathers every shard's
+//! ([`write_shard`], one internal command per shard) and merges them
+//! ([`Merged`]); CONFIG RESETSTAT clears them on every shard.
+//!
+//! Calls are counted on the connection's shard, once per client command;
+//! time, latency and failures where the command ran. A command split into
+//! parts over several shards (MGET, DEL over shards) is timed as its parts,
+//! under the part's name (README).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use hdrhistogram::Histogram;
+
+use super::command_table;
+use super::commands::{Cmd, NAMES};
+use super::protocol::Command;
+
+/// What a command's figures are kept under: its number, or, for a
+/// container's subcommand, its name (`config|get`), as Redis 7.0 keeps them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    Cmd(Cmd),
+    Sub(&'static str),
+}
+
+impl From<Cmd> for Key {
+    fn from(cmd: Cmd) -> Key {
+        Key::Cmd(cmd)
+    }
+}
+
+/// The key of `command`, whose number is `cmd`.
+pub fn key(cmd: Cmd, command: &Command<'_>) -> Key {
+    let container = matches!(
+        cmd,
+        Cmd::Client
+            | Cmd::Config
+            | Cmd::Command
+            | Cmd::PubSub
+            | Cmd::Cluster
+            | Cmd::Function
+            | Cmd::Script
+            | Cmd::Object
+    );
+    if container && command.len() >= 2 {
+        let sub = command_table::lookup(NAMES[cmd as usize].as_bytes())
+            .and_then(|parent| command_table::lookup_subcommand(parent, command.at(1)));
+        if let Some(sub) = sub {
+            return Key::Sub(sub.name);
+        }
+    }
+    Key::Cmd(cmd)
+}
+
+/// One run in this many of a command is timed: two clock reads and a
+/// histogram record per command cost a GET under `-P 16` about a tenth of
+/// its CPU on this VM (results/scaling.md). The first run of each command
+/// is always timed; `usec` is the timed runs' sum scaled to all runs.
+const TIME_ONE_IN: u64 = 8;
+
+/// One command's figures on one shard.
+#[derive(Default)]
+struct CommandStat {
+    calls: u64,
+    /// Runs on this shard (a command counts where its client is; a run,
+    /// where its key is), and those of them timed.
+    runs: u64,
+    timed_runs: u64,
+    /// Microseconds of the timed runs.
+    timed_usec: u64,
+    rejected: u64,
+    failed: u64,
+    /// Microseconds per timed run; made at the command's first run.
+    latency: Option<Box<Histogram<u64>>>,
+}
+
+impl CommandStat {
+    /// Microseconds of every run, estimated from the timed ones.
+    fn usec(&self) -> u64 {
+        if self.timed_runs == 0 {
+            return 0;
+        }
+        (self.timed_usec as u128 * self.runs as u128 / self.timed_runs as u128) as u64
+    }
+}
+
+#[derive(Default)]
+struct Stats {
+    commands: Vec<CommandStat>,
+    /// Containers' subcommands, by name.
+    subcommands: BTreeMap<&'static str, CommandStat>,
+    /// Error replies per prefix (the error's first word).
+    errors: BTreeMap<Vec<u8>, u64>,
+    error_replies: u64,
+}
+
+impl Stats {
+    fn of(&mut self, key: impl Into<Key>) -> &mut CommandStat {
+        let cmd = match key.into() {
+            Key::Cmd(cmd) => cmd,
+            Key::Sub(name) => return self.subcommands.entry(name).or_default(),
+        };
+        let n = cmd as usize;
+        if self.commands.len() <= n {
+            self.commands
+                .resize_with(NAMES.len().max(n + 1), Default::default);
+        }
+        &mut self.commands[n]
+    }
+
+    fn error(&mut self, reply: &[u8]) {
+        self.error_replies += 1;
+        let prefix = error_prefix(reply);
+        if let Some(count) = self.errors.get_mut(prefix) {
+            *count += 1;
+        } else if self.errors.len() >= 128 {
+            // Redis caps the distinct prefixes at 128 too.
+            *self
+                .errors
+                .entry(b"ERRORSTATS_OVERFLOW".to_vec())
+                .or_default() += 1;
+        } else {
+            self.errors.insert(prefix.to_vec(), 1);
+        }
+    }
+}
+
+thread_local! {
+    static STATS: RefCell<Stats> = RefCell::default();
+}
+
+/// The first word of an error reply (`-ERR wrong...` gives `ERR`).
+fn error_prefix(reply: &[u8]) -> &[u8] {
+    let body = reply.strip_prefix(b"-").unwrap_or(reply);
+    let end = body
+        .iter()
+        .position(|&b| b == b' ' || b == b'\r')
+        .unwrap_or(body.len());
+    &body[..end]
+}
+
+/// A client's command about to run on this shard (queued ones count when
+/// EXEC runs them).
+pub fn call(cmd: impl Into<Key>) {
+    STATS.with(|stats| stats.borrow_mut().of(cmd).calls += 1);
+}
+
+/// A command refused before it ran (wrong arity, NOAUTH, ...): `reply` is
+/// its error. An unknown command counts only as an error.
+pub fn rejected(cmd: Option<Key>, reply: &[u8]) {
+    STATS.with(|stats| {
+        let mut stats = stats.borrow_mut();
+        if let Some(cmd) = cmd {
+            stats.of(cmd).rejected += 1;
+        }
+        stats.error(reply);
+    });
+}
+
+/// An error reply that belongs to no command's run (a protocol error).
+pub fn error_reply(reply: &[u8]) {
+    STATS.with(|stats| stats.borrow_mut().error(reply));
+}
+
+/// Runs `run`, which writes `cmd`'s reply to `out`, and records its time
+/// and, if the reply is an error, the failure.
+pub fn observe<R>(
+    cmd: impl Into<Key>,
+    out: &mut Vec<u8>,
+    run: impl FnOnce(&mut Vec<u8>) -> R,
+) -> R {
+    let cmd = cmd.into();
+    let start = out.len();
+    let timed = STATS.with(|stats| {
+        let mut stats = stats.borrow_mut();
+        let stat = stats.of(cmd);
+        stat.runs += 1;
+        stat.runs % TIME_ONE_IN == 1
+    });
+    let began = timed.then(Instant::now);
+    let result = run(out);
+    record(cmd, began, out.get(start..).unwrap_or_default());
+    result
+}
+
+/// `cmd` ran since `began` and answered `reply` (always timed: for the
+/// commands served over every shard, few and slow).
+pub fn ran(cmd: impl Into<Key>, began: Instant, reply: &[u8]) {
+    let cmd = cmd.into();
+    STATS.with(|stats| stats.borrow_mut().of(cmd).runs += 1);
+    record(cmd, Some(began), reply);
+}
+
+/// Records a run counted in `runs` already: its time if it was timed, its
+/// failure if `reply` is an error.
+fn record(cmd: Key, began: Option<Instant>, reply: &[u8]) {
+    let usec = began.map(|began| began.elapsed().as_micros() as u64);
+    let failed = reply.first() == Some(&b'-');
+    if usec.is_none() && !failed {
+        return;
+    }
+    STATS.with(|stats| {
+        let mut stats = stats.borrow_mut();
+        let stat = stats.of(cmd);
+        if let Some(usec) = usec {
+            stat.timed_runs += 1;
+            stat.timed_usec += usec;
+            let latency = stat
+                .latency
+                .get_or_insert_with(|| Box::new(percore::stats::new_latency_histogram()));
+            latency.saturating_record(usec.max(1));
+        }
+        if failed {
+            stat.failed += 1;
+            stats.error(reply);
+        }
+    });
+}
+
+/// CONFIG RESETSTAT on this shard.
+pub fn reset() {
+    STATS.with(|stats| *stats.borrow_mut() = Stats::default());
+}
+
+/// This shard's figures as text, for [`Merged::add`]: a line per command
+/// (`c name calls usec rejected failed value:count...`), per error prefix
+/// (`e count prefix`), and the error replies (`t count`).
+pub fn write_shard(out: &mut Vec<u8>) {
+    use std::io::Write;
+    STATS.with(|stats| {
+        let stats = stats.borrow();
+        let commands = stats
+            .commands
+            .iter()
+            .enumerate()
+            .map(|(n, stat)| (NAMES[n], stat));
+        let subcommands = stats.subcommands.iter().map(|(name, stat)| (*name, stat));
+        for (name, stat) in commands.chain(subcommands) {
+            let usec = stat.usec();
+            if stat.calls + stat.rejected + stat.failed + usec == 0 && stat.latency.is_none() {
+                continue;
+            }
+            let _ = write!(
+                out,
+                "c {name} {} {} {} {}",
+                stat.calls, usec, stat.rejected, stat.failed
+            );
+            if let Some(latency) = &stat.latency {
+                for value in latency.iter_recorded() {
+                    let _ = write!(
+                        out,
+                        " {}:{}",
+                        value.value_iterated_to(),
+                        value.count_at_value()
+                    );
+                }
+            }
+            out.push(b'\n');
+        }
+        for (prefix, count) in &stats.errors {
+            let _ = write!(out, "e {count} ");
+            out.extend_from_slice(prefix);
+            out.push(b'\n');
+        }
+        let _ = writeln!(out, "t {}", stats.error_replies);
+    });
+}
+
+/// Every shard's figures added up.
+#[derive(Default)]
+pub struct Merged {
+    commands: BTreeMap<String, MergedStat>,
+    errors: BTreeMap<Vec<u8>, u64>,
+    pub error_replies: u64,
+}
+
+/// One command's figures over every shard.
+#[derive(Default)]
+struct MergedStat {
+    calls: u64,
+    usec: u64,
+    rejected: u64,
+    failed: u64,
+    latency: Option<Box<Histogram<u64>>>,
+}
+
+impl Merged {
+    /// Adds one shard's figures, as [`write_shard`] wrote them.
+    pub fn add(&mut self, text: &[u8]) {
+        for line in text.split(|&b| b == b'\n') {
+            let mut words = line.splitn(3, |&b| b == b' ');
+            match (words.next(), words.next(), words.next()) {
+                (Some(b"c"), Some(n), Some(rest)) => self.add_command(n, rest),
+                (Some(b"e"), Some(count), Some(prefix)) => {
+                    *self.errors.entry(prefix.to_vec()).or_default() += number(count)
+                }
+                (Some(b"t"), Some(count), None) => self.error_replies += number(count),
+                _ => {}
+            }
+        }
+    }
+
+    fn add_command(&mut self, name: &[u8], rest: &[u8]) {
+        let name = String::from_utf8_lossy(name).into_owned();
+        let stat = self.commands.entry(name).or_default();
+        let mut words = rest.split(|&b| b == b' ');
+        for field in [
+            &mut stat.calls,
+            &mut stat.usec,
+            &mut stat.rejected,
+            &mut stat.failed,
+        ] {
+            *field += words.next().map_or(0, number);
+        }
+        for pair in words {
+            let Some(colon) = pair.iter().position(|&b| b == b':') else {
+                continue;
+            };
+            let (value, count) = (number(&pair[..colon]), number(&pair[colon + 1..]));
+            let latency = stat
+                .latency
+                .get_or_insert_with(|| Box::new(percore::stats::new_latency_histogram()));
+            let _ = latency.record_n(value.max(1), count);
+        }
+    }
+
+    /// `# Commandstats`' lines.
+    pub fn commandstats(&self, text: &mut String) {
+        for (name, stat) in &self.commands {
+            if stat.calls + stat.rejected + stat.failed == 0 {
+                continue;
+            }
+            let per_call = if stat.calls == 0 {
+                0.0
+            } else {
+                stat.usec as f64 / stat.calls as f64
+            };
+            text.push_str(&format!(
+                "cmdstat_{name}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
+                stat.calls, stat.usec, stat.rejected, stat.failed
+            ));
+        }
+    }
+
+    /// `# Errorstats`' lines.
+    pub fn errorstats(&self, text: &mut String) {
+        for (prefix, count) in &self.errors {
+            text.push_str(&format!(
+                "errorstat_{}:count={count}\r\n",
+                String::from_utf8_lossy(prefix)
+            ));
+        }
+    }
+
+    /// `# Latencystats`' lines: p50, p99 and p99.9 (Redis's default
+    /// `latency-tracking-info-percentiles`), in microseconds.
+    pub fn latencystats(&self, text: &mut String) {
+        for (name, stat) in &self.commands {
+            let Some(latency) = stat.latency.as_ref().filter(|l| !l.is_empty()) else {
+                continue;
+            };
+            let at = |q: f64| latency.value_at_quantile(q) as f64;
+            text.push_str(&format!(
+                "latency_percentiles_usec_{name}:p50={:.3},p99={:.3},p99.9={:.3}\r\n",
+                at(0.50),
+                at(0.99),
+                at(0.999)
+            ));
+        }
+    }
+}
+
+fn number(text: &[u8]) -> u64 {
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shard_s_figures_travel_as_text_and_merge() {
+        reset();
+        call(Cmd::Get);
+        call(Cmd::Get);
+        let mut out = Vec::new();
+        observe(Cmd::Get, &mut out, |out| {
+            out.extend_from_slice(b"$1\r\nx\r\n")
+        });
+        observe(Cmd::Incr, &mut out, |out| {
+            out.extend_from_slice(b"-WRONGTYPE Operation\r\n")
+        });
+        rejected(Some(Key::Cmd(Cmd::Set)), b"-ERR wrong number\r\n");
+        call(Key::Sub("config|get"));
+        rejected(None, b"-ERR unknown command\r\n");
+        let mut text = Vec::new();
+        write_shard(&mut text);
+        let mut merged = Merged::default();
+        merged.add(&text);
+        merged.add(&text);
+        let mut lines = String::new();
+        merged.commandstats(&mut lines);
+        assert!(lines.contains("cmdstat_get:calls=4,"), "{lines}");
+        assert!(
+            lines.contains("rejected_calls=2,failed_calls=0\r\n"),
+            "{lines}"
+        );
+        assert!(lines.contains("cmdstat_incr:calls=0,"), "{lines}");
+        assert!(lines.contains("cmdstat_config|get:calls=2,"), "{lines}");
+        let mut errors = String::new();
+        merged.errorstats(&mut errors);
+        assert_eq!(
+            errors,
+            "errorstat_ERR:count=4\r\nerrorstat_WRONGTYPE:count=2\r\n"
+        );
+        assert_eq!(merged.error_replies, 6);
+        let mut latency = String::new();
+        merged.latencystats(&mut latency);
+        assert!(
+            latency.starts_with("latency_percentiles_usec_get:p50="),
+            "{latency}"
+        );
+        reset();
+        let mut empty = Vec::new();
+        write_shard(&mut empty);
+        assert_eq!(empty, b"t 0\n");
+    }
+}

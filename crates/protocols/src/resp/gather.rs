@@ -1,0 +1,370 @@
+//! Commands over several keys of typed values (issue 27) whose keys live on
+//! more than one shard: SMOVE, SINTER, SUNION, SDIFF, SINTERCARD and the
+//! STORE forms, LMOVE, RPOPLPUSH, LMPOP, ZUNION, ZINTER, ZDIFF, their STORE
+//! forms, ZINTERCARD, ZRANGESTORE, ZMPOP. The values are gathered from their owners
+//! (`internal-dump`), combined here, and a result stored on its key's owner
+//! (`internal-restore`). Each step is atomic on its shard; the whole is not
+//! atomic across shards, as cross-shard RENAME is not (README, "What
+//! differs from Redis"). With every key on one shard the command runs there
+//! in one step instead (`plan.rs`), as Redis runs it. The string commands
+//! gathered the same way, BITOP and LCS, are in `gather_strings.rs`.
+
+use super::move_keys::bulk_value;
+use super::*;
+use crate::kv::durable::ops::snapshot_records;
+use crate::kv::values::{Aggregate, Kind, OwnedValue, Set};
+use commands::collections::wrong_type;
+use commands::dump::read_payload;
+use commands::set::{algebra, reply_members, set_of, MultiKey};
+use commands::zset_multi;
+
+/// The keys of a command gathered over shards, or `None` if `cmd` is not
+/// one. A command whose arguments are wrong names no key: it runs on this
+/// shard, which answers the error.
+pub(super) fn keys_of<'a>(cmd: Cmd, command: &Command<'a>) -> Option<Vec<&'a [u8]>> {
+    match cmd {
+        Cmd::SMove | Cmd::LMove | Cmd::RPopLPush => Some(vec![command.at(1), command.at(2)]),
+        Cmd::LMPop => Some(
+            commands::list::lmpop_args(command)
+                .map(|(keys, _, _)| keys)
+                .unwrap_or_default(),
+        ),
+        Cmd::ZMPop => Some(
+            zset_multi::zmpop_args(command)
+                .map(|(keys, _, _)| keys)
+                .unwrap_or_default(),
+        ),
+        Cmd::ZRangeStore => Some(vec![command.at(1), command.at(2)]),
+        // MEMORY USAGE key: on the key's owner (`plan.rs` runs it there).
+        Cmd::Memory => Some(command.arg(2).into_iter().collect()),
+        Cmd::ZUnion
+        | Cmd::ZInter
+        | Cmd::ZDiff
+        | Cmd::ZUnionStore
+        | Cmd::ZInterStore
+        | Cmd::ZDiffStore
+        | Cmd::ZInterCard => Some(
+            zset_multi::Request::read(cmd, command)
+                .map(|r| r.dest.into_iter().chain(r.sources).collect())
+                .unwrap_or_default(),
+        ),
+        Cmd::SInter
+        | Cmd::SUnion
+        | Cmd::SDiff
+        | Cmd::SInterStore
+        | Cmd::SUnionStore
+        | Cmd::SDiffStore => Some(command.iter().skip(1).collect()),
+        Cmd::SInterCard => Some(
+            MultiKey::read(cmd, command)
+                .map(|request| request.sources)
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    }
+}
+
+impl Resp {
+    /// A key's value from its owner, as a dump carries it.
+    pub(super) async fn fetch(&self, key: &[u8], now: u64) -> Option<OwnedValue> {
+        let shard = owner_of(key, self.shards);
+        let got = self
+            .on_shard(shard, Cmd::Dump, &[key], Proto::Resp2, now)
+            .await;
+        let payload = bulk_value(&got)?;
+        read_payload(payload).map(|(value, _)| value)
+    }
+
+    /// Stores `value` under `key` on its owner (an empty set: the key
+    /// goes); the owner's reply.
+    async fn store(&self, key: &[u8], value: Option<OwnedValue>, now: u64) -> Vec<u8> {
+        let shard = owner_of(key, self.shards);
+        match value {
+            None => {
+                self.on_shard(shard, Cmd::Del, &[key], Proto::Resp2, now)
+                    .await
+            }
+            Some(value) => {
+                let mut payload = Vec::new();
+                snapshot_records(key, value.as_ref(), None, &mut payload);
+                self.on_shard(shard, Cmd::Restore, &[key, &payload], Proto::Resp2, now)
+                    .await
+            }
+        }
+    }
+
+    /// Runs a gathered command; its reply goes to `reply`.
+    pub(super) async fn gather(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        match cmd {
+            Cmd::SMove => self.smove(command, now, reply).await,
+            Cmd::LMove | Cmd::RPopLPush => self.lmove(cmd, command, proto, now, reply).await,
+            Cmd::LMPop => self.lmpop(command, proto, now, reply).await,
+            Cmd::ZMPop => self.zmpop(command, proto, now, reply).await,
+            Cmd::ZRangeStore => self.zrange_store(command, now, reply).await,
+            Cmd::ZUnion
+            | Cmd::ZInter
+            | Cmd::ZDiff
+            | Cmd::ZUnionStore
+            | Cmd::ZInterStore
+            | Cmd::ZDiffStore
+            | Cmd::ZInterCard => self.zset_algebra(cmd, command, proto, now, reply).await,
+            _ => self.set_algebra(cmd, command, proto, now, reply).await,
+        }
+    }
+
+    async fn smove(&self, command: &Command<'_>, now: u64, reply: &mut Vec<u8>) {
+        let (src, dst, member) = (command.at(1), command.at(2), command.at(3));
+        let from = self.fetch(src, now).await;
+        let to = self.fetch(dst, now).await;
+        let is_set =
+            |v: &Option<OwnedValue>| v.as_ref().is_none_or(|v| v.as_ref().kind() == Kind::Set);
+        if !is_set(&from) || !is_set(&to) {
+            return wrong_type(reply);
+        }
+        let removed = self
+            .on_shard(
+                owner_of(src, self.shards),
+                Cmd::SRem,
+                &[src, member],
+                Proto::Resp2,
+                now,
+            )
+            .await;
+        if removed != b":1\r\n" {
+            reply.extend_from_slice(if removed.first() == Some(&b'-') {
+                &removed
+            } else {
+                b":0\r\n"
+            });
+            return;
+        }
+        let added = self
+            .on_shard(
+                owner_of(dst, self.shards),
+                Cmd::SAdd,
+                &[dst, member],
+                Proto::Resp2,
+                now,
+            )
+            .await;
+        if added.first() == Some(&b'-') {
+            reply.extend_from_slice(&added);
+        } else {
+            write::int(reply, 1);
+        }
+    }
+
+    /// A key's type on its owner (TYPE's reply).
+    async fn type_of(&self, key: &[u8], now: u64) -> Vec<u8> {
+        let shard = owner_of(key, self.shards);
+        self.on_shard(shard, Cmd::Type, &[key], Proto::Resp2, now)
+            .await
+    }
+
+    /// LMOVE and RPOPLPUSH over two shards: popped on the source's owner,
+    /// pushed on the destination's.
+    async fn lmove(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        let (src, dst) = (command.at(1), command.at(2));
+        let (from_tail, to_tail) = match cmd {
+            Cmd::RPopLPush => (true, false),
+            _ => match (
+                commands::list::side(command.at(3)),
+                commands::list::side(command.at(4)),
+            ) {
+                (Some(from), Some(to)) => (from, to),
+                _ => return write::error(reply, commands::strings::SYNTAX),
+            },
+        };
+        // As Redis: the source first (absent: null, whatever the
+        // destination), then the destination.
+        let from = self.type_of(src, now).await;
+        if from == b"+none\r\n" {
+            return write::null(reply, proto);
+        }
+        let to = self.type_of(dst, now).await;
+        let list_or_none = |t: &[u8]| t == b"+list\r\n" || t == b"+none\r\n";
+        if !list_or_none(&from) || !list_or_none(&to) {
+            return wrong_type(reply);
+        }
+        let pop = if from_tail { Cmd::RPop } else { Cmd::LPop };
+        let popped = self
+            .on_shard(owner_of(src, self.shards), pop, &[src], Proto::Resp2, now)
+            .await;
+        let Some(item) = bulk_value(&popped) else {
+            if popped.first() == Some(&b'-') {
+                reply.extend_from_slice(&popped);
+            } else {
+                write::null(reply, proto);
+            }
+            return;
+        };
+        let push = if to_tail { Cmd::RPush } else { Cmd::LPush };
+        let pushed = self
+            .on_shard(
+                owner_of(dst, self.shards),
+                push,
+                &[dst, item],
+                Proto::Resp2,
+                now,
+            )
+            .await;
+        if pushed.first() == Some(&b'-') {
+            reply.extend_from_slice(&pushed);
+        } else {
+            write::bulk(reply, item);
+        }
+    }
+
+    /// LMPOP over several shards: each key in turn on its owner, as a
+    /// one-key LMPOP, until one pops.
+    async fn lmpop(&self, command: &Command<'_>, proto: Proto, now: u64, reply: &mut Vec<u8>) {
+        let (keys, tail, count) = match commands::list::lmpop_args(command) {
+            Ok(read) => read,
+            Err(error) => return write::error(reply, error),
+        };
+        let side: &[u8] = if tail { b"RIGHT" } else { b"LEFT" };
+        let count = count.to_string();
+        for key in keys {
+            let shard = owner_of(key, self.shards);
+            let args: [&[u8]; 5] = [b"1", key, side, b"COUNT", count.as_bytes()];
+            let popped = self.on_shard(shard, Cmd::LMPop, &args, proto, now).await;
+            if popped != b"*-1\r\n" && popped != b"_\r\n" {
+                reply.extend_from_slice(&popped);
+                return;
+            }
+        }
+        write::null_array(reply, proto);
+    }
+
+    /// ZMPOP over several shards: each key in turn on its owner, as a
+    /// one-key ZMPOP, until one pops.
+    async fn zmpop(&self, command: &Command<'_>, proto: Proto, now: u64, reply: &mut Vec<u8>) {
+        let (keys, max, count) = match zset_multi::zmpop_args(command) {
+            Ok(read) => read,
+            Err(error) => return write::error(reply, error),
+        };
+        let side: &[u8] = if max { b"MAX" } else { b"MIN" };
+        let count = count.to_string();
+        for key in keys {
+            let shard = owner_of(key, self.shards);
+            let args: [&[u8]; 5] = [b"1", key, side, b"COUNT", count.as_bytes()];
+            let popped = self.on_shard(shard, Cmd::ZMPop, &args, proto, now).await;
+            if popped != b"*-1\r\n" && popped != b"_\r\n" {
+                reply.extend_from_slice(&popped);
+                return;
+            }
+        }
+        write::null_array(reply, proto);
+    }
+
+    /// ZRANGESTORE over two shards.
+    async fn zrange_store(&self, command: &Command<'_>, now: u64, reply: &mut Vec<u8>) {
+        let range = match commands::zset::store_range(command) {
+            Ok(range) => range,
+            Err(error) => return write::error(reply, error),
+        };
+        let source = self.fetch(command.at(2), now).await;
+        let found = match &source {
+            None => None,
+            Some(OwnedValue::Agg(Aggregate::ZSet(zset))) => Some(zset),
+            Some(_) => return wrong_type(reply),
+        };
+        let result = zset_multi::selected(&range, found);
+        let count = result.len() as i64;
+        let value = (count > 0).then_some(OwnedValue::Agg(Aggregate::ZSet(result)));
+        let stored = self.store(command.at(1), value, now).await;
+        if stored.first() == Some(&b'-') {
+            reply.extend_from_slice(&stored);
+        } else {
+            write::int(reply, count);
+        }
+    }
+
+    /// ZUNION, ZINTER, ZDIFF, their STORE forms and ZINTERCARD over
+    /// several shards.
+    async fn zset_algebra(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        let request = match zset_multi::Request::read(cmd, command) {
+            Ok(request) => request,
+            Err(error) => return write::error(reply, &error),
+        };
+        let mut values = Vec::with_capacity(request.sources.len());
+        for key in &request.sources {
+            values.push(self.fetch(key, now).await);
+        }
+        let mut inputs = Vec::with_capacity(values.len());
+        for value in &values {
+            match value.as_ref().map(|v| zset_multi::Input::of(v.as_ref())) {
+                None => inputs.push(None),
+                Some(Ok(input)) => inputs.push(Some(input)),
+                Some(Err(_)) => return wrong_type(reply),
+            }
+        }
+        let result = zset_multi::combine(&request, &inputs);
+        let Some(dest) = request.dest else {
+            return zset_multi::reply(&request, &result, proto, reply);
+        };
+        let count = result.len() as i64;
+        let value = (count > 0).then_some(OwnedValue::Agg(Aggregate::ZSet(result)));
+        let stored = self.store(dest, value, now).await;
+        if stored.first() == Some(&b'-') {
+            reply.extend_from_slice(&stored);
+        } else {
+            write::int(reply, count);
+        }
+    }
+
+    async fn set_algebra(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        let request = match MultiKey::read(cmd, command) {
+            Ok(request) => request,
+            Err(error) => return write::error(reply, error),
+        };
+        let mut values = Vec::with_capacity(request.sources.len());
+        for key in &request.sources {
+            match self.fetch(key, now).await {
+                None => values.push(None),
+                Some(OwnedValue::Agg(Aggregate::Set(set))) => values.push(Some(set)),
+                Some(_) => return wrong_type(reply),
+            }
+        }
+        let sets: Vec<Option<&Set>> = values.iter().map(Option::as_ref).collect();
+        let members = algebra(request.algebra, &sets, request.card.unwrap_or(0));
+        let Some(dest) = request.dest else {
+            return reply_members(request.card, &members, proto, reply);
+        };
+        let count = members.len() as i64;
+        let value = (count > 0).then(|| set_of(&members));
+        let stored = self.store(dest, value, now).await;
+        if stored.first() == Some(&b'-') {
+            reply.extend_from_slice(&stored);
+        } else {
+            write::int(reply, count);
+        }
+    }
+}

@@ -1,0 +1,504 @@
+//! Planning a batch of resp commands (docs/PROTOCOLS.md §6): each command is answered on
+//! this shard at once, or forwarded to its key's owner, or split into parts
+//! whose replies are merged (`route.rs` keeps the order); a round's
+//! forwarded commands go as one message per shard, and the replies are put
+//! back in command order. A command that must wait for other shards before
+//! the next one is read ends the round (`alone.rs`).
+
+use super::*;
+
+/// How planning a round ended.
+pub(super) enum Step<'a> {
+    /// The batch holds no more commands (or its output budget is spent).
+    Done,
+    /// Cut short so its replies stay bounded: commands may remain.
+    Cut,
+    /// A command to serve on its own, once the round's replies are in.
+    Alone(&'a [u8]),
+    /// Close the connection once the replies are sent.
+    Close,
+}
+
+/// Forwarded replies of unknown size per round (GETs of values up to
+/// `--max-frame`), as in kv.
+const UNSIZED_PER_ROUND: u64 = 32;
+
+impl Resp {
+    /// Plans commands until the batch is done, the round is full, or a
+    /// command must be served on its own.
+    pub(super) fn plan_round<'a>(
+        &self,
+        conn: &mut Connection,
+        batch: &mut Batch<'a, RespDecoder>,
+        now: u64,
+    ) -> Step<'a> {
+        let Connection { session, scratch } = conn;
+        let Scratch { args, plan } = scratch;
+        plan.begin(self.shards);
+        let taken_before = batch.taken();
+        loop {
+            // A round takes at least one command: past the batch's output
+            // budget, next_request itself stops (Done). A round cut before
+            // taking any would be planned again, empty, forever: one reply
+            // at the budget (a GET of a 1 MiB value) spun the shard.
+            let full = plan.forwarded() >= UNSIZED_PER_ROUND || plan.held() >= batch.output_room();
+            if full && batch.taken() > taken_before {
+                return Step::Cut;
+            }
+            // A reply CLIENT REPLY may silence is made in a round of its
+            // own, so that it alone can be dropped.
+            if session.replies_silenced() && batch.taken() > taken_before {
+                return Step::Cut;
+            }
+            // Read under the limits of the connection's state now: an AUTH
+            // earlier in the batch lifts them for the commands after it.
+            batch.decoder().require_auth(!session.authed);
+            let Some(frame) = batch.next_request() else {
+                return Step::Done;
+            };
+            if let Err(error) = batch.decoder().parsed(frame, args) {
+                let start = batch.out().len();
+                plan.here(batch.out(), |out| {
+                    let from = out.len();
+                    error.write_reply(out);
+                    command_stats::error_reply(&out[from..]);
+                });
+                if !plan.is_forwarding() && batch.out().len() > start {
+                    batch.failed();
+                }
+                return Step::Close;
+            }
+            let command = args.view(frame);
+            if command.is_empty() {
+                continue;
+            }
+            let start = batch.out().len();
+            let mode = session.reply;
+            let step = self.plan_command(session, plan, batch, &command, frame, now);
+            session.after_command(mode);
+            if !plan.is_forwarding() {
+                // Answered straight into the output: count it now (a
+                // forwarding round counts its replies once assembled).
+                match batch.out().get(start) {
+                    Some(b'-') => batch.failed(),
+                    Some(_) => batch.served(),
+                    None => {}
+                }
+            }
+            match step {
+                None if session.quiet => return Step::Cut,
+                None => {}
+                Some(step) => return step,
+            }
+        }
+    }
+
+    /// Plans one command; `Some` ends the round.
+    pub(super) fn plan_command<'a>(
+        &self,
+        session: &mut Session,
+        plan: &mut RoundPlan,
+        batch: &mut Batch<'a, RespDecoder>,
+        command: &Command<'_>,
+        frame: &'a [u8],
+        now: u64,
+    ) -> Option<Step<'a>> {
+        let out = batch.out();
+        let spec = match check(command, session, self.config.cluster_of(session)) {
+            Ok(spec) => spec,
+            // An HTTP request (a browser's, sent by a web page): close
+            // without a reply and run nothing more from it (docs/PROTOCOLS.md §6.1).
+            Err(Rejection::Unknown) if cross_protocol(command) => {
+                warn_cross_protocol(session.client.peer);
+                batch.failed();
+                return Some(Step::Close);
+            }
+            Err(reply) => {
+                plan.here(out, |out| {
+                    let from = out.len();
+                    reply.write(command, out);
+                    let cmd = commands::lookup(command.at(0))
+                        .filter(|spec| !spec.internal())
+                        .map(|spec| command_stats::key(spec.cmd, command));
+                    command_stats::rejected(cmd, &out[from..]);
+                });
+                session.tx.refused();
+                return None;
+            }
+        };
+        if self.broker.monitored()
+            && monitor::shown(spec, command)
+            && !session.client.monitoring.get()
+        {
+            let mut line = Vec::new();
+            monitor::line(spec.cmd, command, session.client.peer, &mut line);
+            self.broker.notify(monitor::CHANNEL, &line);
+        }
+        // RESET and QUIT end a transaction and its WATCHes, then run as
+        // ever; in MULTI every other command is the transaction's matter.
+        if matches!(spec.cmd, Cmd::Reset | Cmd::Quit) {
+            session.tx.clear();
+        } else if session.tx.in_multi() || transaction::is_transaction_command(spec.cmd) {
+            if transaction::is_transaction_command(spec.cmd) {
+                command_stats::call(spec.cmd);
+            }
+            return self.plan_transaction(session, plan, out, spec, command, frame);
+        }
+        let stat = command_stats::key(spec.cmd, command);
+        command_stats::call(stat);
+        session.client.note_command(spec, command, frame.len());
+        session.introduced |= session::introduces(spec.cmd);
+        let proto = session.proto();
+        match spec.route {
+            Route::Here => match spec.cmd {
+                Cmd::Command => plan.here(out, |out| {
+                    command_stats::observe(stat, out, |out| {
+                        commands::introspect::command(command, proto, out)
+                    })
+                }),
+                Cmd::Info | Cmd::Monitor => return Some(Step::Alone(frame)),
+                Cmd::Config if commands::config::served_alone(command, &self.config) => {
+                    return Some(Step::Alone(frame))
+                }
+                Cmd::Client
+                    if command.at(1).eq_ignore_ascii_case(b"list")
+                        || command.at(1).eq_ignore_ascii_case(b"kill") =>
+                {
+                    return Some(Step::Alone(frame))
+                }
+                Cmd::Cluster
+                    if self.config.cluster.is_some()
+                        && cluster::slot_keys::over_every_shard(command) =>
+                {
+                    return Some(Step::Alone(frame))
+                }
+                Cmd::Shutdown => {
+                    // As redis: no reply; the server stops as on SIGINT,
+                    // answering what it has read (docs/PROTOCOLS.md §7.1: a clean stop).
+                    let valid = (1..command.len()).all(|i| {
+                        [&b"nosave"[..], b"save", b"now", b"force"]
+                            .iter()
+                            .any(|opt| command.at(i).eq_ignore_ascii_case(opt))
+                    });
+                    if !valid {
+                        plan.here(out, |out| write::error(out, commands::strings::SYNTAX));
+                        return None;
+                    }
+                    self.stop.stop_server();
+                    return Some(Step::Close);
+                }
+                Cmd::Time
+                | Cmd::Config
+                | Cmd::LastSave
+                | Cmd::Cluster
+                | Cmd::ReadOnly
+                | Cmd::ReadWrite
+                | Cmd::Function
+                | Cmd::Script
+                | Cmd::Eval
+                | Cmd::EvalSha
+                | Cmd::EvalRo
+                | Cmd::EvalShaRo
+                | Cmd::FCall
+                | Cmd::FCallRo
+                | Cmd::Wait => plan.here(out, |out| {
+                    command_stats::observe(stat, out, |out| {
+                        commands::server::run(spec.cmd, command, &self.config, proto, out)
+                    })
+                }),
+                // RESET drops the subscriptions, acknowledged: alone.
+                Cmd::Reset if session.pubsub.is_some() => return Some(Step::Alone(frame)),
+                _ => {
+                    let flow = plan.here(out, |out| {
+                        command_stats::observe(stat, out, |out| {
+                            commands::connection::run(spec.cmd, command, session, &self.config, out)
+                        })
+                    });
+                    if spec.cmd == Cmd::Hello {
+                        self.follow_protocol(session);
+                    }
+                    if flow == Flow::Close {
+                        return Some(Step::Close);
+                    }
+                }
+            },
+            Route::Key => {
+                if matches!(spec.cmd, Cmd::Publish | Cmd::SPublish) {
+                    session.published = true;
+                }
+                let owner = owner_of(command.at(1), self.shards);
+                self.run_at(plan, out, owner, spec.cmd, command, frame, proto, now);
+            }
+            Route::EachKey { step, part, merge } => {
+                if (command.len() - 1) % step != 0 {
+                    plan.here(out, |out| commands::connection::wrong_arity(out, spec.name));
+                    return None;
+                }
+                let owners = (1..command.len())
+                    .step_by(step)
+                    .map(|i| owner_of(command.at(i), self.shards));
+                let first = owner_of(command.at(1), self.shards);
+                if owners.clone().all(|owner| owner == first) {
+                    self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
+                } else {
+                    // MSET over several shards: each shard's part atomic,
+                    // not the whole (README "What differs from Redis";
+                    // inside MULTI it is atomic): holding the shards would
+                    // serialise every MSET and stall the shards meanwhile.
+                    plan.merge(merge, (command.len() - 1) / step, proto);
+                    for i in (1..command.len()).step_by(step) {
+                        let owner = owner_of(command.at(i), self.shards);
+                        let pair = [command.at(i), command.at(i + 1)];
+                        self.run_part_at(plan, out, owner, part, &pair[..step], proto, now);
+                    }
+                }
+            }
+            Route::AllShards(merge) => {
+                // A shard's own port (shard-aware cluster mode) is a node of
+                // its own: the key space commands cover its keys alone, so
+                // that a cluster client asking every node counts each once.
+                let own_keys = session.own_port
+                    && matches!(
+                        spec.cmd,
+                        Cmd::Keys | Cmd::DbSize | Cmd::FlushDb | Cmd::FlushAll | Cmd::RandomKey
+                    );
+                if self.shards == 1 || own_keys {
+                    let here = self.shard;
+                    self.run_at(plan, out, here, spec.cmd, command, frame, proto, now);
+                } else {
+                    plan.merge(merge, self.shards, proto);
+                    for shard in 0..self.shards {
+                        self.run_at(plan, out, shard, spec.cmd, command, frame, proto, now);
+                    }
+                }
+            }
+            Route::Alone => {
+                if spec.cmd == Cmd::Object {
+                    // On the key's owner; HELP and errors here.
+                    if commands::object::over_key(command) {
+                        let owner = owner_of(command.at(2), self.shards);
+                        self.run_at(plan, out, owner, spec.cmd, command, frame, proto, now);
+                    } else {
+                        plan.here(out, |out| commands::object::without_key(command, out));
+                    }
+                    return None;
+                }
+                if let Some(keys) = gather::keys_of(spec.cmd, command) {
+                    // Every key on one shard: run there in one step, as
+                    // Redis does (atomic); else gathered, alone.
+                    let first = keys
+                        .first()
+                        .map_or(self.shard, |k| owner_of(k, self.shards));
+                    if keys.iter().all(|k| owner_of(k, self.shards) == first) {
+                        self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
+                        return None;
+                    }
+                    return Some(Step::Alone(frame));
+                }
+                if spec.cmd == Cmd::MSetNx && (command.len() - 1) % 2 != 0 {
+                    plan.here(out, |out| commands::connection::wrong_arity(out, spec.name));
+                    return None;
+                }
+                if let Some(owner) = self.one_owner(spec.cmd, command) {
+                    // Every key on one shard: run there in one step.
+                    self.run_at(plan, out, owner, spec.cmd, command, frame, proto, now);
+                    return None;
+                }
+                return Some(Step::Alone(frame));
+            }
+        }
+        None
+    }
+
+    /// Runs `command` on `shard`: here at once, or forwarded as it came.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run_at(
+        &self,
+        plan: &mut RoundPlan,
+        out: &mut Vec<u8>,
+        shard: usize,
+        cmd: Cmd,
+        command: &Command<'_>,
+        frame: &[u8],
+        proto: Proto,
+        now: u64,
+    ) {
+        if shard == self.shard {
+            plan.here(out, |out| self.execute_here(cmd, command, proto, now, out));
+        } else {
+            self.forward(plan, shard, proto, cmd, |body| {
+                if command.is_inline() {
+                    encode_command(command.iter(), body);
+                } else {
+                    body.extend_from_slice(frame);
+                }
+            });
+        }
+    }
+
+    /// Sends `cmd` to `shard` in this round: `[protocol][command number]`,
+    /// then the command as `encode` writes it (multibulk).
+    fn forward(
+        &self,
+        plan: &mut RoundPlan,
+        shard: usize,
+        proto: Proto,
+        cmd: Cmd,
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) {
+        if let Some(mesh) = &self.keys.mesh {
+            plan.forward(
+                shard,
+                || tagged_buffer(mesh),
+                |body| {
+                    body.push(proto as u8);
+                    body.push(cmd as u8);
+                    encode(body);
+                },
+            );
+        }
+    }
+
+    /// Runs one part of a multi-key command (`GET key`, `SET key value`...)
+    /// on `shard`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run_part_at(
+        &self,
+        plan: &mut RoundPlan,
+        out: &mut Vec<u8>,
+        shard: usize,
+        part: Cmd,
+        part_args: &[&[u8]],
+        proto: Proto,
+        now: u64,
+    ) {
+        let name = commands::NAMES[part as usize].as_bytes();
+        let words = [
+            name,
+            part_args.first().copied().unwrap_or_default(),
+            part_args.get(1).copied().unwrap_or_default(),
+        ];
+        let words = &words[..1 + part_args.len().min(2)];
+        if shard == self.shard {
+            let mut args = self.part_args.borrow_mut();
+            args.set_words(words);
+            let command = args.view(&[]);
+            plan.here(out, |out| {
+                self.execute_here(part, &command, proto, now, out)
+            });
+        } else {
+            self.forward(plan, shard, proto, part, |body| {
+                encode_command(words.iter().copied(), body)
+            });
+        }
+    }
+
+    /// Runs a key command against this shard's keys.
+    pub(super) fn execute_here(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        out: &mut Vec<u8>,
+    ) {
+        let mut store = self.keys.store.borrow_mut();
+        let mut keys = Keys::new(&mut store, self.keys.log.as_deref(), now);
+        execute(
+            cmd,
+            command,
+            &mut keys,
+            proto,
+            (self.shard, self.shards),
+            out,
+        );
+    }
+
+    /// Sends the round's forwarded commands, one message per shard, waits for
+    /// the replies and puts every reply in order into the batch's output.
+    /// Under `--fsync always`, the writes made here since `logged_from` (the
+    /// round's, with no await between) reach the disk first; if they cannot,
+    /// every reply made here becomes the disk error (`answered`: where the
+    /// round's replies began in the output).
+    pub(super) async fn finish_round(
+        &self,
+        plan: &mut RoundPlan,
+        batch: &mut Batch<'_, RespDecoder>,
+        logged_from: Option<Mark>,
+        answered: usize,
+    ) {
+        let committed = self.keys.commit(logged_from);
+        if let Err(reason) = committed.await {
+            let refused = route::fail_replies(batch.out(), answered, &reason);
+            batch.served_as_failed(refused);
+            plan.fail_local(&reason);
+        }
+        let Some(mesh) = &self.keys.mesh else {
+            plan.assemble(&mut [], batch.out(), |_| {});
+            return;
+        };
+        self.forwarded.add(plan.forwarded());
+        let mut replies = std::mem::take(&mut plan.replies);
+        exchange_into(mesh, &mut plan.outboxes, &mut plan.tickets, |reply| {
+            replies.push(OwnerReplies::new(reply))
+        })
+        .await;
+        let mut counts = (0, 0);
+        plan.assemble(&mut replies, batch.out(), |failed| {
+            if failed {
+                counts.1 += 1
+            } else {
+                counts.0 += 1
+            }
+        });
+        for _ in 0..counts.0 {
+            batch.served();
+        }
+        for _ in 0..counts.1 {
+            batch.failed();
+        }
+        for reply in replies.drain(..) {
+            mesh.recycle(reply.buffer);
+        }
+        plan.replies = replies;
+    }
+}
+
+/// An empty mesh buffer with resp's protocol tag in place.
+pub(super) fn tagged_buffer(mesh: &Mesh) -> Vec<u8> {
+    let mut buffer = mesh.buffer();
+    buffer.push(super::PROTOCOL.tag());
+    buffer
+}
+
+/// Sends every non-empty outbox to its shard, then waits for each reply.
+pub(super) async fn exchange(mesh: &Mesh, outboxes: &mut [Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut replies = Vec::with_capacity(outboxes.len());
+    exchange_into(mesh, outboxes, &mut Vec::new(), |reply| replies.push(reply)).await;
+    replies
+}
+
+/// [`exchange`] for the data path: each shard's reply, in shard order (empty
+/// for a shard sent nothing), goes to `put`, and `tickets` is the caller's
+/// to reuse, so that a round allocates nothing here.
+pub(super) async fn exchange_into(
+    mesh: &Mesh,
+    outboxes: &mut [Vec<u8>],
+    tickets: &mut Vec<Option<Ticket>>,
+    mut put: impl FnMut(Vec<u8>),
+) {
+    tickets.clear();
+    for (shard, outbox) in outboxes.iter_mut().enumerate() {
+        tickets.push(if outbox.is_empty() {
+            None
+        } else {
+            mesh.send(shard, std::mem::take(outbox)).await.ok()
+        });
+    }
+    for ticket in tickets.drain(..) {
+        put(match ticket {
+            Some(ticket) => mesh.reply(ticket).await,
+            None => Vec::new(),
+        });
+    }
+}

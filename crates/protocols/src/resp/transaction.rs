@@ -1,0 +1,450 @@
+//! MULTI / EXEC / DISCARD / WATCH / UNWATCH (docs/PROTOCOLS.md §6.2, issue 26).
+//!
+//! MULTI queues the connection's commands (each checked as Redis checks
+//! it: an unknown command or a wrong arity is answered at once and makes
+//! EXEC answer `EXECABORT`). EXEC sends the whole queue, with the watched
+//! keys' states, to the one shard that owns every key of it, as ONE
+//! command ([`Cmd::TxExec`]); the owner checks the watched keys and runs
+//! the queue with no await in between, so the transaction is atomic with
+//! respect to every other client (no other command of that shard, local or
+//! forwarded, can run in between). A transaction whose keys live on several
+//! shards holds every one of them for its whole run (`exec_across.rs`,
+//! README "Transactions across shards"): atomic as well.
+//!
+//! WATCH reads each key's state on its owner (its writes' version, live or
+//! not, its expiry and value); EXEC's owner compares it again under the
+//! same no-await run. Any write to a watched key aborts EXEC, as in Redis
+//! (the version, `keyspace/touched.rs`, costs the write path a hash and an
+//! increment); so does its expiry.
+
+use super::*;
+
+/// A connection's transaction state.
+#[derive(Default)]
+pub struct TxState {
+    /// Between MULTI and EXEC/DISCARD: the queued commands.
+    queue: Option<Queue>,
+    /// WATCHed keys and what each was then on its owner.
+    watched: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// The commands queued since MULTI.
+#[derive(Default)]
+struct Queue {
+    /// A command was refused while queuing: EXEC answers EXECABORT.
+    errored: bool,
+    /// `[command number, argc, args...]` per command, as EXEC sends them.
+    words: Vec<Vec<u8>>,
+    /// The shards the queued commands touch (a bit each, up to 64 shards;
+    /// beyond, `wide`).
+    shards: u64,
+    wide: bool,
+    /// A queued command runs on the EXEC-ing shard and may reach every
+    /// shard (CONFIG): EXEC then holds every shard (`exec_across.rs`).
+    everywhere: bool,
+    /// A queued command may add data (`denyoom` in the command table):
+    /// EXEC is refused while the memory cap is reached ([`out_of_memory`]).
+    denyoom: bool,
+}
+
+impl TxState {
+    /// No MULTI open and no key WATCHed.
+    pub fn is_idle(&self) -> bool {
+        self.queue.is_none() && self.watched.is_empty()
+    }
+
+    pub fn in_multi(&self) -> bool {
+        self.queue.is_some()
+    }
+
+    /// DISCARD, RESET, or after EXEC: no queue, nothing watched.
+    pub fn clear(&mut self) {
+        self.queue = None;
+        self.watched.clear();
+    }
+
+    /// A command refused while queuing (EXEC then aborts).
+    pub fn refused(&mut self) {
+        if let Some(queue) = &mut self.queue {
+            queue.errored = true;
+        }
+    }
+}
+
+/// Whether `cmd` is one of MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+pub(super) fn is_transaction_command(cmd: Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::Multi | Cmd::Exec | Cmd::Discard | Cmd::Watch | Cmd::Unwatch
+    )
+}
+
+impl Resp {
+    /// MULTI, EXEC, DISCARD, WATCH, UNWATCH, and any command while in
+    /// MULTI (queued, or refused): answered at once through `plan`, or
+    /// `Some` when served alone (EXEC, WATCH).
+    pub(super) fn plan_transaction<'a>(
+        &self,
+        session: &mut Session,
+        plan: &mut RoundPlan,
+        out: &mut Vec<u8>,
+        spec: &Spec,
+        command: &Command<'_>,
+        frame: &'a [u8],
+    ) -> Option<Step<'a>> {
+        let tx = &mut session.tx;
+        let mut reply = |text: &str| {
+            plan.here(out, |out| {
+                if let Some(simple) = text.strip_prefix('+') {
+                    write::simple(out, simple.as_bytes());
+                } else {
+                    write::error(out, text);
+                }
+            })
+        };
+        if !tx.in_multi() {
+            match spec.cmd {
+                Cmd::Multi => {
+                    tx.queue = Some(Queue::default());
+                    reply("+OK");
+                }
+                Cmd::Exec => reply("ERR EXEC without MULTI"),
+                Cmd::Discard => reply("ERR DISCARD without MULTI"),
+                Cmd::Unwatch => {
+                    tx.watched.clear();
+                    reply("+OK");
+                }
+                _ => return Some(Step::Alone(frame)),
+            }
+            return None;
+        }
+        // Inside MULTI, Redis refuses every command but EXEC and DISCARD
+        // (QUIT and RESET are served before) while its memory is past
+        // `maxmemory`: queuing takes memory too. EXEC then aborts.
+        if !matches!(spec.cmd, Cmd::Exec | Cmd::Discard) && out_of_memory() {
+            tx.refused();
+            reply(OOM);
+            return None;
+        }
+        // SAVE and SHUTDOWN (`no_multi` in the command table).
+        if has_flag(spec, "no_multi") {
+            tx.refused();
+            reply("ERR Command not allowed inside a transaction");
+            return None;
+        }
+        match spec.cmd {
+            Cmd::Multi => reply("ERR MULTI calls can not be nested"),
+            Cmd::Watch => reply("ERR WATCH inside MULTI is not allowed"),
+            Cmd::Exec => return Some(Step::Alone(frame)),
+            Cmd::Discard => {
+                tx.clear();
+                reply("+OK");
+            }
+            _ => match self.key_shards(spec, command) {
+                None => {
+                    tx.refused();
+                    let name = spec.name;
+                    reply(&format!(
+                        "ERR percore does not run '{name}' inside MULTI (README: What differs from Redis)"
+                    ));
+                }
+                Some(_) if let Some(error) = config_refused(spec.cmd, command) => {
+                    tx.refused();
+                    reply(&error);
+                }
+                Some((shards, wide)) => {
+                    if let Some(queue) = &mut tx.queue {
+                        queue.shards |= shards;
+                        queue.wide |= wide;
+                        queue.everywhere |=
+                            matches!(spec.cmd, Cmd::Config | Cmd::Sort | Cmd::SortRo);
+                        queue.denyoom |= may_add_data(spec);
+                        queue.words.push((spec.cmd as u8).to_string().into_bytes());
+                        queue.words.push(command.len().to_string().into_bytes());
+                        queue.words.extend(command.iter().map(<[u8]>::to_vec));
+                    }
+                    reply("+QUEUED");
+                }
+            },
+        }
+        None
+    }
+
+    /// Every shard, as [`Resp::key_shards`] gives shards.
+    fn every_shard(&self) -> (u64, bool) {
+        let all = if self.shards >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.shards) - 1
+        };
+        (all, self.shards > 64)
+    }
+
+    /// The shards a queueable command touches, as bits (and whether one is
+    /// past 64); `None`: not queueable (a command that is not over keys).
+    fn key_shards(&self, spec: &Spec, command: &Command<'_>) -> Option<(u64, bool)> {
+        let (keys, step) = match spec.route {
+            Route::Key => (1..2, 1),
+            Route::EachKey { step, .. } => (1..command.len(), step),
+            Route::Alone => match spec.cmd {
+                Cmd::MSetNx => (1..command.len(), 2),
+                Cmd::Rename | Cmd::RenameNx | Cmd::Copy | Cmd::Lcs => (1..3, 1),
+                Cmd::BitOp => (2..command.len(), 1),
+                // OBJECT HELP has no key: run wherever the rest runs.
+                Cmd::Object => (2..command.len().min(3), 1),
+                // SORT's BY and GET patterns may name keys on any shard:
+                // every shard, run by the EXEC-ing shard (`everywhere`).
+                Cmd::Sort | Cmd::SortRo => return Some(self.every_shard()),
+                // The typed commands over several keys, and the blocking
+                // ones (which do not block in a transaction): their keys'
+                // shards.
+                _ => {
+                    let keys = gather::keys_of(spec.cmd, command)
+                        .or_else(|| blocking::keys_of(spec.cmd, command))?;
+                    let mut bits = 0u64;
+                    let mut wide = false;
+                    for key in keys {
+                        let shard = owner_of(key, self.shards);
+                        wide |= shard >= 64;
+                        bits |= 1u64 << (shard % 64);
+                    }
+                    return Some((bits, wide));
+                }
+            },
+            // Keyless and stateless: run wherever the rest runs.
+            Route::Here if matches!(spec.cmd, Cmd::Ping | Cmd::Echo) => return Some((0, false)),
+            // CONFIG (GET, and SET, which changes every shard): run by the
+            // EXEC-ing shard holding every shard, as Redis runs it inside
+            // MULTI.
+            Route::Here if spec.cmd == Cmd::Config => return Some(self.every_shard()),
+            Route::AllShards(_) if spec.cmd != Cmd::Save && spec.cmd != Cmd::BgSave => {
+                return Some(self.every_shard())
+            }
+            _ => return None,
+        };
+        let mut bits = 0u64;
+        let mut wide = false;
+        for i in keys.step_by(step.max(1)) {
+            let shard = owner_of(command.at(i), self.shards);
+            wide |= shard >= 64;
+            bits |= 1u64 << (shard % 64);
+        }
+        Some((bits, wide))
+    }
+
+    /// WATCH key...: each key's state now, read on its owner.
+    pub(super) async fn watch(
+        &self,
+        session: &mut Session,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        for key in command.iter().skip(1) {
+            let shard = owner_of(key, self.shards);
+            let state = self.on_shard(shard, Cmd::TxWatch, &[key], proto, now).await;
+            session.tx.watched.push((key.to_vec(), state));
+        }
+        write::ok(reply);
+    }
+
+    /// EXEC: the queue run on its owner as one command, or over several
+    /// shards holding them all (`exec_across.rs`), or EXECABORT.
+    pub(super) async fn exec(
+        &self,
+        session: &mut Session,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        let tx = std::mem::take(&mut session.tx);
+        let Some(queue) = tx.queue else {
+            write::error(reply, "ERR EXEC without MULTI");
+            return;
+        };
+        // As Redis checks EXEC itself when a queued command may add data
+        // (before its own checks, as Redis's command checks come first).
+        if queue.denyoom && out_of_memory() {
+            write::error(
+                reply,
+                &format!("EXECABORT Transaction discarded because of: {OOM}"),
+            );
+            return;
+        }
+        if queue.errored {
+            write::error(
+                reply,
+                "EXECABORT Transaction discarded because of previous errors.",
+            );
+            return;
+        }
+        let mut shards = queue.shards;
+        let mut wide = queue.wide;
+        for (key, _) in &tx.watched {
+            let shard = owner_of(key, self.shards);
+            wide |= shard >= 64;
+            shards |= 1u64 << (shard % 64);
+        }
+        if wide || shards.count_ones() > 1 || queue.everywhere {
+            // Over several shards: every one of them held for the whole.
+            let shards: Vec<usize> = (0..self.shards)
+                .filter(|&shard| wide || shards & (1u64 << shard) != 0)
+                .collect();
+            return self
+                .exec_across(&tx.watched, &queue.words, &shards, proto, reply)
+                .await;
+        }
+        let owner = if shards == 0 {
+            self.shard
+        } else {
+            shards.trailing_zeros() as usize
+        };
+        let watched = tx.watched.len().to_string().into_bytes();
+        let mut words: Vec<&[u8]> = vec![&watched];
+        for (key, state) in &tx.watched {
+            words.push(key);
+            words.push(state);
+        }
+        words.extend(queue.words.iter().map(Vec::as_slice));
+        reply.extend_from_slice(&self.on_shard(owner, Cmd::TxExec, &words, proto, now).await);
+    }
+}
+
+/// The owner's side of WATCH: what `key` is now (a bulk string: `0` when
+/// there is no live key, else `1`, its expiry and its value).
+pub(super) fn watch_state(keys: &Keys<'_>, key: &[u8], out: &mut Vec<u8>) {
+    // Its writes' version first (`keyspace/touched.rs`): any write since
+    // aborts EXEC, as in Redis, even one that left the value as it was.
+    let version = format!("{}|", percore_keyspace::touched::version(key));
+    match keys.value(key) {
+        None => write::bulk(out, format!("{version}0").as_bytes()),
+        Some(value) => {
+            let expiry = keys.expiry(key).flatten().unwrap_or(0);
+            let mut state = format!("{version}1{expiry}:").into_bytes();
+            match value {
+                crate::kv::values::ValueRef::Str(value) => state.extend_from_slice(value),
+                // A hash, set, sorted set or list: its elements, as a
+                // snapshot writes them (the same for the same value).
+                value => {
+                    state.push(b'#');
+                    crate::kv::durable::ops::snapshot_records(key, value, None, &mut state)
+                }
+            }
+            write::bulk(out, &state);
+        }
+    }
+}
+
+/// The owner's side of EXEC: `internal-exec n (key state)*n (cmd argc
+/// args...)*`. Checks the watched keys, then runs every command, with no
+/// await: atomic on this shard.
+pub(super) fn run_exec(
+    command: &Command<'_>,
+    keys: &mut Keys<'_>,
+    proto: Proto,
+    shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
+    thread_local! {
+        static ARGS: RefCell<protocol::Args> = RefCell::new(protocol::Args::unbounded());
+    }
+    let number = |i: usize| commands::strings::parse_i64(command.at(i)).unwrap_or(-1);
+    let watched = number(1).max(0) as usize;
+    let mut state = Vec::new();
+    for w in 0..watched {
+        state.clear();
+        watch_state(keys, command.at(2 + 2 * w), &mut state);
+        if state != command.at(3 + 2 * w) {
+            write::null_array(out, proto);
+            return;
+        }
+    }
+    // First the count of commands, to write the array's length.
+    let first = 2 + 2 * watched;
+    let mut at = first;
+    let mut count = 0;
+    while at + 1 < command.len() {
+        at += 2 + number(at + 1).max(0) as usize;
+        count += 1;
+    }
+    write::array_len(out, count);
+    let mut at = first;
+    ARGS.with(|args| {
+        let mut args = args.borrow_mut();
+        let mut words: Vec<&[u8]> = Vec::new();
+        while at + 1 < command.len() {
+            let argc = number(at + 1).max(0) as usize;
+            words.clear();
+            words.extend((at + 2..(at + 2 + argc).min(command.len())).map(|i| command.at(i)));
+            let cmd = u8::try_from(number(at))
+                .ok()
+                .and_then(commands::cmd_from_u8);
+            if let Some(cmd) = cmd {
+                command_stats::call(cmd);
+            }
+            match cmd {
+                Some(Cmd::Ping) if words.len() == 1 => write::simple(out, b"PONG"),
+                Some(Cmd::Ping | Cmd::Echo) => {
+                    write::bulk(out, words.get(1).copied().unwrap_or_default())
+                }
+                Some(cmd) if cmd != Cmd::TxExec => {
+                    args.set_words(&words);
+                    let command = args.view(&[]);
+                    if cmd == Cmd::Object && !commands::object::over_key(&command) {
+                        commands::object::without_key(&command, out);
+                    } else {
+                        owner::execute(cmd, &command, keys, proto, shard, out);
+                    }
+                }
+                _ => write::error(out, "ERR internal: a queued command could not be read"),
+            }
+            at += 2 + argc;
+        }
+    });
+}
+
+/// Redis's refusal of a command that may add data past `maxmemory`.
+const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+
+/// Whether `spec` may add data: Redis's `denyoom` flag.
+fn may_add_data(spec: &Spec) -> bool {
+    has_flag(spec, "denyoom")
+}
+
+/// Whether the command table gives `spec` the flag `flag`.
+fn has_flag(spec: &Spec, flag: &str) -> bool {
+    command_table::lookup(spec.name.as_bytes()).is_some_and(|entry| entry.flags.contains(&flag))
+}
+
+/// Whether the memory cap is reached, as this shard sees it: its store has
+/// no room for the smallest new key. Redis compares its whole used memory
+/// with `maxmemory`; the keys spread evenly over the shards, each with its
+/// share of the cap, so the connection's shard stands for the rest
+/// (README "What differs from Redis").
+fn out_of_memory() -> bool {
+    percore_keyspace::KeySpace::here().is_some_and(|keys| keys.store.borrow().full())
+}
+
+/// The error Redis answers at queue time for a CONFIG subcommand it does
+/// not know or whose arguments it cannot count.
+fn config_refused(cmd: Cmd, command: &Command<'_>) -> Option<String> {
+    if cmd != Cmd::Config {
+        return None;
+    }
+    let parent = command_table::lookup(command.at(0))?;
+    match command_table::lookup_subcommand(parent, command.at(1)) {
+        None => {
+            let shown = String::from_utf8_lossy(command.at(1));
+            let name = parent.name.to_ascii_uppercase();
+            Some(format!(
+                "ERR unknown subcommand '{shown}'. Try {name} HELP."
+            ))
+        }
+        Some(sub) if !command_table::arity_ok(sub, command.len()) => Some(format!(
+            "ERR wrong number of arguments for '{}' command",
+            sub.name
+        )),
+        Some(_) => None,
+    }
+}
