@@ -3,34 +3,19 @@
 //! data, and its own length again for walking backwards), then 0xFF.
 
 use super::read::PayloadError::{self, BadFormat};
-use super::Packed;
+use super::{signed_le, walk, Packed};
 
 /// Hands each element of `blob` to `element`, in order.
 pub(super) fn each<'a>(
     blob: &'a [u8],
     mut element: impl FnMut(Packed<'a>) -> Result<(), PayloadError>,
 ) -> Result<(), PayloadError> {
-    let header = blob.get(..6).ok_or(BadFormat)?;
-    let total = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-    if total != blob.len() {
-        return Err(BadFormat);
-    }
-    let mut rest = &blob[6..];
-    loop {
-        let (&first, after) = rest.split_first().ok_or(BadFormat)?;
-        if first == 0xff {
-            // The end marker is the last byte.
-            return if after.is_empty() {
-                Ok(())
-            } else {
-                Err(BadFormat)
-            };
-        }
-        let (packed, size) = decode(rest)?;
+    // The total size (4 bytes) and the count (2).
+    walk(blob, 6, |bytes| {
+        let (packed, size) = decode(bytes)?;
         element(packed)?;
-        let back = backlen_size(size);
-        rest = rest.get(size + back..).ok_or(BadFormat)?;
-    }
+        Ok(size + backlen_size(size))
+    })
 }
 
 /// The element at the start of `bytes`, and how many bytes its encoding
@@ -38,13 +23,7 @@ pub(super) fn each<'a>(
 fn decode(bytes: &[u8]) -> Result<(Packed<'_>, usize), PayloadError> {
     let first = bytes[0];
     let at = |i: usize| bytes.get(i).copied().ok_or(BadFormat);
-    let int = |width: usize| -> Result<i64, PayloadError> {
-        let data = bytes.get(1..1 + width).ok_or(BadFormat)?;
-        let mut le = [0; 8];
-        le[..width].copy_from_slice(data);
-        let shift = 64 - 8 * width as u32;
-        Ok((i64::from_le_bytes(le) << shift) >> shift)
-    };
+    let int = |width: usize| bytes.get(1..1 + width).map(signed_le).ok_or(BadFormat);
     let text = |start: usize, len: usize| -> Result<(Packed<'_>, usize), PayloadError> {
         let end = start.checked_add(len).ok_or(BadFormat)?;
         let data = bytes.get(start..end).ok_or(BadFormat)?;

@@ -58,6 +58,45 @@ pub fn sealed(body: &[u8]) -> Vec<u8> {
     payload
 }
 
+/// A little-endian signed integer of 1 to 8 bytes, sign-extended: how
+/// listpacks, ziplists, intsets and integer-encoded strings keep them.
+fn signed_le(bytes: &[u8]) -> i64 {
+    let mut le = [0; 8];
+    le[..bytes.len()].copy_from_slice(bytes);
+    let shift = 64 - 8 * bytes.len() as u32;
+    (i64::from_le_bytes(le) << shift) >> shift
+}
+
+/// The elements of a listpack or ziplist: `blob` past its `header` bytes,
+/// once its first four (the total size, little-endian) match its length.
+/// `element` takes the bytes from an element on and says how many the
+/// element took; the walk ends at the end marker, 0xFF, the last byte.
+fn walk<'a>(
+    blob: &'a [u8],
+    header: usize,
+    mut element: impl FnMut(&'a [u8]) -> Result<usize, read::PayloadError>,
+) -> Result<(), read::PayloadError> {
+    use read::PayloadError::BadFormat;
+    let total = blob.get(..4).ok_or(BadFormat)?;
+    let total = u32::from_le_bytes([total[0], total[1], total[2], total[3]]) as usize;
+    if total != blob.len() || blob.len() < header {
+        return Err(BadFormat);
+    }
+    let mut rest = &blob[header..];
+    loop {
+        let (&first, after) = rest.split_first().ok_or(BadFormat)?;
+        if first == 0xff {
+            return if after.is_empty() {
+                Ok(())
+            } else {
+                Err(BadFormat)
+            };
+        }
+        let used = element(rest)?;
+        rest = rest.get(used..).ok_or(BadFormat)?;
+    }
+}
+
 /// An element of a listpack or a ziplist: bytes, or an integer the
 /// encoding kept as one (read back as its decimal text, as Redis does).
 #[derive(Debug, Clone, Copy, PartialEq)]

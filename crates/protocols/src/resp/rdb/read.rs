@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::{
-    crc64, listpack, ziplist, Packed, RDB_VERSION, TYPE_HASH, TYPE_HASH_LISTPACK,
+    crc64, listpack, signed_le, ziplist, Packed, RDB_VERSION, TYPE_HASH, TYPE_HASH_LISTPACK,
     TYPE_HASH_ZIPLIST, TYPE_LIST, TYPE_LIST_QUICKLIST, TYPE_LIST_QUICKLIST_2, TYPE_LIST_ZIPLIST,
     TYPE_SET, TYPE_SET_INTSET, TYPE_STRING, TYPE_ZSET, TYPE_ZSET_2, TYPE_ZSET_LISTPACK,
     TYPE_ZSET_ZIPLIST,
@@ -114,18 +114,11 @@ impl<'a> Reader<'a> {
             Length::Plain(n) => return self.take(n).map(Cow::Borrowed),
             Length::Encoded(encoding) => encoding,
         };
-        let int = |bytes: &[u8]| {
-            let mut le = [0; 8];
-            le[..bytes.len()].copy_from_slice(bytes);
-            // Sign-extend from the width read.
-            let shift = 64 - 8 * bytes.len() as u32;
-            (i64::from_le_bytes(le) << shift) >> shift
-        };
         let text = |n: i64| Cow::Owned(n.to_string().into_bytes());
         match encoding {
-            0 => Ok(text(int(self.take(1)?))),
-            1 => Ok(text(int(self.take(2)?))),
-            2 => Ok(text(int(self.take(4)?))),
+            0 => Ok(text(signed_le(self.take(1)?))),
+            1 => Ok(text(signed_le(self.take(2)?))),
+            2 => Ok(text(signed_le(self.take(4)?))),
             3 => {
                 let compressed_len = self.length()?;
                 let len = self.length()?;
@@ -331,11 +324,7 @@ fn intset(blob: &[u8]) -> Result<Set, PayloadError> {
     }
     let mut set = Set::default();
     for bytes in ints.chunks_exact(width) {
-        let mut le = [0; 8];
-        le[..width].copy_from_slice(bytes);
-        let shift = 64 - 8 * width as u32;
-        let n = (i64::from_le_bytes(le) << shift) >> shift;
-        set.add(n.to_string().as_bytes());
+        set.add(signed_le(bytes).to_string().as_bytes());
     }
     Ok(set)
 }

@@ -4,35 +4,22 @@
 //! previous entry's length, an encoding, the data), then 0xFF.
 
 use super::read::PayloadError::{self, BadFormat};
-use super::Packed;
+use super::{signed_le, walk, Packed};
 
 /// Hands each entry of `blob` to `entry`, in order.
 pub(super) fn each<'a>(
     blob: &'a [u8],
     mut entry: impl FnMut(Packed<'a>) -> Result<(), PayloadError>,
 ) -> Result<(), PayloadError> {
-    let header = blob.get(..10).ok_or(BadFormat)?;
-    let total = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-    if total != blob.len() {
-        return Err(BadFormat);
-    }
-    let mut rest = &blob[10..];
-    loop {
-        let (&first, after) = rest.split_first().ok_or(BadFormat)?;
-        if first == 0xff {
-            return if after.is_empty() {
-                Ok(())
-            } else {
-                Err(BadFormat)
-            };
-        }
+    // The total size, the last entry's offset (4 bytes each), the count (2).
+    walk(blob, 10, |bytes| {
         // The previous entry's length: one byte, or 0xFE and four more.
-        let prevlen = if first == 0xfe { 5 } else { 1 };
-        let body = rest.get(prevlen..).ok_or(BadFormat)?;
+        let prevlen = if bytes[0] == 0xfe { 5 } else { 1 };
+        let body = bytes.get(prevlen..).ok_or(BadFormat)?;
         let (packed, size) = decode(body)?;
         entry(packed)?;
-        rest = &body[size..];
-    }
+        Ok(prevlen + size)
+    })
 }
 
 /// The entry whose encoding starts `bytes`, and how many bytes its
@@ -42,13 +29,7 @@ fn decode(bytes: &[u8]) -> Result<(Packed<'_>, usize), PayloadError> {
     let at = |i: usize| bytes.get(i).copied().ok_or(BadFormat);
     let int = |width: usize| -> Result<(Packed<'_>, usize), PayloadError> {
         let data = bytes.get(1..1 + width).ok_or(BadFormat)?;
-        let mut le = [0; 8];
-        le[..width].copy_from_slice(data);
-        let shift = 64 - 8 * width as u32;
-        Ok((
-            Packed::Int((i64::from_le_bytes(le) << shift) >> shift),
-            1 + width,
-        ))
+        Ok((Packed::Int(signed_le(data)), 1 + width))
     };
     let text = |start: usize, len: usize| -> Result<(Packed<'_>, usize), PayloadError> {
         let end = start.checked_add(len).ok_or(BadFormat)?;
