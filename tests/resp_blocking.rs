@@ -9,46 +9,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::resp::Resp;
+use common::resp::{connect_on, key_on, wait_blocked, Resp};
 use common::typed::same_as_redis;
 use common::*;
-use percore::cross_shard::owner_of;
-use percore_protocols::resp::client::shard_of;
 
 /// `Server::start`'s shard count.
 const SHARDS: usize = 4;
-
-/// A connection that shard `shard` serves (a client id tells its shard).
-fn connect_on(addr: std::net::SocketAddr, shard: usize) -> Resp {
-    let give_up = Instant::now() + DEADLINE;
-    loop {
-        let mut resp = Resp::connect(addr);
-        let id = resp.cmd("CLIENT ID");
-        let id: u64 = id.trim_start_matches(':').trim().parse().expect("an id");
-        if shard_of(id, SHARDS) == shard {
-            return resp;
-        }
-        assert!(Instant::now() < give_up, "no connection on shard {shard}");
-    }
-}
-
-/// A key that shard `shard` owns.
-fn key_on(shard: usize, prefix: &str) -> String {
-    (0..)
-        .map(|i| format!("{prefix}{i}"))
-        .find(|key| owner_of(key.as_bytes(), SHARDS) == shard)
-        .expect("a key")
-}
-
-/// Waits until INFO counts `n` blocked clients.
-fn wait_blocked(resp: &mut Resp, n: usize) {
-    let give_up = Instant::now() + DEADLINE;
-    let want = format!("blocked_clients:{n}\r\n");
-    while !resp.cmd("INFO clients").contains(&want) {
-        assert!(Instant::now() < give_up, "never {n} blocked clients");
-        std::thread::yield_now();
-    }
-}
 
 fn bulks(items: &[&str]) -> String {
     let mut out = format!("*{}\r\n", items.len());
@@ -184,16 +150,16 @@ fn a_client_gone_while_blocked_is_forgotten() {
 fn blocked_clients_are_served_in_the_order_they_blocked() {
     let server = Server::start(&["--services", "resp"]);
     let addr = server.addr("resp");
-    let key = key_on(0, "fifo");
+    let key = key_on(SHARDS, 0, "fifo");
     let mut control = Resp::connect(addr);
     let mut blockers = Vec::new();
     for (n, shard) in [1, 2, 3, 1, 2].into_iter().enumerate() {
-        let mut blocker = connect_on(addr, shard);
+        let mut blocker = connect_on(SHARDS, addr, shard);
         blocker.send(&[b"BLPOP", key.as_bytes(), b"0"]);
         wait_blocked(&mut control, n + 1);
         blockers.push(blocker);
     }
-    let mut pusher = connect_on(addr, 3);
+    let mut pusher = connect_on(SHARDS, addr, 3);
     // Redis serves after the whole command: RPUSH answers the length it made.
     assert_eq!(pusher.cmd(&format!("RPUSH {key} e0 e1 e2")), ":3\r\n");
     assert_eq!(pusher.cmd(&format!("RPUSH {key} e3")), ":1\r\n");
@@ -215,10 +181,10 @@ fn blocked_clients_are_served_in_the_order_they_blocked() {
 fn a_push_on_another_shard_wakes_the_blocked_client_at_once() {
     let server = Server::start(&["--services", "resp"]);
     let addr = server.addr("resp");
-    let key = key_on(2, "prompt");
+    let key = key_on(SHARDS, 2, "prompt");
     let mut control = Resp::connect(addr);
-    let mut blocker = connect_on(addr, 1);
-    let mut pusher = connect_on(addr, 3);
+    let mut blocker = connect_on(SHARDS, addr, 1);
+    let mut pusher = connect_on(SHARDS, addr, 3);
     for round in 0..20 {
         blocker.send(&[b"BRPOP", key.as_bytes(), b"10"]);
         wait_blocked(&mut control, 1);
@@ -242,9 +208,9 @@ fn a_push_on_another_shard_wakes_the_blocked_client_at_once() {
 fn a_blocked_client_times_out_and_takes_nothing_after() {
     let server = Server::start(&["--services", "resp"]);
     let addr = server.addr("resp");
-    let (list, zset) = (key_on(2, "tl"), key_on(3, "tz"));
+    let (list, zset) = (key_on(SHARDS, 2, "tl"), key_on(SHARDS, 3, "tz"));
     let mut control = Resp::connect(addr);
-    let mut blocker = connect_on(addr, 1);
+    let mut blocker = connect_on(SHARDS, addr, 1);
     for (line, null) in [
         (format!("BLPOP {list} 0.2"), "*-1\r\n"),
         (format!("BZPOPMIN {zset} 0.2"), "*-1\r\n"),
@@ -275,12 +241,12 @@ fn a_blocked_client_times_out_and_takes_nothing_after() {
 fn blmove_across_shards_serves_the_chain_and_refuses_a_wrong_destination() {
     let server = Server::start(&["--services", "resp"]);
     let addr = server.addr("resp");
-    let (src, dst) = (key_on(1, "src"), key_on(2, "dst"));
+    let (src, dst) = (key_on(SHARDS, 1, "src"), key_on(SHARDS, 2, "dst"));
     let mut control = Resp::connect(addr);
-    let mut popper = connect_on(addr, 3);
+    let mut popper = connect_on(SHARDS, addr, 3);
     popper.send(&[b"BLPOP", dst.as_bytes(), b"0"]);
     wait_blocked(&mut control, 1);
-    let mut mover = connect_on(addr, 0);
+    let mut mover = connect_on(SHARDS, addr, 0);
     let line = format!("BLMOVE {src} {dst} RIGHT LEFT 0");
     mover.send(&words_of(&line));
     wait_blocked(&mut control, 2);
@@ -290,8 +256,8 @@ fn blmove_across_shards_serves_the_chain_and_refuses_a_wrong_destination() {
     assert_eq!(control.cmd(&format!("LRANGE {src} 0 -1")), bulks(&["a"]));
     assert_eq!(control.cmd(&format!("EXISTS {dst}")), ":0\r\n");
 
-    let target = key_on(2, "target");
-    let blist = key_on(1, "blist");
+    let target = key_on(SHARDS, 2, "target");
+    let blist = key_on(SHARDS, 1, "blist");
     assert_eq!(control.cmd(&format!("SET {target} nolist")), "+OK\r\n");
     mover.send(&words_of(&format!("BRPOPLPUSH {blist} {target} 0")));
     wait_blocked(&mut control, 1);
@@ -316,11 +282,11 @@ fn a_client_blocked_on_every_shard_is_served_once() {
     let server = Server::start(&["--services", "resp"]);
     let addr = server.addr("resp");
     let mut control = Resp::connect(addr);
-    let mut blocker = connect_on(addr, 0);
-    let mut pushers: Vec<Resp> = (0..SHARDS).map(|s| connect_on(addr, s)).collect();
+    let mut blocker = connect_on(SHARDS, addr, 0);
+    let mut pushers: Vec<Resp> = (0..SHARDS).map(|s| connect_on(SHARDS, addr, s)).collect();
     for round in 0..10 {
         let keys: Vec<String> = (0..SHARDS)
-            .map(|s| key_on(s, &format!("r{round}k")))
+            .map(|s| key_on(SHARDS, s, &format!("r{round}k")))
             .collect();
         blocker.send(&words_of(&format!("BLPOP {} 0", keys.join(" "))));
         wait_blocked(&mut control, 1);
@@ -351,7 +317,7 @@ fn a_client_blocked_on_every_shard_is_served_once() {
         assert!(taken.is_some(), "{got}");
         wait_blocked(&mut control, 0);
     }
-    let z = key_on(1, "typed");
+    let z = key_on(SHARDS, 1, "typed");
     blocker.send(&words_of(&format!("BZPOPMIN {z} 0")));
     wait_blocked(&mut control, 1);
     assert_eq!(control.cmd(&format!("LPUSH {z} item")), ":1\r\n");
@@ -368,11 +334,11 @@ fn a_client_blocked_on_every_shard_is_served_once() {
 fn client_unblock_reaches_a_client_blocked_on_another_shard() {
     let server = Server::start(&["--services", "resp"]);
     let addr = server.addr("resp");
-    let mut control = connect_on(addr, 2);
-    let mut blocker = connect_on(addr, 1);
+    let mut control = connect_on(SHARDS, addr, 2);
+    let mut blocker = connect_on(SHARDS, addr, 1);
     let id = blocker.cmd("CLIENT ID");
     let id = id.trim_start_matches(':').trim();
-    let key = key_on(3, "unblocked");
+    let key = key_on(SHARDS, 3, "unblocked");
     for (how, reply) in [
         ("", "*-1\r\n"),
         (" TIMEOUT", "*-1\r\n"),

@@ -7,50 +7,14 @@
 
 mod common;
 
-use std::time::Instant;
-
-use common::resp::Resp;
+use common::resp::{connect_on, key_on, wait_blocked, Resp};
 use common::*;
-use percore::cross_shard::owner_of;
-use percore_protocols::resp::client::shard_of;
 
 /// `Server::start`'s shard count.
 const SHARDS: usize = 4;
 
 /// How many blocked movers the linked chain has: each link crosses shards.
 const LINKS: usize = 16;
-
-/// A connection that shard `shard` serves (a client id tells its shard).
-fn connect_on(addr: std::net::SocketAddr, shard: usize) -> Resp {
-    let give_up = Instant::now() + DEADLINE;
-    loop {
-        let mut resp = Resp::connect(addr);
-        let id = resp.cmd("CLIENT ID");
-        let id: u64 = id.trim_start_matches(':').trim().parse().expect("an id");
-        if shard_of(id, SHARDS) == shard {
-            return resp;
-        }
-        assert!(Instant::now() < give_up, "no connection on shard {shard}");
-    }
-}
-
-/// A key that shard `shard` owns.
-fn key_on(shard: usize, prefix: &str) -> String {
-    (0..)
-        .map(|i| format!("{prefix}{i}"))
-        .find(|key| owner_of(key.as_bytes(), SHARDS) == shard)
-        .expect("a key")
-}
-
-/// Waits until INFO counts `n` blocked clients.
-fn wait_blocked(resp: &mut Resp, n: usize) {
-    let give_up = Instant::now() + DEADLINE;
-    let want = format!("blocked_clients:{n}\r\n");
-    while !resp.cmd("INFO clients").contains(&want) {
-        assert!(Instant::now() < give_up, "never {n} blocked clients");
-        std::thread::yield_now();
-    }
-}
 
 /// Redis's `Linked LMOVEs`, longer: client i waits to move list i's last
 /// item to the head of list i+1, each list on the next shard, each client
@@ -61,12 +25,12 @@ fn a_push_answers_after_the_chain_of_moves_it_woke() {
     let server = Server::start(&["--services", "resp"]);
     let addr = server.addr("resp");
     let lists: Vec<String> = (0..=LINKS)
-        .map(|i| key_on(i % SHARDS, &format!("list{i}-")))
+        .map(|i| key_on(SHARDS, i % SHARDS, &format!("list{i}-")))
         .collect();
     let mut control = Resp::connect(addr);
     let mut movers = Vec::new();
     for i in 0..LINKS {
-        let mut mover = connect_on(addr, (i + 2) % SHARDS);
+        let mut mover = connect_on(SHARDS, addr, (i + 2) % SHARDS);
         mover.cmd_sent(&format!(
             "BLMOVE {} {} RIGHT LEFT 0",
             lists[i],
@@ -96,12 +60,12 @@ fn a_push_answers_after_the_chain_of_moves_it_woke() {
 fn a_circular_pair_of_moves_ends_before_the_push_answers() {
     let server = Server::start(&["--services", "resp"]);
     let addr = server.addr("resp");
-    let (list1, list2) = (key_on(1, "list1-"), key_on(2, "list2-"));
+    let (list1, list2) = (key_on(SHARDS, 1, "list1-"), key_on(SHARDS, 2, "list2-"));
     let mut control = Resp::connect(addr);
-    let mut first = connect_on(addr, 3);
+    let mut first = connect_on(SHARDS, addr, 3);
     first.cmd_sent(&format!("BRPOPLPUSH {list1} {list2} 0"));
     wait_blocked(&mut control, 1);
-    let mut second = connect_on(addr, 0);
+    let mut second = connect_on(SHARDS, addr, 0);
     second.cmd_sent(&format!("BRPOPLPUSH {list2} {list1} 0"));
     wait_blocked(&mut control, 2);
     assert_eq!(control.cmd(&format!("RPUSH {list1} foo")), ":1\r\n");

@@ -151,3 +151,36 @@ pub fn assert_same_replies(ours: &mut Resp, theirs: &mut Resp, lines: &[&str], c
 pub fn words(line: &str) -> Vec<&[u8]> {
     line.split(' ').map(str::as_bytes).collect()
 }
+
+/// A connection that shard `shard` of `shards` serves (a client id tells
+/// its shard: connections are dealt to shards by the kernel, so it retries).
+pub fn connect_on(shards: usize, addr: SocketAddr, shard: usize) -> Resp {
+    let give_up = Instant::now() + DEADLINE;
+    loop {
+        let mut resp = Resp::connect(addr);
+        let id = resp.cmd("CLIENT ID");
+        let id: u64 = id.trim_start_matches(':').trim().parse().expect("an id");
+        if percore_protocols::resp::client::shard_of(id, shards) == shard {
+            return resp;
+        }
+        assert!(Instant::now() < give_up, "no connection on shard {shard}");
+    }
+}
+
+/// A key that shard `shard` of `shards` owns, named `prefix` and a number.
+pub fn key_on(shards: usize, shard: usize, prefix: &str) -> String {
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|key| percore::cross_shard::owner_of(key.as_bytes(), shards) == shard)
+        .expect("a key")
+}
+
+/// Waits until INFO counts `n` blocked clients.
+pub fn wait_blocked(resp: &mut Resp, n: usize) {
+    let give_up = Instant::now() + DEADLINE;
+    let want = format!("blocked_clients:{n}\r\n");
+    while !resp.cmd("INFO clients").contains(&want) {
+        assert!(Instant::now() < give_up, "never {n} blocked clients");
+        std::thread::yield_now();
+    }
+}

@@ -31,6 +31,16 @@ fn temp_dir(what: &str) -> PathBuf {
     dir
 }
 
+/// Epoch 1 of shard 0 in `dir`, as a start leaves it (an empty snapshot
+/// and an empty log, `everysec`), and an empty store.
+async fn first_epoch(dir: &Path, figures: &LogFigures) -> (Rc<ShardLog>, SharedStore) {
+    std::fs::write(dir.join(snapshot_name(0, 1)), b"").expect("epoch 1's snapshot");
+    let log = ShardLog::create(&dir.join(log_name(0, 1)), Fsync::EverySec, figures.clone())
+        .await
+        .expect("epoch 1's log");
+    (log, Rc::new(RefCell::new(Store::default())))
+}
+
 /// Waits for the compaction under way to end.
 async fn settled(compactor: &Compactor) {
     let give_up = Instant::now() + std::time::Duration::from_secs(20);
@@ -64,11 +74,7 @@ fn after_a_failed_compaction_the_next_one_succeeds() {
         .spawn(move || async move {
             let dir = files;
             let figures = figures();
-            std::fs::write(dir.join(snapshot_name(0, 1)), b"").expect("epoch 1's snapshot");
-            let log = ShardLog::create(&dir.join(log_name(0, 1)), Fsync::EverySec, figures.clone())
-                .await
-                .expect("epoch 1's log");
-            let store: SharedStore = Rc::new(RefCell::new(Store::default()));
+            let (log, store) = first_epoch(&dir, &figures).await;
             let put = |key: &str, val: &str| {
                 let record = Record::Put {
                     key: key.as_bytes(),
@@ -136,11 +142,7 @@ fn a_crash_after_a_compaction_replays_no_state_that_no_write_made() {
         .spawn(move || async move {
             let dir = files;
             let figures = figures();
-            std::fs::write(dir.join(snapshot_name(0, 1)), b"").expect("epoch 1's snapshot");
-            let log = ShardLog::create(&dir.join(log_name(0, 1)), Fsync::EverySec, figures.clone())
-                .await
-                .expect("epoch 1's log");
-            let store: SharedStore = Rc::new(RefCell::new(Store::default()));
+            let (log, store) = first_epoch(&dir, &figures).await;
             // Filler before the key, so that the compaction reads it late.
             for i in 0..5_000u32 {
                 let key = format!("filler-{i}");
@@ -223,11 +225,7 @@ fn a_push_while_the_snapshot_is_written_replays_once() {
         .spawn(move || async move {
             let dir = files;
             let figures = figures();
-            std::fs::write(dir.join(snapshot_name(0, 1)), b"").expect("epoch 1's snapshot");
-            let log = ShardLog::create(&dir.join(log_name(0, 1)), Fsync::EverySec, figures.clone())
-                .await
-                .expect("epoch 1's log");
-            let store: SharedStore = Rc::new(RefCell::new(Store::default()));
+            let (log, store) = first_epoch(&dir, &figures).await;
             let write = |record: Record<'_>| {
                 log.append_write(&record, &mut store.borrow_mut());
                 apply_record(&mut store.borrow_mut(), record, now_ms());
