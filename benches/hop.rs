@@ -30,7 +30,8 @@ use glommio::{LocalExecutorBuilder, Placement};
 use percore::cross_shard::{owner_of, Mesh, MeshPlan};
 use percore_protocols::kv::protocol::{push_request_frame, Request};
 use percore_protocols::kv::PROTOCOL;
-use percore_protocols::kv::{serve_forwarded, Store};
+use percore_keyspace::SharedStore;
+use percore_protocols::kv::serve_forwarded;
 
 /// Keys shard 1 owns, stored before the run, read by every request.
 const KEYS: usize = 1024;
@@ -315,7 +316,7 @@ fn main() {
                 .spawn(move || async move {
                     ids[shard].publish();
                     // The owner's side, as the key space's Owner::serve does it.
-                    let store = Rc::new(RefCell::new(Store::with_cap(None)));
+                    let store = SharedStore::with_cap(None);
                     let mesh = Mesh::join(plan, shard, None, move |message: &[u8], mut replies| {
                         let body = message.get(1..).unwrap_or_default();
                         assert_eq!(message.first(), Some(&(PROTOCOL.tag())));

@@ -29,14 +29,11 @@ use percore::server::ShardContext;
 use percore::service::StartError;
 use percore::stats::{Counter, Metric};
 
-/// This shard's store, shared by its connections and the mesh task that
-/// serves other shards.
-pub type SharedStore = Rc<RefCell<Store>>;
-
 pub mod durable;
 mod filled;
 mod holds;
 mod owner;
+mod shared_store;
 mod store;
 pub mod touched;
 pub mod typed;
@@ -46,6 +43,7 @@ pub use filled::{on_filled, FilledHook};
 pub use holds::{new_token, HOLD_LOST};
 use owner::{Handlers, Owner};
 pub use owner::{OwnerHandler, ServeFn, Wait};
+pub use shared_store::SharedStore;
 
 pub use store::{now_ms, values, Store};
 
@@ -199,7 +197,7 @@ impl KeySpace {
         let cap = plan
             .max_memory
             .map(|bytes| (bytes / shard.shards() as u64).max(1));
-        let store: SharedStore = Rc::new(RefCell::new(Store::with_cap(cap)));
+        let store = SharedStore::with_cap(cap);
         let log = match &plan.durable {
             None => None,
             Some((options, layout, switch)) => {
@@ -291,7 +289,7 @@ impl KeySpace {
     /// batch waiting). An error is why they are not: then none of them was
     /// kept (the caller answers every request of the batch with it).
     pub async fn after_batch(&self, from: Option<Mark>) -> Result<(), String> {
-        self.gauges.update(&self.store.borrow());
+        self.store.with(|store| self.gauges.update(store));
         if let (Some(log), Some(compactor)) = (&self.log, &self.compactor) {
             compactor.maybe_start(log, &self.store);
         }
@@ -316,7 +314,7 @@ impl KeySpace {
             let result = log.commit(from, to).await;
             if result.is_err() {
                 // A failed commit took writes back.
-                self.gauges.update(&self.store.borrow());
+                self.store.with(|store| self.gauges.update(store));
             }
             result
         }
@@ -386,17 +384,16 @@ async fn sweep_expired(store: SharedStore, gauges: Gauges, hold: Rc<Hold>) {
         glommio::timer::sleep(SWEEP_EVERY).await;
         let hook = ON_EXPIRED.with(Cell::get);
         while !hold.is_held()
-            && store
-                .borrow_mut()
-                .sweep_with(now_ms(), SWEEP_BUDGET, |key| {
+            && store.with_mut(|store| {
+                store.sweep_with(now_ms(), SWEEP_BUDGET, |key| {
                     if let Some(hook) = hook {
                         hook(key);
                     }
                 })
-                == SWEEP_BUDGET
+            }) == SWEEP_BUDGET
         {
             glommio::yield_if_needed().await;
         }
-        gauges.update(&store.borrow());
+        store.with(|store| gauges.update(store));
     }
 }

@@ -7,7 +7,6 @@
 //! a message with the handler its first byte names. One indirect call per
 //! message, never per request.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -16,7 +15,6 @@ use super::{Gauges, Protocol, SharedStore};
 use crate::durable::compact::Compactor;
 use crate::durable::log::ShardLog;
 use crate::durable::Fsync;
-use crate::Store;
 
 /// What a protocol runs on the shard that owns a message's keys: plain
 /// functions, so that the plan holding them is `Send` and `Sync` and a
@@ -41,7 +39,7 @@ pub struct OwnerHandler {
 /// this shard (`shard`: this shard and how many there are), appending one
 /// reply frame each to `replies`; returns how many it answered.
 pub type ServeFn = fn(
-    store: &RefCell<Store>,
+    store: &SharedStore,
     log: Option<&ShardLog>,
     shard: (usize, usize),
     body: &[u8],
@@ -85,7 +83,7 @@ impl Owner {
         });
         // Where the message's writes end: read before any await.
         let target = self.log.as_ref().map_or(0, |log| log.position());
-        self.gauges.update(&self.store.borrow());
+        self.store.with(|store| self.gauges.update(store));
         if let (Some(log), Some(compactor)) = (&self.log, &self.compactor) {
             compactor.maybe_start(log, &self.store);
         }
@@ -112,7 +110,7 @@ impl Owner {
             };
             if let Err(reason) = commit {
                 // None of the message's writes was kept.
-                gauges.update(&store.borrow());
+                store.with(|store| gauges.update(store));
                 replies.clear();
                 if let Some(handler) = handler {
                     for _ in 0..requests {

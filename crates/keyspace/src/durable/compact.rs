@@ -39,7 +39,7 @@ use super::files::{log_name, snapshot_name};
 use super::log::{LogFigures, ShardLog};
 use super::record::{decode, Decoded};
 use crate::store::now_ms;
-use crate::SharedStore;
+use crate::{SharedStore, Store};
 
 /// No compaction below this log size: small logs load fast anyway.
 const MIN_LOG: u64 = 1 << 20;
@@ -90,7 +90,7 @@ impl Compactor {
     /// the live data and none is running.
     pub fn maybe_start(self: &Rc<Self>, log: &Rc<ShardLog>, store: &SharedStore) {
         let file_len = log.file_len();
-        if file_len < self.min_log || file_len < 2 * store.borrow().bytes() {
+        if file_len < self.min_log || file_len < 2 * store.with(Store::bytes) {
             return;
         }
         self.start(log, store);
@@ -158,12 +158,13 @@ impl Compactor {
                 // written after it, is named by a later record.
                 if let Some(key) = record.key().filter(|key| !emitted.contains(*key)) {
                     emitted.insert(key.into());
-                    let store = store.borrow();
-                    log.with_switch(|switch| {
-                        let at_switch = switch.and_then(|s| s.at_switch(&store, key, now));
-                        if let Some((value, at)) = at_switch {
-                            super::ops::snapshot_records(key, value.value(), at, &mut chunk);
-                        }
+                    store.with(|store| {
+                        log.with_switch(|switch| {
+                            let at_switch = switch.and_then(|s| s.at_switch(store, key, now));
+                            if let Some((value, at)) = at_switch {
+                                super::ops::snapshot_records(key, value.value(), at, &mut chunk);
+                            }
+                        })
                     });
                 }
                 if chunk.len() >= WRITE_CHUNK {

@@ -1,6 +1,5 @@
 //! Compaction's tests: a crash right after one, and one that fails.
 
-use std::cell::RefCell;
 use std::path::Path;
 
 use glommio::LocalExecutorBuilder;
@@ -38,7 +37,7 @@ async fn first_epoch(dir: &Path, figures: &LogFigures) -> (Rc<ShardLog>, SharedS
     let log = ShardLog::create(&dir.join(log_name(0, 1)), Fsync::EverySec, figures.clone())
         .await
         .expect("epoch 1's log");
-    (log, Rc::new(RefCell::new(Store::default())))
+    (log, SharedStore::default())
 }
 
 /// Waits for the compaction under way to end.
@@ -80,8 +79,10 @@ fn after_a_failed_compaction_the_next_one_succeeds() {
                     key: key.as_bytes(),
                     val: val.as_bytes(),
                 };
-                log.append_write(&record, &mut store.borrow_mut());
-                apply_record(&mut store.borrow_mut(), record, now_ms());
+                store.with_mut(|store| {
+                    log.append_write(&record, store);
+                    apply_record(store, record, now_ms());
+                });
             };
             put("a", "1");
             put("b", "1");
@@ -146,23 +147,23 @@ fn a_crash_after_a_compaction_replays_no_state_that_no_write_made() {
             // Filler before the key, so that the compaction reads it late.
             for i in 0..5_000u32 {
                 let key = format!("filler-{i}");
-                log.append_write(
-                    &Record::Put {
+                store.with_mut(|store| {
+                    let record = Record::Put {
                         key: key.as_bytes(),
                         val: b"f",
-                    },
-                    &mut store.borrow_mut(),
-                );
-                store.borrow_mut().load(key.as_bytes(), b"f");
+                    };
+                    log.append_write(&record, store);
+                    store.load(key.as_bytes(), b"f");
+                });
             }
-            log.append_write(
-                &Record::Put {
+            store.with_mut(|store| {
+                let record = Record::Put {
                     key: b"k",
                     val: b"v1",
-                },
-                &mut store.borrow_mut(),
-            );
-            store.borrow_mut().load(b"k", b"v1");
+                };
+                log.append_write(&record, store);
+                store.load(b"k", b"v1");
+            });
 
             // The log's once-a-second flush would write the Put below
             // if it came before the compaction ends: start right after one.
@@ -176,18 +177,20 @@ fn a_crash_after_a_compaction_replays_no_state_that_no_write_made() {
             // while it switches), an Expire goes to the new log, written.
             glommio::yield_if_needed().await;
             glommio::executor().yield_now().await;
-            log.append_write(&Record::Expire { key: b"k", at }, &mut store.borrow_mut());
-            store.borrow_mut().expire_at(b"k", at, now_ms());
+            store.with_mut(|store| {
+                log.append_write(&Record::Expire { key: b"k", at }, store);
+                store.expire_at(b"k", at, now_ms());
+            });
             log.flush(false).await.expect("write the Expire");
             // Then a Put, applied and appended, not flushed.
-            log.append_write(
-                &Record::Put {
+            store.with_mut(|store| {
+                let record = Record::Put {
                     key: b"k",
                     val: b"v2",
-                },
-                &mut store.borrow_mut(),
-            );
-            store.borrow_mut().load(b"k", b"v2");
+                };
+                log.append_write(&record, store);
+                store.load(b"k", b"v2");
+            });
             let give_up = Instant::now() + std::time::Duration::from_secs(20);
             while compactor.figures.compactions.get() == 0 {
                 assert!(Instant::now() < give_up, "no compaction");
@@ -227,8 +230,10 @@ fn a_push_while_the_snapshot_is_written_replays_once() {
             let figures = figures();
             let (log, store) = first_epoch(&dir, &figures).await;
             let write = |record: Record<'_>| {
-                log.append_write(&record, &mut store.borrow_mut());
-                apply_record(&mut store.borrow_mut(), record, now_ms());
+                store.with_mut(|store| {
+                    log.append_write(&record, store);
+                    apply_record(store, record, now_ms());
+                });
             };
             // Filler before the list, so that the compaction reads it late.
             for i in 0..5_000u32 {

@@ -10,7 +10,6 @@
 //! passed are dropped once every file is read, and the new snapshot holds
 //! only the live keys, a TTL as a PutExpiring.
 
-use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -25,7 +24,7 @@ use super::log::{LogFigures, ShardLog};
 use super::record::{scan, Record, Scan};
 use super::{apply_record, DurableError, DurableOptions};
 use crate::store::now_ms;
-use crate::Store;
+use crate::{SharedStore, Store};
 use percore::cross_shard::owner_of;
 
 /// The time a replay applies records at: before any expiry, so that every
@@ -82,7 +81,7 @@ pub async fn start_shard(
     switch: &Arc<Switch>,
     shard: usize,
     shards: usize,
-    store: &RefCell<Store>,
+    store: &SharedStore,
     figures: LogFigures,
 ) -> Result<Rc<ShardLog>, DurableError> {
     let began = Instant::now();
@@ -102,19 +101,20 @@ pub async fn start_shard(
             let bytes = read_all(path)
                 .await
                 .map_err(|e| DurableError::io(path, e))?;
-            let mut store = store.borrow_mut();
-            let scanned = scan(&bytes, |record| {
-                records += 1;
-                // A load past a second says how far it is, once a second.
-                if records % (1 << 16) == 0 && Instant::now() >= next_progress {
-                    eprintln!(
-                        "percore: shard {shard}: loading: {records} records read, {} keys kept, {:.0} s",
-                        store.len(),
-                        began.elapsed().as_secs_f64()
-                    );
-                    next_progress += Duration::from_secs(1);
-                }
-                keep.replay(&mut store, record);
+            let scanned = store.with_mut(|store| {
+                scan(&bytes, |record| {
+                    records += 1;
+                    // A load past a second says how far it is, once a second.
+                    if records % (1 << 16) == 0 && Instant::now() >= next_progress {
+                        eprintln!(
+                            "percore: shard {shard}: loading: {records} records read, {} keys kept, {:.0} s",
+                            store.len(),
+                            began.elapsed().as_secs_f64()
+                        );
+                        next_progress += Duration::from_secs(1);
+                    }
+                    keep.replay(store, record);
+                })
             });
             match scanned {
                 Scan::Clean => {}
@@ -148,8 +148,10 @@ pub async fn start_shard(
     }
     // Keys whose time passed before this start are gone.
     let now = now_ms();
-    store.borrow_mut().sweep(now, usize::MAX);
-    let loaded = store.borrow().len() as u64;
+    let loaded = store.with_mut(|store| {
+        store.sweep(now, usize::MAX);
+        store.len() as u64
+    });
     let load_ms = began.elapsed().as_millis() as u64;
     figures.keys_loaded.set(loaded);
     figures.load_ms.set(load_ms);
@@ -161,14 +163,13 @@ pub async fn start_shard(
     }
 
     // The new generation: this shard's keys as a snapshot, and a fresh log.
-    let snapshot = {
-        let store = store.borrow();
+    let snapshot = store.with(|store| {
         let mut bytes = Vec::with_capacity(store.bytes() as usize);
         store.for_each(now, |key, value, at| {
             super::ops::snapshot_records(key, value, at, &mut bytes)
         });
         bytes
-    };
+    });
     let snapshot_path = layout.new_dir.join(snapshot_name(shard, 1));
     write_file(&snapshot_path, &snapshot).await?;
     let log_path = layout.new_dir.join(log_name(shard, 1));

@@ -41,7 +41,7 @@ use super::record::Record;
 use super::switch::SwitchJournal;
 use super::undo::Journal;
 use super::Fsync;
-use crate::Store;
+use crate::{SharedStore, Store};
 use percore::stats::Counter;
 
 /// Opens a log file, empty. Under `always` it is opened O_DSYNC: each write
@@ -84,7 +84,7 @@ pub struct ShardLog {
     figures: LogFigures,
     /// Under `always`: the store the records are applied to, and what the
     /// writes not yet durable replaced there.
-    store: RefCell<Option<Rc<RefCell<Store>>>>,
+    store: RefCell<Option<SharedStore>>,
     journal: RefCell<Journal>,
     /// While a compaction runs: what the keys written since its switch
     /// held at it (`switch.rs`).
@@ -149,7 +149,7 @@ impl ShardLog {
 
     /// Gives the log the store its records are applied to: what a discard
     /// takes writes back from.
-    pub fn attach(&self, store: Rc<RefCell<Store>>) {
+    pub fn attach(&self, store: SharedStore) {
         *self.store.borrow_mut() = Some(store);
     }
 
@@ -360,7 +360,7 @@ impl ShardLog {
         let (durable, appended) = (self.durable.get(), self.appended.get());
         self.pending.borrow_mut().clear();
         if let Some(store) = &*self.store.borrow() {
-            self.journal.borrow_mut().undo(&mut store.borrow_mut());
+            store.with_mut(|store| self.journal.borrow_mut().undo(store));
         }
         let file_len = durable - self.file_start.get();
         self.file_start

@@ -27,7 +27,6 @@ pub use durable::{DurableError, DurableOptions, Fsync};
 pub use percore_keyspace::{durable, now_ms, values, Store};
 pub use protocol::{Reply, Request};
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use durable::log::ShardLog;
@@ -38,7 +37,7 @@ use percore::server::ShardContext;
 use percore::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
 use percore::stats::{Counter, Metric};
 use percore_keyspace::write::Keys;
-use percore_keyspace::{KeySpace, KeySpacePlan, OwnerHandler, Protocol};
+use percore_keyspace::{KeySpace, KeySpacePlan, OwnerHandler, Protocol, SharedStore};
 use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
 use route::{Here, OwnerReplies, Round, RoundPlan};
 
@@ -107,15 +106,24 @@ pub struct Kv {
 /// `benches/hop.rs`, which forwards through it as the key space's owner does.
 #[doc(hidden)]
 pub fn serve_forwarded(
-    store: &RefCell<Store>,
+    store: &SharedStore,
+    log: Option<&ShardLog>,
+    frames: &[u8],
+    replies: &mut Vec<u8>,
+) -> usize {
+    store.with_mut(|store| serve_forwarded_on(store, log, frames, replies))
+}
+
+/// [`serve_forwarded`] on the store it was lent.
+fn serve_forwarded_on(
+    store: &mut Store,
     log: Option<&ShardLog>,
     frames: &[u8],
     replies: &mut Vec<u8>,
 ) -> usize {
     let mut rest = frames;
     let mut requests = 0;
-    let mut store = store.borrow_mut();
-    let mut keys = Keys::new(&mut store, log, now_ms());
+    let mut keys = Keys::new(store, log, now_ms());
     while let Some((frame, next)) = split_frame(rest) {
         match decode_request(frame) {
             Ok(request) => {
@@ -187,20 +195,21 @@ impl Service for Kv {
 impl Kv {
     /// A batch on the only shard: the clock is read once for all of it.
     fn serve_alone(&self, batch: &mut Batch<'_, LengthPrefixed>) {
-        let mut store = self.keys.store.borrow_mut();
-        let mut keys = Keys::new(&mut store, self.keys.log.as_deref(), now_ms());
-        while let Some(frame) = batch.next_request() {
-            match decode_request(frame) {
-                Ok(request) => match apply(&mut keys, request, batch.out()) {
-                    Outcome::Served => batch.served(),
-                    Outcome::Refused => batch.failed(),
-                },
-                Err(error) => {
-                    push_error_frame(batch.out(), &error.to_string());
-                    batch.failed();
+        self.keys.store.with_mut(|store| {
+            let mut keys = Keys::new(store, self.keys.log.as_deref(), now_ms());
+            while let Some(frame) = batch.next_request() {
+                match decode_request(frame) {
+                    Ok(request) => match apply(&mut keys, request, batch.out()) {
+                        Outcome::Served => batch.served(),
+                        Outcome::Refused => batch.failed(),
+                    },
+                    Err(error) => {
+                        push_error_frame(batch.out(), &error.to_string());
+                        batch.failed();
+                    }
                 }
             }
-        }
+        })
     }
 
     /// One round of a sharded batch: plan it (local keys answered now, the

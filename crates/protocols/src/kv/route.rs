@@ -11,17 +11,16 @@
 //! ListKeys) are counted, so one batch never holds more than about the budget
 //! plus [`UNSIZED_REPLIES_PER_ROUND`] values. Tested in `route_tests.rs`.
 
-use std::cell::RefCell;
 use std::ops::Range;
 
 use super::durable::log::ShardLog;
 use super::handle::{apply, push_keys_frame, Outcome};
 use super::protocol::{decode_request, push_error_frame, str_array, Request};
-use super::Store;
 use percore::codec::{encode_frame, split_frame, LengthPrefixed};
 use percore::cross_shard::{owner_of, Ticket};
 use percore::service::Batch;
 use percore_keyspace::write::Keys;
+use percore_keyspace::SharedStore;
 
 /// Forwarded Gets (or one ListKeys) per round: their replies' size is only
 /// known once they come back, and a Get may return a value as long as
@@ -61,7 +60,7 @@ enum ReplySource {
 /// The shard a round runs on, and what its own keys' requests run against.
 #[derive(Clone, Copy)]
 pub(super) struct Here<'a> {
-    pub store: &'a RefCell<Store>,
+    pub store: &'a SharedStore,
     pub log: Option<&'a ShardLog>,
     /// The round's time, ms since the epoch, read once for it.
     pub now: u64,
@@ -146,8 +145,9 @@ impl RoundPlan {
             };
             match request.key().map(|key| owner_of(key.as_bytes(), shards)) {
                 Some(owner) if owner == here => {
-                    let mut store = store.borrow_mut();
-                    match apply(&mut Keys::new(&mut store, log, now), request, local) {
+                    let outcome = store
+                        .with_mut(|store| apply(&mut Keys::new(store, log, now), request, local));
+                    match outcome {
                         Outcome::Served => batch.served(),
                         Outcome::Refused => batch.failed(),
                     }
@@ -169,11 +169,7 @@ impl RoundPlan {
                             forward(outbox, frame);
                         }
                     }
-                    apply(
-                        &mut Keys::new(&mut store.borrow_mut(), log, now),
-                        request,
-                        local,
-                    );
+                    store.with_mut(|store| apply(&mut Keys::new(store, log, now), request, local));
                     slots.push(ReplySource::Gather(start..local.len()));
                     forwarded += 1;
                     // The whole store may come back: one per round.

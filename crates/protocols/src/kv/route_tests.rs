@@ -1,6 +1,7 @@
 //! kv's routing of a round, as pure state (`route.rs`).
 
 use super::*;
+use crate::kv::Store;
 use crate::kv::protocol::{push_nil_frame, push_request_frame};
 
 fn requests(list: &[Request<'_>]) -> Vec<u8> {
@@ -12,7 +13,7 @@ fn requests(list: &[Request<'_>]) -> Vec<u8> {
 }
 
 /// Shard 0 of `shards`, at time 0, with no log.
-fn alone(store: &RefCell<Store>, shards: usize) -> Here<'_> {
+fn alone(store: &SharedStore, shards: usize) -> Here<'_> {
     Here {
         store,
         log: None,
@@ -41,7 +42,7 @@ fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
         Request::Get { key: &theirs },
         Request::Get { key: &mine },
     ]);
-    let store = RefCell::new(Store::default());
+    let store = SharedStore::default();
     let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
     let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
     let mut plan = RoundPlan::default();
@@ -76,11 +77,13 @@ fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
         &mut expected,
     );
     expected.extend_from_slice(&owner_reply);
-    apply(
-        &mut Keys::new(&mut store.borrow_mut(), None, 0),
-        Request::Get { key: &mine },
-        &mut expected,
-    );
+    store.with_mut(|store| {
+        apply(
+            &mut Keys::new(store, None, 0),
+            Request::Get { key: &mine },
+            &mut expected,
+        )
+    });
     assert_eq!(answer, expected);
 }
 
@@ -91,7 +94,7 @@ fn a_round_is_cut_after_its_share_of_unsized_replies() {
         .map(|_| Request::Get { key: &theirs })
         .collect();
     let wire = requests(&gets);
-    let store = RefCell::new(Store::default());
+    let store = SharedStore::default();
     let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
     let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
     let mut plan = RoundPlan::default();
@@ -122,7 +125,7 @@ fn a_failed_commit_fails_the_replies_made_here_and_keeps_the_owners() {
         },
         Request::ListKeys,
     ]);
-    let store = RefCell::new(Store::default());
+    let store = SharedStore::default();
     let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
     let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
     let mut plan = RoundPlan::default();
@@ -145,8 +148,8 @@ fn a_failed_commit_fails_the_replies_made_here_and_keeps_the_owners() {
 #[test]
 fn list_keys_merges_every_shard_sorted() {
     let wire = requests(&[Request::ListKeys]);
-    let store = RefCell::new(Store::default());
-    store.borrow_mut().load(b"b", b"1");
+    let store = SharedStore::default();
+    store.with_mut(|store| store.load(b"b", b"1"));
     let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
     let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
     let mut plan = RoundPlan::default();

@@ -3,7 +3,7 @@
 //! forwarded it over the key space's mesh.
 
 use super::*;
-use percore_keyspace::{OwnerHandler, Wait};
+use percore_keyspace::{OwnerHandler, SharedStore, Wait};
 
 /// Runs a command that concerns this shard's keys (or its part of
 /// every shard's): the same code for a connection of this shard and for a
@@ -298,7 +298,18 @@ fn delivery_room() -> Option<Wait> {
 /// is `[protocol version][command number][RESP command]`; `replies` gets
 /// one reply frame each. Returns how many.
 fn serve_forwarded(
-    store: &RefCell<Store>,
+    store: &SharedStore,
+    log: Option<&ShardLog>,
+    shard: (usize, usize),
+    commands: &[u8],
+    replies: &mut Vec<u8>,
+) -> usize {
+    store.with_mut(|store| serve_forwarded_on(store, log, shard, commands, replies))
+}
+
+/// [`serve_forwarded`] on the store it was lent.
+fn serve_forwarded_on(
+    store: &mut Store,
     log: Option<&ShardLog>,
     shard: (usize, usize),
     commands: &[u8],
@@ -309,8 +320,7 @@ fn serve_forwarded(
         static ARGS: RefCell<protocol::Args> = RefCell::new(protocol::Args::unbounded());
     }
     let now = now_ms();
-    let mut store = store.borrow_mut();
-    let mut keys = Keys::new(&mut store, log, now);
+    let mut keys = Keys::new(store, log, now);
     ARGS.with(|args| {
         let mut args = args.borrow_mut();
         let mut rest = commands;

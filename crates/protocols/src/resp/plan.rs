@@ -402,16 +402,17 @@ impl Resp {
         now: u64,
         out: &mut Vec<u8>,
     ) {
-        let mut store = self.keys.store.borrow_mut();
-        let mut keys = Keys::new(&mut store, self.keys.log.as_deref(), now);
-        execute(
-            cmd,
-            command,
-            &mut keys,
-            proto,
-            (self.shard, self.shards),
-            out,
-        );
+        self.keys.store.with_mut(|store| {
+            let mut keys = Keys::new(store, self.keys.log.as_deref(), now);
+            execute(
+                cmd,
+                command,
+                &mut keys,
+                proto,
+                (self.shard, self.shards),
+                out,
+            )
+        });
     }
 
     /// Sends the round's forwarded commands, one message per shard, waits for

@@ -423,7 +423,7 @@ fn has_flag(spec: &Spec, flag: &str) -> bool {
 /// share of the cap, so the connection's shard stands for the rest
 /// (README "What differs from Redis").
 fn out_of_memory() -> bool {
-    percore_keyspace::KeySpace::here().is_some_and(|keys| keys.store.borrow().full())
+    percore_keyspace::KeySpace::here().is_some_and(|keys| keys.store.with(|store| store.full()))
 }
 
 /// The error Redis answers at queue time for a CONFIG subcommand it does
