@@ -28,10 +28,10 @@ use std::time::{Duration, Instant};
 
 use glommio::{LocalExecutorBuilder, Placement};
 use percore::cross_shard::{owner_of, Mesh, MeshPlan};
-use percore_protocols::kv::protocol::{push_request_frame, Request};
-use percore_protocols::kv::PROTOCOL;
 use percore_keyspace::SharedStore;
+use percore_protocols::kv::protocol::{push_request_frame, Request};
 use percore_protocols::kv::serve_forwarded;
+use percore_protocols::kv::PROTOCOL;
 
 /// Keys shard 1 owns, stored before the run, read by every request.
 const KEYS: usize = 1024;

@@ -13,7 +13,7 @@
 //! order: the [`OwnerHandler`] the protocol registered on the plan
 //! ([`KeySpacePlan::register`]), for the key space names no protocol's code.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -146,14 +146,8 @@ impl KeySpacePlan {
         }
         let keys = KeySpace::start(&self.inner, shard).await?;
         shard.share(keys.clone());
-        HERE.with(|here| *here.borrow_mut() = Rc::downgrade(&keys));
         Ok(keys)
     }
-}
-
-thread_local! {
-    /// This shard's key space ([`KeySpace::here`]): a shard is one thread.
-    static HERE: RefCell<std::rc::Weak<KeySpace>> = const { RefCell::new(std::rc::Weak::new()) };
 }
 
 /// One shard's part of the key space.
@@ -320,28 +314,10 @@ impl KeySpace {
         }
     }
 
-    /// SAVE and BGSAVE (docs/PROTOCOLS.md §7.1): starts compacting this shard's log into a
-    /// snapshot now, unless one is running. Whether there is a log to save.
-    pub fn save(&self) -> bool {
-        match (&self.log, &self.compactor) {
-            (Some(log), Some(compactor)) => {
-                compactor.start(log, &self.store);
-                true
-            }
-            _ => false,
-        }
-    }
-
     /// When this shard last finished a snapshot, in Unix seconds (LASTSAVE);
     /// 0 if it has not.
     pub fn last_save(&self) -> u64 {
         self.compactor.as_ref().map_or(0, |c| c.finished_at())
-    }
-
-    /// This shard's key space, once a service has started it: for what runs
-    /// on the shard outside a service (a command another shard forwarded).
-    pub fn here() -> Option<Rc<KeySpace>> {
-        HERE.with(|here| here.borrow().upgrade())
     }
 
     /// At a clean stop: the log's last writes reach the disk.

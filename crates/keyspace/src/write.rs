@@ -44,6 +44,13 @@ impl<'a> Keys<'a> {
         Keys { store, log, now }
     }
 
+    /// SAVE and BGSAVE: asks for a snapshot of this shard's keys once the
+    /// batch ends ([`ShardLog::ask_snapshot`]). Whether there is a log to
+    /// snapshot (`--data-dir`).
+    pub fn ask_snapshot(&self) -> bool {
+        self.log.inspect(|log| log.ask_snapshot()).is_some()
+    }
+
     /// The live string value of `key` (`None` for a key of another type:
     /// `typed.rs` reads those).
     pub fn get(&self, key: &[u8]) -> Option<&[u8]> {

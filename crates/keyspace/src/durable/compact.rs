@@ -87,10 +87,12 @@ impl Compactor {
     }
 
     /// Starts a compaction in the background if the log has grown to twice
-    /// the live data and none is running.
+    /// the live data, or a SAVE asked for one ([`ShardLog::ask_snapshot`]),
+    /// and none is running.
     pub fn maybe_start(self: &Rc<Self>, log: &Rc<ShardLog>, store: &SharedStore) {
         let file_len = log.file_len();
-        if file_len < self.min_log || file_len < 2 * store.with(Store::bytes) {
+        let asked = log.take_snapshot_ask();
+        if !asked && (file_len < self.min_log || file_len < 2 * store.with(Store::bytes)) {
             return;
         }
         self.start(log, store);

@@ -92,6 +92,9 @@ pub struct ShardLog {
     discards: RefCell<Discards>,
     /// The current file's length, once a discard could not truncate it yet.
     truncate_to: Cell<Option<u64>>,
+    /// A SAVE or BGSAVE ran ([`ShardLog::ask_snapshot`]): the batch's end
+    /// starts a compaction, whatever the log's size.
+    snapshot_asked: Cell<bool>,
 }
 
 impl ShardLog {
@@ -121,6 +124,7 @@ impl ShardLog {
             switch: RefCell::default(),
             discards: RefCell::default(),
             truncate_to: Cell::new(None),
+            snapshot_asked: Cell::new(false),
         });
         {
             let background = log.clone();
@@ -141,6 +145,19 @@ impl ShardLog {
             .detach();
         }
         Ok(log)
+    }
+
+    /// SAVE and BGSAVE (docs/PROTOCOLS.md §7.1): a snapshot of this shard's
+    /// keys is started once the running batch (or forwarded message) ends,
+    /// where the key space checks whether its log has grown enough
+    /// (`KeySpace::after_batch`, the owner's `serve`), unless one is running.
+    pub fn ask_snapshot(&self) {
+        self.snapshot_asked.set(true);
+    }
+
+    /// Whether a snapshot was asked for since the last call.
+    pub(super) fn take_snapshot_ask(&self) -> bool {
+        self.snapshot_asked.replace(false)
     }
 
     pub fn policy(&self) -> Fsync {

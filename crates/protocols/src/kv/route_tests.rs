@@ -1,8 +1,8 @@
 //! kv's routing of a round, as pure state (`route.rs`).
 
 use super::*;
-use crate::kv::Store;
 use crate::kv::protocol::{push_nil_frame, push_request_frame};
+use crate::kv::Store;
 
 fn requests(list: &[Request<'_>]) -> Vec<u8> {
     let mut wire = Vec::new();

@@ -33,7 +33,10 @@ impl Resp {
                 let parts = self
                     .on_every_shard(Cmd::ShardFigures, &[], proto, now)
                     .await;
-                let mut figures = ServerFigures::default();
+                let mut figures = ServerFigures {
+                    last_save: self.keys.last_save(),
+                    ..ServerFigures::default()
+                };
                 for part in &parts {
                     figures.add(&integers(part));
                 }

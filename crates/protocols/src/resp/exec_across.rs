@@ -155,7 +155,9 @@ impl Resp {
                 Cmd::Config if commands::config::served_alone(command, &self.config) => {
                     self.config_change(command, proto, now, &mut out).await
                 }
-                Cmd::Config => commands::server::run(cmd, command, &self.config, proto, &mut out),
+                Cmd::Config => {
+                    commands::server::run(cmd, command, &self.config, &self.keys, proto, &mut out)
+                }
                 _ => write::error(&mut out, "ERR internal: not a command of a transaction"),
             },
             Route::Alone => {

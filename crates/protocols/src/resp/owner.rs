@@ -181,11 +181,9 @@ fn dispatch(
             commands::keyspace::run(cmd, command, keys, proto, shard, out)
         }
         Cmd::Save | Cmd::BgSave => {
-            // SAVE and BGSAVE both start the snapshots; neither waits for
-            // them (README).
-            if let Some(keys) = percore_keyspace::KeySpace::here() {
-                keys.save();
-            }
+            // SAVE and BGSAVE both start the snapshots, as the batch ends;
+            // neither waits for them (README).
+            keys.ask_snapshot();
             percore_keyspace::touched::saved();
             match cmd {
                 Cmd::Save => write::ok(out),

@@ -203,7 +203,14 @@ impl Resp {
                 | Cmd::FCallRo
                 | Cmd::Wait => plan.here(out, |out| {
                     command_stats::observe(stat, out, |out| {
-                        commands::server::run(spec.cmd, command, &self.config, proto, out)
+                        commands::server::run(
+                            spec.cmd,
+                            command,
+                            &self.config,
+                            &self.keys,
+                            proto,
+                            out,
+                        )
                     })
                 }),
                 // RESET drops the subscriptions, acknowledged: alone.

@@ -121,7 +121,7 @@ impl Resp {
         // Inside MULTI, Redis refuses every command but EXEC and DISCARD
         // (QUIT and RESET are served before) while its memory is past
         // `maxmemory`: queuing takes memory too. EXEC then aborts.
-        if !matches!(spec.cmd, Cmd::Exec | Cmd::Discard) && out_of_memory() {
+        if !matches!(spec.cmd, Cmd::Exec | Cmd::Discard) && self.out_of_memory() {
             tx.refused();
             reply(OOM);
             return None;
@@ -265,7 +265,7 @@ impl Resp {
         };
         // As Redis checks EXEC itself when a queued command may add data
         // (before its own checks, as Redis's command checks come first).
-        if queue.denyoom && out_of_memory() {
+        if queue.denyoom && self.out_of_memory() {
             write::error(
                 reply,
                 &format!("EXECABORT Transaction discarded because of: {OOM}"),
@@ -417,13 +417,15 @@ fn has_flag(spec: &Spec, flag: &str) -> bool {
     command_table::lookup(spec.name.as_bytes()).is_some_and(|entry| entry.flags.contains(&flag))
 }
 
-/// Whether the memory cap is reached, as this shard sees it: its store has
-/// no room for the smallest new key. Redis compares its whole used memory
-/// with `maxmemory`; the keys spread evenly over the shards, each with its
-/// share of the cap, so the connection's shard stands for the rest
-/// (README "What differs from Redis").
-fn out_of_memory() -> bool {
-    percore_keyspace::KeySpace::here().is_some_and(|keys| keys.store.with(|store| store.full()))
+impl Resp {
+    /// Whether the memory cap is reached, as this shard sees it: its store
+    /// has no room for the smallest new key. Redis compares its whole used
+    /// memory with `maxmemory`; the keys spread evenly over the shards, each
+    /// with its share of the cap, so the connection's shard stands for the
+    /// rest (README "What differs from Redis").
+    fn out_of_memory(&self) -> bool {
+        self.keys.store.with(Store::full)
+    }
 }
 
 /// The error Redis answers at queue time for a CONFIG subcommand it does

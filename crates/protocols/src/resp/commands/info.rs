@@ -29,6 +29,9 @@ pub struct ServerFigures {
     pub blocked_clients: u64,
     /// Writes since the last SAVE or BGSAVE (`keyspace/touched.rs`).
     pub changes: u64,
+    /// When the connection's shard last finished a snapshot (Unix seconds,
+    /// 0 if it has not): set there, not sent by the other shards.
+    pub last_save: u64,
 }
 
 impl ServerFigures {
@@ -75,6 +78,7 @@ impl ServerFigures {
             pubsubshard_channels: all[8],
             blocked_clients: all[9],
             changes: all[10],
+            last_save: self.last_save,
         };
     }
 }
@@ -199,8 +203,10 @@ fn section_text(
             field("async_loading", &0);
             field("rdb_changes_since_last_save", &figures.changes);
             field("rdb_bgsave_in_progress", &0);
-            let saved = percore_keyspace::KeySpace::here().map_or(0, |keys| keys.last_save());
-            field("rdb_last_save_time", &saved.max(config.started_unix));
+            field(
+                "rdb_last_save_time",
+                &figures.last_save.max(config.started_unix),
+            );
             field("aof_enabled", &u8::from(config.data_dir));
             field("aof_rewrite_in_progress", &0);
         }

@@ -9,6 +9,7 @@ use super::super::protocol::write::{self, Proto};
 use super::super::protocol::Command;
 use super::super::RespConfig;
 use super::Cmd;
+use percore_keyspace::KeySpace;
 
 /// The Redis version percore answers as (HELLO, INFO): the one whose
 /// behaviour it follows (docs/PROTOCOLS.md §6).
@@ -33,7 +34,14 @@ pub(super) fn unix_micros() -> u128 {
 /// server's start), CLUSTER, READONLY and READWRITE (CONFIG SET maxmemory is
 /// applied by the service on every shard; SAVE and BGSAVE run on every
 /// shard's key space).
-pub fn run(cmd: Cmd, args: &Command<'_>, config: &RespConfig, proto: Proto, out: &mut Vec<u8>) {
+pub fn run(
+    cmd: Cmd,
+    args: &Command<'_>,
+    config: &RespConfig,
+    keys: &KeySpace,
+    proto: Proto,
+    out: &mut Vec<u8>,
+) {
     match cmd {
         Cmd::Time => {
             let micros = unix_micros();
@@ -41,10 +49,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, config: &RespConfig, proto: Proto, out:
             write::bulk(out, (micros / 1_000_000).to_string().as_bytes());
             write::bulk(out, (micros % 1_000_000).to_string().as_bytes());
         }
-        Cmd::LastSave => {
-            let saved = percore_keyspace::KeySpace::here().map_or(0, |keys| keys.last_save());
-            write::int(out, saved.max(config.started_unix) as i64)
-        }
+        Cmd::LastSave => write::int(out, keys.last_save().max(config.started_unix) as i64),
         Cmd::Cluster | Cmd::ReadOnly | Cmd::ReadWrite => match &config.cluster {
             Some(cluster) => crate::resp::cluster::run(cluster, cmd, args, proto, out),
             None => write::error(out, "ERR This instance has cluster support disabled"),
