@@ -33,6 +33,7 @@ pub mod durable;
 mod filled;
 mod holds;
 mod owner;
+pub mod round;
 mod shared_store;
 mod store;
 pub mod touched;

@@ -177,6 +177,13 @@ impl<'a, D: Decoder> Batch<'a, D> {
         self.next_request_within = Some(deadline);
     }
 
+    /// Requests counted so far as served, and as answered with an error;
+    /// public for a service's own tests, as [`Batch::new`] is.
+    #[doc(hidden)]
+    pub fn counts(&self) -> (u64, u64) {
+        (self.served, self.errors)
+    }
+
     pub(crate) fn outcome(&self) -> BatchOutcome {
         BatchOutcome {
             consumed: self.consumed,

@@ -39,7 +39,7 @@ use percore::stats::{Counter, Metric};
 use percore_keyspace::write::Keys;
 use percore_keyspace::{KeySpace, KeySpacePlan, OwnerHandler, Protocol, SharedStore};
 use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
-use route::{Here, OwnerReplies, Round, RoundPlan};
+use route::{plan_round, Here, RoundEnd, RoundPlan};
 
 /// kv's tag on the key space's mesh: its messages are request frames, as
 /// they came off the wire.
@@ -165,7 +165,7 @@ impl Service for Kv {
             }
             Some(mesh) => {
                 // Each round commits its own writes.
-                while self.serve_round(mesh, plan, batch).await == Round::Cut {}
+                while self.serve_round(mesh, plan, batch).await == RoundEnd::Cut {}
                 None
             }
         };
@@ -214,73 +214,40 @@ impl Kv {
 
     /// One round of a sharded batch: plan it (local keys answered now, the
     /// rest gathered per owner), send one message per owner, and put the
-    /// replies back in request order. The clock is read once a round.
+    /// replies back in request order (the key space's round engine). The
+    /// clock is read once a round.
     async fn serve_round(
         &self,
         mesh: &Mesh,
         plan: &mut RoundPlan,
         batch: &mut Batch<'_, LengthPrefixed>,
-    ) -> Round {
+    ) -> RoundEnd {
         // While a transaction across shards (resp's) holds this shard,
         // nothing else runs on it: ready at once when none does.
         self.keys.until_unheld().await;
-        let (here, shards) = (mesh.shard(), mesh.shards());
         // This round's writes on this shard, made with no await in between:
         // their commit is exact, and its failure concerns their replies
         // only (the owners of the others answer for theirs).
         let logged_from = self.keys.log_position();
+        let answered = batch.out().len();
         let shard = Here {
             store: &self.keys.store,
             log: self.keys.log.as_deref(),
             now: now_ms(),
-            here,
-            shards,
+            here: mesh.shard(),
+            shards: mesh.shards(),
         };
-        let planned = plan.plan(batch, shard, || {
+        let end = plan_round(plan, batch, shard, || {
             let mut buffer = mesh.buffer();
             buffer.push(PROTOCOL.tag());
             buffer
         });
+        if plan.forwarded() > 0 {
+            self.forwarded.add(plan.forwarded());
+        }
         // The end of this round's writes here is read now, before any await.
         let committed = self.keys.commit(logged_from);
-        if planned.forwarded == 0 {
-            if let Err(reason) = committed.await {
-                batch.served_as_failed(plan.fail_local(&reason));
-            }
-            batch.out().extend_from_slice(plan.local());
-            return planned.round;
-        }
-        self.forwarded.add(planned.forwarded);
-
-        // One message per owner, all in flight before any reply is awaited.
-        let mut tickets = std::mem::take(&mut plan.tickets);
-        for (shard, outbox) in plan.outboxes.iter_mut().enumerate() {
-            tickets.push(if outbox.is_empty() {
-                None
-            } else {
-                mesh.send(shard, std::mem::take(outbox)).await.ok()
-            });
-        }
-        // This shard's writes reach the disk while the owners work.
-        let committed = committed.await;
-        let mut replies = std::mem::take(&mut plan.replies);
-        for ticket in tickets.drain(..) {
-            replies.push(OwnerReplies::new(match ticket {
-                Some(ticket) => mesh.reply(ticket).await,
-                None => Vec::new(),
-            }));
-        }
-        plan.tickets = tickets;
-        if let Err(reason) = committed {
-            batch.served_as_failed(plan.fail_local(&reason));
-        }
-        let refused = plan.assemble(&mut replies, here, batch.out());
-        // Counted as served when forwarded: their owners refused them.
-        batch.served_as_failed(refused);
-        for reply in replies.drain(..) {
-            mesh.recycle(reply.buffer);
-        }
-        plan.replies = replies;
-        planned.round
+        plan.finish(Some(mesh), committed, batch, answered).await;
+        end
     }
 }

@@ -46,16 +46,10 @@ fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
     let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
     let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
     let mut plan = RoundPlan::default();
-    let planned = plan.plan(&mut batch, alone(&store, 2), Vec::new);
-    assert_eq!(
-        planned,
-        Planned {
-            round: Round::Whole,
-            forwarded: 1
-        }
-    );
-    assert!(plan.outboxes[0].is_empty());
-    assert_eq!(plan.outboxes[1], requests(&[Request::Get { key: &theirs }]));
+    let end = plan_round(&mut plan, &mut batch, alone(&store, 2), Vec::new);
+    assert_eq!((end, plan.forwarded()), (RoundEnd::Whole, 1));
+    assert!(plan.outbox(0).is_empty());
+    assert_eq!(plan.outbox(1), requests(&[Request::Get { key: &theirs }]));
 
     // The owner answers; the replies come back in request order.
     let mut owner_reply = Vec::new();
@@ -64,12 +58,9 @@ fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
         Request::Get { key: &theirs },
         &mut owner_reply,
     );
-    let mut replies = [
-        OwnerReplies::new(Vec::new()),
-        OwnerReplies::new(owner_reply.clone()),
-    ];
-    let mut answer = Vec::new();
-    assert_eq!(plan.assemble(&mut replies, 0, &mut answer), 0);
+    let replies = [Vec::new(), owner_reply.clone()];
+    plan.complete(&replies, Ok(()), &mut batch, 0);
+    let answer = std::mem::take(batch.out());
     let mut expected = Vec::new();
     apply(
         &mut Keys::new(&mut Store::default(), None, 0),
@@ -98,17 +89,13 @@ fn a_round_is_cut_after_its_share_of_unsized_replies() {
     let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
     let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
     let mut plan = RoundPlan::default();
-    let first = plan.plan(&mut batch, alone(&store, 2), Vec::new);
-    assert_eq!(first.round, Round::Cut);
-    assert_eq!(first.forwarded, UNSIZED_REPLIES_PER_ROUND as u64);
-    let second = plan.plan(&mut batch, alone(&store, 2), Vec::new);
+    let first = plan_round(&mut plan, &mut batch, alone(&store, 2), Vec::new);
     assert_eq!(
-        second,
-        Planned {
-            round: Round::Whole,
-            forwarded: 5
-        }
+        (first, plan.forwarded()),
+        (RoundEnd::Cut, UNSIZED_REPLIES_PER_ROUND as u64)
     );
+    let second = plan_round(&mut plan, &mut batch, alone(&store, 2), Vec::new);
+    assert_eq!((second, plan.forwarded()), (RoundEnd::Whole, 5));
 }
 
 #[test]
@@ -129,15 +116,15 @@ fn a_failed_commit_fails_the_replies_made_here_and_keeps_the_owners() {
     let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
     let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
     let mut plan = RoundPlan::default();
-    plan.plan(&mut batch, alone(&store, 2), Vec::new);
-    // The Put and the ListKeys were answered here.
-    assert_eq!(plan.fail_local("full"), 2);
+    plan_round(&mut plan, &mut batch, alone(&store, 2), Vec::new);
+    // The Put and the ListKeys were answered here: their writes are taken
+    // back.
     let mut owner = Vec::new();
     push_nil_frame(&mut owner);
     push_keys_frame(&mut owner, vec![theirs.as_bytes()]);
-    let mut replies = [OwnerReplies::new(Vec::new()), OwnerReplies::new(owner)];
-    let mut answer = Vec::new();
-    assert_eq!(plan.assemble(&mut replies, 0, &mut answer), 0);
+    let replies = [Vec::new(), owner];
+    plan.complete(&replies, Err("full".into()), &mut batch, 0);
+    let answer = std::mem::take(batch.out());
     let mut expected = Vec::new();
     crate::kv::push_disk_error(&mut expected, "full");
     push_nil_frame(&mut expected);
@@ -153,17 +140,25 @@ fn list_keys_merges_every_shard_sorted() {
     let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
     let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
     let mut plan = RoundPlan::default();
-    let planned = plan.plan(&mut batch, alone(&store, 3), Vec::new);
-    assert_eq!(planned.forwarded, 1);
+    plan_round(&mut plan, &mut batch, alone(&store, 3), Vec::new);
+    assert_eq!(plan.forwarded(), 2);
     let reply_with = |keys: &[&[u8]]| {
         let mut frame = Vec::new();
         push_keys_frame(&mut frame, keys.to_vec());
-        OwnerReplies::new(frame)
+        frame
     };
-    let mut replies = [reply_with(&[]), reply_with(&[b"c"]), reply_with(&[b"a"])];
-    let mut answer = Vec::new();
-    plan.assemble(&mut replies, 0, &mut answer);
+    let replies = [Vec::new(), reply_with(&[b"c"]), reply_with(&[b"a"])];
+    plan.complete(&replies, Ok(()), &mut batch, 0);
+    let answer = std::mem::take(batch.out());
     let mut expected = Vec::new();
     push_keys_frame(&mut expected, vec![b"a", b"b", b"c"]);
     assert_eq!(answer, expected);
+}
+
+#[test]
+fn the_reply_in_place_of_a_gone_shards_is_kvs_error_frame() {
+    let mut frame = Vec::new();
+    push_error_frame(&mut frame, "the key's shard is unavailable");
+    assert_eq!(KvReplies::SHARD_GONE, &frame[..]);
+    assert!(KvReplies::is_error(KvReplies::SHARD_GONE));
 }

@@ -51,7 +51,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::kv::durable::log::{Mark, ShardLog};
+use super::kv::durable::log::ShardLog;
 use super::kv::Store;
 use crate::mq::{Broker, BrokerPlan};
 use check::{check, cross_protocol, warn_cross_protocol, Rejection};
@@ -59,17 +59,18 @@ use client::ClientInfo;
 use commands::info::ServerFigures;
 use commands::{Cmd, Merge, Route, Spec};
 use percore::codec::split_frame;
-use percore::cross_shard::{owner_of, Mesh, Ticket};
+use percore::cross_shard::{owner_of, Mesh};
 use percore::server::outbox::Outbox;
 use percore::server::{ShardContext, StopWatch};
 use percore::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
 use percore::stats::{Counter, Metric};
+use percore_keyspace::round;
 use percore_keyspace::write::Keys;
 use percore_keyspace::{now_ms, KeySpace, KeySpacePlan, Protocol};
 use plan::Step;
 use protocol::write::{self, Proto};
 use protocol::{encode_command, parse_command, Command, RespDecoder};
-use route::{OwnerReplies, RoundPlan};
+use route::RoundPlan;
 use session::{Scratch, Session};
 
 use alone::integers;
@@ -357,13 +358,15 @@ impl Service for Resp {
             let logged_from = self.keys.log_position();
             let answered = batch.out().len();
             let step = self.plan_round(conn, batch, now);
-            if conn.scratch.plan.is_forwarding() {
-                let plan = &mut conn.scratch.plan;
-                self.finish_round(plan, batch, logged_from, answered).await;
-            } else if let Err(reason) = self.keys.commit(logged_from).await {
-                let refused = route::fail_replies(batch.out(), answered, &reason);
-                batch.served_as_failed(refused);
+            let plan = &mut conn.scratch.plan;
+            if plan.forwarded() > 0 {
+                self.forwarded.add(plan.forwarded());
             }
+            // The end of the round's writes here is read now, before any
+            // await; the owners' replies are put in order after it.
+            let committed = self.keys.commit(logged_from);
+            plan.finish(self.keys.mesh.as_deref(), committed, batch, answered)
+                .await;
             // CLIENT REPLY OFF or SKIP: a silenced command was served in a
             // round of its own; its reply goes (served alone, it sees to it).
             if !matches!(step, Step::Alone(_)) && conn.session.take_quiet() {

@@ -252,7 +252,7 @@ impl Resp {
                     // not the whole (README "What differs from Redis";
                     // inside MULTI it is atomic): holding the shards would
                     // serialise every MSET and stall the shards meanwhile.
-                    plan.merge(merge, (command.len() - 1) / step, proto);
+                    plan.merge((merge, proto), (command.len() - 1) / step);
                     for i in (1..command.len()).step_by(step) {
                         let owner = owner_of(command.at(i), self.shards);
                         let pair = [command.at(i), command.at(i + 1)];
@@ -273,7 +273,7 @@ impl Resp {
                     let here = self.shard;
                     self.run_at(plan, out, here, spec.cmd, command, frame, proto, now);
                 } else {
-                    plan.merge(merge, self.shards, proto);
+                    plan.merge((merge, proto), self.shards);
                     for shard in 0..self.shards {
                         self.run_at(plan, out, shard, spec.cmd, command, frame, proto, now);
                     }
@@ -421,55 +421,6 @@ impl Resp {
             )
         });
     }
-
-    /// Sends the round's forwarded commands, one message per shard, waits for
-    /// the replies and puts every reply in order into the batch's output.
-    /// Under `--fsync always`, the writes made here since `logged_from` (the
-    /// round's, with no await between) reach the disk first; if they cannot,
-    /// every reply made here becomes the disk error (`answered`: where the
-    /// round's replies began in the output).
-    pub(super) async fn finish_round(
-        &self,
-        plan: &mut RoundPlan,
-        batch: &mut Batch<'_, RespDecoder>,
-        logged_from: Option<Mark>,
-        answered: usize,
-    ) {
-        let committed = self.keys.commit(logged_from);
-        if let Err(reason) = committed.await {
-            let refused = route::fail_replies(batch.out(), answered, &reason);
-            batch.served_as_failed(refused);
-            plan.fail_local(&reason);
-        }
-        let Some(mesh) = &self.keys.mesh else {
-            plan.assemble(&mut [], batch.out(), |_| {});
-            return;
-        };
-        self.forwarded.add(plan.forwarded());
-        let mut replies = std::mem::take(&mut plan.replies);
-        exchange_into(mesh, &mut plan.outboxes, &mut plan.tickets, |reply| {
-            replies.push(OwnerReplies::new(reply))
-        })
-        .await;
-        let mut counts = (0, 0);
-        plan.assemble(&mut replies, batch.out(), |failed| {
-            if failed {
-                counts.1 += 1
-            } else {
-                counts.0 += 1
-            }
-        });
-        for _ in 0..counts.0 {
-            batch.served();
-        }
-        for _ in 0..counts.1 {
-            batch.failed();
-        }
-        for reply in replies.drain(..) {
-            mesh.recycle(reply.buffer);
-        }
-        plan.replies = replies;
-    }
 }
 
 /// An empty mesh buffer with resp's protocol tag in place.
@@ -479,34 +430,10 @@ pub(super) fn tagged_buffer(mesh: &Mesh) -> Vec<u8> {
     buffer
 }
 
-/// Sends every non-empty outbox to its shard, then waits for each reply.
+/// Sends every non-empty outbox to its shard, then waits for each reply
+/// (empty for a shard sent nothing), in shard order.
 pub(super) async fn exchange(mesh: &Mesh, outboxes: &mut [Vec<u8>]) -> Vec<Vec<u8>> {
     let mut replies = Vec::with_capacity(outboxes.len());
-    exchange_into(mesh, outboxes, &mut Vec::new(), |reply| replies.push(reply)).await;
+    round::exchange(mesh, outboxes, &mut Vec::new(), |reply| replies.push(reply)).await;
     replies
-}
-
-/// [`exchange`] for the data path: each shard's reply, in shard order (empty
-/// for a shard sent nothing), goes to `put`, and `tickets` is the caller's
-/// to reuse, so that a round allocates nothing here.
-pub(super) async fn exchange_into(
-    mesh: &Mesh,
-    outboxes: &mut [Vec<u8>],
-    tickets: &mut Vec<Option<Ticket>>,
-    mut put: impl FnMut(Vec<u8>),
-) {
-    tickets.clear();
-    for (shard, outbox) in outboxes.iter_mut().enumerate() {
-        tickets.push(if outbox.is_empty() {
-            None
-        } else {
-            mesh.send(shard, std::mem::take(outbox)).await.ok()
-        });
-    }
-    for ticket in tickets.drain(..) {
-        put(match ticket {
-            Some(ticket) => mesh.reply(ticket).await,
-            None => Vec::new(),
-        });
-    }
 }
