@@ -8,7 +8,7 @@ mod common;
 
 use common::resp::{assert_same_replies, assert_sequence_same_as_redis, RedisServer, Resp};
 use common::*;
-use percore::cross_shard::owner::fnv_owner;
+use percore::cross_shard::placement::fnv_owner;
 use percore_protocols::resp::cluster::slot::key_slot;
 
 /// Commands whose replies do not depend on time, ids or hash order.

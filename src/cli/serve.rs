@@ -310,7 +310,7 @@ impl ServeArgs {
                 })?;
             resp.push(Endpoint::on_shard(SocketAddr::new(first.ip(), port), shard));
         }
-        percore::cross_shard::owner::place_by_slot(cluster.listed_nodes());
+        percore::cross_shard::placement::place_by_slot(cluster.listed_nodes());
         Ok(Some(cluster))
     }
 

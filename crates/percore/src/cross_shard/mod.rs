@@ -18,7 +18,7 @@
 //! a [`Pool`] the receiving shard draws its own messages from, so a steady
 //! load allocates nothing for the hop.
 //!
-//! One file per piece: `owner` (the hash), `pool` (spare buffers), `lane`
+//! One file per piece: `placement` (who owns a key: the hash), `pool` (spare buffers), `lane`
 //! (the one-way lane: its courier per peer and its receiving end), `mesh`
 //! (request and reply), `tickets` (replies awaited by a mesh) and `hold`
 //! (a shard held by a transaction across shards: its mesh inbox waits).
@@ -26,7 +26,7 @@
 pub mod hold;
 mod lane;
 mod mesh;
-pub mod owner;
+pub mod placement;
 mod pool;
 pub mod slot;
 mod tickets;
@@ -34,7 +34,7 @@ mod tickets;
 pub use hold::Hold;
 pub use lane::{Envelope, Lane, LaneInbox, LanePlan};
 pub use mesh::{Mesh, MeshPlan};
-pub use owner::owner_of;
+pub use placement::owner_of;
 pub use pool::Pool;
 pub use tickets::Ticket;
 

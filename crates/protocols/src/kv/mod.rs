@@ -39,7 +39,7 @@ use percore::stats::{Counter, Metric};
 use percore_keyspace::write::Keys;
 use percore_keyspace::{KeySpace, KeySpacePlan, OwnerHandler, Protocol, SharedStore};
 use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
-use route::{plan_round, Here, RoundEnd, RoundPlan};
+use route::{plan_round, RoundEnd, RoundPlan, ThisShard};
 
 /// kv's tag on the key space's mesh: its messages are request frames, as
 /// they came off the wire.
@@ -230,7 +230,7 @@ impl Kv {
         // only (the owners of the others answer for theirs).
         let logged_from = self.keys.log_position();
         let answered = batch.out().len();
-        let shard = Here {
+        let shard = ThisShard {
             store: &self.keys.store,
             log: self.keys.log.as_deref(),
             now: now_ms(),

@@ -72,7 +72,7 @@ impl Replies for KvReplies {
 
 /// The shard a round runs on, and what its own keys' requests run against.
 #[derive(Clone, Copy)]
-pub(super) struct Here<'a> {
+pub(super) struct ThisShard<'a> {
     pub store: &'a SharedStore,
     pub log: Option<&'a ShardLog>,
     /// The round's time, ms since the epoch, read once for it.
@@ -98,10 +98,10 @@ pub(super) enum RoundEnd {
 pub(super) fn plan_round(
     plan: &mut RoundPlan,
     batch: &mut Batch<'_, LengthPrefixed>,
-    shard: Here<'_>,
+    shard: ThisShard<'_>,
     mut new_buffer: impl FnMut() -> Vec<u8>,
 ) -> RoundEnd {
-    let Here {
+    let ThisShard {
         store,
         log,
         now,

@@ -13,8 +13,8 @@ fn requests(list: &[Request<'_>]) -> Vec<u8> {
 }
 
 /// Shard 0 of `shards`, at time 0, with no log.
-fn alone(store: &SharedStore, shards: usize) -> Here<'_> {
-    Here {
+fn shard_zero(store: &SharedStore, shards: usize) -> ThisShard<'_> {
+    ThisShard {
         store,
         log: None,
         now: 0,
@@ -46,7 +46,7 @@ fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
     let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
     let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
     let mut plan = RoundPlan::default();
-    let end = plan_round(&mut plan, &mut batch, alone(&store, 2), Vec::new);
+    let end = plan_round(&mut plan, &mut batch, shard_zero(&store, 2), Vec::new);
     assert_eq!((end, plan.forwarded()), (RoundEnd::Whole, 1));
     assert!(plan.outbox(0).is_empty());
     assert_eq!(plan.outbox(1), requests(&[Request::Get { key: &theirs }]));
@@ -89,12 +89,12 @@ fn a_round_is_cut_after_its_share_of_unsized_replies() {
     let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
     let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
     let mut plan = RoundPlan::default();
-    let first = plan_round(&mut plan, &mut batch, alone(&store, 2), Vec::new);
+    let first = plan_round(&mut plan, &mut batch, shard_zero(&store, 2), Vec::new);
     assert_eq!(
         (first, plan.forwarded()),
         (RoundEnd::Cut, UNSIZED_REPLIES_PER_ROUND as u64)
     );
-    let second = plan_round(&mut plan, &mut batch, alone(&store, 2), Vec::new);
+    let second = plan_round(&mut plan, &mut batch, shard_zero(&store, 2), Vec::new);
     assert_eq!((second, plan.forwarded()), (RoundEnd::Whole, 5));
 }
 
@@ -116,7 +116,7 @@ fn a_failed_commit_fails_the_replies_made_here_and_keeps_the_owners() {
     let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
     let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
     let mut plan = RoundPlan::default();
-    plan_round(&mut plan, &mut batch, alone(&store, 2), Vec::new);
+    plan_round(&mut plan, &mut batch, shard_zero(&store, 2), Vec::new);
     // The Put and the ListKeys were answered here: their writes are taken
     // back.
     let mut owner = Vec::new();
@@ -140,7 +140,7 @@ fn list_keys_merges_every_shard_sorted() {
     let (mut decoder, mut out) = (LengthPrefixed, Vec::new());
     let mut batch = Batch::new(&wire, &mut decoder, 1 << 20, &mut out);
     let mut plan = RoundPlan::default();
-    plan_round(&mut plan, &mut batch, alone(&store, 3), Vec::new);
+    plan_round(&mut plan, &mut batch, shard_zero(&store, 3), Vec::new);
     assert_eq!(plan.forwarded(), 2);
     let reply_with = |keys: &[&[u8]]| {
         let mut frame = Vec::new();

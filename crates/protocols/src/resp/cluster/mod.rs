@@ -193,7 +193,7 @@ mod tests {
         // Each shard's slots are the ones placement puts on it.
         for slot in 0..slot::SLOTS {
             let node = own.owner(slot);
-            let entry = percore::cross_shard::owner::entry_of_slot(slot, 4);
+            let entry = percore::cross_shard::placement::entry_of_slot(slot, 4);
             assert_eq!(node.name, cluster.nodes()[entry].name);
         }
     }

@@ -140,7 +140,7 @@ pub fn parse(nodes: &str, me: &str) -> Result<(Vec<Node>, usize), ClusterError> 
 /// `NAME/i` (its id the SHA-1 of that), with docs/PROTOCOLS.md §6.4's range of entry k of
 /// `n*shards`: so the shards of node j together serve node j's plain
 /// cluster-mode range, and the key placement by slot
-/// ([`slot_owner`](percore::cross_shard::owner::slot_owner)) puts each key on
+/// ([`slot_owner`](percore::cross_shard::placement::slot_owner)) puts each key on
 /// the shard whose entry serves its slot. Every node is assumed to run
 /// `shards` shards: membership is the command line.
 pub fn split_by_shard(table: &[Node], shards: usize) -> Result<Vec<Node>, ClusterError> {
