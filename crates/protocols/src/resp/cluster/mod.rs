@@ -12,7 +12,7 @@
 //! hop. Inside a node, keys live on shards by docs/PROTOCOLS.md §3.5's hash; in
 //! shard-aware mode (`--cluster-shard-aware`) each shard is a node of the
 //! cluster of its own, with its own port and slot range, and keys live on
-//! shards by slot ([`percore::cross_shard::owner`]), so that a cluster client
+//! shards by slot ([`percore::cross_shard::placement`]), so that a cluster client
 //! reaches the owning core with no hop.
 
 mod nodes;
