@@ -15,13 +15,13 @@ use percore_keyspace::typed::WrongType;
 use percore_keyspace::write::Keys;
 
 /// The latitudes a geohash covers (Web Mercator's), and the longitudes.
-const LAT_MIN: f64 = -85.051_128_78;
-const LAT_MAX: f64 = 85.051_128_78;
-const LONG_MIN: f64 = -180.0;
-const LONG_MAX: f64 = 180.0;
+pub(super) const LAT_MIN: f64 = -85.051_128_78;
+pub(super) const LAT_MAX: f64 = 85.051_128_78;
+pub(super) const LONG_MIN: f64 = -180.0;
+pub(super) const LONG_MAX: f64 = 180.0;
 /// Steps of each coordinate: 2 × 26 = 52 bits, exact in a double score.
-const STEP: u32 = 26;
-const EARTH_RADIUS_IN_METERS: f64 = 6_372_797.560_856;
+pub(super) const STEP: u32 = 26;
+pub(super) const EARTH_RADIUS_IN_METERS: f64 = 6_372_797.560_856;
 
 /// Runs one of the commands of this file on the key's owner.
 pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
@@ -95,17 +95,9 @@ fn geopos(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) 
 fn geodist(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
     let to_meter = match args.len() {
         4 => 1.0,
-        5 => match args.at(4).to_ascii_lowercase().as_slice() {
-            b"m" => 1.0,
-            b"km" => 1000.0,
-            b"ft" => 0.3048,
-            b"mi" => 1609.34,
-            _ => {
-                return write::error(
-                    out,
-                    "ERR unsupported unit provided. please use M, KM, FT, MI",
-                )
-            }
+        5 => match unit(args.at(4)) {
+            Ok(to_meter) => to_meter,
+            Err(error) => return write::error(out, error),
         },
         _ => return write::error(out, SYNTAX),
     };
@@ -123,9 +115,20 @@ fn geodist(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>)
     write::bulk(out, fixed4(meters / to_meter).as_bytes());
 }
 
+/// Meters in one `unit` (redis's `extractUnitOrReply`).
+pub(super) fn unit(unit: &[u8]) -> Result<f64, &'static str> {
+    match unit.to_ascii_lowercase().as_slice() {
+        b"m" => Ok(1.0),
+        b"km" => Ok(1000.0),
+        b"ft" => Ok(0.3048),
+        b"mi" => Ok(1609.34),
+        _ => Err("ERR unsupported unit provided. please use M, KM, FT, MI"),
+    }
+}
+
 /// The 52-bit geohash of a point (redis's `geohashEncodeWGS84` then
 /// `geohashAlign52Bits`, 26 steps: no shift).
-fn encode(long: f64, lat: f64) -> u64 {
+pub(super) fn encode(long: f64, lat: f64) -> u64 {
     let cells = (1u64 << STEP) as f64;
     let lat_offset = (lat - LAT_MIN) / (LAT_MAX - LAT_MIN) * cells;
     let long_offset = (long - LONG_MIN) / (LONG_MAX - LONG_MIN) * cells;
@@ -134,7 +137,7 @@ fn encode(long: f64, lat: f64) -> u64 {
 
 /// The centre of a geohash's cell: (longitude, latitude), clamped to the
 /// ranges as redis's `geohashDecodeAreaToLongLat`.
-fn decode(bits: u64) -> (f64, f64) {
+pub(super) fn decode(bits: u64) -> (f64, f64) {
     let separated = deinterleave(bits);
     let lat_cell = separated as u32;
     let long_cell = (separated >> 32) as u32;
@@ -151,7 +154,7 @@ fn decode(bits: u64) -> (f64, f64) {
 }
 
 /// `x`'s bits at the even positions, `y`'s at the odd ones.
-fn interleave(x: u32, y: u32) -> u64 {
+pub(super) fn interleave(x: u32, y: u32) -> u64 {
     const B: [u64; 5] = [
         0x5555_5555_5555_5555,
         0x3333_3333_3333_3333,
@@ -171,7 +174,7 @@ fn interleave(x: u32, y: u32) -> u64 {
 }
 
 /// The inverse of [`interleave`]: `x` in the low 32 bits, `y` in the high.
-fn deinterleave(bits: u64) -> u64 {
+pub(super) fn deinterleave(bits: u64) -> u64 {
     const B: [u64; 6] = [
         0x5555_5555_5555_5555,
         0x3333_3333_3333_3333,
@@ -191,7 +194,7 @@ fn deinterleave(bits: u64) -> u64 {
 }
 
 /// The great-circle distance in meters (redis's `geohashGetDistance`).
-fn distance(long1: f64, lat1: f64, long2: f64, lat2: f64) -> f64 {
+pub(super) fn distance(long1: f64, lat1: f64, long2: f64, lat2: f64) -> f64 {
     let v = ((long2.to_radians() - long1.to_radians()) / 2.0).sin();
     if v == 0.0 {
         return EARTH_RADIUS_IN_METERS * (lat2.to_radians() - lat1.to_radians()).abs();
@@ -204,7 +207,7 @@ fn distance(long1: f64, lat1: f64, long2: f64, lat2: f64) -> f64 {
 
 /// `d` with four decimals, rounded half to even (redis's
 /// `fixedpoint_d2string`).
-fn fixed4(d: f64) -> String {
+pub(super) fn fixed4(d: f64) -> String {
     let scaled = (d * 10_000.0).round_ties_even() as i64;
     let sign = if scaled < 0 { "-" } else { "" };
     let magnitude = scaled.unsigned_abs();
@@ -214,7 +217,7 @@ fn fixed4(d: f64) -> String {
 /// A coordinate as redis's `addReplyHumanLongDouble` writes it: 17
 /// decimals, trailing zeros dropped; a bulk string in RESP2, a double in
 /// RESP3.
-fn human_double(out: &mut Vec<u8>, value: f64, proto: Proto) {
+pub(super) fn human_double(out: &mut Vec<u8>, value: f64, proto: Proto) {
     let mut text = format!("{value:.17}");
     if text.contains('.') {
         let kept = text.trim_end_matches('0').trim_end_matches('.').len();

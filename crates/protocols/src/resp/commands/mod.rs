@@ -20,6 +20,8 @@ pub mod connection;
 pub mod dump;
 pub mod expiry;
 pub mod geo;
+pub mod geo_search;
+pub mod geohash;
 pub mod getkeys;
 /// Redis's glob matcher lives with the topics, whose patterns it matches.
 pub use crate::mq::glob;
@@ -291,6 +293,13 @@ pub enum Cmd {
     /// One key of an MGET over several shards: GET, but nil for a value
     /// of another type (as MGET answers), not WRONGTYPE.
     MGetPart,
+    GeoHash,
+    GeoSearch,
+    GeoSearchStore,
+    GeoRadius,
+    GeoRadiusRo,
+    GeoRadiusByMember,
+    GeoRadiusByMemberRo,
 }
 
 /// How a command's replies from several shards become one reply.
