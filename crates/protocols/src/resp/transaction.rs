@@ -185,7 +185,7 @@ impl Resp {
     fn key_shards(&self, spec: &Spec, command: &Command<'_>) -> Option<(u64, bool)> {
         let (keys, step) = match spec.route {
             Route::Key => (1..2, 1),
-            Route::EachKey { step, .. } => (1..command.len(), step),
+            Route::EachKey { .. } => (1..command.len(), spec.keys.step as usize),
             Route::Alone => match spec.cmd {
                 Cmd::MSetNx => (1..command.len(), 2),
                 Cmd::Rename | Cmd::RenameNx | Cmd::Copy | Cmd::Lcs => (1..3, 1),
@@ -212,11 +212,11 @@ impl Resp {
                 }
             },
             // Keyless and stateless: run wherever the rest runs.
-            Route::Here if matches!(spec.cmd, Cmd::Ping | Cmd::Echo) => return Some((0, false)),
+            Route::Here(_) if matches!(spec.cmd, Cmd::Ping | Cmd::Echo) => return Some((0, false)),
             // CONFIG (GET, and SET, which changes every shard): run by the
             // EXEC-ing shard holding every shard, as Redis runs it inside
             // MULTI.
-            Route::Here if spec.cmd == Cmd::Config => return Some(self.every_shard()),
+            Route::HereOrAlone(..) if spec.cmd == Cmd::Config => return Some(self.every_shard()),
             Route::AllShards(_) if spec.cmd != Cmd::Save && spec.cmd != Cmd::BgSave => {
                 return Some(self.every_shard())
             }
