@@ -117,6 +117,9 @@ impl Flags {
     pub const INTERNAL: Flags = Flags(1 << 3);
     /// Not counted in the statistics by the owner that runs it.
     pub const UNCOUNTED: Flags = Flags(1 << 4);
+    /// Reads or changes its key as a string: on a key of another type it
+    /// answers WRONGTYPE before it runs (`types.rs`).
+    pub const STRING: Flags = Flags(1 << 5);
 
     /// These flags and `other`.
     pub const fn with(self, other: Flags) -> Flags {

@@ -49,35 +49,35 @@ fn reset_subscribed(_: &Command<'_>, _: &RespConfig, session: &Session) -> bool 
 
 commands! {
     // ---- Strings
-    b"GET" => Get, "get", 2, (1, 1, 1), Key, [], strings;
+    b"GET" => Get, "get", 2, (1, 1, 1), Key, [STRING], strings;
     b"SET" => Set, "set", -3, (1, 1, 1), Key, [], strings;
     b"SETNX" => SetNx, "setnx", 3, (1, 1, 1), Key, [], strings;
     b"SETEX" => SetEx, "setex", 4, (1, 1, 1), Key, [], strings;
     b"PSETEX" => PSetEx, "psetex", 4, (1, 1, 1), Key, [], strings;
-    b"GETDEL" => GetDel, "getdel", 2, (1, 1, 1), Key, [], strings;
-    b"GETEX" => GetEx, "getex", -2, (1, 1, 1), Key, [], strings;
+    b"GETDEL" => GetDel, "getdel", 2, (1, 1, 1), Key, [STRING], strings;
+    b"GETEX" => GetEx, "getex", -2, (1, 1, 1), Key, [STRING], strings;
     b"MGET" => MGet, "mget", -2, (1, -1, 1), EachKey { part: Cmd::MGetPart, merge: Array }, [], strings;
     b"MSET" => MSet, "mset", -3, (1, -1, 2), EachKey { part: Cmd::Set, merge: AllOk }, [], strings;
     b"MSETNX" => MSetNx, "msetnx", -3, (1, -1, 2), Alone, [], strings;
-    b"INCR" => Incr, "incr", 2, (1, 1, 1), Key, [], strings;
-    b"DECR" => Decr, "decr", 2, (1, 1, 1), Key, [], strings;
-    b"INCRBY" => IncrBy, "incrby", 3, (1, 1, 1), Key, [], strings;
-    b"DECRBY" => DecrBy, "decrby", 3, (1, 1, 1), Key, [], strings;
-    b"APPEND" => Append, "append", 3, (1, 1, 1), Key, [], strings;
-    b"STRLEN" => StrLen, "strlen", 2, (1, 1, 1), Key, [], strings;
-    b"GETRANGE" => GetRange, "getrange", 4, (1, 1, 1), Key, [], strings;
-    b"SETRANGE" => SetRange, "setrange", 4, (1, 1, 1), Key, [], strings;
-    b"INCRBYFLOAT" => IncrByFloat, "incrbyfloat", 3, (1, 1, 1), Key, [], incr_by_float;
-    b"GETSET" => GetSet, "getset", 3, (1, 1, 1), Key, [], get_set;
+    b"INCR" => Incr, "incr", 2, (1, 1, 1), Key, [STRING], strings;
+    b"DECR" => Decr, "decr", 2, (1, 1, 1), Key, [STRING], strings;
+    b"INCRBY" => IncrBy, "incrby", 3, (1, 1, 1), Key, [STRING], strings;
+    b"DECRBY" => DecrBy, "decrby", 3, (1, 1, 1), Key, [STRING], strings;
+    b"APPEND" => Append, "append", 3, (1, 1, 1), Key, [STRING], strings;
+    b"STRLEN" => StrLen, "strlen", 2, (1, 1, 1), Key, [STRING], strings;
+    b"GETRANGE" => GetRange, "getrange", 4, (1, 1, 1), Key, [STRING], strings;
+    b"SETRANGE" => SetRange, "setrange", 4, (1, 1, 1), Key, [STRING], strings;
+    b"INCRBYFLOAT" => IncrByFloat, "incrbyfloat", 3, (1, 1, 1), Key, [STRING], incr_by_float;
+    b"GETSET" => GetSet, "getset", 3, (1, 1, 1), Key, [STRING], get_set;
     b"LCS" => Lcs, "lcs", -3, (1, 2, 1), Alone, [], lcs;
     // ---- Bitmaps
-    b"SETBIT" => SetBit, "setbit", 4, (1, 1, 1), Key, [], bits;
-    b"GETBIT" => GetBit, "getbit", 3, (1, 1, 1), Key, [], bits;
-    b"BITCOUNT" => BitCount, "bitcount", -2, (1, 1, 1), Key, [], bits;
-    b"BITPOS" => BitPos, "bitpos", -3, (1, 1, 1), Key, [], bits;
+    b"SETBIT" => SetBit, "setbit", 4, (1, 1, 1), Key, [STRING], bits;
+    b"GETBIT" => GetBit, "getbit", 3, (1, 1, 1), Key, [STRING], bits;
+    b"BITCOUNT" => BitCount, "bitcount", -2, (1, 1, 1), Key, [STRING], bits;
+    b"BITPOS" => BitPos, "bitpos", -3, (1, 1, 1), Key, [STRING], bits;
     b"BITOP" => BitOp, "bitop", -4, (2, -1, 1), Alone, [], bitop;
-    b"BITFIELD" => BitField, "bitfield", -2, (1, 1, 1), Key, [], bitfield;
-    b"BITFIELD_RO" => BitFieldRo, "bitfield_ro", -2, (1, 1, 1), Key, [], bitfield;
+    b"BITFIELD" => BitField, "bitfield", -2, (1, 1, 1), Key, [STRING], bitfield;
+    b"BITFIELD_RO" => BitFieldRo, "bitfield_ro", -2, (1, 1, 1), Key, [STRING], bitfield;
     // ---- Generic: any key
     b"DEL" => Del, "del", -2, (1, -1, 1), EachKey { part: Cmd::Del, merge: Sum }, [], strings;
     b"UNLINK" => Unlink, "unlink", -2, (1, -1, 1), EachKey { part: Cmd::Del, merge: Sum }, [], strings;
