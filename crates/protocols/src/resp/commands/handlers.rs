@@ -1,7 +1,8 @@
 //! Each group's code under the one signature a registry row holds
 //! ([`OwnerFn`](super::OwnerFn)): what a command runs on the shard that owns
 //! its keys. The groups' own functions take only what they use; these pass
-//! it on.
+//! it on. (The string commands' `strings::run`, on the hot path of GET and
+//! SET, takes the row's signature itself: the rows name it directly.)
 
 use super::super::protocol::write::{self, Proto};
 use super::super::protocol::Command;
@@ -26,8 +27,6 @@ macro_rules! handlers {
 }
 
 handlers! {
-    /// The string commands, and DEL, EXISTS, TYPE (`strings.rs`).
-    strings(cmd, args, keys, proto, _shard, out) { super::strings::run(cmd, args, keys, proto, out) }
     incr_by_float(_cmd, args, keys, _proto, _shard, out) { super::string_float::incr_by_float(args, keys, out) }
     get_set(_cmd, args, keys, proto, _shard, out) { super::string_float::get_set(args, keys, proto, out) }
     lcs(_cmd, args, keys, proto, _shard, out) { super::lcs::run(args, keys, proto, out) }

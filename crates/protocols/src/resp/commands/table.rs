@@ -20,7 +20,7 @@ use super::handlers::*;
 use super::registry::{
     commands, Flags, KeyArgs, Local::*, Merge::*, Route, Route::*, Spec, LONGEST_NAME,
 };
-use super::{config, keyspace};
+use super::{config, keyspace, strings};
 
 /// The route of resp's own parts: sent to a shard by resp itself (run there
 /// by its handler), never routed from a client.
@@ -49,24 +49,24 @@ fn reset_subscribed(_: &Command<'_>, _: &RespConfig, session: &Session) -> bool 
 
 commands! {
     // ---- Strings
-    b"GET" => Get, "get", 2, (1, 1, 1), Key, [STRING], strings;
-    b"SET" => Set, "set", -3, (1, 1, 1), Key, [], strings;
-    b"SETNX" => SetNx, "setnx", 3, (1, 1, 1), Key, [], strings;
-    b"SETEX" => SetEx, "setex", 4, (1, 1, 1), Key, [], strings;
-    b"PSETEX" => PSetEx, "psetex", 4, (1, 1, 1), Key, [], strings;
-    b"GETDEL" => GetDel, "getdel", 2, (1, 1, 1), Key, [STRING], strings;
-    b"GETEX" => GetEx, "getex", -2, (1, 1, 1), Key, [STRING], strings;
-    b"MGET" => MGet, "mget", -2, (1, -1, 1), EachKey { part: Cmd::MGetPart, merge: Array }, [], strings;
-    b"MSET" => MSet, "mset", -3, (1, -1, 2), EachKey { part: Cmd::Set, merge: AllOk }, [], strings;
-    b"MSETNX" => MSetNx, "msetnx", -3, (1, -1, 2), Alone, [], strings;
-    b"INCR" => Incr, "incr", 2, (1, 1, 1), Key, [STRING], strings;
-    b"DECR" => Decr, "decr", 2, (1, 1, 1), Key, [STRING], strings;
-    b"INCRBY" => IncrBy, "incrby", 3, (1, 1, 1), Key, [STRING], strings;
-    b"DECRBY" => DecrBy, "decrby", 3, (1, 1, 1), Key, [STRING], strings;
-    b"APPEND" => Append, "append", 3, (1, 1, 1), Key, [STRING], strings;
-    b"STRLEN" => StrLen, "strlen", 2, (1, 1, 1), Key, [STRING], strings;
-    b"GETRANGE" => GetRange, "getrange", 4, (1, 1, 1), Key, [STRING], strings;
-    b"SETRANGE" => SetRange, "setrange", 4, (1, 1, 1), Key, [STRING], strings;
+    b"GET" => Get, "get", 2, (1, 1, 1), Key, [STRING], strings::run;
+    b"SET" => Set, "set", -3, (1, 1, 1), Key, [], strings::run;
+    b"SETNX" => SetNx, "setnx", 3, (1, 1, 1), Key, [], strings::run;
+    b"SETEX" => SetEx, "setex", 4, (1, 1, 1), Key, [], strings::run;
+    b"PSETEX" => PSetEx, "psetex", 4, (1, 1, 1), Key, [], strings::run;
+    b"GETDEL" => GetDel, "getdel", 2, (1, 1, 1), Key, [STRING], strings::run;
+    b"GETEX" => GetEx, "getex", -2, (1, 1, 1), Key, [STRING], strings::run;
+    b"MGET" => MGet, "mget", -2, (1, -1, 1), EachKey { part: Cmd::MGetPart, merge: Array }, [], strings::run;
+    b"MSET" => MSet, "mset", -3, (1, -1, 2), EachKey { part: Cmd::Set, merge: AllOk }, [], strings::run;
+    b"MSETNX" => MSetNx, "msetnx", -3, (1, -1, 2), Alone, [], strings::run;
+    b"INCR" => Incr, "incr", 2, (1, 1, 1), Key, [STRING], strings::run;
+    b"DECR" => Decr, "decr", 2, (1, 1, 1), Key, [STRING], strings::run;
+    b"INCRBY" => IncrBy, "incrby", 3, (1, 1, 1), Key, [STRING], strings::run;
+    b"DECRBY" => DecrBy, "decrby", 3, (1, 1, 1), Key, [STRING], strings::run;
+    b"APPEND" => Append, "append", 3, (1, 1, 1), Key, [STRING], strings::run;
+    b"STRLEN" => StrLen, "strlen", 2, (1, 1, 1), Key, [STRING], strings::run;
+    b"GETRANGE" => GetRange, "getrange", 4, (1, 1, 1), Key, [STRING], strings::run;
+    b"SETRANGE" => SetRange, "setrange", 4, (1, 1, 1), Key, [STRING], strings::run;
     b"INCRBYFLOAT" => IncrByFloat, "incrbyfloat", 3, (1, 1, 1), Key, [STRING], incr_by_float;
     b"GETSET" => GetSet, "getset", 3, (1, 1, 1), Key, [STRING], get_set;
     b"LCS" => Lcs, "lcs", -3, (1, 2, 1), Alone, [], lcs;
@@ -79,10 +79,10 @@ commands! {
     b"BITFIELD" => BitField, "bitfield", -2, (1, 1, 1), Key, [STRING], bitfield;
     b"BITFIELD_RO" => BitFieldRo, "bitfield_ro", -2, (1, 1, 1), Key, [STRING], bitfield;
     // ---- Generic: any key
-    b"DEL" => Del, "del", -2, (1, -1, 1), EachKey { part: Cmd::Del, merge: Sum }, [], strings;
-    b"UNLINK" => Unlink, "unlink", -2, (1, -1, 1), EachKey { part: Cmd::Del, merge: Sum }, [], strings;
-    b"EXISTS" => Exists, "exists", -2, (1, -1, 1), EachKey { part: Cmd::Exists, merge: Sum }, [], strings;
-    b"TYPE" => Type, "type", 2, (1, 1, 1), Key, [], strings;
+    b"DEL" => Del, "del", -2, (1, -1, 1), EachKey { part: Cmd::Del, merge: Sum }, [], strings::run;
+    b"UNLINK" => Unlink, "unlink", -2, (1, -1, 1), EachKey { part: Cmd::Del, merge: Sum }, [], strings::run;
+    b"EXISTS" => Exists, "exists", -2, (1, -1, 1), EachKey { part: Cmd::Exists, merge: Sum }, [], strings::run;
+    b"TYPE" => Type, "type", 2, (1, 1, 1), Key, [], strings::run;
     b"EXPIRE" => Expire, "expire", -3, (1, 1, 1), Key, [], expiry;
     b"PEXPIRE" => PExpire, "pexpire", -3, (1, 1, 1), Key, [], expiry;
     b"EXPIREAT" => ExpireAt, "expireat", -3, (1, 1, 1), Key, [], expiry;
@@ -95,7 +95,7 @@ commands! {
     /// DUMP and RESTORE: a key's value as Redis's payload (`payload.rs`).
     b"DUMP" => DumpPayload, "dump", 2, (1, 1, 1), Key, [], dump_payload;
     b"RESTORE" => RestorePayload, "restore", -4, (1, 1, 1), Key, [], restore_payload;
-    b"TOUCH" => Touch, "touch", -2, (1, -1, 1), EachKey { part: Cmd::Exists, merge: Sum }, [], strings;
+    b"TOUCH" => Touch, "touch", -2, (1, -1, 1), EachKey { part: Cmd::Exists, merge: Sum }, [], strings::run;
     b"RENAME" => Rename, "rename", 3, (1, 2, 1), Alone, [], rename;
     b"RENAMENX" => RenameNx, "renamenx", 3, (1, 2, 1), Alone, [], rename;
     b"COPY" => Copy, "copy", -3, (1, 2, 1), Alone, [], rename;
@@ -297,5 +297,5 @@ commands! {
     b"INTERNAL-MOVE-PUSH" => MovePush, "internal-move-push", 5, (0, 0, 0), PART, [INTERNAL], move_push;
     /// One key of an MGET over several shards: GET, but nil for a value
     /// of another type (as MGET answers), not WRONGTYPE.
-    b"INTERNAL-MGET-PART" => MGetPart, "internal-mget-part", 2, (1, 1, 1), PART, [INTERNAL INTERNAL], strings;
+    b"INTERNAL-MGET-PART" => MGetPart, "internal-mget-part", 2, (1, 1, 1), PART, [INTERNAL INTERNAL], strings::run;
 }
