@@ -281,7 +281,7 @@ impl Resp {
         if cmd == Cmd::MSetNx && (command.len() - 1) % 2 != 0 {
             return commands::connection::wrong_arity(out, spec.name);
         }
-        if let Some(shard) = self.one_owner(cmd, command) {
+        if let Some(shard) = self.one_owner(spec, command) {
             return out.extend_from_slice(&self.on_shard(shard, cmd, &args, proto, now).await);
         }
         match cmd {

@@ -268,7 +268,7 @@ impl Resp {
                     plan.here(out, |out| commands::connection::wrong_arity(out, spec.name));
                     return None;
                 }
-                if let Some(owner) = self.one_owner(spec.cmd, command) {
+                if let Some(owner) = self.one_owner(spec, command) {
                     // Every key on one shard: run there in one step.
                     self.run_at(plan, out, owner, spec.cmd, command, frame, proto, now);
                     return None;

@@ -40,23 +40,12 @@ impl Cluster {
     /// `Ok` when it has no keys or all its keys are in one slot this node
     /// serves.
     pub fn check(&self, cmd: Cmd, command: &Command<'_>) -> Result<(), Redirect<'_>> {
-        // Where redis 7.0's COMMAND says the keys are: the command's row.
-        let range = spec_of(cmd).keys;
-        if range.first <= 0 {
-            return Ok(());
-        }
-        let argc = command.len() as i64;
-        let last = if range.last < 0 {
-            argc + i64::from(range.last)
-        } else {
-            i64::from(range.last)
-        };
         let mut first: Option<(&[u8], u16)> = None;
-        let mut i = i64::from(range.first);
-        // Past the arguments given (a variadic command that is short of
-        // them), there are no more keys: the command reports its own error.
-        while i <= last && i < argc {
-            let key = command.at(i as usize);
+        // Where redis 7.0's COMMAND says the keys are: the command's row
+        // (none past the arguments given: a variadic command short of them
+        // reports its own error).
+        for i in spec_of(cmd).keys.positions(command.len()) {
+            let key = command.at(i);
             match first {
                 None => first = Some((key, key_slot(key))),
                 Some((first_key, slot)) => {
@@ -65,7 +54,6 @@ impl Cluster {
                     }
                 }
             }
-            i += i64::from(range.step.max(1));
         }
         match first {
             Some((_, slot)) if !self.owns(slot) => Err(Redirect::Moved {

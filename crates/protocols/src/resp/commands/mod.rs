@@ -141,6 +141,23 @@ mod tests {
     }
 
     #[test]
+    fn key_positions_stop_at_the_arguments_given() {
+        let at = |first, last, step, argc| {
+            KeyArgs { first, last, step }
+                .positions(argc)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(at(1, 1, 1, 2), [1]);
+        assert_eq!(at(1, -1, 2, 5), [1, 3]); // MSET a 1 b 1
+        assert_eq!(at(1, -1, 2, 6), [1, 3, 5]); // MSET a 1 b 1 c: c's value short
+        assert_eq!(at(2, -1, 1, 5), [2, 3, 4]); // BITOP AND d a b
+        assert_eq!(at(1, -2, 1, 4), [1, 2]); // BLPOP a b 0
+        assert_eq!(at(2, 2, 1, 2), Vec::<usize>::new()); // OBJECT HELP
+        assert_eq!(at(0, 0, 0, 5), Vec::<usize>::new());
+        assert_eq!(at(1, 1, 1, 1), Vec::<usize>::new());
+    }
+
+    #[test]
     fn arity_follows_redis() {
         let get = lookup(b"get").expect("get");
         assert!(get.arity_ok(2) && !get.arity_ok(1) && !get.arity_ok(3));

@@ -100,6 +100,26 @@ pub struct KeyArgs {
     pub step: i32,
 }
 
+impl KeyArgs {
+    /// The positions of the keys among `argc` arguments: `first`,
+    /// `first + step`, ... up to `last`; none past the arguments given (a
+    /// variadic command short of them reports its own error).
+    pub fn positions(self, argc: usize) -> impl Iterator<Item = usize> {
+        let argc = argc as i64;
+        let first = i64::from(self.first);
+        let last = if self.last < 0 {
+            argc + i64::from(self.last)
+        } else {
+            i64::from(self.last)
+        };
+        // No keys (first 0): an empty range.
+        let end = if first > 0 { (last + 1).min(argc) } else { 0 };
+        (first.max(0)..end.max(first.max(0)))
+            .step_by(self.step.max(1) as usize)
+            .map(|i| i as usize)
+    }
+}
+
 /// What the checks and the owner read of a command besides its route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Flags(u8);
@@ -120,6 +140,10 @@ impl Flags {
     /// Reads or changes its key as a string: on a key of another type it
     /// answers WRONGTYPE before it runs (`types.rs`).
     pub const STRING: Flags = Flags(1 << 5);
+    /// Served alone when its keys are on several shards, but run on their
+    /// owner in one step (atomic, as in Redis) when they share one
+    /// (RENAME, COPY, LCS, BITOP, MSETNX: `move_keys.rs`).
+    pub const ONE_OWNER: Flags = Flags(1 << 6);
 
     /// These flags and `other`.
     pub const fn with(self, other: Flags) -> Flags {

@@ -5,13 +5,20 @@
 //! b"NAME" => Variant, "name", arity, (first key, last key, step), route, [flags], handler;
 //! ```
 //!
-//! — what lookup, the checks (`check.rs`), routing (`plan.rs`), the cluster
-//! slot check (`cluster/redirect.rs`) and the owner (`owner.rs`) read, and
-//! the served names the COMMAND table's generator
-//! (`gen_command_table.py`) reads. Arity and key positions are redis
-//! 7.0's, as `COMMAND INFO` reports them (checked by this module's tests
-//! against the generated table). Adding a command: one row here, its
-//! handler in its group's file, and rerunning the generator.
+//! — what lookup, the checks (`check.rs`, `types.rs`), routing
+//! (`plan.rs`, `move_keys.rs`, `transaction.rs`), the cluster slot check
+//! (`cluster/redirect.rs`) and the owner (`owner.rs`) read, and the served
+//! names the COMMAND table's generator (`gen_command_table.py`) reads.
+//! Arity and key positions are redis 7.0's, as `COMMAND INFO` reports them
+//! (`commands/mod.rs`'s tests check them against the generated table).
+//!
+//! Adding a command: one row here, its handler (a function of the row's
+//! signature, or an adapter to its group's code in `handlers.rs`), and
+//! rerunning the generator. Some kinds still have a list of their own: a
+//! command over several keys gathered across shards (`gather.rs`), a
+//! blocking one (`blocking.rs`), a write's keyspace events (`notify.rs`),
+//! a container's subcommands (the generator's SUBCOMMANDS,
+//! `command_stats.rs`, `client.rs`).
 
 use super::super::protocol::Command;
 use super::super::session::Session;
@@ -58,7 +65,7 @@ commands! {
     b"GETEX" => GetEx, "getex", -2, (1, 1, 1), Key, [STRING], strings::run;
     b"MGET" => MGet, "mget", -2, (1, -1, 1), EachKey { part: Cmd::MGetPart, merge: Array }, [], strings::run;
     b"MSET" => MSet, "mset", -3, (1, -1, 2), EachKey { part: Cmd::Set, merge: AllOk }, [], strings::run;
-    b"MSETNX" => MSetNx, "msetnx", -3, (1, -1, 2), Alone, [], strings::run;
+    b"MSETNX" => MSetNx, "msetnx", -3, (1, -1, 2), Alone, [ONE_OWNER], strings::run;
     b"INCR" => Incr, "incr", 2, (1, 1, 1), Key, [STRING], strings::run;
     b"DECR" => Decr, "decr", 2, (1, 1, 1), Key, [STRING], strings::run;
     b"INCRBY" => IncrBy, "incrby", 3, (1, 1, 1), Key, [STRING], strings::run;
@@ -69,13 +76,13 @@ commands! {
     b"SETRANGE" => SetRange, "setrange", 4, (1, 1, 1), Key, [STRING], strings::run;
     b"INCRBYFLOAT" => IncrByFloat, "incrbyfloat", 3, (1, 1, 1), Key, [STRING], incr_by_float;
     b"GETSET" => GetSet, "getset", 3, (1, 1, 1), Key, [STRING], get_set;
-    b"LCS" => Lcs, "lcs", -3, (1, 2, 1), Alone, [], lcs;
+    b"LCS" => Lcs, "lcs", -3, (1, 2, 1), Alone, [ONE_OWNER], lcs;
     // ---- Bitmaps
     b"SETBIT" => SetBit, "setbit", 4, (1, 1, 1), Key, [STRING], bits;
     b"GETBIT" => GetBit, "getbit", 3, (1, 1, 1), Key, [STRING], bits;
     b"BITCOUNT" => BitCount, "bitcount", -2, (1, 1, 1), Key, [STRING], bits;
     b"BITPOS" => BitPos, "bitpos", -3, (1, 1, 1), Key, [STRING], bits;
-    b"BITOP" => BitOp, "bitop", -4, (2, -1, 1), Alone, [], bitop;
+    b"BITOP" => BitOp, "bitop", -4, (2, -1, 1), Alone, [ONE_OWNER], bitop;
     b"BITFIELD" => BitField, "bitfield", -2, (1, 1, 1), Key, [STRING], bitfield;
     b"BITFIELD_RO" => BitFieldRo, "bitfield_ro", -2, (1, 1, 1), Key, [STRING], bitfield;
     // ---- Generic: any key
@@ -96,9 +103,9 @@ commands! {
     b"DUMP" => DumpPayload, "dump", 2, (1, 1, 1), Key, [], dump_payload;
     b"RESTORE" => RestorePayload, "restore", -4, (1, 1, 1), Key, [], restore_payload;
     b"TOUCH" => Touch, "touch", -2, (1, -1, 1), EachKey { part: Cmd::Exists, merge: Sum }, [], strings::run;
-    b"RENAME" => Rename, "rename", 3, (1, 2, 1), Alone, [], rename;
-    b"RENAMENX" => RenameNx, "renamenx", 3, (1, 2, 1), Alone, [], rename;
-    b"COPY" => Copy, "copy", -3, (1, 2, 1), Alone, [], rename;
+    b"RENAME" => Rename, "rename", 3, (1, 2, 1), Alone, [ONE_OWNER], rename;
+    b"RENAMENX" => RenameNx, "renamenx", 3, (1, 2, 1), Alone, [ONE_OWNER], rename;
+    b"COPY" => Copy, "copy", -3, (1, 2, 1), Alone, [ONE_OWNER], rename;
     b"OBJECT" => Object, "object", -2, (2, 2, 1), Alone, [], object;
     b"KEYS" => Keys, "keys", 2, (0, 0, 0), AllShards(Concat), [OWN_KEYS], keyspace::run;
     b"SCAN" => Scan, "scan", -2, (0, 0, 0), Alone, [], keyspace::run;
