@@ -2077,6 +2077,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0x8e2d53b1102d848d, 0x57d642a5d66ff972],
     ),
     (
+        "substr",
+        [0x337b47df15b79fce, 0xa89d655e72bf4112],
+        [0x211df6c5ffdb0c51, 0xbbb97e7e7bf45539],
+    ),
+    (
         "sunion",
         [0xef8d4f22ea0ce82e, 0x872190244f94603a],
         [0x277fbc370c73489b, 0xea73ffb9558d0b65],

@@ -8373,6 +8373,49 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "substr",
+        arity: 4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@string", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get a substring of the string stored at a key")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("string")),
+            (
+                "complexity",
+                Bulk("O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("2.0.0")),
+            ("replaced_by", Bulk("`GETRANGE`")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("start")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("end")), ("type", Bulk("integer"))]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "sunion",
         arity: -2,
         flags: &["readonly"],

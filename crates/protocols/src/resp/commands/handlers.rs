@@ -27,6 +27,9 @@ macro_rules! handlers {
 }
 
 handlers! {
+    /// SUBSTR: GETRANGE under its old name, served by GETRANGE's code as
+    /// redis serves both with `getrangeCommand`.
+    substr(_cmd, args, keys, proto, shard, out) { super::strings::run(Cmd::GetRange, args, keys, proto, shard, out) }
     incr_by_float(_cmd, args, keys, _proto, _shard, out) { super::string_float::incr_by_float(args, keys, out) }
     get_set(_cmd, args, keys, proto, _shard, out) { super::string_float::get_set(args, keys, proto, out) }
     lcs(_cmd, args, keys, proto, _shard, out) { super::lcs::run(args, keys, proto, out) }

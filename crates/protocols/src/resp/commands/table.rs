@@ -74,6 +74,7 @@ commands! {
     b"STRLEN" => StrLen, "strlen", 2, (1, 1, 1), Key, [STRING], strings::run;
     b"GETRANGE" => GetRange, "getrange", 4, (1, 1, 1), Key, [STRING], strings::run;
     b"SETRANGE" => SetRange, "setrange", 4, (1, 1, 1), Key, [STRING], strings::run;
+    b"SUBSTR" => Substr, "substr", 4, (1, 1, 1), Key, [STRING], substr;
     b"INCRBYFLOAT" => IncrByFloat, "incrbyfloat", 3, (1, 1, 1), Key, [STRING], incr_by_float;
     b"GETSET" => GetSet, "getset", 3, (1, 1, 1), Key, [STRING], get_set;
     b"LCS" => Lcs, "lcs", -3, (1, 2, 1), Alone, [ONE_OWNER], lcs;
