@@ -227,6 +227,47 @@ fn command_info_and_getkeys_equal_redis() {
     server.stop().assert_clean();
 }
 
+/// SUBSTR (GETRANGE's old name, served from one registry row): replies,
+/// errors and COMMAND's view of it as redis-server 7.0's, in RESP2 and
+/// RESP3, over keys on every shard.
+#[test]
+fn substr_equals_redis() {
+    let server = TestServer::builder().services(&["resp"]).start();
+    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    for proto in ["2", "3"] {
+        let mut ours = Resp::connect(server.addr("resp"));
+        let mut theirs = Resp::connect(redis.addr);
+        ours.call(&[b"HELLO", proto.as_bytes()]);
+        theirs.call(&[b"HELLO", proto.as_bytes()]);
+        ours.cmd("FLUSHALL");
+        theirs.cmd("FLUSHALL");
+        assert_same_replies(
+            &mut ours,
+            &mut theirs,
+            &[
+                "SET s1 Hello,World",
+                "SET s2 0123456789",
+                "SUBSTR s1 0 4",
+                "SUBSTR s1 -5 -1",
+                "substr s2 3 100",
+                "SUBSTR s2 5 2",
+                "SUBSTR s2 -100 -50",
+                "SUBSTR nokey 0 -1",
+                "SUBSTR s1 x 1",
+                "SUBSTR s1 0",
+                "SUBSTR s1 0 1 2",
+                "RPUSH l a",
+                "SUBSTR l 0 1",
+                "COMMAND INFO substr",
+                "COMMAND DOCS substr",
+                "COMMAND GETKEYS SUBSTR s1 0 1",
+            ],
+            &format!("RESP{proto}: "),
+        );
+    }
+    server.stop().assert_clean();
+}
+
 /// Their writes go through the log: what they wrote is there after a
 /// restart with another shard count.
 #[test]

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::cluster;
 use super::command_table;
-use super::commands::{self, Cmd, Spec};
+use super::commands::{self, Flags, Spec};
 use super::protocol::write::{self, Proto};
 use super::protocol::Command;
 use super::session::Session;
@@ -74,7 +74,7 @@ pub(super) fn check<'c>(
     if !spec.arity_ok(command.len()) {
         return Err(Rejection::Arity(spec.name));
     }
-    if !session.authed && !matches!(spec.cmd, Cmd::Auth | Cmd::Hello | Cmd::Quit | Cmd::Reset) {
+    if !session.authed && !spec.flags.has(Flags::NO_AUTH) {
         return Err(Rejection::NoAuth);
     }
     if let Some(cluster) = cluster {
@@ -82,20 +82,7 @@ pub(super) fn check<'c>(
             .check(spec.cmd, command)
             .map_err(Rejection::Redirect)?;
     }
-    if session.subscribed()
-        && session.proto() == Proto::Resp2
-        && !matches!(
-            spec.cmd,
-            Cmd::Subscribe
-                | Cmd::Unsubscribe
-                | Cmd::PSubscribe
-                | Cmd::PUnsubscribe
-                | Cmd::SSubscribe
-                | Cmd::SUnsubscribe
-                | Cmd::Ping
-                | Cmd::Quit
-                | Cmd::Reset
-        )
+    if session.subscribed() && session.proto() == Proto::Resp2 && !spec.flags.has(Flags::SUBSCRIBED)
     {
         return match subcommand_name(spec, command) {
             Some(name) => Err(Rejection::Subscribed(name)),

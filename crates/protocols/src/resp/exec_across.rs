@@ -107,7 +107,8 @@ impl Resp {
                     .on_shard(owner(command.at(1)), cmd, &args, proto, now)
                     .await
             }
-            Route::EachKey { step, part, merge } => {
+            Route::EachKey { part, merge } => {
+                let step = spec.keys.step as usize;
                 if (command.len() - 1) % step != 0 {
                     commands::connection::wrong_arity(&mut out, spec.name);
                     return out;
@@ -149,7 +150,7 @@ impl Resp {
                 let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
                 route::merge_replies(merge, &parts, proto, &mut out);
             }
-            Route::Here => match cmd {
+            Route::Here(_) | Route::HereOrAlone(..) => match cmd {
                 Cmd::Ping if command.len() == 1 => write::simple(&mut out, b"PONG"),
                 Cmd::Ping | Cmd::Echo => write::bulk(&mut out, command.at(1)),
                 Cmd::Config if commands::config::served_alone(command, &self.config) => {
@@ -282,7 +283,7 @@ impl Resp {
         if cmd == Cmd::MSetNx && (command.len() - 1) % 2 != 0 {
             return commands::connection::wrong_arity(out, spec.name);
         }
-        if let Some(shard) = self.one_owner(cmd, command) {
+        if let Some(shard) = self.one_owner(spec, command) {
             return out.extend_from_slice(&self.on_shard(shard, cmd, &args, proto, now).await);
         }
         match cmd {

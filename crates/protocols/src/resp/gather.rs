@@ -35,6 +35,12 @@ pub(super) fn keys_of<'a>(cmd: Cmd, command: &Command<'a>) -> Option<Vec<&'a [u8
                 .unwrap_or_default(),
         ),
         Cmd::ZRangeStore => Some(vec![command.at(1), command.at(2)]),
+        // A search with a destination: the source, then it.
+        Cmd::GeoSearchStore | Cmd::GeoRadius | Cmd::GeoRadiusByMember => {
+            let source = commands::geo_search::source(cmd, command);
+            let dest = commands::geo_search::destination(cmd, command);
+            Some(std::iter::once(source).chain(dest).collect())
+        }
         // MEMORY USAGE key: on the key's owner (`plan.rs` runs it there).
         Cmd::Memory => Some(command.arg(2).into_iter().collect()),
         Cmd::ZUnion
@@ -107,6 +113,9 @@ impl Resp {
             Cmd::LMPop => self.lmpop(command, proto, now, reply).await,
             Cmd::ZMPop => self.zmpop(command, proto, now, reply).await,
             Cmd::ZRangeStore => self.zrange_store(command, now, reply).await,
+            Cmd::GeoSearchStore | Cmd::GeoRadius | Cmd::GeoRadiusByMember => {
+                self.geo_store(cmd, command, proto, now, reply).await
+            }
             Cmd::ZUnion
             | Cmd::ZInter
             | Cmd::ZDiff
@@ -286,6 +295,41 @@ impl Resp {
         let count = result.len() as i64;
         let value = (count > 0).then_some(OwnedValue::Agg(Aggregate::ZSet(result)));
         let stored = self.store(command.at(1), value, now).await;
+        if stored.first() == Some(&b'-') {
+            reply.extend_from_slice(&stored);
+        } else {
+            write::int(reply, count);
+        }
+    }
+
+    /// GEOSEARCHSTORE, and GEORADIUS(BYMEMBER) with STORE or STOREDIST,
+    /// when the source and the destination live on two shards.
+    async fn geo_store(
+        &self,
+        cmd: Cmd,
+        command: &Command<'_>,
+        proto: Proto,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
+        use commands::geo_search;
+        let source = self.fetch(geo_search::source(cmd, command), now).await;
+        let found = match &source {
+            None => None,
+            Some(OwnedValue::Agg(Aggregate::ZSet(zset))) => Some(zset),
+            Some(_) => return wrong_type(reply),
+        };
+        let search = match geo_search::read(cmd, command, found) {
+            Ok(search) => search,
+            Err(error) => return write::error(reply, &error),
+        };
+        let Some((dest, _)) = search.store else {
+            return geo_search::reply(&search, found, proto, reply);
+        };
+        let result = geo_search::result(&search, found);
+        let count = result.as_ref().map_or(0, |zset| zset.len()) as i64;
+        let value = result.map(|zset| OwnedValue::Agg(Aggregate::ZSet(zset)));
+        let stored = self.store(dest, value, now).await;
         if stored.first() == Some(&b'-') {
             reply.extend_from_slice(&stored);
         } else {

@@ -14,8 +14,10 @@ rustfmt for the lines it writes unformatted):
     python3 crates/protocols/src/resp/gen_command_table.py
 
 It starts its own redis-server on a free port and stops it at the end; pass
-`--port N` to ask a server already running instead. SERVED below is the list
-of commands percore serves: edit it when that changes and rerun.
+`--port N` to ask a server already running instead. The commands served
+are the rows of the registry, commands/table.rs (read by served() below),
+and a container's subcommands are SUBCOMMANDS below: rerun it when either
+changes.
 
 How the replies are taken: raw RESP over a socket, once on a RESP2
 connection and once on a connection that sent `HELLO 3`, for
@@ -35,239 +37,24 @@ What differs from redis on purpose:
 
 import argparse
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 
-# The commands percore's resp service serves: name -> the subcommands it
-# serves ([] for a plain command).
-SERVED = {
-    "ping": [],
-    "echo": [],
-    "quit": [],
-    "hello": [],
-    "select": [],
-    "client": [
-        "setname",
-        "getname",
-        "id",
-        "setinfo",
-        "list",
-        "kill",
-        "info",
-        "reply",
-        "no-evict",
-        "unblock",
-        "help",
-    ],
-    "reset": [],
-    "auth": [],
-    "multi": [],
-    "exec": [],
-    "discard": [],
-    "watch": [],
-    "unwatch": [],
-    "get": [],
-    "set": [],
-    "setnx": [],
-    "setex": [],
-    "psetex": [],
-    "getdel": [],
-    "getex": [],
-    "mget": [],
-    "mset": [],
-    "msetnx": [],
-    "del": [],
-    "unlink": [],
-    "exists": [],
-    "incr": [],
-    "decr": [],
-    "incrby": [],
-    "decrby": [],
-    "append": [],
-    "strlen": [],
-    "getrange": [],
-    "setrange": [],
-    "type": [],
-    "hset": [],
-    "hsetnx": [],
-    "hget": [],
-    "hmget": [],
-    "hmset": [],
-    "hdel": [],
-    "hlen": [],
-    "hstrlen": [],
-    "hexists": [],
-    "hkeys": [],
-    "hvals": [],
-    "hgetall": [],
-    "hincrby": [],
-    "hincrbyfloat": [],
-    "hrandfield": [],
-    "hscan": [],
-    "sadd": [],
-    "srem": [],
-    "scard": [],
-    "sismember": [],
-    "smismember": [],
-    "smembers": [],
-    "spop": [],
-    "srandmember": [],
-    "smove": [],
-    "sinter": [],
-    "sintercard": [],
-    "sunion": [],
-    "sdiff": [],
-    "sinterstore": [],
-    "sunionstore": [],
-    "sdiffstore": [],
-    "sscan": [],
-    "zadd": [],
-    "zincrby": [],
-    "zrem": [],
-    "zcard": [],
-    "zscore": [],
-    "zmscore": [],
-    "zrank": [],
-    "zrevrank": [],
-    "zcount": [],
-    "zlexcount": [],
-    "zrange": [],
-    "zrangebyscore": [],
-    "zrevrangebyscore": [],
-    "zrevrange": [],
-    "zrangebylex": [],
-    "zrevrangebylex": [],
-    "zpopmin": [],
-    "zpopmax": [],
-    "zremrangebyrank": [],
-    "zremrangebyscore": [],
-    "zremrangebylex": [],
-    "zrandmember": [],
-    "zscan": [],
-    "lpush": [],
-    "rpush": [],
-    "lpushx": [],
-    "rpushx": [],
-    "lpop": [],
-    "rpop": [],
-    "llen": [],
-    "lindex": [],
-    "lset": [],
-    "lrange": [],
-    "ltrim": [],
-    "lrem": [],
-    "linsert": [],
-    "lpos": [],
-    "lmove": [],
-    "rpoplpush": [],
-    "lmpop": [],
-    "zunion": [],
-    "zinter": [],
-    "zdiff": [],
-    "zunionstore": [],
-    "zinterstore": [],
-    "zdiffstore": [],
-    "zintercard": [],
-    "zrangestore": [],
-    "zmpop": [],
-    "blpop": [],
-    "brpop": [],
-    "blmove": [],
-    "brpoplpush": [],
-    "blmpop": [],
-    "bzpopmin": [],
-    "bzpopmax": [],
-    "bzmpop": [],
+# The subcommands percore serves, for each container it serves (the
+# commands themselves are the registry"s rows, read by served() below).
+SUBCOMMANDS = {
+    "client": ["setname", "getname", "id", "setinfo", "list", "kill", "info", "reply", "no-evict", "unblock", "help"],
     "memory": ["usage"],
-    "expire": [],
-    "pexpire": [],
-    "expireat": [],
-    "pexpireat": [],
-    "ttl": [],
-    "pttl": [],
-    "persist": [],
-    "expiretime": [],
-    "pexpiretime": [],
-    "dump": [],
-    "restore": [],
-    "touch": [],
-    "rename": [],
-    "renamenx": [],
-    "copy": [],
-    "incrbyfloat": [],
-    "getset": [],
-    "setbit": [],
-    "getbit": [],
-    "bitcount": [],
-    "bitpos": [],
-    "bitop": [],
-    "bitfield": [],
-    "bitfield_ro": [],
-    "lcs": [],
     "object": ["encoding", "refcount", "idletime", "freq", "help"],
-    "function": [
-        "flush",
-        "list",
-        "load",
-        "delete",
-        "dump",
-        "restore",
-        "kill",
-        "stats",
-        "help",
-    ],
-    "eval": [],
-    "evalsha": [],
-    "eval_ro": [],
-    "evalsha_ro": [],
+    "function": ["flush", "list", "load", "delete", "dump", "restore", "kill", "stats", "help"],
     "script": ["load", "exists", "flush", "kill", "help"],
-    "fcall": [],
-    "fcall_ro": [],
-    "wait": [],
-    "geoadd": [],
-    "geopos": [],
-    "geodist": [],
-    "keys": [],
-    "scan": [],
-    "dbsize": [],
-    "flushdb": [],
-    "flushall": [],
-    "randomkey": [],
-    "subscribe": [],
-    "unsubscribe": [],
-    "psubscribe": [],
-    "punsubscribe": [],
-    "publish": [],
-    "ssubscribe": [],
-    "sunsubscribe": [],
-    "spublish": [],
     "pubsub": ["channels", "numsub", "numpat", "shardchannels", "shardnumsub"],
-    "info": [],
-    "time": [],
     "command": ["count", "info", "docs", "list", "getkeys", "getkeysandflags"],
     "config": ["get", "set", "resetstat", "rewrite", "help"],
-    "monitor": [],
-    "lastsave": [],
-    "save": [],
-    "bgsave": [],
-    "cluster": [
-        "slots",
-        "shards",
-        "nodes",
-        "info",
-        "myid",
-        "keyslot",
-        "countkeysinslot",
-        "getkeysinslot",
-        "help",
-    ],
-    "sort": [],
-    "sort_ro": [],
-    "readonly": [],
-    "readwrite": [],
-    "shutdown": [],
+    "cluster": ["slots", "shards", "nodes", "info", "myid", "keyslot", "countkeysinslot", "getkeysinslot", "help"],
 }
 
 # Subcommands redis 7.0 lacks, as typed trees (see parse below) in 7.0's
@@ -349,6 +136,27 @@ FULL_DOCS = ["get", "client|kill", "nosuch"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT_DIR = os.path.join(HERE, "command_table")
+REGISTRY = os.path.join(HERE, "commands", "table.rs")
+
+
+def served():
+    """The commands percore's resp service serves, from the registry's rows
+    (commands/table.rs: `b"NAME" => Variant, "name", arity, keys, route,
+    [flags], handler;`), resp's own INTERNAL parts left out: name -> the
+    subcommands it serves ([] for a plain command)."""
+    with open(REGISTRY) as f:
+        text = f.read()
+    rows = re.findall(r'^\s*b"[^"]+" => \w+, "([^"]+)",.*\[([A-Z_ ]*)\], [^,;]+;$', text, re.M)
+    names = [name for name, flags in rows if "INTERNAL" not in flags.split()]
+    if not names:
+        raise RuntimeError("no rows found in %s" % REGISTRY)
+    unknown = set(SUBCOMMANDS) - set(names)
+    if unknown:
+        raise RuntimeError("SUBCOMMANDS of commands not served: %r" % sorted(unknown))
+    return {name: SUBCOMMANDS.get(name, []) for name in names}
+
+
+SERVED = served()
 
 
 # ---------------------------------------------------------------- RESP

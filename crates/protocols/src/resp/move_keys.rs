@@ -12,18 +12,16 @@ use super::*;
 use commands::rename::{copy_options, NO_SUCH_KEY, SAME_OBJECT};
 
 impl Resp {
-    /// The one shard that owns every key of RENAME, RENAMENX, COPY, LCS,
-    /// BITOP or MSETNX, when there is one: the command then runs there in
+    /// The one shard that owns every key (where its row says they are) of
+    /// a command with the ONE_OWNER flag (RENAME, RENAMENX, COPY, LCS,
+    /// BITOP, MSETNX), when there is one: the command then runs there in
     /// one step, atomic as in Redis.
-    pub(super) fn one_owner(&self, cmd: Cmd, command: &Command<'_>) -> Option<usize> {
-        let (keys, step) = match cmd {
-            Cmd::Rename | Cmd::RenameNx | Cmd::Copy | Cmd::Lcs => (1..3, 1),
-            Cmd::BitOp => (2..command.len(), 1),
-            Cmd::MSetNx => (1..command.len(), 2),
-            _ => return None,
-        };
-        let first = owner_of(command.at(keys.start), self.shards);
-        let mut keys = keys.step_by(step);
+    pub(super) fn one_owner(&self, spec: &Spec, command: &Command<'_>) -> Option<usize> {
+        if !spec.flags.has(commands::Flags::ONE_OWNER) {
+            return None;
+        }
+        let mut keys = spec.keys.positions(command.len());
+        let first = owner_of(command.at(keys.next()?), self.shards);
         keys.all(|i| owner_of(command.at(i), self.shards) == first)
             .then_some(first)
     }

@@ -6,6 +6,7 @@
 //! the next one is read ends the round (`alone.rs`).
 
 use super::*;
+use commands::Flags;
 
 /// How planning a round ended.
 pub(super) enum Step<'a> {
@@ -150,29 +151,16 @@ impl Resp {
         session.introduced |= session::introduces(spec.cmd);
         let proto = session.proto();
         match spec.route {
-            Route::Here => match spec.cmd {
-                Cmd::Command => plan.here(out, |out| {
+            Route::HereOrAlone(_, alone) if alone(command, &self.config, session) => {
+                return Some(Step::Alone(frame))
+            }
+            Route::Here(local) | Route::HereOrAlone(local, _) => match local {
+                Local::Introspect => plan.here(out, |out| {
                     command_stats::observe(stat, out, |out| {
                         commands::introspect::command(command, proto, out)
                     })
                 }),
-                Cmd::Info | Cmd::Monitor => return Some(Step::Alone(frame)),
-                Cmd::Config if commands::config::served_alone(command, &self.config) => {
-                    return Some(Step::Alone(frame))
-                }
-                Cmd::Client
-                    if command.at(1).eq_ignore_ascii_case(b"list")
-                        || command.at(1).eq_ignore_ascii_case(b"kill") =>
-                {
-                    return Some(Step::Alone(frame))
-                }
-                Cmd::Cluster
-                    if self.config.cluster.is_some()
-                        && cluster::slot_keys::over_every_shard(command) =>
-                {
-                    return Some(Step::Alone(frame))
-                }
-                Cmd::Shutdown => {
+                Local::Shutdown => {
                     // As redis: no reply; the server stops as on SIGINT,
                     // answering what it has read (docs/PROTOCOLS.md §7.1: a clean stop).
                     let valid = (1..command.len()).all(|i| {
@@ -187,21 +175,7 @@ impl Resp {
                     self.stop.stop_server();
                     return Some(Step::Close);
                 }
-                Cmd::Time
-                | Cmd::Config
-                | Cmd::LastSave
-                | Cmd::Cluster
-                | Cmd::ReadOnly
-                | Cmd::ReadWrite
-                | Cmd::Function
-                | Cmd::Script
-                | Cmd::Eval
-                | Cmd::EvalSha
-                | Cmd::EvalRo
-                | Cmd::EvalShaRo
-                | Cmd::FCall
-                | Cmd::FCallRo
-                | Cmd::Wait => plan.here(out, |out| {
+                Local::Server => plan.here(out, |out| {
                     command_stats::observe(stat, out, |out| {
                         commands::server::run(
                             spec.cmd,
@@ -213,9 +187,7 @@ impl Resp {
                         )
                     })
                 }),
-                // RESET drops the subscriptions, acknowledged: alone.
-                Cmd::Reset if session.pubsub.is_some() => return Some(Step::Alone(frame)),
-                _ => {
+                Local::Connection => {
                     let flow = plan.here(out, |out| {
                         command_stats::observe(stat, out, |out| {
                             commands::connection::run(spec.cmd, command, session, &self.config, out)
@@ -236,7 +208,8 @@ impl Resp {
                 let owner = owner_of(command.at(1), self.shards);
                 self.run_at(plan, out, owner, spec.cmd, command, frame, proto, now);
             }
-            Route::EachKey { step, part, merge } => {
+            Route::EachKey { part, merge } => {
+                let step = spec.keys.step as usize;
                 if (command.len() - 1) % step != 0 {
                     plan.here(out, |out| commands::connection::wrong_arity(out, spec.name));
                     return None;
@@ -264,11 +237,7 @@ impl Resp {
                 // A shard's own port (shard-aware cluster mode) is a node of
                 // its own: the key space commands cover its keys alone, so
                 // that a cluster client asking every node counts each once.
-                let own_keys = session.own_port
-                    && matches!(
-                        spec.cmd,
-                        Cmd::Keys | Cmd::DbSize | Cmd::FlushDb | Cmd::FlushAll | Cmd::RandomKey
-                    );
+                let own_keys = session.own_port && spec.flags.has(Flags::OWN_KEYS);
                 if self.shards == 1 || own_keys {
                     let here = self.shard;
                     self.run_at(plan, out, here, spec.cmd, command, frame, proto, now);
@@ -306,7 +275,7 @@ impl Resp {
                     plan.here(out, |out| commands::connection::wrong_arity(out, spec.name));
                     return None;
                 }
-                if let Some(owner) = self.one_owner(spec.cmd, command) {
+                if let Some(owner) = self.one_owner(spec, command) {
                     // Every key on one shard: run there in one step.
                     self.run_at(plan, out, owner, spec.cmd, command, frame, proto, now);
                     return None;

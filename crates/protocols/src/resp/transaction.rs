@@ -183,53 +183,56 @@ impl Resp {
     /// The shards a queueable command touches, as bits (and whether one is
     /// past 64); `None`: not queueable (a command that is not over keys).
     fn key_shards(&self, spec: &Spec, command: &Command<'_>) -> Option<(u64, bool)> {
-        let (keys, step) = match spec.route {
-            Route::Key => (1..2, 1),
-            Route::EachKey { step, .. } => (1..command.len(), step),
+        let at = |i: usize| command.at(i);
+        let keys = |positions: std::ops::Range<usize>, step: usize| positions.step_by(step).map(at);
+        Some(match spec.route {
+            Route::Key => self.shard_bits(keys(1..2, 1)),
+            Route::EachKey { .. } => {
+                self.shard_bits(keys(1..command.len(), spec.keys.step as usize))
+            }
+            // MSETNX, RENAME, COPY, LCS, BITOP: their keys where their rows
+            // say.
+            Route::Alone if spec.flags.has(commands::Flags::ONE_OWNER) => {
+                self.shard_bits(spec.keys.positions(command.len()).map(at))
+            }
             Route::Alone => match spec.cmd {
-                Cmd::MSetNx => (1..command.len(), 2),
-                Cmd::Rename | Cmd::RenameNx | Cmd::Copy | Cmd::Lcs => (1..3, 1),
-                Cmd::BitOp => (2..command.len(), 1),
                 // OBJECT HELP has no key: run wherever the rest runs.
-                Cmd::Object => (2..command.len().min(3), 1),
+                Cmd::Object => self.shard_bits(keys(2..command.len().min(3), 1)),
                 // SORT's BY and GET patterns may name keys on any shard:
                 // every shard, run by the EXEC-ing shard (`everywhere`).
-                Cmd::Sort | Cmd::SortRo => return Some(self.every_shard()),
+                Cmd::Sort | Cmd::SortRo => self.every_shard(),
                 // The typed commands over several keys, and the blocking
                 // ones (which do not block in a transaction): their keys'
                 // shards.
                 _ => {
                     let keys = gather::keys_of(spec.cmd, command)
                         .or_else(|| blocking::keys_of(spec.cmd, command))?;
-                    let mut bits = 0u64;
-                    let mut wide = false;
-                    for key in keys {
-                        let shard = owner_of(key, self.shards);
-                        wide |= shard >= 64;
-                        bits |= 1u64 << (shard % 64);
-                    }
-                    return Some((bits, wide));
+                    self.shard_bits(keys.into_iter())
                 }
             },
             // Keyless and stateless: run wherever the rest runs.
-            Route::Here if matches!(spec.cmd, Cmd::Ping | Cmd::Echo) => return Some((0, false)),
+            Route::Here(_) if matches!(spec.cmd, Cmd::Ping | Cmd::Echo) => (0, false),
             // CONFIG (GET, and SET, which changes every shard): run by the
             // EXEC-ing shard holding every shard, as Redis runs it inside
             // MULTI.
-            Route::Here if spec.cmd == Cmd::Config => return Some(self.every_shard()),
+            Route::HereOrAlone(..) if spec.cmd == Cmd::Config => self.every_shard(),
             Route::AllShards(_) if spec.cmd != Cmd::Save && spec.cmd != Cmd::BgSave => {
-                return Some(self.every_shard())
+                self.every_shard()
             }
             _ => return None,
-        };
+        })
+    }
+
+    /// The owners of `keys`, as bits (and whether one is past 64).
+    fn shard_bits<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) -> (u64, bool) {
         let mut bits = 0u64;
         let mut wide = false;
-        for i in keys.step_by(step.max(1)) {
-            let shard = owner_of(command.at(i), self.shards);
+        for key in keys {
+            let shard = owner_of(key, self.shards);
             wide |= shard >= 64;
             bits |= 1u64 << (shard % 64);
         }
-        Some((bits, wide))
+        (bits, wide)
     }
 
     /// WATCH key...: each key's state now, read on its owner.

@@ -31,10 +31,7 @@ pub use nodes::{slot_range, ClusterError, Node};
 pub use redirect::Redirect;
 pub use replies::run;
 
-use redirect::KeyPositions;
-
-/// This node's view of the cluster: every node, which one it is, and where
-/// each served command's keys are.
+/// This node's view of the cluster: every node, and which one it is.
 #[derive(Clone, Debug)]
 pub struct Cluster {
     nodes: Vec<Node>,
@@ -42,7 +39,6 @@ pub struct Cluster {
     /// The slots served here without MOVED, first and last: `me`'s range,
     /// or on a shard-aware node's shared port, the range of all its shards.
     served: (u16, u16),
-    keys: KeyPositions,
     /// Shard-aware mode: every node's shard count (all nodes run as many).
     shards_per_node: Option<usize>,
 }
@@ -66,7 +62,6 @@ impl Cluster {
                     nodes,
                     me,
                     served,
-                    keys: KeyPositions::of_served_commands(),
                     shards_per_node: None,
                 }))
             }
@@ -85,7 +80,6 @@ impl Cluster {
             served: (nodes[me].first_slot, nodes[me + shards - 1].last_slot),
             nodes,
             me,
-            keys: self.keys,
             shards_per_node: Some(shards),
         })
     }

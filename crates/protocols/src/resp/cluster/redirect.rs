@@ -1,14 +1,13 @@
 //! The redirect check (docs/PROTOCOLS.md §6.4): before a command is routed, on the shard
 //! that read it, its keys are found where redis 7.0's COMMAND says they are
-//! (first key, last key, step), and a command whose keys are in different
+//! (first key, last key, step: the command's registry row), and a command whose keys are in different
 //! slots gets `-CROSSSLOT`, one whose slot another node serves gets
 //! `-MOVED <slot> <host>:<port>`, in that order, as redis-server's
 //! `getNodeByQuery`. A command without keys is served here. The check reads
 //! only this shard's copy of the cluster: a CRC16 of each key and a range
 //! test, no allocation and no cross-shard hop.
 
-use super::super::command_table;
-use super::super::commands::{Cmd, NAMES};
+use super::super::commands::{spec_of, Cmd};
 use super::super::protocol::{write, Command};
 use super::slot::key_slot;
 use super::{Cluster, Node};
@@ -36,72 +35,17 @@ impl Redirect<'_> {
     }
 }
 
-/// Where a command's keys are: arguments `first`, `first + step`, ... up
-/// to `last` (negative: counted from the end, -1 the last argument).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct KeyRange {
-    /// 0: the command has no keys.
-    first: i32,
-    last: i32,
-    step: i32,
-}
-
-/// Every served command's [`KeyRange`], indexed by [`Cmd`]; read from the
-/// COMMAND table once, so the check does no lookup by name.
-#[derive(Clone, Debug)]
-pub(super) struct KeyPositions(Vec<KeyRange>);
-
-impl KeyPositions {
-    /// From the COMMAND table (resp's internal commands have no entry, and
-    /// no keys).
-    pub(super) fn of_served_commands() -> KeyPositions {
-        KeyPositions(
-            NAMES
-                .iter()
-                .map(|name| {
-                    // OBJECT's subcommands name their key second (redis
-                    // finds it from the subcommand's key spec).
-                    if *name == "object" {
-                        return KeyRange {
-                            first: 2,
-                            last: 2,
-                            step: 1,
-                        };
-                    }
-                    command_table::lookup(name.as_bytes()).map_or(KeyRange::default(), |entry| {
-                        KeyRange {
-                            first: entry.first_key,
-                            last: entry.last_key,
-                            step: entry.step.max(1),
-                        }
-                    })
-                })
-                .collect(),
-        )
-    }
-}
-
 impl Cluster {
     /// Whether `command` (known, of arity checked) is served on this node:
     /// `Ok` when it has no keys or all its keys are in one slot this node
     /// serves.
     pub fn check(&self, cmd: Cmd, command: &Command<'_>) -> Result<(), Redirect<'_>> {
-        let range = self.keys.0.get(cmd as usize).copied().unwrap_or_default();
-        if range.first <= 0 {
-            return Ok(());
-        }
-        let argc = command.len() as i64;
-        let last = if range.last < 0 {
-            argc + i64::from(range.last)
-        } else {
-            i64::from(range.last)
-        };
         let mut first: Option<(&[u8], u16)> = None;
-        let mut i = i64::from(range.first);
-        // Past the arguments given (a variadic command that is short of
-        // them), there are no more keys: the command reports its own error.
-        while i <= last && i < argc {
-            let key = command.at(i as usize);
+        // Where redis 7.0's COMMAND says the keys are: the command's row
+        // (none past the arguments given: a variadic command short of them
+        // reports its own error).
+        for i in spec_of(cmd).keys.positions(command.len()) {
+            let key = command.at(i);
             match first {
                 None => first = Some((key, key_slot(key))),
                 Some((first_key, slot)) => {
@@ -110,7 +54,6 @@ impl Cluster {
                     }
                 }
             }
-            i += i64::from(range.step);
         }
         match first {
             Some((_, slot)) if !self.owns(slot) => Err(Redirect::Moved {

@@ -1472,9 +1472,44 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0xc06011c4f6d816d5, 0xacdbc0877bf24e0b],
     ),
     (
+        "geohash",
+        [0x4afe49b19e27303a, 0xa572afd4e8764586],
+        [0x205ea8f482362e8e, 0xeb6245386c1c0a61],
+    ),
+    (
         "geopos",
         [0x277e87393514ad97, 0x63e3f3974fd3e41f],
         [0x04f58df027a25e7f, 0xdf346eb73b8df234],
+    ),
+    (
+        "georadius",
+        [0x2cfc0730d96e171b, 0xe9cc468308240d9d],
+        [0x4d1294f37d276330, 0xf52f3a2c47cf3aae],
+    ),
+    (
+        "georadius_ro",
+        [0xfe51866bc863548a, 0xeedf0b4a6637a716],
+        [0x5752592663c5da7d, 0x4765f88ef36f3aa7],
+    ),
+    (
+        "georadiusbymember",
+        [0xf9878bc0ba01dbde, 0xffd50bf3027879cc],
+        [0xdab4807a6e4c5fa0, 0xec92e4d70d5ebf35],
+    ),
+    (
+        "georadiusbymember_ro",
+        [0x7b45ccabb42700e9, 0x8cd254a4344724b1],
+        [0x3777ab1aea29ba6f, 0x887f48cc1dc0b8f5],
+    ),
+    (
+        "geosearch",
+        [0x2dbdd4d80fda0291, 0xe5f24402b2d10629],
+        [0xb814d47eb8d064bc, 0x98a6559396ad1e4c],
+    ),
+    (
+        "geosearchstore",
+        [0x368851e95445f923, 0x4cdefc10ee43c2fb],
+        [0xce1f1ff425bf27c2, 0xf62cea1a2960afbc],
     ),
     (
         "get",
@@ -2075,6 +2110,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "subscribe",
         [0x4e086fa594471306, 0x2e7a4e5f9e1d1dca],
         [0x8e2d53b1102d848d, 0x57d642a5d66ff972],
+    ),
+    (
+        "substr",
+        [0x337b47df15b79fce, 0xa89d655e72bf4112],
+        [0x211df6c5ffdb0c51, 0xbbb97e7e7bf45539],
     ),
     (
         "sunion",

@@ -3429,6 +3429,49 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "geohash",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@geo", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Returns members of a geospatial index as standard geohash strings")),
+            ("since", Bulk("3.2.0")),
+            ("group", Bulk("geo")),
+            (
+                "complexity",
+                Bulk("O(log(N)) for each member requested, where N is the number of elements in the sorted set."),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("member")),
+                        ("type", Bulk("string")),
+                        ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "geopos",
         arity: -2,
         flags: &["readonly"],
@@ -3463,6 +3506,1079 @@ pub static COMMANDS: &[CommandEntry] = &[
                         ("name", Bulk("member")),
                         ("type", Bulk("string")),
                         ("flags", Set(&[Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "georadius",
+        arity: -6,
+        flags: &["write", "denyoom", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@geo", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Keyword { keyword: "STORE", startfrom: 6 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Keyword { keyword: "STOREDIST", startfrom: 6 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point"),
+            ),
+            ("since", Bulk("3.2.0")),
+            ("group", Bulk("geo")),
+            (
+                "complexity",
+                Bulk("O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` argument")),
+            (
+                "history",
+                Set(&[
+                    Array(&[Bulk("6.2.0"), Bulk("Added the `ANY` option for `COUNT`.")]),
+                    Array(&[Bulk("7.0.0"), Bulk("Added support for uppercase unit names.")]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("longitude")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("latitude")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("radius")), ("type", Bulk("double"))]),
+                    Map(&[
+                        ("name", Bulk("unit")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("m")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("M")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("km")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("KM")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("ft")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("FT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("mi")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MI")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withcoord")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHCOORD")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withdist")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHDIST")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withhash")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHHASH")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("count")),
+                                    ("type", Bulk("integer")),
+                                    ("token", Bulk("COUNT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("any")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("ANY")),
+                                    ("since", Bulk("6.2.0")),
+                                    ("flags", Set(&[Status("optional")])),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("order")),
+                        ("type", Bulk("oneof")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("asc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("ASC")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("desc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("DESC")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                        ("token", Bulk("STORE")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(2)),
+                        ("token", Bulk("STOREDIST")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "georadius_ro",
+        arity: -6,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@geo", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("A read-only variant for GEORADIUS")),
+            ("since", Bulk("3.2.10")),
+            ("group", Bulk("geo")),
+            (
+                "complexity",
+                Bulk("O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`GEOSEARCH` with the `BYRADIUS` argument")),
+            (
+                "history",
+                Set(&[Array(&[Bulk("6.2.0"), Bulk("Added the `ANY` option for `COUNT`.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("longitude")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("latitude")), ("type", Bulk("double"))]),
+                    Map(&[("name", Bulk("radius")), ("type", Bulk("double"))]),
+                    Map(&[
+                        ("name", Bulk("unit")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("m")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("M")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("km")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("KM")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("ft")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("FT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("mi")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MI")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withcoord")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHCOORD")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withdist")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHDIST")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withhash")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHHASH")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("count")),
+                                    ("type", Bulk("integer")),
+                                    ("token", Bulk("COUNT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("any")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("ANY")),
+                                    ("since", Bulk("6.2.0")),
+                                    ("flags", Set(&[Status("optional")])),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("order")),
+                        ("type", Bulk("oneof")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("asc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("ASC")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("desc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("DESC")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "georadiusbymember",
+        arity: -5,
+        flags: &["write", "denyoom", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@geo", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Keyword { keyword: "STORE", startfrom: 5 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Keyword { keyword: "STOREDIST", startfrom: 5 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member"),
+            ),
+            ("since", Bulk("3.2.0")),
+            ("group", Bulk("geo")),
+            (
+                "complexity",
+                Bulk("O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            (
+                "replaced_by",
+                Bulk("`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` and `FROMMEMBER` arguments"),
+            ),
+            (
+                "history",
+                Set(&[Array(&[Bulk("7.0.0"), Bulk("Added support for uppercase unit names.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("radius")), ("type", Bulk("double"))]),
+                    Map(&[
+                        ("name", Bulk("unit")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("m")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("M")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("km")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("KM")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("ft")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("FT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("mi")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MI")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withcoord")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHCOORD")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withdist")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHDIST")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withhash")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHHASH")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("count")),
+                                    ("type", Bulk("integer")),
+                                    ("token", Bulk("COUNT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("any")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("ANY")),
+                                    ("flags", Set(&[Status("optional")])),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("order")),
+                        ("type", Bulk("oneof")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("asc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("ASC")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("desc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("DESC")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                        ("token", Bulk("STORE")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(2)),
+                        ("token", Bulk("STOREDIST")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "georadiusbymember_ro",
+        arity: -5,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@geo", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("A read-only variant for GEORADIUSBYMEMBER")),
+            ("since", Bulk("3.2.10")),
+            ("group", Bulk("geo")),
+            (
+                "complexity",
+                Bulk("O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("6.2.0")),
+            ("replaced_by", Bulk("`GEOSEARCH` with the `BYRADIUS` and `FROMMEMBER` arguments")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("member")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("radius")), ("type", Bulk("double"))]),
+                    Map(&[
+                        ("name", Bulk("unit")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("m")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("M")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("km")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("KM")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("ft")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("FT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("mi")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("MI")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withcoord")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHCOORD")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withdist")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHDIST")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withhash")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHHASH")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("count")),
+                                    ("type", Bulk("integer")),
+                                    ("token", Bulk("COUNT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("any")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("ANY")),
+                                    ("flags", Set(&[Status("optional")])),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("order")),
+                        ("type", Bulk("oneof")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("asc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("ASC")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("desc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("DESC")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "geosearch",
+        arity: -7,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@geo", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle."),
+            ),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("geo")),
+            (
+                "complexity",
+                Bulk("O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape"),
+            ),
+            (
+                "history",
+                Set(&[Array(&[Bulk("7.0.0"), Bulk("Added support for uppercase unit names.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("from")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("member")),
+                                    ("type", Bulk("string")),
+                                    ("token", Bulk("FROMMEMBER")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("longitude_latitude")),
+                                    ("type", Bulk("block")),
+                                    ("token", Bulk("FROMLONLAT")),
+                                    (
+                                        "arguments",
+                                        Array(&[
+                                            Map(&[
+                                                ("name", Bulk("longitude")),
+                                                ("type", Bulk("double")),
+                                            ]),
+                                            Map(&[
+                                                ("name", Bulk("latitude")),
+                                                ("type", Bulk("double")),
+                                            ]),
+                                        ]),
+                                    ),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("by")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("circle")),
+                                    ("type", Bulk("block")),
+                                    (
+                                        "arguments",
+                                        Array(&[
+                                            Map(&[
+                                                ("name", Bulk("radius")),
+                                                ("type", Bulk("double")),
+                                                ("token", Bulk("BYRADIUS")),
+                                            ]),
+                                            Map(&[
+                                                ("name", Bulk("unit")),
+                                                ("type", Bulk("oneof")),
+                                                (
+                                                    "arguments",
+                                                    Array(&[
+                                                        Map(&[
+                                                            ("name", Bulk("m")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("M")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("km")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("KM")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("ft")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("FT")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("mi")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("MI")),
+                                                        ]),
+                                                    ]),
+                                                ),
+                                            ]),
+                                        ]),
+                                    ),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("box")),
+                                    ("type", Bulk("block")),
+                                    (
+                                        "arguments",
+                                        Array(&[
+                                            Map(&[
+                                                ("name", Bulk("width")),
+                                                ("type", Bulk("double")),
+                                                ("token", Bulk("BYBOX")),
+                                            ]),
+                                            Map(&[
+                                                ("name", Bulk("height")),
+                                                ("type", Bulk("double")),
+                                            ]),
+                                            Map(&[
+                                                ("name", Bulk("unit")),
+                                                ("type", Bulk("oneof")),
+                                                (
+                                                    "arguments",
+                                                    Array(&[
+                                                        Map(&[
+                                                            ("name", Bulk("m")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("M")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("km")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("KM")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("ft")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("FT")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("mi")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("MI")),
+                                                        ]),
+                                                    ]),
+                                                ),
+                                            ]),
+                                        ]),
+                                    ),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("order")),
+                        ("type", Bulk("oneof")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("asc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("ASC")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("desc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("DESC")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("count")),
+                                    ("type", Bulk("integer")),
+                                    ("token", Bulk("COUNT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("any")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("ANY")),
+                                    ("flags", Set(&[Status("optional")])),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withcoord")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHCOORD")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withdist")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHDIST")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("withhash")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("WITHHASH")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "geosearchstore",
+        arity: -8,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@geo", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 2 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            (
+                "summary",
+                Bulk("Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key."),
+            ),
+            ("since", Bulk("6.2.0")),
+            ("group", Bulk("geo")),
+            (
+                "complexity",
+                Bulk("O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape"),
+            ),
+            (
+                "history",
+                Set(&[Array(&[Bulk("7.0.0"), Bulk("Added support for uppercase unit names.")])]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("destination")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("source")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("from")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("member")),
+                                    ("type", Bulk("string")),
+                                    ("token", Bulk("FROMMEMBER")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("longitude_latitude")),
+                                    ("type", Bulk("block")),
+                                    ("token", Bulk("FROMLONLAT")),
+                                    (
+                                        "arguments",
+                                        Array(&[
+                                            Map(&[
+                                                ("name", Bulk("longitude")),
+                                                ("type", Bulk("double")),
+                                            ]),
+                                            Map(&[
+                                                ("name", Bulk("latitude")),
+                                                ("type", Bulk("double")),
+                                            ]),
+                                        ]),
+                                    ),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("by")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("circle")),
+                                    ("type", Bulk("block")),
+                                    (
+                                        "arguments",
+                                        Array(&[
+                                            Map(&[
+                                                ("name", Bulk("radius")),
+                                                ("type", Bulk("double")),
+                                                ("token", Bulk("BYRADIUS")),
+                                            ]),
+                                            Map(&[
+                                                ("name", Bulk("unit")),
+                                                ("type", Bulk("oneof")),
+                                                (
+                                                    "arguments",
+                                                    Array(&[
+                                                        Map(&[
+                                                            ("name", Bulk("m")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("M")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("km")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("KM")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("ft")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("FT")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("mi")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("MI")),
+                                                        ]),
+                                                    ]),
+                                                ),
+                                            ]),
+                                        ]),
+                                    ),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("box")),
+                                    ("type", Bulk("block")),
+                                    (
+                                        "arguments",
+                                        Array(&[
+                                            Map(&[
+                                                ("name", Bulk("width")),
+                                                ("type", Bulk("double")),
+                                                ("token", Bulk("BYBOX")),
+                                            ]),
+                                            Map(&[
+                                                ("name", Bulk("height")),
+                                                ("type", Bulk("double")),
+                                            ]),
+                                            Map(&[
+                                                ("name", Bulk("unit")),
+                                                ("type", Bulk("oneof")),
+                                                (
+                                                    "arguments",
+                                                    Array(&[
+                                                        Map(&[
+                                                            ("name", Bulk("m")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("M")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("km")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("KM")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("ft")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("FT")),
+                                                        ]),
+                                                        Map(&[
+                                                            ("name", Bulk("mi")),
+                                                            ("type", Bulk("pure-token")),
+                                                            ("token", Bulk("MI")),
+                                                        ]),
+                                                    ]),
+                                                ),
+                                            ]),
+                                        ]),
+                                    ),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("order")),
+                        ("type", Bulk("oneof")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("asc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("ASC")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("desc")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("DESC")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("count")),
+                        ("type", Bulk("block")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("count")),
+                                    ("type", Bulk("integer")),
+                                    ("token", Bulk("COUNT")),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("any")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("ANY")),
+                                    ("flags", Set(&[Status("optional")])),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("storedist")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("STOREDIST")),
+                        ("flags", Set(&[Status("optional")])),
                     ]),
                 ]),
             ),
@@ -8368,6 +9484,49 @@ pub static COMMANDS: &[CommandEntry] = &[
                         ("type", Bulk("string")),
                         ("flags", Set(&[Status("multiple")])),
                     ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
+        name: "substr",
+        arity: 4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@string", "@slow"],
+        tips: &[],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_search: BeginSearch::Index { index: 1 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Get a substring of the string stored at a key")),
+            ("since", Bulk("1.0.0")),
+            ("group", Bulk("string")),
+            (
+                "complexity",
+                Bulk("O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
+            ),
+            ("doc_flags", Set(&[Status("deprecated")])),
+            ("deprecated_since", Bulk("2.0.0")),
+            ("replaced_by", Bulk("`GETRANGE`")),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(0)),
+                    ]),
+                    Map(&[("name", Bulk("start")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("end")), ("type", Bulk("integer"))]),
                 ]),
             ),
         ],

@@ -17,7 +17,16 @@ const TOO_LARGE: &str = "ERR string exceeds maximum allowed size (proto-max-bulk
 const MAX_STRING: u64 = 512 * 1024 * 1024;
 
 /// Runs one string command on the key's owner; its reply goes to `out`.
-pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+/// The registry's rows name it as their handler (`table.rs`), so it takes
+/// what every handler takes, the shard included.
+pub fn run(
+    cmd: Cmd,
+    args: &Command<'_>,
+    keys: &mut Keys<'_>,
+    proto: Proto,
+    _shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
     let key = args.at(1);
     let done = match cmd {
         // A string's value; nil for none, and (MGET's part) for another

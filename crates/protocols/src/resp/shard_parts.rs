@@ -1,0 +1,148 @@
+//! What a shard runs for its part of a command served over every shard
+//! (INFO, CLIENT LIST and KILL, CONFIG SET and RESETSTAT, SAVE): each is
+//! the handler of an internal row of the registry (`commands/table.rs`),
+//! under the signature every row's handler has.
+
+use super::*;
+
+/// SAVE and BGSAVE both start the snapshots, as the batch ends; neither
+/// waits for them (README).
+pub(super) fn save(
+    cmd: Cmd,
+    _command: &Command<'_>,
+    keys: &mut Keys<'_>,
+    _proto: Proto,
+    _shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
+    keys.ask_snapshot();
+    percore_keyspace::touched::saved();
+    match cmd {
+        Cmd::Save => write::ok(out),
+        _ => write::simple(out, b"Background saving started"),
+    }
+}
+
+/// A shard's figures for INFO.
+pub(super) fn figures(
+    _cmd: Cmd,
+    _command: &Command<'_>,
+    keys: &mut Keys<'_>,
+    _proto: Proto,
+    _shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
+    let (connections_received, commands) = client::received();
+    let mut figures = ServerFigures {
+        keys: keys.store.len() as u64,
+        expires: keys.store.expiring_len() as u64,
+        memory_bytes: keys.store.bytes(),
+        clients: client::count() as u64,
+        connections_received,
+        commands,
+        blocked_clients: blocking::blocked(),
+        changes: percore_keyspace::touched::changes(),
+        ..ServerFigures::default()
+    };
+    pubsub::owner::add_figures(&mut figures);
+    figures.write(out);
+}
+
+/// A shard's CLIENT LIST lines (all, or `TYPE t`, or `ID n`).
+pub(super) fn client_list(
+    _cmd: Cmd,
+    command: &Command<'_>,
+    _keys: &mut Keys<'_>,
+    _proto: Proto,
+    _shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
+    use super::client_filter::ListFilter;
+    let words: Vec<&[u8]> = command.iter().skip(1).collect();
+    let mut lines = Vec::new();
+    match ListFilter::parse(&words) {
+        Ok(ListFilter::Type(kind)) => client::list(Some(kind), None, &mut lines),
+        Ok(ListFilter::Ids(ids)) => {
+            for id in ids {
+                client::list(None, Some(id), &mut lines);
+            }
+        }
+        _ => client::list(None, None, &mut lines),
+    }
+    write::bulk(out, &lines);
+}
+
+/// CLIENT KILL on a shard: `caller field value...`; how many killed.
+pub(super) fn client_kill(
+    _cmd: Cmd,
+    command: &Command<'_>,
+    _keys: &mut Keys<'_>,
+    _proto: Proto,
+    _shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
+    let caller = commands::strings::parse_i64(command.at(1)).unwrap_or(0) as u64;
+    let words: Vec<&[u8]> = command.iter().skip(2).collect();
+    match super::client_filter::KillFilter::parse(&words) {
+        Ok(filter) => write::int(out, client::kill(&filter, caller) as i64),
+        Err(error) => write::error(out, &error),
+    }
+}
+
+/// A shard's command statistics for INFO (`command_stats.rs`).
+pub(super) fn stats(
+    _cmd: Cmd,
+    _command: &Command<'_>,
+    _keys: &mut Keys<'_>,
+    _proto: Proto,
+    _shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
+    let mut text = Vec::new();
+    command_stats::write_shard(&mut text);
+    write::bulk(out, &text);
+}
+
+/// CONFIG RESETSTAT on a shard.
+pub(super) fn reset_stats(
+    _cmd: Cmd,
+    _command: &Command<'_>,
+    _keys: &mut Keys<'_>,
+    _proto: Proto,
+    _shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
+    command_stats::reset();
+    client::reset_received();
+    write::ok(out);
+}
+
+/// CONFIG SET notify-keyspace-events: a shard's flags.
+pub(super) fn set_notify(
+    _cmd: Cmd,
+    command: &Command<'_>,
+    _keys: &mut Keys<'_>,
+    _proto: Proto,
+    _shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
+    let flags = commands::strings::parse_i64(command.at(1)).unwrap_or(0);
+    notify::set_flags(flags.max(0) as u32);
+    write::ok(out);
+}
+
+/// CONFIG SET maxmemory: a shard's share.
+pub(super) fn set_max_memory(
+    _cmd: Cmd,
+    command: &Command<'_>,
+    keys: &mut Keys<'_>,
+    _proto: Proto,
+    _shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
+    let cap = commands::strings::parse_i64(command.at(1))
+        .unwrap_or(0)
+        .max(0) as u64;
+    keys.store.set_cap((cap > 0).then_some(cap));
+    write::ok(out);
+}
