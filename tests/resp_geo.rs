@@ -1,6 +1,8 @@
-//! resp's GEOADD, GEOPOS and GEODIST (issue 26): replies byte for byte
-//! equal to redis-server 7.0's, in RESP2 and RESP3, on 2 shards; a point is
-//! a sorted set member whose score is its geohash, as in Redis.
+//! resp's GEOADD, GEOPOS, GEODIST, GEOHASH and the searches (GEOSEARCH,
+//! GEOSEARCHSTORE, GEORADIUS, GEORADIUSBYMEMBER and their _RO forms; issue
+//! 26): replies byte for byte equal to redis-server 7.0's, in RESP2 and
+//! RESP3, on 2 shards; a point is a sorted set member whose score is its
+//! geohash, as in Redis.
 
 mod common;
 
@@ -52,6 +54,73 @@ fn points_are_stored_and_read_as_redis() {
             "GEOADD",
             "GEOPOS",
             "GEODIST k a",
+        ],
+    );
+}
+
+#[test]
+fn searches_answer_as_redis_in_its_order() {
+    let server = Server::start(&["--services", "resp", "--shards", "2"]);
+    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    // Source and destination keys on one shard and on two: {t} keeps a
+    // pair together; plain names spread.
+    assert_sequence_same_as_redis(
+        server.addr("resp"),
+        &redis,
+        &[
+            "GEOADD nyc -73.9454966 40.747533 lic_market -73.9733487 40.7648057 central_park -73.9903085 40.7362513 union_square -74.0131604 40.7126674 wtc_one -73.7858139 40.6428986 jfk -73.9375699 40.7498929 q4 -73.9564142 40.7480973 4545",
+            "GEORADIUS nyc -73.9798091 40.7598464 3 km asc",
+            "GEOSEARCH nyc fromlonlat -73.9798091 40.7598464 bybox 6 6 km asc",
+            "GEORADIUS nyc -73.9798091 40.7598464 3 km withdist asc",
+            "GEOSEARCH nyc fromlonlat -73.9798091 40.7598464 bybox 6 6 km withdist withcoord withhash asc",
+            "GEORADIUS nyc -73.9798091 40.7598464 10 km COUNT 3",
+            "GEORADIUS nyc -73.9798091 40.7598464 10 km COUNT 3 ANY",
+            "GEORADIUS nyc -73.9798091 40.7598464 10 km COUNT 3 ANY ASC",
+            "GEORADIUS nyc -73.9798091 40.7598464 10 km COUNT 2 DESC",
+            "GEORADIUSBYMEMBER nyc wtc_one 7 km",
+            "GEORADIUSBYMEMBER_RO nyc wtc_one 7 km withdist",
+            "GEORADIUS_RO nyc -73.9798091 40.7598464 3 km",
+            "GEOSEARCH nyc frommember wtc_one byradius 7 km desc",
+            "GEOSEARCH nyc frommember q4 bybox 20 1 mi",
+            "GEOHASH nyc jfk q4 nope",
+            "GEOHASH nokey a",
+            // With destinations, on one shard or two.
+            "GEORADIUS nyc -73.9798091 40.7598464 10 km STORE dest",
+            "ZRANGE dest 0 -1 WITHSCORES",
+            "GEORADIUS nyc -73.9798091 40.7598464 10 km COUNT 2 STOREDIST dest2",
+            "ZRANGE dest2 0 -1 WITHSCORES",
+            "GEORADIUSBYMEMBER nyc jfk 5 km STORE dest3",
+            "GEOSEARCHSTORE other nyc fromlonlat -73.9798091 40.7598464 byradius 3 km",
+            "ZRANGE other 0 -1",
+            "GEOSEARCHSTORE other nyc fromlonlat -73.9798091 40.7598464 byradius 3 km storedist",
+            "ZRANGE other 0 -1 WITHSCORES",
+            "GEOSEARCHSTORE other nyc fromlonlat 0 0 byradius 1 km",
+            "EXISTS other",
+            "GEOSEARCHSTORE other nokey fromlonlat 0 0 byradius 1 km",
+            "GEORADIUS nokey 0 0 1 km STORE dest",
+            "EXISTS dest",
+            // The errors, in redis's order.
+            "GEOSEARCH nyc fromlonlat 0 0 frommember q4 byradius 1 km",
+            "GEOSEARCH nyc byradius 1 km",
+            "GEOSEARCH nyc fromlonlat 0 0",
+            "GEOSEARCH nyc fromlonlat 0 0 byradius 1 km bybox 1 1 km",
+            "GEOSEARCH nyc fromlonlat 0 0 byradius -1 km",
+            "GEOSEARCH nyc fromlonlat 0 0 bybox -1 1 km",
+            "GEOSEARCH nyc fromlonlat 0 0 byradius x km",
+            "GEOSEARCH nyc fromlonlat 0 0 byradius 1 yards",
+            "GEOSEARCH nyc frommember nope byradius 1 km",
+            "GEOSEARCH nyc fromlonlat 200 0 byradius 1 km",
+            "GEORADIUS nyc 0 0 1 km ANY",
+            "GEORADIUS nyc 0 0 1 km COUNT 0",
+            "GEORADIUS nyc 0 0 1 km COUNT x",
+            "GEORADIUS nyc 0 0 1 km withdist STORE d",
+            "GEOSEARCHSTORE d nyc fromlonlat 0 0 byradius 1 km withdist",
+            "GEORADIUS_RO nyc 0 0 1 km STORE d",
+            "GEORADIUSBYMEMBER nyc nope 1 km",
+            "GEOSEARCH nyc fromlonlat 0 0 byradius 1 km bogus",
+            "SET str v",
+            "GEOSEARCH str fromlonlat 0 0 byradius 1 km",
+            "GEOHASH str a",
         ],
     );
 }
