@@ -12,7 +12,7 @@
 use super::move_keys::bulk_value;
 use super::*;
 use crate::kv::durable::ops::snapshot_records;
-use crate::kv::values::{Aggregate, Kind, OwnedValue, Set};
+use crate::kv::values::{Aggregate, Kind, OwnedValue, Set, ZSet};
 use commands::collections::wrong_type;
 use commands::dump::read_payload;
 use commands::set::{algebra, reply_members, set_of, MultiKey};
@@ -286,20 +286,12 @@ impl Resp {
             Err(error) => return write::error(reply, error),
         };
         let source = self.fetch(command.at(2), now).await;
-        let found = match &source {
-            None => None,
-            Some(OwnedValue::Agg(Aggregate::ZSet(zset))) => Some(zset),
-            Some(_) => return wrong_type(reply),
+        let Ok(found) = as_zset(&source) else {
+            return wrong_type(reply);
         };
         let result = zset_multi::selected(&range, found);
-        let count = result.len() as i64;
-        let value = (count > 0).then_some(OwnedValue::Agg(Aggregate::ZSet(result)));
-        let stored = self.store(command.at(1), value, now).await;
-        if stored.first() == Some(&b'-') {
-            reply.extend_from_slice(&stored);
-        } else {
-            write::int(reply, count);
-        }
+        let result = (!result.is_empty()).then_some(result);
+        self.store_zset(command.at(1), result, now, reply).await;
     }
 
     /// GEOSEARCHSTORE, and GEORADIUS(BYMEMBER) with STORE or STOREDIST,
@@ -314,20 +306,26 @@ impl Resp {
     ) {
         use commands::geo_search;
         let source = self.fetch(geo_search::source(cmd, command), now).await;
-        let found = match &source {
-            None => None,
-            Some(OwnedValue::Agg(Aggregate::ZSet(zset))) => Some(zset),
-            Some(_) => return wrong_type(reply),
+        let Ok(found) = as_zset(&source) else {
+            return wrong_type(reply);
         };
         let search = match geo_search::read(cmd, command, found) {
             Ok(search) => search,
             Err(error) => return write::error(reply, &error),
         };
-        let Some((dest, _)) = search.store else {
-            return geo_search::reply(&search, found, proto, reply);
-        };
-        let result = geo_search::result(&search, found);
-        let count = result.as_ref().map_or(0, |zset| zset.len()) as i64;
+        match search.store {
+            None => geo_search::reply(&search, found, proto, reply),
+            Some((dest, _)) => {
+                let result = geo_search::result(&search, found);
+                self.store_zset(dest, result, now, reply).await
+            }
+        }
+    }
+
+    /// Stores `result` under `dest` on its owner (`None`: `dest` goes) and
+    /// answers its size, or the owner's error.
+    async fn store_zset(&self, dest: &[u8], result: Option<ZSet>, now: u64, reply: &mut Vec<u8>) {
+        let count = result.as_ref().map_or(0, ZSet::len) as i64;
         let value = result.map(|zset| OwnedValue::Agg(Aggregate::ZSet(zset)));
         let stored = self.store(dest, value, now).await;
         if stored.first() == Some(&b'-') {
@@ -410,5 +408,15 @@ impl Resp {
         } else {
             write::int(reply, count);
         }
+    }
+}
+
+/// A fetched value as a sorted set (`None`: no key); `Err` for a value of
+/// another type.
+fn as_zset(value: &Option<OwnedValue>) -> Result<Option<&ZSet>, ()> {
+    match value {
+        None => Ok(None),
+        Some(OwnedValue::Agg(Aggregate::ZSet(zset))) => Ok(Some(zset)),
+        Some(_) => Err(()),
     }
 }

@@ -162,7 +162,7 @@ fn bounding_box(shape: &Shape) -> [f64; 4] {
 
 /// The nine cells to read, in redis's order (the centre's, then north,
 /// south, east, west, north-east, north-west, south-east, south-west),
-/// those the search cannot reach as [`Cell::NONE`] (redis's
+/// those the search cannot reach as no cell (redis's
 /// `geohashCalculateAreasByShapeWGS84`).
 pub fn cells(shape: &Shape) -> [Cell; 9] {
     let [min_long, min_lat, max_long, max_lat] = bounding_box(shape);
