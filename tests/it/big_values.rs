@@ -6,15 +6,14 @@
 //! server in the middle of such a reply to a client that does not read.
 
 use std::io::{Read, Write};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::common::resp::Resp;
+use crate::common::resp::{connect_on, shard_serving, Resp};
 use crate::common::*;
 use percore::codec::{body_len, HEADER_LEN};
 use percore::cross_shard::owner_of;
 use percore_protocols::kv::protocol::{decode_reply, push_request_frame};
-use percore_protocols::kv::{KvClient, Reply, Request};
+use percore_protocols::kv::{Reply, Request};
 
 const MIB: usize = 1 << 20;
 /// What APPEND adds at a time: under the default `--max-frame` (1 MiB).
@@ -55,31 +54,6 @@ fn zeros_then_x(len: usize) -> Vec<u8> {
     let mut value = vec![0; len];
     value[len - 1] = b'x';
     value
-}
-
-/// A connection to the same shard as `big`'s (resp client ids name it).
-fn same_shard_as(big: &mut Resp, addr: SocketAddr, shards: usize) -> Resp {
-    let shard_of = |conn: &mut Resp| -> u64 {
-        let reply = conn.cmd("CLIENT ID");
-        let id: u64 = reply
-            .trim_start_matches(':')
-            .trim_end()
-            .parse()
-            .unwrap_or_else(|_| panic!("CLIENT ID answered {reply:?}"));
-        (id - 1) % shards as u64
-    };
-    let wanted = shard_of(big);
-    let give_up = Instant::now() + DEADLINE;
-    loop {
-        let mut other = Resp::connect(addr);
-        if shard_of(&mut other) == wanted {
-            return other;
-        }
-        assert!(
-            Instant::now() < give_up,
-            "no connection landed on shard {wanted}"
-        );
-    }
 }
 
 /// Sends `GET key` on `big`, reads the reply's first bytes only, has
@@ -133,7 +107,7 @@ fn values_around_one_mib_and_of_4_mib_are_read_back_while_others_are_served() {
         let server = resp_server(shards, &[]);
         let addr = server.addr("resp");
         let mut big = Resp::connect(addr);
-        let mut other = same_shard_as(&mut big, addr, shards);
+        let mut other = connect_on(shards, addr, shard_serving(&mut big, shards));
         for (n, len) in [MIB - 1, MIB, MIB + 1].into_iter().enumerate() {
             // Keys over several shards: some are forwarded.
             let key = format!("range-{n}");
@@ -159,7 +133,7 @@ fn a_64_mib_value_is_read_back_while_others_are_served() {
     let server = resp_server(1, &[]);
     let addr = server.addr("resp");
     let mut big = Resp::connect(addr);
-    let mut other = same_shard_as(&mut big, addr, 1);
+    let mut other = connect_on(1, addr, shard_serving(&mut big, 1));
     let expected = pattern(64 * MIB);
     append_in_chunks(&mut big, "big", &expected);
     get_while_others_are_served(&mut big, &mut other, "big", &expected);
@@ -173,7 +147,7 @@ fn a_64_mib_value_is_read_back_while_others_are_served() {
     assert_eq!(big.call(&[b"SET", b"big", &expected]), b"+OK\r\n");
     for _ in 0..2 {
         let mut big = Resp::connect(addr);
-        let mut other = same_shard_as(&mut big, addr, 4);
+        let mut other = connect_on(4, addr, shard_serving(&mut big, 4));
         get_while_others_are_served(&mut big, &mut other, "big", &expected);
     }
     server.stop().assert_clean();
@@ -245,7 +219,7 @@ fn kv_gets_values_above_max_frame_and_forwards_big_puts() {
     for shards in [1, 4] {
         let server = resp_server(shards, &[]);
         let mut resp = Resp::connect(server.addr("resp"));
-        let kv = || KvClient::connect(server.addr("kv"), DEADLINE).expect("connect to kv");
+        let kv = || kv_client(server.addr("kv"));
         let (mut big, mut other) = (kv(), kv());
         // A key on every shard: a connection's own and forwarded ones.
         for n in 0..shards {

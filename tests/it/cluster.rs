@@ -7,9 +7,8 @@
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
 
-use crate::common::cluster::{owner, Nodes};
+use crate::common::cluster::{owner, redis_cli, Nodes};
 use crate::common::resp::Resp;
 use crate::common::*;
 use percore_protocols::resp::cluster::slot::key_slot;
@@ -61,17 +60,6 @@ fn redis_py_cluster_writes_and_reads_10000_keys_each_on_its_node() {
     }
 }
 
-/// Runs `redis-cli ARGS` to its end; its stdout.
-fn redis_cli(args: &[&str]) -> String {
-    let output = Command::new("redis-cli")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("redis-cli runs (.ci/run installs redis-tools)");
-    assert!(output.status.success(), "redis-cli {args:?}: {output:?}");
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 #[test]
 fn redis_cli_c_follows_moved_and_hash_tags_keep_keys_together() {
     let nodes = Nodes::cluster(3, 2);
@@ -80,7 +68,7 @@ fn redis_cli_c_follows_moved_and_hash_tags_keep_keys_together() {
     let on_first = |words: &[&str]| {
         let mut args: Vec<&str> = first.iter().map(String::as_str).collect();
         args.extend_from_slice(words);
-        redis_cli(&args)
+        redis_cli(&args, "")
     };
     // foo is slot 12182, the third node's: -c follows the redirect.
     assert_eq!(on_first(&["-c", "SET", "foo", "bar"]), "OK\n");
@@ -89,7 +77,7 @@ fn redis_cli_c_follows_moved_and_hash_tags_keep_keys_together() {
         on_first(&["GET", "foo"]).trim_end(),
         format!("MOVED 12182 127.0.0.1:{}", port(2))
     );
-    assert_eq!(redis_cli(&["-p", &port(2), "GET", "foo"]), "bar\n");
+    assert_eq!(redis_cli(&["-p", &port(2), "GET", "foo"], ""), "bar\n");
     // One tag, one slot, one node: multi-key commands work there.
     let mset = ["-c", "MSET", "{user:1}:a", "1", "{user:1}:b", "2"];
     assert_eq!(on_first(&mset), "OK\n");
@@ -222,11 +210,9 @@ impl Nutcracker {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], listen)),
         };
-        let give_up = Instant::now() + DEADLINE;
-        while TcpStream::connect(proxy.addr).is_err() {
-            assert!(Instant::now() < give_up, "nutcracker did not listen");
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        wait_until("nutcracker listening", || {
+            TcpStream::connect(proxy.addr).is_ok()
+        });
         proxy
     }
 }

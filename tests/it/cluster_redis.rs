@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::Instant;
 
 use crate::common::cluster::{distinct_free_ports, Nodes};
-use crate::common::resp::{RedisServer, Resp};
+use crate::common::resp::{words, RedisServer, Resp};
 use crate::common::*;
 use percore_protocols::resp::protocol::reply_len;
 
@@ -182,9 +182,9 @@ fn replies_equal_a_redis_cluster_byte_for_byte() {
                 "{greeting}"
             );
             for line in SEQUENCE {
-                let words: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-                let expected = normalised(line, &redis.call(&words), &redis_ids, &redis_ports);
-                let got = normalised(line, &ours.call(&words), &ours_ids, &nodes.ports);
+                let expected =
+                    normalised(line, &redis.call(&words(line)), &redis_ids, &redis_ports);
+                let got = normalised(line, &ours.call(&words(line)), &ours_ids, &nodes.ports);
                 assert_eq!(got, expected, "node {node}, {hello}: {line}");
             }
         }

@@ -8,11 +8,9 @@
 //! another shard. The shared `--resp` port keeps serving every key, with
 //! hops, as without cluster mode.
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 
-use crate::common::cluster::distinct_free_ports;
+use crate::common::cluster::{distinct_free_ports, redis_cli};
 use crate::common::resp::Resp;
 use crate::common::*;
 use percore_protocols::resp::cluster::slot::key_slot;
@@ -165,32 +163,6 @@ fn redis_py_cluster_reaches_every_key_on_its_shard_with_no_hop() {
             "every shard served its keys: {resp}"
         );
     }
-}
-
-/// Runs `redis-cli ARGS` with `input` on its stdin (a command a line);
-/// its stdout without redis-cli's "-> Redirected" notes.
-fn redis_cli(args: &[&str], input: &str) -> String {
-    let mut child = Command::new("redis-cli")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("redis-cli runs (.ci/run installs redis-tools)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write redis-cli's input");
-    let status = wait_with_deadline(&mut child, DEADLINE).expect("redis-cli finished");
-    let output = child.wait_with_output().expect("redis-cli output");
-    assert!(status.success(), "redis-cli {args:?}: {output:?}");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|line| !line.starts_with("-> Redirected"))
-        .map(|line| format!("{line}\n"))
-        .collect()
 }
 
 #[test]

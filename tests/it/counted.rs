@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 
 use crate::common::resp::Resp;
 use crate::common::*;
-use percore_protocols::kv::{KvClient, Reply};
+use percore_protocols::kv::Reply;
 
 /// Writes 1 kB values over one connection until 30 in a row were refused,
 /// then 2 more; returns how many replies were refusals.
@@ -41,7 +41,7 @@ fn every_out_of_memory_reply_is_counted_whichever_shard_refused_it() {
         .args(&["--max-memory", "1000000"])
         .start();
     let value = "v".repeat(1000);
-    let mut kv = KvClient::connect(server.addr("kv"), DEADLINE).expect("connect to kv");
+    let mut kv = kv_client(server.addr("kv"));
     let kv_refused = fill_until_refused(|i| match kv.put(&format!("kv-{i}"), &value).unwrap() {
         Reply::Nil => true,
         Reply::Error(reason) => {
@@ -97,7 +97,7 @@ fn key_gauges_count_forwarded_writes_in_the_next_scrape() {
         .args(&["--metrics", "127.0.0.1:0"])
         .start();
     let metrics = server.metrics_addr();
-    let mut kv = KvClient::connect(server.addr("kv"), DEADLINE).expect("connect to kv");
+    let mut kv = kv_client(server.addr("kv"));
     for i in 0..123 {
         assert_eq!(kv.put(&format!("k{i}"), "v").unwrap(), Reply::Nil);
     }

@@ -21,7 +21,6 @@
 mod clients;
 mod model;
 mod resp_conn;
-mod rng;
 mod server;
 mod typed;
 
@@ -32,12 +31,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::common::TempDir;
+use crate::common::rng::Rng;
+use crate::common::{env_u64, poll_until, TempDir};
 use clients::{run_all, Client, Speaks};
 use model::Observed;
 use percore_protocols::kv::now_ms;
 use resp_conn::{RespConn, RespReply};
-use rng::Rng;
 use server::{
     compacting, next_generation, phase_of_serving_kill, phase_of_start_kill, start_progress,
     Failed, Options, Proc,
@@ -76,10 +75,6 @@ impl Tally {
             format!("{what}: exited {:?}: {}", failed.status, failed.stderr),
         );
     }
-}
-
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
 fn random_options(rng: &mut Rng) -> Options {
@@ -147,7 +142,7 @@ fn crash_campaign() {
                 if let Ok(mut conn) = RespConn::connect(proc.resp) {
                     let _ = conn.call(&[b"BGSAVE"]);
                 }
-                let _ = wait_until(Duration::from_millis(200), || compacting(&dir.path));
+                let _ = poll_until(Duration::from_millis(200), || compacting(&dir.path));
                 thread::sleep(Duration::from_millis(rng.below(4)));
             }
             _ => thread::sleep(Duration::from_millis(rng.between(50, 1500))),
@@ -272,18 +267,6 @@ fn wait_until_listening(proc: &mut Proc, done: impl Fn() -> bool) -> Result<(), 
         }
     }
     Ok(())
-}
-
-/// Polls `done` every millisecond until it holds, within `deadline`.
-fn wait_until(deadline: Duration, done: impl Fn() -> bool) -> bool {
-    let give_up = std::time::Instant::now() + deadline;
-    while std::time::Instant::now() < give_up {
-        if done() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-    false
 }
 
 /// Reads every key (GET, or DUMP for a typed key, and PTTL, pipelined) and

@@ -11,7 +11,7 @@ use crate::common::mq::Client;
 use crate::common::resp::{RedisServer, Resp};
 use crate::common::*;
 use percore_protocols::kv::protocol::push_request_frame;
-use percore_protocols::kv::{KvClient, Reply, Request};
+use percore_protocols::kv::{Reply, Request};
 
 /// A browser's POST with `body` (as a `text/plain` form sends it).
 fn http_post(body: &[u8]) -> Vec<u8> {
@@ -156,6 +156,6 @@ fn an_http_post_to_kv_is_a_frame_too_long_and_runs_nothing() {
         String::from_utf8_lossy(&answer).contains("error"),
         "{answer:?}"
     );
-    let mut kv = KvClient::connect(server.addr("kv"), DEADLINE).expect("connect to kv");
+    let mut kv = kv_client(server.addr("kv"));
     assert_eq!(kv.get("pwned").expect("get"), Reply::Nil);
 }

@@ -105,7 +105,7 @@ impl SmallDisk {
                 "-m",
                 "--preserve-credentials",
             ])
-            .args(&["--data-dir", &data.to_string_lossy()])
+            .data_dir(&data)
             .args(extra)
             .start()
     }
@@ -137,7 +137,7 @@ enum Client {
 impl Client {
     fn connect(service: &str, addr: SocketAddr) -> Client {
         match service {
-            "kv" => Client::Kv(KvClient::connect(addr, DEADLINE).expect("connect to kv")),
+            "kv" => Client::Kv(kv_client(addr)),
             _ => Client::Resp(Resp::connect(addr)),
         }
     }

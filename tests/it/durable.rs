@@ -17,16 +17,11 @@ use percore_keyspace::durable::record::{self, Record};
 use percore_protocols::kv::protocol::push_request_frame;
 use percore_protocols::kv::{now_ms, KvClient, Reply, Request};
 
-fn client(addr: SocketAddr) -> KvClient {
-    KvClient::connect(addr, DEADLINE).expect("connect to kv")
-}
-
 fn start(dir: &Path, extra: &[&str]) -> Server {
-    let dir = dir.to_string_lossy().into_owned();
     TestServer::builder()
         .services(&["kv"])
         .shards_per_cpu()
-        .args(&["--data-dir", &dir])
+        .data_dir(dir)
         .args(extra)
         .start()
 }
@@ -74,7 +69,7 @@ fn live_files(dir: &Path) -> Vec<PathBuf> {
 fn a_clean_restart_with_another_shard_count_keeps_every_key_and_delete() {
     let dir = TempDir::new();
     let server = start(&dir.path, &["--shards", "4"]);
-    let mut kv = client(server.addr("kv"));
+    let mut kv = kv_client(server.addr("kv"));
     put_range(&mut kv, 0, 100_000);
     for i in (0..100_000).step_by(10) {
         assert_eq!(kv.delete(&key(i)).unwrap(), Reply::Nil);
@@ -84,7 +79,7 @@ fn a_clean_restart_with_another_shard_count_keeps_every_key_and_delete() {
     assert_eq!(server.stop().status.code(), Some(0));
 
     let server = start(&dir.path, &["--shards", "2"]);
-    let mut kv = client(server.addr("kv"));
+    let mut kv = kv_client(server.addr("kv"));
     assert_eq!(count_keys(&mut kv), 90_000);
     assert_eq!(kv.get(&key(7)).unwrap(), Reply::Str("changed".into()));
     assert_eq!(kv.get(&key(10)).unwrap(), Reply::Nil);
@@ -130,15 +125,9 @@ fn put_until_killed(addr: SocketAddr, acked: Arc<AtomicU64>) -> thread::JoinHand
 }
 
 fn wait_for(acked: &AtomicU64, at_least: u64) {
-    let give_up = Instant::now() + DEADLINE;
-    while acked.load(Ordering::Acquire) < at_least {
-        assert!(
-            Instant::now() < give_up,
-            "only {} acknowledged",
-            acked.load(Ordering::Acquire)
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(&format!("{at_least} acknowledged"), || {
+        acked.load(Ordering::Acquire) >= at_least
+    });
 }
 
 #[test]
@@ -154,7 +143,7 @@ fn with_fsync_always_every_acknowledged_put_survives_kill_9() {
     drop(server);
 
     let server = start(&dir.path, &["--shards", "4"]);
-    let mut kv = client(server.addr("kv"));
+    let mut kv = kv_client(server.addr("kv"));
     // Replies come in request order: the first `acknowledged` keys are there.
     for i in (0..acknowledged)
         .rev()
@@ -197,7 +186,7 @@ fn with_fsync_everysec_kill_9_loses_at_most_about_the_last_second() {
     drop(server);
 
     let server = start(&dir.path, &["--shards", "2"]);
-    let mut kv = client(server.addr("kv"));
+    let mut kv = kv_client(server.addr("kv"));
     for i in (0..safe).step_by(101).chain([safe - 1]) {
         assert_eq!(
             kv.get(&key(i)).unwrap(),
@@ -213,7 +202,7 @@ fn with_fsync_everysec_kill_9_loses_at_most_about_the_last_second() {
 fn a_torn_tail_is_dropped_with_a_warning_and_corruption_exits_3_unless_repaired() {
     let dir = TempDir::new();
     let server = start(&dir.path, &["--shards", "1"]);
-    let mut kv = client(server.addr("kv"));
+    let mut kv = kv_client(server.addr("kv"));
     put_range(&mut kv, 0, 100);
     drop(kv);
     server.stop().assert_clean();
@@ -229,7 +218,7 @@ fn a_torn_tail_is_dropped_with_a_warning_and_corruption_exits_3_unless_repaired(
     fs::write(&log, &bytes).unwrap();
     let mut server = start(&dir.path, &["--shards", "1"]);
     let stderr = lines_of(server.take_stderr());
-    let mut kv = client(server.addr("kv"));
+    let mut kv = kv_client(server.addr("kv"));
     assert_eq!(count_keys(&mut kv), 100);
     drop(kv);
     server.stop().assert_clean();
@@ -273,7 +262,7 @@ fn a_torn_tail_is_dropped_with_a_warning_and_corruption_exits_3_unless_repaired(
     let server = start(&dir.path, &["--shards", "1", "--data-repair"]);
     drop(server.stop());
     let server = start(&dir.path, &["--shards", "1"]);
-    let mut kv = client(server.addr("kv"));
+    let mut kv = kv_client(server.addr("kv"));
     assert_eq!(kv.put("after", "repair").unwrap(), Reply::Nil);
     drop(kv);
     server.stop().assert_clean();
@@ -282,17 +271,17 @@ fn a_torn_tail_is_dropped_with_a_warning_and_corruption_exits_3_unless_repaired(
 #[test]
 fn a_disk_that_refuses_writes_gets_error_replies_and_loses_nothing_acknowledged() {
     let dir = TempDir::new();
-    let dir_arg = dir.path.to_string_lossy().into_owned();
     // A 64 KiB file size limit: the log fills up. SIGXFSZ is ignored, so a
     // write past the limit fails with EFBIG instead of killing the server.
     let server = TestServer::builder()
         .services(&["kv"])
         .shards(1)
         .shell("trap '' XFSZ; ulimit -f 128")
-        .args(&["--fsync", "always", "--data-dir", &dir_arg])
+        .data_dir(&dir.path)
+        .args(&["--fsync", "always"])
         .start();
     let addr = server.addr("kv");
-    let mut kv = client(addr);
+    let mut kv = kv_client(addr);
     let value = "x".repeat(200);
     let mut acknowledged = Vec::new();
     let mut refused = 0;
@@ -317,7 +306,7 @@ fn a_disk_that_refuses_writes_gets_error_replies_and_loses_nothing_acknowledged(
     drop(server);
 
     let server = start(&dir.path, &["--shards", "1"]);
-    let mut kv = client(server.addr("kv"));
+    let mut kv = kv_client(server.addr("kv"));
     for &i in &acknowledged {
         assert_eq!(
             kv.get(&key(i)).unwrap(),
@@ -336,7 +325,7 @@ fn max_memory_refuses_writes_past_the_cap_and_takes_them_again_after_deletes() {
         .shards(1)
         .args(&["--max-memory", "20000"])
         .start();
-    let mut kv = client(server.addr("kv"));
+    let mut kv = kv_client(server.addr("kv"));
     let value = "v".repeat(100);
     let mut stored = 0;
     let mut refusal = None;
@@ -372,7 +361,7 @@ fn max_memory_refuses_writes_past_the_cap_and_takes_them_again_after_deletes() {
 fn a_log_twice_the_live_data_is_compacted_in_the_background() {
     let dir = TempDir::new();
     let server = start(&dir.path, &["--shards", "1", "--fsync", "no"]);
-    let mut kv = client(server.addr("kv"));
+    let mut kv = kv_client(server.addr("kv"));
     // 100 keys overwritten 200 times with 500-byte values: about 10 MB of
     // log for 56 KB of live data.
     for round in 0..200u64 {
@@ -430,7 +419,7 @@ fn a_log_twice_the_live_data_is_compacted_in_the_background() {
     );
 
     let server = start(&dir.path, &["--shards", "1"]);
-    let mut kv = client(server.addr("kv"));
+    let mut kv = kv_client(server.addr("kv"));
     assert_eq!(count_keys(&mut kv), 100);
     assert_eq!(
         kv.get(&key(42)).unwrap(),
@@ -450,7 +439,7 @@ fn under_fsync_always_every_log_file_is_open_o_dsync() {
     for (policy, expect_dsync) in [("always", true), ("everysec", false)] {
         let dir = TempDir::new();
         let server = start(&dir.path, &["--shards", "2", "--fsync", policy]);
-        let mut kv = client(server.addr("kv"));
+        let mut kv = kv_client(server.addr("kv"));
         assert_eq!(kv.put("k", "v").unwrap(), Reply::Nil);
         let fds = fs::read_dir(format!("/proc/{}/fd", server.pid())).unwrap();
         let mut logs = 0;
@@ -539,7 +528,7 @@ fn snapshot_records(dir: &Path) -> Vec<String> {
 fn expiry_times_in_the_log_survive_restarts_and_passed_ones_drop() {
     let dir = TempDir::new();
     let server = start(&dir.path, &["--shards", "1"]);
-    let mut kv = client(server.addr("kv"));
+    let mut kv = kv_client(server.addr("kv"));
     assert_eq!(kv.put("cleared", "v").unwrap(), Reply::Nil);
     drop(kv);
     server.stop().assert_clean();
@@ -585,7 +574,7 @@ fn expiry_times_in_the_log_survive_restarts_and_passed_ones_drop() {
 
     for shards in ["3", "1"] {
         let server = start(&dir.path, &["--shards", shards]);
-        let mut kv = client(server.addr("kv"));
+        let mut kv = kv_client(server.addr("kv"));
         match kv.list_keys().unwrap() {
             Reply::Keys(keys) => assert_eq!(keys, ["future", "moved", "persisted", "plain"]),
             other => panic!("{other:?}"),

@@ -3,17 +3,11 @@
 //! in order, every kind of bad request answered with an error map.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::thread;
 
 use crate::common::*;
-use percore::cross_shard::owner_of;
-use percore_protocols::kv::{KvClient, Reply, Request};
-
-fn client(addr: SocketAddr) -> KvClient {
-    KvClient::connect(addr, DEADLINE).expect("connect to kv")
-}
+use percore_protocols::kv::{Reply, Request};
 
 fn s(text: &str) -> Reply {
     Reply::Str(text.into())
@@ -24,12 +18,6 @@ fn keys(list: &[&str]) -> Reply {
 }
 
 /// A key owned by `shard` of 4.
-fn key_on(shard: usize, n: usize) -> String {
-    (0..)
-        .map(|i| format!("k{n}-{i}"))
-        .find(|key| owner_of(key.as_bytes(), 4) == shard)
-        .expect("some key hashes to every shard")
-}
 
 #[test]
 fn the_seed_python_client_runs_its_session_unchanged() {
@@ -51,7 +39,7 @@ fn keys_from_sixteen_connections_are_readable_from_any() {
     for conn in 0..16 {
         let done = done_tx.clone();
         thread::spawn(move || {
-            let mut kv = client(addr);
+            let mut kv = kv_client(addr);
             // 125 keys each, 25 per pipelined write.
             for chunk in 0..5 {
                 let names: Vec<(String, String)> = (0..25)
@@ -76,7 +64,7 @@ fn keys_from_sixteen_connections_are_readable_from_any() {
 
     let mut all: Vec<String> = (0..2000).map(|n| format!("key:{n:05}")).collect();
     for reader in 0..4 {
-        let mut kv = client(addr);
+        let mut kv = kv_client(addr);
         let gets: Vec<Request> = all.iter().map(|key| Request::Get { key }).collect();
         let replies = kv.pipeline(&gets).expect("gets");
         for (n, reply) in replies.iter().enumerate() {
@@ -84,7 +72,7 @@ fn keys_from_sixteen_connections_are_readable_from_any() {
         }
     }
     all.sort();
-    let listed = client(addr).list_keys().expect("list");
+    let listed = kv_client(addr).list_keys().expect("list");
     assert_eq!(listed, Reply::Keys(all));
 
     let stopped = server.stop();
@@ -99,8 +87,10 @@ fn keys_from_sixteen_connections_are_readable_from_any() {
 #[test]
 fn pipelines_across_shards_keep_request_order() {
     let server = TestServer::builder().services(&["kv"]).start();
-    let mut kv = client(server.addr("kv"));
-    let keys_by_shard: Vec<String> = (0..8).map(|n| key_on(n % 4, n)).collect();
+    let mut kv = kv_client(server.addr("kv"));
+    let keys_by_shard: Vec<String> = (0..8)
+        .map(|n| key_on(4, n % 4, &format!("k{n}-")))
+        .collect();
     let vals: Vec<(String, String)> = (0..8)
         .map(|n| (format!("old{n}"), format!("new{n}")))
         .collect();
@@ -142,7 +132,7 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 #[test]
 fn each_bad_request_gets_an_error_and_the_connection_stays_usable() {
     let server = TestServer::builder().services(&["kv"]).start();
-    let mut kv = client(server.addr("kv"));
+    let mut kv = kv_client(server.addr("kv"));
     let bad: [(&str, &[u8]); 10] = [
         ("garbage", b"\xc1\xc1garbage"),
         ("msgpack int", b"\x2a"),
@@ -175,7 +165,7 @@ fn an_oversized_frame_gets_an_error_then_the_connection_closes() {
         .services(&["kv"])
         .args(&["--max-frame", "1024"])
         .start();
-    let mut kv = client(server.addr("kv"));
+    let mut kv = kv_client(server.addr("kv"));
     assert_eq!(kv.put("small", &"x".repeat(900)).unwrap(), Reply::Nil);
     // Only the header of the huge frame is sent: it is refused on sight.
     kv.stream().write_all(&1025u32.to_be_bytes()).unwrap();
@@ -184,7 +174,7 @@ fn an_oversized_frame_gets_an_error_then_the_connection_closes() {
         other => panic!("{other:?}"),
     }
     assert!(is_closed_by_server(kv.stream()));
-    let mut other = client(server.addr("kv"));
+    let mut other = kv_client(server.addr("kv"));
     assert_eq!(other.get("small").unwrap(), s(&"x".repeat(900)));
     let stopped = server.stop();
     assert_eq!(stopped.json["services"]["kv"]["errors"], 1);

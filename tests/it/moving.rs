@@ -131,8 +131,7 @@ fn kv_pipelines_across_moves_read_their_own_writes() {
     let clients: Vec<_> = (0..4)
         .map(|client| {
             thread::spawn(move || {
-                let mut kv =
-                    percore_protocols::kv::KvClient::connect(addr, DEADLINE).expect("connect");
+                let mut kv = kv_client(addr);
                 let began = Instant::now();
                 let mut round = 0u64;
                 while began.elapsed() < RUN_FOR {

@@ -10,32 +10,10 @@ use crate::common::*;
 
 const CLIENTS: usize = 2_000;
 
-/// Raises this test process's own soft limit, for its 2,000 client sockets.
-/// Returns false when the hard limit does not allow it.
-fn raise_own_limit(needed: u64) -> bool {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit read and write the struct passed, only.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return false;
-        }
-        if limit.rlim_cur >= needed {
-            return true;
-        }
-        if limit.rlim_max < needed {
-            return false;
-        }
-        limit.rlim_cur = needed;
-        libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0
-    }
-}
-
 #[test]
 fn two_thousand_clients_are_served_under_a_soft_limit_of_1024() {
-    if !raise_own_limit(CLIENTS as u64 + 512) {
+    // This test process's own sockets: its soft limit goes to the hard one.
+    if raise_fd_limit() < CLIENTS as u64 + 512 {
         eprintln!("skipped: the hard open-files limit is below {CLIENTS} clients");
         return;
     }

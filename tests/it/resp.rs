@@ -7,9 +7,9 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::resp::{assert_same_replies, RedisServer, Resp};
+use crate::common::resp::{assert_same_replies, redis, RedisServer, Resp};
 use crate::common::*;
-use percore_protocols::kv::{KvClient, Reply};
+use percore_protocols::kv::Reply;
 
 /// Commands whose replies do not depend on time, ids or hash order, so
 /// that percore's must equal redis-server's byte for byte.
@@ -148,7 +148,7 @@ const SEQUENCE: &[&str] = &[
 
 fn both() -> (Server, RedisServer) {
     let server = TestServer::builder().services(&["resp", "kv"]).start();
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let redis = redis();
     (server, redis)
 }
 
@@ -250,7 +250,7 @@ fn limits_close_with_a_protocol_error_and_the_server_goes_on() {
 fn kv_and_resp_share_one_key_space() {
     let server = TestServer::builder().services(&["resp", "kv"]).start();
     let mut resp = Resp::connect(server.addr("resp"));
-    let mut kv = KvClient::connect(server.addr("kv"), DEADLINE).expect("kv");
+    let mut kv = kv_client(server.addr("kv"));
     for i in 0..40 {
         let (key, val) = (format!("k{i}"), format!("v{i}"));
         assert_eq!(resp.cmd(&format!("SET {key} {val}")), "+OK\r\n");
@@ -278,11 +278,9 @@ fn kv_and_resp_share_one_key_space() {
 
     // An expiring key is gone for kv too.
     assert_eq!(resp.cmd("SET short v PX 30"), "+OK\r\n");
-    let give_up = Instant::now() + DEADLINE;
-    while kv.get("short").expect("get") != Reply::Nil {
-        assert!(Instant::now() < give_up, "the key never expired for kv");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until("the key expired for kv", || {
+        kv.get("short").expect("get") == Reply::Nil
+    });
     server.stop().assert_clean();
 }
 
@@ -323,11 +321,7 @@ fn the_active_sweep_frees_expired_keys_nobody_reads() {
     for _ in 0..100_000 {
         assert_eq!(resp.reply(), b"+OK\r\n");
     }
-    let give_up = Instant::now() + DEADLINE;
-    while resp.cmd("DBSIZE") != ":0\r\n" {
-        assert!(Instant::now() < give_up, "expired keys were never swept");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("expired keys swept", || resp.cmd("DBSIZE") == ":0\r\n");
     server.stop().assert_clean();
 }
 
@@ -622,20 +616,10 @@ fn replies_do_not_depend_on_how_commands_are_cut_into_reads() {
 #[test]
 fn resp_writes_and_expiries_survive_shutdown_and_restart() {
     let dir = TempDir::new();
-    let data = dir.path.to_string_lossy().into_owned();
-    let args = |shards: &'static str| {
-        vec![
-            "--services",
-            "resp,kv",
-            "--data-dir",
-            &data,
-            "--shards",
-            shards,
-        ]
-    };
     let mut server = TestServer::builder()
         .services(&["resp", "kv"])
-        .args(&args("3"))
+        .shards(3)
+        .data_dir(&dir.path)
         .start();
     let mut resp = Resp::connect(server.addr("resp"));
     for i in 0..50 {
@@ -671,14 +655,7 @@ fn resp_writes_and_expiries_survive_shutdown_and_restart() {
             })
             .unwrap_or(0)
     };
-    let give_up = Instant::now() + DEADLINE;
-    while snapshots() < 3 {
-        assert!(
-            Instant::now() < give_up,
-            "SAVE made no snapshot on some shard"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("a snapshot on every shard after SAVE", || snapshots() >= 3);
     // SHUTDOWN gets no reply: the connection closes and the server exits
     // as on SIGINT.
     resp.send(&[b"SHUTDOWN"]);
@@ -702,7 +679,8 @@ fn resp_writes_and_expiries_survive_shutdown_and_restart() {
 
     let server = TestServer::builder()
         .services(&["resp", "kv"])
-        .args(&args("2"))
+        .shards(2)
+        .data_dir(&dir.path)
         .start();
     let mut resp = Resp::connect(server.addr("resp"));
     assert_eq!(resp.cmd("GET k0"), "$2\r\nv0\r\n");

@@ -4,7 +4,7 @@
 //! COMMAND knows them; in cluster mode their keys are checked for slots;
 //! over keys of other types (issue 27) they answer as Redis.
 
-use crate::common::resp::{assert_same_replies, assert_sequence_same_as_redis, RedisServer, Resp};
+use crate::common::resp::{assert_same_replies, assert_sequence_same_as_redis, redis, Resp};
 use crate::common::*;
 use percore::cross_shard::owner::fnv_owner;
 use percore_protocols::resp::cluster::slot::key_slot;
@@ -140,8 +140,8 @@ const SEQUENCE: &[&str] = &[
 
 #[test]
 fn bit_lcs_and_object_commands_equal_redis_byte_for_byte() {
-    let server = Server::start(&[]);
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let server = TestServer::builder().start();
+    let redis = redis();
     assert_sequence_same_as_redis(server.addr("resp"), &redis, SEQUENCE);
     server.stop().assert_clean();
 }
@@ -149,8 +149,8 @@ fn bit_lcs_and_object_commands_equal_redis_byte_for_byte() {
 /// COMMAND INFO and COMMAND GETKEYS know them, as redis does.
 #[test]
 fn command_info_and_getkeys_equal_redis() {
-    let server = Server::start(&[]);
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let server = TestServer::builder().start();
+    let redis = redis();
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
     assert_same_replies(
@@ -176,18 +176,11 @@ fn command_info_and_getkeys_equal_redis() {
 #[test]
 fn their_writes_survive_a_restart() {
     let dir = TempDir::new();
-    let data = dir.path.to_string_lossy().into_owned();
-    let args = |shards: &'static str| {
-        vec![
-            "--services",
-            "resp",
-            "--data-dir",
-            &data,
-            "--shards",
-            shards,
-        ]
-    };
-    let server = Server::start_with(&args("3"));
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .shards(3)
+        .data_dir(&dir.path)
+        .start();
     let mut resp = Resp::connect(server.addr("resp"));
     for i in 0..8 {
         assert_eq!(resp.cmd(&format!("SET a{i} abc{i}")), "+OK\r\n");
@@ -202,7 +195,11 @@ fn their_writes_survive_a_restart() {
     );
     drop(resp);
     server.stop().assert_clean();
-    let server = Server::start_with(&args("2"));
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .shards(2)
+        .data_dir(&dir.path)
+        .start();
     let mut resp = Resp::connect(server.addr("resp"));
     for i in 0..8 {
         let want = [b'a' | b'x', b'b', b'c', b'0' + i];
@@ -219,7 +216,7 @@ fn their_writes_survive_a_restart() {
 /// in the transaction, with the replies they give outside it.
 #[test]
 fn they_run_in_a_transaction_on_one_shard() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().start();
     let mut resp = Resp::connect(server.addr("resp"));
     // Four keys that the 4 shards' placement puts on one shard.
     let key = |i: usize| {
@@ -282,8 +279,8 @@ fn in_cluster_mode_their_keys_are_checked_for_slots() {
 /// RESP2 and RESP3 (its BITFIELD builder, `lcs`, `object`).
 #[test]
 fn redis_py_sees_what_it_sees_from_redis() {
-    let server = Server::start(&[]);
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let server = TestServer::builder().start();
+    let redis = redis();
     for proto in ["2", "3"] {
         let run = |addr: std::net::SocketAddr| {
             crate::common::run_python_client(

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::resp::{connect_on, key_on, wait_blocked, Resp};
+use crate::common::resp::{connect_on, wait_blocked, Resp};
 use crate::common::typed::same_as_redis;
 use crate::common::*;
 
@@ -68,18 +68,14 @@ fn blocking_commands_equal_redis_when_nothing_waits() {
 /// and INFO counts it blocked meanwhile.
 #[test]
 fn a_push_wakes_a_blocked_client() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let addr = server.addr("resp");
     let waiter = std::thread::spawn(move || {
         let mut resp = Resp::connect(addr);
         resp.cmd("BLPOP q 20")
     });
     let mut resp = Resp::connect(addr);
-    let give_up = Instant::now() + DEADLINE;
-    while !resp.cmd("INFO clients").contains("blocked_clients:1") {
-        assert!(Instant::now() < give_up, "the client never blocked");
-        std::thread::yield_now();
-    }
+    wait_blocked(&mut resp, 1);
     assert_eq!(resp.cmd("RPUSH q hello"), ":1\r\n");
     let woke = Instant::now();
     assert_eq!(
@@ -97,16 +93,12 @@ fn a_push_wakes_a_blocked_client() {
 /// the push it waits for is answered WRONGTYPE and stays in the source.
 #[test]
 fn a_blocked_move_to_a_key_of_another_type_is_refused_when_woken() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let addr = server.addr("resp");
     let mut resp = Resp::connect(addr);
     assert_eq!(resp.cmd("SET target nolist"), "+OK\r\n");
     let waiter = std::thread::spawn(move || Resp::connect(addr).cmd("BRPOPLPUSH blist target 0"));
-    let give_up = Instant::now() + DEADLINE;
-    while !resp.cmd("INFO clients").contains("blocked_clients:1") {
-        assert!(Instant::now() < give_up, "the client never blocked");
-        std::thread::yield_now();
-    }
+    wait_blocked(&mut resp, 1);
     assert_eq!(resp.cmd("RPUSH blist foo"), ":1\r\n");
     let woken = waiter.join().expect("the waiter");
     assert!(woken.starts_with("-WRONGTYPE"), "{woken}");
@@ -119,24 +111,14 @@ fn a_blocked_move_to_a_key_of_another_type_is_refused_when_woken() {
 /// INFO stops counting it.
 #[test]
 fn a_client_gone_while_blocked_is_forgotten() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let addr = server.addr("resp");
     let mut resp = Resp::connect(addr);
     let mut blocked = Resp::connect(addr);
     blocked.send(&[b"BLPOP", b"nothing", b"0"]);
-    let give_up = Instant::now() + DEADLINE;
-    while !resp.cmd("INFO clients").contains("blocked_clients:1") {
-        assert!(Instant::now() < give_up, "the client never blocked");
-        std::thread::yield_now();
-    }
+    wait_blocked(&mut resp, 1);
     drop(blocked);
-    while !resp.cmd("INFO clients").contains("blocked_clients:0") {
-        assert!(
-            Instant::now() < give_up,
-            "the blocked client was never forgotten"
-        );
-        std::thread::yield_now();
-    }
+    wait_blocked(&mut resp, 0);
     drop(resp);
     server.stop().assert_clean();
 }
@@ -146,7 +128,7 @@ fn a_client_gone_while_blocked_is_forgotten() {
 /// served, each its own element, and the list is empty after.
 #[test]
 fn blocked_clients_are_served_in_the_order_they_blocked() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let addr = server.addr("resp");
     let key = key_on(SHARDS, 0, "fifo");
     let mut control = Resp::connect(addr);
@@ -177,7 +159,7 @@ fn blocked_clients_are_served_in_the_order_they_blocked() {
 /// answers (no polling), and the reply follows at once.
 #[test]
 fn a_push_on_another_shard_wakes_the_blocked_client_at_once() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let addr = server.addr("resp");
     let key = key_on(SHARDS, 2, "prompt");
     let mut control = Resp::connect(addr);
@@ -204,7 +186,7 @@ fn a_push_on_another_shard_wakes_the_blocked_client_at_once() {
 /// client no longer blocked, and an element pushed after it is left alone.
 #[test]
 fn a_blocked_client_times_out_and_takes_nothing_after() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let addr = server.addr("resp");
     let (list, zset) = (key_on(SHARDS, 2, "tl"), key_on(SHARDS, 3, "tz"));
     let mut control = Resp::connect(addr);
@@ -237,7 +219,7 @@ fn a_blocked_client_times_out_and_takes_nothing_after() {
 /// and the source keeps its elements in order.
 #[test]
 fn blmove_across_shards_serves_the_chain_and_refuses_a_wrong_destination() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let addr = server.addr("resp");
     let (src, dst) = (key_on(SHARDS, 1, "src"), key_on(SHARDS, 2, "dst"));
     let mut control = Resp::connect(addr);
@@ -246,7 +228,7 @@ fn blmove_across_shards_serves_the_chain_and_refuses_a_wrong_destination() {
     wait_blocked(&mut control, 1);
     let mut mover = connect_on(SHARDS, addr, 0);
     let line = format!("BLMOVE {src} {dst} RIGHT LEFT 0");
-    mover.send(&words_of(&line));
+    mover.send_cmd(&line);
     wait_blocked(&mut control, 2);
     assert_eq!(control.cmd(&format!("RPUSH {src} a b")), ":2\r\n");
     assert_eq!(mover.reply(), b"$1\r\nb\r\n");
@@ -257,7 +239,7 @@ fn blmove_across_shards_serves_the_chain_and_refuses_a_wrong_destination() {
     let target = key_on(SHARDS, 2, "target");
     let blist = key_on(SHARDS, 1, "blist");
     assert_eq!(control.cmd(&format!("SET {target} nolist")), "+OK\r\n");
-    mover.send(&words_of(&format!("BRPOPLPUSH {blist} {target} 0")));
+    mover.send_cmd(&format!("BRPOPLPUSH {blist} {target} 0"));
     wait_blocked(&mut control, 1);
     assert_eq!(control.cmd(&format!("RPUSH {blist} a b c")), ":3\r\n");
     let refused = String::from_utf8_lossy(&mover.reply()).into_owned();
@@ -268,16 +250,12 @@ fn blmove_across_shards_serves_the_chain_and_refuses_a_wrong_destination() {
     server.stop().assert_clean();
 }
 
-fn words_of(line: &str) -> Vec<&[u8]> {
-    line.split(' ').map(str::as_bytes).collect()
-}
-
 /// A client blocked on four keys, one per shard, while four connections
 /// push to all four at once: it takes exactly one element, the other three
 /// stay. BZPOPMIN passes over a key of another type and waits on.
 #[test]
 fn a_client_blocked_on_every_shard_is_served_once() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let addr = server.addr("resp");
     let mut control = Resp::connect(addr);
     let mut blocker = connect_on(SHARDS, addr, 0);
@@ -286,7 +264,7 @@ fn a_client_blocked_on_every_shard_is_served_once() {
         let keys: Vec<String> = (0..SHARDS)
             .map(|s| key_on(SHARDS, s, &format!("r{round}k")))
             .collect();
-        blocker.send(&words_of(&format!("BLPOP {} 0", keys.join(" "))));
+        blocker.send_cmd(&format!("BLPOP {} 0", keys.join(" ")));
         wait_blocked(&mut control, 1);
         let threads: Vec<_> = std::mem::take(&mut pushers)
             .into_iter()
@@ -316,7 +294,7 @@ fn a_client_blocked_on_every_shard_is_served_once() {
         wait_blocked(&mut control, 0);
     }
     let z = key_on(SHARDS, 1, "typed");
-    blocker.send(&words_of(&format!("BZPOPMIN {z} 0")));
+    blocker.send_cmd(&format!("BZPOPMIN {z} 0"));
     wait_blocked(&mut control, 1);
     assert_eq!(control.cmd(&format!("LPUSH {z} item")), ":1\r\n");
     assert_eq!(control.cmd(&format!("DEL {z}")), ":1\r\n");
@@ -330,7 +308,7 @@ fn a_client_blocked_on_every_shard_is_served_once() {
 /// timeout, or UNBLOCKED with ERROR; 0 for a client that does not block.
 #[test]
 fn client_unblock_reaches_a_client_blocked_on_another_shard() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let addr = server.addr("resp");
     let mut control = connect_on(SHARDS, addr, 2);
     let mut blocker = connect_on(SHARDS, addr, 1);
@@ -345,7 +323,7 @@ fn client_unblock_reaches_a_client_blocked_on_another_shard() {
             "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n",
         ),
     ] {
-        blocker.send(&words_of(&format!("BLPOP {key} 0")));
+        blocker.send_cmd(&format!("BLPOP {key} 0"));
         wait_blocked(&mut control, 1);
         assert_eq!(control.cmd(&format!("CLIENT UNBLOCK {id}{how}")), ":1\r\n");
         assert_eq!(String::from_utf8_lossy(&blocker.reply()), reply);

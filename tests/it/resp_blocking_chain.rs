@@ -5,7 +5,7 @@
 //! BRPOPLPUSH`). Over two shards a move pops on the source's owner and
 //! pushes on the destination's (README, "What differs from Redis").
 
-use crate::common::resp::{connect_on, key_on, wait_blocked, Resp};
+use crate::common::resp::{connect_on, wait_blocked, Resp};
 use crate::common::*;
 
 /// `Server::start`'s shard count.
@@ -20,7 +20,7 @@ const LINKS: usize = 16;
 /// answered, the item is in the last list and every other list is empty.
 #[test]
 fn a_push_answers_after_the_chain_of_moves_it_woke() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let addr = server.addr("resp");
     let lists: Vec<String> = (0..=LINKS)
         .map(|i| key_on(SHARDS, i % SHARDS, &format!("list{i}-")))
@@ -29,7 +29,7 @@ fn a_push_answers_after_the_chain_of_moves_it_woke() {
     let mut movers = Vec::new();
     for i in 0..LINKS {
         let mut mover = connect_on(SHARDS, addr, (i + 2) % SHARDS);
-        mover.cmd_sent(&format!(
+        mover.send_cmd(&format!(
             "BLMOVE {} {} RIGHT LEFT 0",
             lists[i],
             lists[i + 1]
@@ -56,15 +56,15 @@ fn a_push_answers_after_the_chain_of_moves_it_woke() {
 /// first list goes to the second and back, before the push answers.
 #[test]
 fn a_circular_pair_of_moves_ends_before_the_push_answers() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let addr = server.addr("resp");
     let (list1, list2) = (key_on(SHARDS, 1, "list1-"), key_on(SHARDS, 2, "list2-"));
     let mut control = Resp::connect(addr);
     let mut first = connect_on(SHARDS, addr, 3);
-    first.cmd_sent(&format!("BRPOPLPUSH {list1} {list2} 0"));
+    first.send_cmd(&format!("BRPOPLPUSH {list1} {list2} 0"));
     wait_blocked(&mut control, 1);
     let mut second = connect_on(SHARDS, addr, 0);
-    second.cmd_sent(&format!("BRPOPLPUSH {list2} {list1} 0"));
+    second.send_cmd(&format!("BRPOPLPUSH {list2} {list1} 0"));
     wait_blocked(&mut control, 2);
     assert_eq!(control.cmd(&format!("RPUSH {list1} foo")), ":1\r\n");
     assert_eq!(
@@ -76,16 +76,4 @@ fn a_circular_pair_of_moves_ends_before_the_push_answers() {
     assert_eq!(second.reply(), b"$3\r\nfoo\r\n");
     drop((control, first, second));
     server.stop().assert_clean();
-}
-
-/// Sends a command given as words of one string, its reply left to come.
-trait SendLine {
-    fn cmd_sent(&mut self, line: &str);
-}
-
-impl SendLine for Resp {
-    fn cmd_sent(&mut self, line: &str) {
-        let words: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-        self.send(&words);
-    }
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::common::resp::Resp;
+use crate::common::resp::{words, Resp};
 use crate::common::*;
 use percore_protocols::resp::protocol::{parse_reply, Value};
 
@@ -66,10 +66,9 @@ fn blockers(
             let (line, done) = (line(b), done.clone());
             std::thread::spawn(move || {
                 let mut resp = Resp::connect(addr);
-                let words: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
                 let mut got = Vec::new();
                 while done.load(Ordering::SeqCst) < total {
-                    let items = items_of(&resp.call(&words));
+                    let items = items_of(&resp.call(&words(&line)));
                     done.fetch_add(items.len(), Ordering::SeqCst);
                     got.extend(items);
                 }
@@ -95,7 +94,7 @@ fn assert_exactly_once(received: Vec<Vec<String>>, total: usize, who: &str) {
 /// 2,000 distinct elements.
 #[test]
 fn many_blockers_and_pushers_lose_and_duplicate_nothing() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let addr = server.addr("resp");
     const PUSHERS: usize = 4;
     const EACH: usize = 500;
@@ -131,7 +130,7 @@ fn many_blockers_and_pushers_lose_and_duplicate_nothing() {
 /// once.
 #[test]
 fn blmove_pipelines_across_shards_lose_and_duplicate_nothing() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let addr = server.addr("resp");
     const PUSHERS: usize = 4;
     const EACH: usize = 250;

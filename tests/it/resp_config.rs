@@ -8,12 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::common::resp::{assert_same_replies, RedisServer, Resp};
+use crate::common::resp::{assert_same_replies, redis, Resp};
 use crate::common::*;
-
-fn redis() -> RedisServer {
-    RedisServer::start().expect("redis-server is installed (.ci/run installs it)")
-}
 
 /// A CONFIG GET reply's pairs, name to value (RESP2 only).
 fn pairs(reply: &[u8]) -> BTreeMap<String, String> {
@@ -42,7 +38,7 @@ fn same(ours: &mut Resp, theirs: &mut Resp, args: &[&str]) {
 
 #[test]
 fn config_get_lists_every_parameter_as_redis() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let redis = redis();
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
@@ -104,7 +100,7 @@ fn config_get_lists_every_parameter_as_redis() {
 
 #[test]
 fn config_set_checks_each_value_with_redis_errors() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let redis = redis();
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
@@ -260,7 +256,9 @@ fn config_set_checks_each_value_with_redis_errors() {
 
 #[test]
 fn command_line_parameters_take_only_the_value_they_have() {
-    let server = Server::start(&["--services", "resp", "--idle-timeout", "30"]);
+    let server = TestServer::builder()
+        .args(&["--services", "resp", "--idle-timeout", "30"])
+        .start();
     let mut conn = Resp::connect(server.addr("resp"));
     // The port --resp names (0 here: the kernel picks one), as INFO's
     // tcp_port shows it.
@@ -316,7 +314,7 @@ fn command_line_parameters_take_only_the_value_they_have() {
 
 #[test]
 fn a_stored_value_is_the_same_on_every_shard() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let mut conns: Vec<Resp> = (0..8).map(|_| Resp::connect(server.addr("resp"))).collect();
     assert_eq!(
         conns[0].cmd("CONFIG SET hz 42 lazyfree-lazy-user-del yes"),

@@ -2,12 +2,8 @@
 //! unit/bitops reads it) and `CONFIG SET maxmemory` below one byte a shard,
 //! on 2 shards, against redis-server 7.0 doing the same.
 
-use crate::common::resp::{words, RedisServer, Resp};
+use crate::common::resp::{redis, words, Resp};
 use crate::common::*;
-
-fn redis() -> RedisServer {
-    RedisServer::start().expect("redis-server is installed (.ci/run installs it)")
-}
 
 /// The server's dirty count now.
 fn changes(conn: &mut Resp) -> i64 {
@@ -20,7 +16,9 @@ fn changes(conn: &mut Resp) -> i64 {
 
 #[test]
 fn writes_that_change_a_key_count_as_redis_counts_them() {
-    let server = Server::start(&["--services", "resp", "--shards", "2"]);
+    let server = TestServer::builder()
+        .args(&["--services", "resp", "--shards", "2"])
+        .start();
     let redis = redis();
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
@@ -76,7 +74,9 @@ fn writes_that_change_a_key_count_as_redis_counts_them() {
 
 #[test]
 fn maxmemory_of_one_byte_refuses_writes_on_every_shard() {
-    let server = Server::start(&["--services", "resp", "--shards", "2"]);
+    let server = TestServer::builder()
+        .args(&["--services", "resp", "--shards", "2"])
+        .start();
     let mut conn = Resp::connect(server.addr("resp"));
     assert_eq!(conn.cmd("CONFIG SET maxmemory 1"), "+OK\r\n");
     // Keys on both shards (their owners differ for some of these names).

@@ -4,7 +4,7 @@
 //! options and errors answer as redis's do, byte for byte; a restored key
 //! survives a restart.
 
-use crate::common::resp::{words, RedisServer, Resp};
+use crate::common::resp::{redis, words, Resp};
 use crate::common::*;
 
 /// Writes that give every encoding redis 7.0 dumps: strings kept as
@@ -84,7 +84,7 @@ fn contents(resp: &mut Resp, key: &str, how: &str) -> Vec<u8> {
 #[test]
 fn every_type_moves_from_redis_to_percore_and_back() {
     let server = TestServer::builder().services(&["resp"]).shards(3).start();
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let redis = redis();
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
     for (key, how) in fill(&mut theirs) {
@@ -109,7 +109,7 @@ fn every_type_moves_from_redis_to_percore_and_back() {
 #[test]
 fn restore_options_and_errors_equal_redis() {
     let server = TestServer::builder().services(&["resp"]).shards(2).start();
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let redis = redis();
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
     theirs.cmd("RPUSH source a b c");
@@ -175,11 +175,10 @@ fn restore_options_and_errors_equal_redis() {
 #[test]
 fn restored_keys_survive_a_restart() {
     let dir = TempDir::new();
-    let data = dir.path.to_string_lossy().into_owned();
-    let args = |shards: &'static str| vec!["--data-dir", &data, "--shards", shards];
     let server = TestServer::builder()
         .services(&["resp"])
-        .args(&args("3"))
+        .shards(3)
+        .data_dir(&dir.path)
         .start();
     let mut resp = Resp::connect(server.addr("resp"));
     let mut expected = Vec::new();
@@ -205,7 +204,8 @@ fn restored_keys_survive_a_restart() {
     server.stop().assert_clean();
     let server = TestServer::builder()
         .services(&["resp"])
-        .args(&args("2"))
+        .shards(2)
+        .data_dir(&dir.path)
         .start();
     let mut resp = Resp::connect(server.addr("resp"));
     for (copy, payload) in expected {

@@ -2,13 +2,15 @@
 //! equal to redis-server 7.0's, in RESP2 and RESP3, on 2 shards; a point is
 //! a sorted set member whose score is its geohash, as in Redis.
 
-use crate::common::resp::{assert_sequence_same_as_redis, RedisServer};
+use crate::common::resp::{assert_sequence_same_as_redis, redis};
 use crate::common::*;
 
 #[test]
 fn points_are_stored_and_read_as_redis() {
-    let server = Server::start(&["--services", "resp", "--shards", "2"]);
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let server = TestServer::builder()
+        .args(&["--services", "resp", "--shards", "2"])
+        .start();
+    let redis = redis();
     assert_sequence_same_as_redis(
         server.addr("resp"),
         &redis,
@@ -58,7 +60,9 @@ fn points_are_stored_and_read_as_redis() {
 fn geoadd_is_counted_as_itself_in_commandstats() {
     // unit/introspection-2's "errors stats for GEOADD": a refused GEOADD is
     // a call of geoadd that failed, not a ZADD.
-    let server = Server::start(&["--services", "resp", "--shards", "2"]);
+    let server = TestServer::builder()
+        .args(&["--services", "resp", "--shards", "2"])
+        .start();
     let mut conn = crate::common::resp::Resp::connect(server.addr("resp"));
     assert_eq!(conn.cmd("SET foo 1"), "+OK\r\n");
     assert!(conn.cmd("GEOADD foo 0 0 bar").starts_with("-WRONGTYPE"));

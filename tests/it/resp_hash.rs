@@ -96,7 +96,7 @@ fn hash_commands_equal_redis_on_one_shard() {
 /// HRANDFIELD gives distinct fields, SCAN TYPE finds hashes only.
 #[test]
 fn scans_and_random_fields_cover_the_hash() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let mut resp = Resp::connect(server.addr("resp"));
     for i in 0..100 {
         assert_eq!(resp.cmd(&format!("HSET big f{i} v{i}")), ":1\r\n");
@@ -181,14 +181,11 @@ fn hashes_survive_a_kill_under_fsync_always() {
 /// and MEMORY USAGE grows with the fields.
 #[test]
 fn the_memory_cap_counts_each_element() {
-    let server = Server::start_with(&[
-        "--services",
-        "resp",
-        "--shards",
-        "1",
-        "--max-memory",
-        "20000",
-    ]);
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .shards(1)
+        .args(&["--max-memory", "20000"])
+        .start();
     let mut resp = Resp::connect(server.addr("resp"));
     let mut last = 0;
     let mut refused = None;

@@ -6,14 +6,14 @@
 
 use std::process::{Command, Stdio};
 
-use crate::common::resp::{assert_same_replies, RedisServer, Resp};
+use crate::common::resp::{assert_same_replies, redis, Resp};
 use crate::common::*;
 
 /// Errors and empty replies, byte for byte as redis's.
 #[test]
 fn filters_and_errors_equal_redis() {
-    let server = Server::start(&[]);
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let server = TestServer::builder().start();
+    let redis = redis();
     for proto in ["2", "3"] {
         let mut ours = Resp::connect(server.addr("resp"));
         let mut theirs = Resp::connect(redis.addr);
@@ -92,7 +92,7 @@ fn filters_and_errors_equal_redis() {
 /// redis's own test expects); the ID and TYPE filters list what they name.
 #[test]
 fn client_list_lines_and_filters() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().start();
     let addr = server.addr("resp");
     let mut me = Resp::connect(addr);
     let my_id = me.cmd("CLIENT ID");
@@ -154,7 +154,7 @@ fn client_list_lines_and_filters() {
 /// (redis's `CLIENT KILL SKIPME YES/NO will kill all clients`).
 #[test]
 fn client_kill_skipme_kills_every_other_connection_or_all() {
-    let server = Server::start(&[]);
+    let server = TestServer::builder().start();
     let addr = server.addr("resp");
     let mut me = Resp::connect(addr);
     let mut others: Vec<Resp> = (0..6).map(|_| Resp::connect(addr)).collect();
@@ -192,8 +192,8 @@ fn client_kill_skipme_kills_every_other_connection_or_all() {
 /// commands (all served) by ACL category, names by pattern.
 #[test]
 fn command_list_filterby_equals_redis_for_redis_cli() {
-    let server = Server::start(&[]);
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let server = TestServer::builder().start();
+    let redis = redis();
     let cli = |port: u16, args: &[&str]| {
         let output = Command::new("redis-cli")
             .arg("-p")
@@ -229,8 +229,8 @@ fn command_list_filterby_equals_redis_for_redis_cli() {
 /// as redis's, CLIENT's with redis's lines for the subcommands served.
 #[test]
 fn help_subcommands_answer_as_redis() {
-    let server = Server::start(&[]);
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let server = TestServer::builder().start();
+    let redis = redis();
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
     assert_same_replies(&mut ours, &mut theirs, &["CONFIG HELP", "config help"], "");

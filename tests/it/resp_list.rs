@@ -119,7 +119,7 @@ fn lists_survive_a_kill_under_fsync_always() {
 /// transaction included (tests/interop/redis_py_types.py asserts each).
 #[test]
 fn redis_py_types_work_in_resp2_and_resp3() {
-    let server = crate::common::Server::start(&[]);
+    let server = crate::common::TestServer::builder().start();
     let addr = server.addr("resp");
     let out = crate::common::run_python_client(
         "redis_py_types.py",

@@ -7,8 +7,8 @@
 use std::thread;
 use std::time::Instant;
 
-use crate::common::resp::{words, RedisServer, Resp};
-use crate::common::{TestServer, DEADLINE};
+use crate::common::resp::{assert_two_client_sequence_same_as_redis, redis, words, Resp};
+use crate::common::{wait_until, TestServer, DEADLINE};
 use percore::cross_shard::owner_of;
 
 const SHARDS: usize = 4;
@@ -108,35 +108,13 @@ const SEQUENCE: &[&str] = &[
 #[test]
 fn transaction_replies_equal_redis_byte_for_byte_in_resp2_and_resp3() {
     let server = TestServer::builder().services(&["resp"]).start();
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let redis = redis();
     let keys = keys_on_one_shard("tk", 2);
-    for proto in ["2", "3"] {
-        let mut ours = Resp::connect(server.addr("resp"));
-        let mut theirs = Resp::connect(redis.addr);
-        let mut our_other = Resp::connect(server.addr("resp"));
-        let mut their_other = Resp::connect(redis.addr);
-        ours.call(&[b"HELLO", proto.as_bytes()]);
-        theirs.call(&[b"HELLO", proto.as_bytes()]);
-        ours.call(&[b"FLUSHALL"]);
-        theirs.call(&[b"FLUSHALL"]);
-        for line in SEQUENCE {
-            let line = line.replace("{a}", &keys[0]).replace("{b}", &keys[1]);
-            let (a, b) = match line.strip_prefix("other:") {
-                Some(rest) => (our_other.call(&words(rest)), their_other.call(&words(rest))),
-                None => (ours.call(&words(&line)), theirs.call(&words(&line))),
-            };
-            assert_eq!(
-                String::from_utf8_lossy(&a),
-                String::from_utf8_lossy(&b),
-                "RESP{proto}: {line}"
-            );
-            if line == "RESET" {
-                // RESET resets the protocol too: back to the one compared.
-                ours.call(&[b"HELLO", proto.as_bytes()]);
-                theirs.call(&[b"HELLO", proto.as_bytes()]);
-            }
-        }
-    }
+    let lines: Vec<String> = SEQUENCE
+        .iter()
+        .map(|line| line.replace("{a}", &keys[0]).replace("{b}", &keys[1]))
+        .collect();
+    assert_two_client_sequence_same_as_redis(server.addr("resp"), &redis, &lines);
     server.stop().assert_clean();
 }
 
@@ -147,12 +125,8 @@ fn a_watched_key_that_expires_aborts_exec() {
     let mut client = Resp::connect(server.addr("resp"));
     assert_eq!(client.cmd("SET wk v PX 200"), "+OK\r\n");
     assert_eq!(client.cmd("WATCH wk"), "+OK\r\n");
-    let give_up = Instant::now() + DEADLINE;
     let mut other = Resp::connect(server.addr("resp"));
-    while other.cmd("EXISTS wk") != ":0\r\n" {
-        assert!(Instant::now() < give_up, "wk never expired");
-        thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until("wk expired", || other.cmd("EXISTS wk") == ":0\r\n");
     assert_eq!(client.cmd("MULTI"), "+OK\r\n");
     assert_eq!(client.cmd("SET wk w"), "+QUEUED\r\n");
     assert_eq!(client.cmd("EXEC"), "*-1\r\n");

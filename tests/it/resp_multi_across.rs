@@ -10,7 +10,7 @@
 use std::thread;
 use std::time::Instant;
 
-use crate::common::resp::{words, RedisServer, Resp};
+use crate::common::resp::{assert_two_client_sequence_same_as_redis, redis, words, Resp};
 use crate::common::{TestServer, DEADLINE};
 use percore::cross_shard::owner_of;
 
@@ -60,9 +60,7 @@ fn transaction(c: &mut Resp, lines: &[String]) -> Vec<u8> {
 #[test]
 fn transactions_across_shards_reply_as_redis_does() {
     let server = TestServer::builder().services(&["resp"]).shards(4).start();
-    let Some(redis) = RedisServer::start() else {
-        panic!("redis-server is installed (.ci/run installs it)");
-    };
+    let redis = redis();
     let keys = keys_on_different_shards("rk", 4, 4);
     let sequence = [
         "MULTI",
@@ -108,32 +106,16 @@ fn transactions_across_shards_reply_as_redis_does() {
         "DBSIZE",
         "EXEC",
     ];
-    for proto in ["2", "3"] {
-        let mut ours = Resp::connect(server.addr("resp"));
-        let mut theirs = Resp::connect(redis.addr);
-        let mut our_other = Resp::connect(server.addr("resp"));
-        let mut their_other = Resp::connect(redis.addr);
-        ours.call(&[b"HELLO", proto.as_bytes()]);
-        theirs.call(&[b"HELLO", proto.as_bytes()]);
-        ours.call(&[b"FLUSHALL"]);
-        theirs.call(&[b"FLUSHALL"]);
-        for line in sequence {
-            let line = line
-                .replace("{a}", &keys[0])
+    let lines: Vec<String> = sequence
+        .iter()
+        .map(|line| {
+            line.replace("{a}", &keys[0])
                 .replace("{b}", &keys[1])
                 .replace("{c}", &keys[2])
-                .replace("{d}", &keys[3]);
-            let (a, b) = match line.strip_prefix("other:") {
-                Some(rest) => (our_other.call(&words(rest)), their_other.call(&words(rest))),
-                None => (ours.call(&words(&line)), theirs.call(&words(&line))),
-            };
-            assert_eq!(
-                String::from_utf8_lossy(&a),
-                String::from_utf8_lossy(&b),
-                "RESP{proto}: {line}"
-            );
-        }
-    }
+                .replace("{d}", &keys[3])
+        })
+        .collect();
+    assert_two_client_sequence_same_as_redis(server.addr("resp"), &redis, &lines);
     server.stop().assert_clean();
 }
 

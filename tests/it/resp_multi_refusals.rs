@@ -4,16 +4,14 @@
 //! OOM`), and SAVE and SHUTDOWN (`no_multi`); on 2 shards, against
 //! redis-server 7.0 doing the same.
 
-use crate::common::resp::{words, RedisServer, Resp};
+use crate::common::resp::{redis, words, Resp};
 use crate::common::*;
-
-fn redis() -> RedisServer {
-    RedisServer::start().expect("redis-server is installed (.ci/run installs it)")
-}
 
 #[test]
 fn multi_refuses_what_may_add_data_while_memory_is_full_as_redis() {
-    let server = Server::start(&["--services", "resp", "--shards", "2"]);
+    let server = TestServer::builder()
+        .args(&["--services", "resp", "--shards", "2"])
+        .start();
     let redis = redis();
     // (connection 1 or 2, command): unit/multi's OOM tests, on each server.
     let steps: &[(u8, &str)] = &[
@@ -61,7 +59,9 @@ fn multi_refuses_what_may_add_data_while_memory_is_full_as_redis() {
 
 #[test]
 fn save_and_shutdown_are_refused_inside_multi_as_redis() {
-    let server = Server::start(&["--services", "resp", "--shards", "2"]);
+    let server = TestServer::builder()
+        .args(&["--services", "resp", "--shards", "2"])
+        .start();
     let redis = redis();
     crate::common::resp::assert_sequence_same_as_redis(
         server.addr("resp"),

@@ -4,7 +4,7 @@
 //! acknowledgement, redis-py, and the figures of INFO and CLIENT LIST. One
 //! set of topics with mq is `resp_pubsub_mq.rs`.
 
-use crate::common::resp::{words, RedisServer, Resp};
+use crate::common::resp::{redis, words, Resp};
 use crate::common::*;
 
 /// The recorded sequence: `S:` the subscriber's commands, `P:` a second
@@ -119,7 +119,7 @@ fn recorded(addr: std::net::SocketAddr, proto: &str) -> Vec<(String, String)> {
 #[test]
 fn pubsub_replies_equal_redis_byte_for_byte_in_resp2_and_resp3() {
     let server = TestServer::builder().services(&["resp"]).start();
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let redis = redis();
     for proto in ["2", "3"] {
         let ours = recorded(server.addr("resp"), proto);
         let theirs = recorded(redis.addr, proto);
@@ -208,7 +208,7 @@ fn a_subscribe_reply_means_every_shard_publishes_to_it() {
 #[test]
 fn redis_py_pubsub_works_as_against_redis_in_resp2_and_resp3() {
     let server = TestServer::builder().services(&["resp"]).start();
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let redis = redis();
     for proto in ["2", "3"] {
         let run = |addr: std::net::SocketAddr| {
             let args = [

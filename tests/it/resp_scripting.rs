@@ -5,16 +5,14 @@
 //! error that says scripting is not served; COMMAND knows every one of them
 //! (INFO, GETKEYS, LIST FILTERBY ACLCAT), as the Tcl suite asks.
 
-use crate::common::resp::{assert_sequence_same_as_redis, RedisServer, Resp};
+use crate::common::resp::{assert_sequence_same_as_redis, redis, Resp};
 use crate::common::*;
-
-fn redis() -> RedisServer {
-    RedisServer::start().expect("redis-server is installed (.ci/run installs it)")
-}
 
 #[test]
 fn a_server_with_no_scripts_answers_as_redis() {
-    let server = Server::start(&["--services", "resp", "--shards", "2"]);
+    let server = TestServer::builder()
+        .args(&["--services", "resp", "--shards", "2"])
+        .start();
     let redis = redis();
     assert_sequence_same_as_redis(
         server.addr("resp"),
@@ -55,7 +53,7 @@ fn a_server_with_no_scripts_answers_as_redis() {
 
 #[test]
 fn running_a_script_is_refused_with_the_reason() {
-    let server = Server::start(&["--services", "resp"]);
+    let server = TestServer::builder().args(&["--services", "resp"]).start();
     let mut conn = Resp::connect(server.addr("resp"));
     for (line, name) in [
         ("EVAL return 0", "EVAL"),

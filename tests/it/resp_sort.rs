@@ -3,7 +3,7 @@
 //! key, its BY and GET patterns' keys and the STORE destination live on
 //! different shards.
 
-use crate::common::resp::{assert_same_replies, assert_sequence_same_as_redis, RedisServer, Resp};
+use crate::common::resp::{assert_same_replies, assert_sequence_same_as_redis, redis, Resp};
 use crate::common::*;
 
 /// Commands whose replies do not depend on time, ids or hash order (a set
@@ -86,8 +86,8 @@ const SEQUENCE: &[&str] = &[
 
 #[test]
 fn sort_equals_redis_byte_for_byte_across_shards() {
-    let server = Server::start(&[]);
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let server = TestServer::builder().start();
+    let redis = redis();
     assert_sequence_same_as_redis(server.addr("resp"), &redis, SEQUENCE);
     server.stop().assert_clean();
 }
@@ -95,8 +95,8 @@ fn sort_equals_redis_byte_for_byte_across_shards() {
 /// COMMAND GETKEYS finds SORT's keys as redis does (the last STORE's).
 #[test]
 fn getkeys_finds_sorts_store_key() {
-    let server = Server::start(&[]);
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let server = TestServer::builder().start();
+    let redis = redis();
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
     assert_same_replies(

@@ -4,7 +4,7 @@
 //! functions. Replies byte for byte equal to redis-server 7.0's on 4 shards,
 //! in RESP2 and RESP3; their writes survive a restart; COMMAND knows them.
 
-use crate::common::resp::{assert_same_replies, words, RedisServer, Resp};
+use crate::common::resp::{assert_same_replies, redis, words, Resp};
 use crate::common::*;
 
 /// Commands whose replies do not depend on time, ids or hash order.
@@ -174,7 +174,7 @@ const SEQUENCE: &[&str] = &[
 #[test]
 fn string_and_key_commands_equal_redis_byte_for_byte() {
     let server = TestServer::builder().services(&["resp"]).start();
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let redis = redis();
     for proto in ["2", "3"] {
         let mut ours = Resp::connect(server.addr("resp"));
         let mut theirs = Resp::connect(redis.addr);
@@ -203,7 +203,7 @@ fn string_and_key_commands_equal_redis_byte_for_byte() {
 #[test]
 fn command_info_and_getkeys_equal_redis() {
     let server = TestServer::builder().services(&["resp"]).start();
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let redis = redis();
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
     assert_same_replies(
@@ -230,20 +230,10 @@ fn command_info_and_getkeys_equal_redis() {
 #[test]
 fn their_writes_survive_a_restart() {
     let dir = TempDir::new();
-    let data = dir.path.to_string_lossy().into_owned();
-    let args = |shards: &'static str| {
-        vec![
-            "--services",
-            "resp",
-            "--data-dir",
-            &data,
-            "--shards",
-            shards,
-        ]
-    };
     let server = TestServer::builder()
         .services(&["resp"])
-        .args(&args("3"))
+        .shards(3)
+        .data_dir(&dir.path)
         .start();
     let mut resp = Resp::connect(server.addr("resp"));
     assert_eq!(resp.cmd("INCRBYFLOAT f 2.5"), "$3\r\n2.5\r\n");
@@ -259,7 +249,8 @@ fn their_writes_survive_a_restart() {
     server.stop().assert_clean();
     let server = TestServer::builder()
         .services(&["resp"])
-        .args(&args("2"))
+        .shards(2)
+        .data_dir(&dir.path)
         .start();
     let mut resp = Resp::connect(server.addr("resp"));
     assert_eq!(resp.cmd("GET f"), "$3\r\n2.5\r\n");

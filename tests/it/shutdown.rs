@@ -76,15 +76,9 @@ fn a_second_sigint_exits_at_once_with_130() {
     let stderr = lines_of(server.take_stderr());
     server.signal(libc::SIGINT);
     // Wait until the first signal was handled: the server says it is stopping.
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let line = stderr
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("a stopping line before the deadline");
-        if line.starts_with("percore: stopping") {
-            break;
-        }
-    }
+    wait_for_line(&stderr, "stopping line", |line| {
+        line.starts_with("percore: stopping")
+    });
     let began = Instant::now();
     server.signal(libc::SIGINT);
     let stopped = server.wait();
@@ -178,22 +172,13 @@ fn spawn_serve(
 /// Waits until the process has a thread whose name starts with `prefix`
 /// (`signals`: its signal handlers are installed).
 fn wait_for_thread(pid: u32, prefix: &str) {
-    let give_up = Instant::now() + DEADLINE;
-    loop {
+    wait_until(&format!("a thread {prefix}*"), || {
         let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the process runs");
-        let found = tasks.flatten().any(|task| {
+        tasks.flatten().any(|task| {
             std::fs::read_to_string(task.path().join("comm"))
                 .is_ok_and(|name| name.starts_with(prefix))
-        });
-        if found {
-            return;
-        }
-        assert!(
-            Instant::now() < give_up,
-            "no thread {prefix}* in {DEADLINE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        })
+    });
 }
 
 fn drain(lines: &std::sync::mpsc::Receiver<String>) -> String {
@@ -255,12 +240,9 @@ fn a_stop_stuck_writing_its_statistics_still_exits() {
         &["--shards", "1", "--stats-json", fifo.to_str().unwrap()],
         &[],
     );
-    let give_up = Instant::now() + DEADLINE;
-    while !stdout
-        .recv_timeout(give_up.saturating_duration_since(Instant::now()))
-        .expect("a listening line")
-        .starts_with("percore listening")
-    {}
+    wait_for_line(&stdout, "listening line", |line| {
+        line.starts_with("percore listening")
+    });
     // SAFETY: kill(2) with the pid of a child not yet reaped.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let began = Instant::now();

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{probe, proc_status_bytes, reset, Listening};
+use crate::common::{env_u64, probe, proc_status_bytes, reset, Listening};
 
 const SERVICES: [&str; 5] = ["yell", "echo", "chat", "mq", "kv"];
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
@@ -50,10 +50,7 @@ fn load_args(service: &str) -> &'static str {
 #[test]
 #[ignore = "10 minutes: cargo test --release --test it soak:: -- --ignored --nocapture"]
 fn every_service_at_once_under_load_and_churn() {
-    let secs: u64 = std::env::var("PERCORE_SOAK_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(600);
+    let secs = env_u64("PERCORE_SOAK_SECS").unwrap_or(600);
     let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
     let scratch = std::env::temp_dir().join(format!("percore-soak-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch directory");

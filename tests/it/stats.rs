@@ -2,7 +2,6 @@
 //! add up, the final table on stdout and the `--stats-interval` line.
 
 use std::io::Write;
-use std::time::Instant;
 
 use crate::common::*;
 
@@ -100,15 +99,9 @@ fn stats_interval_prints_a_line_per_interval_on_stderr() {
     let stderr = lines_of(server.take_stderr());
     let mut conn = server.connect("yell");
     assert_eq!(round_trip(&mut conn, b"tick\n", 5), b"TICK\n");
-    let deadline = Instant::now() + DEADLINE;
-    let line = loop {
-        let line = stderr
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("a stats line before the deadline");
-        if line.starts_with("percore stats") && line.contains("percore_messages_total 1,") {
-            break line;
-        }
-    };
+    let line = wait_for_line(&stderr, "stats line", |line| {
+        line.starts_with("percore stats") && line.contains("percore_messages_total 1,")
+    });
     for service in SERVICES {
         assert!(line.contains(&format!("{service}:")), "{line}");
     }

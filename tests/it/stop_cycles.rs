@@ -22,6 +22,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::common::rng::Rng;
 use crate::common::*;
 use percore_protocols::kv::protocol::push_request_frame;
 use percore_protocols::kv::Request;
@@ -30,21 +31,6 @@ use percore_protocols::resp::protocol::encode_command;
 /// How long a stop may take before the cycle counts as a hang: the 5 s of docs/PROTOCOLS.md §2,
 /// plus slack for a machine shared with other builds.
 const STOP_LIMIT: Duration = Duration::from_secs(12);
-
-/// xorshift64*: a seeded, replayable sequence without a crate.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// What one cycle ended with.
 struct Outcome {
@@ -59,10 +45,10 @@ struct Outcome {
 #[ignore = "a campaign run on demand: STOP_CYCLES=N cargo test --release --test it stop_cycles:: -- --ignored"]
 fn sigint_at_any_moment_exits_0() {
     raise_fd_limit();
-    let cycles: u64 = env_number("STOP_CYCLES", 1000);
-    let seed: u64 = env_number("STOP_SEED", 0x5eed);
+    let cycles: u64 = env_u64("STOP_CYCLES").unwrap_or(1000);
+    let seed: u64 = env_u64("STOP_SEED").unwrap_or(0x5eed);
     println!("stop cycles: {cycles} cycles, seed {seed} (STOP_SEED={seed} replays)");
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
     let mut lines: BTreeMap<String, u64> = BTreeMap::new();
     let mut failures = Vec::new();
@@ -114,13 +100,6 @@ fn sigint_at_any_moment_exits_0() {
         failures.is_empty(),
         "cycles {failures:?} did not exit 0 in time"
     );
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn indent(text: &str) -> String {

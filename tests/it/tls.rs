@@ -258,7 +258,7 @@ fn sighup_reloads_the_certificate_for_new_connections_only() {
     )
     .unwrap();
     server.server.signal(libc::SIGHUP);
-    wait_for_line(&stderr, "reloaded");
+    wait_for_line(&stderr, "reloaded line", |line| line.contains("reloaded"));
     let new = server.connect("yell");
     assert_eq!(peer_certificate(&new), server.certs.der("server2.pem"));
 
@@ -270,7 +270,9 @@ fn sighup_reloads_the_certificate_for_new_connections_only() {
     // A reload that fails keeps what was loaded, and says why.
     std::fs::write(server.certs.path("server.key"), "not a key").unwrap();
     server.server.signal(libc::SIGHUP);
-    let why = wait_for_line(&stderr, "reload failed");
+    let why = wait_for_line(&stderr, "reload failed line", |line| {
+        line.contains("reload failed")
+    });
     assert!(why.contains("server.key"), "{why}");
     let after = server.connect("yell");
     assert_eq!(peer_certificate(&after), server.certs.der("server2.pem"));
@@ -292,19 +294,6 @@ fn closed_after_an_alert(conn: &mut TcpStream) -> bool {
 
 fn peer_certificate(conn: &TlsClient) -> Vec<u8> {
     conn.conn.peer_certificates().expect("a server certificate")[0].to_vec()
-}
-
-fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> String {
-    let give_up = Instant::now() + DEADLINE;
-    loop {
-        let wait = give_up.saturating_duration_since(Instant::now());
-        let line = lines
-            .recv_timeout(wait)
-            .unwrap_or_else(|_| panic!("no stderr line with {needle:?}"));
-        if line.contains(needle) {
-            return line;
-        }
-    }
 }
 
 #[test]

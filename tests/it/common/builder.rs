@@ -91,6 +91,12 @@ impl Builder {
         self
     }
 
+    /// Keeps the key space in `dir` (`--data-dir`), for tests that stop a
+    /// server and start another on the same files.
+    pub fn data_dir(self, dir: &std::path::Path) -> Self {
+        self.arg("--data-dir").arg(dir.to_string_lossy())
+    }
+
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
         self

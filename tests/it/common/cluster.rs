@@ -2,9 +2,11 @@
 //! (docs/PROTOCOLS.md §6.4): started together, on ports known before any starts, since each
 //! node's command line lists every node.
 
+use std::io::Write;
 use std::net::SocketAddr;
+use std::process::{Command, Stdio};
 
-use super::{free_port, percore, Server, TempDir};
+use super::{free_port, percore, wait_with_deadline, Server, TempDir, DEADLINE};
 
 /// percore nodes, each `--services resp` on its own port.
 pub struct Nodes {
@@ -83,4 +85,30 @@ pub fn owner(slot: u16, n: usize) -> usize {
     (0..n)
         .find(|&i| usize::from(slot) < (i + 1) * 16384 / n)
         .expect("every slot has a node")
+}
+
+/// Runs `redis-cli ARGS` with `input` on its stdin (a command a line);
+/// its stdout without redis-cli's "-> Redirected" notes.
+pub fn redis_cli(args: &[&str], input: &str) -> String {
+    let mut child = Command::new("redis-cli")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("redis-cli runs (scripts/test installs redis-tools)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write redis-cli's input");
+    let status = wait_with_deadline(&mut child, DEADLINE).expect("redis-cli finished");
+    let output = child.wait_with_output().expect("redis-cli output");
+    assert!(status.success(), "redis-cli {args:?}: {output:?}");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| !line.starts_with("-> Redirected"))
+        .map(|line| format!("{line}\n"))
+        .collect()
 }

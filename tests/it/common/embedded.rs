@@ -6,11 +6,10 @@
 
 use std::net::{SocketAddr, TcpStream};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
 
 use percore::server::{ServeError, ServerBuilder, StopHandle};
 
-use super::{connect, DEADLINE};
+use super::{connect, wait_until};
 
 pub struct Embedded {
     pub addrs: Vec<(&'static str, SocketAddr)>,
@@ -53,15 +52,10 @@ impl Embedded {
     }
 
     fn wait_until_listening(&self) {
-        let give_up = Instant::now() + DEADLINE;
         for &(_, addr) in &self.addrs {
-            while TcpStream::connect(addr).is_err() {
-                assert!(
-                    Instant::now() < give_up,
-                    "the server never listened on {addr}"
-                );
-                thread::yield_now();
-            }
+            wait_until(&format!("the server listening on {addr}"), || {
+                TcpStream::connect(addr).is_ok()
+            });
         }
     }
 

@@ -3,25 +3,25 @@
 //! line, and talks to it over real sockets. Every wait has a deadline;
 //! nothing sleeps to synchronise.
 
-#![allow(dead_code, unused_imports)]
-
 mod builder;
 pub mod certs;
 pub mod cluster;
 pub mod embedded;
 pub mod mq;
 pub mod resp;
+pub mod rng;
 mod server;
 pub mod typed;
+mod wait;
 
 pub use builder::{Builder, TestServer};
-pub use server::{Exited, Listening, Server, Stopped};
+pub use server::{Exited, Listening, Server};
+pub use wait::{lines_of, poll_until, wait_for_line, wait_until, wait_with_deadline};
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -69,34 +69,6 @@ pub fn example_path(name: &str) -> PathBuf {
     profile_dir.join("examples").join(name)
 }
 
-pub fn wait_with_deadline(child: &mut Child, deadline: Duration) -> Option<ExitStatus> {
-    let give_up = Instant::now() + deadline;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait for percore") {
-            return Some(status);
-        }
-        if Instant::now() >= give_up {
-            let _ = child.kill();
-            return None;
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Forwards a pipe's lines over a channel, so reads can have deadlines.
-pub fn lines_of(pipe: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect_timeout(&addr, DEADLINE).expect("connect to percore");
     stream
@@ -107,6 +79,24 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
         .expect("write timeout");
     stream.set_nodelay(true).expect("nodelay");
     stream
+}
+
+/// A kv connection (the crate's client), with the deadline as its timeout.
+pub fn kv_client(addr: SocketAddr) -> percore_protocols::kv::KvClient {
+    percore_protocols::kv::KvClient::connect(addr, DEADLINE).expect("connect to kv")
+}
+
+/// A key that shard `shard` of `shards` owns, named `prefix` and a number.
+pub fn key_on(shards: usize, shard: usize, prefix: &str) -> String {
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|key| percore::cross_shard::owner_of(key.as_bytes(), shards) == shard)
+        .expect("a key")
+}
+
+/// A whole-number environment variable (a campaign's size or seed).
+pub fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
 /// Reads exactly `n` bytes.

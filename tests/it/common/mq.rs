@@ -2,7 +2,7 @@
 //! subscribe handshake docs/PROTOCOLS.md §3.4 offers (a subscriber sends to its topic and
 //! waits for its own line).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpStream;
 
 use super::Server;
@@ -45,9 +45,8 @@ impl Client {
     }
 
     pub fn read_line(&mut self) -> String {
-        let mut line = String::new();
-        let n = self.reader.read_line(&mut line).expect("read a line");
-        assert!(n > 0, "the server closed the connection");
+        let line = super::read_line(&mut self.reader);
+        assert!(!line.is_empty(), "the server closed the connection");
         line
     }
 

@@ -5,11 +5,11 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use percore_protocols::resp::protocol::{encode_command, reply_len};
 
-use super::{connect, free_port, DEADLINE};
+use super::{connect, free_port, wait_until, DEADLINE};
 
 /// One RESP connection.
 pub struct Resp {
@@ -33,8 +33,13 @@ impl Resp {
 
     /// Like [`Resp::call`], with the arguments as words of one string.
     pub fn cmd(&mut self, line: &str) -> String {
-        let words: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-        String::from_utf8_lossy(&self.call(&words)).into_owned()
+        String::from_utf8_lossy(&self.call(&words(line))).into_owned()
+    }
+
+    /// Like [`Resp::send`], with the arguments as words of one string; the
+    /// reply is left to come.
+    pub fn send_cmd(&mut self, line: &str) {
+        self.send(&words(line));
     }
 
     pub fn send(&mut self, args: &[&[u8]]) {
@@ -101,12 +106,11 @@ impl RedisServer {
             .spawn()
             .ok()?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let give_up = Instant::now() + DEADLINE;
-        while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < give_up, "redis-server did not listen");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Some(RedisServer { child, addr })
+        let server = RedisServer { child, addr };
+        wait_until("redis-server listening", || {
+            TcpStream::connect(addr).is_ok()
+        });
+        Some(server)
     }
 }
 
@@ -117,11 +121,12 @@ impl Drop for RedisServer {
     }
 }
 
-/// A command line's words, split at single spaces, as the byte-for-byte
-/// comparisons with redis-server send them.
-/// Sends each of `lines` (words split on spaces) to both servers and
-/// asserts the replies are the same bytes; `context` names the case.
-#[allow(dead_code)]
+/// The redis-server the byte-for-byte comparisons run against; panics
+/// when there is none (`scripts/test` installs it).
+pub fn redis() -> RedisServer {
+    RedisServer::start().expect("redis-server is installed (scripts/test installs it)")
+}
+
 /// Runs `lines` on the percore at `ours` and on `redis`, in RESP2 then in
 /// RESP3, each time from an empty key space, and asserts that every reply
 /// is the same, byte for byte.
@@ -138,6 +143,44 @@ pub fn assert_sequence_same_as_redis(ours: SocketAddr, redis: &RedisServer, line
     }
 }
 
+/// Like [`assert_sequence_same_as_redis`], with a second connection to
+/// each server: a line `other:CMD` sends CMD on it (a WATCHed key changed
+/// by another client). After RESET the first connections say HELLO again,
+/// since RESET resets the protocol too.
+pub fn assert_two_client_sequence_same_as_redis(
+    ours: SocketAddr,
+    redis: &RedisServer,
+    lines: &[String],
+) {
+    for proto in ["2", "3"] {
+        let mut our_conn = Resp::connect(ours);
+        let mut their_conn = Resp::connect(redis.addr);
+        let mut our_other = Resp::connect(ours);
+        let mut their_other = Resp::connect(redis.addr);
+        our_conn.call(&[b"HELLO", proto.as_bytes()]);
+        their_conn.call(&[b"HELLO", proto.as_bytes()]);
+        our_conn.cmd("FLUSHALL");
+        their_conn.cmd("FLUSHALL");
+        for line in lines {
+            let (a, b) = match line.strip_prefix("other:") {
+                Some(rest) => (our_other.call(&words(rest)), their_other.call(&words(rest))),
+                None => (our_conn.call(&words(line)), their_conn.call(&words(line))),
+            };
+            assert_eq!(
+                String::from_utf8_lossy(&a),
+                String::from_utf8_lossy(&b),
+                "RESP{proto}: {line}"
+            );
+            if line == "RESET" {
+                our_conn.call(&[b"HELLO", proto.as_bytes()]);
+                their_conn.call(&[b"HELLO", proto.as_bytes()]);
+            }
+        }
+    }
+}
+
+/// Sends each of `lines` (see [`words`]) to both servers and asserts the
+/// replies are the same bytes; `context` names the case.
 pub fn assert_same_replies(ours: &mut Resp, theirs: &mut Resp, lines: &[&str], context: &str) {
     for line in lines {
         assert_eq!(
@@ -148,39 +191,41 @@ pub fn assert_same_replies(ours: &mut Resp, theirs: &mut Resp, lines: &[&str], c
     }
 }
 
+/// A command line's words, split at single spaces, as the byte-for-byte
+/// comparisons with redis-server send them.
 pub fn words(line: &str) -> Vec<&[u8]> {
     line.split(' ').map(str::as_bytes).collect()
 }
 
-/// A connection that shard `shard` of `shards` serves (a client id tells
-/// its shard: connections are dealt to shards by the kernel, so it retries).
+/// The shard of `shards` that serves `resp`'s connection (its CLIENT ID
+/// tells: `percore_protocols::resp::client::shard_of`).
+pub fn shard_serving(resp: &mut Resp, shards: usize) -> usize {
+    let reply = resp.cmd("CLIENT ID");
+    let id: u64 = reply
+        .trim_start_matches(':')
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("CLIENT ID answered {reply:?}"));
+    percore_protocols::resp::client::shard_of(id, shards)
+}
+
+/// A connection that shard `shard` of `shards` serves (connections are
+/// dealt to shards by the kernel, so it retries).
 pub fn connect_on(shards: usize, addr: SocketAddr, shard: usize) -> Resp {
     let give_up = Instant::now() + DEADLINE;
     loop {
         let mut resp = Resp::connect(addr);
-        let id = resp.cmd("CLIENT ID");
-        let id: u64 = id.trim_start_matches(':').trim().parse().expect("an id");
-        if percore_protocols::resp::client::shard_of(id, shards) == shard {
+        if shard_serving(&mut resp, shards) == shard {
             return resp;
         }
         assert!(Instant::now() < give_up, "no connection on shard {shard}");
     }
 }
 
-/// A key that shard `shard` of `shards` owns, named `prefix` and a number.
-pub fn key_on(shards: usize, shard: usize, prefix: &str) -> String {
-    (0..)
-        .map(|i| format!("{prefix}{i}"))
-        .find(|key| percore::cross_shard::owner_of(key.as_bytes(), shards) == shard)
-        .expect("a key")
-}
-
 /// Waits until INFO counts `n` blocked clients.
 pub fn wait_blocked(resp: &mut Resp, n: usize) {
-    let give_up = Instant::now() + DEADLINE;
     let want = format!("blocked_clients:{n}\r\n");
-    while !resp.cmd("INFO clients").contains(&want) {
-        assert!(Instant::now() < give_up, "never {n} blocked clients");
-        std::thread::yield_now();
-    }
+    wait_until(&format!("{n} blocked clients"), || {
+        resp.cmd("INFO clients").contains(&want)
+    });
 }

@@ -10,7 +10,7 @@ use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use super::{connect, example_path, lines_of, wait_with_deadline, TempDir, TestServer, DEADLINE};
+use super::{connect, example_path, lines_of, wait_with_deadline, TempDir, DEADLINE};
 
 /// A running server. Dropping it kills the process.
 pub struct Server {
@@ -85,36 +85,6 @@ impl Listening {
 }
 
 impl Server {
-    /// `percore serve --shards 4` with every service, plus `extra` options.
-    /// Prefer [`TestServer`], which starts only the services a test needs.
-    pub fn start(extra: &[&str]) -> Server {
-        TestServer::builder().args(extra).start()
-    }
-
-    /// `percore serve` with every service and `extra` options as given
-    /// (`--shards` included). Prefer [`TestServer`].
-    pub fn start_with(extra: &[&str]) -> Server {
-        Server::start_with_env(extra, &[])
-    }
-
-    /// As [`Server::start_with`], with environment variables. Prefer [`TestServer`].
-    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut builder = TestServer::builder().args(extra);
-        if !extra.contains(&"--shards") {
-            builder = builder.shards_per_cpu();
-        }
-        for (key, value) in env {
-            builder = builder.env(key, value);
-        }
-        builder.start()
-    }
-
-    /// Runs `crates/percore/examples/NAME` (built by `cargo test`) on port 0 for its
-    /// service, then `args`. Prefer [`TestServer::builder`]`().example(..)`.
-    pub fn start_example(name: &str, _service: &str, args: &[&str]) -> Server {
-        TestServer::builder().example(name).args(args).start()
-    }
-
     /// Starts `cmd`, which listens on `addrs`, and waits for its listening
     /// line; `None` when it exits with status 2 (an address was taken
     /// meanwhile). Prefer [`TestServer`]: port 0 takes no retry.

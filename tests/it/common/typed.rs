@@ -6,8 +6,8 @@
 //! reply's order is the hash table's (SMEMBERS, HGETALL), which Redis does
 //! not fix either.
 
-use super::resp::{words, RedisServer, Resp};
-use super::{Server, TempDir};
+use super::resp::{redis, words, Resp};
+use super::{TempDir, TestServer};
 
 /// The reply, and whether it is compared in any order.
 fn call(resp: &mut Resp, line: &str) -> (String, bool) {
@@ -27,8 +27,11 @@ fn call(resp: &mut Resp, line: &str) -> (String, bool) {
 /// Runs `sequence` on percore with `shards` shards and on a redis-server,
 /// in RESP2 then RESP3, and asserts every reply equal.
 pub fn same_as_redis(shards: &str, sequence: &[&str]) {
-    let server = Server::start_with(&["--services", "resp", "--shards", shards]);
-    let redis = RedisServer::start().expect("redis-server is installed (.ci/run installs it)");
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .args(&["--shards", shards])
+        .start();
+    let redis = redis();
     for proto in ["2", "3"] {
         let mut ours = Resp::connect(server.addr("resp"));
         let mut theirs = Resp::connect(redis.addr);
@@ -50,21 +53,16 @@ pub fn same_as_redis(shards: &str, sequence: &[&str]) {
 /// starts it again on 2 shards and asserts the same replies to `reads`.
 pub fn survives_restart(writes: &[&str], reads: &[&str], kill: bool) {
     let dir = TempDir::new();
-    let data = dir.path.to_string_lossy().into_owned();
     let fsync = if kill { "always" } else { "everysec" };
-    let args = |shards: &'static str| {
-        vec![
-            "--services",
-            "resp",
-            "--data-dir",
-            &data,
-            "--fsync",
-            fsync,
-            "--shards",
-            shards,
-        ]
+    let start = |shards: usize| {
+        TestServer::builder()
+            .services(&["resp"])
+            .shards(shards)
+            .data_dir(&dir.path)
+            .args(&["--fsync", fsync])
+            .start()
     };
-    let server = Server::start_with(&args("3"));
+    let server = start(3);
     let mut resp = Resp::connect(server.addr("resp"));
     for line in writes {
         let (reply, _) = call(&mut resp, line);
@@ -79,7 +77,7 @@ pub fn survives_restart(writes: &[&str], reads: &[&str], kill: bool) {
     } else {
         server.stop().assert_clean();
     }
-    let server = Server::start_with(&args("2"));
+    let server = start(2);
     let mut resp = Resp::connect(server.addr("resp"));
     for (line, expected) in reads.iter().zip(&before) {
         assert_eq!(
@@ -92,7 +90,7 @@ pub fn survives_restart(writes: &[&str], reads: &[&str], kill: bool) {
     assert_eq!(resp.cmd("SAVE"), "+OK\r\n");
     drop(resp);
     server.stop().assert_clean();
-    let server = Server::start_with(&args("1"));
+    let server = start(1);
     let mut resp = Resp::connect(server.addr("resp"));
     for (line, expected) in reads.iter().zip(&before) {
         assert_eq!(

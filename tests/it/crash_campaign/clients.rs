@@ -12,8 +12,8 @@ use percore_protocols::kv::{now_ms, KvClient, Reply, Request};
 
 use super::model::{History, State};
 use super::resp_conn::{RespConn, RespReply, READ_TIMEOUT};
-use super::rng::Rng;
 use super::typed::Typed;
+use crate::common::rng::Rng;
 
 /// Which protocol a client speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

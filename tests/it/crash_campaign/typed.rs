@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use percore_protocols::kv::values::{Aggregate, OwnedValue};
 
 use super::model::State;
-use super::rng::Rng;
+use crate::common::rng::Rng;
 
 /// A typed key's value as the client models it.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,5 +1,5 @@
-//! The crash campaign's random source: seeded, so that a seed replays the
-//! same choices.
+//! The campaigns' random source (the crash campaign, the stop cycles):
+//! seeded, so that a seed replays the same choices.
 
 /// splitmix64: small, seeded, the same sequence on every machine.
 #[derive(Clone, Debug)]
