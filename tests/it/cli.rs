@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::certs::Certs;
+use crate::common::http::http_get;
 use crate::common::resp::Resp;
 use crate::common::*;
 
@@ -146,8 +147,12 @@ fn port_zero_gets_one_port_that_every_shard_serves() {
         }
         let mut echo = server.connect("echo");
         assert_eq!(round_trip(&mut echo, b"zero\n", 5), b"zero\n");
-        let metrics = http_get(server.metrics_addr(), "/health");
-        assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+        let health = http_get(server.metrics_addr(), "/health");
+        assert!(
+            health.status.starts_with("HTTP/1.1 200"),
+            "{}",
+            health.status
+        );
     }
     for server in servers {
         let stopped = server.stop();
@@ -173,17 +178,6 @@ fn a_client_is_refused_port_zero() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("port 0"), "{stderr}");
-}
-
-/// `GET path` over a fresh connection; the whole response.
-fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
-    let mut conn = connect(addr);
-    std::io::Write::write_all(
-        &mut conn,
-        format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .expect("send the request");
-    String::from_utf8_lossy(&read_to_close(&mut conn)).into_owned()
 }
 
 /// The percore library this test binary was linked with: the newest

@@ -3,9 +3,7 @@
 //! whichever shard decided it (docs/PROTOCOLS.md §5, §7.3), and the key gauges say what
 //! each shard holds after every write it applied, forwarded or not (docs/PROTOCOLS.md §8).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-
+use crate::common::http::scrape_sum;
 use crate::common::resp::Resp;
 use crate::common::*;
 use percore_protocols::kv::Reply;
@@ -72,23 +70,6 @@ fn every_out_of_memory_reply_is_counted_whichever_shard_refused_it() {
     assert_eq!(errors("resp"), Some(resp_refused), "resp's errors");
 }
 
-/// The sum over shards of the gauge `name` in one scrape.
-fn scrape_sum(metrics: SocketAddr, name: &str) -> f64 {
-    let mut conn = TcpStream::connect_timeout(&metrics, DEADLINE).expect("connect to metrics");
-    conn.set_read_timeout(Some(DEADLINE)).unwrap();
-    write!(conn, "GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
-    let mut response = String::new();
-    conn.read_to_string(&mut response).expect("a response");
-    response
-        .lines()
-        .filter(|line| line.starts_with(&format!("{name}{{")))
-        .map(|line| {
-            let value = line.rsplit(' ').next().expect("a value");
-            value.parse::<f64>().expect("a number")
-        })
-        .sum()
-}
-
 #[test]
 fn key_gauges_count_forwarded_writes_in_the_next_scrape() {
     let server = TestServer::builder()
@@ -106,8 +87,8 @@ fn key_gauges_count_forwarded_writes_in_the_next_scrape() {
     }
     // Every write was answered: the owners applied them, and the first
     // scrape says so.
-    assert_eq!(scrape_sum(metrics, "percore_keys"), 103.0);
-    let memory = scrape_sum(metrics, "percore_memory_bytes");
+    assert_eq!(scrape_sum(metrics, "percore_keys", None), 103.0);
+    let memory = scrape_sum(metrics, "percore_memory_bytes", None);
     assert!(memory > 0.0, "{memory}");
     drop(kv);
     server.stop().assert_clean();

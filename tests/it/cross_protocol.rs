@@ -47,7 +47,7 @@ fn resp_post(addr: std::net::SocketAddr) -> (Vec<u8>, Vec<u8>) {
 fn an_http_post_to_resp_closes_the_connection_and_runs_nothing() {
     let server = TestServer::builder()
         .services(&["resp", "kv", "mq"])
-        .args(&["--shards", "2"])
+        .shards(2)
         .start();
     let addr = server.addr("resp");
     let (answer, pwned) = resp_post(addr);
@@ -87,7 +87,7 @@ fn resp_and_redis_answer_an_http_post_alike() {
     };
     let server = TestServer::builder()
         .services(&["resp", "kv", "mq"])
-        .args(&["--shards", "2"])
+        .shards(2)
         .start();
     let mut request = http_post(b"SET pwned 1\r\n");
     let ours = answer_then_close(&mut server.connect("resp"), &request);
@@ -107,7 +107,7 @@ fn resp_and_redis_answer_an_http_post_alike() {
 fn an_http_post_to_mq_closes_before_its_body_runs() {
     let server = TestServer::builder()
         .services(&["resp", "kv", "mq"])
-        .args(&["--shards", "2"])
+        .shards(2)
         .start();
     let mut subscriber = Client::connect(&server);
     subscriber.subscribe("t", "subscriber");
@@ -141,7 +141,7 @@ fn an_http_post_to_kv_is_a_frame_too_long_and_runs_nothing() {
     // any --max-frame, so kv refuses it and closes before the body.
     let server = TestServer::builder()
         .services(&["resp", "kv", "mq"])
-        .args(&["--shards", "2"])
+        .shards(2)
         .start();
     let mut body = Vec::new();
     push_request_frame(

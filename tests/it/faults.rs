@@ -6,6 +6,7 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use crate::common::embedded::Embedded;
+use crate::common::http::scrape_sum;
 use crate::common::*;
 use percore::server::outbox::Outbox;
 use percore::server::ShardContext;
@@ -379,7 +380,9 @@ fn a_client_sending_one_byte_per_100ms_is_answered_and_stalls_no_one() {
 
 #[test]
 fn a_thousand_resets_mid_frame_leave_every_service_serving() {
-    let server = TestServer::builder().start();
+    let server = TestServer::builder()
+        .args(&["--metrics", "127.0.0.1:0"])
+        .start();
     for service in SERVICES {
         let (request, reply) = probe(service);
         for _ in 0..200 {
@@ -394,6 +397,16 @@ fn a_thousand_resets_mid_frame_leave_every_service_serving() {
             reply,
             "{service}"
         );
+    }
+    // Each shard accepts from its own queue (SO_REUSEPORT): the probe's
+    // reply says its shard took every connection before it, not that the
+    // others did, and a stop stops accepting (docs/PROTOCOLS.md "Stopping"):
+    // wait until every reset connection was accepted (README "Live metrics").
+    let metrics = server.metrics_addr();
+    for service in SERVICES {
+        wait_until(&format!("{service}'s 201 connections accepted"), || {
+            scrape_sum(metrics, "percore_connections_accepted_total", Some(service)) == 201.0
+        });
     }
     let stopped = server.stop();
     for service in SERVICES {

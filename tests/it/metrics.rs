@@ -3,30 +3,13 @@
 //! 404, a scrape under full load, and a hostile client on the metrics port.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::http::http_get;
 use crate::common::*;
-
-struct Scraped {
-    status: String,
-    body: String,
-}
-
-fn get(addr: SocketAddr, path: &str) -> Scraped {
-    let mut conn = TcpStream::connect_timeout(&addr, DEADLINE).expect("connect to metrics");
-    conn.set_read_timeout(Some(DEADLINE)).unwrap();
-    write!(conn, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
-    let mut response = String::new();
-    conn.read_to_string(&mut response).expect("a response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
-    Scraped {
-        status: head.lines().next().unwrap_or_default().to_string(),
-        body: body.to_string(),
-    }
-}
 
 /// Parses the exposition with prometheus_client's parser; returns every
 /// sample as (name, labels, value).
@@ -101,7 +84,7 @@ fn the_exposition_parses_and_counts_exactly() {
     };
     let give_up = Instant::now() + DEADLINE;
     let scraped = loop {
-        let scraped = get(metrics, "/metrics");
+        let scraped = http_get(metrics, "/metrics");
         if settled(&parse(&scraped.body)) || Instant::now() >= give_up {
             break scraped;
         }
@@ -135,18 +118,18 @@ fn the_exposition_parses_and_counts_exactly() {
     drop(yell);
     wait_until("open connections back to 0", || {
         sum(
-            &parse(&get(metrics, "/metrics").body),
+            &parse(&http_get(metrics, "/metrics").body),
             "percore_connections_open",
             "yell",
         ) == 0.0
     });
 
-    let health = get(metrics, "/health");
+    let health = http_get(metrics, "/health");
     assert_eq!(
         (health.status.as_str(), health.body.as_str()),
         ("HTTP/1.1 200 OK", "ok\n")
     );
-    assert_eq!(get(metrics, "/other").status, "HTTP/1.1 404 Not Found");
+    assert_eq!(http_get(metrics, "/other").status, "HTTP/1.1 404 Not Found");
     server.stop().assert_clean();
 }
 
@@ -188,7 +171,7 @@ fn a_scrape_under_full_load_and_a_hostile_client_disturb_nothing() {
     let give_up = Instant::now() + DEADLINE;
     let mut answered_under_load = 0;
     while answered_under_load < 5 {
-        let scraped = get(metrics, "/metrics");
+        let scraped = http_get(metrics, "/metrics");
         assert_eq!(scraped.status, "HTTP/1.1 200 OK");
         // The deadline bounds the wait for the load to show, not the
         // scrapes after it (each parse starts Python: slow on a busy box).
@@ -203,7 +186,7 @@ fn a_scrape_under_full_load_and_a_hostile_client_disturb_nothing() {
     }
     let status = wait_with_deadline(&mut load, DEADLINE).expect("load finished");
     assert!(status.success());
-    assert_eq!(get(metrics, "/health").status, "HTTP/1.1 200 OK");
+    assert_eq!(http_get(metrics, "/health").status, "HTTP/1.1 200 OK");
     drop(slow);
     let stopped = server.stop();
     stopped.assert_clean();

@@ -68,7 +68,7 @@ fn blocking_commands_equal_redis_when_nothing_waits() {
 /// and INFO counts it blocked meanwhile.
 #[test]
 fn a_push_wakes_a_blocked_client() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let waiter = std::thread::spawn(move || {
         let mut resp = Resp::connect(addr);
@@ -93,7 +93,7 @@ fn a_push_wakes_a_blocked_client() {
 /// the push it waits for is answered WRONGTYPE and stays in the source.
 #[test]
 fn a_blocked_move_to_a_key_of_another_type_is_refused_when_woken() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let mut resp = Resp::connect(addr);
     assert_eq!(resp.cmd("SET target nolist"), "+OK\r\n");
@@ -111,7 +111,7 @@ fn a_blocked_move_to_a_key_of_another_type_is_refused_when_woken() {
 /// INFO stops counting it.
 #[test]
 fn a_client_gone_while_blocked_is_forgotten() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let mut resp = Resp::connect(addr);
     let mut blocked = Resp::connect(addr);
@@ -128,7 +128,7 @@ fn a_client_gone_while_blocked_is_forgotten() {
 /// served, each its own element, and the list is empty after.
 #[test]
 fn blocked_clients_are_served_in_the_order_they_blocked() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let key = key_on(SHARDS, 0, "fifo");
     let mut control = Resp::connect(addr);
@@ -159,7 +159,7 @@ fn blocked_clients_are_served_in_the_order_they_blocked() {
 /// answers (no polling), and the reply follows at once.
 #[test]
 fn a_push_on_another_shard_wakes_the_blocked_client_at_once() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let key = key_on(SHARDS, 2, "prompt");
     let mut control = Resp::connect(addr);
@@ -186,7 +186,7 @@ fn a_push_on_another_shard_wakes_the_blocked_client_at_once() {
 /// client no longer blocked, and an element pushed after it is left alone.
 #[test]
 fn a_blocked_client_times_out_and_takes_nothing_after() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let (list, zset) = (key_on(SHARDS, 2, "tl"), key_on(SHARDS, 3, "tz"));
     let mut control = Resp::connect(addr);
@@ -219,7 +219,7 @@ fn a_blocked_client_times_out_and_takes_nothing_after() {
 /// and the source keeps its elements in order.
 #[test]
 fn blmove_across_shards_serves_the_chain_and_refuses_a_wrong_destination() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let (src, dst) = (key_on(SHARDS, 1, "src"), key_on(SHARDS, 2, "dst"));
     let mut control = Resp::connect(addr);
@@ -255,7 +255,7 @@ fn blmove_across_shards_serves_the_chain_and_refuses_a_wrong_destination() {
 /// stay. BZPOPMIN passes over a key of another type and waits on.
 #[test]
 fn a_client_blocked_on_every_shard_is_served_once() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let mut control = Resp::connect(addr);
     let mut blocker = connect_on(SHARDS, addr, 0);
@@ -308,7 +308,7 @@ fn a_client_blocked_on_every_shard_is_served_once() {
 /// timeout, or UNBLOCKED with ERROR; 0 for a client that does not block.
 #[test]
 fn client_unblock_reaches_a_client_blocked_on_another_shard() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let mut control = connect_on(SHARDS, addr, 2);
     let mut blocker = connect_on(SHARDS, addr, 1);

@@ -20,7 +20,7 @@ const LINKS: usize = 16;
 /// answered, the item is in the last list and every other list is empty.
 #[test]
 fn a_push_answers_after_the_chain_of_moves_it_woke() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let lists: Vec<String> = (0..=LINKS)
         .map(|i| key_on(SHARDS, i % SHARDS, &format!("list{i}-")))
@@ -56,7 +56,7 @@ fn a_push_answers_after_the_chain_of_moves_it_woke() {
 /// first list goes to the second and back, before the push answers.
 #[test]
 fn a_circular_pair_of_moves_ends_before_the_push_answers() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let (list1, list2) = (key_on(SHARDS, 1, "list1-"), key_on(SHARDS, 2, "list2-"));
     let mut control = Resp::connect(addr);

@@ -94,7 +94,7 @@ fn assert_exactly_once(received: Vec<Vec<String>>, total: usize, who: &str) {
 /// 2,000 distinct elements.
 #[test]
 fn many_blockers_and_pushers_lose_and_duplicate_nothing() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     const PUSHERS: usize = 4;
     const EACH: usize = 500;
@@ -130,7 +130,7 @@ fn many_blockers_and_pushers_lose_and_duplicate_nothing() {
 /// once.
 #[test]
 fn blmove_pipelines_across_shards_lose_and_duplicate_nothing() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     const PUSHERS: usize = 4;
     const EACH: usize = 250;

@@ -38,7 +38,7 @@ fn same(ours: &mut Resp, theirs: &mut Resp, args: &[&str]) {
 
 #[test]
 fn config_get_lists_every_parameter_as_redis() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let redis = redis();
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
@@ -100,7 +100,7 @@ fn config_get_lists_every_parameter_as_redis() {
 
 #[test]
 fn config_set_checks_each_value_with_redis_errors() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let redis = redis();
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
@@ -257,7 +257,8 @@ fn config_set_checks_each_value_with_redis_errors() {
 #[test]
 fn command_line_parameters_take_only_the_value_they_have() {
     let server = TestServer::builder()
-        .args(&["--services", "resp", "--idle-timeout", "30"])
+        .services(&["resp"])
+        .args(&["--idle-timeout", "30"])
         .start();
     let mut conn = Resp::connect(server.addr("resp"));
     // The port --resp names (0 here: the kernel picks one), as INFO's
@@ -314,7 +315,7 @@ fn command_line_parameters_take_only_the_value_they_have() {
 
 #[test]
 fn a_stored_value_is_the_same_on_every_shard() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let mut conns: Vec<Resp> = (0..8).map(|_| Resp::connect(server.addr("resp"))).collect();
     assert_eq!(
         conns[0].cmd("CONFIG SET hz 42 lazyfree-lazy-user-del yes"),

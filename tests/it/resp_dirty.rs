@@ -16,9 +16,7 @@ fn changes(conn: &mut Resp) -> i64 {
 
 #[test]
 fn writes_that_change_a_key_count_as_redis_counts_them() {
-    let server = TestServer::builder()
-        .args(&["--services", "resp", "--shards", "2"])
-        .start();
+    let server = TestServer::builder().services(&["resp"]).shards(2).start();
     let redis = redis();
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
@@ -74,9 +72,7 @@ fn writes_that_change_a_key_count_as_redis_counts_them() {
 
 #[test]
 fn maxmemory_of_one_byte_refuses_writes_on_every_shard() {
-    let server = TestServer::builder()
-        .args(&["--services", "resp", "--shards", "2"])
-        .start();
+    let server = TestServer::builder().services(&["resp"]).shards(2).start();
     let mut conn = Resp::connect(server.addr("resp"));
     assert_eq!(conn.cmd("CONFIG SET maxmemory 1"), "+OK\r\n");
     // Keys on both shards (their owners differ for some of these names).

@@ -7,9 +7,7 @@ use crate::common::*;
 
 #[test]
 fn points_are_stored_and_read_as_redis() {
-    let server = TestServer::builder()
-        .args(&["--services", "resp", "--shards", "2"])
-        .start();
+    let server = TestServer::builder().services(&["resp"]).shards(2).start();
     let redis = redis();
     assert_sequence_same_as_redis(
         server.addr("resp"),
@@ -60,9 +58,7 @@ fn points_are_stored_and_read_as_redis() {
 fn geoadd_is_counted_as_itself_in_commandstats() {
     // unit/introspection-2's "errors stats for GEOADD": a refused GEOADD is
     // a call of geoadd that failed, not a ZADD.
-    let server = TestServer::builder()
-        .args(&["--services", "resp", "--shards", "2"])
-        .start();
+    let server = TestServer::builder().services(&["resp"]).shards(2).start();
     let mut conn = crate::common::resp::Resp::connect(server.addr("resp"));
     assert_eq!(conn.cmd("SET foo 1"), "+OK\r\n");
     assert!(conn.cmd("GEOADD foo 0 0 bar").starts_with("-WRONGTYPE"));

@@ -96,7 +96,7 @@ fn hash_commands_equal_redis_on_one_shard() {
 /// HRANDFIELD gives distinct fields, SCAN TYPE finds hashes only.
 #[test]
 fn scans_and_random_fields_cover_the_hash() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let mut resp = Resp::connect(server.addr("resp"));
     for i in 0..100 {
         assert_eq!(resp.cmd(&format!("HSET big f{i} v{i}")), ":1\r\n");

@@ -41,7 +41,7 @@ fn fields(text: &str) -> BTreeMap<String, String> {
 
 #[test]
 fn info_chooses_sections_as_redis_does() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let redis = redis();
     let mut ours = Resp::connect(server.addr("resp"));
     let mut theirs = Resp::connect(redis.addr);
@@ -115,7 +115,7 @@ fn counted(addr: SocketAddr) -> (Vec<String>, String, String) {
 
 #[test]
 fn commandstats_and_errorstats_count_as_redis_over_every_shard() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let redis = redis();
     let ours = counted(server.addr("resp"));
     let theirs = counted(redis.addr);
@@ -174,7 +174,7 @@ fn replies(addr: SocketAddr, commands: &[&[&[u8]]]) -> Vec<String> {
 
 #[test]
 fn config_set_of_several_parameters_is_all_or_nothing_as_redis() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let redis = redis();
     let sequence: &[&[&[u8]]] = &[
         &[
@@ -323,7 +323,7 @@ fn config_set_of_several_parameters_is_all_or_nothing_as_redis() {
 
 #[test]
 fn client_reply_and_no_evict_answer_as_redis() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let redis = redis();
     let pipeline: &[&[&[u8]]] = &[
         &[b"CLIENT", b"REPLY", b"OFF"],
@@ -372,7 +372,7 @@ fn client_reply_and_no_evict_answer_as_redis() {
 
 #[test]
 fn monitor_sees_the_commands_of_every_shard_in_redis_format() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let mut monitor = Resp::connect(addr);
     assert_eq!(monitor.cmd("MONITOR"), "+OK\r\n");

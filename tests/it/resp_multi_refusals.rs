@@ -9,9 +9,7 @@ use crate::common::*;
 
 #[test]
 fn multi_refuses_what_may_add_data_while_memory_is_full_as_redis() {
-    let server = TestServer::builder()
-        .args(&["--services", "resp", "--shards", "2"])
-        .start();
+    let server = TestServer::builder().services(&["resp"]).shards(2).start();
     let redis = redis();
     // (connection 1 or 2, command): unit/multi's OOM tests, on each server.
     let steps: &[(u8, &str)] = &[
@@ -59,9 +57,7 @@ fn multi_refuses_what_may_add_data_while_memory_is_full_as_redis() {
 
 #[test]
 fn save_and_shutdown_are_refused_inside_multi_as_redis() {
-    let server = TestServer::builder()
-        .args(&["--services", "resp", "--shards", "2"])
-        .start();
+    let server = TestServer::builder().services(&["resp"]).shards(2).start();
     let redis = redis();
     crate::common::resp::assert_sequence_same_as_redis(
         server.addr("resp"),

@@ -191,7 +191,7 @@ fn events_on_percore(addr: SocketAddr, counts: &[usize]) -> Vec<Vec<String>> {
 
 #[test]
 fn string_and_key_commands_notify_as_redis_across_shards() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let redis = redis();
     let theirs = events_on_redis(redis.addr);
     let counts: Vec<usize> = theirs.iter().map(Vec::len).collect();
@@ -214,7 +214,7 @@ fn string_and_key_commands_notify_as_redis_across_shards() {
 
 #[test]
 fn flags_choose_the_events_and_channels() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let mut conn = Resp::connect(addr);
     let mut subscriber = Resp::connect(addr);
@@ -244,7 +244,7 @@ fn flags_choose_the_events_and_channels() {
 
 #[test]
 fn the_active_expiry_announces_expired_keys() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let addr = server.addr("resp");
     let mut conn = Resp::connect(addr);
     let mut subscriber = Resp::connect(addr);
@@ -314,7 +314,7 @@ fn a_notification_channel_is_counted_once_and_reaches_mq_too() {
 
 #[test]
 fn redis_py_gets_the_notifications_redis_sends() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let redis = redis();
     let run = |addr: SocketAddr| {
         run_python_client(

@@ -145,7 +145,7 @@ fn a_subscribe_reply_means_every_shard_publishes_to_it() {
     // resp alone: its brokers are its own.
     let server = TestServer::builder()
         .services(&["resp"])
-        .args(&["--services", "resp"])
+        .services(&["resp"])
         .start();
     let addr = server.addr("resp");
     // Subscribers and publishers on every shard.

@@ -10,9 +10,7 @@ use crate::common::*;
 
 #[test]
 fn a_server_with_no_scripts_answers_as_redis() {
-    let server = TestServer::builder()
-        .args(&["--services", "resp", "--shards", "2"])
-        .start();
+    let server = TestServer::builder().services(&["resp"]).shards(2).start();
     let redis = redis();
     assert_sequence_same_as_redis(
         server.addr("resp"),
@@ -53,7 +51,7 @@ fn a_server_with_no_scripts_answers_as_redis() {
 
 #[test]
 fn running_a_script_is_refused_with_the_reason() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let mut conn = Resp::connect(server.addr("resp"));
     for (line, name) in [
         ("EVAL return 0", "EVAL"),

@@ -88,7 +88,7 @@ fn set_commands_equal_redis_on_one_shard() {
 /// SPOP and SRANDMEMBER take distinct members; SSCAN sees every member.
 #[test]
 fn pops_and_scans_cover_the_set() {
-    let server = TestServer::builder().args(&["--services", "resp"]).start();
+    let server = TestServer::builder().services(&["resp"]).start();
     let mut resp = Resp::connect(server.addr("resp"));
     for i in 0..100 {
         assert_eq!(resp.cmd(&format!("SADD big m{i}")), ":1\r\n");

@@ -114,10 +114,7 @@ fn unauthenticated_clients_get_redis_limits_and_are_closed() {
         );
     }
     // Without --requirepass nobody gets those limits.
-    let open = TestServer::builder()
-        .services(&["resp"])
-        .args(&["--shards", "2"])
-        .start();
+    let open = TestServer::builder().services(&["resp"]).shards(2).start();
     let mut resp = Resp::connect(open.addr("resp"));
     let mut big = command("GET", 2, 100_000);
     big.extend_from_slice(&command("DEL", 100, 1));

@@ -7,6 +7,7 @@ mod builder;
 pub mod certs;
 pub mod cluster;
 pub mod embedded;
+pub mod http;
 pub mod mq;
 pub mod resp;
 pub mod rng;
