@@ -335,10 +335,6 @@ fn bad_shard_aware_options_exit_2_naming_the_problem() {
     for (options, reason) in cases {
         let mut args = vec!["serve", "--shards", "2", "--cluster-shard-aware"];
         args.extend_from_slice(options);
-        let (output, _) = run_percore(&args);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{options:?}: {stderr}");
-        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-        assert!(stderr.contains(reason), "{options:?}: {stderr}");
+        assert_usage_error(&args, reason);
     }
 }

@@ -4,7 +4,7 @@
 //! functions. Replies byte for byte equal to redis-server 7.0's on 4 shards,
 //! in RESP2 and RESP3; their writes survive a restart; COMMAND knows them.
 
-use crate::common::resp::{assert_same_replies, redis, words, Resp};
+use crate::common::resp::{assert_same_replies, assert_sequence_same_as_redis, redis, Resp};
 use crate::common::*;
 
 /// Commands whose replies do not depend on time, ids or hash order.
@@ -167,35 +167,20 @@ const SEQUENCE: &[&str] = &[
     "SET mg-2 two",
     "MGET mg-1 mg-l1 mg-2 mg-s1 mg-nokey mg-1",
     "MGET mg-l1",
-    // Scripting is not served: refused, with the error that says so.
-    "FUNCTION RESTORE x",
 ];
 
 #[test]
 fn string_and_key_commands_equal_redis_byte_for_byte() {
     let server = TestServer::builder().services(&["resp"]).start();
     let redis = redis();
-    for proto in ["2", "3"] {
-        let mut ours = Resp::connect(server.addr("resp"));
-        let mut theirs = Resp::connect(redis.addr);
-        ours.call(&[b"HELLO", proto.as_bytes()]);
-        theirs.call(&[b"HELLO", proto.as_bytes()]);
-        ours.cmd("FLUSHALL");
-        theirs.cmd("FLUSHALL");
-        for line in SEQUENCE {
-            let (a, b) = (ours.call(&words(line)), theirs.call(&words(line)));
-            if line.starts_with("FUNCTION RESTORE") {
-                // Redis runs it; percore refuses it, saying why.
-                assert!(a.starts_with(b"-ERR") && a.windows(7).any(|w| w == b"scripts"));
-                continue;
-            }
-            assert_eq!(
-                String::from_utf8_lossy(&a),
-                String::from_utf8_lossy(&b),
-                "RESP{proto}: {line}"
-            );
-        }
-    }
+    assert_sequence_same_as_redis(server.addr("resp"), &redis, SEQUENCE);
+    // Scripting is not served: Redis runs FUNCTION RESTORE, percore refuses
+    // it with the error that says so.
+    let refused = Resp::connect(server.addr("resp")).cmd("FUNCTION RESTORE x");
+    assert!(
+        refused.starts_with("-ERR") && refused.contains("scripts"),
+        "{refused}"
+    );
     server.stop().assert_clean();
 }
 

@@ -52,6 +52,16 @@ pub fn run_percore(args: &[&str]) -> (std::process::Output, Duration) {
     (output, elapsed)
 }
 
+/// Runs `percore ARGS` and asserts a usage error: exit status 2 and one
+/// line on stderr that contains `reason` (docs/PROTOCOLS.md "Command line").
+pub fn assert_usage_error(args: &[&str], reason: &str) {
+    let (output, _) = run_percore(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains(reason), "{args:?}: {stderr}");
+}
+
 /// A port that was free a moment ago. Prefer [`TestServer`], whose servers
 /// bind port 0; this is for what must know its port before it starts
 /// (cluster nodes that name each other, redis-server).

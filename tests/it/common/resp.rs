@@ -129,8 +129,20 @@ pub fn redis() -> RedisServer {
 
 /// Runs `lines` on the percore at `ours` and on `redis`, in RESP2 then in
 /// RESP3, each time from an empty key space, and asserts that every reply
-/// is the same, byte for byte.
+/// is the same, byte for byte (see [`reply_text`] for a line that starts
+/// with `~`).
 pub fn assert_sequence_same_as_redis(ours: SocketAddr, redis: &RedisServer, lines: &[&str]) {
+    assert_sequence_same_as_redis_in("", ours, redis, lines);
+}
+
+/// [`assert_sequence_same_as_redis`], with `context` (e.g. the shard
+/// count) in front of what a failure says.
+pub fn assert_sequence_same_as_redis_in(
+    context: &str,
+    ours: SocketAddr,
+    redis: &RedisServer,
+    lines: &[&str],
+) {
     for proto in ["2", "3"] {
         let mut our_conn = Resp::connect(ours);
         let mut their_conn = Resp::connect(redis.addr);
@@ -138,7 +150,7 @@ pub fn assert_sequence_same_as_redis(ours: SocketAddr, redis: &RedisServer, line
         their_conn.call(&[b"HELLO", proto.as_bytes()]);
         our_conn.cmd("FLUSHALL");
         their_conn.cmd("FLUSHALL");
-        let context = format!("RESP{proto}: ");
+        let context = format!("{context}RESP{proto}: ");
         assert_same_replies(&mut our_conn, &mut their_conn, lines, &context);
     }
 }
@@ -184,11 +196,29 @@ pub fn assert_two_client_sequence_same_as_redis(
 pub fn assert_same_replies(ours: &mut Resp, theirs: &mut Resp, lines: &[&str], context: &str) {
     for line in lines {
         assert_eq!(
-            String::from_utf8_lossy(&ours.call(&words(line))),
-            String::from_utf8_lossy(&theirs.call(&words(line))),
+            reply_text(ours, line),
+            reply_text(theirs, line),
             "{context}{line}"
         );
     }
+}
+
+/// `line`'s reply on `conn`, as text. A line that starts with `~` is sent
+/// without it, and its reply's lines are sorted: a reply in hash-table
+/// order (SMEMBERS, HGETALL), which Redis does not fix either, compared as
+/// a multiset of lines.
+pub fn reply_text(conn: &mut Resp, line: &str) -> String {
+    let (line, any_order) = match line.strip_prefix('~') {
+        Some(line) => (line, true),
+        None => (line, false),
+    };
+    let reply = String::from_utf8_lossy(&conn.call(&words(line))).into_owned();
+    if !any_order {
+        return reply;
+    }
+    let mut lines: Vec<&str> = reply.split("\r\n").collect();
+    lines.sort_unstable();
+    lines.join("|")
 }
 
 /// A command line's words, split at single spaces, as the byte-for-byte

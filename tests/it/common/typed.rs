@@ -2,27 +2,11 @@
 //! a sequence of commands answered byte for byte as redis-server 7.0
 //! answers it, and a restart that keeps what they wrote.
 //!
-//! A line starting with `~` is compared as a multiset of reply lines: its
-//! reply's order is the hash table's (SMEMBERS, HGETALL), which Redis does
-//! not fix either.
+//! A line starting with `~` is compared as a multiset of reply lines
+//! ([`super::resp::reply_text`]).
 
-use super::resp::{redis, words, Resp};
+use super::resp::{assert_sequence_same_as_redis_in, redis, reply_text, Resp};
 use super::{TempDir, TestServer};
-
-/// The reply, and whether it is compared in any order.
-fn call(resp: &mut Resp, line: &str) -> (String, bool) {
-    let (line, any_order) = match line.strip_prefix('~') {
-        Some(line) => (line, true),
-        None => (line, false),
-    };
-    let reply = String::from_utf8_lossy(&resp.call(&words(line))).into_owned();
-    if !any_order {
-        return (reply, false);
-    }
-    let mut lines: Vec<&str> = reply.split("\r\n").collect();
-    lines.sort_unstable();
-    (lines.join("|"), true)
-}
 
 /// Runs `sequence` on percore with `shards` shards and on a redis-server,
 /// in RESP2 then RESP3, and asserts every reply equal.
@@ -31,20 +15,8 @@ pub fn same_as_redis(shards: &str, sequence: &[&str]) {
         .services(&["resp"])
         .args(&["--shards", shards])
         .start();
-    let redis = redis();
-    for proto in ["2", "3"] {
-        let mut ours = Resp::connect(server.addr("resp"));
-        let mut theirs = Resp::connect(redis.addr);
-        ours.call(&[b"HELLO", proto.as_bytes()]);
-        theirs.call(&[b"HELLO", proto.as_bytes()]);
-        ours.cmd("FLUSHALL");
-        theirs.cmd("FLUSHALL");
-        for line in sequence {
-            let (a, _) = call(&mut ours, line);
-            let (b, _) = call(&mut theirs, line);
-            assert_eq!(a, b, "RESP{proto}, {shards} shards: {line}");
-        }
-    }
+    let context = format!("{shards} shards, ");
+    assert_sequence_same_as_redis_in(&context, server.addr("resp"), &redis(), sequence);
     server.stop().assert_clean();
 }
 
@@ -65,10 +37,13 @@ pub fn survives_restart(writes: &[&str], reads: &[&str], kill: bool) {
     let server = start(3);
     let mut resp = Resp::connect(server.addr("resp"));
     for line in writes {
-        let (reply, _) = call(&mut resp, line);
+        let reply = reply_text(&mut resp, line);
         assert!(!reply.starts_with('-'), "{line}: {reply}");
     }
-    let before: Vec<String> = reads.iter().map(|line| call(&mut resp, line).0).collect();
+    let before: Vec<String> = reads
+        .iter()
+        .map(|line| reply_text(&mut resp, line))
+        .collect();
     drop(resp);
     if kill {
         let mut server = server;
@@ -81,7 +56,7 @@ pub fn survives_restart(writes: &[&str], reads: &[&str], kill: bool) {
     let mut resp = Resp::connect(server.addr("resp"));
     for (line, expected) in reads.iter().zip(&before) {
         assert_eq!(
-            &call(&mut resp, line).0,
+            &reply_text(&mut resp, line),
             expected,
             "after the restart: {line}"
         );
@@ -94,7 +69,7 @@ pub fn survives_restart(writes: &[&str], reads: &[&str], kill: bool) {
     let mut resp = Resp::connect(server.addr("resp"));
     for (line, expected) in reads.iter().zip(&before) {
         assert_eq!(
-            &call(&mut resp, line).0,
+            &reply_text(&mut resp, line),
             expected,
             "after SAVE and a restart: {line}"
         );
