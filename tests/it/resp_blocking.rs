@@ -11,7 +11,7 @@ use crate::common::resp::{connect_on, wait_blocked, Resp};
 use crate::common::typed::same_as_redis;
 use crate::common::*;
 
-/// `Server::start`'s shard count.
+/// `TestServer::builder()`'s default shard count.
 const SHARDS: usize = 4;
 
 fn bulks(items: &[&str]) -> String {

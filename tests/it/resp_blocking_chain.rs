@@ -8,7 +8,7 @@
 use crate::common::resp::{connect_on, wait_blocked, Resp};
 use crate::common::*;
 
-/// `Server::start`'s shard count.
+/// `TestServer::builder()`'s default shard count.
 const SHARDS: usize = 4;
 
 /// How many blocked movers the linked chain has: each link crosses shards.
