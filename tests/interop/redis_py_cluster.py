@@ -1,6 +1,6 @@
 """redis-py's RedisCluster against percore nodes in cluster mode (SPEC 6.4):
 HOST PORT PROTOCOL (2 or 3), PORT any one node's. Prints one line per
-result; the Rust test (tests/cluster.rs) compares the whole output."""
+result; the Rust test (tests/it/cluster.rs) compares the whole output."""
 import sys
 
 import redis

@@ -2,7 +2,7 @@
 //! command at the header that breaks them, whatever the reads, `parsed`
 //! gives redis' error for it, and the limits apply only while asked for.
 //! redis-server 7.0.15 with `--requirepass` answers the same bytes so
-//! (checked against it in `tests/resp_unauth.rs`).
+//! (checked against it in `tests/it/resp_unauth.rs`).
 
 use super::{Args, ProtocolError, RespDecoder};
 use percore::codec::Decoder;

@@ -43,7 +43,7 @@ use crate::{SharedStore, Store};
 
 /// No compaction below this log size: small logs load fast anyway.
 const MIN_LOG: u64 = 1 << 20;
-/// For tests only (the crash campaign, `tests/crash_campaign.rs`): a log size
+/// For tests only (the crash campaign, `tests/it/crash_campaign.rs`): a log size
 /// in bytes that replaces [`MIN_LOG`], read once as a shard starts, so that
 /// compactions come often enough for a kill to land in one.
 const MIN_LOG_VAR: &str = "PERCORE_COMPACT_MIN_BYTES";

@@ -249,7 +249,7 @@ pub(crate) async fn run(plan: ShardPlan) {
 }
 
 /// Whether `PERCORE_TEST_STALL_START` names this shard: for tests only
-/// (tests/shutdown.rs), read once per shard at its start.
+/// (tests/it/shutdown.rs), read once per shard at its start.
 fn stalls_its_start(id: usize) -> bool {
     std::env::var("PERCORE_TEST_STALL_START").is_ok_and(|v| v.trim() == id.to_string())
 }
