@@ -1,6 +1,6 @@
 //! Which keys were written since resp's WATCH read them: a count of
 //! writes per slot of a small table, bumped by every logged write
-//! ([`super::write::Keys`]'s one way in). A FLUSH bumps nothing: a watched
+//! ([`super::write::ShardKeys`]'s one way in). A FLUSH bumps nothing: a watched
 //! key it removed is seen gone (WATCH also notes whether the key is live),
 //! and one that was not there is untouched, as Redis has it.
 //!

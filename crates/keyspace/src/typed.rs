@@ -7,7 +7,7 @@
 
 use std::cell::RefCell;
 
-use super::write::{Keys, Refused};
+use super::write::{Refused, ShardKeys};
 use crate::durable::ops::{self, apply_op, push_elem, Op};
 use crate::durable::record::Record;
 use crate::values::{Aggregate, Kind, OwnedValue, ValueRef};
@@ -24,7 +24,7 @@ thread_local! {
     static BODY: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-impl Keys<'_> {
+impl ShardKeys<'_> {
     /// `key`'s type, if it is live.
     pub fn kind(&self, key: &[u8]) -> Option<Kind> {
         self.store.kind(key, self.now)

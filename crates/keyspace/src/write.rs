@@ -33,15 +33,15 @@ pub enum Ttl {
 
 /// A shard's keys, as one request sees them at `now` (Unix milliseconds,
 /// read once per batch).
-pub struct Keys<'a> {
+pub struct ShardKeys<'a> {
     pub store: &'a mut Store,
     log: Option<&'a ShardLog>,
     pub now: u64,
 }
 
-impl<'a> Keys<'a> {
-    pub fn new(store: &'a mut Store, log: Option<&'a ShardLog>, now: u64) -> Keys<'a> {
-        Keys { store, log, now }
+impl<'a> ShardKeys<'a> {
+    pub fn new(store: &'a mut Store, log: Option<&'a ShardLog>, now: u64) -> ShardKeys<'a> {
+        ShardKeys { store, log, now }
     }
 
     /// SAVE and BGSAVE: asks for a snapshot of this shard's keys once the

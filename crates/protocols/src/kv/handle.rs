@@ -5,7 +5,7 @@
 //! Reads take the time the caller read once for its batch (`now`): a key
 //! expired by then is absent, for Get and ListKeys alike (docs/PROTOCOLS.md §6.2).
 //!
-//! Writes go the one way every protocol's writes go ([`Keys`]): refused
+//! Writes go the one way every protocol's writes go ([`ShardKeys`]): refused
 //! while the shard's log cannot take them (`disk: <reason>`) or when they
 //! would add data past `--max-memory` (`out of memory`); otherwise logged
 //! (with `--data-dir`) and applied, in that order.
@@ -14,7 +14,7 @@ use super::protocol::{
     begin_frame, end_frame, push_array_len, push_error_frame, push_nil_frame, push_str_frame,
     push_text, Request,
 };
-use percore_keyspace::write::{Keys, Refused, Ttl};
+use percore_keyspace::write::{Refused, ShardKeys, Ttl};
 
 /// docs/PROTOCOLS.md §7.3's refusal.
 pub(super) const OUT_OF_MEMORY: &str = "out of memory";
@@ -28,7 +28,7 @@ pub(super) enum Outcome {
 
 /// Runs one request against the shard's keys (at the time `keys` was made
 /// for) and appends its reply frame.
-pub(super) fn apply(keys: &mut Keys<'_>, request: Request<'_>, out: &mut Vec<u8>) -> Outcome {
+pub(super) fn apply(keys: &mut ShardKeys<'_>, request: Request<'_>, out: &mut Vec<u8>) -> Outcome {
     let done = match request {
         Request::Get { key } => {
             match keys.get(key.as_bytes()) {

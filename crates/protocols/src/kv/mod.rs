@@ -36,7 +36,7 @@ use percore::cross_shard::Mesh;
 use percore::server::ShardContext;
 use percore::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
 use percore::stats::{Counter, Metric};
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 use percore_keyspace::{KeySpace, KeySpacePlan, OwnerHandler, Protocol, SharedStore};
 use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
 use route::{plan_round, RoundEnd, RoundPlan, ThisShard};
@@ -123,7 +123,7 @@ fn serve_forwarded_on(
 ) -> usize {
     let mut rest = frames;
     let mut requests = 0;
-    let mut keys = Keys::new(store, log, now_ms());
+    let mut keys = ShardKeys::new(store, log, now_ms());
     while let Some((frame, next)) = split_frame(rest) {
         match decode_request(frame) {
             Ok(request) => {
@@ -196,7 +196,7 @@ impl Kv {
     /// A batch on the only shard: the clock is read once for all of it.
     fn serve_alone(&self, batch: &mut Batch<'_, LengthPrefixed>) {
         self.keys.store.with_mut(|store| {
-            let mut keys = Keys::new(store, self.keys.log.as_deref(), now_ms());
+            let mut keys = ShardKeys::new(store, self.keys.log.as_deref(), now_ms());
             while let Some(frame) = batch.next_request() {
                 match decode_request(frame) {
                     Ok(request) => match apply(&mut keys, request, batch.out()) {

@@ -16,7 +16,7 @@ use percore::codec::{split_frame, LengthPrefixed};
 use percore::cross_shard::owner_of;
 use percore::service::Batch;
 use percore_keyspace::round::{Replies, Round};
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 use percore_keyspace::SharedStore;
 
 /// Forwarded Gets (or one ListKeys) per round: their replies' size is only
@@ -135,7 +135,8 @@ pub(super) fn plan_round(
         match request.key().map(|key| owner_of(key.as_bytes(), shards)) {
             Some(owner) if owner == here => {
                 answer_here(plan, batch, |out| {
-                    store.with_mut(|store| apply(&mut Keys::new(store, log, now), request, out))
+                    store
+                        .with_mut(|store| apply(&mut ShardKeys::new(store, log, now), request, out))
                 });
             }
             Some(owner) => {
@@ -151,7 +152,7 @@ pub(super) fn plan_round(
                     if shard == here {
                         answer_here(plan, batch, |out| {
                             store.with_mut(|store| {
-                                apply(&mut Keys::new(store, log, now), request, out)
+                                apply(&mut ShardKeys::new(store, log, now), request, out)
                             })
                         });
                     } else {

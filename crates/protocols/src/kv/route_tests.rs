@@ -54,7 +54,7 @@ fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
     // The owner answers; the replies come back in request order.
     let mut owner_reply = Vec::new();
     apply(
-        &mut Keys::new(&mut Store::default(), None, 0),
+        &mut ShardKeys::new(&mut Store::default(), None, 0),
         Request::Get { key: &theirs },
         &mut owner_reply,
     );
@@ -63,14 +63,14 @@ fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
     let answer = std::mem::take(batch.out());
     let mut expected = Vec::new();
     apply(
-        &mut Keys::new(&mut Store::default(), None, 0),
+        &mut ShardKeys::new(&mut Store::default(), None, 0),
         Request::Put { key: "x", val: "a" },
         &mut expected,
     );
     expected.extend_from_slice(&owner_reply);
     store.with_mut(|store| {
         apply(
-            &mut Keys::new(store, None, 0),
+            &mut ShardKeys::new(store, None, 0),
             Request::Get { key: &mine },
             &mut expected,
         )

@@ -64,7 +64,7 @@ pub(super) fn enter() -> bool {
 
 /// Leaving `execute`; the outermost call serves the keys its command
 /// filled.
-pub(super) fn leave(outermost: bool, keys: &mut Keys<'_>, shard: (usize, usize)) {
+pub(super) fn leave(outermost: bool, keys: &mut ShardKeys<'_>, shard: (usize, usize)) {
     if outermost {
         serve_ready(keys, shard);
         // An `INTERNAL-MOVE-PUSH`'s chain ends with it here.
@@ -76,7 +76,7 @@ pub(super) fn leave(outermost: bool, keys: &mut Keys<'_>, shard: (usize, usize))
 /// `INTERNAL-BLOCK-ON id key`: queues waiter `id` on `key`, last. A key
 /// that holds elements already is served at once, after this command; one
 /// of another type answers WRONGTYPE.
-pub(super) fn block_on(command: &Command<'_>, keys: &Keys<'_>, out: &mut Vec<u8>) {
+pub(super) fn block_on(command: &Command<'_>, keys: &ShardKeys<'_>, out: &mut Vec<u8>) {
     let key = command.at(2);
     let waiter = std::str::from_utf8(command.at(1))
         .ok()
@@ -128,7 +128,7 @@ pub(super) fn unblock(command: &Command<'_>, out: &mut Vec<u8>) {
 }
 
 /// Serves the ready keys' waiters, until no key is ready.
-fn serve_ready(keys: &mut Keys<'_>, shard: (usize, usize)) {
+fn serve_ready(keys: &mut ShardKeys<'_>, shard: (usize, usize)) {
     loop {
         let Some(key) = READY.with(|ready| {
             let mut ready = ready.borrow_mut();
@@ -144,7 +144,7 @@ fn serve_ready(keys: &mut Keys<'_>, shard: (usize, usize)) {
 
 /// The first waiter of `key` that its value can serve, claimed and out of
 /// the queue; waiters someone else took are dropped on the way.
-fn next_waiter(key: &[u8], keys: &Keys<'_>) -> Option<Arc<Waiter>> {
+fn next_waiter(key: &[u8], keys: &ShardKeys<'_>) -> Option<Arc<Waiter>> {
     let kind = keys.kind(key)?;
     QUEUES.with(|queues| {
         let mut queues = queues.borrow_mut();
@@ -173,7 +173,7 @@ fn next_waiter(key: &[u8], keys: &Keys<'_>) -> Option<Arc<Waiter>> {
 
 /// Serves `waiter` (claimed) from `key`: its one-key form runs here, and the
 /// reply goes to its connection.
-fn serve(waiter: &Waiter, key: &[u8], keys: &mut Keys<'_>, shard: (usize, usize)) {
+fn serve(waiter: &Waiter, key: &[u8], keys: &mut ShardKeys<'_>, shard: (usize, usize)) {
     let form = &waiter.form;
     // BLPOP and BZPOP* run their M-form in RESP2 and reshape its reply.
     let reshaped = matches!(
@@ -192,7 +192,7 @@ fn serve(waiter: &Waiter, key: &[u8], keys: &mut Keys<'_>, shard: (usize, usize)
             return write::error(&mut got, "ERR internal: a blocked client served twice");
         };
         args.set_words(&form.words_for(key));
-        owner::execute_for_waiter(form.inner, &args.view(&[]), keys, asked, shard, &mut got);
+        execute::execute_for_waiter(form.inner, &args.view(&[]), keys, asked, shard, &mut got);
     });
     let served = if got.first() == Some(&b'-') {
         Served::Reply(got)

@@ -149,7 +149,7 @@ fn answer_once(cmd: Cmd, got: &[u8], proto: Proto, out: &mut Vec<u8>) {
 pub(super) fn run_once(
     cmd: Cmd,
     command: &Command<'_>,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     proto: Proto,
     shard: (usize, usize),
     out: &mut Vec<u8>,

@@ -11,7 +11,6 @@
 //! commands themselves live in `commands/`, one file per group; pub/sub,
 //! over the topics mq serves, in `pubsub/`.
 
-mod alone;
 mod blocked_keys;
 mod blocking;
 mod blocking_forms;
@@ -24,6 +23,7 @@ mod command_stats;
 pub mod command_table;
 pub mod commands;
 mod exec_across;
+mod execute;
 mod gather;
 mod gather_strings;
 mod holding;
@@ -32,8 +32,8 @@ mod move_keys;
 mod moves_in_flight;
 mod notify;
 mod notify_typed;
-mod owner;
 mod plan;
+mod served_alone;
 /// The wire format, a library of its own below the protocols (`percore_resp_wire`).
 pub use percore_resp_wire as protocol;
 mod pubsub;
@@ -66,17 +66,17 @@ use percore::server::{ShardContext, StopWatch};
 use percore::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
 use percore::stats::{Counter, Metric};
 use percore_keyspace::round;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 use percore_keyspace::{now_ms, KeySpace, KeySpacePlan, Protocol};
 use plan::Step;
 use protocol::write::{self, Proto};
 use protocol::{encode_command, parse_command, Command, RespDecoder};
 use route::RoundPlan;
-use session::{Scratch, Session};
+use session::{ConnBuffers, Session};
 
-use alone::integers;
-pub use owner::execute;
+pub use execute::execute;
 use plan::{exchange, tagged_buffer};
+use served_alone::integers;
 
 /// What the command line sets for resp.
 #[derive(Clone, Debug, Default)]
@@ -96,7 +96,7 @@ pub struct RespOptions {
 }
 
 /// resp's tag on the key space's mesh: its messages are commands as
-/// `[protocol version][command number][RESP command]` (`owner.rs`).
+/// `[protocol version][command number][RESP command]` (`execute.rs`).
 pub const PROTOCOL: Protocol = Protocol(2);
 
 /// Makes the resp service on every shard, over the key space it shares
@@ -119,7 +119,7 @@ impl RespFactory {
     /// resp over the key space `keys`; `port` is the first listener's, for
     /// INFO and CONFIG GET.
     pub fn new(keys: KeySpacePlan, options: RespOptions, port: u16) -> RespFactory {
-        keys.register(PROTOCOL, owner::OWNER_HANDLER);
+        keys.register(PROTOCOL, execute::OWNER_HANDLER);
         RespFactory {
             keys,
             max_memory: Arc::new(AtomicU64::new(options.max_memory)),
@@ -289,7 +289,7 @@ pub struct Resp {
 /// One connection: its state and its buffers.
 pub struct Connection {
     session: Session,
-    scratch: Scratch,
+    buffers: ConnBuffers,
 }
 
 impl Service for Resp {
@@ -332,7 +332,7 @@ impl Service for Resp {
                 quiet: false,
                 introduced: false,
             },
-            scratch: Scratch {
+            buffers: ConnBuffers {
                 args: protocol::Args::with_max_frame(self.config.max_frame),
                 plan: RoundPlan::default(),
             },
@@ -359,7 +359,7 @@ impl Service for Resp {
             let logged_from = self.keys.log_position();
             let answered = batch.out().len();
             let step = self.plan_round(conn, batch, now);
-            let plan = &mut conn.scratch.plan;
+            let plan = &mut conn.buffers.plan;
             if plan.forwarded() > 0 {
                 self.forwarded.add(plan.forwarded());
             }

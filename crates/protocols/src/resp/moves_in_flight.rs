@@ -155,7 +155,7 @@ pub(super) async fn settled_since(since: u64) {
 /// when this command has run, `blocked_keys.rs`) continue the chain.
 pub(super) fn push(
     command: &Command<'_>,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     proto: Proto,
     shard: (usize, usize),
     out: &mut Vec<u8>,
@@ -174,7 +174,7 @@ pub(super) fn push(
             return write::error(out, "ERR internal: a move pushed twice at once");
         };
         args.set_words(&[command.at(2), command.at(3), command.at(4)]);
-        owner::execute_for_waiter(push, &args.view(&[]), keys, proto, shard, out);
+        execute::execute_for_waiter(push, &args.view(&[]), keys, proto, shard, out);
     });
 }
 

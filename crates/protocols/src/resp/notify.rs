@@ -18,7 +18,7 @@ use super::commands::Cmd;
 use super::notify_typed;
 use super::protocol::{parse_reply, Command, Value};
 use crate::mq::Broker;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 pub const KEYSPACE: u32 = 1 << 0;
 pub const KEYEVENT: u32 = 1 << 1;
@@ -190,7 +190,7 @@ fn written_keys(cmd: Cmd, args: &Command<'_>) -> Option<(usize, usize, usize)> {
 impl Observed {
     /// Reads what `cmd`'s events will depend on; `None` when notifications
     /// are off or `cmd` writes nothing.
-    pub fn before(cmd: Cmd, args: &Command<'_>, keys: &Keys<'_>) -> Option<Observed> {
+    pub fn before(cmd: Cmd, args: &Command<'_>, keys: &ShardKeys<'_>) -> Option<Observed> {
         if flags() & (KEYSPACE | KEYEVENT) == 0 {
             return None;
         }
@@ -212,7 +212,7 @@ impl Observed {
     }
 
     /// Publishes the events of `cmd`, which answered `reply`.
-    pub fn after(&self, cmd: Cmd, args: &Command<'_>, keys: &Keys<'_>, reply: &[u8]) {
+    pub fn after(&self, cmd: Cmd, args: &Command<'_>, keys: &ShardKeys<'_>, reply: &[u8]) {
         if reply.first() == Some(&b'-') {
             return;
         }
@@ -317,7 +317,7 @@ impl Observed {
         }
     }
 
-    fn each_set(&self, args: &Command<'_>, keys: &Keys<'_>) {
+    fn each_set(&self, args: &Command<'_>, keys: &ShardKeys<'_>) {
         for (i, &existed) in self.existed.iter().enumerate() {
             let key = args.at(1 + 2 * i);
             if !existed && keys.exists(key) {

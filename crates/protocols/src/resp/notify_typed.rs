@@ -9,7 +9,7 @@
 use super::commands::Cmd;
 use super::notify::{publish, GENERIC, HASH, LIST, NEW, SET, ZSET};
 use super::protocol::Command;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 /// When a command's event is published, read from its reply.
 #[derive(Clone, Copy)]
@@ -79,7 +79,13 @@ fn nothing(reply: &[u8]) -> bool {
 
 /// Publishes the events of `cmd` on `args.at(1)`, which `existed` before
 /// it ran and which answered `reply` (not an error).
-pub(super) fn after(cmd: Cmd, args: &Command<'_>, keys: &Keys<'_>, reply: &[u8], existed: bool) {
+pub(super) fn after(
+    cmd: Cmd,
+    args: &Command<'_>,
+    keys: &ShardKeys<'_>,
+    reply: &[u8],
+    existed: bool,
+) {
     let Some((class, name, when)) = event(cmd, args) else {
         return;
     };

@@ -3,7 +3,7 @@
 //! whose replies are merged (`route.rs` keeps the order); a round's
 //! forwarded commands go as one message per shard, and the replies are put
 //! back in command order. A command that must wait for other shards before
-//! the next one is read ends the round (`alone.rs`).
+//! the next one is read ends the round (`served_alone.rs`).
 
 use super::*;
 use commands::Flags;
@@ -33,8 +33,8 @@ impl Resp {
         batch: &mut Batch<'a, RespDecoder>,
         now: u64,
     ) -> Step<'a> {
-        let Connection { session, scratch } = conn;
-        let Scratch { args, plan } = scratch;
+        let Connection { session, buffers } = conn;
+        let ConnBuffers { args, plan } = buffers;
         plan.begin(self.shards);
         let taken_before = batch.taken();
         loop {
@@ -379,7 +379,7 @@ impl Resp {
         out: &mut Vec<u8>,
     ) {
         self.keys.store.with_mut(|store| {
-            let mut keys = Keys::new(store, self.keys.log.as_deref(), now);
+            let mut keys = ShardKeys::new(store, self.keys.log.as_deref(), now);
             execute(
                 cmd,
                 command,

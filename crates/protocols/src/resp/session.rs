@@ -51,7 +51,7 @@ pub enum ReplyMode {
 /// The per-connection buffers, apart from [`Session`] so that a command's
 /// arguments (borrowed from `args`) and the session can be used together.
 #[derive(Default)]
-pub struct Scratch {
+pub struct ConnBuffers {
     pub args: Args,
     pub plan: RoundPlan,
 }

@@ -10,7 +10,7 @@ use super::*;
 pub(super) fn save(
     cmd: Cmd,
     _command: &Command<'_>,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     _proto: Proto,
     _shard: (usize, usize),
     out: &mut Vec<u8>,
@@ -27,7 +27,7 @@ pub(super) fn save(
 pub(super) fn figures(
     _cmd: Cmd,
     _command: &Command<'_>,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     _proto: Proto,
     _shard: (usize, usize),
     out: &mut Vec<u8>,
@@ -44,7 +44,7 @@ pub(super) fn figures(
         changes: percore_keyspace::touched::changes(),
         ..ServerFigures::default()
     };
-    pubsub::owner::add_figures(&mut figures);
+    pubsub::shard_part::add_figures(&mut figures);
     figures.write(out);
 }
 
@@ -52,7 +52,7 @@ pub(super) fn figures(
 pub(super) fn client_list(
     _cmd: Cmd,
     command: &Command<'_>,
-    _keys: &mut Keys<'_>,
+    _keys: &mut ShardKeys<'_>,
     _proto: Proto,
     _shard: (usize, usize),
     out: &mut Vec<u8>,
@@ -76,7 +76,7 @@ pub(super) fn client_list(
 pub(super) fn client_kill(
     _cmd: Cmd,
     command: &Command<'_>,
-    _keys: &mut Keys<'_>,
+    _keys: &mut ShardKeys<'_>,
     _proto: Proto,
     _shard: (usize, usize),
     out: &mut Vec<u8>,
@@ -93,7 +93,7 @@ pub(super) fn client_kill(
 pub(super) fn stats(
     _cmd: Cmd,
     _command: &Command<'_>,
-    _keys: &mut Keys<'_>,
+    _keys: &mut ShardKeys<'_>,
     _proto: Proto,
     _shard: (usize, usize),
     out: &mut Vec<u8>,
@@ -107,7 +107,7 @@ pub(super) fn stats(
 pub(super) fn reset_stats(
     _cmd: Cmd,
     _command: &Command<'_>,
-    _keys: &mut Keys<'_>,
+    _keys: &mut ShardKeys<'_>,
     _proto: Proto,
     _shard: (usize, usize),
     out: &mut Vec<u8>,
@@ -121,7 +121,7 @@ pub(super) fn reset_stats(
 pub(super) fn set_notify(
     _cmd: Cmd,
     command: &Command<'_>,
-    _keys: &mut Keys<'_>,
+    _keys: &mut ShardKeys<'_>,
     _proto: Proto,
     _shard: (usize, usize),
     out: &mut Vec<u8>,
@@ -135,7 +135,7 @@ pub(super) fn set_notify(
 pub(super) fn set_max_memory(
     _cmd: Cmd,
     command: &Command<'_>,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     _proto: Proto,
     _shard: (usize, usize),
     out: &mut Vec<u8>,

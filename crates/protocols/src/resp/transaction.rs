@@ -316,7 +316,7 @@ impl Resp {
 
 /// The owner's side of WATCH: what `key` is now (a bulk string: `0` when
 /// there is no live key, else `1`, its expiry and its value).
-pub(super) fn watch_state(keys: &Keys<'_>, key: &[u8], out: &mut Vec<u8>) {
+pub(super) fn watch_state(keys: &ShardKeys<'_>, key: &[u8], out: &mut Vec<u8>) {
     // Its writes' version first (`keyspace/touched.rs`): any write since
     // aborts EXEC, as in Redis, even one that left the value as it was.
     let version = format!("{}|", percore_keyspace::touched::version(key));
@@ -344,7 +344,7 @@ pub(super) fn watch_state(keys: &Keys<'_>, key: &[u8], out: &mut Vec<u8>) {
 /// await: atomic on this shard.
 pub(super) fn run_exec(
     command: &Command<'_>,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     proto: Proto,
     shard: (usize, usize),
     out: &mut Vec<u8>,
@@ -397,7 +397,7 @@ pub(super) fn run_exec(
                     if cmd == Cmd::Object && !commands::object::over_key(&command) {
                         commands::object::without_key(&command, out);
                     } else {
-                        owner::execute(cmd, &command, keys, proto, shard, out);
+                        execute::execute(cmd, &command, keys, proto, shard, out);
                     }
                 }
                 _ => write::error(out, "ERR internal: a queued command could not be read"),

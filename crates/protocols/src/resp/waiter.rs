@@ -11,7 +11,7 @@
 //! client that another owner or the timeout already took.
 //!
 //! Owners find a waiter by number in a registry shared by the shards: the
-//! cross-shard messages that queue it carry bytes only (`alone.rs`'s
+//! cross-shard messages that queue it carry bytes only (`served_alone.rs`'s
 //! `on_shard`). The registry's lock is taken when a client blocks and when
 //! it stops, never on a write's path.
 

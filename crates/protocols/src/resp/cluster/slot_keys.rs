@@ -10,7 +10,7 @@ use super::super::command_table;
 use super::super::commands::strings::parse_i64;
 use super::super::protocol::{self, write, Command, Value};
 use super::slot::{key_slot, SLOTS};
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 
@@ -91,7 +91,7 @@ impl SlotKeys {
 
 /// One shard's part, from the same arguments: how many of its live keys
 /// are in the slot, or up to `count` of them.
-pub fn shard_part(args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
+pub fn shard_part(args: &Command<'_>, keys: &mut ShardKeys<'_>, out: &mut Vec<u8>) {
     match SlotKeys::parse(args) {
         Err(error) => write::error(out, error),
         Ok(SlotKeys::Count { slot }) => {
@@ -174,7 +174,7 @@ mod tests {
                 .iter_mut()
                 .map(|store| {
                     let mut out = Vec::new();
-                    let mut keys = Keys::new(store, None, 0);
+                    let mut keys = ShardKeys::new(store, None, 0);
                     with_command(line, |args| shard_part(args, &mut keys, &mut out));
                     out
                 })

@@ -10,7 +10,7 @@ use super::super::protocol::write::{self, Proto};
 use super::strings::{parse_i64, refusal, NOT_INTEGER, SYNTAX};
 use super::Cmd;
 use crate::resp::protocol::Command;
-use percore_keyspace::write::{Keys, Ttl};
+use percore_keyspace::write::{ShardKeys, Ttl};
 
 const BAD_TYPE: &str =
     "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
@@ -122,7 +122,13 @@ fn parse(args: &Command<'_>) -> Result<Vec<Op>, &'static str> {
 }
 
 /// Runs BITFIELD or BITFIELD_RO on the key's owner.
-pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn run(
+    cmd: Cmd,
+    args: &Command<'_>,
+    keys: &mut ShardKeys<'_>,
+    proto: Proto,
+    out: &mut Vec<u8>,
+) {
     let ops = match parse(args) {
         Ok(ops) => ops,
         Err(error) => return write::error(out, error),

@@ -12,7 +12,7 @@ use super::strings::{refusal, SYNTAX};
 use crate::kv::values::Kind;
 use crate::resp::protocol::Command;
 use percore_keyspace::typed::WRONGTYPE;
-use percore_keyspace::write::{Keys, Ttl};
+use percore_keyspace::write::{ShardKeys, Ttl};
 
 const NOT_ONE_SOURCE: &str = "ERR BITOP NOT must be called with a single source key.";
 
@@ -65,7 +65,7 @@ pub fn compute(op: Op, sources: &[Option<&[u8]>]) -> Vec<u8> {
 }
 
 /// `BITOP op dest src...` with every key on this shard.
-pub fn run(args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
+pub fn run(args: &Command<'_>, keys: &mut ShardKeys<'_>, out: &mut Vec<u8>) {
     let op = match parse(args) {
         Ok(op) => op,
         Err(error) => return write::error(out, error),

@@ -7,7 +7,7 @@ use super::super::protocol::write;
 use super::strings::{parse_i64, refusal, NOT_INTEGER, SYNTAX};
 use super::Cmd;
 use crate::resp::protocol::Command;
-use percore_keyspace::write::{Keys, Ttl};
+use percore_keyspace::write::{ShardKeys, Ttl};
 
 const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 const BAD_BIT: &str = "ERR bit is not an integer or out of range";
@@ -16,7 +16,7 @@ const BAD_BITPOS: &str = "ERR The bit argument must be 1 or 0.";
 const MAX_BITS: u64 = 512 * 1024 * 1024 * 8;
 
 /// Runs one bit command on the key's owner; its reply goes to `out`.
-pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
+pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut ShardKeys<'_>, out: &mut Vec<u8>) {
     match cmd {
         Cmd::SetBit => set_bit(args, keys, out),
         Cmd::GetBit => match offset(args.at(2)) {
@@ -45,7 +45,7 @@ fn bit_at(val: &[u8], at: u64) -> bool {
 
 /// `SETBIT key offset 0|1`: the old bit; the string grows with zero bytes
 /// to reach the offset, and keeps its time to live.
-fn set_bit(args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
+fn set_bit(args: &Command<'_>, keys: &mut ShardKeys<'_>, out: &mut Vec<u8>) {
     let Some(at) = offset(args.at(2)) else {
         return write::error(out, BAD_OFFSET);
     };
@@ -111,7 +111,7 @@ fn unit(arg: &[u8]) -> Option<bool> {
 
 /// `BITCOUNT key [start end [BYTE|BIT]]`; a missing key counts 0 before
 /// its arguments are read, as in redis 7.0.
-fn bit_count(args: &Command<'_>, keys: &Keys<'_>, out: &mut Vec<u8>) {
+fn bit_count(args: &Command<'_>, keys: &ShardKeys<'_>, out: &mut Vec<u8>) {
     let Some(val) = keys.get(args.at(1)) else {
         return write::int(out, 0);
     };
@@ -152,7 +152,7 @@ fn bit_count(args: &Command<'_>, keys: &Keys<'_>, out: &mut Vec<u8>) {
 /// `BITPOS key 0|1 [start [end [BYTE|BIT]]]`: the first bit set (or clear)
 /// in the range; -1 when there is none, except that, with no end given, a
 /// search for a clear bit finds the first bit past the string.
-fn bit_pos(args: &Command<'_>, keys: &Keys<'_>, out: &mut Vec<u8>) {
+fn bit_pos(args: &Command<'_>, keys: &ShardKeys<'_>, out: &mut Vec<u8>) {
     let want = match parse_i64(args.at(2)) {
         None => return write::error(out, NOT_INTEGER),
         Some(0) => false,

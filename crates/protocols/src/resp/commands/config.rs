@@ -6,7 +6,7 @@
 //! parameters its command line sets from there (`FROM_COMMAND_LINE`);
 //! keeps every other value it is given, with no effect. GET and HELP
 //! run on the connection's shard; SET and RESETSTAT change every shard, so
-//! the service serves them alone (`alone.rs`) with what [`parse_set`] read.
+//! the service serves them alone (`served_alone.rs`) with what [`parse_set`] read.
 
 use super::super::notify;
 use super::super::protocol::write::{self, Proto};
@@ -178,7 +178,7 @@ pub fn parse_set(args: &Command<'_>, config: &RespConfig) -> Result<Vec<Setting>
 }
 
 /// Stores what [`parse_set`] read; run by the service on one shard for all
-/// (`alone.rs`), every shard reading the same values.
+/// (`served_alone.rs`), every shard reading the same values.
 pub fn store(config: &RespConfig, at: usize, new: String) {
     if let Some(slot) = stored(config).get_mut(at) {
         *slot = new;

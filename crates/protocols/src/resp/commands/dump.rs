@@ -11,10 +11,10 @@ use crate::kv::durable::ops::snapshot_records;
 use crate::kv::durable::record::{decode, Decoded};
 use crate::kv::Store;
 use crate::resp::protocol::Command;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 /// `internal-dump key`.
-pub fn dump(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn dump(args: &Command<'_>, keys: &ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     let key = args.at(1);
     match keys.store.value_with_expiry(key, keys.now) {
         None => write::null(out, proto),
@@ -45,7 +45,7 @@ pub fn read_payload(payload: &[u8]) -> Option<(crate::kv::values::OwnedValue, Op
 }
 
 /// `internal-restore key payload`: `+OK`, or the write's refusal.
-pub fn restore(args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
+pub fn restore(args: &Command<'_>, keys: &mut ShardKeys<'_>, out: &mut Vec<u8>) {
     let Some((value, at)) = read_payload(args.at(2)) else {
         return write::error(out, "ERR internal: a dump could not be read");
     };

@@ -7,7 +7,7 @@ use super::super::protocol::write;
 use super::strings::{parse_i64, refusal, NOT_INTEGER};
 use super::Cmd;
 use crate::resp::protocol::Command;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 /// Which expire option of SET or GETEX.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub fn expire_arg(
 }
 
 /// Runs one expiry command on the key's owner.
-pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
+pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut ShardKeys<'_>, out: &mut Vec<u8>) {
     let key = args.at(1);
     match cmd {
         Cmd::Ttl | Cmd::PTtl => {
@@ -110,7 +110,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>)
 }
 
 /// `EXPIRE key n [NX|XX|GT|LT]` and the P/AT variants.
-fn expire(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
+fn expire(cmd: Cmd, args: &Command<'_>, keys: &mut ShardKeys<'_>, out: &mut Vec<u8>) {
     let (name, unit, relative) = match cmd {
         Cmd::Expire => ("expire", 1000, true),
         Cmd::PExpire => ("pexpire", 1, true),

@@ -12,7 +12,7 @@ use super::zset::{self, Flags};
 use super::Cmd;
 use crate::resp::protocol::Command;
 use percore_keyspace::typed::WrongType;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 /// The latitudes a geohash covers (Web Mercator's), and the longitudes.
 pub(super) const LAT_MIN: f64 = -85.051_128_78;
@@ -24,7 +24,13 @@ pub(super) const STEP: u32 = 26;
 pub(super) const EARTH_RADIUS_IN_METERS: f64 = 6_372_797.560_856;
 
 /// Runs one of the commands of this file on the key's owner.
-pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn run(
+    cmd: Cmd,
+    args: &Command<'_>,
+    keys: &mut ShardKeys<'_>,
+    proto: Proto,
+    out: &mut Vec<u8>,
+) {
     match cmd {
         Cmd::GeoAdd => geoadd(args, keys, proto, out),
         Cmd::GeoPos => geopos(args, keys, proto, out),
@@ -34,7 +40,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
 }
 
 /// `GEOADD key [NX|XX] [CH] longitude latitude member [...]`.
-fn geoadd(args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+fn geoadd(args: &Command<'_>, keys: &mut ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     let mut flags = Flags::default();
     let mut at = 2;
     while at < args.len() {
@@ -72,7 +78,7 @@ fn geoadd(args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u
 }
 
 /// `GEOPOS key member...`: each member's point, decoded from its score.
-fn geopos(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+fn geopos(args: &Command<'_>, keys: &ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     let found = match zset::zset(keys, args.at(1)) {
         Err(WrongType) => return wrong_type(out),
         Ok(found) => found,
@@ -92,7 +98,7 @@ fn geopos(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) 
 }
 
 /// `GEODIST key member1 member2 [M|KM|FT|MI]`.
-fn geodist(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+fn geodist(args: &Command<'_>, keys: &ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     let to_meter = match args.len() {
         4 => 1.0,
         5 => match unit(args.at(4)) {

@@ -20,7 +20,7 @@ use super::Cmd;
 use crate::kv::values::{Aggregate, OwnedValue, ZSet};
 use crate::resp::protocol::Command;
 use percore_keyspace::typed::WrongType;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 /// How the found members are ordered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -340,7 +340,13 @@ pub fn result(search: &Search<'_>, zset: Option<&ZSet>) -> Option<ZSet> {
 }
 
 /// Runs a search on the shard that holds its source and destination.
-pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn run(
+    cmd: Cmd,
+    args: &Command<'_>,
+    keys: &mut ShardKeys<'_>,
+    proto: Proto,
+    out: &mut Vec<u8>,
+) {
     if cmd == Cmd::GeoHash {
         return geohash(args, keys, proto, out);
     }
@@ -366,7 +372,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
 
 /// `GEOHASH key member...`: each member's standard 11-character geohash
 /// (its point re-encoded over latitudes −90 to 90), nil for a missing one.
-fn geohash(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+fn geohash(args: &Command<'_>, keys: &ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     const ALPHABET: &[u8; 32] = b"0123456789bcdefghjkmnpqrstuvwxyz";
     let found = match zset::zset(keys, args.at(1)) {
         Err(WrongType) => return wrong_type(out),

@@ -7,7 +7,7 @@
 use super::super::protocol::write::{self, Proto};
 use super::super::protocol::Command;
 use super::Cmd;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 /// The arguments every handler takes, as [`OwnerFn`](super::OwnerFn) names them.
 macro_rules! handlers {
@@ -17,7 +17,7 @@ macro_rules! handlers {
             pub(super) fn $name(
                 $cmd: Cmd,
                 $args: &Command<'_>,
-                $keys: &mut Keys<'_>,
+                $keys: &mut ShardKeys<'_>,
                 $proto: Proto,
                 $shard: (usize, usize),
                 $out: &mut Vec<u8>,
@@ -52,7 +52,7 @@ handlers! {
     geo_search(cmd, args, keys, proto, _shard, out) { super::geo_search::run(cmd, args, keys, proto, out) }
     list(cmd, args, keys, proto, _shard, out) { super::list::run(cmd, args, keys, proto, out) }
     /// PUBLISH, SPUBLISH and the pub/sub parts, on a name's owner.
-    pubsub(cmd, args, _keys, _proto, _shard, out) { super::super::pubsub::owner::run(cmd, args, out) }
+    pubsub(cmd, args, _keys, _proto, _shard, out) { super::super::pubsub::shard_part::run(cmd, args, out) }
     /// Cluster mode: this shard's part of COUNTKEYSINSLOT or GETKEYSINSLOT
     /// (the only CLUSTER subcommands run on a shard's keys).
     slot_keys(_cmd, args, keys, _proto, _shard, out) { super::super::cluster::slot_keys::shard_part(args, keys, out) }

@@ -14,10 +14,10 @@ use crate::kv::durable::ops::Op;
 use crate::kv::values::{Aggregate, Hash, Kind, HASH_ELEMENT};
 use crate::resp::protocol::Command;
 use percore_keyspace::typed::WrongType;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 /// `key`'s hash: `Ok(None)` if absent.
-fn hash<'k>(keys: &'k Keys<'_>, key: &[u8]) -> Result<Option<&'k Hash>, WrongType> {
+fn hash<'k>(keys: &'k ShardKeys<'_>, key: &[u8]) -> Result<Option<&'k Hash>, WrongType> {
     match keys.typed(key, Kind::Hash)? {
         Some(Aggregate::Hash(hash)) => Ok(Some(hash)),
         _ => Ok(None),
@@ -25,7 +25,13 @@ fn hash<'k>(keys: &'k Keys<'_>, key: &[u8]) -> Result<Option<&'k Hash>, WrongTyp
 }
 
 /// Runs one hash command on the key's owner; its reply goes to `out`.
-pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn run(
+    cmd: Cmd,
+    args: &Command<'_>,
+    keys: &mut ShardKeys<'_>,
+    proto: Proto,
+    out: &mut Vec<u8>,
+) {
     let key = args.at(1);
     let found = match hash(keys, key) {
         Err(WrongType) => return wrong_type(out),

@@ -9,7 +9,7 @@ use super::strings::{parse_i64, refusal, NOT_INTEGER, SYNTAX};
 use super::Cmd;
 use crate::kv::values::Kind;
 use crate::resp::protocol::Command;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 /// A SCAN cursor: the shard in its high bits, the place in that shard's
 /// keys below (0 there: the shard's start). 0 overall is the start of shard
@@ -45,7 +45,7 @@ pub fn parse_cursor(arg: &[u8]) -> Option<u64> {
 pub fn run(
     cmd: Cmd,
     args: &Command<'_>,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     proto: Proto,
     (shard, shards): (usize, usize),
     out: &mut Vec<u8>,
@@ -90,7 +90,12 @@ pub fn run(
 }
 
 /// One SCAN step on this shard: `SCAN cursor [MATCH p] [COUNT n] [TYPE t]`.
-fn scan(args: &Command<'_>, keys: &Keys<'_>, (shard, shards): (usize, usize), out: &mut Vec<u8>) {
+fn scan(
+    args: &Command<'_>,
+    keys: &ShardKeys<'_>,
+    (shard, shards): (usize, usize),
+    out: &mut Vec<u8>,
+) {
     let Some(cursor) = parse_cursor(args.at(1)) else {
         write::error(out, "ERR invalid cursor");
         return;

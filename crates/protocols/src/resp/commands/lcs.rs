@@ -10,7 +10,7 @@ use super::super::protocol::write::{self, Proto};
 use super::strings::{parse_i64, NOT_INTEGER, SYNTAX};
 use crate::kv::values::Kind;
 use crate::resp::protocol::Command;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 /// Redis's reply to LCS over a key of another type (not WRONGTYPE).
 pub const NOT_STRINGS: &str = "ERR The specified keys must contain string values";
@@ -60,7 +60,7 @@ pub fn options(args: &Command<'_>) -> Result<Options, &'static str> {
 }
 
 /// `LCS a b ...` with both keys on this shard.
-pub fn run(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn run(args: &Command<'_>, keys: &ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     // The keys' types are checked before the options, as Redis does.
     if (1..3).any(|i| keys.wrong_type(args.at(i), Kind::String)) {
         return write::error(out, NOT_STRINGS);

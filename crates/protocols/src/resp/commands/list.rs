@@ -13,12 +13,12 @@ use crate::kv::durable::ops::Op;
 use crate::kv::values::{Aggregate, Kind, List, LIST_ELEMENT};
 use crate::resp::protocol::Command;
 use percore_keyspace::typed::WrongType;
-use percore_keyspace::write::{Keys, Refused};
+use percore_keyspace::write::{Refused, ShardKeys};
 
 const NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
 
 /// `key`'s list: `Ok(None)` if absent.
-pub fn list<'k>(keys: &'k Keys<'_>, key: &[u8]) -> Result<Option<&'k List>, WrongType> {
+pub fn list<'k>(keys: &'k ShardKeys<'_>, key: &[u8]) -> Result<Option<&'k List>, WrongType> {
     match keys.typed(key, Kind::List)? {
         Some(Aggregate::List(list)) => Ok(Some(list)),
         _ => Ok(None),
@@ -56,7 +56,13 @@ pub fn span(start: i64, stop: i64, len: usize) -> (usize, usize) {
 }
 
 /// Runs one list command on this shard; its reply goes to `out`.
-pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn run(
+    cmd: Cmd,
+    args: &Command<'_>,
+    keys: &mut ShardKeys<'_>,
+    proto: Proto,
+    out: &mut Vec<u8>,
+) {
     match cmd {
         Cmd::LMove | Cmd::RPopLPush => return lmove(cmd, args, keys, proto, out),
         Cmd::LMPop => return lmpop(args, keys, proto, out),
@@ -177,13 +183,13 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
     }
 }
 
-fn list_len(keys: &Keys<'_>, key: &[u8]) -> usize {
+fn list_len(keys: &ShardKeys<'_>, key: &[u8]) -> usize {
     list(keys, key).ok().flatten().map_or(0, List::len)
 }
 
 /// Pops `count` items from `key`'s head (or tail): the items, logged.
 pub fn pop_items(
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     key: &[u8],
     tail: bool,
     count: usize,
@@ -202,7 +208,7 @@ pub fn pop_items(
 }
 
 /// `LPOP key [count]` and RPOP.
-fn pop(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+fn pop(cmd: Cmd, args: &Command<'_>, keys: &mut ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     if args.len() > 3 {
         let name = if cmd == Cmd::LPop { "lpop" } else { "rpop" };
         return super::connection::wrong_arity(out, name);
@@ -315,7 +321,7 @@ pub fn side(arg: &[u8]) -> Option<bool> {
 
 /// `LMOVE source destination LEFT|RIGHT LEFT|RIGHT` and `RPOPLPUSH source
 /// destination`, both keys here: atomic, as in Redis.
-fn lmove(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+fn lmove(cmd: Cmd, args: &Command<'_>, keys: &mut ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     let (src, dst) = (args.at(1), args.at(2));
     let (from_tail, to_tail) = match cmd {
         Cmd::RPopLPush => (true, false),
@@ -382,7 +388,7 @@ pub fn lmpop_args<'a>(args: &Command<'a>) -> Result<(Vec<&'a [u8]>, bool, usize)
 }
 
 /// `LMPOP numkeys key... LEFT|RIGHT [COUNT n]`, every key here.
-fn lmpop(args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+fn lmpop(args: &Command<'_>, keys: &mut ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     let (names, tail, count) = match lmpop_args(args) {
         Ok(read) => read,
         Err(error) => return write::error(out, error),

@@ -6,10 +6,10 @@
 use super::super::protocol::write::{self, Proto};
 use super::strings::{parse_i64, NOT_INTEGER, SYNTAX};
 use crate::resp::protocol::Command;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 /// `MEMORY USAGE key [SAMPLES n]`; other subcommands are refused.
-pub fn run(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn run(args: &Command<'_>, keys: &ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     if !args.at(1).eq_ignore_ascii_case(b"usage") {
         let sub = String::from_utf8_lossy(args.at(1));
         return write::error(

@@ -24,7 +24,7 @@ use super::super::protocol::write::{self, Proto};
 use super::strings::parse_i64;
 use crate::kv::values::{Aggregate, ValueRef};
 use crate::resp::protocol::Command;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 const HELP: &[&str] = &[
     "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -92,7 +92,7 @@ pub fn without_key(args: &Command<'_>, out: &mut Vec<u8>) {
 
 /// `OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key` on the key's owner: null
 /// for a missing key, as redis answers before anything else.
-pub fn run(args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn run(args: &Command<'_>, keys: &ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     let Some(value) = keys.value(args.at(2)) else {
         return write::null(out, proto);
     };

@@ -8,10 +8,10 @@ use super::super::protocol::write::{self, Proto};
 use super::super::protocol::Command;
 use super::super::rdb::{read_payload, write_payload};
 use super::strings::{parse_i64, refusal, NOT_INTEGER, SYNTAX};
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 /// `DUMP key`: the payload, or null for a key that is not there.
-pub fn dump(command: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn dump(command: &Command<'_>, keys: &ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     match keys.value(command.at(1)) {
         None => write::null(out, proto),
         Some(value) => {
@@ -25,7 +25,7 @@ pub fn dump(command: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<
 /// `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]`,
 /// checked in Redis's order: the options, the key's absence, the TTL, the
 /// payload.
-pub fn restore(command: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
+pub fn restore(command: &Command<'_>, keys: &mut ShardKeys<'_>, out: &mut Vec<u8>) {
     let (mut replace, mut absolute) = (false, false);
     let (mut idle_time, mut freq) = (false, false);
     let mut i = 4;

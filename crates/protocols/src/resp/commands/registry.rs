@@ -18,16 +18,16 @@ use super::super::protocol::Command;
 use super::super::session::Session;
 use super::super::RespConfig;
 use super::Cmd;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 /// What a command runs on the shard that owns its keys (or on each shard,
-/// for its part of a command over every shard): `owner::execute` calls it,
+/// for its part of a command over every shard): `execute::execute` calls it,
 /// for a connection of that shard and for a forwarded command alike.
 /// `shard` is (this shard, the number of shards).
 pub type OwnerFn = fn(
     cmd: Cmd,
     command: &Command<'_>,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     proto: Proto,
     shard: (usize, usize),
     out: &mut Vec<u8>,

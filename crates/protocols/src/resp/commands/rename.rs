@@ -8,7 +8,7 @@ use super::strings::{parse_i64, refusal, SYNTAX};
 use super::Cmd;
 use crate::kv::values::{OwnedValue, ValueRef};
 use crate::resp::protocol::Command;
-use percore_keyspace::write::{Keys, Refused, Ttl};
+use percore_keyspace::write::{Refused, ShardKeys, Ttl};
 
 pub const NO_SUCH_KEY: &str = "ERR no such key";
 pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
@@ -39,7 +39,7 @@ pub fn copy_options(args: &Command<'_>) -> Result<bool, &'static str> {
 }
 
 /// Runs RENAME, RENAMENX or COPY with both keys on this shard.
-pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
+pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut ShardKeys<'_>, out: &mut Vec<u8>) {
     let (src, dst) = (args.at(1), args.at(2));
     let replace = match cmd {
         Cmd::Copy => match copy_options(args) {

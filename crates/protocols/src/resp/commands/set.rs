@@ -15,10 +15,10 @@ use crate::kv::durable::ops::Op;
 use crate::kv::values::{Aggregate, Kind, OwnedValue, Set, SET_ELEMENT};
 use crate::resp::protocol::Command;
 use percore_keyspace::typed::WrongType;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 /// `key`'s set: `Ok(None)` if absent.
-pub fn set<'k>(keys: &'k Keys<'_>, key: &[u8]) -> Result<Option<&'k Set>, WrongType> {
+pub fn set<'k>(keys: &'k ShardKeys<'_>, key: &[u8]) -> Result<Option<&'k Set>, WrongType> {
     match keys.typed(key, Kind::Set)? {
         Some(Aggregate::Set(set)) => Ok(Some(set)),
         _ => Ok(None),
@@ -30,7 +30,13 @@ fn members_cost<'a>(members: impl Iterator<Item = &'a [u8]>) -> u64 {
 }
 
 /// Runs one set command on this shard; its reply goes to `out`.
-pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn run(
+    cmd: Cmd,
+    args: &Command<'_>,
+    keys: &mut ShardKeys<'_>,
+    proto: Proto,
+    out: &mut Vec<u8>,
+) {
     match cmd {
         Cmd::SInter
         | Cmd::SUnion
@@ -105,7 +111,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
 }
 
 /// `SPOP key [count]`: the members taken are logged as an SREM of them.
-fn spop(args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+fn spop(args: &Command<'_>, keys: &mut ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     let key = args.at(1);
     if args.len() > 3 {
         return write::error(out, SYNTAX);
@@ -177,7 +183,7 @@ fn rand_member(args: &Command<'_>, found: Option<&Set>, proto: Proto, out: &mut 
 }
 
 /// `SMOVE source destination member` with both keys here.
-fn smove(args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
+fn smove(args: &Command<'_>, keys: &mut ShardKeys<'_>, out: &mut Vec<u8>) {
     let (src, dst, member) = (args.at(1), args.at(2), args.at(3));
     let (Ok(from), Ok(_)) = (set(keys, src), set(keys, dst)) else {
         return wrong_type(out);
@@ -334,7 +340,13 @@ pub fn set_of(members: &[&[u8]]) -> OwnedValue {
 }
 
 /// SINTER, SUNION, SDIFF, SINTERCARD and the STORE forms, every key here.
-fn multi_key(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+fn multi_key(
+    cmd: Cmd,
+    args: &Command<'_>,
+    keys: &mut ShardKeys<'_>,
+    proto: Proto,
+    out: &mut Vec<u8>,
+) {
     let request = match MultiKey::read(cmd, args) {
         Ok(request) => request,
         Err(error) => return write::error(out, error),

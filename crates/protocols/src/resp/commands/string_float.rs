@@ -7,7 +7,7 @@
 use super::super::protocol::write::{self, Proto};
 use super::strings::refusal;
 use crate::resp::protocol::Command;
-use percore_keyspace::write::{Keys, Ttl};
+use percore_keyspace::write::{ShardKeys, Ttl};
 
 const NOT_FLOAT: &str = "ERR value is not a valid float";
 const NAN_OR_INF: &str = "ERR increment would produce NaN or Infinity";
@@ -26,7 +26,7 @@ pub fn parse_float(text: &[u8]) -> Option<f64> {
 
 /// `INCRBYFLOAT key increment`: the new value as a bulk string; the key
 /// keeps its time to live.
-pub fn incr_by_float(args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
+pub fn incr_by_float(args: &Command<'_>, keys: &mut ShardKeys<'_>, out: &mut Vec<u8>) {
     let key = args.at(1);
     let old = match keys.get(key) {
         None => Some(0.0),
@@ -50,7 +50,7 @@ pub fn incr_by_float(args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>)
 
 /// `GETSET key value`: the old value (or null); the key's time to live is
 /// cleared, as a plain SET clears it.
-pub fn get_set(args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn get_set(args: &Command<'_>, keys: &mut ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     let key = args.at(1);
     let written = out.len();
     match keys.get(key) {

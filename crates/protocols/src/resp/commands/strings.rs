@@ -7,7 +7,7 @@ use super::expiry::expire_arg;
 use super::string_options::Extended;
 use super::Cmd;
 use crate::resp::protocol::Command;
-use percore_keyspace::write::{Keys, Refused, Ttl};
+use percore_keyspace::write::{Refused, ShardKeys, Ttl};
 
 pub const SYNTAX: &str = "ERR syntax error";
 pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
@@ -22,7 +22,7 @@ const MAX_STRING: u64 = 512 * 1024 * 1024;
 pub fn run(
     cmd: Cmd,
     args: &Command<'_>,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     proto: Proto,
     _shard: (usize, usize),
     out: &mut Vec<u8>,
@@ -175,7 +175,7 @@ pub fn run(
 /// MSET's and MSETNX's `key value` pairs, set in order.
 /// MSET's (or MSETNX's) pairs on this shard: all of them or, refused,
 /// none.
-fn set_pairs(args: &Command<'_>, keys: &mut Keys<'_>) -> Result<(), Refused> {
+fn set_pairs(args: &Command<'_>, keys: &mut ShardKeys<'_>) -> Result<(), Refused> {
     keys.set_all(
         (1..args.len())
             .step_by(2)
@@ -198,7 +198,7 @@ pub fn refusal(out: &mut Vec<u8>, refused: &Refused) {
 /// options read as redis 7.0's `parseExtendedStringArgumentsOrReply` does.
 fn set(
     args: &Command<'_>,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     proto: Proto,
     out: &mut Vec<u8>,
 ) -> Result<(), Refused> {
@@ -248,7 +248,7 @@ fn set(
 /// `GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST]`.
 fn get_ex(
     args: &Command<'_>,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     proto: Proto,
     out: &mut Vec<u8>,
 ) -> Result<(), Refused> {
@@ -274,7 +274,12 @@ fn get_ex(
     changed.inspect_err(|_| out.truncate(written))
 }
 
-fn incr_by(key: &[u8], by: i64, keys: &mut Keys<'_>, out: &mut Vec<u8>) -> Result<(), Refused> {
+fn incr_by(
+    key: &[u8],
+    by: i64,
+    keys: &mut ShardKeys<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), Refused> {
     let old = match keys.get(key) {
         None => 0,
         Some(val) => match parse_i64(val) {
@@ -297,7 +302,7 @@ fn incr_by(key: &[u8], by: i64, keys: &mut Keys<'_>, out: &mut Vec<u8>) -> Resul
 
 /// `GETRANGE key start end`, with redis 7.0's clamping of negative and
 /// out-of-range indices.
-fn get_range(args: &Command<'_>, keys: &Keys<'_>, out: &mut Vec<u8>) {
+fn get_range(args: &Command<'_>, keys: &ShardKeys<'_>, out: &mut Vec<u8>) {
     let (Some(mut start), Some(mut end)) = (parse_i64(args.at(2)), parse_i64(args.at(3))) else {
         write::error(out, NOT_INTEGER);
         return;
@@ -327,7 +332,11 @@ fn get_range(args: &Command<'_>, keys: &Keys<'_>, out: &mut Vec<u8>) {
 }
 
 /// `SETRANGE key offset value`: zero bytes pad up to the offset.
-fn set_range(args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) -> Result<(), Refused> {
+fn set_range(
+    args: &Command<'_>,
+    keys: &mut ShardKeys<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), Refused> {
     let Some(offset) = parse_i64(args.at(2)) else {
         write::error(out, NOT_INTEGER);
         return Ok(());

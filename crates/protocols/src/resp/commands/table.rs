@@ -7,7 +7,7 @@
 //!
 //! — what lookup, the checks (`check.rs`, `types.rs`), routing
 //! (`plan.rs`, `move_keys.rs`, `transaction.rs`), the cluster slot check
-//! (`cluster/redirect.rs`) and the owner (`owner.rs`) read, and the served
+//! (`cluster/redirect.rs`) and the owner (`execute.rs`) read, and the served
 //! names the COMMAND table's generator (`gen_command_table.py`) reads.
 //! Arity and key positions are redis 7.0's, as `COMMAND INFO` reports them
 //! (`commands/mod.rs`'s tests check them against the generated table).

@@ -17,13 +17,13 @@ use crate::kv::durable::ops::Op;
 use crate::kv::values::{Aggregate, Kind, ZSet, ZSET_ELEMENT};
 use crate::resp::protocol::Command;
 use percore_keyspace::typed::WrongType;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 const NOT_FLOAT: &str = "ERR value is not a valid float";
 const NAN: &str = "ERR resulting score is not a number (NaN)";
 
 /// `key`'s sorted set: `Ok(None)` if absent.
-pub fn zset<'k>(keys: &'k Keys<'_>, key: &[u8]) -> Result<Option<&'k ZSet>, WrongType> {
+pub fn zset<'k>(keys: &'k ShardKeys<'_>, key: &[u8]) -> Result<Option<&'k ZSet>, WrongType> {
     match keys.typed(key, Kind::ZSet)? {
         Some(Aggregate::ZSet(zset)) => Ok(Some(zset)),
         _ => Ok(None),
@@ -31,7 +31,13 @@ pub fn zset<'k>(keys: &'k Keys<'_>, key: &[u8]) -> Result<Option<&'k ZSet>, Wron
 }
 
 /// Runs one sorted set command on the key's owner; its reply goes to `out`.
-pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn run(
+    cmd: Cmd,
+    args: &Command<'_>,
+    keys: &mut ShardKeys<'_>,
+    proto: Proto,
+    out: &mut Vec<u8>,
+) {
     match cmd {
         Cmd::ZAdd => return zadd(args, keys, proto, out),
         Cmd::ZIncrBy => {
@@ -142,7 +148,7 @@ pub(super) struct Flags {
 }
 
 /// `ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]`.
-fn zadd(args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+fn zadd(args: &Command<'_>, keys: &mut ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     let mut flags = Flags::default();
     let mut i = 2;
     while i < args.len() {
@@ -203,7 +209,7 @@ pub(super) fn add(
     key: &[u8],
     pairs: &[(f64, &[u8])],
     flags: Flags,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     proto: Proto,
     out: &mut Vec<u8>,
 ) {
@@ -307,7 +313,7 @@ fn range_form(cmd: Cmd) -> (bool, RangeKind, bool) {
 
 /// ZRANGE, ZREVRANGE, ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX,
 /// ZREVRANGEBYLEX.
-fn range(cmd: Cmd, args: &Command<'_>, keys: &Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+fn range(cmd: Cmd, args: &Command<'_>, keys: &ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     let (zrange, kind, rev) = range_form(cmd);
     if !zrange && kind == RangeKind::Rank && args.len() > 5 {
         return write::error(out, SYNTAX);
@@ -331,7 +337,7 @@ pub fn store_range<'a>(args: &Command<'a>) -> Result<Range<'a>, &'static str> {
 
 /// ZCOUNT, ZLEXCOUNT, and ZREMRANGEBYRANK/SCORE/LEX (logged as the ZREM of
 /// what they remove).
-fn count_or_remove(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
+fn count_or_remove(cmd: Cmd, args: &Command<'_>, keys: &mut ShardKeys<'_>, out: &mut Vec<u8>) {
     let kind = match cmd {
         Cmd::ZCount | Cmd::ZRemRangeByScore => RangeKind::Score,
         Cmd::ZLexCount | Cmd::ZRemRangeByLex => RangeKind::Lex,

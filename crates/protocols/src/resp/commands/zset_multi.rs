@@ -16,7 +16,7 @@ use super::Cmd;
 use crate::kv::values::{Aggregate, OwnedValue, ValueRef, ZSet};
 use crate::resp::protocol::Command;
 use percore_keyspace::typed::WrongType;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum How {
@@ -264,7 +264,13 @@ pub fn reply(request: &Request<'_>, result: &ZSet, proto: Proto, out: &mut Vec<u
 }
 
 /// Runs one of them with every key here.
-pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn run(
+    cmd: Cmd,
+    args: &Command<'_>,
+    keys: &mut ShardKeys<'_>,
+    proto: Proto,
+    out: &mut Vec<u8>,
+) {
     let request = match Request::read(cmd, args) {
         Ok(request) => request,
         Err(error) => return write::error(out, &error),
@@ -292,7 +298,7 @@ pub fn run(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out:
 
 /// `ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT o c]`, both
 /// keys here.
-pub fn range_store(args: &Command<'_>, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
+pub fn range_store(args: &Command<'_>, keys: &mut ShardKeys<'_>, out: &mut Vec<u8>) {
     let range = match super::zset::store_range(args) {
         Ok(range) => range,
         Err(error) => return write::error(out, error),
@@ -317,7 +323,7 @@ pub fn selected(range: &super::zset_range::Range<'_>, found: Option<&ZSet>) -> Z
 }
 
 /// Stores `result` as `dest` (empty: `dest` goes) and answers its size.
-fn store_result(dest: &[u8], result: ZSet, keys: &mut Keys<'_>, out: &mut Vec<u8>) {
+fn store_result(dest: &[u8], result: ZSet, keys: &mut ShardKeys<'_>, out: &mut Vec<u8>) {
     let count = result.len() as i64;
     let done = if count == 0 {
         keys.del(dest).map(|_| ())
@@ -362,7 +368,7 @@ pub fn zmpop_args<'a>(args: &Command<'a>) -> Result<(Vec<&'a [u8]>, bool, usize)
 }
 
 /// `ZMPOP numkeys key... MIN|MAX [COUNT n]`, every key here.
-pub fn zmpop(args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn zmpop(args: &Command<'_>, keys: &mut ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
     let (names, max, count) = match zmpop_args(args) {
         Ok(read) => read,
         Err(error) => return write::error(out, error),

@@ -11,7 +11,7 @@ use crate::kv::durable::ops::Op;
 use crate::kv::values::ZSet;
 use crate::resp::protocol::Command;
 use percore_keyspace::typed::WrongType;
-use percore_keyspace::write::Keys;
+use percore_keyspace::write::ShardKeys;
 
 const NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
 
@@ -42,7 +42,13 @@ pub fn reply_range(out: &mut Vec<u8>, picked: &[(&[u8], f64)], with_scores: bool
 }
 
 /// `ZPOPMIN key [count]` and ZPOPMAX.
-pub fn pop(cmd: Cmd, args: &Command<'_>, keys: &mut Keys<'_>, proto: Proto, out: &mut Vec<u8>) {
+pub fn pop(
+    cmd: Cmd,
+    args: &Command<'_>,
+    keys: &mut ShardKeys<'_>,
+    proto: Proto,
+    out: &mut Vec<u8>,
+) {
     if args.len() > 3 {
         return write::error(out, SYNTAX);
     }

@@ -8,8 +8,8 @@ use super::super::commands::{connection, Cmd, Merge};
 use super::super::protocol::write::{self, Proto};
 use super::super::protocol::Command;
 use super::super::{integers, route, Resp};
-use super::owner::space_code;
 use super::reply;
+use super::shard_part::space_code;
 use crate::mq::Space;
 
 impl Resp {

@@ -5,7 +5,7 @@
 //! - PUBLISH and SPUBLISH run on the channel's owner like a key's command
 //!   (routed by `route.rs`, forwarded over the key space's mesh); the owner
 //!   fans the message out over the brokers' lanes and replies the
-//!   subscriptions it reached, over every shard (`owner.rs`).
+//!   subscriptions it reached, over every shard (`shard_part.rs`).
 //! - The (un)subscribe commands change this shard's subscriptions at once,
 //!   then tell the owners (a channel's owner; every shard, for a pattern)
 //!   over the mesh, and reply only once every owner has acknowledged: a
@@ -17,8 +17,8 @@
 //!   here, as every shard holds every pattern.
 
 mod command;
-pub mod owner;
 mod reply;
+pub mod shard_part;
 
 use std::rc::Rc;
 
@@ -224,7 +224,7 @@ impl Resp {
         let head: [&[u8]; 4] = [
             b"internal-interest",
             from.as_bytes(),
-            owner::space_code(space),
+            shard_part::space_code(space),
             delta.as_bytes(),
         ];
         let mut messages: Vec<Vec<u8>> = remote

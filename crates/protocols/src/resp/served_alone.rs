@@ -17,11 +17,11 @@ impl Resp {
         frame: &[u8],
         now: u64,
     ) -> Flow {
-        let Connection { session, scratch } = conn;
-        if parse_command(frame, &mut scratch.args).is_err() {
+        let Connection { session, buffers } = conn;
+        if parse_command(frame, &mut buffers.args).is_err() {
             return Flow::Close;
         }
-        let command = scratch.args.view(frame);
+        let command = buffers.args.view(frame);
         let Some(spec) = commands::lookup(command.at(0)) else {
             return Flow::Continue;
         };

@@ -14,7 +14,7 @@ use percore_keyspace::{OwnerHandler, SharedStore, Wait};
 pub fn execute(
     cmd: Cmd,
     command: &Command<'_>,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     proto: Proto,
     shard: (usize, usize),
     out: &mut Vec<u8>,
@@ -44,7 +44,7 @@ pub fn execute(
 pub(super) fn execute_for_waiter(
     cmd: Cmd,
     command: &Command<'_>,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     proto: Proto,
     shard: (usize, usize),
     out: &mut Vec<u8>,
@@ -60,7 +60,7 @@ pub(super) fn execute_for_waiter(
 fn dispatch(
     cmd: Cmd,
     command: &Command<'_>,
-    keys: &mut Keys<'_>,
+    keys: &mut ShardKeys<'_>,
     proto: Proto,
     shard: (usize, usize),
     out: &mut Vec<u8>,
@@ -120,7 +120,7 @@ fn serve_forwarded_on(
         static ARGS: RefCell<protocol::Args> = RefCell::new(protocol::Args::unbounded());
     }
     let now = now_ms();
-    let mut keys = Keys::new(store, log, now);
+    let mut keys = ShardKeys::new(store, log, now);
     ARGS.with(|args| {
         let mut args = args.borrow_mut();
         let mut rest = commands;
@@ -129,8 +129,8 @@ fn serve_forwarded_on(
             let start = percore::codec::begin_frame(replies);
             match frame {
                 [proto, cmd, command @ ..] => {
-                    let quiet = *proto & alone::QUIET != 0;
-                    let proto = if *proto & !alone::QUIET == Proto::Resp3 as u8 {
+                    let quiet = *proto & served_alone::QUIET != 0;
+                    let proto = if *proto & !served_alone::QUIET == Proto::Resp3 as u8 {
                         Proto::Resp3
                     } else {
                         Proto::Resp2
