@@ -45,6 +45,8 @@ pub struct ClientInfo {
     pub monitoring: Cell<bool>,
     /// Where CLIENT KILL ends the connection, and pub/sub delivers.
     pub outbox: Rc<Outbox>,
+    /// CLIENT TRACKING's state, when on (`tracking.rs`).
+    pub tracking: RefCell<Option<super::tracking::Tracking>>,
 }
 
 thread_local! {
@@ -93,6 +95,11 @@ pub fn register(client: Rc<ClientInfo>) {
         received.set((connections + 1, commands));
     });
     CLIENTS.with(|clients| clients.borrow_mut().insert(client.id, client));
+}
+
+/// This shard's connection with client id `id`, if open.
+pub fn find(id: u64) -> Option<Rc<ClientInfo>> {
+    CLIENTS.with(|clients| clients.borrow().get(&id).cloned())
 }
 
 pub fn unregister(id: u64) {

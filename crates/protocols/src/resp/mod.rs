@@ -41,6 +41,8 @@ pub mod rdb;
 mod route;
 mod session;
 mod sort;
+mod tracking;
+mod tracking_alone;
 mod transaction;
 mod waiter;
 
@@ -310,6 +312,7 @@ impl Service for Resp {
             proto: Proto::Resp2.into(),
             subscriptions: (0, 0, 0).into(),
             monitoring: false.into(),
+            tracking: RefCell::default(),
             outbox: Rc::new(
                 Outbox::new(self.config.queue_bytes)
                     .counting(self.deliveries.clone(), self.slow_disconnects.clone()),

@@ -138,6 +138,7 @@ pub fn publish(class: u32, event: &str, key: &[u8]) {
 
 /// The active expiry freed `key` (registered with the key space).
 pub fn expired(key: &[u8]) {
+    super::tracking::invalidate(key);
     publish(EXPIRED, "expired", key);
 }
 
@@ -154,7 +155,7 @@ pub struct Observed {
 
 /// The keys a command writes, as argument positions: (first, step), or
 /// `None` for a command that notifies nothing.
-fn written_keys(cmd: Cmd, args: &Command<'_>) -> Option<(usize, usize, usize)> {
+pub(super) fn written_keys(cmd: Cmd, args: &Command<'_>) -> Option<(usize, usize, usize)> {
     let argc = args.len();
     let one = Some((1, 1, 2.min(argc)));
     match cmd {

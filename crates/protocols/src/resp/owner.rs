@@ -30,6 +30,7 @@ pub fn execute(
         if let Some(observed) = observed {
             observed.after(cmd, command, keys, &out[start..]);
         }
+        tracking::after_write(cmd, command, &out[start..]);
     }
     // Clients blocked on keys this command filled are served now, before
     // any other command runs here (`blocked_keys.rs`).
@@ -251,6 +252,8 @@ fn dispatch(
             client::reset_received();
             write::ok(out);
         }
+        Cmd::Track => tracking::track(command, out),
+        Cmd::Invalidate => tracking::deliver_forwarded(command, out),
         Cmd::SetNotify => {
             let flags = commands::strings::parse_i64(command.at(1)).unwrap_or(0);
             notify::set_flags(flags.max(0) as u32);

@@ -162,7 +162,8 @@ impl Resp {
                 }
                 Cmd::Client
                     if command.at(1).eq_ignore_ascii_case(b"list")
-                        || command.at(1).eq_ignore_ascii_case(b"kill") =>
+                        || command.at(1).eq_ignore_ascii_case(b"kill")
+                        || tracking::served_alone(command) =>
                 {
                     return Some(Step::Alone(frame))
                 }

@@ -291,6 +291,10 @@ pub enum Cmd {
     /// One key of an MGET over several shards: GET, but nil for a value
     /// of another type (as MGET answers), not WRONGTYPE.
     MGetPart,
+    /// CLIENT TRACKING: a client's BCAST prefixes, told to a shard (`tracking.rs`).
+    Track,
+    /// A tracked key's invalidation, for a connection of the shard.
+    Invalidate,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -603,6 +607,8 @@ commands! {
     b"SORT" => Sort, "sort", -2, Alone;
     b"SORT_RO" => SortRo, "sort_ro", -2, Alone;
     b"INTERNAL-MGET-PART" => MGetPart, "internal-mget-part", 2, Here;
+    b"INTERNAL-TRACK" => Track, "internal-track", -3, Here;
+    b"INTERNAL-INVALIDATE" => Invalidate, "internal-invalidate", -3, Here;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.

@@ -1,0 +1,174 @@
+//! CLIENT TRACKING in BCAST mode (Redis 7.0's client-side caching;
+//! crates/protocols/src/resp/tracking.rs) on 4 shards: a write of a tracked
+//! prefix on any shard reaches the tracking client as a RESP3 `invalidate`
+//! push, or its REDIRECT target as a `__redis__:invalidate` message; the
+//! replies and errors of CLIENT TRACKING, TRACKINGINFO, GETREDIR and
+//! CACHING are redis-server 7.0's, byte for byte.
+
+mod common;
+
+use common::resp::{assert_sequence_same_as_redis, connect_on, key_on, RedisServer, Resp};
+use common::*;
+
+const SHARDS: usize = 4;
+
+/// A RESP3 `invalidate` push of one key, as Redis writes it.
+fn invalidate_push(key: &str) -> Vec<u8> {
+    format!(
+        ">2\r\n$10\r\ninvalidate\r\n*1\r\n${}\r\n{key}\r\n",
+        key.len()
+    )
+    .into_bytes()
+}
+
+/// A RESP2 `__redis__:invalidate` message of one key, as Redis writes it.
+fn invalidate_message(key: &str) -> Vec<u8> {
+    format!(
+        "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n${}\r\n{key}\r\n",
+        key.len()
+    )
+    .into_bytes()
+}
+
+/// The next `n` pushes, sorted (shards send theirs independently).
+fn next_sorted(conn: &mut Resp, n: usize) -> Vec<Vec<u8>> {
+    let mut got: Vec<Vec<u8>> = (0..n).map(|_| conn.reply()).collect();
+    got.sort();
+    got
+}
+
+#[test]
+fn a_write_on_any_shard_invalidates_a_tracked_prefix_in_resp3() {
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .shards(SHARDS)
+        .start();
+    let addr = server.addr("resp");
+    let mut tracker = connect_on(SHARDS, addr, 0);
+    assert!(tracker.cmd("HELLO 3").starts_with('%'));
+    assert_eq!(
+        tracker.cmd("CLIENT TRACKING on BCAST PREFIX t: PREFIX s:"),
+        "+OK\r\n"
+    );
+    let mut writer = connect_on(SHARDS, addr, 1);
+    // A key of each shard with a tracked prefix, and one without.
+    let tracked: Vec<String> = (0..SHARDS).map(|s| key_on(SHARDS, s, "t:")).collect();
+    for key in &tracked {
+        assert_eq!(writer.cmd(&format!("SET {key} v")), "+OK\r\n");
+        assert_eq!(writer.cmd(&format!("SET u{key} v")), "+OK\r\n");
+    }
+    let mut want: Vec<Vec<u8>> = tracked.iter().map(|k| invalidate_push(k)).collect();
+    want.sort();
+    assert_eq!(next_sorted(&mut tracker, SHARDS), want);
+
+    // Other writes invalidate too (DEL, INCR, a hash), and the second
+    // prefix is tracked as well.
+    let other = key_on(SHARDS, 3, "s:");
+    writer.cmd(&format!("HSET {other} f v"));
+    writer.cmd(&format!("DEL {}", tracked[2]));
+    let mut want = vec![invalidate_push(&other), invalidate_push(&tracked[2])];
+    want.sort();
+    assert_eq!(next_sorted(&mut tracker, 2), want);
+
+    // Tracking off, acknowledged by every shard: no push after it. The
+    // connection's replies come in order after any push sent before.
+    assert_eq!(tracker.cmd("CLIENT TRACKING off"), "+OK\r\n");
+    for key in &tracked {
+        writer.cmd(&format!("SET {key} w"));
+    }
+    assert_eq!(tracker.cmd("PING"), "+PONG\r\n");
+    assert_eq!(tracker.cmd("CLIENT GETREDIR"), ":-1\r\n");
+    server.stop().assert_clean();
+}
+
+#[test]
+fn redirected_invalidations_reach_a_resp2_subscriber_on_another_shard() {
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .shards(SHARDS)
+        .start();
+    let addr = server.addr("resp");
+    let mut target = connect_on(SHARDS, addr, 2);
+    let target_id = target.cmd("CLIENT ID");
+    let target_id = target_id.trim_start_matches(':').trim();
+    target.cmd("SUBSCRIBE __redis__:invalidate");
+    let mut tracker = connect_on(SHARDS, addr, 1);
+    assert_eq!(
+        tracker.cmd(&format!("CLIENT TRACKING on BCAST REDIRECT {target_id}")),
+        "+OK\r\n"
+    );
+    assert_eq!(tracker.cmd("CLIENT GETREDIR"), format!(":{target_id}\r\n"));
+    let mut writer = connect_on(SHARDS, addr, 3);
+    let keys: Vec<String> = (0..SHARDS).map(|s| key_on(SHARDS, s, "k")).collect();
+    for key in &keys {
+        writer.cmd(&format!("SET {key} v"));
+    }
+    let mut want: Vec<Vec<u8>> = keys.iter().map(|k| invalidate_message(k)).collect();
+    want.sort();
+    assert_eq!(next_sorted(&mut target, SHARDS), want);
+
+    // The tracking client closes: its registration is withdrawn from every
+    // shard, so the writes after that reach no one. A PUBLISH afterwards is
+    // the next message the target gets.
+    drop(tracker);
+    let give_up = std::time::Instant::now() + DEADLINE;
+    // The withdrawal travels one way: wait until a write reaches no one by
+    // writing, then publishing a marker, until the marker comes first.
+    loop {
+        writer.cmd(&format!("SET {} w", keys[0]));
+        writer.cmd("PUBLISH __redis__:invalidate marker");
+        let got = target.reply();
+        if got.ends_with(b"$6\r\nmarker\r\n") {
+            break;
+        }
+        // An invalidation sent before the withdrawal arrived: then the marker.
+        assert_eq!(got, invalidate_message(&keys[0]));
+        assert!(target.reply().ends_with(b"$6\r\nmarker\r\n"));
+        assert!(std::time::Instant::now() < give_up, "never withdrawn");
+    }
+    server.stop().assert_clean();
+}
+
+#[test]
+fn tracking_replies_and_errors_equal_redis_byte_for_byte() {
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .shards(SHARDS)
+        .start();
+    let Some(redis) = RedisServer::start() else {
+        panic!("redis-server is installed (.ci/run installs it)");
+    };
+    assert_sequence_same_as_redis(
+        server.addr("resp"),
+        &redis,
+        &[
+            "CLIENT TRACKINGINFO",
+            "CLIENT GETREDIR",
+            "CLIENT CACHING yes",
+            "CLIENT TRACKING maybe",
+            "CLIENT TRACKING on BCAST FOO",
+            "CLIENT TRACKING on PREFIX x",
+            "CLIENT TRACKING on BCAST OPTIN",
+            "CLIENT TRACKING on OPTIN OPTOUT",
+            "CLIENT TRACKING on BCAST PREFIX c PREFIX cd",
+            "CLIENT TRACKING on BCAST REDIRECT 987654",
+            "CLIENT TRACKING on BCAST PREFIX a PREFIX b",
+            "CLIENT TRACKINGINFO",
+            "CLIENT GETREDIR",
+            "CLIENT TRACKING on BCAST PREFIX ab",
+            "CLIENT TRACKING on BCAST PREFIX c",
+            "CLIENT TRACKINGINFO",
+            "CLIENT TRACKING on",
+            "CLIENT CACHING yes",
+            "CLIENT CACHING no",
+            "CLIENT CACHING maybe",
+            "CLIENT TRACKING off",
+            "CLIENT TRACKINGINFO",
+            "CLIENT TRACKING on BCAST",
+            "CLIENT TRACKINGINFO",
+            "CLIENT TRACKING off",
+            "CLIENT GETREDIR",
+        ],
+    );
+    server.stop().assert_clean();
+}
