@@ -1,9 +1,10 @@
-//! CLIENT TRACKING in BCAST mode (Redis 7.0's client-side caching;
-//! crates/protocols/src/resp/tracking.rs) on 4 shards: a write of a tracked
-//! prefix on any shard reaches the tracking client as a RESP3 `invalidate`
-//! push, or its REDIRECT target as a `__redis__:invalidate` message; the
-//! replies and errors of CLIENT TRACKING, TRACKINGINFO, GETREDIR and
-//! CACHING are redis-server 7.0's, byte for byte.
+//! CLIENT TRACKING (Redis 7.0's client-side caching;
+//! crates/protocols/src/resp/tracking.rs) on 4 shards: a write on any shard
+//! of a key the client read (default mode, OPTIN/OPTOUT) or of a tracked
+//! prefix (BCAST) reaches the tracking client as a RESP3 `invalidate` push,
+//! or its REDIRECT target as a `__redis__:invalidate` message; the replies
+//! and errors of CLIENT TRACKING, TRACKINGINFO, GETREDIR and CACHING are
+//! redis-server 7.0's, byte for byte.
 
 mod common;
 
@@ -82,6 +83,73 @@ fn a_write_on_any_shard_invalidates_a_tracked_prefix_in_resp3() {
 }
 
 #[test]
+fn a_read_key_written_on_any_shard_is_invalidated_once_in_the_default_mode() {
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .shards(SHARDS)
+        .start();
+    let addr = server.addr("resp");
+    let mut writer = connect_on(SHARDS, addr, 1);
+    let keys: Vec<String> = (0..SHARDS).map(|s| key_on(SHARDS, s, "d")).collect();
+    for key in &keys {
+        writer.cmd(&format!("SET {key} v"));
+    }
+    let mut tracker = connect_on(SHARDS, addr, 0);
+    assert!(tracker.cmd("HELLO 3").starts_with('%'));
+    assert_eq!(tracker.cmd("CLIENT TRACKING on"), "+OK\r\n");
+    // Each key read (one of them twice, one with MGET on its shard alone),
+    // and one key not read: written, only the read ones are invalidated,
+    // each once.
+    for key in &keys[..SHARDS - 1] {
+        assert_eq!(tracker.cmd(&format!("GET {key}")), "$1\r\nv\r\n");
+    }
+    tracker.cmd(&format!("MGET {}", keys[0]));
+    for key in &keys {
+        writer.cmd(&format!("SET {key} w"));
+        writer.cmd(&format!("SET {key} x"));
+    }
+    let mut want: Vec<Vec<u8>> = keys[..SHARDS - 1]
+        .iter()
+        .map(|k| invalidate_push(k))
+        .collect();
+    want.sort();
+    assert_eq!(next_sorted(&mut tracker, SHARDS - 1), want);
+    // Nothing more came: the next reply is PING's.
+    assert_eq!(tracker.cmd("PING"), "+PONG\r\n");
+    // Read again, tracked again.
+    tracker.cmd(&format!("STRLEN {}", keys[3]));
+    writer.cmd(&format!("APPEND {} y", keys[3]));
+    assert_eq!(tracker.reply(), invalidate_push(&keys[3]));
+
+    // OPTIN: only the read right after CLIENT CACHING yes is tracked.
+    assert_eq!(tracker.cmd("CLIENT TRACKING off"), "+OK\r\n");
+    assert_eq!(tracker.cmd("CLIENT TRACKING on OPTIN"), "+OK\r\n");
+    tracker.cmd(&format!("GET {}", keys[1]));
+    assert_eq!(tracker.cmd("CLIENT CACHING yes"), "+OK\r\n");
+    tracker.cmd(&format!("GET {}", keys[2]));
+    writer.cmd(&format!("SET {} z", keys[1]));
+    writer.cmd(&format!("SET {} z", keys[2]));
+    assert_eq!(tracker.reply(), invalidate_push(&keys[2]));
+    assert_eq!(tracker.cmd("PING"), "+PONG\r\n");
+    // OPTOUT: every read but the one after CLIENT CACHING no.
+    assert_eq!(tracker.cmd("CLIENT TRACKING off"), "+OK\r\n");
+    assert_eq!(tracker.cmd("CLIENT TRACKING on OPTOUT"), "+OK\r\n");
+    assert_eq!(tracker.cmd("CLIENT CACHING no"), "+OK\r\n");
+    tracker.cmd(&format!("GET {}", keys[1]));
+    tracker.cmd(&format!("GET {}", keys[2]));
+    writer.cmd(&format!("SET {} q", keys[1]));
+    writer.cmd(&format!("SET {} q", keys[2]));
+    assert_eq!(tracker.reply(), invalidate_push(&keys[2]));
+    assert_eq!(tracker.cmd("PING"), "+PONG\r\n");
+    // Off: a key read before is not invalidated any more.
+    tracker.cmd(&format!("GET {}", keys[0]));
+    assert_eq!(tracker.cmd("CLIENT TRACKING off"), "+OK\r\n");
+    writer.cmd(&format!("SET {} gone", keys[0]));
+    assert_eq!(tracker.cmd("PING"), "+PONG\r\n");
+    server.stop().assert_clean();
+}
+
+#[test]
 fn redirected_invalidations_reach_a_resp2_subscriber_on_another_shard() {
     let server = TestServer::builder()
         .services(&["resp"])
@@ -97,6 +165,14 @@ fn redirected_invalidations_reach_a_resp2_subscriber_on_another_shard() {
         tracker.cmd(&format!("CLIENT TRACKING on BCAST REDIRECT {target_id}")),
         "+OK\r\n"
     );
+    // A default-mode client of a third shard, redirecting there too.
+    let mut reader = connect_on(SHARDS, addr, 0);
+    assert_eq!(
+        reader.cmd(&format!("CLIENT TRACKING on REDIRECT {target_id}")),
+        "+OK\r\n"
+    );
+    let read = key_on(SHARDS, 3, "r");
+    reader.cmd(&format!("GET {read}"));
     assert_eq!(tracker.cmd("CLIENT GETREDIR"), format!(":{target_id}\r\n"));
     let mut writer = connect_on(SHARDS, addr, 3);
     let keys: Vec<String> = (0..SHARDS).map(|s| key_on(SHARDS, s, "k")).collect();
@@ -106,6 +182,13 @@ fn redirected_invalidations_reach_a_resp2_subscriber_on_another_shard() {
     let mut want: Vec<Vec<u8>> = keys.iter().map(|k| invalidate_message(k)).collect();
     want.sort();
     assert_eq!(next_sorted(&mut target, SHARDS), want);
+    // The default-mode read key: its owner tells the reader's shard, which
+    // passes it on to the target's (and the BCAST tracker's every-key
+    // prefix matches it too: two messages).
+    writer.cmd(&format!("SET {read} v"));
+    assert_eq!(target.reply(), invalidate_message(&read));
+    assert_eq!(target.reply(), invalidate_message(&read));
+    drop(reader);
 
     // The tracking client closes: its registration is withdrawn from every
     // shard, so the writes after that reach no one. A PUBLISH afterwards is
@@ -168,6 +251,20 @@ fn tracking_replies_and_errors_equal_redis_byte_for_byte() {
             "CLIENT TRACKINGINFO",
             "CLIENT TRACKING off",
             "CLIENT GETREDIR",
+            "CLIENT TRACKING on OPTIN",
+            "CLIENT TRACKINGINFO",
+            "CLIENT CACHING yes",
+            "CLIENT TRACKINGINFO",
+            "CLIENT CACHING no",
+            "CLIENT TRACKING on OPTOUT",
+            "CLIENT TRACKING on BCAST",
+            "CLIENT TRACKING on",
+            "CLIENT TRACKINGINFO",
+            "CLIENT TRACKING off",
+            "CLIENT TRACKING on OPTOUT",
+            "CLIENT CACHING no",
+            "CLIENT TRACKINGINFO",
+            "CLIENT TRACKING off",
         ],
     );
     server.stop().assert_clean();

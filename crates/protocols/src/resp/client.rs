@@ -47,6 +47,11 @@ pub struct ClientInfo {
     pub outbox: Rc<Outbox>,
     /// CLIENT TRACKING's state, when on (`tracking.rs`).
     pub tracking: RefCell<Option<super::tracking::Tracking>>,
+    /// Tracking in the default mode: its reads' keys are remembered (the
+    /// one flag a command of a client that does not track reads).
+    pub tracks_reads: Cell<bool>,
+    /// CLIENT CACHING: (given for the next command, in force for this one).
+    pub caching: Cell<(Option<bool>, Option<bool>)>,
 }
 
 thread_local! {
@@ -146,6 +151,11 @@ impl ClientInfo {
     /// redis would still hold of it).
     pub fn note_command(&self, spec: &Spec, command: &Command<'_>, size: usize) {
         self.last_cmd.set(Some(spec.cmd));
+        if self.tracks_reads.get() {
+            // CLIENT CACHING's word holds for the one command after it.
+            let (given, _) = self.caching.get();
+            self.caching.set((None, given));
+        }
         let sub = match spec.cmd {
             Cmd::Client
             | Cmd::Config

@@ -42,7 +42,7 @@ mod route;
 mod session;
 mod sort;
 mod tracking;
-mod tracking_alone;
+mod tracking_conn;
 mod transaction;
 mod waiter;
 
@@ -313,6 +313,8 @@ impl Service for Resp {
             subscriptions: (0, 0, 0).into(),
             monitoring: false.into(),
             tracking: RefCell::default(),
+            tracks_reads: false.into(),
+            caching: (None, None).into(),
             outbox: Rc::new(
                 Outbox::new(self.config.queue_bytes)
                     .counting(self.deliveries.clone(), self.slow_disconnects.clone()),

@@ -254,6 +254,7 @@ fn dispatch(
         }
         Cmd::Track => tracking::track(command, out),
         Cmd::Invalidate => tracking::deliver_forwarded(command, out),
+        Cmd::TrackKey => tracking::remember(command, out),
         Cmd::SetNotify => {
             let flags = commands::strings::parse_i64(command.at(1)).unwrap_or(0);
             notify::set_flags(flags.max(0) as u32);

@@ -1,24 +1,35 @@
-//! CLIENT TRACKING in BCAST mode (Redis 7.0's client-side caching, issue
-//! 26): a client that tracks prefixes is told of every key written with one
-//! of them, wherever the key lives, as a RESP3 `invalidate` push, or, with
-//! REDIRECT, on the connection it names (a RESP3 push, or a message on
+//! CLIENT TRACKING (Redis 7.0's client-side caching, issue 26): a tracking
+//! client is told of every write of a key it read (the default mode, with
+//! OPTIN/OPTOUT and CLIENT CACHING) or of a prefix it tracks (BCAST),
+//! wherever the key lives, as a RESP3 `invalidate` push, or, with REDIRECT,
+//! on the connection it names (a RESP3 push, or a message on
 //! `__redis__:invalidate` for a RESP2 connection in pub/sub mode, as Redis
 //! sends them).
 //!
-//! Every shard holds every registration (a client's full list of prefixes,
-//! told to each shard by CLIENT TRACKING and acknowledged before its reply,
-//! as patterns are), so a key's owner finds the clients to tell right after
-//! the write, on the shard that made it, as Redis finds them in its prefix
-//! table. The invalidation then travels to the receiving connection's shard
-//! over the key space's mesh (`INTERNAL-INVALIDATE`), or into its outbox
-//! at once when it is on the owner's shard. With no registration on a
-//! shard, a write pays one thread-local read ([`after_write`]).
+//! - Default mode: a key's owner keeps the table of who read it, as Redis
+//!   keeps it per key. A tracked read goes to the owner with its keys'
+//!   registration in front of it, in the same message (`INTERNAL-TRACK-KEY`,
+//!   merged away from the reply: `tracking_conn.rs`), so no write can come
+//!   between them. A write takes the key's entry out and tells each reader.
+//! - BCAST: every shard holds every registration (a client's full list of
+//!   prefixes, told to each shard by CLIENT TRACKING and acknowledged before
+//!   its reply, as patterns are), so the owner of a key written finds the
+//!   clients to tell right after the write.
 //!
-//! Not served (README "What differs from Redis"): the default mode (keys
-//! remembered per read), OPTIN/OPTOUT (which need it), NOLOOP, and the
-//! invalidations of FLUSHALL/FLUSHDB and of eviction.
+//! The invalidation travels to the tracking client's shard over the key
+//! space's mesh (`INTERNAL-INVALIDATE`), which checks that it still tracks
+//! and passes it to its REDIRECT target, on that shard or the target's. With
+//! nothing tracked on a shard, a write pays one thread-local read
+//! ([`after_write`]); a command of a client that does not track reads, one
+//! flag (`ClientInfo::tracks_reads`).
+//!
+//! Not served (README "What differs from Redis"): NOLOOP (the owner does
+//! not know the writer), the invalidations of FLUSHALL/FLUSHDB and of
+//! eviction, the table's cap (`tracking-table-max-keys`), and reads of keys
+//! on several shards at once (MGET over shards) are not remembered.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 
 use super::client::{self, ClientInfo};
 use super::commands::strings::{parse_i64, SYNTAX};
@@ -35,7 +46,10 @@ use percore_keyspace::KeySpace;
 pub struct Tracking {
     /// The connection that gets the invalidations (REDIRECT), 0 for itself.
     pub redirect: u64,
-    /// The prefixes tracked, sorted (Redis keeps them in a radix tree); the
+    pub bcast: bool,
+    pub optin: bool,
+    pub optout: bool,
+    /// BCAST's prefixes, sorted (Redis keeps them in a radix tree); the
     /// empty prefix for every key.
     pub prefixes: Vec<Vec<u8>>,
 }
@@ -50,7 +64,10 @@ struct Registration {
 
 thread_local! {
     static REGISTERED: RefCell<Vec<Registration>> = const { RefCell::new(Vec::new()) };
-    /// Whether REGISTERED holds any: the one read a write pays.
+    /// The default mode's table: each key of this shard read by tracking
+    /// clients, and their ids.
+    static READERS: RefCell<HashMap<Vec<u8>, Vec<u64>>> = RefCell::default();
+    /// Whether either holds any: the one read a write pays.
     static ANY: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -65,6 +82,8 @@ pub struct Request {
     pub on: bool,
     pub redirect: Option<i64>,
     pub bcast: bool,
+    pub optin: bool,
+    pub optout: bool,
     pub prefixes: Vec<Vec<u8>>,
 }
 
@@ -77,9 +96,11 @@ pub fn parse(command: &Command<'_>, now: Option<&Tracking>) -> Result<Request, S
         on: false,
         redirect: None,
         bcast: false,
+        optin: false,
+        optout: false,
         prefixes: Vec::new(),
     };
-    let (mut optin, mut optout, mut noloop) = (false, false, false);
+    let mut noloop = false;
     let mut j = 3;
     while j < command.len() {
         let word = command.at(j);
@@ -96,9 +117,9 @@ pub fn parse(command: &Command<'_>, now: Option<&Tracking>) -> Result<Request, S
         } else if is(b"bcast") {
             request.bcast = true;
         } else if is(b"optin") {
-            optin = true;
+            request.optin = true;
         } else if is(b"optout") {
-            optout = true;
+            request.optout = true;
         } else if is(b"noloop") {
             noloop = true;
         } else if is(b"prefix") && more {
@@ -120,24 +141,25 @@ pub fn parse(command: &Command<'_>, now: Option<&Tracking>) -> Result<Request, S
     if !request.bcast && !request.prefixes.is_empty() {
         return Err("ERR PREFIX option requires BCAST mode to be enabled".into());
     }
-    // Tracking now is always BCAST (the only mode served).
-    if now.is_some() && !request.bcast {
+    if now.is_some_and(|now| now.bcast != request.bcast) {
         return Err("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.".into());
     }
-    if request.bcast && (optin || optout) {
+    if request.bcast && (request.optin || request.optout) {
         return Err("ERR OPTIN and OPTOUT are not compatible with BCAST".into());
     }
-    if optin && optout {
+    if request.optin && request.optout {
         return Err("ERR You can't specify both OPTIN mode and OPTOUT mode".into());
     }
-    // What percore does not serve, refused rather than half done.
-    if !request.bcast {
-        return Err("ERR percore serves CLIENT TRACKING in BCAST mode only".into());
+    if now.is_some_and(|now| (request.optin && now.optout) || (request.optout && now.optin)) {
+        return Err("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.".into());
     }
+    // What percore does not serve, refused rather than half done.
     if noloop {
         return Err("ERR percore does not serve CLIENT TRACKING NOLOOP".into());
     }
-    check_overlaps(&request.prefixes, now)?;
+    if request.bcast {
+        check_overlaps(&request.prefixes, now)?;
+    }
     Ok(request)
 }
 
@@ -167,7 +189,7 @@ fn check_overlaps(prefixes: &[Vec<u8>], now: Option<&Tracking>) -> Result<(), St
 /// prefixes add up, as in Redis; BCAST without a prefix tracks every key.
 pub fn merged(request: &Request, now: Option<&Tracking>) -> Tracking {
     let mut prefixes = now.map(|t| t.prefixes.clone()).unwrap_or_default();
-    if request.prefixes.is_empty() && prefixes.is_empty() {
+    if request.bcast && request.prefixes.is_empty() && prefixes.is_empty() {
         prefixes.push(Vec::new());
     }
     for prefix in &request.prefixes {
@@ -176,8 +198,13 @@ pub fn merged(request: &Request, now: Option<&Tracking>) -> Tracking {
         }
     }
     prefixes.sort();
+    // As Redis's enableTracking: the options given replace those in force
+    // (the prefixes add up).
     Tracking {
         redirect: request.redirect.map_or(0, |id| id.max(0) as u64),
+        bcast: request.bcast,
+        optin: request.optin,
+        optout: request.optout,
         prefixes,
     }
 }
@@ -230,14 +257,58 @@ fn register(client: u64, target: u64, prefixes: Vec<Vec<u8>>) {
                 prefixes,
             });
         }
-        ANY.with(|any| any.set(!registered.is_empty()));
     });
+    update_any();
+}
+
+fn update_any() {
+    let any =
+        REGISTERED.with(|r| !r.borrow().is_empty()) || READERS.with(|r| !r.borrow().is_empty());
+    ANY.with(|cell| cell.set(any));
+}
+
+/// INTERNAL-TRACK-KEY client key, on the key's owner: `client` read `key`
+/// (right before the read itself, in the same message).
+pub fn remember(command: &Command<'_>, out: &mut Vec<u8>) {
+    if let Some(client) = parse_i64(command.at(1)) {
+        let client = client.max(0) as u64;
+        READERS.with(|readers| {
+            let mut readers = readers.borrow_mut();
+            let ids = readers.entry(command.at(2).to_vec()).or_default();
+            if !ids.contains(&client) {
+                ids.push(client);
+            }
+        });
+        ANY.with(|cell| cell.set(true));
+    }
+    write::ok(out);
+}
+
+/// Whether the tracked read `command` of `client` is to be remembered:
+/// tracking in the default mode, and, with OPTIN, right after CLIENT
+/// CACHING yes; with OPTOUT, not right after CLIENT CACHING no.
+pub fn remembers(client: &ClientInfo) -> bool {
+    let tracking = client.tracking.borrow();
+    let Some(tracking) = tracking.as_ref() else {
+        return false;
+    };
+    let (_, caching) = client.caching.get();
+    !tracking.bcast
+        && (!tracking.optin || caching == Some(true))
+        && (!tracking.optout || caching != Some(false))
 }
 
 /// The connection ended or was RESET: its registration is withdrawn from
 /// every shard, one way (nothing waits for a connection that is gone).
 pub fn forget(client: &ClientInfo) {
-    if client.tracking.borrow_mut().take().is_none() {
+    client.tracks_reads.set(false);
+    client.caching.set((None, None));
+    let Some(tracking) = client.tracking.borrow_mut().take() else {
+        return;
+    };
+    // The default mode's readers are dropped lazily, as Redis drops them:
+    // an invalidation finds the client gone or not tracking.
+    if !tracking.bcast {
         return;
     }
     register(client.id, 0, Vec::new());
@@ -282,34 +353,70 @@ pub fn invalidate(key: &[u8]) {
             .collect()
     });
     for target in targets {
-        tell(target, key);
+        tell(target, key, b"t");
+    }
+    let readers = READERS.with(|readers| readers.borrow_mut().remove(key));
+    if let Some(readers) = readers {
+        update_any();
+        for client in readers {
+            tell(client, key, b"c");
+        }
     }
 }
 
 /// Sends the invalidation of `key` to connection `target`, here or on its
-/// shard.
-fn tell(target: u64, key: &[u8]) {
+/// shard: as `via` `t`, to the connection itself; as `c`, to the REDIRECT
+/// target of `target`, a client in the default mode, if it still is.
+fn tell(target: u64, key: &[u8], via: &[u8]) {
     let mesh = KeySpace::here().and_then(|keys| keys.mesh.clone());
     let (here, shards) = mesh.map_or((0, 1), |mesh| (mesh.shard(), mesh.shards()));
     let shard = client::shard_of(target, shards);
     if shard == here {
-        deliver(target, &[key]);
+        arrive(target, via, &[key]);
     } else {
         send(
             shard,
             Cmd::Invalidate,
-            vec![target.to_string().into_bytes(), key.to_vec()],
+            vec![target.to_string().into_bytes(), via.to_vec(), key.to_vec()],
         );
     }
 }
 
-/// INTERNAL-INVALIDATE target key...: on the target's shard.
+/// INTERNAL-INVALIDATE target via key...: on the target's shard.
 pub fn deliver_forwarded(command: &Command<'_>, out: &mut Vec<u8>) {
     if let Some(target) = parse_i64(command.at(1)) {
-        let keys: Vec<&[u8]> = command.iter().skip(2).collect();
-        deliver(target.max(0) as u64, &keys);
+        let keys: Vec<&[u8]> = command.iter().skip(3).collect();
+        arrive(target.max(0) as u64, command.at(2), &keys);
     }
     write::ok(out);
+}
+
+/// An invalidation on `target`'s shard (see [`tell`]).
+fn arrive(target: u64, via: &[u8], keys: &[&[u8]]) {
+    if via != b"c" {
+        return deliver(target, keys);
+    }
+    // Redis skips a client that stopped tracking, or tracks in BCAST now.
+    let Some(client) = client::find(target) else {
+        return;
+    };
+    let redirect = match &*client.tracking.borrow() {
+        Some(tracking) if !tracking.bcast => tracking.redirect,
+        _ => return,
+    };
+    if redirect == 0 {
+        return deliver(target, keys);
+    }
+    let mesh = KeySpace::here().and_then(|keys| keys.mesh.clone());
+    let (here, shards) = mesh.map_or((0, 1), |mesh| (mesh.shard(), mesh.shards()));
+    let shard = client::shard_of(redirect, shards);
+    if shard == here {
+        deliver(redirect, keys);
+    } else {
+        let mut words = vec![redirect.to_string().into_bytes(), b"t".to_vec()];
+        words.extend(keys.iter().map(|key| key.to_vec()));
+        send(shard, Cmd::Invalidate, words);
+    }
 }
 
 /// Pushes the invalidation of `keys` to connection `target` of this shard,
@@ -386,17 +493,31 @@ pub fn info(client: &ClientInfo, proto: Proto, out: &mut Vec<u8>) {
     let tracking = client.tracking.borrow();
     write::map_len(out, 3, proto);
     write::bulk(out, b"flags");
+    let mut flags: Vec<&[u8]> = Vec::new();
     match &*tracking {
-        Some(_) => {
-            write::set_len(out, 2, proto);
-            write::bulk(out, b"on");
-            write::bulk(out, b"bcast");
+        Some(t) => {
+            flags.push(b"on");
+            let (_, caching) = client.caching.get();
+            if t.bcast {
+                flags.push(b"bcast");
+            }
+            if t.optin {
+                flags.push(b"optin");
+                if caching == Some(true) {
+                    flags.push(b"caching-yes");
+                }
+            }
+            if t.optout {
+                flags.push(b"optout");
+                if caching == Some(false) {
+                    flags.push(b"caching-no");
+                }
+            }
         }
-        None => {
-            write::set_len(out, 1, proto);
-            write::bulk(out, b"off");
-        }
+        None => flags.push(b"off"),
     }
+    write::set_len(out, flags.len(), proto);
+    flags.iter().for_each(|flag| write::bulk(out, flag));
     write::bulk(out, b"redirect");
     write::int(out, tracking.as_ref().map_or(-1, |t| t.redirect as i64));
     write::bulk(out, b"prefixes");
@@ -405,22 +526,39 @@ pub fn info(client: &ClientInfo, proto: Proto, out: &mut Vec<u8>) {
     prefixes.iter().for_each(|p| write::bulk(out, p));
 }
 
-/// CLIENT CACHING yes|no: only with OPTIN or OPTOUT, which percore does
-/// not serve, so always Redis's error for a client without them.
+/// CLIENT CACHING yes|no: for the next command, with OPTIN or OPTOUT.
 pub fn caching(client: &ClientInfo, command: &Command<'_>, out: &mut Vec<u8>) {
-    if client.tracking.borrow().is_none() {
-        write::error(out, "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled");
-    } else if command.at(2).eq_ignore_ascii_case(b"yes") {
-        write::error(
-            out,
-            "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
-        );
-    } else if command.at(2).eq_ignore_ascii_case(b"no") {
-        write::error(
-            out,
-            "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
-        );
+    let (optin, optout) = match &*client.tracking.borrow() {
+        Some(t) => (t.optin, t.optout),
+        None => {
+            write::error(out, "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled");
+            return;
+        }
+    };
+    let word = command.at(2);
+    let given = if word.eq_ignore_ascii_case(b"yes") {
+        if !optin {
+            write::error(
+                out,
+                "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            );
+            return;
+        }
+        true
+    } else if word.eq_ignore_ascii_case(b"no") {
+        if !optout {
+            write::error(
+                out,
+                "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            );
+            return;
+        }
+        false
     } else {
         write::error(out, SYNTAX);
-    }
+        return;
+    };
+    let (_, now) = client.caching.get();
+    client.caching.set((Some(given), now));
+    write::ok(out);
 }

@@ -295,6 +295,9 @@ pub enum Cmd {
     Track,
     /// A tracked key's invalidation, for a connection of the shard.
     Invalidate,
+    /// A key read by a client tracking in the default mode, remembered by
+    /// its owner.
+    TrackKey,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -313,6 +316,9 @@ pub enum Merge {
     AnyNonNull,
     /// Bulk strings joined into one text (CLIENT LIST).
     Text,
+    /// The last part's reply (a tracked read after its keys' registration:
+    /// `tracking.rs`).
+    Last,
 }
 
 /// Where a command runs.
@@ -609,6 +615,7 @@ commands! {
     b"INTERNAL-MGET-PART" => MGetPart, "internal-mget-part", 2, Here;
     b"INTERNAL-TRACK" => Track, "internal-track", -3, Here;
     b"INTERNAL-INVALIDATE" => Invalidate, "internal-invalidate", -3, Here;
+    b"INTERNAL-TRACK-KEY" => TrackKey, "internal-track-key", 3, Here;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.
