@@ -269,3 +269,96 @@ fn tracking_replies_and_errors_equal_redis_byte_for_byte() {
     );
     server.stop().assert_clean();
 }
+
+#[test]
+fn noloop_spares_the_writer_and_bcast_sends_a_prefix_s_keys_together() {
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .shards(SHARDS)
+        .start();
+    let addr = server.addr("resp");
+    let mut tracker = connect_on(SHARDS, addr, 0);
+    assert!(tracker.cmd("HELLO 3").starts_with('%'));
+    let mut writer = connect_on(SHARDS, addr, 1);
+    // Default mode, NOLOOP: the tracker's own write of a key it read, on
+    // another shard, tells it nothing; another client's write does.
+    assert_eq!(tracker.cmd("CLIENT TRACKING on NOLOOP"), "+OK\r\n");
+    let mine = key_on(SHARDS, 2, "n");
+    let theirs = key_on(SHARDS, 3, "n");
+    tracker.cmd(&format!("MGET {mine}"));
+    tracker.cmd(&format!("GET {theirs}"));
+    assert_eq!(tracker.cmd(&format!("SET {mine} 1")), "+OK\r\n");
+    writer.cmd(&format!("SET {theirs} 1"));
+    assert_eq!(tracker.reply(), invalidate_push(&theirs));
+    assert_eq!(tracker.cmd("PING"), "+PONG\r\n");
+
+    // BCAST, NOLOOP: an MSET of three keys of one shard is one message.
+    assert_eq!(tracker.cmd("CLIENT TRACKING off"), "+OK\r\n");
+    assert_eq!(tracker.cmd("CLIENT TRACKING on BCAST NOLOOP"), "+OK\r\n");
+    let keys: Vec<String> = ["ma", "mb", "mc"]
+        .iter()
+        .map(|p| key_on(SHARDS, 2, p))
+        .collect();
+    writer.cmd(&format!("MSET {} 1 {} 2 {} 3", keys[0], keys[1], keys[2]));
+    let mut want = b">2\r\n$10\r\ninvalidate\r\n*3\r\n".to_vec();
+    for key in &keys {
+        want.extend_from_slice(format!("${}\r\n{key}\r\n", key.len()).as_bytes());
+    }
+    assert_eq!(tracker.reply(), want);
+    tracker.cmd(&format!("SET {} mine", keys[0]));
+    assert_eq!(tracker.cmd("PING"), "+PONG\r\n");
+    server.stop().assert_clean();
+}
+
+#[test]
+fn flushall_tells_each_tracking_client_once_and_a_gone_target_is_reported() {
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .shards(SHARDS)
+        .start();
+    let addr = server.addr("resp");
+    let mut tracker = connect_on(SHARDS, addr, 0);
+    assert!(tracker.cmd("HELLO 3").starts_with('%'));
+    assert_eq!(tracker.cmd("CLIENT TRACKING on"), "+OK\r\n");
+    let mut writer = connect_on(SHARDS, addr, 1);
+    // FLUSHALL runs on every shard; the tracker hears of it once.
+    writer.cmd("FLUSHALL");
+    assert_eq!(
+        tracker.reply(),
+        b">2\r\n$10\r\ninvalidate\r\n_\r\n".to_vec()
+    );
+    assert_eq!(tracker.cmd("PING"), "+PONG\r\n");
+
+    // A REDIRECT target that closes: the next invalidation is reported to
+    // the tracking client as `tracking-redir-broken`.
+    let mut target = connect_on(SHARDS, addr, 2);
+    let target_id = target.cmd("CLIENT ID");
+    let target_id = target_id.trim_start_matches(':').trim().to_string();
+    assert_eq!(
+        tracker.cmd(&format!("CLIENT TRACKING on REDIRECT {target_id}")),
+        "+OK\r\n"
+    );
+    let key = key_on(SHARDS, 3, "g");
+    tracker.cmd(&format!("GET {key}"));
+    target.cmd("QUIT");
+    drop(target);
+    // Until the server has seen the close, an invalidation still reaches
+    // the target: write until the report comes.
+    let give_up = std::time::Instant::now() + DEADLINE;
+    let want = format!(">2\r\n$21\r\ntracking-redir-broken\r\n:{target_id}\r\n").into_bytes();
+    let mut reported = false;
+    while !reported {
+        writer.cmd(&format!("SET {key} v"));
+        tracker.send(&[b"GET", key.as_bytes()]);
+        tracker.send(&[b"PING"]);
+        loop {
+            let got = tracker.reply();
+            if got == b"+PONG\r\n" {
+                break;
+            }
+            reported |= got == want;
+        }
+        assert!(std::time::Instant::now() < give_up, "never reported");
+    }
+    server.stop().assert_clean();
+}

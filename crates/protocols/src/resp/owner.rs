@@ -30,7 +30,7 @@ pub fn execute(
         if let Some(observed) = observed {
             observed.after(cmd, command, keys, &out[start..]);
         }
-        tracking::after_write(cmd, command, &out[start..]);
+        tracking_table::after_write(cmd, command, &out[start..]);
     }
     // Clients blocked on keys this command filled are served now, before
     // any other command runs here (`blocked_keys.rs`).
@@ -252,9 +252,10 @@ fn dispatch(
             client::reset_received();
             write::ok(out);
         }
-        Cmd::Track => tracking::track(command, out),
-        Cmd::Invalidate => tracking::deliver_forwarded(command, out),
-        Cmd::TrackKey => tracking::remember(command, out),
+        Cmd::Track => tracking_table::track(command, out),
+        Cmd::Invalidate => tracking_table::deliver_forwarded(command, out),
+        Cmd::TrackKey => tracking_table::remember(command, out),
+        Cmd::TrackWriter => tracking_table::mark_writer(command, out),
         Cmd::SetNotify => {
             let flags = commands::strings::parse_i64(command.at(1)).unwrap_or(0);
             notify::set_flags(flags.max(0) as u32);

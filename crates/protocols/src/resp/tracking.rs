@@ -10,34 +10,31 @@
 //!   keeps it per key. A tracked read goes to the owner with its keys'
 //!   registration in front of it, in the same message (`INTERNAL-TRACK-KEY`,
 //!   merged away from the reply: `tracking_conn.rs`), so no write can come
-//!   between them. A write takes the key's entry out and tells each reader.
-//! - BCAST: every shard holds every registration (a client's full list of
-//!   prefixes, told to each shard by CLIENT TRACKING and acknowledged before
-//!   its reply, as patterns are), so the owner of a key written finds the
-//!   clients to tell right after the write.
+//!   between them.
+//! - BCAST: a client's prefixes are on every shard, so the owner of a key
+//!   written finds the clients to tell right after the write.
+//! - Every shard holds every tracking client's registration (mode, REDIRECT
+//!   target, NOLOOP, prefixes), replaced on each by CLIENT TRACKING before
+//!   its reply, so an owner tells the target directly (`tracking_table.rs`).
+//! - NOLOOP: a NOLOOP client's write goes to the owner behind a mark
+//!   naming it (`INTERNAL-TRACK-WRITER`), as the owner knows no writer.
 //!
-//! The invalidation travels to the tracking client's shard over the key
-//! space's mesh (`INTERNAL-INVALIDATE`), which checks that it still tracks
-//! and passes it to its REDIRECT target, on that shard or the target's. With
-//! nothing tracked on a shard, a write pays one thread-local read
-//! ([`after_write`]); a command of a client that does not track reads, one
-//! flag (`ClientInfo::tracks_reads`).
+//! A command of a client that does not track reads pays one flag
+//! (`ClientInfo::tracks_reads`); a write on a shard where nothing is
+//! tracked, one thread-local read.
 //!
-//! Not served (README "What differs from Redis"): NOLOOP (the owner does
-//! not know the writer), the invalidations of FLUSHALL/FLUSHDB and of
-//! eviction, the table's cap (`tracking-table-max-keys`), and reads of keys
-//! on several shards at once (MGET over shards) are not remembered.
+//! Not served (README "What differs from Redis"): the invalidations of
+//! FLUSHALL/FLUSHDB and of eviction, `tracking-redir-broken`, the table's
+//! cap (`tracking-table-max-keys`); reads and NOLOOP writes of keys on
+//! several shards at once (MGET or MSET over shards, EXEC) are not
+//! remembered or marked.
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-
-use super::client::{self, ClientInfo};
+use super::client::ClientInfo;
 use super::commands::strings::{parse_i64, SYNTAX};
 use super::commands::Cmd;
 use super::protocol::write::{self, Proto};
-use super::protocol::{encode_command, Command};
-use super::{notify, tagged_buffer};
-use percore::codec::{begin_frame, end_frame};
+use super::protocol::Command;
+use super::tracking_table;
 use percore_keyspace::KeySpace;
 
 /// A connection's tracking, as CLIENT TRACKING left it (kept in its
@@ -49,26 +46,10 @@ pub struct Tracking {
     pub bcast: bool,
     pub optin: bool,
     pub optout: bool,
+    pub noloop: bool,
     /// BCAST's prefixes, sorted (Redis keeps them in a radix tree); the
     /// empty prefix for every key.
     pub prefixes: Vec<Vec<u8>>,
-}
-
-/// One client's registration, as every shard holds it.
-struct Registration {
-    client: u64,
-    /// Where its invalidations go.
-    target: u64,
-    prefixes: Vec<Vec<u8>>,
-}
-
-thread_local! {
-    static REGISTERED: RefCell<Vec<Registration>> = const { RefCell::new(Vec::new()) };
-    /// The default mode's table: each key of this shard read by tracking
-    /// clients, and their ids.
-    static READERS: RefCell<HashMap<Vec<u8>, Vec<u64>>> = RefCell::default();
-    /// Whether either holds any: the one read a write pays.
-    static ANY: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Whether `command` is a CLIENT TRACKING, served on its own (it tells
@@ -84,6 +65,7 @@ pub struct Request {
     pub bcast: bool,
     pub optin: bool,
     pub optout: bool,
+    pub noloop: bool,
     pub prefixes: Vec<Vec<u8>>,
 }
 
@@ -98,9 +80,9 @@ pub fn parse(command: &Command<'_>, now: Option<&Tracking>) -> Result<Request, S
         bcast: false,
         optin: false,
         optout: false,
+        noloop: false,
         prefixes: Vec::new(),
     };
-    let mut noloop = false;
     let mut j = 3;
     while j < command.len() {
         let word = command.at(j);
@@ -121,7 +103,7 @@ pub fn parse(command: &Command<'_>, now: Option<&Tracking>) -> Result<Request, S
         } else if is(b"optout") {
             request.optout = true;
         } else if is(b"noloop") {
-            noloop = true;
+            request.noloop = true;
         } else if is(b"prefix") && more {
             j += 1;
             request.prefixes.push(command.at(j).to_vec());
@@ -152,10 +134,6 @@ pub fn parse(command: &Command<'_>, now: Option<&Tracking>) -> Result<Request, S
     }
     if now.is_some_and(|now| (request.optin && now.optout) || (request.optout && now.optin)) {
         return Err("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.".into());
-    }
-    // What percore does not serve, refused rather than half done.
-    if noloop {
-        return Err("ERR percore does not serve CLIENT TRACKING NOLOOP".into());
     }
     if request.bcast {
         check_overlaps(&request.prefixes, now)?;
@@ -205,83 +183,9 @@ pub fn merged(request: &Request, now: Option<&Tracking>) -> Tracking {
         bcast: request.bcast,
         optin: request.optin,
         optout: request.optout,
+        noloop: request.noloop,
         prefixes,
     }
-}
-
-/// The words of `INTERNAL-TRACK client target prefix...` (no prefix: the
-/// client tracks nothing any more).
-pub fn track_args(client: u64, tracking: Option<&Tracking>) -> Vec<Vec<u8>> {
-    let target = tracking.map_or(
-        client,
-        |t| if t.redirect == 0 { client } else { t.redirect },
-    );
-    let mut words = vec![
-        client.to_string().into_bytes(),
-        target.to_string().into_bytes(),
-    ];
-    if let Some(tracking) = tracking {
-        words.extend(tracking.prefixes.iter().map(|p| {
-            // A marker byte, so that the empty prefix survives as a word.
-            let mut word = vec![b'p'];
-            word.extend_from_slice(p);
-            word
-        }));
-    }
-    words
-}
-
-/// INTERNAL-TRACK on this shard: the client's registration replaced.
-pub fn track(command: &Command<'_>, out: &mut Vec<u8>) {
-    let number = |i: usize| parse_i64(command.at(i)).map(|n| n.max(0) as u64);
-    let (Some(client), Some(target)) = (number(1), number(2)) else {
-        write::error(
-            out,
-            "ERR internal: a tracking registration could not be read",
-        );
-        return;
-    };
-    let prefixes: Vec<Vec<u8>> = command.iter().skip(3).map(|w| w[1..].to_vec()).collect();
-    register(client, target, prefixes);
-    write::ok(out);
-}
-
-fn register(client: u64, target: u64, prefixes: Vec<Vec<u8>>) {
-    REGISTERED.with(|registered| {
-        let mut registered = registered.borrow_mut();
-        registered.retain(|r| r.client != client);
-        if !prefixes.is_empty() {
-            registered.push(Registration {
-                client,
-                target,
-                prefixes,
-            });
-        }
-    });
-    update_any();
-}
-
-fn update_any() {
-    let any =
-        REGISTERED.with(|r| !r.borrow().is_empty()) || READERS.with(|r| !r.borrow().is_empty());
-    ANY.with(|cell| cell.set(any));
-}
-
-/// INTERNAL-TRACK-KEY client key, on the key's owner: `client` read `key`
-/// (right before the read itself, in the same message).
-pub fn remember(command: &Command<'_>, out: &mut Vec<u8>) {
-    if let Some(client) = parse_i64(command.at(1)) {
-        let client = client.max(0) as u64;
-        READERS.with(|readers| {
-            let mut readers = readers.borrow_mut();
-            let ids = readers.entry(command.at(2).to_vec()).or_default();
-            if !ids.contains(&client) {
-                ids.push(client);
-            }
-        });
-        ANY.with(|cell| cell.set(true));
-    }
-    write::ok(out);
 }
 
 /// Whether the tracked read `command` of `client` is to be remembered:
@@ -298,184 +202,41 @@ pub fn remembers(client: &ClientInfo) -> bool {
         && (!tracking.optout || caching != Some(false))
 }
 
+/// Whether `client` tracks with NOLOOP.
+pub fn noloop(client: &ClientInfo) -> bool {
+    client.tracking.borrow().as_ref().is_some_and(|t| t.noloop)
+}
+
+/// The words of `INTERNAL-TRACK` that register `tracking` of `client`
+/// (`None`: it no longer tracks) on a shard.
+pub fn registration(client: u64, tracking: Option<&Tracking>) -> Vec<Vec<u8>> {
+    let Some(t) = tracking else {
+        return tracking_table::track_args(client, client, "-", &[]);
+    };
+    let target = if t.redirect == 0 { client } else { t.redirect };
+    let mut mode = String::from(if t.bcast { "b" } else { "d" });
+    if t.noloop {
+        mode.push('n');
+    }
+    tracking_table::track_args(client, target, &mode, &t.prefixes)
+}
+
 /// The connection ended or was RESET: its registration is withdrawn from
 /// every shard, one way (nothing waits for a connection that is gone).
 pub fn forget(client: &ClientInfo) {
     client.tracks_reads.set(false);
     client.caching.set((None, None));
-    let Some(tracking) = client.tracking.borrow_mut().take() else {
-        return;
-    };
-    // The default mode's readers are dropped lazily, as Redis drops them:
-    // an invalidation finds the client gone or not tracking.
-    if !tracking.bcast {
+    if client.tracking.borrow_mut().take().is_none() {
         return;
     }
-    register(client.id, 0, Vec::new());
-    let Some(keys) = KeySpace::here() else {
+    tracking_table::register(client.id, client.id, b"-", Vec::new());
+    let Some(mesh) = KeySpace::here().and_then(|space| space.mesh.clone()) else {
         return;
     };
-    let Some(mesh) = keys.mesh.clone() else {
-        return;
-    };
-    let here = client::shard_of(client.id, mesh.shards());
+    let here = mesh.shard();
     for shard in (0..mesh.shards()).filter(|&s| s != here) {
-        send(shard, Cmd::Track, track_args(client.id, None));
+        tracking_table::send(shard, Cmd::Track, registration(client.id, None));
     }
-}
-
-/// After `cmd` ran on this shard (its key's owner) and answered `reply`:
-/// the clients tracking a prefix of a key it wrote are told.
-pub fn after_write(cmd: Cmd, command: &Command<'_>, reply: &[u8]) {
-    if !ANY.with(Cell::get) || reply.first() == Some(&b'-') {
-        return;
-    }
-    let Some((first, step, end)) = notify::written_keys(cmd, command) else {
-        return;
-    };
-    for i in (first..end).step_by(step) {
-        invalidate(command.at(i));
-    }
-}
-
-/// `key` changed on this shard (written, or expired): every client tracking
-/// a prefix of it is told.
-pub fn invalidate(key: &[u8]) {
-    if !ANY.with(Cell::get) {
-        return;
-    }
-    let targets: Vec<u64> = REGISTERED.with(|registered| {
-        registered
-            .borrow()
-            .iter()
-            .filter(|r| r.prefixes.iter().any(|p| key.starts_with(p)))
-            .map(|r| r.target)
-            .collect()
-    });
-    for target in targets {
-        tell(target, key, b"t");
-    }
-    let readers = READERS.with(|readers| readers.borrow_mut().remove(key));
-    if let Some(readers) = readers {
-        update_any();
-        for client in readers {
-            tell(client, key, b"c");
-        }
-    }
-}
-
-/// Sends the invalidation of `key` to connection `target`, here or on its
-/// shard: as `via` `t`, to the connection itself; as `c`, to the REDIRECT
-/// target of `target`, a client in the default mode, if it still is.
-fn tell(target: u64, key: &[u8], via: &[u8]) {
-    let mesh = KeySpace::here().and_then(|keys| keys.mesh.clone());
-    let (here, shards) = mesh.map_or((0, 1), |mesh| (mesh.shard(), mesh.shards()));
-    let shard = client::shard_of(target, shards);
-    if shard == here {
-        arrive(target, via, &[key]);
-    } else {
-        send(
-            shard,
-            Cmd::Invalidate,
-            vec![target.to_string().into_bytes(), via.to_vec(), key.to_vec()],
-        );
-    }
-}
-
-/// INTERNAL-INVALIDATE target via key...: on the target's shard.
-pub fn deliver_forwarded(command: &Command<'_>, out: &mut Vec<u8>) {
-    if let Some(target) = parse_i64(command.at(1)) {
-        let keys: Vec<&[u8]> = command.iter().skip(3).collect();
-        arrive(target.max(0) as u64, command.at(2), &keys);
-    }
-    write::ok(out);
-}
-
-/// An invalidation on `target`'s shard (see [`tell`]).
-fn arrive(target: u64, via: &[u8], keys: &[&[u8]]) {
-    if via != b"c" {
-        return deliver(target, keys);
-    }
-    // Redis skips a client that stopped tracking, or tracks in BCAST now.
-    let Some(client) = client::find(target) else {
-        return;
-    };
-    let redirect = match &*client.tracking.borrow() {
-        Some(tracking) if !tracking.bcast => tracking.redirect,
-        _ => return,
-    };
-    if redirect == 0 {
-        return deliver(target, keys);
-    }
-    let mesh = KeySpace::here().and_then(|keys| keys.mesh.clone());
-    let (here, shards) = mesh.map_or((0, 1), |mesh| (mesh.shard(), mesh.shards()));
-    let shard = client::shard_of(redirect, shards);
-    if shard == here {
-        deliver(redirect, keys);
-    } else {
-        let mut words = vec![redirect.to_string().into_bytes(), b"t".to_vec()];
-        words.extend(keys.iter().map(|key| key.to_vec()));
-        send(shard, Cmd::Invalidate, words);
-    }
-}
-
-/// Pushes the invalidation of `keys` to connection `target` of this shard,
-/// as Redis's `sendTrackingMessage` writes it: a RESP3 push, or a
-/// `__redis__:invalidate` message for a RESP2 connection in pub/sub mode;
-/// nothing for any other (RESP2 has no pushes).
-fn deliver(target: u64, keys: &[&[u8]]) {
-    let Some(client) = client::find(target) else {
-        return;
-    };
-    let mut frame = Vec::with_capacity(48);
-    match client.proto.get() {
-        Proto::Resp3 => {
-            frame.extend_from_slice(b">2\r\n");
-            write::bulk(&mut frame, b"invalidate");
-        }
-        Proto::Resp2 => {
-            let (channels, patterns, shard_channels) = client.subscriptions.get();
-            if channels + patterns + shard_channels == 0 {
-                return;
-            }
-            write::array_len(&mut frame, 3);
-            write::bulk(&mut frame, b"message");
-            write::bulk(&mut frame, b"__redis__:invalidate");
-        }
-    }
-    write::array_len(&mut frame, keys.len());
-    keys.iter().for_each(|key| write::bulk(&mut frame, key));
-    client.outbox.push(&frame);
-}
-
-/// Sends `cmd words` to `shard` over the key space's mesh from a task of
-/// its own: the write that caused it does not wait.
-fn send(shard: usize, cmd: Cmd, words: Vec<Vec<u8>>) {
-    let Some(keys) = KeySpace::here() else {
-        return;
-    };
-    let Some(mesh) = keys.mesh.clone() else {
-        return;
-    };
-    let name = super::commands::NAMES[cmd as usize].as_bytes();
-    let mut body = tagged_buffer(&mesh);
-    let start = begin_frame(&mut body);
-    body.push(Proto::Resp2 as u8);
-    body.push(cmd as u8);
-    let all: Vec<&[u8]> = std::iter::once(name)
-        .chain(words.iter().map(Vec::as_slice))
-        .collect();
-    encode_command(all.iter().copied(), &mut body);
-    end_frame(&mut body, start);
-    glommio::spawn_local(async move {
-        if let Ok(ticket) = mesh.send(shard, body).await {
-            let reply = mesh.reply(ticket).await;
-            if reply.capacity() > 0 {
-                mesh.recycle(reply);
-            }
-        }
-    })
-    .detach();
 }
 
 /// CLIENT GETREDIR: -1 when not tracking, 0 without REDIRECT.
@@ -512,6 +273,9 @@ pub fn info(client: &ClientInfo, proto: Proto, out: &mut Vec<u8>) {
                 if caching == Some(false) {
                     flags.push(b"caching-no");
                 }
+            }
+            if t.noloop {
+                flags.push(b"noloop");
             }
         }
         None => flags.push(b"off"),

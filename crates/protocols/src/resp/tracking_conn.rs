@@ -34,14 +34,15 @@ impl Resp {
         let next = request
             .on
             .then(|| tracking::merged(&request, held.as_ref()));
+        // Every shard holds every tracking client's registration.
         if next.is_some() || held.is_some() {
-            let words = tracking::track_args(client.id, next.as_ref());
+            let words = tracking::registration(client.id, next.as_ref());
             let args: Vec<&[u8]> = words.iter().map(Vec::as_slice).collect();
             self.on_every_shard(Cmd::Track, &args, proto, now).await;
         }
         client
             .tracks_reads
-            .set(next.as_ref().is_some_and(|t| !t.bcast));
+            .set(next.as_ref().is_some_and(|t| !t.bcast || t.noloop));
         if next.is_none() {
             client.caching.set((None, None));
         }
@@ -49,12 +50,13 @@ impl Resp {
         write::ok(reply);
     }
 
-    /// Before a read of keys that `owner` holds all of: when the client
-    /// tracks them (the default mode), their registration goes first, to
-    /// the same owner in the same round, and the command's reply alone is
-    /// kept (`Merge::Last`). One flag read for any other client.
+    /// Before a command on keys that `owner` holds all of: a read of a
+    /// client tracking them (the default mode) goes behind their
+    /// registration, and a write of a NOLOOP client behind the mark that
+    /// names it, to the same owner in the same round; the command's reply
+    /// alone is kept (`Merge::Last`). One flag read for any other client.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn track_read(
+    pub(super) fn track_command(
         &self,
         session: &Session,
         plan: &mut RoundPlan,
@@ -65,13 +67,22 @@ impl Resp {
         now: u64,
     ) {
         let client = &session.client;
-        if !client.tracks_reads.get() || !tracking::remembers(client) {
+        if !client.tracks_reads.get() {
             return;
         }
         let Some(entry) = command_table::lookup(command.at(0)) else {
             return;
         };
-        if !entry.flags.contains(&"readonly") || entry.first_key <= 0 {
+        let id = client.id.to_string();
+        if !entry.flags.contains(&"readonly") {
+            if entry.flags.contains(&"write") && tracking::noloop(client) {
+                plan.merge(Merge::Last, 2, proto);
+                let words = [id.as_bytes()];
+                self.run_part_at(plan, out, owner, Cmd::TrackWriter, &words, proto, now);
+            }
+            return;
+        }
+        if entry.first_key <= 0 || !tracking::remembers(client) {
             return;
         }
         let last = if entry.last_key < 0 {
@@ -89,7 +100,6 @@ impl Resp {
             return;
         }
         plan.merge(Merge::Last, keys.len() + 1, proto);
-        let id = client.id.to_string();
         for key in keys {
             let words = [id.as_bytes(), key];
             self.run_part_at(plan, out, owner, Cmd::TrackKey, &words, proto, now);

@@ -298,6 +298,8 @@ pub enum Cmd {
     /// A key read by a client tracking in the default mode, remembered by
     /// its owner.
     TrackKey,
+    /// The NOLOOP tracking client whose write comes next on the owner.
+    TrackWriter,
 }
 
 /// How a command's replies from several shards become one reply.
@@ -616,6 +618,7 @@ commands! {
     b"INTERNAL-TRACK" => Track, "internal-track", -3, Here;
     b"INTERNAL-INVALIDATE" => Invalidate, "internal-invalidate", -3, Here;
     b"INTERNAL-TRACK-KEY" => TrackKey, "internal-track-key", 3, Here;
+    b"INTERNAL-TRACK-WRITER" => TrackWriter, "internal-track-writer", 2, Here;
 }
 
 /// The command numbered `n` ([`Cmd`] as `u8`), for a forwarded command.

@@ -1,0 +1,396 @@
+//! The tracking tables every shard keeps (`tracking.rs`): each tracking
+//! client's registration (its mode, its REDIRECT target, NOLOOP, BCAST's
+//! prefixes), held by every shard and replaced by CLIENT TRACKING before its
+//! reply; and, per key of this shard, the default mode's readers, as Redis
+//! keeps them per key. A write on a key's owner looks both up right after
+//! it ran ([`after_write`]) and tells the targets: one message per key
+//! (the default mode) or, for BCAST, per prefix and target with every key
+//! the shard wrote before it next yields (Redis sends BCAST's once per
+//! event loop). An invalidation goes to its target's shard over the key
+//! space's mesh (`INTERNAL-INVALIDATE`), into its outbox at once when the
+//! target is on the owner's shard. With nothing tracked on a shard, a write
+//! pays one thread-local read.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use super::client;
+use super::commands::strings::parse_i64;
+use super::commands::Cmd;
+use super::protocol::write::{self, Proto};
+use super::protocol::{encode_command, Command};
+use super::{notify, tagged_buffer};
+use percore::codec::{begin_frame, end_frame};
+use percore_keyspace::KeySpace;
+
+/// One tracking client's registration, as every shard holds it.
+struct Registration {
+    client: u64,
+    /// Where its invalidations go: itself, or its REDIRECT target.
+    target: u64,
+    bcast: bool,
+    noloop: bool,
+    prefixes: Vec<Vec<u8>>,
+}
+
+/// BCAST's invalidations of one prefix for one client, not sent yet.
+struct Pending {
+    client: u64,
+    target: u64,
+    prefix: Vec<u8>,
+    keys: Vec<Vec<u8>>,
+}
+
+/// What an invalidation message says.
+#[derive(Clone, Copy)]
+enum Says<'a> {
+    /// These keys changed.
+    Keys(&'a [&'a [u8]]),
+    /// Every key may have changed (FLUSHALL, FLUSHDB): a null.
+    All,
+    /// The client's REDIRECT target, this connection, is gone.
+    Broken(u64),
+}
+
+thread_local! {
+    static REGISTERED: RefCell<Vec<Registration>> = const { RefCell::new(Vec::new()) };
+    /// The default mode's table: each key of this shard read by tracking
+    /// clients, and their ids.
+    static READERS: RefCell<HashMap<Vec<u8>, Vec<u64>>> = RefCell::default();
+    /// Whether anything is tracked here: the one read a write pays.
+    static ANY: Cell<bool> = const { Cell::new(false) };
+    /// The NOLOOP client whose write runs next here (`INTERNAL-TRACK-WRITER`
+    /// goes right before it): it is not told of its own write.
+    static WRITER: Cell<Option<u64>> = const { Cell::new(None) };
+    /// BCAST's invalidations not sent yet: (client, target, prefix, keys).
+    static PENDING: RefCell<Vec<Pending>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The words of `INTERNAL-TRACK client target mode prefix...`; `mode`
+/// `-` for a client that no longer tracks, else `b` (BCAST) or `d`, and
+/// `n` for NOLOOP.
+pub fn track_args(client: u64, target: u64, mode: &str, prefixes: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut words = vec![
+        client.to_string().into_bytes(),
+        target.to_string().into_bytes(),
+        mode.as_bytes().to_vec(),
+    ];
+    words.extend(prefixes.iter().map(|p| {
+        // A marker byte, so that the empty prefix survives as a word.
+        let mut word = vec![b'p'];
+        word.extend_from_slice(p);
+        word
+    }));
+    words
+}
+
+/// INTERNAL-TRACK on this shard: the client's registration replaced.
+pub fn track(command: &Command<'_>, out: &mut Vec<u8>) {
+    let number = |i: usize| parse_i64(command.at(i)).map(|n| n.max(0) as u64);
+    let (Some(client), Some(target)) = (number(1), number(2)) else {
+        write::error(
+            out,
+            "ERR internal: a tracking registration could not be read",
+        );
+        return;
+    };
+    let mode = command.at(3);
+    let prefixes = command.iter().skip(4).map(|w| w[1..].to_vec()).collect();
+    register(client, target, mode, prefixes);
+    write::ok(out);
+}
+
+/// Replaces `client`'s registration on this shard (see [`track_args`]).
+pub fn register(client: u64, target: u64, mode: &[u8], prefixes: Vec<Vec<u8>>) {
+    REGISTERED.with(|registered| {
+        let mut registered = registered.borrow_mut();
+        registered.retain(|r| r.client != client);
+        if mode != b"-" {
+            registered.push(Registration {
+                client,
+                target,
+                bcast: mode.contains(&b'b'),
+                noloop: mode.contains(&b'n'),
+                prefixes,
+            });
+        }
+    });
+    update_any();
+}
+
+fn update_any() {
+    let any = REGISTERED.with(|r| !r.borrow().is_empty())
+        || READERS.with(|r| !r.borrow().is_empty())
+        || WRITER.with(|w| w.get().is_some());
+    ANY.with(|cell| cell.set(any));
+}
+
+/// INTERNAL-TRACK-KEY client key, on the key's owner: `client` read `key`
+/// (right before the read itself, in the same message).
+pub fn remember(command: &Command<'_>, out: &mut Vec<u8>) {
+    if let Some(client) = parse_i64(command.at(1)) {
+        let client = client.max(0) as u64;
+        READERS.with(|readers| {
+            let mut readers = readers.borrow_mut();
+            let ids = readers.entry(command.at(2).to_vec()).or_default();
+            if !ids.contains(&client) {
+                ids.push(client);
+            }
+        });
+        ANY.with(|cell| cell.set(true));
+    }
+    write::ok(out);
+}
+
+/// INTERNAL-TRACK-WRITER client, on the key's owner, right before a write
+/// of a NOLOOP client: that write does not invalidate for it.
+pub fn mark_writer(command: &Command<'_>, out: &mut Vec<u8>) {
+    if let Some(client) = parse_i64(command.at(1)) {
+        WRITER.with(|w| w.set(Some(client.max(0) as u64)));
+        ANY.with(|cell| cell.set(true));
+    }
+    write::ok(out);
+}
+
+/// After `cmd` ran on this shard (its key's owner) and answered `reply`:
+/// the clients that read a key it wrote, or track a prefix of it, are told.
+pub fn after_write(cmd: Cmd, command: &Command<'_>, reply: &[u8]) {
+    if !ANY.with(Cell::get) {
+        return;
+    }
+    let writer = WRITER.with(Cell::take);
+    if matches!(cmd, Cmd::FlushAll | Cmd::FlushDb) {
+        flushed();
+    } else if reply.first() != Some(&b'-') {
+        if let Some((first, step, end)) = notify::written_keys(cmd, command) {
+            for i in (first..end).step_by(step) {
+                invalidate_for(command.at(i), writer);
+            }
+        }
+    }
+    if writer.is_some() {
+        update_any();
+    }
+}
+
+/// FLUSHALL or FLUSHDB ran on this shard (as on every shard): its readers
+/// are forgotten, and each tracking client whose connection is on this
+/// shard is told, once, that every key may have changed (Redis's
+/// `trackingInvalidateKeysOnFlush`).
+fn flushed() {
+    READERS.with(|readers| readers.borrow_mut().clear());
+    let here = KeySpace::here()
+        .and_then(|space| space.mesh.clone())
+        .map_or(0, |mesh| mesh.shard());
+    let shards = KeySpace::here()
+        .and_then(|space| space.mesh.clone())
+        .map_or(1, |mesh| mesh.shards());
+    let told: Vec<(u64, u64)> = REGISTERED.with(|registered| {
+        registered
+            .borrow()
+            .iter()
+            .filter(|r| client::shard_of(r.client, shards) == here)
+            .map(|r| (r.client, r.target))
+            .collect()
+    });
+    for (client, target) in told {
+        tell(client, target, Says::All);
+    }
+    update_any();
+}
+
+/// `key` changed on this shard (expired): every client tracking it is told.
+pub fn invalidate(key: &[u8]) {
+    if ANY.with(Cell::get) {
+        invalidate_for(key, None);
+    }
+}
+
+/// `key` changed on this shard, written by `writer` (a NOLOOP client, not
+/// told).
+fn invalidate_for(key: &[u8], writer: Option<u64>) {
+    let spared = |r: &Registration| r.noloop && writer == Some(r.client);
+    let readers = READERS.with(|readers| readers.borrow_mut().remove(key));
+    let mut direct = Vec::new();
+    REGISTERED.with(|registered| {
+        let registered = registered.borrow();
+        for r in registered.iter().filter(|r| r.bcast && !spared(r)) {
+            if let Some(prefix) = r.prefixes.iter().find(|p| key.starts_with(p)) {
+                queue_bcast(r.client, r.target, prefix, key);
+            }
+        }
+        // Redis tells a reader only while it tracks in the default mode.
+        for client in readers.iter().flatten() {
+            if let Some(r) = registered.iter().find(|r| r.client == *client) {
+                if !r.bcast && !spared(r) {
+                    direct.push((r.client, r.target));
+                }
+            }
+        }
+    });
+    if readers.is_some() {
+        update_any();
+    }
+    for (client, target) in direct {
+        tell(client, target, Says::Keys(&[key]));
+    }
+}
+
+/// Queues BCAST's invalidation of `key` for `target`, with the other keys
+/// of `prefix` written before this shard next yields.
+fn queue_bcast(client: u64, target: u64, prefix: &[u8], key: &[u8]) {
+    let first = PENDING.with(|pending| {
+        let mut pending = pending.borrow_mut();
+        let first = pending.is_empty();
+        match pending
+            .iter_mut()
+            .find(|p| p.client == client && p.prefix == prefix)
+        {
+            Some(p) => {
+                if !p.keys.iter().any(|k| k == key) {
+                    p.keys.push(key.to_vec());
+                }
+            }
+            None => pending.push(Pending {
+                client,
+                target,
+                prefix: prefix.to_vec(),
+                keys: vec![key.to_vec()],
+            }),
+        }
+        first
+    });
+    if first {
+        // Glommio may start a new task at once: it first lets the write
+        // that queued it finish (and the rest of its round).
+        glommio::spawn_local(async {
+            futures_lite::future::yield_now().await;
+            let pending = PENDING.with(|pending| std::mem::take(&mut *pending.borrow_mut()));
+            for p in pending {
+                let keys: Vec<&[u8]> = p.keys.iter().map(Vec::as_slice).collect();
+                tell(p.client, p.target, Says::Keys(&keys));
+            }
+        })
+        .detach();
+    }
+}
+
+/// Sends `says` about tracking client `client` to connection `target`,
+/// here or on its shard.
+fn tell(client: u64, target: u64, says: Says<'_>) {
+    let mesh = KeySpace::here().and_then(|space| space.mesh.clone());
+    let (here, shards) = mesh.map_or((0, 1), |mesh| (mesh.shard(), mesh.shards()));
+    let shard = client::shard_of(target, shards);
+    if shard == here {
+        return deliver(client, target, says);
+    }
+    let mut words = vec![
+        client.to_string().into_bytes(),
+        target.to_string().into_bytes(),
+    ];
+    match says {
+        Says::Keys(keys) => {
+            words.push(b"k".to_vec());
+            words.extend(keys.iter().map(|key| key.to_vec()));
+        }
+        Says::All => words.push(b"a".to_vec()),
+        Says::Broken(gone) => {
+            words.push(b"b".to_vec());
+            words.push(gone.to_string().into_bytes());
+        }
+    }
+    send(shard, Cmd::Invalidate, words);
+}
+
+/// INTERNAL-INVALIDATE client target k|a|b [key...|gone]: on the target's
+/// shard.
+pub fn deliver_forwarded(command: &Command<'_>, out: &mut Vec<u8>) {
+    let number = |i: usize| parse_i64(command.at(i)).map(|n| n.max(0) as u64);
+    if let (Some(client), Some(target)) = (number(1), number(2)) {
+        let keys: Vec<&[u8]> = command.iter().skip(4).collect();
+        match command.at(3) {
+            b"k" => deliver(client, target, Says::Keys(&keys)),
+            b"a" => deliver(client, target, Says::All),
+            _ => deliver(client, target, Says::Broken(number(4).unwrap_or(0))),
+        }
+    }
+    write::ok(out);
+}
+
+/// Pushes `says` to connection `target` of this shard, as Redis's
+/// `sendTrackingMessage` writes it: a RESP3 push, or a
+/// `__redis__:invalidate` message for a RESP2 connection in pub/sub mode;
+/// nothing for any other (RESP2 has no pushes). A REDIRECT target that is
+/// gone: its client is told (`tracking-redir-broken`, RESP3 only).
+fn deliver(client: u64, target: u64, says: Says<'_>) {
+    let Some(conn) = client::find(target) else {
+        if client != target && !matches!(says, Says::Broken(_)) {
+            tell(client, client, Says::Broken(target));
+        }
+        return;
+    };
+    let proto = conn.proto.get();
+    let mut frame = Vec::with_capacity(48);
+    if let Says::Broken(gone) = says {
+        if proto == Proto::Resp3 {
+            frame.extend_from_slice(b">2\r\n");
+            write::bulk(&mut frame, b"tracking-redir-broken");
+            write::int(&mut frame, gone as i64);
+            conn.outbox.push(&frame);
+        }
+        return;
+    }
+    match proto {
+        Proto::Resp3 => {
+            frame.extend_from_slice(b">2\r\n");
+            write::bulk(&mut frame, b"invalidate");
+        }
+        Proto::Resp2 => {
+            let (channels, patterns, shard_channels) = conn.subscriptions.get();
+            if channels + patterns + shard_channels == 0 {
+                return;
+            }
+            write::array_len(&mut frame, 3);
+            write::bulk(&mut frame, b"message");
+            write::bulk(&mut frame, b"__redis__:invalidate");
+        }
+    }
+    match says {
+        Says::Keys(keys) => {
+            write::array_len(&mut frame, keys.len());
+            keys.iter().for_each(|key| write::bulk(&mut frame, key));
+        }
+        _ => write::null(&mut frame, proto),
+    }
+    conn.outbox.push(&frame);
+}
+
+/// Sends `cmd words` to `shard` over the key space's mesh from a task of
+/// its own: the write that caused it does not wait.
+pub fn send(shard: usize, cmd: Cmd, words: Vec<Vec<u8>>) {
+    let Some(space) = KeySpace::here() else {
+        return;
+    };
+    let Some(mesh) = space.mesh.clone() else {
+        return;
+    };
+    let name = super::commands::NAMES[cmd as usize].as_bytes();
+    let mut body = tagged_buffer(&mesh);
+    let start = begin_frame(&mut body);
+    body.push(Proto::Resp2 as u8);
+    body.push(cmd as u8);
+    let all: Vec<&[u8]> = std::iter::once(name)
+        .chain(words.iter().map(Vec::as_slice))
+        .collect();
+    encode_command(all.iter().copied(), &mut body);
+    end_frame(&mut body, start);
+    glommio::spawn_local(async move {
+        if let Ok(ticket) = mesh.send(shard, body).await {
+            let reply = mesh.reply(ticket).await;
+            if reply.capacity() > 0 {
+                mesh.recycle(reply);
+            }
+        }
+    })
+    .detach();
+}
