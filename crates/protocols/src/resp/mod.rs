@@ -316,6 +316,7 @@ impl Service for Resp {
             tracking: RefCell::default(),
             tracks_reads: false.into(),
             caching: (None, None).into(),
+            closing: false.into(),
             outbox: Rc::new(
                 Outbox::new(self.config.queue_bytes)
                     .counting(self.deliveries.clone(), self.slow_disconnects.clone()),
@@ -401,6 +402,9 @@ impl Service for Resp {
         }
         // Each round committed its own writes.
         let _ = self.keys.after_batch(None).await;
+        if flow == Flow::Close {
+            conn.session.client.closing.set(true);
+        }
         flow
     }
 

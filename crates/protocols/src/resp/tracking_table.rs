@@ -323,7 +323,7 @@ pub fn deliver_forwarded(command: &Command<'_>, out: &mut Vec<u8>) {
 /// nothing for any other (RESP2 has no pushes). A REDIRECT target that is
 /// gone: its client is told (`tracking-redir-broken`, RESP3 only).
 fn deliver(client: u64, target: u64, says: Says<'_>) {
-    let Some(conn) = client::find(target) else {
+    let Some(conn) = client::find(target).filter(|conn| !conn.closing.get()) else {
         if client != target && !matches!(says, Says::Broken(_)) {
             tell(client, client, Says::Broken(target));
         }
