@@ -204,6 +204,9 @@ impl ClientInfo {
         let redir = match &*self.tracking.borrow() {
             Some(tracking) => {
                 flags.push('t');
+                if tracking.broken {
+                    flags.push('R');
+                }
                 if tracking.bcast {
                     flags.push('B');
                 }

@@ -155,7 +155,7 @@ pub struct Observed {
 
 /// The keys a command writes, as argument positions: (first, step), or
 /// `None` for a command that notifies nothing.
-pub(super) fn written_keys(cmd: Cmd, args: &Command<'_>) -> Option<(usize, usize, usize)> {
+fn written_keys(cmd: Cmd, args: &Command<'_>) -> Option<(usize, usize, usize)> {
     let argc = args.len();
     let one = Some((1, 1, 2.min(argc)));
     match cmd {

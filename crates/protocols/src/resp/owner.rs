@@ -54,6 +54,7 @@ pub(super) fn execute_for_waiter(
     if let Some(observed) = observed {
         observed.after(cmd, command, keys, &out[start..]);
     }
+    tracking_table::after_write(cmd, command, &out[start..]);
 }
 
 fn dispatch(

@@ -47,6 +47,8 @@ pub struct Tracking {
     pub optin: bool,
     pub optout: bool,
     pub noloop: bool,
+    /// Its REDIRECT target was found gone (`broken_redirect`).
+    pub broken: bool,
     /// BCAST's prefixes, sorted (Redis keeps them in a radix tree); the
     /// empty prefix for every key.
     pub prefixes: Vec<Vec<u8>>,
@@ -184,6 +186,7 @@ pub fn merged(request: &Request, now: Option<&Tracking>) -> Tracking {
         optin: request.optin,
         optout: request.optout,
         noloop: request.noloop,
+        broken: false,
         prefixes,
     }
 }
@@ -276,6 +279,9 @@ pub fn info(client: &ClientInfo, proto: Proto, out: &mut Vec<u8>) {
             }
             if t.noloop {
                 flags.push(b"noloop");
+            }
+            if t.broken {
+                flags.push(b"broken_redirect");
             }
         }
         None => flags.push(b"off"),

@@ -19,7 +19,7 @@ use super::commands::strings::parse_i64;
 use super::commands::Cmd;
 use super::protocol::write::{self, Proto};
 use super::protocol::{encode_command, Command};
-use super::{notify, tagged_buffer};
+use super::{command_table, tagged_buffer};
 use percore::codec::{begin_frame, end_frame};
 use percore_keyspace::KeySpace;
 
@@ -162,15 +162,35 @@ pub fn after_write(cmd: Cmd, command: &Command<'_>, reply: &[u8]) {
     if matches!(cmd, Cmd::FlushAll | Cmd::FlushDb) {
         flushed();
     } else if reply.first() != Some(&b'-') {
-        if let Some((first, step, end)) = notify::written_keys(cmd, command) {
-            for i in (first..end).step_by(step) {
-                invalidate_for(command.at(i), writer);
-            }
+        for key in written_keys(cmd, command) {
+            invalidate_for(key, writer);
         }
     }
     if writer.is_some() {
         update_any();
     }
+}
+
+/// The keys a write command names, by its first key, last key and step in
+/// the command table (both of LMOVE's, every one of MSET's), as Redis
+/// invalidates every key a write touched; none for a read.
+fn written_keys<'a>(cmd: Cmd, command: &'a Command<'_>) -> Vec<&'a [u8]> {
+    let name = super::commands::NAMES[cmd as usize].as_bytes();
+    let Some(entry) = command_table::lookup(name) else {
+        return Vec::new();
+    };
+    if !entry.flags.contains(&"write") || entry.first_key <= 0 {
+        return Vec::new();
+    }
+    let argc = command.len() as i64;
+    let last = match i64::from(entry.last_key) {
+        n if n < 0 => argc + n,
+        n => n,
+    };
+    (entry.first_key as usize..=last.clamp(0, argc - 1) as usize)
+        .step_by(entry.step.max(1) as usize)
+        .map(|i| command.at(i))
+        .collect()
 }
 
 /// FLUSHALL or FLUSHDB ran on this shard (as on every shard): its readers
@@ -332,7 +352,12 @@ fn deliver(client: u64, target: u64, says: Says<'_>) {
     let proto = conn.proto.get();
     let mut frame = Vec::with_capacity(48);
     if let Says::Broken(gone) = says {
-        if proto == Proto::Resp3 {
+        // Told once, as Redis flags the client (`broken_redirect`).
+        let first = match conn.tracking.borrow_mut().as_mut() {
+            Some(tracking) => !std::mem::replace(&mut tracking.broken, true),
+            None => false,
+        };
+        if first && proto == Proto::Resp3 {
             frame.extend_from_slice(b">2\r\n");
             write::bulk(&mut frame, b"tracking-redir-broken");
             write::int(&mut frame, gone as i64);
