@@ -402,8 +402,11 @@ impl Service for Resp {
         }
         // Each round committed its own writes.
         let _ = self.keys.after_batch(None).await;
+        // QUIT, or killed: gone for CLIENT TRACKING at once, as in Redis,
+        // though the connection may linger a while.
         if flow == Flow::Close {
             conn.session.client.closing.set(true);
+            tracking::forget(&conn.session.client);
         }
         flow
     }

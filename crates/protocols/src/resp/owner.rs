@@ -208,6 +208,7 @@ fn dispatch(
                 ..ServerFigures::default()
             };
             pubsub::owner::add_figures(&mut figures);
+            tracking_table::add_figures(&mut figures);
             figures.write(out);
         }
         Cmd::Publish

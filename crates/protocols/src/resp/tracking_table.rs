@@ -15,6 +15,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use super::client;
+use super::commands::info::ServerFigures;
 use super::commands::strings::parse_i64;
 use super::commands::Cmd;
 use super::protocol::write::{self, Proto};
@@ -169,6 +170,37 @@ pub fn after_write(cmd: Cmd, command: &Command<'_>, reply: &[u8]) {
     if writer.is_some() {
         update_any();
     }
+}
+
+/// This shard's share of INFO's tracking figures: the tracking clients
+/// whose connections are here, the keys of this shard in the default
+/// mode's table and their readers; BCAST's distinct prefixes, counted by
+/// shard 0 (every shard holds them all).
+pub fn add_figures(figures: &mut ServerFigures) {
+    let mesh = KeySpace::here().and_then(|space| space.mesh.clone());
+    let (here, shards) = mesh.map_or((0, 1), |mesh| (mesh.shard(), mesh.shards()));
+    REGISTERED.with(|registered| {
+        let registered = registered.borrow();
+        figures.tracking_clients += registered
+            .iter()
+            .filter(|r| client::shard_of(r.client, shards) == here)
+            .count() as u64;
+        if here == 0 {
+            let mut prefixes: Vec<&Vec<u8>> = registered
+                .iter()
+                .filter(|r| r.bcast)
+                .flat_map(|r| &r.prefixes)
+                .collect();
+            prefixes.sort();
+            prefixes.dedup();
+            figures.tracking_prefixes += prefixes.len() as u64;
+        }
+    });
+    READERS.with(|readers| {
+        let readers = readers.borrow();
+        figures.tracking_keys += readers.len() as u64;
+        figures.tracking_items += readers.values().map(|ids| ids.len() as u64).sum::<u64>();
+    });
 }
 
 /// The keys a write command names, by its first key, last key and step in

@@ -29,6 +29,12 @@ pub struct ServerFigures {
     pub blocked_clients: u64,
     /// Writes since the last SAVE or BGSAVE (`keyspace/touched.rs`).
     pub changes: u64,
+    /// CLIENT TRACKING (`tracking_table.rs`): clients tracking, keys in the
+    /// default mode's tables, their readers, BCAST's prefixes.
+    pub tracking_clients: u64,
+    pub tracking_keys: u64,
+    pub tracking_items: u64,
+    pub tracking_prefixes: u64,
 }
 
 impl ServerFigures {
@@ -41,7 +47,7 @@ impl ServerFigures {
         }
     }
 
-    fn as_array(&self) -> [u64; 11] {
+    fn as_array(&self) -> [u64; 15] {
         [
             self.keys,
             self.expires,
@@ -54,6 +60,10 @@ impl ServerFigures {
             self.pubsubshard_channels,
             self.blocked_clients,
             self.changes,
+            self.tracking_clients,
+            self.tracking_keys,
+            self.tracking_items,
+            self.tracking_prefixes,
         ]
     }
 
@@ -75,6 +85,10 @@ impl ServerFigures {
             pubsubshard_channels: all[8],
             blocked_clients: all[9],
             changes: all[10],
+            tracking_clients: all[11],
+            tracking_keys: all[12],
+            tracking_items: all[13],
+            tracking_prefixes: all[14],
         };
     }
 }
@@ -174,7 +188,7 @@ fn section_text(
             field("cluster_connections", &0);
             field("maxclients", &config.max_clients);
             field("blocked_clients", &figures.blocked_clients);
-            field("tracking_clients", &0);
+            field("tracking_clients", &figures.tracking_clients);
         }
         "memory" => {
             field("used_memory", &figures.memory_bytes);
@@ -192,6 +206,9 @@ fn section_text(
             field("pubsub_channels", &figures.pubsub_channels);
             field("pubsub_patterns", &figures.pubsub_patterns);
             field("pubsubshard_channels", &figures.pubsubshard_channels);
+            field("tracking_total_keys", &figures.tracking_keys);
+            field("tracking_total_items", &figures.tracking_items);
+            field("tracking_total_prefixes", &figures.tracking_prefixes);
             field("total_error_replies", &stats.error_replies);
         }
         "persistence" => {
