@@ -43,6 +43,7 @@ mod session;
 mod sort;
 mod tracking;
 mod tracking_conn;
+mod tracking_deliver;
 mod tracking_table;
 mod transaction;
 mod waiter;

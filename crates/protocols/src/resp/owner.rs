@@ -255,7 +255,7 @@ fn dispatch(
             write::ok(out);
         }
         Cmd::Track => tracking_table::track(command, out),
-        Cmd::Invalidate => tracking_table::deliver_forwarded(command, out),
+        Cmd::Invalidate => tracking_deliver::deliver_forwarded(command, out),
         Cmd::TrackKey => tracking_table::remember(command, out),
         Cmd::TrackWriter => tracking_table::mark_writer(command, out),
         Cmd::SetNotify => {

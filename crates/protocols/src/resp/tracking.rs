@@ -34,7 +34,7 @@ use super::commands::strings::{parse_i64, SYNTAX};
 use super::commands::Cmd;
 use super::protocol::write::{self, Proto};
 use super::protocol::Command;
-use super::tracking_table;
+use super::{tracking_deliver, tracking_table};
 use percore_keyspace::KeySpace;
 
 /// A connection's tracking, as CLIENT TRACKING left it (kept in its
@@ -238,7 +238,7 @@ pub fn forget(client: &ClientInfo) {
     };
     let here = mesh.shard();
     for shard in (0..mesh.shards()).filter(|&s| s != here) {
-        tracking_table::send(shard, Cmd::Track, registration(client.id, None));
+        tracking_deliver::send(shard, Cmd::Track, registration(client.id, None));
     }
 }
 
