@@ -75,6 +75,7 @@ mod resp_scripting;
 mod resp_set;
 mod resp_sort;
 mod resp_strings;
+mod resp_tracking;
 mod resp_unauth;
 mod resp_zset;
 mod restart;

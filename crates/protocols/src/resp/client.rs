@@ -45,6 +45,17 @@ pub struct ClientInfo {
     pub monitoring: Cell<bool>,
     /// Where CLIENT KILL ends the connection, and pub/sub delivers.
     pub outbox: Rc<Outbox>,
+    /// CLIENT TRACKING's state, when on (`tracking.rs`).
+    pub tracking: RefCell<Option<super::tracking::Tracking>>,
+    /// Tracking in the default mode (its reads' keys are remembered) or
+    /// with NOLOOP (its writes are marked): the one flag a command of any
+    /// other client reads (`tracking_conn.rs`).
+    pub tracks_reads: Cell<bool>,
+    /// CLIENT CACHING: (given for the next command, in force for this one).
+    pub caching: Cell<(Option<bool>, Option<bool>)>,
+    /// QUIT, or killed: its last replies go, then it closes (it may linger
+    /// a while); nothing more is delivered to it (a REDIRECT target gone).
+    pub closing: Cell<bool>,
 }
 
 thread_local! {
@@ -95,6 +106,11 @@ pub fn register(client: Rc<ClientInfo>) {
     CLIENTS.with(|clients| clients.borrow_mut().insert(client.id, client));
 }
 
+/// This shard's connection with client id `id`, if open.
+pub fn find(id: u64) -> Option<Rc<ClientInfo>> {
+    CLIENTS.with(|clients| clients.borrow().get(&id).cloned())
+}
+
 pub fn unregister(id: u64) {
     CLIENTS.with(|clients| clients.borrow_mut().remove(&id));
 }
@@ -139,6 +155,11 @@ impl ClientInfo {
     /// redis would still hold of it).
     pub fn note_command(&self, spec: &Spec, command: &Command<'_>, size: usize) {
         self.last_cmd.set(Some(spec.cmd));
+        if self.tracks_reads.get() {
+            // CLIENT CACHING's word holds for the one command after it.
+            let (given, _) = self.caching.get();
+            self.caching.set((None, given));
+        }
         let sub = match spec.cmd {
             Cmd::Client
             | Cmd::Config
@@ -172,13 +193,30 @@ impl ClientInfo {
     pub fn line(&self, out: &mut Vec<u8>) {
         let now = Instant::now();
         let (sub, psub, ssub) = self.subscriptions.get();
-        let flags = if self.monitoring.get() {
-            "O"
+        let mut flags = String::new();
+        if self.monitoring.get() {
+            flags.push('O');
         } else if sub + psub + ssub > 0 {
-            "P"
-        } else {
-            "N"
+            flags.push('P');
+        }
+        // CLIENT TRACKING: `t`, and `B` in BCAST mode; `redir=` its
+        // REDIRECT target (0: none), -1 when not tracking.
+        let redir = match &*self.tracking.borrow() {
+            Some(tracking) => {
+                flags.push('t');
+                if tracking.broken {
+                    flags.push('R');
+                }
+                if tracking.bcast {
+                    flags.push('B');
+                }
+                tracking.redirect as i64
+            }
+            None => -1,
         };
+        if flags.is_empty() {
+            flags.push('N');
+        }
         let cmd = self
             .last_sub
             .get()
@@ -190,7 +228,7 @@ impl ClientInfo {
             })
             .unwrap_or("NULL");
         let line = format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db=0 sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={}\n",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db=0 sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir={redir} resp={}\n",
             self.id,
             self.addr(),
             self.laddr(),

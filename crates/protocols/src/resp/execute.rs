@@ -32,6 +32,7 @@ pub fn execute(
         if let Some(observed) = observed {
             observed.after(cmd, command, keys, &out[start..]);
         }
+        tracking_table::after_write(cmd, command, &out[start..]);
     }
     // Clients blocked on keys this command filled are served now, before
     // any other command runs here (`blocked_keys.rs`).
@@ -55,6 +56,7 @@ pub(super) fn execute_for_waiter(
     if let Some(observed) = observed {
         observed.after(cmd, command, keys, &out[start..]);
     }
+    tracking_table::after_write(cmd, command, &out[start..]);
 }
 
 fn dispatch(

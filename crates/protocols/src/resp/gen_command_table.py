@@ -46,7 +46,7 @@ import time
 # The subcommands percore serves, for each container it serves (the
 # commands themselves are the registry"s rows, read by served() below).
 SUBCOMMANDS = {
-    "client": ["setname", "getname", "id", "setinfo", "list", "kill", "info", "reply", "no-evict", "unblock", "help"],
+    "client": ["setname", "getname", "id", "setinfo", "list", "kill", "info", "reply", "no-evict", "unblock", "help", "tracking", "caching", "getredir", "trackinginfo"],
     "memory": ["usage"],
     "object": ["encoding", "refcount", "idletime", "freq", "help"],
     "function": ["flush", "list", "load", "delete", "dump", "restore", "kill", "stats", "help"],

@@ -42,6 +42,10 @@ mod route;
 mod session;
 mod shard_parts;
 mod sort;
+mod tracking;
+mod tracking_conn;
+mod tracking_deliver;
+mod tracking_table;
 mod transaction;
 mod waiter;
 
@@ -207,6 +211,7 @@ impl ServiceFactory for RespFactory {
 
     async fn start(&self, shard: &ShardContext) -> Result<Resp, StartError> {
         let keys = self.keys.on_shard(shard).await?;
+        tracking_deliver::attach(keys.mesh.clone());
         let broker = self.brokers.on_shard(shard).await?;
         percore_keyspace::on_expired(notify::expired);
         percore_keyspace::on_filled(blocked_keys::filled);
@@ -312,6 +317,10 @@ impl Service for Resp {
             proto: Proto::Resp2.into(),
             subscriptions: (0, 0, 0).into(),
             monitoring: false.into(),
+            tracking: RefCell::default(),
+            tracks_reads: false.into(),
+            caching: (None, None).into(),
+            closing: false.into(),
             outbox: Rc::new(
                 Outbox::new(self.config.queue_bytes)
                     .counting(self.deliveries.clone(), self.slow_disconnects.clone()),
@@ -399,6 +408,12 @@ impl Service for Resp {
         }
         // Each round committed its own writes.
         let _ = self.keys.after_batch(None).await;
+        // QUIT, or killed: gone for CLIENT TRACKING at once, as in Redis,
+        // though the connection may linger a while.
+        if flow == Flow::Close {
+            conn.session.client.closing.set(true);
+            tracking::forget(&conn.session.client);
+        }
         flow
     }
 

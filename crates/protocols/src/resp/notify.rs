@@ -138,6 +138,7 @@ pub fn publish(class: u32, event: &str, key: &[u8]) {
 
 /// The active expiry freed `key` (registered with the key space).
 pub fn expired(key: &[u8]) {
+    super::tracking_table::invalidate(key);
     publish(EXPIRED, "expired", key);
 }
 

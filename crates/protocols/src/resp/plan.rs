@@ -206,6 +206,7 @@ impl Resp {
                     session.published = true;
                 }
                 let owner = owner_of(command.at(1), self.shards);
+                self.track_command(session, plan, out, owner, command, proto, now);
                 self.run_at(plan, out, owner, spec.cmd, command, frame, proto, now);
             }
             Route::EachKey { part, merge } => {
@@ -219,6 +220,7 @@ impl Resp {
                     .map(|i| owner_of(command.at(i), self.shards));
                 let first = owner_of(command.at(1), self.shards);
                 if owners.clone().all(|owner| owner == first) {
+                    self.track_command(session, plan, out, first, command, proto, now);
                     self.run_at(plan, out, first, spec.cmd, command, frame, proto, now);
                 } else {
                     // MSET over several shards: each shard's part atomic,

@@ -100,6 +100,7 @@ pub fn merge_replies(merge: Merge, parts: &[&[u8]], proto: Proto, out: &mut Vec<
                 n => out.extend_from_slice(found[pick(n)]),
             }
         }
+        Merge::Last => out.extend_from_slice(parts.last().copied().unwrap_or_default()),
         Merge::Text => {
             let mut text = Vec::new();
             for part in parts {

@@ -51,6 +51,10 @@ impl Resp {
                 commands::info::info(&command, &figures, &stats, &self.config, proto, &mut reply);
             }
             Cmd::Config => self.config_change(&command, proto, now, &mut reply).await,
+            Cmd::Client if tracking::served_alone(&command) => {
+                self.client_tracking(session, &command, proto, now, &mut reply)
+                    .await
+            }
             Cmd::Client if command.at(1).eq_ignore_ascii_case(b"list") => {
                 self.client_list(&command, proto, now, &mut reply).await
             }

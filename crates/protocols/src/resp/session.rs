@@ -125,11 +125,13 @@ impl Session {
         self.authed = config.requirepass.is_none();
         self.reply = ReplyMode::On;
         self.client.monitoring.set(false);
+        super::tracking::forget(&self.client);
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
+        super::tracking::forget(&self.client);
         client::unregister(self.client.id);
     }
 }

@@ -45,6 +45,7 @@ pub(super) fn figures(
         ..ServerFigures::default()
     };
     pubsub::shard_part::add_figures(&mut figures);
+    tracking_table::add_figures(&mut figures);
     figures.write(out);
 }
 

@@ -1133,13 +1133,23 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
     ),
     (
         "client",
-        [0x83255bf330eb79f9, 0x004cdd00c5bfd045],
-        [0x8b42c90d2632f465, 0x75e1c2f88fa92287],
+        [0xb7b983f19eedd5d0, 0x7f49d62042c6ee54],
+        [0xd257d599d2e5eb1b, 0xb7bfae86a1ec7d9a],
+    ),
+    (
+        "client|caching",
+        [0xdcf3eaf6a825b5fd, 0x13846810e657c991],
+        [0x55169a71a65c20df, 0x7bb82fbb3d1f78a6],
     ),
     (
         "client|getname",
         [0x895637cd0f6f285e, 0x14c70194e6558e12],
         [0xded4d6f099ccf6de, 0x0bd5588036fdf36f],
+    ),
+    (
+        "client|getredir",
+        [0x24087cc5ee4a2884, 0x6a7dba0cf5486080],
+        [0xb13b90562015f638, 0x605b5b268145c661],
     ),
     (
         "client|help",
@@ -1185,6 +1195,16 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         "client|setname",
         [0x2b0dfdbcb7fe829b, 0xba4e2521c0814017],
         [0xa70299763c093fcf, 0x61e9be9003ab168d],
+    ),
+    (
+        "client|tracking",
+        [0x0b5985fc2b3e0b2b, 0xab25caef4a3a0407],
+        [0xb5e76f8cd8cf2026, 0x4ed32e384d99340d],
+    ),
+    (
+        "client|trackinginfo",
+        [0x8635ba5c53905c2b, 0x2601ff4f728c5507],
+        [0x96369982bdc2f14c, 0x487ff29be775a0a5],
     ),
     (
         "client|unblock",

@@ -1032,6 +1032,51 @@ pub static COMMANDS: &[CommandEntry] = &[
         key_specs: &[],
         subcommands: &[
             CommandEntry {
+                name: "client|caching",
+                arity: 3,
+                flags: &["noscript", "loading", "stale"],
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl_categories: &["@slow", "@connection"],
+                tips: &[],
+                key_specs: &[],
+                subcommands: &[],
+                docs: &[
+                    (
+                        "summary",
+                        Bulk("Instruct the server about tracking or not keys in the next request"),
+                    ),
+                    ("since", Bulk("6.0.0")),
+                    ("group", Bulk("connection")),
+                    ("complexity", Bulk("O(1)")),
+                    (
+                        "arguments",
+                        Array(&[
+                            Map(&[
+                                ("name", Bulk("mode")),
+                                ("type", Bulk("oneof")),
+                                (
+                                    "arguments",
+                                    Array(&[
+                                        Map(&[
+                                            ("name", Bulk("yes")),
+                                            ("type", Bulk("pure-token")),
+                                            ("token", Bulk("YES")),
+                                        ]),
+                                        Map(&[
+                                            ("name", Bulk("no")),
+                                            ("type", Bulk("pure-token")),
+                                            ("token", Bulk("NO")),
+                                        ]),
+                                    ]),
+                                ),
+                            ]),
+                        ]),
+                    ),
+                ],
+            },
+            CommandEntry {
                 name: "client|getname",
                 arity: 2,
                 flags: &["noscript", "loading", "stale"],
@@ -1045,6 +1090,24 @@ pub static COMMANDS: &[CommandEntry] = &[
                 docs: &[
                     ("summary", Bulk("Get the current connection name")),
                     ("since", Bulk("2.6.9")),
+                    ("group", Bulk("connection")),
+                    ("complexity", Bulk("O(1)")),
+                ],
+            },
+            CommandEntry {
+                name: "client|getredir",
+                arity: 2,
+                flags: &["noscript", "loading", "stale"],
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl_categories: &["@slow", "@connection"],
+                tips: &[],
+                key_specs: &[],
+                subcommands: &[],
+                docs: &[
+                    ("summary", Bulk("Get tracking notifications redirection client ID if any")),
+                    ("since", Bulk("6.0.0")),
                     ("group", Bulk("connection")),
                     ("complexity", Bulk("O(1)")),
                 ],
@@ -1482,6 +1545,115 @@ pub static COMMANDS: &[CommandEntry] = &[
                             Map(&[("name", Bulk("connection-name")), ("type", Bulk("string"))]),
                         ]),
                     ),
+                ],
+            },
+            CommandEntry {
+                name: "client|tracking",
+                arity: -3,
+                flags: &["noscript", "loading", "stale"],
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl_categories: &["@slow", "@connection"],
+                tips: &[],
+                key_specs: &[],
+                subcommands: &[],
+                docs: &[
+                    (
+                        "summary",
+                        Bulk("Enable or disable server assisted client side caching support"),
+                    ),
+                    ("since", Bulk("6.0.0")),
+                    ("group", Bulk("connection")),
+                    ("complexity", Bulk("O(1). Some options may introduce additional complexity.")),
+                    (
+                        "arguments",
+                        Array(&[
+                            Map(&[
+                                ("name", Bulk("status")),
+                                ("type", Bulk("oneof")),
+                                (
+                                    "arguments",
+                                    Array(&[
+                                        Map(&[
+                                            ("name", Bulk("on")),
+                                            ("type", Bulk("pure-token")),
+                                            ("token", Bulk("ON")),
+                                        ]),
+                                        Map(&[
+                                            ("name", Bulk("off")),
+                                            ("type", Bulk("pure-token")),
+                                            ("token", Bulk("OFF")),
+                                        ]),
+                                    ]),
+                                ),
+                            ]),
+                            Map(&[
+                                ("name", Bulk("client-id")),
+                                ("type", Bulk("integer")),
+                                ("token", Bulk("REDIRECT")),
+                                ("flags", Set(&[Status("optional")])),
+                            ]),
+                            Map(&[
+                                ("name", Bulk("prefix")),
+                                ("type", Bulk("string")),
+                                ("token", Bulk("PREFIX")),
+                                (
+                                    "flags",
+                                    Set(&[
+                                        Status("optional"),
+                                        Status("multiple"),
+                                        Status("multiple_token"),
+                                    ]),
+                                ),
+                            ]),
+                            Map(&[
+                                ("name", Bulk("bcast")),
+                                ("type", Bulk("pure-token")),
+                                ("token", Bulk("BCAST")),
+                                ("flags", Set(&[Status("optional")])),
+                            ]),
+                            Map(&[
+                                ("name", Bulk("optin")),
+                                ("type", Bulk("pure-token")),
+                                ("token", Bulk("OPTIN")),
+                                ("flags", Set(&[Status("optional")])),
+                            ]),
+                            Map(&[
+                                ("name", Bulk("optout")),
+                                ("type", Bulk("pure-token")),
+                                ("token", Bulk("OPTOUT")),
+                                ("flags", Set(&[Status("optional")])),
+                            ]),
+                            Map(&[
+                                ("name", Bulk("noloop")),
+                                ("type", Bulk("pure-token")),
+                                ("token", Bulk("NOLOOP")),
+                                ("flags", Set(&[Status("optional")])),
+                            ]),
+                        ]),
+                    ),
+                ],
+            },
+            CommandEntry {
+                name: "client|trackinginfo",
+                arity: 2,
+                flags: &["noscript", "loading", "stale"],
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl_categories: &["@slow", "@connection"],
+                tips: &[],
+                key_specs: &[],
+                subcommands: &[],
+                docs: &[
+                    (
+                        "summary",
+                        Bulk("Return information about server assisted client side caching for the current connection"),
+                    ),
+                    ("since", Bulk("6.2.0")),
+                    ("group", Bulk("connection")),
+                    ("complexity", Bulk("O(1)")),
                 ],
             },
             CommandEntry {

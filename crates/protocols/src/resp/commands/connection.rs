@@ -224,6 +224,9 @@ fn client_command(args: &Command<'_>, session: &mut Session, out: &mut Vec<u8>) 
         b"reply" | b"no-evict" => argc == 3,
         b"unblock" => argc == 3 || argc == 4,
         b"list" | b"kill" => argc >= 2,
+        b"getredir" | b"trackinginfo" => argc == 2,
+        b"caching" => argc == 3,
+        b"tracking" => argc >= 3,
         b"help" => argc == 2,
         _ => {
             let shown = String::from_utf8_lossy(args.at(1));
@@ -274,6 +277,14 @@ fn client_command(args: &Command<'_>, session: &mut Session, out: &mut Vec<u8>) 
             write::verbatim(out, &line, proto);
         }
         b"unblock" => unblock(args, out),
+        b"getredir" => super::super::tracking::getredir(&session.client, out),
+        b"trackinginfo" => super::super::tracking::info(&session.client, proto, out),
+        b"caching" => super::super::tracking::caching(&session.client, args, out),
+        // Served on its own (`tracking_alone.rs`), but inside MULTI.
+        b"tracking" => write::error(
+            out,
+            "ERR percore does not serve CLIENT TRACKING inside MULTI",
+        ),
         b"help" => super::help::write_help(out, args.at(0), super::help::CLIENT),
         // CLIENT REPLY OFF and SKIP are not answered themselves.
         b"reply" => {

@@ -50,6 +50,10 @@ handlers! {
     zmpop(_cmd, args, keys, proto, _shard, out) { super::zset_multi::zmpop(args, keys, proto, out) }
     geo(cmd, args, keys, proto, _shard, out) { super::geo::run(cmd, args, keys, proto, out) }
     geo_search(cmd, args, keys, proto, _shard, out) { super::geo_search::run(cmd, args, keys, proto, out) }
+    track(_cmd, args, _keys, _proto, _shard, out) { super::super::tracking_table::track(args, out) }
+    invalidate(_cmd, args, _keys, _proto, _shard, out) { super::super::tracking_deliver::deliver_forwarded(args, out) }
+    track_key(_cmd, args, _keys, _proto, _shard, out) { super::super::tracking_table::remember(args, out) }
+    track_writer(_cmd, args, _keys, _proto, _shard, out) { super::super::tracking_table::mark_writer(args, out) }
     list(cmd, args, keys, proto, _shard, out) { super::list::run(cmd, args, keys, proto, out) }
     /// PUBLISH, SPUBLISH and the pub/sub parts, on a name's owner.
     pubsub(cmd, args, _keys, _proto, _shard, out) { super::super::pubsub::shard_part::run(cmd, args, out) }

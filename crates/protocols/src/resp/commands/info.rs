@@ -32,6 +32,12 @@ pub struct ServerFigures {
     /// When the connection's shard last finished a snapshot (Unix seconds,
     /// 0 if it has not): set there, not sent by the other shards.
     pub last_save: u64,
+    /// CLIENT TRACKING (`tracking_table.rs`): clients tracking, keys in the
+    /// default mode's tables, their readers, BCAST's prefixes.
+    pub tracking_clients: u64,
+    pub tracking_keys: u64,
+    pub tracking_items: u64,
+    pub tracking_prefixes: u64,
 }
 
 impl ServerFigures {
@@ -44,7 +50,7 @@ impl ServerFigures {
         }
     }
 
-    fn as_array(&self) -> [u64; 11] {
+    fn as_array(&self) -> [u64; 15] {
         [
             self.keys,
             self.expires,
@@ -57,6 +63,10 @@ impl ServerFigures {
             self.pubsubshard_channels,
             self.blocked_clients,
             self.changes,
+            self.tracking_clients,
+            self.tracking_keys,
+            self.tracking_items,
+            self.tracking_prefixes,
         ]
     }
 
@@ -79,6 +89,10 @@ impl ServerFigures {
             blocked_clients: all[9],
             changes: all[10],
             last_save: self.last_save,
+            tracking_clients: all[11],
+            tracking_keys: all[12],
+            tracking_items: all[13],
+            tracking_prefixes: all[14],
         };
     }
 }
@@ -178,7 +192,7 @@ fn section_text(
             field("cluster_connections", &0);
             field("maxclients", &config.max_clients);
             field("blocked_clients", &figures.blocked_clients);
-            field("tracking_clients", &0);
+            field("tracking_clients", &figures.tracking_clients);
         }
         "memory" => {
             field("used_memory", &figures.memory_bytes);
@@ -196,6 +210,9 @@ fn section_text(
             field("pubsub_channels", &figures.pubsub_channels);
             field("pubsub_patterns", &figures.pubsub_patterns);
             field("pubsubshard_channels", &figures.pubsubshard_channels);
+            field("tracking_total_keys", &figures.tracking_keys);
+            field("tracking_total_items", &figures.tracking_items);
+            field("tracking_total_prefixes", &figures.tracking_prefixes);
             field("total_error_replies", &stats.error_replies);
         }
         "persistence" => {

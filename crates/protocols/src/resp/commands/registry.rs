@@ -54,6 +54,9 @@ pub enum Merge {
     AnyNonNull,
     /// Bulk strings joined into one text (CLIENT LIST).
     Text,
+    /// The last part's reply (a tracked read after its keys' registration:
+    /// `tracking_conn.rs`).
+    Last,
 }
 
 /// Which code answers a command served on the connection's shard.

@@ -41,7 +41,9 @@ fn config_set(command: &Command<'_>, config: &RespConfig, _: &Session) -> bool {
 /// CLIENT LIST and CLIENT KILL ask every shard for its clients.
 fn client_list_kill(command: &Command<'_>, _: &RespConfig, _: &Session) -> bool {
     let sub = command.at(1);
-    sub.eq_ignore_ascii_case(b"list") || sub.eq_ignore_ascii_case(b"kill")
+    sub.eq_ignore_ascii_case(b"list")
+        || sub.eq_ignore_ascii_case(b"kill")
+        || super::super::tracking::served_alone(command)
 }
 
 /// Cluster mode: COUNTKEYSINSLOT and GETKEYSINSLOT ask every shard.
@@ -313,4 +315,14 @@ commands! {
     /// One key of an MGET over several shards: GET, but nil for a value
     /// of another type (as MGET answers), not WRONGTYPE.
     b"INTERNAL-MGET-PART" => MGetPart, "internal-mget-part", 2, (1, 1, 1), PART, [INTERNAL INTERNAL], strings::run;
+    /// CLIENT TRACKING: a client's registration (BCAST prefixes), told to a
+    /// shard (`tracking.rs`).
+    b"INTERNAL-TRACK" => Track, "internal-track", -3, (0, 0, 0), PART, [INTERNAL], track;
+    /// A tracked key's invalidation, for a connection of the shard.
+    b"INTERNAL-INVALIDATE" => Invalidate, "internal-invalidate", -3, (0, 0, 0), PART, [INTERNAL], invalidate;
+    /// A key read by a client tracking in the default mode, remembered by
+    /// its owner.
+    b"INTERNAL-TRACK-KEY" => TrackKey, "internal-track-key", 3, (0, 0, 0), PART, [INTERNAL], track_key;
+    /// The NOLOOP tracking client whose write comes next on the owner.
+    b"INTERNAL-TRACK-WRITER" => TrackWriter, "internal-track-writer", 2, (0, 0, 0), PART, [INTERNAL], track_writer;
 }
