@@ -146,7 +146,7 @@ fn count_list_and_all() {
     let names: usize = COMMANDS.iter().map(|e| 1 + e.subcommands.len()).sum();
     let head = format!("*{names}\r\n$6\r\nappend\r\n$4\r\nauth\r\n");
     assert!(list.starts_with(&head), "{list}");
-    assert!(list.contains("$6\r\nclient\r\n$14\r\nclient|getname\r\n"));
+    assert!(list.contains("$6\r\nclient\r\n$14\r\nclient|caching\r\n"));
 
     for resp3 in [false, true] {
         let mut all = Vec::new();
