@@ -314,7 +314,7 @@ commands! {
     b"INTERNAL-MOVE-PUSH" => MovePush, "internal-move-push", 5, (0, 0, 0), PART, [INTERNAL], move_push;
     /// One key of an MGET over several shards: GET, but nil for a value
     /// of another type (as MGET answers), not WRONGTYPE.
-    b"INTERNAL-MGET-PART" => MGetPart, "internal-mget-part", 2, (1, 1, 1), PART, [INTERNAL INTERNAL], strings::run;
+    b"INTERNAL-MGET-PART" => MGetPart, "internal-mget-part", 2, (1, 1, 1), PART, [INTERNAL], strings::run;
     /// CLIENT TRACKING: a client's registration (BCAST prefixes), told to a
     /// shard (`tracking.rs`).
     b"INTERNAL-TRACK" => Track, "internal-track", -3, (0, 0, 0), PART, [INTERNAL], track;
