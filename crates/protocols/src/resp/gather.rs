@@ -322,11 +322,24 @@ impl Resp {
         }
     }
 
-    /// Stores `result` under `dest` on its owner (`None`: `dest` goes) and
-    /// answers its size, or the owner's error.
+    /// Stores the sorted set `result` under `dest` on its owner (`None`:
+    /// `dest` goes) and answers its size, or the owner's error.
     async fn store_zset(&self, dest: &[u8], result: Option<ZSet>, now: u64, reply: &mut Vec<u8>) {
         let count = result.as_ref().map_or(0, ZSet::len) as i64;
         let value = result.map(|zset| OwnedValue::Agg(Aggregate::ZSet(zset)));
+        self.store_counted(dest, value, count, now, reply).await;
+    }
+
+    /// Stores `value` under `dest` on its owner (`None`: `dest` goes) and
+    /// answers `count`, the result's size, or the owner's error.
+    async fn store_counted(
+        &self,
+        dest: &[u8],
+        value: Option<OwnedValue>,
+        count: i64,
+        now: u64,
+        reply: &mut Vec<u8>,
+    ) {
         let stored = self.store(dest, value, now).await;
         if stored.first() == Some(&b'-') {
             reply.extend_from_slice(&stored);
@@ -365,14 +378,8 @@ impl Resp {
         let Some(dest) = request.dest else {
             return zset_multi::reply(&request, &result, proto, reply);
         };
-        let count = result.len() as i64;
-        let value = (count > 0).then_some(OwnedValue::Agg(Aggregate::ZSet(result)));
-        let stored = self.store(dest, value, now).await;
-        if stored.first() == Some(&b'-') {
-            reply.extend_from_slice(&stored);
-        } else {
-            write::int(reply, count);
-        }
+        let result = (!result.is_empty()).then_some(result);
+        self.store_zset(dest, result, now, reply).await;
     }
 
     async fn set_algebra(
@@ -402,12 +409,7 @@ impl Resp {
         };
         let count = members.len() as i64;
         let value = (count > 0).then(|| set_of(&members));
-        let stored = self.store(dest, value, now).await;
-        if stored.first() == Some(&b'-') {
-            reply.extend_from_slice(&stored);
-        } else {
-            write::int(reply, count);
-        }
+        self.store_counted(dest, value, count, now, reply).await;
     }
 }
 

@@ -1,0 +1,194 @@
+//! Making resp: the options the command line sets, the factory that
+//! builds the service on every shard over the key space it shares with kv
+//! (and the topics it shares with mq), and the configuration a shard's
+//! commands read. Serving is `mod.rs`'s `Resp`.
+
+use super::*;
+
+/// What the command line sets for resp.
+#[derive(Clone, Debug, Default)]
+pub struct RespOptions {
+    /// `--requirepass`.
+    pub requirepass: Option<String>,
+    /// `--data-dir`, and `--fsync`'s policy name, for CONFIG GET and INFO.
+    pub data_dir: Option<PathBuf>,
+    pub fsync: String,
+    /// `--max-memory`, over all shards (CONFIG SET maxmemory changes it).
+    pub max_memory: u64,
+    /// `--mq-queue-bytes`: a subscriber's cap.
+    pub queue_bytes: usize,
+    /// `--cluster-nodes` and `--cluster-id` (docs/PROTOCOLS.md §6.4): this node's view
+    /// of the cluster; `None` outside cluster mode.
+    pub cluster: Option<Arc<cluster::Cluster>>,
+}
+
+/// resp's tag on the key space's mesh: its messages are commands as
+/// `[protocol version][command number][RESP command]` (`execute.rs`).
+pub const PROTOCOL: Protocol = Protocol(2);
+
+/// Makes the resp service on every shard, over the key space it shares
+/// with kv.
+#[derive(Clone)]
+pub struct RespFactory {
+    pub(super) keys: KeySpacePlan,
+    pub(super) options: Arc<RespOptions>,
+    /// The memory cap now, over all shards (CONFIG SET maxmemory).
+    pub(super) max_memory: Arc<AtomicU64>,
+    /// The values CONFIG SET keeps, the same for every shard.
+    pub(super) stored: commands::config::Stored,
+    pub(super) port: u16,
+    pub(super) bind: String,
+    /// The topics, shared with mq (docs/PROTOCOLS.md §6.3).
+    pub(super) brokers: BrokerPlan,
+}
+
+impl RespFactory {
+    /// resp over the key space `keys`; `port` is the first listener's, for
+    /// INFO and CONFIG GET.
+    pub fn new(keys: KeySpacePlan, options: RespOptions, port: u16) -> RespFactory {
+        keys.register(PROTOCOL, execute::OWNER_HANDLER);
+        RespFactory {
+            keys,
+            max_memory: Arc::new(AtomicU64::new(options.max_memory)),
+            stored: commands::config::stored_defaults(),
+            bind: "127.0.0.1".into(),
+            options: Arc::new(options),
+            port,
+            brokers: BrokerPlan::default(),
+        }
+    }
+
+    /// Serves the topics of `brokers`, the plan mq shares (docs/PROTOCOLS.md §6.3).
+    /// The addresses of the `--resp` listeners, as CONFIG GET bind shows
+    /// them (Redis's `bind`: every address, space-separated).
+    pub fn with_bind(mut self, bind: String) -> RespFactory {
+        self.bind = bind;
+        self
+    }
+
+    pub fn with_brokers(mut self, brokers: BrokerPlan) -> RespFactory {
+        self.brokers = brokers;
+        self
+    }
+}
+
+impl Default for RespFactory {
+    /// resp over a key space and topics of its own (or the shard's, if kv
+    /// or mq made them first), with no password, on the default port.
+    fn default() -> Self {
+        RespFactory::new(KeySpacePlan::default(), RespOptions::default(), 6379)
+    }
+}
+
+/// What a shard's resp commands read of the server's configuration.
+pub struct RespConfig {
+    pub requirepass: Option<String>,
+    pub port: u16,
+    /// `--resp`'s addresses, for CONFIG GET bind.
+    pub bind: String,
+    pub shards: usize,
+    pub max_clients: usize,
+    pub max_frame: usize,
+    pub idle_timeout: u64,
+    pub fsync: String,
+    pub data_dir: bool,
+    pub dir: String,
+    pub started: Instant,
+    pub started_unix: u64,
+    pub(super) max_memory: Arc<AtomicU64>,
+    /// The parameters CONFIG SET keeps, shared by every shard.
+    pub stored: commands::config::Stored,
+    /// Wrong passwords given (docs/PROTOCOLS.md §6.5).
+    pub auth_failures: Counter,
+    pub(super) queue_bytes: usize,
+    /// Cluster mode (docs/PROTOCOLS.md §6.4): this shard's own copy of the cluster, so
+    /// the MOVED check reads no other core's memory.
+    pub cluster: Option<Rc<cluster::Cluster>>,
+    /// Shard-aware cluster mode: the view for connections to this shard's
+    /// own port, which serves only this shard's slots.
+    pub(super) own_cluster: Option<Rc<cluster::Cluster>>,
+}
+
+impl RespConfig {
+    /// The cluster view that `session`'s commands are checked against.
+    pub(super) fn cluster_of(&self, session: &Session) -> Option<&cluster::Cluster> {
+        if session.own_port {
+            self.own_cluster.as_deref()
+        } else {
+            self.cluster.as_deref()
+        }
+    }
+
+    pub fn max_memory(&self) -> u64 {
+        self.max_memory.load(Ordering::Relaxed)
+    }
+}
+
+impl ServiceFactory for RespFactory {
+    type Service = Resp;
+
+    fn prepare(&mut self, shards: usize) {
+        self.keys.prepare(shards);
+        self.brokers.prepare(shards);
+    }
+
+    async fn start(&self, shard: &ShardContext) -> Result<Resp, StartError> {
+        let keys = self.keys.on_shard(shard).await?;
+        tracking_deliver::attach(keys.mesh.clone());
+        let broker = self.brokers.on_shard(shard).await?;
+        percore_keyspace::on_expired(notify::expired);
+        percore_keyspace::on_filled(blocked_keys::filled);
+        let limits = shard.limits();
+        let options = &self.options;
+        let views = match options.cluster.as_deref() {
+            Some(cluster) => {
+                let (shared, own) = cluster.on_shard(shard.id());
+                (Some(shared), own)
+            }
+            None => (None, None),
+        };
+        let config = RespConfig {
+            requirepass: options.requirepass.clone(),
+            port: self.port,
+            bind: self.bind.clone(),
+            shards: shard.shards(),
+            max_clients: limits.max_conns * shard.shards(),
+            max_frame: limits.max_frame,
+            idle_timeout: limits.idle_timeout.map_or(0, |t| t.as_secs()),
+            fsync: options.fsync.clone(),
+            data_dir: options.data_dir.is_some(),
+            dir: options
+                .data_dir
+                .as_ref()
+                .map(|dir| dir.display().to_string())
+                .unwrap_or_default(),
+            started: Instant::now(),
+            started_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            max_memory: self.max_memory.clone(),
+            stored: self.stored.clone(),
+            auth_failures: shard.counter("auth_failures"),
+            queue_bytes: options.queue_bytes,
+            cluster: views.0.map(Rc::new),
+            own_cluster: views.1.map(Rc::new),
+        };
+        Ok(Resp {
+            stop: shard.stop_watch(),
+            part_args: RefCell::default(),
+            shard: shard.id(),
+            shards: shard.shards(),
+            keys,
+            broker,
+            config: Rc::new(config),
+            forwarded: shard
+                .metric_counter("forwarded", Metric::Counter("percore_forwarded_total")),
+            deliveries: shard
+                .metric_counter("deliveries", Metric::Counter("percore_mq_deliveries_total")),
+            slow_disconnects: shard.metric_counter(
+                "slow_disconnects",
+                Metric::Counter("percore_mq_slow_disconnects_total"),
+            ),
+        })
+    }
+}
