@@ -23,6 +23,7 @@
 
 mod deadlines;
 mod entry;
+mod hasher;
 mod scan;
 mod table;
 #[cfg(test)]
@@ -34,6 +35,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use deadlines::Deadlines;
 use entry::{Entry, MAX_KEY};
+pub use hasher::KeyHasher;
 use table::Table;
 use values::Slab;
 

@@ -13,17 +13,18 @@
 //! replace keeps the key's position; a removal moves only the last entry,
 //! into the freed position.
 
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
 use super::entry::Entry;
+use super::KeyHasher;
 
-/// The hasher is std's randomly keyed SipHash: keys come from the network,
-/// and a fixed hash would let a client aim every key at one bucket.
+/// Keys are hashed with the shard's randomly keyed [`KeyHasher`]: they
+/// come from the network (`hasher.rs`).
 #[derive(Debug, Default)]
 pub(super) struct Table {
-    hasher: RandomState,
+    hasher: KeyHasher,
     /// Each entry's position in `entries`, found by the entry's key.
     positions: HashTable<usize>,
     entries: Vec<Entry>,

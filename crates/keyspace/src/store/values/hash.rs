@@ -3,6 +3,8 @@
 
 use indexmap::IndexMap;
 
+use super::super::KeyHasher;
+
 /// What a field costs besides its field and value bytes: the map's entry
 /// (hash, two boxed slices), its index slot and the two allocations'
 /// headers (estimated, README "Aggregate memory").
@@ -10,7 +12,7 @@ pub const HASH_ELEMENT: u64 = 64;
 
 #[derive(Clone, Debug, Default)]
 pub struct Hash {
-    map: IndexMap<Box<[u8]>, Box<[u8]>>,
+    map: IndexMap<Box<[u8]>, Box<[u8]>, KeyHasher>,
     bytes: u64,
 }
 

@@ -3,6 +3,8 @@
 
 use indexmap::IndexSet;
 
+use super::super::KeyHasher;
+
 /// What a member costs besides its bytes: the set's entry (hash, boxed
 /// slice), its index slot and the allocation's header (estimated, README
 /// "Aggregate memory").
@@ -10,7 +12,7 @@ pub const SET_ELEMENT: u64 = 48;
 
 #[derive(Clone, Debug, Default)]
 pub struct Set {
-    members: IndexSet<Box<[u8]>>,
+    members: IndexSet<Box<[u8]>, KeyHasher>,
     bytes: u64,
 }
 

@@ -16,6 +16,8 @@ use std::rc::Rc;
 
 use indexmap::IndexMap;
 
+use super::super::KeyHasher;
+
 /// What a member costs besides its bytes: the map's entry (hash, `Rc`,
 /// score), its index slot, the B-tree's entry and the `Rc`'s header
 /// (estimated, README "Aggregate memory").
@@ -41,7 +43,7 @@ impl Ord for Score {
 
 #[derive(Clone, Debug, Default)]
 pub struct ZSet {
-    scores: IndexMap<Rc<[u8]>, f64>,
+    scores: IndexMap<Rc<[u8]>, f64, KeyHasher>,
     order: BTreeSet<(Score, Rc<[u8]>)>,
     bytes: u64,
 }
