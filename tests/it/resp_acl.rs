@@ -5,9 +5,7 @@
 //! connections closed; and users being server-wide: set through one shard's
 //! connection, they authenticate a connection of the other shard.
 
-use crate::common::resp::{
-    assert_sequence_same_as_redis, connect_on, redis, RedisServer, Resp,
-};
+use crate::common::resp::{assert_sequence_same_as_redis, connect_on, redis, RedisServer, Resp};
 use crate::common::*;
 
 /// The rules percore models, Redis's replies to them, and its errors.
@@ -22,6 +20,8 @@ const TABLE: &[&str] = &[
     "ACL WHOAMI",
     "RESET",
     "ACL WHOAMI",
+    "CLIENT KILL USER user1",
+    "CLIENT KILL USER nosuch",
     "AUTH user1 wrong",
     "AUTH nosuch secret",
     "AUTH secret",
@@ -158,12 +158,16 @@ fn default_user_is_requirepass_as_redis() {
     assert_sequence_same_as_redis(server.addr("resp"), &redis, &lines);
 }
 
-/// CLIENT INFO and CLIENT LIST name the connection's user.
+/// CLIENT INFO and CLIENT LIST name the connection's user, and CLIENT
+/// KILL USER ends its connections.
 #[test]
 fn client_list_shows_the_user() {
     let server = TestServer::builder().services(&["resp"]).shards(2).start();
     let mut conn = Resp::connect(server.addr("resp"));
-    assert_eq!(conn.cmd("ACL SETUSER user1 on >secret +@all ~* &*"), "+OK\r\n");
+    assert_eq!(
+        conn.cmd("ACL SETUSER user1 on >secret +@all ~* &*"),
+        "+OK\r\n"
+    );
     assert!(conn.cmd("CLIENT INFO").contains(" user=default "));
     assert_eq!(conn.cmd("AUTH user1 secret"), "+OK\r\n");
     assert!(conn.cmd("CLIENT INFO").contains(" user=user1 "));
@@ -171,6 +175,9 @@ fn client_list_shows_the_user() {
     assert!(other.cmd("CLIENT LIST").contains(" user=user1 "));
     assert_eq!(conn.cmd("RESET"), "+RESET\r\n");
     assert!(conn.cmd("CLIENT INFO").contains(" user=default "));
+    assert_eq!(conn.cmd("AUTH user1 secret"), "+OK\r\n");
+    assert_eq!(other.cmd("CLIENT KILL USER user1"), ":1\r\n");
+    assert_eq!(conn.rest_until_closed(), b"");
 }
 
 /// ACL DELUSER ends the connections authenticated as the user, on every
@@ -178,11 +185,16 @@ fn client_list_shows_the_user() {
 #[test]
 fn a_deleted_users_connections_close() {
     let shards = 2;
-    let server = TestServer::builder().services(&["resp"]).shards(shards).start();
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .shards(shards)
+        .start();
     let addr = server.addr("resp");
     let mut admin = connect_on(shards, addr, 0);
     assert_eq!(admin.cmd("ACL SETUSER gone on >p +@all ~* &*"), "+OK\r\n");
-    let mut users: Vec<Resp> = (0..shards).map(|shard| connect_on(shards, addr, shard)).collect();
+    let mut users: Vec<Resp> = (0..shards)
+        .map(|shard| connect_on(shards, addr, shard))
+        .collect();
     for user in &mut users {
         assert_eq!(user.cmd("AUTH gone p"), "+OK\r\n");
     }
@@ -209,11 +221,17 @@ fn a_deleted_users_connections_close() {
 #[test]
 fn users_are_the_same_on_every_shard() {
     let shards = 2;
-    let server = TestServer::builder().services(&["resp"]).shards(shards).start();
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .shards(shards)
+        .start();
     let addr = server.addr("resp");
     let mut zero = connect_on(shards, addr, 0);
     let mut one = connect_on(shards, addr, 1);
-    assert_eq!(zero.cmd("ACL SETUSER user1 on >secret +@all ~* &*"), "+OK\r\n");
+    assert_eq!(
+        zero.cmd("ACL SETUSER user1 on >secret +@all ~* &*"),
+        "+OK\r\n"
+    );
     // HELLO's AUTH as well as AUTH's.
     assert!(one.cmd("HELLO 2 AUTH user1 secret").starts_with("*14\r\n"));
     assert_eq!(one.cmd("ACL WHOAMI"), "$5\r\nuser1\r\n");

@@ -79,7 +79,12 @@ pub fn refresh(session: &mut Session, config: &RespConfig) -> bool {
 
 /// Whether `user password` opens a user (`AUTH`, `HELLO AUTH`): the
 /// session is then that user's.
-pub fn authenticate(session: &mut Session, config: &RespConfig, user: &[u8], password: &[u8]) -> bool {
+pub fn authenticate(
+    session: &mut Session,
+    config: &RespConfig,
+    user: &[u8],
+    password: &[u8],
+) -> bool {
     let Some(found) = config.users.get(user).filter(|u| u.opens(password)) else {
         return false;
     };
@@ -174,7 +179,10 @@ pub fn run(args: &Command<'_>, session: &Session, config: &RespConfig, out: &mut
     let sub = args.at(1).to_ascii_lowercase();
     let Some(&(name, arity)) = ARITY.iter().find(|(name, _)| name.as_bytes() == sub) else {
         let shown = String::from_utf8_lossy(args.at(1));
-        return write::error(out, &format!("ERR unknown subcommand '{shown}'. Try ACL HELP."));
+        return write::error(
+            out,
+            &format!("ERR unknown subcommand '{shown}'. Try ACL HELP."),
+        );
     };
     let argc = args.len() as i32;
     if (arity > 0 && argc != arity) || (arity < 0 && argc < -arity) {

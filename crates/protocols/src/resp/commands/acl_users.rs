@@ -161,7 +161,14 @@ impl User {
         if self.perms.keys {
             words.push("~*".into());
         }
-        words.push(if self.perms.channels { "&*" } else { "resetchannels" }.into());
+        words.push(
+            if self.perms.channels {
+                "&*"
+            } else {
+                "resetchannels"
+            }
+            .into(),
+        );
         words.push(self.commands().into());
         words.join(" ")
     }
@@ -330,7 +337,10 @@ mod tests {
         assert_eq!(users.set(b"u2", &rules), Ok(()));
         assert_eq!(
             users.get(b"u2").map(|u| u.describe()),
-            Some("on #2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b ~* &* +@all".to_string())
+            Some(
+                "on #2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b ~* &* +@all"
+                    .to_string()
+            )
         );
         assert!(users.get(b"u2").is_some_and(|u| u.opens(b"secret")));
         assert!(!users.get(b"u2").is_some_and(|u| u.opens(b"wrong")));
