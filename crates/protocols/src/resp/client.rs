@@ -165,6 +165,7 @@ impl ClientInfo {
         let sub = match spec.cmd {
             Cmd::Client
             | Cmd::Config
+            | Cmd::Acl
             | Cmd::Command
             | Cmd::Cluster
             | Cmd::Function
