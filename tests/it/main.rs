@@ -53,6 +53,7 @@ mod moving;
 mod mq;
 mod open_files;
 mod resp;
+mod resp_acl;
 mod resp_bits;
 mod resp_blocking;
 mod resp_blocking_chain;

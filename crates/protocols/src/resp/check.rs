@@ -1,5 +1,5 @@
 //! The checks redis-server makes before it runs a command, in its order:
-//! known, arity, authenticated, in this node's slots (cluster mode,
+//! known, arity, authenticated, allowed to its ACL user, in this node's slots (cluster mode,
 //! docs/PROTOCOLS.md §6.4), allowed while subscribed (§6.1, §6.2, §6.5), and the error each
 //! failure is answered with, worded as redis's. Before them all, redis'
 //! guard against HTTP requests ([`cross_protocol`]).
@@ -20,6 +20,8 @@ pub(super) enum Rejection<'c> {
     Unknown,
     Arity(&'static str),
     NoAuth,
+    /// Its ACL user may not run it (`commands/acl.rs`).
+    NoPerm(commands::acl::Denied),
     /// Cluster mode: its keys are not (all) in this node's slots.
     Redirect(cluster::Redirect<'c>),
     /// Not allowed while subscribed (RESP2); the name as redis gives it
@@ -52,6 +54,7 @@ impl Rejection<'_> {
             }
             Rejection::Arity(name) => commands::connection::wrong_arity(out, name),
             Rejection::NoAuth => write::error(out, commands::connection::NOAUTH),
+            Rejection::NoPerm(denied) => denied.write(out),
             Rejection::Redirect(redirect) => redirect.write(out),
             Rejection::Subscribed(name) => {
                 write::error(out, &format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"));
@@ -76,6 +79,10 @@ pub(super) fn check<'c>(
     }
     if !session.authed && !spec.flags.has(Flags::NO_AUTH) {
         return Err(Rejection::NoAuth);
+    }
+    let name = || subcommand_name(spec, command).unwrap_or(spec.name);
+    if let Some(denied) = commands::acl::denied(session.login.perms, spec, command, name) {
+        return Err(Rejection::NoPerm(denied));
     }
     if let Some(cluster) = cluster {
         cluster

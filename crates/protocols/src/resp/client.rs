@@ -56,6 +56,8 @@ pub struct ClientInfo {
     /// QUIT, or killed: its last replies go, then it closes (it may linger
     /// a while); nothing more is delivered to it (a REDIRECT target gone).
     pub closing: Cell<bool>,
+    /// Its ACL user's name (`user=`), set by AUTH and RESET.
+    pub user: RefCell<String>,
 }
 
 thread_local! {
@@ -163,6 +165,7 @@ impl ClientInfo {
         let sub = match spec.cmd {
             Cmd::Client
             | Cmd::Config
+            | Cmd::Acl
             | Cmd::Command
             | Cmd::Cluster
             | Cmd::Function
@@ -228,7 +231,7 @@ impl ClientInfo {
             })
             .unwrap_or("NULL");
         let line = format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db=0 sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir={redir} resp={}\n",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db=0 sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user={} redir={redir} resp={}\n",
             self.id,
             self.addr(),
             self.laddr(),
@@ -237,6 +240,7 @@ impl ClientInfo {
             now.duration_since(self.created).as_secs(),
             now.duration_since(self.last_active.get()).as_secs(),
             self.qbuf.get(),
+            self.user.borrow(),
             self.proto.get().number(),
         );
         out.extend_from_slice(line.as_bytes());

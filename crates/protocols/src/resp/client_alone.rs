@@ -70,6 +70,14 @@ impl Resp {
                 return false;
             }
         };
+        if let Some(user) = filter
+            .user
+            .filter(|user| self.config.users.get(user).is_none())
+        {
+            let shown = String::from_utf8_lossy(user);
+            write::error(reply, &format!("ERR No such user '{shown}'"));
+            return false;
+        }
         let mut args: Vec<&[u8]> = vec![caller_id.as_bytes()];
         args.extend_from_slice(&words);
         let mut killed = 0;

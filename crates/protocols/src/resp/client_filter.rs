@@ -53,6 +53,9 @@ pub struct KillFilter<'a> {
     pub kind: Option<ClientType>,
     pub addr: Option<&'a [u8]>,
     pub laddr: Option<&'a [u8]>,
+    /// `USER name`: its connections (that the user exists is checked by
+    /// the caller's shard, which has the ACL table: `client_alone.rs`).
+    pub user: Option<&'a [u8]>,
     /// Whether the caller itself is spared (the default: yes).
     pub skip_me: bool,
 }
@@ -79,15 +82,7 @@ impl<'a> KillFilter<'a> {
                 Some(value) if is(b"type") => filter.kind = Some(ClientType::parse(value)?),
                 Some(value) if is(b"addr") => filter.addr = Some(value),
                 Some(value) if is(b"laddr") => filter.laddr = Some(value),
-                Some(value) if is(b"user") => {
-                    // percore has one user, `default`.
-                    if value != b"default" {
-                        return Err(format!(
-                            "ERR No such user '{}'",
-                            String::from_utf8_lossy(value)
-                        ));
-                    }
-                }
+                Some(value) if is(b"user") => filter.user = Some(value),
                 Some(value) if is(b"skipme") => {
                     filter.skip_me = if value.eq_ignore_ascii_case(b"yes") {
                         true
@@ -114,6 +109,9 @@ impl<'a> KillFilter<'a> {
             && self
                 .laddr
                 .is_none_or(|laddr| client.laddr().as_bytes() == laddr)
+            && self
+                .user
+                .is_none_or(|user| client.user.borrow().as_bytes() == user)
     }
 }
 
@@ -163,7 +161,8 @@ mod tests {
         assert!(KillFilter::parse(&[b"id", b"0"]).is_err());
         assert!(KillFilter::parse(&[b"id", b"10", b"wrong_arg"]).is_err());
         assert!(KillFilter::parse(&[b"skipme", b"maybe"]).is_err());
-        assert!(KillFilter::parse(&[b"user", b"x"]).is_err());
+        let filter = KillFilter::parse(&[b"user", b"x"]).expect("valid");
+        assert_eq!(filter.user, Some(&b"x"[..]));
         let filter = KillFilter::parse(&[b"TYPE", b"pubsub", b"skipme", b"no"]).expect("valid");
         assert_eq!(filter.kind, Some(ClientType::PubSub));
         assert!(!filter.skip_me);

@@ -45,6 +45,7 @@ pub fn key(cmd: Cmd, command: &Command<'_>) -> Key {
         cmd,
         Cmd::Client
             | Cmd::Config
+            | Cmd::Acl
             | Cmd::Command
             | Cmd::PubSub
             | Cmd::Cluster

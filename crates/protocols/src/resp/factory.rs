@@ -36,6 +36,8 @@ pub struct RespFactory {
     pub(super) max_memory: Arc<AtomicU64>,
     /// The values CONFIG SET keeps, the same for every shard.
     pub(super) stored: commands::config::Stored,
+    /// The ACL users, server-wide (`commands/acl_users.rs`).
+    pub(super) users: Arc<commands::acl_users::Users>,
     pub(super) port: u16,
     pub(super) bind: String,
     /// The topics, shared with mq (docs/PROTOCOLS.md §6.3).
@@ -51,6 +53,9 @@ impl RespFactory {
             keys,
             max_memory: Arc::new(AtomicU64::new(options.max_memory)),
             stored: commands::config::stored_defaults(),
+            users: Arc::new(commands::acl_users::Users::new(
+                options.requirepass.as_deref(),
+            )),
             bind: "127.0.0.1".into(),
             options: Arc::new(options),
             port,
@@ -98,6 +103,8 @@ pub struct RespConfig {
     pub(super) max_memory: Arc<AtomicU64>,
     /// The parameters CONFIG SET keeps, shared by every shard.
     pub stored: commands::config::Stored,
+    /// The ACL users, the same table for every shard.
+    pub users: Arc<commands::acl_users::Users>,
     /// Wrong passwords given (docs/PROTOCOLS.md §6.5).
     pub auth_failures: Counter,
     pub(super) queue_bytes: usize,
@@ -168,6 +175,7 @@ impl ServiceFactory for RespFactory {
                 .map_or(0, |d| d.as_secs()),
             max_memory: self.max_memory.clone(),
             stored: self.stored.clone(),
+            users: self.users.clone(),
             auth_failures: shard.counter("auth_failures"),
             queue_bytes: options.queue_bytes,
             cluster: views.0.map(Rc::new),

@@ -47,6 +47,7 @@ import time
 # commands themselves are the registry"s rows, read by served() below).
 SUBCOMMANDS = {
     "client": ["setname", "getname", "id", "setinfo", "list", "kill", "info", "reply", "no-evict", "unblock", "help", "tracking", "caching", "getredir", "trackinginfo"],
+    "acl": ["setuser", "deluser", "getuser", "list", "users", "whoami", "help", "load", "save"],
     "memory": ["usage"],
     "object": ["encoding", "refcount", "idletime", "freq", "help"],
     "function": ["flush", "list", "load", "delete", "dump", "restore", "kill", "stats", "help"],

@@ -135,16 +135,19 @@ impl Service for Resp {
             tracks_reads: false.into(),
             caching: (None, None).into(),
             closing: false.into(),
+            user: RefCell::new("default".into()),
             outbox: Rc::new(
                 Outbox::new(self.config.queue_bytes)
                     .counting(self.deliveries.clone(), self.slow_disconnects.clone()),
             ),
         });
         client::register(client.clone());
+        let login = commands::acl::Login::new(&self.config.users);
         Connection {
             session: Session {
                 client,
-                authed: self.config.requirepass.is_none(),
+                authed: login.may_run(&self.config.users),
+                login,
                 pubsub: None,
                 published: false,
                 own_port: self.config.own_cluster.as_ref().is_some_and(|own| {
@@ -242,7 +245,7 @@ impl Service for Resp {
     /// A plain connection may move between batches (`Session::movable`);
     /// its outbox is then empty, as nothing pushes to it.
     fn movable(&self, conn: &Connection) -> bool {
-        conn.session.movable(self.config.requirepass.is_some())
+        conn.session.movable(self.config.users.default_open())
     }
 
     async fn stop(&self) {

@@ -57,10 +57,13 @@ pub fn line(cmd: Cmd, command: &Command<'_>, peer: Option<SocketAddr>, out: &mut
     out.extend_from_slice(b"\r\n");
 }
 
-/// AUTH's arguments, and HELLO's AUTH user and password, are not shown.
+/// AUTH's arguments, HELLO's AUTH user and password, and ACL SETUSER's
+/// user and rules are not shown.
 fn redacted(cmd: Cmd, command: &Command<'_>, i: usize) -> bool {
     match cmd {
         Cmd::Auth => i >= 1,
+        // ACL SETUSER's rules hold passwords.
+        Cmd::Acl => command.at(1).eq_ignore_ascii_case(b"setuser") && i >= 2,
         Cmd::Hello => (2..command.len()).any(|at| {
             command.at(at).eq_ignore_ascii_case(b"auth") && (at + 1..=at + 2).contains(&i)
         }),

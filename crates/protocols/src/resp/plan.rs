@@ -104,6 +104,11 @@ impl Resp {
         frame: &'a [u8],
         now: u64,
     ) -> Option<Step<'a>> {
+        // Its ACL user changed since its last command: read again; deleted,
+        // the connection closes, as Redis closes it (`commands/acl.rs`).
+        if !commands::acl::refresh(session, &self.config) {
+            return Some(Step::Close);
+        }
         let out = batch.out();
         let spec = match check(command, session, self.config.cluster_of(session)) {
             Ok(spec) => spec,

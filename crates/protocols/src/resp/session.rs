@@ -15,8 +15,12 @@ use super::RespConfig;
 /// One resp connection's state.
 pub struct Session {
     pub client: Rc<ClientInfo>,
-    /// Authenticated (always, without `--requirepass`).
+    /// May run commands besides AUTH, HELLO, QUIT and RESET: authenticated,
+    /// or `default` is on and nopass (always, without `--requirepass` or
+    /// ACL changes to `default`).
     pub authed: bool,
+    /// Its ACL user and that user's permissions (`commands/acl.rs`).
+    pub login: super::commands::acl::Login,
     /// Its place in the shard's broker, once it has (un)subscribed: its
     /// subscriptions go with it.
     pub pubsub: Option<Member>,
@@ -76,10 +80,10 @@ impl Session {
     /// authenticated without a password to give again, has no
     /// subscriptions, and has no MULTI open and no key WATCHed. CLIENT LIST
     /// from other connections shows it with a new id and age once moved.
-    pub fn movable(&self, requirepass: bool) -> bool {
+    pub fn movable(&self, default_open: bool) -> bool {
         !self.introduced
             && !self.own_port
-            && !requirepass
+            && default_open
             && self.pubsub.is_none()
             && !self.subscribed()
             && self.tx.is_idle()
@@ -122,7 +126,7 @@ impl Session {
     pub fn reset(&mut self, config: &RespConfig) {
         self.client.proto.set(Proto::Resp2);
         self.client.name.borrow_mut().clear();
-        self.authed = config.requirepass.is_none();
+        super::commands::acl::reset(self, config);
         self.reply = ReplyMode::On;
         self.client.monitoring.set(false);
         super::tracking::forget(&self.client);

@@ -1052,6 +1052,56 @@ pub(super) const DOCS_RESP3: &str = concat!(
 /// in 7.0's shape.
 pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
     (
+        "acl",
+        [0xf98d713fbdeef148, 0xd4517fea4598a1ec],
+        [0xcd6611005ad77b41, 0xce222eb15bc3bcd4],
+    ),
+    (
+        "acl|deluser",
+        [0x635ce5eb27466123, 0x1dff23c1f08510ff],
+        [0x303688df869c2882, 0x92f493844300ace5],
+    ),
+    (
+        "acl|getuser",
+        [0x0eda6a866d6bc2a5, 0x3b651a61005a31d1],
+        [0xbe5be351c9cd9438, 0x385cbdf2e7353ad7],
+    ),
+    (
+        "acl|help",
+        [0x0df813532b376270, 0x3ff54e4dd8da8344],
+        [0x8fc3404676ca42ae, 0x76fca7c871938719],
+    ),
+    (
+        "acl|list",
+        [0x585e77f85e538809, 0x3af56b3a9b7cdd7d],
+        [0x9dfce6ce888887c4, 0x7849b57bd31d83ef],
+    ),
+    (
+        "acl|load",
+        [0x00a56321e65b5bf5, 0x69803a37a47668c1],
+        [0x2c31efa19ce1fc4c, 0xdb107176efa9d80b],
+    ),
+    (
+        "acl|save",
+        [0x39738cdb6b416aba, 0x14de960236218aee],
+        [0x4e419f832d1565e9, 0xfd680c7d35d43988],
+    ),
+    (
+        "acl|setuser",
+        [0x804e2b8b244d6cbe, 0x38eaa0148b95d88a],
+        [0xa40fd382e0c05578, 0xa1750f6c7f8d70e5],
+    ),
+    (
+        "acl|users",
+        [0x0b57ef81a2bc33d6, 0x34d7cb54107e68e2],
+        [0x09f44221412e18fd, 0xde221ecd1b9f44f0],
+    ),
+    (
+        "acl|whoami",
+        [0x3598d815a8c85a90, 0x04bd4149c7211c4c],
+        [0xb891d52d92743427, 0xdfb88c21c660cec6],
+    ),
+    (
         "append",
         [0x661dbb5348fc0823, 0x826911bedc3b5d4f],
         [0x5ec2aa295a4abb65, 0xa36975fe5fa48d37],

@@ -57,6 +57,7 @@ pub fn run(
             write::simple(out, b"RESET");
         }
         Cmd::Client => client_command(args, session, out),
+        Cmd::Acl => super::acl::run(args, session, config, out),
         _ => write::error(out, "ERR internal: not a connection command"),
     }
     Flow::Continue
@@ -67,15 +68,6 @@ pub fn wrong_arity(out: &mut Vec<u8>, name: &str) {
         out,
         &format!("ERR wrong number of arguments for '{name}' command"),
     );
-}
-
-/// Checks a password given with AUTH or HELLO ... AUTH.
-fn password_ok(config: &RespConfig, user: &[u8], password: &[u8]) -> bool {
-    user == b"default"
-        && config
-            .requirepass
-            .as_deref()
-            .is_some_and(|pass| pass.as_bytes() == password)
 }
 
 /// `AUTH [username] password`.
@@ -89,12 +81,12 @@ fn auth(args: &Command<'_>, session: &mut Session, config: &RespConfig, out: &mu
     } else {
         (&b"default"[..], args.at(1))
     };
-    if config.requirepass.is_none() && args.len() == 2 {
+    let default_nopass = config.users.get(b"default").is_some_and(|u| u.nopass);
+    if default_nopass && args.len() == 2 {
         write::error(out, "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
         return;
     }
-    if password_ok(config, user, password) {
-        session.authed = true;
+    if super::acl::authenticate(session, config, user, password) {
         write::ok(out);
     } else {
         config.auth_failures.add(1);
@@ -140,12 +132,11 @@ fn hello(args: &Command<'_>, session: &mut Session, config: &RespConfig, out: &m
         }
     }
     if let Some((user, password)) = credentials {
-        if !password_ok(config, user, password) {
+        if !super::acl::authenticate(session, config, user, password) {
             config.auth_failures.add(1);
             write::error(out, WRONGPASS);
             return;
         }
-        session.authed = true;
     }
     if !session.authed {
         write::error(out, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");

@@ -71,6 +71,12 @@ fn command_of(argv: &[&[u8]]) -> Option<&'static CommandEntry> {
     }
 }
 
+/// Whether `argv` (a command and its arguments) names any key: an ACL
+/// user without `~*` may not run it (`acl.rs`).
+pub fn names_keys(argv: &[&[u8]]) -> bool {
+    command_of(argv).is_some_and(|entry| has_keys(entry) && !find_keys(entry, argv).is_empty())
+}
+
 /// Whether the command takes keys at all (redis: a key specification that
 /// is not `not_key`; every served command with a key finder of its own has
 /// one).

@@ -10,6 +10,8 @@
 //! (`resp/pubsub/`): PUBLISH runs on the channel's owner like a key's
 //! command; the (un)subscribe commands and PUBSUB are served alone.
 
+pub mod acl;
+pub mod acl_users;
 pub mod bitfield;
 pub mod bitop;
 pub mod bits;
@@ -42,6 +44,7 @@ pub mod rename;
 pub mod scripting;
 pub mod server;
 pub mod set;
+mod sha256;
 pub mod sort;
 pub mod string_float;
 pub mod string_options;

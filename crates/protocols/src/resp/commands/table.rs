@@ -238,6 +238,8 @@ commands! {
     b"TIME" => Time, "time", 1, (0, 0, 0), Here(Server), [], elsewhere;
     b"COMMAND" => Command, "command", -1, (0, 0, 0), Here(Introspect), [], elsewhere;
     b"CONFIG" => Config, "config", -2, (0, 0, 0), HereOrAlone(Server, config_set), [], elsewhere;
+    /// The ACL user table, server-wide (`acl.rs`, `acl_users.rs`).
+    b"ACL" => Acl, "acl", -2, (0, 0, 0), Here(Connection), [], elsewhere;
     b"LASTSAVE" => LastSave, "lastsave", 1, (0, 0, 0), Here(Server), [], elsewhere;
     b"SAVE" => Save, "save", 1, (0, 0, 0), AllShards(AllOk), [], shard_parts::save;
     b"BGSAVE" => BgSave, "bgsave", -1, (0, 0, 0), AllShards(AllOk), [], shard_parts::save;
