@@ -4,6 +4,7 @@
 
 mod load;
 mod serve;
+mod service_addrs;
 
 pub use load::LoadArgs;
 pub use serve::ServeArgs;
