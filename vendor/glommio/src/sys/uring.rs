@@ -1186,7 +1186,27 @@ impl SleepableRing {
         }
     }
 
-    fn sleep(&mut self, link: &Source) -> io::Result<usize> {
+    /// percore: sleeps with the link to the latency ring already armed by
+    /// an earlier sleep (`Reactor::link_rings_and_sleep`): nothing to submit.
+    fn sleep_armed(&mut self) -> io::Result<usize> {
+        assert_eq!(
+            self.waiting_kernel_submission(),
+            0,
+            "sleeping with pending SQEs"
+        );
+        self.ring
+            .cq()
+            .wait(1)
+            .map(|_| 1)
+            .or_else(Reactor::busy_ok)
+            .or_else(Reactor::again_ok)
+            .or_else(Reactor::intr_ok)
+    }
+
+    /// Links the rings with `link` and sleeps; `linked` says whether the
+    /// link reached the kernel (percore: `Reactor::link_rings_and_sleep`
+    /// keeps it for the next sleep only then).
+    fn sleep(&mut self, link: &Source, linked: &mut bool) -> io::Result<usize> {
         assert_eq!(
             self.waiting_kernel_submission(),
             0,
@@ -1229,6 +1249,7 @@ impl SleepableRing {
                 Err(io::Error::from_raw_os_error(libc::EBUSY))
             } else {
                 // The rings are linked. Goodnight!
+                *linked = true;
                 self.ring
                     .cq()
                     .wait(1)
@@ -1312,12 +1333,15 @@ impl UringCommon for SleepableRing {
         let source_map = self.source_map.clone();
         process_one_event(
             Some(cqe),
-            |source| match source.source_type {
-                SourceType::LinkRings => Some(()),
-                _ => None,
-            },
+            // percore: the link between the rings gets its result like any
+            // source (glommio 0.9 skipped it), so that a kept link knows it
+            // fired (`Reactor::link_rings_and_sleep`); it is not I/O, so it
+            // is not counted in the ring's statistics.
+            |_| None,
             |mut src, res| {
-                record_stats(self, &mut src, &res);
+                if !matches!(src.source_type, SourceType::LinkRings) {
+                    record_stats(self, &mut src, &res);
+                }
                 if let SourceType::ForeignNotifier(_, installed) = &mut src.source_type {
                     *installed = false;
                 }
@@ -1366,6 +1390,10 @@ pub(crate) struct Reactor {
     poll_ring: RefCell<PollRing>,
 
     latency_preemption_timeout_src: Cell<Option<Source>>,
+    /// percore: the main ring's poll of the latency ring's fd that lets a
+    /// sleep end on a latency-ring event, kept armed from one sleep to the
+    /// next while it has not fired (`link_rings_and_sleep`).
+    link_rings_src: Cell<Option<Source>>,
     /// percore: when `submit_if_waiting_since` last submitted.
     submitted_at: Cell<Instant>,
 
@@ -1509,6 +1537,7 @@ impl Reactor {
             latency_ring: RefCell::new(latency_ring),
             poll_ring: RefCell::new(poll_ring),
             latency_preemption_timeout_src: Cell::new(None),
+            link_rings_src: Cell::new(None),
             submitted_at: Cell::new(Instant::now()),
             blocking_thread,
             link_fd,
@@ -1936,7 +1965,24 @@ impl Reactor {
     ///
     /// We may not be able to register an `SQE` at this point, so we return an
     /// Error and will just not sleep.
+    /// percore: sleeps in the main ring until it has a completion, the
+    /// latency ring's included through a poll of its fd. glommio 0.9 armed a
+    /// new poll for every sleep and cancelled it on waking when it had not
+    /// fired (the sleep ended on a main-ring completion: a receive, a send):
+    /// an allocation, a POLL_ADD and an ASYNC_CANCEL per sleep. A poll that
+    /// has not fired is now kept and serves the next sleep too: it fires on
+    /// the latency ring's next completion, and none was missed since it was
+    /// armed (arming completes it at once when the latency ring already has
+    /// completions; a completion posted later fires it, and a fired poll is
+    /// replaced). PATCHES.md, change 16.
     fn link_rings_and_sleep(&self, ring: &mut SleepableRing) -> io::Result<()> {
+        if let Some(armed) = self.link_rings_src.take() {
+            if armed.result().is_none() {
+                let slept = ring.sleep_armed().or_else(Self::busy_ok).map(|_| {});
+                self.link_rings_src.set(Some(armed));
+                return slept;
+            }
+        }
         let link_rings = Source::new(
             IoRequirements::default(),
             self.link_fd,
@@ -1944,7 +1990,17 @@ impl Reactor {
             None,
             None,
         );
-        ring.sleep(&link_rings).or_else(Self::busy_ok).map(|_| {})
+        let mut linked = false;
+        let slept = ring
+            .sleep(&link_rings, &mut linked)
+            .or_else(Self::busy_ok)
+            .map(|_| {});
+        // Kept only when it reached the kernel: a poll never submitted
+        // would never fire, and the next sleep would miss the latency ring.
+        if linked {
+            self.link_rings_src.set(Some(link_rings));
+        }
+        slept
     }
 
     pub(crate) fn poll_io(&self, woke: &mut usize) -> io::Result<()> {
