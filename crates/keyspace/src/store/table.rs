@@ -139,7 +139,7 @@ mod tests {
     use super::*;
 
     fn entry(i: u32) -> Entry {
-        Entry::new(format!("key{i}").as_bytes(), &i.to_le_bytes(), None)
+        Entry::new(format!("key{i}").as_bytes(), &i.to_le_bytes(), None, 0)
     }
 
     #[test]

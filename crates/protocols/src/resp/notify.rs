@@ -142,6 +142,14 @@ pub fn expired(key: &[u8]) {
     publish(EXPIRED, "expired", key);
 }
 
+/// `key` was evicted (`maxmemory-policy`; registered with the key space):
+/// as Redis's `performEvictions`, tracking is told and the `evicted` event
+/// published.
+pub fn evicted(key: &[u8]) {
+    super::tracking_table::invalidate(key);
+    publish(EVICTED, "evicted", key);
+}
+
 /// What a write command's events depend on, read before it runs.
 pub struct Observed {
     /// Whether each key the command names was live.
