@@ -291,3 +291,23 @@ fn two_shards_each_evict_their_own_keys() {
     assert!(info(&mut conn, "used_memory") <= cap);
     server.stop().assert_clean();
 }
+
+#[test]
+fn multi_at_the_cap_is_not_refused_when_eviction_makes_room() {
+    let server = TestServer::builder().services(&["resp"]).shards(1).start();
+    let mut conn = Resp::connect(server.addr("resp"));
+    conn.cmd("CONFIG SET maxmemory 5000");
+    assert!(fill(&mut conn, "key", 0..200, "value", None).contains(&OOM.to_string()));
+    // Full under noeviction: MULTI refuses what may add data, as Redis.
+    conn.cmd("MULTI");
+    assert!(conn.cmd("SET x 1").starts_with("-OOM"));
+    assert!(conn.cmd("EXEC").starts_with("-EXECABORT"));
+    // Under allkeys-lru a write evicts first, as Redis evicts before it
+    // compares its memory with the cap.
+    conn.cmd("CONFIG SET maxmemory-policy allkeys-lru");
+    conn.cmd("MULTI");
+    assert_eq!(conn.cmd("SET x 1"), "+QUEUED\r\n");
+    assert_eq!(conn.cmd("EXEC"), "*1\r\n+OK\r\n");
+    assert_eq!(conn.cmd("GET x"), "$1\r\n1\r\n");
+    server.stop().assert_clean();
+}

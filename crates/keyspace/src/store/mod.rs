@@ -186,9 +186,12 @@ impl Store {
     /// (an empty name and value): the store is full. resp's MULTI asks it
     /// where Redis asks whether its used memory is past `maxmemory`
     /// (queuing, and EXEC, of a command that may add data).
+    /// Under an eviction policy with keys it may take, a write would evict
+    /// first: not full, as Redis evicts before it compares.
     pub fn full(&self) -> bool {
         self.cap
             .is_some_and(|cap| self.bytes.saturating_add(ENTRY_OVERHEAD) > cap)
+            && !self.may_evict()
     }
 
     /// Changes the memory cap (CONFIG SET maxmemory); `None`: no cap. Keys

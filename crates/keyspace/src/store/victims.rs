@@ -88,6 +88,15 @@ impl Store {
         self.cap.is_some_and(|cap| self.bytes > cap)
     }
 
+    /// Whether the policy has a key it may evict.
+    pub fn may_evict(&self) -> bool {
+        match self.eviction.policy {
+            Policy::NoEviction => false,
+            policy if policy.volatile() => self.deadlines.len() > 0,
+            _ => self.table.len() > 0,
+        }
+    }
+
     /// The key the policy evicts next (module docs of `eviction.rs`), or
     /// `None`: nothing may go (noeviction, an empty store, or no key with
     /// a TTL under a volatile policy).
