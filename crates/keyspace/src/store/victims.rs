@@ -31,7 +31,7 @@ impl Store {
     /// its clock moves to now, written only when it changes.
     #[inline]
     pub fn touch(&mut self, key: &[u8]) {
-        let Some(position) = self.table.find(key) else {
+        let Some(position) = self.table.find_again(key) else {
             return;
         };
         let eviction = &mut self.eviction;
