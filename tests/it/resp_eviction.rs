@@ -3,8 +3,9 @@
 //! first and succeed, and memory stays under the cap; volatile-ttl takes
 //! the nearest expiry first, volatile-* never a key without a TTL (then
 //! writes are refused with Redis's OOM); allkeys-lru keeps keys read
-//! recently; evictions publish `evicted` events, touch WATCHed keys, stay
-//! evicted after a restart, and each of 2 shards evicts only its own keys.
+//! recently; evictions publish `evicted` events, touch WATCHed keys,
+//! invalidate tracked keys, stay evicted after a restart, and each of 2
+//! shards evicts only its own keys.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -218,6 +219,26 @@ fn evictions_publish_evicted_events_and_touch_watched_keys() {
     watcher.cmd("MULTI");
     watcher.cmd("PING");
     assert_eq!(watcher.cmd("EXEC"), "*-1\r\n");
+    server.stop().assert_clean();
+}
+
+#[test]
+fn an_eviction_invalidates_a_tracked_key() {
+    let server = TestServer::builder().services(&["resp"]).shards(2).start();
+    let addr = server.addr("resp");
+    let mut tracker = Resp::connect(addr);
+    let mut conn = Resp::connect(addr);
+    assert!(tracker.cmd("HELLO 3").starts_with('%'));
+    assert_eq!(tracker.cmd("CLIENT TRACKING on"), "+OK\r\n");
+    conn.cmd("SET tracked v");
+    assert_eq!(tracker.cmd("GET tracked"), "$1\r\nv\r\n");
+    conn.cmd("CONFIG SET maxmemory-policy allkeys-random");
+    conn.cmd("CONFIG SET maxmemory 1");
+    assert_eq!(
+        String::from_utf8_lossy(&tracker.reply()),
+        ">2\r\n$10\r\ninvalidate\r\n*1\r\n$7\r\ntracked\r\n"
+    );
+    conn.cmd("CONFIG SET maxmemory 0");
     server.stop().assert_clean();
 }
 
