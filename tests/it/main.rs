@@ -61,6 +61,7 @@ mod resp_blocking_load;
 mod resp_config;
 mod resp_dirty;
 mod resp_dump;
+mod resp_eviction;
 mod resp_geo;
 mod resp_hash;
 mod resp_introspect;

@@ -46,7 +46,7 @@ use owner::{Handlers, Owner};
 pub use owner::{OwnerHandler, ServeFn, Wait};
 pub use shared_store::SharedStore;
 
-pub use store::{now_ms, values, Store};
+pub use store::{now_ms, values, EvictionSettings, Policy, Store};
 
 /// The protocol a mesh message speaks: its first byte, the tag under which
 /// that protocol registered what it runs on an owner
@@ -341,6 +341,28 @@ thread_local! {
 /// Calls `hook` with every key this shard's active expiry frees from now on.
 pub fn on_expired(hook: ExpiredHook) {
     ON_EXPIRED.with(|cell| cell.set(Some(hook)));
+}
+
+/// What is told of each key evicted (`maxmemory-policy`, `write.rs`).
+pub type EvictedHook = fn(&[u8]);
+
+thread_local! {
+    /// Called with each key evicted on this shard (resp's `evicted`
+    /// keyspace event and tracking invalidation); set by resp when it
+    /// starts here.
+    static ON_EVICTED: Cell<Option<EvictedHook>> = const { Cell::new(None) };
+}
+
+/// Calls `hook` with every key this shard evicts from now on.
+pub fn on_evicted(hook: EvictedHook) {
+    ON_EVICTED.with(|cell| cell.set(Some(hook)));
+}
+
+/// Tells the hook, if any, that `key` was evicted.
+pub(crate) fn evicted(key: &[u8]) {
+    if let Some(hook) = ON_EVICTED.with(Cell::get) {
+        hook(key);
+    }
 }
 
 /// How often a shard frees the keys whose time has passed.

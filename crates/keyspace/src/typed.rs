@@ -71,7 +71,10 @@ impl ShardKeys<'_> {
         added: u64,
     ) -> Result<i64, Refused> {
         self.writable()?;
-        if added > 0 && self.store.refuses_growth(key, added) {
+        if added > 0
+            && self.store.refuses_growth(key, added)
+            && !self.make_room(|store| store.refuses_growth(key, added))
+        {
             return Err(Refused::OutOfMemory);
         }
         BODY.with(|body| {
@@ -106,7 +109,9 @@ impl ShardKeys<'_> {
             OwnedValue::Str(val) => val.len() as u64,
             OwnedValue::Agg(agg) => agg.bytes(),
         };
-        if self.store.refuses_growth(key, added) {
+        if self.store.refuses_growth(key, added)
+            && !self.make_room(|store| store.refuses_growth(key, added))
+        {
             return Err(Refused::OutOfMemory);
         }
         if matches!(value, OwnedValue::Agg(_)) {

@@ -41,7 +41,50 @@ pub struct ShardKeys<'a> {
 
 impl<'a> ShardKeys<'a> {
     pub fn new(store: &'a mut Store, log: Option<&'a ShardLog>, now: u64) -> ShardKeys<'a> {
+        // The clock keys' accesses and new keys are stamped with.
+        store.set_now(now);
         ShardKeys { store, log, now }
+    }
+
+    /// Evicts keys as `maxmemory-policy` picks them (`store/eviction.rs`)
+    /// while `refused` says a write is refused by the memory cap; whether
+    /// it no longer is. Under noeviction, or with nothing left that may go,
+    /// nothing more is evicted and the write stays refused (Redis's OOM).
+    /// The caller checked that the log takes writes.
+    pub(crate) fn make_room(&mut self, refused: impl Fn(&Store) -> bool) -> bool {
+        // Each eviction removes a key: at most every key goes.
+        for _ in 0..=self.store.len() {
+            if !refused(self.store) {
+                return true;
+            }
+            let Some(key) = self.store.victim() else {
+                return false;
+            };
+            self.evict(&key);
+        }
+        !refused(self.store)
+    }
+
+    /// Evicts down to the memory cap (CONFIG SET maxmemory to a lower
+    /// value evicts at once, as Redis 7.0 does); how many keys went. None
+    /// while the log cannot take writes.
+    pub fn evict_to_cap(&mut self) -> usize {
+        if self.writable().is_err() {
+            return 0;
+        }
+        let before = self.store.evicted();
+        self.make_room(Store::over_cap);
+        (self.store.evicted() - before) as usize
+    }
+
+    /// An eviction is a delete for the log (a restart does not bring the
+    /// key back) and WATCH (`log_write`), and is told to the protocol
+    /// (the `evicted` event, tracking's invalidation: [`crate::on_evicted`]).
+    fn evict(&mut self, key: &[u8]) {
+        self.log_write(&Record::Del { key });
+        self.store.del(key, self.now);
+        self.store.count_eviction();
+        crate::evicted(key);
     }
 
     /// SAVE and BGSAVE: asks for a snapshot of this shard's keys once the
@@ -93,7 +136,11 @@ impl<'a> ShardKeys<'a> {
             Ttl::At(at) => Some(at),
             Ttl::Keep => self.expiry(key).flatten(),
         };
-        if self.store.refuses(key, val, at.is_some()) {
+        let ttl = at.is_some();
+        if self.store.refuses(key, val, ttl)
+            && (self.store.never_fits(key, val, ttl)
+                || !self.make_room(|store| store.refuses(key, val, ttl)))
+        {
             return Err(Refused::OutOfMemory);
         }
         self.log_write(&match at {
@@ -116,7 +163,9 @@ impl<'a> ShardKeys<'a> {
         pairs: impl Iterator<Item = (&'k [u8], &'k [u8])> + Clone,
     ) -> Result<(), Refused> {
         self.writable()?;
-        if self.store.refuses_all(pairs.clone()) {
+        if self.store.refuses_all(pairs.clone())
+            && !self.make_room(|store| store.refuses_all(pairs.clone()))
+        {
             return Err(Refused::OutOfMemory);
         }
         pairs

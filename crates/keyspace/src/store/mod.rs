@@ -23,6 +23,7 @@
 
 mod deadlines;
 mod entry;
+mod eviction;
 mod hasher;
 mod scan;
 mod table;
@@ -30,14 +31,18 @@ mod table;
 mod tests;
 mod typed;
 pub mod values;
+mod victims;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use deadlines::Deadlines;
 use entry::{Entry, MAX_KEY};
+use eviction::Eviction;
+pub use eviction::Policy;
 pub use hasher::KeyHasher;
 use table::Table;
 use values::Slab;
+pub use victims::EvictionSettings;
 
 /// Milliseconds since the Unix epoch, the unit of every expiry time (what
 /// Redis's PEXPIREAT takes). 0 if the clock is before the epoch.
@@ -62,6 +67,9 @@ pub struct Store {
     /// The hashes, sets, sorted sets and lists, by the slot their entries
     /// hold.
     slab: Slab,
+    /// `maxmemory-policy` and the clocks keys' accesses are read from
+    /// (`eviction.rs`, `victims.rs`).
+    eviction: Eviction,
 }
 
 /// A write refused for `--max-memory`.
@@ -81,10 +89,15 @@ pub const TTL_OVERHEAD: u64 = 82;
 impl Store {
     /// A store that refuses writes adding data past `cap` accounted bytes.
     pub fn with_cap(cap: Option<u64>) -> Store {
-        Store {
+        let mut store = Store {
             cap,
             ..Store::default()
-        }
+        };
+        // Keys loaded at start are as accessed then; eviction's random
+        // picks are keyed as the shard's hash is.
+        store.eviction.set_now(now_ms());
+        store.eviction.seed(store.table.hash(b"eviction"));
+        store
     }
 
     /// What a key with this value and no TTL costs, as accounted.
@@ -142,6 +155,13 @@ impl Store {
         new > old && self.bytes - old + new > cap
     }
 
+    /// Whether `key` set to `val` (with a TTL if `ttl`) is refused even by
+    /// an empty store: eviction would free everything for nothing.
+    pub fn never_fits(&self, key: &[u8], val: &[u8], ttl: bool) -> bool {
+        let new = Store::cost(key, val) + if ttl { Store::ttl_cost(key) } else { 0 };
+        key.len() > MAX_KEY || self.cap.is_some_and(|cap| new > cap)
+    }
+
     /// Whether setting every pair (with no TTL) is refused by the memory
     /// cap, taken together: what an all-or-nothing write (MSET's part on
     /// one shard) asks first. A key named twice counts twice, which can
@@ -166,9 +186,12 @@ impl Store {
     /// (an empty name and value): the store is full. resp's MULTI asks it
     /// where Redis asks whether its used memory is past `maxmemory`
     /// (queuing, and EXEC, of a command that may add data).
+    /// Under an eviction policy with keys it may take, a write would evict
+    /// first: not full, as Redis evicts before it compares.
     pub fn full(&self) -> bool {
         self.cap
             .is_some_and(|cap| self.bytes.saturating_add(ENTRY_OVERHEAD) > cap)
+            && !self.may_evict()
     }
 
     /// Changes the memory cap (CONFIG SET maxmemory); `None`: no cap. Keys
@@ -226,7 +249,8 @@ impl Store {
                 }
             }
         }
-        self.insert_entry_hashed(hash, key, Entry::new(key, val, at));
+        let clock = self.eviction.new_clock();
+        self.insert_entry_hashed(hash, key, Entry::new(key, val, at, clock));
     }
 
     /// Stores `entry` (of `key`), replacing (and forgetting) any entry of
@@ -389,16 +413,18 @@ impl Store {
     /// Takes every key out, leaving the store empty with its cap: a Clear
     /// whose keys may have to come back ([`Store::put_back`]).
     pub fn take_all(&mut self) -> Store {
-        let cap = self.cap;
-        std::mem::replace(self, Store::with_cap(cap))
+        let mut empty = Store::with_cap(self.cap);
+        empty.eviction = self.eviction.clone();
+        std::mem::replace(self, empty)
     }
 
     /// Puts back the keys [`Store::take_all`] took, replacing what the store
     /// holds; the cap stays the current one.
     pub fn put_back(&mut self, old: Store) {
-        let cap = self.cap;
+        let (cap, eviction) = (self.cap, self.eviction.clone());
         *self = old;
         self.cap = cap;
+        self.eviction = eviction;
     }
 
     /// Removes every key `keep` says no to, in O(len): what a log's Clear

@@ -13,6 +13,7 @@
 //! replace keeps the key's position; a removal moves only the last entry,
 //! into the freed position.
 
+use std::cell::Cell;
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
@@ -28,6 +29,10 @@ pub(super) struct Table {
     /// Each entry's position in `entries`, found by the entry's key.
     positions: HashTable<usize>,
     entries: Vec<Entry>,
+    /// The position [`Table::get`] last found: a command's touch of the
+    /// key it just read ([`Table::find_again`]) needs no second hash and
+    /// probe (eviction's access clock, issue 26).
+    last: Cell<usize>,
 }
 
 impl Table {
@@ -52,7 +57,20 @@ impl Table {
 
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&Entry> {
-        self.find(key).and_then(|i| self.entries.get(i))
+        let i = self.find(key)?;
+        self.last.set(i);
+        self.entries.get(i)
+    }
+
+    /// [`Table::find`], trying first the position the last
+    /// [`Table::get`] found (compared by key: positions move on removals).
+    #[inline]
+    pub fn find_again(&self, key: &[u8]) -> Option<usize> {
+        let last = self.last.get();
+        if self.entries.get(last).is_some_and(|e| e.key() == key) {
+            return Some(last);
+        }
+        self.find(key)
     }
 
     /// The entry at `position`, if `position < len`.
@@ -139,7 +157,7 @@ mod tests {
     use super::*;
 
     fn entry(i: u32) -> Entry {
-        Entry::new(format!("key{i}").as_bytes(), &i.to_le_bytes(), None)
+        Entry::new(format!("key{i}").as_bytes(), &i.to_le_bytes(), None, 0)
     }
 
     #[test]

@@ -102,7 +102,8 @@ impl Store {
             OwnedValue::Str(val) => self.set(key, &val, at),
             OwnedValue::Agg(agg) => {
                 let slot = self.slab.insert(agg);
-                self.insert_entry(key, Entry::aggregate(key, slot, at));
+                let clock = self.eviction.new_clock();
+                self.insert_entry(key, Entry::aggregate(key, slot, at, clock));
             }
         }
     }

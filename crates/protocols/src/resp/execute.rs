@@ -34,9 +34,34 @@ pub fn execute(
         }
         tracking_table::after_write(cmd, command, &out[start..]);
     }
+    touch_keys(cmd, command, keys);
     // Clients blocked on keys this command filled are served now, before
     // any other command runs here (`blocked_keys.rs`).
     blocked_keys::leave(outermost, keys, shard);
+}
+
+/// Moves the access clock of the keys `command` names (OBJECT IDLETIME,
+/// and what eviction reads: `percore_keyspace`'s `store/eviction.rs`), as
+/// Redis's `lookupKey` does for every command but those that look up with
+/// `LOOKUP_NOTOUCH`: TYPE, the TTL family, EXISTS and OBJECT. One look-up
+/// a key after the command ran; the clock is written only when it changed
+/// (seconds), so a hot key's memory stays clean.
+fn touch_keys(cmd: Cmd, command: &Command<'_>, keys: &mut ShardKeys<'_>) {
+    if matches!(
+        cmd,
+        Cmd::Type
+            | Cmd::Ttl
+            | Cmd::PTtl
+            | Cmd::ExpireTime
+            | Cmd::PExpireTime
+            | Cmd::Exists
+            | Cmd::Object
+    ) {
+        return;
+    }
+    for at in commands::spec_of(cmd).keys.positions(command.len()) {
+        keys.store.touch(command.at(at));
+    }
 }
 
 /// A blocked client's one-key form, run for it by the key's owner: its
@@ -57,6 +82,7 @@ pub(super) fn execute_for_waiter(
         observed.after(cmd, command, keys, &out[start..]);
     }
     tracking_table::after_write(cmd, command, &out[start..]);
+    touch_keys(cmd, command, keys);
 }
 
 fn dispatch(

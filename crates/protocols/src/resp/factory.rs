@@ -144,6 +144,7 @@ impl ServiceFactory for RespFactory {
         tracking_deliver::attach(keys.mesh.clone());
         let broker = self.brokers.on_shard(shard).await?;
         percore_keyspace::on_expired(notify::expired);
+        percore_keyspace::on_evicted(notify::evicted);
         percore_keyspace::on_filled(blocked_keys::filled);
         let limits = shard.limits();
         let options = &self.options;

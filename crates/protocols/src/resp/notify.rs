@@ -115,8 +115,16 @@ pub fn format_flags(flags: u32) -> String {
 
 /// Publishes `event` of `class` about `key`, if the flags ask for it.
 pub fn publish(class: u32, event: &str, key: &[u8]) {
+    if !QUIET.with(Cell::get) {
+        publish_even_quietly(class, event, key);
+    }
+}
+
+/// [`publish`], also inside a quiet step: an eviction is no event of the
+/// command whose write caused it.
+fn publish_even_quietly(class: u32, event: &str, key: &[u8]) {
     let flags = flags();
-    if flags & class == 0 || flags & (KEYSPACE | KEYEVENT) == 0 || QUIET.with(Cell::get) {
+    if flags & class == 0 || flags & (KEYSPACE | KEYEVENT) == 0 {
         return;
     }
     let Some(broker) = Broker::here() else {
@@ -140,6 +148,14 @@ pub fn publish(class: u32, event: &str, key: &[u8]) {
 pub fn expired(key: &[u8]) {
     super::tracking_table::invalidate(key);
     publish(EXPIRED, "expired", key);
+}
+
+/// `key` was evicted (`maxmemory-policy`; registered with the key space):
+/// as Redis's `performEvictions`, tracking is told and the `evicted` event
+/// published.
+pub fn evicted(key: &[u8]) {
+    super::tracking_table::invalidate(key);
+    publish_even_quietly(EVICTED, "evicted", key);
 }
 
 /// What a write command's events depend on, read before it runs.

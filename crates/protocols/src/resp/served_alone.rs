@@ -151,29 +151,48 @@ impl Resp {
             Ok(settings) => settings,
             Err(error) => return write::error(reply, &error),
         };
-        for setting in settings {
+        // Kept values and eviction's settings first, then the events, then
+        // the cap: a CONFIG SET that names a policy and a lower cap evicts
+        // under that policy, its `evicted` events published.
+        let mut eviction = false;
+        for setting in &settings {
             match setting {
-                commands::config::Setting::MaxMemory(bytes) => {
-                    self.config.max_memory.store(bytes, Ordering::Relaxed);
-                    // A cap below one byte a shard is still a cap (maxmemory
-                    // 1 refuses every write that adds data), not "none".
-                    let per_shard = if bytes == 0 {
-                        0
-                    } else {
-                        (bytes / self.shards as u64).max(1)
-                    };
-                    let per_shard = per_shard.to_string();
-                    self.on_every_shard(Cmd::SetMaxMemory, &[per_shard.as_bytes()], proto, now)
-                        .await;
-                }
-                commands::config::Setting::NotifyKeyspaceEvents(flags) => {
-                    let flags = flags.to_string();
-                    self.on_every_shard(Cmd::SetNotify, &[flags.as_bytes()], proto, now)
-                        .await;
-                }
                 commands::config::Setting::Store(at, value) => {
-                    commands::config::store(&self.config, at, value);
+                    commands::config::store(&self.config, *at, value.clone());
                 }
+                commands::config::Setting::Eviction(at, value) => {
+                    commands::config::store(&self.config, *at, value.clone());
+                    eviction = true;
+                }
+                _ => {}
+            }
+        }
+        if eviction {
+            let args = commands::config::eviction_args(&self.config);
+            let args: Vec<&[u8]> = args.iter().map(String::as_bytes).collect();
+            self.on_every_shard(Cmd::SetEviction, &args, proto, now)
+                .await;
+        }
+        for setting in &settings {
+            if let commands::config::Setting::NotifyKeyspaceEvents(flags) = setting {
+                let flags = flags.to_string();
+                self.on_every_shard(Cmd::SetNotify, &[flags.as_bytes()], proto, now)
+                    .await;
+            }
+        }
+        for setting in settings {
+            if let commands::config::Setting::MaxMemory(bytes) = setting {
+                self.config.max_memory.store(bytes, Ordering::Relaxed);
+                // A cap below one byte a shard is still a cap (maxmemory
+                // 1 refuses every write that adds data), not "none".
+                let per_shard = if bytes == 0 {
+                    0
+                } else {
+                    (bytes / self.shards as u64).max(1)
+                };
+                let per_shard = per_shard.to_string();
+                self.on_every_shard(Cmd::SetMaxMemory, &[per_shard.as_bytes()], proto, now)
+                    .await;
             }
         }
         write::ok(reply);

@@ -4,6 +4,7 @@
 //! under the signature every row's handler has.
 
 use super::*;
+use percore_keyspace::{EvictionSettings, Policy};
 
 /// SAVE and BGSAVE both start the snapshots, as the batch ends; neither
 /// waits for them (README).
@@ -37,6 +38,7 @@ pub(super) fn figures(
         keys: keys.store.len() as u64,
         expires: keys.store.expiring_len() as u64,
         memory_bytes: keys.store.bytes(),
+        evicted_keys: keys.store.evicted(),
         clients: client::count() as u64,
         connections_received,
         commands,
@@ -108,13 +110,14 @@ pub(super) fn stats(
 pub(super) fn reset_stats(
     _cmd: Cmd,
     _command: &Command<'_>,
-    _keys: &mut ShardKeys<'_>,
+    keys: &mut ShardKeys<'_>,
     _proto: Proto,
     _shard: (usize, usize),
     out: &mut Vec<u8>,
 ) {
     command_stats::reset();
     client::reset_received();
+    keys.store.reset_evicted();
     write::ok(out);
 }
 
@@ -145,5 +148,33 @@ pub(super) fn set_max_memory(
         .unwrap_or(0)
         .max(0) as u64;
     keys.store.set_cap((cap > 0).then_some(cap));
+    // A lower cap evicts at once, down to it, as Redis 7.0 does (under
+    // noeviction nothing goes and only later writes are refused).
+    keys.evict_to_cap();
+    write::ok(out);
+}
+
+/// CONFIG SET of eviction's parameters (`config.rs`'s `EVICTION`): a
+/// shard's policy, samples, lfu-log-factor and lfu-decay-time, each checked
+/// by CONFIG SET already.
+pub(super) fn set_eviction(
+    _cmd: Cmd,
+    command: &Command<'_>,
+    keys: &mut ShardKeys<'_>,
+    _proto: Proto,
+    _shard: (usize, usize),
+    out: &mut Vec<u8>,
+) {
+    let number = |at: usize| commands::strings::parse_i64(command.at(at)).unwrap_or(0);
+    let policy = std::str::from_utf8(command.at(1))
+        .ok()
+        .and_then(Policy::parse)
+        .unwrap_or_default();
+    keys.store.set_eviction(EvictionSettings {
+        policy,
+        samples: number(2).max(1) as usize,
+        log_factor: number(3).clamp(0, i64::from(u32::MAX)) as u32,
+        decay_minutes: number(4).clamp(0, i64::from(u32::MAX)) as u32,
+    });
     write::ok(out);
 }

@@ -2,7 +2,8 @@
 //! one or more parameters at once (all or nothing, as Redis 7.0: every
 //! value is checked before any is applied), RESETSTAT, REWRITE, HELP, over
 //! every parameter of Redis 7.0 (`config_table.rs`). percore acts on
-//! maxmemory, notify-keyspace-events and maxmemory-policy; reads the
+//! maxmemory, notify-keyspace-events, and eviction's maxmemory-policy,
+//! maxmemory-samples, lfu-log-factor and lfu-decay-time; reads the
 //! parameters its command line sets from there (`FROM_COMMAND_LINE`);
 //! keeps every other value it is given, with no effect. GET and HELP
 //! run on the connection's shard; SET and RESETSTAT change every shard, so
@@ -24,6 +25,10 @@ pub enum Setting {
     MaxMemory(u64),
     /// `notify-keyspace-events`, as flags (`notify.rs`).
     NotifyKeyspaceEvents(u32),
+    /// One of [`EVICTION`]: its place in [`PARAMS`] and its value, kept as
+    /// [`Setting::Store`] keeps one, then told to every shard
+    /// ([`eviction_args`]).
+    Eviction(usize, String),
     /// Any other parameter percore keeps: its place in [`PARAMS`] and the
     /// value CONFIG GET will show. It changes nothing else (README, "What
     /// differs from Redis").
@@ -72,6 +77,35 @@ const FROM_COMMAND_LINE: [(&str, &str); 11] = [
     ("maxclients", "--max-conns"),
     ("requirepass", "--requirepass"),
 ];
+
+/// The parameters of eviction, in the order [`eviction_args`] gives them
+/// to each shard.
+pub const EVICTION: [&str; 4] = [
+    "maxmemory-policy",
+    "maxmemory-samples",
+    "lfu-log-factor",
+    "lfu-decay-time",
+];
+
+/// The eviction parameters' values now, in [`EVICTION`]'s order: the
+/// arguments of a shard's `internal-eviction`.
+pub fn eviction_args(config: &RespConfig) -> Vec<String> {
+    EVICTION
+        .iter()
+        .map(|name| {
+            PARAMS
+                .iter()
+                .position(|p| p.name == *name)
+                .map(|at| value(at, config))
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// `maxmemory-policy` now (INFO memory).
+pub fn policy(config: &RespConfig) -> String {
+    eviction_args(config).swap_remove(0)
+}
 
 /// The entry of [`PARAMS`] named `name` (or with that alias), any case,
 /// and the name it was found by.
@@ -151,17 +185,15 @@ pub fn parse_set(args: &Command<'_>, config: &RespConfig) -> Result<Vec<Setting>
             .map_err(|why| failed(name, &why))?;
         settings.push(match param.name {
             "maxmemory" => Setting::MaxMemory(new.parse().unwrap_or(u64::MAX)),
-            "notify-keyspace-events" => Setting::NotifyKeyspaceEvents(
-                notify::parse_flags(raw).ok_or_else(|| {
-                    failed(name, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
-                })?,
-            ),
-            "maxmemory-policy" if new != "noeviction" => {
-                return Err(failed(
-                    name,
-                    "percore serves only noeviction (docs/PROTOCOLS.md §7.3: writes past the cap are refused)",
-                ));
+            "notify-keyspace-events" => {
+                Setting::NotifyKeyspaceEvents(notify::parse_flags(raw).ok_or_else(|| {
+                    failed(
+                        name,
+                        "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
+                    )
+                })?)
             }
+            name if EVICTION.contains(&name) => Setting::Eviction(at, new),
             _ => match FROM_COMMAND_LINE.iter().find(|(n, _)| *n == param.name) {
                 Some(_) if new == current => continue,
                 Some((_, flag)) => {

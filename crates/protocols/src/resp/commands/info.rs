@@ -38,6 +38,9 @@ pub struct ServerFigures {
     pub tracking_keys: u64,
     pub tracking_items: u64,
     pub tracking_prefixes: u64,
+    /// Keys evicted by `maxmemory-policy` since the start or CONFIG
+    /// RESETSTAT.
+    pub evicted_keys: u64,
 }
 
 impl ServerFigures {
@@ -50,7 +53,7 @@ impl ServerFigures {
         }
     }
 
-    fn as_array(&self) -> [u64; 15] {
+    fn as_array(&self) -> [u64; 16] {
         [
             self.keys,
             self.expires,
@@ -67,6 +70,7 @@ impl ServerFigures {
             self.tracking_keys,
             self.tracking_items,
             self.tracking_prefixes,
+            self.evicted_keys,
         ]
     }
 
@@ -93,6 +97,7 @@ impl ServerFigures {
             tracking_keys: all[12],
             tracking_items: all[13],
             tracking_prefixes: all[14],
+            evicted_keys: all[15],
         };
     }
 }
@@ -199,14 +204,14 @@ fn section_text(
             field("used_memory_human", &human(figures.memory_bytes));
             field("maxmemory", &config.max_memory());
             field("maxmemory_human", &human(config.max_memory()));
-            field("maxmemory_policy", &"noeviction");
+            field("maxmemory_policy", &super::config::policy(config));
             field("mem_allocator", &"libc");
         }
         "stats" => {
             field("total_connections_received", &figures.connections_received);
             field("total_commands_processed", &figures.commands);
             field("rejected_connections", &0);
-            field("evicted_keys", &0);
+            field("evicted_keys", &figures.evicted_keys);
             field("pubsub_channels", &figures.pubsub_channels);
             field("pubsub_patterns", &figures.pubsub_patterns);
             field("pubsubshard_channels", &figures.pubsubshard_channels);

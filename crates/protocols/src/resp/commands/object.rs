@@ -1,14 +1,15 @@
 //! OBJECT ENCODING, REFCOUNT, IDLETIME, FREQ and HELP, with redis-server
-//! 7.0's replies for a string under its default `maxmemory-policy`
-//! (noeviction, which percore's is). Percore keeps every value as bytes;
+//! 7.0's replies. Percore keeps every value as bytes;
 //! what these report is what redis would for the same value:
 //! - ENCODING: `int` for a value that is a canonical 64-bit integer,
 //!   `embstr` up to 44 bytes, `raw` past that (redis's rule on a SET);
 //! - REFCOUNT: 2147483647 for an integer 0..9999 (redis shares those
 //!   objects), else 1;
-//! - IDLETIME: 0 — percore does not track access times (README "What
-//!   differs from Redis");
-//! - FREQ: refused, as redis refuses it unless an LFU policy is set.
+//! - IDLETIME: seconds since the key's last access (the key space keeps
+//!   Redis's LRU clock per key: `store/eviction.rs`); refused under an LFU
+//!   policy, as redis refuses it;
+//! - FREQ: the key's LFU counter under an LFU policy; refused otherwise, as
+//!   redis refuses it.
 //!
 //! A hash, set, sorted set or list (one representation each in percore)
 //! reports the encoding redis 7.0 gives the same contents under its default
@@ -43,6 +44,7 @@ const HELP: &[&str] = &[
     "HELP",
     "    Prints this help.",
 ];
+const LFU: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 const NO_LFU: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 /// Redis's `OBJ_SHARED_REFCOUNT`: the count of a shared object.
 const SHARED_REFCOUNT: i64 = i32::MAX as i64;
@@ -110,9 +112,17 @@ pub fn run(args: &Command<'_>, keys: &ShardKeys<'_>, proto: Proto, out: &mut Vec
         };
         write::int(out, if shared { SHARED_REFCOUNT } else { 1 });
     } else if sub.eq_ignore_ascii_case(b"idletime") {
-        write::int(out, 0);
+        match keys.store.idle_seconds(args.at(2), keys.now) {
+            _ if keys.store.policy().is_lfu() => write::error(out, LFU),
+            Some(idle) => write::int(out, idle as i64),
+            None => write::null(out, proto),
+        }
     } else {
-        write::error(out, NO_LFU);
+        match keys.store.frequency(args.at(2), keys.now) {
+            _ if !keys.store.policy().is_lfu() => write::error(out, NO_LFU),
+            Some(freq) => write::int(out, i64::from(freq)),
+            None => write::null(out, proto),
+        }
     }
 }
 

@@ -105,7 +105,7 @@ commands! {
     /// DUMP and RESTORE: a key's value as Redis's payload (`payload.rs`).
     b"DUMP" => DumpPayload, "dump", 2, (1, 1, 1), Key, [], dump_payload;
     b"RESTORE" => RestorePayload, "restore", -4, (1, 1, 1), Key, [], restore_payload;
-    b"TOUCH" => Touch, "touch", -2, (1, -1, 1), EachKey { part: Cmd::Exists, merge: Sum }, [], strings::run;
+    b"TOUCH" => Touch, "touch", -2, (1, -1, 1), EachKey { part: Cmd::Touch, merge: Sum }, [], strings::run;
     b"RENAME" => Rename, "rename", 3, (1, 2, 1), Alone, [ONE_OWNER], rename;
     b"RENAMENX" => RenameNx, "renamenx", 3, (1, 2, 1), Alone, [ONE_OWNER], rename;
     b"COPY" => Copy, "copy", -3, (1, 2, 1), Alone, [ONE_OWNER], rename;
@@ -286,6 +286,9 @@ commands! {
     b"INTERNAL-KILL" => ClientKill, "internal-kill", -2, (0, 0, 0), PART, [INTERNAL], shard_parts::client_kill;
     /// CONFIG SET maxmemory: a shard's share.
     b"INTERNAL-MAXMEMORY" => SetMaxMemory, "internal-maxmemory", 2, (0, 0, 0), PART, [INTERNAL], shard_parts::set_max_memory;
+    /// CONFIG SET of eviction's parameters: policy, samples, lfu-log-factor,
+    /// lfu-decay-time, for a shard.
+    b"INTERNAL-EVICTION" => SetEviction, "internal-eviction", 5, (0, 0, 0), PART, [INTERNAL], shard_parts::set_eviction;
     /// Pub/sub: subscription changes told to a name's owner, acknowledged.
     b"INTERNAL-INTEREST" => PubSubInterest, "internal-interest", -5, (0, 0, 0), PART, [INTERNAL], pubsub;
     /// PUBSUB NUMSUB and SHARDNUMSUB: the counts of the names a shard owns.
