@@ -9,7 +9,7 @@
 
 use crate::durable::log::ShardLog;
 use crate::durable::record::Record;
-use crate::Store;
+use crate::{Marks, Store};
 
 /// Why a write was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,13 +35,41 @@ pub enum Ttl {
 /// read once per batch).
 pub struct ShardKeys<'a> {
     pub store: &'a mut Store,
+    /// What the shard's writes note besides the keys (`marks.rs`): the
+    /// shard's own, from its [`SharedStore::marks`](crate::SharedStore::marks).
+    pub(super) marks: &'a Marks,
     log: Option<&'a ShardLog>,
     pub now: u64,
 }
 
 impl<'a> ShardKeys<'a> {
-    pub fn new(store: &'a mut Store, log: Option<&'a ShardLog>, now: u64) -> ShardKeys<'a> {
-        ShardKeys { store, log, now }
+    pub fn new(
+        store: &'a mut Store,
+        marks: &'a Marks,
+        log: Option<&'a ShardLog>,
+        now: u64,
+    ) -> ShardKeys<'a> {
+        ShardKeys {
+            store,
+            marks,
+            log,
+            now,
+        }
+    }
+
+    /// This shard's writes since its last SAVE or BGSAVE (`touched.rs`).
+    pub fn changes(&self) -> u64 {
+        self.marks.touched.changes()
+    }
+
+    /// A SAVE or BGSAVE started on this shard: its changes are in it.
+    pub fn saved(&self) {
+        self.marks.touched.saved();
+    }
+
+    /// Where `key`'s writes stand on this shard, for WATCH (`touched.rs`).
+    pub fn version(&self, key: &[u8]) -> u64 {
+        self.marks.touched.version(key)
     }
 
     /// SAVE and BGSAVE: asks for a snapshot of this shard's keys once the
@@ -75,7 +103,7 @@ impl<'a> ShardKeys<'a> {
     /// Every write comes this way: it also moves the key's version for
     /// WATCH (`touched.rs`).
     pub(super) fn log_write(&mut self, record: &Record<'_>) {
-        super::touched::touch(record.key());
+        self.marks.touched.touch(record.key());
         if let Some(log) = self.log {
             log.append_write(record, self.store);
         }

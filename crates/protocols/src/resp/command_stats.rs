@@ -4,8 +4,8 @@
 //! and answered an error; per error prefix (`ERR`, `WRONGTYPE`...), the
 //! error replies; per command, a latency histogram.
 //!
-//! Each shard keeps its own in a thread-local (a shard is one thread): an
-//! array indexed by the command's number, so counting costs an index and
+//! Each shard keeps its own ([`CommandStats`], in the shard's `RespShard`):
+//! an array indexed by the command's number, so counting costs an index and
 //! two adds, no lock and no shared memory. INFO gathers every shard's
 //! ([`write_shard`], one internal command per shard) and merges them
 //! ([`Merged`]); CONFIG RESETSTAT clears them on every shard.
@@ -135,10 +135,6 @@ impl Stats {
     }
 }
 
-thread_local! {
-    static STATS: RefCell<Stats> = RefCell::default();
-}
-
 /// The first word of an error reply (`-ERR wrong...` gives `ERR`).
 fn error_prefix(reply: &[u8]) -> &[u8] {
     let body = reply.strip_prefix(b"-").unwrap_or(reply);
@@ -149,68 +145,75 @@ fn error_prefix(reply: &[u8]) -> &[u8] {
     &body[..end]
 }
 
-/// A client's command about to run on this shard (queued ones count when
-/// EXEC runs them).
-pub fn call(cmd: impl Into<Key>) {
-    STATS.with(|stats| stats.borrow_mut().of(cmd).calls += 1);
+/// One shard's command statistics, in its `RespShard`: reached only
+/// through these synchronous methods, so no borrow of them outlives a call
+/// (`observe` runs its command outside the borrow).
+#[derive(Default)]
+pub struct CommandStats {
+    stats: RefCell<Stats>,
 }
 
-/// A command refused before it ran (wrong arity, NOAUTH, ...): `reply` is
-/// its error. An unknown command counts only as an error.
-pub fn rejected(cmd: Option<Key>, reply: &[u8]) {
-    STATS.with(|stats| {
-        let mut stats = stats.borrow_mut();
+impl CommandStats {
+    /// A client's command about to run on this shard (queued ones count when
+    /// EXEC runs them).
+    pub fn call(&self, cmd: impl Into<Key>) {
+        self.stats.borrow_mut().of(cmd).calls += 1;
+    }
+
+    /// A command refused before it ran (wrong arity, NOAUTH, ...): `reply` is
+    /// its error. An unknown command counts only as an error.
+    pub fn rejected(&self, cmd: Option<Key>, reply: &[u8]) {
+        let mut stats = self.stats.borrow_mut();
         if let Some(cmd) = cmd {
             stats.of(cmd).rejected += 1;
         }
         stats.error(reply);
-    });
-}
-
-/// An error reply that belongs to no command's run (a protocol error).
-pub fn error_reply(reply: &[u8]) {
-    STATS.with(|stats| stats.borrow_mut().error(reply));
-}
-
-/// Runs `run`, which writes `cmd`'s reply to `out`, and records its time
-/// and, if the reply is an error, the failure.
-pub fn observe<R>(
-    cmd: impl Into<Key>,
-    out: &mut Vec<u8>,
-    run: impl FnOnce(&mut Vec<u8>) -> R,
-) -> R {
-    let cmd = cmd.into();
-    let start = out.len();
-    let timed = STATS.with(|stats| {
-        let mut stats = stats.borrow_mut();
-        let stat = stats.of(cmd);
-        stat.runs += 1;
-        stat.runs % TIME_ONE_IN == 1
-    });
-    let began = timed.then(Instant::now);
-    let result = run(out);
-    record(cmd, began, out.get(start..).unwrap_or_default());
-    result
-}
-
-/// `cmd` ran since `began` and answered `reply` (always timed: for the
-/// commands served over every shard, few and slow).
-pub fn ran(cmd: impl Into<Key>, began: Instant, reply: &[u8]) {
-    let cmd = cmd.into();
-    STATS.with(|stats| stats.borrow_mut().of(cmd).runs += 1);
-    record(cmd, Some(began), reply);
-}
-
-/// Records a run counted in `runs` already: its time if it was timed, its
-/// failure if `reply` is an error.
-fn record(cmd: Key, began: Option<Instant>, reply: &[u8]) {
-    let usec = began.map(|began| began.elapsed().as_micros() as u64);
-    let failed = reply.first() == Some(&b'-');
-    if usec.is_none() && !failed {
-        return;
     }
-    STATS.with(|stats| {
-        let mut stats = stats.borrow_mut();
+
+    /// An error reply that belongs to no command's run (a protocol error).
+    pub fn error_reply(&self, reply: &[u8]) {
+        self.stats.borrow_mut().error(reply);
+    }
+
+    /// Runs `run`, which writes `cmd`'s reply to `out`, and records its time
+    /// and, if the reply is an error, the failure.
+    pub fn observe<R>(
+        &self,
+        cmd: impl Into<Key>,
+        out: &mut Vec<u8>,
+        run: impl FnOnce(&mut Vec<u8>) -> R,
+    ) -> R {
+        let cmd = cmd.into();
+        let start = out.len();
+        let timed = {
+            let mut stats = self.stats.borrow_mut();
+            let stat = stats.of(cmd);
+            stat.runs += 1;
+            stat.runs % TIME_ONE_IN == 1
+        };
+        let began = timed.then(Instant::now);
+        let result = run(out);
+        self.record(cmd, began, out.get(start..).unwrap_or_default());
+        result
+    }
+
+    /// `cmd` ran since `began` and answered `reply` (always timed: for the
+    /// commands served over every shard, few and slow).
+    pub fn ran(&self, cmd: impl Into<Key>, began: Instant, reply: &[u8]) {
+        let cmd = cmd.into();
+        self.stats.borrow_mut().of(cmd).runs += 1;
+        self.record(cmd, Some(began), reply);
+    }
+
+    /// Records a run counted in `runs` already: its time if it was timed, its
+    /// failure if `reply` is an error.
+    fn record(&self, cmd: Key, began: Option<Instant>, reply: &[u8]) {
+        let usec = began.map(|began| began.elapsed().as_micros() as u64);
+        let failed = reply.first() == Some(&b'-');
+        if usec.is_none() && !failed {
+            return;
+        }
+        let mut stats = self.stats.borrow_mut();
         let stat = stats.of(cmd);
         if let Some(usec) = usec {
             stat.timed_runs += 1;
@@ -224,21 +227,19 @@ fn record(cmd: Key, began: Option<Instant>, reply: &[u8]) {
             stat.failed += 1;
             stats.error(reply);
         }
-    });
-}
+    }
 
-/// CONFIG RESETSTAT on this shard.
-pub fn reset() {
-    STATS.with(|stats| *stats.borrow_mut() = Stats::default());
-}
+    /// CONFIG RESETSTAT on this shard.
+    pub fn reset(&self) {
+        *self.stats.borrow_mut() = Stats::default();
+    }
 
-/// This shard's figures as text, for [`Merged::add`]: a line per command
-/// (`c name calls usec rejected failed value:count...`), per error prefix
-/// (`e count prefix`), and the error replies (`t count`).
-pub fn write_shard(out: &mut Vec<u8>) {
-    use std::io::Write;
-    STATS.with(|stats| {
-        let stats = stats.borrow();
+    /// This shard's figures as text, for [`Merged::add`]: a line per command
+    /// (`c name calls usec rejected failed value:count...`), per error prefix
+    /// (`e count prefix`), and the error replies (`t count`).
+    pub fn write_shard(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let stats = self.stats.borrow();
         let commands = stats
             .commands
             .iter()
@@ -273,7 +274,7 @@ pub fn write_shard(out: &mut Vec<u8>) {
             out.push(b'\n');
         }
         let _ = writeln!(out, "t {}", stats.error_replies);
-    });
+    }
 }
 
 /// Every shard's figures added up.
@@ -393,21 +394,21 @@ mod tests {
 
     #[test]
     fn a_shard_s_figures_travel_as_text_and_merge() {
-        reset();
-        call(Cmd::Get);
-        call(Cmd::Get);
+        let stats = CommandStats::default();
+        stats.call(Cmd::Get);
+        stats.call(Cmd::Get);
         let mut out = Vec::new();
-        observe(Cmd::Get, &mut out, |out| {
+        stats.observe(Cmd::Get, &mut out, |out| {
             out.extend_from_slice(b"$1\r\nx\r\n")
         });
-        observe(Cmd::Incr, &mut out, |out| {
+        stats.observe(Cmd::Incr, &mut out, |out| {
             out.extend_from_slice(b"-WRONGTYPE Operation\r\n")
         });
-        rejected(Some(Key::Cmd(Cmd::Set)), b"-ERR wrong number\r\n");
-        call(Key::Sub("config|get"));
-        rejected(None, b"-ERR unknown command\r\n");
+        stats.rejected(Some(Key::Cmd(Cmd::Set)), b"-ERR wrong number\r\n");
+        stats.call(Key::Sub("config|get"));
+        stats.rejected(None, b"-ERR unknown command\r\n");
         let mut text = Vec::new();
-        write_shard(&mut text);
+        stats.write_shard(&mut text);
         let mut merged = Merged::default();
         merged.add(&text);
         merged.add(&text);
@@ -433,9 +434,9 @@ mod tests {
             latency.starts_with("latency_percentiles_usec_get:p50="),
             "{latency}"
         );
-        reset();
+        stats.reset();
         let mut empty = Vec::new();
-        write_shard(&mut empty);
+        stats.write_shard(&mut empty);
         assert_eq!(empty, b"t 0\n");
     }
 }
