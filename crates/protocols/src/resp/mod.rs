@@ -20,6 +20,7 @@ mod client_alone;
 pub mod client_filter;
 pub mod cluster;
 mod command_stats;
+mod command_stats_merged;
 pub mod command_table;
 pub mod commands;
 mod exec_across;
