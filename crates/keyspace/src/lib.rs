@@ -45,7 +45,7 @@ pub mod write;
 pub use filled::FilledHook;
 pub use holds::HOLD_LOST;
 pub use marks::Marks;
-use owner::{expired_hooks, filled_hooks, Handlers, Owner, States};
+use owner::{hooks, Handlers, Owner, States};
 pub use owner::{BeforeReply, ExpiredHook, MakeState, OwnerHandler, ServeFn, Wait};
 pub use shared_store::SharedStore;
 
@@ -204,7 +204,7 @@ impl KeySpace {
         // once the mesh is joined, and the store's writes call the hooks.
         let handlers = *plan.handlers.lock().unwrap_or_else(PoisonError::into_inner);
         let states = owner::states(&handlers, (shard.id(), shard.shards()));
-        let marks = Marks::with_filled(filled_hooks(&handlers, &states));
+        let marks = Marks::with_filled(hooks(&handlers, &states, |h| h.filled));
         let store = SharedStore::new(cap, marks);
         let log = match &plan.durable {
             None => None,
@@ -272,12 +272,12 @@ impl KeySpace {
                 (Some(mesh), Some(holds))
             }
         };
-        let hooks = expired_hooks(&handlers, &states);
+        let expired = hooks(&handlers, &states, |h| h.expired);
         shard.spawn(sweep_expired(
             store.clone(),
             gauges.clone(),
             hold.clone(),
-            hooks,
+            expired,
         ));
         Ok(Rc::new(KeySpace {
             store,

@@ -55,24 +55,17 @@ pub struct OwnerHandler {
 /// on the shard ([`OwnerHandler::state`]), and the key.
 pub type ExpiredHook = fn(state: &dyn Any, key: &[u8]);
 
-/// Each protocol's [`FilledHook`] on one shard, with its state.
-pub(super) fn filled_hooks(handlers: &Handlers, states: &States) -> Vec<(FilledHook, Rc<dyn Any>)> {
-    handlers
-        .iter()
-        .zip(states)
-        .filter_map(|(handler, state)| Some((handler.as_ref()?.filled?, state.clone()?)))
-        .collect()
-}
-
-/// Each protocol's [`ExpiredHook`] on one shard, with its state.
-pub(super) fn expired_hooks(
+/// The hook `pick` finds in each protocol's handler ([`ExpiredHook`],
+/// [`FilledHook`]), with that protocol's state on one shard.
+pub(super) fn hooks<H>(
     handlers: &Handlers,
     states: &States,
-) -> Vec<(ExpiredHook, Rc<dyn Any>)> {
+    pick: impl Fn(&OwnerHandler) -> Option<H>,
+) -> Vec<(H, Rc<dyn Any>)> {
     handlers
         .iter()
         .zip(states)
-        .filter_map(|(handler, state)| Some((handler.as_ref()?.expired?, state.clone()?)))
+        .filter_map(|(handler, state)| Some((pick(handler.as_ref()?)?, state.clone()?)))
         .collect()
 }
 

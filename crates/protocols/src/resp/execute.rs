@@ -112,11 +112,12 @@ fn resp_shard(state: Option<&dyn Any>) -> Option<&RespShard> {
 /// A forwarded message may hold PUBLISHes, fanned out over this shard's
 /// broker lanes: its replies wait while those are behind.
 fn delivery_room(state: Option<&dyn Any>) -> Option<Wait> {
-    let broker = resp_shard(state)?.broker()?.clone();
+    let broker = resp_shard(state)?.broker()?;
     // Boxed only when there is something to wait for.
     if broker.delivery_has_room() {
         return None;
     }
+    let broker = broker.clone();
     Some(Box::pin(async move { broker.delivery_room().await }))
 }
 
