@@ -38,3 +38,31 @@ impl Marks {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// A protocol's filled hook, counting its calls in its state.
+    fn count(state: &dyn Any, _key: &[u8]) {
+        if let Some(calls) = state.downcast_ref::<Cell<u32>>() {
+            calls.set(calls.get() + 1);
+        }
+    }
+
+    #[test]
+    fn each_shard_s_marks_call_its_own_protocols_states() {
+        let (one, two) = (Rc::new(Cell::new(0u32)), Rc::new(Cell::new(0u32)));
+        let first = Marks::with_filled(vec![(count as FilledHook, one.clone() as Rc<dyn Any>)]);
+        let second = Marks::with_filled(vec![(count as FilledHook, two.clone() as Rc<dyn Any>)]);
+        first.filled(b"k");
+        first.filled(b"k");
+        second.filled(b"k");
+        assert_eq!((one.get(), two.get()), (2, 1));
+        // Their write counts are apart too.
+        first.touched.touch(Some(b"k"));
+        assert_eq!((first.touched.changes(), second.touched.changes()), (1, 0));
+        Marks::default().filled(b"k");
+    }
+}
