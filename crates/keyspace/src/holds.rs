@@ -15,7 +15,6 @@
 //! Tokens are unique over the server: the holder's shard in the top 16 bits,
 //! a count of the shard's transactions below.
 
-use std::cell::Cell;
 use std::rc::Rc;
 
 use super::{KeySpace, Owner};
@@ -28,21 +27,6 @@ const RELEASE: u8 = 3;
 
 /// Why a transaction's step on a shard was not run.
 pub const HOLD_LOST: &str = "ERR percore: the transaction's hold on a shard passed its lease (README: Transactions across shards)";
-
-thread_local! {
-    /// This shard's transactions so far, for their tokens.
-    static COUNT: Cell<u64> = const { Cell::new(0) };
-}
-
-/// A token no other transaction of the server has (never 0).
-pub fn new_token(shard: usize) -> u64 {
-    let count = COUNT.with(|count| {
-        let next = (count.get() + 1) & ((1 << 48) - 1);
-        count.set(next.max(1));
-        next.max(1)
-    });
-    ((shard as u64) << 48) | count
-}
 
 /// Joins the hold mesh, answering other shards' holders with `hold` (this
 /// shard's) and `owner` (what runs their commands).
@@ -86,6 +70,14 @@ pub(super) async fn join(
 }
 
 impl KeySpace {
+    /// A token no other transaction of the server has (never 0), from this
+    /// shard's count of its transactions.
+    pub fn new_token(&self) -> u64 {
+        let next = (self.transactions.get() + 1) & ((1 << 48) - 1);
+        self.transactions.set(next.max(1));
+        ((self.shard as u64) << 48) | next.max(1)
+    }
+
     /// Takes `shard`'s hold for `token`: whether it was free (false: busy,
     /// or the shard is gone).
     pub async fn take_hold(&self, shard: usize, token: u64) -> bool {

@@ -13,6 +13,7 @@
 //! order: the [`OwnerHandler`] the protocol registered on the plan
 //! ([`KeySpacePlan::register`]), for the key space names no protocol's code.
 
+use std::any::Any;
 use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
@@ -32,6 +33,7 @@ use percore::stats::{Counter, Metric};
 pub mod durable;
 mod filled;
 mod holds;
+mod marks;
 mod owner;
 pub mod round;
 mod shared_store;
@@ -40,10 +42,11 @@ pub mod touched;
 pub mod typed;
 pub mod write;
 
-pub use filled::{on_filled, FilledHook};
-pub use holds::{new_token, HOLD_LOST};
-use owner::{Handlers, Owner};
-pub use owner::{OwnerHandler, ServeFn, Wait};
+pub use filled::FilledHook;
+pub use holds::HOLD_LOST;
+pub use marks::Marks;
+use owner::{hooks, Handlers, Owner, States};
+pub use owner::{BeforeReply, EvictedHook, ExpiredHook, MakeState, OwnerHandler, ServeFn, Wait};
 pub use shared_store::SharedStore;
 
 pub use store::{now_ms, values, EvictionSettings, Policy, Store};
@@ -167,6 +170,11 @@ pub struct KeySpace {
     pub log: Option<Rc<ShardLog>>,
     compactor: Option<Rc<Compactor>>,
     gauges: Gauges,
+    /// Each protocol's state on this shard ([`OwnerHandler::state`]).
+    states: States,
+    /// This shard's transactions across shards so far, for their tokens
+    /// ([`KeySpace::new_token`]).
+    transactions: Cell<u64>,
 }
 
 /// This shard's keys and their accounted memory (docs/PROTOCOLS.md §8's gauges), set
@@ -192,7 +200,15 @@ impl KeySpace {
         let cap = plan
             .max_memory
             .map(|bytes| (bytes / shard.shards() as u64).max(1));
-        let store = SharedStore::with_cap(cap);
+        // Made before the store and the mesh: a message may come at once
+        // once the mesh is joined, and the store's writes call the hooks.
+        let handlers = *plan.handlers.lock().unwrap_or_else(PoisonError::into_inner);
+        let states = owner::states(&handlers, (shard.id(), shard.shards()));
+        let marks = Marks::with_hooks(
+            hooks(&handlers, &states, |h| h.filled),
+            hooks(&handlers, &states, |h| h.evicted),
+        );
+        let store = SharedStore::new(cap, marks);
         let log = match &plan.durable {
             None => None,
             Some((options, layout, switch)) => {
@@ -242,9 +258,9 @@ impl KeySpace {
         let (mesh, holds) = match planned.flatten() {
             None => (None, None),
             Some((mesh_plan, holds_plan)) => {
-                let handlers = *plan.handlers.lock().unwrap_or_else(PoisonError::into_inner);
                 let owner = Rc::new(Owner {
                     handlers,
+                    states: states.clone(),
                     shard: (shard.id(), shard.shards()),
                     store: store.clone(),
                     log: log.clone(),
@@ -259,7 +275,13 @@ impl KeySpace {
                 (Some(mesh), Some(holds))
             }
         };
-        shard.spawn(sweep_expired(store.clone(), gauges.clone(), hold.clone()));
+        let expired = hooks(&handlers, &states, |h| h.expired);
+        shard.spawn(sweep_expired(
+            store.clone(),
+            gauges.clone(),
+            hold.clone(),
+            expired,
+        ));
         Ok(Rc::new(KeySpace {
             store,
             shard: shard.id(),
@@ -269,7 +291,16 @@ impl KeySpace {
             log,
             compactor,
             gauges,
+            states,
+            transactions: Cell::new(0),
         }))
+    }
+
+    /// `protocol`'s state on this shard ([`OwnerHandler::state`]), if it
+    /// registered one of type `T`.
+    pub fn state<T: Any>(&self, protocol: Protocol) -> Option<Rc<T>> {
+        let state = self.states.get(usize::from(protocol.tag()))?.clone()?;
+        state.downcast().ok()
     }
 
     /// Where this shard's log stands: give it to [`KeySpace::after_batch`]
@@ -329,42 +360,6 @@ impl KeySpace {
     }
 }
 
-/// What is told of each key the active expiry frees.
-pub type ExpiredHook = fn(&[u8]);
-
-thread_local! {
-    /// Called with each key the active expiry frees on this shard (resp's
-    /// `expired` keyspace event); set by resp when it starts here.
-    static ON_EXPIRED: Cell<Option<ExpiredHook>> = const { Cell::new(None) };
-}
-
-/// Calls `hook` with every key this shard's active expiry frees from now on.
-pub fn on_expired(hook: ExpiredHook) {
-    ON_EXPIRED.with(|cell| cell.set(Some(hook)));
-}
-
-/// What is told of each key evicted (`maxmemory-policy`, `write.rs`).
-pub type EvictedHook = fn(&[u8]);
-
-thread_local! {
-    /// Called with each key evicted on this shard (resp's `evicted`
-    /// keyspace event and tracking invalidation); set by resp when it
-    /// starts here.
-    static ON_EVICTED: Cell<Option<EvictedHook>> = const { Cell::new(None) };
-}
-
-/// Calls `hook` with every key this shard evicts from now on.
-pub fn on_evicted(hook: EvictedHook) {
-    ON_EVICTED.with(|cell| cell.set(Some(hook)));
-}
-
-/// Tells the hook, if any, that `key` was evicted.
-pub(crate) fn evicted(key: &[u8]) {
-    if let Some(hook) = ON_EVICTED.with(Cell::get) {
-        hook(key);
-    }
-}
-
 /// How often a shard frees the keys whose time has passed.
 const SWEEP_EVERY: Duration = Duration::from_millis(100);
 /// Keys freed before the sweep lets the shard's connections run again.
@@ -377,16 +372,21 @@ const SWEEP_BUDGET: usize = 10_000;
 /// an expired key meanwhile: every read checks the time.
 ///
 /// While a transaction across shards holds the shard, it sweeps nothing:
-/// the transaction reads its keys at one time, start to end.
-async fn sweep_expired(store: SharedStore, gauges: Gauges, hold: Rc<Hold>) {
+/// the transaction reads its keys at one time, start to end. Each key freed
+/// is told to the protocols' `hooks` ([`OwnerHandler::expired`]).
+async fn sweep_expired(
+    store: SharedStore,
+    gauges: Gauges,
+    hold: Rc<Hold>,
+    hooks: Vec<(ExpiredHook, Rc<dyn Any>)>,
+) {
     loop {
         glommio::timer::sleep(SWEEP_EVERY).await;
-        let hook = ON_EXPIRED.with(Cell::get);
         while !hold.is_held()
             && store.with_mut(|store| {
                 store.sweep_with(now_ms(), SWEEP_BUDGET, |key| {
-                    if let Some(hook) = hook {
-                        hook(key);
+                    for (hook, state) in &hooks {
+                        hook(&**state, key);
                     }
                 })
             }) == SWEEP_BUDGET

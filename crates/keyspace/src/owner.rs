@@ -7,11 +7,12 @@
 //! a message with the handler its first byte names. One indirect call per
 //! message, never per request.
 
+use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use super::{Gauges, Protocol, SharedStore};
+use super::{FilledHook, Gauges, Protocol, SharedStore};
 use crate::durable::compact::Compactor;
 use crate::durable::log::ShardLog;
 use crate::durable::Fsync;
@@ -31,26 +32,91 @@ pub struct OwnerHandler {
     /// What the replies wait for once the message has run, if anything: a
     /// protocol whose requests fan out over other lanes (resp's PUBLISH)
     /// makes the sender wait while those are behind. Called once per
-    /// message; `None` when there is nothing to wait for.
-    pub before_reply: Option<fn() -> Option<Wait>>,
+    /// message, with the protocol's state on this shard; `None` when there
+    /// is nothing to wait for.
+    pub before_reply: Option<BeforeReply>,
+    /// Makes the protocol's state on a shard (this shard, how many): its
+    /// registries, which its tasks on the shard are handed rather than find
+    /// through thread-locals (resp's `RespShard`). Made as the shard's key
+    /// space starts, before its mesh can bring a message, so that a message
+    /// from a shard that started first finds it; the protocol's service
+    /// takes it with [`KeySpace::state`](super::KeySpace::state), and
+    /// [`ServeFn`] and `before_reply` are lent it.
+    pub state: Option<MakeState>,
+    /// Told, with the protocol's state on the shard, of each key the
+    /// shard's active expiry frees (resp's `expired` keyspace event).
+    pub expired: Option<ExpiredHook>,
+    /// Told, with the protocol's state on the shard, of each key a write
+    /// may have filled (resp's blocked clients: `filled.rs`).
+    pub filled: Option<FilledHook>,
+    /// Told, with the protocol's state on the shard, of each key evicted
+    /// under `maxmemory-policy` (`write.rs`: resp's `evicted` keyspace
+    /// event and tracking's invalidation).
+    pub evicted: Option<EvictedHook>,
+}
+
+/// What is told of each key the active expiry frees: the protocol's state
+/// on the shard ([`OwnerHandler::state`]), and the key.
+pub type ExpiredHook = fn(state: &dyn Any, key: &[u8]);
+
+/// What is told of each key evicted: the protocol's state on the shard,
+/// and the key.
+pub type EvictedHook = fn(state: &dyn Any, key: &[u8]);
+
+/// The hook `pick` finds in each protocol's handler ([`ExpiredHook`],
+/// [`FilledHook`], [`EvictedHook`]), with that protocol's state on one shard.
+pub(super) fn hooks<H>(
+    handlers: &Handlers,
+    states: &States,
+    pick: impl Fn(&OwnerHandler) -> Option<H>,
+) -> Vec<(H, Rc<dyn Any>)> {
+    handlers
+        .iter()
+        .zip(states)
+        .filter_map(|(handler, state)| Some((pick(handler.as_ref()?)?, state.clone()?)))
+        .collect()
 }
 
 /// Runs a message's requests (`body`: what follows its tag) in order on
-/// this shard (`shard`: this shard and how many there are), appending one
-/// reply frame each to `replies`; returns how many it answered.
+/// this shard (`shard`: this shard and how many there are; `state`: the
+/// protocol's state here, [`OwnerHandler::state`]), appending one reply
+/// frame each to `replies`; returns how many it answered.
 pub type ServeFn = fn(
     store: &SharedStore,
     log: Option<&ShardLog>,
     shard: (usize, usize),
+    state: Option<&dyn Any>,
     body: &[u8],
     replies: &mut Vec<u8>,
 ) -> usize;
+
+/// What a message's replies wait for, given the protocol's state on the
+/// shard ([`OwnerHandler::before_reply`]).
+pub type BeforeReply = fn(state: Option<&dyn Any>) -> Option<Wait>;
+
+/// Makes a protocol's state on a shard, given (this shard, how many)
+/// ([`OwnerHandler::state`]).
+pub type MakeState = fn(shard: (usize, usize)) -> Rc<dyn Any>;
 
 /// What a message's replies wait for ([`OwnerHandler::before_reply`]).
 pub type Wait = Pin<Box<dyn Future<Output = ()>>>;
 
 /// The handlers registered for each message tag, indexed by the tag.
 pub(super) type Handlers = [Option<OwnerHandler>; Protocol::COUNT];
+
+/// Each protocol's state on one shard ([`OwnerHandler::state`]), by tag.
+pub(super) type States = [Option<Rc<dyn Any>>; Protocol::COUNT];
+
+/// The states of the protocols in `handlers` on `shard`.
+pub(super) fn states(handlers: &Handlers, shard: (usize, usize)) -> States {
+    let mut states = States::default();
+    for (state, handler) in states.iter_mut().zip(handlers) {
+        *state = handler
+            .and_then(|handler| handler.state)
+            .map(|make| make(shard));
+    }
+    states
+}
 
 /// What answers the mesh's messages on the shard that owns their keys.
 pub(super) struct Owner {
@@ -62,6 +128,8 @@ pub(super) struct Owner {
     pub(super) gauges: Gauges,
     /// What each protocol runs here, by its tag.
     pub(super) handlers: Handlers,
+    /// Each protocol's state here, by its tag.
+    pub(super) states: States,
 }
 
 impl Owner {
@@ -78,8 +146,9 @@ impl Owner {
         let log = self.log.as_deref();
         let body = message.get(1..).unwrap_or_default();
         let handler = self.handler(message);
+        let state = self.state(message);
         let requests = handler.map_or(0, |handler| {
-            (handler.serve)(&self.store, log, self.shard, body, &mut replies)
+            (handler.serve)(&self.store, log, self.shard, state, body, &mut replies)
         });
         // Where the message's writes end: read before any await.
         let target = self.log.as_ref().map_or(0, |log| log.position());
@@ -95,7 +164,7 @@ impl Owner {
         // wait on: deliveries drain without waiting on anything.
         let room = handler
             .and_then(|handler| handler.before_reply)
-            .and_then(|before_reply| before_reply());
+            .and_then(|before_reply| before_reply(state));
         async move {
             if let Some(room) = room {
                 room.await;
@@ -126,5 +195,11 @@ impl Owner {
     pub(super) fn handler(&self, message: &[u8]) -> Option<OwnerHandler> {
         let tag = usize::from(*message.first()?);
         self.handlers.get(tag).copied().flatten()
+    }
+
+    /// The state of the protocol a message's tag names.
+    fn state(&self, message: &[u8]) -> Option<&dyn Any> {
+        let tag = usize::from(*message.first()?);
+        self.states.get(tag)?.as_deref()
     }
 }

@@ -15,26 +15,44 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::Store;
+use crate::{Marks, Store};
 
-/// A shard's store, lent to closures one at a time (module docs).
+/// A shard's store, lent to closures one at a time (module docs), and the
+/// marks its writes leave (`marks.rs`), which are never borrowed.
 #[derive(Clone)]
-pub struct SharedStore(Rc<RefCell<Store>>);
+pub struct SharedStore {
+    store: Rc<RefCell<Store>>,
+    marks: Rc<Marks>,
+}
 
 impl SharedStore {
     /// A store under `cap` bytes of accounted memory, if any.
     pub fn with_cap(cap: Option<u64>) -> SharedStore {
-        SharedStore(Rc::new(RefCell::new(Store::with_cap(cap))))
+        SharedStore::new(cap, Marks::default())
+    }
+
+    /// A store under `cap` bytes, if any, whose writes leave `marks`.
+    pub fn new(cap: Option<u64>, marks: Marks) -> SharedStore {
+        SharedStore {
+            store: Rc::new(RefCell::new(Store::with_cap(cap))),
+            marks: Rc::new(marks),
+        }
+    }
+
+    /// The marks this shard's writes leave: hand them to each
+    /// [`ShardKeys`](crate::write::ShardKeys) made over the store.
+    pub fn marks(&self) -> &Marks {
+        &self.marks
     }
 
     /// Lends the store, to read, for as long as `read` runs.
     pub fn with<R>(&self, read: impl FnOnce(&Store) -> R) -> R {
-        read(&self.0.borrow())
+        read(&self.store.borrow())
     }
 
     /// Lends the store, to change, for as long as `change` runs.
     pub fn with_mut<R>(&self, change: impl FnOnce(&mut Store) -> R) -> R {
-        change(&mut self.0.borrow_mut())
+        change(&mut self.store.borrow_mut())
     }
 }
 

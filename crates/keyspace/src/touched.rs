@@ -12,8 +12,10 @@
 //! may share a slot: a write to the other aborts too, which a retry
 //! absorbs, as it absorbs Redis's own FLUSHALL aborts.
 //!
-//! One table per shard (a shard is one thread); its cost on the write path
-//! is a hash of the key and an increment.
+//! One table per shard ([`Touched`], in the shard's [`Marks`](super::Marks),
+//! which every [`ShardKeys`](super::write::ShardKeys) of the shard is
+//! handed); its cost on the write path is a hash of the key and an
+//! increment.
 //!
 //! The same way in also counts the shard's writes since its last SAVE or
 //! BGSAVE: INFO's `rdb_changes_since_last_save`, summed over the shards
@@ -25,10 +27,21 @@ use std::cell::Cell;
 /// Slots of the table: collisions are rare at a few hundred watched keys.
 const SLOTS: usize = 4096;
 
-thread_local! {
-    static WRITES: [Cell<u64>; SLOTS] = const { [const { Cell::new(0) }; SLOTS] };
+/// One shard's counts of writes: per slot, and since its last snapshot.
+/// `Cell`s: nothing borrows them.
+pub struct Touched {
+    writes: Box<[Cell<u64>; SLOTS]>,
     /// Writes since this shard's last snapshot started.
-    static CHANGES: Cell<u64> = const { Cell::new(0) };
+    changes: Cell<u64>,
+}
+
+impl Default for Touched {
+    fn default() -> Touched {
+        Touched {
+            writes: Box::new([const { Cell::new(0) }; SLOTS]),
+            changes: Cell::new(0),
+        }
+    }
 }
 
 fn slot(key: &[u8]) -> usize {
@@ -39,32 +52,33 @@ fn slot(key: &[u8]) -> usize {
     (hash as usize) % SLOTS
 }
 
-/// A write to `key`; `None`: every key (FLUSHDB, FLUSHALL), which moves
-/// no version (see above).
-pub fn touch(key: Option<&[u8]>) {
-    CHANGES.with(|changes| changes.set(changes.get().wrapping_add(1)));
-    if let Some(key) = key {
-        WRITES.with(|writes| {
-            let count = &writes[slot(key)];
+impl Touched {
+    /// A write to `key`; `None`: every key (FLUSHDB, FLUSHALL), which moves
+    /// no version (see above).
+    pub fn touch(&self, key: Option<&[u8]>) {
+        self.changes.set(self.changes.get().wrapping_add(1));
+        if let Some(key) = key {
+            let count = &self.writes[slot(key)];
             count.set(count.get().wrapping_add(1));
-        });
+        }
     }
-}
 
-/// This shard's writes since its last SAVE or BGSAVE ([`saved`]).
-pub fn changes() -> u64 {
-    CHANGES.with(Cell::get)
-}
+    /// This shard's writes since its last SAVE or BGSAVE
+    /// ([`Touched::saved`]).
+    pub fn changes(&self) -> u64 {
+        self.changes.get()
+    }
 
-/// A SAVE or BGSAVE started on this shard: its changes are in it.
-pub fn saved() {
-    CHANGES.with(|changes| changes.set(0));
-}
+    /// A SAVE or BGSAVE started on this shard: its changes are in it.
+    pub fn saved(&self) {
+        self.changes.set(0);
+    }
 
-/// Where `key`'s writes stand on this shard: it changes at each write to
-/// the key (or to a key of its slot).
-pub fn version(key: &[u8]) -> u64 {
-    WRITES.with(|writes| writes[slot(key)].get())
+    /// Where `key`'s writes stand on this shard: it changes at each write
+    /// to the key (or to a key of its slot).
+    pub fn version(&self, key: &[u8]) -> u64 {
+        self.writes[slot(key)].get()
+    }
 }
 
 #[cfg(test)]
@@ -73,15 +87,19 @@ mod tests {
 
     #[test]
     fn a_write_moves_its_keys_version_only() {
-        let before = version(b"k");
-        let other = version(b"other-key-far-away");
-        touch(Some(b"k"));
-        assert_ne!(version(b"k"), before);
+        let touched = Touched::default();
+        let before = touched.version(b"k");
+        let other = touched.version(b"other-key-far-away");
+        touched.touch(Some(b"k"));
+        assert_ne!(touched.version(b"k"), before);
         if slot(b"k") != slot(b"other-key-far-away") {
-            assert_eq!(version(b"other-key-far-away"), other);
+            assert_eq!(touched.version(b"other-key-far-away"), other);
         }
-        let now = version(b"k");
-        touch(None);
-        assert_eq!(version(b"k"), now);
+        let now = touched.version(b"k");
+        touched.touch(None);
+        assert_eq!(touched.version(b"k"), now);
+        assert_eq!(touched.changes(), 2);
+        touched.saved();
+        assert_eq!(touched.changes(), 0);
     }
 }

@@ -20,7 +20,8 @@ pub struct WrongType;
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
 thread_local! {
-    /// An op's encoded elements, reused from write to write.
+    /// An op's encoded elements, reused from write to write: a scratch
+    /// buffer, emptied before each use, that holds no shared state.
     static BODY: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -90,7 +91,7 @@ impl ShardKeys<'_> {
             });
             let count = apply_op(self.store, key, op as u8, &body, self.now);
             if matches!(op, Op::LPush | Op::RPush | Op::ZAdd) {
-                super::filled::filled(key);
+                self.marks.filled(key);
             }
             Ok(count)
         })
@@ -132,7 +133,7 @@ impl ShardKeys<'_> {
             });
         }
         self.store.load_value(key, value, at);
-        super::filled::filled(key);
+        self.marks.filled(key);
         Ok(())
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::durable::log::ShardLog;
 use crate::durable::record::Record;
-use crate::Store;
+use crate::{Marks, Store};
 
 /// Why a write was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,15 +35,43 @@ pub enum Ttl {
 /// read once per batch).
 pub struct ShardKeys<'a> {
     pub store: &'a mut Store,
+    /// What the shard's writes note besides the keys (`marks.rs`): the
+    /// shard's own, from its [`SharedStore::marks`](crate::SharedStore::marks).
+    pub(super) marks: &'a Marks,
     log: Option<&'a ShardLog>,
     pub now: u64,
 }
 
 impl<'a> ShardKeys<'a> {
-    pub fn new(store: &'a mut Store, log: Option<&'a ShardLog>, now: u64) -> ShardKeys<'a> {
+    pub fn new(
+        store: &'a mut Store,
+        marks: &'a Marks,
+        log: Option<&'a ShardLog>,
+        now: u64,
+    ) -> ShardKeys<'a> {
         // The clock keys' accesses and new keys are stamped with.
         store.set_now(now);
-        ShardKeys { store, log, now }
+        ShardKeys {
+            store,
+            marks,
+            log,
+            now,
+        }
+    }
+
+    /// This shard's writes since its last SAVE or BGSAVE (`touched.rs`).
+    pub fn changes(&self) -> u64 {
+        self.marks.touched.changes()
+    }
+
+    /// A SAVE or BGSAVE started on this shard: its changes are in it.
+    pub fn saved(&self) {
+        self.marks.touched.saved();
+    }
+
+    /// Where `key`'s writes stand on this shard, for WATCH (`touched.rs`).
+    pub fn version(&self, key: &[u8]) -> u64 {
+        self.marks.touched.version(key)
     }
 
     /// Evicts keys as `maxmemory-policy` picks them (`store/eviction.rs`)
@@ -79,12 +107,13 @@ impl<'a> ShardKeys<'a> {
 
     /// An eviction is a delete for the log (a restart does not bring the
     /// key back) and WATCH (`log_write`), and is told to the protocol
-    /// (the `evicted` event, tracking's invalidation: [`crate::on_evicted`]).
+    /// (the `evicted` event, tracking's invalidation: the protocols'
+    /// [`EvictedHook`](crate::EvictedHook)s, through the shard's marks).
     fn evict(&mut self, key: &[u8]) {
         self.log_write(&Record::Del { key });
         self.store.del(key, self.now);
         self.store.count_eviction();
-        crate::evicted(key);
+        self.marks.evicted(key);
     }
 
     /// SAVE and BGSAVE: asks for a snapshot of this shard's keys once the
@@ -118,7 +147,7 @@ impl<'a> ShardKeys<'a> {
     /// Every write comes this way: it also moves the key's version for
     /// WATCH (`touched.rs`).
     pub(super) fn log_write(&mut self, record: &Record<'_>) {
-        super::touched::touch(record.key());
+        self.marks.touched.touch(record.key());
         if let Some(log) = self.log {
             log.append_write(record, self.store);
         }

@@ -10,12 +10,12 @@
 //! travels one FIFO lane, so a sender's lines reach every subscriber in
 //! order. resp's PUBLISH and its acknowledged subscription changes reach the
 //! owner over the key space's mesh and are run there by resp's forwarded
-//! commands, which find this shard's broker with [`Broker::here`]; the
-//! owner's fan-out takes the same lanes, so messages from either protocol
+//! commands, which are handed this shard's broker (resp keeps it in its
+//! per-shard state when it starts); the owner's fan-out takes the same lanes, so messages from either protocol
 //! reach each subscriber in the order the owner took them.
 
 use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use super::deliver::Format;
 use super::record::{Record, Space};
@@ -69,12 +69,6 @@ impl Post for Alone {
     fn to_subscribers(&self, _: usize, _: Record<'_>) {}
 }
 
-thread_local! {
-    /// This shard's broker (a shard is one thread), for the commands other
-    /// shards forward to it over the key space's mesh.
-    static HERE: RefCell<Weak<Broker>> = const { RefCell::new(Weak::new()) };
-}
-
 /// One shard's part of the topics: its routing state, and the lanes that
 /// carry what routing posts to other shards.
 pub struct Broker {
@@ -101,8 +95,8 @@ pub struct Gauges {
 
 impl Broker {
     /// Joins the lanes (with more than one shard: a barrier every shard must
-    /// reach), starts handling what other shards send, and registers the
-    /// broker as this shard's ([`Broker::here`]).
+    /// reach) and starts handling what other shards send. The plan shares
+    /// the broker with the shard's services (`plan.rs`), which hand it on.
     pub(crate) async fn start(
         plan: Option<MqPlan>,
         shard: usize,
@@ -150,13 +144,7 @@ impl Broker {
                 std::future::ready(())
             });
         }
-        HERE.with(|here| *here.borrow_mut() = Rc::downgrade(&broker));
         Ok(broker)
-    }
-
-    /// This shard's broker, once one has started here.
-    pub fn here() -> Option<Rc<Broker>> {
-        HERE.with(|here| here.borrow().upgrade())
     }
 
     /// mq keeps its gauges of topics and subscribers up to date from now on.

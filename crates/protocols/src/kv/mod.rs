@@ -37,7 +37,7 @@ use percore::server::ShardContext;
 use percore::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
 use percore::stats::{Counter, Metric};
 use percore_keyspace::write::ShardKeys;
-use percore_keyspace::{KeySpace, KeySpacePlan, OwnerHandler, Protocol, SharedStore};
+use percore_keyspace::{KeySpace, KeySpacePlan, Marks, OwnerHandler, Protocol, SharedStore};
 use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
 use route::{plan_round, RoundEnd, RoundPlan, ThisShard};
 
@@ -48,10 +48,16 @@ pub const PROTOCOL: Protocol = Protocol(1);
 /// What kv runs on the shard that owns a forwarded message's keys,
 /// registered on the key space's plan ([`KeySpacePlan::register`]).
 const OWNER_HANDLER: OwnerHandler = OwnerHandler {
-    serve: |store, log, _shard, frames, replies| serve_forwarded(store, log, frames, replies),
+    serve: |store, log, _shard, _state, frames, replies| {
+        serve_forwarded(store, log, frames, replies)
+    },
     push_error: push_error_frame,
     push_disk_error,
     before_reply: None,
+    state: None,
+    expired: None,
+    filled: None,
+    evicted: None,
 };
 
 /// Makes the kv service on every shard, over the shard's part of the key
@@ -111,19 +117,21 @@ pub fn serve_forwarded(
     frames: &[u8],
     replies: &mut Vec<u8>,
 ) -> usize {
-    store.with_mut(|store| serve_forwarded_on(store, log, frames, replies))
+    let marks = store.marks();
+    store.with_mut(|store| serve_forwarded_on(store, marks, log, frames, replies))
 }
 
 /// [`serve_forwarded`] on the store it was lent.
 fn serve_forwarded_on(
     store: &mut Store,
+    marks: &Marks,
     log: Option<&ShardLog>,
     frames: &[u8],
     replies: &mut Vec<u8>,
 ) -> usize {
     let mut rest = frames;
     let mut requests = 0;
-    let mut keys = ShardKeys::new(store, log, now_ms());
+    let mut keys = ShardKeys::new(store, marks, log, now_ms());
     while let Some((frame, next)) = split_frame(rest) {
         match decode_request(frame) {
             Ok(request) => {
@@ -195,8 +203,9 @@ impl Service for Kv {
 impl Kv {
     /// A batch on the only shard: the clock is read once for all of it.
     fn serve_alone(&self, batch: &mut Batch<'_, LengthPrefixed>) {
+        let marks = self.keys.store.marks();
         self.keys.store.with_mut(|store| {
-            let mut keys = ShardKeys::new(store, self.keys.log.as_deref(), now_ms());
+            let mut keys = ShardKeys::new(store, marks, self.keys.log.as_deref(), now_ms());
             while let Some(frame) = batch.next_request() {
                 match decode_request(frame) {
                     Ok(request) => match apply(&mut keys, request, batch.out()) {

@@ -135,8 +135,13 @@ pub(super) fn plan_round(
         match request.key().map(|key| owner_of(key.as_bytes(), shards)) {
             Some(owner) if owner == here => {
                 answer_here(plan, batch, |out| {
-                    store
-                        .with_mut(|store| apply(&mut ShardKeys::new(store, log, now), request, out))
+                    store.with_mut(|keys| {
+                        apply(
+                            &mut ShardKeys::new(keys, store.marks(), log, now),
+                            request,
+                            out,
+                        )
+                    })
                 });
             }
             Some(owner) => {
@@ -151,8 +156,12 @@ pub(super) fn plan_round(
                 for shard in 0..shards {
                     if shard == here {
                         answer_here(plan, batch, |out| {
-                            store.with_mut(|store| {
-                                apply(&mut ShardKeys::new(store, log, now), request, out)
+                            store.with_mut(|keys| {
+                                apply(
+                                    &mut ShardKeys::new(keys, store.marks(), log, now),
+                                    request,
+                                    out,
+                                )
                             })
                         });
                     } else {

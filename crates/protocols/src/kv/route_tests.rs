@@ -3,6 +3,7 @@
 use super::*;
 use crate::kv::protocol::{push_nil_frame, push_request_frame};
 use crate::kv::Store;
+use percore_keyspace::Marks;
 
 fn requests(list: &[Request<'_>]) -> Vec<u8> {
     let mut wire = Vec::new();
@@ -54,7 +55,7 @@ fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
     // The owner answers; the replies come back in request order.
     let mut owner_reply = Vec::new();
     apply(
-        &mut ShardKeys::new(&mut Store::default(), None, 0),
+        &mut ShardKeys::new(&mut Store::default(), &Marks::default(), None, 0),
         Request::Get { key: &theirs },
         &mut owner_reply,
     );
@@ -63,14 +64,14 @@ fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
     let answer = std::mem::take(batch.out());
     let mut expected = Vec::new();
     apply(
-        &mut ShardKeys::new(&mut Store::default(), None, 0),
+        &mut ShardKeys::new(&mut Store::default(), &Marks::default(), None, 0),
         Request::Put { key: "x", val: "a" },
         &mut expected,
     );
     expected.extend_from_slice(&owner_reply);
-    store.with_mut(|store| {
+    store.with_mut(|keys| {
         apply(
-            &mut ShardKeys::new(store, None, 0),
+            &mut ShardKeys::new(keys, store.marks(), None, 0),
             Request::Get { key: &mine },
             &mut expected,
         )

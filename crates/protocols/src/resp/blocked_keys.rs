@@ -31,52 +31,62 @@ use super::*;
 /// blocked.
 type Queues = HashMap<Box<[u8]>, VecDeque<Arc<Waiter>>>;
 
-thread_local! {
-    static QUEUES: RefCell<Queues> = RefCell::default();
+/// One shard's waits, in its `RespShard`: reached only through this
+/// module's synchronous functions, so no borrow outlives one of them.
+#[derive(Default)]
+pub struct BlockedKeys {
+    queues: RefCell<Queues>,
     /// Waited keys a write may have filled, in the order they were.
-    static READY: RefCell<Vec<Box<[u8]>>> = const { RefCell::new(Vec::new()) };
+    ready: RefCell<Vec<Box<[u8]>>>,
     /// How deep in `execute` this shard is (an EXEC runs its queue inside).
-    static DEPTH: Cell<u32> = const { Cell::new(0) };
-    /// Where a waiter's one-key form is held to run, reused.
+    depth: Cell<u32>,
+}
+
+thread_local! {
+    /// Where a waiter's one-key form is held to run, reused: a scratch
+    /// buffer, set before each use, that holds no shared state.
     static ARGS: RefCell<protocol::Args> = RefCell::new(protocol::Args::unbounded());
 }
 
 /// The key space's hook: a write may have filled `key`.
-pub(super) fn filled(key: &[u8]) {
-    let waited = QUEUES.with(|queues| queues.borrow().contains_key(key));
-    if waited {
-        READY.with(|ready| {
-            let mut ready = ready.borrow_mut();
-            if !ready.iter().any(|k| &**k == key) {
-                ready.push(key.into());
-            }
-        });
+pub(super) fn filled(here: &RespShard, key: &[u8]) {
+    let blocked = &here.blocked_keys;
+    if blocked.queues.borrow().contains_key(key) {
+        let mut ready = blocked.ready.borrow_mut();
+        if !ready.iter().any(|k| &**k == key) {
+            ready.push(key.into());
+        }
     }
 }
 
 /// Entering `execute`: whether this is the outermost call.
-pub(super) fn enter() -> bool {
-    DEPTH.with(|depth| {
-        depth.set(depth.get() + 1);
-        depth.get() == 1
-    })
+pub(super) fn enter(here: &RespShard) -> bool {
+    let depth = &here.blocked_keys.depth;
+    depth.set(depth.get() + 1);
+    depth.get() == 1
 }
 
 /// Leaving `execute`; the outermost call serves the keys its command
 /// filled.
-pub(super) fn leave(outermost: bool, keys: &mut ShardKeys<'_>, shard: (usize, usize)) {
+pub(super) fn leave(outermost: bool, keys: &mut ShardKeys<'_>, shard: &RespShard) {
     if outermost {
         serve_ready(keys, shard);
         // An `INTERNAL-MOVE-PUSH`'s chain ends with it here.
-        super::moves_in_flight::ended();
+        super::moves_in_flight::ended(shard);
     }
-    DEPTH.with(|depth| depth.set(depth.get().saturating_sub(1)));
+    let depth = &shard.blocked_keys.depth;
+    depth.set(depth.get().saturating_sub(1));
 }
 
 /// `INTERNAL-BLOCK-ON id key`: queues waiter `id` on `key`, last. A key
 /// that holds elements already is served at once, after this command; one
 /// of another type answers WRONGTYPE.
-pub(super) fn block_on(command: &Command<'_>, keys: &ShardKeys<'_>, out: &mut Vec<u8>) {
+pub(super) fn block_on(
+    here: &RespShard,
+    command: &Command<'_>,
+    keys: &ShardKeys<'_>,
+    out: &mut Vec<u8>,
+) {
     let key = command.at(2);
     let waiter = std::str::from_utf8(command.at(1))
         .ok()
@@ -95,48 +105,46 @@ pub(super) fn block_on(command: &Command<'_>, keys: &ShardKeys<'_>, out: &mut Ve
             waiter.serve(Served::Reply(refused));
         }
     } else if !waiter.claimed() {
-        QUEUES.with(|queues| {
-            queues
-                .borrow_mut()
-                .entry(key.into())
-                .or_default()
-                .push_back(waiter)
-        });
+        here.blocked_keys
+            .queues
+            .borrow_mut()
+            .entry(key.into())
+            .or_default()
+            .push_back(waiter);
         if kind.is_some() {
-            filled(key);
+            filled(here, key);
         }
     }
     write::ok(out);
 }
 
 /// `INTERNAL-UNBLOCK id key`: waiter `id` waits on `key` no more.
-pub(super) fn unblock(command: &Command<'_>, out: &mut Vec<u8>) {
+pub(super) fn unblock(here: &RespShard, command: &Command<'_>, out: &mut Vec<u8>) {
     let key = command.at(2);
     let id: Option<u64> = std::str::from_utf8(command.at(1))
         .ok()
         .and_then(|id| id.parse().ok());
-    QUEUES.with(|queues| {
-        let mut queues = queues.borrow_mut();
-        if let Some(queue) = queues.get_mut(key) {
-            queue.retain(|waiter| Some(waiter.id) != id && !waiter.claimed());
-            if queue.is_empty() {
-                queues.remove(key);
-            }
+    let mut queues = here.blocked_keys.queues.borrow_mut();
+    if let Some(queue) = queues.get_mut(key) {
+        queue.retain(|waiter| Some(waiter.id) != id && !waiter.claimed());
+        if queue.is_empty() {
+            queues.remove(key);
         }
-    });
+    }
     write::ok(out);
 }
 
 /// Serves the ready keys' waiters, until no key is ready.
-fn serve_ready(keys: &mut ShardKeys<'_>, shard: (usize, usize)) {
+fn serve_ready(keys: &mut ShardKeys<'_>, shard: &RespShard) {
     loop {
-        let Some(key) = READY.with(|ready| {
-            let mut ready = ready.borrow_mut();
+        let key = {
+            let mut ready = shard.blocked_keys.ready.borrow_mut();
             (!ready.is_empty()).then(|| ready.remove(0))
-        }) else {
+        };
+        let Some(key) = key else {
             return;
         };
-        while let Some(waiter) = next_waiter(&key, keys) {
+        while let Some(waiter) = next_waiter(shard, &key, keys) {
             serve(&waiter, &key, keys, shard);
         }
     }
@@ -144,10 +152,10 @@ fn serve_ready(keys: &mut ShardKeys<'_>, shard: (usize, usize)) {
 
 /// The first waiter of `key` that its value can serve, claimed and out of
 /// the queue; waiters someone else took are dropped on the way.
-fn next_waiter(key: &[u8], keys: &ShardKeys<'_>) -> Option<Arc<Waiter>> {
+fn next_waiter(here: &RespShard, key: &[u8], keys: &ShardKeys<'_>) -> Option<Arc<Waiter>> {
     let kind = keys.kind(key)?;
-    QUEUES.with(|queues| {
-        let mut queues = queues.borrow_mut();
+    {
+        let mut queues = here.blocked_keys.queues.borrow_mut();
         let queue = queues.get_mut(key)?;
         let mut at = 0;
         let mut found = None;
@@ -168,12 +176,12 @@ fn next_waiter(key: &[u8], keys: &ShardKeys<'_>) -> Option<Arc<Waiter>> {
             queues.remove(key);
         }
         found
-    })
+    }
 }
 
 /// Serves `waiter` (claimed) from `key`: its one-key form runs here, and the
 /// reply goes to its connection.
-fn serve(waiter: &Waiter, key: &[u8], keys: &mut ShardKeys<'_>, shard: (usize, usize)) {
+fn serve(waiter: &Waiter, key: &[u8], keys: &mut ShardKeys<'_>, shard: &RespShard) {
     let form = &waiter.form;
     // BLPOP and BZPOP* run their M-form in RESP2 and reshape its reply.
     let reshaped = matches!(
@@ -198,7 +206,7 @@ fn serve(waiter: &Waiter, key: &[u8], keys: &mut ShardKeys<'_>, shard: (usize, u
         Served::Reply(got)
     } else if form.moves() {
         match bulk_value(&got) {
-            Some(item) => Served::Moved(item.to_vec(), Moving::start()),
+            Some(item) => Served::Moved(item.to_vec(), Moving::start(shard)),
             None => Served::Reply(got),
         }
     } else {

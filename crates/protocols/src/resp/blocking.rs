@@ -15,7 +15,6 @@
 //! neither list for that moment; a destination of another type sends the
 //! item back to the source's end it came from, with the WRONGTYPE reply.
 
-use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use super::blocking_forms::{check, non_blocking};
@@ -28,29 +27,21 @@ use commands::collections::parse_score;
 /// the server stops (its element comes at once, over its channel).
 const MAX_WAIT: Duration = Duration::from_millis(100);
 
-thread_local! {
-    /// Connections of this shard blocked now (INFO's `blocked_clients`).
-    static BLOCKED: Cell<u64> = const { Cell::new(0) };
-}
-
-/// This shard's blocked connections.
-pub fn blocked() -> u64 {
-    BLOCKED.with(Cell::get)
-}
-
-/// Counts a connection blocked while it lives.
-struct Blocked;
+/// Counts a connection blocked while it lives, in its shard's
+/// `RespShard::blocked` (INFO's `blocked_clients`).
+struct Blocked(Rc<RespShard>);
 
 impl Blocked {
-    fn new() -> Blocked {
-        BLOCKED.with(|n| n.set(n.get() + 1));
-        Blocked
+    fn new(here: &Rc<RespShard>) -> Blocked {
+        here.blocked.set(here.blocked.get() + 1);
+        Blocked(here.clone())
     }
 }
 
 impl Drop for Blocked {
     fn drop(&mut self) {
-        BLOCKED.with(|n| n.set(n.get().saturating_sub(1)));
+        let blocked = &self.0.blocked;
+        blocked.set(blocked.get().saturating_sub(1));
     }
 }
 
@@ -156,7 +147,7 @@ impl Resp {
             // Its one owner served it, and left it out of the key's queue.
             queued.clear();
         }
-        let blocked = (!waiter.claimed()).then(Blocked::new);
+        let blocked = (!waiter.claimed()).then(|| Blocked::new(&self.here));
         let served = loop {
             let now = Instant::now();
             let left = deadline.map_or(MAX_WAIT, |d| d.saturating_duration_since(now));

@@ -151,7 +151,7 @@ pub(super) fn run_once(
     command: &Command<'_>,
     keys: &mut ShardKeys<'_>,
     proto: Proto,
-    shard: (usize, usize),
+    shard: &RespShard,
     out: &mut Vec<u8>,
 ) {
     let (inner, args, asked) = once_form(cmd, command, proto);

@@ -1,8 +1,8 @@
 //! The resp connections of a shard, as CLIENT LIST, CLIENT KILL and INFO
 //! see them. Each connection's [`ClientInfo`] is held by its session and by
-//! this shard's registry (a thread-local: a shard is one thread, and the
-//! registry is read both by the shard's connections and by the mesh task
-//! that answers other shards' CLIENT LIST and KILL).
+//! this shard's registry ([`Clients`], in the shard's `RespShard`: read both
+//! by the shard's connections and by the mesh task that answers other
+//! shards' CLIENT LIST and KILL).
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -60,94 +60,91 @@ pub struct ClientInfo {
     pub user: RefCell<String>,
 }
 
-thread_local! {
-    static CLIENTS: RefCell<BTreeMap<u64, Rc<ClientInfo>>> = RefCell::default();
-    static NEXT: Cell<u64> = const { Cell::new(0) };
+/// This shard's connections, held by its [`RespShard`](super::RespShard):
+/// read by the shard's connections and by the mesh task that answers other
+/// shards' CLIENT LIST and KILL. Reached only through these synchronous
+/// methods, so no borrow of the map outlives a call.
+#[derive(Default)]
+pub struct Clients {
+    open: RefCell<BTreeMap<u64, Rc<ClientInfo>>>,
+    next: Cell<u64>,
     /// Connections accepted and commands read on this shard (INFO stats).
-    static RECEIVED: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    received: Cell<(u64, u64)>,
 }
 
-/// Counts `commands` read on this shard.
-pub fn count_commands(commands: u64) {
-    RECEIVED.with(|received| {
-        let (connections, total) = received.get();
-        received.set((connections, total + commands));
-    });
-}
+impl Clients {
+    /// Counts `commands` read on this shard.
+    pub fn count_commands(&self, commands: u64) {
+        let (connections, total) = self.received.get();
+        self.received.set((connections, total + commands));
+    }
 
-/// Connections accepted and commands read on this shard so far.
-pub fn received() -> (u64, u64) {
-    RECEIVED.with(Cell::get)
-}
+    /// Connections accepted and commands read on this shard so far.
+    pub fn received(&self) -> (u64, u64) {
+        self.received.get()
+    }
 
-/// CONFIG RESETSTAT: the counts start again from zero.
-pub fn reset_received() {
-    RECEIVED.with(|received| received.set((0, 0)));
-}
+    /// CONFIG RESETSTAT: the counts start again from zero.
+    pub fn reset_received(&self) {
+        self.received.set((0, 0));
+    }
 
-/// A new connection's id on `shard` of `shards`: increasing per shard,
-/// unique over the server.
-pub fn next_id(shard: usize, shards: usize) -> u64 {
-    NEXT.with(|next| {
-        let n = next.get();
-        next.set(n + 1);
+    /// A new connection's id on `shard` of `shards`: increasing per shard,
+    /// unique over the server.
+    pub fn next_id(&self, shard: usize, shards: usize) -> u64 {
+        let n = self.next.get();
+        self.next.set(n + 1);
         n * shards as u64 + shard as u64 + 1
-    })
-}
+    }
 
-/// The shard a client id belongs to.
-pub fn shard_of(id: u64, shards: usize) -> usize {
-    (id.saturating_sub(1) % shards as u64) as usize
-}
+    pub fn register(&self, client: Rc<ClientInfo>) {
+        let (connections, commands) = self.received.get();
+        self.received.set((connections + 1, commands));
+        self.open.borrow_mut().insert(client.id, client);
+    }
 
-pub fn register(client: Rc<ClientInfo>) {
-    RECEIVED.with(|received| {
-        let (connections, commands) = received.get();
-        received.set((connections + 1, commands));
-    });
-    CLIENTS.with(|clients| clients.borrow_mut().insert(client.id, client));
-}
+    /// This shard's connection with client id `id`, if open.
+    pub fn find(&self, id: u64) -> Option<Rc<ClientInfo>> {
+        self.open.borrow().get(&id).cloned()
+    }
 
-/// This shard's connection with client id `id`, if open.
-pub fn find(id: u64) -> Option<Rc<ClientInfo>> {
-    CLIENTS.with(|clients| clients.borrow().get(&id).cloned())
-}
+    pub fn unregister(&self, id: u64) {
+        self.open.borrow_mut().remove(&id);
+    }
 
-pub fn unregister(id: u64) {
-    CLIENTS.with(|clients| clients.borrow_mut().remove(&id));
-}
+    /// How many resp connections this shard has open.
+    pub fn count(&self) -> usize {
+        self.open.borrow().len()
+    }
 
-/// How many resp connections this shard has open.
-pub fn count() -> usize {
-    CLIENTS.with(|clients| clients.borrow().len())
-}
-
-/// Ends every connection of this shard that `filter` means, except
-/// `caller` (spared here whatever SKIPME says: the caller's own shard
-/// answers for it after its reply). How many.
-pub fn kill(filter: &KillFilter<'_>, caller: u64) -> usize {
-    CLIENTS.with(|clients| {
+    /// Ends every connection of this shard that `filter` means, except
+    /// `caller` (spared here whatever SKIPME says: the caller's own shard
+    /// answers for it after its reply). How many.
+    pub fn kill(&self, filter: &KillFilter<'_>, caller: u64) -> usize {
         let mut killed = 0;
-        for client in clients.borrow().values() {
+        for client in self.open.borrow().values() {
             if client.id != caller && filter.matches(client) {
                 client.outbox.close();
                 killed += 1;
             }
         }
         killed
-    })
-}
+    }
 
-/// Appends one CLIENT LIST line per connection of this shard: all of them,
-/// those of `kind`, or only `id`.
-pub fn list(kind: Option<ClientType>, only: Option<u64>, out: &mut Vec<u8>) {
-    CLIENTS.with(|clients| {
-        for client in clients.borrow().values() {
+    /// Appends one CLIENT LIST line per connection of this shard: all of
+    /// them, those of `kind`, or only `id`.
+    pub fn list(&self, kind: Option<ClientType>, only: Option<u64>, out: &mut Vec<u8>) {
+        for client in self.open.borrow().values() {
             if only.is_none_or(|id| id == client.id) && kind.is_none_or(|kind| kind.of(client)) {
                 client.line(out);
             }
         }
-    });
+    }
+}
+
+/// The shard a client id belongs to.
+pub fn shard_of(id: u64, shards: usize) -> usize {
+    (id.saturating_sub(1) % shards as u64) as usize
 }
 
 impl ClientInfo {

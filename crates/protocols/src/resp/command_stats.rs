@@ -4,11 +4,11 @@
 //! and answered an error; per error prefix (`ERR`, `WRONGTYPE`...), the
 //! error replies; per command, a latency histogram.
 //!
-//! Each shard keeps its own in a thread-local (a shard is one thread): an
-//! array indexed by the command's number, so counting costs an index and
+//! Each shard keeps its own ([`CommandStats`], in the shard's `RespShard`):
+//! an array indexed by the command's number, so counting costs an index and
 //! two adds, no lock and no shared memory. INFO gathers every shard's
-//! ([`write_shard`], one internal command per shard) and merges them
-//! ([`Merged`]); CONFIG RESETSTAT clears them on every shard.
+//! ([`CommandStats::write_shard`], one internal command per shard) and
+//! merges them ([`Merged`], `command_stats_merged.rs`); CONFIG RESETSTAT clears them on every shard.
 //!
 //! Calls are counted on the connection's shard, once per client command;
 //! time, latency and failures where the command ran. A command split into
@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use hdrhistogram::Histogram;
 
+pub use super::command_stats_merged::Merged;
 use super::command_table;
 use super::commands::{Cmd, NAMES};
 use super::protocol::Command;
@@ -136,10 +137,6 @@ impl Stats {
     }
 }
 
-thread_local! {
-    static STATS: RefCell<Stats> = RefCell::default();
-}
-
 /// The first word of an error reply (`-ERR wrong...` gives `ERR`).
 fn error_prefix(reply: &[u8]) -> &[u8] {
     let body = reply.strip_prefix(b"-").unwrap_or(reply);
@@ -150,68 +147,75 @@ fn error_prefix(reply: &[u8]) -> &[u8] {
     &body[..end]
 }
 
-/// A client's command about to run on this shard (queued ones count when
-/// EXEC runs them).
-pub fn call(cmd: impl Into<Key>) {
-    STATS.with(|stats| stats.borrow_mut().of(cmd).calls += 1);
+/// One shard's command statistics, in its `RespShard`: reached only
+/// through these synchronous methods, so no borrow of them outlives a call
+/// (`observe` runs its command outside the borrow).
+#[derive(Default)]
+pub struct CommandStats {
+    stats: RefCell<Stats>,
 }
 
-/// A command refused before it ran (wrong arity, NOAUTH, ...): `reply` is
-/// its error. An unknown command counts only as an error.
-pub fn rejected(cmd: Option<Key>, reply: &[u8]) {
-    STATS.with(|stats| {
-        let mut stats = stats.borrow_mut();
+impl CommandStats {
+    /// A client's command about to run on this shard (queued ones count when
+    /// EXEC runs them).
+    pub fn call(&self, cmd: impl Into<Key>) {
+        self.stats.borrow_mut().of(cmd).calls += 1;
+    }
+
+    /// A command refused before it ran (wrong arity, NOAUTH, ...): `reply` is
+    /// its error. An unknown command counts only as an error.
+    pub fn rejected(&self, cmd: Option<Key>, reply: &[u8]) {
+        let mut stats = self.stats.borrow_mut();
         if let Some(cmd) = cmd {
             stats.of(cmd).rejected += 1;
         }
         stats.error(reply);
-    });
-}
-
-/// An error reply that belongs to no command's run (a protocol error).
-pub fn error_reply(reply: &[u8]) {
-    STATS.with(|stats| stats.borrow_mut().error(reply));
-}
-
-/// Runs `run`, which writes `cmd`'s reply to `out`, and records its time
-/// and, if the reply is an error, the failure.
-pub fn observe<R>(
-    cmd: impl Into<Key>,
-    out: &mut Vec<u8>,
-    run: impl FnOnce(&mut Vec<u8>) -> R,
-) -> R {
-    let cmd = cmd.into();
-    let start = out.len();
-    let timed = STATS.with(|stats| {
-        let mut stats = stats.borrow_mut();
-        let stat = stats.of(cmd);
-        stat.runs += 1;
-        stat.runs % TIME_ONE_IN == 1
-    });
-    let began = timed.then(Instant::now);
-    let result = run(out);
-    record(cmd, began, out.get(start..).unwrap_or_default());
-    result
-}
-
-/// `cmd` ran since `began` and answered `reply` (always timed: for the
-/// commands served over every shard, few and slow).
-pub fn ran(cmd: impl Into<Key>, began: Instant, reply: &[u8]) {
-    let cmd = cmd.into();
-    STATS.with(|stats| stats.borrow_mut().of(cmd).runs += 1);
-    record(cmd, Some(began), reply);
-}
-
-/// Records a run counted in `runs` already: its time if it was timed, its
-/// failure if `reply` is an error.
-fn record(cmd: Key, began: Option<Instant>, reply: &[u8]) {
-    let usec = began.map(|began| began.elapsed().as_micros() as u64);
-    let failed = reply.first() == Some(&b'-');
-    if usec.is_none() && !failed {
-        return;
     }
-    STATS.with(|stats| {
-        let mut stats = stats.borrow_mut();
+
+    /// An error reply that belongs to no command's run (a protocol error).
+    pub fn error_reply(&self, reply: &[u8]) {
+        self.stats.borrow_mut().error(reply);
+    }
+
+    /// Runs `run`, which writes `cmd`'s reply to `out`, and records its time
+    /// and, if the reply is an error, the failure.
+    pub fn observe<R>(
+        &self,
+        cmd: impl Into<Key>,
+        out: &mut Vec<u8>,
+        run: impl FnOnce(&mut Vec<u8>) -> R,
+    ) -> R {
+        let cmd = cmd.into();
+        let start = out.len();
+        let timed = {
+            let mut stats = self.stats.borrow_mut();
+            let stat = stats.of(cmd);
+            stat.runs += 1;
+            stat.runs % TIME_ONE_IN == 1
+        };
+        let began = timed.then(Instant::now);
+        let result = run(out);
+        self.record(cmd, began, out.get(start..).unwrap_or_default());
+        result
+    }
+
+    /// `cmd` ran since `began` and answered `reply` (always timed: for the
+    /// commands served over every shard, few and slow).
+    pub fn ran(&self, cmd: impl Into<Key>, began: Instant, reply: &[u8]) {
+        let cmd = cmd.into();
+        self.stats.borrow_mut().of(cmd).runs += 1;
+        self.record(cmd, Some(began), reply);
+    }
+
+    /// Records a run counted in `runs` already: its time if it was timed, its
+    /// failure if `reply` is an error.
+    fn record(&self, cmd: Key, began: Option<Instant>, reply: &[u8]) {
+        let usec = began.map(|began| began.elapsed().as_micros() as u64);
+        let failed = reply.first() == Some(&b'-');
+        if usec.is_none() && !failed {
+            return;
+        }
+        let mut stats = self.stats.borrow_mut();
         let stat = stats.of(cmd);
         if let Some(usec) = usec {
             stat.timed_runs += 1;
@@ -225,21 +229,19 @@ fn record(cmd: Key, began: Option<Instant>, reply: &[u8]) {
             stat.failed += 1;
             stats.error(reply);
         }
-    });
-}
+    }
 
-/// CONFIG RESETSTAT on this shard.
-pub fn reset() {
-    STATS.with(|stats| *stats.borrow_mut() = Stats::default());
-}
+    /// CONFIG RESETSTAT on this shard.
+    pub fn reset(&self) {
+        *self.stats.borrow_mut() = Stats::default();
+    }
 
-/// This shard's figures as text, for [`Merged::add`]: a line per command
-/// (`c name calls usec rejected failed value:count...`), per error prefix
-/// (`e count prefix`), and the error replies (`t count`).
-pub fn write_shard(out: &mut Vec<u8>) {
-    use std::io::Write;
-    STATS.with(|stats| {
-        let stats = stats.borrow();
+    /// This shard's figures as text, for [`Merged::add`]: a line per command
+    /// (`c name calls usec rejected failed value:count...`), per error prefix
+    /// (`e count prefix`), and the error replies (`t count`).
+    pub fn write_shard(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let stats = self.stats.borrow();
         let commands = stats
             .commands
             .iter()
@@ -274,118 +276,7 @@ pub fn write_shard(out: &mut Vec<u8>) {
             out.push(b'\n');
         }
         let _ = writeln!(out, "t {}", stats.error_replies);
-    });
-}
-
-/// Every shard's figures added up.
-#[derive(Default)]
-pub struct Merged {
-    commands: BTreeMap<String, MergedStat>,
-    errors: BTreeMap<Vec<u8>, u64>,
-    pub error_replies: u64,
-}
-
-/// One command's figures over every shard.
-#[derive(Default)]
-struct MergedStat {
-    calls: u64,
-    usec: u64,
-    rejected: u64,
-    failed: u64,
-    latency: Option<Box<Histogram<u64>>>,
-}
-
-impl Merged {
-    /// Adds one shard's figures, as [`write_shard`] wrote them.
-    pub fn add(&mut self, text: &[u8]) {
-        for line in text.split(|&b| b == b'\n') {
-            let mut words = line.splitn(3, |&b| b == b' ');
-            match (words.next(), words.next(), words.next()) {
-                (Some(b"c"), Some(n), Some(rest)) => self.add_command(n, rest),
-                (Some(b"e"), Some(count), Some(prefix)) => {
-                    *self.errors.entry(prefix.to_vec()).or_default() += number(count)
-                }
-                (Some(b"t"), Some(count), None) => self.error_replies += number(count),
-                _ => {}
-            }
-        }
     }
-
-    fn add_command(&mut self, name: &[u8], rest: &[u8]) {
-        let name = String::from_utf8_lossy(name).into_owned();
-        let stat = self.commands.entry(name).or_default();
-        let mut words = rest.split(|&b| b == b' ');
-        for field in [
-            &mut stat.calls,
-            &mut stat.usec,
-            &mut stat.rejected,
-            &mut stat.failed,
-        ] {
-            *field += words.next().map_or(0, number);
-        }
-        for pair in words {
-            let Some(colon) = pair.iter().position(|&b| b == b':') else {
-                continue;
-            };
-            let (value, count) = (number(&pair[..colon]), number(&pair[colon + 1..]));
-            let latency = stat
-                .latency
-                .get_or_insert_with(|| Box::new(percore::stats::new_latency_histogram()));
-            let _ = latency.record_n(value.max(1), count);
-        }
-    }
-
-    /// `# Commandstats`' lines.
-    pub fn commandstats(&self, text: &mut String) {
-        for (name, stat) in &self.commands {
-            if stat.calls + stat.rejected + stat.failed == 0 {
-                continue;
-            }
-            let per_call = if stat.calls == 0 {
-                0.0
-            } else {
-                stat.usec as f64 / stat.calls as f64
-            };
-            text.push_str(&format!(
-                "cmdstat_{name}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
-                stat.calls, stat.usec, stat.rejected, stat.failed
-            ));
-        }
-    }
-
-    /// `# Errorstats`' lines.
-    pub fn errorstats(&self, text: &mut String) {
-        for (prefix, count) in &self.errors {
-            text.push_str(&format!(
-                "errorstat_{}:count={count}\r\n",
-                String::from_utf8_lossy(prefix)
-            ));
-        }
-    }
-
-    /// `# Latencystats`' lines: p50, p99 and p99.9 (Redis's default
-    /// `latency-tracking-info-percentiles`), in microseconds.
-    pub fn latencystats(&self, text: &mut String) {
-        for (name, stat) in &self.commands {
-            let Some(latency) = stat.latency.as_ref().filter(|l| !l.is_empty()) else {
-                continue;
-            };
-            let at = |q: f64| latency.value_at_quantile(q) as f64;
-            text.push_str(&format!(
-                "latency_percentiles_usec_{name}:p50={:.3},p99={:.3},p99.9={:.3}\r\n",
-                at(0.50),
-                at(0.99),
-                at(0.999)
-            ));
-        }
-    }
-}
-
-fn number(text: &[u8]) -> u64 {
-    std::str::from_utf8(text)
-        .ok()
-        .and_then(|t| t.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -394,21 +285,21 @@ mod tests {
 
     #[test]
     fn a_shard_s_figures_travel_as_text_and_merge() {
-        reset();
-        call(Cmd::Get);
-        call(Cmd::Get);
+        let stats = CommandStats::default();
+        stats.call(Cmd::Get);
+        stats.call(Cmd::Get);
         let mut out = Vec::new();
-        observe(Cmd::Get, &mut out, |out| {
+        stats.observe(Cmd::Get, &mut out, |out| {
             out.extend_from_slice(b"$1\r\nx\r\n")
         });
-        observe(Cmd::Incr, &mut out, |out| {
+        stats.observe(Cmd::Incr, &mut out, |out| {
             out.extend_from_slice(b"-WRONGTYPE Operation\r\n")
         });
-        rejected(Some(Key::Cmd(Cmd::Set)), b"-ERR wrong number\r\n");
-        call(Key::Sub("config|get"));
-        rejected(None, b"-ERR unknown command\r\n");
+        stats.rejected(Some(Key::Cmd(Cmd::Set)), b"-ERR wrong number\r\n");
+        stats.call(Key::Sub("config|get"));
+        stats.rejected(None, b"-ERR unknown command\r\n");
         let mut text = Vec::new();
-        write_shard(&mut text);
+        stats.write_shard(&mut text);
         let mut merged = Merged::default();
         merged.add(&text);
         merged.add(&text);
@@ -434,9 +325,9 @@ mod tests {
             latency.starts_with("latency_percentiles_usec_get:p50="),
             "{latency}"
         );
-        reset();
+        stats.reset();
         let mut empty = Vec::new();
-        write_shard(&mut empty);
+        stats.write_shard(&mut empty);
         assert_eq!(empty, b"t 0\n");
     }
 }

@@ -41,7 +41,7 @@ impl Resp {
                 let command = args.view(&[]);
                 match commands::lookup(command.at(0)) {
                     Some(spec) => {
-                        command_stats::call(command_stats::key(spec.cmd, &command));
+                        self.here.stats.call(command_stats::key(spec.cmd, &command));
                         let got = self.run_one(spec, &command, proto, now).await;
                         out.extend_from_slice(&got);
                     }
@@ -181,7 +181,7 @@ impl Resp {
         now: u64,
     ) -> Vec<Vec<u8>> {
         let name = commands::NAMES[cmd as usize].as_bytes();
-        let held = holding::current();
+        let held = holding::current(&self.here);
         let mut replies = Vec::with_capacity(parts.len());
         if shard == self.shard {
             if held.is_none() {

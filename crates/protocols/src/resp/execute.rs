@@ -4,7 +4,8 @@
 
 use super::*;
 use commands::Flags;
-use percore_keyspace::{OwnerHandler, SharedStore, Wait};
+use percore_keyspace::{Marks, OwnerHandler, SharedStore, Wait};
+use std::any::Any;
 
 /// Runs a command that concerns this shard's keys (or its part of
 /// every shard's): the same code for a connection of this shard and for a
@@ -16,23 +17,23 @@ pub fn execute(
     command: &Command<'_>,
     keys: &mut ShardKeys<'_>,
     proto: Proto,
-    shard: (usize, usize),
+    shard: &RespShard,
     out: &mut Vec<u8>,
 ) {
-    let outermost = blocked_keys::enter();
+    let outermost = blocked_keys::enter(shard);
     let spec = commands::spec_of(cmd);
     if spec.flags.has(Flags::INTERNAL) || spec.flags.has(Flags::UNCOUNTED) {
         dispatch(cmd, command, keys, proto, shard, out);
     } else {
-        let observed = notify::Observed::before(cmd, command, keys);
+        let observed = notify::Observed::before(shard, cmd, command, keys);
         let start = out.len();
-        command_stats::observe(cmd, out, |out| {
+        shard.stats.observe(cmd, out, |out| {
             dispatch(cmd, command, keys, proto, shard, out)
         });
         if let Some(observed) = observed {
-            observed.after(cmd, command, keys, &out[start..]);
+            observed.after(shard, cmd, command, keys, &out[start..]);
         }
-        tracking_table::after_write(cmd, command, &out[start..]);
+        tracking_table::after_write(shard, cmd, command, &out[start..]);
     }
     touch_keys(cmd, command, keys);
     // Clients blocked on keys this command filled are served now, before
@@ -72,16 +73,16 @@ pub(super) fn execute_for_waiter(
     command: &Command<'_>,
     keys: &mut ShardKeys<'_>,
     proto: Proto,
-    shard: (usize, usize),
+    shard: &RespShard,
     out: &mut Vec<u8>,
 ) {
-    let observed = notify::Observed::before(cmd, command, keys);
+    let observed = notify::Observed::before(shard, cmd, command, keys);
     let start = out.len();
     dispatch(cmd, command, keys, proto, shard, out);
     if let Some(observed) = observed {
-        observed.after(cmd, command, keys, &out[start..]);
+        observed.after(shard, cmd, command, keys, &out[start..]);
     }
-    tracking_table::after_write(cmd, command, &out[start..]);
+    tracking_table::after_write(shard, cmd, command, &out[start..]);
     touch_keys(cmd, command, keys);
 }
 
@@ -90,7 +91,7 @@ fn dispatch(
     command: &Command<'_>,
     keys: &mut ShardKeys<'_>,
     proto: Proto,
-    shard: (usize, usize),
+    shard: &RespShard,
     out: &mut Vec<u8>,
 ) {
     if commands::types::string_command_on_other_type(cmd, command, keys) {
@@ -109,16 +110,49 @@ pub(crate) const OWNER_HANDLER: OwnerHandler = OwnerHandler {
     push_error,
     push_disk_error,
     before_reply: Some(delivery_room),
+    state: Some(RespShard::make),
+    expired: Some(expired),
+    filled: Some(filled),
+    evicted: Some(evicted),
 };
+
+/// `key` was evicted under `maxmemory-policy`: tracking is told and the
+/// `evicted` event published (`notify.rs`).
+fn evicted(state: &dyn Any, key: &[u8]) {
+    if let Some(here) = state.downcast_ref::<RespShard>() {
+        notify::evicted(here, key);
+    }
+}
+
+/// A write may have filled `key`: its blocked clients are served once the
+/// command has run (`blocked_keys.rs`).
+fn filled(state: &dyn Any, key: &[u8]) {
+    if let Some(here) = state.downcast_ref::<RespShard>() {
+        blocked_keys::filled(here, key);
+    }
+}
+
+/// The key space's active expiry freed `key` (`notify.rs`).
+fn expired(state: &dyn Any, key: &[u8]) {
+    if let Some(here) = state.downcast_ref::<RespShard>() {
+        notify::expired(here, key);
+    }
+}
+
+/// resp's state on this shard, as the key space lends it.
+fn resp_shard(state: Option<&dyn Any>) -> Option<&RespShard> {
+    state?.downcast_ref()
+}
 
 /// A forwarded message may hold PUBLISHes, fanned out over this shard's
 /// broker lanes: its replies wait while those are behind.
-fn delivery_room() -> Option<Wait> {
-    let broker = crate::mq::Broker::here()?;
+fn delivery_room(state: Option<&dyn Any>) -> Option<Wait> {
+    let broker = resp_shard(state)?.broker()?;
     // Boxed only when there is something to wait for.
     if broker.delivery_has_room() {
         return None;
     }
+    let broker = broker.clone();
     Some(Box::pin(async move { broker.delivery_room().await }))
 }
 
@@ -128,27 +162,43 @@ fn delivery_room() -> Option<Wait> {
 fn serve_forwarded(
     store: &SharedStore,
     log: Option<&ShardLog>,
-    shard: (usize, usize),
+    _shard: (usize, usize),
+    state: Option<&dyn Any>,
     commands: &[u8],
     replies: &mut Vec<u8>,
 ) -> usize {
-    store.with_mut(|store| serve_forwarded_on(store, log, shard, commands, replies))
+    let Some(here) = resp_shard(state) else {
+        // Never: the key space makes resp's state before it joins the mesh.
+        let mut rest = commands;
+        let mut count = 0;
+        while let Some((_, next)) = split_frame(rest) {
+            push_error(replies, "ERR internal: resp has no state on this shard");
+            count += 1;
+            rest = next;
+        }
+        return count;
+    };
+    let marks = store.marks();
+    store.with_mut(|store| serve_forwarded_on(store, marks, log, here, commands, replies))
 }
 
 /// [`serve_forwarded`] on the store it was lent.
 fn serve_forwarded_on(
     store: &mut Store,
+    marks: &Marks,
     log: Option<&ShardLog>,
-    shard: (usize, usize),
+    shard: &RespShard,
     commands: &[u8],
     replies: &mut Vec<u8>,
 ) -> usize {
     thread_local! {
-        // Forwarded commands passed their connection's limits already.
+        // Where each forwarded command is parsed, reused: a scratch buffer,
+        // set before each use, that holds no shared state. Forwarded
+        // commands passed their connection's limits already.
         static ARGS: RefCell<protocol::Args> = RefCell::new(protocol::Args::unbounded());
     }
     let now = now_ms();
-    let mut keys = ShardKeys::new(store, log, now);
+    let mut keys = ShardKeys::new(store, marks, log, now);
     ARGS.with(|args| {
         let mut args = args.borrow_mut();
         let mut rest = commands;
@@ -167,7 +217,7 @@ fn serve_forwarded_on(
                         commands::cmd_from_u8(*cmd),
                         parse_command(command, &mut args),
                     ) {
-                        (Some(cmd), Ok(())) => notify::quietly(quiet, || {
+                        (Some(cmd), Ok(())) => shard.notify.quietly(quiet, || {
                             execute(cmd, &args.view(command), &mut keys, proto, shard, replies)
                         }),
                         _ => write::error(

@@ -114,6 +114,9 @@ pub struct RespConfig {
     /// Shard-aware cluster mode: the view for connections to this shard's
     /// own port, which serves only this shard's slots.
     pub(super) own_cluster: Option<Rc<cluster::Cluster>>,
+    /// resp's registries on this shard (`resp_shard.rs`): CONFIG GET reads
+    /// its `notify-keyspace-events` there.
+    pub here: Rc<RespShard>,
 }
 
 impl RespConfig {
@@ -141,11 +144,13 @@ impl ServiceFactory for RespFactory {
 
     async fn start(&self, shard: &ShardContext) -> Result<Resp, StartError> {
         let keys = self.keys.on_shard(shard).await?;
-        tracking_deliver::attach(keys.mesh.clone());
         let broker = self.brokers.on_shard(shard).await?;
-        percore_keyspace::on_expired(notify::expired);
-        percore_keyspace::on_evicted(notify::evicted);
-        percore_keyspace::on_filled(blocked_keys::filled);
+        // Made by the key space as it started (`resp_shard.rs`); one of
+        // resp's own for a key space resp did not register on.
+        let here = keys
+            .state::<RespShard>(PROTOCOL)
+            .unwrap_or_else(|| RespShard::new((shard.id(), shard.shards())));
+        here.attach(broker.clone(), keys.mesh.clone());
         let limits = shard.limits();
         let options = &self.options;
         let views = match options.cluster.as_deref() {
@@ -181,6 +186,7 @@ impl ServiceFactory for RespFactory {
             queue_bytes: options.queue_bytes,
             cluster: views.0.map(Rc::new),
             own_cluster: views.1.map(Rc::new),
+            here: here.clone(),
         };
         Ok(Resp {
             stop: shard.stop_watch(),
@@ -188,6 +194,7 @@ impl ServiceFactory for RespFactory {
             shard: shard.id(),
             shards: shard.shards(),
             keys,
+            here,
             broker,
             config: Rc::new(config),
             forwarded: shard

@@ -11,7 +11,6 @@
 //! sends its steps over the hold mesh instead of the request mesh while
 //! [`within`] marks the task as the holder.
 
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -19,7 +18,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::*;
-use percore_keyspace::new_token;
 
 /// How long a transaction tries to hold its shards before it gives up.
 const HOLD_PATIENCE: Duration = Duration::from_secs(10);
@@ -30,28 +28,28 @@ const MOST_WAIT: Duration = Duration::from_micros(500);
 /// Why a transaction could not hold its shards.
 pub(super) const NOT_HELD: &str = "ERR percore could not hold the shards of a transaction across shards in time (README: Transactions across shards)";
 
-thread_local! {
-    /// The token of the transaction whose task is being polled now, if any
-    /// ([`within`]).
-    static CURRENT: Cell<u64> = const { Cell::new(0) };
-}
-
-/// The token of the transaction running now, when the calling task is one
-/// that holds its shards.
-pub(super) fn current() -> Option<u64> {
-    Some(CURRENT.with(Cell::get)).filter(|&token| token != 0)
+/// The token of the transaction running now on `here`, when the calling
+/// task is one that holds its shards.
+pub(super) fn current(here: &RespShard) -> Option<u64> {
+    Some(here.holder.get()).filter(|&token| token != 0)
 }
 
 /// Runs `future` as the holder of `token`'s shards: while it is polled,
-/// [`current`] is `token`, so its steps go over the hold mesh.
-pub(super) fn within<F: Future>(token: u64, future: F) -> impl Future<Output = F::Output> {
+/// [`current`] on `here` is `token`, so its steps go over the hold mesh.
+pub(super) fn within<F: Future>(
+    here: Rc<RespShard>,
+    token: u64,
+    future: F,
+) -> impl Future<Output = F::Output> {
     Within {
+        here,
         token,
         future: Box::pin(future),
     }
 }
 
 struct Within<F> {
+    here: Rc<RespShard>,
     token: u64,
     future: Pin<Box<F>>,
 }
@@ -60,9 +58,11 @@ impl<F: Future> Future for Within<F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let before = CURRENT.with(|current| current.replace(self.token));
+        // A `Cell`, set and put back around the poll: only the task polled
+        // now sees it.
+        let before = self.here.holder.replace(self.token);
         let polled = self.future.as_mut().poll(cx);
-        CURRENT.with(|current| current.set(before));
+        self.here.holder.set(before);
         polled
     }
 }
@@ -116,7 +116,7 @@ impl Resp {
     /// Holds every shard of `shards` (ascending, no repeats) for a new
     /// transaction; `Err` when they stayed busy for [`HOLD_PATIENCE`].
     pub(super) async fn hold_all(&self, shards: &[usize]) -> Result<Held, &'static str> {
-        let token = new_token(self.shard);
+        let token = self.keys.new_token();
         let started = Instant::now();
         let mut wait = FIRST_WAIT;
         loop {
@@ -152,7 +152,7 @@ impl Resp {
         run: F,
     ) -> Result<T, &'static str> {
         let held = self.hold_all(shards).await?;
-        let done = within(held.token(), run).await;
+        let done = within(self.here.clone(), held.token(), run).await;
         held.release().await;
         Ok(done)
     }

@@ -20,6 +20,7 @@ mod client_alone;
 pub mod client_filter;
 pub mod cluster;
 mod command_stats;
+mod command_stats_merged;
 pub mod command_table;
 pub mod commands;
 mod exec_across;
@@ -34,6 +35,7 @@ mod moves_in_flight;
 mod notify;
 mod notify_typed;
 mod plan;
+mod resp_shard;
 mod served_alone;
 /// The wire format, a library of its own below the protocols (`percore_resp_wire`).
 pub use percore_resp_wire as protocol;
@@ -82,6 +84,7 @@ use session::{ConnBuffers, Session};
 pub use execute::execute;
 pub use factory::{RespConfig, RespFactory, RespOptions, PROTOCOL};
 use plan::{exchange, tagged_buffer};
+pub use resp_shard::RespShard;
 use served_alone::integers;
 
 /// The resp service on one shard.
@@ -89,6 +92,9 @@ pub struct Resp {
     shard: usize,
     shards: usize,
     keys: Rc<KeySpace>,
+    /// resp's registries on this shard (`resp_shard.rs`), handed to its
+    /// sessions and to the commands it runs.
+    here: Rc<RespShard>,
     /// This shard's part of the topics, shared with mq.
     broker: Rc<Broker>,
     config: Rc<RespConfig>,
@@ -118,7 +124,7 @@ impl Service for Resp {
     fn open_session(&self, opening: &mut Opening<'_>) -> Connection {
         let now = Instant::now();
         let client = Rc::new(ClientInfo {
-            id: client::next_id(self.shard, self.shards),
+            id: self.here.clients.next_id(self.shard, self.shards),
             peer: opening.peer(),
             local: opening.local(),
             fd: opening.fd().unwrap_or(-1),
@@ -141,7 +147,7 @@ impl Service for Resp {
                     .counting(self.deliveries.clone(), self.slow_disconnects.clone()),
             ),
         });
-        client::register(client.clone());
+        self.here.clients.register(client.clone());
         let login = commands::acl::Login::new(&self.config.users);
         Connection {
             session: Session {
@@ -157,6 +163,7 @@ impl Service for Resp {
                 reply: session::ReplyMode::On,
                 quiet: false,
                 introduced: false,
+                here: self.here.clone(),
             },
             buffers: ConnBuffers {
                 args: protocol::Args::with_max_frame(self.config.max_frame),
@@ -217,7 +224,7 @@ impl Service for Resp {
         }
         // And the batch's replies go once it is there.
         moves_in_flight::settled_since(moves_since).await;
-        client::count_commands(batch.taken());
+        self.here.clients.count_commands(batch.taken());
         // A connection that published waits while the lanes its messages
         // took are behind, as an mq sender does.
         if std::mem::take(&mut conn.session.published) {
@@ -229,7 +236,7 @@ impl Service for Resp {
         // though the connection may linger a while.
         if flow == Flow::Close {
             conn.session.client.closing.set(true);
-            tracking::forget(&conn.session.client);
+            tracking::forget(&self.here, &conn.session.client);
         }
         flow
     }

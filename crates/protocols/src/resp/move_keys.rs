@@ -83,10 +83,10 @@ impl Resp {
         // published from here (no `new`: whether the destination was there
         // is not known here).
         if cmd == Cmd::Copy {
-            notify::publish(notify::GENERIC, "copy_to", dst);
+            notify::publish(&self.here, notify::GENERIC, "copy_to", dst);
         } else {
-            notify::publish(notify::GENERIC, "rename_from", src);
-            notify::publish(notify::GENERIC, "rename_to", dst);
+            notify::publish(&self.here, notify::GENERIC, "rename_from", src);
+            notify::publish(&self.here, notify::GENERIC, "rename_to", dst);
         }
         match cmd {
             Cmd::Rename => write::ok(reply),

@@ -19,7 +19,7 @@
 //! find the item in neither list, README). One atomic read per round when
 //! no move began.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -49,10 +49,9 @@ struct Chain {
 }
 
 thread_local! {
-    /// The chain an `INTERNAL-MOVE-PUSH` running here continues: the moves
-    /// it wakes join it.
-    static CONTINUING: Cell<Option<u64>> = const { Cell::new(None) };
-    /// Where the push is held to run, reused.
+    /// Where the push is held to run, reused: a scratch buffer, set before
+    /// each use, that holds no shared state. (The chain the push continues
+    /// is the shard's: `RespShard::continuing`.)
     static ARGS: RefCell<protocol::Args> = RefCell::new(protocol::Args::unbounded());
 }
 
@@ -68,9 +67,11 @@ pub(super) struct Moving {
 }
 
 impl Moving {
-    pub fn start() -> Moving {
+    /// A token made on `here` (which an `INTERNAL-MOVE-PUSH` running there
+    /// may have put on a chain).
+    pub fn start(here: &RespShard) -> Moving {
         let number = MADE.fetch_add(1, Ordering::AcqRel) + 1;
-        let chain = CONTINUING.with(Cell::get).unwrap_or(number);
+        let chain = here.continuing.get().unwrap_or(number);
         let mut chains = chains();
         let entry = chains
             .alive
@@ -157,7 +158,7 @@ pub(super) fn push(
     command: &Command<'_>,
     keys: &mut ShardKeys<'_>,
     proto: Proto,
-    shard: (usize, usize),
+    shard: &RespShard,
     out: &mut Vec<u8>,
 ) {
     let chain = std::str::from_utf8(command.at(1))
@@ -168,7 +169,7 @@ pub(super) fn push(
     } else {
         Cmd::LPush
     };
-    CONTINUING.with(|continuing| continuing.set(chain));
+    shard.continuing.set(chain);
     ARGS.with(|args| {
         let Ok(mut args) = args.try_borrow_mut() else {
             return write::error(out, "ERR internal: a move pushed twice at once");
@@ -180,8 +181,8 @@ pub(super) fn push(
 
 /// The command that ran here has served what it filled: the next one
 /// continues no chain.
-pub(super) fn ended() {
-    CONTINUING.with(|continuing| continuing.set(None));
+pub(super) fn ended(here: &RespShard) {
+    here.continuing.set(None);
 }
 
 fn chains() -> std::sync::MutexGuard<'static, Chains> {

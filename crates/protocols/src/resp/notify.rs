@@ -9,15 +9,15 @@
 //! subscriptions to these channels are told to every shard, as patterns
 //! are (`mq/routing.rs`), so a key's events reach each subscriber in the
 //! order they happened on its shard. With no flags set (the default) a
-//! command pays one thread-local read. The flags are per shard, set on
-//! every shard by CONFIG SET.
+//! command pays one `Cell` read. The flags are per shard ([`Notify`], in
+//! the shard's `RespShard`), set on every shard by CONFIG SET.
 
 use std::cell::Cell;
 
 use super::commands::Cmd;
 use super::notify_typed;
 use super::protocol::{parse_reply, Command, Value};
-use crate::mq::Broker;
+use super::RespShard;
 use percore_keyspace::write::ShardKeys;
 
 pub const KEYSPACE: u32 = 1 << 0;
@@ -51,30 +51,34 @@ const LETTERS: [(u8, u32); 11] = [
     (b'n', NEW),
 ];
 
-thread_local! {
-    static FLAGS: Cell<u32> = const { Cell::new(0) };
+/// One shard's keyspace-event settings.
+#[derive(Default)]
+pub struct Notify {
+    flags: Cell<u32>,
     /// While a step of a command that publishes its own events runs.
-    static QUIET: Cell<bool> = const { Cell::new(false) };
+    quiet: Cell<bool>,
 }
 
-/// Runs `step` with keyspace events off when `quiet`.
-pub fn quietly<R>(quiet: bool, step: impl FnOnce() -> R) -> R {
-    if !quiet {
-        return step();
+impl Notify {
+    /// Runs `step` with keyspace events off when `quiet`.
+    pub fn quietly<R>(&self, quiet: bool, step: impl FnOnce() -> R) -> R {
+        if !quiet {
+            return step();
+        }
+        self.quiet.set(true);
+        let result = step();
+        self.quiet.set(false);
+        result
     }
-    QUIET.with(|cell| cell.set(true));
-    let result = step();
-    QUIET.with(|cell| cell.set(false));
-    result
-}
 
-/// This shard's `notify-keyspace-events`.
-pub fn flags() -> u32 {
-    FLAGS.with(Cell::get)
-}
+    /// This shard's `notify-keyspace-events`.
+    pub fn flags(&self) -> u32 {
+        self.flags.get()
+    }
 
-pub fn set_flags(flags: u32) {
-    FLAGS.with(|cell| cell.set(flags));
+    pub fn set_flags(&self, flags: u32) {
+        self.flags.set(flags);
+    }
 }
 
 /// Redis's `keyspaceEventsStringToFlags`: `None` for a letter it does not
@@ -114,20 +118,20 @@ pub fn format_flags(flags: u32) -> String {
 }
 
 /// Publishes `event` of `class` about `key`, if the flags ask for it.
-pub fn publish(class: u32, event: &str, key: &[u8]) {
-    if !QUIET.with(Cell::get) {
-        publish_even_quietly(class, event, key);
+pub fn publish(here: &RespShard, class: u32, event: &str, key: &[u8]) {
+    if !here.notify.quiet.get() {
+        publish_even_quietly(here, class, event, key);
     }
 }
 
 /// [`publish`], also inside a quiet step: an eviction is no event of the
 /// command whose write caused it.
-fn publish_even_quietly(class: u32, event: &str, key: &[u8]) {
-    let flags = flags();
+fn publish_even_quietly(here: &RespShard, class: u32, event: &str, key: &[u8]) {
+    let flags = here.notify.flags();
     if flags & class == 0 || flags & (KEYSPACE | KEYEVENT) == 0 {
         return;
     }
-    let Some(broker) = Broker::here() else {
+    let Some(broker) = here.broker() else {
         return;
     };
     let mut channel = Vec::with_capacity(16 + key.len().max(event.len()));
@@ -145,17 +149,17 @@ fn publish_even_quietly(class: u32, event: &str, key: &[u8]) {
 }
 
 /// The active expiry freed `key` (registered with the key space).
-pub fn expired(key: &[u8]) {
-    super::tracking_table::invalidate(key);
-    publish(EXPIRED, "expired", key);
+pub fn expired(here: &RespShard, key: &[u8]) {
+    super::tracking_table::invalidate(here, key);
+    publish(here, EXPIRED, "expired", key);
 }
 
 /// `key` was evicted (`maxmemory-policy`; registered with the key space):
 /// as Redis's `performEvictions`, tracking is told and the `evicted` event
 /// published.
-pub fn evicted(key: &[u8]) {
-    super::tracking_table::invalidate(key);
-    publish_even_quietly(EVICTED, "evicted", key);
+pub fn evicted(here: &RespShard, key: &[u8]) {
+    super::tracking_table::invalidate(here, key);
+    publish_even_quietly(here, EVICTED, "evicted", key);
 }
 
 /// What a write command's events depend on, read before it runs.
@@ -207,8 +211,13 @@ fn written_keys(cmd: Cmd, args: &Command<'_>) -> Option<(usize, usize, usize)> {
 impl Observed {
     /// Reads what `cmd`'s events will depend on; `None` when notifications
     /// are off or `cmd` writes nothing.
-    pub fn before(cmd: Cmd, args: &Command<'_>, keys: &ShardKeys<'_>) -> Option<Observed> {
-        if flags() & (KEYSPACE | KEYEVENT) == 0 {
+    pub fn before(
+        here: &RespShard,
+        cmd: Cmd,
+        args: &Command<'_>,
+        keys: &ShardKeys<'_>,
+    ) -> Option<Observed> {
+        if here.notify.flags() & (KEYSPACE | KEYEVENT) == 0 {
             return None;
         }
         let (first, step, end) = written_keys(cmd, args)?;
@@ -229,7 +238,14 @@ impl Observed {
     }
 
     /// Publishes the events of `cmd`, which answered `reply`.
-    pub fn after(&self, cmd: Cmd, args: &Command<'_>, keys: &ShardKeys<'_>, reply: &[u8]) {
+    pub fn after(
+        &self,
+        here: &RespShard,
+        cmd: Cmd,
+        args: &Command<'_>,
+        keys: &ShardKeys<'_>,
+        reply: &[u8],
+    ) {
         if reply.first() == Some(&b'-') {
             return;
         }
@@ -237,13 +253,13 @@ impl Observed {
         let existed = self.existed.first().copied().unwrap_or(false);
         let new = |key: &[u8], existed: bool| {
             if !existed && keys.exists(key) {
-                publish(NEW, "new", key);
+                publish(here, NEW, "new", key);
             }
         };
         let option = |name: &[u8]| (3..args.len()).any(|i| args.at(i).eq_ignore_ascii_case(name));
         let string = |event: &str| {
             new(key, existed);
-            publish(STRING, event, key);
+            publish(here, STRING, event, key);
         };
         match cmd {
             Cmd::Set => {
@@ -260,28 +276,28 @@ impl Observed {
                         .iter()
                         .any(|o| option(o))
                     {
-                        publish(GENERIC, "expire", key);
+                        publish(here, GENERIC, "expire", key);
                     }
                 }
             }
             Cmd::SetNx if reply.starts_with(b":1") => string("set"),
             Cmd::SetEx | Cmd::PSetEx => {
                 string("set");
-                publish(GENERIC, "expire", key);
+                publish(here, GENERIC, "expire", key);
             }
             Cmd::GetSet => string("set"),
-            Cmd::GetDel if existed => publish(GENERIC, "del", key),
+            Cmd::GetDel if existed => publish(here, GENERIC, "del", key),
             Cmd::GetEx if existed => {
                 if (2..args.len()).any(|i| args.at(i).eq_ignore_ascii_case(b"persist")) {
                     if self.had_ttl {
-                        publish(GENERIC, "persist", key);
+                        publish(here, GENERIC, "persist", key);
                     }
                 } else if [&b"ex"[..], b"px", b"exat", b"pxat"]
                     .iter()
                     .any(|o| (2..args.len()).any(|i| args.at(i).eq_ignore_ascii_case(o)))
                 {
                     let event = if keys.exists(key) { "expire" } else { "del" };
-                    publish(GENERIC, event, key);
+                    publish(here, GENERIC, event, key);
                 }
             }
             Cmd::Incr | Cmd::Decr | Cmd::IncrBy | Cmd::DecrBy => string("incrby"),
@@ -298,49 +314,49 @@ impl Observed {
                 if reply.starts_with(b":1") =>
             {
                 let event = if keys.exists(key) { "expire" } else { "del" };
-                publish(GENERIC, event, key);
+                publish(here, GENERIC, event, key);
             }
-            Cmd::Persist if reply.starts_with(b":1") => publish(GENERIC, "persist", key),
+            Cmd::Persist if reply.starts_with(b":1") => publish(here, GENERIC, "persist", key),
             Cmd::Del | Cmd::Unlink => {
                 for (i, &existed) in self.existed.iter().enumerate() {
                     if existed {
-                        publish(GENERIC, "del", args.at(1 + i));
+                        publish(here, GENERIC, "del", args.at(1 + i));
                     }
                 }
             }
-            Cmd::MSet => self.each_set(args, keys),
-            Cmd::MSetNx if reply.starts_with(b":1") => self.each_set(args, keys),
+            Cmd::MSet => self.each_set(here, args, keys),
+            Cmd::MSetNx if reply.starts_with(b":1") => self.each_set(here, args, keys),
             // A key renamed to itself: no event, as in Redis.
             Cmd::Rename | Cmd::RenameNx if !reply.starts_with(b":0") && key != args.at(2) => {
-                publish(GENERIC, "rename_from", key);
+                publish(here, GENERIC, "rename_from", key);
                 new(args.at(2), self.existed.get(1).copied().unwrap_or(false));
-                publish(GENERIC, "rename_to", args.at(2));
+                publish(here, GENERIC, "rename_to", args.at(2));
             }
             // RESTORE: the key made, or, restored already expired with
             // REPLACE, the key it held removed.
             Cmd::RestorePayload if reply.starts_with(b"+OK") => {
                 if keys.exists(key) {
                     new(key, existed);
-                    publish(GENERIC, "restore", key);
+                    publish(here, GENERIC, "restore", key);
                 } else if existed {
-                    publish(GENERIC, "del", key);
+                    publish(here, GENERIC, "del", key);
                 }
             }
             Cmd::Copy if reply.starts_with(b":1") => {
                 new(args.at(2), self.existed.get(1).copied().unwrap_or(false));
-                publish(GENERIC, "copy_to", args.at(2));
+                publish(here, GENERIC, "copy_to", args.at(2));
             }
-            cmd => notify_typed::after(cmd, args, keys, reply, existed),
+            cmd => notify_typed::after(here, cmd, args, keys, reply, existed),
         }
     }
 
-    fn each_set(&self, args: &Command<'_>, keys: &ShardKeys<'_>) {
+    fn each_set(&self, here: &RespShard, args: &Command<'_>, keys: &ShardKeys<'_>) {
         for (i, &existed) in self.existed.iter().enumerate() {
             let key = args.at(1 + 2 * i);
             if !existed && keys.exists(key) {
-                publish(NEW, "new", key);
+                publish(here, NEW, "new", key);
             }
-            publish(STRING, "set", key);
+            publish(here, STRING, "set", key);
         }
     }
 }

@@ -9,6 +9,7 @@
 use super::commands::Cmd;
 use super::notify::{publish, GENERIC, HASH, LIST, NEW, SET, ZSET};
 use super::protocol::Command;
+use super::RespShard;
 use percore_keyspace::write::ShardKeys;
 
 /// When a command's event is published, read from its reply.
@@ -80,6 +81,7 @@ fn nothing(reply: &[u8]) -> bool {
 /// Publishes the events of `cmd` on `args.at(1)`, which `existed` before
 /// it ran and which answered `reply` (not an error).
 pub(super) fn after(
+    here: &RespShard,
     cmd: Cmd,
     args: &Command<'_>,
     keys: &ShardKeys<'_>,
@@ -101,10 +103,10 @@ pub(super) fn after(
     let key = args.at(1);
     let now = keys.exists(key);
     if !existed && now {
-        publish(NEW, "new", key);
+        publish(here, NEW, "new", key);
     }
-    publish(class, name, key);
+    publish(here, class, name, key);
     if existed && !now {
-        publish(GENERIC, "del", key);
+        publish(here, GENERIC, "del", key);
     }
 }

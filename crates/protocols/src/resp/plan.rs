@@ -62,7 +62,7 @@ impl Resp {
                 plan.here(batch.out(), |out| {
                     let from = out.len();
                     error.write_reply(out);
-                    command_stats::error_reply(&out[from..]);
+                    self.here.stats.error_reply(&out[from..]);
                 });
                 if !plan.is_forwarding() && batch.out().len() > start {
                     batch.failed();
@@ -126,7 +126,7 @@ impl Resp {
                     let cmd = commands::lookup(command.at(0))
                         .filter(|spec| !spec.internal())
                         .map(|spec| command_stats::key(spec.cmd, command));
-                    command_stats::rejected(cmd, &out[from..]);
+                    self.here.stats.rejected(cmd, &out[from..]);
                 });
                 session.tx.refused();
                 return None;
@@ -146,12 +146,12 @@ impl Resp {
             session.tx.clear();
         } else if session.tx.in_multi() || transaction::is_transaction_command(spec.cmd) {
             if transaction::is_transaction_command(spec.cmd) {
-                command_stats::call(spec.cmd);
+                self.here.stats.call(spec.cmd);
             }
             return self.plan_transaction(session, plan, out, spec, command, frame);
         }
         let stat = command_stats::key(spec.cmd, command);
-        command_stats::call(stat);
+        self.here.stats.call(stat);
         session.client.note_command(spec, command, frame.len());
         session.introduced |= session::introduces(spec.cmd);
         let proto = session.proto();
@@ -161,7 +161,7 @@ impl Resp {
             }
             Route::Here(local) | Route::HereOrAlone(local, _) => match local {
                 Local::Introspect => plan.here(out, |out| {
-                    command_stats::observe(stat, out, |out| {
+                    self.here.stats.observe(stat, out, |out| {
                         commands::introspect::command(command, proto, out)
                     })
                 }),
@@ -181,7 +181,7 @@ impl Resp {
                     return Some(Step::Close);
                 }
                 Local::Server => plan.here(out, |out| {
-                    command_stats::observe(stat, out, |out| {
+                    self.here.stats.observe(stat, out, |out| {
                         commands::server::run(
                             spec.cmd,
                             command,
@@ -194,7 +194,7 @@ impl Resp {
                 }),
                 Local::Connection => {
                     let flow = plan.here(out, |out| {
-                        command_stats::observe(stat, out, |out| {
+                        self.here.stats.observe(stat, out, |out| {
                             commands::connection::run(spec.cmd, command, session, &self.config, out)
                         })
                     });
@@ -385,16 +385,10 @@ impl Resp {
         now: u64,
         out: &mut Vec<u8>,
     ) {
+        let marks = self.keys.store.marks();
         self.keys.store.with_mut(|store| {
-            let mut keys = ShardKeys::new(store, self.keys.log.as_deref(), now);
-            execute(
-                cmd,
-                command,
-                &mut keys,
-                proto,
-                (self.shard, self.shards),
-                out,
-            )
+            let mut keys = ShardKeys::new(store, marks, self.keys.log.as_deref(), now);
+            execute(cmd, command, &mut keys, proto, &self.here, out)
         });
     }
 }

@@ -65,7 +65,9 @@ impl Resp {
                 {
                     // CLIENT KILL of the caller itself: closed after its
                     // reply, as redis does.
-                    command_stats::ran(command_stats::key(spec.cmd, &command), began, &reply);
+                    self.here
+                        .stats
+                        .ran(command_stats::key(spec.cmd, &command), began, &reply);
                     batch.served();
                     if !session.take_quiet() {
                         batch.out().extend_from_slice(&reply);
@@ -117,7 +119,9 @@ impl Resp {
                 None => write::error(&mut reply, "ERR internal: not a command served alone"),
             },
         }
-        command_stats::ran(command_stats::key(spec.cmd, &command), began, &reply);
+        self.here
+            .stats
+            .ran(command_stats::key(spec.cmd, &command), began, &reply);
         if reply.first() == Some(&b'-') {
             batch.failed();
         } else {
@@ -143,7 +147,9 @@ impl Resp {
         if command.at(1).eq_ignore_ascii_case(b"resetstat") {
             self.on_every_shard(Cmd::ResetStats, &[], proto, now).await;
             // Redis counts a command once it ran: RESETSTAT, after it.
-            command_stats::call(command_stats::key(Cmd::Config, command));
+            self.here
+                .stats
+                .call(command_stats::key(Cmd::Config, command));
             write::ok(reply);
             return;
         }
@@ -366,7 +372,7 @@ impl Resp {
         // A step of a transaction across shards runs on the shards it
         // holds, over the hold mesh (`holding.rs`); any other step waits
         // while a transaction holds this shard.
-        let held = holding::current();
+        let held = holding::current(&self.here);
         if shard == self.shard {
             if held.is_none() {
                 self.keys.until_unheld().await;
@@ -376,7 +382,7 @@ impl Resp {
             {
                 let mut args = self.part_args.borrow_mut();
                 args.set_words(&words);
-                notify::quietly(quiet, || {
+                self.here.notify.quietly(quiet, || {
                     self.execute_here(cmd, &args.view(&[]), proto, now, &mut reply)
                 });
             }

@@ -5,12 +5,12 @@
 
 use std::rc::Rc;
 
-use super::client::{self, ClientInfo};
+use super::client::ClientInfo;
 use super::commands::Cmd;
 use super::protocol::{Args, Proto};
 use super::pubsub::Member;
 use super::route::RoundPlan;
-use super::RespConfig;
+use super::{RespConfig, RespShard};
 
 /// One resp connection's state.
 pub struct Session {
@@ -40,6 +40,8 @@ pub struct Session {
     /// served (CLIENT, HELLO, AUTH, RESET, MONITOR, SUBSCRIBE...): it stays
     /// on its shard from then on ([`Session::movable`]).
     pub introduced: bool,
+    /// resp's state on the connection's shard (`resp_shard.rs`).
+    pub here: Rc<RespShard>,
 }
 
 /// CLIENT REPLY ON | OFF | SKIP.
@@ -129,14 +131,14 @@ impl Session {
         super::commands::acl::reset(self, config);
         self.reply = ReplyMode::On;
         self.client.monitoring.set(false);
-        super::tracking::forget(&self.client);
+        super::tracking::forget(&self.here, &self.client);
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        super::tracking::forget(&self.client);
-        client::unregister(self.client.id);
+        super::tracking::forget(&self.here, &self.client);
+        self.here.clients.unregister(self.client.id);
     }
 }
 

@@ -13,11 +13,11 @@ pub(super) fn save(
     _command: &Command<'_>,
     keys: &mut ShardKeys<'_>,
     _proto: Proto,
-    _shard: (usize, usize),
+    _shard: &RespShard,
     out: &mut Vec<u8>,
 ) {
     keys.ask_snapshot();
-    percore_keyspace::touched::saved();
+    keys.saved();
     match cmd {
         Cmd::Save => write::ok(out),
         _ => write::simple(out, b"Background saving started"),
@@ -30,24 +30,24 @@ pub(super) fn figures(
     _command: &Command<'_>,
     keys: &mut ShardKeys<'_>,
     _proto: Proto,
-    _shard: (usize, usize),
+    here: &RespShard,
     out: &mut Vec<u8>,
 ) {
-    let (connections_received, commands) = client::received();
+    let (connections_received, commands) = here.clients.received();
     let mut figures = ServerFigures {
         keys: keys.store.len() as u64,
         expires: keys.store.expiring_len() as u64,
         memory_bytes: keys.store.bytes(),
         evicted_keys: keys.store.evicted(),
-        clients: client::count() as u64,
+        clients: here.clients.count() as u64,
         connections_received,
         commands,
-        blocked_clients: blocking::blocked(),
-        changes: percore_keyspace::touched::changes(),
+        blocked_clients: here.blocked.get(),
+        changes: keys.changes(),
         ..ServerFigures::default()
     };
-    pubsub::shard_part::add_figures(&mut figures);
-    tracking_table::add_figures(&mut figures);
+    pubsub::shard_part::add_figures(here, &mut figures);
+    tracking_table::add_figures(here, &mut figures);
     figures.write(out);
 }
 
@@ -57,20 +57,20 @@ pub(super) fn client_list(
     command: &Command<'_>,
     _keys: &mut ShardKeys<'_>,
     _proto: Proto,
-    _shard: (usize, usize),
+    here: &RespShard,
     out: &mut Vec<u8>,
 ) {
     use super::client_filter::ListFilter;
     let words: Vec<&[u8]> = command.iter().skip(1).collect();
     let mut lines = Vec::new();
     match ListFilter::parse(&words) {
-        Ok(ListFilter::Type(kind)) => client::list(Some(kind), None, &mut lines),
+        Ok(ListFilter::Type(kind)) => here.clients.list(Some(kind), None, &mut lines),
         Ok(ListFilter::Ids(ids)) => {
             for id in ids {
-                client::list(None, Some(id), &mut lines);
+                here.clients.list(None, Some(id), &mut lines);
             }
         }
-        _ => client::list(None, None, &mut lines),
+        _ => here.clients.list(None, None, &mut lines),
     }
     write::bulk(out, &lines);
 }
@@ -81,13 +81,13 @@ pub(super) fn client_kill(
     command: &Command<'_>,
     _keys: &mut ShardKeys<'_>,
     _proto: Proto,
-    _shard: (usize, usize),
+    here: &RespShard,
     out: &mut Vec<u8>,
 ) {
     let caller = commands::strings::parse_i64(command.at(1)).unwrap_or(0) as u64;
     let words: Vec<&[u8]> = command.iter().skip(2).collect();
     match super::client_filter::KillFilter::parse(&words) {
-        Ok(filter) => write::int(out, client::kill(&filter, caller) as i64),
+        Ok(filter) => write::int(out, here.clients.kill(&filter, caller) as i64),
         Err(error) => write::error(out, &error),
     }
 }
@@ -98,11 +98,11 @@ pub(super) fn stats(
     _command: &Command<'_>,
     _keys: &mut ShardKeys<'_>,
     _proto: Proto,
-    _shard: (usize, usize),
+    here: &RespShard,
     out: &mut Vec<u8>,
 ) {
     let mut text = Vec::new();
-    command_stats::write_shard(&mut text);
+    here.stats.write_shard(&mut text);
     write::bulk(out, &text);
 }
 
@@ -112,11 +112,11 @@ pub(super) fn reset_stats(
     _command: &Command<'_>,
     keys: &mut ShardKeys<'_>,
     _proto: Proto,
-    _shard: (usize, usize),
+    here: &RespShard,
     out: &mut Vec<u8>,
 ) {
-    command_stats::reset();
-    client::reset_received();
+    here.stats.reset();
+    here.clients.reset_received();
     keys.store.reset_evicted();
     write::ok(out);
 }
@@ -127,11 +127,11 @@ pub(super) fn set_notify(
     command: &Command<'_>,
     _keys: &mut ShardKeys<'_>,
     _proto: Proto,
-    _shard: (usize, usize),
+    here: &RespShard,
     out: &mut Vec<u8>,
 ) {
     let flags = commands::strings::parse_i64(command.at(1)).unwrap_or(0);
-    notify::set_flags(flags.max(0) as u32);
+    here.notify.set_flags(flags.max(0) as u32);
     write::ok(out);
 }
 
@@ -141,7 +141,7 @@ pub(super) fn set_max_memory(
     command: &Command<'_>,
     keys: &mut ShardKeys<'_>,
     _proto: Proto,
-    _shard: (usize, usize),
+    _shard: &RespShard,
     out: &mut Vec<u8>,
 ) {
     let cap = commands::strings::parse_i64(command.at(1))
@@ -162,7 +162,7 @@ pub(super) fn set_eviction(
     command: &Command<'_>,
     keys: &mut ShardKeys<'_>,
     _proto: Proto,
-    _shard: (usize, usize),
+    _here: &RespShard,
     out: &mut Vec<u8>,
 ) {
     let number = |at: usize| commands::strings::parse_i64(command.at(at)).unwrap_or(0);

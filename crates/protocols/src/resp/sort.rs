@@ -177,7 +177,7 @@ impl Resp {
                 .on_shard_as(owner, Cmd::Del, &[destination], Proto::Resp2, now, true)
                 .await;
             if deleted == b":1\r\n" {
-                notify::publish(notify::GENERIC, "del", destination);
+                notify::publish(&self.here, notify::GENERIC, "del", destination);
             }
             deleted
         } else {
@@ -193,7 +193,7 @@ impl Resp {
                 .on_shard_as(owner, Cmd::Restore, &args, Proto::Resp2, now, true)
                 .await;
             if restored.first() != Some(&b'-') {
-                notify::publish(notify::LIST, "sortstore", destination);
+                notify::publish(&self.here, notify::LIST, "sortstore", destination);
             }
             restored
         };

@@ -21,7 +21,7 @@
 //!
 //! A command of a client that does not track reads pays one flag
 //! (`ClientInfo::tracks_reads`); a write on a shard where nothing is
-//! tracked, one thread-local read.
+//! tracked, one `Cell` read (the shard's `TrackingTable`).
 //!
 //! Not served (README "What differs from Redis"): the invalidations of
 //! FLUSHALL/FLUSHDB and of eviction, `tracking-redir-broken`, the table's
@@ -34,7 +34,7 @@ use super::commands::strings::{parse_i64, SYNTAX};
 use super::commands::Cmd;
 use super::protocol::write::{self, Proto};
 use super::protocol::Command;
-use super::{tracking_deliver, tracking_table};
+use super::{tracking_deliver, tracking_table, RespShard};
 
 /// A connection's tracking, as CLIENT TRACKING left it (kept in its
 /// [`ClientInfo`]).
@@ -225,19 +225,18 @@ pub fn registration(client: u64, tracking: Option<&Tracking>) -> Vec<Vec<u8>> {
 
 /// The connection ended or was RESET: its registration is withdrawn from
 /// every shard, one way (nothing waits for a connection that is gone).
-pub fn forget(client: &ClientInfo) {
+pub fn forget(here: &RespShard, client: &ClientInfo) {
     client.tracks_reads.set(false);
     client.caching.set((None, None));
     if client.tracking.borrow_mut().take().is_none() {
         return;
     }
-    tracking_table::register(client.id, client.id, b"-", Vec::new());
-    let Some(mesh) = tracking_deliver::mesh() else {
+    tracking_table::register(here, client.id, client.id, b"-", Vec::new());
+    if here.mesh().is_none() {
         return;
-    };
-    let here = mesh.shard();
-    for shard in (0..mesh.shards()).filter(|&s| s != here) {
-        tracking_deliver::send(shard, Cmd::Track, registration(client.id, None));
+    }
+    for shard in (0..here.count).filter(|&s| s != here.id) {
+        tracking_deliver::send(here, shard, Cmd::Track, registration(client.id, None));
     }
 }
 

@@ -10,28 +10,8 @@ use super::commands::Cmd;
 use super::protocol::write::{self, Proto};
 use super::protocol::{encode_command, Command};
 use super::tagged_buffer;
+use super::RespShard;
 use percore::codec::{begin_frame, end_frame};
-use percore::cross_shard::Mesh;
-use std::cell::RefCell;
-use std::rc::Rc;
-
-thread_local! {
-    /// This shard's end of the key space's mesh, over which invalidations
-    /// go to other shards: set when resp starts on the shard (a shard is
-    /// one thread), as resp's other per-shard registries are (its clients,
-    /// its command statistics).
-    static MESH: RefCell<Option<Rc<Mesh>>> = const { RefCell::new(None) };
-}
-
-/// Tracking on this shard sends over `mesh` (`None`: one shard).
-pub fn attach(mesh: Option<Rc<Mesh>>) {
-    MESH.with(|held| *held.borrow_mut() = mesh);
-}
-
-/// This shard's mesh, with more than one shard.
-pub fn mesh() -> Option<Rc<Mesh>> {
-    MESH.with(|held| held.borrow().clone())
-}
 
 /// What an invalidation message says.
 #[derive(Clone, Copy)]
@@ -46,12 +26,10 @@ pub enum Says<'a> {
 
 /// Sends `says` about tracking client `client` to connection `target`,
 /// here or on its shard.
-pub fn tell(client: u64, target: u64, says: Says<'_>) {
-    let mesh = mesh();
-    let (here, shards) = mesh.map_or((0, 1), |mesh| (mesh.shard(), mesh.shards()));
-    let shard = client::shard_of(target, shards);
-    if shard == here {
-        return deliver(client, target, says);
+pub fn tell(here: &RespShard, client: u64, target: u64, says: Says<'_>) {
+    let shard = client::shard_of(target, here.count);
+    if shard == here.id {
+        return deliver(here, client, target, says);
     }
     let mut words = vec![
         client.to_string().into_bytes(),
@@ -68,19 +46,19 @@ pub fn tell(client: u64, target: u64, says: Says<'_>) {
             words.push(gone.to_string().into_bytes());
         }
     }
-    send(shard, Cmd::Invalidate, words);
+    send(here, shard, Cmd::Invalidate, words);
 }
 
 /// INTERNAL-INVALIDATE client target k|a|b [key...|gone]: on the target's
 /// shard.
-pub fn deliver_forwarded(command: &Command<'_>, out: &mut Vec<u8>) {
+pub fn deliver_forwarded(here: &RespShard, command: &Command<'_>, out: &mut Vec<u8>) {
     let number = |i: usize| parse_i64(command.at(i)).map(|n| n.max(0) as u64);
     if let (Some(client), Some(target)) = (number(1), number(2)) {
         let keys: Vec<&[u8]> = command.iter().skip(4).collect();
         match command.at(3) {
-            b"k" => deliver(client, target, Says::Keys(&keys)),
-            b"a" => deliver(client, target, Says::All),
-            _ => deliver(client, target, Says::Broken(number(4).unwrap_or(0))),
+            b"k" => deliver(here, client, target, Says::Keys(&keys)),
+            b"a" => deliver(here, client, target, Says::All),
+            _ => deliver(here, client, target, Says::Broken(number(4).unwrap_or(0))),
         }
     }
     write::ok(out);
@@ -91,10 +69,11 @@ pub fn deliver_forwarded(command: &Command<'_>, out: &mut Vec<u8>) {
 /// `__redis__:invalidate` message for a RESP2 connection in pub/sub mode;
 /// nothing for any other (RESP2 has no pushes). A REDIRECT target that is
 /// gone: its client is told (`tracking-redir-broken`, RESP3 only).
-fn deliver(client: u64, target: u64, says: Says<'_>) {
-    let Some(conn) = client::find(target).filter(|conn| !conn.closing.get()) else {
+fn deliver(here: &RespShard, client: u64, target: u64, says: Says<'_>) {
+    let conn = here.clients.find(target);
+    let Some(conn) = conn.filter(|conn| !conn.closing.get()) else {
         if client != target && !matches!(says, Says::Broken(_)) {
-            tell(client, client, Says::Broken(target));
+            tell(here, client, client, Says::Broken(target));
         }
         return;
     };
@@ -141,8 +120,8 @@ fn deliver(client: u64, target: u64, says: Says<'_>) {
 
 /// Sends `cmd words` to `shard` over the key space's mesh from a task of
 /// its own: the write that caused it does not wait.
-pub fn send(shard: usize, cmd: Cmd, words: Vec<Vec<u8>>) {
-    let Some(mesh) = mesh() else {
+pub fn send(here: &RespShard, shard: usize, cmd: Cmd, words: Vec<Vec<u8>>) {
+    let Some(mesh) = here.mesh().cloned() else {
         return;
     };
     let name = super::commands::NAMES[cmd as usize].as_bytes();

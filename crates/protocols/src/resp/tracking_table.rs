@@ -6,8 +6,9 @@
 //! it ran ([`after_write`]) and tells the targets: one message per key
 //! (the default mode) or, for BCAST, per prefix and target with every key
 //! the shard wrote before it next yields (Redis sends BCAST's once per
-//! event loop), through `tracking_deliver.rs`. With nothing tracked on a
-//! shard, a write pays one thread-local read.
+//! event loop), through `tracking_deliver.rs`. The tables are the shard's
+//! [`TrackingTable`], in its `RespShard`; with nothing tracked on a shard,
+//! a write pays one `Cell` read.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ use super::commands::Cmd;
 use super::protocol::write;
 use super::protocol::Command;
 use super::tracking_deliver::{tell, Says};
+use super::RespShard;
 
 /// One tracking client's registration, as every shard holds it.
 struct Registration {
@@ -39,18 +41,21 @@ struct Pending {
     keys: Vec<Vec<u8>>,
 }
 
-thread_local! {
-    static REGISTERED: RefCell<Vec<Registration>> = const { RefCell::new(Vec::new()) };
+/// One shard's tracking tables, reached only through this module's
+/// synchronous functions (no borrow outlives one of them).
+#[derive(Default)]
+pub struct TrackingTable {
+    registered: RefCell<Vec<Registration>>,
     /// The default mode's table: each key of this shard read by tracking
     /// clients, and their ids.
-    static READERS: RefCell<HashMap<Vec<u8>, Vec<u64>>> = RefCell::default();
+    readers: RefCell<HashMap<Vec<u8>, Vec<u64>>>,
     /// Whether anything is tracked here: the one read a write pays.
-    static ANY: Cell<bool> = const { Cell::new(false) };
+    any: Cell<bool>,
     /// The NOLOOP client whose write runs next here (`INTERNAL-TRACK-WRITER`
     /// goes right before it): it is not told of its own write.
-    static WRITER: Cell<Option<u64>> = const { Cell::new(None) };
+    writer: Cell<Option<u64>>,
     /// BCAST's invalidations not sent yet: (client, target, prefix, keys).
-    static PENDING: RefCell<Vec<Pending>> = const { RefCell::new(Vec::new()) };
+    pending: RefCell<Vec<Pending>>,
 }
 
 /// The words of `INTERNAL-TRACK client target mode prefix...`; `mode`
@@ -72,7 +77,7 @@ pub fn track_args(client: u64, target: u64, mode: &str, prefixes: &[Vec<u8>]) ->
 }
 
 /// INTERNAL-TRACK on this shard: the client's registration replaced.
-pub fn track(command: &Command<'_>, out: &mut Vec<u8>) {
+pub fn track(here: &RespShard, command: &Command<'_>, out: &mut Vec<u8>) {
     let number = |i: usize| parse_i64(command.at(i)).map(|n| n.max(0) as u64);
     let (Some(client), Some(target)) = (number(1), number(2)) else {
         write::error(
@@ -83,14 +88,15 @@ pub fn track(command: &Command<'_>, out: &mut Vec<u8>) {
     };
     let mode = command.at(3);
     let prefixes = command.iter().skip(4).map(|w| w[1..].to_vec()).collect();
-    register(client, target, mode, prefixes);
+    register(here, client, target, mode, prefixes);
     write::ok(out);
 }
 
 /// Replaces `client`'s registration on this shard (see [`track_args`]).
-pub fn register(client: u64, target: u64, mode: &[u8], prefixes: Vec<Vec<u8>>) {
-    REGISTERED.with(|registered| {
-        let mut registered = registered.borrow_mut();
+pub fn register(here: &RespShard, client: u64, target: u64, mode: &[u8], prefixes: Vec<Vec<u8>>) {
+    let table = &here.tracking;
+    {
+        let mut registered = table.registered.borrow_mut();
         registered.retain(|r| r.client != client);
         if mode != b"-" {
             registered.push(Registration {
@@ -101,60 +107,61 @@ pub fn register(client: u64, target: u64, mode: &[u8], prefixes: Vec<Vec<u8>>) {
                 prefixes,
             });
         }
-    });
-    update_any();
+    }
+    update_any(table);
 }
 
-fn update_any() {
-    let any = REGISTERED.with(|r| !r.borrow().is_empty())
-        || READERS.with(|r| !r.borrow().is_empty())
-        || WRITER.with(|w| w.get().is_some());
-    ANY.with(|cell| cell.set(any));
+fn update_any(table: &TrackingTable) {
+    let any = !table.registered.borrow().is_empty()
+        || !table.readers.borrow().is_empty()
+        || table.writer.get().is_some();
+    table.any.set(any);
 }
 
 /// INTERNAL-TRACK-KEY client key, on the key's owner: `client` read `key`
 /// (right before the read itself, in the same message).
-pub fn remember(command: &Command<'_>, out: &mut Vec<u8>) {
+pub fn remember(here: &RespShard, command: &Command<'_>, out: &mut Vec<u8>) {
     if let Some(client) = parse_i64(command.at(1)) {
         let client = client.max(0) as u64;
-        READERS.with(|readers| {
-            let mut readers = readers.borrow_mut();
+        let table = &here.tracking;
+        {
+            let mut readers = table.readers.borrow_mut();
             let ids = readers.entry(command.at(2).to_vec()).or_default();
             if !ids.contains(&client) {
                 ids.push(client);
             }
-        });
-        ANY.with(|cell| cell.set(true));
+        }
+        table.any.set(true);
     }
     write::ok(out);
 }
 
 /// INTERNAL-TRACK-WRITER client, on the key's owner, right before a write
 /// of a NOLOOP client: that write does not invalidate for it.
-pub fn mark_writer(command: &Command<'_>, out: &mut Vec<u8>) {
+pub fn mark_writer(here: &RespShard, command: &Command<'_>, out: &mut Vec<u8>) {
     if let Some(client) = parse_i64(command.at(1)) {
-        WRITER.with(|w| w.set(Some(client.max(0) as u64)));
-        ANY.with(|cell| cell.set(true));
+        here.tracking.writer.set(Some(client.max(0) as u64));
+        here.tracking.any.set(true);
     }
     write::ok(out);
 }
 
 /// After `cmd` ran on this shard (its key's owner) and answered `reply`:
 /// the clients that read a key it wrote, or track a prefix of it, are told.
-pub fn after_write(cmd: Cmd, command: &Command<'_>, reply: &[u8]) {
-    if !ANY.with(Cell::get) {
+pub fn after_write(here: &RespShard, cmd: Cmd, command: &Command<'_>, reply: &[u8]) {
+    if !here.tracking.any.get() {
         return;
     }
-    let writer = WRITER.with(Cell::take);
+    let writer = here.tracking.writer.take();
     if matches!(cmd, Cmd::FlushAll | Cmd::FlushDb) {
-        flushed();
+        flushed(here);
     } else if reply.first() != Some(&b'-') {
         for key in written_keys(cmd, command) {
-            invalidate_for(key, writer);
+            invalidate_for(here, key, writer);
         }
     }
     if writer.is_some() {
-        update_any();
+        update_any(&here.tracking);
     }
 }
 
@@ -162,11 +169,10 @@ pub fn after_write(cmd: Cmd, command: &Command<'_>, reply: &[u8]) {
 /// whose connections are here, the keys of this shard in the default
 /// mode's table and their readers; BCAST's distinct prefixes, counted by
 /// shard 0 (every shard holds them all).
-pub fn add_figures(figures: &mut ServerFigures) {
-    let mesh = super::tracking_deliver::mesh();
-    let (here, shards) = mesh.map_or((0, 1), |mesh| (mesh.shard(), mesh.shards()));
-    REGISTERED.with(|registered| {
-        let registered = registered.borrow();
+pub fn add_figures(shard: &RespShard, figures: &mut ServerFigures) {
+    let (here, shards) = (shard.id, shard.count);
+    {
+        let registered = shard.tracking.registered.borrow();
         figures.tracking_clients += registered
             .iter()
             .filter(|r| client::shard_of(r.client, shards) == here)
@@ -181,12 +187,10 @@ pub fn add_figures(figures: &mut ServerFigures) {
             prefixes.dedup();
             figures.tracking_prefixes += prefixes.len() as u64;
         }
-    });
-    READERS.with(|readers| {
-        let readers = readers.borrow();
-        figures.tracking_keys += readers.len() as u64;
-        figures.tracking_items += readers.values().map(|ids| ids.len() as u64).sum::<u64>();
-    });
+    }
+    let readers = shard.tracking.readers.borrow();
+    figures.tracking_keys += readers.len() as u64;
+    figures.tracking_items += readers.values().map(|ids| ids.len() as u64).sum::<u64>();
 }
 
 /// The keys a write command names, by its first key, last key and step in
@@ -215,42 +219,40 @@ fn written_keys<'a>(cmd: Cmd, command: &'a Command<'_>) -> Vec<&'a [u8]> {
 /// are forgotten, and each tracking client whose connection is on this
 /// shard is told, once, that every key may have changed (Redis's
 /// `trackingInvalidateKeysOnFlush`).
-fn flushed() {
-    READERS.with(|readers| readers.borrow_mut().clear());
-    let mesh = super::tracking_deliver::mesh();
-    let (here, shards) = mesh.map_or((0, 1), |mesh| (mesh.shard(), mesh.shards()));
-    let told: Vec<(u64, u64)> = REGISTERED.with(|registered| {
-        registered
-            .borrow()
-            .iter()
-            .filter(|r| client::shard_of(r.client, shards) == here)
-            .map(|r| (r.client, r.target))
-            .collect()
-    });
+fn flushed(here: &RespShard) {
+    here.tracking.readers.borrow_mut().clear();
+    let told: Vec<(u64, u64)> = here
+        .tracking
+        .registered
+        .borrow()
+        .iter()
+        .filter(|r| client::shard_of(r.client, here.count) == here.id)
+        .map(|r| (r.client, r.target))
+        .collect();
     for (client, target) in told {
-        tell(client, target, Says::All);
+        tell(here, client, target, Says::All);
     }
-    update_any();
+    update_any(&here.tracking);
 }
 
 /// `key` changed on this shard (expired): every client tracking it is told.
-pub fn invalidate(key: &[u8]) {
-    if ANY.with(Cell::get) {
-        invalidate_for(key, None);
+pub fn invalidate(here: &RespShard, key: &[u8]) {
+    if here.tracking.any.get() {
+        invalidate_for(here, key, None);
     }
 }
 
 /// `key` changed on this shard, written by `writer` (a NOLOOP client, not
 /// told).
-fn invalidate_for(key: &[u8], writer: Option<u64>) {
+fn invalidate_for(here: &RespShard, key: &[u8], writer: Option<u64>) {
     let spared = |r: &Registration| r.noloop && writer == Some(r.client);
-    let readers = READERS.with(|readers| readers.borrow_mut().remove(key));
+    let readers = here.tracking.readers.borrow_mut().remove(key);
     let mut direct = Vec::new();
-    REGISTERED.with(|registered| {
-        let registered = registered.borrow();
+    {
+        let registered = here.tracking.registered.borrow();
         for r in registered.iter().filter(|r| r.bcast && !spared(r)) {
             if let Some(prefix) = r.prefixes.iter().find(|p| key.starts_with(p)) {
-                queue_bcast(r.client, r.target, prefix, key);
+                queue_bcast(here, r.client, r.target, prefix, key);
             }
         }
         // Redis tells a reader only while it tracks in the default mode.
@@ -261,20 +263,20 @@ fn invalidate_for(key: &[u8], writer: Option<u64>) {
                 }
             }
         }
-    });
+    }
     if readers.is_some() {
-        update_any();
+        update_any(&here.tracking);
     }
     for (client, target) in direct {
-        tell(client, target, Says::Keys(&[key]));
+        tell(here, client, target, Says::Keys(&[key]));
     }
 }
 
 /// Queues BCAST's invalidation of `key` for `target`, with the other keys
 /// of `prefix` written before this shard next yields.
-fn queue_bcast(client: u64, target: u64, prefix: &[u8], key: &[u8]) {
-    let first = PENDING.with(|pending| {
-        let mut pending = pending.borrow_mut();
+fn queue_bcast(here: &RespShard, client: u64, target: u64, prefix: &[u8], key: &[u8]) {
+    let first = {
+        let mut pending = here.tracking.pending.borrow_mut();
         let first = pending.is_empty();
         match pending
             .iter_mut()
@@ -293,16 +295,19 @@ fn queue_bcast(client: u64, target: u64, prefix: &[u8], key: &[u8]) {
             }),
         }
         first
-    });
+    };
     if first {
         // Glommio may start a new task at once: it first lets the write
         // that queued it finish (and the rest of its round).
-        glommio::spawn_local(async {
+        let Some(here) = here.handle() else {
+            return;
+        };
+        glommio::spawn_local(async move {
             futures_lite::future::yield_now().await;
-            let pending = PENDING.with(|pending| std::mem::take(&mut *pending.borrow_mut()));
+            let pending = std::mem::take(&mut *here.tracking.pending.borrow_mut());
             for p in pending {
                 let keys: Vec<&[u8]> = p.keys.iter().map(Vec::as_slice).collect();
-                tell(p.client, p.target, Says::Keys(&keys));
+                tell(&here, p.client, p.target, Says::Keys(&keys));
             }
         })
         .detach();

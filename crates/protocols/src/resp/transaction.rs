@@ -319,7 +319,7 @@ impl Resp {
 pub(super) fn watch_state(keys: &ShardKeys<'_>, key: &[u8], out: &mut Vec<u8>) {
     // Its writes' version first (`keyspace/touched.rs`): any write since
     // aborts EXEC, as in Redis, even one that left the value as it was.
-    let version = format!("{}|", percore_keyspace::touched::version(key));
+    let version = format!("{}|", keys.version(key));
     match keys.value(key) {
         None => write::bulk(out, format!("{version}0").as_bytes()),
         Some(value) => {
@@ -346,10 +346,12 @@ pub(super) fn run_exec(
     command: &Command<'_>,
     keys: &mut ShardKeys<'_>,
     proto: Proto,
-    shard: (usize, usize),
+    shard: &RespShard,
     out: &mut Vec<u8>,
 ) {
     thread_local! {
+        // Where each queued command is held to run, reused: a scratch
+        // buffer, set before each use, that holds no shared state.
         static ARGS: RefCell<protocol::Args> = RefCell::new(protocol::Args::unbounded());
     }
     let number = |i: usize| commands::strings::parse_i64(command.at(i)).unwrap_or(-1);
@@ -384,7 +386,7 @@ pub(super) fn run_exec(
                 .ok()
                 .and_then(commands::cmd_from_u8);
             if let Some(cmd) = cmd {
-                command_stats::call(cmd);
+                shard.stats.call(cmd);
             }
             match cmd {
                 Some(Cmd::Ping) if words.len() == 1 => write::simple(out, b"PONG"),

@@ -121,6 +121,7 @@ mod tests {
     use super::super::super::protocol::{encode_command, parse_command, Args};
     use super::*;
     use crate::kv::Store;
+    use percore_keyspace::Marks;
 
     fn with_command<T>(line: &str, f: impl FnOnce(&Command<'_>) -> T) -> T {
         let mut frame = Vec::new();
@@ -174,7 +175,8 @@ mod tests {
                 .iter_mut()
                 .map(|store| {
                     let mut out = Vec::new();
-                    let mut keys = ShardKeys::new(store, None, 0);
+                    let marks = Marks::default();
+                    let mut keys = ShardKeys::new(store, &marks, None, 0);
                     with_command(line, |args| shard_part(args, &mut keys, &mut out));
                     out
                 })

@@ -134,7 +134,7 @@ fn value(at: usize, config: &RespConfig) -> String {
         "maxclients" => config.max_clients.to_string(),
         "requirepass" => config.requirepass.clone().unwrap_or_default(),
         "maxmemory" => config.max_memory().to_string(),
-        "notify-keyspace-events" => notify::format_flags(notify::flags()),
+        "notify-keyspace-events" => notify::format_flags(config.here.notify.flags()),
         _ => stored(config).get(at).cloned().unwrap_or_default(),
     }
 }

@@ -2,7 +2,6 @@
 //! SELECT, CLIENT, RESET, AUTH. They concern the connection itself and run
 //! on its shard.
 
-use super::super::client;
 use super::super::protocol::write::{self, Proto};
 use super::super::protocol::Command;
 use super::super::session::{ReplyMode, Session};
@@ -302,7 +301,7 @@ fn client_command(args: &Command<'_>, session: &mut Session, out: &mut Vec<u8>) 
         }
         b"list" => {
             let mut lines = Vec::new();
-            client::list(None, None, &mut lines);
+            session.here.clients.list(None, None, &mut lines);
             write::verbatim(out, &lines, proto);
         }
         _ => write::error(out, super::strings::SYNTAX),

@@ -7,6 +7,7 @@
 use super::super::protocol::write::{self, Proto};
 use super::super::protocol::Command;
 use super::Cmd;
+use crate::resp::RespShard;
 use percore_keyspace::write::ShardKeys;
 
 /// The arguments every handler takes, as [`OwnerFn`](super::OwnerFn) names them.
@@ -19,7 +20,7 @@ macro_rules! handlers {
                 $args: &Command<'_>,
                 $keys: &mut ShardKeys<'_>,
                 $proto: Proto,
-                $shard: (usize, usize),
+                $shard: &RespShard,
                 $out: &mut Vec<u8>,
             ) $body
         )*
@@ -50,20 +51,20 @@ handlers! {
     zmpop(_cmd, args, keys, proto, _shard, out) { super::zset_multi::zmpop(args, keys, proto, out) }
     geo(cmd, args, keys, proto, _shard, out) { super::geo::run(cmd, args, keys, proto, out) }
     geo_search(cmd, args, keys, proto, _shard, out) { super::geo_search::run(cmd, args, keys, proto, out) }
-    track(_cmd, args, _keys, _proto, _shard, out) { super::super::tracking_table::track(args, out) }
-    invalidate(_cmd, args, _keys, _proto, _shard, out) { super::super::tracking_deliver::deliver_forwarded(args, out) }
-    track_key(_cmd, args, _keys, _proto, _shard, out) { super::super::tracking_table::remember(args, out) }
-    track_writer(_cmd, args, _keys, _proto, _shard, out) { super::super::tracking_table::mark_writer(args, out) }
+    track(_cmd, args, _keys, _proto, shard, out) { super::super::tracking_table::track(shard, args, out) }
+    invalidate(_cmd, args, _keys, _proto, shard, out) { super::super::tracking_deliver::deliver_forwarded(shard, args, out) }
+    track_key(_cmd, args, _keys, _proto, shard, out) { super::super::tracking_table::remember(shard, args, out) }
+    track_writer(_cmd, args, _keys, _proto, shard, out) { super::super::tracking_table::mark_writer(shard, args, out) }
     list(cmd, args, keys, proto, _shard, out) { super::list::run(cmd, args, keys, proto, out) }
     /// PUBLISH, SPUBLISH and the pub/sub parts, on a name's owner.
-    pubsub(cmd, args, _keys, _proto, _shard, out) { super::super::pubsub::shard_part::run(cmd, args, out) }
+    pubsub(cmd, args, _keys, _proto, shard, out) { super::super::pubsub::shard_part::run(shard, cmd, args, out) }
     /// Cluster mode: this shard's part of COUNTKEYSINSLOT or GETKEYSINSLOT
     /// (the only CLUSTER subcommands run on a shard's keys).
     slot_keys(_cmd, args, keys, _proto, _shard, out) { super::super::cluster::slot_keys::shard_part(args, keys, out) }
     tx_exec(_cmd, args, keys, proto, shard, out) { super::super::transaction::run_exec(args, keys, proto, shard, out) }
     tx_watch(_cmd, args, keys, _proto, _shard, out) { super::super::transaction::watch_state(keys, args.at(1), out) }
-    block_on(_cmd, args, keys, _proto, _shard, out) { super::super::blocked_keys::block_on(args, keys, out) }
-    unblock(_cmd, args, _keys, _proto, _shard, out) { super::super::blocked_keys::unblock(args, out) }
+    block_on(_cmd, args, keys, _proto, shard, out) { super::super::blocked_keys::block_on(shard, args, keys, out) }
+    unblock(_cmd, args, _keys, _proto, shard, out) { super::super::blocked_keys::unblock(shard, args, out) }
     move_push(_cmd, args, keys, proto, shard, out) { super::super::moves_in_flight::push(args, keys, proto, shard, out) }
     dump(_cmd, args, keys, proto, _shard, out) { super::dump::dump(args, keys, proto, out) }
     restore(_cmd, args, keys, _proto, _shard, out) { super::dump::restore(args, keys, out) }

@@ -9,6 +9,7 @@ use super::strings::{parse_i64, refusal, NOT_INTEGER, SYNTAX};
 use super::Cmd;
 use crate::kv::values::Kind;
 use crate::resp::protocol::Command;
+use crate::resp::RespShard;
 use percore_keyspace::write::ShardKeys;
 
 /// A SCAN cursor: the shard in its high bits, the place in that shard's
@@ -47,7 +48,7 @@ pub fn run(
     args: &Command<'_>,
     keys: &mut ShardKeys<'_>,
     proto: Proto,
-    (shard, shards): (usize, usize),
+    shard: &RespShard,
     out: &mut Vec<u8>,
 ) {
     match cmd {
@@ -84,18 +85,14 @@ pub fn run(
             Some(key) => write::bulk(out, key),
             None => write::null(out, proto),
         },
-        Cmd::Scan => scan(args, keys, (shard, shards), out),
+        Cmd::Scan => scan(args, keys, shard, out),
         _ => write::error(out, "ERR internal: not a key space command"),
     }
 }
 
 /// One SCAN step on this shard: `SCAN cursor [MATCH p] [COUNT n] [TYPE t]`.
-fn scan(
-    args: &Command<'_>,
-    keys: &ShardKeys<'_>,
-    (shard, shards): (usize, usize),
-    out: &mut Vec<u8>,
-) {
+fn scan(args: &Command<'_>, keys: &ShardKeys<'_>, here: &RespShard, out: &mut Vec<u8>) {
+    let (shard, shards) = (here.id, here.count);
     let Some(cursor) = parse_cursor(args.at(1)) else {
         write::error(out, "ERR invalid cursor");
         return;
@@ -149,6 +146,7 @@ fn random_seed() -> u64 {
     use std::cell::Cell;
     use std::hash::{BuildHasher, RandomState};
     thread_local! {
+        // A random source, not shared state: any shard's draw is as good.
         static STATE: (RandomState, Cell<u64>) = (RandomState::new(), Cell::new(0));
     }
     STATE.with(|(state, counter)| {

@@ -18,18 +18,20 @@ use super::super::protocol::Command;
 use super::super::session::Session;
 use super::super::RespConfig;
 use super::Cmd;
+use crate::resp::RespShard;
 use percore_keyspace::write::ShardKeys;
 
 /// What a command runs on the shard that owns its keys (or on each shard,
 /// for its part of a command over every shard): `execute::execute` calls it,
 /// for a connection of that shard and for a forwarded command alike.
-/// `shard` is (this shard, the number of shards).
+/// `shard` is resp's state on this shard (`resp_shard.rs`): which shard it
+/// is, of how many, and the registries its commands reach.
 pub type OwnerFn = fn(
     cmd: Cmd,
     command: &Command<'_>,
     keys: &mut ShardKeys<'_>,
     proto: Proto,
-    shard: (usize, usize),
+    shard: &RespShard,
     out: &mut Vec<u8>,
 );
 

@@ -7,6 +7,7 @@ use super::expiry::expire_arg;
 use super::string_options::Extended;
 use super::Cmd;
 use crate::resp::protocol::Command;
+use crate::resp::RespShard;
 use percore_keyspace::write::{Refused, ShardKeys, Ttl};
 
 pub const SYNTAX: &str = "ERR syntax error";
@@ -24,7 +25,7 @@ pub fn run(
     args: &Command<'_>,
     keys: &mut ShardKeys<'_>,
     proto: Proto,
-    _shard: (usize, usize),
+    _shard: &RespShard,
     out: &mut Vec<u8>,
 ) {
     let key = args.at(1);

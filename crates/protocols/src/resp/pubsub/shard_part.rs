@@ -2,16 +2,17 @@
 //! shard or forwarded by another over the key space's mesh (through
 //! [`execute`](super::super::execute), as a key's command): PUBLISH and
 //! SPUBLISH, the acknowledged subscription changes, and each shard's part
-//! of PUBSUB and INFO. They reach this shard's broker with
-//! [`Broker::here`], the handle the broker registers when it starts: the
-//! mesh's handler is the key space's, which knows no broker.
+//! of PUBSUB and INFO. They reach this shard's broker through the
+//! shard's `RespShard`, which every handler is handed (the broker is set
+//! there when resp starts on the shard).
 
 use super::super::commands::info::ServerFigures;
 use super::super::commands::strings::parse_i64;
 use super::super::commands::{glob, Cmd};
 use super::super::protocol::write;
 use super::super::protocol::Command;
-use crate::mq::{Broker, Space};
+use super::super::RespShard;
+use crate::mq::Space;
 
 /// How a name space travels in an internal command.
 pub fn space_code(space: Space) -> &'static [u8] {
@@ -35,8 +36,8 @@ const NO_BROKER: &str = "ERR internal: pub/sub is not running on this shard";
 const UNREADABLE: &str = "ERR internal: a pub/sub command could not be read";
 
 /// Runs one of the owner's pub/sub commands.
-pub fn run(cmd: Cmd, command: &Command<'_>, out: &mut Vec<u8>) {
-    let Some(broker) = Broker::here() else {
+pub fn run(here: &RespShard, cmd: Cmd, command: &Command<'_>, out: &mut Vec<u8>) {
+    let Some(broker) = here.broker() else {
         write::error(out, NO_BROKER);
         return;
     };
@@ -104,8 +105,8 @@ pub fn run(cmd: Cmd, command: &Command<'_>, out: &mut Vec<u8>) {
 /// This shard's share of INFO's pub/sub figures: the channels and shard
 /// channels it owns that have subscribers, and the patterns it would own
 /// (every shard knows every pattern; each is counted once).
-pub fn add_figures(figures: &mut ServerFigures) {
-    if let Some(broker) = Broker::here() {
+pub fn add_figures(here: &RespShard, figures: &mut ServerFigures) {
+    if let Some(broker) = here.broker() {
         figures.pubsub_channels += broker.owned(Space::Channel) as u64;
         figures.pubsub_patterns += broker.owned(Space::Pattern) as u64;
         figures.pubsubshard_channels += broker.owned(Space::Shard) as u64;
