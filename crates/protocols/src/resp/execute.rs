@@ -207,8 +207,8 @@ fn serve_forwarded_on(
             let start = percore::codec::begin_frame(replies);
             match frame {
                 [proto, cmd, command @ ..] => {
-                    let quiet = *proto & served_alone::QUIET != 0;
-                    let proto = if *proto & !served_alone::QUIET == Proto::Resp3 as u8 {
+                    let quiet = *proto & ask_shards::QUIET != 0;
+                    let proto = if *proto & !ask_shards::QUIET == Proto::Resp3 as u8 {
                         Proto::Resp3
                     } else {
                         Proto::Resp2

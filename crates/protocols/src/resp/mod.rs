@@ -11,6 +11,7 @@
 //! commands themselves live in `commands/`, one file per group; pub/sub,
 //! over the topics mq serves, in `pubsub/`.
 
+mod ask_shards;
 mod blocked_keys;
 mod blocking;
 mod blocking_forms;
@@ -39,6 +40,7 @@ mod resp_shard;
 mod served_alone;
 /// The wire format, a library of its own below the protocols (`percore_resp_wire`).
 pub use percore_resp_wire as protocol;
+mod exec_owner;
 mod pubsub;
 pub mod rdb;
 mod route;
@@ -81,11 +83,11 @@ use protocol::{encode_command, parse_command, Command, RespDecoder};
 use route::RoundPlan;
 use session::{ConnBuffers, Session};
 
+use ask_shards::integers;
 pub use execute::execute;
 pub use factory::{RespConfig, RespFactory, RespOptions, PROTOCOL};
 use plan::{exchange, tagged_buffer};
 pub use resp_shard::RespShard;
-use served_alone::integers;
 
 /// The resp service on one shard.
 pub struct Resp {

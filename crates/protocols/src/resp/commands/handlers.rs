@@ -61,8 +61,8 @@ handlers! {
     /// Cluster mode: this shard's part of COUNTKEYSINSLOT or GETKEYSINSLOT
     /// (the only CLUSTER subcommands run on a shard's keys).
     slot_keys(_cmd, args, keys, _proto, _shard, out) { super::super::cluster::slot_keys::shard_part(args, keys, out) }
-    tx_exec(_cmd, args, keys, proto, shard, out) { super::super::transaction::run_exec(args, keys, proto, shard, out) }
-    tx_watch(_cmd, args, keys, _proto, _shard, out) { super::super::transaction::watch_state(keys, args.at(1), out) }
+    tx_exec(_cmd, args, keys, proto, shard, out) { super::super::exec_owner::run_exec(args, keys, proto, shard, out) }
+    tx_watch(_cmd, args, keys, _proto, _shard, out) { super::super::exec_owner::watch_state(keys, args.at(1), out) }
     block_on(_cmd, args, keys, _proto, shard, out) { super::super::blocked_keys::block_on(shard, args, keys, out) }
     unblock(_cmd, args, _keys, _proto, shard, out) { super::super::blocked_keys::unblock(shard, args, out) }
     move_push(_cmd, args, keys, proto, shard, out) { super::super::moves_in_flight::push(args, keys, proto, shard, out) }
