@@ -28,6 +28,7 @@ mod exec_across;
 mod execute;
 mod factory;
 mod gather;
+mod gather_moves;
 mod gather_strings;
 mod holding;
 mod monitor;
