@@ -298,11 +298,11 @@ fn move_sides(cmd: Cmd, words: &[&[u8]]) -> (bool, bool) {
         _ => (
             words
                 .get(3)
-                .and_then(|w| commands::list::side(w))
+                .and_then(|w| commands::list_move::side(w))
                 .unwrap_or(false),
             words
                 .get(4)
-                .and_then(|w| commands::list::side(w))
+                .and_then(|w| commands::list_move::side(w))
                 .unwrap_or(false),
         ),
     }

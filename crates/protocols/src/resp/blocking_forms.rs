@@ -57,11 +57,11 @@ pub(super) fn check(inner: Cmd, words: &[&[u8]]) -> Result<(), &'static str> {
     args.set_words(words);
     let command = args.view(&[]);
     match inner {
-        Cmd::LMPop => commands::list::lmpop_args(&command).map(|_| ()),
+        Cmd::LMPop => commands::list_move::lmpop_args(&command).map(|_| ()),
         Cmd::ZMPop => commands::zset_multi::zmpop_args(&command).map(|_| ()),
         Cmd::LMove => match (
-            commands::list::side(command.at(3)),
-            commands::list::side(command.at(4)),
+            commands::list_move::side(command.at(3)),
+            commands::list_move::side(command.at(4)),
         ) {
             (Some(_), Some(_)) => Ok(()),
             _ => Err(commands::strings::SYNTAX),

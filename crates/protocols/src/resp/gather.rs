@@ -26,7 +26,7 @@ pub(super) fn keys_of<'a>(cmd: Cmd, command: &Command<'a>) -> Option<Vec<&'a [u8
     match cmd {
         Cmd::SMove | Cmd::LMove | Cmd::RPopLPush => Some(vec![command.at(1), command.at(2)]),
         Cmd::LMPop => Some(
-            commands::list::lmpop_args(command)
+            commands::list_move::lmpop_args(command)
                 .map(|(keys, _, _)| keys)
                 .unwrap_or_default(),
         ),

@@ -73,8 +73,8 @@ impl Resp {
         let (from_tail, to_tail) = match cmd {
             Cmd::RPopLPush => (true, false),
             _ => match (
-                commands::list::side(command.at(3)),
-                commands::list::side(command.at(4)),
+                commands::list_move::side(command.at(3)),
+                commands::list_move::side(command.at(4)),
             ) {
                 (Some(from), Some(to)) => (from, to),
                 _ => return write::error(reply, commands::strings::SYNTAX),
@@ -129,7 +129,7 @@ impl Resp {
         now: u64,
         reply: &mut Vec<u8>,
     ) {
-        let (keys, tail, count) = match commands::list::lmpop_args(command) {
+        let (keys, tail, count) = match commands::list_move::lmpop_args(command) {
             Ok(read) => read,
             Err(error) => return write::error(reply, error),
         };

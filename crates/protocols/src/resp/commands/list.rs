@@ -1,14 +1,14 @@
 //! The list commands (issue 27), run on the key's owner with redis-server
 //! 7.0's replies and errors: LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP (with
-//! count) LLEN LINDEX LSET LRANGE LTRIM LREM LINSERT LPOS, and LMOVE,
-//! RPOPLPUSH and LMPOP when all their keys live here (over several shards
-//! `resp/gather.rs` runs them). Each write is logged as the list op it did,
-//! with positions resolved (LINSERT logs the index it found).
+//! count) LLEN LINDEX LSET LRANGE LTRIM LREM LINSERT LPOS; LMOVE,
+//! RPOPLPUSH and LMPOP are in `list_move.rs`. Each write is logged as the
+//! list op it did, with positions resolved (LINSERT logs the index it
+//! found).
 
 use super::super::protocol::write::{self, Proto};
 use super::collections::{answer, wrong_type};
 use super::strings::{parse_i64, NOT_INTEGER, SYNTAX};
-use super::Cmd;
+use super::{list_move, Cmd};
 use crate::kv::durable::ops::Op;
 use crate::kv::values::{Aggregate, Kind, List, LIST_ELEMENT};
 use crate::resp::protocol::Command;
@@ -25,7 +25,7 @@ pub fn list<'k>(keys: &'k ShardKeys<'_>, key: &[u8]) -> Result<Option<&'k List>,
     }
 }
 
-fn items_cost<'a>(items: impl Iterator<Item = &'a [u8]>) -> u64 {
+pub(super) fn items_cost<'a>(items: impl Iterator<Item = &'a [u8]>) -> u64 {
     items.map(|i| i.len() as u64 + LIST_ELEMENT).sum()
 }
 
@@ -64,8 +64,8 @@ pub fn run(
     out: &mut Vec<u8>,
 ) {
     match cmd {
-        Cmd::LMove | Cmd::RPopLPush => return lmove(cmd, args, keys, proto, out),
-        Cmd::LMPop => return lmpop(args, keys, proto, out),
+        Cmd::LMove | Cmd::RPopLPush => return list_move::lmove(cmd, args, keys, proto, out),
+        Cmd::LMPop => return list_move::lmpop(args, keys, proto, out),
         _ => {}
     }
     let key = args.at(1);
@@ -306,107 +306,4 @@ fn lpos(args: &Command<'_>, found: Option<&List>, proto: Proto, out: &mut Vec<u8
             matches.iter().for_each(|&p| write::int(out, p as i64));
         }
     }
-}
-
-/// LMOVE's and BLMOVE's `LEFT|RIGHT`: whether it is RIGHT (the tail).
-pub fn side(arg: &[u8]) -> Option<bool> {
-    if arg.eq_ignore_ascii_case(b"left") {
-        Some(false)
-    } else if arg.eq_ignore_ascii_case(b"right") {
-        Some(true)
-    } else {
-        None
-    }
-}
-
-/// `LMOVE source destination LEFT|RIGHT LEFT|RIGHT` and `RPOPLPUSH source
-/// destination`, both keys here: atomic, as in Redis.
-fn lmove(cmd: Cmd, args: &Command<'_>, keys: &mut ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
-    let (src, dst) = (args.at(1), args.at(2));
-    let (from_tail, to_tail) = match cmd {
-        Cmd::RPopLPush => (true, false),
-        _ => match (side(args.at(3)), side(args.at(4))) {
-            (Some(from), Some(to)) => (from, to),
-            _ => return write::error(out, SYNTAX),
-        },
-    };
-    // As Redis: the source first (absent: null, whatever the
-    // destination), then the destination.
-    let Ok(from) = list(keys, src) else {
-        return wrong_type(out);
-    };
-    if from.is_none() {
-        return write::null(out, proto);
-    }
-    if list(keys, dst).is_err() {
-        return wrong_type(out);
-    }
-    let done = pop_items(keys, src, from_tail, 1).and_then(|items| {
-        let Some(item) = items.into_iter().next() else {
-            return Ok(None);
-        };
-        let op = if to_tail { Op::RPush } else { Op::LPush };
-        keys.apply(dst, op, &[&item], items_cost([&item[..]].into_iter()))
-            .map(|_| Some(item))
-    });
-    answer(out, done, |out, item| match item {
-        Some(item) => write::bulk(out, &item),
-        None => write::null(out, proto),
-    });
-}
-
-/// LMPOP's `numkeys key... LEFT|RIGHT [COUNT n]`: the keys, whether from
-/// the tail, and the count; Err: the error.
-pub fn lmpop_args<'a>(args: &Command<'a>) -> Result<(Vec<&'a [u8]>, bool, usize), &'static str> {
-    let numkeys = match parse_i64(args.at(1)) {
-        Some(n) if n > 0 => n as usize,
-        _ => return Err("ERR numkeys should be greater than 0"),
-    };
-    if 2 + numkeys >= args.len() {
-        return Err(SYNTAX);
-    }
-    let keys: Vec<&[u8]> = args.iter().skip(2).take(numkeys).collect();
-    let Some(tail) = side(args.at(2 + numkeys)) else {
-        return Err(SYNTAX);
-    };
-    let mut count = 1;
-    let mut counted = false;
-    let mut i = 3 + numkeys;
-    while i < args.len() {
-        if !counted && args.at(i).eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
-            counted = true;
-            count = match parse_i64(args.at(i + 1)) {
-                Some(n) if n > 0 => n as usize,
-                _ => return Err("ERR count should be greater than 0"),
-            };
-            i += 2;
-        } else {
-            return Err(SYNTAX);
-        }
-    }
-    Ok((keys, tail, count))
-}
-
-/// `LMPOP numkeys key... LEFT|RIGHT [COUNT n]`, every key here.
-fn lmpop(args: &Command<'_>, keys: &mut ShardKeys<'_>, proto: Proto, out: &mut Vec<u8>) {
-    let (names, tail, count) = match lmpop_args(args) {
-        Ok(read) => read,
-        Err(error) => return write::error(out, error),
-    };
-    for key in names {
-        match list(keys, key) {
-            Err(WrongType) => return wrong_type(out),
-            Ok(None) => continue,
-            Ok(Some(_)) => {
-                let done = pop_items(keys, key, tail, count);
-                return answer(out, done, |out, items| {
-                    write::array_len(out, 2);
-                    write::bulk(out, key);
-                    write::array_len(out, items.len());
-                    items.iter().for_each(|i| write::bulk(out, i));
-                });
-            }
-        }
-    }
-    write::null_array(out, proto);
 }

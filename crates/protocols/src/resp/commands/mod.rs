@@ -36,6 +36,7 @@ pub mod introspect;
 pub mod keyspace;
 pub mod lcs;
 pub mod list;
+pub mod list_move;
 pub mod memory;
 pub mod object;
 pub mod payload;
