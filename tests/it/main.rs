@@ -67,6 +67,7 @@ mod resp_hash;
 mod resp_introspect;
 mod resp_introspection;
 mod resp_list;
+mod resp_migrate;
 mod resp_multi;
 mod resp_multi_across;
 mod resp_multi_refusals;

@@ -23,6 +23,9 @@ use std::sync::{Arc, Mutex};
 pub enum Setting {
     /// `maxmemory`, over all shards, in bytes.
     MaxMemory(u64),
+    /// `port`, another than the one served: applied first, and all or
+    /// nothing (`config_port.rs`).
+    Port(u16),
     /// `notify-keyspace-events`, as flags (`notify.rs`).
     NotifyKeyspaceEvents(u32),
     /// One of [`EVICTION`]: its place in [`PARAMS`] and its value, kept as
@@ -139,7 +142,7 @@ fn value(at: usize, config: &RespConfig) -> String {
     }
 }
 
-fn failed(name: &str, why: &str) -> String {
+pub fn failed(name: &str, why: &str) -> String {
     format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
 }
 
@@ -194,6 +197,12 @@ pub fn parse_set(args: &Command<'_>, config: &RespConfig) -> Result<Vec<Setting>
                 })?)
             }
             name if EVICTION.contains(&name) => Setting::Eviction(at, new),
+            "port" if new != current => match new.parse() {
+                Ok(0) | Err(_) => {
+                    return Err(failed(name, "percore always listens: port 0 is refused"))
+                }
+                Ok(port) => Setting::Port(port),
+            },
             _ => match FROM_COMMAND_LINE.iter().find(|(n, _)| *n == param.name) {
                 Some(_) if new == current => continue,
                 Some((_, flag)) => {
