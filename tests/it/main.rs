@@ -59,6 +59,7 @@ mod resp_blocking;
 mod resp_blocking_chain;
 mod resp_blocking_load;
 mod resp_config;
+mod resp_config_port;
 mod resp_dirty;
 mod resp_dump;
 mod resp_eviction;

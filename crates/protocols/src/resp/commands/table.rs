@@ -288,6 +288,7 @@ commands! {
     b"INTERNAL-KILL" => ClientKill, "internal-kill", -2, (0, 0, 0), PART, [INTERNAL], shard_parts::client_kill;
     /// CONFIG SET maxmemory: a shard's share.
     b"INTERNAL-MAXMEMORY" => SetMaxMemory, "internal-maxmemory", 2, (0, 0, 0), PART, [INTERNAL], shard_parts::set_max_memory;
+    b"INTERNAL-LISTEN" => Listen, "internal-listen", -3, (0, 0, 0), PART, [INTERNAL], shard_parts::listen;
     /// CONFIG SET of eviction's parameters: policy, samples, lfu-log-factor,
     /// lfu-decay-time, for a shard.
     b"INTERNAL-EVICTION" => SetEviction, "internal-eviction", 5, (0, 0, 0), PART, [INTERNAL], shard_parts::set_eviction;
