@@ -87,6 +87,15 @@ fn keys_move_between_two_percores() {
         "+NOKEY\r\n"
     );
 
+    // Not inside MULTI (README).
+    assert_eq!(from.cmd("MULTI"), "+OK\r\n");
+    let queued = migrate(&mut from, dest, "str 0 5000");
+    assert!(
+        queued.starts_with("-ERR percore does not run 'migrate' inside MULTI"),
+        "{queued}"
+    );
+    from.cmd("DISCARD");
+
     // Errors of the arguments, as redis words them.
     assert_eq!(
         migrate(&mut from, dest, "k 0 5000 KEYS a"),

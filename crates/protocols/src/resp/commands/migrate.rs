@@ -180,9 +180,7 @@ mod tests {
             assert!(!redacted(command, 11));
         });
         let keyed = ["migrate", "h", "1", "k", "0", "5", "keys", "a"];
-        with(&keyed, |c| {
-            assert_eq!(parse(c).err(), Some(&*KEYS_WITH_KEY))
-        });
+        with(&keyed, |c| assert_eq!(parse(c).err(), Some(KEYS_WITH_KEY)));
         let dangling = ["migrate", "h", "1", "k", "0", "5", "auth"];
         with(&dangling, |c| assert_eq!(parse(c).err(), Some(SYNTAX)));
         let bad_db = ["migrate", "h", "1", "k", "x", "5"];
