@@ -87,6 +87,16 @@ fn keys_move_between_two_percores() {
         "+NOKEY\r\n"
     );
 
+    // To itself: redis's answer once its own reply never comes, at once,
+    // and the key stays.
+    let own = source.addr("resp");
+    from.cmd("SET mine v");
+    assert_eq!(
+        migrate(&mut from, own, "mine 0 5000 REPLACE"),
+        "-IOERR error or timeout reading to target instance\r\n"
+    );
+    assert_eq!(from.cmd("GET mine"), "$1\r\nv\r\n");
+
     // Not inside MULTI (README).
     assert_eq!(from.cmd("MULTI"), "+OK\r\n");
     let queued = migrate(&mut from, dest, "str 0 5000");
@@ -147,6 +157,18 @@ fn auth2_reaches_a_server_with_a_password_and_a_dead_target_keeps_the_key() {
         migrate(&mut from, down, "k 0 1000"),
         "-IOERR error or timeout writing to target instance\r\n"
     );
+    assert_eq!(from.cmd("GET k"), "$1\r\nv\r\n");
+
+    // A target that takes the connection and never answers: the reading
+    // IOERR once the timeout has passed, and the key stays.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent = silent.local_addr().expect("its address");
+    let began = std::time::Instant::now();
+    assert_eq!(
+        migrate(&mut from, silent, "k 0 200"),
+        "-IOERR error or timeout reading to target instance\r\n"
+    );
+    assert!(began.elapsed() >= std::time::Duration::from_millis(200));
     assert_eq!(from.cmd("GET k"), "$1\r\nv\r\n");
 }
 

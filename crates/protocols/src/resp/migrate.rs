@@ -51,10 +51,16 @@ impl Resp {
             &mut sent,
         );
         let before = usize::from(request.auth.is_some()) + 1;
+        let own = self
+            .here
+            .listeners()
+            .map(|listeners| listeners.addresses())
+            .unwrap_or_default();
         let replies = migrate_link::exchange(
             request.host,
             request.port,
             request.timeout,
+            &own,
             &sent,
             before + outgoing.len(),
             before,

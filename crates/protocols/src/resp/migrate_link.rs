@@ -54,20 +54,30 @@ pub struct Replies {
 /// redis, tries once more on a new connection when the first try failed
 /// before any RESTORE was answered (`before`: the lines that come first)
 /// and not by a timeout.
+///
+/// A target among `own` (this server's listeners) is not asked: redis,
+/// migrating to itself, waits for its own reply until the timeout and
+/// answers a reading IOERR; percore, which would answer, would restore
+/// each key onto itself and then delete it. It answers that IOERR at once.
 pub async fn exchange(
     host: &[u8],
     port: u16,
     timeout: Duration,
+    own: &[SocketAddr],
     commands: &[u8],
     expected: usize,
     before: usize,
 ) -> Replies {
-    let Some(addr) = resolve(host, port).await else {
-        return Replies {
-            lines: Vec::new(),
-            error: Some(LinkError::Connecting),
-        };
+    let failed = |error| Replies {
+        lines: Vec::new(),
+        error: Some(error),
     };
+    let Some(addr) = resolve(host, port).await else {
+        return failed(LinkError::Connecting);
+    };
+    if is_own(addr, own) {
+        return failed(LinkError::Reading);
+    }
     let mut retried = false;
     loop {
         let (replies, timed_out) = once(addr, timeout, commands, expected).await;
@@ -80,6 +90,18 @@ pub async fn exchange(
         }
         retried = true;
     }
+}
+
+/// Whether `addr` reaches one of `own`: the same address, or the same
+/// port on a listener bound to every address (`0.0.0.0`, `::`) while
+/// `addr` is this machine's loopback or that address.
+fn is_own(addr: SocketAddr, own: &[SocketAddr]) -> bool {
+    own.iter().any(|listener| {
+        listener.port() == addr.port()
+            && (listener.ip() == addr.ip()
+                || (listener.ip().is_unspecified()
+                    && (addr.ip().is_loopback() || addr.ip().is_unspecified())))
+    })
 }
 
 /// The address of `host` (an IP address, or a name resolved off the
