@@ -196,6 +196,31 @@ fn keys_move_from_percore_to_redis() {
     let pttl: i64 = to.cmd("PTTL t")[1..].trim().parse().expect("a TTL");
     assert!(pttl > 90_000, "{pttl}");
     assert_eq!(from.cmd("DBSIZE"), ":0\r\n");
+    // COMMAND GETKEYS and INFO as redis's (introspection-2's movablekeys).
+    let probes: [&[&[u8]]; 4] = [
+        &[
+            b"COMMAND", b"GETKEYS", b"MIGRATE", b"h", b"1", b"k", b"0", b"5", b"COPY",
+        ],
+        &[
+            b"COMMAND", b"GETKEYS", b"MIGRATE", b"h", b"1", b"", b"0", b"5", b"AUTH", b"p",
+            b"KEYS", b"a", b"b",
+        ],
+        &[
+            b"COMMAND",
+            b"GETKEYSANDFLAGS",
+            b"MIGRATE",
+            b"h",
+            b"1",
+            b"k",
+            b"0",
+            b"5",
+        ],
+        &[b"COMMAND", b"INFO", b"MIGRATE"],
+    ];
+    for probe in probes {
+        assert_eq!(from.call(probe), to.call(probe), "{probe:?}");
+    }
+
     // redis's own error passed back: a db it does not have.
     from.cmd("SET s again");
     assert_eq!(
