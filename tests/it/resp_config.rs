@@ -278,8 +278,8 @@ fn command_line_parameters_take_only_the_value_they_have() {
         let reply = conn.call(&[b"CONFIG", b"SET", name.as_bytes(), value.as_bytes()]);
         assert_eq!(reply, b"+OK\r\n", "{name}");
     }
+    // `port` moves (resp_config_port.rs).
     for (name, value, flag) in [
-        ("port", "1", "--resp"),
         ("bind", "0.0.0.0", "--resp"),
         ("timeout", "0", "--idle-timeout"),
         ("appendonly", "yes", "--data-dir"),

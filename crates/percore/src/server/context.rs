@@ -20,9 +20,17 @@ pub struct ShardContext {
     pub(crate) stats: Rc<LiveStats>,
     pub(crate) server_stop: Arc<AtomicBool>,
     pub(crate) events: std::sync::mpsc::Sender<super::event::Event>,
+    pub(crate) listeners: Rc<super::listeners::Listeners>,
 }
 
 impl ShardContext {
+    /// The service's listeners on this shard, which it may move to
+    /// another port while it runs (resp's CONFIG SET port). They accept
+    /// once every service has started.
+    pub fn listeners(&self) -> Rc<super::listeners::Listeners> {
+        self.listeners.clone()
+    }
+
     /// This shard's number, 0 to [`ShardContext::shards`] − 1.
     pub fn id(&self) -> usize {
         self.shard.id

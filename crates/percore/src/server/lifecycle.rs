@@ -21,6 +21,7 @@ use super::context::ShardContext;
 use super::crowding::CrowdWatch;
 use super::error::{BindError, ServeError};
 use super::event::Event;
+use super::listeners::Listeners;
 use super::metrics::SnapshotRequests;
 use super::moving::ExchangeEnd;
 use super::registration::{AnyService, Place, Registered};
@@ -75,6 +76,8 @@ struct Started {
     name: &'static str,
     service: Rc<dyn AnyService>,
     stats: Rc<LiveStats>,
+    /// Its listeners here, which it may move (listeners.rs).
+    listeners: Rc<Listeners>,
 }
 
 fn snapshot(id: usize, started: &[Started]) -> ShardSnapshot {
@@ -126,17 +129,22 @@ pub(crate) async fn run(plan: ShardPlan) {
     let mut started = Vec::with_capacity(services.len());
     for registered in services.iter() {
         let stats = Rc::new(LiveStats::default());
+        let listeners = Rc::new(Listeners::new(
+            registered.endpoints.iter().map(|e| e.addr).collect(),
+        ));
         let context = ShardContext {
             shard: shard.clone(),
             stats: stats.clone(),
             server_stop: stop.clone(),
             events: events.clone(),
+            listeners: listeners.clone(),
         };
         match registered.factory.start(&context).await {
             Ok(service) => started.push(Started {
                 name: registered.name,
                 service,
                 stats,
+                listeners,
             }),
             Err(source) => {
                 let _ = ready.send(Err(ServeError::ServiceStart {
@@ -165,6 +173,12 @@ pub(crate) async fn run(plan: ShardPlan) {
                 running.service.arrivals_on(&place, inbox),
             ));
         }
+        let (service, at, shard_tls) = (running.service.clone(), place.clone(), tls.clone());
+        running
+            .listeners
+            .attach(Box::new(move |listener, with_tls| {
+                service.accept_on(&at, listener, shard_tls.clone().filter(|_| with_tls))
+            }));
         for endpoint in &registered.endpoints {
             // An address of one shard's own (resp's shard-aware ports) is
             // bound there alone, without SO_REUSEPORT company.
@@ -184,11 +198,7 @@ pub(crate) async fn run(plan: ShardPlan) {
                     return;
                 }
             };
-            let accept =
-                running
-                    .service
-                    .accept_on(&place, listener, tls.clone().filter(|_| endpoint.tls));
-            acceptors.push(glommio::spawn_local(accept));
+            running.listeners.accept(addr, listener, endpoint.tls);
         }
     }
     let _ = ready.send(Ok(Readiness::Listening));
@@ -226,6 +236,9 @@ pub(crate) async fn run(plan: ShardPlan) {
     shard.begin_stop();
     for acceptor in acceptors {
         acceptor.await;
+    }
+    for running in &started {
+        running.listeners.join().await;
     }
     shard.connections.shutdown_all(Shutdown::Read);
     if !wait_until_closed(&shard, DRAIN_DEADLINE).await {

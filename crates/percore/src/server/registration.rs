@@ -20,7 +20,7 @@ use crate::stats::LiveStats;
 use crate::tls::ShardTls;
 
 /// A future on one shard's thread, boxed.
-type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+pub(crate) type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// One service given to the server; each shard gets a clone.
 pub(crate) struct Registered {

@@ -38,7 +38,9 @@ pub struct RespFactory {
     pub(super) stored: commands::config::Stored,
     /// The ACL users, server-wide (`commands/acl_users.rs`).
     pub(super) users: Arc<commands::acl_users::Users>,
-    pub(super) port: u16,
+    /// The port served, over all shards: `--resp`'s first, then what
+    /// CONFIG SET port moved it to.
+    pub(super) port: Arc<AtomicU16>,
     pub(super) bind: String,
     /// The topics, shared with mq (docs/PROTOCOLS.md §6.3).
     pub(super) brokers: BrokerPlan,
@@ -58,7 +60,7 @@ impl RespFactory {
             )),
             bind: "127.0.0.1".into(),
             options: Arc::new(options),
-            port,
+            port: Arc::new(AtomicU16::new(port)),
             brokers: BrokerPlan::default(),
         }
     }
@@ -88,7 +90,9 @@ impl Default for RespFactory {
 /// What a shard's resp commands read of the server's configuration.
 pub struct RespConfig {
     pub requirepass: Option<String>,
-    pub port: u16,
+    /// The port served now (CONFIG GET port, INFO's `tcp_port`), the same
+    /// for every shard: [`RespConfig::port`].
+    pub(super) port_now: Arc<AtomicU16>,
     /// `--resp`'s addresses, for CONFIG GET bind.
     pub bind: String,
     pub shards: usize,
@@ -129,6 +133,17 @@ impl RespConfig {
         }
     }
 
+    /// The port resp serves now.
+    pub fn port(&self) -> u16 {
+        self.port_now.load(Ordering::Relaxed)
+    }
+
+    /// Serves `port` from now on (CONFIG SET port, once every shard
+    /// listens there).
+    pub(super) fn set_port(&self, port: u16) {
+        self.port_now.store(port, Ordering::Relaxed);
+    }
+
     pub fn max_memory(&self) -> u64 {
         self.max_memory.load(Ordering::Relaxed)
     }
@@ -150,7 +165,14 @@ impl ServiceFactory for RespFactory {
         let here = keys
             .state::<RespShard>(PROTOCOL)
             .unwrap_or_else(|| RespShard::new((shard.id(), shard.shards())));
-        here.attach(broker.clone(), keys.mesh.clone());
+        let listeners = shard.listeners();
+        // `--resp` with port 0: the port picked for its first address.
+        if let Some(first) = listeners.configured().first() {
+            let _ =
+                self.port
+                    .compare_exchange(0, first.port(), Ordering::Relaxed, Ordering::Relaxed);
+        }
+        here.attach(broker.clone(), keys.mesh.clone(), listeners);
         let limits = shard.limits();
         let options = &self.options;
         let views = match options.cluster.as_deref() {
@@ -162,7 +184,7 @@ impl ServiceFactory for RespFactory {
         };
         let config = RespConfig {
             requirepass: options.requirepass.clone(),
-            port: self.port,
+            port_now: self.port.clone(),
             bind: self.bind.clone(),
             shards: shard.shards(),
             max_clients: limits.max_conns * shard.shards(),

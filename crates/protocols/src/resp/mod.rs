@@ -31,12 +31,15 @@ mod gather;
 mod gather_moves;
 mod gather_strings;
 mod holding;
+mod migrate;
+mod migrate_link;
 mod monitor;
 mod move_keys;
 mod moves_in_flight;
 mod notify;
 mod notify_typed;
 mod plan;
+mod port_change;
 mod resp_shard;
 mod served_alone;
 /// The wire format, a library of its own below the protocols (`percore_resp_wire`).
@@ -58,7 +61,7 @@ mod waiter;
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 

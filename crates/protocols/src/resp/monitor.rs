@@ -57,11 +57,12 @@ pub fn line(cmd: Cmd, command: &Command<'_>, peer: Option<SocketAddr>, out: &mut
     out.extend_from_slice(b"\r\n");
 }
 
-/// AUTH's arguments, HELLO's AUTH user and password, and ACL SETUSER's
-/// user and rules are not shown.
+/// AUTH's arguments, HELLO's AUTH user and password, MIGRATE's AUTH and
+/// AUTH2 credentials, and ACL SETUSER's user and rules are not shown.
 fn redacted(cmd: Cmd, command: &Command<'_>, i: usize) -> bool {
     match cmd {
         Cmd::Auth => i >= 1,
+        Cmd::Migrate => super::commands::migrate::redacted(command, i),
         // ACL SETUSER's rules hold passwords.
         Cmd::Acl => command.at(1).eq_ignore_ascii_case(b"setuser") && i >= 2,
         Cmd::Hello => (2..command.len()).any(|at| {

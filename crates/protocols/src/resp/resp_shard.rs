@@ -28,6 +28,7 @@ use super::notify::Notify;
 use super::tracking_table::TrackingTable;
 use crate::mq::Broker;
 use percore::cross_shard::Mesh;
+use percore::server::Listeners;
 
 /// resp's registries on one shard (module docs).
 pub struct RespShard {
@@ -42,6 +43,9 @@ pub struct RespShard {
     /// This shard's end of the key space's mesh, with more than one shard
     /// (tracking's invalidations go over it): set with the broker.
     mesh: OnceCell<Rc<Mesh>>,
+    /// resp's listeners on this shard, which CONFIG SET port moves
+    /// (`port_change.rs`): set with the broker.
+    listeners: OnceCell<Rc<Listeners>>,
     /// This shard's connections (CLIENT LIST, KILL, INFO).
     pub clients: Clients,
     /// INFO's commandstats, errorstats and latencystats here
@@ -80,6 +84,7 @@ impl RespShard {
             count,
             broker: OnceCell::new(),
             mesh: OnceCell::new(),
+            listeners: OnceCell::new(),
             clients: Clients::default(),
             stats: CommandStats::default(),
             notify: Notify::default(),
@@ -110,9 +115,21 @@ impl RespShard {
         self.mesh.get()
     }
 
+    /// resp's listeners on this shard, once resp has started here.
+    pub fn listeners(&self) -> Option<&Rc<Listeners>> {
+        self.listeners.get()
+    }
+
     /// resp started here over `broker` and `mesh` (the shard's own: a
-    /// second resp service on the shard hands the same ones).
-    pub(super) fn attach(&self, broker: Rc<Broker>, mesh: Option<Rc<Mesh>>) {
+    /// second resp service on the shard hands the same ones), accepting on
+    /// `listeners` (the first resp service's).
+    pub(super) fn attach(
+        &self,
+        broker: Rc<Broker>,
+        mesh: Option<Rc<Mesh>>,
+        listeners: Rc<Listeners>,
+    ) {
+        let _ = self.listeners.set(listeners);
         let _ = self.broker.set(broker);
         if let Some(mesh) = mesh {
             let _ = self.mesh.set(mesh);

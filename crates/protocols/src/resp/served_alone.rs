@@ -80,6 +80,7 @@ impl Resp {
                 self.atomically(spec, &command, proto, &mut reply).await
             }
             Cmd::Sort | Cmd::SortRo => self.sort(spec.cmd, &command, proto, now, &mut reply).await,
+            Cmd::Migrate => self.migrate(&command, proto, now, &mut reply).await,
             Cmd::Cluster => match cluster::slot_keys::SlotKeys::parse(&command) {
                 Err(error) => write::error(&mut reply, error),
                 Ok(request) => {
@@ -157,6 +158,15 @@ impl Resp {
             Ok(settings) => settings,
             Err(error) => return write::error(reply, &error),
         };
+        // The port first: the one setting whose apply may fail (binding),
+        // and then nothing is applied, as redis rolls every one back.
+        for setting in &settings {
+            if let commands::config::Setting::Port(port) = setting {
+                if let Err(error) = self.change_port(*port, proto, now).await {
+                    return write::error(reply, &error);
+                }
+            }
+        }
         // Kept values and eviction's settings first, then the events, then
         // the cap: a CONFIG SET that names a policy and a lower cap evicts
         // under that policy, its `evicted` events published.

@@ -135,6 +135,36 @@ pub(super) fn set_notify(
     write::ok(out);
 }
 
+/// CONFIG SET port, a shard's part (`port_change.rs`): `open FROM TO`
+/// also listens on TO wherever resp listens on FROM here (all or nothing
+/// on this shard), `close PORT` stops listening on PORT (its connections
+/// stay) and answers how many listeners closed.
+pub(super) fn listen(
+    _cmd: Cmd,
+    command: &Command<'_>,
+    _keys: &mut ShardKeys<'_>,
+    _proto: Proto,
+    here: &RespShard,
+    out: &mut Vec<u8>,
+) {
+    let port = |i| {
+        std::str::from_utf8(command.at(i))
+            .ok()
+            .and_then(|p| p.parse::<u16>().ok())
+    };
+    let Some(listeners) = here.listeners() else {
+        return write::error(out, "ERR resp has not started on this shard");
+    };
+    match (command.at(1), port(2), port(3)) {
+        (b"open", Some(from), Some(to)) => match listeners.open_port(from, to) {
+            Ok(()) => write::ok(out),
+            Err(error) => write::error(out, &format!("ERR shard {}: {error}", here.id)),
+        },
+        (b"close", Some(port), _) => write::int(out, listeners.close_port(port) as i64),
+        _ => write::error(out, "ERR internal-listen: open FROM TO, or close PORT"),
+    }
+}
+
 /// CONFIG SET maxmemory: a shard's share.
 pub(super) fn set_max_memory(
     _cmd: Cmd,

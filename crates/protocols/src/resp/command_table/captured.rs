@@ -1812,6 +1812,11 @@ pub(super) const REPLY_HASHES: &[(&str, [u64; 2], [u64; 2])] = &[
         [0xb0f621e8b25d6a1c, 0xe098d36b314fc35c],
     ),
     (
+        "migrate",
+        [0xc8046b2388832bc1, 0x8c581919e8c16a24],
+        [0x4a2da7f827b2855f, 0x58cba7aa60ebcbcf],
+    ),
+    (
         "monitor",
         [0xc1cfe6aad240ed61, 0x2df34ec04ba7ab35],
         [0xe87fec598f244d9c, 0x307795edd04e2d06],

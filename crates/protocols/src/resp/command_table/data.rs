@@ -6946,6 +6946,136 @@ pub static COMMANDS: &[CommandEntry] = &[
         ],
     },
     CommandEntry {
+        name: "migrate",
+        arity: -6,
+        flags: &["write", "movablekeys"],
+        first_key: 3,
+        last_key: 3,
+        step: 1,
+        acl_categories: &["@keyspace", "@write", "@slow", "@dangerous"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_search: BeginSearch::Index { index: 3 },
+                find_keys: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: None,
+                flags: &["RW", "access", "delete", "incomplete"],
+                begin_search: BeginSearch::Keyword { keyword: "KEYS", startfrom: -2 },
+                find_keys: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
+        subcommands: &[],
+        docs: &[
+            ("summary", Bulk("Atomically transfer a key from a Redis instance to another one.")),
+            ("since", Bulk("2.6.0")),
+            ("group", Bulk("generic")),
+            (
+                "complexity",
+                Bulk("This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed."),
+            ),
+            (
+                "history",
+                Set(&[
+                    Array(&[Bulk("3.0.0"), Bulk("Added the `COPY` and `REPLACE` options.")]),
+                    Array(&[Bulk("3.0.6"), Bulk("Added the `KEYS` option.")]),
+                    Array(&[Bulk("4.0.7"), Bulk("Added the `AUTH` option.")]),
+                    Array(&[Bulk("6.0.0"), Bulk("Added the `AUTH2` option.")]),
+                ]),
+            ),
+            (
+                "arguments",
+                Array(&[
+                    Map(&[("name", Bulk("host")), ("type", Bulk("string"))]),
+                    Map(&[("name", Bulk("port")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("key_or_empty_string")),
+                        ("type", Bulk("oneof")),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("key")),
+                                    ("type", Bulk("key")),
+                                    ("key_spec_index", Int(0)),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("empty_string")),
+                                    ("type", Bulk("pure-token")),
+                                    ("token", Bulk("")),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[("name", Bulk("destination-db")), ("type", Bulk("integer"))]),
+                    Map(&[("name", Bulk("timeout")), ("type", Bulk("integer"))]),
+                    Map(&[
+                        ("name", Bulk("copy")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("COPY")),
+                        ("since", Bulk("3.0.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("replace")),
+                        ("type", Bulk("pure-token")),
+                        ("token", Bulk("REPLACE")),
+                        ("since", Bulk("3.0.0")),
+                        ("flags", Set(&[Status("optional")])),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("authentication")),
+                        ("type", Bulk("oneof")),
+                        ("flags", Set(&[Status("optional")])),
+                        (
+                            "arguments",
+                            Array(&[
+                                Map(&[
+                                    ("name", Bulk("password")),
+                                    ("type", Bulk("string")),
+                                    ("token", Bulk("AUTH")),
+                                    ("since", Bulk("4.0.7")),
+                                    ("flags", Set(&[Status("optional")])),
+                                ]),
+                                Map(&[
+                                    ("name", Bulk("username_password")),
+                                    ("type", Bulk("block")),
+                                    ("token", Bulk("AUTH2")),
+                                    ("since", Bulk("6.0.0")),
+                                    ("flags", Set(&[Status("optional")])),
+                                    (
+                                        "arguments",
+                                        Array(&[
+                                            Map(&[
+                                                ("name", Bulk("username")),
+                                                ("type", Bulk("string")),
+                                            ]),
+                                            Map(&[
+                                                ("name", Bulk("password")),
+                                                ("type", Bulk("string")),
+                                            ]),
+                                        ]),
+                                    ),
+                                ]),
+                            ]),
+                        ),
+                    ]),
+                    Map(&[
+                        ("name", Bulk("key")),
+                        ("type", Bulk("key")),
+                        ("key_spec_index", Int(1)),
+                        ("token", Bulk("KEYS")),
+                        ("since", Bulk("3.0.6")),
+                        ("flags", Set(&[Status("optional"), Status("multiple")])),
+                    ]),
+                ]),
+            ),
+        ],
+    },
+    CommandEntry {
         name: "monitor",
         arity: 1,
         flags: &["admin", "noscript", "loading", "stale"],

@@ -2,8 +2,9 @@
 //! one or more parameters at once (all or nothing, as Redis 7.0: every
 //! value is checked before any is applied), RESETSTAT, REWRITE, HELP, over
 //! every parameter of Redis 7.0 (`config_table.rs`). percore acts on
-//! maxmemory, notify-keyspace-events, and eviction's maxmemory-policy,
-//! maxmemory-samples, lfu-log-factor and lfu-decay-time; reads the
+//! maxmemory, notify-keyspace-events, eviction's maxmemory-policy,
+//! maxmemory-samples, lfu-log-factor and lfu-decay-time, and port (moved
+//! at runtime: `port_change.rs`); reads the
 //! parameters its command line sets from there (`FROM_COMMAND_LINE`);
 //! keeps every other value it is given, with no effect. GET and HELP
 //! run on the connection's shard; SET and RESETSTAT change every shard, so
@@ -23,6 +24,9 @@ use std::sync::{Arc, Mutex};
 pub enum Setting {
     /// `maxmemory`, over all shards, in bytes.
     MaxMemory(u64),
+    /// `port`, another than the one served: applied first, and all or
+    /// nothing (`config_port.rs`).
+    Port(u16),
     /// `notify-keyspace-events`, as flags (`notify.rs`).
     NotifyKeyspaceEvents(u32),
     /// One of [`EVICTION`]: its place in [`PARAMS`] and its value, kept as
@@ -63,7 +67,8 @@ fn stored(config: &RespConfig) -> std::sync::MutexGuard<'_, Vec<String>> {
 }
 
 /// The parameters percore reads from its command line, with the option
-/// that sets each: CONFIG SET takes only the value they have.
+/// that sets each: CONFIG SET takes only the value they have (but `port`,
+/// which it moves: [`Setting::Port`]).
 const FROM_COMMAND_LINE: [(&str, &str); 11] = [
     ("port", "--resp"),
     ("bind", "--resp"),
@@ -122,7 +127,7 @@ fn lookup(name: &[u8]) -> Option<(usize, &'static str)> {
 fn value(at: usize, config: &RespConfig) -> String {
     let yes_no = |on: bool| if on { "yes" } else { "no" }.to_string();
     match PARAMS[at].name {
-        "port" => config.port.to_string(),
+        "port" => config.port().to_string(),
         "bind" => config.bind.clone(),
         "dir" => config.dir.clone(),
         "appendonly" => yes_no(config.data_dir),
@@ -139,7 +144,7 @@ fn value(at: usize, config: &RespConfig) -> String {
     }
 }
 
-fn failed(name: &str, why: &str) -> String {
+pub fn failed(name: &str, why: &str) -> String {
     format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
 }
 
@@ -194,6 +199,12 @@ pub fn parse_set(args: &Command<'_>, config: &RespConfig) -> Result<Vec<Setting>
                 })?)
             }
             name if EVICTION.contains(&name) => Setting::Eviction(at, new),
+            "port" if new != current => match new.parse() {
+                Ok(0) | Err(_) => {
+                    return Err(failed(name, "percore always listens: port 0 is refused"))
+                }
+                Ok(port) => Setting::Port(port),
+            },
             _ => match FROM_COMMAND_LINE.iter().find(|(n, _)| *n == param.name) {
                 Some(_) if new == current => continue,
                 Some((_, flag)) => {

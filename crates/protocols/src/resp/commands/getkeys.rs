@@ -6,8 +6,8 @@
 //! (`STORE`, `STREAMS`) are followed, and a subcommand (`MEMORY USAGE`) is
 //! looked up under its container. Where redis uses a command's own key
 //! finder instead (SET and BITFIELD, whose specifications are marked
-//! `variable_flags`; SORT, whose STORE they do not describe), so does
-//! percore.
+//! `variable_flags`; SORT, whose STORE they do not describe; MIGRATE,
+//! whose KEYS specification is `incomplete`), so does percore.
 
 use super::super::command_table::{self as table, BeginSearch, CommandEntry, FindKeys, KeySpec};
 use super::super::protocol::write::{self, Proto};
@@ -98,7 +98,9 @@ fn find_keys(entry: &'static CommandEntry, argv: &[&[u8]]) -> Vec<FoundKey> {
             .key_specs
             .iter()
             .any(|spec| spec.flags.contains(&"variable_flags"));
-    if reliable {
+    // MIGRATE's KEYS specification is `incomplete`: redis finds its keys
+    // with its own `migrateGetKeys`.
+    if reliable && entry.name != "migrate" {
         if let Some(keys) = keys_by_specs(entry.key_specs, argv) {
             return keys;
         }
@@ -204,7 +206,8 @@ fn keyword_position(argv: &[&[u8]], keyword: &str, startfrom: i32) -> Option<i64
 /// The keys as redis's own finders for SET, BITFIELD (whose key flags
 /// depend on the arguments: `setGetKeys`, `bitfieldGetKeys` in db.c) and
 /// SORT (whose STORE key is found by a keyword its specification does not
-/// describe: `sortGetKeys`) find them; none for any other command.
+/// describe: `sortGetKeys`) and MIGRATE (`migrateGetKeys`) find them; none
+/// for any other command.
 fn keys_by_own_finder(entry: &CommandEntry, argv: &[&[u8]]) -> Vec<FoundKey> {
     const READS: &[&str] = &["RO", "access"];
     const OVERWRITES: &[&str] = &["OW", "update"];
@@ -243,6 +246,34 @@ fn keys_by_own_finder(entry: &CommandEntry, argv: &[&[u8]]) -> Vec<FoundKey> {
                 flags: OVERWRITES,
             }));
             keys
+        }
+        // redis's `migrateGetKeys` (cluster.c): the key, or with KEYS (and
+        // an empty key) the arguments after it, options skipped.
+        "migrate" => {
+            const MOVED: &[&str] = &["RW", "access", "delete"];
+            let mut keys = 3..4;
+            let mut at = 6;
+            while at < argv.len() {
+                let option = argv[at];
+                if option.eq_ignore_ascii_case(b"keys") {
+                    if !argv[3].is_empty() {
+                        return Vec::new();
+                    }
+                    keys = at + 1..argv.len();
+                    break;
+                }
+                if option.eq_ignore_ascii_case(b"auth") {
+                    at += 1;
+                } else if option.eq_ignore_ascii_case(b"auth2") {
+                    at += 2;
+                }
+                at += 1;
+            }
+            keys.map(|position| FoundKey {
+                position,
+                flags: MOVED,
+            })
+            .collect()
         }
         _ => Vec::new(),
     }
@@ -298,6 +329,11 @@ mod tests {
             ["abc"]
         );
         assert_eq!(keys(&["sort_ro", "abc"]), ["abc"]);
+        assert_eq!(keys(&["migrate", "h", "1", "k", "0", "5", "copy"]), ["k"]);
+        let many = [
+            "migrate", "h", "1", "", "0", "5", "auth2", "keys", "p", "keys", "a", "b",
+        ];
+        assert_eq!(keys(&many), ["a", "b"]);
     }
 
     #[test]

@@ -183,7 +183,7 @@ fn section_text(
             field("process_id", &std::process::id());
             field("process_supervised", &"no");
             field("run_id", &run_id());
-            field("tcp_port", &config.port);
+            field("tcp_port", &config.port());
             field("server_time_usec", &unix_micros());
             field("uptime_in_seconds", &uptime);
             field("uptime_in_days", &(uptime / 86_400));

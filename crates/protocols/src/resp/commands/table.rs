@@ -115,6 +115,8 @@ commands! {
     b"RANDOMKEY" => RandomKey, "randomkey", 1, (0, 0, 0), AllShards(AnyNonNull), [OWN_KEYS], keyspace::run;
     b"WAIT" => Wait, "wait", 3, (0, 0, 0), Here(Server), [], elsewhere;
     b"SORT" => Sort, "sort", -2, (1, 1, 1), Alone, [UNCOUNTED], elsewhere;
+    /// MIGRATE: served alone (`migrate.rs`), its keys asked of their owners.
+    b"MIGRATE" => Migrate, "migrate", -6, (3, 3, 1), Alone, [], elsewhere;
     b"SORT_RO" => SortRo, "sort_ro", -2, (1, 1, 1), Alone, [UNCOUNTED], elsewhere;
     // ---- Lists
     b"LPUSH" => LPush, "lpush", -3, (1, 1, 1), Key, [], list;
@@ -286,6 +288,7 @@ commands! {
     b"INTERNAL-KILL" => ClientKill, "internal-kill", -2, (0, 0, 0), PART, [INTERNAL], shard_parts::client_kill;
     /// CONFIG SET maxmemory: a shard's share.
     b"INTERNAL-MAXMEMORY" => SetMaxMemory, "internal-maxmemory", 2, (0, 0, 0), PART, [INTERNAL], shard_parts::set_max_memory;
+    b"INTERNAL-LISTEN" => Listen, "internal-listen", -3, (0, 0, 0), PART, [INTERNAL], shard_parts::listen;
     /// CONFIG SET of eviction's parameters: policy, samples, lfu-log-factor,
     /// lfu-decay-time, for a shard.
     b"INTERNAL-EVICTION" => SetEviction, "internal-eviction", 5, (0, 0, 0), PART, [INTERNAL], shard_parts::set_eviction;
