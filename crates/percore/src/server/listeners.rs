@@ -10,7 +10,7 @@
 //! port's connections over the shards) and served with the same TLS
 //! setting as the one it replaces. The all-or-nothing over every shard, and
 //! the plain probe bind that keeps a port another process holds from being
-//! shared (/work/shared/GLOMMIO.md, "Listeners"), are the caller's.
+//! shared (../shared/GLOMMIO.md, "Listeners"), are the caller's.
 
 use std::cell::RefCell;
 use std::io;

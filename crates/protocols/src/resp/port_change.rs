@@ -9,7 +9,7 @@
 //! First a plain bind of the new port on every address served, without
 //! SO_REUSEPORT (`commands/config_port.rs`): the shards' own binds set
 //! SO_REUSEPORT and would share a port another process holds
-//! (/work/shared/GLOMMIO.md, "Listeners"). Then each shard's part,
+//! (../shared/GLOMMIO.md, "Listeners"). Then each shard's part,
 //! `INTERNAL-LISTEN` (`shard_parts.rs`), over the key space's mesh, with
 //! the framework's listeners (crates/percore/src/server/listeners.rs).
 
