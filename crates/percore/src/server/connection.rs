@@ -4,7 +4,9 @@
 //! a peer that does not drain our replies cannot make us buffer more.
 //!
 //! Per batch, whatever its size: one read, one write, two clock reads and one
-//! histogram update. Buffers are allocated once per connection.
+//! histogram update. Buffers are allocated once per connection; the input
+//! buffer is given back while the connection is idle and shrinks after a
+//! big frame, when the shard's sweep asks (buffer.rs, sweep.rs, waiting.rs).
 //!
 //! A service may also push output that no request of this connection asked
 //! for (mq's deliveries) into the connection's [`Outbox`]: the loop then

@@ -191,3 +191,46 @@ impl Drop for Watched {
         slots.live -= 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` watched connections, each with an empty 16 KiB buffer that
+    /// received nothing for 3 s before `now`.
+    fn idle_connections(sweep: &Rc<Sweep>, n: usize, now: Instant) -> Vec<(Rc<Watch>, Watched)> {
+        (0..n)
+            .map(|_| {
+                let gauge = Rc::new(InputGauge::default());
+                gauge.set(0, 16 * 1024);
+                let watch = Rc::new(Watch::new(gauge, now - Duration::from_secs(3)));
+                let watched = sweep.watch(watch.clone());
+                (watch, watched)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_connection_is_looked_at_within_a_second_a_slice_per_sweep() {
+        let sweep = Rc::new(Sweep::default());
+        let now = Instant::now();
+        let mut open = idle_connections(&sweep, 23, now);
+        // One gone before the first sweep: its slot is skipped, then reused.
+        open.swap_remove(7);
+        let asked =
+            |open: &[(Rc<Watch>, Watched)]| open.iter().filter(|(w, _)| w.is_asked()).count();
+        sweep.tick(now);
+        assert_eq!(asked(&open), 5, "at least 5 per sweep");
+        sweep.tick(now + Duration::from_millis(50));
+        assert_eq!(asked(&open), 5, "not twice within a sweep period");
+        for tick in 1..=4 {
+            sweep.tick(now + SWEEP_PERIOD * tick);
+        }
+        assert_eq!(asked(&open), 22);
+        assert!(open.iter().all(|(w, _)| w.take_asked() == Resize::Release));
+        open.extend(idle_connections(&sweep, 1, now));
+        assert_eq!(sweep.slots.borrow().watches.len(), 23);
+        drop(open);
+        assert_eq!(sweep.slots.borrow().live, 0);
+    }
+}
