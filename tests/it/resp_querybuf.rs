@@ -157,3 +157,56 @@ fn a_released_tls_connection_serves_on() {
     assert_eq!(tls_cmd(&mut conn, "GET k"), "$8\r\nover-tls\r\n");
     assert_eq!(allocation(&mut admin, "secret"), 16_384);
 }
+
+/// Input that keeps arriving, in pieces that split frames, while the sweep
+/// shrinks the buffer (the connection drops its pending read to resize and
+/// reads again): every byte is served, in order.
+#[test]
+fn no_byte_is_lost_while_the_buffer_shrinks_under_a_stream_of_split_frames() {
+    let server = TestServer::builder().services(&["resp"]).shards(1).start();
+    let mut admin = Resp::connect(server.addr("resp"));
+    let mut conn = Resp::connect(server.addr("resp"));
+    assert_eq!(conn.cmd("CLIENT SETNAME streamer"), "+OK\r\n");
+    assert_eq!(conn.call(&[b"SET", b"big", &[b'B'; 400_000]]), b"+OK\r\n");
+    let grown = allocation(&mut admin, "streamer");
+    assert!(grown > 400_000, "{grown}");
+
+    let mut wire = Vec::new();
+    encode_command(words("INCR counter"), &mut wire);
+    let frame = wire.len();
+    let mut writer = conn.stream.try_clone().expect("clone the stream");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    // Pieces of 7 bytes: most frames arrive in two or three reads.
+    let sender = std::thread::spawn(move || {
+        let mut sent = 0u64;
+        let mut pending: Vec<u8> = Vec::new();
+        while !stopped.load(std::sync::atomic::Ordering::Relaxed) || !pending.is_empty() {
+            if pending.len() < 7 {
+                pending.extend_from_slice(&wire);
+                sent += 1;
+            }
+            let piece: Vec<u8> = pending.drain(..7.min(pending.len())).collect();
+            writer.write_all(&piece).expect("send a piece");
+            // Pacing, so that the server's read is often pending when the
+            // sweep comes.
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        sent
+    });
+    let mut replies = 0u64;
+    wait_until("the buffer shrunk under the stream", || {
+        allocation(&mut admin, "streamer") < grown
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = sender.join().expect("the sender");
+    assert!(sent as usize * frame > 7);
+    while replies < sent {
+        replies += 1;
+        assert_eq!(conn.reply(), format!(":{replies}\r\n").as_bytes());
+    }
+    assert_eq!(
+        conn.cmd("GET counter"),
+        format!("${}\r\n{sent}\r\n", sent.to_string().len())
+    );
+}
