@@ -4,7 +4,9 @@
 //! a peer that does not drain our replies cannot make us buffer more.
 //!
 //! Per batch, whatever its size: one read, one write, two clock reads and one
-//! histogram update. Buffers are allocated once per connection.
+//! histogram update. Buffers are allocated once per connection; the input
+//! buffer is given back while the connection is idle and shrinks after a
+//! big frame, when the shard's sweep asks (buffer.rs, sweep.rs, waiting.rs).
 //!
 //! A service may also push output that no request of this connection asked
 //! for (mq's deliveries) into the connection's [`Outbox`]: the loop then
@@ -18,15 +20,15 @@
 //! Between two batches, a connection of a shard whose core is crowded may
 //! leave for another shard (moving.rs); writing and closing are writing.rs.
 
-use std::io;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
-
-use futures_lite::FutureExt;
+use std::rc::Rc;
+use std::time::Instant;
 
 use super::buffer::InputBuffer;
 use super::outbox::Outbox;
 use super::shard::Shard;
+use super::sweep::Watch;
+use super::waiting::{wait, Waiting, Woken};
 use super::writing::{
     count_idle_close, linger_close, write_pushed, write_unless_overflowed, write_unprompted,
     OUTPUT_SHRINK_ABOVE,
@@ -61,6 +63,8 @@ pub(crate) async fn serve<S: Service, T: Transport>(
         .at(listener)
         .with_fd(fd);
     let mut session = service.open_session(&mut opening);
+    let watch = Rc::new(Watch::new(opening.input(), Instant::now()));
+    let _watched = shard.buffers.watch(watch.clone());
     let request_due = opening
         .first_request_within()
         .map(|deadline| Instant::now() + deadline);
@@ -74,6 +78,7 @@ pub(crate) async fn serve<S: Service, T: Transport>(
             greeting,
             request_due,
             unread,
+            watch,
         },
     )
     .await;
@@ -87,6 +92,8 @@ struct Opened {
     request_due: Option<Instant>,
     /// Received on the shard the connection came from, not yet read.
     unread: Vec<u8>,
+    /// The input buffer as the shard's sweep and the service see it.
+    watch: Rc<Watch>,
 }
 
 async fn serve_session<S: Service, T: Transport>(
@@ -111,8 +118,10 @@ async fn serve_session<S: Service, T: Transport>(
     // Replies go out once per batch: Nagle would only delay them.
     let _ = stream.tcp().set_nodelay(true);
 
+    let watch = &*opened.watch;
     let mut input = InputBuffer::new();
     input.push(&opened.unread);
+    watch.settled(&input);
     let mut decoder = S::Decoder::default();
     let mut output = Vec::new();
     let mut pushed = Vec::new();
@@ -148,23 +157,36 @@ async fn serve_session<S: Service, T: Transport>(
                 return Some(Leaving { stream, to });
             }
         }
+        // The sweep asked to shrink or release the buffer (sweep.rs): no
+        // read is pending now, so it can change hands.
+        if watch.is_asked() {
+            input.resize(watch.take_asked());
+            watch.settled(&input);
+        }
         let woken = if std::mem::take(&mut buffered_requests) {
             Woken::Buffered
         } else {
             wait(
                 &mut stream,
                 &mut input,
-                outbox.as_deref(),
-                limits.idle_timeout,
-                last_activity,
-                request_due,
+                Waiting {
+                    watch,
+                    outbox: outbox.as_deref(),
+                    idle_timeout: limits.idle_timeout,
+                    last_activity,
+                    request_due,
+                },
             )
             .await
         };
         let received = match woken {
             Woken::Buffered => 0,
             Woken::Input(Ok(0)) => return None,
-            Woken::Input(Ok(n)) => n,
+            Woken::Input(Ok(n)) => {
+                input.filled(n);
+                n
+            }
+            Woken::Refilled(n) => n,
             Woken::Input(Err(e)) => {
                 count_idle_close(&e, stats);
                 return None;
@@ -181,6 +203,8 @@ async fn serve_session<S: Service, T: Transport>(
                     }
                 }
             }
+            // Resized or released at the top of the loop.
+            Woken::Swept => continue,
             Woken::Idle => {
                 stats.recorded.borrow_mut().counters.idle_closes += 1;
                 return None;
@@ -205,7 +229,7 @@ async fn serve_session<S: Service, T: Transport>(
         let read_at = Instant::now();
         last_activity = read_at;
         served_here = true;
-        input.filled(received);
+        watch.received(read_at, &input);
 
         let peer = std::os::fd::AsRawFd::as_raw_fd(stream.tcp());
         let mut batch =
@@ -213,6 +237,7 @@ async fn serve_session<S: Service, T: Transport>(
         let flow = service.serve(session, &mut batch).await;
         let outcome = batch.outcome();
         input.consume(outcome.consumed);
+        watch.settled(&input);
 
         let mut errors = outcome.errors;
         let mut close = flow == Flow::Close || shard.is_stopping();
@@ -269,58 +294,4 @@ async fn serve_session<S: Service, T: Transport>(
             return None;
         }
     }
-}
-
-/// Waits for input, or (with an outbox) for pushed output or the idle
-/// timeout, or for a request deadline to pass.
-async fn wait(
-    stream: &mut impl Transport,
-    input: &mut InputBuffer,
-    outbox: Option<&Outbox>,
-    idle_timeout: Option<Duration>,
-    last_activity: Instant,
-    request_due: Option<Instant>,
-) -> Woken {
-    if outbox.is_none() && request_due.is_none() {
-        return Woken::Input(stream.read(input.spare()).await);
-    }
-    let input = async { Woken::Input(stream.read(input.spare()).await) };
-    let pushed = async {
-        match outbox {
-            Some(outbox) => outbox.ready().await,
-            None => std::future::pending().await,
-        }
-        Woken::Pushed
-    };
-    // Without an outbox, the socket's own read timeout keeps the idle clock.
-    let idle = async {
-        match (outbox, idle_timeout) {
-            (Some(_), Some(idle)) => {
-                glommio::timer::sleep(idle.saturating_sub(last_activity.elapsed())).await
-            }
-            _ => std::future::pending().await,
-        }
-        Woken::Idle
-    };
-    let overdue = async {
-        match request_due {
-            Some(due) => glommio::timer::sleep(due.saturating_duration_since(Instant::now())).await,
-            None => std::future::pending().await,
-        }
-        Woken::Overdue
-    };
-    input.or(pushed).or(idle).or(overdue).await
-}
-
-/// What ended the wait at the top of the loop.
-enum Woken {
-    /// Requests are already buffered: the last batch spent its output budget.
-    Buffered,
-    Input(io::Result<usize>),
-    /// Output was pushed, or the outbox overflowed.
-    Pushed,
-    /// Nothing received or sent for `--idle-timeout`.
-    Idle,
-    /// The request the service asked for did not come in time.
-    Overdue,
 }

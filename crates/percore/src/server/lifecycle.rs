@@ -215,6 +215,8 @@ pub(crate) async fn run(plan: ShardPlan) {
         if stop.load(Ordering::Acquire) {
             break;
         }
+        // Input buffers that grew or sit idle (sweep.rs): once a second.
+        shard.buffers.tick(Instant::now());
         if let (Some(crowding), Some(exchange)) = (&mut crowding, &exchange) {
             crowding.look(&shard, &exchange.loads);
         }

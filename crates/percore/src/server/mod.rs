@@ -23,6 +23,8 @@ mod registry;
 mod reserve;
 mod shard;
 mod starting;
+mod sweep;
+mod waiting;
 mod writing;
 
 pub use builder::{BuildError, Server, ServerBuilder, StopHandle};

@@ -13,6 +13,7 @@ use glommio::sync::Semaphore;
 
 use super::moving::{Departures, Exchange};
 use super::registry::Registry;
+use super::sweep::Sweep;
 use crate::config::Limits;
 
 pub(crate) struct Shard {
@@ -22,6 +23,8 @@ pub(crate) struct Shard {
     /// The server's start: statistics count seconds from it.
     pub start: Instant,
     pub connections: Rc<Registry>,
+    /// The connections' input buffers, swept once a second (sweep.rs).
+    pub buffers: Rc<Sweep>,
     stopping: Cell<bool>,
     /// Closed when the shard stops: accept loops and services wait on it.
     stop_signal: Semaphore,
@@ -48,6 +51,7 @@ impl Shard {
             limits,
             start,
             connections: Rc::default(),
+            buffers: Rc::default(),
             stopping: Cell::new(false),
             stop_signal: Semaphore::new(0),
             shared: RefCell::default(),

@@ -10,11 +10,13 @@
 
 mod batch;
 mod factory;
+mod gauge;
 mod handler;
 mod opening;
 
 pub use batch::{Batch, OUTPUT_BUDGET};
 pub use factory::{ServiceFactory, StartError};
+pub use gauge::InputGauge;
 pub use handler::{Handler, PerRequest, Reply};
 pub use opening::Opening;
 

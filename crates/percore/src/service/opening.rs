@@ -3,7 +3,10 @@
 //! arrives (send a greeting, ask for the first request within a deadline).
 
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::Duration;
+
+use super::InputGauge;
 
 /// A connection as [`Service::open_session`](super::Service::open_session)
 /// sees it.
@@ -14,6 +17,7 @@ pub struct Opening<'a> {
     fd: Option<i32>,
     greeting: &'a mut Vec<u8>,
     first_request_within: Option<Duration>,
+    input: Rc<InputGauge>,
 }
 
 impl<'a> Opening<'a> {
@@ -25,6 +29,7 @@ impl<'a> Opening<'a> {
             fd: None,
             greeting,
             first_request_within: None,
+            input: Rc::default(),
         }
     }
 
@@ -57,6 +62,12 @@ impl<'a> Opening<'a> {
     pub(crate) fn with_fd(mut self, fd: i32) -> Self {
         self.fd = Some(fd);
         self
+    }
+
+    /// The connection's input buffer, as the connection loop keeps it up
+    /// to date: hold on to it to show the buffer (CLIENT LIST's `qbuf=`).
+    pub fn input(&self) -> Rc<InputGauge> {
+        self.input.clone()
     }
 
     /// Bytes to send before any request (a greeting, a banner).

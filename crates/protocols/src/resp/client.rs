@@ -16,6 +16,7 @@ use super::commands::{Cmd, Spec, NAMES};
 use super::protocol::Command;
 use super::protocol::Proto;
 use percore::server::outbox::Outbox;
+use percore::service::InputGauge;
 
 /// One resp connection.
 pub struct ClientInfo {
@@ -33,10 +34,10 @@ pub struct ClientInfo {
     /// The last command's subcommand as redis names it (`client|list`),
     /// for a command with subcommands.
     pub last_sub: Cell<Option<&'static str>>,
-    /// The bytes of the command being run, for the caller's own line of
-    /// CLIENT LIST and CLIENT INFO (`qbuf=`: redis still holds the command
-    /// in its query buffer then); 0 between commands.
-    pub qbuf: Cell<usize>,
+    /// The connection's input buffer (`qbuf=`, `qbuf-free=`), as the
+    /// connection loop keeps it: while a batch is served it holds the whole
+    /// batch, as redis's query buffer holds the command it runs.
+    pub input: Rc<InputGauge>,
     pub proto: Cell<Proto>,
     /// Channels, patterns and shard channels subscribed to.
     pub subscriptions: Cell<(usize, usize, usize)>,
@@ -150,9 +151,8 @@ pub fn shard_of(id: u64, shards: usize) -> usize {
 impl ClientInfo {
     /// Notes the command about to run, as CLIENT LIST shows it: its
     /// subcommand's name (looked up only for the few commands that have
-    /// subcommands), and for CLIENT itself its size (`qbuf=`, the bytes
-    /// redis would still hold of it).
-    pub fn note_command(&self, spec: &Spec, command: &Command<'_>, size: usize) {
+    /// subcommands).
+    pub fn note_command(&self, spec: &Spec, command: &Command<'_>) {
         self.last_cmd.set(Some(spec.cmd));
         if self.tracks_reads.get() {
             // CLIENT CACHING's word holds for the one command after it.
@@ -174,8 +174,6 @@ impl ClientInfo {
             _ => None,
         };
         self.last_sub.set(sub);
-        self.qbuf
-            .set(if spec.cmd == Cmd::Client { size } else { 0 });
     }
 
     /// The peer's address as CLIENT LIST writes it (`ip:port`).
@@ -189,7 +187,7 @@ impl ClientInfo {
     }
 
     /// Its CLIENT LIST line, in redis 7.0's format (figures percore does
-    /// not keep, such as buffer sizes, are 0).
+    /// not keep, such as output buffer sizes, are 0).
     pub fn line(&self, out: &mut Vec<u8>) {
         let now = Instant::now();
         let (sub, psub, ssub) = self.subscriptions.get();
@@ -228,7 +226,7 @@ impl ClientInfo {
             })
             .unwrap_or("NULL");
         let line = format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db=0 sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user={} redir={redir} resp={}\n",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db=0 sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user={} redir={redir} resp={}\n",
             self.id,
             self.addr(),
             self.laddr(),
@@ -236,7 +234,8 @@ impl ClientInfo {
             String::from_utf8_lossy(&self.name.borrow()),
             now.duration_since(self.created).as_secs(),
             now.duration_since(self.last_active.get()).as_secs(),
-            self.qbuf.get(),
+            self.input.queued(),
+            self.input.free(),
             self.user.borrow(),
             self.proto.get().number(),
         );

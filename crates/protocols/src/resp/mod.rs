@@ -139,7 +139,7 @@ impl Service for Resp {
             last_active: now.into(),
             last_cmd: None.into(),
             last_sub: None.into(),
-            qbuf: 0.into(),
+            input: opening.input(),
             proto: Proto::Resp2.into(),
             subscriptions: (0, 0, 0).into(),
             monitoring: false.into(),

@@ -152,7 +152,7 @@ impl Resp {
         }
         let stat = command_stats::key(spec.cmd, command);
         self.here.stats.call(stat);
-        session.client.note_command(spec, command, frame.len());
+        session.client.note_command(spec, command);
         session.introduced |= session::introduces(spec.cmd);
         let proto = session.proto();
         match spec.route {
