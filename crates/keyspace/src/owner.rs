@@ -31,9 +31,11 @@ pub struct OwnerHandler {
     pub push_disk_error: fn(replies: &mut Vec<u8>, reason: &str),
     /// What the replies wait for once the message has run, if anything: a
     /// protocol whose requests fan out over other lanes (resp's PUBLISH)
-    /// makes the sender wait while those are behind. Called once per
-    /// message, with the protocol's state on this shard; `None` when there
-    /// is nothing to wait for.
+    /// makes the sender wait while those are behind, and until what they
+    /// carried is placed (resp's reported deliveries: PUBLISH counts,
+    /// keyspace events); the wait may then rewrite the replies (resp's
+    /// late PUBLISH counts). Called once per message, with the protocol's
+    /// state on this shard; `None` when there is nothing to wait for.
     pub before_reply: Option<BeforeReply>,
     /// Makes the protocol's state on a shard (this shard, how many): its
     /// registries, which its tasks on the shard are handed rather than find
@@ -98,8 +100,12 @@ pub type BeforeReply = fn(state: Option<&dyn Any>) -> Option<Wait>;
 /// ([`OwnerHandler::state`]).
 pub type MakeState = fn(shard: (usize, usize)) -> Rc<dyn Any>;
 
-/// What a message's replies wait for ([`OwnerHandler::before_reply`]).
-pub type Wait = Pin<Box<dyn Future<Output = ()>>>;
+/// What a message's replies wait for ([`OwnerHandler::before_reply`]),
+/// and then what it rewrites in them, if anything.
+pub type Wait = Pin<Box<dyn Future<Output = Option<Rewrite>>>>;
+
+/// Rewrites a message's reply frames once its wait is over.
+pub type Rewrite = Box<dyn FnOnce(&mut Vec<u8>)>;
 
 /// The handlers registered for each message tag, indexed by the tag.
 pub(super) type Handlers = [Option<OwnerHandler>; Protocol::COUNT];
@@ -160,14 +166,17 @@ impl Owner {
         let (store, gauges) = (self.store.clone(), self.gauges.clone());
         // resp's messages may hold PUBLISHes, fanned out over this shard's
         // broker lanes: the reply waits while those are behind, which is
-        // how a publisher on another shard slows down. Safe for an owner to
-        // wait on: deliveries drain without waiting on anything.
+        // how a publisher on another shard slows down, and until the other
+        // shards report what they delivered. Safe for an owner to wait on:
+        // deliveries and reports drain without waiting on anything.
         let room = handler
             .and_then(|handler| handler.before_reply)
             .and_then(|before_reply| before_reply(state));
         async move {
             if let Some(room) = room {
-                room.await;
+                if let Some(rewrite) = room.await {
+                    rewrite(&mut replies);
+                }
             }
             let commit = match (&log, &mark) {
                 (Some(log), Some(mark))

@@ -31,6 +31,7 @@ mod gather;
 mod gather_moves;
 mod gather_strings;
 mod holding;
+mod late_counts;
 mod monitor;
 mod move_keys;
 mod moves_in_flight;
@@ -202,7 +203,16 @@ impl Service for Resp {
             // The end of the round's writes here is read now, before any
             // await; the owners' replies are put in order after it.
             let committed = self.keys.commit(logged_from);
-            plan.finish(self.keys.mesh.as_deref(), committed, batch, answered)
+            // What the round handed other shards' subscribers is placed
+            // before its replies go: PUBLISH counts, keyspace events
+            // (`late_counts.rs`); ready at once when it handed nothing.
+            let settled = self.broker.settled();
+            let broker = &self.broker;
+            let late = |token, out: &mut Vec<u8>| {
+                protocol::write::int(out, broker.close_count(token) as i64)
+            };
+            let mesh = self.keys.mesh.as_deref();
+            plan.finish(mesh, committed, settled, late, batch, answered)
                 .await;
             // CLIENT REPLY OFF or SKIP: a silenced command was served in a
             // round of its own; its reply goes (served alone, it sees to it).
@@ -225,8 +235,10 @@ impl Service for Resp {
                 }
             }
         }
-        // And the batch's replies go once it is there.
+        // And the batch's replies go once it is there, and once what its
+        // commands served alone handed other shards' subscribers is placed.
         moves_in_flight::settled_since(moves_since).await;
+        self.broker.settled().await;
         self.here.clients.count_commands(batch.taken());
         // A connection that published waits while the lanes its messages
         // took are behind, as an mq sender does.
