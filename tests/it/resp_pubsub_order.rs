@@ -166,9 +166,9 @@ fn publish_counts_channel_and_pattern_subscribers_on_every_shard() {
         let mut both = connect_on(shards, addr, shard);
         assert!(both.cmd("SUBSCRIBE counted").ends_with(":1\r\n"));
         assert!(both.cmd("PSUBSCRIBE c*d").ends_with(":2\r\n"));
-        // Per round of one publisher, the messages each gets: 9 to
+        // Per round of one publisher, the messages each gets: 10 to
         // `counted` (once, or twice for both) and 1 to `countless`.
-        subscribers.extend([(channel, 9), (pattern, 10), (both, 18)]);
+        subscribers.extend([(channel, 10), (pattern, 11), (both, 20)]);
     }
     let total = shards * 4;
     for shard in 0..shards {
@@ -187,6 +187,14 @@ fn publish_counts_channel_and_pattern_subscribers_on_every_shard() {
                 assert_eq!(publisher.reply(), format!(":{total}\r\n").as_bytes());
             }
             assert_eq!(publisher.cmd("PUBLISH countless x"), ":4\r\n");
+            // Inside MULTI: counted by the owner's figures, which agree.
+            assert_eq!(publisher.cmd("MULTI"), "+OK\r\n");
+            assert_eq!(publisher.cmd("PUBLISH counted t"), "+QUEUED\r\n");
+            assert_eq!(
+                publisher.cmd("EXEC"),
+                format!("*1\r\n:{total}\r\n"),
+                "from shard {shard}"
+            );
         }
     }
     // Every message reached every subscription, and no more came.

@@ -67,7 +67,8 @@ pub enum Published {
     /// Known now: every subscriber is here, or the caller cannot wait.
     Counted(u64),
     /// The sum of open count `token` once the reports are in
-    /// ([`Routing::close_count`], after the broker's `settled`).
+    /// ([`Broker::close_count`](crate::Broker::close_count), after
+    /// [`Broker::settled`](crate::Broker::settled)).
     Late(u32),
 }
 

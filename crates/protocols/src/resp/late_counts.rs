@@ -51,9 +51,11 @@ impl LateCounts {
         self.left.take()
     }
 
-    /// Whether the command running now may leave its count late.
-    pub fn allowed(&self) -> bool {
-        self.open.get()
+    /// Whether the command running now may leave its count late: only the
+    /// command its caller runs, never one that command runs in turn (a
+    /// queued command of `EXEC`, whose reply is part of another).
+    pub fn allowed(&self, here: &super::RespShard) -> bool {
+        self.open.get() && super::blocked_keys::outermost(here)
     }
 
     /// The command running now leaves its count late: `token`'s.

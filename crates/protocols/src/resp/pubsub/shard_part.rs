@@ -52,7 +52,7 @@ pub fn run(here: &RespShard, cmd: Cmd, command: &Command<'_>, out: &mut Vec<u8>)
             };
             // Counted where the subscribers are: late when some are on
             // other shards and the caller can wait (`late_counts.rs`).
-            let late = here.late.allowed();
+            let late = here.late.allowed(here);
             match broker.publish_message(space, command.at(1), command.at(2), late) {
                 Published::Counted(reached) => write::int(out, reached as i64),
                 Published::Late(token) => here.late.leave(token),
