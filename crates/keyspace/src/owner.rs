@@ -16,6 +16,7 @@ use super::{FilledHook, Gauges, Protocol, SharedStore};
 use crate::durable::compact::Compactor;
 use crate::durable::log::ShardLog;
 use crate::durable::Fsync;
+use percore::cross_shard::Answer;
 
 /// What a protocol runs on the shard that owns a message's keys: plain
 /// functions, so that the plan holding them is `Send` and `Sync` and a
@@ -141,12 +142,14 @@ pub(super) struct Owner {
 impl Owner {
     /// Answers one message with its protocol's handler; under `--fsync
     /// always` the replies leave once the message's writes are on disk, and
-    /// otherwise each becomes that protocol's disk error.
+    /// otherwise each becomes that protocol's disk error. A message whose
+    /// replies wait on other shards ([`OwnerHandler::before_reply`]) is
+    /// answered apart: the sender's next messages are served meanwhile.
     pub(super) fn serve(
         &self,
         message: &[u8],
         mut replies: Vec<u8>,
-    ) -> impl Future<Output = Vec<u8>> {
+    ) -> Answer<impl Future<Output = Vec<u8>> + 'static> {
         // Marked before the message's writes: its commit covers them.
         let mark = self.log.as_ref().map(ShardLog::mark);
         let log = self.log.as_deref();
@@ -172,7 +175,8 @@ impl Owner {
         let room = handler
             .and_then(|handler| handler.before_reply)
             .and_then(|before_reply| before_reply(state));
-        async move {
+        let apart = room.is_some();
+        let answer = async move {
             if let Some(room) = room {
                 if let Some(rewrite) = room.await {
                     rewrite(&mut replies);
@@ -197,6 +201,11 @@ impl Owner {
                 }
             }
             replies
+        };
+        if apart {
+            Answer::Apart(answer)
+        } else {
+            Answer::InOrder(answer)
         }
     }
 
