@@ -267,23 +267,29 @@ impl Broker {
         self.with_post(|routing, post| routing.notify(topic, message, post, false));
     }
 
-    /// Whether a reported delivery of this shard is still to be reported.
-    pub fn reports_pending(&self) -> bool {
-        self.routing.borrow_mut().reports().pending()
+    /// How many reported deliveries this shard has sent so far: give it to
+    /// [`Broker::settled_since`] at the start of a span of work.
+    pub fn reports_made(&self) -> u64 {
+        self.routing.borrow_mut().reports().made()
     }
 
     /// Ready once every reported delivery this shard has sent so far (read
-    /// now, at the call) is in its subscribers' outboxes: how a command's
-    /// reply waits for its PUBLISH counts and keyspace events
-    /// (`reports.rs`). Ready at once, allocating nothing, when none is
-    /// pending.
-    pub fn settled(self: &Rc<Self>) -> impl std::future::Future<Output = ()> + 'static {
-        let waiting = self
-            .routing
-            .borrow_mut()
-            .reports()
-            .mark()
+    /// now, at the call) is in its subscribers' outboxes, if any was sent
+    /// since `made` ([`Broker::reports_made`]): how a command's reply waits
+    /// for its PUBLISH counts and keyspace events (`reports.rs`), and not
+    /// for other connections'. Ready at once, allocating nothing, when this
+    /// span sent none or none is pending.
+    pub fn settled_since(
+        self: &Rc<Self>,
+        made: u64,
+    ) -> impl std::future::Future<Output = ()> + 'static {
+        let mut routing = self.routing.borrow_mut();
+        let reports = routing.reports();
+        let waiting = (reports.made() != made)
+            .then(|| reports.mark())
+            .flatten()
             .map(|mark| (mark, self.clone()));
+        drop(routing);
         async move {
             let Some((mark, broker)) = waiting else {
                 return;

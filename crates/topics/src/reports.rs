@@ -24,6 +24,9 @@ pub const UNCOUNTED: u32 = u32::MAX;
 pub(crate) struct Reports {
     /// Per peer: reported deliveries sent, and reports received.
     sent: Vec<u64>,
+    /// Reported deliveries sent to any peer: whether a span of work made
+    /// any ([`Reports::made`]).
+    made: u64,
     received: Vec<u64>,
     /// Open counts by token: the subscriptions reached so far.
     counts: Vec<u64>,
@@ -40,6 +43,13 @@ impl Reports {
             self.received.resize(peer + 1, 0);
         }
         self.sent[peer] += 1;
+        self.made += 1;
+    }
+
+    /// How many reported deliveries this shard has sent so far: a span of
+    /// work that leaves it unchanged has nothing to wait for.
+    pub fn made(&self) -> u64 {
+        self.made
     }
 
     /// A report from `peer`: the delivery it answers reached `count`

@@ -167,6 +167,7 @@ fn serve_forwarded(
         return count;
     };
     let marks = store.marks();
+    here.late.begin_message(here);
     store.with_mut(|store| serve_forwarded_on(store, marks, log, here, commands, replies))
 }
 

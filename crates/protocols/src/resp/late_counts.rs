@@ -39,6 +39,9 @@ pub struct LateCounts {
     /// The forwarded message being served: its late replies, by frame
     /// number, and their counts' tokens; taken by [`before_reply`].
     message: RefCell<Vec<(usize, u32)>>,
+    /// The broker's reported deliveries made before the message
+    /// (`Broker::reports_made`): the message waits only for its own.
+    message_from: Cell<u64>,
 }
 
 impl LateCounts {
@@ -63,6 +66,14 @@ impl LateCounts {
         self.left.set(Some(token));
     }
 
+    /// A forwarded message begins: what it hands other shards is counted
+    /// from here.
+    pub fn begin_message(&self, here: &super::RespShard) {
+        if let Some(broker) = here.broker() {
+            self.message_from.set(broker.reports_made());
+        }
+    }
+
     /// Frame `frame` of the forwarded message being served is late.
     pub fn late_frame(&self, frame: usize, token: u32) {
         self.message.borrow_mut().push((frame, token));
@@ -78,11 +89,12 @@ pub(super) fn before_reply(state: Option<&dyn Any>) -> Option<Wait> {
     let broker = here.broker()?;
     let late = std::mem::take(&mut *here.late.message.borrow_mut());
     let behind = !broker.delivery_has_room();
+    let from = here.late.message_from.get();
     // Boxed only when there is something to wait for.
-    if !behind && late.is_empty() && !broker.reports_pending() {
+    if !behind && late.is_empty() && broker.reports_made() == from {
         return None;
     }
-    let settled = broker.settled();
+    let settled = broker.settled_since(from);
     let broker = broker.clone();
     Some(Box::pin(async move {
         if behind {

@@ -181,6 +181,7 @@ impl Service for Resp {
         conn.session.client.last_active.set(Instant::now());
         let mut flow = Flow::Continue;
         let mut moves_since = moves_in_flight::made();
+        let batch_reports_from = self.broker.reports_made();
         loop {
             // While a transaction across shards holds this shard, nothing
             // else runs on it (`holding.rs`): ready at once when none does.
@@ -194,6 +195,7 @@ impl Service for Resp {
             // no await, so their commit is exact, and its failure concerns
             // the replies made here only (owners answer for the others).
             let logged_from = self.keys.log_position();
+            let reports_from = self.broker.reports_made();
             let answered = batch.out().len();
             let step = self.plan_round(conn, batch, now);
             let plan = &mut conn.buffers.plan;
@@ -206,7 +208,7 @@ impl Service for Resp {
             // What the round handed other shards' subscribers is placed
             // before its replies go: PUBLISH counts, keyspace events
             // (`late_counts.rs`); ready at once when it handed nothing.
-            let settled = self.broker.settled();
+            let settled = self.broker.settled_since(reports_from);
             let broker = &self.broker;
             let late = |token, out: &mut Vec<u8>| {
                 protocol::write::int(out, broker.close_count(token) as i64)
@@ -238,7 +240,7 @@ impl Service for Resp {
         // And the batch's replies go once it is there, and once what its
         // commands served alone handed other shards' subscribers is placed.
         moves_in_flight::settled_since(moves_since).await;
-        self.broker.settled().await;
+        self.broker.settled_since(batch_reports_from).await;
         self.here.clients.count_commands(batch.taken());
         // A connection that published waits while the lanes its messages
         // took are behind, as an mq sender does.
