@@ -210,3 +210,44 @@ fn publish_counts_channel_and_pattern_subscribers_on_every_shard() {
         assert_eq!(conn.cmd("PING"), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
     }
 }
+
+#[test]
+fn a_pipelined_batch_of_writes_on_4_shards_places_every_event_once() {
+    let shards = 4;
+    let server = TestServer::builder()
+        .services(&["resp"])
+        .shards(shards)
+        .start();
+    let addr = server.addr("resp");
+    notify_new(addr);
+    let mut subscriber = connect_on(shards, addr, 0);
+    assert!(subscriber.cmd("PSUBSCRIBE *").ends_with(":1\r\n"));
+    let mut writer = connect_on(shards, addr, 1);
+    let keys: Vec<String> = (0..400).map(|i| format!("piped:{i}")).collect();
+    // One write of 400 SETs: each round waits once for its events, not
+    // once per command; every reply comes, in order.
+    let mut wire = Vec::new();
+    for key in &keys {
+        percore_protocols::resp::protocol::encode_command(
+            [&b"SET"[..], key.as_bytes(), b"v"],
+            &mut wire,
+        );
+    }
+    std::io::Write::write_all(&mut writer.stream, &wire).expect("send the pipeline");
+    for _ in &keys {
+        assert_eq!(writer.reply(), b"+OK\r\n");
+    }
+    // The last reply came once every event was placed: all are there.
+    let mut seen: Vec<String> = (0..keys.len())
+        .map(|_| {
+            let event = String::from_utf8_lossy(&subscriber.reply()).into_owned();
+            let key = event.rsplit("\r\n").nth(1).unwrap_or_default().to_string();
+            key
+        })
+        .collect();
+    seen.sort();
+    let mut want = keys.clone();
+    want.sort();
+    assert_eq!(seen, want);
+    assert_eq!(subscriber.cmd("PING"), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+}
