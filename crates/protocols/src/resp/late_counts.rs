@@ -18,8 +18,11 @@
 //!   in the order of its commands.
 //!
 //! The wait is once per round of a connection's batch and once per
-//! forwarded message, not per command: a pipeline stays a pipeline. With
-//! every subscriber on the publisher's shard, or none anywhere (the
+//! forwarded message, not per command: a pipeline stays a pipeline. Each
+//! waits only for the deliveries it made itself (`Broker::settled_since`),
+//! and a forwarded message that waits is answered apart (the mesh's
+//! `Answer::Apart`): the sender's next messages are served meanwhile. With
+//! every subscriber on the channel's owner, or none anywhere (the
 //! notifications off, the default), nothing is reported and nothing waits.
 
 use std::any::Any;
