@@ -238,7 +238,7 @@ impl Broker {
 
     /// As the owner of `topic`: fans a resp message out; the subscriptions
     /// it reaches over every shard, known now or, with `late` (the caller
-    /// waits for [`Broker::settled`], then takes
+    /// waits for [`Broker::settled_since`], then takes
     /// [`Broker::close_count`]), once the other shards have reported.
     pub fn publish_message(
         &self,
@@ -250,7 +250,7 @@ impl Broker {
         self.with_post(|routing, post| routing.publish_message(space, topic, message, post, late))
     }
 
-    /// The count of a [`Published::Late`], once [`Broker::settled`].
+    /// The count of a [`Published::Late`], once [`Broker::settled_since`].
     pub fn close_count(&self, token: u32) -> u64 {
         self.routing.borrow_mut().close_count(token)
     }

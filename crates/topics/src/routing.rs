@@ -68,7 +68,7 @@ pub enum Published {
     Counted(u64),
     /// The sum of open count `token` once the reports are in
     /// ([`Broker::close_count`](crate::Broker::close_count), after
-    /// [`Broker::settled`](crate::Broker::settled)).
+    /// [`Broker::settled_since`](crate::Broker::settled_since)).
     Late(u32),
 }
 
