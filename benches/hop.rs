@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use glommio::{LocalExecutorBuilder, Placement};
-use percore::cross_shard::{owner_of, Mesh, MeshPlan};
+use percore::cross_shard::{owner_of, Answer, Mesh, MeshPlan};
 use percore_keyspace::SharedStore;
 use percore_protocols::kv::protocol::{push_request_frame, Request};
 use percore_protocols::kv::serve_forwarded;
@@ -321,7 +321,7 @@ fn main() {
                         let body = message.get(1..).unwrap_or_default();
                         assert_eq!(message.first(), Some(&(PROTOCOL.tag())));
                         serve_forwarded(&store, None, body, &mut replies);
-                        std::future::ready(replies)
+                        Answer::InOrder(std::future::ready(replies))
                     })
                     .await
                     .expect("join the mesh");

@@ -75,6 +75,7 @@ mod resp_multi_refusals;
 mod resp_notify;
 mod resp_pubsub;
 mod resp_pubsub_mq;
+mod resp_pubsub_order;
 mod resp_querybuf;
 mod resp_scripting;
 mod resp_set;

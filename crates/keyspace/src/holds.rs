@@ -18,7 +18,7 @@
 use std::rc::Rc;
 
 use super::{KeySpace, Owner};
-use percore::cross_shard::{Hold, Mesh, MeshPlan};
+use percore::cross_shard::{Answer, Hold, Mesh, MeshPlan};
 use percore::service::StartError;
 
 const TAKE: u8 = 1;
@@ -45,26 +45,30 @@ pub(super) async fn join(
             }
             _ => (0, 0, &[][..]),
         };
-        let answered: std::pin::Pin<Box<dyn std::future::Future<Output = Vec<u8>>>> = match op {
+        type Reply = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<u8>>>>;
+        let ready = |reply| Answer::InOrder(Box::pin(std::future::ready(reply)) as Reply);
+        match op {
             TAKE => {
                 reply.push(u8::from(hold.take(token)));
-                Box::pin(std::future::ready(reply))
+                ready(reply)
             }
             RELEASE => {
                 hold.release(token);
                 reply.push(1);
-                Box::pin(std::future::ready(reply))
+                ready(reply)
             }
-            RUN if hold.renew(token) => Box::pin(owner.serve(body, reply)),
+            RUN if hold.renew(token) => match owner.serve(body, reply) {
+                Answer::InOrder(answer) => Answer::InOrder(Box::pin(answer) as Reply),
+                Answer::Apart(answer) => Answer::Apart(Box::pin(answer) as Reply),
+            },
             _ => {
                 // In the framing of the protocol the step speaks.
                 if let Some(handler) = owner.handler(body) {
                     (handler.push_error)(&mut reply, HOLD_LOST);
                 }
-                Box::pin(std::future::ready(reply))
+                ready(reply)
             }
-        };
-        answered
+        }
     };
     Ok(Mesh::join(plan, shard, None, serve).await?)
 }

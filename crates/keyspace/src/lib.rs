@@ -46,7 +46,9 @@ pub use filled::FilledHook;
 pub use holds::HOLD_LOST;
 pub use marks::Marks;
 use owner::{hooks, Handlers, Owner, States};
-pub use owner::{BeforeReply, EvictedHook, ExpiredHook, MakeState, OwnerHandler, ServeFn, Wait};
+pub use owner::{
+    BeforeReply, EvictedHook, ExpiredHook, MakeState, OwnerHandler, Rewrite, ServeFn, Wait,
+};
 pub use shared_store::SharedStore;
 
 pub use store::{now_ms, values, EvictionSettings, Policy, Store};

@@ -16,6 +16,7 @@ use super::{FilledHook, Gauges, Protocol, SharedStore};
 use crate::durable::compact::Compactor;
 use crate::durable::log::ShardLog;
 use crate::durable::Fsync;
+use percore::cross_shard::Answer;
 
 /// What a protocol runs on the shard that owns a message's keys: plain
 /// functions, so that the plan holding them is `Send` and `Sync` and a
@@ -31,9 +32,11 @@ pub struct OwnerHandler {
     pub push_disk_error: fn(replies: &mut Vec<u8>, reason: &str),
     /// What the replies wait for once the message has run, if anything: a
     /// protocol whose requests fan out over other lanes (resp's PUBLISH)
-    /// makes the sender wait while those are behind. Called once per
-    /// message, with the protocol's state on this shard; `None` when there
-    /// is nothing to wait for.
+    /// makes the sender wait while those are behind, and until what they
+    /// carried is placed (resp's reported deliveries: PUBLISH counts,
+    /// keyspace events); the wait may then rewrite the replies (resp's
+    /// late PUBLISH counts). Called once per message, with the protocol's
+    /// state on this shard; `None` when there is nothing to wait for.
     pub before_reply: Option<BeforeReply>,
     /// Makes the protocol's state on a shard (this shard, how many): its
     /// registries, which its tasks on the shard are handed rather than find
@@ -98,8 +101,12 @@ pub type BeforeReply = fn(state: Option<&dyn Any>) -> Option<Wait>;
 /// ([`OwnerHandler::state`]).
 pub type MakeState = fn(shard: (usize, usize)) -> Rc<dyn Any>;
 
-/// What a message's replies wait for ([`OwnerHandler::before_reply`]).
-pub type Wait = Pin<Box<dyn Future<Output = ()>>>;
+/// What a message's replies wait for ([`OwnerHandler::before_reply`]),
+/// and then what it rewrites in them, if anything.
+pub type Wait = Pin<Box<dyn Future<Output = Option<Rewrite>>>>;
+
+/// Rewrites a message's reply frames once its wait is over.
+pub type Rewrite = Box<dyn FnOnce(&mut Vec<u8>)>;
 
 /// The handlers registered for each message tag, indexed by the tag.
 pub(super) type Handlers = [Option<OwnerHandler>; Protocol::COUNT];
@@ -135,12 +142,14 @@ pub(super) struct Owner {
 impl Owner {
     /// Answers one message with its protocol's handler; under `--fsync
     /// always` the replies leave once the message's writes are on disk, and
-    /// otherwise each becomes that protocol's disk error.
+    /// otherwise each becomes that protocol's disk error. A message whose
+    /// replies wait on other shards ([`OwnerHandler::before_reply`]) is
+    /// answered apart: the sender's next messages are served meanwhile.
     pub(super) fn serve(
         &self,
         message: &[u8],
         mut replies: Vec<u8>,
-    ) -> impl Future<Output = Vec<u8>> {
+    ) -> Answer<impl Future<Output = Vec<u8>> + 'static> {
         // Marked before the message's writes: its commit covers them.
         let mark = self.log.as_ref().map(ShardLog::mark);
         let log = self.log.as_deref();
@@ -160,14 +169,18 @@ impl Owner {
         let (store, gauges) = (self.store.clone(), self.gauges.clone());
         // resp's messages may hold PUBLISHes, fanned out over this shard's
         // broker lanes: the reply waits while those are behind, which is
-        // how a publisher on another shard slows down. Safe for an owner to
-        // wait on: deliveries drain without waiting on anything.
+        // how a publisher on another shard slows down, and until the other
+        // shards report what they delivered. Safe for an owner to wait on:
+        // deliveries and reports drain without waiting on anything.
         let room = handler
             .and_then(|handler| handler.before_reply)
             .and_then(|before_reply| before_reply(state));
-        async move {
+        let apart = room.is_some();
+        let answer = async move {
             if let Some(room) = room {
-                room.await;
+                if let Some(rewrite) = room.await {
+                    rewrite(&mut replies);
+                }
             }
             let commit = match (&log, &mark) {
                 (Some(log), Some(mark))
@@ -188,6 +201,11 @@ impl Owner {
                 }
             }
             replies
+        };
+        if apart {
+            Answer::Apart(answer)
+        } else {
+            Answer::InOrder(answer)
         }
     }
 

@@ -101,6 +101,11 @@ enum Slot<M> {
     Remote(usize),
     /// The next `parts` slots' replies, merged into one.
     Merge { merge: M, parts: usize },
+    /// A reply this shard makes once the round's other shards have
+    /// answered something else than the mesh's replies: resp's PUBLISH
+    /// count, summed from the subscriber shards' reports (the protocol's
+    /// token for it; [`Round::finish`]'s `late` writes it).
+    Late(u32),
 }
 
 impl<R: Replies> Round<R> {
@@ -140,6 +145,39 @@ impl<R: Replies> Round<R> {
         result
     }
 
+    /// [`Round::here`] for a request whose reply may be late: `reply`
+    /// writes it, or returns the protocol's token for a reply made at the
+    /// end of the round, once [`Round::finish`]'s `settled` is ready (and
+    /// then writes nothing).
+    pub fn here_or_late(
+        &mut self,
+        out: &mut Vec<u8>,
+        reply: impl FnOnce(&mut Vec<u8>) -> Option<u32>,
+    ) {
+        let late = if self.forwarding {
+            let start = self.local.len();
+            let late = reply(&mut self.local);
+            match late {
+                None => self.slots.push(Slot::Local(start..self.local.len())),
+                Some(_) => self.local.truncate(start),
+            }
+            late
+        } else {
+            let start = out.len();
+            let late = reply(out);
+            if late.is_some() {
+                out.truncate(start);
+            }
+            late
+        };
+        if let Some(token) = late {
+            // From here on replies are placed by their slot, after those
+            // already in the output.
+            self.forwarding = true;
+            self.slots.push(Slot::Late(token));
+        }
+    }
+
     /// A request for shard `owner`: `encode` writes it (one frame's body)
     /// into the owner's outbox; `new_buffer` gives an empty outbox its
     /// buffer (from the mesh's pool, the protocol's tag in place).
@@ -176,12 +214,17 @@ impl<R: Replies> Round<R> {
     /// all in flight before any reply is awaited; waits for `committed`
     /// (this shard's writes of the round reaching the disk under `--fsync
     /// always`, made before any await so that it covers exactly them) while
-    /// the owners work; then [`Round::complete`]s. `mesh` is `None` on a
-    /// server of one shard.
+    /// the owners work; then waits for `settled` (what this shard's
+    /// requests handed to other shards is placed there: resp's reported
+    /// deliveries, made before the call), has `late` write each late reply
+    /// ([`Round::here_or_late`]), and [`Round::complete`]s. `mesh` is
+    /// `None` on a server of one shard.
     pub async fn finish<D: Decoder>(
         &mut self,
         mesh: Option<&Mesh>,
         committed: impl Future<Output = Result<(), String>>,
+        settled: impl Future<Output = ()>,
+        mut late: impl FnMut(u32, &mut Vec<u8>),
         batch: &mut Batch<'_, D>,
         answered: usize,
     ) {
@@ -190,6 +233,14 @@ impl<R: Replies> Round<R> {
             send(mesh, &mut self.outboxes, &mut self.tickets).await;
         }
         let committed = committed.await;
+        settled.await;
+        for slot in &mut self.slots {
+            if let Slot::Late(token) = *slot {
+                let start = self.local.len();
+                late(token, &mut self.local);
+                *slot = Slot::Local(start..self.local.len());
+            }
+        }
         let mut replies = std::mem::take(&mut self.replies);
         if let Some(mesh) = mesh {
             for ticket in self.tickets.drain(..) {
@@ -279,6 +330,8 @@ impl<R: Replies> Round<R> {
             let start = out.len();
             match slot {
                 Slot::Local(range) => out.extend_from_slice(&self.local[range.clone()]),
+                // Written by `finish` before assembling: never here.
+                Slot::Late(_) => {}
                 Slot::Remote(owner) => {
                     let reply = next(*owner);
                     out.extend_from_slice(reply_at::<R>(replies, *owner, reply));
@@ -289,6 +342,7 @@ impl<R: Replies> Round<R> {
                     for _ in 0..*parts {
                         places.push(match slots.next() {
                             Some(Slot::Local(range)) => (None, range.clone()),
+                            Some(Slot::Late(_)) => (None, 0..0),
                             Some(Slot::Remote(owner)) => (Some(*owner), next(*owner)),
                             _ => (Some(usize::MAX), 0..0),
                         });
@@ -319,56 +373,6 @@ fn reply_at<R: Replies>(replies: &[Vec<u8>], owner: usize, range: Range<usize>) 
     }
 }
 
-/// Replaces every whole reply in `out` from `from` on with the disk error
-/// (`reason`): they were made here, with writes that were taken back.
-/// Returns how many were not errors already.
-pub fn fail_replies<R: Replies>(out: &mut Vec<u8>, from: usize, reason: &str) -> u64 {
-    let (mut replies, mut were_fine, mut at) = (0, 0, from);
-    while let Some(len) = R::reply_len(&out[at..]).filter(|&len| len > 0) {
-        if !R::is_error(&out[at..at + len]) {
-            were_fine += 1;
-        }
-        replies += 1;
-        at += len;
-    }
-    out.truncate(from);
-    for _ in 0..replies {
-        R::disk_error(out, reason);
-    }
-    were_fine
-}
-
-/// Sends every non-empty outbox to its shard; `tickets` gets one entry per
-/// shard (`None` for a shard sent nothing, or gone), for [`Mesh::reply`].
-pub async fn send(mesh: &Mesh, outboxes: &mut [Vec<u8>], tickets: &mut Vec<Option<Ticket>>) {
-    tickets.clear();
-    for (shard, outbox) in outboxes.iter_mut().enumerate() {
-        tickets.push(if outbox.is_empty() {
-            None
-        } else {
-            mesh.send(shard, std::mem::take(outbox)).await.ok()
-        });
-    }
-}
-
-/// Sends every non-empty outbox to its shard, then waits for each reply:
-/// each shard's reply, in shard order (empty for a shard sent nothing),
-/// goes to `put`.
-pub async fn exchange(
-    mesh: &Mesh,
-    outboxes: &mut [Vec<u8>],
-    tickets: &mut Vec<Option<Ticket>>,
-    mut put: impl FnMut(Vec<u8>),
-) {
-    send(mesh, outboxes, tickets).await;
-    for ticket in tickets.drain(..) {
-        put(match ticket {
-            Some(ticket) => mesh.reply(ticket).await,
-            None => Vec::new(),
-        });
-    }
-}
-
 /// Where the next reply of `from` lies, from `at` on (the whole frame, or
 /// its body, as [`Replies::FRAME_IS_REPLY`] says), and moves `at` past it;
 /// empty when the owner sent no more.
@@ -388,6 +392,10 @@ fn next_reply<R: Replies>(from: &[u8], at: &mut usize) -> Range<usize> {
         None => 0..0,
     }
 }
+
+#[path = "round_exchange.rs"]
+mod exchange;
+pub use exchange::{exchange, fail_replies, send};
 
 #[cfg(test)]
 #[path = "round_tests.rs"]

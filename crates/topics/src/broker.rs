@@ -19,7 +19,7 @@ use std::rc::Rc;
 
 use super::deliver::Format;
 use super::record::{Record, Space};
-use super::routing::{Post, Routing};
+use super::routing::{Post, Published, Routing};
 use super::topics::ConnId;
 use percore::cross_shard::{Lane, LanePlan, MeshError, Pool};
 use percore::server::outbox::Outbox;
@@ -139,8 +139,8 @@ impl Broker {
                 async move { owner.delivery_room().await }
             });
             let subscribers = broker.clone();
-            delivery_inbox.serve(move |_, message| {
-                subscribers.routing.borrow_mut().on_deliveries(message);
+            delivery_inbox.serve(move |from, message| {
+                subscribers.with_post(|routing, post| routing.on_deliveries(from, message, post));
                 std::future::ready(())
             });
         }
@@ -237,15 +237,66 @@ impl Broker {
     }
 
     /// As the owner of `topic`: fans a resp message out; the subscriptions
-    /// it reaches over every shard.
-    pub fn publish_message(&self, space: Space, topic: &[u8], message: &[u8]) -> u64 {
-        self.with_post(|routing, post| routing.publish_message(space, topic, message, post))
+    /// it reaches over every shard, known now or, with `late` (the caller
+    /// waits for [`Broker::settled_since`], then takes
+    /// [`Broker::close_count`]), once the other shards have reported.
+    pub fn publish_message(
+        &self,
+        space: Space,
+        topic: &[u8],
+        message: &[u8],
+        late: bool,
+    ) -> Published {
+        self.with_post(|routing, post| routing.publish_message(space, topic, message, post, late))
+    }
+
+    /// The count of a [`Published::Late`], once [`Broker::settled_since`].
+    pub fn close_count(&self, token: u32) -> u64 {
+        self.routing.borrow_mut().close_count(token)
     }
 
     /// A keyspace notification, fanned out from this shard
-    /// (`Routing::notify`).
+    /// (`Routing::notify`), each delivery to another shard reported.
     pub fn notify(&self, topic: &[u8], message: &[u8]) {
-        self.with_post(|routing, post| routing.notify(topic, message, post));
+        self.with_post(|routing, post| routing.notify(topic, message, post, true));
+    }
+
+    /// A MONITOR line: as [`Broker::notify`], unreported (nothing waits
+    /// for a monitor).
+    pub fn notify_monitors(&self, topic: &[u8], message: &[u8]) {
+        self.with_post(|routing, post| routing.notify(topic, message, post, false));
+    }
+
+    /// How many reported deliveries this shard has sent so far: give it to
+    /// [`Broker::settled_since`] at the start of a span of work.
+    pub fn reports_made(&self) -> u64 {
+        self.routing.borrow_mut().reports().made()
+    }
+
+    /// Ready once every reported delivery this shard has sent so far (read
+    /// now, at the call) is in its subscribers' outboxes, if any was sent
+    /// since `made` ([`Broker::reports_made`]): how a command's reply waits
+    /// for its PUBLISH counts and keyspace events (`reports.rs`), and not
+    /// for other connections'. Ready at once, allocating nothing, when this
+    /// span sent none or none is pending.
+    pub fn settled_since(
+        self: &Rc<Self>,
+        made: u64,
+    ) -> impl std::future::Future<Output = ()> + 'static {
+        let mut routing = self.routing.borrow_mut();
+        let reports = routing.reports();
+        let waiting = (reports.made() != made)
+            .then(|| reports.mark())
+            .flatten()
+            .map(|mark| (mark, self.clone()));
+        drop(routing);
+        async move {
+            let Some((mark, broker)) = waiting else {
+                return;
+            };
+            std::future::poll_fn(|cx| broker.routing.borrow_mut().reports().settled(&mark, cx))
+                .await
+        }
     }
 
     /// Whether a MONITOR connection exists on any shard.

@@ -2,7 +2,9 @@
 //! and subscribe (mq's lines, resp's pub/sub; docs/ARCHITECTURE.md "Across
 //! shards"). A topic has one owner shard, which keeps how many subscribers
 //! each shard has; each shard keeps its own subscribers and renders each
-//! delivery in its subscriber's protocol (`deliver.rs`).
+//! delivery in its subscriber's protocol (`deliver.rs`). A resp message
+//! delivered on another shard is reported back with what it reached there
+//! (`reports.rs`): PUBLISH's count, and the wait for keyspace events.
 //!
 //! - `routing`: the routing decisions, as pure state; `broker`: the lanes
 //!   they travel on.
@@ -19,6 +21,7 @@ pub mod glob;
 mod interest;
 mod plan;
 pub mod record;
+mod reports;
 mod routing;
 pub mod topics;
 
@@ -26,4 +29,5 @@ pub use broker::{Broker, Gauges};
 pub use deliver::Format;
 pub use plan::BrokerPlan;
 pub use record::Space;
-pub use routing::{told_everywhere, MONITOR_CHANNEL};
+pub use reports::UNCOUNTED;
+pub use routing::{told_everywhere, Published, MONITOR_CHANNEL};

@@ -38,12 +38,20 @@ pub enum Record<'a> {
         delta: i32,
     },
     /// From the owner: a message for this shard's subscribers of `topic`
-    /// (and, on a channel, of the patterns that match it).
+    /// (and, on a channel, of the patterns that match it). With `report`,
+    /// the receiving shard answers with a [`Record::Report`] carrying it
+    /// (resp's messages only: an mq line is never reported).
     Deliver {
         space: Space,
         topic: &'a [u8],
         payload: Payload<'a>,
+        report: Option<u32>,
     },
+    /// Back to the shard that sent a reported delivery, once it is in the
+    /// subscribers' outboxes: how many subscriptions it reached
+    /// (`reports.rs`). Reports from one shard come in the order of its
+    /// deliveries.
+    Report { token: u32, count: u64 },
 }
 
 const PUBLISH: u8 = 0;
@@ -53,11 +61,15 @@ const INTEREST_PATTERN: u8 = 3;
 const DELIVER_LINE: u8 = 4;
 const DELIVER_CHANNEL_MESSAGE: u8 = 5;
 const DELIVER_SHARD_MESSAGE: u8 = 6;
+const DELIVER_CHANNEL_MESSAGE_REPORTED: u8 = 7;
+const DELIVER_SHARD_MESSAGE_REPORTED: u8 = 8;
+const REPORT: u8 = 9;
 
 impl Record<'_> {
     /// Appends the record to a lane message.
     pub fn encode(&self, out: &mut Vec<u8>) {
         let delta_bytes;
+        let (token_bytes, count_bytes);
         let (tag, name, body): (u8, &[u8], &[u8]) = match *self {
             Record::Publish { topic, line } => (PUBLISH, topic, line),
             Record::Interest { space, name, delta } => {
@@ -73,26 +85,54 @@ impl Record<'_> {
                 space,
                 topic,
                 payload,
-            } => match (space, payload) {
-                (_, Payload::Line(line)) => (DELIVER_LINE, topic, line),
-                (Space::Shard, Payload::Message(message)) => {
+                report,
+            } => match (space, payload, report) {
+                (_, Payload::Line(line), _) => (DELIVER_LINE, topic, line),
+                (Space::Shard, Payload::Message(message), None) => {
                     (DELIVER_SHARD_MESSAGE, topic, message)
                 }
-                (_, Payload::Message(message)) => (DELIVER_CHANNEL_MESSAGE, topic, message),
+                (_, Payload::Message(message), None) => (DELIVER_CHANNEL_MESSAGE, topic, message),
+                (space, Payload::Message(message), Some(token)) => {
+                    let tag = if space == Space::Shard {
+                        DELIVER_SHARD_MESSAGE_REPORTED
+                    } else {
+                        DELIVER_CHANNEL_MESSAGE_REPORTED
+                    };
+                    // The token goes before the name: `[tag][token][name][body]`.
+                    out.push(tag);
+                    out.extend_from_slice(&token.to_le_bytes());
+                    push_fields(out, topic, message);
+                    return;
+                }
             },
+            Record::Report { token, count } => {
+                token_bytes = token.to_le_bytes();
+                count_bytes = count.to_le_bytes();
+                (REPORT, &token_bytes[..], &count_bytes[..])
+            }
         };
         out.push(tag);
-        for field in [name, body] {
-            out.extend_from_slice(&(field.len() as u32).to_le_bytes());
-            out.extend_from_slice(field);
-        }
+        push_fields(out, name, body);
+    }
+}
+
+fn push_fields(out: &mut Vec<u8>, name: &[u8], body: &[u8]) {
+    for field in [name, body] {
+        out.extend_from_slice(&(field.len() as u32).to_le_bytes());
+        out.extend_from_slice(field);
     }
 }
 
 /// The records of one lane message, in order.
 pub fn records(mut message: &[u8]) -> impl Iterator<Item = Record<'_>> {
     std::iter::from_fn(move || {
-        let (&tag, rest) = message.split_first()?;
+        let (&tag, mut rest) = message.split_first()?;
+        let mut token = None;
+        if tag == DELIVER_CHANNEL_MESSAGE_REPORTED || tag == DELIVER_SHARD_MESSAGE_REPORTED {
+            let (bytes, after) = rest.split_first_chunk::<4>()?;
+            token = Some(u32::from_le_bytes(*bytes));
+            rest = after;
+        }
         let (name, rest) = field(rest)?;
         let (body, rest) = field(rest)?;
         message = rest;
@@ -104,6 +144,7 @@ pub fn records(mut message: &[u8]) -> impl Iterator<Item = Record<'_>> {
             space,
             topic: name,
             payload,
+            report: token,
         };
         Some(match tag {
             PUBLISH => Record::Publish {
@@ -116,6 +157,12 @@ pub fn records(mut message: &[u8]) -> impl Iterator<Item = Record<'_>> {
             DELIVER_LINE => deliver(Space::Channel, Payload::Line(body)),
             DELIVER_CHANNEL_MESSAGE => deliver(Space::Channel, Payload::Message(body)),
             DELIVER_SHARD_MESSAGE => deliver(Space::Shard, Payload::Message(body)),
+            DELIVER_CHANNEL_MESSAGE_REPORTED => deliver(Space::Channel, Payload::Message(body)),
+            DELIVER_SHARD_MESSAGE_REPORTED => deliver(Space::Shard, Payload::Message(body)),
+            REPORT => Record::Report {
+                token: u32::from_le_bytes(name.try_into().ok()?),
+                count: u64::from_le_bytes(body.try_into().ok()?),
+            },
             _ => return None,
         })
     })
@@ -147,16 +194,29 @@ mod tests {
                 space: Space::Channel,
                 topic: "\u{e9}".as_bytes(),
                 payload: Payload::Line(b"x\r\n"),
+                report: None,
             },
             Record::Deliver {
                 space: Space::Channel,
                 topic: b"\xff",
                 payload: Payload::Message(b"m\0"),
+                report: None,
+            },
+            Record::Deliver {
+                space: Space::Channel,
+                topic: b"k",
+                payload: Payload::Message(b"ev"),
+                report: Some(7),
+            },
+            Record::Report {
+                token: u32::MAX,
+                count: 3,
             },
             Record::Deliver {
                 space: Space::Shard,
                 topic: b"s",
                 payload: Payload::Message(b""),
+                report: Some(0),
             },
             Record::Interest {
                 space: Space::Pattern,
@@ -173,7 +233,7 @@ mod tests {
         sent.iter().for_each(|r| r.encode(&mut message));
         assert_eq!(records(&message).collect::<Vec<_>>(), sent);
         // A cut message yields the whole records before the cut, no more.
-        assert_eq!(records(&message[..message.len() - 1]).count(), 6);
+        assert_eq!(records(&message[..message.len() - 1]).count(), 8);
         // So does an unknown tag.
         message[0] = 99;
         assert_eq!(records(&message).count(), 0);

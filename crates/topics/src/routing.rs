@@ -20,6 +20,7 @@ use super::deliver::{Format, Kind, Renderer};
 use super::glob;
 use super::interest::{Interest, Patterns};
 use super::record::{records, Payload, Record, Space};
+use super::reports::{Reports, UNCOUNTED};
 use super::topics::{ConnId, Subscriptions};
 use percore::cross_shard::owner_of;
 use percore::server::outbox::Outbox;
@@ -56,6 +57,19 @@ pub(crate) struct Routing {
     marks: Vec<bool>,
     /// MONITOR connections over every shard (every shard is told).
     monitors: i64,
+    /// This shard's reported deliveries to others, and their counts.
+    reports: Reports,
+}
+
+/// What a PUBLISH counts (`Routing::publish_message`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Published {
+    /// Known now: every subscriber is here, or the caller cannot wait.
+    Counted(u64),
+    /// The sum of open count `token` once the reports are in
+    /// ([`Broker::close_count`](crate::Broker::close_count), after
+    /// [`Broker::settled_since`](crate::Broker::settled_since)).
+    Late(u32),
 }
 
 fn at(space: Space) -> usize {
@@ -79,6 +93,7 @@ impl Routing {
             renderer: Renderer::default(),
             marks: Vec::new(),
             monitors: 0,
+            reports: Reports::default(),
         }
     }
 
@@ -177,22 +192,48 @@ impl Routing {
         match self.remote_owner(topic) {
             Some(owner) => post.to_owner(owner, Record::Publish { topic, line }),
             None => {
-                self.fan_out(Space::Channel, topic, Payload::Line(line), post);
+                self.fan_out(Space::Channel, topic, Payload::Line(line), post, None);
             }
         }
     }
 
     /// As the owner of `topic` (resp routes PUBLISH and SPUBLISH there): a
     /// resp message, fanned out; the subscriptions it reaches, over every
-    /// shard (what PUBLISH replies).
+    /// shard (what PUBLISH replies). Every delivery to another shard is
+    /// reported. With `late`, the caller can wait for the reports: the
+    /// count is theirs, the live subscriptions each shard delivered to
+    /// (`reports.rs`); without, it is the owner's count of them.
     pub fn publish_message(
         &mut self,
         space: Space,
         topic: &[u8],
         message: &[u8],
         post: &dyn Post,
-    ) -> u64 {
-        self.fan_out(space, topic, Payload::Message(message), post)
+        late: bool,
+    ) -> Published {
+        let payload = Payload::Message(message);
+        if !late {
+            let fanned = self.fan_out(space, topic, payload, post, Some(UNCOUNTED));
+            return Published::Counted(fanned.here + fanned.elsewhere);
+        }
+        let token = self.reports.open();
+        let fanned = self.fan_out(space, topic, payload, post, Some(token));
+        if fanned.posted == 0 {
+            self.reports.close(token);
+            return Published::Counted(fanned.here);
+        }
+        self.reports.add(token, fanned.here);
+        Published::Late(token)
+    }
+
+    /// The count of a [`Published::Late`], once its reports are in.
+    pub fn close_count(&mut self, token: u32) -> u64 {
+        self.reports.close(token)
+    }
+
+    /// This shard's reported deliveries.
+    pub fn reports(&mut self) -> &mut Reports {
+        &mut self.reports
     }
 
     /// As owner: a message of mq sends and subscription changes from `from`.
@@ -200,26 +241,35 @@ impl Routing {
         for record in records(message) {
             match record {
                 Record::Publish { topic, line } => {
-                    self.fan_out(Space::Channel, topic, Payload::Line(line), post);
+                    self.fan_out(Space::Channel, topic, Payload::Line(line), post, None);
                 }
                 Record::Interest { space, name, delta } => {
                     self.apply(space, name, from, i64::from(delta))
                 }
-                Record::Deliver { .. } => {}
+                Record::Deliver { .. } | Record::Report { .. } => {}
             }
         }
     }
 
-    /// A message of deliveries from owners, for this shard's subscribers.
-    pub fn on_deliveries(&mut self, message: &[u8]) {
+    /// A message of deliveries from owners (for this shard's subscribers;
+    /// a reported one is answered with its count, on the same lane) and
+    /// of reports of this shard's deliveries.
+    pub fn on_deliveries(&mut self, from: usize, message: &[u8], post: &dyn Post) {
         for record in records(message) {
-            if let Record::Deliver {
-                space,
-                topic,
-                payload,
-            } = record
-            {
-                self.deliver_here(space, topic, payload);
+            match record {
+                Record::Deliver {
+                    space,
+                    topic,
+                    payload,
+                    report,
+                } => {
+                    let count = self.deliver_here(space, topic, payload);
+                    if let Some(token) = report {
+                        post.to_subscribers(from, Record::Report { token, count });
+                    }
+                }
+                Record::Report { token, count } => self.reports.received(from, token, count),
+                Record::Publish { .. } | Record::Interest { .. } => {}
             }
         }
     }
@@ -227,8 +277,17 @@ impl Routing {
     /// A keyspace notification (`resp/notify.rs`), published by the key's
     /// shard itself: every shard knows the subscriptions of these channels
     /// ([`told_everywhere`]), so no hop to the channel's owner is needed.
-    pub fn notify(&mut self, topic: &[u8], message: &[u8], post: &dyn Post) {
-        self.fan_out(Space::Channel, topic, Payload::Message(message), post);
+    /// With `reported`, each delivery to another shard is reported, so that
+    /// the command's reply can wait until they are placed.
+    pub fn notify(&mut self, topic: &[u8], message: &[u8], post: &dyn Post, reported: bool) {
+        let report = reported.then_some(UNCOUNTED);
+        self.fan_out(
+            Space::Channel,
+            topic,
+            Payload::Message(message),
+            post,
+            report,
+        );
     }
 
     /// Whether a MONITOR connection exists on any shard.
@@ -253,99 +312,6 @@ impl Routing {
         let owner = self.owner(name);
         (owner != self.shard).then_some(owner)
     }
-
-    /// As the topic's owner: once to every shard with subscribers of it, or
-    /// of a pattern that matches it; returns how many subscriptions that is.
-    fn fan_out(
-        &mut self,
-        space: Space,
-        topic: &[u8],
-        payload: Payload<'_>,
-        post: &dyn Post,
-    ) -> u64 {
-        let mut marks = std::mem::take(&mut self.marks);
-        marks.clear();
-        marks.resize(self.shards, false);
-        let mut reached = 0;
-        let mut mark = |(shard, subscribers): (usize, u64)| {
-            if let Some(marked) = marks.get_mut(shard) {
-                *marked = true;
-                reached += subscribers;
-            }
-        };
-        if space != Space::Pattern {
-            self.interest[at(space)].shards(topic).for_each(&mut mark);
-        }
-        if space == Space::Channel && topic != MONITOR_CHANNEL {
-            for counts in self.patterns.matching(topic) {
-                counts.positive().for_each(&mut mark);
-            }
-        }
-        for shard in (0..marks.len()).filter(|&s| marks[s]) {
-            if shard == self.shard {
-                self.deliver_here(space, topic, payload);
-            } else {
-                let record = Record::Deliver {
-                    space,
-                    topic,
-                    payload,
-                };
-                post.to_subscribers(shard, record);
-            }
-        }
-        self.marks = marks;
-        reached
-    }
-
-    /// To this shard's subscribers of the topic, and of the patterns that
-    /// match it, each in its own protocol: a resp connection subscribed to
-    /// both gets the message, then the pmessage, as from Redis. An outbox
-    /// past its cap refuses the message, and its connection closes as a
-    /// slow disconnect.
-    fn deliver_here(&mut self, space: Space, topic: &[u8], payload: Payload<'_>) {
-        let Routing {
-            local,
-            subscribers,
-            renderer,
-            ..
-        } = self;
-        let subscriber = |conn: ConnId| subscribers.get(conn as usize).and_then(Option::as_ref);
-        renderer.start();
-        let (kind, conns) = match space {
-            Space::Channel => (Kind::Message, local[0].subscribers(topic)),
-            Space::Shard => (Kind::SMessage, local[1].subscribers(topic)),
-            Space::Pattern => return,
-        };
-        let mut frame_made = None;
-        for subscriber in conns.iter().filter_map(|&conn| subscriber(conn)) {
-            if subscriber.format == Format::Line {
-                subscriber.outbox.push(renderer.line(topic, payload));
-                continue;
-            }
-            if subscriber.format == Format::Monitor {
-                if let Payload::Message(line) = payload {
-                    subscriber.outbox.push(line);
-                }
-                continue;
-            }
-            if *frame_made.get_or_insert_with(|| renderer.frame(kind, b"", topic, payload)) {
-                renderer.push_frame(&subscriber.outbox, subscriber.format);
-            }
-        }
-        if space != Space::Channel || topic == MONITOR_CHANNEL {
-            return;
-        }
-        for (pattern, conns) in local[2].iter() {
-            if !glob::matches(pattern, topic)
-                || !renderer.frame(Kind::PMessage, pattern, topic, payload)
-            {
-                continue;
-            }
-            for subscriber in conns.iter().filter_map(|&conn| subscriber(conn)) {
-                renderer.push_frame(&subscriber.outbox, subscriber.format);
-            }
-        }
-    }
 }
 
 /// Whether every shard is told of subscriptions to `name`, not only its
@@ -363,6 +329,8 @@ pub fn told_everywhere(space: Space, name: &[u8]) -> bool {
 /// pattern matches it, and PUBSUB does not list it.
 pub const MONITOR_CHANNEL: &[u8] = b"\0percore:monitor";
 
+#[path = "routing_fan.rs"]
+mod fan;
 #[path = "routing_view.rs"]
 mod view;
 

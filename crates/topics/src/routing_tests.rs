@@ -51,10 +51,16 @@ fn to_owners(posted: &Posted, from: usize, shards: &mut [Routing], post: &Posted
     }
 }
 
-/// Hands everything posted for subscribers to their shards.
-fn to_subscribers(posted: &Posted, shards: &mut [Routing]) {
+/// Hands everything `from` posted for subscribers to their shards, and
+/// their reports back to `from`.
+fn to_subscribers(posted: &Posted, from: usize, shards: &mut [Routing]) {
     for (to, message) in posted.to_subscribers.take() {
-        shards[to].on_deliveries(&message);
+        let reports = Posted::default();
+        shards[to].on_deliveries(from, &message, &reports);
+        for (back, report) in reports.to_subscribers.take() {
+            assert_eq!(back, from);
+            shards[from].on_deliveries(to, &report, &Posted::default());
+        }
     }
 }
 
@@ -85,8 +91,8 @@ fn one_shard_delivers_to_every_subscriber_once_in_its_protocol() {
     assert_eq!((routing.topics(), routing.subscriptions()), (1, 3));
     // A resp message: the count is every subscription it reached.
     assert_eq!(
-        routing.publish_message(Space::Channel, b"news", b"m", &post),
-        4
+        routing.publish_message(Space::Channel, b"news", b"m", &post, false),
+        Published::Counted(4)
     );
     let as_line = b"{\"command\": \"send\", \"topic\": \"news\", \"msg\": \"m\"}\n";
     assert_eq!(taken(&a), as_line);
@@ -94,8 +100,8 @@ fn one_shard_delivers_to_every_subscriber_once_in_its_protocol() {
     routing.disconnect(cb, &post);
     routing.disconnect(cc, &post);
     assert_eq!(
-        routing.publish_message(Space::Channel, b"news", b"x", &post),
-        1
+        routing.publish_message(Space::Channel, b"news", b"x", &post, false),
+        Published::Counted(1)
     );
     assert_eq!(routing.subscriptions(), 1);
     assert_eq!(routing.names(Space::Pattern).count(), 0);
@@ -128,7 +134,7 @@ fn a_remote_topic_goes_through_its_owner_and_back() {
     shards[1].publish(topic, line, &at_subscriber);
     to_owners(&at_subscriber, 1, &mut shards, &at_owner);
     assert_eq!(at_owner.to_subscribers.borrow().len(), 1);
-    to_subscribers(&at_owner, &mut shards);
+    to_subscribers(&at_owner, 0, &mut shards);
     assert_eq!(taken(&mq), line);
     let name = std::str::from_utf8(topic).unwrap();
     let frame = format!(
@@ -139,10 +145,10 @@ fn a_remote_topic_goes_through_its_owner_and_back() {
 
     // A resp PUBLISH at the owner: counted, and mq gets it as a JSON line.
     assert_eq!(
-        shards[0].publish_message(Space::Channel, topic, b"\xff", &at_owner),
-        2
+        shards[0].publish_message(Space::Channel, topic, b"\xff", &at_owner, false),
+        Published::Counted(2)
     );
-    to_subscribers(&at_owner, &mut shards);
+    to_subscribers(&at_owner, 0, &mut shards);
     let json = format!("{{\"command\": \"send\", \"topic\": \"{name}\", \"msg\": \"\u{fffd}\"}}\n");
     assert_eq!(taken(&mq), json.as_bytes());
 
@@ -172,9 +178,9 @@ fn a_pattern_on_any_shard_is_known_to_every_owner() {
         let topic = topic_owned_by(owner, shards_n);
         let fanned = Posted::default();
         let reached =
-            shards[owner].publish_message(Space::Channel, topic.as_bytes(), b"m", &fanned);
-        assert_eq!(reached, 1, "owner {owner}");
-        to_subscribers(&fanned, &mut shards);
+            shards[owner].publish_message(Space::Channel, topic.as_bytes(), b"m", &fanned, false);
+        assert_eq!(reached, Published::Counted(1), "owner {owner}");
+        to_subscribers(&fanned, owner, &mut shards);
         let delivered = taken(&resp);
         assert!(
             delivered.starts_with(b"*4\r\n$8\r\npmessage\r\n$2\r\nt*\r\n"),
@@ -189,8 +195,8 @@ fn a_pattern_on_any_shard_is_known_to_every_owner() {
     let fanned = Posted::default();
     let shard_channel = topic_owned_by(0, shards_n);
     assert_eq!(
-        shards[0].publish_message(Space::Shard, shard_channel.as_bytes(), b"m", &fanned),
-        0
+        shards[0].publish_message(Space::Shard, shard_channel.as_bytes(), b"m", &fanned, false),
+        Published::Counted(0)
     );
     // The close takes the pattern off every shard.
     shards[2].disconnect(conn, &post);
@@ -212,10 +218,10 @@ fn shard_channels_reach_only_their_own_subscribers() {
     shards[0].change(sharded_conn, Space::Shard, topic, true);
     shards[1].apply(Space::Shard, topic, 0, 1);
     assert_eq!(
-        shards[1].publish_message(Space::Shard, topic, b"s", &post),
-        1
+        shards[1].publish_message(Space::Shard, topic, b"s", &post, false),
+        Published::Counted(1)
     );
-    to_subscribers(&post, &mut shards);
+    to_subscribers(&post, 1, &mut shards);
     assert!(taken(&plain).is_empty());
     assert!(taken(&sharded).starts_with(b">3\r\n$8\r\nsmessage\r\n"));
     assert_eq!(shards[0].conn_counts(sharded_conn), (0, 0, 1));
@@ -239,7 +245,7 @@ fn a_full_outbox_refuses_and_others_still_get_theirs() {
         routing.tell(Space::Channel, b"c", 1, &post);
     }
     for _ in 0..3 {
-        routing.publish_message(Space::Channel, b"c", b"0123456789", &post);
+        routing.publish_message(Space::Channel, b"c", b"0123456789", &post, false);
     }
     assert!(small.has_overflowed());
     assert_eq!(taken(&big).len(), 3 * 41);
@@ -273,22 +279,72 @@ fn a_notification_channel_is_known_everywhere_and_counted_once() {
         assert_eq!(shard.count(Space::Channel, MONITOR_CHANNEL), 0);
     }
     let events = Posted::default();
-    shards[0].notify(channel, b"set", &events);
-    shards[0].notify(channel, b"del", &events);
+    shards[0].notify(channel, b"set", &events, true);
+    shards[0].notify(channel, b"del", &events, true);
     shards[0].notify(
         MONITOR_CHANNEL,
         b"+1.000001 [0 ] \"GET\" \"foo\"\r\n",
         &events,
+        false,
     );
+    assert!(shards[0].reports().pending());
     assert!(events.to_owner.borrow().is_empty());
-    to_subscribers(&events, &mut shards);
+    to_subscribers(&events, 0, &mut shards);
     assert_eq!(
         taken(&resp),
         b"*3\r\n$7\r\nmessage\r\n$18\r\n__keyspace@0__:foo\r\n$3\r\nset\r\n\
           *3\r\n$7\r\nmessage\r\n$18\r\n__keyspace@0__:foo\r\n$3\r\ndel\r\n"
     );
     assert_eq!(taken(&monitor), b"+1.000001 [0 ] \"GET\" \"foo\"\r\n");
+    // Both events were reported back to the key's shard.
+    assert!(!shards[0].reports().pending());
     shards[2].disconnect(watcher, &post);
     to_owners(&post, 2, &mut shards, &post);
     assert!(!shards.iter().any(Routing::monitored));
+}
+
+#[test]
+fn a_late_count_is_what_the_subscriber_shards_delivered_to() {
+    // Shard 0 owns the topic; shard 1 has a subscriber, which has just
+    // unsubscribed there (its owner not told yet), and one that stays.
+    let topic = topic_owned_by(0, 2);
+    let topic = topic.as_bytes();
+    let mut shards = [Routing::new(0, 2), Routing::new(1, 2)];
+    let post = Posted::default();
+    let (gone, stays, here) = (outbox(), outbox(), outbox());
+    let gone_conn = shards[1].connect(gone.clone(), Format::Resp2);
+    let stays_conn = shards[1].connect(stays.clone(), Format::Resp2);
+    let here_conn = shards[0].connect(here.clone(), Format::Resp2);
+    for conn in [gone_conn, stays_conn] {
+        assert!(shards[1].change(conn, Space::Channel, topic, true));
+        shards[0].apply(Space::Channel, topic, 1, 1);
+    }
+    assert!(shards[0].change(here_conn, Space::Pattern, b"t*", true));
+    shards[0].apply(Space::Pattern, b"t*", 0, 1);
+    assert!(shards[1].change(gone_conn, Space::Channel, topic, false));
+    let Published::Late(token) =
+        shards[0].publish_message(Space::Channel, topic, b"m", &post, true)
+    else {
+        panic!("subscribers on shard 1: the count waits for its report");
+    };
+    assert!(shards[0].reports().pending());
+    to_subscribers(&post, 0, &mut shards);
+    assert!(!shards[0].reports().pending());
+    assert_eq!(shards[0].close_count(token), 2);
+    assert!(taken(&gone).is_empty());
+    assert!(!taken(&stays).is_empty());
+    // Without late counting, the owner's count of shard 1 stands.
+    assert_eq!(
+        shards[0].publish_message(Space::Channel, topic, b"m", &post, false),
+        Published::Counted(3)
+    );
+    // All here: counted at once.
+    let local = (0..)
+        .map(|i| format!("t{i}x"))
+        .find(|t| owner_of(t.as_bytes(), 2) == 0)
+        .unwrap();
+    assert_eq!(
+        shards[0].publish_message(Space::Channel, local.as_bytes(), b"m", &post, true),
+        Published::Counted(1)
+    );
 }

@@ -13,6 +13,18 @@ use super::lane::{report_panic, Lane, LanePlan};
 use super::tickets::{Ticket, Tickets};
 use super::{MeshError, Pool};
 
+/// How a handler answers one message: a future that yields the reply.
+pub enum Answer<F> {
+    /// Awaited before the peer's next message is handled: a reply ready at
+    /// once, or one that waits for the message's writes to reach the disk.
+    InOrder(F),
+    /// Awaited apart, while the peer's next messages are handled: a reply
+    /// that waits on other shards (resp's reported deliveries), which must
+    /// not hold up the requests behind it. Replies find their waiters by
+    /// ticket, so they may leave in any order.
+    Apart(F),
+}
+
 /// Built by the coordinator, cloned into every shard, joined by each.
 #[derive(Clone, Debug)]
 pub struct MeshPlan {
@@ -40,8 +52,9 @@ impl Mesh {
     /// Joins the mesh (a barrier every shard must reach), and starts
     /// answering other shards' requests. `handler` answers one message:
     /// given its body and an empty reply buffer, it fills the buffer and
-    /// returns a future that yields it, which may wait (for the requests'
-    /// writes to reach the disk) before the reply is sent. With a `gate`,
+    /// returns a future that yields it ([`Answer`]), which may wait (for the
+    /// requests' writes to reach the disk, for other shards) before the
+    /// reply is sent. With a `gate`,
     /// no message is handled while the shard is held (`hold.rs`): they wait
     /// for its release.
     pub async fn join<H, F>(
@@ -51,7 +64,7 @@ impl Mesh {
         handler: H,
     ) -> Result<Rc<Mesh>, MeshError>
     where
-        H: Fn(&[u8], Vec<u8>) -> F + 'static,
+        H: Fn(&[u8], Vec<u8>) -> Answer<F> + 'static,
         F: Future<Output = Vec<u8>> + 'static,
     {
         let pool = Rc::new(Pool::default());
@@ -75,18 +88,28 @@ impl Mesh {
                 let reply = mesh.buffer();
                 let answering =
                     std::panic::catch_unwind(AssertUnwindSafe(|| handler(&request.body, reply)));
+                let (from, ticket) = (request.from, request.ticket);
+                mesh.recycle(request.body);
                 let reply = match answering {
-                    Ok(answered) => answered.await,
+                    Ok(Answer::InOrder(answered)) => answered.await,
+                    Ok(Answer::Apart(answered)) => {
+                        let mesh = mesh.clone();
+                        glommio::spawn_local(async move {
+                            let reply = answered.await;
+                            let _ = mesh.replies.send(from, ticket, reply).await;
+                        })
+                        .detach();
+                        return;
+                    }
                     Err(_) => {
                         // No reply for any of the message's requests: the
                         // requester answers each with an error, and goes on.
-                        report_panic(shard, request.from);
+                        report_panic(shard, from);
                         mesh.buffer()
                     }
                 };
-                mesh.recycle(request.body);
                 // A peer gone means shutdown: its waiters are gone too.
-                let _ = mesh.replies.send(request.from, request.ticket, reply).await;
+                let _ = mesh.replies.send(from, ticket, reply).await;
             }
         });
         let completing = mesh.clone();
@@ -179,7 +202,7 @@ mod tests {
                         let mesh = Mesh::join(plan, shard, None, |request, mut reply: Vec<u8>| {
                             assert_ne!(request, b"boom", "test fault injection");
                             reply.extend_from_slice(request);
-                            std::future::ready(reply)
+                            Answer::InOrder(std::future::ready(reply))
                         })
                         .await
                         .expect("join the mesh");

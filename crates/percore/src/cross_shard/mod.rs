@@ -33,7 +33,7 @@ mod tickets;
 
 pub use hold::Hold;
 pub use lane::{Envelope, Lane, LaneInbox, LanePlan};
-pub use mesh::{Mesh, MeshPlan};
+pub use mesh::{Answer, Mesh, MeshPlan};
 pub use placement::owner_of;
 pub use pool::Pool;
 pub use tickets::Ticket;

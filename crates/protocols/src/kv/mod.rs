@@ -256,7 +256,15 @@ impl Kv {
         }
         // The end of this round's writes here is read now, before any await.
         let committed = self.keys.commit(logged_from);
-        plan.finish(Some(mesh), committed, batch, answered).await;
+        plan.finish(
+            Some(mesh),
+            committed,
+            std::future::ready(()),
+            |_, _| {},
+            batch,
+            answered,
+        )
+        .await;
         end
     }
 }

@@ -33,7 +33,9 @@ pub use percore_topics::{command, glob, record, topics};
 
 use std::rc::Rc;
 
-pub use percore_topics::{told_everywhere, Broker, BrokerPlan, Format, Space, MONITOR_CHANNEL};
+pub use percore_topics::{
+    told_everywhere, Broker, BrokerPlan, Format, Published, Space, MONITOR_CHANNEL,
+};
 
 use command::Command;
 use percore::codec::{split_line_ending, Lines};

@@ -66,6 +66,12 @@ pub(super) fn enter(here: &RespShard) -> bool {
     depth.get() == 1
 }
 
+/// Whether the command running now is a client's own, not one that
+/// another runs (`EXEC`'s queued commands, a blocking form's inner one).
+pub(super) fn outermost(here: &RespShard) -> bool {
+    here.blocked_keys.depth.get() <= 1
+}
+
 /// Leaving `execute`; the outermost call serves the keys its command
 /// filled.
 pub(super) fn leave(outermost: bool, keys: &mut ShardKeys<'_>, shard: &RespShard) {

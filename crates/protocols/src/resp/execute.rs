@@ -4,7 +4,7 @@
 
 use super::*;
 use commands::Flags;
-use percore_keyspace::{Marks, OwnerHandler, SharedStore, Wait};
+use percore_keyspace::{Marks, OwnerHandler, SharedStore};
 use std::any::Any;
 
 /// Runs a command that concerns this shard's keys (or its part of
@@ -109,7 +109,7 @@ pub(crate) const OWNER_HANDLER: OwnerHandler = OwnerHandler {
     serve: serve_forwarded,
     push_error,
     push_disk_error,
-    before_reply: Some(delivery_room),
+    before_reply: Some(late_counts::before_reply),
     state: Some(RespShard::make),
     expired: Some(expired),
     filled: Some(filled),
@@ -144,18 +144,6 @@ fn resp_shard(state: Option<&dyn Any>) -> Option<&RespShard> {
     state?.downcast_ref()
 }
 
-/// A forwarded message may hold PUBLISHes, fanned out over this shard's
-/// broker lanes: its replies wait while those are behind.
-fn delivery_room(state: Option<&dyn Any>) -> Option<Wait> {
-    let broker = resp_shard(state)?.broker()?;
-    // Boxed only when there is something to wait for.
-    if broker.delivery_has_room() {
-        return None;
-    }
-    let broker = broker.clone();
-    Some(Box::pin(async move { broker.delivery_room().await }))
-}
-
 /// Answers the commands another shard forwarded: each frame of `commands`
 /// is `[protocol version][command number][RESP command]`; `replies` gets
 /// one reply frame each. Returns how many.
@@ -179,6 +167,7 @@ fn serve_forwarded(
         return count;
     };
     let marks = store.marks();
+    here.late.begin_message(here);
     store.with_mut(|store| serve_forwarded_on(store, marks, log, here, commands, replies))
 }
 
@@ -217,9 +206,27 @@ fn serve_forwarded_on(
                         commands::cmd_from_u8(*cmd),
                         parse_command(command, &mut args),
                     ) {
-                        (Some(cmd), Ok(())) => shard.notify.quietly(quiet, || {
-                            execute(cmd, &args.view(command), &mut keys, proto, shard, replies)
-                        }),
+                        (Some(cmd), Ok(())) => {
+                            // A PUBLISH may leave its count late: its frame
+                            // is rewritten before the replies leave
+                            // (`late_counts.rs`).
+                            let late = shard.late.run(|| {
+                                shard.notify.quietly(quiet, || {
+                                    execute(
+                                        cmd,
+                                        &args.view(command),
+                                        &mut keys,
+                                        proto,
+                                        shard,
+                                        replies,
+                                    )
+                                })
+                            });
+                            if let Some(token) = late {
+                                write::int(replies, 0);
+                                shard.late.late_frame(count, token);
+                            }
+                        }
                         _ => write::error(
                             replies,
                             "ERR internal: a forwarded command could not be read",

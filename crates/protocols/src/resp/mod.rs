@@ -31,6 +31,7 @@ mod gather;
 mod gather_moves;
 mod gather_strings;
 mod holding;
+mod late_counts;
 mod migrate;
 mod migrate_link;
 mod monitor;
@@ -183,6 +184,7 @@ impl Service for Resp {
         conn.session.client.last_active.set(Instant::now());
         let mut flow = Flow::Continue;
         let mut moves_since = moves_in_flight::made();
+        let batch_reports_from = self.broker.reports_made();
         loop {
             // While a transaction across shards holds this shard, nothing
             // else runs on it (`holding.rs`): ready at once when none does.
@@ -196,6 +198,7 @@ impl Service for Resp {
             // no await, so their commit is exact, and its failure concerns
             // the replies made here only (owners answer for the others).
             let logged_from = self.keys.log_position();
+            let reports_from = self.broker.reports_made();
             let answered = batch.out().len();
             let step = self.plan_round(conn, batch, now);
             let plan = &mut conn.buffers.plan;
@@ -205,7 +208,16 @@ impl Service for Resp {
             // The end of the round's writes here is read now, before any
             // await; the owners' replies are put in order after it.
             let committed = self.keys.commit(logged_from);
-            plan.finish(self.keys.mesh.as_deref(), committed, batch, answered)
+            // What the round handed other shards' subscribers is placed
+            // before its replies go: PUBLISH counts, keyspace events
+            // (`late_counts.rs`); ready at once when it handed nothing.
+            let settled = self.broker.settled_since(reports_from);
+            let broker = &self.broker;
+            let late = |token, out: &mut Vec<u8>| {
+                protocol::write::int(out, broker.close_count(token) as i64)
+            };
+            let mesh = self.keys.mesh.as_deref();
+            plan.finish(mesh, committed, settled, late, batch, answered)
                 .await;
             // CLIENT REPLY OFF or SKIP: a silenced command was served in a
             // round of its own; its reply goes (served alone, it sees to it).
@@ -228,8 +240,10 @@ impl Service for Resp {
                 }
             }
         }
-        // And the batch's replies go once it is there.
+        // And the batch's replies go once it is there, and once what its
+        // commands served alone handed other shards' subscribers is placed.
         moves_in_flight::settled_since(moves_since).await;
+        self.broker.settled_since(batch_reports_from).await;
         self.here.clients.count_commands(batch.taken());
         // A connection that published waits while the lanes its messages
         // took are behind, as an mq sender does.

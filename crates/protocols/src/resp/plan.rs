@@ -138,7 +138,7 @@ impl Resp {
         {
             let mut line = Vec::new();
             monitor::line(spec.cmd, command, session.client.peer, &mut line);
-            self.broker.notify(monitor::CHANNEL, &line);
+            self.broker.notify_monitors(monitor::CHANNEL, &line);
         }
         // RESET and QUIT end a transaction and its WATCHes, then run as
         // ever; in MULTI every other command is the transaction's matter.
@@ -307,7 +307,12 @@ impl Resp {
         now: u64,
     ) {
         if shard == self.shard {
-            plan.here(out, |out| self.execute_here(cmd, command, proto, now, out));
+            // A PUBLISH may leave its count late: written once the round's
+            // reports are in (`late_counts.rs`).
+            let late = &self.here.late;
+            plan.here_or_late(out, |out| {
+                late.run(|| self.execute_here(cmd, command, proto, now, out))
+            });
         } else {
             self.forward(plan, shard, proto, cmd, |body| {
                 if command.is_inline() {

@@ -24,6 +24,7 @@ use std::rc::Rc;
 use super::blocked_keys::BlockedKeys;
 use super::client::Clients;
 use super::command_stats::CommandStats;
+use super::late_counts::LateCounts;
 use super::notify::Notify;
 use super::tracking_table::TrackingTable;
 use crate::mq::Broker;
@@ -53,6 +54,8 @@ pub struct RespShard {
     pub stats: CommandStats,
     /// `notify-keyspace-events` here (`notify.rs`).
     pub notify: Notify,
+    /// Where a PUBLISH may leave its count late (`late_counts.rs`).
+    pub late: LateCounts,
     /// The clients blocked on this shard's keys (`blocked_keys.rs`).
     pub blocked_keys: BlockedKeys,
     /// Connections of this shard blocked now (INFO's `blocked_clients`,
@@ -88,6 +91,7 @@ impl RespShard {
             clients: Clients::default(),
             stats: CommandStats::default(),
             notify: Notify::default(),
+            late: LateCounts::default(),
             blocked_keys: BlockedKeys::default(),
             blocked: Cell::new(0),
             holder: Cell::new(0),

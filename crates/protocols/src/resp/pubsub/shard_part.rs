@@ -12,7 +12,7 @@ use super::super::commands::{glob, Cmd};
 use super::super::protocol::write;
 use super::super::protocol::Command;
 use super::super::RespShard;
-use crate::mq::Space;
+use crate::mq::{Published, Space};
 
 /// How a name space travels in an internal command.
 pub fn space_code(space: Space) -> &'static [u8] {
@@ -50,8 +50,13 @@ pub fn run(here: &RespShard, cmd: Cmd, command: &Command<'_>, out: &mut Vec<u8>)
             } else {
                 Space::Channel
             };
-            let reached = broker.publish_message(space, command.at(1), command.at(2));
-            write::int(out, reached as i64);
+            // Counted where the subscribers are: late when some are on
+            // other shards and the caller can wait (`late_counts.rs`).
+            let late = here.late.allowed(here);
+            match broker.publish_message(space, command.at(1), command.at(2), late) {
+                Published::Counted(reached) => write::int(out, reached as i64),
+                Published::Late(token) => here.late.leave(token),
+            }
         }
         // INTERNAL-INTEREST from space delta name...: shard `from` has
         // `delta` more subscriptions to each name. Applied before the reply
