@@ -204,6 +204,43 @@ pub fn rand_count(arg: &[u8]) -> Result<i64, &'static str> {
     }
 }
 
+/// The arguments LMPOP and ZMPOP share, `numkeys key... WHERE [COUNT n]`
+/// (and BLMPOP's and BZMPOP's after their timeout): the keys, `where_`'s
+/// reading of the word after them (LEFT|RIGHT, MIN|MAX), and the count;
+/// Err: redis 7.0's error.
+pub fn mpop_args<'a>(
+    args: &Command<'a>,
+    where_: impl Fn(&[u8]) -> Option<bool>,
+) -> Result<(Vec<&'a [u8]>, bool, usize), &'static str> {
+    let numkeys = match parse_i64(args.at(1)) {
+        Some(n) if n > 0 => n as usize,
+        _ => return Err("ERR numkeys should be greater than 0"),
+    };
+    if 2 + numkeys >= args.len() {
+        return Err(SYNTAX);
+    }
+    let keys: Vec<&[u8]> = args.iter().skip(2).take(numkeys).collect();
+    let Some(which) = where_(args.at(2 + numkeys)) else {
+        return Err(SYNTAX);
+    };
+    let mut count = 1;
+    let mut counted = false;
+    let mut i = 3 + numkeys;
+    while i < args.len() {
+        if !counted && args.at(i).eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
+            counted = true;
+            count = match parse_i64(args.at(i + 1)) {
+                Some(n) if n > 0 => n as usize,
+                _ => return Err("ERR count should be greater than 0"),
+            };
+            i += 2;
+        } else {
+            return Err(SYNTAX);
+        }
+    }
+    Ok((keys, which, count))
+}
+
 #[cfg(test)]
 mod tests {
     use super::distinct_positions;

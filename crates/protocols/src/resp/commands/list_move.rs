@@ -5,9 +5,9 @@
 //! shards (`resp/gather.rs`, `resp/gather_moves.rs`) share with them.
 
 use super::super::protocol::write::{self, Proto};
-use super::collections::{answer, wrong_type};
+use super::collections::{answer, mpop_args, wrong_type};
 use super::list::{items_cost, list, pop_items};
-use super::strings::{parse_i64, SYNTAX};
+use super::strings::SYNTAX;
 use super::Cmd;
 use crate::kv::durable::ops::Op;
 use crate::resp::protocol::Command;
@@ -70,33 +70,7 @@ pub(super) fn lmove(
 /// LMPOP's `numkeys key... LEFT|RIGHT [COUNT n]`: the keys, whether from
 /// the tail, and the count; Err: the error.
 pub fn lmpop_args<'a>(args: &Command<'a>) -> Result<(Vec<&'a [u8]>, bool, usize), &'static str> {
-    let numkeys = match parse_i64(args.at(1)) {
-        Some(n) if n > 0 => n as usize,
-        _ => return Err("ERR numkeys should be greater than 0"),
-    };
-    if 2 + numkeys >= args.len() {
-        return Err(SYNTAX);
-    }
-    let keys: Vec<&[u8]> = args.iter().skip(2).take(numkeys).collect();
-    let Some(tail) = side(args.at(2 + numkeys)) else {
-        return Err(SYNTAX);
-    };
-    let mut count = 1;
-    let mut counted = false;
-    let mut i = 3 + numkeys;
-    while i < args.len() {
-        if !counted && args.at(i).eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
-            counted = true;
-            count = match parse_i64(args.at(i + 1)) {
-                Some(n) if n > 0 => n as usize,
-                _ => return Err("ERR count should be greater than 0"),
-            };
-            i += 2;
-        } else {
-            return Err(SYNTAX);
-        }
-    }
-    Ok((keys, tail, count))
+    mpop_args(args, side)
 }
 
 /// `LMPOP numkeys key... LEFT|RIGHT [COUNT n]`, every key here.

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::super::protocol::write::{self, Proto};
-use super::collections::{answer, parse_score, wrong_type};
+use super::collections::{answer, mpop_args, parse_score, wrong_type};
 use super::strings::{parse_i64, NOT_INTEGER, SYNTAX};
 use super::zset_pop::reply_range;
 use super::Cmd;
@@ -336,35 +336,11 @@ fn store_result(dest: &[u8], result: ZSet, keys: &mut ShardKeys<'_>, out: &mut V
 /// ZMPOP's `numkeys key... MIN|MAX [COUNT n]`: the keys, whether MAX, the
 /// count; Err: the error.
 pub fn zmpop_args<'a>(args: &Command<'a>) -> Result<(Vec<&'a [u8]>, bool, usize), &'static str> {
-    let numkeys = match parse_i64(args.at(1)) {
-        Some(n) if n > 0 => n as usize,
-        _ => return Err("ERR numkeys should be greater than 0"),
-    };
-    if 2 + numkeys >= args.len() {
-        return Err(SYNTAX);
-    }
-    let keys: Vec<&[u8]> = args.iter().skip(2).take(numkeys).collect();
-    let max = match args.at(2 + numkeys) {
-        w if w.eq_ignore_ascii_case(b"min") => false,
-        w if w.eq_ignore_ascii_case(b"max") => true,
-        _ => return Err(SYNTAX),
-    };
-    let mut count = 1;
-    let mut counted = false;
-    let mut i = 3 + numkeys;
-    while i < args.len() {
-        if !counted && args.at(i).eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
-            counted = true;
-            count = match parse_i64(args.at(i + 1)) {
-                Some(n) if n > 0 => n as usize,
-                _ => return Err("ERR count should be greater than 0"),
-            };
-            i += 2;
-        } else {
-            return Err(SYNTAX);
-        }
-    }
-    Ok((keys, max, count))
+    mpop_args(args, |word| match word {
+        w if w.eq_ignore_ascii_case(b"min") => Some(false),
+        w if w.eq_ignore_ascii_case(b"max") => Some(true),
+        _ => None,
+    })
 }
 
 /// `ZMPOP numkeys key... MIN|MAX [COUNT n]`, every key here.
