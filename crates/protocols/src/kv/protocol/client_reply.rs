@@ -35,7 +35,7 @@ pub fn decode_reply(frame: &[u8]) -> Result<Reply, ReplyError> {
 
 fn read_reply(reader: &mut Reader<'_>) -> Result<Result<Reply, ReplyError>, RequestError> {
     let owned = |field: MaybeStr<'_>| match field {
-        MaybeStr::Str(bytes) => Ok(String::from_utf8_lossy(bytes).into_owned()),
+        MaybeStr::Str(text) => Ok(text.to_owned()),
         _ => Err(ReplyError("a value that is not a str")),
     };
     let marker = reader.marker()?;
@@ -72,7 +72,7 @@ fn read_reply(reader: &mut Reader<'_>) -> Result<Result<Reply, ReplyError>, Requ
             let name = reader.string()?;
             let reason = reader.string()?;
             match (name, reason) {
-                (MaybeStr::Str(b"error"), reason) => owned(reason).map(Reply::Error),
+                (MaybeStr::Str("error"), reason) => owned(reason).map(Reply::Error),
                 _ => Err(ReplyError("a map that is not an error")),
             }
         }

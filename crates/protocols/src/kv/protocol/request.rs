@@ -55,9 +55,9 @@ pub fn decode_request(frame: &[u8]) -> Result<Request<'_>, RequestError> {
             MaybeStr::BadUtf8 => return Err(RequestError::FieldName("invalid UTF-8")),
         };
         match name {
-            b"type" => kind = Some(reader.string()?),
-            b"key" => key = Some(reader.string()?),
-            b"val" => val = Some(reader.string()?),
+            "type" => kind = Some(reader.string()?),
+            "key" => key = Some(reader.string()?),
+            "val" => val = Some(reader.string()?),
             _ => reader.skip_value()?,
         }
     }
@@ -90,9 +90,7 @@ fn required<'a>(name: &'static str, field: Option<MaybeStr<'a>>) -> Result<&'a s
         None => Err(RequestError::Missing(name)),
         Some(MaybeStr::Wrong(got)) => Err(RequestError::NotAString { field: name, got }),
         Some(MaybeStr::BadUtf8) => Err(RequestError::InvalidUtf8(name)),
-        Some(MaybeStr::Str(bytes)) => {
-            std::str::from_utf8(bytes).map_err(|_| RequestError::InvalidUtf8(name))
-        }
+        Some(MaybeStr::Str(text)) => Ok(text),
     }
 }
 
