@@ -78,12 +78,7 @@ fn percore_kv_against_a_tls_port_says_it_looks_like_tls() {
     let server = TestServer::builder()
         .services(&["kv"])
         .listen("kv", "tls://127.0.0.1:0")
-        .args(&[
-            "--tls-cert",
-            &certs.path_str("server.pem"),
-            "--tls-key",
-            &certs.path_str("server.key"),
-        ])
+        .tls(&certs)
         .start();
     let tls = server.tls_addr("kv");
     let (output, _) = run_percore(&["kv", "--addr", &tls.to_string(), "get", "foo"]);

@@ -140,12 +140,7 @@ fn a_released_tls_connection_serves_on() {
         .services(&["resp"])
         .shards(1)
         .listen("resp", "tls://127.0.0.1:0")
-        .args(&[
-            "--tls-cert",
-            &certs.path_str("server.pem"),
-            "--tls-key",
-            &certs.path_str("server.key"),
-        ])
+        .tls(&certs)
         .start();
     let mut admin = Resp::connect(server.addr("resp"));
     let mut conn =

@@ -25,12 +25,7 @@ impl TlsServer {
             .fold(TestServer::builder(), |b, service| {
                 b.listen(service, "tls://127.0.0.1:0")
             })
-            .args(&[
-                "--tls-cert",
-                &certs.path_str("server.pem"),
-                "--tls-key",
-                &certs.path_str("server.key"),
-            ])
+            .tls(&certs)
             .args(extra);
         TlsServer {
             server: builder.start(),

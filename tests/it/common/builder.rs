@@ -91,6 +91,15 @@ impl Builder {
         self
     }
 
+    /// Serves TLS with `certs`' server certificate and key (`--tls-cert`,
+    /// `--tls-key`), for the addresses [`Self::listen`] gives `tls://`.
+    pub fn tls(self, certs: &super::certs::Certs) -> Self {
+        self.arg("--tls-cert")
+            .arg(certs.path_str("server.pem"))
+            .arg("--tls-key")
+            .arg(certs.path_str("server.key"))
+    }
+
     /// Keeps the key space in `dir` (`--data-dir`), for tests that stop a
     /// server and start another on the same files.
     pub fn data_dir(self, dir: &std::path::Path) -> Self {
