@@ -122,6 +122,65 @@ fn pipelines_across_shards_keep_request_order() {
     assert!(stopped.json["services"]["kv"]["forwarded"].as_u64() > Some(0));
 }
 
+/// One shard serves a read's requests in windows whose entries it
+/// prefetches before serving any (`kv/mod.rs`, `Ahead`): a pipeline of
+/// 150 requests in one write, longer than a window, each Get just after
+/// the Put or Del of its key, bad frames among them, and the last frame
+/// split over two writes, is answered in order, each reply reflecting the
+/// requests before it.
+#[test]
+fn one_shard_answers_a_long_pipeline_in_order() {
+    let server = TestServer::builder().services(&["kv"]).shards(1).start();
+    let mut kv = kv_client(server.addr("kv"));
+    let (mut wire, mut expected) = (Vec::new(), Vec::new());
+    let mut model = std::collections::HashMap::new();
+    for n in 0..45 {
+        let (key, val) = (format!("key{}", n % 7), format!("val{n}"));
+        model.insert(key.clone(), val.clone());
+        percore_protocols::kv::protocol::push_request_frame(
+            &mut wire,
+            &Request::Put {
+                key: &key,
+                val: &val,
+            },
+        );
+        percore_protocols::kv::protocol::push_request_frame(&mut wire, &Request::Get { key: &key });
+        expected.extend([Reply::Nil, s(&val)]);
+        if n % 5 == 0 {
+            wire.extend(frame(b"\xc1"));
+            expected.push(Reply::Error(String::new()));
+            percore_protocols::kv::protocol::push_request_frame(
+                &mut wire,
+                &Request::Del { key: &key },
+            );
+            percore_protocols::kv::protocol::push_request_frame(
+                &mut wire,
+                &Request::Get { key: &key },
+            );
+            expected.extend([Reply::Nil, Reply::Nil]);
+            model.remove(&key);
+        }
+    }
+    let last = wire.len();
+    percore_protocols::kv::protocol::push_request_frame(&mut wire, &Request::Get { key: "key6" });
+    expected.push(model.get("key6").map_or(Reply::Nil, |val| s(val)));
+    assert!(expected.len() >= 100, "{} requests", expected.len());
+    kv.stream().write_all(&wire[..last + 3]).unwrap();
+    // Everything but the split frame is answered; then its rest is sent.
+    for (n, want) in expected.iter().take(expected.len() - 1).enumerate() {
+        let got = kv.read_reply().expect("a reply");
+        match (want, &got) {
+            (Reply::Error(_), Reply::Error(reason)) => assert!(!reason.is_empty(), "reply {n}"),
+            _ => assert_eq!(&got, want, "reply {n}"),
+        }
+    }
+    kv.stream().write_all(&wire[last + 3..]).unwrap();
+    assert_eq!(
+        kv.read_reply().expect("the last reply"),
+        *expected.last().unwrap()
+    );
+}
+
 /// Frames a raw payload as the wire does.
 fn frame(payload: &[u8]) -> Vec<u8> {
     let mut out = (payload.len() as u32).to_be_bytes().to_vec();

@@ -42,6 +42,11 @@ pub struct ShardKeys<'a> {
     pub now: u64,
 }
 
+/// How many of a batch's keys [`ShardKeys::prefetch`] loads ahead: a
+/// pipelined batch's worth (16 to 32 requests a read), few enough that the
+/// first are still cached when served.
+pub const PREFETCH_AHEAD: usize = 32;
+
 impl<'a> ShardKeys<'a> {
     pub fn new(
         store: &'a mut Store,
@@ -121,6 +126,19 @@ impl<'a> ShardKeys<'a> {
     /// snapshot (`--data-dir`).
     pub fn ask_snapshot(&self) -> bool {
         self.log.inspect(|log| log.ask_snapshot()).is_some()
+    }
+
+    /// Starts loading the entries of `keys` (the first
+    /// [`PREFETCH_AHEAD`]) into the cache, before a batch serves them one
+    /// after the other (`store/table.rs`, `Table::prefetch`).
+    pub fn prefetch<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
+        let mut hashes = [0u64; PREFETCH_AHEAD];
+        let mut n = 0;
+        for (slot, key) in hashes.iter_mut().zip(keys) {
+            *slot = self.store.hash(key);
+            n += 1;
+        }
+        self.store.prefetch(&hashes[..n]);
     }
 
     /// The live string value of `key` (`None` for a key of another type:

@@ -35,6 +35,12 @@ const FLAGS: u32 = HAS_EXPIRY | AGGREGATE;
 pub(super) const MAX_KEY: usize = (AGGREGATE - 1) as usize;
 
 impl Entry {
+    /// The entry's one allocation, for [`super::table::Table::prefetch`].
+    #[inline]
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     /// `key` set to `val`, expiring at `at` (ms since the epoch) if given,
     /// its access clock `clock`.
     pub fn new(key: &[u8], val: &[u8], at: Option<u64>, clock: u32) -> Entry {

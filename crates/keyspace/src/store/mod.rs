@@ -101,6 +101,19 @@ impl Store {
         store
     }
 
+    /// The hash [`Store::prefetch`] takes for `key`.
+    #[inline]
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.table.hash(key)
+    }
+
+    /// Starts loading the entries of the keys hashed to `hashes` (by
+    /// [`Store::hash`]) into the cache, so that a batch's lookups overlap
+    /// their cache misses (`table.rs`, `Table::prefetch`).
+    pub fn prefetch(&self, hashes: &[u64]) {
+        self.table.prefetch(hashes);
+    }
+
     /// `key`'s string value, unless it is absent, expired at `now`, or not a
     /// string. One hash lookup; the time is compared only for a key with a
     /// TTL.

@@ -41,6 +41,32 @@ impl Table {
         self.hasher.hash_one(key)
     }
 
+    /// Starts loading the entries of the keys hashed to `hashes` into the
+    /// cache, waiting for none: a lookup is three loads that each wait for
+    /// the one before (the table's slot, the position's `entries` slot, the
+    /// entry's allocation), and a batch's lookups made one after the other
+    /// pay those misses in turn. Here each stage is issued for every key
+    /// before the next stage starts, so the misses of a batch overlap.
+    /// Candidates are every slot whose tag matches, keys uncompared: a
+    /// wrong one costs a wasted prefetch, never a wrong answer.
+    pub fn prefetch(&self, hashes: &[u64]) {
+        let entries = &self.entries;
+        for &hash in hashes {
+            self.positions.find(hash, |&i| {
+                prefetch(entries.as_ptr().wrapping_add(i).cast());
+                false
+            });
+        }
+        for &hash in hashes {
+            self.positions.find(hash, |&i| {
+                if let Some(entry) = entries.get(i) {
+                    prefetch(entry.bytes().as_ptr());
+                }
+                false
+            });
+        }
+    }
+
     /// The position of `key`'s entry.
     #[inline]
     pub fn find(&self, key: &[u8]) -> Option<usize> {
@@ -150,6 +176,20 @@ impl Table {
         self.positions = HashTable::new();
         self.entries = Vec::new();
     }
+}
+
+/// Asks the CPU to bring the cache line at `address` in, without waiting
+/// for it ([`Table::prefetch`]).
+#[inline(always)]
+fn prefetch(address: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults and reads nothing the
+    // program sees, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
 }
 
 #[cfg(test)]

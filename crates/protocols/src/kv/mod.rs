@@ -36,9 +36,9 @@ use percore::cross_shard::Mesh;
 use percore::server::ShardContext;
 use percore::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
 use percore::stats::{Counter, Metric};
-use percore_keyspace::write::ShardKeys;
+use percore_keyspace::write::{ShardKeys, PREFETCH_AHEAD};
 use percore_keyspace::{KeySpace, KeySpacePlan, Marks, OwnerHandler, Protocol, SharedStore};
-use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
+use protocol::{decode_request, push_error_frame, RequestError, FRAME_TOO_LONG};
 use route::{plan_round, RoundEnd, RoundPlan, ThisShard};
 
 /// kv's tag on the key space's mesh: its messages are request frames, as
@@ -206,16 +206,36 @@ impl Kv {
         let marks = self.keys.store.marks();
         self.keys.store.with_mut(|store| {
             let mut keys = ShardKeys::new(store, marks, self.keys.log.as_deref(), now_ms());
-            while let Some(frame) = batch.next_request() {
-                match decode_request(frame) {
-                    Ok(request) => match apply(&mut keys, request, batch.out()) {
-                        Outcome::Served => batch.served(),
-                        Outcome::Refused => batch.failed(),
-                    },
-                    Err(error) => {
-                        push_error_frame(batch.out(), &error.to_string());
-                        batch.failed();
+            loop {
+                // The next requests are decoded once, here, and their
+                // entries prefetched together before any is served
+                // (`Ahead`).
+                let ahead = Ahead::decode(batch.remaining());
+                keys.prefetch(ahead.keys());
+                for (body, decoded) in ahead.requests() {
+                    // Taken from the batch as always: the output budget
+                    // may stop the batch before the window's end.
+                    let Some(frame) = batch.next_request() else {
+                        return;
+                    };
+                    let request = if std::ptr::eq(frame, *body) {
+                        decoded.clone()
+                    } else {
+                        decode_request(frame)
+                    };
+                    match request {
+                        Ok(request) => match apply(&mut keys, request, batch.out()) {
+                            Outcome::Served => batch.served(),
+                            Outcome::Refused => batch.failed(),
+                        },
+                        Err(error) => {
+                            push_error_frame(batch.out(), &error.to_string());
+                            batch.failed();
+                        }
                     }
+                }
+                if ahead.is_empty() {
+                    return;
                 }
             }
         })
@@ -266,5 +286,50 @@ impl Kv {
         )
         .await;
         end
+    }
+}
+
+/// The whole requests at the start of a read's unserved bytes, decoded
+/// (up to [`PREFETCH_AHEAD`]): a batch's lookups are three cache misses
+/// each, one after the other (`ShardKeys::prefetch`), and knowing the
+/// window's keys before serving any lets them overlap. Each request is
+/// decoded once: the serving loop takes the decoded request for the frame
+/// the batch hands it.
+struct Ahead<'a> {
+    requests: [Option<Decoded<'a>>; PREFETCH_AHEAD],
+    len: usize,
+}
+
+/// A frame's body, and what it decodes to.
+type Decoded<'a> = (&'a [u8], Result<Request<'a>, RequestError>);
+
+impl<'a> Ahead<'a> {
+    fn decode(mut input: &'a [u8]) -> Ahead<'a> {
+        let mut ahead = Ahead {
+            requests: std::array::from_fn(|_| None),
+            len: 0,
+        };
+        while ahead.len < PREFETCH_AHEAD {
+            let Some((body, rest)) = split_frame(input) else {
+                break;
+            };
+            input = rest;
+            ahead.requests[ahead.len] = Some((body, decode_request(body)));
+            ahead.len += 1;
+        }
+        ahead
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn requests(&self) -> impl Iterator<Item = &Decoded<'a>> {
+        self.requests[..self.len].iter().flatten()
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        self.requests()
+            .filter_map(|(_, decoded)| decoded.as_ref().ok()?.key().map(str::as_bytes))
     }
 }
