@@ -18,7 +18,8 @@
 //!
 //! `PERCORE_HOP_SECS` (default 2) sets the seconds per run;
 //! `PERCORE_HOP_BATCHES` (e.g. `1,16`) which batch sizes run;
-//! `PERCORE_HOP_IN_FLIGHT` (default `1,8`) how many messages in flight.
+//! `PERCORE_HOP_IN_FLIGHT` (default `1,8`) how many messages in flight;
+//! `PERCORE_HOP_KEYS` (default 1,024) how many keys the requests read.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -33,7 +34,9 @@ use percore_protocols::kv::protocol::{push_request_frame, Request};
 use percore_protocols::kv::serve_forwarded;
 use percore_protocols::kv::PROTOCOL;
 
-/// Keys shard 1 owns, stored before the run, read by every request.
+/// Keys shard 1 owns, stored before the run, read in turn by the
+/// requests; `PERCORE_HOP_KEYS` sets another count (a million makes an
+/// owner whose store is not in its caches).
 const KEYS: usize = 1024;
 
 /// What one shard thread shows the others: its CPU clock and its task id.
@@ -144,11 +147,11 @@ impl Figures {
 }
 
 /// Keys that shard 1 of 2 owns.
-fn remote_keys() -> Vec<String> {
+fn remote_keys(count: usize) -> Vec<String> {
     (0..)
         .map(|i| format!("key:{i:08}"))
         .filter(|key| owner_of(key.as_bytes(), 2) == 1)
-        .take(KEYS)
+        .take(count)
         .collect()
 }
 
@@ -177,7 +180,12 @@ async fn drive(
     in_flights: Vec<usize>,
     secs: f64,
 ) {
-    let keys = remote_keys();
+    let keys = remote_keys(
+        std::env::var("PERCORE_HOP_KEYS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(KEYS),
+    );
     // Store the keys first, so that the Gets find them.
     for chunk in keys.chunks(64) {
         let mut body = mesh.buffer();
@@ -193,8 +201,12 @@ async fn drive(
         "batch | in flight | requests/s | CPU µs per request: shard 0 + shard 1 = both | round trip µs p50 p99 | vol. switches per hop: 0 1 | write(2) per hop: 0 1"
     );
     for batch in batches {
-        let templates: Rc<Vec<Vec<u8>>> =
-            Rc::new((0..8).map(|i| template(&keys, batch, i * 37)).collect());
+        // Messages that read every key in turn.
+        let templates: Rc<Vec<Vec<u8>>> = Rc::new(
+            (0..(keys.len() / batch).max(8))
+                .map(|i| template(&keys, batch, i * batch))
+                .collect(),
+        );
         for &in_flight in &in_flights {
             // Warm up: buffers in the pools, caches, the CPU's clock.
             let warm = Instant::now() + Duration::from_millis(300);
