@@ -16,6 +16,7 @@
 //! owner runs a message's requests in order (`handle.rs`), so a connection's
 //! pipelined Put then Get of one key always sees its own Put.
 
+mod ahead;
 pub mod client;
 mod handle;
 pub mod protocol;
@@ -29,16 +30,17 @@ pub use protocol::{Reply, Request};
 
 use std::rc::Rc;
 
+use ahead::Ahead;
 use durable::log::ShardLog;
 use handle::{apply, Outcome};
-use percore::codec::{split_frame, LengthPrefixed};
+use percore::codec::LengthPrefixed;
 use percore::cross_shard::Mesh;
 use percore::server::ShardContext;
 use percore::service::{Batch, Flow, Opening, Service, ServiceFactory, StartError};
 use percore::stats::{Counter, Metric};
-use percore_keyspace::write::{ShardKeys, PREFETCH_AHEAD};
+use percore_keyspace::write::ShardKeys;
 use percore_keyspace::{KeySpace, KeySpacePlan, Marks, OwnerHandler, Protocol, SharedStore};
-use protocol::{decode_request, push_error_frame, RequestError, FRAME_TOO_LONG};
+use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
 use route::{plan_round, RoundEnd, RoundPlan, ThisShard};
 
 /// kv's tag on the key space's mesh: its messages are request frames, as
@@ -132,15 +134,25 @@ fn serve_forwarded_on(
     let mut rest = frames;
     let mut requests = 0;
     let mut keys = ShardKeys::new(store, marks, log, now_ms());
-    while let Some((frame, next)) = split_frame(rest) {
-        match decode_request(frame) {
-            Ok(request) => {
-                apply(&mut keys, request, replies);
-            }
-            Err(error) => push_error_frame(replies, &error.to_string()),
+    // A window at a time, its entries prefetched together (`Ahead`): an
+    // owner's store is often cold, its core shared with others' work.
+    let mut ahead = Ahead::new();
+    while !rest.is_empty() {
+        ahead.decode(rest);
+        if ahead.is_empty() {
+            break;
         }
-        requests += 1;
-        rest = next;
+        keys.prefetch(ahead.keys());
+        for &(body, decoded) in ahead.requests() {
+            match decoded.ok_or(body).or_else(decode_request) {
+                Ok(request) => {
+                    apply(&mut keys, request, replies);
+                }
+                Err(error) => push_error_frame(replies, &error.to_string()),
+            }
+            requests += 1;
+        }
+        rest = ahead.rest();
     }
     requests
 }
@@ -206,22 +218,22 @@ impl Kv {
         let marks = self.keys.store.marks();
         self.keys.store.with_mut(|store| {
             let mut keys = ShardKeys::new(store, marks, self.keys.log.as_deref(), now_ms());
+            let mut ahead = Ahead::new();
             loop {
                 // The next requests are decoded once, here, and their
                 // entries prefetched together before any is served
                 // (`Ahead`).
-                let ahead = Ahead::decode(batch.remaining());
+                ahead.decode(batch.remaining());
                 keys.prefetch(ahead.keys());
-                for (body, decoded) in ahead.requests() {
+                for &(body, decoded) in ahead.requests() {
                     // Taken from the batch as always: the output budget
                     // may stop the batch before the window's end.
                     let Some(frame) = batch.next_request() else {
                         return;
                     };
-                    let request = if std::ptr::eq(frame, *body) {
-                        decoded.clone()
-                    } else {
-                        decode_request(frame)
+                    let request = match decoded {
+                        Some(request) if std::ptr::eq(frame, body) => Ok(request),
+                        _ => decode_request(frame),
                     };
                     match request {
                         Ok(request) => match apply(&mut keys, request, batch.out()) {
@@ -286,50 +298,5 @@ impl Kv {
         )
         .await;
         end
-    }
-}
-
-/// The whole requests at the start of a read's unserved bytes, decoded
-/// (up to [`PREFETCH_AHEAD`]): a batch's lookups are three cache misses
-/// each, one after the other (`ShardKeys::prefetch`), and knowing the
-/// window's keys before serving any lets them overlap. Each request is
-/// decoded once: the serving loop takes the decoded request for the frame
-/// the batch hands it.
-struct Ahead<'a> {
-    requests: [Option<Decoded<'a>>; PREFETCH_AHEAD],
-    len: usize,
-}
-
-/// A frame's body, and what it decodes to.
-type Decoded<'a> = (&'a [u8], Result<Request<'a>, RequestError>);
-
-impl<'a> Ahead<'a> {
-    fn decode(mut input: &'a [u8]) -> Ahead<'a> {
-        let mut ahead = Ahead {
-            requests: std::array::from_fn(|_| None),
-            len: 0,
-        };
-        while ahead.len < PREFETCH_AHEAD {
-            let Some((body, rest)) = split_frame(input) else {
-                break;
-            };
-            input = rest;
-            ahead.requests[ahead.len] = Some((body, decode_request(body)));
-            ahead.len += 1;
-        }
-        ahead
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    fn requests(&self) -> impl Iterator<Item = &Decoded<'a>> {
-        self.requests[..self.len].iter().flatten()
-    }
-
-    fn keys(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
-        self.requests()
-            .filter_map(|(_, decoded)| decoded.as_ref().ok()?.key().map(str::as_bytes))
     }
 }

@@ -1,0 +1,69 @@
+//! A window of kv requests decoded ahead of serving them, so that their
+//! entries can be prefetched together: a lookup is three cache misses, one
+//! after the other (`ShardKeys::prefetch`), and knowing a window's keys
+//! before serving any lets those misses overlap. Both places that serve
+//! many requests at once use it: a batch on the only shard
+//! (`Kv::serve_alone`) and the requests another shard forwarded
+//! (`serve_forwarded`).
+
+use percore::codec::split_frame;
+use percore_keyspace::write::PREFETCH_AHEAD;
+
+use super::protocol::{decode_request, Request};
+
+/// The whole requests at the start of some input (up to
+/// [`PREFETCH_AHEAD`]), each decoded once. Everything in it is `Copy`, so
+/// refilling it writes a few words a request and drops nothing.
+pub(super) struct Ahead<'a> {
+    requests: [Decoded<'a>; PREFETCH_AHEAD],
+    len: usize,
+    /// The input after the window's requests.
+    rest: &'a [u8],
+}
+
+/// A frame's body, and its request: `None` when it does not decode (rare:
+/// the serving loop decodes that body again for its error).
+pub(super) type Decoded<'a> = (&'a [u8], Option<Request<'a>>);
+
+impl<'a> Ahead<'a> {
+    pub(super) fn new() -> Ahead<'a> {
+        Ahead {
+            requests: [(&[], None); PREFETCH_AHEAD],
+            len: 0,
+            rest: &[],
+        }
+    }
+
+    /// Refills the window from the start of `input`.
+    pub(super) fn decode(&mut self, mut input: &'a [u8]) {
+        self.len = 0;
+        while self.len < PREFETCH_AHEAD {
+            let Some((body, rest)) = split_frame(input) else {
+                break;
+            };
+            input = rest;
+            self.requests[self.len] = (body, decode_request(body).ok());
+            self.len += 1;
+        }
+        self.rest = input;
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(super) fn requests(&self) -> &[Decoded<'a>] {
+        &self.requests[..self.len]
+    }
+
+    /// The input after the window.
+    pub(super) fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    pub(super) fn keys(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        self.requests()
+            .iter()
+            .filter_map(|(_, decoded)| decoded.as_ref()?.key().map(str::as_bytes))
+    }
+}
