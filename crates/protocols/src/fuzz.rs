@@ -81,6 +81,22 @@ pub fn resp_requests(data: &[u8]) {
             "a command changed through its encoding"
         );
     }
+    // The look ahead a shard prefetches by (`second_words`) reads the
+    // second word of the same commands the decoder cuts, in order, until
+    // it stops.
+    let mut second_words = crate::resp::protocol::second_words(case.stream);
+    for frame in &whole.0 {
+        if frame.first() != Some(&b'*') || parse_command(frame, &mut args).is_err() {
+            break;
+        }
+        let command = args.view(frame);
+        if command.len() >= 2 {
+            match second_words.next() {
+                Some(word) => assert_eq!(word, command.at(1), "the look ahead read another word"),
+                None => break,
+            }
+        }
+    }
     // Any bytes as one frame: an answer, never a panic.
     let _ = parse_command(data, &mut args);
 }
