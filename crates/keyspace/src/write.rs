@@ -42,16 +42,7 @@ pub struct ShardKeys<'a> {
     pub now: u64,
 }
 
-/// How many of a batch's keys [`ShardKeys::prefetch`] loads ahead: a
-/// pipelined batch's worth (16 to 32 requests a read), few enough that the
-/// first are still cached when served.
-pub const PREFETCH_AHEAD: usize = 32;
-
-/// Below this many keys a shard's table and entries stay in its caches,
-/// its lookups do not miss, and prefetching them is only cost: the hop
-/// bench's owner, reading 1,024 keys, spent 8 % more per request with it
-/// (results/scaling.md).
-const PREFETCH_FROM_KEYS: usize = 4096;
+pub use crate::store::PREFETCH_AHEAD;
 
 impl<'a> ShardKeys<'a> {
     pub fn new(
@@ -136,18 +127,9 @@ impl<'a> ShardKeys<'a> {
 
     /// Starts loading the entries of `keys` (the first
     /// [`PREFETCH_AHEAD`]) into the cache, before a batch serves them one
-    /// after the other (`store/table.rs`, `Table::prefetch`).
+    /// after the other ([`Store::prefetch`]).
     pub fn prefetch<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
-        if self.store.len() < PREFETCH_FROM_KEYS {
-            return;
-        }
-        let mut hashes = [0u64; PREFETCH_AHEAD];
-        let mut n = 0;
-        for (slot, key) in hashes.iter_mut().zip(keys) {
-            *slot = self.store.hash(key);
-            n += 1;
-        }
-        self.store.prefetch(&hashes[..n]);
+        self.store.prefetch(keys);
     }
 
     /// The live string value of `key` (`None` for a key of another type:

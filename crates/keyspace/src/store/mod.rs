@@ -87,6 +87,17 @@ pub const ENTRY_OVERHEAD: u64 = 48;
 /// allocation header (measured: README "kv memory").
 pub const TTL_OVERHEAD: u64 = 82;
 
+/// How many keys [`Store::prefetch`] loads ahead: a pipelined batch's
+/// worth (16 to 32 requests a read), few enough that the first are still
+/// cached when served.
+pub const PREFETCH_AHEAD: usize = 32;
+
+/// Below this many keys a shard's table and entries stay in its caches,
+/// its lookups do not miss, and prefetching them is only cost: the hop
+/// bench's owner, reading 1,024 keys, spent 15 % more CPU per request with
+/// it (results/scaling.md).
+const PREFETCH_FROM_KEYS: usize = 4096;
+
 impl Store {
     /// A store that refuses writes adding data past `cap` accounted bytes.
     pub fn with_cap(cap: Option<u64>) -> Store {
@@ -101,17 +112,21 @@ impl Store {
         store
     }
 
-    /// The hash [`Store::prefetch`] takes for `key`.
-    #[inline]
-    pub fn hash(&self, key: &[u8]) -> u64 {
-        self.table.hash(key)
-    }
-
-    /// Starts loading the entries of the keys hashed to `hashes` (by
-    /// [`Store::hash`]) into the cache, so that a batch's lookups overlap
-    /// their cache misses (`table.rs`, `Table::prefetch`).
-    pub fn prefetch(&self, hashes: &[u64]) {
-        self.table.prefetch(hashes);
+    /// Starts loading the entries of `keys` (the first
+    /// [`PREFETCH_AHEAD`]) into the cache, so that a batch's lookups overlap
+    /// their cache misses (`table.rs`, `Table::prefetch`). A store of fewer
+    /// than [`PREFETCH_FROM_KEYS`] keys is left as it is.
+    pub fn prefetch<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
+        if self.table.len() < PREFETCH_FROM_KEYS {
+            return;
+        }
+        let mut hashes = [0u64; PREFETCH_AHEAD];
+        let mut n = 0;
+        for (slot, key) in hashes.iter_mut().zip(keys) {
+            *slot = self.table.hash(key);
+            n += 1;
+        }
+        self.table.prefetch(&hashes[..n]);
     }
 
     /// `key`'s string value, unless it is absent, expired at `now`, or not a

@@ -7,6 +7,8 @@
 
 use super::*;
 use commands::Flags;
+use percore_keyspace::write::PREFETCH_AHEAD;
+use percore_resp_wire::second_words;
 
 /// How planning a round ended.
 pub(super) enum Step<'a> {
@@ -37,6 +39,8 @@ impl Resp {
         let ConnBuffers { args, plan } = buffers;
         plan.begin(self.shards);
         let taken_before = batch.taken();
+        // Commands left before the next look ahead (`prefetch_ahead`).
+        let mut ahead = 0;
         loop {
             // A round takes at least one command: past the batch's output
             // budget, next_request itself stops (Done). A round cut before
@@ -54,6 +58,11 @@ impl Resp {
             // Read under the limits of the connection's state now: an AUTH
             // earlier in the batch lifts them for the commands after it.
             batch.decoder().require_auth(!session.authed);
+            if ahead == 0 {
+                self.prefetch_ahead(batch.remaining());
+                ahead = PREFETCH_AHEAD;
+            }
+            ahead -= 1;
             let Some(frame) = batch.next_request() else {
                 return Step::Done;
             };
@@ -92,6 +101,19 @@ impl Resp {
                 Some(step) => return step,
             }
         }
+    }
+
+    /// Starts loading the entries the next commands will read, those of
+    /// this shard's keys among the second words of the next
+    /// [`PREFETCH_AHEAD`] commands (a GET's or a SET's key), so that their
+    /// cache misses overlap instead of coming one command after the other
+    /// (the key space's `Store::prefetch`).
+    fn prefetch_ahead(&self, unread: &[u8]) {
+        let (here, shards) = (self.shard, self.shards);
+        let keys = second_words(unread)
+            .take(PREFETCH_AHEAD)
+            .filter(|key| shards == 1 || owner_of(key, shards) == here);
+        self.keys.store.with(|store| store.prefetch(keys));
     }
 
     /// Plans one command; `Some` ends the round.
