@@ -230,39 +230,12 @@ impl LaneInbox {
             let handler = handler.clone();
             glommio::spawn_local(async move {
                 while let Some(envelope) = stream.recv().await {
-                    prefetch_bytes(&envelope.body);
                     handler(envelope).await;
                 }
             })
             .detach();
         }
     }
-}
-
-/// Asks the CPU to bring every cache line of `bytes` in at once. A
-/// message's body was written on the sender's core: read in order, each of
-/// its lines would be a transfer from that core waited for in turn (in the
-/// hop bench, kv's decoder on the owner took 15 % of both shards' CPU that
-/// way); asked for together, the transfers overlap.
-#[inline]
-fn prefetch_bytes(bytes: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        const LINE: usize = 64;
-        let start = bytes.as_ptr() as usize & !(LINE - 1);
-        let end = bytes.as_ptr() as usize + bytes.len();
-        for address in (start..end).step_by(LINE) {
-            // SAFETY: a prefetch is a hint: it never faults and reads
-            // nothing the program sees, whatever the address.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    address as *const i8,
-                );
-            }
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
 }
 
 #[cfg(test)]
