@@ -4,7 +4,9 @@
 
 use super::*;
 use commands::Flags;
+use percore_keyspace::write::PREFETCH_AHEAD;
 use percore_keyspace::{Marks, OwnerHandler, SharedStore};
+use percore_resp_wire::second_words;
 use std::any::Any;
 
 /// Runs a command that concerns this shard's keys (or its part of
@@ -192,7 +194,16 @@ fn serve_forwarded_on(
         let mut args = args.borrow_mut();
         let mut rest = commands;
         let mut count = 0;
+        // Commands left before the next look ahead.
+        let mut ahead = 0;
         while let Some((frame, next)) = split_frame(rest) {
+            if ahead == 0 {
+                // The next commands' keys prefetched together, as the
+                // sender's shard does for its own (`plan.rs`).
+                keys.prefetch(forwarded_keys(rest));
+                ahead = PREFETCH_AHEAD;
+            }
+            ahead -= 1;
             let start = percore::codec::begin_frame(replies);
             match frame {
                 [proto, cmd, command @ ..] => {
@@ -244,6 +255,17 @@ fn serve_forwarded_on(
         }
         count
     })
+}
+
+/// The first key (second word) of each forwarded command in `commands`,
+/// for prefetching.
+fn forwarded_keys(mut commands: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        let (frame, next) = split_frame(commands)?;
+        commands = next;
+        Some(frame)
+    })
+    .filter_map(|frame| second_words(frame.get(2..)?).next())
 }
 
 /// resp's reply to a command whose write could not reach the disk.
