@@ -115,7 +115,7 @@ impl Store {
     /// Starts loading the entries of `keys` (the first
     /// [`PREFETCH_AHEAD`]) into the cache, so that a batch's lookups overlap
     /// their cache misses (`table.rs`, `Table::prefetch`). A store of fewer
-    /// than [`PREFETCH_FROM_KEYS`] keys is left as it is.
+    /// than `PREFETCH_FROM_KEYS` (4,096) keys is left as it is.
     pub fn prefetch<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
         if self.table.len() < PREFETCH_FROM_KEYS {
             return;
