@@ -26,19 +26,13 @@ for r in $(seq "$rounds"); do
   done
 done
 python3 - "$out" <<'PY'
-import json, statistics as st, sys
-rows = {}
-for line in open(sys.argv[1]):
-    if " {" not in line: continue
-    label, js = line.split(" ", 1)
-    try: d = json.loads(js)
-    except ValueError: continue
-    if "error" in d: continue
-    if d.get("test"): label += "-" + d["test"]
-    rows.setdefault(label, []).append(d)
+import statistics as st, sys
+sys.path.insert(0, "benches")
+from compare_lines import rows, cpu_us
+rows = rows(sys.argv[1])
 for label in sorted(rows, key=lambda l: (l[2:], l[0])):
     ds = rows[label]
-    cpu = [d["server_cpu"] / d["rps"] * 1e6 for d in ds]
+    cpu = [cpu_us(d) for d in ds]
     print(f"{label:28} n={len(ds)} rps={st.median([d['rps'] for d in ds]):>10,.0f} "
           f"cpu_us={st.median(cpu):.3f} all={[round(c, 3) for c in cpu]}")
 PY

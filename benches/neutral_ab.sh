@@ -30,19 +30,15 @@ for r in $(seq 1 "${ROUNDS:-3}"); do
   done
 done
 python3 - $out <<'PY'
-import json,statistics as st,sys
-rows={}
-for line in open(sys.argv[1]):
-    if " {" not in line: continue
-    label,js=line.split(" ",1); d=json.loads(js)
-    if "error" in d: print("ERR",label,d); continue
-    if d.get("test"): label+="-"+d["test"]
-    rows.setdefault(label,[]).append(d)
+import statistics as st, sys
+sys.path.insert(0, "benches")
+from compare_lines import rows, cpu_us
+rows = rows(sys.argv[1])
 print("| scenario | server | runs | median msgs/s | server CPU µs/msg | rounds msgs/s |")
 print("|---|---|---|---|---|---|")
 for label in sorted(rows, key=lambda l:(l.split("|")[1],l)):
     ds=rows[label]; who,sc=label.split("|")
-    print(f"| {sc} | {who} | {len(ds)} | {st.median(d['rps'] for d in ds):,.0f} | {st.median(d['server_cpu']/d['rps']*1e6 for d in ds):.3f} | {', '.join(f'{d[chr(114)+chr(112)+chr(115)]/1000:,.0f}k' for d in ds)} |")
+    print(f"| {sc} | {who} | {len(ds)} | {st.median(d['rps'] for d in ds):,.0f} | {st.median(cpu_us(d) for d in ds):.3f} | {', '.join(f'{d[chr(114)+chr(112)+chr(115)]/1000:,.0f}k' for d in ds)} |")
 PY
 echo "raw: $out"
 benches/scaling_ab.sh "$B" "$F"

@@ -27,21 +27,15 @@ for r in $(seq 1 "$rounds"); do
   done
 done
 python3 - "$out" <<'PY'
-import json, statistics as st, sys
-rows = {}
-for line in open(sys.argv[1]):
-    if " {" not in line: continue
-    label, js = line.split(" ", 1)
-    try: d = json.loads(js)
-    except ValueError: continue
-    if "error" in d: print("ERROR", label, d); continue
-    if d.get("test"): label += "-" + d["test"]
-    rows.setdefault(label, []).append(d)
+import statistics as st, sys
+sys.path.insert(0, "benches")
+from compare_lines import rows, cpu_us
+rows = rows(sys.argv[1])
 print("| set-up | scenario | runs | median msgs/s | server CPU µs/request | p50 µs | p99 µs | max busy before |")
 print("|---|---|---|---|---|---|---|---|")
 for label, ds in sorted(rows.items(), key=lambda kv: (kv[0].split("|")[1], kv[0])):
     who, sc = label.split("|")
-    cpu = st.median(d["server_cpu"] / d["rps"] * 1e6 for d in ds)
+    cpu = st.median(cpu_us(d) for d in ds)
     print(f"| {who} | {sc} | {len(ds)} | {st.median(d['rps'] for d in ds):,.0f} | {cpu:.3f} | "
           f"{st.median(d['p50_us'] for d in ds):,.0f} | {st.median(d['p99_us'] for d in ds):,.0f} | "
           f"{max(d.get('pre_busy', 0) for d in ds):.2f} |")
