@@ -144,7 +144,11 @@ fn serve_forwarded_on(
         }
         keys.prefetch(ahead.keys());
         for &(body, decoded) in ahead.requests() {
-            match decoded.ok_or(body).or_else(decode_request) {
+            let request = match decoded {
+                Some(request) => Ok(request),
+                None => decode_request(body),
+            };
+            match request {
                 Ok(request) => {
                     apply(&mut keys, request, replies);
                 }
