@@ -127,11 +127,49 @@ fn pipelines_across_shards_keep_request_order() {
 /// 150 requests in one write, longer than a window, each Get just after
 /// the Put or Del of its key, bad frames among them, and the last frame
 /// split over two writes, is answered in order, each reply reflecting the
-/// requests before it.
+/// requests before it. The store holds enough keys first that the windows'
+/// entries are prefetched (a small store is not).
 #[test]
 fn one_shard_answers_a_long_pipeline_in_order() {
-    let server = TestServer::builder().services(&["kv"]).shards(1).start();
+    answers_a_long_pipeline_in_order(1);
+}
+
+/// The same on two shards: half the keys' requests are served by the
+/// other shard, a window at a time (`serve_forwarded`), and the replies
+/// still come in request order.
+#[test]
+fn two_shards_answer_a_long_pipeline_in_order() {
+    answers_a_long_pipeline_in_order(2);
+}
+
+fn answers_a_long_pipeline_in_order(shards: usize) {
+    let server = TestServer::builder()
+        .services(&["kv"])
+        .shards(shards)
+        .start();
     let mut kv = kv_client(server.addr("kv"));
+    // More keys than the key space's prefetch threshold (4,096), on
+    // every shard.
+    let mut fill = Vec::new();
+    let filler = 5000 * shards;
+    for n in 0..filler {
+        let key = format!("filler{n}");
+        percore_protocols::kv::protocol::push_request_frame(
+            &mut fill,
+            &Request::Put {
+                key: &key,
+                val: "x",
+            },
+        );
+    }
+    kv.stream().write_all(&fill).unwrap();
+    for n in 0..filler {
+        assert_eq!(
+            kv.read_reply().expect("a filler's reply"),
+            Reply::Nil,
+            "filler {n}"
+        );
+    }
     let (mut wire, mut expected) = (Vec::new(), Vec::new());
     let mut model = std::collections::HashMap::new();
     for n in 0..45 {
