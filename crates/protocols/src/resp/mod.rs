@@ -42,6 +42,7 @@ mod notify_typed;
 mod plan;
 mod port_change;
 mod resp_shard;
+mod run_at;
 mod served_alone;
 /// The wire format, a library of its own below the protocols (`percore_resp_wire`).
 pub use percore_resp_wire as protocol;
@@ -91,8 +92,8 @@ use session::{ConnBuffers, Session};
 use ask_shards::integers;
 pub use execute::execute;
 pub use factory::{RespConfig, RespFactory, RespOptions, PROTOCOL};
-use plan::{exchange, tagged_buffer};
 pub use resp_shard::RespShard;
+use run_at::{exchange, tagged_buffer};
 
 /// The resp service on one shard.
 pub struct Resp {
