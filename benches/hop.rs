@@ -28,11 +28,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use glommio::{LocalExecutorBuilder, Placement};
+use percore::codec::{begin_frame, end_frame};
 use percore::cross_shard::{owner_of, Answer, Mesh, MeshPlan};
 use percore_keyspace::SharedStore;
-use percore_protocols::kv::protocol::{push_request_frame, Request};
-use percore_protocols::kv::serve_forwarded;
+use percore_protocols::kv::protocol::Request;
 use percore_protocols::kv::PROTOCOL;
+use percore_protocols::kv::{push_forwarded, serve_forwarded};
 
 /// Keys shard 1 owns, stored before the run, read in turn by the
 /// requests; `PERCORE_HOP_KEYS` sets another count (a million makes an
@@ -155,8 +156,8 @@ fn remote_keys(count: usize) -> Vec<String> {
         .collect()
 }
 
-/// A message of `batch` Gets (one Put in eight), as `serve_round` builds it
-/// but for the tag, which each message gets from the mesh's buffer.
+/// A message of `batch` Gets (one Put in eight), framed and in the owner's
+/// form, as `serve_round` builds it but for the tag, which each message gets from the mesh's buffer.
 fn template(keys: &[String], batch: usize, offset: usize) -> Vec<u8> {
     let mut frames = Vec::new();
     for i in 0..batch {
@@ -166,7 +167,9 @@ fn template(keys: &[String], batch: usize, offset: usize) -> Vec<u8> {
         } else {
             Request::Get { key }
         };
-        push_request_frame(&mut frames, &request);
+        let start = begin_frame(&mut frames);
+        push_forwarded(&mut frames, &request);
+        end_frame(&mut frames, start);
     }
     frames
 }
@@ -191,7 +194,9 @@ async fn drive(
         let mut body = mesh.buffer();
         body.push(PROTOCOL.tag());
         for key in chunk {
-            push_request_frame(&mut body, &Request::Put { key, val: "value" });
+            let start = begin_frame(&mut body);
+            push_forwarded(&mut body, &Request::Put { key, val: "value" });
+            end_frame(&mut body, start);
         }
         let ticket = mesh.send(1, body).await.expect("send");
         let reply = mesh.reply(ticket).await;

@@ -9,6 +9,7 @@
 //! depend on how the stream was cut into reads. The request decoders are also
 //! checked to give back what they were given when a request is re-encoded.
 
+use crate::kv::forwarded::{push_forwarded, read_forwarded};
 use crate::kv::protocol::{decode_request, push_request_frame};
 use crate::mq::command;
 use percore::codec::{frame_body, split_line_ending, LengthPrefixed, Lines};
@@ -17,11 +18,14 @@ use percore::fuzz::{decode_in_reads, frames_of, Case};
 pub use percore::fuzz::{length_prefixed, lines};
 
 /// kv requests: each frame of the stream decoded as a request; a request
-/// that decodes comes back the same from its own encoding.
+/// that decodes comes back the same from its own encoding, and from the
+/// form it is forwarded to its owner in (`kv/forwarded.rs`); the bytes
+/// themselves read as that form never panic.
 pub fn kv_requests(data: &[u8]) {
     let (frames, _) = frames_of::<LengthPrefixed>(data);
     let mut encoded = Vec::new();
     for frame in std::iter::once(data).chain(frames.iter().map(Vec::as_slice)) {
+        let _ = read_forwarded(frame);
         let Ok(request) = decode_request(frame) else {
             continue;
         };
@@ -29,6 +33,14 @@ pub fn kv_requests(data: &[u8]) {
         push_request_frame(&mut encoded, &request);
         let again = decode_request(frame_body(&encoded));
         assert_eq!(again, Ok(request), "a request changed through its encoding");
+        encoded.clear();
+        push_forwarded(&mut encoded, &request);
+        let forwarded = read_forwarded(&encoded);
+        assert_eq!(
+            forwarded,
+            Some(request),
+            "a request changed on its way to its owner"
+        );
     }
 }
 

@@ -3,12 +3,13 @@
 //! after the other (`ShardKeys::prefetch`), and knowing a window's keys
 //! before serving any lets those misses overlap. Both places that serve
 //! many requests at once use it: a batch on the only shard
-//! (`Kv::serve_alone`) and the requests another shard forwarded
-//! (`serve_forwarded`).
+//! (`Kv::serve_alone`, from the wire's frames) and the requests another
+//! shard forwarded (`serve_forwarded`, in the owner's form: `forwarded.rs`).
 
 use percore::codec::split_frame;
 use percore_keyspace::write::PREFETCH_AHEAD;
 
+use super::forwarded::read_forwarded;
 use super::protocol::{decode_request, Request};
 
 /// The whole requests at the start of some input (up to
@@ -22,7 +23,8 @@ pub(super) struct Ahead<'a> {
 }
 
 /// A frame's body, and its request: `None` when it does not decode (rare:
-/// the serving loop decodes that body again for its error).
+/// the serving loop decodes that body again for its error). Forwarded
+/// requests always decode, and have no frame.
 pub(super) type Decoded<'a> = (&'a [u8], Option<Request<'a>>);
 
 impl<'a> Ahead<'a> {
@@ -34,7 +36,7 @@ impl<'a> Ahead<'a> {
         }
     }
 
-    /// Refills the window from the start of `input`.
+    /// Refills the window from the start of `input`, the wire's frames.
     pub(super) fn decode(&mut self, mut input: &'a [u8]) {
         self.len = 0;
         while self.len < PREFETCH_AHEAD {
@@ -43,6 +45,24 @@ impl<'a> Ahead<'a> {
             };
             input = rest;
             self.requests[self.len] = (body, decode_request(body).ok());
+            self.len += 1;
+        }
+        self.rest = input;
+    }
+
+    /// Refills the window from the start of `input`, frames of requests in
+    /// the owner's form; it stops at one that does not read (a bug:
+    /// `forwarded.rs`).
+    pub(super) fn decode_forwarded(&mut self, mut input: &'a [u8]) {
+        self.len = 0;
+        while self.len < PREFETCH_AHEAD {
+            let Some((request, rest)) =
+                split_frame(input).and_then(|(body, rest)| Some((read_forwarded(body)?, rest)))
+            else {
+                break;
+            };
+            input = rest;
+            self.requests[self.len] = (&[], Some(request));
             self.len += 1;
         }
         self.rest = input;

@@ -11,19 +11,23 @@
 //! ```
 //!
 //! A request for a key this shard owns is answered at once. The others are
-//! gathered per owner while the batch is read (`route.rs`), sent as one
-//! message per owner, and their replies are put back in request order. Each
+//! gathered per owner while the batch is read (`route.rs`), decoded already
+//! (`forwarded.rs`), sent as one message per owner, and their replies are put back in request order. Each
 //! owner runs a message's requests in order (`handle.rs`), so a connection's
 //! pipelined Put then Get of one key always sees its own Put.
 
 mod ahead;
 pub mod client;
+pub(crate) mod forwarded;
 mod handle;
 pub mod protocol;
 mod route;
 
 pub use client::{ClientError, KvClient};
 pub use durable::{DurableError, DurableOptions, Fsync};
+/// How `benches/hop.rs` writes requests as a shard forwards them.
+#[doc(hidden)]
+pub use forwarded::push_forwarded;
 /// The store and its durability are the key space's (`percore_keyspace`).
 pub use percore_keyspace::{durable, now_ms, values, Store};
 pub use protocol::{Reply, Request};
@@ -43,16 +47,14 @@ use percore_keyspace::{KeySpace, KeySpacePlan, Marks, OwnerHandler, Protocol, Sh
 use protocol::{decode_request, push_error_frame, FRAME_TOO_LONG};
 use route::{plan_round, RoundEnd, RoundPlan, ThisShard};
 
-/// kv's tag on the key space's mesh: its messages are request frames, as
-/// they came off the wire.
+/// kv's tag on the key space's mesh: its messages are requests in the
+/// owner's form (`forwarded.rs`), decoded once, where they came off the wire.
 pub const PROTOCOL: Protocol = Protocol(1);
 
 /// What kv runs on the shard that owns a forwarded message's keys,
 /// registered on the key space's plan ([`KeySpacePlan::register`]).
 const OWNER_HANDLER: OwnerHandler = OwnerHandler {
-    serve: |store, log, _shard, _state, frames, replies| {
-        serve_forwarded(store, log, frames, replies)
-    },
+    serve: |store, log, _shard, _state, body, replies| serve_forwarded(store, log, body, replies),
     push_error: push_error_frame,
     push_disk_error,
     before_reply: None,
@@ -108,19 +110,20 @@ pub struct Kv {
     forwarded: Counter,
 }
 
-/// Answers the requests another shard forwarded: `frames` holds them as they
-/// came off the wire, `replies` gets one reply frame each. Returns how many.
-/// The clock is read once for the whole message. Public for
-/// `benches/hop.rs`, which forwards through it as the key space's owner does.
+/// Answers the requests another shard forwarded: `body` holds them as the
+/// round engine frames them, each in the owner's form (`forwarded.rs`), `replies` gets one reply frame each.
+/// Returns how many. The clock is read once for the whole message. Public
+/// for `benches/hop.rs`, which forwards through it as the key space's owner
+/// does.
 #[doc(hidden)]
 pub fn serve_forwarded(
     store: &SharedStore,
     log: Option<&ShardLog>,
-    frames: &[u8],
+    body: &[u8],
     replies: &mut Vec<u8>,
 ) -> usize {
     let marks = store.marks();
-    store.with_mut(|store| serve_forwarded_on(store, marks, log, frames, replies))
+    store.with_mut(|store| serve_forwarded_on(store, marks, log, body, replies))
 }
 
 /// [`serve_forwarded`] on the store it was lent.
@@ -128,31 +131,24 @@ fn serve_forwarded_on(
     store: &mut Store,
     marks: &Marks,
     log: Option<&ShardLog>,
-    frames: &[u8],
+    body: &[u8],
     replies: &mut Vec<u8>,
 ) -> usize {
-    let mut rest = frames;
+    let mut rest = body;
     let mut requests = 0;
     let mut keys = ShardKeys::new(store, marks, log, now_ms());
     // A window at a time, its entries prefetched together (`Ahead`): an
     // owner's store is often cold, its core shared with others' work.
     let mut ahead = Ahead::new();
     while !rest.is_empty() {
-        ahead.decode(rest);
+        ahead.decode_forwarded(rest);
         if ahead.is_empty() {
             break;
         }
         keys.prefetch(ahead.keys());
-        for &(body, decoded) in ahead.requests() {
-            let request = match decoded {
-                Some(request) => Ok(request),
-                None => decode_request(body),
-            };
-            match request {
-                Ok(request) => {
-                    apply(&mut keys, request, replies);
-                }
-                Err(error) => push_error_frame(replies, &error.to_string()),
+        for &(_, request) in ahead.requests() {
+            if let Some(request) = request {
+                apply(&mut keys, request, replies);
             }
             requests += 1;
         }

@@ -10,6 +10,7 @@
 //! budget plus [`UNSIZED_REPLIES_PER_ROUND`] values.
 
 use super::durable::log::ShardLog;
+use super::forwarded::push_forwarded;
 use super::handle::{apply, push_keys_frame, Outcome};
 use super::protocol::{decode_request, push_error_frame, str_array, Request};
 use percore::codec::{split_frame, LengthPrefixed};
@@ -148,7 +149,9 @@ pub(super) fn plan_round(
                 if matches!(request, Request::Get { .. }) {
                     unsized_replies += 1;
                 }
-                plan.forward(owner, &mut new_buffer, |body| body.extend_from_slice(frame));
+                plan.forward(owner, &mut new_buffer, |body| {
+                    push_forwarded(body, &request)
+                });
             }
             None => {
                 // ListKeys: every shard's part, merged.
@@ -165,7 +168,9 @@ pub(super) fn plan_round(
                             })
                         });
                     } else {
-                        plan.forward(shard, &mut new_buffer, |body| body.extend_from_slice(frame));
+                        plan.forward(shard, &mut new_buffer, |body| {
+                            push_forwarded(body, &request)
+                        });
                     }
                 }
                 // The whole store may come back: one per round.

@@ -50,7 +50,12 @@ fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
     let end = plan_round(&mut plan, &mut batch, shard_zero(&store, 2), Vec::new);
     assert_eq!((end, plan.forwarded()), (RoundEnd::Whole, 1));
     assert!(plan.outbox(0).is_empty());
-    assert_eq!(plan.outbox(1), requests(&[Request::Get { key: &theirs }]));
+    // Forwarded in the owner's form (`forwarded.rs`).
+    let mut forwarded = Vec::new();
+    let start = percore::codec::begin_frame(&mut forwarded);
+    push_forwarded(&mut forwarded, &Request::Get { key: &theirs });
+    percore::codec::end_frame(&mut forwarded, start);
+    assert_eq!(plan.outbox(1), forwarded);
 
     // The owner answers; the replies come back in request order.
     let mut owner_reply = Vec::new();
