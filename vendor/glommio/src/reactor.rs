@@ -121,8 +121,7 @@ impl Timers {
 
     /// Return the duration until next event and the number of
     /// ready and woke timers.
-    fn process_timers(&mut self) -> (Option<Duration>, usize) {
-        let now = Instant::now();
+    fn process_timers(&mut self, now: Instant) -> (Option<Duration>, usize) {
 
         // percore: split only when a timer is due. `split_off` allocates
         // a tree node whenever timers are pending, and this runs on every
@@ -169,6 +168,12 @@ pub(crate) struct Reactor {
     /// decided whether to park; see `LocalExecutor::run`.
     channel_traffic: Cell<bool>,
 
+    /// percore: the last clock read of the loop pass (`process_timers`, or
+    /// the end of a task queue's run), which the next run of a task queue
+    /// and the pass's own accounting start from instead of reading the
+    /// clock again (`LocalExecutor::run_one_task_queue`, `LocalExecutor::run`).
+    pass_clock: Cell<Instant>,
+
     io_scheduler: Rc<IoScheduler>,
     record_io_latencies: bool,
 
@@ -201,6 +206,7 @@ impl Reactor {
             timers: RefCell::new(Timers::new()),
             shared_channels: RefCell::new(SharedChannels::new()),
             channel_traffic: Cell::new(false),
+            pass_clock: Cell::new(Instant::now()),
             io_scheduler: Rc::new(IoScheduler::new()),
             record_io_latencies,
             preempt_ptr_head,
@@ -859,8 +865,23 @@ impl Reactor {
     ///
     /// Returns the duration until the next timer
     fn process_timers(&self) -> (Option<Duration>, usize) {
+        let now = self.read_clock();
         let mut timers = self.timers.borrow_mut();
-        timers.process_timers()
+        timers.process_timers(now)
+    }
+
+    /// percore: reads the clock, and keeps the reading for the pass
+    /// ([`Reactor::pass_clock`]).
+    pub(crate) fn read_clock(&self) -> Instant {
+        let now = Instant::now();
+        self.pass_clock.set(now);
+        now
+    }
+
+    /// percore: the pass's last clock reading ([`Reactor::read_clock`]): at
+    /// most one poll of the I/O or one task queue's run old.
+    pub(crate) fn pass_clock(&self) -> Instant {
+        self.pass_clock.get()
     }
 
     fn process_shared_channels(&self) -> usize {

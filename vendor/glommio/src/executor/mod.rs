@@ -1396,7 +1396,9 @@ impl LocalExecutor {
         drop(tq);
 
         let time = {
-            let now = Instant::now();
+            // percore: the pass's last clock reading (its timers', or the
+            // end of the task queue that ran before), not a new one.
+            let now = self.reactor.pass_clock();
             let mut queue_ref = queue.borrow_mut();
             queue_ref.prepare_to_run(now);
             self.reactor
@@ -1436,7 +1438,7 @@ impl LocalExecutor {
                     break;
                 }
             }
-            let elapsed = time.elapsed();
+            let elapsed = self.reactor.read_clock().saturating_duration_since(time);
             drop(guard);
             (elapsed, tasks_executed_this_loop)
         };
@@ -1535,7 +1537,10 @@ impl LocalExecutor {
                 let run = this.run_task_queues();
 
                 // account for runtime and poll/sleep if possible
-                let cur_time = Instant::now();
+                // (percore: from the pass's last clock reading, taken as
+                // the last task queue finished or as the timers were
+                // processed)
+                let cur_time = this.reactor.pass_clock();
                 this.queues.borrow_mut().stats.total_runtime += cur_time - pre_time;
                 pre_time = cur_time;
                 if !run {
