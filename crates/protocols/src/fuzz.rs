@@ -38,7 +38,7 @@ pub fn kv_requests(data: &[u8]) {
         let forwarded = read_forwarded(&encoded);
         assert_eq!(
             forwarded,
-            Some(request),
+            Some(request.into()),
             "a request changed on its way to its owner"
         );
     }

@@ -10,7 +10,8 @@ use percore::codec::split_frame;
 use percore_keyspace::write::PREFETCH_AHEAD;
 
 use super::forwarded::read_forwarded;
-use super::protocol::{decode_request, Request};
+use super::handle::Op;
+use super::protocol::decode_request;
 
 /// The whole requests at the start of some input (up to
 /// [`PREFETCH_AHEAD`]), each decoded once. Everything in it is `Copy`, so
@@ -25,7 +26,7 @@ pub(super) struct Ahead<'a> {
 /// A frame's body, and its request: `None` when it does not decode (rare:
 /// the serving loop decodes that body again for its error). Forwarded
 /// requests always decode, and have no frame.
-pub(super) type Decoded<'a> = (&'a [u8], Option<Request<'a>>);
+pub(super) type Decoded<'a> = (&'a [u8], Option<Op<'a>>);
 
 impl<'a> Ahead<'a> {
     pub(super) fn new() -> Ahead<'a> {
@@ -44,7 +45,7 @@ impl<'a> Ahead<'a> {
                 break;
             };
             input = rest;
-            self.requests[self.len] = (body, decode_request(body).ok());
+            self.requests[self.len] = (body, decode_request(body).ok().map(Op::from));
             self.len += 1;
         }
         self.rest = input;
@@ -84,6 +85,6 @@ impl<'a> Ahead<'a> {
     pub(super) fn keys(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
         self.requests()
             .iter()
-            .filter_map(|(_, decoded)| decoded.as_ref()?.key().map(str::as_bytes))
+            .filter_map(|(_, decoded)| decoded.as_ref()?.key())
     }
 }

@@ -19,6 +19,46 @@ use percore_keyspace::write::{Refused, ShardKeys, Ttl};
 /// docs/PROTOCOLS.md §7.3's refusal.
 pub(super) const OUT_OF_MEMORY: &str = "out of memory";
 
+/// A request as the store runs it: its key and value as bytes. A client's
+/// request checked its text as it was decoded ([`Request`]); one forwarded
+/// by another shard was checked there, and travels as bytes
+/// (`forwarded.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op<'a> {
+    Get { key: &'a [u8] },
+    Put { key: &'a [u8], val: &'a [u8] },
+    Del { key: &'a [u8] },
+    ListKeys,
+}
+
+impl<'a> Op<'a> {
+    /// The key whose entry the op reads or writes; `ListKeys` reads them all.
+    pub(super) fn key(&self) -> Option<&'a [u8]> {
+        match *self {
+            Op::Get { key } | Op::Put { key, .. } | Op::Del { key } => Some(key),
+            Op::ListKeys => None,
+        }
+    }
+}
+
+impl<'a> From<Request<'a>> for Op<'a> {
+    fn from(request: Request<'a>) -> Op<'a> {
+        match request {
+            Request::Get { key } => Op::Get {
+                key: key.as_bytes(),
+            },
+            Request::Put { key, val } => Op::Put {
+                key: key.as_bytes(),
+                val: val.as_bytes(),
+            },
+            Request::Del { key } => Op::Del {
+                key: key.as_bytes(),
+            },
+            Request::ListKeys => Op::ListKeys,
+        }
+    }
+}
+
 /// How a request went, for the batch's counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Outcome {
@@ -28,12 +68,12 @@ pub(super) enum Outcome {
 
 /// Runs one request against the shard's keys (at the time `keys` was made
 /// for) and appends its reply frame.
-pub(super) fn apply(keys: &mut ShardKeys<'_>, request: Request<'_>, out: &mut Vec<u8>) -> Outcome {
-    let done = match request {
-        Request::Get { key } => {
-            match keys.get(key.as_bytes()) {
+pub(super) fn apply(keys: &mut ShardKeys<'_>, op: Op<'_>, out: &mut Vec<u8>) -> Outcome {
+    let done = match op {
+        Op::Get { key } => {
+            match keys.get(key) {
                 Some(val) => push_str_frame(out, val),
-                None => match keys.kind(key.as_bytes()) {
+                None => match keys.kind(key) {
                     // A hash, set, sorted set or list (written over resp):
                     // kv has no reply for it but an error naming its type.
                     Some(kind) => {
@@ -47,13 +87,13 @@ pub(super) fn apply(keys: &mut ShardKeys<'_>, request: Request<'_>, out: &mut Ve
             }
             return Outcome::Served;
         }
-        Request::ListKeys => {
+        Op::ListKeys => {
             push_keys_frame(out, keys.store.sorted_keys(keys.now));
             return Outcome::Served;
         }
         // A Put clears any TTL the key had (a Redis SET without KEEPTTL).
-        Request::Put { key, val } => keys.set(key.as_bytes(), val.as_bytes(), Ttl::Clear),
-        Request::Del { key } => keys.del(key.as_bytes()).map(|_| ()),
+        Op::Put { key, val } => keys.set(key, val, Ttl::Clear),
+        Op::Del { key } => keys.del(key).map(|_| ()),
     };
     match done {
         Ok(()) => {

@@ -36,7 +36,7 @@ use std::rc::Rc;
 
 use ahead::Ahead;
 use durable::log::ShardLog;
-use handle::{apply, Outcome};
+use handle::{apply, Op, Outcome};
 use percore::codec::LengthPrefixed;
 use percore::cross_shard::Mesh;
 use percore::server::ShardContext;
@@ -146,9 +146,9 @@ fn serve_forwarded_on(
             break;
         }
         keys.prefetch(ahead.keys());
-        for &(_, request) in ahead.requests() {
-            if let Some(request) = request {
-                apply(&mut keys, request, replies);
+        for &(_, op) in ahead.requests() {
+            if let Some(op) = op {
+                apply(&mut keys, op, replies);
             }
             requests += 1;
         }
@@ -232,8 +232,8 @@ impl Kv {
                         return;
                     };
                     let request = match decoded {
-                        Some(request) if std::ptr::eq(frame, body) => Ok(request),
-                        _ => decode_request(frame),
+                        Some(op) if std::ptr::eq(frame, body) => Ok(op),
+                        _ => decode_request(frame).map(Op::from),
                     };
                     match request {
                         Ok(request) => match apply(&mut keys, request, batch.out()) {

@@ -11,7 +11,7 @@
 
 use super::durable::log::ShardLog;
 use super::forwarded::push_forwarded;
-use super::handle::{apply, push_keys_frame, Outcome};
+use super::handle::{apply, push_keys_frame, Op, Outcome};
 use super::protocol::{decode_request, push_error_frame, str_array, Request};
 use percore::codec::{split_frame, LengthPrefixed};
 use percore::cross_shard::owner_of;
@@ -139,7 +139,7 @@ pub(super) fn plan_round(
                     store.with_mut(|keys| {
                         apply(
                             &mut ShardKeys::new(keys, store.marks(), log, now),
-                            request,
+                            Op::from(request),
                             out,
                         )
                     })
@@ -162,7 +162,7 @@ pub(super) fn plan_round(
                             store.with_mut(|keys| {
                                 apply(
                                     &mut ShardKeys::new(keys, store.marks(), log, now),
-                                    request,
+                                    Op::from(request),
                                     out,
                                 )
                             })

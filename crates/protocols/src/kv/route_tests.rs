@@ -61,7 +61,7 @@ fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
     let mut owner_reply = Vec::new();
     apply(
         &mut ShardKeys::new(&mut Store::default(), &Marks::default(), None, 0),
-        Request::Get { key: &theirs },
+        Request::Get { key: &theirs }.into(),
         &mut owner_reply,
     );
     let replies = [Vec::new(), owner_reply.clone()];
@@ -70,14 +70,14 @@ fn local_keys_are_answered_and_others_gathered_per_owner_in_order() {
     let mut expected = Vec::new();
     apply(
         &mut ShardKeys::new(&mut Store::default(), &Marks::default(), None, 0),
-        Request::Put { key: "x", val: "a" },
+        Request::Put { key: "x", val: "a" }.into(),
         &mut expected,
     );
     expected.extend_from_slice(&owner_reply);
     store.with_mut(|keys| {
         apply(
             &mut ShardKeys::new(keys, store.marks(), None, 0),
-            Request::Get { key: &mine },
+            Request::Get { key: &mine }.into(),
             &mut expected,
         )
     });
