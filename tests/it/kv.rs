@@ -17,8 +17,6 @@ fn keys(list: &[&str]) -> Reply {
     Reply::Keys(list.iter().map(|k| k.to_string()).collect())
 }
 
-/// A key owned by `shard` of 4.
-
 #[test]
 fn the_seed_python_client_runs_its_session_unchanged() {
     let server = TestServer::builder().services(&["kv"]).start();
@@ -129,6 +127,62 @@ fn pipelines_across_shards_keep_request_order() {
 /// split over two writes, is answered in order, each reply reflecting the
 /// requests before it. The store holds enough keys first that the windows'
 /// entries are prefetched (a small store is not).
+/// Keys and values of any text (multi-byte UTF-8, empty, control
+/// characters, a value of 200,000 bytes) come back intact from whichever
+/// shard owns them, pipelined as one write: a request that hops travels
+/// in the owner's form (crates/protocols/src/kv/forwarded.rs), not as its
+/// MessagePack, and the owner must give back exactly what was put.
+#[test]
+fn any_text_crosses_shards_intact() {
+    let shards = 4;
+    let server = TestServer::builder()
+        .services(&["kv"])
+        .shards(shards)
+        .start();
+    let mut kv = kv_client(server.addr("kv"));
+    let big = "ü".repeat(100_000);
+    let mut pairs: Vec<(String, String)> = vec![
+        (String::new(), "the empty key".into()),
+        ("🔑".into(), String::new()),
+        ("k\0e\ty".into(), "v\u{7f}al\n".into()),
+        ("big".into(), big),
+    ];
+    // A key of each shard, in three scripts.
+    for shard in 0..shards {
+        for prefix in ["ключ-", "键-", "κλειδί-"] {
+            let key = key_on(shards, shard, prefix);
+            let val = format!("значение of {key} ✓");
+            pairs.push((key, val));
+        }
+    }
+    let puts: Vec<Request<'_>> = pairs
+        .iter()
+        .map(|(key, val)| Request::Put { key, val })
+        .collect();
+    let gets: Vec<Request<'_>> = pairs.iter().map(|(key, _)| Request::Get { key }).collect();
+    let replies = kv.pipeline(&[puts, gets].concat()).expect("replies");
+    let want: Vec<Reply> = pairs
+        .iter()
+        .map(|_| Reply::Nil)
+        .chain(pairs.iter().map(|(_, val)| s(val)))
+        .collect();
+    assert_eq!(replies, want);
+
+    let mut names: Vec<&str> = pairs.iter().map(|(key, _)| key.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(kv.list_keys().expect("ListKeys"), keys(&names));
+
+    let dels: Vec<Request<'_>> = pairs.iter().map(|(key, _)| Request::Del { key }).collect();
+    let gets: Vec<Request<'_>> = pairs.iter().map(|(key, _)| Request::Get { key }).collect();
+    let replies = kv.pipeline(&[dels, gets].concat()).expect("replies");
+    assert!(
+        replies.iter().all(|reply| *reply == Reply::Nil),
+        "{replies:?}"
+    );
+    assert_eq!(kv.list_keys().expect("ListKeys"), keys(&[]));
+    server.stop().assert_clean();
+}
+
 #[test]
 fn one_shard_answers_a_long_pipeline_in_order() {
     answers_a_long_pipeline_in_order(1);
