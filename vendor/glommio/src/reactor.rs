@@ -122,7 +122,6 @@ impl Timers {
     /// Return the duration until next event and the number of
     /// ready and woke timers.
     fn process_timers(&mut self, now: Instant) -> (Option<Duration>, usize) {
-
         // percore: split only when a timer is due. `split_off` allocates
         // a tree node whenever timers are pending, and this runs on every
         // loop pass and every spin before a park.

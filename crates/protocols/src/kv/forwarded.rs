@@ -5,9 +5,8 @@
 //! MessagePack: a tag byte, then the key and the value, each after its
 //! length (4 bytes, little-endian), in the frame the round engine gives
 //! each forwarded request (`percore_keyspace::round`). The owner parses no
-//! MessagePack: on the
-//! hop bench, decoding the frames a second time was about 40 % of the
-//! owner's CPU (results/scaling.md, session 39).
+//! MessagePack: on the hop bench, decoding the frames a second time was
+//! about 40 % of the owner's CPU (results/scaling.md, session 39).
 //!
 //! The text was checked where the request was decoded, and the store runs
 //! bytes ([`Op`]): the owner reads it as bytes, unchecked again (checking it

@@ -12,9 +12,10 @@
 //!
 //! A request for a key this shard owns is answered at once. The others are
 //! gathered per owner while the batch is read (`route.rs`), decoded already
-//! (`forwarded.rs`), sent as one message per owner, and their replies are put back in request order. Each
-//! owner runs a message's requests in order (`handle.rs`), so a connection's
-//! pipelined Put then Get of one key always sees its own Put.
+//! (`forwarded.rs`), sent as one message per owner, and their replies are
+//! put back in request order. Each owner runs a message's requests in order
+//! (`handle.rs`), so a connection's pipelined Put then Get of one key always
+//! sees its own Put.
 
 mod ahead;
 pub mod client;
@@ -111,8 +112,8 @@ pub struct Kv {
 }
 
 /// Answers the requests another shard forwarded: `body` holds them as the
-/// round engine frames them, each in the owner's form (`forwarded.rs`), `replies` gets one reply frame each.
-/// Returns how many. The clock is read once for the whole message. Public
+/// round engine frames them, each in the owner's form (`forwarded.rs`);
+/// `replies` gets one reply frame each. Returns how many. The clock is read once for the whole message. Public
 /// for `benches/hop.rs`, which forwards through it as the key space's owner
 /// does.
 #[doc(hidden)]
