@@ -1368,6 +1368,7 @@ impl LocalExecutor {
 
     fn run_task_queues(&self) -> bool {
         let mut ran = false;
+        self.reactor.sys.begin_pass();
         loop {
             self.reactor.sys.install_eventfd();
             if self.need_preempt() {

@@ -69,6 +69,12 @@ const RECV_BUFFER_GROUP: u16 = 0;
 /// percore: how long requests queued by running tasks may wait for the end
 /// of the loop pass before they are submitted on their own.
 const SUBMIT_WITHIN: Duration = Duration::from_micros(20);
+/// percore: how many sends of a loop pass go to the kernel as they are
+/// queued, each with its own `io_uring_enter`; later ones wait for the end of
+/// the pass (or `SUBMIT_WITHIN`). A pass at light load runs a handful of
+/// tasks, and a reply held for the rest of the pass keeps its peer waiting;
+/// a busy pass pays at most this many extra entries (PATCHES.md change 18).
+const PROMPT_SENDS_PER_PASS: u32 = 4;
 
 #[allow(dead_code)]
 #[derive(Debug)]
@@ -1396,6 +1402,9 @@ pub(crate) struct Reactor {
     link_rings_src: Cell<Option<Source>>,
     /// percore: when `submit_if_waiting_since` last submitted.
     submitted_at: Cell<Instant>,
+    /// percore: how many more sends this loop pass submits as they are
+    /// queued (`PROMPT_SENDS_PER_PASS`, reset by `begin_pass`).
+    prompt_sends_left: Cell<u32>,
 
     link_fd: RawFd,
 
@@ -1539,6 +1548,7 @@ impl Reactor {
             latency_preemption_timeout_src: Cell::new(None),
             link_rings_src: Cell::new(None),
             submitted_at: Cell::new(Instant::now()),
+            prompt_sends_left: Cell::new(PROMPT_SENDS_PER_PASS),
             blocking_thread,
             link_fd,
             notifier,
@@ -1724,12 +1734,21 @@ impl Reactor {
             SourceType::SockSendOwned(buf) => UringOpDescriptor::SendOwned(buf.as_ptr(), buf.len()),
             _ => unreachable!(),
         };
-        queue_request_into_ring(
-            &mut *self.main_ring.borrow_mut(),
-            source,
-            op,
-            &mut self.source_map.borrow_mut(),
-        );
+        let mut ring = self.main_ring.borrow_mut();
+        queue_request_into_ring(&mut *ring, source, op, &mut self.source_map.borrow_mut());
+        let prompt = self.prompt_sends_left.get();
+        if prompt > 0 {
+            self.prompt_sends_left.set(prompt - 1);
+            // An error here leaves the request queued: the pass's end
+            // submits it, as it would have without this.
+            let _ = ring.consume_submission_queue();
+        }
+    }
+
+    /// percore: a loop pass starts running tasks; its first sends go to the
+    /// kernel as they are queued (`PROMPT_SENDS_PER_PASS`).
+    pub(crate) fn begin_pass(&self) {
+        self.prompt_sends_left.set(PROMPT_SENDS_PER_PASS);
     }
 
     pub(crate) fn recv(&self, source: &Source, len: usize, flags: MsgFlags) {
