@@ -73,8 +73,11 @@ const SUBMIT_WITHIN: Duration = Duration::from_micros(20);
 /// queued, each with its own `io_uring_enter`; later ones wait for the end of
 /// the pass (or `SUBMIT_WITHIN`). A pass at light load runs a handful of
 /// tasks, and a reply held for the rest of the pass keeps its peer waiting;
-/// a busy pass pays at most this many extra entries (PATCHES.md change 18).
+/// a busy pass sends none this way (PATCHES.md change 18).
 const PROMPT_SENDS_PER_PASS: u32 = 4;
+/// percore: a pass that queued more sends than this was a busy one: its
+/// peers have replies to read, and the next pass batches all its sends.
+const BUSY_PASS_SENDS: u32 = 16;
 
 #[allow(dead_code)]
 #[derive(Debug)]
@@ -1405,6 +1408,8 @@ pub(crate) struct Reactor {
     /// percore: how many more sends this loop pass submits as they are
     /// queued (`PROMPT_SENDS_PER_PASS`, reset by `begin_pass`).
     prompt_sends_left: Cell<u32>,
+    /// percore: the sends queued since the pass began (`BUSY_PASS_SENDS`).
+    sends_this_pass: Cell<u32>,
 
     link_fd: RawFd,
 
@@ -1549,6 +1554,7 @@ impl Reactor {
             link_rings_src: Cell::new(None),
             submitted_at: Cell::new(Instant::now()),
             prompt_sends_left: Cell::new(PROMPT_SENDS_PER_PASS),
+            sends_this_pass: Cell::new(0),
             blocking_thread,
             link_fd,
             notifier,
@@ -1736,6 +1742,7 @@ impl Reactor {
         };
         let mut ring = self.main_ring.borrow_mut();
         queue_request_into_ring(&mut *ring, source, op, &mut self.source_map.borrow_mut());
+        self.sends_this_pass.set(self.sends_this_pass.get() + 1);
         let prompt = self.prompt_sends_left.get();
         if prompt > 0 {
             self.prompt_sends_left.set(prompt - 1);
@@ -1746,9 +1753,12 @@ impl Reactor {
     }
 
     /// percore: a loop pass starts running tasks; its first sends go to the
-    /// kernel as they are queued (`PROMPT_SENDS_PER_PASS`).
+    /// kernel as they are queued (`PROMPT_SENDS_PER_PASS`), unless the pass
+    /// before it was a busy one (`BUSY_PASS_SENDS`).
     pub(crate) fn begin_pass(&self) {
-        self.prompt_sends_left.set(PROMPT_SENDS_PER_PASS);
+        let busy = self.sends_this_pass.replace(0) > BUSY_PASS_SENDS;
+        let prompt = if busy { 0 } else { PROMPT_SENDS_PER_PASS };
+        self.prompt_sends_left.set(prompt);
     }
 
     pub(crate) fn recv(&self, source: &Source, len: usize, flags: MsgFlags) {
