@@ -716,6 +716,10 @@ pub(crate) trait UringCommon {
     fn io_stats_mut(&mut self) -> &mut RingIoStats;
     fn io_stats_for_task_queue_mut(&mut self, handle: TaskQueueHandle) -> &mut RingIoStats;
     fn registrar(&self) -> iou::Registrar<'_>;
+    /// percore: whether consuming the completion queue would find nothing:
+    /// no completion posted and none the kernel would post on a peek
+    /// (`nothing_to_reap`). A pass asks several times per ring.
+    fn nothing_to_consume(&self) -> bool;
     fn may_rush(&self) -> bool {
         true
     }
@@ -725,7 +729,10 @@ pub(crate) trait UringCommon {
         queue: &mut VecDeque<UringDescriptor>,
         mut dispatch: bool,
     ) -> io::Result<usize> {
-        loop {
+        // percore: an empty queue has nothing to prepare (a pass asks
+        // several times per ring); what was prepared before is still
+        // submitted below.
+        while !queue.is_empty() {
             match self.submit_one_event(queue) {
                 None => {
                     dispatch = true;
@@ -759,6 +766,9 @@ pub(crate) trait UringCommon {
 
     fn consume_completion_queue(&mut self, woke: &mut usize) -> usize {
         let mut completed = 0;
+        if self.nothing_to_consume() {
+            return completed;
+        }
         loop {
             match self.consume_one_event() {
                 None => break,
@@ -851,6 +861,11 @@ impl PollRing {
 }
 
 impl UringCommon for PollRing {
+    fn nothing_to_consume(&self) -> bool {
+        // A polled ring's requests complete only when a peek polls for them.
+        self.in_kernel == 0 && nothing_to_reap(&self.ring)
+    }
+
     fn name(&self) -> &'static str {
         "poll"
     }
@@ -1280,6 +1295,10 @@ impl SleepableRing {
 }
 
 impl UringCommon for SleepableRing {
+    fn nothing_to_consume(&self) -> bool {
+        nothing_to_reap(&self.ring)
+    }
+
     fn name(&self) -> &'static str {
         self.name
     }
@@ -1434,6 +1453,25 @@ pub(crate) fn common_flags() -> PollFlags {
 /// Epoll flags for all possible readability events.
 pub(crate) fn read_flags() -> PollFlags {
     PollFlags::POLLIN | PollFlags::POLLPRI
+}
+
+/// percore: whether `ring`'s completion queue is empty and the kernel holds
+/// no completion back that a peek would make it post (deferred task work,
+/// `IORING_SQ_TASKRUN`, or an overflow, `IORING_SQ_CQ_OVERFLOW`: liburing's
+/// `cq_ring_needs_flush`). Two loads; no borrow of the source map.
+fn nothing_to_reap(ring: &iou::IoUring) -> bool {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const IORING_SQ_CQ_OVERFLOW: u32 = 1 << 1;
+    const IORING_SQ_TASKRUN: u32 = 1 << 2;
+    let raw = ring.raw();
+    // SAFETY: the CQ ring's head and tail and the SQ ring's flags, mapped
+    // for the ring's life; the kernel writes the tail and the flags.
+    unsafe {
+        *raw.cq.khead == (*(raw.cq.ktail as *const AtomicU32)).load(Ordering::Acquire)
+            && (*(raw.sq.kflags as *const AtomicU32)).load(Ordering::Relaxed)
+                & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)
+                == 0
+    }
 }
 
 macro_rules! consume_rings {
