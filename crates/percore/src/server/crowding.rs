@@ -184,8 +184,9 @@ impl SchedSampler {
 
 /// A shard's control task's watch over its core: samples it, pauses the
 /// channel spin while the core is crowded (a spin there only takes the
-/// core from whoever shares it) or its peers' cores mostly are, and plans which shard this one's
-/// connections go to.
+/// core from whoever shares it) or its peers' cores mostly are, pauses the
+/// short spin before any park while the core is crowded, and plans which
+/// shard this one's connections go to.
 pub(crate) struct CrowdWatch {
     /// `None` where the kernel keeps no scheduler statistics: the shard is
     /// then never thought crowded.
@@ -195,7 +196,10 @@ pub(crate) struct CrowdWatch {
     /// For tests: every period, connections move to the next shard,
     /// crowded or not (`PERCORE_TEST_MOVE_ALWAYS`).
     always: bool,
+    /// The channel spin is paused (this core or most peers' crowded).
     spin_paused: bool,
+    /// The short spin before any park is paused (this core crowded).
+    io_spin_paused: bool,
 }
 
 impl CrowdWatch {
@@ -205,6 +209,7 @@ impl CrowdWatch {
             moves: pinned && move_crowded,
             always: std::env::var_os("PERCORE_TEST_MOVE_ALWAYS").is_some(),
             spin_paused: false,
+            io_spin_paused: false,
         }
     }
 
@@ -226,6 +231,12 @@ impl CrowdWatch {
         if pause != self.spin_paused {
             glommio::executor().pause_channel_spin(pause);
             self.spin_paused = pause;
+        }
+        // The short spin before any park waits for this shard's own
+        // clients: only its own core decides.
+        if crowded != self.io_spin_paused {
+            glommio::executor().pause_io_spin(crowded);
+            self.io_spin_paused = crowded;
         }
         let to = if self.always {
             Some((shard.id + 1) % shard.shards)

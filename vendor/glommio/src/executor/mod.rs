@@ -360,6 +360,12 @@ struct ExecutorQueues {
     /// application saw this executor's core taken by other threads, where a
     /// spin only takes time from them (`ExecutorProxy::pause_channel_spin`).
     channel_spin_paused: bool,
+    /// percore: how long to poll before parking after a pass of any kind
+    /// (`None` when the executor is not bound to CPUs); see [`io_spin`].
+    io_spin: Option<Duration>,
+    /// percore: the I/O spin is off for now: the application saw this
+    /// executor's core taken by other threads (`ExecutorProxy::pause_io_spin`).
+    io_spin_paused: bool,
     stats: ExecutorStats,
 }
 
@@ -384,6 +390,35 @@ fn channel_spin() -> Option<Duration> {
 /// percore: the default of [`channel_spin`].
 const CHANNEL_SPIN_US: u64 = 50;
 
+/// percore: how long an executor bound to CPUs polls before it parks, after
+/// any pass: a client that keeps one request in flight answers a reply
+/// within microseconds, and on a virtual machine a park costs the shard a
+/// context switch and its peer a wake-up of a halted vCPU (about 10 µs of CPU
+/// per park here), so a short look can cost less than the sleep it saves.
+/// Off unless `PERCORE_IO_SPIN_US` sets it (10 is what was measured): it
+/// doubles the seed's experiment but costs a few per cent elsewhere
+/// (PATCHES.md, change 20).
+fn io_spin() -> Option<Duration> {
+    static SPIN: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    let spin = *SPIN.get_or_init(|| {
+        let micros = std::env::var("PERCORE_IO_SPIN_US")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(IO_SPIN_US);
+        Duration::from_micros(micros)
+    });
+    (!spin.is_zero()).then_some(spin)
+}
+
+/// percore: the default of [`io_spin`]: off.
+const IO_SPIN_US: u64 = 0;
+
+/// percore: after this many I/O spins in a row that ended in a park anyway
+/// (a shard whose clients are slower than the spin, or an idle one), the
+/// executor parks at once until a park shows that the next event came
+/// within the spin's time.
+const IO_SPIN_MISSES: u32 = 2;
+
 impl ExecutorQueues {
     fn new(preempt_timer_duration: Duration, spin_before_park: Option<Duration>) -> Self {
         ExecutorQueues {
@@ -397,6 +432,8 @@ impl ExecutorQueues {
             spin_before_park,
             channel_spin: None,
             channel_spin_paused: false,
+            io_spin: None,
+            io_spin_paused: false,
             stats: ExecutorStats::new(),
         }
     }
@@ -1191,6 +1228,7 @@ impl LocalExecutor {
         let mut queues = ExecutorQueues::new(config.preempt_timer, config.spin_before_park);
         // percore: an unbound executor may share its core: it never spins.
         queues.channel_spin = if bound { channel_spin() } else { None };
+        queues.io_spin = if bound { io_spin() } else { None };
         let id = notifier.id();
         trace!(id = id, "Creating executor");
         Ok(LocalExecutor {
@@ -1508,6 +1546,11 @@ impl LocalExecutor {
 
             let spin_before_park = self.spin_before_park().unwrap_or_default();
             let channel_spin = self.queues.borrow().channel_spin.unwrap_or_default();
+            let io_spin = self.queues.borrow().io_spin.unwrap_or_default();
+            // percore: I/O spins in a row that found nothing and parked
+            // anyway; at `IO_SPIN_MISSES` the executor parks at once until
+            // a park ends within `io_spin` (a spin would have caught it).
+            let mut io_spin_misses = 0u32;
 
             let future = this
                 .spawn_into(future, TaskQueueHandle::default())
@@ -1559,33 +1602,51 @@ impl LocalExecutor {
                         // instead of parking, which would sleep with them
                         // queued until some unrelated event.
                     } else {
-                        // percore: after cross-shard traffic, poll a while
-                        // for the peer's next message before parking.
-                        // It looks at the channels and the rings without
-                        // handling I/O (the pass does), and reads the clock
-                        // every 8th poll: a poll that finds nothing is
-                        // cheaper than a clock read.
-                        if spin_before_park.is_zero()
-                            && !channel_spin.is_zero()
+                        // percore: poll a while for the next event before
+                        // parking: longer after cross-shard traffic (a
+                        // peer's reply is coming), briefly after any pass
+                        // (a client's next request may be). It looks at
+                        // the channels and the rings without handling I/O
+                        // (the pass does), and reads the clock every 8th
+                        // poll: a poll that finds nothing is cheaper than
+                        // a clock read.
+                        let spin = if !spin_before_park.is_zero() {
+                            Duration::ZERO
+                        } else if !channel_spin.is_zero()
                             && this.reactor.take_channel_traffic()
                             && !this.queues.borrow().channel_spin_paused
                         {
+                            channel_spin
+                        } else if !io_spin.is_zero()
+                            && io_spin_misses < IO_SPIN_MISSES
+                            && !this.queues.borrow().io_spin_paused
+                        {
+                            io_spin
+                        } else {
+                            Duration::ZERO
+                        };
+                        if !spin.is_zero() {
                             let mut polls = 0u32;
                             loop {
                                 polls = polls.wrapping_add(1);
                                 let clock = polls % 8 == 0;
                                 if this.reactor.spin_poll_channels(clock) {
+                                    io_spin_misses = 0;
                                     break;
                                 }
-                                if clock && pre_time.elapsed() > channel_spin {
+                                if clock && pre_time.elapsed() > spin {
                                     this.parker
                                         .park()
                                         .expect("Failed to park! This is actually pretty bad!");
+                                    io_spin_misses += 1;
                                     break;
                                 }
                             }
                         } else {
                             Self::spin_then_park(this, pre_time, spin_before_park);
+                            if !io_spin.is_zero() && pre_time.elapsed() <= io_spin {
+                                io_spin_misses = 0;
+                            }
                         }
                         // reset the timer for deduct spin loop time
                         pre_time = Instant::now();
@@ -2178,6 +2239,22 @@ impl ExecutorProxy {
         unsafe {
             if let Some(ex) = LOCAL_EX.as_ref() {
                 ex.queues.borrow_mut().channel_spin_paused = paused;
+            }
+        }
+    }
+
+    /// percore: pauses (or resumes) this executor's short spin before parking
+    /// after any pass (PATCHES.md, change 20), for as long as the application
+    /// sees its own core shared with other busy threads: there a spin takes
+    /// the core from them. An executor not bound to CPUs never spins anyway.
+    pub fn pause_io_spin(&self, paused: bool) {
+        #[cfg(not(feature = "native-tls"))]
+        LOCAL_EX.with(|local_ex| local_ex.queues.borrow_mut().io_spin_paused = paused);
+
+        #[cfg(feature = "native-tls")]
+        unsafe {
+            if let Some(ex) = LOCAL_EX.as_ref() {
+                ex.queues.borrow_mut().io_spin_paused = paused;
             }
         }
     }
