@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use percore_protocols::resp::protocol::{encode_command, reply_len};
 
-use super::{connect, free_port, wait_until, DEADLINE};
+use super::{connect, free_port, poll_until, wait_until, DEADLINE};
 
 /// One RESP connection.
 pub struct Resp {
@@ -86,12 +86,30 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
+    /// A redis-server on a free port; `None` when none is installed.
     pub fn start() -> Option<RedisServer> {
-        RedisServer::start_on(free_port(), &[])
+        // A port free a moment ago can be taken before redis-server binds
+        // it (another test's listener or connection): then it exits, and
+        // another port is tried.
+        for _ in 0..5 {
+            if let Ok(server) = RedisServer::try_start_on(free_port(), &[])? {
+                return Some(server);
+            }
+        }
+        panic!("redis-server could not bind a free port in 5 tries");
     }
 
     /// A redis-server on `port` with `extra` options (a cluster node's).
     pub fn start_on(port: u16, extra: &[&str]) -> Option<RedisServer> {
+        let started = RedisServer::try_start_on(port, extra)?;
+        Some(started.unwrap_or_else(|why| panic!("redis-server on port {port}: {why}")))
+    }
+
+    /// Starts redis-server and waits until it answers a PING (a connect
+    /// alone can reach another listener, or the socket itself when the
+    /// kernel picks the port as the connection's own); `Err` when it exits
+    /// first (the port was taken), `None` when none is installed.
+    fn try_start_on(port: u16, extra: &[&str]) -> Option<Result<RedisServer, String>> {
         let binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
             .into_iter()
             .find(|path| Path::new(path).exists())?;
@@ -106,11 +124,36 @@ impl RedisServer {
             .spawn()
             .ok()?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let server = RedisServer { child, addr };
-        wait_until("redis-server listening", || {
-            TcpStream::connect(addr).is_ok()
+        let mut server = RedisServer { child, addr };
+        let mut exited = None;
+        let ready = poll_until(DEADLINE, || {
+            exited = server.child.try_wait().ok().flatten();
+            exited.is_some() || answers_ping(addr)
         });
-        Some(server)
+        if let Some(status) = exited {
+            return Some(Err(format!("exited ({status}) before answering")));
+        }
+        assert!(
+            ready,
+            "redis-server answering a PING on {addr} within {DEADLINE:?}"
+        );
+        Some(Ok(server))
+    }
+}
+
+/// Whether the server at `addr` answers a PING as Redis does (`+PONG`, or
+/// `-NOAUTH` when it wants a password first).
+fn answers_ping(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return false;
+    };
+    if stream.set_read_timeout(Some(DEADLINE)).is_err() || stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut reply = [0u8; 64];
+    match stream.read(&mut reply) {
+        Ok(n) => reply[..n].starts_with(b"+PONG") || reply[..n].starts_with(b"-NOAUTH"),
+        Err(_) => false,
     }
 }
 
