@@ -120,13 +120,6 @@ fn pipelines_across_shards_keep_request_order() {
     assert!(stopped.json["services"]["kv"]["forwarded"].as_u64() > Some(0));
 }
 
-/// One shard serves a read's requests in windows whose entries it
-/// prefetches before serving any (`kv/mod.rs`, `Ahead`): a pipeline of
-/// 150 requests in one write, longer than a window, each Get just after
-/// the Put or Del of its key, bad frames among them, and the last frame
-/// split over two writes, is answered in order, each reply reflecting the
-/// requests before it. The store holds enough keys first that the windows'
-/// entries are prefetched (a small store is not).
 /// Keys and values of any text (multi-byte UTF-8, empty, control
 /// characters, a value of 200,000 bytes) come back intact from whichever
 /// shard owns them, pipelined as one write: a request that hops travels
@@ -183,6 +176,13 @@ fn any_text_crosses_shards_intact() {
     server.stop().assert_clean();
 }
 
+/// One shard serves a read's requests in windows whose entries it
+/// prefetches before serving any (`kv/mod.rs`, `Ahead`): a pipeline of
+/// 150 requests in one write, longer than a window, each Get just after
+/// the Put or Del of its key, bad frames among them, and the last frame
+/// split over two writes, is answered in order, each reply reflecting the
+/// requests before it. The store holds enough keys first that the windows'
+/// entries are prefetched (a small store is not).
 #[test]
 fn one_shard_answers_a_long_pipeline_in_order() {
     answers_a_long_pipeline_in_order(1);
