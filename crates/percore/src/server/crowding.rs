@@ -166,14 +166,7 @@ impl SchedSampler {
     }
 
     fn read(&mut self) -> Option<Sample> {
-        // "run_ns wait_ns timeslices\n"
-        let mut text = [0u8; 96];
-        let n = self.file.read_at(&mut text, 0).ok()?;
-        let mut fields = std::str::from_utf8(&text[..n])
-            .ok()?
-            .split_ascii_whitespace();
-        let run_ns = fields.next()?.parse().ok()?;
-        let wait_ns = fields.next()?.parse().ok()?;
+        let (run_ns, wait_ns) = read_schedstat(&self.file)?;
         Some(Sample {
             at: Instant::now(),
             run_ns,
@@ -182,11 +175,25 @@ impl SchedSampler {
     }
 }
 
+/// The nanoseconds a thread has run and has waited for its CPU, from its
+/// open `/proc/thread-self/schedstat` ("run_ns wait_ns timeslices\n").
+pub(crate) fn read_schedstat(file: &File) -> Option<(u64, u64)> {
+    let mut text = [0u8; 96];
+    let n = file.read_at(&mut text, 0).ok()?;
+    let mut fields = std::str::from_utf8(&text[..n])
+        .ok()?
+        .split_ascii_whitespace();
+    let run_ns = fields.next()?.parse().ok()?;
+    let wait_ns = fields.next()?.parse().ok()?;
+    Some((run_ns, wait_ns))
+}
+
 /// A shard's control task's watch over its core: samples it, pauses the
 /// channel spin while the core is crowded (a spin there only takes the
-/// core from whoever shares it) or its peers' cores mostly are, pauses the
-/// short spin before any park while the core is crowded, and plans which
-/// shard this one's connections go to.
+/// core from whoever shares it) or its peers' cores mostly are, says
+/// whether it is crowded (the short spin before any park stops there too:
+/// `super::spin_choice`), and plans which shard this one's connections go
+/// to.
 pub(crate) struct CrowdWatch {
     /// `None` where the kernel keeps no scheduler statistics: the shard is
     /// then never thought crowded.
@@ -198,8 +205,6 @@ pub(crate) struct CrowdWatch {
     always: bool,
     /// The channel spin is paused (this core or most peers' crowded).
     spin_paused: bool,
-    /// The short spin before any park is paused (this core crowded).
-    io_spin_paused: bool,
 }
 
 impl CrowdWatch {
@@ -209,12 +214,12 @@ impl CrowdWatch {
             moves: pinned && move_crowded,
             always: std::env::var_os("PERCORE_TEST_MOVE_ALWAYS").is_some(),
             spin_paused: false,
-            io_spin_paused: false,
         }
     }
 
-    /// One look, once per control period.
-    pub fn look(&mut self, shard: &Shard, loads: &CoreLoads) {
+    /// One look, once per control period: whether this shard's core is
+    /// crowded now.
+    pub fn look(&mut self, shard: &Shard, loads: &CoreLoads) -> bool {
         let crowded = match &mut self.sampler {
             Some(sampler) => {
                 sampler.sample(loads, shard.id);
@@ -232,12 +237,6 @@ impl CrowdWatch {
             glommio::executor().pause_channel_spin(pause);
             self.spin_paused = pause;
         }
-        // The short spin before any park waits for this shard's own
-        // clients: only its own core decides.
-        if crowded != self.io_spin_paused {
-            glommio::executor().pause_io_spin(crowded);
-            self.io_spin_paused = crowded;
-        }
         let to = if self.always {
             Some((shard.id + 1) % shard.shards)
         } else if crowded && self.moves {
@@ -249,6 +248,7 @@ impl CrowdWatch {
             loads.gave(shard.id);
         }
         shard.departures.plan(to);
+        crowded
     }
 }
 

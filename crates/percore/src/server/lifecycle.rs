@@ -26,6 +26,7 @@ use super::metrics::SnapshotRequests;
 use super::moving::ExchangeEnd;
 use super::registration::{AnyService, Place, Registered};
 use super::shard::Shard;
+use super::spin_choice::SpinChoice;
 use crate::config::{Placement, ServerConfig};
 use crate::stats::{LiveStats, ShardSnapshot};
 use crate::tls::{ShardTls, TlsReloader};
@@ -88,6 +89,14 @@ fn snapshot(id: usize, started: &[Started]) -> ShardSnapshot {
             .map(|s| (s.name, s.stats.snapshot()))
             .collect(),
     }
+}
+
+/// Messages every service of the shard has served so far.
+fn messages_served(started: &[Started]) -> u64 {
+    started
+        .iter()
+        .map(|s| s.stats.recorded.borrow().counters.messages)
+        .sum()
 }
 
 /// Runs a shard from starting its services to its final statistics.
@@ -203,13 +212,19 @@ pub(crate) async fn run(plan: ShardPlan) {
     }
     let _ = ready.send(Ok(Readiness::Listening));
 
-    // Control: statistics ticks until the coordinator says stop, and with
-    // several pinned shards, a look at how crowded this shard's core is.
+    // Control: statistics ticks until the coordinator says stop, with
+    // several pinned shards a look at how crowded this shard's core is, and
+    // on a pinned shard whether it spins before it parks.
     let mut tick = 1;
     let pinned = matches!(config.placement, Placement::Pinned(_));
     let mut crowding = exchange
         .as_ref()
         .map(|_| CrowdWatch::new(pinned, config.move_crowded));
+    let mut spin_choice = if pinned {
+        SpinChoice::for_this_thread()
+    } else {
+        None
+    };
     loop {
         sleep(CONTROL_PERIOD).await;
         if stop.load(Ordering::Acquire) {
@@ -217,8 +232,12 @@ pub(crate) async fn run(plan: ShardPlan) {
         }
         // Input buffers that grew or sit idle (sweep.rs): once a second.
         shard.buffers.tick(Instant::now());
-        if let (Some(crowding), Some(exchange)) = (&mut crowding, &exchange) {
-            crowding.look(&shard, &exchange.loads);
+        let crowded = match (&mut crowding, &exchange) {
+            (Some(crowding), Some(exchange)) => crowding.look(&shard, &exchange.loads),
+            _ => false,
+        };
+        if let Some(choice) = &mut spin_choice {
+            choice.look(messages_served(&started), crowded);
         }
         while let Ok(reply) = snapshot_requests.try_recv() {
             let _ = reply.send(snapshot(id, &started));

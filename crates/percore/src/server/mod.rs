@@ -22,6 +22,7 @@ mod registration;
 mod registry;
 mod reserve;
 mod shard;
+mod spin_choice;
 mod starting;
 mod sweep;
 mod waiting;

@@ -363,7 +363,8 @@ struct ExecutorQueues {
     /// percore: how long to poll before parking after a pass of any kind
     /// (`None` when the executor is not bound to CPUs); see [`io_spin`].
     io_spin: Option<Duration>,
-    /// percore: the I/O spin is off for now: the application saw this
+    /// percore: the I/O spin is off for now: paused at the start, and
+    /// wherever the application measures that it does not pay or sees the
     /// executor's core taken by other threads (`ExecutorProxy::pause_io_spin`).
     io_spin_paused: bool,
     stats: ExecutorStats,
@@ -395,9 +396,11 @@ const CHANNEL_SPIN_US: u64 = 50;
 /// within microseconds, and on a virtual machine a park costs the shard a
 /// context switch and its peer a wake-up of a halted vCPU (about 10 µs of CPU
 /// per park here), so a short look can cost less than the sleep it saves.
-/// Off unless `PERCORE_IO_SPIN_US` sets it (10 is what was measured): it
-/// doubles the seed's experiment but costs a few per cent elsewhere
-/// (PATCHES.md, change 20).
+/// Where many clients keep the executor busy it costs more than it saves
+/// (it breaks up the batches that gather while it sleeps), so an executor
+/// starts with the spin paused and the application resumes it where it
+/// measures that it pays (`ExecutorProxy::pause_io_spin`; PATCHES.md,
+/// changes 20 and 21). `PERCORE_IO_SPIN_US` sets its length (0: never).
 fn io_spin() -> Option<Duration> {
     static SPIN: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
     let spin = *SPIN.get_or_init(|| {
@@ -410,8 +413,9 @@ fn io_spin() -> Option<Duration> {
     (!spin.is_zero()).then_some(spin)
 }
 
-/// percore: the default of [`io_spin`]: off.
-const IO_SPIN_US: u64 = 0;
+/// percore: the default of [`io_spin`] (what was measured: PATCHES.md,
+/// change 20).
+const IO_SPIN_US: u64 = 10;
 
 /// percore: after this many I/O spins in a row that ended in a park anyway
 /// (a shard whose clients are slower than the spin, or an idle one), the
@@ -433,7 +437,8 @@ impl ExecutorQueues {
             channel_spin: None,
             channel_spin_paused: false,
             io_spin: None,
-            io_spin_paused: false,
+            // percore: until the application finds that it pays.
+            io_spin_paused: true,
             stats: ExecutorStats::new(),
         }
     }
@@ -2244,9 +2249,11 @@ impl ExecutorProxy {
     }
 
     /// percore: pauses (or resumes) this executor's short spin before parking
-    /// after any pass (PATCHES.md, change 20), for as long as the application
-    /// sees its own core shared with other busy threads: there a spin takes
-    /// the core from them. An executor not bound to CPUs never spins anyway.
+    /// after any pass (PATCHES.md, changes 20 and 21). It starts paused: the
+    /// application resumes it where it measures that the spin makes a message
+    /// cheaper, and pauses it again where it does not, or while it sees the
+    /// executor's own core shared with other busy threads (there a spin takes
+    /// the core from them). An executor not bound to CPUs never spins anyway.
     pub fn pause_io_spin(&self, paused: bool) {
         #[cfg(not(feature = "native-tls"))]
         LOCAL_EX.with(|local_ex| local_ex.queues.borrow_mut().io_spin_paused = paused);

@@ -1,0 +1,315 @@
+//! Whether a pinned shard looks at its rings for a few microseconds before
+//! it parks (glommio's short spin before any park: vendor/glommio/PATCHES.md,
+//! changes 20 and 21), chosen by measuring the shard itself.
+//!
+//! A park costs the shard a context switch, and on a virtual machine its
+//! client the wake-up of a halted vCPU. Where clients answer within
+//! microseconds (a few connections, one request each in flight: the seed's
+//! experiment) a short look costs less CPU than the parks it saves, and the
+//! replies come sooner. Where many connections keep the shard busy, their
+//! requests gather while it sleeps and one pass serves them together; a look
+//! then catches them one by one, and each costs more. Which of the two a
+//! shard is in shows in one figure, its CPU time per message served, so the
+//! control task measures that: every second a short trial alternates control
+//! periods with and without the spin, and the shard keeps the spin only
+//! where it made a message clearly cheaper ([`SpinChooser`]). Never on a
+//! crowded core: a spin there takes the core from whoever shares it.
+//!
+//! This is the control path: one `pread` of the thread's scheduler
+//! statistics per control period; the data path never reads it.
+
+use std::fs::File;
+
+use super::crowding::read_schedstat;
+
+/// Control periods of each kind in one trial: they alternate, so a drift of
+/// the machine's speed lands on both.
+const TRIAL_PERIODS_EACH: u32 = 3;
+/// Control periods between two trials (the control period is 20 ms)…
+const HOLD_PERIODS: u32 = 50;
+/// …and after a trial that found the shard idle, so that load that comes
+/// is measured soon.
+const IDLE_HOLD_PERIODS: u32 = 10;
+/// Messages each kind of period must have served in a trial for the trial to
+/// say anything; below that the shard is idle enough that parks are cheap.
+const TRIAL_MESSAGES: u64 = 500;
+/// The spin is kept while the periods with it cost at most this share (‰) of
+/// those without, smoothed over trials: it must win clearly, as a spin that
+/// wins nothing still burns CPU while the shard is idle.
+const KEEP_BELOW_PERMILLE: u64 = 970;
+
+/// What one control period cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Period {
+    /// Nanoseconds the shard's thread ran.
+    pub cpu_ns: u64,
+    /// Messages it served.
+    pub messages: u64,
+    /// Its core was crowded.
+    pub crowded: bool,
+}
+
+/// The choice, apart from any I/O: given what each period cost, says whether
+/// the next one spins.
+#[derive(Debug)]
+pub(crate) struct SpinChooser {
+    /// What the shard does outside trials.
+    chosen: bool,
+    stage: Stage,
+    with_spin: Tally,
+    without_spin: Tally,
+    /// The cost with the spin over the cost without, ‰, smoothed.
+    smoothed_permille: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Periods left before the next trial.
+    Hold(u32),
+    /// The trial's period now running.
+    Trial(u32),
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    cpu_ns: u64,
+    messages: u64,
+}
+
+impl Tally {
+    fn add(&mut self, period: Period) {
+        self.cpu_ns += period.cpu_ns;
+        self.messages += period.messages;
+    }
+}
+
+impl Default for SpinChooser {
+    fn default() -> Self {
+        SpinChooser {
+            chosen: false,
+            // The first trial starts after the shard has served a moment.
+            stage: Stage::Hold(TRIAL_PERIODS_EACH),
+            with_spin: Tally::default(),
+            without_spin: Tally::default(),
+            smoothed_permille: None,
+        }
+    }
+}
+
+impl SpinChooser {
+    /// Takes what the period that just ended cost (it ran with the spin as
+    /// the previous call said), and says whether the next one spins.
+    pub fn next(&mut self, ended: Period) -> bool {
+        if ended.crowded {
+            // No spin, and no trial: the figures of a shared core say
+            // nothing about the spin.
+            self.stage = Stage::Hold(HOLD_PERIODS);
+            return false;
+        }
+        match self.stage {
+            Stage::Hold(0) => {
+                self.with_spin = Tally::default();
+                self.without_spin = Tally::default();
+                self.stage = Stage::Trial(0);
+                self.trial_spins(0)
+            }
+            Stage::Hold(left) => {
+                self.stage = Stage::Hold(left - 1);
+                self.chosen
+            }
+            Stage::Trial(step) => {
+                if self.trial_spins(step) {
+                    self.with_spin.add(ended);
+                } else {
+                    self.without_spin.add(ended);
+                }
+                if step + 1 < 2 * TRIAL_PERIODS_EACH {
+                    self.stage = Stage::Trial(step + 1);
+                    return self.trial_spins(step + 1);
+                }
+                self.stage = Stage::Hold(self.decide());
+                self.chosen
+            }
+        }
+    }
+
+    /// The trial's periods alternate, the one that differs from the choice
+    /// first.
+    fn trial_spins(&self, step: u32) -> bool {
+        (step % 2 == 0) != self.chosen
+    }
+
+    /// Chooses from the trial's figures; returns the periods until the next.
+    fn decide(&mut self) -> u32 {
+        let (with, without) = (self.with_spin, self.without_spin);
+        if with.messages < TRIAL_MESSAGES || without.messages < TRIAL_MESSAGES {
+            self.chosen = false;
+            self.smoothed_permille = None;
+            return IDLE_HOLD_PERIODS;
+        }
+        // CPU per message with the spin over without, ‰ (u128: no overflow).
+        let permille = (with.cpu_ns as u128 * without.messages as u128 * 1000)
+            / (without.cpu_ns.max(1) as u128 * with.messages as u128);
+        let permille = u64::try_from(permille).unwrap_or(u64::MAX);
+        let smoothed = match self.smoothed_permille {
+            Some(before) => before / 2 + permille / 2,
+            None => permille,
+        };
+        self.smoothed_permille = Some(smoothed);
+        self.chosen = smoothed < KEEP_BELOW_PERMILLE;
+        HOLD_PERIODS
+    }
+}
+
+/// The control task's side: reads what each period cost and tells glommio.
+pub(crate) struct SpinChoice {
+    /// `/proc/thread-self/schedstat` of the shard's thread, kept open.
+    schedstat: File,
+    chooser: SpinChooser,
+    /// The thread's run time and the messages served at the last look.
+    last: Option<(u64, u64)>,
+    spinning: bool,
+}
+
+impl SpinChoice {
+    /// For the calling shard's thread; `None` where the kernel keeps no
+    /// scheduler statistics (the shard then never spins).
+    pub fn for_this_thread() -> Option<SpinChoice> {
+        Some(SpinChoice {
+            schedstat: File::open("/proc/thread-self/schedstat").ok()?,
+            chooser: SpinChooser::default(),
+            last: None,
+            spinning: false,
+        })
+    }
+
+    /// One look, once per control period: `messages` served by the shard
+    /// so far, and whether its core is crowded now.
+    pub fn look(&mut self, messages: u64, crowded: bool) {
+        let Some((cpu_ns, _)) = read_schedstat(&self.schedstat) else {
+            return;
+        };
+        let spin = match self.last.replace((cpu_ns, messages)) {
+            Some((last_cpu_ns, last_messages)) => self.chooser.next(Period {
+                cpu_ns: cpu_ns.saturating_sub(last_cpu_ns),
+                messages: messages.saturating_sub(last_messages),
+                crowded,
+            }),
+            None => false,
+        };
+        if spin != self.spinning {
+            glommio::executor().pause_io_spin(!spin);
+            self.spinning = spin;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the chooser through `periods`, each costing what `cost` says
+    /// for a period with or without the spin; returns what it has chosen
+    /// for outside its trials.
+    fn run(chooser: &mut SpinChooser, periods: u32, cost: impl Fn(bool) -> Period) -> bool {
+        let mut spin = false;
+        for _ in 0..periods {
+            spin = chooser.next(cost(spin));
+        }
+        chooser.chosen
+    }
+
+    fn costing(cpu_us_per_message_with: u64, without: u64) -> impl Fn(bool) -> Period {
+        move |spin| Period {
+            cpu_ns: 1000
+                * 1000
+                * if spin {
+                    cpu_us_per_message_with
+                } else {
+                    without
+                },
+            messages: 1000,
+            crowded: false,
+        }
+    }
+
+    /// A hold, a trial and its decision.
+    const SECONDS: u32 = HOLD_PERIODS + 2 * TRIAL_PERIODS_EACH + 1;
+
+    #[test]
+    fn the_spin_is_kept_where_it_makes_a_message_clearly_cheaper() {
+        let mut chooser = SpinChooser::default();
+        assert!(run(&mut chooser, 3 * SECONDS, costing(80, 100)));
+        // And left once it no longer does (the smoothing takes a trial or
+        // two to forget).
+        assert!(!run(&mut chooser, 3 * SECONDS, costing(120, 100)));
+    }
+
+    #[test]
+    fn no_spin_where_it_wins_little_or_costs() {
+        let mut chooser = SpinChooser::default();
+        assert!(!run(&mut chooser, 3 * SECONDS, costing(99, 100)));
+        let mut chooser = SpinChooser::default();
+        assert!(!run(&mut chooser, 3 * SECONDS, costing(150, 100)));
+    }
+
+    #[test]
+    fn an_idle_shard_does_not_spin() {
+        let mut chooser = SpinChooser::default();
+        let idle = |spin: bool| Period {
+            cpu_ns: if spin { 1_000 } else { 1_000_000 },
+            messages: 10,
+            crowded: false,
+        };
+        assert!(!run(&mut chooser, 3 * SECONDS, idle));
+    }
+
+    #[test]
+    fn load_after_an_idle_trial_is_measured_soon() {
+        let mut chooser = SpinChooser::default();
+        let idle = Period {
+            messages: 0,
+            ..costing(50, 100)(false)
+        };
+        // The first trial finds nothing served, and no spin.
+        assert!(!run(
+            &mut chooser,
+            TRIAL_PERIODS_EACH + 2 * TRIAL_PERIODS_EACH + 1,
+            |_| idle
+        ));
+        assert_eq!(chooser.stage, Stage::Hold(IDLE_HOLD_PERIODS));
+        // Load comes: it is chosen for within one short hold and a trial.
+        let soon = IDLE_HOLD_PERIODS + 2 * TRIAL_PERIODS_EACH + 1;
+        assert!(run(&mut chooser, soon, costing(50, 100)));
+    }
+
+    #[test]
+    fn a_crowded_core_stops_the_spin_and_the_trial_at_once() {
+        let mut chooser = SpinChooser::default();
+        assert!(run(&mut chooser, 3 * SECONDS, costing(50, 100)));
+        let crowded = Period {
+            crowded: true,
+            ..costing(50, 100)(true)
+        };
+        assert!(!chooser.next(crowded));
+        // Back to the choice for the whole hold that follows.
+        let spins: Vec<bool> = (0..HOLD_PERIODS)
+            .map(|_| chooser.next(costing(50, 100)(true)))
+            .collect();
+        assert!(spins.iter().all(|&spin| spin));
+    }
+
+    #[test]
+    fn a_trial_alternates_starting_with_the_other_kind() {
+        let mut chooser = SpinChooser::default();
+        let spins: Vec<bool> = (0..TRIAL_PERIODS_EACH + 2 * TRIAL_PERIODS_EACH + 1)
+            .map(|_| chooser.next(costing(100, 100)(false)))
+            .collect();
+        let hold = TRIAL_PERIODS_EACH as usize;
+        assert!(spins[..hold].iter().all(|&spin| !spin));
+        assert_eq!(
+            &spins[hold..hold + 2 * TRIAL_PERIODS_EACH as usize],
+            &[true, false, true, false, true, false]
+        );
+    }
+}
