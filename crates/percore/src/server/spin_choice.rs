@@ -9,10 +9,12 @@
 //! replies come sooner. Where many connections keep the shard busy, their
 //! requests gather while it sleeps and one pass serves them together; a look
 //! then catches them one by one, and each costs more. Which of the two a
-//! shard is in shows in one figure, its CPU time per message served, so the
-//! control task measures that: every second a short trial alternates control
-//! periods with and without the spin, and the shard keeps the spin only
-//! where it made a message clearly cheaper ([`SpinChooser`]). Never on a
+//! shard is in shows in its CPU time per message served, and in the messages
+//! it serves (clients that wait for each reply send sooner when it comes
+//! sooner), so the control task measures both: every second a short trial
+//! alternates control periods with and without the spin, and the shard
+//! keeps the spin only where it made a message clearly cheaper, or served
+//! clearly more at no more CPU per message ([`SpinChooser`]). Never on a
 //! crowded core: a spin there takes the core from whoever shares it.
 //!
 //! This is the control path: one `pread` of the thread's scheduler
@@ -31,13 +33,16 @@ const HOLD_PERIODS: u32 = 50;
 /// is measured soon.
 const IDLE_HOLD_PERIODS: u32 = 10;
 /// Messages each kind of period must have served in a trial for the trial to
-/// say anything; below that the shard is idle enough that parks are cheap.
-const TRIAL_MESSAGES: u64 = 500;
+/// say anything (about 3,000 a second); below that the shard is idle.
+const TRIAL_MESSAGES: u64 = 200;
 /// The spin is kept while the periods with it cost less than this share (‰)
-/// of those without, smoothed over trials from an even start: it must win
-/// clearly and more than once, as one trial's figures move by ±15 % on a
-/// busy machine, and where the spin pays it pays 20–50 %.
-const KEEP_BELOW_PERMILLE: u64 = 900;
+/// of CPU per message of those without, smoothed over trials from an even
+/// start: it must win clearly and more than once, as one trial's figures
+/// move by ±15 % on a busy machine, and where the spin pays it pays 20–50 %…
+const CHEAPER_BELOW_PERMILLE: u64 = 900;
+/// …or while they serve more than this share (‰) of the messages, smoothed
+/// the same way, at no more CPU per message: replies that come sooner.
+const MORE_ABOVE_PERMILLE: u64 = 1100;
 
 /// What one control period cost.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -59,9 +64,15 @@ pub(crate) struct SpinChooser {
     stage: Stage,
     with_spin: Tally,
     without_spin: Tally,
-    /// The cost with the spin over the cost without, ‰, smoothed (from
-    /// 1000 after an idle trial).
-    smoothed_permille: Option<u64>,
+    /// With the spin over without, ‰, smoothed (from 1000 after an idle
+    /// trial): CPU per message, and messages served.
+    smoothed: Option<Ratios>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Ratios {
+    cost_permille: u64,
+    served_permille: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,7 +104,7 @@ impl Default for SpinChooser {
             stage: Stage::Hold(TRIAL_PERIODS_EACH),
             with_spin: Tally::default(),
             without_spin: Tally::default(),
-            smoothed_permille: None,
+            smoothed: None,
         }
     }
 }
@@ -146,16 +157,28 @@ impl SpinChooser {
         let (with, without) = (self.with_spin, self.without_spin);
         if with.messages < TRIAL_MESSAGES || without.messages < TRIAL_MESSAGES {
             self.chosen = false;
-            self.smoothed_permille = None;
+            self.smoothed = None;
             return IDLE_HOLD_PERIODS;
         }
-        // CPU per message with the spin over without, ‰ (u128: no overflow).
-        let permille = (with.cpu_ns as u128 * without.messages as u128 * 1000)
-            / (without.cpu_ns.max(1) as u128 * with.messages as u128);
-        let permille = u64::try_from(permille).unwrap_or(u64::MAX);
-        let smoothed = self.smoothed_permille.unwrap_or(1000) / 2 + permille / 2;
-        self.smoothed_permille = Some(smoothed);
-        self.chosen = smoothed < KEEP_BELOW_PERMILLE;
+        // With over without, ‰ (u128: no overflow). Both kinds ran as many
+        // periods, so messages served compare as they are.
+        let permille = |a: u128, b: u128| u64::try_from(a * 1000 / b.max(1)).unwrap_or(u64::MAX);
+        let cost_permille = permille(
+            with.cpu_ns as u128 * without.messages as u128,
+            without.cpu_ns as u128 * with.messages as u128,
+        );
+        let served_permille = permille(with.messages as u128, without.messages as u128);
+        let before = self.smoothed.unwrap_or(Ratios {
+            cost_permille: 1000,
+            served_permille: 1000,
+        });
+        let now = Ratios {
+            cost_permille: before.cost_permille / 2 + cost_permille / 2,
+            served_permille: before.served_permille / 2 + served_permille / 2,
+        };
+        self.smoothed = Some(now);
+        self.chosen = now.cost_permille < CHEAPER_BELOW_PERMILLE
+            || (now.served_permille > MORE_ABOVE_PERMILLE && now.cost_permille <= 1000);
         HOLD_PERIODS
     }
 }
@@ -250,6 +273,26 @@ mod tests {
         assert!(!run(&mut chooser, 3 * SECONDS, costing(99, 100)));
         let mut chooser = SpinChooser::default();
         assert!(!run(&mut chooser, 3 * SECONDS, costing(150, 100)));
+    }
+
+    #[test]
+    fn the_spin_is_kept_where_it_serves_clearly_more_at_the_same_cost() {
+        let mut chooser = SpinChooser::default();
+        let sooner = |spin: bool| {
+            let messages = if spin { 1400 } else { 1000 };
+            Period {
+                cpu_ns: messages * 60_000,
+                messages,
+                crowded: false,
+            }
+        };
+        assert!(run(&mut chooser, 3 * SECONDS, sooner));
+        // Not where each of those messages costs more.
+        let dearer = |spin: bool| Period {
+            cpu_ns: if spin { 1400 * 70_000 } else { 1000 * 60_000 },
+            ..sooner(spin)
+        };
+        assert!(!run(&mut chooser, 3 * SECONDS, dearer));
     }
 
     #[test]
