@@ -413,9 +413,9 @@ fn io_spin() -> Option<Duration> {
     (!spin.is_zero()).then_some(spin)
 }
 
-/// percore: the default of [`io_spin`] (what was measured: PATCHES.md,
-/// change 20).
-const IO_SPIN_US: u64 = 10;
+/// percore: the default of [`io_spin`]: long enough for a client's round
+/// trip when wake-ups are slow (PATCHES.md, changes 20 and 21).
+const IO_SPIN_US: u64 = 50;
 
 /// percore: after this many I/O spins in a row that ended in a park anyway
 /// (a shard whose clients are slower than the spin, or an idle one), the
