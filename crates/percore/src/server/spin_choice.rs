@@ -11,8 +11,9 @@
 //! then catches them one by one, and each costs more. Which of the two a
 //! shard is in shows in its CPU time per message served, and in the messages
 //! it serves (clients that wait for each reply send sooner when it comes
-//! sooner), so the control task measures both: every second a short trial
-//! alternates control periods with and without the spin, and the shard
+//! sooner), so the control task measures both: a short trial alternates
+//! control periods with and without the spin (every second after the
+//! choice changed, less often while trials keep it), and the shard
 //! keeps the spin only where it made a message clearly cheaper, or served
 //! clearly more at no more CPU per message ([`SpinChooser`]). Never on a
 //! crowded core: a spin there takes the core from whoever shares it.
@@ -27,8 +28,13 @@ use super::crowding::read_schedstat;
 /// Control periods of each kind in one trial: they alternate, so a drift of
 /// the machine's speed lands on both.
 const TRIAL_PERIODS_EACH: u32 = 3;
-/// Control periods between two trials (the control period is 20 ms)…
+/// Control periods between two trials (the control period is 20 ms) after
+/// the choice changed…
 const HOLD_PERIODS: u32 = 50;
+/// …doubling while trials keep the choice, up to this (8 s): a trial spends
+/// half its periods in the other mode, which costs where that mode is the
+/// worse one (a look at 50 clients can halve a period's messages)…
+const MAX_HOLD_PERIODS: u32 = 400;
 /// …and after a trial that found the shard idle, so that load that comes
 /// is measured soon.
 const IDLE_HOLD_PERIODS: u32 = 10;
@@ -62,6 +68,8 @@ pub(crate) struct SpinChooser {
     /// What the shard does outside trials.
     chosen: bool,
     stage: Stage,
+    /// Periods between trials now.
+    hold: u32,
     with_spin: Tally,
     without_spin: Tally,
     /// With the spin over without, ‰, smoothed (from 1000 after an idle
@@ -102,6 +110,7 @@ impl Default for SpinChooser {
             chosen: false,
             // The first trial starts after the shard has served a moment.
             stage: Stage::Hold(TRIAL_PERIODS_EACH),
+            hold: HOLD_PERIODS,
             with_spin: Tally::default(),
             without_spin: Tally::default(),
             smoothed: None,
@@ -158,6 +167,7 @@ impl SpinChooser {
         if with.messages < TRIAL_MESSAGES || without.messages < TRIAL_MESSAGES {
             self.chosen = false;
             self.smoothed = None;
+            self.hold = HOLD_PERIODS;
             return IDLE_HOLD_PERIODS;
         }
         // With over without, ‰ (u128: no overflow). Both kinds ran as many
@@ -177,9 +187,15 @@ impl SpinChooser {
             served_permille: before.served_permille / 2 + served_permille / 2,
         };
         self.smoothed = Some(now);
-        self.chosen = now.cost_permille < CHEAPER_BELOW_PERMILLE
+        let chosen = now.cost_permille < CHEAPER_BELOW_PERMILLE
             || (now.served_permille > MORE_ABOVE_PERMILLE && now.cost_permille <= 1000);
-        HOLD_PERIODS
+        self.hold = if chosen == self.chosen {
+            (self.hold * 2).min(MAX_HOLD_PERIODS)
+        } else {
+            HOLD_PERIODS
+        };
+        self.chosen = chosen;
+        self.hold
     }
 }
 
@@ -255,24 +271,24 @@ mod tests {
         }
     }
 
-    /// A hold, a trial and its decision.
-    const SECONDS: u32 = HOLD_PERIODS + 2 * TRIAL_PERIODS_EACH + 1;
+    /// Long enough for three trials however far apart.
+    const LONG: u32 = 3 * (MAX_HOLD_PERIODS + 2 * TRIAL_PERIODS_EACH + 1);
 
     #[test]
     fn the_spin_is_kept_where_it_makes_a_message_clearly_cheaper() {
         let mut chooser = SpinChooser::default();
-        assert!(run(&mut chooser, 3 * SECONDS, costing(80, 100)));
+        assert!(run(&mut chooser, LONG, costing(80, 100)));
         // And left once it no longer does (the smoothing takes a trial or
         // two to forget).
-        assert!(!run(&mut chooser, 3 * SECONDS, costing(120, 100)));
+        assert!(!run(&mut chooser, LONG, costing(120, 100)));
     }
 
     #[test]
     fn no_spin_where_it_wins_little_or_costs() {
         let mut chooser = SpinChooser::default();
-        assert!(!run(&mut chooser, 3 * SECONDS, costing(99, 100)));
+        assert!(!run(&mut chooser, LONG, costing(99, 100)));
         let mut chooser = SpinChooser::default();
-        assert!(!run(&mut chooser, 3 * SECONDS, costing(150, 100)));
+        assert!(!run(&mut chooser, LONG, costing(150, 100)));
     }
 
     #[test]
@@ -286,13 +302,30 @@ mod tests {
                 crowded: false,
             }
         };
-        assert!(run(&mut chooser, 3 * SECONDS, sooner));
+        assert!(run(&mut chooser, LONG, sooner));
         // Not where each of those messages costs more.
         let dearer = |spin: bool| Period {
             cpu_ns: if spin { 1400 * 70_000 } else { 1000 * 60_000 },
             ..sooner(spin)
         };
-        assert!(!run(&mut chooser, 3 * SECONDS, dearer));
+        assert!(!run(&mut chooser, LONG, dearer));
+    }
+
+    #[test]
+    fn trials_come_less_often_while_they_keep_the_choice() {
+        let mut chooser = SpinChooser::default();
+        run(&mut chooser, LONG, costing(100, 100));
+        assert!(!chooser.chosen);
+        assert_eq!(chooser.hold, MAX_HOLD_PERIODS);
+        // A trial that changes the choice brings them back to every second:
+        // run up to the first decision that turns the spin on.
+        let (mut periods, mut spin) = (0, false);
+        while !chooser.chosen && periods < LONG {
+            spin = chooser.next(costing(50, 100)(spin));
+            periods += 1;
+        }
+        assert!(chooser.chosen);
+        assert_eq!(chooser.hold, HOLD_PERIODS);
     }
 
     #[test]
@@ -302,7 +335,7 @@ mod tests {
         // cheaper; then no difference.
         let first = TRIAL_PERIODS_EACH + 2 * TRIAL_PERIODS_EACH + 1;
         assert!(!run(&mut chooser, first, costing(87, 100)));
-        assert!(!run(&mut chooser, 3 * SECONDS, costing(100, 100)));
+        assert!(!run(&mut chooser, LONG, costing(100, 100)));
     }
 
     #[test]
@@ -313,7 +346,7 @@ mod tests {
             messages: 10,
             crowded: false,
         };
-        assert!(!run(&mut chooser, 3 * SECONDS, idle));
+        assert!(!run(&mut chooser, LONG, idle));
     }
 
     #[test]
@@ -338,7 +371,7 @@ mod tests {
     #[test]
     fn a_crowded_core_stops_the_spin_and_the_trial_at_once() {
         let mut chooser = SpinChooser::default();
-        assert!(run(&mut chooser, 3 * SECONDS, costing(50, 100)));
+        assert!(run(&mut chooser, LONG, costing(50, 100)));
         let crowded = Period {
             crowded: true,
             ..costing(50, 100)(true)
