@@ -114,42 +114,62 @@ impl CoreLoads {
     }
 }
 
-/// One shard's view of its own thread's scheduling, sampled by its control
-/// task.
-pub(crate) struct SchedSampler {
+/// A thread's scheduler statistics, read once per control period by its
+/// shard's control task for [`CrowdWatch`] and `super::spin_choice` alike.
+pub(crate) struct ThreadSchedStat {
     /// `/proc/thread-self/schedstat` of the shard's thread, kept open.
     file: File,
-    last: Option<Sample>,
+}
+
+/// One reading of [`ThreadSchedStat`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SchedReading {
+    pub at: Instant,
+    /// Nanoseconds the thread has run…
+    pub run_ns: u64,
+    /// …and has waited, ready, for its CPU.
+    pub wait_ns: u64,
+}
+
+impl ThreadSchedStat {
+    /// Opens the calling thread's schedstat; `None` where the kernel has
+    /// none (no `CONFIG_SCHED_INFO`): the shard is then never thought
+    /// crowded, and never spins before it parks.
+    pub fn for_this_thread() -> Option<ThreadSchedStat> {
+        let file = File::open("/proc/thread-self/schedstat").ok()?;
+        Some(ThreadSchedStat { file })
+    }
+
+    /// One `pread`: "run_ns wait_ns timeslices\n".
+    pub fn read(&self) -> Option<SchedReading> {
+        let mut text = [0u8; 96];
+        let n = self.file.read_at(&mut text, 0).ok()?;
+        let mut fields = std::str::from_utf8(&text[..n])
+            .ok()?
+            .split_ascii_whitespace();
+        let run_ns = fields.next()?.parse().ok()?;
+        let wait_ns = fields.next()?.parse().ok()?;
+        Some(SchedReading {
+            at: Instant::now(),
+            run_ns,
+            wait_ns,
+        })
+    }
+}
+
+/// One shard's view of its own thread's scheduling: smoothed shares of the
+/// time it waited and ran, from its control task's readings.
+#[derive(Default)]
+pub(crate) struct SchedSampler {
+    last: Option<SchedReading>,
     /// Smoothed shares, ‰.
     waited: u32,
     ran: u32,
 }
 
-#[derive(Clone, Copy)]
-struct Sample {
-    at: Instant,
-    run_ns: u64,
-    wait_ns: u64,
-}
-
 impl SchedSampler {
-    /// Opens the calling thread's schedstat; `None` where the kernel has
-    /// none (no `CONFIG_SCHED_INFO`): the shard is then never thought crowded.
-    pub fn for_this_thread() -> Option<SchedSampler> {
-        let file = File::open("/proc/thread-self/schedstat").ok()?;
-        Some(SchedSampler {
-            file,
-            last: None,
-            waited: 0,
-            ran: 0,
-        })
-    }
-
-    /// Takes a sample and publishes the smoothed shares as `shard`'s.
-    pub fn sample(&mut self, loads: &CoreLoads, shard: usize) {
-        let Some(now) = self.read() else {
-            return;
-        };
+    /// Takes a reading and publishes the smoothed shares as `shard`'s.
+    pub fn sample(&mut self, now: SchedReading, loads: &CoreLoads, shard: usize) {
         if let Some(last) = self.last {
             let wall = now.at.duration_since(last.at).as_nanos() as u64;
             if wall > 0 {
@@ -164,28 +184,6 @@ impl SchedSampler {
         }
         self.last = Some(now);
     }
-
-    fn read(&mut self) -> Option<Sample> {
-        let (run_ns, wait_ns) = read_schedstat(&self.file)?;
-        Some(Sample {
-            at: Instant::now(),
-            run_ns,
-            wait_ns,
-        })
-    }
-}
-
-/// The nanoseconds a thread has run and has waited for its CPU, from its
-/// open `/proc/thread-self/schedstat` ("run_ns wait_ns timeslices\n").
-pub(crate) fn read_schedstat(file: &File) -> Option<(u64, u64)> {
-    let mut text = [0u8; 96];
-    let n = file.read_at(&mut text, 0).ok()?;
-    let mut fields = std::str::from_utf8(&text[..n])
-        .ok()?
-        .split_ascii_whitespace();
-    let run_ns = fields.next()?.parse().ok()?;
-    let wait_ns = fields.next()?.parse().ok()?;
-    Some((run_ns, wait_ns))
 }
 
 /// A shard's control task's watch over its core: samples it, pauses the
@@ -195,9 +193,7 @@ pub(crate) fn read_schedstat(file: &File) -> Option<(u64, u64)> {
 /// `super::spin_choice`), and plans which shard this one's connections go
 /// to.
 pub(crate) struct CrowdWatch {
-    /// `None` where the kernel keeps no scheduler statistics: the shard is
-    /// then never thought crowded.
-    sampler: Option<SchedSampler>,
+    sampler: SchedSampler,
     /// Connections may move (pinned shards, no `--keep-connections`).
     moves: bool,
     /// For tests: every period, connections move to the next shard,
@@ -210,19 +206,25 @@ pub(crate) struct CrowdWatch {
 impl CrowdWatch {
     pub fn new(pinned: bool, move_crowded: bool) -> CrowdWatch {
         CrowdWatch {
-            sampler: SchedSampler::for_this_thread(),
+            sampler: SchedSampler::default(),
             moves: pinned && move_crowded,
             always: std::env::var_os("PERCORE_TEST_MOVE_ALWAYS").is_some(),
             spin_paused: false,
         }
     }
 
-    /// One look, once per control period: whether this shard's core is
-    /// crowded now.
-    pub fn look(&mut self, shard: &Shard, loads: &CoreLoads) -> bool {
-        let crowded = match &mut self.sampler {
-            Some(sampler) => {
-                sampler.sample(loads, shard.id);
+    /// One look, once per control period, at this period's reading of the
+    /// shard's thread (`None` where the kernel keeps no scheduler
+    /// statistics: never crowded): whether its core is crowded now.
+    pub fn look(
+        &mut self,
+        shard: &Shard,
+        loads: &CoreLoads,
+        reading: Option<SchedReading>,
+    ) -> bool {
+        let crowded = match reading {
+            Some(reading) => {
+                self.sampler.sample(reading, loads, shard.id);
                 loads.is_crowded(shard.id)
             }
             None => false,
@@ -294,17 +296,18 @@ mod tests {
 
     #[test]
     fn this_threads_schedstat_reads_and_smooths() {
-        let Some(mut sampler) = SchedSampler::for_this_thread() else {
+        let Some(schedstat) = ThreadSchedStat::for_this_thread() else {
             return; // a kernel without scheduler statistics
         };
+        let mut sampler = SchedSampler::default();
         let loads = CoreLoads::new(1);
-        sampler.sample(&loads, 0);
+        sampler.sample(schedstat.read().expect("a reading"), &loads, 0);
         // Run for a while: the share run must show, the wait stays a share.
         let began = Instant::now();
         while began.elapsed() < Duration::from_millis(30) {
             std::hint::black_box(0u64.wrapping_add(1));
         }
-        sampler.sample(&loads, 0);
+        sampler.sample(schedstat.read().expect("a reading"), &loads, 0);
         let ran = loads.shards[0].ran.load(Ordering::Relaxed);
         let waited = loads.shards[0].waited.load(Ordering::Relaxed);
         assert!(ran > 0 && ran <= 1000 && waited <= 1000, "{ran} {waited}");

@@ -18,7 +18,7 @@ use glommio::net::TcpListener;
 use glommio::timer::sleep;
 
 use super::context::ShardContext;
-use super::crowding::CrowdWatch;
+use super::crowding::{CrowdWatch, ThreadSchedStat};
 use super::error::{BindError, ServeError};
 use super::event::Event;
 use super::listeners::Listeners;
@@ -220,11 +220,12 @@ pub(crate) async fn run(plan: ShardPlan) {
     let mut crowding = exchange
         .as_ref()
         .map(|_| CrowdWatch::new(pinned, config.move_crowded));
-    let mut spin_choice = if pinned {
-        SpinChoice::for_this_thread()
-    } else {
-        None
-    };
+    // Read once per period for both; `None` where the kernel keeps no
+    // scheduler statistics (never crowded, never a spin).
+    let schedstat = (pinned || crowding.is_some())
+        .then(ThreadSchedStat::for_this_thread)
+        .flatten();
+    let mut spin_choice = (pinned && schedstat.is_some()).then(SpinChoice::default);
     loop {
         sleep(CONTROL_PERIOD).await;
         if stop.load(Ordering::Acquire) {
@@ -232,12 +233,13 @@ pub(crate) async fn run(plan: ShardPlan) {
         }
         // Input buffers that grew or sit idle (sweep.rs): once a second.
         shard.buffers.tick(Instant::now());
+        let reading = schedstat.as_ref().and_then(ThreadSchedStat::read);
         let crowded = match (&mut crowding, &exchange) {
-            (Some(crowding), Some(exchange)) => crowding.look(&shard, &exchange.loads),
+            (Some(crowding), Some(exchange)) => crowding.look(&shard, &exchange.loads, reading),
             _ => false,
         };
-        if let Some(choice) = &mut spin_choice {
-            choice.look(messages_served(&started), crowded);
+        if let (Some(choice), Some(reading)) = (&mut spin_choice, reading) {
+            choice.look(reading.run_ns, messages_served(&started), crowded);
         }
         while let Ok(reply) = snapshot_requests.try_recv() {
             let _ = reply.send(snapshot(id, &started));

@@ -18,12 +18,9 @@
 //! clearly more at no more CPU per message ([`SpinChooser`]). Never on a
 //! crowded core: a spin there takes the core from whoever shares it.
 //!
-//! This is the control path: one `pread` of the thread's scheduler
-//! statistics per control period; the data path never reads it.
-
-use std::fs::File;
-
-use super::crowding::read_schedstat;
+//! This is the control path: it reads the thread's run time that the
+//! control task reads once per period anyway (`super::crowding`); the data
+//! path never reads it.
 
 /// Control periods of each kind in one trial: they alternate, so a drift of
 /// the machine's speed lands on both.
@@ -199,10 +196,9 @@ impl SpinChooser {
     }
 }
 
-/// The control task's side: reads what each period cost and tells glommio.
+/// The control task's side: what each period cost, and telling glommio.
+#[derive(Default)]
 pub(crate) struct SpinChoice {
-    /// `/proc/thread-self/schedstat` of the shard's thread, kept open.
-    schedstat: File,
     chooser: SpinChooser,
     /// The thread's run time and the messages served at the last look.
     last: Option<(u64, u64)>,
@@ -210,23 +206,10 @@ pub(crate) struct SpinChoice {
 }
 
 impl SpinChoice {
-    /// For the calling shard's thread; `None` where the kernel keeps no
-    /// scheduler statistics (the shard then never spins).
-    pub fn for_this_thread() -> Option<SpinChoice> {
-        Some(SpinChoice {
-            schedstat: File::open("/proc/thread-self/schedstat").ok()?,
-            chooser: SpinChooser::default(),
-            last: None,
-            spinning: false,
-        })
-    }
-
-    /// One look, once per control period: `messages` served by the shard
-    /// so far, and whether its core is crowded now.
-    pub fn look(&mut self, messages: u64, crowded: bool) {
-        let Some((cpu_ns, _)) = read_schedstat(&self.schedstat) else {
-            return;
-        };
+    /// One look, once per control period: the nanoseconds the shard's
+    /// thread has run and the messages it has served so far, and whether
+    /// its core is crowded now.
+    pub fn look(&mut self, cpu_ns: u64, messages: u64, crowded: bool) {
         let spin = match self.last.replace((cpu_ns, messages)) {
             Some((last_cpu_ns, last_messages)) => self.chooser.next(Period {
                 cpu_ns: cpu_ns.saturating_sub(last_cpu_ns),

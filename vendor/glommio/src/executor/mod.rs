@@ -1649,12 +1649,19 @@ impl LocalExecutor {
                             }
                         } else {
                             Self::spin_then_park(this, pre_time, spin_before_park);
-                            if !io_spin.is_zero() && pre_time.elapsed() <= io_spin {
-                                io_spin_misses = 0;
-                            }
                         }
-                        // reset the timer for deduct spin loop time
-                        pre_time = Instant::now();
+                        // reset the timer for deduct spin loop time; with
+                        // the same reading, a park without a spin that
+                        // ended within `io_spin` (a spin would have caught
+                        // its event) lets the spin try again.
+                        let now = Instant::now();
+                        if spin.is_zero()
+                            && !io_spin.is_zero()
+                            && now.duration_since(pre_time) <= io_spin
+                        {
+                            io_spin_misses = 0;
+                        }
+                        pre_time = now;
                     }
                 }
             }
