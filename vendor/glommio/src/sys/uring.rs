@@ -1424,9 +1424,10 @@ pub(crate) struct Reactor {
     link_rings_src: Cell<Option<Source>>,
     /// percore: when `submit_if_waiting_since` last submitted.
     submitted_at: Cell<Instant>,
-    /// percore: how many more sends this loop pass submits as they are
-    /// queued (`PROMPT_SENDS_PER_PASS`, reset by `begin_pass`).
-    prompt_sends_left: Cell<u32>,
+    /// percore: how many of this loop pass's first sends go to the kernel
+    /// as they are queued (`PROMPT_SENDS_PER_PASS`, or none after a busy
+    /// pass; set by `begin_pass`).
+    prompt_sends: Cell<u32>,
     /// percore: the sends queued since the pass began (`BUSY_PASS_SENDS`).
     sends_this_pass: Cell<u32>,
 
@@ -1591,7 +1592,7 @@ impl Reactor {
             latency_preemption_timeout_src: Cell::new(None),
             link_rings_src: Cell::new(None),
             submitted_at: Cell::new(Instant::now()),
-            prompt_sends_left: Cell::new(PROMPT_SENDS_PER_PASS),
+            prompt_sends: Cell::new(PROMPT_SENDS_PER_PASS),
             sends_this_pass: Cell::new(0),
             blocking_thread,
             link_fd,
@@ -1780,10 +1781,10 @@ impl Reactor {
         };
         let mut ring = self.main_ring.borrow_mut();
         queue_request_into_ring(&mut *ring, source, op, &mut self.source_map.borrow_mut());
-        self.sends_this_pass.set(self.sends_this_pass.get() + 1);
-        let prompt = self.prompt_sends_left.get();
-        if prompt > 0 {
-            self.prompt_sends_left.set(prompt - 1);
+        let queued_before = self
+            .sends_this_pass
+            .replace(self.sends_this_pass.get().saturating_add(1));
+        if queued_before < self.prompt_sends.get() {
             // An error here leaves the request queued: the pass's end
             // submits it, as it would have without this.
             let _ = ring.consume_submission_queue();
@@ -1795,8 +1796,8 @@ impl Reactor {
     /// before it was a busy one (`BUSY_PASS_SENDS`).
     pub(crate) fn begin_pass(&self) {
         let busy = self.sends_this_pass.replace(0) > BUSY_PASS_SENDS;
-        let prompt = if busy { 0 } else { PROMPT_SENDS_PER_PASS };
-        self.prompt_sends_left.set(prompt);
+        self.prompt_sends
+            .set(if busy { 0 } else { PROMPT_SENDS_PER_PASS });
     }
 
     pub(crate) fn recv(&self, source: &Source, len: usize, flags: MsgFlags) {
