@@ -436,17 +436,8 @@ impl<S: AsRawFd> NonBufferedStream<S> {
                 }
                 Some(result) => {
                     let source = self.send.take().expect("checked above");
-                    if let SourceType::SockSendOwned(buffer) = source.take_source_type() {
-                        // Kept for the next write, unless a large write
-                        // grew it: an idle connection holds at most this.
-                        const KEEP_SEND_BUFFER: usize = 16 * 1024;
-                        if buffer.capacity() <= KEEP_SEND_BUFFER {
-                            self.send_buffer = buffer;
-                        }
-                    }
-                    self.send_done = Some(source);
                     self.write_timeout.cancel_timer(reactor);
-                    return Poll::Ready(result);
+                    return Poll::Ready(self.sent(source, result));
                 }
             }
         }
@@ -463,10 +454,30 @@ impl<S: AsRawFd> NonBufferedStream<S> {
             }
             _ => reactor.send_owned(self.stream.as_raw_fd(), buffer),
         };
+        // A prompt send may have completed already (`send_owned` reaps
+        // after submitting it): the write is done without a wait.
+        if let Some(result) = source.result() {
+            return Poll::Ready(self.sent(source, result));
+        }
         source.add_waiter_single(cx.waker());
         self.write_timeout.maybe_set_timer(reactor, cx.waker());
         self.send = Some(source);
         Poll::Pending
+    }
+
+    /// percore: a send of `source` has completed with `result`: its buffer
+    /// and its source are kept for the next write.
+    fn sent(&mut self, source: Source, result: io::Result<usize>) -> io::Result<usize> {
+        if let SourceType::SockSendOwned(buffer) = source.take_source_type() {
+            // Kept for the next write, unless a large write
+            // grew it: an idle connection holds at most this.
+            const KEEP_SEND_BUFFER: usize = 16 * 1024;
+            if buffer.capacity() <= KEEP_SEND_BUFFER {
+                self.send_buffer = buffer;
+            }
+        }
+        self.send_done = Some(source);
+        result
     }
 
     pub(crate) fn poll_write(&mut self, cx: &Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {

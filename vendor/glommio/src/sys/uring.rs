@@ -1787,7 +1787,15 @@ impl Reactor {
         if queued_before < self.prompt_sends.get() {
             // An error here leaves the request queued: the pass's end
             // submits it, as it would have without this.
-            let _ = ring.consume_submission_queue();
+            if ring.consume_submission_queue().is_ok() {
+                // A send to a socket with room completes inside the enter:
+                // reaping now lets the writer see its result without
+                // parking, so its task is not woken and polled a second
+                // time for it (`Stream::poll_write_uring`). Other
+                // completions found here wake their tasks as the pass would.
+                let mut woke = 0;
+                ring.consume_completion_queue(&mut woke);
+            }
         }
     }
 
