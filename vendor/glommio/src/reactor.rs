@@ -958,7 +958,9 @@ impl Reactor {
         // Block on I/O events.
         match self
             .sys
-            .wait(timeout, next_timer, woke, || self.process_shared_channels())
+            .wait(timeout, next_timer, self.pass_clock(), woke, || {
+                self.process_shared_channels()
+            })
         {
             // Don't wait for the next loop to process timers or shared channels
             Ok(true) => {

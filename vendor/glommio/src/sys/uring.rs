@@ -1418,6 +1418,10 @@ pub(crate) struct Reactor {
     poll_ring: RefCell<PollRing>,
 
     latency_preemption_timeout_src: Cell<Option<Source>>,
+    /// percore: when the latency ring's timeout above fires, as of the
+    /// pass clock it was armed by (`arm_latency_timer`,
+    /// `latency_timer_fires_by`).
+    latency_timer_fires_at: Cell<Option<Instant>>,
     /// percore: the main ring's poll of the latency ring's fd that lets a
     /// sleep end on a latency-ring event, kept armed from one sleep to the
     /// next while it has not fired (`link_rings_and_sleep`).
@@ -1590,6 +1594,7 @@ impl Reactor {
             latency_ring: RefCell::new(latency_ring),
             poll_ring: RefCell::new(poll_ring),
             latency_preemption_timeout_src: Cell::new(None),
+            latency_timer_fires_at: Cell::new(None),
             link_rings_src: Cell::new(None),
             submitted_at: Cell::new(Instant::now()),
             prompt_sends: Cell::new(PROMPT_SENDS_PER_PASS),
@@ -2167,6 +2172,7 @@ impl Reactor {
         &self,
         preempt_timer: Preempt,
         user_timer: Option<Duration>,
+        now: Instant,
         mut woke: usize,
         process_remote_channels: F,
     ) -> io::Result<bool>
@@ -2194,15 +2200,15 @@ impl Reactor {
         // consume all events from the rings
         consume_rings!(into &mut woke; lat_ring, poll_ring, main_ring);
 
-        // percore: on a pass that will not sleep (the executor polls with a
-        // preemption time slice), a preemption timer still pending from an
-        // earlier pass is kept: it preempts at most that much sooner.
-        // glommio 0.9 cancelled and re-armed it on every pass, which took
-        // an io_uring_enter of the latency ring and a kernel timer per
-        // pass. A pass that may sleep cancels it, as before.
-        if preempt_timer().is_none() {
-            drop(self.latency_preemption_timeout_src.take());
-        }
+        // percore: the latency ring's timeout (the preemption timer, or the
+        // wake-up for a user timer) is kept while it is pending and fires no
+        // later than the pass needs: on a pass that will not sleep it
+        // preempts at most that much sooner; on a sleep it ends the sleep at
+        // most that much sooner, once (the pass it wakes finds nothing, and
+        // the timer has fired). glommio 0.9 cancelled and re-armed it on
+        // every pass, and change 6 still on every sleep: each a kernel timer
+        // cancelled and started, which on a virtual machine reprograms the
+        // CPU's timer (a trap to the hypervisor) twice per park.
 
         // percore: glommio 0.9 also replaced, on every pass, a main-ring
         // timeout that preempted after `ring_depth` main-ring completions
@@ -2229,9 +2235,10 @@ impl Reactor {
             // We are about to go to sleep. It's ok to sleep, but if there
             // is a timer set, we need to make sure we wake up to handle it.
             if let Some(dur) = user_timer {
-                self.latency_preemption_timeout_src
-                    .set(Some(lat_ring.prepare_latency_preemption_timer(dur)));
-                assert!(flush_rings!(lat_ring)? > 0);
+                if !self.latency_timer_fires_by(now, dur) {
+                    self.arm_latency_timer(&mut lat_ring, now, dur);
+                    assert!(flush_rings!(lat_ring)? > 0);
+                }
             }
             // From this moment on the remote executors are aware that we are sleeping
             // We have to sweep the remote channels function once more because since
@@ -2273,13 +2280,8 @@ impl Reactor {
         }
 
         if let Some(preempt) = preempt_timer() {
-            let pending = self.latency_preemption_timeout_src.take();
-            if pending.as_ref().is_some_and(|timer| timer.result().is_none()) {
-                self.latency_preemption_timeout_src.set(pending);
-            } else {
-                drop(pending);
-                self.latency_preemption_timeout_src
-                    .set(Some(lat_ring.prepare_latency_preemption_timer(preempt)));
+            if !self.latency_timer_fires_by(now, preempt) {
+                self.arm_latency_timer(&mut lat_ring, now, preempt);
                 flush_rings!(lat_ring, main_ring)?;
             }
         }
@@ -2292,6 +2294,30 @@ impl Reactor {
         // need_preempt() should be false at this point. As soon as the next event
         // in the preempt ring completes, though, then it will be true.
         Ok(should_sleep)
+    }
+
+    /// percore: whether the latency ring's timeout is pending and fires
+    /// within `within` of `now`, the clock reading `within` was measured
+    /// from (the pass's: no clock is read here).
+    fn latency_timer_fires_by(&self, now: Instant, within: Duration) -> bool {
+        let pending = self.latency_preemption_timeout_src.take();
+        let fires_by = pending.as_ref().is_some_and(|timer| timer.result().is_none())
+            && self
+                .latency_timer_fires_at
+                .get()
+                .is_some_and(|fires_at| fires_at <= now + within);
+        self.latency_preemption_timeout_src.set(pending);
+        fires_by
+    }
+
+    /// percore: arms the latency ring's timeout for `duration` from `now`
+    /// (the pass's clock reading), cancelling the one pending, if any (its
+    /// `Source` is dropped).
+    fn arm_latency_timer(&self, lat_ring: &mut SleepableRing, now: Instant, duration: Duration) {
+        drop(self.latency_preemption_timeout_src.take());
+        self.latency_preemption_timeout_src
+            .set(Some(lat_ring.prepare_latency_preemption_timer(duration)));
+        self.latency_timer_fires_at.set(Some(now + duration));
     }
 
     pub(crate) fn flush_syscall_thread(&self) -> usize {
@@ -2490,13 +2516,13 @@ mod tests {
         );
 
         let start = Instant::now();
-        reactor.wait(|| None, None, 0, || 0).unwrap();
+        reactor.wait(|| None, None, Instant::now(), 0, || 0).unwrap();
         let elapsed_ms = start.elapsed().as_millis();
         assert!((50..100).contains(&elapsed_ms));
 
         drop(slow); // Cancel this one.
 
-        reactor.wait(|| None, None, 0, || 0).unwrap();
+        reactor.wait(|| None, None, Instant::now(), 0, || 0).unwrap();
         let elapsed_ms = start.elapsed().as_millis();
         assert!((300..350).contains(&elapsed_ms));
     }
