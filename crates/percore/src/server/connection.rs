@@ -3,8 +3,9 @@
 //! that buffer in one go, repeat. Nothing is read while a write is pending, so
 //! a peer that does not drain our replies cannot make us buffer more.
 //!
-//! Per batch, whatever its size: one read, one write, two clock reads and one
-//! histogram update. Buffers are allocated once per connection; the input
+//! Per batch, whatever its size: one read, one write, one clock read (the
+//! write's end; the read's is the executor's pass clock) and one histogram
+//! update. Buffers are allocated once per connection; the input
 //! buffer is given back while the connection is idle and shrinks after a
 //! big frame, when the shard's sweep asks (buffer.rs, sweep.rs, waiting.rs).
 //!
@@ -226,7 +227,10 @@ async fn serve_session<S: Service, T: Transport>(
                 continue;
             }
         };
-        let read_at = Instant::now();
+        // The pass's clock reading, taken just before it reaped this read
+        // (glommio's `pass_clock`): when the read completed, within the
+        // pass, without a reading of our own.
+        let read_at = glommio::executor().pass_clock();
         last_activity = read_at;
         served_here = true;
         watch.received(read_at, &input);

@@ -2273,6 +2273,26 @@ impl ExecutorProxy {
         }
     }
 
+    /// percore: the executor's last clock reading, without reading the
+    /// clock: taken as this loop pass processed its timers (just before it
+    /// reaped completions), or as the task queue that ran before the
+    /// caller's ran out (PATCHES.md, changes 17 and 24). A task that needs
+    /// the time its input arrived, to the microsecond, takes this instead
+    /// of a reading of its own.
+    pub fn pass_clock(&self) -> Instant {
+        #[cfg(not(feature = "native-tls"))]
+        return LOCAL_EX.with(|local_ex| local_ex.reactor.pass_clock());
+
+        #[cfg(feature = "native-tls")]
+        return unsafe {
+            LOCAL_EX
+                .as_ref()
+                .expect("this thread doesn't have a LocalExecutor running")
+                .reactor
+                .pass_clock()
+        };
+    }
+
     /// Checks if this task has run for too long and need to be preempted. This
     /// is useful for situations where we can't call .await, for instance,
     /// if a [`RefMut`] is held. If this tests true, then the user is
